@@ -1,0 +1,19 @@
+import type { DestinationTypeSpec } from '../src/config/load.js';
+import type { PublisherDefinition } from '../src/publishing/types.js';
+import { directoryPublisher } from './directory.js';
+import { execPublisher } from './exec.js';
+
+/**
+ * Every destination type, keyed by the `type` of a destination in the projects file.
+ * Adding a type is one file in this folder plus one line here; a test keeps the two in step.
+ */
+const all: PublisherDefinition[] = [
+  execPublisher,
+  directoryPublisher,
+] as unknown as PublisherDefinition[];
+
+export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));
+
+export const destinationTypes: ReadonlyMap<string, DestinationTypeSpec> = new Map(
+  all.map((p) => [p.type, { options: p.options, artifacts: p.artifacts }]),
+);

@@ -1,0 +1,186 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
+import type { Redactor } from '../redact.js';
+import {
+  envSchema,
+  projectsFileSchema,
+  SECRET_ENV,
+  type DestinationBase,
+  type EnvInput,
+  type ProjectConfigInput,
+  type ProjectsFileInput,
+} from './schema.js';
+
+export type ArtifactKind = 'files' | 'docker';
+
+/** What the config loader needs to know of a destination type; the publisher registry provides it. */
+export interface DestinationTypeSpec {
+  options: z.ZodType<Record<string, unknown>>;
+  artifacts: readonly ArtifactKind[];
+}
+
+export interface DestinationConfig extends DestinationBase {
+  /** The type-specific keys, as parsed by the destination type's own schema. */
+  options: Record<string, unknown>;
+}
+
+export interface ProjectConfig extends Omit<ProjectConfigInput, 'destinations' | 'channel' | 'approver_group'> {
+  name: string;
+  channel: string;
+  approver_group: string;
+  destinations: DestinationConfig[];
+}
+
+export interface Config {
+  env: EnvInput;
+  configFile: string;
+  dataDir: string;
+  stagingDir: string;
+  channel: string;
+  identity: ProjectsFileInput['identity'];
+  projects: ReadonlyMap<string, ProjectConfig>;
+}
+
+export class ConfigError extends ReleaseBotError {
+  constructor(readonly problems: string[]) {
+    super(ErrorCode.ConfigInvalid, `configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Destination types by id; without it destination options are not checked. */
+  destinationTypes?: ReadonlyMap<string, DestinationTypeSpec>;
+  /** Secrets found in the environment are registered here. */
+  redactor?: Redactor;
+  cwd?: string;
+}
+
+const ENV_HINTS: Partial<Record<keyof EnvInput, string>> = {
+  CONJUR_APPLIANCE_URL: 'put the URL of your Conjur server in .env (see .env.example)',
+  CONJUR_ACCOUNT: 'put your Conjur account name in .env (see .env.example)',
+  CONJUR_AUTHN_LOGIN: 'put the bot\'s Conjur identity (e.g. host/release-bot) in .env (see .env.example)',
+};
+
+/**
+ * Reads the environment and the projects file through one schema and reports every problem at once,
+ * each naming the variable or key path, what is wrong and how to fix it.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const cleanEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+
+  for (const key of SECRET_ENV) options.redactor?.add(cleanEnv[key]);
+
+  const envResult = envSchema.safeParse(cleanEnv);
+  if (!envResult.success) {
+    for (const issue of envResult.error.issues) {
+      const key = issue.path.join('.') as keyof EnvInput;
+      const missing = issue.code === 'invalid_type' && cleanEnv[key] === undefined;
+      const hint = ENV_HINTS[key] ?? 'see .env.example';
+      problems.push(`${key}: ${missing ? 'is not set' : issue.message}: ${hint}`);
+    }
+  }
+  const parsedEnv = envResult.success ? envResult.data : undefined;
+  if (parsedEnv && !parsedEnv.CONJUR_AUTHN_API_KEY && !parsedEnv.CONJUR_AUTHN_TOKEN_FILE) {
+    problems.push('CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set: give the bot its Conjur API key, or the path of a token file kept fresh by an authenticator sidecar');
+  }
+  if (parsedEnv?.RELEASE_BOT_MODE === 'demo') problems.push(...demoModeProblems(parsedEnv));
+
+  const configFile = path.resolve(cwd, (cleanEnv.RELEASE_BOT_CONFIG as string | undefined) ?? './releases.yml');
+  const file = readProjectsFile(configFile, problems);
+  const projects = new Map<string, ProjectConfig>();
+  if (file) {
+    for (const [name, project] of Object.entries(file.projects)) {
+      const checked = checkProject(name, project, options.destinationTypes, problems);
+      projects.set(name, { ...checked, name, channel: project.channel ?? file.channel, approver_group: project.approver_group ?? project.authorized_group });
+    }
+  }
+
+  if (problems.length > 0 || !parsedEnv || !file) throw new ConfigError(problems);
+  const configDir = path.dirname(configFile);
+  return {
+    env: parsedEnv,
+    configFile,
+    dataDir: path.resolve(cwd, parsedEnv.RELEASE_BOT_DATA_DIR),
+    stagingDir: path.resolve(configDir, file.staging_dir),
+    channel: file.channel,
+    identity: file.identity,
+    projects,
+  };
+}
+
+function readProjectsFile(configFile: string, problems: string[]): ProjectsFileInput | undefined {
+  const label = path.basename(configFile);
+  if (!existsSync(configFile)) {
+    problems.push(`RELEASE_BOT_CONFIG: ${configFile} does not exist: create it (see releases.example.yml) or point RELEASE_BOT_CONFIG at your projects file`);
+    return undefined;
+  }
+  let raw: unknown;
+  try {
+    const doc = YAML.parseDocument(readFileSync(configFile, 'utf8'), { prettyErrors: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) problems.push(`${label}: YAML syntax: ${e.message.split('\n')[0]}`);
+      return undefined;
+    }
+    raw = doc.toJS();
+  } catch (err) {
+    problems.push(`${label}: cannot be read: ${(err as Error).message}`);
+    return undefined;
+  }
+  const result = projectsFileSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(`${label}: ${formatPath(issue.path)}: ${issue.message}`);
+    return undefined;
+  }
+  return result.data;
+}
+
+function checkProject(
+  name: string,
+  project: ProjectConfigInput,
+  types: ReadonlyMap<string, DestinationTypeSpec> | undefined,
+  problems: string[],
+): Omit<ProjectConfig, 'name' | 'channel' | 'approver_group'> {
+  const at = (suffix: string) => `projects.${name}.${suffix}`;
+  if (project.artifact === 'docker' && !project.image) {
+    problems.push(`${at('image')}: a docker project needs image.repository (where Jenkins pushes the image on the local registry)`);
+  }
+  const seen = new Set<string>();
+  const destinations: DestinationConfig[] = project.destinations.map((dest, i) => {
+    const { name: destName, type, credentials, timeout_seconds, retries, ...rest } = dest;
+    const where = at(`destinations[${i}]`);
+    if (seen.has(destName)) problems.push(`${where}.name: "${destName}" is used twice in this project: destination names must be unique`);
+    seen.add(destName);
+    let options: Record<string, unknown> = rest;
+    const spec = types?.get(type);
+    if (types && !spec) {
+      problems.push(`${where}.type: unknown destination type "${type}": use one of ${[...types.keys()].sort().join(', ')}`);
+    } else if (spec) {
+      if (!spec.artifacts.includes(project.artifact)) {
+        problems.push(`${where}.type: a "${type}" destination publishes ${spec.artifacts.join(' or ')} artifacts, and this project's artifact is ${project.artifact}`);
+      }
+      const parsed = spec.options.safeParse(rest);
+      if (parsed.success) options = parsed.data;
+      else for (const issue of parsed.error.issues) problems.push(`${where}.${formatPath(issue.path)}: ${issue.message}`);
+    }
+    return { name: destName, type, credentials, timeout_seconds, retries, options };
+  });
+  return { ...project, destinations };
+}
+
+function demoModeProblems(env: EnvInput): string[] {
+  // The demo runs against loopback stand-ins only: it must never be pointed at a real Conjur.
+  const host = new URL(env.CONJUR_APPLIANCE_URL).hostname;
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(host)
+    ? []
+    : [`RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and CONJUR_APPLIANCE_URL points at ${host}: unset RELEASE_BOT_MODE to use a real Conjur`];
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  if (p.length === 0) return '(top level)';
+  return p.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : `${i === 0 ? '' : '.'}${String(seg)}`)).join('');
+}

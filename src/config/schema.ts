@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { PROJECT_NAME } from '../validate.js';
+
+/** An environment variable name a destination's credential is handed to its publisher under. */
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/** A Conjur variable id (`release/downloads/token`); never a value. */
+const CONJUR_ID = /^[A-Za-z0-9_][A-Za-z0-9_./@-]*$/;
+
+export const destinationBaseSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"'),
+  type: z.string().min(1),
+  /** env var name -> Conjur variable id */
+  credentials: z
+    .record(z.string().regex(ENV_NAME, 'credential names are environment variable names (A-Z, 0-9, _)'), z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/npm/token'))
+    .default({}),
+  timeout_seconds: z.number().int().positive().max(6 * 3600).default(900),
+  retries: z.number().int().min(0).max(10).default(2),
+});
+export type DestinationBase = z.infer<typeof destinationBaseSchema>;
+
+export const projectSchema = z.object({
+  authorized_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli'),
+  jenkins_job: z.string().min(1),
+  artifact: z.enum(['files', 'docker']),
+  channel: z.string().min(1).optional(),
+  /** Build parameter holding the version in Jenkins Notification plugin reports. */
+  version_parameter: z.string().min(1).default('VERSION'),
+  /** sha256 (hex) of the per-project token in `POST /webhooks/jenkins/<token>`; the token itself is never stored. */
+  notification_token_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 hex digest of the token').optional(),
+  /** For docker projects: where Jenkins pushes the image on the local registry. */
+  image: z
+    .object({
+      repository: z.string().min(1),
+      tls_verify: z.boolean().default(true),
+    })
+    .strict()
+    .optional(),
+  approvals: z.number().int().min(0).max(10).default(0),
+  approver_group: z.string().regex(CONJUR_ID).optional(),
+  approval_ttl_seconds: z.number().int().positive().default(3600),
+  /** How many destinations of one release run at once. */
+  concurrency: z.number().int().min(1).max(32).default(4),
+  destinations: z.array(destinationBaseSchema.passthrough()).min(1, 'a project needs at least one destination'),
+}).strict();
+export type ProjectConfigInput = z.infer<typeof projectSchema>;
+
+export const projectsFileSchema = z.object({
+  channel: z.string().min(1),
+  staging_dir: z.string().min(1),
+  identity: z
+    .object({
+      strategy: z.enum(['email-localpart', 'map']),
+      map: z.record(z.string(), z.string().min(1)).default({}),
+    })
+    .strict(),
+  projects: z.record(z.string().regex(PROJECT_NAME, 'project names are lower-case letters, digits, ".", "_" and "-"'), projectSchema),
+}).strict();
+export type ProjectsFileInput = z.infer<typeof projectsFileSchema>;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalString = z.string().min(1).optional();
+
+/** Every environment variable the bot reads; `.env.example` documents each one. */
+export const envSchema = z.object({
+  CONJUR_APPLIANCE_URL: z.string().url('a URL such as https://conjur.example.com'),
+  CONJUR_ACCOUNT: z.string().min(1),
+  CONJUR_AUTHN_LOGIN: z.string().min(1),
+  CONJUR_AUTHN_API_KEY: optionalString,
+  CONJUR_AUTHN_TOKEN_FILE: optionalString,
+  CONJUR_CERT_FILE: optionalString,
+  RELEASE_BOT_CONFIG: z.string().min(1).default('./releases.yml'),
+  RELEASE_BOT_DATA_DIR: z.string().min(1).default('./data'),
+  RELEASE_BOT_MODE: z.enum(['production', 'demo']).default('production'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: z.string().url().optional(),
+  JENKINS_JWT_SECRET: optionalString,
+  JENKINS_JWT_PUBLIC_KEY: optionalString,
+  JENKINS_JWKS_URL: z.string().url().optional(),
+  JENKINS_JWT_AUDIENCE: z.string().min(1).default('release-bot'),
+  JENKINS_JWT_ISSUER: optionalString,
+  JENKINS_WEBHOOK_SECRET: optionalString,
+  AUDIT_SYSLOG_URL: z.string().regex(/^(udp|tcp):\/\/[^/]+:\d+$/, 'udp://host:port or tcp://host:port').optional(),
+  AUDIT_JSONL_FILE: optionalString,
+});
+export type EnvInput = z.infer<typeof envSchema>;
+
+/** Environment variables whose values are secrets: registered for redaction at load. */
+export const SECRET_ENV = [
+  'CONJUR_AUTHN_API_KEY',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'JENKINS_JWT_SECRET',
+  'JENKINS_WEBHOOK_SECRET',
+] as const;

@@ -1,0 +1,14 @@
+/** The slice of Conjur the release core uses; `ConjurClient` implements it against the REST API. */
+export interface Conjur {
+  /** The authenticated identity of the bot itself (`GET /whoami`). */
+  whoami(): Promise<{ account: string; username: string }>;
+  /**
+   * Whether `login` (a user login such as `alice`, or `host/...`) is a member of `group`,
+   * directly or through nested groups. Any doubt throws: the caller fails closed.
+   */
+  isMember(login: string, group: string): Promise<boolean>;
+  /** All values in one batch call; keys are the unqualified variable ids as given. */
+  getSecrets(variableIds: readonly string[]): Promise<Map<string, string>>;
+  /** Whether the bot may `execute` (read) a variable, for `doctor`. */
+  canRead(variableId: string): Promise<boolean>;
+}

@@ -1,0 +1,81 @@
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import type { ArtifactKind } from '../config/load.js';
+
+/** One staged file, as recorded at staging and verified again before publishing. */
+export interface ArtifactFile {
+  /** Relative to the version's staging directory, `/`-separated, never `..` or absolute. */
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface BuildInfo {
+  job?: string | undefined;
+  number?: number | undefined;
+  url?: string | undefined;
+  commit?: string | undefined;
+}
+
+export type StagedArtifact =
+  | { kind: 'files'; files: ArtifactFile[] }
+  | { kind: 'docker'; ref: string; digest: string; tlsVerify: boolean };
+
+export interface PublishContext {
+  project: string;
+  version: string;
+  releaseId: string;
+  build: BuildInfo;
+  artifact: StagedArtifact;
+  /**
+   * A private, read-only copy of the verified files (files projects), hashed again after copying:
+   * nothing a publisher or its child process does can alter the staged artifact.
+   */
+  dir: string;
+  /** `<project>-<version>.release.json` inside `dir`: build number, URL, commit, digests, requester, time. */
+  labelFile: string;
+  /** Env var name -> value, this destination's credentials only. Every value is registered for redaction. */
+  credentials: Readonly<Record<string, string>>;
+  /** Redacts every credential value of the release (plain, base64, URL-encoded) from a text. */
+  redact: (text: string) => string;
+  log: Logger;
+  /** Aborted when the destination's timeout passes or the bot shuts down. */
+  signal: AbortSignal;
+  /** A private directory for this destination's temporary files (auth files, keys); removed afterwards. */
+  tmpDir: string;
+  /** Reports progress that the chat thread shows ("uploading 2 of 3 files"). */
+  progress: (message: string) => void;
+}
+
+export type PublishStatus = 'published' | 'already-present';
+
+export interface PublishResult {
+  status: PublishStatus;
+  /** What the destination reported back after pushing (npm integrity, manifest digest, ...). */
+  readBackDigest?: string;
+  /** Where the release can be seen (a URL or a path). */
+  location?: string;
+  detail?: string;
+}
+
+export interface DryRunPlan {
+  /** One line per action the destination would take, e.g. "npm publish conjur-cli-4.2.0.tgz --tag latest". */
+  actions: string[];
+}
+
+/**
+ * A destination type. Adding one is one file under `publishers/` plus one line in its registry.
+ * `publish` throws a ReleaseBotError: `retryable: true` for network, 429 and 5xx failures,
+ * DESTINATION_CONFLICT when the destination holds this version with another digest (never overwrite).
+ */
+export interface PublisherDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
+  type: string;
+  description: string;
+  artifacts: readonly ArtifactKind[];
+  options: z.ZodType<Options>;
+  /** External programs this type runs, for `release-bot doctor` (e.g. ["skopeo"]). */
+  tools: readonly string[];
+  publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
+  /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
+  plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;
+}

@@ -1,0 +1,491 @@
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { canonicalJson, sha256Hex } from '../audit/canonical.js';
+import { AuditLog, type AuditActor } from '../audit/log.js';
+import type { Config, ProjectConfig } from '../config/load.js';
+import type { Conjur } from '../conjur/types.js';
+import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
+import type { BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
+import type { Redactor } from '../redact.js';
+import type { Db } from '../store/db.js';
+import { Releases, type ReleaseRecord } from '../store/releases.js';
+import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
+import { labelFileName } from '../staging/scan.js';
+import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.js';
+import { assertProjectName, assertVersion, clip } from '../validate.js';
+import { CoreEvents } from './events.js';
+import { runDestinations, type DestinationJob } from './run-destinations.js';
+import type { DestinationOutcome, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
+import { copyVerifiedFiles } from './verify.js';
+
+export interface CoreDeps {
+  config: Config;
+  db: Db;
+  conjur: Conjur;
+  publishers: ReadonlyMap<string, PublisherDefinition>;
+  redactor: Redactor;
+  log: Logger;
+  /** The manifest digest of an image on the staging registry (skopeo inspect). */
+  inspectImage?: (ref: string, tlsVerify: boolean) => Promise<string>;
+  now?: () => Date;
+  /** First retry delay; doubles each attempt. */
+  retryBaseMs?: number;
+}
+
+export interface StageReport {
+  project: string;
+  version: string;
+  build: BuildInfo;
+  /** Files as the build reported them; absent when the digests are to be taken at staging. */
+  files?: ReportedFile[] | undefined;
+  /** Docker projects: the image on the staging registry and, when the build reported it, its digest. */
+  image?: { ref: string; digest?: string | undefined } | undefined;
+  /** Who or what reported it, e.g. `jenkins:conjur-cli (jwt)`, `cli:root`. */
+  reportedBy: string;
+  actor: AuditActor;
+}
+
+export interface StageResult {
+  outcome: 'staged' | 'unchanged' | 'replaced';
+  staged: StagedBuild;
+  auditId?: string | undefined;
+}
+
+const LOGIN = /^[A-Za-z0-9@._-]+(\/[A-Za-z0-9@._-]+)*$/;
+
+/**
+ * The release core: every way in (Slack, Jenkins, CLI, ssh) calls these methods, so every request
+ * gets the same checks: Conjur membership, the lock on project+version, the digests recorded at staging.
+ */
+export class ReleaseCore {
+  readonly events = new CoreEvents();
+  readonly audit: AuditLog;
+  readonly staged: StagedBuilds;
+  readonly releases: Releases;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly shutdown = new AbortController();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: CoreDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.audit = new AuditLog(deps.db, deps.redactor, this.now);
+    this.staged = new StagedBuilds(deps.db);
+    this.releases = new Releases(deps.db, this.now);
+  }
+
+  get config(): Config {
+    return this.deps.config;
+  }
+
+  project(name: string): ProjectConfig {
+    assertProjectName(name);
+    const project = this.deps.config.projects.get(name);
+    if (!project) {
+      throw new ReleaseBotError(ErrorCode.UnknownProject, `unknown project ${JSON.stringify(clip(name))}: known projects are ${[...this.deps.config.projects.keys()].join(', ') || 'none'}`);
+    }
+    return project;
+  }
+
+  versionDir(project: string, version: string): string {
+    return path.join(this.deps.config.stagingDir, assertProjectName(project), assertVersion(version));
+  }
+
+  /** Whether a Conjur login belongs to a group, directly or through nested groups. Conjur errors throw: callers fail closed. */
+  async isMember(login: string, group: string): Promise<boolean> {
+    if (!LOGIN.test(login)) throw new ReleaseBotError(ErrorCode.BadInput, `invalid Conjur login ${JSON.stringify(clip(login))}`);
+    return this.deps.conjur.isMember(login, group);
+  }
+
+  /** Records a staged build after checking its files (or image) against the report. */
+  async stage(report: StageReport): Promise<StageResult> {
+    const project = this.project(report.project);
+    const version = assertVersion(report.version);
+    const base = { project: project.name, version, actor: report.actor };
+    try {
+      const artifact = await this.inspectStaged(project, version, report);
+      const fingerprint = sha256Hex(canonicalJson({ artifact, build: report.build }));
+      const current = this.staged.current(project.name, version);
+      if (current?.fingerprint === fingerprint) return { outcome: 'unchanged', staged: current };
+      const holder = this.releases.live(project.name, version);
+      if (holder) {
+        this.events.emit('stage-conflict', { project, version, reportedBy: report.reportedBy, build: report.build, releasedBy: holder.requesterLogin, releaseId: holder.id });
+        throw new ReleaseBotError(
+          ErrorCode.Conflict,
+          holder.state === 'published'
+            ? `${project.name} ${version} was already released (${holder.id}) from another build: a released version is never replaced`
+            : `${project.name} ${version} is being released right now (${holder.id}): it cannot be re-staged meanwhile`,
+          { details: { releaseId: holder.id } },
+        );
+      }
+      const staged = this.staged.insert({ project: project.name, version, artifact, build: report.build, reportedBy: report.reportedBy, fingerprint, stagedAt: this.now().toISOString() });
+      const entry = this.audit.append({
+        ...base,
+        type: 'staged',
+        data: { build: report.build, artifact: artifactDigests(artifact), reportedBy: report.reportedBy, replaces: current ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) } : undefined },
+      });
+      this.events.emit('staged', { staged, replaced: current, project });
+      this.deps.log.info({ project: project.name, version, build: report.build.number, replaced: Boolean(current) }, 'build staged');
+      return { outcome: current ? 'replaced' : 'staged', staged, auditId: entry.id };
+    } catch (thrown) {
+      const err = toReleaseBotError(thrown);
+      this.audit.append({ ...base, type: 'stage-refused', data: { code: err.code, reason: err.message, build: report.build, reportedBy: report.reportedBy } });
+      throw err;
+    }
+  }
+
+  private async inspectStaged(project: ProjectConfig, version: string, report: StageReport): Promise<StagedArtifact> {
+    if (project.artifact === 'files') {
+      if (report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a files project: report artifacts, not an image`);
+      const files = await verifyStagedFiles(this.versionDir(project.name, version), report.files, new Set([labelFileName(project.name, version)]));
+      return { kind: 'files', files };
+    }
+    const image = project.image;
+    if (!image || !report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a docker project: report image.ref (and image.digest)`);
+    const repository = report.image.ref.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/:[A-Za-z0-9_.-]+$/, '');
+    if (repository !== image.repository) {
+      throw new ReleaseBotError(ErrorCode.WebhookForbidden, `image ${clip(report.image.ref)} is not in ${project.name}'s staging repository ${image.repository}`);
+    }
+    if (report.image.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(report.image.digest)) {
+      throw new ReleaseBotError(ErrorCode.BadInput, 'image.digest must be sha256:<64 hex>');
+    }
+    if (!this.deps.inspectImage) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
+    const actual = await this.deps.inspectImage(report.image.ref, image.tls_verify);
+    if (report.image.digest !== undefined && actual !== report.image.digest) {
+      throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image ${clip(report.image.ref)} has digest ${actual}, the build reported ${report.image.digest}`);
+    }
+    return { kind: 'docker', ref: repository, digest: actual, tlsVerify: image.tls_verify };
+  }
+
+  /**
+   * Runs a release as `requester`. Refusals (bad input, unknown project, not staged, not authorized,
+   * Conjur unreachable, in progress, already released) throw a coded error after being audited; once
+   * the release holds its lock, the outcome (published, failed, dry-run) is returned as a summary.
+   */
+  release(projectName: string, version: string, requester: Requester, options: ReleaseOptions = {}): Promise<ReleaseSummary> {
+    if (this.shutdown.signal.aborted) {
+      return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute'));
+    }
+    const work = this.runRelease(projectName, version, requester, options);
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async runRelease(projectName: string, version: string, requester: Requester, options: ReleaseOptions): Promise<ReleaseSummary> {
+    const startedMs = this.now().getTime();
+    const actor: AuditActor = { via: requester.via, chatUserId: requester.chatUserId, conjurLogin: requester.login };
+    const refuse = (err: ReleaseBotError, stagedBuildId: number | null = null): never => {
+      const entry = this.audit.append({ type: 'denied', project: clip(projectName, 100), version: clip(version, 100), actor, data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun) } });
+      if (stagedBuildId !== null) {
+        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun) }, err.code, err.message);
+      }
+      this.events.emit('release-denied', { project: projectName, version, requester, code: err.code, message: err.message, auditId: entry.id });
+      this.deps.log.warn({ project: clip(projectName, 100), version: clip(version, 100), login: requester.login, code: err.code }, 'release refused');
+      throw err;
+    };
+
+    let project: ProjectConfig;
+    let staged: StagedBuild | undefined;
+    try {
+      project = this.project(projectName);
+      assertVersion(version);
+      if (!LOGIN.test(requester.login)) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, `invalid Conjur login ${JSON.stringify(clip(requester.login))}`);
+      this.assertNotFrozen(project.name);
+      staged = this.staged.current(project.name, version);
+      if (!staged) throw new ReleaseBotError(ErrorCode.NotStaged, `${project.name} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`);
+    } catch (thrown) {
+      return refuse(toReleaseBotError(thrown));
+    }
+
+    // Authorization: any doubt (Conjur down, 5xx, timeout) denies. Fail closed.
+    try {
+      const member = await this.deps.conjur.isMember(requester.login, project.authorized_group);
+      if (!member) {
+        throw new ReleaseBotError(ErrorCode.NotAuthorized, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`, {
+          details: { group: project.authorized_group },
+        });
+      }
+    } catch (thrown) {
+      const err = toReleaseBotError(thrown);
+      const coded = err.code === ErrorCode.NotAuthorized ? err : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): the release is refused until Conjur answers`, { cause: err });
+      return refuse(coded, staged.id);
+    }
+
+    const approvers = options.approvers ?? [];
+    let previous: ReleaseRecord | undefined;
+    try {
+      if (project.approvals > approvers.length && !options.dryRun) {
+        throw new ReleaseBotError(ErrorCode.ApprovalPending, `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester: request the release in Slack`, {
+          details: { needed: project.approvals, have: approvers.length },
+        });
+      }
+      if (options.resume) previous = this.resumable(project.name, version, staged);
+    } catch (thrown) {
+      return refuse(toReleaseBotError(thrown), staged.id);
+    }
+
+    let release: ReleaseRecord;
+    try {
+      release = this.releases.create({
+        project: project.name,
+        version,
+        stagedBuildId: staged.id,
+        requesterLogin: requester.login,
+        requesterChat: requester.chatUserId ?? null,
+        via: requester.via,
+        dryRun: Boolean(options.dryRun),
+        resumeOf: previous?.id ?? null,
+        approvers,
+      });
+    } catch (thrown) {
+      return refuse(toReleaseBotError(thrown));
+    }
+    return this.publishRelease({ release, project, staged, requester, actor, approvers, previous, startedMs, dryRun: Boolean(options.dryRun) });
+  }
+
+  private async publishRelease(r: {
+    release: ReleaseRecord;
+    project: ProjectConfig;
+    staged: StagedBuild;
+    requester: Requester;
+    actor: AuditActor;
+    approvers: string[];
+    previous: ReleaseRecord | undefined;
+    startedMs: number;
+    dryRun: boolean;
+  }): Promise<ReleaseSummary> {
+    const { release, project, staged } = r;
+    const log = this.deps.log.child({ releaseId: release.id, project: project.name, version: release.version });
+    const credentialIds = [...new Set(project.destinations.flatMap((d) => Object.values(d.credentials)))].sort();
+    this.audit.append({
+      type: 'requested',
+      project: project.name,
+      version: release.version,
+      releaseId: release.id,
+      actor: r.actor,
+      data: { authorizedBy: project.authorized_group, approvers: r.approvers, dryRun: r.dryRun, resumeOf: r.previous?.id, build: staged.build, artifact: artifactDigests(staged.artifact) },
+    });
+    this.setState(release.id, 'authorized');
+    this.events.emit('release-started', { release, staged, project, requester: r.requester, destinations: project.destinations.map((d) => d.name) });
+    log.info({ login: r.requester.login, via: r.requester.via, dryRun: r.dryRun, resumeOf: r.previous?.id }, 'release started');
+
+    const runDir = await mkdtemp(path.join(tmpdir(), `release-bot-${release.id}-`));
+    let outcomes: DestinationOutcome[] = [];
+    let error: ReleaseBotError | undefined;
+    try {
+      this.setState(release.id, 'verifying');
+      const dir = path.join(runDir, 'artifact');
+      await mkdir(dir, { mode: 0o700 });
+      if (staged.artifact.kind === 'files') {
+        await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, new Set([labelFileName(project.name, release.version)]));
+      } else {
+        const inspect = this.deps.inspectImage;
+        if (!inspect) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
+        const now = await inspect(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
+        if (now !== staged.artifact.digest) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
+      }
+      const labelFile = path.join(dir, labelFileName(project.name, release.version));
+      const label = releaseLabel(r, this.now());
+      await writeFile(labelFile, `${JSON.stringify(label, null, 2)}\n`, { mode: 0o444 });
+      await chmod(dir, 0o555);
+
+      const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, string>();
+      for (const value of secrets.values()) this.deps.redactor.add(value);
+      const done = new Map((r.previous ? this.releases.destinations(r.previous.id) : []).filter((d) => d.status === 'published' || d.status === 'already-present').map((d) => [d.destination, d]));
+      const jobs: DestinationJob[] = [];
+      for (const destination of project.destinations) {
+        if (done.has(destination.name)) continue;
+        const publisher = this.deps.publishers.get(destination.type);
+        if (!publisher) throw new ReleaseBotError(ErrorCode.ConfigInvalid, `destination ${destination.name} has unknown type ${destination.type}`);
+        const credentials = Object.fromEntries(Object.entries(destination.credentials).map(([env, id]) => [env, secrets.get(id) ?? '']));
+        jobs.push({ destination, publisher, credentials });
+      }
+      this.setState(release.id, 'publishing');
+      const tmpRoot = path.join(runDir, 'tmp');
+      await mkdir(tmpRoot, { mode: 0o700 });
+      const ran = await runDestinations(jobs, {
+        releaseId: release.id,
+        context: { project: project.name, version: release.version, releaseId: release.id, build: staged.build, artifact: staged.artifact, dir, labelFile, redact: (t) => this.deps.redactor.redact(t) },
+        tmpRoot,
+        concurrency: project.concurrency,
+        dryRun: r.dryRun,
+        log,
+        releases: this.releases,
+        events: this.events,
+        shutdown: this.shutdown.signal,
+        retryBaseMs: this.deps.retryBaseMs ?? 1000,
+        now: () => this.now().getTime(),
+      });
+      const skipped: DestinationOutcome[] = [...done.values()].map((d) => {
+        this.releases.upsertDestination({ ...d, releaseId: release.id, detail: `done in ${r.previous?.id}` });
+        return { name: d.destination, type: d.type, status: 'skipped', attempts: 0, durationMs: 0, readBackDigest: d.readBackDigest ?? undefined, location: d.location ?? undefined, detail: `done in ${r.previous?.id}` };
+      });
+      const order = project.destinations.map((d) => d.name);
+      outcomes = [...ran, ...skipped].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+      if (!r.dryRun && outcomes.every((o) => o.status !== 'failed')) await this.writeStagingLabel(labelFile, project.name, release.version, log);
+    } catch (thrown) {
+      error = toReleaseBotError(thrown);
+    } finally {
+      await chmod(path.join(runDir, 'artifact'), 0o700).catch(() => undefined);
+      await rm(runDir, { recursive: true, force: true });
+    }
+
+    const failed = error !== undefined || outcomes.some((o) => o.status === 'failed');
+    const state = r.dryRun && !failed ? 'dry-run' : failed ? 'failed' : 'published';
+    const safeError = error && { code: error.code, message: this.deps.redactor.redact(error.message) };
+    const firstFailure = outcomes.find((o) => o.status === 'failed')?.error;
+    this.setState(release.id, state, safeError ?? (firstFailure && { code: ErrorCode.DestinationFailed, message: `${outcomes.filter((o) => o.status === 'failed').map((o) => o.name).join(', ')} failed` }));
+    const finished = this.now();
+    const summaryBase = {
+      releaseId: release.id,
+      project: project.name,
+      version: release.version,
+      state,
+      dryRun: r.dryRun,
+      resumeOf: r.previous?.id ?? null,
+      build: staged.build,
+      artifact: staged.artifact,
+      requester: r.requester,
+      approvers: r.approvers,
+      destinations: outcomes,
+      credentialIds,
+      startedAt: new Date(r.startedMs).toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - r.startedMs,
+      error: safeError,
+    } satisfies Omit<ReleaseSummary, 'auditId'>;
+    const entry = this.audit.append({
+      type: state === 'dry-run' ? 'dry-run' : state === 'published' ? 'published' : 'failed',
+      project: project.name,
+      version: release.version,
+      releaseId: release.id,
+      actor: r.actor,
+      data: {
+        build: staged.build,
+        artifact: artifactDigests(staged.artifact),
+        stagedAt: staged.stagedAt,
+        stagedBy: staged.reportedBy,
+        approvers: r.approvers,
+        conjurIdentity: this.deps.config.env.CONJUR_AUTHN_LOGIN,
+        credentialIds,
+        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, error: o.error?.code, message: o.error?.message, plan: o.plan })),
+        resumeOf: r.previous?.id,
+        error: safeError,
+        startedAt: summaryBase.startedAt,
+        durationMs: summaryBase.durationMs,
+      },
+    });
+    const summary: ReleaseSummary = { ...summaryBase, auditId: entry.id };
+    this.events.emit('release-finished', { summary, project });
+    log.info({ state, durationMs: summary.durationMs, auditId: entry.id }, 'release finished');
+    return summary;
+  }
+
+  /** The label beside the staged files too; the release stands even if the staging directory is read-only. */
+  private async writeStagingLabel(labelFile: string, project: string, version: string, log: Logger): Promise<void> {
+    const to = path.join(this.versionDir(project, version), labelFileName(project, version));
+    try {
+      await rm(to, { force: true });
+      await copyFile(labelFile, to);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not write the release label into the staging directory');
+    }
+  }
+
+  private resumable(project: string, version: string, staged: StagedBuild): ReleaseRecord {
+    const previous = this.releases.latest(project, version, 20).find((x) => !x.dryRun && (x.state === 'interrupted' || x.state === 'failed'));
+    if (!previous) throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`);
+    if (previous.stagedBuildId !== staged.id) {
+      throw new ReleaseBotError(ErrorCode.Conflict, `${project} ${version} was re-staged after release ${previous.id}: start a new release instead of resuming`);
+    }
+    return previous;
+  }
+
+  private assertNotFrozen(project: string): void {
+    const freeze = this.deps.db.prepare('SELECT locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as { locked_by: string; reason: string; locked_at: string } | undefined;
+    if (freeze) {
+      throw new ReleaseBotError(ErrorCode.Frozen, `${project} is frozen by ${freeze.locked_by} since ${freeze.locked_at}: ${freeze.reason}`, {
+        details: { by: freeze.locked_by, at: freeze.locked_at, reason: freeze.reason },
+      });
+    }
+  }
+
+  private setState(id: string, state: ReleaseRecord['state'], error?: { code: string; message: string }): void {
+    this.releases.setState(id, state, error);
+    this.events.emit('release-state', { releaseId: id, state });
+  }
+
+  /**
+   * Releases this host left in a live state when it stopped (crash, SIGKILL): they are marked
+   * `interrupted`, audited and announced. Nothing is published again until someone resumes them.
+   */
+  recoverInterrupted(isAlive: (pid: number) => boolean = pidAlive): ReleaseRecord[] {
+    const recovered: ReleaseRecord[] = [];
+    for (const release of this.releases.inFlight()) {
+      if (release.ownerPid !== null && release.ownerPid !== process.pid && isAlive(release.ownerPid)) continue;
+      this.releases.setState(release.id, 'interrupted', { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' });
+      const destinations = this.releases.destinations(release.id);
+      const entry = this.audit.append({
+        type: 'interrupted',
+        project: release.project,
+        version: release.version,
+        releaseId: release.id,
+        actor: { via: 'release-bot' },
+        data: { previousState: release.state, destinations: destinations.map((d) => ({ name: d.destination, status: d.status })) },
+      });
+      const updated = this.releases.get(release.id) as ReleaseRecord;
+      this.events.emit('release-interrupted', { release: updated, project: this.deps.config.projects.get(release.project), auditId: entry.id });
+      recovered.push(updated);
+    }
+    return recovered;
+  }
+
+  /** Waits for in-flight releases; after `timeoutMs` they are told to stop. */
+  async drain(timeoutMs = 10 * 60_000): Promise<void> {
+    const pending = [...this.inFlight];
+    if (pending.length === 0) {
+      this.shutdown.abort();
+      return;
+    }
+    const timer = setTimeout(() => this.shutdown.abort(), timeoutMs);
+    await Promise.allSettled(pending);
+    clearTimeout(timer);
+    this.shutdown.abort();
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Digests of an artifact as the audit and chat show them. */
+export function artifactDigests(artifact: StagedArtifact): Record<string, unknown> {
+  return artifact.kind === 'files'
+    ? { kind: 'files', files: artifact.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
+    : { kind: 'docker', ref: artifact.ref, digest: artifact.digest };
+}
+
+function releaseLabel(r: { release: ReleaseRecord; staged: StagedBuild; requester: Requester; approvers: string[] }, at: Date): Record<string, unknown> {
+  return {
+    project: r.release.project,
+    version: r.release.version,
+    releaseId: r.release.id,
+    build: r.staged.build,
+    artifact: artifactDigests(r.staged.artifact),
+    requester: r.requester.login,
+    approvers: r.approvers,
+    releasedAt: at.toISOString(),
+  };
+}

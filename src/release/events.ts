@@ -1,0 +1,21 @@
+import { EventEmitter } from 'node:events';
+import type { ProjectConfig } from '../config/load.js';
+import type { StagedBuild } from '../store/staged-builds.js';
+import type { ReleaseRecord, ReleaseState } from '../store/releases.js';
+import type { DestinationOutcome, ReleaseSummary, Requester } from './types.js';
+
+/** What the core tells the ways out (chat, metrics) while it works. Listeners must not throw. */
+export interface CoreEventMap {
+  staged: [{ staged: StagedBuild; replaced?: StagedBuild | undefined; project: ProjectConfig }];
+  'stage-conflict': [{ project: ProjectConfig; version: string; reportedBy: string; build: StagedBuild['build']; releasedBy: string | null; releaseId: string }];
+  'release-started': [{ release: ReleaseRecord; staged: StagedBuild; project: ProjectConfig; requester: Requester; destinations: string[] }];
+  'release-state': [{ releaseId: string; state: ReleaseState }];
+  'destination-started': [{ releaseId: string; destination: string; type: string; attempt: number }];
+  'destination-progress': [{ releaseId: string; destination: string; message: string }];
+  'destination-finished': [{ releaseId: string; outcome: DestinationOutcome }];
+  'release-finished': [{ summary: ReleaseSummary; project: ProjectConfig }];
+  'release-denied': [{ project: string; version: string; requester: Requester; code: string; message: string; auditId: string }];
+  'release-interrupted': [{ release: ReleaseRecord; project: ProjectConfig | undefined; auditId: string }];
+}
+
+export class CoreEvents extends EventEmitter<CoreEventMap> {}

@@ -1,0 +1,53 @@
+import type { BuildInfo, StagedArtifact } from '../publishing/types.js';
+import type { DestinationStatus, ReleaseState } from '../store/releases.js';
+
+/** Who asks for a release, and through which way in. The login is the Conjur login checked for membership. */
+export interface Requester {
+  login: string;
+  via: 'cli' | 'slack' | 'ssh' | 'api' | 'demo';
+  chatUserId?: string | undefined;
+}
+
+export interface ReleaseOptions {
+  /** Every check and credential fetch runs; nothing is pushed. */
+  dryRun?: boolean | undefined;
+  /** Continue an interrupted or failed release: only destinations that had not finished run. */
+  resume?: boolean | undefined;
+  /** Logins that approved (two-person rule), already checked by the approvals flow. */
+  approvers?: string[] | undefined;
+}
+
+export interface DestinationOutcome {
+  name: string;
+  type: string;
+  status: DestinationStatus | 'skipped';
+  attempts: number;
+  durationMs: number;
+  readBackDigest?: string | undefined;
+  location?: string | undefined;
+  detail?: string | undefined;
+  error?: { code: string; message: string; retryable: boolean } | undefined;
+  /** Dry runs: what the destination would do. */
+  plan?: string[] | undefined;
+}
+
+export interface ReleaseSummary {
+  releaseId: string;
+  project: string;
+  version: string;
+  state: ReleaseState;
+  dryRun: boolean;
+  resumeOf: string | null;
+  build: BuildInfo;
+  artifact: StagedArtifact;
+  requester: Requester;
+  approvers: string[];
+  destinations: DestinationOutcome[];
+  /** Conjur variable ids read for this release (never values). */
+  credentialIds: string[];
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  auditId: string;
+  error?: { code: string; message: string } | undefined;
+}

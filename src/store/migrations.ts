@@ -1,0 +1,97 @@
+/**
+ * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+ * Append only: a released migration is never edited, a change is a new entry.
+ */
+export const migrations: readonly string[] = [
+  // 1: staged builds, releases, destination results, the audit chain, used webhook token ids, freezes
+  `
+  CREATE TABLE staged_builds (
+    id INTEGER PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    artifact_kind TEXT NOT NULL CHECK (artifact_kind IN ('files', 'docker')),
+    files_json TEXT,
+    image_ref TEXT,
+    image_digest TEXT,
+    build_job TEXT,
+    build_number INTEGER,
+    build_url TEXT,
+    build_commit TEXT,
+    reported_by TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    staged_at TEXT NOT NULL,
+    superseded_at TEXT
+  );
+  CREATE UNIQUE INDEX staged_builds_current ON staged_builds (project, version) WHERE superseded_at IS NULL;
+
+  CREATE TABLE releases (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    staged_build_id INTEGER REFERENCES staged_builds (id),
+    state TEXT NOT NULL,
+    requester_login TEXT,
+    requester_chat TEXT,
+    via TEXT NOT NULL,
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    resume_of TEXT REFERENCES releases (id),
+    approvers_json TEXT NOT NULL DEFAULT '[]',
+    error_code TEXT,
+    error_message TEXT,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  -- The lock on project+version: one live or published release at a time, enforced by SQLite
+  -- so that the server and a CLI process sharing the database cannot both run it.
+  CREATE UNIQUE INDEX releases_live ON releases (project, version)
+    WHERE dry_run = 0 AND state IN ('requested', 'authorized', 'verifying', 'publishing', 'published');
+  CREATE INDEX releases_by_project ON releases (project, version, created_at);
+
+  CREATE TABLE destination_results (
+    release_id TEXT NOT NULL REFERENCES releases (id),
+    destination TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_ms INTEGER,
+    read_back_digest TEXT,
+    location TEXT,
+    detail TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    PRIMARY KEY (release_id, destination)
+  );
+
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    project TEXT,
+    version TEXT,
+    release_id TEXT,
+    actor_json TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_project ON audit_log (project, version);
+
+  CREATE TABLE used_token_ids (
+    jti TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE freezes (
+    project TEXT PRIMARY KEY,
+    locked_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    locked_at TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
+import type { Db } from './db.js';
+
+/** requested → authorized → verifying → publishing → published | failed | denied | interrupted; dry runs end in `dry-run`. */
+export type ReleaseState = 'requested' | 'authorized' | 'verifying' | 'publishing' | 'published' | 'failed' | 'denied' | 'interrupted' | 'dry-run';
+export const LIVE_STATES: readonly ReleaseState[] = ['requested', 'authorized', 'verifying', 'publishing'];
+export const FINAL_STATES: readonly ReleaseState[] = ['published', 'failed', 'denied', 'interrupted', 'dry-run'];
+
+export type DestinationStatus = 'pending' | 'running' | 'published' | 'already-present' | 'failed' | 'planned';
+
+export interface ReleaseRecord {
+  id: string;
+  project: string;
+  version: string;
+  stagedBuildId: number | null;
+  state: ReleaseState;
+  requesterLogin: string | null;
+  requesterChat: string | null;
+  via: string;
+  dryRun: boolean;
+  resumeOf: string | null;
+  approvers: string[];
+  errorCode: string | null;
+  errorMessage: string | null;
+  ownerPid: number | null;
+  ownerHost: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export interface DestinationRecord {
+  releaseId: string;
+  destination: string;
+  type: string;
+  status: DestinationStatus;
+  attempts: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  readBackDigest: string | null;
+  location: string | null;
+  detail: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+function fromRow<T>(row: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
+}
+function toRelease(row: Record<string, unknown>): ReleaseRecord {
+  const { approversJson, dryRun, ...rest } = fromRow<Omit<ReleaseRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number }>(row);
+  return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
+}
+
+export class Releases {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Creates a release in state `requested` and with it the lock on project+version (a partial unique
+   * index). A second live request, or one for a published version, fails with IN_PROGRESS or ALREADY_RELEASED.
+   */
+  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'>): ReleaseRecord {
+    const id = `rel_${randomBytes(9).toString('base64url')}`;
+    const at = this.now().toISOString();
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), process.pid, hostname(), at, at);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+      const holder = this.live(r.project, r.version);
+      if (holder?.state === 'published') {
+        throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${r.project} ${r.version} was already released on ${holder.finishedAt ?? holder.updatedAt} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
+          details: { releaseId: holder.id, at: holder.finishedAt ?? holder.updatedAt, by: holder.requesterLogin },
+        });
+      }
+      throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being released right now by ${holder?.requesterLogin ?? 'someone'} (${holder?.id ?? 'unknown'})`, {
+        details: { releaseId: holder?.id, by: holder?.requesterLogin },
+      });
+    }
+    return this.get(id) as ReleaseRecord;
+  }
+
+  /** A denied request never held the lock; it is recorded for the audit trail and status views. */
+  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'>, errorCode: string, errorMessage: string): ReleaseRecord {
+    const id = `rel_${randomBytes(9).toString('base64url')}`;
+    const at = this.now().toISOString();
+    this.db
+      .prepare(
+        `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, error_code, error_message, created_at, updated_at, finished_at)
+         VALUES (?, ?, ?, ?, 'denied', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, errorCode, errorMessage, at, at, at);
+    return this.get(id) as ReleaseRecord;
+  }
+
+  setState(id: string, state: ReleaseState, error?: { code: string; message: string }): void {
+    const at = this.now().toISOString();
+    const final = FINAL_STATES.includes(state);
+    this.db
+      .prepare('UPDATE releases SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END, error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message) WHERE id = ?')
+      .run(state, at, final ? 1 : 0, at, error?.code ?? null, error?.message ?? null, id);
+  }
+
+  get(id: string): ReleaseRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row && toRelease(row);
+  }
+
+  /** The release holding the lock on project+version: live or published. */
+  live(project: string, version: string): ReleaseRecord | undefined {
+    const row = this.db
+      .prepare(`SELECT * FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing','published')`)
+      .get(project, version) as Record<string, unknown> | undefined;
+    return row && toRelease(row);
+  }
+
+  latest(project: string, version?: string, limit = 10): ReleaseRecord[] {
+    const rows = version
+      ? this.db.prepare('SELECT * FROM releases WHERE project = ? AND version = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, version, limit)
+      : this.db.prepare('SELECT * FROM releases WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, limit);
+    return (rows as Record<string, unknown>[]).map(toRelease);
+  }
+
+  /** Releases in a live state, optionally only those owned by this host. */
+  inFlight(): ReleaseRecord[] {
+    return (this.db.prepare(`SELECT * FROM releases WHERE state IN ('requested','authorized','verifying','publishing') ORDER BY created_at`).all() as Record<string, unknown>[]).map(toRelease);
+  }
+
+  upsertDestination(d: Partial<DestinationRecord> & Pick<DestinationRecord, 'releaseId' | 'destination' | 'type' | 'status'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO destination_results (release_id, destination, type, status, attempts, started_at, finished_at, duration_ms, read_back_digest, location, detail, error_code, error_message)
+         VALUES (@releaseId, @destination, @type, @status, @attempts, @startedAt, @finishedAt, @durationMs, @readBackDigest, @location, @detail, @errorCode, @errorMessage)
+         ON CONFLICT (release_id, destination) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+           started_at = COALESCE(excluded.started_at, started_at), finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
+           read_back_digest = excluded.read_back_digest, location = excluded.location, detail = excluded.detail,
+           error_code = excluded.error_code, error_message = excluded.error_message`,
+      )
+      .run({
+        attempts: 0,
+        startedAt: null,
+        finishedAt: null,
+        durationMs: null,
+        readBackDigest: null,
+        location: null,
+        detail: null,
+        errorCode: null,
+        errorMessage: null,
+        ...d,
+      });
+  }
+
+  destinations(releaseId: string): DestinationRecord[] {
+    return (this.db.prepare('SELECT * FROM destination_results WHERE release_id = ? ORDER BY rowid').all(releaseId) as Record<string, unknown>[]).map((r) => fromRow<DestinationRecord>(r));
+  }
+}
