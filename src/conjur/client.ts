@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
+import type { Redactor } from '../redact.js';
+import { clip } from '../validate.js';
+import { httpRequest, type HttpResponse } from './http-request.js';
+import { assertAccount, assertConjurId, roleOfLogin, segment } from './ids.js';
+import { ApiKeyTokenSource, FileTokenSource, normalizeToken, registerToken, type TokenSource } from './token-source.js';
+import type { Conjur } from './types.js';
+
+export interface ConjurClientOptions {
+  /** CONJUR_APPLIANCE_URL, e.g. https://conjur.example.com (a path prefix is kept). */
+  applianceUrl: string;
+  /** CONJUR_ACCOUNT */
+  account: string;
+  /** CONJUR_AUTHN_LOGIN: `alice` or `host/release-bot` */
+  login: string;
+  /** CONJUR_AUTHN_API_KEY; ignored when tokenFile is set (as Conjur's own clients do). */
+  apiKey?: string;
+  /** CONJUR_AUTHN_TOKEN_FILE: a file holding a ready token, raw JSON or base64. */
+  tokenFile?: string;
+  /** CONJUR_CERT_FILE: PEM of the CA to trust for an https appliance URL. */
+  certFile?: string;
+  redactor: Redactor;
+  /** Per request, connect to last byte; default 10 s. */
+  timeoutMs?: number;
+  /** Milliseconds since the epoch; tests move it to age the token. */
+  now?: () => number;
+  log?: Logger;
+}
+
+type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string };
+
+/** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
+export class ConjurClient implements Conjur {
+  private readonly base: URL;
+  private readonly account: string;
+  private readonly login: string;
+  private readonly ca: string | undefined;
+  private readonly redactor: Redactor;
+  private readonly timeoutMs: number;
+  private readonly log: Logger | undefined;
+  private readonly tokens: TokenSource;
+
+  constructor(options: ConjurClientOptions) {
+    this.redactor = options.redactor;
+    // Registered first, so not even a constructor error below can carry it.
+    this.redactor.add(options.apiKey);
+    this.base = parseApplianceUrl(options.applianceUrl);
+    this.account = assertAccount(options.account);
+    try {
+      roleOfLogin(options.login);
+    } catch {
+      throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_AUTHN_LOGIN ${JSON.stringify(clip(String(options.login)))} is not a Conjur login: use a user id such as alice or host/<host id> such as host/release-bot`);
+    }
+    this.login = options.login;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.log = options.log?.child({ component: 'conjur' });
+    this.ca = options.certFile === undefined ? undefined : readCertFile(options.certFile);
+    const now = options.now ?? Date.now;
+    if (options.tokenFile) {
+      this.tokens = new FileTokenSource(options.tokenFile, this.redactor);
+    } else if (options.apiKey) {
+      const apiKey = options.apiKey;
+      this.tokens = new ApiKeyTokenSource(() => this.authenticate(apiKey), now);
+    } else {
+      throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'neither CONJUR_AUTHN_API_KEY nor CONJUR_AUTHN_TOKEN_FILE is set: put the bot\'s API key or the path of a token file in .env (see .env.example)');
+    }
+    if (this.base.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(this.base.hostname)) {
+      this.log?.warn({ url: this.base.origin }, 'CONJUR_APPLIANCE_URL is plain http: tokens and secrets cross the network unencrypted');
+    }
+  }
+
+  async whoami(): Promise<{ account: string; username: string }> {
+    const what = 'ask Conjur who the bot is';
+    const res = expectOk(await this.call({ method: 'GET', path: '/whoami', what }), what, this.login);
+    const body = parseJson(res, 'GET /whoami') as Record<string, unknown> | null;
+    if (!body || typeof body.account !== 'string' || typeof body.username !== 'string') {
+      throw unexpected('GET /whoami did not return {account, username}');
+    }
+    return { account: body.account, username: body.username };
+  }
+
+  async isMember(login: string, group: string): Promise<boolean> {
+    const role = roleOfLogin(login);
+    assertConjurId(group, 'group');
+    const what = `read the group memberships of ${role.kind} ${role.id}`;
+    const res = expectOk(await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`, query: 'all', what }), what, this.login);
+    const body = parseJson(res, 'GET /roles ?all');
+    // Conjur answers `?all` with an array of role ids. Anything else is refused rather than interpreted:
+    // the object form is a role's own description, whose `members` are roles granted the user, not the
+    // groups the user belongs to, so reading it as memberships would let the wrong people in.
+    if (!Array.isArray(body) || !body.every((r): r is string => typeof r === 'string')) {
+      throw unexpected(`GET /roles/${this.account}/${role.kind}/${role.id}?all did not return an array of role ids`);
+    }
+    const wanted = `${this.account}:group:${group}`;
+    const member = body.includes(wanted);
+    this.log?.debug({ login, group, member }, 'checked Conjur group membership');
+    return member;
+  }
+
+  async getSecrets(variableIds: readonly string[]): Promise<Map<string, string>> {
+    const ids = [...new Set(variableIds.map((id) => assertConjurId(id, 'variable')))];
+    const result = new Map<string, string>();
+    if (ids.length === 0) return result;
+    const qualified = ids.map((id) => `${this.account}:variable:${id}`);
+    const what = `read the variables ${ids.join(', ')}`;
+    const res = await this.call({ method: 'GET', path: '/secrets', query: `variable_ids=${qualified.map(segment).join(',')}`, what });
+    if (res.status === 404) {
+      // Only ids we asked for are ever named: Conjur's own text is matched against them, never repeated.
+      const named = ids.filter((_, i) => mentions(res.body, qualified[i] as string));
+      const missing = named.length > 0 ? named : ids;
+      const which = named.length > 0 ? `the Conjur variable ${named.join(', ')}` : `at least one of the Conjur variables ${ids.join(', ')}`;
+      throw new ReleaseBotError(ErrorCode.ConjurNotFound, `${which} does not exist or has no value: declare it in policy and set a value`, { details: { missing, status: 404 } });
+    }
+    if (res.status === 403) {
+      throw new ReleaseBotError(ErrorCode.ConjurForbidden, `the bot (${this.login}) may not read (execute) at least one of the Conjur variables ${ids.join(', ')}: permit it in policy`, { details: { variables: ids, status: 403 } });
+    }
+    expectOk(res, what, this.login);
+    const body = parseJson(res, 'GET /secrets') as Record<string, unknown> | null;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw unexpected('GET /secrets did not return an object');
+    // Registered before anything else looks at them, so no later error or log line can show one.
+    for (const value of Object.values(body)) if (typeof value === 'string') this.redactor.add(value);
+    ids.forEach((id, i) => {
+      const value = body[qualified[i] as string];
+      if (typeof value !== 'string') {
+        throw new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur returned no value for the variable ${id}`, { details: { missing: [id] } });
+      }
+      result.set(id, value);
+    });
+    this.log?.debug({ variables: ids }, 'fetched Conjur variables');
+    return result;
+  }
+
+  async canRead(variableId: string): Promise<boolean> {
+    assertConjurId(variableId, 'variable');
+    const what = `check execute on the variable ${variableId}`;
+    const res = await this.call({ method: 'GET', path: `/resources/${segment(this.account)}/variable/${segment(variableId)}`, query: 'check=true&privilege=execute', what });
+    if (res.status === 204) return true;
+    if (res.status === 404) return false;
+    expectOk(res, what, this.login);
+    throw unexpected(`the permission check on ${variableId} answered ${res.status} instead of 204 or 404`);
+  }
+
+  /** POST /authn: login + API key for a token, returned in the base64 form the header carries. */
+  private async authenticate(apiKey: string): Promise<string> {
+    const path = `/authn/${segment(this.account)}/${segment(this.login)}/authenticate`;
+    const res = await this.send('POST', path, undefined, { 'Accept-Encoding': 'base64', 'Content-Type': 'text/plain' }, apiKey);
+    if (res.status !== 200) throw statusError(res.status, `log in as ${this.login}`, this.login);
+    // Asked for base64; a server that sends the JSON anyway is accepted too.
+    const token = normalizeToken(res.body);
+    if (!token) throw unexpected(`POST /authn for ${this.login} did not return an access token`);
+    registerToken(this.redactor, token);
+    this.log?.debug({ login: this.login }, 'authenticated to Conjur');
+    return token.base64;
+  }
+
+  /** A call with the bot's token; a 401 gets one retry with a fresh token. Returns any status but 401. */
+  private async call(c: Call): Promise<HttpResponse> {
+    let token = await this.tokens.current();
+    let res = await this.send(c.method, c.path, c.query, authHeader(token));
+    if (res.status === 401) {
+      const fresh = await this.tokens.renew(token);
+      if (fresh !== undefined) {
+        this.log?.info('Conjur refused the cached token; retrying once with a fresh one');
+        token = fresh;
+        res = await this.send(c.method, c.path, c.query, authHeader(token));
+      }
+    }
+    if (res.status === 401) throw statusError(401, c.what, this.login);
+    return res;
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, query: string | undefined, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+    const url = new URL(this.base.href);
+    url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${path}`;
+    if (query !== undefined) url.search = `?${query}`;
+    const started = Date.now();
+    const res = await httpRequest({ method, url, headers: { Accept: 'application/json', ...headers }, body, ca: this.ca, timeoutMs: this.timeoutMs });
+    this.log?.debug({ method, path, status: res.status, ms: Date.now() - started }, 'conjur request');
+    return res;
+  }
+}
+
+function authHeader(token: string): Record<string, string> {
+  return { Authorization: `Token token="${token}"` };
+}
+
+/** Whether Conjur's error text names `id` as a whole (not `release/a` inside `release/a-b`). */
+function mentions(text: string, id: string): boolean {
+  const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9_.@/:-])${esc}($|[^A-Za-z0-9_.@/:-]|\\.($|[^A-Za-z0-9_@/-]))`).test(text);
+}
+
+function expectOk(res: HttpResponse, what: string, login: string): HttpResponse {
+  if (res.status >= 200 && res.status < 300) return res;
+  throw statusError(res.status, what, login);
+}
+
+/** Status codes become coded errors here, once; 5xx and 429 are worth retrying, the rest are not. */
+function statusError(status: number, what: string, login: string): ReleaseBotError {
+  if (status === 401) {
+    return new ReleaseBotError(ErrorCode.ConjurAuthFailed, `Conjur refused the bot's credentials as ${login} (401) trying to ${what}: check CONJUR_AUTHN_LOGIN and CONJUR_AUTHN_API_KEY or CONJUR_AUTHN_TOKEN_FILE`, { details: { status, login } });
+  }
+  if (status === 403) {
+    return new ReleaseBotError(ErrorCode.ConjurForbidden, `Conjur forbade the bot (${login}) to ${what} (403): grant it in Conjur policy`, { details: { status, login } });
+  }
+  if (status === 404) return new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur found nothing visible to the bot trying to ${what} (404)`, { details: { status } });
+  if (status >= 500 || status === 429) return new ReleaseBotError(ErrorCode.ConjurUnavailable, `Conjur is unavailable (${status}) trying to ${what}: try again later`, { details: { status }, retryable: true });
+  return unexpected(`Conjur answered ${status} trying to ${what}`);
+}
+
+function unexpected(message: string): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.ConjurUnavailable, `unexpected answer from Conjur: ${message}`, { retryable: false });
+}
+
+function parseJson(res: HttpResponse, what: string): unknown {
+  try {
+    return JSON.parse(res.body);
+  } catch {
+    throw unexpected(`${what} did not return JSON`);
+  }
+}
+
+function parseApplianceUrl(raw: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+    // The value is not repeated: a URL with user:password@ in it would put a credential in the message.
+    throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'CONJUR_APPLIANCE_URL is not a Conjur URL: use https://conjur.example.com (http or https, no credentials, query or fragment)');
+  }
+  return url;
+}
+
+function readCertFile(file: string): string {
+  try {
+    const pem = readFileSync(file, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate');
+    return pem;
+  } catch (err) {
+    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_CERT_FILE ${file} is not a readable PEM certificate: point it at Conjur's CA certificate (e.g. conjur-<account>.pem)`, { cause: err });
+  }
+}
