@@ -1,0 +1,248 @@
+/**
+ * DEVELOPMENT STAND-IN for CyberArk Conjur: NOT Conjur and NOT a secret store.
+ *
+ * A loopback HTTP(S) server that answers the few Conjur REST calls release-bot makes, the way the real
+ * server does (authn with an API key, `Token token="..."` on every other call, tokens that lapse after
+ * 8 minutes, `/whoami`, batch `/secrets`, `/roles/...?all` as an array expanded through nested groups,
+ * `/resources/...?check=true`). It holds its data in memory, as given, for tests and `npm run demo`.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+
+/** A role as Conjur names it inside an account: `user:alice`, `host:release-bot`, `group:release/conjur-cli`. */
+export type RoleRef = `${'user' | 'host' | 'group'}:${string}`;
+
+export interface ConjurStandInOptions {
+  account: string;
+  /** Logins that may authenticate, with their API keys: `alice`, `host/release-bot`. */
+  apiKeys: Record<string, string>;
+  /** Group id -> its direct members (users, hosts, nested groups). */
+  groups?: Record<string, RoleRef[]>;
+  /** Variable id -> its value (undefined: declared, never set) and the roles that may read and execute it. */
+  variables?: Record<string, { value?: string; readers: RoleRef[] }>;
+  /** Milliseconds since the epoch; tests move it to expire tokens. */
+  now?: () => number;
+  log?: Pick<Logger, 'warn'>;
+  /** Serve https with this key and certificate (PEM) instead of http. */
+  tls?: { key: string; cert: string };
+  port?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** As sent, still URL-encoded (`/authn/dev/host%2Frelease-bot/authenticate`). */
+  path: string;
+  query: string;
+  /** The login whose token was presented, when it was valid. */
+  login?: string;
+  status: number;
+}
+
+export interface ConjurStandIn {
+  url: string;
+  port: number;
+  /** Every request in order, for counting round trips. Never holds a header or a body. */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+  /** true: answer 503 to everything; 'drop': close every connection unanswered; false: serve again. */
+  setDown(down: boolean | 'drop'): void;
+  addMember(group: string, member: RoleRef): void;
+  removeMember(group: string, member: RoleRef): void;
+  setVariable(id: string, value: string | undefined, readers?: RoleRef[]): void;
+  /** Forgets every issued token, so the next call with one gets a 401. */
+  revokeTokens(): void;
+}
+
+const TOKEN_LIFETIME_MS = 8 * 60_000;
+const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
+
+export async function startConjurStandIn(options: ConjurStandInOptions): Promise<ConjurStandIn> {
+  const { account } = options;
+  const now = options.now ?? Date.now;
+  const groups = new Map(Object.entries(options.groups ?? {}).map(([g, m]) => [g, new Set<string>(m.map(checkRef))]));
+  const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
+  const tokens = new Map<string, { login: string; issuedAt: number; json: string }>();
+  const requests: RecordedRequest[] = [];
+  let down: boolean | 'drop' = false;
+
+  const roleOfLogin = (login: string): string => (login.startsWith('host/') ? `host:${login.slice(5)}` : `user:${login}`);
+  const roleExists = (role: string): boolean =>
+    Object.keys(options.apiKeys).some((l) => roleOfLogin(l) === role) ||
+    (role.startsWith('group:') && groups.has(role.slice(6))) ||
+    [...groups.values()].some((m) => m.has(role));
+
+  /** The role itself and every group it belongs to, directly or through nested groups (Conjur's `all_roles`). */
+  function memberships(role: string): string[] {
+    const seen = new Set([role]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [group, members] of groups) {
+        const ref = `group:${group}`;
+        if (!seen.has(ref) && [...members].some((m) => seen.has(m))) {
+          seen.add(ref);
+          grew = true;
+        }
+      }
+    }
+    return [...seen].map((r) => `${account}:${r}`);
+  }
+
+  const mayExecute = (role: string, variable: string): boolean => {
+    const v = variables.get(variable);
+    return !!v && memberships(role).some((r) => v.readers.has(r.slice(account.length + 1)));
+  };
+
+  function issueToken(login: string): string {
+    const token = {
+      protected: b64url(JSON.stringify({ alg: 'conjur.org/slosilo/v2', kid: 'development-stand-in' })),
+      payload: b64url(JSON.stringify({ sub: login, iat: Math.floor(now() / 1000) })),
+      signature: b64url(randomBytes(32)),
+    };
+    const json = JSON.stringify(token);
+    tokens.set(token.signature, { login, issuedAt: now(), json });
+    return json;
+  }
+
+  /** Who presented a valid, unexpired `Authorization: Token token="<base64>"`, or undefined. */
+  function tokenHolder(header: string | undefined): { login: string; issuedAt: number } | undefined {
+    const m = /^Token token="([A-Za-z0-9+/=]+)"$/.exec(header ?? '');
+    if (!m?.[1]) return undefined;
+    try {
+      const json = Buffer.from(m[1], 'base64').toString('utf8');
+      const issued = tokens.get((JSON.parse(json) as { signature?: string }).signature ?? '');
+      if (!issued || JSON.stringify(JSON.parse(json)) !== issued.json) return undefined;
+      const age = now() - issued.issuedAt;
+      return age >= 0 && age < TOKEN_LIFETIME_MS ? issued : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  type Answer = { status: number; body?: unknown; text?: string; login?: string };
+  const notFound = (kind: string, id: string): Answer => ({
+    status: 404,
+    body: { error: { code: 'not_found', message: `${kind[0]?.toUpperCase()}${kind.slice(1)} '${id}' not found or empty`, target: kind, details: { code: 'not_found', target: 'id', message: id } } },
+  });
+
+  function route(method: string, seg: string[], q: URLSearchParams, headers: http.IncomingHttpHeaders, body: string): Answer {
+    if (method === 'POST' && seg[0] === 'authn' && seg.length === 4 && seg[3] === 'authenticate') {
+      const [, acct, login = ''] = seg;
+      const key = options.apiKeys[login];
+      if (acct !== account || key === undefined || !sameSecret(key, body)) return { status: 401, text: 'Unauthorized' };
+      const json = issueToken(login);
+      const base64 = String(headers['accept-encoding'] ?? '').includes('base64');
+      return { status: 200, text: base64 ? Buffer.from(json).toString('base64') : json };
+    }
+    const holder = tokenHolder(headers.authorization);
+    if (holder === undefined) return { status: 401, text: 'Unauthorized' };
+    const { login } = holder;
+    const caller = roleOfLogin(login);
+    const answer = (a: Answer): Answer => ({ ...a, login });
+
+    if (method === 'GET' && seg.length === 1 && seg[0] === 'whoami') {
+      return answer({ status: 200, body: { client_ip: '127.0.0.1', user_agent: headers['user-agent'] ?? '', account, username: login, token_issued_at: new Date(holder.issuedAt).toISOString() } });
+    }
+    if (method === 'GET' && seg.length === 1 && seg[0] === 'secrets') {
+      const ids = (q.get('variable_ids') ?? '').split(',').filter(Boolean);
+      if (ids.length === 0) return answer({ status: 422, body: { error: { code: 'unprocessable_entity', message: 'variable_ids is required' } } });
+      const prefix = `${account}:variable:`;
+      const local = ids.map((id) => (id.startsWith(prefix) ? id.slice(prefix.length) : ''));
+      const missing = ids.find((id, i) => !variables.has(local[i] ?? ''));
+      if (missing !== undefined) return answer(notFound('variable', missing));
+      const denied = ids.find((_, i) => !mayExecute(caller, local[i] ?? ''));
+      if (denied !== undefined) return answer({ status: 403, body: { error: { code: 'forbidden', message: 'Forbidden' } } });
+      const empty = ids.find((_, i) => variables.get(local[i] ?? '')?.value === undefined);
+      if (empty !== undefined) return answer(notFound('variable', empty));
+      return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, variables.get(local[i] ?? '')?.value])) });
+    }
+    if (method === 'GET' && seg.length === 4 && seg[0] === 'roles' && seg[1] === account) {
+      const role = `${seg[2]}:${seg[3]}`;
+      if (!roleExists(role)) return answer(notFound('role', `${account}:${role}`));
+      if (q.has('all')) return answer({ status: 200, body: memberships(role) });
+      const members = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])] : [];
+      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}` })) } });
+    }
+    if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'variable') {
+      const id = seg[3] ?? '';
+      if (q.get('check') !== 'true') return answer(variables.has(id) ? { status: 200, body: { id: `${account}:variable:${id}` } } : notFound('variable', id));
+      const roleParam = q.get('role');
+      const role = roleParam ? roleParam.slice(roleParam.indexOf(':') + 1) : caller;
+      const privilege = q.get('privilege');
+      const ok = (privilege === 'execute' || privilege === 'read') && (!roleParam || roleParam.startsWith(`${account}:`)) && mayExecute(role, id);
+      return answer({ status: ok ? 204 : 404 });
+    }
+    return answer({ status: 404, body: { error: { code: 'not_found', message: 'no such route in the stand-in' } } });
+  }
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const record: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: url.search.slice(1), status: 0 };
+    requests.push(record);
+    if (down === 'drop') return void req.socket.destroy();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let a: Answer;
+      if (down) a = { status: 503, text: 'Service Unavailable' };
+      else {
+        let seg: string[] | undefined;
+        try {
+          seg = url.pathname.split('/').slice(1).map(decodeURIComponent);
+        } catch {
+          seg = undefined;
+        }
+        a = seg ? route(req.method ?? '', seg, url.searchParams, req.headers, Buffer.concat(chunks).toString('utf8')) : { status: 400, text: 'bad path' };
+      }
+      record.status = a.status;
+      if (a.login !== undefined) record.login = a.login;
+      const payload = a.body !== undefined ? JSON.stringify(a.body) : a.text ?? '';
+      res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain' });
+      res.end(a.status === 204 ? undefined : payload);
+    });
+  };
+
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  options.log?.warn({ url, account }, 'DEVELOPMENT STAND-IN for Conjur listening: in-memory demo data, not a secret store; never point a production bot at it');
+
+  return {
+    url,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+    setDown: (d) => void (down = d),
+    addMember: (group, member) => {
+      const set = groups.get(group) ?? new Set<string>();
+      groups.set(group, set.add(checkRef(member)));
+    },
+    removeMember: (group, member) => void groups.get(group)?.delete(member),
+    setVariable: (id, value, readers) => {
+      variables.set(id, { value, readers: new Set((readers ?? [...(variables.get(id)?.readers ?? [])]).map((r) => checkRef(r as RoleRef))) });
+    },
+    revokeTokens: () => tokens.clear(),
+  };
+
+  function checkRef(ref: RoleRef): string {
+    if (!/^(user|host|group):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
+    return ref;
+  }
+}
+
+/** Compares API keys in constant time, as a real server would. */
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { ErrorCode, isReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
+import { runCommand } from '../../src/exec.js';
+import { requireBinary } from '../support/require-binary.js';
+import { makeTmpDir } from '../support/tmp.js';
+import { ACCOUNT, BOT_LOGIN, CANARY_API_KEY, makeClient, rejectionOf } from './helpers.js';
+
+/** A self-signed certificate for 127.0.0.1, as a Conjur appliance with its own CA presents. */
+async function selfSigned(dir: string, name: string): Promise<{ key: string; cert: string; certFile: string }> {
+  const keyFile = path.join(dir, `${name}-key.pem`);
+  const certFile = path.join(dir, `${name}-cert.pem`);
+  await runCommand(
+    requireBinary('openssl', 'openssl'),
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    { cwd: dir, timeoutMs: 30_000, redact: (s) => s },
+  );
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}
+
+describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
+  const tmp = makeTmpDir();
+  let server: ConjurStandIn;
+  let trusted: string;
+  let stranger: string;
+
+  beforeAll(async () => {
+    const conjurCert = await selfSigned(tmp.dir, 'conjur');
+    trusted = conjurCert.certFile;
+    stranger = (await selfSigned(tmp.dir, 'stranger')).certFile;
+    server = await startConjurStandIn({ account: ACCOUNT, apiKeys: { [BOT_LOGIN]: CANARY_API_KEY }, tls: { key: conjurCert.key, cert: conjurCert.cert } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  it('talks to Conjur when its certificate is in CONJUR_CERT_FILE', async () => {
+    expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const { client } = makeClient({ applianceUrl: server.url, certFile: trusted });
+    await expect(client.whoami()).resolves.toEqual({ account: ACCOUNT, username: BOT_LOGIN });
+  });
+
+  it.each([
+    ['without CONJUR_CERT_FILE', undefined],
+    ['with another CA in CONJUR_CERT_FILE', 'stranger'],
+  ])('refuses the connection %s, sending nothing, and says how to fix it', async (_label, which) => {
+    const before = server.requests.length;
+    const { client } = makeClient({ applianceUrl: server.url, certFile: which ? stranger : undefined });
+    const err = await rejectionOf(client.whoami());
+    expect(isReleaseBotError(err, ErrorCode.ConjurUnavailable)).toBe(true);
+    expect((err as ReleaseBotError).retryable).toBe(false);
+    expect((err as Error).message).toContain('CONJUR_CERT_FILE');
+    expect(server.requests.length).toBe(before); // the API key never left the machine
+  });
+});
