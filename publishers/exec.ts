@@ -47,6 +47,7 @@ export const execPublisher: PublisherDefinition<Options> = {
       signal: ctx.signal,
       redact: ctx.redact,
     });
+    ctx.log.info({ stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'publishing script output');
     const out = tail(result.stdout, 3);
     return { status: 'published', ...(out ? { detail: out } : {}) };
   },

@@ -202,7 +202,11 @@ export class ReleaseCore {
 
     // Authorization: any doubt (Conjur down, 5xx, timeout) denies. Fail closed.
     try {
-      const member = await this.deps.conjur.isMember(requester.login, project.authorized_group);
+      const member = await this.deps.conjur.isMember(requester.login, project.authorized_group).catch((err: unknown) => {
+        // Conjur answers 404 for a role it does not know (or the bot may not see): a member of nothing.
+        if (err instanceof ReleaseBotError && err.code === ErrorCode.ConjurNotFound) return false;
+        throw err;
+      });
       if (!member) {
         throw new ReleaseBotError(ErrorCode.NotAuthorized, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`, {
           details: { group: project.authorized_group },

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
+import { ConfigError } from '../../src/config/load.js';
+
+/** Loads `.env` from the working directory when there is one; variables already set win. */
+export async function loadDotEnv(): Promise<void> {
+  if (!existsSync('.env')) return;
+  const dotenv = await import('dotenv');
+  dotenv.config({ path: '.env', override: false, quiet: true } as Parameters<typeof dotenv.config>[0]);
+}
+
+/** Renders any error for a terminal and sets the documented exit code. */
+export function fail(err: unknown): never {
+  const coded: ReleaseBotError = toReleaseBotError(err);
+  if (coded instanceof ConfigError) {
+    process.stderr.write(`release-bot: the configuration has ${coded.problems.length} problem(s):\n${coded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  } else {
+    process.stderr.write(`release-bot: ${coded.message} [${coded.code}]\n`);
+  }
+  process.exit(exitCodes[coded.code] ?? 1);
+}
+
+/** Runs a command body; any throw becomes a rendered error and an exit code. */
+export function action<A extends unknown[]>(body: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await body(...args);
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    } catch (err) {
+      fail(err);
+    }
+  };
+}

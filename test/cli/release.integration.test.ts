@@ -1,0 +1,187 @@
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { runCli, repoRoot } from '../support/cli.js';
+import { makeTmpDir } from '../support/tmp.js';
+
+// Canaries: if any of these shows up in output, logs, the audit or the database, a secret leaked.
+const API_KEY = `apikey-canary-${'k'.repeat(40)}`; // 55 characters, as Conjur's are
+const DOWNLOADS_TOKEN = 'dl-token-canary-3f9a7c1e5b';
+
+describe('release-bot stage + publish as processes against a Conjur-compatible server', () => {
+  const tmp = makeTmpDir();
+  const staging = path.join(tmp.dir, 'staging');
+  const out = path.join(tmp.dir, 'downloads');
+  const copies = path.join(tmp.dir, 'copies');
+  const dataDir = path.join(tmp.dir, 'data');
+  let conjur: ConjurStandIn;
+  let env: NodeJS.ProcessEnv;
+
+  const stageFiles = (version: string, files: Record<string, string>) => {
+    const dir = path.join(staging, 'conjur-cli', version);
+    mkdirSync(dir, { recursive: true });
+    for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+    return dir;
+  };
+  const allOutput: string[] = [];
+  const cli = async (...args: string[]) => {
+    const result = await runCli(args, env);
+    allOutput.push(result.stdout, result.stderr);
+    return result;
+  };
+
+  beforeAll(async () => {
+    conjur = await startConjurStandIn({
+      account: 'acme',
+      apiKeys: { 'host/release-bot': API_KEY },
+      groups: {
+        'release/conjur-cli': ['group:release/core-team'],
+        'release/core-team': ['user:alice'],
+      },
+      variables: { 'release/downloads/token': { value: DOWNLOADS_TOKEN, readers: ['host:release-bot'] } },
+    });
+    writeFileSync(
+      path.join(tmp.dir, 'releases.yml'),
+      [
+        'channel: C0RELEASES',
+        `staging_dir: ${staging}`,
+        'identity: { strategy: map, map: { U024BE7LH: alice } }',
+        'projects:',
+        '  conjur-cli:',
+        '    authorized_group: release/conjur-cli',
+        '    jenkins_job: conjur-cli',
+        '    artifact: files',
+        '    destinations:',
+        '      - name: downloads',
+        '        type: exec',
+        `        command: ["${path.join(repoRoot, 'test/fixtures/cli/publish.sh')}", "{project}", "{version}", "{dir}"]`,
+        `        env: { OUT_DIR: "${out}" }`,
+        '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
+        '      - name: mirror',
+        '        type: directory',
+        `        path: ${copies}/{project}/{version}`,
+        '',
+      ].join('\n'),
+    );
+    env = {
+      CONJUR_APPLIANCE_URL: conjur.url,
+      CONJUR_ACCOUNT: 'acme',
+      CONJUR_AUTHN_LOGIN: 'host/release-bot',
+      CONJUR_AUTHN_API_KEY: API_KEY,
+      RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
+      RELEASE_BOT_DATA_DIR: dataDir,
+      LOG_LEVEL: 'debug',
+    };
+  });
+
+  afterAll(async () => {
+    await conjur.close();
+    tmp.cleanup();
+  });
+
+  it('stages the files in the staging directory with their digests', async () => {
+    stageFiles('4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });
+    const r = await cli('stage', 'conjur-cli', '4.2.0', '--build-number', '123', '--build-url', 'https://jenkins.example/job/conjur-cli/123/', '--commit', '9fceb02');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^staged: conjur-cli 4\.2\.0/);
+    expect(r.stdout).toContain('conjur-cli-4.2.0.gem');
+  });
+
+  it('denies a user outside the group, audits it, and publishes nothing', async () => {
+    const r = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'bob');
+    expect(r.code).toBe(77);
+    expect(r.stderr).toContain('bob is not a member of the Conjur group release/conjur-cli');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(copies)).toBe(false);
+    const audit = await cli('audit', 'list', '--json');
+    const latest = JSON.parse(audit.stdout.split('\n')[0] as string);
+    expect(latest).toMatchObject({ type: 'denied', project: 'conjur-cli', version: '4.2.0', actor: { conjurLogin: 'bob', via: 'cli' }, data: { code: 'NOT_AUTHORIZED' } });
+  });
+
+  it('publishes for a member of a nested group: destinations run, label written, audit entry made', async () => {
+    const r = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
+    expect(r.stderr).not.toMatch(/"level":(50|60)/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Released conjur-cli 4\.2\.0 \(published\)/);
+    expect(r.stdout).toContain('downloads [exec]: published');
+    expect(r.stdout).toContain('mirror [directory]: published');
+    expect(readFileSync(path.join(out, 'conjur-cli/4.2.0/conjur-cli-4.2.0.gem'), 'utf8')).toBe('gem bytes 4.2.0');
+    expect(readFileSync(path.join(copies, 'conjur-cli/4.2.0/conjur-cli-4.2.0.gem'), 'utf8')).toBe('gem bytes 4.2.0');
+    const label = JSON.parse(readFileSync(path.join(staging, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'), 'utf8'));
+    expect(label).toMatchObject({ project: 'conjur-cli', version: '4.2.0', requester: 'alice', build: { number: 123, commit: '9fceb02', url: 'https://jenkins.example/job/conjur-cli/123/' } });
+    expect(label.artifact.files[0]).toMatchObject({ path: 'conjur-cli-4.2.0.gem', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(existsSync(path.join(copies, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'))).toBe(true);
+
+    const audit = await cli('audit', 'list', '--json', '--project', 'conjur-cli');
+    const published = JSON.parse(audit.stdout.split('\n')[0] as string);
+    expect(published).toMatchObject({ type: 'published', actor: { conjurLogin: 'alice' }, data: { credentialIds: ['release/downloads/token'], conjurIdentity: 'host/release-bot' } });
+    expect(published.data.destinations.map((d: { status: string }) => d.status)).toEqual(['published', 'published']);
+    // The script printed its token; the bot redacted it before it reached the log.
+    expect(r.stderr).toContain('[REDACTED]');
+  });
+
+  it('refuses to publish a released version again', async () => {
+    const r = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
+    expect(r.code).toBe(73);
+    expect(r.stderr).toMatch(/already released on .* by alice/);
+  });
+
+  it('refuses a staged file that was changed after staging, and publishes nothing', async () => {
+    const dir = stageFiles('4.3.0', { 'conjur-cli-4.3.0.gem': 'gem bytes 4.3.0' });
+    expect((await cli('stage', 'conjur-cli', '4.3.0')).code).toBe(0);
+    chmodSync(path.join(dir, 'conjur-cli-4.3.0.gem'), 0o644);
+    writeFileSync(path.join(dir, 'conjur-cli-4.3.0.gem'), 'tampered bytes');
+    const r = await cli('publish', 'conjur-cli', '4.3.0', '--as', 'alice');
+    expect(r.code).toBe(65);
+    expect(r.stdout).toContain('changed after staging');
+    expect(existsSync(path.join(out, 'conjur-cli/4.3.0'))).toBe(false);
+    expect(existsSync(path.join(copies, 'conjur-cli/4.3.0'))).toBe(false);
+  });
+
+  it('refuses a file added after staging', async () => {
+    const dir = stageFiles('4.3.1', { 'conjur-cli-4.3.1.gem': 'gem bytes 4.3.1' });
+    expect((await cli('stage', 'conjur-cli', '4.3.1')).code).toBe(0);
+    writeFileSync(path.join(dir, 'extra.sh'), 'echo sneaky');
+    const r = await cli('publish', 'conjur-cli', '4.3.1', '--as', 'alice');
+    expect(r.code).toBe(65);
+    expect(r.stdout).toContain('extra.sh was added after staging');
+  });
+
+  it('refuses when Conjur is down (fail closed) and publishes nothing', async () => {
+    stageFiles('4.4.0', { 'conjur-cli-4.4.0.gem': 'gem bytes 4.4.0' });
+    expect((await cli('stage', 'conjur-cli', '4.4.0')).code).toBe(0);
+    conjur.setDown(true);
+    try {
+      const r = await cli('publish', 'conjur-cli', '4.4.0', '--as', 'alice');
+      expect(r.code).toBe(69);
+      expect(r.stderr).toContain('cannot check authorization in Conjur');
+    } finally {
+      conjur.setDown(false);
+    }
+    expect(existsSync(path.join(out, 'conjur-cli/4.4.0'))).toBe(false);
+    const audit = await cli('audit', 'list', '--json', '--limit', '1');
+    expect(JSON.parse(audit.stdout)).toMatchObject({ type: 'denied', version: '4.4.0', data: { code: 'CONJUR_UNAVAILABLE' } });
+  });
+
+  it('rejects hostile project names and versions with a clear error, changing nothing', async () => {
+    for (const [project, version] of [['conjur-cli', '4.2.0;rm -rf /'], ['../etc', '1.0.0'], ['conjur-cli', '../../4.2.0'], ['conjur-cli', '$(id)']] as const) {
+      const r = await cli('publish', project, version, '--as', 'alice');
+      expect(r.code).toBe(64);
+      expect(r.stderr).toMatch(/invalid (project name|version)/);
+    }
+    const unknown = await cli('publish', 'nope', '1.0.0', '--as', 'alice');
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('unknown project "nope"');
+  });
+
+  it('never lets a secret value reach output, logs, the audit log or the database', async () => {
+    const audit = await cli('audit', 'list', '--json', '--limit', '1000');
+    const db = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('\n');
+    for (const text of [...allOutput, audit.stdout, db]) {
+      expect(text).not.toContain(DOWNLOADS_TOKEN);
+      expect(text).not.toContain(API_KEY);
+      expect(text).not.toContain(Buffer.from(DOWNLOADS_TOKEN).toString('base64'));
+    }
+    expect(allOutput.join('')).toContain('conjur-cli'); // the scan read real output
+  });
+});
