@@ -2,6 +2,7 @@ import type { DestinationTypeSpec } from '../src/config/load.js';
 import type { PublisherDefinition } from '../src/publishing/types.js';
 import { directoryPublisher } from './directory.js';
 import { execPublisher } from './exec.js';
+import { npmPublisher } from './npm.js';
 
 /**
  * Every destination type, keyed by the `type` of a destination in the projects file.
@@ -10,6 +11,7 @@ import { execPublisher } from './exec.js';
 const all: PublisherDefinition[] = [
   execPublisher,
   directoryPublisher,
+  npmPublisher,
 ] as unknown as PublisherDefinition[];
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));

@@ -1,0 +1,172 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import type { ArtifactFile, PublishContext } from '../src/publishing/types.js';
+import { clip } from '../src/validate.js';
+
+/**
+ * Shared ground for publishers that talk to a service: HTTP failures are sorted here, once
+ * (network, 408, 429, 5xx and rate-limited 403 are retryable; everything else is final), and every
+ * text that can reach an error passes ctx.redact first.
+ */
+export interface Service {
+  /** Shown in messages: "GitHub rejected the credential (401) ...". */
+  name: string;
+  /** The credential's environment name, which the projects file maps to a Conjur variable. */
+  credential: string;
+}
+
+type Ctx = Pick<PublishContext, 'redact' | 'signal'>;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * A service base URL. Credentials travel with every request to it, so plain http is refused except on
+ * loopback, and a URL carrying user:password is refused (secrets come from Conjur, never from the projects file).
+ */
+export const serviceUrl = z
+  .string()
+  .superRefine((value, issue) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      issue.addIssue({ code: 'custom', message: `"${clip(value)}" is not a URL: use e.g. https://registry.example.com/` });
+      return;
+    }
+    if (url.username || url.password) issue.addIssue({ code: 'custom', message: 'put no credentials in the URL: they come from Conjur through `credentials:`' });
+    else if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) issue.addIssue({ code: 'custom', message: 'use https: a credential is sent with every request (plain http is only allowed on loopback)' });
+    else if (url.protocol !== 'https:' && url.protocol !== 'http:') issue.addIssue({ code: 'custom', message: 'use an https:// URL' });
+    else if (url.search || url.hash) issue.addIssue({ code: 'custom', message: 'use a base URL without ?query or #fragment' });
+  })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/** The credential this destination was given, or a config error that says where to declare it. */
+export function credential(ctx: Pick<PublishContext, 'credentials'>, type: string, name: string): string {
+  const value = ctx.credentials[name];
+  if (!value) {
+    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `the ${type} destination has no ${name} credential: add \`credentials: { ${name}: <Conjur variable id> }\` to it in the projects file`);
+  }
+  return value;
+}
+
+/** The one staged file a destination publishes: the named one, or the single file with one of `extensions`. */
+export function stagedFile(ctx: Pick<PublishContext, 'artifact' | 'dir'>, type: string, wanted: string | undefined, extensions: readonly string[]): ArtifactFile & { abs: string } {
+  if (ctx.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, `a ${type} destination publishes staged files, not a docker image`);
+  const files = ctx.artifact.files;
+  const matches = wanted === undefined ? files.filter((f) => extensions.some((e) => f.path.endsWith(e))) : files.filter((f) => f.path === wanted);
+  if (matches.length !== 1 || matches[0] === undefined) {
+    const what = wanted === undefined ? `exactly one ${extensions.join(' or ')} file` : `a staged file named ${JSON.stringify(clip(wanted))}`;
+    const found = files.map((f) => f.path).slice(0, 10).join(', ') || 'none';
+    throw new ReleaseBotError(ErrorCode.BadInput, `the ${type} destination needs ${what} among the staged files (found: ${clip(found, 300)}); name it with the destination's file option`);
+  }
+  return { ...matches[0], abs: path.join(ctx.dir, matches[0].path) };
+}
+
+/** Waits, unless the destination's timeout or a shutdown aborts first. */
+export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, { signal });
+  } catch {
+    throw timedOut('waiting');
+  }
+}
+
+export interface HttpRequest {
+  method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  json?: unknown;
+  /** A file streamed as the body (release assets), never read whole into memory. */
+  file?: { path: string; size: number; contentType: string };
+  /** Statuses the caller handles itself (e.g. 404 meaning "not there yet") instead of an error. */
+  expect?: readonly number[];
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Headers;
+  data: T;
+}
+
+/** Sends one request and returns its JSON body; any failure becomes a classified, redacted ReleaseBotError. */
+export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): Promise<HttpResponse<T>> {
+  const method = req.method ?? 'GET';
+  const where = `${method} ${ctx.redact(new URL(req.url).pathname)}`;
+  const headers: Record<string, string> = { 'User-Agent': 'release-bot', ...req.headers };
+  let body: string | ReadableStream | undefined;
+  if (req.json !== undefined) {
+    body = JSON.stringify(req.json);
+    headers['Content-Type'] = 'application/json';
+  } else if (req.file) {
+    body = Readable.toWeb(createReadStream(req.file.path)) as ReadableStream;
+    headers['Content-Type'] = req.file.contentType;
+    headers['Content-Length'] = String(req.file.size);
+  }
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(req.url, { method, headers, body, signal: ctx.signal, redirect: 'follow', ...(req.file ? { duplex: 'half' } : {}) } as RequestInit);
+    text = await res.text();
+  } catch (err) {
+    if (ctx.signal.aborted) throw timedOut(`${service.name} ${where}`);
+    const code = networkCode(err);
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
+  }
+  if (!res.ok && !(req.expect ?? []).includes(res.status)) throw httpError(ctx, service, where, res.status, res.headers, text);
+  if (res.status === 204 || text.trim() === '') return { status: res.status, headers: res.headers, data: undefined as T };
+  try {
+    return { status: res.status, headers: res.headers, data: JSON.parse(text) as T };
+  } catch {
+    // A 2xx that is not JSON is a proxy or maintenance page, which passes.
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`, { retryable: true, details: { status: res.status } });
+  }
+}
+
+/** Sorts an HTTP failure into retryable or final, with a message that says what to do. */
+export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service, where: string, status: number, headers: Headers, text: string): ReleaseBotError {
+  const said = ctx.redact(clip(serviceMessage(text), 300));
+  const suffix = said ? `: ${said}` : '';
+  const retryAfter = Number(headers.get('retry-after') ?? NaN);
+  const details: Record<string, unknown> = { status, ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) };
+  const rateLimited = status === 429 || (status === 403 && (headers.get('x-ratelimit-remaining') === '0' || headers.has('retry-after')));
+  if (rateLimited) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} is rate-limiting us (${status} on ${where}); will retry later${suffix}`, { retryable: true, details: { ...details, reason: 'rate-limited' } });
+  }
+  if (status >= 500 || status === 408) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} failed on ${where} (${status}); will retry${suffix}`, { retryable: true, details: { ...details, reason: 'server' } });
+  }
+  if (status === 401) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} rejected the credential (401 on ${where}): check the Conjur variable behind ${service.credential} (wrong, expired or revoked)${suffix}`, { details: { ...details, reason: 'auth' } });
+  }
+  if (status === 403) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} refused ${where} (403): the ${service.credential} credential lacks the permission for it${suffix}`, { details: { ...details, reason: 'auth' } });
+  }
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${status} to ${where}${suffix}`, { details: { ...details, reason: 'rejected' } });
+}
+
+export function timedOut(what: string): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.Timeout, `${what}: the destination's timeout passed or the bot is shutting down`, { retryable: true });
+}
+
+/** The human part of an error body: GitHub/Heroku `message`, RubyGems plain text, else the text itself. */
+function serviceMessage(text: string): string {
+  try {
+    const json = JSON.parse(text) as { message?: unknown; error?: unknown; errors?: unknown };
+    const parts = [json.message, json.error, json.errors === undefined ? undefined : JSON.stringify(json.errors)].filter((p) => typeof p === 'string' && p);
+    if (parts.length > 0) return parts.join(' ');
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.trim().replace(/\s+/g, ' ');
+}
+
+function networkCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return clip(cause.message, 120);
+  return err instanceof Error ? clip(err.message, 120) : 'network error';
+}

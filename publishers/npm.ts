@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import { runCommand, tail } from '../src/exec.js';
+import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { clip } from '../src/validate.js';
+import { credential, serviceUrl, sleep, stagedFile } from './http.js';
+
+const options = z
+  .object({
+    /** Registry base URL, e.g. https://registry.npmjs.org/ */
+    registry: serviceUrl,
+    /** dist-tag; never starts with "-" and is no version, so it cannot be read as an option or a range. */
+    tag: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'a dist-tag such as latest or next').default('latest'),
+    access: z.enum(['public', 'restricted']).optional(),
+    /** The staged .tgz to publish; default: the single *.tgz. */
+    package: z.string().min(1).optional(),
+    /** Pause between read-back attempts while the registry catches up after a publish. */
+    read_back_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
+  })
+  .strict();
+type Options = z.infer<typeof options>;
+
+const TOKEN = 'NPM_TOKEN';
+const READ_BACK_ATTEMPTS = 5;
+/** npm names; also keeps anything that could look like an option out of argv. */
+const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const RETRYABLE = /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
+
+interface Tarball { file: string; abs: string; name: string; version: string; integrity: string }
+interface Session { ctx: PublishContext; opts: Options; userconfig: string; token: string }
+
+/** Publishes a staged npm tarball; the registry's integrity for name@version must equal the tarball's sha512. */
+export const npmPublisher: PublisherDefinition<Options> = {
+  type: 'npm',
+  description: 'publishes the staged .tgz to an npm registry with a token from Conjur',
+  artifacts: ['files'],
+  options,
+  tools: ['npm'],
+  async plan(ctx, opts) {
+    const token = credential(ctx, 'npm', TOKEN);
+    const tgz = await inspectTarball(ctx, opts);
+    const existing = await withSession(ctx, opts, token, (s) => preCheck(s, tgz));
+    if (existing === 'same') return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
+    return { actions: [`npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`] };
+  },
+  async publish(ctx, opts) {
+    const token = credential(ctx, 'npm', TOKEN);
+    const tgz = await inspectTarball(ctx, opts);
+    return withSession(ctx, opts, token, async (s) => {
+      const location = `${opts.registry}/${tgz.name}/v/${tgz.version}`;
+      if ((await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
+      ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
+      const args = ['publish', tgz.abs, `--tag=${opts.tag}`, ...(opts.access ? [`--access=${opts.access}`] : []), '--ignore-scripts'];
+      const result = await npm(s, args);
+      if (result.exitCode !== 0) {
+        const failure = classify(result.stdout, result.stderr, 'publish', tgz);
+        // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its integrity, never overwritten.
+        if (failure.conflict && (await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
+        throw failure.error;
+      }
+      for (let attempt = 1; ; attempt += 1) {
+        const seen = await viewIntegrity(s, tgz);
+        if (seen === tgz.integrity) return { status: 'published', readBackDigest: seen, location, detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
+        if (seen !== undefined) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`);
+        if (attempt >= READ_BACK_ATTEMPTS) break;
+        await sleep(opts.read_back_interval_ms, ctx.signal);
+      }
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`, { retryable: true });
+    });
+  },
+};
+
+/** Writes a per-run userconfig that names the token only as ${NPM_TOKEN}: the secret itself stays in the child's environment. */
+async function withSession<T>(ctx: PublishContext, opts: Options, token: string, body: (s: Session) => Promise<T>): Promise<T> {
+  const userconfig = path.join(ctx.tmpDir, `npmrc-${process.pid}-${Date.now()}`);
+  const registry = `${opts.registry}/`;
+  const nerfDart = `//${new URL(registry).host}${new URL(registry).pathname}`;
+  await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    return await body({ ctx, opts, userconfig, token });
+  } finally {
+    await rm(userconfig, { force: true });
+  }
+}
+
+async function npm(s: Session, args: string[]) {
+  const result = await runCommand('npm', [...args, `--registry=${s.opts.registry}/`, `--userconfig=${s.userconfig}`], {
+    // The core retries with its own backoff; npm's built-in retries would multiply it.
+    env: { [TOKEN]: s.token, npm_config_fetch_retries: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' },
+    cwd: s.ctx.tmpDir,
+    timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
+    signal: s.ctx.signal,
+    redact: s.ctx.redact,
+    okExitCodes: [1],
+  });
+  s.ctx.log.debug({ npm: args[0], exitCode: result.exitCode, stderr: tail(result.stderr, 4) }, 'npm finished');
+  return result;
+}
+
+/** 'absent', 'same' or a thrown DestinationConflict: the registry is asked before anything is pushed. */
+async function preCheck(s: Session, tgz: Tarball): Promise<'absent' | 'same'> {
+  const seen = await viewIntegrity(s, tgz);
+  if (seen === undefined) return 'absent';
+  if (seen === tgz.integrity) return 'same';
+  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${tgz.name}@${tgz.version} is already on ${s.opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`);
+}
+
+/** The registry's dist.integrity of name@version (sha1 `shasum` as a fallback for old entries), or undefined when absent. */
+async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefined> {
+  const result = await npm(s, ['view', `${tgz.name}@${tgz.version}`, 'dist', '--json']);
+  if (result.exitCode !== 0) {
+    const failure = classify(result.stdout, result.stderr, 'view', tgz);
+    if (failure.code === 'E404') return undefined;
+    throw failure.error;
+  }
+  if (result.stdout.trim() === '') return undefined; // older npm: a missing version prints nothing
+  let dist: { integrity?: string; shasum?: string } | Array<{ integrity?: string }>;
+  try {
+    dist = JSON.parse(result.stdout) as typeof dist;
+  } catch {
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `npm view ${tgz.name}@${tgz.version} printed something that is not JSON: ${clip(result.stdout, 200)}`, { retryable: true });
+  }
+  const one = Array.isArray(dist) ? dist[0] : dist;
+  if (one?.integrity) return one.integrity;
+  return one && 'shasum' in one && one.shasum ? `sha1:${one.shasum}` : undefined;
+}
+
+/** Sorts an npm failure: retryable (network, 429, 5xx), conflict, auth or other final errors, each saying what to do. */
+function classify(stdout: string, stderr: string, action: 'view' | 'publish', tgz: Tarball): { code: string; conflict: boolean; error: ReleaseBotError } {
+  let code = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1] ?? '';
+  try {
+    code ||= String((JSON.parse(stdout) as { error?: { code?: string } }).error?.code ?? '');
+  } catch {
+    // not JSON (publish): the code line of stderr is all there is
+  }
+  const said = clip(tail(`${stderr}\n${stdout}`.split('\n').filter((l) => !/^npm notice|complete log of this run/.test(l)).join('\n'), 4), 400);
+  const what = `npm ${action} ${tgz.name}@${tgz.version}`;
+  const conflict = /cannot publish over|previously published/i.test(said) || code === 'EPUBLISHCONFLICT' || code === 'E409';
+  const make = (c: ErrorCode, message: string, retryable = false, reason = 'rejected') => ({ code, conflict, error: new ReleaseBotError(c, message, { retryable, details: { reason, npmCode: code } }) });
+  if (conflict) return make(ErrorCode.DestinationConflict, `${what}: the registry already has this version and refuses to replace it: release a new version (${said})`, false, 'conflict');
+  if (RETRYABLE.test(code)) return make(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, true, 'network');
+  if (code === 'E401' || code === 'ENEEDAUTH') return make(ErrorCode.DestinationFailed, `npm rejected the token (${code}): check the Conjur variable behind ${TOKEN} (wrong, expired or revoked)`, false, 'auth');
+  if (code === 'EOTP') return make(ErrorCode.DestinationFailed, `npm asks for a one-time password: store an automation or granular publish token (no 2FA prompt) in the Conjur variable behind ${TOKEN}`, false, 'auth');
+  if (code === 'E403') return make(ErrorCode.DestinationFailed, `npm refused ${what} (E403): the token behind ${TOKEN} lacks publish rights for ${tgz.name}: ${said}`, false, 'auth');
+  return make(ErrorCode.DestinationFailed, `${what} failed${code ? ` (${code})` : ''}: ${said}`);
+}
+
+async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarball> {
+  const file = stagedFile(ctx, 'npm', opts.package, ['.tgz']);
+  const manifest = (await readManifest(file.abs)) as { name?: unknown; version?: unknown } | undefined;
+  const name = typeof manifest?.name === 'string' ? manifest.name : '';
+  const version = typeof manifest?.version === 'string' ? manifest.version : '';
+  if (!NPM_NAME.test(name) || !version) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`);
+  }
+  if (version !== ctx.version.replace(/^v/, '')) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`);
+  }
+  const hash = createHash('sha512');
+  await pipeline(createReadStream(file.abs), hash);
+  return { file: file.path, abs: file.abs, name, version, integrity: `sha512-${hash.digest('base64')}` };
+}
+
+/** The package.json at depth one of a .tgz, as npm reads it; streamed, stopping once found. */
+async function readManifest(file: string): Promise<unknown> {
+  const gunzip = createReadStream(file).pipe(createGunzip());
+  let buf = Buffer.alloc(0);
+  let skip = 0;
+  let paxPath: string | undefined;
+  try {
+    for await (const chunk of gunzip) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      for (;;) {
+        const skipped = Math.min(skip, buf.length);
+        buf = buf.subarray(skipped);
+        skip -= skipped;
+        if (skip > 0 || buf.length < 512) break;
+        const field = (start: number, len: number) => buf.subarray(start, start + len).toString('utf8').replace(/\0[\s\S]*$/, '');
+        if (buf.subarray(0, 512).every((b) => b === 0)) return undefined;
+        const size = parseInt(field(124, 12).trim() || '0', 8);
+        const type = field(156, 1);
+        const prefix = field(345, 155);
+        const name = paxPath ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+        const padded = Math.ceil(size / 512) * 512;
+        const wanted = type === 'x' || ((type === '0' || type === '') && /^[^/]+\/package\.json$/.test(name));
+        if (!wanted) {
+          paxPath = undefined;
+          buf = buf.subarray(512);
+          skip = padded;
+          continue;
+        }
+        if (size > 1 << 20) throw new ReleaseBotError(ErrorCode.BadInput, `${path.basename(file)}: ${clip(name, 60)} is larger than 1 MiB`);
+        if (buf.length < 512 + padded) break;
+        const data = buf.subarray(512, 512 + size).toString('utf8');
+        buf = buf.subarray(512 + padded);
+        if (type === 'x') {
+          paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data)?.[1];
+          continue;
+        }
+        return JSON.parse(data);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ReleaseBotError) throw err;
+    throw new ReleaseBotError(ErrorCode.BadInput, `${path.basename(file)} is not a readable npm tarball (gzip/tar/package.json): ${clip(err instanceof Error ? err.message : String(err), 120)}`);
+  } finally {
+    gunzip.destroy();
+  }
+  return undefined;
+}

@@ -1,0 +1,129 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode } from '../../src/errors.js';
+import { npmPublisher } from '../../publishers/npm.js';
+import { publishContext } from '../support/publish-context.js';
+import { freePort } from '../support/ports.js';
+import { requireBinary } from '../support/require-binary.js';
+import { makeTmpDir } from '../support/tmp.js';
+import { startVerdaccio, type Verdaccio } from '../support/verdaccio.js';
+
+const CANARY = 'canary-npm-token-5f1d0c2e9a';
+let tmp: ReturnType<typeof makeTmpDir>;
+let registry: Verdaccio;
+let token: string;
+let caseNo = 0;
+
+beforeAll(async () => {
+  requireBinary('npm', 'npm');
+  tmp = makeTmpDir('release-bot-npm-');
+  registry = await startVerdaccio(path.join(tmp.dir, 'registry'));
+  token = await registry.addUser('release-bot', 'a-long-test-password-1');
+});
+
+afterAll(async () => {
+  await registry?.stop();
+  tmp?.cleanup();
+});
+
+/** A real tarball made by `npm pack` from a package written here; `body` varies its content. */
+function pack(name: string, version: string, body = 'module.exports = 1;\n'): { file: string; bytes: Buffer } {
+  const src = path.join(tmp.dir, `src-${(caseNo += 1)}`);
+  mkdirSync(src, { recursive: true });
+  writeFileSync(path.join(src, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }));
+  writeFileSync(path.join(src, 'index.js'), body);
+  const file = execFileSync('npm', ['pack', '--silent'], { cwd: src, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: src }, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() as string;
+  return { file, bytes: readFileSync(path.join(src, file)) };
+}
+
+async function contextFor(tgz: { file: string; bytes: Buffer }, version: string, npmToken = token) {
+  const root = path.join(tmp.dir, `ctx-${(caseNo += 1)}`);
+  return publishContext(root, { [tgz.file]: tgz.bytes }, { version, credentials: { NPM_TOKEN: npmToken } });
+}
+
+/** `npm view` run independently of the publisher, as a user checking the registry would. */
+function viewIntegrity(spec: string): string {
+  const home = path.join(tmp.dir, `view-${(caseNo += 1)}`);
+  mkdirSync(home);
+  const host = new URL(registry.url).host;
+  writeFileSync(path.join(home, '.npmrc'), `//${host}/:_authToken=${token}\n`);
+  return JSON.parse(execFileSync('npm', ['view', spec, 'dist.integrity', '--json', `--registry=${registry.url}/`], { cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] })) as string;
+}
+
+const integrityOf = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
+const opts = () => npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10 });
+
+test('publishes to a real registry, npm view shows the same integrity, and a second run is already-present', async () => {
+  const tgz = pack('@acme/hello', '1.0.0');
+  const ctx = await contextFor(tgz, '1.0.0');
+  const plan = await npmPublisher.plan!(ctx, opts());
+  expect(plan.actions[0]).toMatch(/^npm publish acme-hello-1\.0\.0\.tgz \(@acme\/hello@1\.0\.0, sha512-/);
+
+  const result = await npmPublisher.publish(ctx, opts());
+  expect(result).toMatchObject({ status: 'published', readBackDigest: integrityOf(tgz.bytes) });
+  expect(viewIntegrity('@acme/hello@1.0.0')).toBe(integrityOf(tgz.bytes));
+  expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('npmrc'))).toEqual([]);
+
+  const again = await npmPublisher.publish(await contextFor(tgz, '1.0.0'), opts());
+  expect(again).toMatchObject({ status: 'already-present', readBackDigest: integrityOf(tgz.bytes) });
+  expect((await npmPublisher.plan!(await contextFor(tgz, '1.0.0'), opts())).actions[0]).toMatch(/^nothing: .*already on/);
+  for (const line of [...ctx.logLines, ...ctx.progressLines, JSON.stringify(result)]) expect(line).not.toContain(token);
+});
+
+test('a different tarball with a published version is a conflict and the registry keeps the original', async () => {
+  const first = pack('conflicted', '2.0.0', 'module.exports = "first";\n');
+  await npmPublisher.publish(await contextFor(first, '2.0.0'), opts());
+  const second = pack('conflicted', '2.0.0', 'module.exports = "second";\n');
+  const ctx = await contextFor(second, '2.0.0');
+  await expect(npmPublisher.publish(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false });
+  await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
+  expect(viewIntegrity('conflicted@2.0.0')).toBe(integrityOf(first.bytes));
+});
+
+test('a wrong token is a final auth error that says where to fix it and never shows the token', async () => {
+  const ctx = await contextFor(pack('wrong-token', '1.0.0'), '1.0.0', CANARY);
+  const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', npmCode: 'E401' } });
+  expect((err as Error).message).toMatch(/npm rejected the token \(E401\): check the Conjur variable behind NPM_TOKEN/);
+  const everything = JSON.stringify({ err, details: (err as { details: unknown }).details, message: (err as Error).message, logs: ctx.logLines, progress: ctx.progressLines });
+  expect(everything).not.toContain(CANARY);
+  expect(everything).not.toContain(Buffer.from(CANARY).toString('base64'));
+});
+
+test('an unreachable registry is retryable', async () => {
+  const ctx = await contextFor(pack('unreachable', '1.0.0'), '1.0.0');
+  const closed = npmPublisher.options.parse({ registry: `http://127.0.0.1:${await freePort()}` });
+  await expect(npmPublisher.publish(ctx, closed)).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { npmCode: 'ECONNREFUSED' } });
+});
+
+test('a tarball of another version, a hostile package name or a missing tarball changes nothing', async () => {
+  const wrongVersion = await contextFor(pack('mismatch', '3.0.0'), '3.0.1');
+  await expect(npmPublisher.publish(wrongVersion, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/holds mismatch@3\.0\.0, but this release is version 3\.0\.1/) });
+
+  // A hand-made tarball whose name would read as an npm option if it reached argv.
+  const src = path.join(tmp.dir, 'hostile');
+  mkdirSync(path.join(src, 'package'), { recursive: true });
+  writeFileSync(path.join(src, 'package', 'package.json'), JSON.stringify({ name: '--registry=http://evil.example/', version: '1.0.0' }));
+  execFileSync('tar', ['czf', 'hostile.tgz', 'package'], { cwd: src });
+  const hostile = await contextFor({ file: 'hostile.tgz', bytes: readFileSync(path.join(src, 'hostile.tgz')) }, '1.0.0');
+  await expect(npmPublisher.publish(hostile, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/not an npm package tarball/) });
+
+  const garbage = await contextFor({ file: 'garbage.tgz', bytes: Buffer.from('not gzip at all') }, '1.0.0');
+  await expect(npmPublisher.publish(garbage, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+
+  const none = await publishContext(path.join(tmp.dir, 'none'), { 'README.md': 'x' }, { credentials: { NPM_TOKEN: token } });
+  await expect(npmPublisher.publish(none, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/exactly one \.tgz file/) });
+
+  const noToken = await publishContext(path.join(tmp.dir, 'no-token'), { 'a.tgz': 'x' });
+  await expect(npmPublisher.publish(noToken, opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringMatching(/credentials: \{ NPM_TOKEN:/) });
+});
+
+test('the options refuse plain http off loopback, credentials in the URL and option-like tags', () => {
+  expect(npmPublisher.options.safeParse({ registry: 'http://registry.example.com/' }).success).toBe(false);
+  expect(npmPublisher.options.safeParse({ registry: 'https://user:pw@registry.example.com/' }).success).toBe(false);
+  expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', tag: '--registry=x' }).success).toBe(false);
+  expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', extra: 1 }).success).toBe(false);
+  expect(npmPublisher.options.parse({ registry: 'https://registry.npmjs.org/' })).toMatchObject({ registry: 'https://registry.npmjs.org', tag: 'latest' });
+});
