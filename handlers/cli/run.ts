@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
 import { exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { ConfigError } from '../../src/config/load.js';
 
@@ -31,3 +32,12 @@ export function action<A extends unknown[]>(body: (...args: A) => Promise<number
     }
   };
 }
+
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('a whole number');
+  return n;
+}
+
+/** CLI commands log to stderr, so that stdout is only their answer. */
+export const cliLogs = { logDestination: process.stderr };

@@ -140,8 +140,12 @@ export class AuditLog {
   list(filter: { project?: string | undefined; version?: string | undefined; limit?: number | undefined } = {}): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.project) (where.push('project = ?'), args.push(filter.project));
-    if (filter.version) (where.push('version = ?'), args.push(filter.version));
+    for (const column of ['project', 'version'] as const) {
+      if (filter[column]) {
+        where.push(`${column} = ?`);
+        args.push(filter[column]);
+      }
+    }
     const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 50) as Row[]).map(rowToEntry);
   }

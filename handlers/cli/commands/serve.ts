@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { serve } from '../../../src/main.js';
+import { action } from '../run.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP server (Slack, Jenkins webhook, /healthz); SIGTERM drains in-flight releases')
+    .action(
+      action(async () => {
+        const running = await serve();
+        const stop = (signal: string) => {
+          running.app.log.info({ signal }, 'signal received');
+          running.stop().then(() => process.exit(0), () => process.exit(1));
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        await new Promise(() => undefined);
+      }),
+    );
+}
