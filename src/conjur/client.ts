@@ -55,7 +55,7 @@ export class ConjurClient implements Conjur {
     }
     this.login = options.login;
     this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.log = options.log?.child({ component: 'conjur' });
+    this.log = options.log;
     this.ca = options.certFile === undefined ? undefined : readCertFile(options.certFile);
     const now = options.now ?? Date.now;
     if (options.tokenFile) {

@@ -35,10 +35,13 @@ export function normalizeToken(text: string): { base64: string; json: string; si
   return { base64, json, signature: t.signature as string };
 }
 
-/** Every form a token could leak in is registered, so a stray log line shows [REDACTED] instead. */
-export function registerToken(redactor: Redactor, token: { base64: string; json: string; signature: string }): void {
+/**
+ * Registers a token for redaction: its base64 (the header form) and its signature, which is what makes
+ * the raw JSON form usable, so redacting it defangs that form too. The JSON itself is not added: the
+ * redactor never forgets a value and a long-running bot receives a new token every few minutes.
+ */
+export function registerToken(redactor: Redactor, token: { base64: string; signature: string }): void {
   redactor.add(token.base64);
-  redactor.add(token.json);
   redactor.add(token.signature);
 }
 

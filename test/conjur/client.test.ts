@@ -160,6 +160,7 @@ describe('ConjurClient.getSecrets', () => {
     expect(redactor.redact(Buffer.from(CANARY_SECRET).toString('base64'))).toBe(REDACTED);
     expect(redactor.redact('CANARYmultilinekeymaterial0123456789')).toBe(REDACTED);
     expect(redactor.redact(token.base64)).toBe(REDACTED);
+    expect(redactor.redact(token.json)).not.toContain(token.signature);
   });
 
   it('makes no call for an empty list', async () => {
