@@ -41,8 +41,7 @@ export function normalizeToken(text: string): { base64: string; json: string; si
  * redactor never forgets a value and a long-running bot receives a new token every few minutes.
  */
 export function registerToken(redactor: Redactor, token: { base64: string; signature: string }): void {
-  redactor.add(token.base64);
-  redactor.add(token.signature);
+  redactor.rotate('conjur-access-token', [token.base64, token.signature]);
 }
 
 /** Exchanges login + API key for a token, caches it, and fetches a new one once it is 6 minutes old. */
