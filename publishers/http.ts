@@ -121,6 +121,8 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
   try {
     return { status: res.status, headers: res.headers, data: JSON.parse(text) as T };
   } catch {
+    // An expected failure status (404 "not there yet") may carry plain text; the status says it all.
+    if (!res.ok) return { status: res.status, headers: res.headers, data: undefined as T };
     // A 2xx that is not JSON is a proxy or maintenance page, which passes.
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`, { retryable: true, details: { status: res.status } });
   }

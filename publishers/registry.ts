@@ -1,8 +1,11 @@
 import type { DestinationTypeSpec } from '../src/config/load.js';
 import type { PublisherDefinition } from '../src/publishing/types.js';
 import { directoryPublisher } from './directory.js';
+import { dockerPublisher } from './docker.js';
 import { execPublisher } from './exec.js';
+import { sshPublisher } from './ssh.js';
 import { npmPublisher } from './npm.js';
+import { rubygemsPublisher } from './rubygems.js';
 
 /**
  * Every destination type, keyed by the `type` of a destination in the projects file.
@@ -11,7 +14,10 @@ import { npmPublisher } from './npm.js';
 const all: PublisherDefinition[] = [
   execPublisher,
   directoryPublisher,
+  dockerPublisher,
+  sshPublisher,
   npmPublisher,
+  rubygemsPublisher,
 ] as unknown as PublisherDefinition[];
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));

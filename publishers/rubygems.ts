@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import { runCommand, tail } from '../src/exec.js';
+import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { clip } from '../src/validate.js';
+import { credential, request, serviceUrl, sleep, stagedFile, type Service } from './http.js';
+
+const options = z
+  .object({
+    /** The gem server; the API key is sent to it and only to it. */
+    host: serviceUrl.default('https://rubygems.org'),
+    /** The staged .gem to push; default: the single *.gem. */
+    gem: z.string().min(1).optional(),
+    /** Pause between read-back attempts while the server's API catches up after a push. */
+    read_back_interval_ms: z.number().int().min(0).max(60_000).default(3_000),
+  })
+  .strict();
+type Options = z.infer<typeof options>;
+
+const KEY = 'GEM_HOST_API_KEY';
+const SERVICE: Service = { name: 'RubyGems', credential: KEY };
+const READ_BACK_ATTEMPTS = 5;
+const GEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+interface Gem { file: string; abs: string; sha256: string; name: string; version: string; platform: string }
+interface VersionEntry { number?: string; platform?: string; sha?: string }
+
+/** Pushes a staged .gem with `gem push`; the server's sha (sha256) for name-version-platform must equal the staged file's. */
+export const rubygemsPublisher: PublisherDefinition<Options> = {
+  type: 'rubygems',
+  description: 'pushes the staged .gem to a RubyGems server with an API key from Conjur',
+  artifacts: ['files'],
+  options,
+  tools: ['gem'],
+  async plan(ctx, opts) {
+    const key = credential(ctx, 'rubygems', KEY);
+    const gem = await inspectGem(ctx, opts);
+    if ((await preCheck(ctx, opts, key, gem)) === 'same') return { actions: [`nothing: ${label(gem)} is already on ${opts.host} with the same sha256`] };
+    return { actions: [`gem push ${gem.file} (${label(gem)}, sha256 ${gem.sha256.slice(0, 12)}…) --host ${opts.host}`] };
+  },
+  async publish(ctx, opts) {
+    const key = credential(ctx, 'rubygems', KEY);
+    const gem = await inspectGem(ctx, opts);
+    const done = (status: PublishResult['status']): PublishResult => ({ status, readBackDigest: `sha256:${gem.sha256}`, location: `${opts.host}/gems/${gem.name}/versions/${gem.version}` });
+    if ((await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
+    ctx.progress(`gem push ${gem.file}`);
+    const result = await runCommand('gem', ['push', gem.abs, '--host', opts.host], {
+      env: { [KEY]: key },
+      cwd: ctx.tmpDir, // also HOME: no ~/.gem/credentials of the machine is read
+      timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
+      signal: ctx.signal,
+      redact: ctx.redact,
+      okExitCodes: [1],
+    });
+    const said = clip(tail(`${result.stdout}\n${result.stderr}`.replace(/^Pushing gem to .*$/m, ''), 4).replace(/\s+/g, ' '), 400);
+    ctx.log.debug({ exitCode: result.exitCode, output: said }, 'gem push finished');
+    if (result.exitCode !== 0) {
+      const error = classifyPush(said, gem);
+      // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its sha, never overwritten.
+      if (error.code === ErrorCode.DestinationConflict && (await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
+      throw error;
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      const seen = await remoteSha(ctx, opts, key, gem);
+      if (seen === gem.sha256) return { ...done('published'), detail: said };
+      if (seen !== undefined) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`);
+      if (attempt >= READ_BACK_ATTEMPTS) break;
+      await sleep(opts.read_back_interval_ms, ctx.signal);
+    }
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`, { retryable: true });
+  },
+};
+
+async function preCheck(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<'absent' | 'same'> {
+  const seen = await remoteSha(ctx, opts, key, gem);
+  if (seen === undefined) return 'absent';
+  if (seen === gem.sha256) return 'same';
+  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`);
+}
+
+/** The sha256 the server records for this name, version and platform, or undefined when it has none. */
+async function remoteSha(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<string | undefined> {
+  const res = await request<VersionEntry[] | undefined>(ctx, SERVICE, {
+    url: `${opts.host}/api/v1/versions/${encodeURIComponent(gem.name)}.json`,
+    // RubyGems takes the raw key; private gem servers need it for reads too.
+    headers: { Authorization: key, Accept: 'application/json' },
+    expect: [404],
+  });
+  if (res.status === 404) return undefined;
+  if (!Array.isArray(res.data)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.host} answered the versions of ${gem.name} with something that is not a list`, { retryable: true });
+  const entry = res.data.find((v) => v.number === gem.version && (v.platform ?? 'ruby') === gem.platform);
+  if (!entry) return undefined;
+  if (typeof entry.sha !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha)) {
+    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.host} lists ${label(gem)} without a sha256, so it cannot be compared with the staged gem: check it by hand, never overwritten`);
+  }
+  return entry.sha;
+}
+
+/** `gem push` prints the server's answer but not its status, so the answer's words decide. */
+function classifyPush(said: string, gem: Gem): ReleaseBotError {
+  const what = `gem push ${label(gem)}`;
+  if (/repushing|already been pushed|already exists|version already/i.test(said)) {
+    return new ReleaseBotError(ErrorCode.DestinationConflict, `${what}: the server already has this version and refuses to replace it: release a new version (${said})`, { details: { reason: 'conflict' } });
+  }
+  if (/\botp\b|multi-?factor|mfa/i.test(said)) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: the server asks for a one-time password: use an API key whose account or scope does not require MFA for pushes, stored in the Conjur variable behind ${KEY} (${said})`, { details: { reason: 'auth' } });
+  }
+  if (/access denied|api key|unauthori[sz]ed|forbidden|not authorized|invalid credentials/i.test(said)) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `the gem server rejected the API key: check the Conjur variable behind ${KEY} and its push scope (${said})`, { details: { reason: 'auth' } });
+  }
+  if (/too many requests|rate limit|\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|timed? ?out|connection (refused|reset)|getaddrinfo|Errno::|SocketError|Net::|OpenSSL::SSL/i.test(said)) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed on the way; will retry (${said})`, { retryable: true, details: { reason: 'network' } });
+  }
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} was refused: ${said || 'gem printed nothing'}`, { details: { reason: 'rejected' } });
+}
+
+/** Name, version and platform as RubyGems itself reads them from the package (`gem specification`). */
+async function inspectGem(ctx: PublishContext, opts: Options): Promise<Gem> {
+  const file = stagedFile(ctx, 'rubygems', opts.gem, ['.gem']);
+  const spec = await runCommand('gem', ['specification', file.abs], { cwd: ctx.tmpDir, timeoutMs: 60_000, signal: ctx.signal, redact: ctx.redact, okExitCodes: [1] });
+  const name = /^name: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? '';
+  const version = /^version: !ruby\/object:Gem::Version\s+version: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? '';
+  const platform = /^platform: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? 'ruby';
+  if (spec.exitCode !== 0 || !GEM_NAME.test(name) || !version) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not a gem whose specification can be read (${clip(tail(spec.stderr, 2), 200) || `name ${JSON.stringify(clip(name, 60))}`})`);
+  }
+  if (version !== ctx.version.replace(/^v/, '')) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`);
+  }
+  return { file: file.path, abs: file.abs, sha256: file.sha256, name, version, platform };
+}
+
+function label(gem: Gem): string {
+  return `${gem.name} ${gem.version}${gem.platform === 'ruby' ? '' : ` (${gem.platform})`}`;
+}
