@@ -6,7 +6,6 @@ import { execPublisher } from './exec.js';
 import { sshPublisher } from './ssh.js';
 import { npmPublisher } from './npm.js';
 import { rubygemsPublisher } from './rubygems.js';
-import { rubygemsPublisher } from './rubygems.js';
 
 /**
  * Every destination type, keyed by the `type` of a destination in the projects file.
@@ -18,7 +17,6 @@ const all: PublisherDefinition[] = [
   dockerPublisher,
   sshPublisher,
   npmPublisher,
-  rubygemsPublisher,
   rubygemsPublisher,
 ] as unknown as PublisherDefinition[];
 
