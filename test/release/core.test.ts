@@ -1,0 +1,194 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
+import type { PublishContext, PublisherDefinition } from '../../src/publishing/types.js';
+import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { makeTmpDir } from '../support/tmp.js';
+
+/** A destination type whose behaviour each test scripts: a queue of outcomes, one per attempt. */
+function scripted() {
+  const calls: { name: string; at: number; credentials: Record<string, string>; files: string[] }[] = [];
+  const scripts = new Map<string, (ctx: PublishContext) => Promise<void>>();
+  let running = 0;
+  let maxRunning = 0;
+  const def: PublisherDefinition<{ script: string }> = {
+    type: 'scripted',
+    description: 'test double',
+    artifacts: ['files'],
+    options: z.object({ script: z.string() }).strict(),
+    tools: [],
+    plan: (_ctx, o) => ({ actions: [`would run ${o.script}`] }),
+    async publish(ctx, o) {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      calls.push({ name: o.script, at: Date.now(), credentials: { ...ctx.credentials }, files: readdirSync(ctx.dir) });
+      try {
+        await (scripts.get(o.script) ?? (async () => undefined))(ctx);
+        return { status: 'published' };
+      } finally {
+        running -= 1;
+      }
+    },
+  };
+  return { def: def as unknown as PublisherDefinition, calls, scripts, maxRunning: () => maxRunning };
+}
+
+const project = (destinations: string, extra = '') => `  app:
+    authorized_group: release/app
+    jenkins_job: app
+    artifact: files
+${extra}    destinations:
+${destinations}`;
+const dest = (name: string, extra = ', retries: 2') => `      - { name: ${name}, type: scripted, script: ${name}${extra} }\n`;
+
+describe('the release core', () => {
+  let tmp: ReturnType<typeof makeTmpDir>;
+  let f: CoreFixture;
+  let s: ReturnType<typeof scripted>;
+  const conjur = memoryConjur({ 'release/app': ['alice', 'carol'] }, { 'release/a/token': 'token-a-canary', 'release/b/token': 'token-b-canary' });
+  const alice = { login: 'alice', via: 'cli' as const };
+
+  const setup = async (destinations: string, extra = '') => {
+    tmp = makeTmpDir();
+    s = scripted();
+    f = makeCore(tmp.dir, project(destinations, extra), conjur, [s.def]);
+    f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'bytes' });
+    await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 7 }, reportedBy: 'test', actor: { via: 'test' } });
+  };
+  afterEach(() => {
+    f.close();
+    tmp.cleanup();
+  });
+
+  it('runs a release once when two requests race: the second is told it is in progress', async () => {
+    await setup(dest('slow'));
+    s.scripts.set('slow', () => new Promise((r) => setTimeout(r, 300)));
+    const [first, second] = await Promise.allSettled([f.core.release('app', '1.0.0', alice), f.core.release('app', '1.0.0', { login: 'carol', via: 'cli' })]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    expect((second as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.InProgress });
+    expect(s.calls).toHaveLength(1);
+    await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.AlreadyReleased });
+  });
+
+  it('retries a retryable failure with backoff, never a final one, and one failure hides no success', async () => {
+    await setup(dest('flaky') + dest('broken') + dest('fine'));
+    let flaky = 0;
+    s.scripts.set('flaky', async () => {
+      flaky += 1;
+      if (flaky < 3) throw new ReleaseBotError(ErrorCode.DestinationFailed, 'HTTP 503', { retryable: true });
+    });
+    s.scripts.set('broken', async () => {
+      throw new ReleaseBotError(ErrorCode.DestinationConflict, 'version exists with another digest');
+    });
+    const summary = await f.core.release('app', '1.0.0', alice);
+    expect(summary.state).toBe('failed');
+    const by = Object.fromEntries(summary.destinations.map((d) => [d.name, d]));
+    expect(by.flaky).toMatchObject({ status: 'published', attempts: 3 });
+    expect(by.broken).toMatchObject({ status: 'failed', attempts: 1, error: { code: ErrorCode.DestinationConflict, retryable: false } });
+    expect(by.fine).toMatchObject({ status: 'published', attempts: 1 });
+  });
+
+  it('gives up on a destination that passes its timeout', async () => {
+    await setup(dest('hangs', ', timeout_seconds: 1, retries: 0'));
+    s.scripts.set('hangs', () => new Promise(() => undefined));
+    const summary = await f.core.release('app', '1.0.0', alice);
+    expect(summary.destinations[0]).toMatchObject({ status: 'failed', error: { code: ErrorCode.Timeout } });
+    expect(summary.state).toBe('failed');
+  });
+
+  it('runs destinations concurrently up to the project limit', async () => {
+    await setup(dest('a') + dest('b') + dest('c'), '    concurrency: 2\n');
+    for (const n of ['a', 'b', 'c']) s.scripts.set(n, () => new Promise((r) => setTimeout(r, 100)));
+    await f.core.release('app', '1.0.0', alice);
+    expect(s.maxRunning()).toBe(2);
+  });
+
+  it('hands each destination only its own credentials, fetched in one batch', async () => {
+    await setup(
+      `      - { name: a, type: scripted, script: a, credentials: { TOKEN: release/a/token } }\n      - { name: b, type: scripted, script: b, credentials: { TOKEN: release/b/token } }\n`,
+    );
+    conjur.calls.length = 0;
+    const summary = await f.core.release('app', '1.0.0', alice);
+    expect(conjur.calls.filter((c) => c.startsWith('getSecrets'))).toEqual(['getSecrets release/a/token,release/b/token']);
+    expect(s.calls.find((c) => c.name === 'a')?.credentials).toEqual({ TOKEN: 'token-a-canary' });
+    expect(s.calls.find((c) => c.name === 'b')?.credentials).toEqual({ TOKEN: 'token-b-canary' });
+    expect(summary.credentialIds).toEqual(['release/a/token', 'release/b/token']);
+    expect(JSON.stringify(f.core.audit.list())).not.toContain('canary');
+  });
+
+  it('gives publishers a private copy of the verified files with the release label', async () => {
+    await setup(dest('a'));
+    await f.core.release('app', '1.0.0', alice);
+    expect(s.calls[0]?.files.sort()).toEqual(['app-1.0.0.release.json', 'app-1.0.0.tgz']);
+    expect(existsSync(path.join(f.stagingDir, 'app/1.0.0/app-1.0.0.release.json'))).toBe(true);
+  });
+
+  it('dry run: every check and the credential fetch run, nothing is pushed, the plan is reported', async () => {
+    await setup(`      - { name: a, type: scripted, script: a, credentials: { TOKEN: release/a/token } }\n`);
+    conjur.calls.length = 0;
+    const summary = await f.core.release('app', '1.0.0', alice, { dryRun: true });
+    expect(summary).toMatchObject({ state: 'dry-run', dryRun: true });
+    expect(summary.destinations[0]).toMatchObject({ status: 'planned', plan: ['would run a'] });
+    expect(s.calls).toHaveLength(0);
+    expect(conjur.calls.some((c) => c.startsWith('getSecrets'))).toBe(true);
+    // A dry run holds no lock: the real release can follow.
+    expect((await f.core.release('app', '1.0.0', alice)).state).toBe('published');
+  });
+
+  it('resume runs only the destinations that had not finished', async () => {
+    await setup(dest('ok') + dest('down'));
+    s.scripts.set('down', async () => {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, 'auth failed');
+    });
+    const first = await f.core.release('app', '1.0.0', alice);
+    expect(first.state).toBe('failed');
+    s.scripts.delete('down');
+    s.calls.length = 0;
+    const resumed = await f.core.release('app', '1.0.0', alice, { resume: true });
+    expect(resumed.state).toBe('published');
+    expect(resumed.resumeOf).toBe(first.releaseId);
+    expect(s.calls.map((c) => c.name)).toEqual(['down']);
+    expect(resumed.destinations.find((d) => d.name === 'ok')).toMatchObject({ status: 'skipped' });
+  });
+
+  it('refuses a resume when there is nothing to resume, and when the version was re-staged', async () => {
+    await setup(dest('a'));
+    await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({ code: ErrorCode.NotFound });
+  });
+
+  it('refuses a re-stage of a released version, and treats the same report twice as one staged build', async () => {
+    await setup(dest('a'));
+    const again = await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 7 }, reportedBy: 'test', actor: { via: 'test' } });
+    expect(again.outcome).toBe('unchanged');
+    await f.core.release('app', '1.0.0', alice);
+    f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'other bytes' });
+    await expect(f.core.stage({ project: 'app', version: '1.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } })).rejects.toMatchObject({ code: ErrorCode.Conflict });
+  });
+
+  it('denies a user outside the group before anything runs, and audits it', async () => {
+    await setup(dest('a'));
+    await expect(f.core.release('app', '1.0.0', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { group: 'release/app' } });
+    expect(s.calls).toHaveLength(0);
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'mallory' }, data: { code: ErrorCode.NotAuthorized } });
+  });
+
+  it('refuses a release of a project with approvals from the CLI path', async () => {
+    await setup(dest('a'), '    approvals: 1\n');
+    await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.ApprovalPending });
+    expect(s.calls).toHaveLength(0);
+  });
+
+  it('marks releases of a dead process as interrupted on recovery', async () => {
+    await setup(dest('a'));
+    const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    const events: string[] = [];
+    f.core.events.on('release-interrupted', (e) => events.push(e.release.id));
+    const recovered = f.core.recoverInterrupted(() => false);
+    expect(recovered.map((r) => r.id)).toEqual([rec.id]);
+    expect(f.core.releases.get(rec.id)?.state).toBe('interrupted');
+    expect(events).toEqual([rec.id]);
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'interrupted', releaseId: rec.id });
+  });
+});
