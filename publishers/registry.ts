@@ -3,6 +3,7 @@ import type { PublisherDefinition } from '../src/publishing/types.js';
 import { directoryPublisher } from './directory.js';
 import { dockerPublisher } from './docker.js';
 import { execPublisher } from './exec.js';
+import { githubPublisher } from './github.js';
 import { sshPublisher } from './ssh.js';
 import { npmPublisher } from './npm.js';
 import { rubygemsPublisher } from './rubygems.js';
@@ -18,6 +19,7 @@ const all: PublisherDefinition[] = [
   sshPublisher,
   npmPublisher,
   rubygemsPublisher,
+  githubPublisher,
 ] as unknown as PublisherDefinition[];
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));
