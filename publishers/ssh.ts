@@ -23,12 +23,14 @@ const options = z
     port: z.number().int().min(1).max(65535).default(22),
     user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name (letters, digits, "_", "." and "-")'),
     /** Absolute remote directory; {project} and {version} are replaced. */
-    path: z.string().regex(/^\/[A-Za-z0-9_.+/{}-]*$/, 'an absolute path of letters, digits, "_", ".", "+", "-" and "/", with {project} and {version}'),
+    path: z.string().refine((p) => isSafeRemoteDir(expand(p, 'project', '1.0.0')), {
+      message: 'an absolute path of letters, digits, "_", ".", "+" and "-" segments (no "..", no segment starting with "." or "-"), with {project} and {version}',
+    }),
     /**
      * The host's public key line(s), as `ssh-keyscan` prints them (`[host]:port` for a port other than 22).
      * Required: host key checking is never turned off, and no other known_hosts file is consulted.
      */
-    known_hosts: z.string().refine((text) => knownHostsLines(text).length > 0 && knownHostsLines(text).every((l) => KNOWN_HOSTS_LINE.test(l)), {
+    known_hosts: z.string({ error: 'is required: the download host\'s key line(s), as `ssh-keyscan -p <port> <host>` prints them (host key checking is never turned off)' }).refine((text) => knownHostsLines(text).length > 0 && knownHostsLines(text).every((l) => KNOWN_HOSTS_LINE.test(l)), {
       message: 'one or more known_hosts lines such as "[downloads.example.com]:2222 ssh-ed25519 AAAA..." (see ssh-keyscan)',
     }),
     method: z.enum(['scp', 'rsync']).default('scp'),
@@ -46,10 +48,17 @@ function knownHostsLines(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
+function expand(template: string, project: string, version: string): string {
+  return template.replaceAll('{project}', project).replaceAll('{version}', version).replace(/\/+$/, '');
+}
+
+function isSafeRemoteDir(dir: string): boolean {
+  return dir.startsWith('/') && dir.split('/').slice(1).every((s) => SAFE_SEGMENT.test(s));
+}
+
 function remoteDir(ctx: PublishContext, template: string): string {
-  const dir = template.replaceAll('{project}', ctx.project).replaceAll('{version}', ctx.version).replace(/\/+$/, '');
-  const segments = dir.split('/').slice(1);
-  if (!dir.startsWith('/') || segments.some((s) => !SAFE_SEGMENT.test(s))) {
+  const dir = expand(template, ctx.project, ctx.version);
+  if (!isSafeRemoteDir(dir)) {
     throw new ReleaseBotError(ErrorCode.BadInput, `remote path ${JSON.stringify(clip(dir))} is not safe: use an absolute path of letters, digits, "_", ".", "+" and "-", no "..", no empty segment, no segment starting with "." or "-"`);
   }
   return dir;
