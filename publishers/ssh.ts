@@ -38,6 +38,13 @@ const options = z
   .strict();
 type Options = z.infer<typeof options>;
 
+/**
+ * Upper bounds for a hung tool only: the destination's own timeout (ctx.signal, at most 6 h) normally
+ * ends a run first. Remote commands hash the files, which takes a while for big artifacts.
+ */
+const REMOTE_COMMAND_MS = 30 * 60_000;
+const TRANSFER_MS = 6 * 3_600_000;
+
 /** The private key, from Conjur, for `user` on the download host. */
 const KEY = 'SSH_PRIVATE_KEY';
 
@@ -172,11 +179,11 @@ async function run(ctx: PublishContext, what: string, file: string, args: string
   }
 }
 
-function sshRun(ctx: PublishContext, opts: Options, conn: Connection, what: string, command: string, timeoutMs = 120_000): Promise<string> {
+function sshRun(ctx: PublishContext, opts: Options, conn: Connection, what: string, command: string, timeoutMs = REMOTE_COMMAND_MS): Promise<string> {
   return run(ctx, what, 'ssh', [...conn.ssh, '-T', '-p', String(opts.port), '-l', opts.user, '--', opts.host, command], timeoutMs);
 }
 
-/** sha256sum of each name present under `dir`: `absent` for a missing one; a non-file is a conflict. */
+/** Prints `<sha256>  <name>` for each name present in the current dir, `notafile <name>` for anything else there, nothing for a missing one. */
 function digestScript(names: string[]): string {
   return `for f in ${names.map(q).join(' ')}; do if [ -f "$f" ]; then sha256sum -- "$f" || exit 3; elif [ -e "$f" ] || [ -L "$f" ]; then echo "notafile $f"; fi; done`;
 }
@@ -237,11 +244,6 @@ async function withConnection<T>(ctx: PublishContext, opts: Options, body: (conn
 
 /** Copies files into a fresh hidden directory beside the release, so a cut transfer never leaves a half file under a final name. */
 async function transfer(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, names: string[], staging: string): Promise<void> {
-  const byDir = new Map<string, string[]>();
-  for (const name of names) {
-    const dir = path.posix.dirname(name);
-    byDir.set(dir, [...(byDir.get(dir) ?? []), name]);
-  }
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (opts.method === 'rsync') {
     // rsync splits -e on blanks: the temp paths inside it must have none.
@@ -249,12 +251,15 @@ async function transfer(ctx: PublishContext, opts: Options, conn: Connection, up
       throw new ReleaseBotError(ErrorCode.BadInput, `the temp dir ${JSON.stringify(clip(ctx.tmpDir))} has characters rsync -e cannot carry: use method: scp or a plain temp path`);
     }
     const local = names.map((n) => `${ctx.dir}/./${n}`);
-    await run(ctx, `rsync to ${up.target}:${up.dir}`, 'rsync', ['-s', '--relative', '--times', '--chmod=D755,F644', '-e', ['ssh', ...conn.ssh, '-p', String(opts.port)].join(' '), '--', ...local, `${opts.user}@${hostPart}:${up.dir}/${staging}/`], 3_600_000);
+    await run(ctx, `rsync to ${up.target}:${up.dir}`, 'rsync', ['-s', '--relative', '--times', '--chmod=D755,F644', '-e', ['ssh', ...conn.ssh, '-p', String(opts.port)].join(' '), '--', ...local, `${opts.user}@${hostPart}:${up.dir}/${staging}/`], TRANSFER_MS);
     return;
   }
+  // scp (SFTP mode) has no --relative: one call per subdirectory.
+  const byDir = new Map<string, string[]>();
+  for (const name of names) byDir.set(path.posix.dirname(name), [...(byDir.get(path.posix.dirname(name)) ?? []), name]);
   for (const [dir, files] of byDir) {
     const dest = dir === '.' ? `${up.dir}/${staging}/` : `${up.dir}/${staging}/${dir}/`;
-    await run(ctx, `scp to ${up.target}:${up.dir}`, 'scp', ['-q', ...conn.ssh, '-P', String(opts.port), '--', ...files.map((f) => path.join(ctx.dir, f)), `${opts.user}@${hostPart}:${dest}`], 3_600_000);
+    await run(ctx, `scp to ${up.target}:${up.dir}`, 'scp', ['-q', ...conn.ssh, '-P', String(opts.port), '--', ...files.map((f) => path.join(ctx.dir, f)), `${opts.user}@${hostPart}:${dest}`], TRANSFER_MS);
   }
 }
 

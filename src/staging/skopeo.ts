@@ -231,7 +231,7 @@ export async function copyImage(source: string, destination: string, options: Co
       `docker://${to}`,
     ],
     options,
-    3_600_000,
+    6 * 3_600_000, // a hung copy only: the caller's signal (a destination's timeout, at most 6 h) ends it first
   );
   const pushed = (await readFile(options.digestFile, 'utf8')).trim();
   if (!MANIFEST_DIGEST.test(pushed)) throw new ReleaseBotError(ErrorCode.ExecFailed, `skopeo copy to ${to} wrote no manifest digest`);
