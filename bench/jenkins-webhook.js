@@ -1,0 +1,4 @@
+export const title = 'jenkins-webhook';
+export async function available() {
+  return { ok: false, reason: 'not written yet' };
+}

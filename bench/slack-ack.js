@@ -1,0 +1,4 @@
+export const title = 'slack-ack';
+export async function available() {
+  return { ok: false, reason: 'not written yet' };
+}
