@@ -4,6 +4,7 @@ import { directoryPublisher } from './directory.js';
 import { dockerPublisher } from './docker.js';
 import { execPublisher } from './exec.js';
 import { githubPublisher } from './github.js';
+import { herokuPublisher } from './heroku.js';
 import { sshPublisher } from './ssh.js';
 import { npmPublisher } from './npm.js';
 import { rubygemsPublisher } from './rubygems.js';
@@ -20,6 +21,7 @@ const all: PublisherDefinition[] = [
   npmPublisher,
   rubygemsPublisher,
   githubPublisher,
+  herokuPublisher,
 ] as unknown as PublisherDefinition[];
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { clip } from '../src/validate.js';
+import { credential, request, serviceUrl, sleep, stagedFile, type HttpRequest, type Service } from './http.js';
+
+/**
+ * Heroku through the Platform API as a *source build from a tarball URL*, not a container release:
+ * the release machine has no Docker daemon, and a source blob carries a checksum that Heroku checks
+ * before building, which binds the build to the exact staged (verified) tarball even though Heroku
+ * downloads it from the download host. The build and its release are followed until they end.
+ */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const options = z
+  .object({
+    /** The Heroku app name. */
+    app: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, 'a Heroku app name (lower-case letters, digits and dashes)'),
+    api_url: serviceUrl.default('https://api.heroku.com'),
+    /** Where Heroku downloads the tarball (the download host); {project}, {version} and {file} are replaced. */
+    source_url: z.string().refine((v) => {
+      try {
+        const u = new URL(v);
+        return !u.username && !u.password && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname)));
+      } catch {
+        return false;
+      }
+    }, 'an https URL template such as https://downloads.example.com/{project}/{version}/{file}, without credentials'),
+    /** The staged source tarball; default: the single *.tar.gz or *.tgz. */
+    file: z.string().min(1).optional(),
+    poll_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
+  })
+  .strict();
+type Options = z.infer<typeof options>;
+
+const SERVICE: Service = { name: 'Heroku', credential: 'HEROKU_API_KEY' };
+const SETTLED = new Set(['succeeded', 'failed']);
+
+interface Build { id: string; status: string; source_blob?: { checksum?: string | null; version?: string | null }; release?: { id: string } | null }
+interface Release { id: string; version: number; status: string; description?: string }
+interface Job { ctx: PublishContext; opts: Options; key: string; apps: string; checksum: string; sourceUrl: string }
+type Found = { kind: 'none' } | { kind: 'done'; build: Build; release: Release } | { kind: 'pending'; build: Build };
+
+export const herokuPublisher: PublisherDefinition<Options> = {
+  type: 'heroku',
+  description: 'deploys the staged source tarball to a Heroku app as a checksummed source build, with an API key from Conjur',
+  artifacts: ['files'],
+  options,
+  tools: [],
+  async plan(ctx, opts) {
+    const job = jobFor(ctx, opts);
+    const found = await findBuild(job);
+    if (found.kind === 'done') return { actions: [`nothing: ${opts.app} already has build ${found.build.id} of ${ctx.version} (release v${found.release.version}) with the same checksum`] };
+    if (found.kind === 'pending') return { actions: [`follow the pending build ${found.build.id} of ${ctx.version} on ${opts.app} to its release`] };
+    return { actions: [`build ${opts.app} from ${job.sourceUrl} (checksum ${job.checksum.slice(0, 19)}…) and follow it to its release`] };
+  },
+  async publish(ctx, opts) {
+    const job = jobFor(ctx, opts);
+    const found = await findBuild(job);
+    if (found.kind === 'done') return result(job, 'already-present', found.build, found.release);
+    const started = found.kind === 'pending' ? found.build : await createBuild(job);
+    ctx.progress(`Heroku build ${started.id} of ${opts.app} ${found.kind === 'pending' ? 'resumed' : 'started'}`);
+    const build = await follow(job, `builds/${started.id}`, (b: Build) => b.status);
+    if (build.status !== 'succeeded' || !build.release) {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku build ${build.id} of ${opts.app} failed (a wrong checksum, an unreachable ${clip(job.sourceUrl, 80)} or a failing buildpack): see \`heroku builds:info ${build.id} -a ${opts.app}\``, { details: { reason: 'build-failed', build: build.id } });
+    }
+    // Read back: the build Heroku ran must be the one of the staged bytes.
+    if (build.source_blob?.checksum !== job.checksum) {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku build ${build.id} reports checksum ${clip(String(build.source_blob?.checksum), 30)}, expected ${clip(job.checksum, 30)}: investigate ${opts.app} before releasing again`);
+    }
+    ctx.progress(`Heroku build ${build.id} succeeded; following its release`);
+    const release = await follow(job, `releases/${build.release.id}`, (r: Release) => r.status);
+    if (release.status !== 'succeeded') {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku release v${release.version} of ${opts.app} failed (its release phase did not succeed): see \`heroku releases:output ${release.version} -a ${opts.app}\``, { details: { reason: 'release-failed', release: release.version } });
+    }
+    return result(job, 'published', build, release);
+  },
+};
+
+function jobFor(ctx: PublishContext, opts: Options): Job {
+  const key = credential(ctx, 'heroku', SERVICE.credential);
+  const file = stagedFile(ctx, 'heroku', opts.file, ['.tar.gz', '.tgz']);
+  const values: Record<string, string> = { project: ctx.project, version: ctx.version, file: file.path.split('/').map(encodeURIComponent).join('/') };
+  const sourceUrl = opts.source_url.replace(/\{(project|version|file)\}/g, (_, k: string) => (k === 'file' ? values.file ?? '' : encodeURIComponent(values[k] ?? '')));
+  return { ctx, opts, key, apps: `${opts.api_url}/apps/${opts.app}`, checksum: `SHA256:${file.sha256}`, sourceUrl };
+}
+
+function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<string, string> = {}) {
+  return request<T>(job.ctx, SERVICE, {
+    ...req,
+    headers: { Authorization: `Bearer ${job.key}`, Accept: 'application/vnd.heroku+json; version=3', ...extra },
+  });
+}
+
+/**
+ * Asks the app before building: a build of this version with this checksum means done (or still
+ * running, then it is followed); a succeeded build of this version with another checksum is a conflict.
+ */
+async function findBuild(job: Job): Promise<Found> {
+  const res = await api<Build[]>(job, { url: `${job.apps}/builds` }, { Range: 'created_at ..; max=100, order=desc' });
+  const ofVersion = (Array.isArray(res.data) ? res.data : []).filter((b) => b.source_blob?.version === job.ctx.version);
+  const other = ofVersion.find((b) => b.status === 'succeeded' && b.source_blob?.checksum !== job.checksum);
+  if (other) {
+    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.opts.app} already ran build ${other.id} of ${job.ctx.version} from another tarball (${clip(String(other.source_blob?.checksum), 24)}…): not deploying different bytes under the same version; release a new version`);
+  }
+  const same = ofVersion.filter((b) => b.source_blob?.checksum === job.checksum);
+  const pending = same.find((b) => b.status === 'pending');
+  if (pending) return { kind: 'pending', build: pending };
+  for (const build of same.filter((b) => b.status === 'succeeded' && b.release)) {
+    const release = (await api<Release>(job, { url: `${job.apps}/releases/${build.release?.id}` })).data;
+    // A release that failed its release phase never went live: building again replaces nothing.
+    if (release.status !== 'failed') return { kind: 'done', build, release };
+  }
+  return { kind: 'none' };
+}
+
+async function createBuild(job: Job): Promise<Build> {
+  const { ctx } = job;
+  const description = ctx.redact(`${ctx.project} ${ctx.version}${ctx.build.number === undefined ? '' : ` (build #${ctx.build.number})`} by release-bot`);
+  const res = await api<Build>(job, {
+    method: 'POST',
+    url: `${job.apps}/builds`,
+    json: { source_blob: { url: job.sourceUrl, checksum: job.checksum, version: ctx.version, version_description: description } },
+  });
+  return res.data;
+}
+
+/** Polls a build or release until it settles; the destination's timeout (ctx.signal) ends the wait. */
+async function follow<T extends { id: string }>(job: Job, path: string, status: (t: T) => string): Promise<T> {
+  for (let polls = 0; ; polls += 1) {
+    const current = (await api<T>(job, { url: `${job.apps}/${path}` })).data;
+    if (SETTLED.has(status(current))) return current;
+    if (polls > 0 && polls % 30 === 0) job.ctx.progress(`Heroku ${path} still ${status(current)}`);
+    await sleep(job.opts.poll_interval_ms, job.ctx.signal);
+  }
+}
+
+function result(job: Job, status: PublishResult['status'], build: Build, release: Release): PublishResult {
+  return {
+    status,
+    readBackDigest: job.checksum.replace(/^SHA256:/, 'sha256:'),
+    location: `https://dashboard.heroku.com/apps/${job.opts.app}/activity/builds/${build.id}`,
+    detail: `release v${release.version} of ${job.opts.app}`,
+  };
+}

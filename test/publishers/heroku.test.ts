@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import nock from 'nock';
+import { ErrorCode } from '../../src/errors.js';
+import { herokuPublisher } from '../../publishers/heroku.js';
+import { publishContext } from '../support/publish-context.js';
+import { makeTmpDir } from '../support/tmp.js';
+
+const KEY = 'heroku-canary-key-6b1f4e2a9c0d7e35';
+const API = 'https://api.heroku.com';
+const TARBALL = 'source tarball bytes';
+const HEX = createHash('sha256').update(TARBALL).digest('hex');
+const CHECKSUM = `SHA256:${HEX}`;
+const SOURCE_URL = 'https://downloads.example.com/conjur-cli/4.2.0/conjur-cli-4.2.0.tar.gz';
+
+let tmp: ReturnType<typeof makeTmpDir>;
+let n = 0;
+beforeEach(() => (tmp = makeTmpDir('release-bot-heroku-')));
+afterEach(() => tmp.cleanup());
+
+const context = (extra: Parameters<typeof publishContext>[2] = {}, files: Record<string, string> = { 'conjur-cli-4.2.0.tar.gz': TARBALL }) =>
+  publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), files, { credentials: { HEROKU_API_KEY: KEY }, ...extra });
+const opts = (extra: Record<string, unknown> = {}) =>
+  herokuPublisher.options.parse({ app: 'acme-cli', source_url: 'https://downloads.example.com/{project}/{version}/{file}', poll_interval_ms: 1, ...extra });
+const heroku = () => nock(API, { reqheaders: { authorization: `Bearer ${KEY}`, accept: 'application/vnd.heroku+json; version=3', 'user-agent': 'release-bot' } });
+const listBuilds = (builds: unknown[]) =>
+  nock(API, { reqheaders: { authorization: `Bearer ${KEY}`, range: 'created_at ..; max=100, order=desc' } }).get('/apps/acme-cli/builds').reply(206, builds);
+const build = (extra: Record<string, unknown> = {}) => ({ id: 'b-1', status: 'pending', source_blob: { checksum: CHECKSUM, version: '4.2.0' }, release: null, ...extra });
+const release = (status: string) => ({ id: 'r-1', version: 42, status });
+
+test('creates a checksummed source build, polls it and its release until they succeed', async () => {
+  listBuilds([build({ id: 'old', status: 'succeeded', source_blob: { checksum: 'SHA256:00', version: '4.1.0' } })]);
+  heroku()
+    .post('/apps/acme-cli/builds', (body: { source_blob: Record<string, string> }) =>
+      body.source_blob.url === SOURCE_URL && body.source_blob.checksum === CHECKSUM && body.source_blob.version === '4.2.0' && body.source_blob.version_description === 'conjur-cli 4.2.0 (build #123) by release-bot')
+    .reply(201, build());
+  heroku().get('/apps/acme-cli/builds/b-1').twice().reply(200, build());
+  heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'succeeded', release: { id: 'r-1' } }));
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('pending'));
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('succeeded'));
+  const ctx = await context();
+  await expect(herokuPublisher.publish(ctx, opts())).resolves.toEqual({
+    status: 'published',
+    readBackDigest: `sha256:${HEX}`,
+    location: 'https://dashboard.heroku.com/apps/acme-cli/activity/builds/b-1',
+    detail: 'release v42 of acme-cli',
+  });
+  expect(ctx.progressLines).toEqual(['Heroku build b-1 of acme-cli started', 'Heroku build b-1 succeeded; following its release']);
+});
+
+test('a succeeded build of this version and checksum is already-present; the plan says so', async () => {
+  const done = build({ status: 'succeeded', release: { id: 'r-1' } });
+  listBuilds([done]);
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('succeeded'));
+  await expect(herokuPublisher.publish(await context(), opts())).resolves.toMatchObject({ status: 'already-present', detail: 'release v42 of acme-cli' });
+  listBuilds([done]);
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('succeeded'));
+  await expect(herokuPublisher.plan!(await context(), opts())).resolves.toEqual({ actions: ['nothing: acme-cli already has build b-1 of 4.2.0 (release v42) with the same checksum'] });
+});
+
+test('a succeeded build of this version from another tarball is a conflict, and nothing is built', async () => {
+  listBuilds([build({ id: 'b-0', status: 'succeeded', source_blob: { checksum: 'SHA256:feedbeef', version: '4.2.0' }, release: { id: 'r-0' } })]);
+  await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false, message: expect.stringMatching(/already ran build b-0 of 4\.2\.0 from another tarball/) });
+});
+
+test('a pending build of an earlier attempt is followed instead of starting another; a failed one is ignored', async () => {
+  listBuilds([build({ id: 'b-failed', status: 'failed' }), build()]);
+  heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'succeeded', release: { id: 'r-1' } }));
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('succeeded'));
+  const ctx = await context();
+  await expect(herokuPublisher.publish(ctx, opts())).resolves.toMatchObject({ status: 'published' });
+  expect(ctx.progressLines[0]).toBe('Heroku build b-1 of acme-cli resumed');
+});
+
+test('a failed build and a failed release phase are final and say where to look', async () => {
+  listBuilds([]);
+  heroku().post('/apps/acme-cli/builds').reply(201, build());
+  heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'failed' }));
+  await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'build-failed' }, message: expect.stringMatching(/heroku builds:info b-1 -a acme-cli/) });
+
+  listBuilds([]);
+  heroku().post('/apps/acme-cli/builds').reply(201, build());
+  heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'succeeded', release: { id: 'r-1' } }));
+  heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('failed'));
+  await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: false, details: { reason: 'release-failed' }, message: expect.stringMatching(/heroku releases:output 42 -a acme-cli/) });
+});
+
+test('429 and 503 are retryable, 401 is final and names HEROKU_API_KEY, and the key never shows', async () => {
+  heroku().get('/apps/acme-cli/builds').reply(429, { id: 'rate_limit', message: 'Your account reached the API rate limit' });
+  await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { status: 429 } });
+  listBuilds([]);
+  heroku().post('/apps/acme-cli/builds').reply(503, { id: 'unavailable', message: 'try again' });
+  await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: true, details: { status: 503 } });
+  heroku().get('/apps/acme-cli/builds').reply(401, { id: 'unauthorized', message: `Invalid credentials provided: ${KEY}` });
+  const ctx = await context();
+  const err = await herokuPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth' } });
+  expect((err as Error).message).toMatch(/Heroku rejected the credential \(401 on GET \/apps\/acme-cli\/builds\): check the Conjur variable behind HEROKU_API_KEY/);
+  expect(JSON.stringify([(err as Error).message, (err as { details: unknown }).details, ctx.logLines, ctx.progressLines])).not.toContain(KEY);
+});
+
+test('the destination timeout ends the polling with a retryable timeout', async () => {
+  const abort = new AbortController();
+  let polls = 0;
+  listBuilds([]);
+  heroku().post('/apps/acme-cli/builds').reply(201, build());
+  heroku().get('/apps/acme-cli/builds/b-1').twice().reply(() => {
+    polls += 1;
+    if (polls === 2) abort.abort();
+    return [200, build()];
+  });
+  await expect(herokuPublisher.publish(await context({ signal: abort.signal }), opts({ poll_interval_ms: 20 }))).rejects.toMatchObject({ code: ErrorCode.Timeout, retryable: true });
+  expect(polls).toBe(2);
+});
+
+test('bad options, a missing tarball or key change nothing', async () => {
+  expect(herokuPublisher.options.safeParse({ app: 'acme-cli', source_url: 'http://downloads.example.com/x.tgz' }).success).toBe(false);
+  expect(herokuPublisher.options.safeParse({ app: 'acme-cli', source_url: 'https://user:pw@downloads.example.com/x.tgz' }).success).toBe(false);
+  expect(herokuPublisher.options.safeParse({ app: '../apps', source_url: 'https://downloads.example.com/x.tgz' }).success).toBe(false);
+  await expect(herokuPublisher.publish(await context({}, { 'README.md': 'x' }), opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/exactly one \.tar\.gz or \.tgz file/) });
+  await expect(herokuPublisher.publish(await context({ credentials: {} }), opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringMatching(/HEROKU_API_KEY/) });
+  listBuilds([]);
+  await expect(herokuPublisher.plan!(await context(), opts())).resolves.toEqual({ actions: [`build acme-cli from ${SOURCE_URL} (checksum ${CHECKSUM.slice(0, 19)}…) and follow it to its release`] });
+});
