@@ -113,7 +113,7 @@ async function preCheck(s: Session, tgz: Tarball): Promise<'absent' | 'same'> {
 
 /** The registry's dist.integrity of name@version (sha1 `shasum` as a fallback for old entries), or undefined when absent. */
 async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefined> {
-  const result = await npm(s, ['view', `${tgz.name}@${tgz.version}`, 'dist', '--json']);
+  const result = await npm(s, ['view', `${tgz.name}@${tgz.version}`, 'dist', '--json', '--prefer-online']);
   if (result.exitCode !== 0) {
     const failure = classify(result.stdout, result.stderr, 'view', tgz);
     if (failure.code === 'E404') return undefined;

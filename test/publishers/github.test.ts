@@ -102,7 +102,7 @@ test('a draft left by an earlier attempt is found through the release list', asy
   await expect(githubPublisher.publish(await context({ 'cli-4.2.0.tgz': TGZ }), opts({ draft: true }))).resolves.toMatchObject({ status: 'already-present' });
 });
 
-test('429 and 502 are retryable, 401 is final and names GITHUB_TOKEN, and the token never shows', async () => {
+test('429, 502 and a rate-limited 403 are retryable, 401 and 403 are final and names GITHUB_TOKEN, and the token never shows', async () => {
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(429, { message: 'secondary rate limit' }, { 'Retry-After': '60' });
   await expect(githubPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { status: 429, retryAfterSeconds: 60 } });
 
@@ -110,6 +110,11 @@ test('429 and 502 are retryable, 401 is final and names GITHUB_TOKEN, and the to
   listAssets([]);
   uploads().post('/repos/acme/cli/releases/7/assets').query({ name: 'cli-4.2.0.tgz' }).reply(502, 'Bad Gateway');
   await expect(githubPublisher.publish(await context({ 'cli-4.2.0.tgz': TGZ }), opts())).rejects.toMatchObject({ retryable: true, details: { status: 502 } });
+
+  github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(403, { message: 'API rate limit exceeded' }, { 'X-RateLimit-Remaining': '0' });
+  await expect(githubPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: true, details: { reason: 'rate-limited' } });
+  github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(403, { message: 'Resource not accessible by integration' });
+  await expect(githubPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: false, details: { reason: 'auth' }, message: expect.stringMatching(/GITHUB_TOKEN credential lacks the permission/) });
 
   // A hostile or careless server that echoes the credential back.
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(401, { message: `Bad credentials: Bearer ${TOKEN}` });

@@ -72,6 +72,13 @@ test('publishes to a real registry, npm view shows the same integrity, and a sec
   for (const line of [...ctx.logLines, ...ctx.progressLines, JSON.stringify(result)]) expect(line).not.toContain(token);
 });
 
+test('a new version of a package the registry already has is published and read back', async () => {
+  await npmPublisher.publish(await contextFor(pack('growing', '1.0.0'), '1.0.0'), opts());
+  const next = pack('growing', '1.1.0');
+  await expect(npmPublisher.publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' }))).resolves.toMatchObject({ status: 'published', readBackDigest: integrityOf(next.bytes), detail: 'growing@1.1.0 tagged next' });
+  expect(viewIntegrity('growing@next')).toBe(integrityOf(next.bytes));
+});
+
 test('a different tarball with a published version is a conflict and the registry keeps the original', async () => {
   const first = pack('conflicted', '2.0.0', 'module.exports = "first";\n');
   await npmPublisher.publish(await contextFor(first, '2.0.0'), opts());
