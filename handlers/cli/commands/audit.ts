@@ -1,32 +1,170 @@
-import type { Command } from 'commander';
-import { AuditLog } from '../../../src/audit/log.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { canonicalJson } from '../../../src/audit/canonical.js';
+import { AuditLog, type AuditEntry } from '../../../src/audit/log.js';
+import { formatTrace, traceVersion } from '../../../src/audit/trace.js';
+import { chainFromDb, chainFromJsonl, verifyChain, type VerifyResult } from '../../../src/audit/verify.js';
+import { ErrorCode, ReleaseBotError } from '../../../src/errors.js';
 import { Redactor } from '../../../src/redact.js';
-import { openDatabase } from '../../../src/store/db.js';
+import { openDatabase, type Db } from '../../../src/store/db.js';
+import { assertProjectName, assertVersion, clip } from '../../../src/validate.js';
 import { action, positiveInt } from '../run.js';
 
+/** `audit verify` exits with this when the chain is broken or an anchor is missing (EX_DATAERR). */
+export const CHAIN_BROKEN_EXIT = 65;
+
+/**
+ * Reading the audit needs only the database, not Conjur or the projects file: an auditor can verify
+ * and export it with nothing but RELEASE_BOT_DATA_DIR (or --data-dir).
+ */
+function withDb<T>(dataDir: string | undefined, body: (db: Db) => T): T {
+  const dir = path.resolve(dataDir ?? (process.env.RELEASE_BOT_DATA_DIR || './data'));
+  if (!existsSync(path.join(dir, 'release-bot.sqlite'))) {
+    throw new ReleaseBotError(ErrorCode.NotFound, `no release-bot database in ${dir}: set RELEASE_BOT_DATA_DIR (or --data-dir) to the bot's data directory`);
+  }
+  const db = openDatabase(dir);
+  try {
+    return body(db);
+  } finally {
+    db.close();
+  }
+}
+
+function hash64(v: string, previous: string[] = []): string[] {
+  if (!/^[0-9a-fA-F]{64}$/.test(v)) throw new InvalidArgumentError('a SHA-256 hash: 64 hex digits (the head hash `audit verify` printed)');
+  return [...previous, v.toLowerCase()];
+}
+
+function auditId(id: string): string {
+  if (!/^aud_[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ReleaseBotError(ErrorCode.BadInput, `invalid audit entry id ${JSON.stringify(clip(id))}: ids look like aud_XXXXXXXXXXXX`);
+  return id;
+}
+
+/** The exported form: every field, including seq and both hashes, canonical JSON on one line. */
+export function exportLine(e: AuditEntry): string {
+  return canonicalJson(e);
+}
+
+function listLine(e: AuditEntry): string {
+  return `${e.at} ${e.id} ${e.type.padEnd(12)} ${e.project ?? '-'} ${e.version ?? '-'} ${e.actor.conjurLogin ?? e.actor.via}${e.data.code ? ` ${String(e.data.code)}` : ''}\n`;
+}
+
+export function verifyText(r: VerifyResult, source: string): string {
+  const lines: string[] = [];
+  if (r.break) {
+    lines.push(`audit chain BROKEN at seq ${r.break.seq} (${r.break.id}): ${r.break.kind}: ${r.break.message}`);
+    lines.push(r.lastGood ? `intact before it: seq ${r.first?.seq}–${r.lastGood.seq}, last good hash ${r.lastGood.hash}` : 'no entry before it is intact');
+  } else if (r.count === 0) {
+    lines.push(`audit log is empty (${source})`);
+  } else {
+    lines.push(`audit chain intact: ${r.count} entries, seq ${r.first?.seq}–${r.head?.seq} (${source})`);
+  }
+  for (const a of r.anchors) {
+    lines.push(a.seq !== undefined ? `anchor ${a.hash}: found at seq ${a.seq}` : `anchor ${a.hash}: NOT FOUND in the intact chain: entries were removed from the end, or the log was rewritten`);
+  }
+  if (r.head) {
+    lines.push(`head: seq ${r.head.seq} ${r.head.id} ${r.head.hash}`);
+    lines.push('Entries removed from the end leave an intact chain: keep the head hash elsewhere (the syslog copy carries every hash) and check it later with `release-bot audit verify --anchor <hash>`.');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function registerAudit(program: Command): void {
-  const audit = program.command('audit').description('read the audit log');
+  const audit = program.command('audit').description('read, verify, export and trace the hash-chained audit log');
+  const dataDirOption = ['--data-dir <dir>', 'the data directory (default: RELEASE_BOT_DATA_DIR or ./data)'] as const;
+
   audit
     .command('list')
     .description('the latest audit entries, newest first')
     .option('--project <p>', 'only this project')
+    .option('--version <v>', 'only this version')
     .option('--limit <n>', 'how many entries', positiveInt, 20)
     .option('--json', 'one JSON object per line')
+    .option(...dataDirOption)
     .action(
-      action(async (o: { project?: string; limit: number; json?: boolean }) => {
-        const db = openDatabase(process.env.RELEASE_BOT_DATA_DIR || './data');
-        try {
-          const entries = new AuditLog(db, new Redactor()).list({ project: o.project, limit: o.limit });
-          for (const e of entries) {
-            process.stdout.write(
-              o.json
-                ? `${JSON.stringify(e)}\n`
-                : `${e.at} ${e.id} ${e.type.padEnd(12)} ${e.project ?? '-'} ${e.version ?? '-'} ${e.actor.conjurLogin ?? e.actor.via}${e.data.code ? ` ${String(e.data.code)}` : ''}\n`,
-            );
+      action(async (o: { project?: string; version?: string; limit: number; json?: boolean; dataDir?: string }) => {
+        withDb(o.dataDir, (db) => {
+          const entries = new AuditLog(db, new Redactor()).list({ project: o.project, version: o.version, limit: o.limit });
+          for (const e of entries) process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : listLine(e));
+        });
+      }),
+    );
+
+  audit
+    .command('show')
+    .description('one audit entry as JSON, with its hashes')
+    .argument('<id>', 'the entry id (aud_...)')
+    .option(...dataDirOption)
+    .action(
+      action(async (id: string, o: { dataDir?: string }) => {
+        auditId(id);
+        withDb(o.dataDir, (db) => {
+          const entry = new AuditLog(db, new Redactor()).get(id);
+          if (!entry) throw new ReleaseBotError(ErrorCode.NotFound, `no audit entry ${id}`);
+          process.stdout.write(`${JSON.stringify(entry, null, 2)}\n`);
+        });
+      }),
+    );
+
+  audit
+    .command('export')
+    .description('every entry, oldest first, one canonical JSON object per line (verifiable with `audit verify --input`)')
+    .option('--jsonl', 'JSON Lines (the only format, and the default)', true)
+    .option('--output <file>', 'write to this new file (mode 0600) instead of stdout')
+    .option(...dataDirOption)
+    .action(
+      action(async (o: { output?: string; dataDir?: string }) => {
+        withDb(o.dataDir, (db) => {
+          const lines: string[] = [];
+          for (const e of new AuditLog(db, new Redactor()).all()) {
+            const line = `${exportLine(e)}\n`;
+            if (o.output) lines.push(line);
+            else process.stdout.write(line);
           }
-        } finally {
-          db.close();
-        }
+          // 'wx': an export never overwrites a file, which could be an earlier copy kept as evidence.
+          if (o.output) writeFileSync(o.output, lines.join(''), { mode: 0o600, flag: 'wx' });
+        });
+      }),
+    );
+
+  audit
+    .command('verify')
+    .description('walk the hash chain; name the first entry changed, removed or reordered; exit 65 if any')
+    .option('--anchor <hash>', 'a head hash recorded earlier: it must still be in the chain (repeatable)', hash64, [] as string[])
+    .option('--input <file>', 'verify an `audit export` file instead of the database')
+    .option('--json', 'print the result as JSON')
+    .option(...dataDirOption)
+    .action(
+      action(async (o: { anchor: string[]; input?: string; json?: boolean; dataDir?: string }) => {
+        const result = o.input
+          ? verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor })
+          : withDb(o.dataDir, (db) => verifyChain(chainFromDb(db), { anchors: o.anchor }));
+        process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input ?? 'database'));
+        return result.ok ? 0 : CHAIN_BROKEN_EXIT;
+      }),
+    );
+
+  audit
+    .command('trace')
+    .description('the chain of custody of a version: build, digests, requester, approvers, Conjur reads, destinations')
+    .argument('<project>')
+    .argument('<version>')
+    .option('--json', 'print the trace as JSON')
+    .option(...dataDirOption)
+    .action(
+      action(async (project: string, version: string, o: { json?: boolean; dataDir?: string }) => {
+        assertProjectName(project);
+        assertVersion(version);
+        return withDb(o.dataDir, (db) => {
+          const chain = verifyChain(chainFromDb(db));
+          const entries = new AuditLog(db, new Redactor()).list({ project, version, limit: 100_000 }).reverse();
+          if (entries.length === 0) throw new ReleaseBotError(ErrorCode.NotFound, `the audit log has no entry for ${project} ${version}`);
+          const trace = traceVersion(project, version, entries);
+          process.stdout.write(o.json ? `${JSON.stringify({ trace, chain }, null, 2)}\n` : `${formatTrace(trace, chain)}\n`);
+          if (!chain.ok) return CHAIN_BROKEN_EXIT;
+          return trace.outcome?.type === 'published' ? 0 : 66;
+        });
       }),
     );
 }

@@ -1,0 +1,160 @@
+import type { AuditEntry } from './log.js';
+import type { VerifyResult } from './verify.js';
+
+interface FileDigest {
+  path: string;
+  sha256: string;
+  size?: number;
+}
+export type ArtifactDigests = { kind: 'files'; files: FileDigest[] } | { kind: 'docker'; ref: string; digest: string };
+
+export interface TraceDestination {
+  name: string;
+  type: string;
+  status: string;
+  readBackDigest?: string | undefined;
+  location?: string | undefined;
+}
+
+/** The chain of custody of one version, gathered from its audit entries. */
+export interface Trace {
+  project: string;
+  version: string;
+  /** The entry that ends the release being traced: `published` when there is one, else the latest attempt. */
+  outcome?: { type: string; at: string; seq: number; auditId: string; releaseId: string | null; resumeOf?: string | undefined } | undefined;
+  build: { job?: string | undefined; number?: number | undefined; url?: string | undefined; commit?: string | undefined };
+  staged?: { at: string; seq: number; auditId: string; reportedBy?: string | undefined; artifact?: ArtifactDigests | undefined } | undefined;
+  publishedArtifact?: ArtifactDigests | undefined;
+  /** Whether the digests recorded when publishing equal those recorded at staging. */
+  digestsMatch?: boolean | undefined;
+  requester?: { login?: string | undefined; chatUserId?: string | undefined; via: string } | undefined;
+  approvers: string[];
+  conjurIdentity?: string | undefined;
+  credentialIds: string[];
+  destinations: TraceDestination[];
+  /** Everything else recorded for this version (denials, failures, interruptions), oldest first. */
+  others: { type: string; at: string; seq: number; auditId: string; who: string; detail?: string | undefined }[];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+function digests(v: unknown): ArtifactDigests | undefined {
+  const a = obj(v);
+  if (a.kind === 'files' && Array.isArray(a.files)) {
+    return { kind: 'files', files: a.files.map(obj).map((f) => ({ path: String(f.path), sha256: String(f.sha256), ...(typeof f.size === 'number' ? { size: f.size } : {}) })) };
+  }
+  if (a.kind === 'docker') return { kind: 'docker', ref: String(a.ref), digest: String(a.digest) };
+  return undefined;
+}
+
+function sameDigests(a: ArtifactDigests, b: ArtifactDigests): boolean {
+  const key = (d: ArtifactDigests) =>
+    d.kind === 'files' ? JSON.stringify(d.files.map((f) => [f.path, f.sha256]).sort()) : `${d.ref}@${d.digest}`;
+  return a.kind === b.kind && key(a) === key(b);
+}
+
+/**
+ * Builds the trace of `project version` from its audit entries (oldest first). Pure: the caller
+ * reads the entries, and checks the chain they come from.
+ */
+export function traceVersion(project: string, version: string, entries: readonly AuditEntry[]): Trace {
+  const mine = entries.filter((e) => e.project === project && e.version === version);
+  const ends = mine.filter((e) => ['published', 'failed', 'interrupted', 'dry-run'].includes(e.type));
+  const end = [...ends].reverse().find((e) => e.type === 'published') ?? ends[ends.length - 1];
+  const before = end ? mine.filter((e) => e.seq <= end.seq) : mine;
+  const stagedEntry = [...before].reverse().find((e) => e.type === 'staged');
+  const requested = end?.releaseId ? mine.find((e) => e.type === 'requested' && e.releaseId === end.releaseId) : undefined;
+  const endData = obj(end?.data);
+  const stagedData = obj(stagedEntry?.data);
+  const build = { ...obj(stagedData.build), ...obj(endData.build) } as Trace['build'];
+
+  const approvers = new Set(strings(endData.approvers ?? obj(requested?.data).approvers));
+  for (const e of mine) {
+    if (e.type === 'approved' && end && (e.releaseId === end.releaseId || e.seq <= end.seq)) {
+      const login = e.actor.conjurLogin ?? str(obj(e.data).approver);
+      if (login) approvers.add(login);
+    }
+  }
+  const stagedArtifact = digests(stagedData.artifact);
+  const publishedArtifact = digests(endData.artifact);
+  const actor = (requested ?? end)?.actor;
+  const used = new Set([stagedEntry?.seq, requested?.seq, end?.seq]);
+
+  return {
+    project,
+    version,
+    outcome: end && { type: end.type, at: end.at, seq: end.seq, auditId: end.id, releaseId: end.releaseId, resumeOf: str(endData.resumeOf) },
+    build,
+    staged: stagedEntry && { at: stagedEntry.at, seq: stagedEntry.seq, auditId: stagedEntry.id, reportedBy: str(stagedData.reportedBy), artifact: stagedArtifact },
+    publishedArtifact,
+    digestsMatch: stagedArtifact && publishedArtifact ? sameDigests(stagedArtifact, publishedArtifact) : undefined,
+    requester: actor && { login: actor.conjurLogin, chatUserId: actor.chatUserId, via: actor.via },
+    approvers: [...approvers].sort(),
+    conjurIdentity: str(endData.conjurIdentity),
+    credentialIds: strings(endData.credentialIds),
+    destinations: (Array.isArray(endData.destinations) ? endData.destinations : []).map(obj).map((d) => ({
+      name: String(d.name),
+      type: String(d.type),
+      status: String(d.status),
+      readBackDigest: str(d.readBackDigest),
+      location: str(d.location),
+    })),
+    others: mine
+      .filter((e) => !used.has(e.seq))
+      .map((e) => {
+        const d = obj(e.data);
+        return { type: e.type, at: e.at, seq: e.seq, auditId: e.id, who: e.actor.conjurLogin ?? e.actor.via, detail: str(d.code) ?? str(d.state) };
+      }),
+  };
+}
+
+function artifactLines(a: ArtifactDigests | undefined): string[] {
+  if (!a) return ['    (no digests recorded)'];
+  if (a.kind === 'docker') return [`    ${a.ref}@${a.digest}`];
+  return a.files.map((f) => `    sha256:${f.sha256}  ${f.path}${f.size !== undefined ? ` (${f.size} bytes)` : ''}`);
+}
+
+/** The trace as one screen of text. `chain` is the verification of the log the entries came from. */
+export function formatTrace(t: Trace, chain?: VerifyResult): string {
+  const lines: string[] = [];
+  const o = t.outcome;
+  const title = o ? `${o.type === 'published' ? 'PUBLISHED' : `NOT PUBLISHED (latest attempt ${o.type})`} at ${o.at}` : 'NOT PUBLISHED (no release attempt recorded)';
+  lines.push(`${t.project} ${t.version}: ${title}${o ? ` — release ${o.releaseId ?? '?'}, audit ${o.auditId} (seq ${o.seq})${o.resumeOf ? `, resuming ${o.resumeOf}` : ''}` : ''}`);
+  if (chain) {
+    lines.push(
+      chain.break
+        ? `audit chain: BROKEN at seq ${chain.break.seq} (${chain.break.id}): do not trust this trace past that point (run \`release-bot audit verify\`)`
+        : `audit chain: intact, ${chain.count} entries, head ${chain.head?.hash ?? '-'}`,
+    );
+  }
+  const b = t.build;
+  lines.push(`Jenkins:     job ${b.job ?? '(not reported)'}, build ${b.number !== undefined ? `#${b.number}` : '(no number)'} ${b.url ?? '(no URL)'}, commit ${b.commit ?? '(not reported)'}`);
+  if (t.staged) {
+    lines.push(`staged:      ${t.staged.at} by ${t.staged.reportedBy ?? '?'} (audit ${t.staged.auditId}, seq ${t.staged.seq})`, ...artifactLines(t.staged.artifact));
+  } else {
+    lines.push('staged:      (no staging entry)');
+  }
+  if (o) {
+    const match = t.digestsMatch === true ? 'same digests as at staging (re-hashed before publishing)' : t.digestsMatch === false ? 'DIFFERENT digests from staging:' : 'digests:';
+    lines.push(`at publish:  ${match}`);
+    if (t.digestsMatch !== true) lines.push(...artifactLines(t.publishedArtifact));
+  }
+  const r = t.requester;
+  lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);
+  lines.push(`approved:    ${t.approvers.length ? t.approvers.join(', ') : '(no approvals recorded)'}`);
+  lines.push(`Conjur:      as ${t.conjurIdentity ?? '?'}, read ${t.credentialIds.length ? t.credentialIds.join(', ') : '(no variables)'}`);
+  lines.push('destinations:');
+  if (t.destinations.length === 0) lines.push('    (none recorded)');
+  const width = Math.max(0, ...t.destinations.map((d) => `${d.name} [${d.type}]`.length));
+  for (const d of t.destinations) {
+    lines.push(`    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`);
+  }
+  if (t.others.length) {
+    lines.push('other entries:');
+    for (const e of t.others.slice(-6)) lines.push(`    ${e.at} ${e.type} by ${e.who}${e.detail ? ` (${e.detail})` : ''} — ${e.auditId}`);
+    if (t.others.length > 6) lines.push(`    … ${t.others.length - 6} more (release-bot audit list --project ${t.project})`);
+  }
+  return lines.join('\n');
+}
