@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { jenkinsRouter } from '../handlers/jenkins/jenkins-router.js';
 import { destinationTypes, publishers } from '../publishers/registry.js';
 import { loadConfig, type Config } from './config/load.js';
 import { ConjurClient } from './conjur/client.js';
@@ -72,6 +73,7 @@ export function createApp(options: CreateAppOptions = {}): App {
 export async function mountHandlers(http: Express, app: App): Promise<void> {
   void http;
   void app;
+  http.use('/webhooks/jenkins', jenkinsRouter(app));
 }
 
 export interface RunningServer {

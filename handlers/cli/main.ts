@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ErrorCode, exitCodes } from '../../src/errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCheckConfig } from './commands/check-config.js';
+import { registerNotify } from './commands/notify.js';
 import { registerPublish } from './commands/publish.js';
 import { registerServe } from './commands/serve.js';
 import { registerStage } from './commands/stage.js';
@@ -23,5 +24,6 @@ registerPublish(program);
 registerStatus(program);
 registerAudit(program);
 registerCheckConfig(program);
+registerNotify(program);
 
 await program.parseAsync(process.argv);

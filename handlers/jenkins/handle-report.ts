@@ -1,0 +1,115 @@
+import type { ProjectConfig } from '../../src/config/load.js';
+import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
+import { artifactDigests, type ReleaseCore, type StageReport } from '../../src/release/core.js';
+import { jobAllowed, jobFullName } from './job-name.js';
+import { parseReport, type BuildReport } from './payload.js';
+import { safeText } from './safe-text.js';
+
+/**
+ * What an authenticated request proved:
+ * - `jwt`: the job (the token's `sub`, signed by Jenkins or by `release-bot notify` with the shared secret);
+ * - `hmac`: only that the sender holds JENKINS_WEBHOOK_SECRET; the job is the one the payload names;
+ * - `url-token`: only the project whose Notification URL token was used.
+ */
+export type Credential = { kind: 'jwt'; sub: string } | { kind: 'hmac' } | { kind: 'url-token'; project: string };
+
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const forbidden = (message: string) => new ReleaseBotError(ErrorCode.WebhookForbidden, message);
+const malformed = (message: string) => new ReleaseBotError(ErrorCode.BadInput, message);
+
+/** Turns an authenticated report into a staging call on the core, and its result into an answer. */
+export async function handleReport(core: ReleaseCore, credential: Credential, body: unknown): Promise<Answer> {
+  const parsed = parseReport(body);
+  if (parsed.kind === 'ignored') return { status: 200, body: { status: 'ignored', reason: parsed.reason } };
+  const report = parsed.report;
+  const project = resolveProject(core, credential, report);
+  const job = checkJob(project, credential, report);
+  const version = versionOf(project, report);
+  const stage = artifactOf(project, report, version);
+
+  const via = `jenkins:${job ?? project.name}`;
+  const result = await core.stage({
+    project: project.name,
+    version,
+    build: { ...report.build, job },
+    ...stage,
+    reportedBy: `${via} (${credential.kind})`,
+    actor: { via },
+  });
+  const staged = result.staged;
+  return {
+    status: result.outcome === 'unchanged' ? 200 : 202,
+    body: {
+      status: result.outcome,
+      outcome: result.outcome,
+      project: staged.project,
+      version: staged.version,
+      build: staged.build,
+      stagedAt: staged.stagedAt,
+      digests: artifactDigests(staged.artifact),
+      ...(result.auditId ? { auditId: result.auditId } : {}),
+    },
+  };
+}
+
+function resolveProject(core: ReleaseCore, credential: Credential, report: BuildReport): ProjectConfig {
+  if (credential.kind === 'url-token') {
+    const project = core.project(credential.project);
+    if (report.project !== undefined && report.project !== project.name) {
+      throw forbidden(`this URL token belongs to ${project.name}, and the report is for ${safeText(report.project, 100)}`);
+    }
+    return project;
+  }
+  if (report.project !== undefined) return core.project(report.project);
+  // The Notification format names only the job: the project is the one whose jenkins_job it is.
+  const job = report.job as string;
+  const matches = [...core.config.projects.values()].filter((p) => jobAllowed(p.jenkins_job, job));
+  if (matches.length === 0) throw forbidden(`job ${safeText(job, 200)} is not the jenkins_job of any project`);
+  if (matches.length > 1) {
+    throw malformed(`job ${safeText(job, 200)} builds several projects (${matches.map((p) => p.name).join(', ')}): report with \`release-bot notify\`, which names the project`);
+  }
+  return matches[0] as ProjectConfig;
+}
+
+/** The job check each credential allows; returns the job recorded with the staged build. */
+function checkJob(project: ProjectConfig, credential: Credential, report: BuildReport): string | undefined {
+  const allowed = (job: string) => jobAllowed(project.jenkins_job, job);
+  const notAllowed = (job: string) => forbidden(`job ${safeText(job, 200)} may not report builds of ${project.name}: its jenkins_job is ${project.jenkins_job}`);
+  if (credential.kind === 'jwt') {
+    if (!allowed(credential.sub)) throw notAllowed(credential.sub);
+    if (report.job !== undefined && !allowed(report.job)) throw forbidden(`the report names job ${safeText(report.job, 200)}, and the token was issued to ${safeText(credential.sub, 200)}`);
+    return jobFullName(credential.sub);
+  }
+  if (credential.kind === 'hmac') {
+    // The signature proves the secret, not the job: the job named in the payload is checked as a
+    // statement of the sender, so a signed report for one project can still not stage another's build.
+    if (report.job === undefined) throw forbidden('an HMAC-signed report must name its job in build.job');
+    if (!allowed(report.job)) throw notAllowed(report.job);
+    return report.job;
+  }
+  if (report.job !== undefined && !allowed(report.job)) throw notAllowed(report.job);
+  return report.job;
+}
+
+function versionOf(project: ProjectConfig, report: BuildReport): string {
+  if (report.version !== undefined) return report.version;
+  const value = report.parameters?.[project.version_parameter];
+  if (typeof value !== 'string' || value === '') {
+    throw malformed(`the build has no ${project.version_parameter} parameter: add a string parameter ${project.version_parameter} holding the version, or set version_parameter for ${project.name}`);
+  }
+  return value;
+}
+
+function artifactOf(project: ProjectConfig, report: BuildReport, version: string): Pick<StageReport, 'files' | 'image'> {
+  if (report.format === 'notification') {
+    // No digests in this format: they are taken at staging. A docker build is expected under its version tag.
+    return project.artifact === 'docker' && project.image ? { image: { ref: `${project.image.repository}:${version}` } } : {};
+  }
+  if (report.files && report.image) throw malformed('report artifacts or image, not both');
+  if (project.artifact === 'files' && !report.files) throw malformed(`${project.name} is a files project: list its artifacts with their sha256`);
+  return { files: report.files, image: report.image };
+}

@@ -1,0 +1,159 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from 'pino';
+import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
+import type { ReleaseCore } from '../../src/release/core.js';
+import type { UsedTokenIds } from '../../src/store/token-ids.js';
+import { handleReport, type Answer, type Credential } from './handle-report.js';
+import { verifyHubSignature } from './hmac.js';
+import { httpStatus } from './http-status.js';
+import type { KeyResolver } from './jwt-algorithms.js';
+import { safeText } from './safe-text.js';
+import { projectForUrlToken } from './url-token.js';
+import { verifyJenkinsJwt, type JwtPolicy } from './verify-jwt.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface JenkinsRouterDeps {
+  core: ReleaseCore;
+  tokenIds: UsedTokenIds;
+  log: Logger;
+  /** Verifies bearer tokens; absent when no JWT key is configured. */
+  keys?: KeyResolver | undefined;
+  policy: JwtPolicy;
+  /** JENKINS_WEBHOOK_SECRET, for X-Hub-Signature-256. */
+  webhookSecret?: string | undefined;
+  now?: () => Date;
+}
+
+type Route = 'bearer' | 'hmac' | 'url-token' | 'none';
+
+const unauthenticated = (message: string) => new ReleaseBotError(ErrorCode.WebhookUnauthenticated, message);
+
+/**
+ * `POST /webhooks/jenkins` (a bearer JWT or an X-Hub-Signature-256 HMAC) and
+ * `POST /webhooks/jenkins/<token>` (the Notification plugin's per-project URL token). Nothing here
+ * ever logs or answers with the request path: on the token route it is a credential.
+ */
+export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
+  const now = deps.now ?? (() => new Date());
+  const router = express.Router({ caseSensitive: true });
+  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+
+  router.post('/', requireJson, rawBody, (req, res) => {
+    const raw = bodyOf(req);
+    const route: Route = req.get('authorization') !== undefined ? 'bearer' : req.get('x-hub-signature-256') !== undefined ? 'hmac' : 'none';
+    respond(res, route, async () => handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw)));
+  });
+
+  router.post('/:token', requireJson, rawBody, (req, res) => {
+    const raw = bodyOf(req);
+    respond(res, 'url-token', async () => {
+      const project = projectForUrlToken(String(req.params.token), deps.core.config.projects.values());
+      if (!project) throw unauthenticated('unknown notification token: use the URL with the token whose sha256 is the project\'s notification_token_sha256');
+      return handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(raw));
+    });
+  });
+
+  // Anything else under /webhooks/jenkins: answered here, so express' own pages never quote the path.
+  router.use((req: Request, res: Response) => {
+    const status = req.method === 'POST' ? 404 : 405;
+    if (status === 405) res.set('Allow', 'POST');
+    res.status(status).json({ status: 'error', error: status === 404 ? 'no such endpoint: POST /webhooks/jenkins or /webhooks/jenkins/<token>' : 'only POST is accepted here' });
+  });
+
+  router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    if (e.type === 'encoding.unsupported') return refuse(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
+    // Body read errors, bad percent-encoding in the path: never echo what was sent.
+    const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    deps.log.warn({ component: 'jenkins', status, type: safeText(String(e.type ?? 'unknown'), 40) }, 'jenkins webhook: request refused before it was read');
+    refuse(res, status, status === 500 ? 'internal error' : 'the request could not be read');
+  });
+
+  function respond(res: Response, route: Route, work: () => Promise<Answer>): void {
+    work().then(
+      (answer) => {
+        deps.log.info({ component: 'jenkins', route, status: answer.status, outcome: answer.body.status, project: answer.body.project, version: answer.body.version }, 'jenkins report');
+        res.status(answer.status).set('Cache-Control', 'no-store').json(answer.body);
+      },
+      (thrown: unknown) => {
+        const err = toReleaseBotError(thrown);
+        const status = httpStatus(err);
+        const internal = status === 500;
+        deps.log[status >= 500 ? 'error' : 'warn']({ component: 'jenkins', route, status, code: err.code, reason: err.message }, 'jenkins report refused');
+        if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="release-bot"');
+        const details = err.details;
+        res
+          .status(status)
+          .set('Cache-Control', 'no-store')
+          .json({
+            status: 'error',
+            code: err.code,
+            error: internal ? 'internal error: see the release-bot log' : err.message,
+            ...(Array.isArray(details.issues) && details.issues.length > 0 ? { issues: details.issues } : {}),
+            ...(Array.isArray(details.problems) ? { problems: details.problems } : {}),
+          });
+      },
+    );
+  }
+
+  async function authenticate(req: Request, raw: Buffer, route: Route): Promise<Credential> {
+    if (route === 'bearer') {
+      if (!deps.keys) throw unauthenticated('bearer tokens are not accepted: the bot has no JENKINS_JWT_SECRET, JENKINS_JWT_PUBLIC_KEY or JENKINS_JWKS_URL');
+      const m = /^Bearer +([^ ]+) *$/i.exec(req.get('authorization') ?? '');
+      if (!m) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');
+      const at = now();
+      const claims = await verifyJenkinsJwt(m[1] as string, deps.keys, deps.policy, at, raw);
+      // Kept until the token can no longer pass `exp`, clock tolerance included.
+      if (!deps.tokenIds.claim(claims.jti, claims.exp + deps.policy.clockToleranceSec, Math.floor(at.getTime() / 1000))) {
+        throw unauthenticated('this token was already used (same jti): mint a new token for every request');
+      }
+      return { kind: 'jwt', sub: claims.sub };
+    }
+    if (route === 'hmac') {
+      if (!deps.webhookSecret) throw unauthenticated('X-Hub-Signature-256 is not accepted: the bot has no JENKINS_WEBHOOK_SECRET');
+      verifyHubSignature(raw, req.get('x-hub-signature-256'), deps.webhookSecret);
+      return { kind: 'hmac' };
+    }
+    throw unauthenticated('no credentials: send "Authorization: Bearer <JWT>" (release-bot notify does) or an X-Hub-Signature-256 HMAC of the body');
+  }
+
+  return router;
+}
+
+/** 415 before the body is read: only JSON (UTF-8) is accepted. */
+function requireJson(req: Request, res: Response, next: NextFunction): void {
+  const type = req.get('content-type') ?? '';
+  const [media, ...params] = type.split(';').map((s) => s.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (media !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+    refuse(res, 415, 'the body must be application/json (UTF-8)');
+    return;
+  }
+  next();
+}
+
+function refuse(res: Response, status: number, error: string): void {
+  res.status(status).set('Cache-Control', 'no-store').json({ status: 'error', error });
+}
+
+function bodyOf(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) throw new ReleaseBotError(ErrorCode.BadInput, 'the body is empty: send the report as JSON');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw new ReleaseBotError(ErrorCode.BadInput, 'the body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ReleaseBotError(ErrorCode.BadInput, 'the body is not valid JSON');
+  }
+}

@@ -1,0 +1,24 @@
+import type { Db } from './db.js';
+
+/**
+ * Token ids (`jti`) already used, kept until their token can no longer verify: a token is good for
+ * one request. Times are seconds since the epoch, as in a JWT.
+ */
+export class UsedTokenIds {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records `jti` as used until `expiresAt`. Returns false when it was used before: the insert and the
+   * check are one statement, so two requests racing with the same token cannot both pass.
+   */
+  claim(jti: string, expiresAt: number, nowSeconds: number): boolean {
+    this.prune(nowSeconds);
+    const info = this.db.prepare('INSERT INTO used_token_ids (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING').run(jti, Math.ceil(expiresAt));
+    return info.changes === 1;
+  }
+
+  /** Forgets ids whose tokens have expired: those tokens fail on `exp` before their id is looked at. */
+  prune(nowSeconds: number): number {
+    return this.db.prepare('DELETE FROM used_token_ids WHERE expires_at < ?').run(Math.floor(nowSeconds)).changes;
+  }
+}
