@@ -1,0 +1,41 @@
+// Loopback docker-registry instances (Debian package docker-registry) for the release-overhead bench.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, makeTmpDir, removeTmpDir, startProcess, stopProcess, waitForHttp } from './util.js';
+
+/** Starts docker-registry on 127.0.0.1:<free port>, storage in its own temp dir; `stop()` removes it. */
+export async function startRegistry() {
+  const dir = makeTmpDir('release-bot-bench-registry-');
+  const port = await freePort();
+  const config = path.join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(path.join(dir, 'storage'))}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      `  secret: ${randomBytes(16).toString('hex')}`,
+      '',
+    ].join('\n'),
+  );
+  const proc = startProcess('docker-registry', ['serve', config]);
+  const stop = async () => {
+    await stopProcess(proc);
+    removeTmpDir(dir);
+  };
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { host: `127.0.0.1:${port}`, port, stop };
+}
