@@ -1,4 +1,119 @@
-export const title = 'jenkins-webhook';
+// Part 2: Jenkins webhook throughput and latency. Signed build-ready reports (HS256 JWT bound to the
+// body: verify, validation, staging check of the files, record in SQLite) against a bare express
+// JSON endpoint in the same server process, interleaved.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import jwt from 'jsonwebtoken';
+import { botEnv, GROUP, startConjur } from './lib/bot.js';
+import { runLoad } from './lib/load.js';
+import { freePort, makeTmpDir, median, ms, ratio, removeTmpDir, repoRoot, SMOKE, startProcess, stopProcess, waitForOutput } from './lib/util.js';
+
+export const id = 'jenkins-webhook';
+export const title = 'Jenkins webhook throughput and latency (issue 7, item 2)';
+
+const LEVELS = SMOKE ? [1, 4] : [1, 20];
+const REQUESTS = SMOKE ? 10 : 300;
+const ROUNDS = SMOKE ? 1 : 3;
+const WARMUP = SMOKE ? 3 : 30;
+const PROJECT = 'bench-webhook';
+
 export async function available() {
-  return { ok: false, reason: 'not written yet' };
+  const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  if (!existsSync(fileURLToPath(new URL('../dist/handlers/jenkins/router.js', import.meta.url))) || !readFileSync(main, 'utf8').includes('/webhooks/jenkins')) {
+    return { ok: false, reason: 'the Jenkins webhook (handlers/jenkins, mounted in src/main.ts) is not in dist/: run `npm run build`' };
+  }
+  return { ok: true };
+}
+
+export async function run({ log }) {
+  const root = makeTmpDir('release-bot-bench-webhook-');
+  const { conjur, apiKey } = await startConjur();
+  let server;
+  try {
+    const secret = randomBytes(32).toString('hex');
+    const projectYaml = [`  ${PROJECT}:`, `    authorized_group: ${GROUP}`, `    jenkins_job: ${PROJECT}`, '    artifact: files', '    destinations:', '      - name: mirror', '        type: directory', `        path: ${root}/out/{project}/{version}`].join('\n');
+    const [port, barePort] = [await freePort(), await freePort()];
+    const env = botEnv(root, conjur, apiKey, projectYaml, { PORT: String(port), BARE_PORT: String(barePort), JENKINS_JWT_SECRET: secret });
+
+    // Every bot request stages a new version: its files are in the staging directory beforehand.
+    let versionSeq = 0;
+    const nextReport = () => {
+      versionSeq += 1;
+      const version = `3.${Math.floor(versionSeq / 1000)}.${versionSeq % 1000}`;
+      const dir = path.join(root, 'staging', PROJECT, version);
+      mkdirSync(dir, { recursive: true });
+      const file = `${PROJECT}-${version}.tar.gz`;
+      const bytes = randomBytes(4096);
+      writeFileSync(path.join(dir, file), bytes);
+      return {
+        project: PROJECT,
+        version,
+        build: { job: PROJECT, number: versionSeq, url: `https://jenkins.example/job/${PROJECT}/${versionSeq}/`, commit: randomBytes(20).toString('hex') },
+        artifacts: [{ path: file, sha256: createHash('sha256').update(bytes).digest('hex') }],
+      };
+    };
+    /** Bodies and tokens made before the clock starts: the bench measures the server, not the signer. */
+    const prepare = (n) =>
+      Array.from({ length: n }, () => {
+        const body = JSON.stringify(nextReport());
+        const token = jwt.sign({ sub: PROJECT, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256', expiresIn: 600 });
+        return { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body };
+      });
+
+    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], { env, cwd: repoRoot });
+    await waitForOutput(server, /"ready":true/);
+    const botUrl = `http://127.0.0.1:${port}/webhooks/jenkins`;
+    const bareUrl = `http://127.0.0.1:${barePort}/webhooks/jenkins`;
+    const target = {
+      bot: (concurrency, reqs) => runLoad({ url: botUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
+      bare: (concurrency, reqs) => runLoad({ url: bareUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
+    };
+    for (const name of ['bot', 'bare']) await target[name](1, prepare(WARMUP));
+
+    const rows = [];
+    const summary = [];
+    for (const c of LEVELS) {
+      const runs = { bot: [], bare: [] };
+      for (let r = 0; r < ROUNDS; r++) {
+        log(`concurrency ${c}, round ${r + 1} of ${ROUNDS}`);
+        for (const name of r % 2 === 0 ? ['bot', 'bare'] : ['bare', 'bot']) runs[name].push(await target[name](c, prepare(REQUESTS)));
+      }
+      const m = (name, key) => median(runs[name].map((x) => x[key]));
+      rows.push(
+        [c, 'throughput (req/s)', m('bot', 'rps').toFixed(0), m('bare', 'rps').toFixed(0), ratio(m('bot', 'rps'), m('bare', 'rps'))],
+        [c, 'latency p50 (ms)', ms(m('bot', 'p50')), ms(m('bare', 'p50')), ratio(m('bot', 'p50'), m('bare', 'p50'))],
+        [c, 'latency p99 (ms)', ms(m('bot', 'p99')), ms(m('bare', 'p99')), ratio(m('bot', 'p99'), m('bare', 'p99'))],
+      );
+      summary.push({ figure: `webhook at concurrency ${c}: req/s (p99 ms)`, bot: `${m('bot', 'rps').toFixed(0)} (${ms(m('bot', 'p99'))})`, baseline: `${m('bare', 'rps').toFixed(0)} (${ms(m('bare', 'p99'))})`, ratio: `${ratio(m('bot', 'rps'), m('bare', 'rps'))} throughput` });
+    }
+    const healthy = (await fetchJson(`http://127.0.0.1:${port}/healthz`)).ok;
+    if (!healthy) throw new Error('the bot stopped answering /healthz');
+
+    return {
+      summary,
+      tables: [
+        {
+          caption: `${REQUESTS} signed reports per run, median of ${ROUNDS} interleaved run(s) per concurrency level; each bot request stages a new version (one 4 KiB file, digest checked, build recorded)`,
+          headers: ['concurrent', 'figure', 'release-bot `POST /webhooks/jenkins`', 'bare express JSON endpoint', 'bot / bare'],
+          rows,
+        },
+      ],
+      notes: [
+        'Both servers run in one process (the bot through serve(), as `release-bot serve` does; the bare app on a second port); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
+        'A bot request: HS256 JWT verification (aud, exp, jti, body_sha256), jti replay record, payload validation, the staging check (path containment, sha256 of the file, no extra file) and the staged build and its audit entry written to SQLite (WAL, synchronous=FULL, so every commit waits for the disk).',
+        'The bare endpoint parses the JSON and answers 202: what any webhook costs before it does anything.',
+      ],
+    };
+  } finally {
+    if (server) await stopProcess(server);
+    await conjur.close();
+    removeTmpDir(root);
+  }
+}
+
+async function fetchJson(url) {
+  const res = await fetch(url);
+  return res.json();
 }

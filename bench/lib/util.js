@@ -186,3 +186,14 @@ export async function runProcessWithPeak(file, args, options = {}) {
   if (code !== 0) throw new Error(`${file} ${args.join(' ')} exited with ${code ?? signal}:\n${proc.output().slice(-2000)}`);
   return { stdout, wallMs, peakRss };
 }
+
+/** Waits until a started process prints a line matching `pattern` (e.g. its "ready" line). */
+export async function waitForOutput(proc, pattern, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pattern.test(proc.output())) return;
+    if (proc.child.exitCode !== null) throw new Error(`process exited with ${proc.child.exitCode}:\n${proc.output().slice(-2000)}`);
+    await sleep(20);
+  }
+  throw new Error(`process did not print ${pattern} within ${timeoutMs} ms:\n${proc.output().slice(-2000)}`);
+}
