@@ -1,0 +1,147 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { startConjurStandIn, type ConjurStandIn } from '../../../src/dev/conjur-stand-in.js';
+import { serve, type RunningServer } from '../../../src/main.js';
+import { hashUrlToken } from '../../../handlers/jenkins/url-token.js';
+import { makeTmpDir } from '../../support/tmp.js';
+import { HS_SECRET, WEBHOOK_SECRET } from './tokens.js';
+
+/** Per-project Notification URL tokens (canaries: they must never reach a log). */
+export const URL_TOKENS = {
+  'conjur-cli': `urltoken-canary-${'c'.repeat(24)}`,
+  secretless: `urltoken-canary-${'s'.repeat(24)}`,
+};
+export const CONJUR_API_KEY = `apikey-canary-${'k'.repeat(40)}`;
+
+export interface Bot {
+  url: string;
+  running: RunningServer;
+  staging: string;
+  dataDir: string;
+  tmpDir: string;
+  published: string;
+  conjur: ConjurStandIn;
+  env: NodeJS.ProcessEnv;
+  /** Every log line the server wrote. */
+  logs: string[];
+  /** Writes files into <staging>/<project>/<version>/ (replacing what was there). */
+  stageFiles(project: string, version: string, files: Record<string, string | Buffer>): string;
+  post(route: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown>; raw: string; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * release-bot as `serve` runs it (createApp + createHttpApp + every handler's router) on 127.0.0.1,
+ * with a projects file of three projects and a Conjur stand-in, for real HTTP tests.
+ */
+export async function startBot(envOverrides: NodeJS.ProcessEnv = {}): Promise<Bot> {
+  const tmp = makeTmpDir('release-bot-jenkins-');
+  const staging = path.join(tmp.dir, 'staging');
+  const dataDir = path.join(tmp.dir, 'data');
+  const published = path.join(tmp.dir, 'published');
+  mkdirSync(staging);
+  const conjur = await startConjurStandIn({
+    account: 'acme',
+    apiKeys: { 'host/release-bot': CONJUR_API_KEY },
+    groups: { 'release/conjur-cli': ['user:alice'], 'release/secretless': ['user:alice'], 'release/summon': ['user:alice'] },
+  });
+  const project = (name: string, job: string, token?: string) => [
+    `  ${name}:`,
+    `    authorized_group: release/${name}`,
+    `    jenkins_job: ${JSON.stringify(job)}`,
+    '    artifact: files',
+    ...(token ? [`    notification_token_sha256: ${hashUrlToken(token)}`] : []),
+    '    destinations:',
+    '      - name: mirror',
+    '        type: directory',
+    `        path: ${published}/{project}/{version}`,
+  ];
+  writeFileSync(
+    path.join(tmp.dir, 'releases.yml'),
+    [
+      'channel: C0RELEASES',
+      `staging_dir: ${staging}`,
+      'identity: { strategy: map, map: {} }',
+      'projects:',
+      ...project('conjur-cli', 'conjur-cli', URL_TOKENS['conjur-cli']),
+      ...project('secretless', 'team/secretless', URL_TOKENS.secretless),
+      ...project('summon', 'summon/*'),
+      '    version_parameter: RELEASE_VERSION',
+      '',
+    ].join('\n'),
+  );
+  const env: NodeJS.ProcessEnv = {
+    CONJUR_APPLIANCE_URL: conjur.url,
+    CONJUR_ACCOUNT: 'acme',
+    CONJUR_AUTHN_LOGIN: 'host/release-bot',
+    CONJUR_AUTHN_API_KEY: CONJUR_API_KEY,
+    RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
+    RELEASE_BOT_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+    JENKINS_JWT_SECRET: HS_SECRET,
+    JENKINS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ...envOverrides,
+  };
+  const logs: string[] = [];
+  const logDestination = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  let running: RunningServer;
+  try {
+    running = await serve({ env, logDestination, retryBaseMs: 1 });
+  } catch (err) {
+    await conjur.close();
+    tmp.cleanup();
+    throw err;
+  }
+  const { port } = running.server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    running,
+    staging,
+    dataDir,
+    tmpDir: tmp.dir,
+    published,
+    conjur,
+    env,
+    logs,
+    stageFiles(projectName, version, files) {
+      const dir = path.join(staging, projectName, version);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      for (const [name, content] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        writeFileSync(path.join(dir, name), content);
+      }
+      return dir;
+    },
+    async post(route, body, headers = {}) {
+      const res = await fetch(`${url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      });
+      const raw = await res.text();
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(raw) as Record<string, unknown>;
+      } catch {
+        json = { unparsed: raw };
+      }
+      return { status: res.status, json, raw, headers: res.headers };
+    },
+    async stop() {
+      await running.stop();
+      await conjur.close();
+      tmp.cleanup();
+    },
+  };
+}
