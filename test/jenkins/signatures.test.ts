@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import type { ProjectConfig } from '../../src/config/load.js';
 import { hubSignature, verifyHubSignature } from '../../handlers/jenkins/hmac.js';
 import { hashUrlToken, projectForUrlToken } from '../../handlers/jenkins/url-token.js';
+import { repoRoot } from '../support/cli.js';
+import { requireBinary } from '../support/require-binary.js';
 import { WEBHOOK_SECRET } from './helpers/tokens.js';
 
 describe('X-Hub-Signature-256', () => {
@@ -48,5 +51,18 @@ describe('Notification URL tokens', () => {
     expect(projectForUrlToken('short', projects)).toBeUndefined();
     expect(projectForUrlToken(`${tokenA}/../x`, projects)).toBeUndefined();
     expect(projectForUrlToken('', projects)).toBeUndefined();
+  });
+});
+
+describe('deploy/jenkins/new-notification-token.sh', () => {
+  it('prints a URL whose token the bot maps to the project through the printed sha256', async () => {
+    requireBinary('openssl', 'openssl');
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('sh', [path.join(repoRoot, 'deploy/jenkins/new-notification-token.sh'), 'conjur-cli', 'https://release.example.com/'], { encoding: 'utf8' });
+    const url = /^ {2}(https:\/\/release\.example\.com\/webhooks\/jenkins\/([0-9a-f]{64}))$/m.exec(out);
+    const digest = /^ {2}notification_token_sha256: ([0-9a-f]{64})$/m.exec(out)?.[1];
+    expect(url).not.toBeNull();
+    const configured = { name: 'conjur-cli', notification_token_sha256: digest } as unknown as ProjectConfig;
+    expect(projectForUrlToken(url?.[2] as string, [configured])?.name).toBe('conjur-cli');
   });
 });
