@@ -1,6 +1,7 @@
 // A loopback stand-in for the Slack Web API (and for response_url), for the Slack ack bench: answers
 // every method with ok and counts calls. The bot reaches it through SLACK_API_URL.
 import http from 'node:http';
+import { URLSearchParams } from 'node:url';
 
 export async function startSlackApi() {
   const calls = new Map();
