@@ -9,6 +9,7 @@ export type AuditType =
   | 'requested'
   | 'approval-requested'
   | 'approved'
+  | 'approval-void'
   | 'denied'
   | 'published'
   | 'failed'

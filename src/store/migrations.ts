@@ -94,4 +94,34 @@ export const migrations: readonly string[] = [
     locked_at TEXT NOT NULL
   );
   `,
+  // 2: two-person rule: approval requests bound to one staged build (id + fingerprint), and their approvals
+  `
+  CREATE TABLE approval_requests (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    staged_build_id INTEGER NOT NULL REFERENCES staged_builds (id),
+    fingerprint TEXT NOT NULL,
+    requester_login TEXT NOT NULL,
+    requester_chat TEXT,
+    via TEXT NOT NULL,
+    needed INTEGER NOT NULL,
+    approver_group TEXT NOT NULL,
+    resume INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL CHECK (status IN ('open', 'approved', 'expired', 'void')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    closed_at TEXT,
+    closed_reason TEXT
+  );
+  CREATE UNIQUE INDEX approval_requests_open ON approval_requests (project, version) WHERE status = 'open';
+
+  CREATE TABLE approvals (
+    request_id TEXT NOT NULL REFERENCES approval_requests (id),
+    approver_login TEXT NOT NULL,
+    approver_chat TEXT,
+    approved_at TEXT NOT NULL,
+    PRIMARY KEY (request_id, approver_login)
+  );
+  `,
 ];

@@ -1,0 +1,392 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { AuditActor } from '../audit/log.js';
+import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
+import type { Db } from '../store/db.js';
+import type { StagedBuild } from '../store/staged-builds.js';
+import { assertVersion, clip } from '../validate.js';
+import { artifactDigests, type ReleaseCore } from './core.js';
+import type { Freezes } from './freeze.js';
+import type { ReleaseSummary, Requester } from './types.js';
+
+export type ApprovalStatus = 'open' | 'approved' | 'expired' | 'void';
+
+export interface Approval {
+  login: string;
+  chatUserId: string | null;
+  at: string;
+}
+
+/**
+ * A request for a release that waits for approvals (two-person rule). It is bound to one staged
+ * build (its id and fingerprint: digests + build info), so re-staging the version voids it.
+ */
+export interface ApprovalRequest {
+  id: string;
+  project: string;
+  version: string;
+  stagedBuildId: number;
+  fingerprint: string;
+  requester: Requester;
+  needed: number;
+  approverGroup: string;
+  resume: boolean;
+  status: ApprovalStatus;
+  createdAt: string;
+  expiresAt: string;
+  closedAt: string | null;
+  closedReason: string | null;
+  approvals: Approval[];
+}
+
+export type ApproveResult =
+  | { status: 'recorded'; request: ApprovalRequest }
+  /** The last approval needed: the release runs as the requester; `release` settles when it ends. */
+  | { status: 'releasing'; request: ApprovalRequest; release: Promise<ReleaseSummary> };
+
+export interface ApprovalEventMap {
+  'approval-requested': [{ request: ApprovalRequest; staged: StagedBuild }];
+  'approval-recorded': [{ request: ApprovalRequest; approver: Requester }];
+  /** Approved (the release starts), expired or void (re-staged). */
+  'approval-closed': [{ request: ApprovalRequest }];
+}
+
+export interface ApprovalsOptions {
+  freezes: Freezes;
+  log: Logger;
+  now?: () => Date;
+}
+
+const REQUEST_ID = /^apr_[A-Za-z0-9_-]{16}$/;
+
+/**
+ * The two-person rule. A release of a project with `approvals: N` waits for N approvals by members of
+ * the project's `approver_group` other than the requester; then the core runs it as the requester,
+ * with the approvers named. Approvals are bound to the staged build, expire after
+ * `approval_ttl_seconds`, and every request, approval and refusal is audited.
+ */
+export class Approvals {
+  readonly events = new EventEmitter<ApprovalEventMap>();
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly core: ReleaseCore,
+    private readonly db: Db,
+    private readonly options: ApprovalsOptions,
+  ) {
+    this.now = options.now ?? (() => new Date());
+    core.events.on('staged', ({ staged }) => {
+      try {
+        this.voidStale(staged.project, staged.version, staged);
+      } catch (err) {
+        options.log.error({ err: (err as Error).message, project: staged.project, version: staged.version }, 'could not void approvals of a re-staged build');
+      }
+    });
+  }
+
+  /** Whether releases of this project wait for approvals (unknown projects: no; the core refuses them). */
+  required(projectName: string): boolean {
+    return (this.core.config.projects.get(projectName)?.approvals ?? 0) > 0;
+  }
+
+  get(id: string): ApprovalRequest | undefined {
+    const row = this.db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(id) as Row | undefined;
+    return row && this.toRequest(row);
+  }
+
+  /** Open requests, newest first. */
+  open(project?: string): ApprovalRequest[] {
+    const rows = project
+      ? this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' AND project = ? ORDER BY created_at DESC`).all(project)
+      : this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' ORDER BY created_at DESC`).all();
+    return (rows as Row[]).map((r) => this.toRequest(r));
+  }
+
+  /**
+   * Asks for a release that needs approvals. The same checks as a release run first (project, version,
+   * freeze, staged, not released, requester authorized), so nobody can ask approvers for what the core
+   * would refuse anyway. An open request for the same staged build is returned as is (`created: false`).
+   */
+  async request(projectName: string, version: string, requester: Requester, opts: { resume?: boolean } = {}): Promise<{ request: ApprovalRequest; created: boolean }> {
+    return this.audited('approval-request', projectName, version, requester, undefined, async () => {
+      const project = this.core.project(projectName);
+      assertVersion(version);
+      if (project.approvals === 0) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} needs no approvals: release it directly`);
+      const freeze = this.options.freezes.get(project.name);
+      if (freeze) {
+        throw new ReleaseBotError(ErrorCode.Frozen, `${project.name} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason}`, { details: { by: freeze.by, at: freeze.at, reason: freeze.reason } });
+      }
+      const staged = this.currentStaged(project.name, version);
+      this.assertNotLive(project.name, version);
+      await this.assertMember(requester, project.authorized_group, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`);
+
+      const existing = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project.name, version) as Row | undefined;
+      if (existing) {
+        const current = this.toRequest(existing);
+        const stale = this.staleness(current, staged);
+        if (!stale) return { request: current, created: false };
+        this.close(current, stale.status, stale.reason, requester);
+      }
+
+      const at = this.now();
+      const request: ApprovalRequest = {
+        id: `apr_${randomBytes(12).toString('base64url')}`,
+        project: project.name,
+        version,
+        stagedBuildId: staged.id,
+        fingerprint: staged.fingerprint,
+        requester,
+        needed: project.approvals,
+        approverGroup: project.approver_group,
+        resume: Boolean(opts.resume),
+        status: 'open',
+        createdAt: at.toISOString(),
+        expiresAt: new Date(at.getTime() + project.approval_ttl_seconds * 1000).toISOString(),
+        closedAt: null,
+        closedReason: null,
+        approvals: [],
+      };
+      try {
+        this.db
+          .prepare(
+            `INSERT INTO approval_requests (id, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, status, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+          )
+          .run(request.id, request.project, version, staged.id, staged.fingerprint, requester.login, requester.chatUserId ?? null, requester.via, request.needed, request.approverGroup, request.resume ? 1 : 0, request.createdAt, request.expiresAt);
+      } catch (err) {
+        // Two requests at the same moment: the unique index keeps one open request; return it.
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
+        const winner = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project.name, version) as Row;
+        return { request: this.toRequest(winner), created: false };
+      }
+      this.core.audit.append({
+        type: 'approval-requested',
+        project: project.name,
+        version,
+        actor: actorOf(requester),
+        data: {
+          requestId: request.id,
+          needed: request.needed,
+          approverGroup: request.approverGroup,
+          expiresAt: request.expiresAt,
+          resume: request.resume,
+          stagedBuildId: staged.id,
+          fingerprint: staged.fingerprint,
+          build: staged.build,
+          artifact: artifactDigests(staged.artifact),
+        },
+      });
+      this.emit('approval-requested', { request, staged });
+      return { request, created: true };
+    });
+  }
+
+  /**
+   * Records an approval. Refused: the requester approving their own release, a non-member of the
+   * approver group, a second approval by the same person, an expired request, a re-staged build.
+   * The approval that reaches N starts the release (exactly once, even when approvals race).
+   */
+  async approve(requestId: string, approver: Requester): Promise<ApproveResult> {
+    const known = REQUEST_ID.test(requestId) ? this.get(requestId) : undefined;
+    return this.audited('approve', known?.project ?? '-', known?.version ?? '-', approver, known?.id, async () => {
+      if (!known) throw new ReleaseBotError(ErrorCode.NotFound, `no approval request ${JSON.stringify(clip(requestId, 40))}`);
+      this.assertOpen(known);
+      // Who may approve is decided before any state changes: never the requester, only approver-group members.
+      if (approver.login === known.requester.login || (approver.chatUserId !== undefined && approver.chatUserId === known.requester.chatUserId)) {
+        throw new ReleaseBotError(ErrorCode.NotAuthorized, `${approver.login} requested this release and cannot approve it: another member of ${known.approverGroup} must`, {
+          details: { group: known.approverGroup, reason: 'own-request' },
+        });
+      }
+      await this.assertMember(approver, known.approverGroup, `${approver.login} is not a member of the Conjur group ${known.approverGroup}, whose members approve releases of ${known.project}`);
+
+      const outcome = this.db
+        .transaction(() => {
+          // Re-read under the write lock: another approval or a re-stage may have closed it meanwhile.
+          // No closing here: a refusal rolls the transaction back, so it must change nothing.
+          const request = this.get(known.id) as ApprovalRequest;
+          if (request.status !== 'open' || this.now().getTime() >= Date.parse(request.expiresAt)) {
+            throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: this request is no longer open (${request.status})`, { details: { reason: request.status, requestId: request.id } });
+          }
+          try {
+            this.db.prepare('INSERT INTO approvals (request_id, approver_login, approver_chat, approved_at) VALUES (?, ?, ?, ?)').run(request.id, approver.login, approver.chatUserId ?? null, this.now().toISOString());
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
+            throw new ReleaseBotError(ErrorCode.Conflict, `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`, { details: { reason: 'already-approved' } });
+          }
+          const count = (this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(request.id) as { n: number }).n;
+          const reached = count >= request.needed;
+          if (reached) {
+            this.db.prepare(`UPDATE approval_requests SET status = 'approved', closed_at = ?, closed_reason = 'approved' WHERE id = ? AND status = 'open'`).run(this.now().toISOString(), request.id);
+          }
+          return { reached, request: this.get(request.id) as ApprovalRequest };
+        })
+        .immediate();
+      const { request, reached } = outcome;
+      this.core.audit.append({
+        type: 'approved',
+        project: request.project,
+        version: request.version,
+        actor: actorOf(approver),
+        data: { requestId: request.id, approvals: request.approvals.length, needed: request.needed, requester: request.requester.login, stagedBuildId: request.stagedBuildId, fingerprint: request.fingerprint },
+      });
+      this.emit('approval-recorded', { request, approver });
+      if (!reached) return { status: 'recorded', request };
+      this.emit('approval-closed', { request });
+      const release = this.core.release(request.project, request.version, request.requester, { approvers: request.approvals.map((a) => a.login), resume: request.resume });
+      // The caller may not wait for it; a refusal is audited by the core and must not go unhandled here.
+      release.catch(() => undefined);
+      return { status: 'releasing', request, release };
+    });
+  }
+
+  /** Voids open requests of a version when a different build is staged for it. */
+  private voidStale(project: string, version: string, staged: StagedBuild): void {
+    const row = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project, version) as Row | undefined;
+    if (!row) return;
+    const request = this.toRequest(row);
+    const stale = this.staleness(request, staged);
+    if (stale) this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
+  }
+
+  private staleness(request: ApprovalRequest, staged: StagedBuild): { status: 'void' | 'expired'; reason: string } | undefined {
+    if (request.stagedBuildId !== staged.id || request.fingerprint !== staged.fingerprint) {
+      return { status: 'void', reason: `${request.project} ${request.version} was re-staged (build ${staged.build.number ?? '?'}) after approvals were requested` };
+    }
+    if (this.now().getTime() >= Date.parse(request.expiresAt)) return { status: 'expired', reason: `the request expired at ${request.expiresAt}` };
+    return undefined;
+  }
+
+  /** Refuses a request that is not open, closing it first if it has just expired or its build was replaced. */
+  private assertOpen(request: ApprovalRequest): void {
+    if (request.status === 'open') {
+      const staged = this.core.staged.current(request.project, request.version);
+      const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+      if (!stale) return;
+      this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
+      request = this.get(request.id) as ApprovalRequest;
+    }
+    const what = {
+      approved: `this request was already approved and the release started`,
+      expired: `this request expired at ${request.expiresAt}: ask for the release again`,
+      void: `the approvals are void: ${request.closedReason ?? 'the build was re-staged'}; ask for the release again`,
+      open: '',
+    }[request.status];
+    throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: ${what}`, { details: { reason: request.status, requestId: request.id } });
+  }
+
+  private close(request: ApprovalRequest, status: 'void' | 'expired', reason: string, by: Requester): void {
+    const info = this.db.prepare(`UPDATE approval_requests SET status = ?, closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'open'`).run(status, this.now().toISOString(), reason, request.id);
+    if (info.changes === 0) return;
+    this.core.audit.append({
+      type: 'approval-void',
+      project: request.project,
+      version: request.version,
+      actor: actorOf(by),
+      data: { requestId: request.id, status, reason, approvals: request.approvals.map((a) => a.login), stagedBuildId: request.stagedBuildId, fingerprint: request.fingerprint },
+    });
+    this.emit('approval-closed', { request: this.get(request.id) as ApprovalRequest });
+  }
+
+  private currentStaged(project: string, version: string): StagedBuild {
+    const staged = this.core.staged.current(project, version);
+    if (!staged) throw new ReleaseBotError(ErrorCode.NotStaged, `${project} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`);
+    return staged;
+  }
+
+  private assertNotLive(project: string, version: string): void {
+    const holder = this.core.releases.live(project, version);
+    if (holder?.state === 'published') {
+      const at = holder.finishedAt ?? holder.updatedAt;
+      throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} was already released on ${at} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
+        details: { releaseId: holder.id, at, by: holder.requesterLogin },
+      });
+    }
+    if (holder) {
+      throw new ReleaseBotError(ErrorCode.InProgress, `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`, { details: { releaseId: holder.id, by: holder.requesterLogin } });
+    }
+  }
+
+  /** Fail closed: a Conjur error refuses, it never approves. */
+  private async assertMember(who: Requester, group: string, refusal: string): Promise<void> {
+    const member = await this.core.isMember(who.login, group).catch((err: unknown) => {
+      const coded = toReleaseBotError(err);
+      if (coded.code === ErrorCode.ConjurNotFound) return false;
+      if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
+      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): refused until Conjur answers`, { cause: coded });
+    });
+    if (!member) throw new ReleaseBotError(ErrorCode.NotAuthorized, refusal, { details: { group } });
+  }
+
+  private async audited<T>(action: string, project: string, version: string, actor: Requester, requestId: string | undefined, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (thrown) {
+      const err = toReleaseBotError(thrown);
+      this.core.audit.append({ type: 'denied', project: clip(project, 100), version: clip(version, 100), actor: actorOf(actor), data: { action, requestId, code: err.code, reason: err.message } });
+      throw err;
+    }
+  }
+
+  private emit<K extends keyof ApprovalEventMap>(event: K, ...args: ApprovalEventMap[K]): void {
+    try {
+      (this.events as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      this.options.log.error({ err: (err as Error).message, event }, 'an approval event listener threw');
+    }
+  }
+
+  private toRequest(r: Row): ApprovalRequest {
+    const approvals = (this.db.prepare('SELECT approver_login, approver_chat, approved_at FROM approvals WHERE request_id = ? ORDER BY approved_at, rowid').all(r.id) as ApprovalRow[]).map((a) => ({
+      login: a.approver_login,
+      chatUserId: a.approver_chat,
+      at: a.approved_at,
+    }));
+    return {
+      id: r.id,
+      project: r.project,
+      version: r.version,
+      stagedBuildId: r.staged_build_id,
+      fingerprint: r.fingerprint,
+      requester: { login: r.requester_login, via: r.via as Requester['via'], ...(r.requester_chat ? { chatUserId: r.requester_chat } : {}) },
+      needed: r.needed,
+      approverGroup: r.approver_group,
+      resume: r.resume === 1,
+      status: r.status,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      closedAt: r.closed_at,
+      closedReason: r.closed_reason,
+      approvals,
+    };
+  }
+}
+
+interface Row {
+  id: string;
+  project: string;
+  version: string;
+  staged_build_id: number;
+  fingerprint: string;
+  requester_login: string;
+  requester_chat: string | null;
+  via: string;
+  needed: number;
+  approver_group: string;
+  resume: number;
+  status: ApprovalStatus;
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  closed_reason: string | null;
+}
+
+interface ApprovalRow {
+  approver_login: string;
+  approver_chat: string | null;
+  approved_at: string;
+}
+
+function actorOf(r: Requester): AuditActor {
+  return { via: r.via, chatUserId: r.chatUserId, conjurLogin: r.login };
+}

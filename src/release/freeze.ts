@@ -1,0 +1,120 @@
+import type { AuditActor } from '../audit/log.js';
+import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
+import type { Db } from '../store/db.js';
+import { clip } from '../validate.js';
+import type { ReleaseCore } from './core.js';
+import type { Requester } from './types.js';
+
+/** A release freeze: while it stands, the core refuses every release of the project. */
+export interface Freeze {
+  project: string;
+  /** Conjur login of who locked it. */
+  by: string;
+  reason: string;
+  /** ISO time. */
+  at: string;
+}
+
+const MAX_REASON = 300;
+
+/**
+ * Locks and unlocks releases of a project (`/release lock|unlock`). Only members of the project's
+ * authorized group may do either: a freeze stops releases, so it is as sensitive as a release. Every
+ * lock, unlock and refusal is audited. The core itself reads the `freezes` table when it releases.
+ */
+export class Freezes {
+  constructor(
+    private readonly core: ReleaseCore,
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  get(project: string): Freeze | undefined {
+    const row = this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as Row | undefined;
+    return row && toFreeze(row);
+  }
+
+  list(): Freeze[] {
+    return (this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes ORDER BY project').all() as Row[]).map(toFreeze);
+  }
+
+  async lock(projectName: string, reason: string, actor: Requester): Promise<Freeze> {
+    return this.audited('lock', projectName, actor, async () => {
+      const project = this.core.project(projectName);
+      const why = cleanReason(reason);
+      await this.assertMayFreeze(actor, project.authorized_group, project.name);
+      const freeze: Freeze = { project: project.name, by: actor.login, reason: why, at: this.now().toISOString() };
+      const info = this.db
+        .prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING')
+        .run(freeze.project, freeze.by, freeze.reason, freeze.at);
+      if (info.changes === 0) {
+        const current = this.get(project.name) as Freeze;
+        throw new ReleaseBotError(ErrorCode.Conflict, `${project.name} is already frozen by ${current.by} since ${current.at}: ${current.reason}`, {
+          details: { by: current.by, at: current.at, reason: current.reason },
+        });
+      }
+      this.core.audit.append({ type: 'frozen', project: project.name, actor: actorOf(actor), data: { reason: why } });
+      return freeze;
+    });
+  }
+
+  /** Lifts a freeze; returns the freeze that was lifted. */
+  async unlock(projectName: string, actor: Requester): Promise<Freeze> {
+    return this.audited('unlock', projectName, actor, async () => {
+      const project = this.core.project(projectName);
+      await this.assertMayFreeze(actor, project.authorized_group, project.name);
+      const current = this.get(project.name);
+      if (!current) throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} is not frozen`);
+      this.db.prepare('DELETE FROM freezes WHERE project = ?').run(project.name);
+      this.core.audit.append({ type: 'unfrozen', project: project.name, actor: actorOf(actor), data: { lockedBy: current.by, lockedAt: current.at, reason: current.reason } });
+      return current;
+    });
+  }
+
+  private async assertMayFreeze(actor: Requester, group: string, project: string): Promise<void> {
+    // Fail closed: a Conjur error is a refusal, never a pass.
+    const member = await this.core.isMember(actor.login, group).catch((err: unknown) => {
+      const coded = toReleaseBotError(err);
+      if (coded.code === ErrorCode.ConjurNotFound) return false;
+      if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
+      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
+    });
+    if (!member) {
+      throw new ReleaseBotError(ErrorCode.NotAuthorized, `${actor.login} is not a member of the Conjur group ${group}, which may freeze and release ${project}`, { details: { group } });
+    }
+  }
+
+  private async audited<T>(action: 'lock' | 'unlock', project: string, actor: Requester, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (thrown) {
+      const err = toReleaseBotError(thrown);
+      this.core.audit.append({ type: 'denied', project: clip(project, 100), actor: actorOf(actor), data: { action, code: err.code, reason: err.message } });
+      throw err;
+    }
+  }
+}
+
+interface Row {
+  project: string;
+  locked_by: string;
+  reason: string;
+  locked_at: string;
+}
+
+function toFreeze(r: Row): Freeze {
+  return { project: r.project, by: r.locked_by, reason: r.reason, at: r.locked_at };
+}
+
+function actorOf(r: Requester): AuditActor {
+  return { via: r.via, chatUserId: r.chatUserId, conjurLogin: r.login };
+}
+
+/** A reason is shown in chat and the audit: one line of printable text. */
+function cleanReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (!clean) throw new ReleaseBotError(ErrorCode.BadInput, 'say why the project is frozen: `/release lock <project> <reason>`');
+  if (clean.length > MAX_REASON) throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
+  return clean;
+}
