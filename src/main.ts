@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { jenkinsRouter } from '../handlers/jenkins/jenkins-router.js';
 import { destinationTypes, publishers } from '../publishers/registry.js';
+import { mountSlack } from '../handlers/slack/mount.js';
 import { loadConfig, type Config } from './config/load.js';
 import { ConjurClient } from './conjur/client.js';
 import type { Conjur } from './conjur/types.js';
@@ -73,6 +74,7 @@ export function createApp(options: CreateAppOptions = {}): App {
 export async function mountHandlers(http: Express, app: App): Promise<void> {
   void http;
   void app;
+  await mountSlack(http, app);
   http.use('/webhooks/jenkins', jenkinsRouter(app));
 }
 

@@ -1,0 +1,176 @@
+import type { Logger } from 'pino';
+import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
+import type { ReleaseCore } from '../../src/release/core.js';
+import { FINAL_STATES } from '../../src/store/releases.js';
+import type { SlackChat } from './chat.js';
+import { approvalRequestMessage } from './messages/approval.js';
+import type { SlackMessage } from './messages/mrkdwn.js';
+import { interruptedMessage, stageConflictMessage } from './messages/notices.js';
+import { readinessMessage } from './messages/readiness.js';
+import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
+import { releaseSummaryMessage } from './messages/release-summary.js';
+
+/** Progress notes per destination beyond this are dropped: a chatty publisher must not flood the thread. */
+const MAX_PROGRESS_NOTES = 20;
+
+interface Thread {
+  channel: string;
+  /** The ts of the one message this thread hangs from, once Slack answered. */
+  ts: Promise<string | undefined>;
+  /** Calls for one message run in order: the update never overtakes the post it updates. */
+  queue: Promise<void>;
+}
+
+interface TrackedRelease extends Thread {
+  view: ProgressView;
+  notes: Map<string, number>;
+}
+
+/**
+ * Tells the release channel what the core does: readiness notes with a Release button, one message
+ * per release updated as it goes (per-destination progress in its thread, the audit summary at the
+ * end), approval requests, stage conflicts and interrupted releases. Dry runs stay with their requester.
+ */
+export class ReleaseAnnouncer {
+  private readonly releases = new Map<string, TrackedRelease>();
+  private readonly approvalThreads = new Map<string, Thread>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly core: ReleaseCore,
+    private readonly approvals: Approvals,
+    private readonly chat: SlackChat,
+    private readonly log: Logger,
+  ) {}
+
+  attach(): this {
+    const ev = this.core.events;
+    ev.on('staged', ({ staged, replaced, project }) => {
+      this.track(this.chat.post(project.channel, readinessMessage({ staged, replaced, project })).then(() => undefined));
+    });
+    ev.on('stage-conflict', (e) => {
+      this.track(this.chat.post(e.project.channel, stageConflictMessage({ ...e, project: e.project.name })).then(() => undefined));
+    });
+    ev.on('release-started', ({ release, staged, project, requester, destinations }) => {
+      if (release.dryRun) return;
+      const view: ProgressView = {
+        releaseId: release.id,
+        project: project.name,
+        version: release.version,
+        // The core emits this once the requester is authorized; the record it carries predates that.
+        state: 'authorized',
+        build: staged.build,
+        artifact: staged.artifact,
+        requester,
+        approvers: release.approvers,
+        resumeOf: release.resumeOf,
+        destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
+      };
+      const ts = this.chat.post(project.channel, releaseProgressMessage(view));
+      const tracked: TrackedRelease = { channel: project.channel, ts, queue: ts.then(() => undefined), view, notes: new Map() };
+      this.releases.set(release.id, tracked);
+      this.track(tracked.queue);
+    });
+    ev.on('release-state', ({ releaseId, state }) => {
+      const t = this.releases.get(releaseId);
+      if (!t || FINAL_STATES.includes(state)) return;
+      t.view.state = state;
+      this.updateMain(t);
+    });
+    ev.on('destination-started', (e) => {
+      const t = this.releases.get(e.releaseId);
+      if (!t) return;
+      const d = t.view.destinations.find((x) => x.name === e.destination);
+      if (d) d.running = true;
+      this.reply(t, destinationStartedMessage(e));
+      this.updateMain(t);
+    });
+    ev.on('destination-progress', (e) => {
+      const t = this.releases.get(e.releaseId);
+      if (!t) return;
+      const n = (t.notes.get(e.destination) ?? 0) + 1;
+      t.notes.set(e.destination, n);
+      if (n <= MAX_PROGRESS_NOTES) this.reply(t, destinationProgressMessage(e));
+    });
+    ev.on('destination-finished', ({ releaseId, outcome }) => {
+      const t = this.releases.get(releaseId);
+      if (!t) return;
+      const d = t.view.destinations.find((x) => x.name === outcome.name);
+      if (d) Object.assign(d, { running: false, outcome });
+      this.reply(t, destinationFinishedMessage(outcome));
+      this.updateMain(t);
+    });
+    ev.on('release-finished', ({ summary }) => {
+      const t = this.releases.get(summary.releaseId);
+      if (!t) return;
+      this.releases.delete(summary.releaseId);
+      this.enqueue(t, async (ts) => {
+        if (ts) await this.chat.update(t.channel, ts, releaseSummaryMessage(summary));
+        else await this.chat.post(t.channel, releaseSummaryMessage(summary));
+      });
+    });
+    ev.on('release-interrupted', ({ release, project, auditId }) => {
+      const channel = project?.channel ?? this.core.config.channel;
+      this.track(this.chat.post(channel, interruptedMessage(release, this.core.releases.destinations(release.id), auditId)).then(() => undefined));
+    });
+
+    const ap = this.approvals.events;
+    ap.on('approval-requested', ({ request, staged }) => {
+      const channel = this.channelOf(request.project);
+      const ts = this.chat.post(channel, approvalRequestMessage(request, staged));
+      const thread: Thread = { channel, ts, queue: ts.then(() => undefined) };
+      this.approvalThreads.set(request.id, thread);
+      this.track(thread.queue);
+    });
+    ap.on('approval-recorded', ({ request }) => this.updateApproval(request));
+    ap.on('approval-closed', ({ request }) => {
+      this.updateApproval(request);
+      this.approvalThreads.delete(request.id);
+    });
+    return this;
+  }
+
+  /** Settles when every message queued so far has been sent (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private channelOf(project: string): string {
+    return this.core.config.projects.get(project)?.channel ?? this.core.config.channel;
+  }
+
+  private updateApproval(request: ApprovalRequest): void {
+    const thread = this.approvalThreads.get(request.id);
+    if (!thread) return;
+    const staged = this.core.staged.byId(request.stagedBuildId);
+    this.enqueue(thread, async (ts) => {
+      if (ts) await this.chat.update(thread.channel, ts, approvalRequestMessage(request, staged));
+    });
+  }
+
+  private updateMain(t: TrackedRelease): void {
+    const message = releaseProgressMessage(structuredClone(t.view));
+    this.enqueue(t, async (ts) => {
+      if (ts) await this.chat.update(t.channel, ts, message);
+    });
+  }
+
+  private reply(t: TrackedRelease, message: SlackMessage): void {
+    this.enqueue(t, async (ts) => {
+      if (ts) await this.chat.post(t.channel, message, ts);
+    });
+  }
+
+  private enqueue(thread: Thread, work: (ts: string | undefined) => Promise<void>): void {
+    thread.queue = thread.queue.then(async () => work(await thread.ts)).catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'could not update the release channel');
+    });
+    this.track(thread.queue);
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not post to the release channel'));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+}

@@ -1,0 +1,155 @@
+import type { Logger } from 'pino';
+import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
+import type { Approvals } from '../../src/release/approvals.js';
+import type { ReleaseCore } from '../../src/release/core.js';
+import type { Freezes } from '../../src/release/freeze.js';
+import type { Requester } from '../../src/release/types.js';
+import { clip } from '../../src/validate.js';
+import type { SlackChat } from './chat.js';
+import { errorMessage } from './messages/denial.js';
+import { channelRef, code, esc, type SlackMessage } from './messages/mrkdwn.js';
+import { frozenMessage, unfrozenMessage } from './messages/notices.js';
+import { releaseSummaryMessage } from './messages/release-summary.js';
+import { noteMessage } from './messages/usage.js';
+
+export interface SlackFlowDeps {
+  core: ReleaseCore;
+  approvals: Approvals;
+  freezes: Freezes;
+  chat: SlackChat;
+  log: Logger;
+  /** Slack user to Conjur login (see identity.ts); throws IDENTITY_UNRESOLVED. */
+  resolveLogin: (userId: string, teamId?: string) => Promise<string>;
+}
+
+/** The person behind a command or a click, and the private way back to them. */
+export interface Asker {
+  userId: string;
+  teamId?: string | undefined;
+  reply: (message: SlackMessage) => Promise<void>;
+}
+
+export interface ReleaseAsk {
+  project: string;
+  version: string;
+  dryRun: boolean;
+  resume: boolean;
+  /** Set by a Release button: the staged build the readiness note showed. */
+  stagedBuildId?: number | undefined;
+}
+
+/**
+ * `/release <project> <version>` and the Release button: resolve who asks, then either ask for
+ * approvals (two-person rule) or run the release in the core. Runs after the ack; every refusal
+ * goes back to the asker only, saying why.
+ */
+export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: ReleaseAsk): Promise<void> {
+  const { core, approvals } = deps;
+  try {
+    const requester = await identify(deps, asker, ask.dryRun ? 'dry-run' : 'release', ask.project, ask.version);
+    if (ask.stagedBuildId !== undefined) {
+      const current = core.staged.current(ask.project, ask.version);
+      if (current?.id !== ask.stagedBuildId) {
+        const err = new ReleaseBotError(
+          ErrorCode.Conflict,
+          `this note is about a build of ${ask.project} ${ask.version} that is no longer the staged one${current ? ` (build ${current.build.number ?? '?'} replaced it)` : ''}: use the newest readiness note or /release ${ask.project} ${ask.version}`,
+          { details: { reason: 'restaged' } },
+        );
+        auditDenied(core, asker, requester.login, 'release-button', ask.project, ask.version, err);
+        throw err;
+      }
+    }
+    if (!ask.dryRun && approvals.required(ask.project)) {
+      const { request, created } = await approvals.request(ask.project, ask.version, requester, { resume: ask.resume });
+      const where = channelRef(core.config.projects.get(request.project)?.channel ?? core.config.channel);
+      await asker.reply(
+        created
+          ? noteMessage(`:raised_hand: ${code(request.project)} ${code(request.version)} needs ${request.needed} approval(s) from members of ${code(request.approverGroup)} other than you. The request is in ${where}; it expires ${esc(request.expiresAt)}.`, `Waiting for ${request.needed} approval(s) from ${request.approverGroup}; the request is in the release channel.`)
+          : noteMessage(`:raised_hand: ${code(request.project)} ${code(request.version)} already waits for approval (asked by ${esc(request.requester.login)}: ${request.approvals.length} of ${request.needed}). See ${where}.`, `Already waiting for approval (${request.approvals.length} of ${request.needed}).`),
+      );
+      return;
+    }
+    const summary = await core.release(ask.project, ask.version, requester, { dryRun: ask.dryRun, resume: ask.resume });
+    if (summary.dryRun) {
+      await asker.reply(releaseSummaryMessage(summary));
+    } else {
+      const where = channelRef(core.config.projects.get(summary.project)?.channel ?? core.config.channel);
+      await asker.reply(noteMessage(`${summary.state === 'published' ? ':rocket: Released' : ':x: Release failed:'} ${code(summary.project)} ${code(summary.version)}; the audit summary is in ${where} (audit entry ${code(summary.auditId)}).`, `${summary.project} ${summary.version}: ${summary.state}; audit entry ${summary.auditId}.`));
+    }
+  } catch (thrown) {
+    await asker.reply(errorMessage(toReleaseBotError(thrown)));
+  }
+}
+
+/** The Approve button. The approval that completes the set starts the release as its requester. */
+export async function approveFlow(deps: SlackFlowDeps, asker: Asker, requestId: string): Promise<void> {
+  try {
+    const known = deps.approvals.get(requestId);
+    const approver = await identify(deps, asker, 'approve', known?.project ?? '-', known?.version ?? '-');
+    const result = await deps.approvals.approve(requestId, approver);
+    const r = result.request;
+    if (result.status === 'recorded') {
+      await asker.reply(noteMessage(`:white_check_mark: Your approval of ${code(r.project)} ${code(r.version)} is recorded (${r.approvals.length} of ${r.needed}).`, `Approval recorded (${r.approvals.length} of ${r.needed}).`));
+      return;
+    }
+    await asker.reply(noteMessage(`:white_check_mark: Your approval completes the set: ${code(r.project)} ${code(r.version)} is being released as ${esc(r.requester.login)}.`, `Approved: the release of ${r.project} ${r.version} runs now.`));
+    try {
+      await result.release;
+    } catch (thrown) {
+      // The core refused after all (e.g. frozen meanwhile): the approvers learn why; the channel still shows the request.
+      const err = toReleaseBotError(thrown);
+      await asker.reply(errorMessage(err));
+      const channel = deps.core.config.projects.get(r.project)?.channel ?? deps.core.config.channel;
+      await deps.chat.post(channel, noteMessage(`:x: The approved release of ${code(r.project)} ${code(r.version)} was refused: ${esc(err.message)}`, `The approved release of ${r.project} ${r.version} was refused: ${err.message}`));
+    }
+  } catch (thrown) {
+    await asker.reply(errorMessage(toReleaseBotError(thrown)));
+  }
+}
+
+export async function lockFlow(deps: SlackFlowDeps, asker: Asker, project: string, reason: string): Promise<void> {
+  try {
+    const who = await identify(deps, asker, 'lock', project, '-');
+    const freeze = await deps.freezes.lock(project, reason, who);
+    const message = frozenMessage(freeze);
+    await deps.chat.post(deps.core.project(project).channel, message);
+    await asker.reply(message);
+  } catch (thrown) {
+    await asker.reply(errorMessage(toReleaseBotError(thrown)));
+  }
+}
+
+export async function unlockFlow(deps: SlackFlowDeps, asker: Asker, project: string): Promise<void> {
+  try {
+    const who = await identify(deps, asker, 'unlock', project, '-');
+    const lifted = await deps.freezes.unlock(project, who);
+    const message = unfrozenMessage(lifted, who.login);
+    await deps.chat.post(deps.core.project(project).channel, message);
+    await asker.reply(message);
+  } catch (thrown) {
+    await asker.reply(errorMessage(toReleaseBotError(thrown)));
+  }
+}
+
+/** Slack user to requester; a user the identity strategy cannot resolve is refused, and that is audited. */
+async function identify(deps: SlackFlowDeps, asker: Asker, action: string, project: string, version: string): Promise<Requester> {
+  try {
+    const login = await deps.resolveLogin(asker.userId, asker.teamId);
+    return { login, via: 'slack', chatUserId: asker.userId };
+  } catch (thrown) {
+    const err = toReleaseBotError(thrown);
+    auditDenied(deps.core, asker, undefined, action, project, version, err);
+    deps.log.warn({ user: asker.userId, action, code: err.code }, 'Slack user refused: identity unresolved');
+    throw err;
+  }
+}
+
+function auditDenied(core: ReleaseCore, asker: Asker, login: string | undefined, action: string, project: string, version: string, err: ReleaseBotError): void {
+  core.audit.append({
+    type: 'denied',
+    project: clip(project, 100),
+    version: clip(version, 100),
+    actor: { via: 'slack', chatUserId: asker.userId, ...(login ? { conjurLogin: login } : {}) },
+    data: { action, code: err.code, reason: err.message },
+  });
+}

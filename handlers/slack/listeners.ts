@@ -1,0 +1,83 @@
+import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import { toReleaseBotError } from '../../src/errors.js';
+import { APPROVE_ACTION, parseReleaseValue, RELEASE_ACTION } from './action-values.js';
+import type { BackgroundTasks } from './background.js';
+import type { SlackChat } from './chat.js';
+import { parseCommand } from './command-parser.js';
+import { approveFlow, lockFlow, releaseFlow, unlockFlow, type Asker, type SlackFlowDeps } from './flows.js';
+import { errorMessage } from './messages/denial.js';
+import type { SlackMessage } from './messages/mrkdwn.js';
+import { acceptedMessage, helpMessage, usageMessage } from './messages/usage.js';
+import { auditReply, listReply, statusReply } from './queries.js';
+
+export const RELEASE_COMMAND = '/release';
+
+/**
+ * The Bolt listeners. Each one acknowledges first (Slack's 3 s limit), answering read-only
+ * subcommands in the ack itself; anything that waits for Slack, Conjur or a destination runs
+ * afterwards as a background task, and its answer goes back through response_url.
+ */
+export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackChat, tasks: BackgroundTasks): void {
+  bolt.command(RELEASE_COMMAND, async ({ command, ack, respond }) => {
+    const answer = (m: SlackMessage) => ack({ response_type: 'ephemeral', ...chat.redacted(m) });
+    const asker: Asker = { userId: command.user_id, teamId: command.team_id, reply: (m) => chat.respond(respond, m) };
+    const parsed = parseCommand(typeof command.text === 'string' ? command.text : '');
+    switch (parsed.kind) {
+      case 'help':
+        return answer(helpMessage());
+      case 'usage':
+        return answer(usageMessage(parsed.problem));
+      case 'list':
+      case 'status':
+      case 'audit': {
+        let message: SlackMessage;
+        try {
+          message =
+            parsed.kind === 'list'
+              ? listReply(deps.core, parsed.project)
+              : parsed.kind === 'status'
+                ? statusReply(deps.core, deps.approvals, deps.freezes, parsed.project, parsed.version)
+                : auditReply(deps.core, parsed.project, parsed.limit);
+        } catch (thrown) {
+          message = errorMessage(toReleaseBotError(thrown));
+        }
+        return answer(message);
+      }
+      case 'release': {
+        const what = parsed.dryRun ? 'Dry run' : parsed.resume ? 'Resuming the release' : 'Release';
+        await answer(acceptedMessage(`${what} of ${parsed.project} ${parsed.version}: checking who you are and what Conjur allows`));
+        tasks.run('release', () => releaseFlow(deps, asker, parsed));
+        return;
+      }
+      case 'lock':
+        await answer(acceptedMessage(`Freezing ${parsed.project}`));
+        tasks.run('lock', () => lockFlow(deps, asker, parsed.project, parsed.reason));
+        return;
+      case 'unlock':
+        await answer(acceptedMessage(`Lifting the freeze of ${parsed.project}`));
+        tasks.run('unlock', () => unlockFlow(deps, asker, parsed.project));
+        return;
+    }
+  });
+
+  bolt.action<BlockAction<ButtonAction>>(RELEASE_ACTION, async ({ ack, body, action, respond }) => {
+    await ack();
+    const asker = clicker(body, chat, respond);
+    const value = parseReleaseValue(action.value);
+    if (!value) {
+      tasks.run('release-button', () => asker.reply(usageMessage('this button does not name a staged build')));
+      return;
+    }
+    tasks.run('release-button', () => releaseFlow(deps, asker, { ...value, dryRun: false, resume: false }));
+  });
+
+  bolt.action<BlockAction<ButtonAction>>(APPROVE_ACTION, async ({ ack, body, action, respond }) => {
+    await ack();
+    const asker = clicker(body, chat, respond);
+    tasks.run('approve-button', () => approveFlow(deps, asker, typeof action.value === 'string' ? action.value : ''));
+  });
+}
+
+function clicker(body: BlockAction, chat: SlackChat, respond: (m: Record<string, unknown>) => Promise<unknown>): Asker {
+  return { userId: body.user.id, teamId: body.team?.id ?? body.user.team_id, reply: (m) => chat.respond(respond, m) };
+}

@@ -1,0 +1,60 @@
+import type { types } from '@slack/bolt';
+import type { ApprovalRequest } from '../../../src/release/approvals.js';
+import type { StagedBuild } from '../../../src/store/staged-builds.js';
+import { APPROVE_ACTION } from '../action-values.js';
+import { buildLink, commitText, digestLines } from './build-facts.js';
+import { code, context, esc, fields, header, mention, section, when, type SlackMessage } from './mrkdwn.js';
+
+const CLOSED: Record<Exclude<ApprovalRequest['status'], 'open'>, string> = {
+  approved: ':white_check_mark: Approved: the release is running',
+  expired: ':hourglass: Expired: nobody approved in time; ask for the release again',
+  void: ':no_entry_sign: Void',
+};
+
+/**
+ * The approval request in the channel, with an Approve button while it is open. Each approval and
+ * the closing (approved, expired, void after a re-stage) replaces it with `chat.update`.
+ */
+export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild): SlackMessage {
+  const who = `${r.project} ${r.version}`;
+  const approvedBy = r.approvals.map((a) => esc(a.login)).join(', ') || '_nobody yet_';
+  const status = r.status === 'open' ? `waiting for ${r.needed - r.approvals.length} more approval(s)` : CLOSED[r.status] + (r.status === 'void' && r.closedReason ? `: ${esc(r.closedReason)}` : '');
+  const blocks: types.KnownBlock[] = [
+    header(`:raised_hand: ${r.requester.login} asks to release ${who}${r.resume ? ' (resume)' : ''}`),
+    fields([
+      ['Requested by', `${esc(r.requester.login)}${r.requester.chatUserId ? ` (${mention(r.requester.chatUserId)})` : ''}`],
+      ['Needs', `${r.needed} approval(s) from members of ${code(r.approverGroup)}, not the requester`],
+      ['Approved by', `${approvedBy} (${r.approvals.length} of ${r.needed})`],
+      ['Expires', when(r.expiresAt)],
+      ...(staged ? ([['Build', buildLink(staged.build)], ['Commit', commitText(staged.build)]] as const) : []),
+    ]),
+    ...(staged ? [section(`*Artifact* (approvals are bound to these digests)\n${digestLines(staged.artifact)}`)] : []),
+    section(`*Status*: ${status}`),
+  ];
+  if (r.status === 'open') {
+    blocks.push({
+      type: 'actions',
+      block_id: `approve:${r.id}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: APPROVE_ACTION,
+          text: { type: 'plain_text', text: 'Approve', emoji: false },
+          style: 'primary',
+          value: r.id,
+          confirm: {
+            title: { type: 'plain_text', text: 'Approve this release?' },
+            text: { type: 'mrkdwn', text: `${esc(r.requester.login)} will publish ${code(r.project)} ${code(r.version)} with your name as approver.` },
+            confirm: { type: 'plain_text', text: 'Approve' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+      ],
+    });
+  }
+  blocks.push(context(`approval request ${code(r.id)}`));
+  return {
+    text: `${r.requester.login} asks to release ${who}: ${r.approvals.length} of ${r.needed} approval(s) from ${r.approverGroup}${r.approvals.length ? ` (${r.approvals.map((a) => a.login).join(', ')})` : ''}; ${r.status === 'open' ? `expires ${r.expiresAt}` : r.status}`,
+    blocks,
+  };
+}

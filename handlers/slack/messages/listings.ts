@@ -1,0 +1,80 @@
+import type { AuditEntry } from '../../../src/audit/log.js';
+import type { ApprovalRequest } from '../../../src/release/approvals.js';
+import type { Freeze } from '../../../src/release/freeze.js';
+import type { ReleaseRecord } from '../../../src/store/releases.js';
+import type { StagedBuild } from '../../../src/store/staged-builds.js';
+import { buildLink, digestsPlain } from './build-facts.js';
+import { code, context, esc, header, section, sectionsOf, when, type SlackMessage } from './mrkdwn.js';
+
+export interface StagedItem {
+  staged: StagedBuild;
+  /** The release holding the version (published or running), if any. */
+  release?: ReleaseRecord | undefined;
+}
+
+/** `/release list [project]`: current staged builds, newest first, and whether each is still to release. */
+export function stagedListMessage(items: StagedItem[], project?: string): SlackMessage {
+  const ready = items.filter((i) => !i.release);
+  const line = (i: StagedItem) =>
+    `• ${code(i.staged.project)} ${code(i.staged.version)} build ${buildLink(i.staged.build)} staged ${when(i.staged.stagedAt)}${i.release ? ` (${esc(i.release.state)} by ${esc(i.release.requesterLogin ?? '?')})` : ''}`;
+  const scope = project ? ` of ${project}` : '';
+  return {
+    text: items.length
+      ? `Staged builds${scope}: ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
+      : `No staged builds${scope}.`,
+    blocks: [
+      section(`*Staged builds${esc(scope)}*: ${ready.length} ready to release`),
+      ...sectionsOf(items.map(line)),
+      context(`release one with ${code('/release <project> <version>')}`),
+    ],
+  };
+}
+
+export interface StatusView {
+  project: string;
+  version?: string | undefined;
+  staged: StagedBuild[];
+  releases: ReleaseRecord[];
+  freeze?: Freeze | undefined;
+  approvals: ApprovalRequest[];
+}
+
+/** `/release status <project> [version]`. */
+export function statusMessage(v: StatusView): SlackMessage {
+  const title = `${v.project}${v.version ? ` ${v.version}` : ''}`;
+  const staged = v.staged.map((s) => `• ${code(s.version)} build ${buildLink(s.build)} staged ${when(s.stagedAt)} by ${esc(s.reportedBy)}: ${esc(digestsPlain(s.artifact))}`);
+  const releases = v.releases.map(
+    (r) => `• ${code(r.version)} ${esc(r.state)}${r.dryRun ? ' (dry run)' : ''} by ${esc(r.requesterLogin ?? '?')} ${when(r.createdAt)} ${code(r.id)}${r.errorCode ? ` ${esc(r.errorCode)}` : ''}`,
+  );
+  const approvals = v.approvals.map((a) => `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`);
+  return {
+    text: [
+      `Status of ${title}`,
+      v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
+      `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
+      `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+    ].join('\n'),
+    blocks: [
+      header(`Status of ${title}`),
+      section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
+      section(`*Staged*\n${staged.join('\n') || '_none_'}`),
+      section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
+      ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
+    ],
+  };
+}
+
+/** `/release audit [project] [limit]`: who did what, newest first. Entries name Conjur variable ids, never values. */
+export function auditListMessage(entries: AuditEntry[], project?: string): SlackMessage {
+  const who = (e: AuditEntry) => e.actor.conjurLogin ?? e.actor.via;
+  const why = (e: AuditEntry) => (typeof e.data.code === 'string' ? ` ${e.data.code}` : '');
+  const plain = entries.map((e) => `${e.at} ${e.id} ${e.type} ${e.project ?? '-'} ${e.version ?? '-'} ${who(e)}${why(e)}`);
+  return {
+    text: entries.length ? `Audit${project ? ` of ${project}` : ''}, newest first:\n${plain.join('\n')}` : `No audit entries${project ? ` for ${project}` : ''}.`,
+    blocks: [
+      section(`*Audit${project ? ` of ${esc(project)}` : ''}*, newest first`),
+      ...sectionsOf(entries.map((e) => `• ${when(e.at)} *${esc(e.type)}* ${code(e.project ?? '-')} ${code(e.version ?? '-')} by ${esc(who(e))}${esc(why(e))} ${code(e.id)}`)),
+      context('the full entries: `release-bot audit list --json`'),
+    ],
+  };
+}

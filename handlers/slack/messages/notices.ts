@@ -1,0 +1,48 @@
+import type { BuildInfo } from '../../../src/publishing/types.js';
+import type { Freeze } from '../../../src/release/freeze.js';
+import type { DestinationRecord, ReleaseRecord } from '../../../src/store/releases.js';
+import { buildLink } from './build-facts.js';
+import { code, context, esc, header, section, when, type SlackMessage } from './mrkdwn.js';
+
+/** A build reported for a version that is released or being released: it was refused, and people should know. */
+export function stageConflictMessage(e: { project: string; version: string; reportedBy: string; build: BuildInfo; releasedBy: string | null; releaseId: string }): SlackMessage {
+  return {
+    text: `Warning: ${e.reportedBy} reported another build (${e.build.number !== undefined ? `#${e.build.number}` : 'unknown'}) for ${e.project} ${e.version}, which ${e.releasedBy ?? 'someone'} already released or is releasing (${e.releaseId}). The report was refused; nothing changed.`,
+    blocks: [
+      header(`:warning: Another build reported for ${e.project} ${e.version}`),
+      section(
+        `${esc(e.reportedBy)} reported build ${buildLink(e.build)} for ${code(e.project)} ${code(e.version)}, which ${esc(e.releasedBy ?? 'someone')} already released or is releasing (${code(e.releaseId)}).\n` +
+          'The report was refused and nothing changed: a released version is never replaced. If this build is meant to ship, give it a new version.',
+      ),
+    ],
+  };
+}
+
+/** A release the bot found mid-way after a restart: marked interrupted, never resumed automatically. */
+export function interruptedMessage(release: ReleaseRecord, destinations: DestinationRecord[], auditId: string): SlackMessage {
+  const lines = destinations.map((d) => `• *${esc(d.destination)}*: ${esc(d.status)}`);
+  const resume = `/release ${release.project} ${release.version} resume`;
+  return {
+    text: `Release ${release.id} of ${release.project} ${release.version} (requested by ${release.requesterLogin ?? 'unknown'}) was interrupted: release-bot stopped while it ran. Nothing is published again automatically; resume with ${resume}. Audit entry ${auditId}.`,
+    blocks: [
+      header(`:warning: Release of ${release.project} ${release.version} was interrupted`),
+      section(`release-bot stopped while ${code(release.id)} (requested by ${esc(release.requesterLogin ?? 'unknown')}) was ${esc(release.errorCode === 'INTERRUPTED' ? 'running' : release.state)}.${lines.length ? `\n${lines.join('\n')}` : ''}`),
+      section(`Nothing is published again automatically. To run only the destinations that had not finished: ${code(resume)}`),
+      context(`audit entry ${code(auditId)}`),
+    ],
+  };
+}
+
+export function frozenMessage(f: Freeze): SlackMessage {
+  return {
+    text: `${f.project} is frozen by ${f.by} since ${f.at}: ${f.reason}. Releases are refused until /release unlock ${f.project}.`,
+    blocks: [section(`:snowflake: *${esc(f.project)}* is frozen by ${esc(f.by)} since ${when(f.at)}: _${esc(f.reason)}_`), context(`releases are refused until ${code(`/release unlock ${f.project}`)}`)],
+  };
+}
+
+export function unfrozenMessage(f: Freeze, by: string): SlackMessage {
+  return {
+    text: `${f.project} is no longer frozen (unlocked by ${by}; it was frozen by ${f.by} since ${f.at}: ${f.reason}).`,
+    blocks: [section(`:sunny: *${esc(f.project)}* is no longer frozen: unlocked by ${esc(by)}`), context(`it was frozen by ${esc(f.by)} since ${when(f.at)}: ${esc(f.reason)}`)],
+  };
+}

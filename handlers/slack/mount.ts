@@ -1,0 +1,115 @@
+import { App as BoltApp, ExpressReceiver, webApi } from '@slack/bolt';
+import type { Express } from 'express';
+import { ConfigError } from '../../src/config/load.js';
+import type { App } from '../../src/main.js';
+import { Approvals } from '../../src/release/approvals.js';
+import { Freezes } from '../../src/release/freeze.js';
+import { ReleaseAnnouncer } from './announcer.js';
+import { BackgroundTasks } from './background.js';
+import { boltLogger } from './bolt-logger.js';
+import { SlackChat } from './chat.js';
+import type { SlackFlowDeps } from './flows.js';
+import { resolveLogin } from './identity.js';
+import { registerListeners } from './listeners.js';
+
+/** Where Slack sends slash commands and interactivity (both), on the bot's own HTTP server. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+export interface SlackHandle {
+  bolt: BoltApp;
+  approvals: Approvals;
+  freezes: Freezes;
+  announcer: ReleaseAnnouncer;
+  mode: 'http' | 'socket';
+  /** Settles when every background task and channel message started so far is done. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MountSlackOptions {
+  /** Clock for approval expiry (tests). */
+  now?: () => Date;
+}
+
+/**
+ * Mounts the Slack front end: over HTTP at POST /slack/events on the bot's express app (Bolt verifies
+ * each request's signature with SLACK_SIGNING_SECRET and rejects stale ones), or over Socket Mode when
+ * SLACK_APP_TOKEN is set (no inbound traffic). Without Slack settings it mounts nothing.
+ */
+export async function mountSlack(http: Express, app: App, options: MountSlackOptions = {}): Promise<SlackHandle | undefined> {
+  const env = app.config.env;
+  const log = app.log.child({ component: 'slack' });
+  if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+    log.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) to turn it on');
+    return undefined;
+  }
+  const token = env.SLACK_BOT_TOKEN;
+  if (!token) throw new ConfigError(['SLACK_BOT_TOKEN: is not set, and Slack is on: put the bot token (xoxb-...) from your Slack app\'s "OAuth & Permissions" page in .env (see deploy/slack/README.md)']);
+
+  const logger = boltLogger(log);
+  const clientOptions: webApi.WebClientOptions = {
+    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
+    logger,
+    timeout: 15_000,
+    // A few quick retries: a chat message late by half an hour helps nobody.
+    retryConfig: { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+  };
+  const client = new webApi.WebClient(token, clientOptions);
+  const chat = new SlackChat(client, app.redactor, log);
+  const freezes = new Freezes(app.core, app.db, options.now);
+  const approvals = new Approvals(app.core, app.db, { freezes, log, ...(options.now ? { now: options.now } : {}) });
+  const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log).attach();
+  const tasks = new BackgroundTasks(log);
+
+  // One bot token for one workspace: no auth.test per request (nor at start), nothing to install.
+  const authorize = async () => ({ botToken: token });
+  const common = { authorize, logger, clientOptions, ignoreSelf: false, convoStore: false as const };
+  let bolt: BoltApp;
+  let mode: SlackHandle['mode'];
+  if (env.SLACK_APP_TOKEN) {
+    bolt = new BoltApp({ ...common, socketMode: true, appToken: env.SLACK_APP_TOKEN });
+    mode = 'socket';
+  } else {
+    const receiver = new ExpressReceiver({
+      signingSecret: env.SLACK_SIGNING_SECRET as string,
+      endpoints: SLACK_EVENTS_PATH,
+      app: http,
+      logger,
+      processBeforeResponse: false,
+    });
+    bolt = new BoltApp({ ...common, receiver });
+    mode = 'http';
+  }
+  bolt.error(async (err) => {
+    log.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');
+  });
+
+  const deps: SlackFlowDeps = {
+    core: app.core,
+    approvals,
+    freezes,
+    chat,
+    log,
+    resolveLogin: (userId, teamId) => resolveLogin(userId, app.config.identity, (id) => chat.lookupUser(id), teamId),
+  };
+  registerListeners(bolt, deps, chat, tasks);
+  if (mode === 'socket') await bolt.start();
+  log.info({ mode, path: mode === 'http' ? SLACK_EVENTS_PATH : undefined, apiUrl: env.SLACK_API_URL }, 'Slack front end mounted');
+
+  const idle = async () => {
+    await tasks.idle();
+    await announcer.idle();
+  };
+  return {
+    bolt,
+    approvals,
+    freezes,
+    announcer,
+    mode,
+    idle,
+    stop: async () => {
+      if (mode === 'socket') await bolt.stop();
+      await idle();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sendSlackRequest, signSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
+import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import { repoRoot } from '../support/cli.js';
+import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
+
+const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
+
+describe('Slack: signed requests to a running release-bot, Web API on a loopback stand-in', () => {
+  let w: SlackWorld;
+
+  beforeAll(async () => {
+    w = await startSlackWorld();
+  });
+
+  afterAll(async () => {
+    await w.stop();
+  });
+
+  it('posts a readiness note with a Release button when a build is staged', async () => {
+    const stagedId = await w.stage('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' }, 123);
+    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 4.2.0 is ready to release'));
+    expect(note.authorized).toBe(true);
+    expect(note.body.channel).toBe('C0RELEASES');
+    const button = JSON.stringify(note.body.blocks);
+    expect(button).toContain('"action_id":"release_staged"');
+    expect(button).toContain(JSON.stringify(JSON.stringify({ p: 'conjur-cli', v: '4.2.0', s: stagedId })).slice(1, -1));
+    expect(button).toContain('<https://jenkins.example/job/conjur-cli/123/|#123>');
+  });
+
+  it('acknowledges /release in under 3 s while the destination takes 4 s, then shows progress and the audit summary', async () => {
+    const sent = await w.command('alice', 'conjur-cli 4.2.0');
+    expect(sent.status).toBe(200);
+    expect(sent.elapsedMs).toBeLessThan(3000);
+    expect(JSON.parse(sent.body)).toMatchObject({ response_type: 'ephemeral' });
+
+    const started = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Releasing conjur-cli 4.2.0'));
+    const ts = String((started.response as { ts: string }).ts);
+    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === ts && text(c).startsWith('Released conjur-cli 4.2.0'), 30_000);
+
+    // The release really took longer than the ack: the contract is "ack first, work after".
+    const summaryLine = text(final);
+    const total = /total: ([\d.]+) s/.exec(summaryLine);
+    expect(Number(total?.[1])).toBeGreaterThanOrEqual(4);
+    expect(sent.elapsedMs).toBeLessThan(Number(total?.[1]) * 1000);
+
+    // Progress: the one message updated as states change; per-destination notes in its thread.
+    const updates = w.slack.callsTo('chat.update').filter((c) => c.body.ts === ts);
+    expect(updates.length).toBeGreaterThanOrEqual(3);
+    expect(updates.some((c) => text(c).includes('publishing'))).toBe(true);
+    const thread = w.slack.callsTo('chat.postMessage').filter((c) => c.body.thread_ts === ts).map(text);
+    expect(thread).toEqual(expect.arrayContaining(['downloads [exec]: started', `downloads: running ${path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}`]));
+    expect(thread.some((t) => /^downloads \[exec\]: published in [\d.]+ s$/.test(t))).toBe(true);
+    expect(thread.some((t) => /^mirror \[directory\]: published/.test(t))).toBe(true);
+
+    // The final message is the audit summary, with everything the issue lists.
+    const blocks = JSON.stringify(final.body.blocks);
+    expect(blocks).toContain('<https://jenkins.example/job/conjur-cli/123/|#123>');
+    expect(blocks).toContain('`9fceb02d0ae5`');
+    expect(blocks).toMatch(/`conjur-cli-4\.2\.0\.gem` `[0-9a-f]{12}`/);
+    expect(blocks).toContain('alice (<@U0ALICE>)');
+    expect(blocks).toContain('_no approvals required_');
+    expect(blocks).toMatch(/\*downloads\* \[exec\]: published in 4\.\d s/);
+    expect(blocks).toMatch(/\*mirror\* \[directory\]: published in/);
+    const published = w.server.app.core.audit.list({ project: 'conjur-cli', limit: 5 }).find((e) => e.type === 'published');
+    expect(published).toBeDefined();
+    expect(blocks).toContain(`audit entry \`${published?.id}\``);
+    expect(summaryLine).toContain(`audit entry ${published?.id}`);
+
+    // The requester hears back privately, and the files are out.
+    const note = await w.reply(sent.responseUrl);
+    expect(note.body).toMatchObject({ response_type: 'ephemeral' });
+    expect(text(note)).toContain('conjur-cli 4.2.0: published');
+    expect(readFileSync(path.join(w.outDir, 'conjur-cli/4.2.0/conjur-cli-4.2.0.gem'), 'utf8')).toBe('gem bytes 4.2.0');
+  });
+
+  it('denies a user outside the group privately, naming the group, and publishes nothing', async () => {
+    await w.stage('conjur-cli', '4.3.0', { 'conjur-cli-4.3.0.gem': 'gem bytes 4.3.0' });
+    const postsBefore = w.slack.callsTo('chat.postMessage').length;
+    const sent = await w.command('mallory', 'conjur-cli 4.3.0');
+    expect(sent.status).toBe(200);
+    const denial = await w.reply(sent.responseUrl);
+    expect(denial.body.response_type).toBe('ephemeral');
+    expect(text(denial)).toContain('mallory is not a member of the Conjur group release/conjur-cli');
+    expect(bodyText(denial)).toContain('`release/conjur-cli`');
+    expect(w.slack.callsTo('chat.postMessage').slice(postsBefore).filter((c) => text(c).startsWith('Releasing'))).toHaveLength(0);
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/4.3.0'))).toBe(false);
+    expect(w.server.app.core.audit.list({ project: 'conjur-cli', limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'mallory', chatUserId: 'U0MALLORY', via: 'slack' }, data: { code: 'NOT_AUTHORIZED' } });
+  });
+
+  it('rejects forged, stale and unsigned requests with 401 and runs nothing', async () => {
+    const auditBefore = w.server.app.core.audit.list({ limit: 1 })[0]?.id;
+    const callsBefore = w.slack.calls.length;
+    const body = slashCommand({ text: 'conjur-cli 4.3.0', user_id: 'U0ALICE', response_url: w.slack.responseUrl() });
+
+    const forged = await sendSlackRequest(w.eventsUrl, body, { signingSecret: 'not-the-signing-secret' });
+    expect(forged.status).toBe(401);
+    const stale = await sendSlackRequest(w.eventsUrl, body, { signingSecret: CANARY.signingSecret, timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale.status).toBe(401);
+    // A valid signature for another body (the text changed in flight).
+    const other = signSlackRequest(CANARY.signingSecret, slashCommand({ text: 'help' }));
+    const swapped = await sendSlackRequest(w.eventsUrl, body, { signingSecret: CANARY.signingSecret, signature: other['x-slack-signature'] });
+    expect(swapped.status).toBe(401);
+    const unsigned = await fetch(w.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect(unsigned.status).toBe(401);
+
+    // And the same request, signed as Slack signs it, is accepted: the 401s were about the signature.
+    const fresh = await sendSlackRequest(w.eventsUrl, slashCommand({ text: 'help' }), { signingSecret: CANARY.signingSecret });
+    expect(fresh.status).toBe(200);
+    expect(w.server.app.core.audit.list({ limit: 1 })[0]?.id).toBe(auditBefore);
+    expect(w.slack.calls.length).toBe(callsBefore);
+  });
+
+  it('says when and by whom a version was already released', async () => {
+    const sent = await w.command('bob', 'conjur-cli 4.2.0');
+    const reply = await w.reply(sent.responseUrl);
+    expect(text(reply)).toMatch(/^Already released: conjur-cli 4\.2\.0 was already released on \S+ by alice/);
+    expect(bodyText(reply)).toContain('by alice (`rel_');
+  });
+
+  it('answers help, list, status and audit in the ack, and malformed text with a short usage line', async () => {
+    const help = JSON.parse((await w.command('mallory', 'help')).body);
+    expect(help).toMatchObject({ response_type: 'ephemeral' });
+    expect(help.text).toContain('/release <project> <version> --dry-run');
+
+    for (const bad of ['conjur-cli', 'conjur-cli 4.2.0 --force', 'conjur-cli 4.2.0;rm -rf /', '../etc 1.0.0', 'status', 'audit x 1000', 'lock conjur-cli']) {
+      const usage = JSON.parse((await w.command('alice', bad)).body);
+      expect(usage.response_type).toBe('ephemeral');
+      expect(usage.text).toMatch(/Usage: \/release <project> <version>/);
+    }
+
+    const list = JSON.parse((await w.command('alice', 'list')).body);
+    expect(list.text).toContain('conjur-cli 4.3.0');
+    expect(list.text).toContain('conjur-cli 4.2.0 (published)');
+
+    const status = JSON.parse((await w.command('alice', 'status conjur-cli 4.2.0')).body);
+    expect(status.text).toContain('releases: 4.2.0 published');
+
+    const audit = JSON.parse((await w.command('alice', 'audit conjur-cli 3')).body);
+    const lines = String(audit.text).split('\n').slice(1);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toContain('denied conjur-cli 4.2.0 bob ALREADY_RELEASED');
+
+    const unknown = JSON.parse((await w.command('alice', 'status nope')).body);
+    expect(unknown.text).toContain('unknown project "nope"');
+  });
+
+  it('freezes a project: releases are refused with who, when and why; only the authorized group may lock; unlock lifts it', async () => {
+    const denied = await w.command('mallory', 'lock conjur-cli because I can');
+    expect(text(await w.reply(denied.responseUrl))).toContain('not a member of the Conjur group release/conjur-cli');
+
+    const lock = await w.command('alice', 'lock conjur-cli  release window closed for the audit ');
+    expect(text(await w.reply(lock.responseUrl))).toContain('conjur-cli is frozen by alice');
+    await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('conjur-cli is frozen by alice'));
+
+    const release = await w.command('bob', 'conjur-cli 4.3.0');
+    const refused = await w.reply(release.responseUrl);
+    expect(text(refused)).toMatch(/^Releases are frozen: conjur-cli is frozen by alice since \S+: release window closed for the audit$/);
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/4.3.0'))).toBe(false);
+
+    const unlock = await w.command('bob', 'unlock conjur-cli');
+    expect(text(await w.reply(unlock.responseUrl))).toContain('conjur-cli is no longer frozen (unlocked by bob');
+    const types = w.server.app.core.audit.list({ project: 'conjur-cli', limit: 6 }).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['frozen', 'unfrozen']));
+  });
+
+  it('runs a Release button click as the clicker, and refuses a button whose build was re-staged', async () => {
+    const oldId = await w.stage('conjur-cli', '4.5.0', { 'conjur-cli-4.5.0.gem': 'first build' });
+    const newId = await w.stage('conjur-cli', '4.5.0', { 'conjur-cli-4.5.0.gem': 'second build' });
+    expect(newId).not.toBe(oldId);
+    const stale = await w.click('bob', 'release_staged', JSON.stringify({ p: 'conjur-cli', v: '4.5.0', s: oldId }));
+    expect(stale.status).toBe(200);
+    expect(stale.elapsedMs).toBeLessThan(3000);
+    expect(text(await w.reply(stale.responseUrl))).toContain('no longer the staged one');
+
+    const forged = await w.click('bob', 'release_staged', '{"p":"../etc","v":"1","s":1}');
+    expect(text(await w.reply(forged.responseUrl))).toContain('this button does not name a staged build');
+
+    const click = await w.click('bob', 'release_staged', JSON.stringify({ p: 'conjur-cli', v: '4.5.0', s: newId }));
+    expect(click.elapsedMs).toBeLessThan(3000);
+    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && text(c).startsWith('Released conjur-cli 4.5.0'), 30_000);
+    expect(text(final)).toContain('requested by: bob');
+    expect(readFileSync(path.join(w.outDir, 'conjur-cli/4.5.0/conjur-cli-4.5.0.gem'), 'utf8')).toBe('second build');
+  });
+
+  it('keeps a dry run with its requester: summary privately, nothing in the channel, nothing published', async () => {
+    await w.stage('conjur-cli', '4.6.0', { 'conjur-cli-4.6.0.gem': 'gem bytes 4.6.0' });
+    const sent = await w.command('alice', 'conjur-cli 4.6.0 --dry-run');
+    const reply = await w.reply(sent.responseUrl, 20_000);
+    expect(text(reply)).toMatch(/^Dry run of conjur-cli 4\.6\.0 \(dry-run\)/);
+    expect(text(reply)).toContain('downloads [exec]: would run');
+    expect(w.slack.callsTo('chat.postMessage').filter((c) => text(c).startsWith('Releasing conjur-cli 4.6.0'))).toHaveLength(0);
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/4.6.0'))).toBe(false);
+  });
+
+  it('two-person rule: the requester cannot approve, a non-approver cannot, a second person can and the release runs', async () => {
+    await w.stage('gated', '1.0.0', { 'gated-1.0.0.tgz': 'gated bytes' });
+    const ask = await w.command('alice', 'gated 1.0.0');
+    expect(ask.elapsedMs).toBeLessThan(3000);
+    expect(text(await w.reply(ask.responseUrl))).toContain('Waiting for 1 approval(s) from release/approvers');
+    const request = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to release gated 1.0.0'));
+    const requestId = /approval request `(apr_[A-Za-z0-9_-]+)`/.exec(bodyText(request))?.[1] as string;
+    expect(requestId).toBeDefined();
+    expect(bodyText(request)).toContain('"action_id":"approve_release"');
+
+    const own = await w.click('alice', 'approve_release', requestId);
+    expect(text(await w.reply(own.responseUrl))).toContain('alice requested this release and cannot approve it');
+    const outsider = await w.click('mallory', 'approve_release', requestId);
+    expect(text(await w.reply(outsider.responseUrl))).toContain('mallory is not a member of the Conjur group release/approvers');
+    expect(existsSync(path.join(w.mirrorDir, 'gated/1.0.0'))).toBe(false);
+
+    const carol = await w.click('carol', 'approve_release', requestId);
+    expect(text(await w.reply(carol.responseUrl))).toContain('Approved: the release of gated 1.0.0 runs now');
+    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.channel === 'C0GATED' && text(c).startsWith('Released gated 1.0.0'), 30_000);
+    expect(text(final)).toContain('requested by: alice; approved by: carol');
+    expect(readFileSync(path.join(w.mirrorDir, 'gated/1.0.0/gated-1.0.0.tgz'), 'utf8')).toBe('gated bytes');
+    // The approval message now says it was approved and has no button left.
+    const closed = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === (request.response as { ts: string }).ts && bodyText(c).includes('Approved: the release is running'));
+    expect(bodyText(closed)).not.toContain('approve_release');
+
+    const again = await w.click('bob', 'approve_release', requestId);
+    expect(text(await w.reply(again.responseUrl))).toContain('already approved and the release started');
+    const types = w.server.app.core.audit.list({ project: 'gated', limit: 20 }).map((e) => `${e.type}:${e.actor.conjurLogin}`);
+    expect(types).toEqual(expect.arrayContaining(['approval-requested:alice', 'denied:alice', 'denied:mallory', 'approved:carol', 'requested:alice', 'published:alice']));
+  });
+
+  it('never lets a secret reach a chat message, an ack, a log line or the audit', async () => {
+    const everything = [
+      ...w.slack.calls.map((c) => JSON.stringify(c.body)),
+      ...w.logLines,
+      JSON.stringify(w.server.app.core.audit.list({ limit: 1000 })),
+    ].join('\n');
+    expect(w.slack.calls.length).toBeGreaterThan(20);
+    expect(everything).toContain('conjur-cli'); // the scan read real content
+    for (const secret of Object.values(CANARY)) {
+      expect(everything).not.toContain(secret);
+      expect(everything).not.toContain(Buffer.from(secret).toString('base64'));
+    }
+    // The bot did present its token to the Web API, in the header where it belongs.
+    expect(w.slack.calls.filter((c) => c.method !== 'response_url').every((c) => c.authorized)).toBe(true);
+  });
+});
