@@ -40,14 +40,16 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
   const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
 
   router.post('/', requireJson, rawBody, (req, res) => {
-    const raw = bodyOf(req);
     const route: Route = req.get('authorization') !== undefined ? 'bearer' : req.get('x-hub-signature-256') !== undefined ? 'hmac' : 'none';
-    respond(res, route, async () => handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw)));
+    respond(res, route, async () => {
+      const raw = bodyOf(req);
+      return handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw));
+    });
   });
 
   router.post('/:token', requireJson, rawBody, (req, res) => {
-    const raw = bodyOf(req);
     respond(res, 'url-token', async () => {
+      const raw = bodyOf(req);
       const project = projectForUrlToken(String(req.params.token), deps.core.config.projects.values());
       if (!project) throw unauthenticated('unknown notification token: use the URL with the token whose sha256 is the project\'s notification_token_sha256');
       return handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(raw));
@@ -139,8 +141,14 @@ function refuse(res: Response, status: number, error: string): void {
   res.status(status).set('Cache-Control', 'no-store').json({ status: 'error', error });
 }
 
+/** The raw bytes (HMAC and body_sha256 are over them); empty when the request had no body. */
 function bodyOf(req: Request): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (Buffer.isBuffer(req.body)) return req.body;
+  if (req.body !== undefined) {
+    // A body parser mounted before this router already turned the bytes into an object: no signature can be checked.
+    throw new ReleaseBotError(ErrorCode.Internal, 'a body parser mounted before /webhooks/jenkins consumed the raw body: mount JSON parsers on their own paths');
+  }
+  return Buffer.alloc(0);
 }
 
 function parseJson(raw: Buffer): unknown {
