@@ -5,6 +5,7 @@ import { registerCheckConfig } from './commands/check-config.js';
 import { registerNotify } from './commands/notify.js';
 import { registerPublish } from './commands/publish.js';
 import { registerServe } from './commands/serve.js';
+import { registerSshCommand } from './commands/ssh-command.js';
 import { registerStage } from './commands/stage.js';
 import { registerStatus } from './commands/status.js';
 import { loadDotEnv } from './run.js';
@@ -24,6 +25,7 @@ registerPublish(program);
 registerStatus(program);
 registerAudit(program);
 registerCheckConfig(program);
+registerSshCommand(program);
 registerNotify(program);
 
 await program.parseAsync(process.argv);

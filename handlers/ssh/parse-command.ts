@@ -1,0 +1,118 @@
+import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
+import { assertProjectName, assertVersion, clip } from '../../src/validate.js';
+
+export type SshRequest =
+  | { command: 'publish'; project: string; version: string; dryRun: boolean; resume: boolean }
+  | { command: 'stage'; project: string; version: string; buildNumber?: number | undefined; buildUrl?: string | undefined; commit?: string | undefined }
+  | { command: 'status'; project: string; version?: string | undefined };
+
+export const USAGE = [
+  'publish <project> <version> [--dry-run] [--resume]',
+  'stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA]',
+  'status <project> [version]',
+];
+
+const MAX_LENGTH = 512;
+/**
+ * Every character a valid command can contain: letters, digits, `.`, `_`, `-`, `+` (semver build
+ * metadata), and `:`, `/`, `%` for a build URL. No shell metacharacter, quote or whitespace but the
+ * single space between words is among them, so nothing here can mean anything to a shell.
+ */
+const ALLOWED = /^[A-Za-z0-9._:/%+ -]$/;
+const SHELL = new Set([...';|&$`\'"<>()[]{}*?!#~\\=^'].concat(['\n', '\r', '\t']));
+
+function bad(message: string): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.BadInput, `${message}. This key runs only: ${USAGE.join(' | ')}`);
+}
+
+function describe(ch: string): string {
+  if (ch === '\n') return 'a newline';
+  if (ch === '\r') return 'a carriage return';
+  if (ch === '\t') return 'a tab';
+  const code = ch.codePointAt(0) ?? 0;
+  return code < 0x20 || code > 0x7e ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : `"${ch}"`;
+}
+
+/**
+ * Parses SSH_ORIGINAL_COMMAND for the forced command. It accepts exactly three commands with fixed
+ * arguments and refuses everything else before anything runs: any character outside a strict set
+ * (so no shell syntax, quoting or globbing can even be expressed), words not separated by single
+ * spaces, unknown commands or options, and missing or extra arguments. Nothing is ever handed to a shell.
+ */
+export function parseSshCommand(original: string | undefined): SshRequest {
+  if (original === undefined || original === '') throw bad('no command given: interactive logins are not allowed');
+  if (original.length > MAX_LENGTH) throw bad(`the command is longer than ${MAX_LENGTH} characters`);
+  for (const [i, ch] of [...original].entries()) {
+    if (ALLOWED.test(ch)) continue;
+    throw bad(SHELL.has(ch) ? `shell syntax is not accepted: ${describe(ch)} at position ${i + 1}` : `${describe(ch)} at position ${i + 1} is not accepted`);
+  }
+  if (original.startsWith(' ') || original.endsWith(' ') || original.includes('  ')) throw bad('separate words with single spaces');
+  const [command, ...rest] = original.split(' ') as [string, ...string[]];
+  switch (command) {
+    case 'publish':
+      return parsePublish(rest);
+    case 'stage':
+      return parseStage(rest);
+    case 'status':
+      return parseStatus(rest);
+    default:
+      throw bad(`unknown command ${JSON.stringify(clip(command, 40))}`);
+  }
+}
+
+/** Splits words into leading positionals and the options after them; an option never comes first. */
+function split(words: string[], name: string, positional: { min: number; max: number }): { args: string[]; options: string[] } {
+  const firstOption = words.findIndex((w) => w.startsWith('-'));
+  const args = firstOption < 0 ? words : words.slice(0, firstOption);
+  const options = firstOption < 0 ? [] : words.slice(firstOption);
+  if (args.length < positional.min) throw bad(`${name}: missing ${['<project>', '<version>'].slice(args.length, positional.min).join(' and ')}`);
+  if (args.length > positional.max) throw bad(`${name}: unexpected extra argument ${JSON.stringify(clip(args[positional.max] as string, 40))}`);
+  return { args, options };
+}
+
+function parsePublish(words: string[]): SshRequest {
+  const { args, options } = split(words, 'publish', { min: 2, max: 2 });
+  const seen = new Set<string>();
+  for (const o of options) {
+    if (o !== '--dry-run' && o !== '--resume') throw bad(`publish: unknown option or extra argument ${JSON.stringify(clip(o, 40))}`);
+    if (seen.has(o)) throw bad(`publish: ${o} given twice`);
+    seen.add(o);
+  }
+  return { command: 'publish', project: assertProjectName(args[0] as string), version: assertVersion(args[1] as string), dryRun: seen.has('--dry-run'), resume: seen.has('--resume') };
+}
+
+const STAGE_OPTIONS: Record<string, { check: RegExp; hint: string }> = {
+  '--build-number': { check: /^[0-9]{1,9}$/, hint: 'a whole number' },
+  '--build-url': { check: /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._:/%+-]*)?$/, hint: 'an http(s) URL without query string' },
+  '--commit': { check: /^[0-9a-f]{7,64}$/, hint: 'a commit hash (7 to 64 lower-case hex digits)' },
+};
+
+function parseStage(words: string[]): SshRequest {
+  const { args, options } = split(words, 'stage', { min: 2, max: 2 });
+  const values = new Map<string, string>();
+  for (let i = 0; i < options.length; i += 2) {
+    const name = options[i] as string;
+    const spec = STAGE_OPTIONS[name];
+    if (!spec) throw bad(`stage: unknown option or extra argument ${JSON.stringify(clip(name, 40))}`);
+    if (values.has(name)) throw bad(`stage: ${name} given twice`);
+    const value = options[i + 1];
+    if (value === undefined || value.startsWith('-')) throw bad(`stage: ${name} needs a value`);
+    if (!spec.check.test(value)) throw bad(`stage: ${name} must be ${spec.hint}`);
+    values.set(name, value);
+  }
+  const number = values.get('--build-number');
+  return {
+    command: 'stage',
+    project: assertProjectName(args[0] as string),
+    version: assertVersion(args[1] as string),
+    buildNumber: number === undefined ? undefined : Number(number),
+    buildUrl: values.get('--build-url'),
+    commit: values.get('--commit'),
+  };
+}
+
+function parseStatus(words: string[]): SshRequest {
+  const { args, options } = split(words, 'status', { min: 1, max: 2 });
+  if (options.length > 0) throw bad(`status: unknown option or extra argument ${JSON.stringify(clip(options[0] as string, 40))}`);
+  return { command: 'status', project: assertProjectName(args[0] as string), version: args[1] === undefined ? undefined : assertVersion(args[1]) };
+}

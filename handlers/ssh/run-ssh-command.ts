@@ -1,0 +1,71 @@
+import { ErrorCode, exitCodes, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
+import type { App } from '../../src/main.js';
+import { summaryText } from '../../src/release/summary.js';
+import type { SshRequest } from './parse-command.js';
+
+export interface SshOutput {
+  stdout: (text: string) => void;
+}
+
+/**
+ * Runs a parsed forced command as `login` (the identity the authorized_keys line names, never one
+ * the client sends). Every command goes through the release core, so the ssh path gets exactly the
+ * checks the CLI and Slack get. Returns the exit code; refusals throw coded errors.
+ */
+export async function runSshRequest(app: App, login: string, request: SshRequest, out: SshOutput): Promise<number> {
+  const { core } = app;
+  switch (request.command) {
+    case 'publish': {
+      const summary = await core.release(request.project, request.version, { login, via: 'ssh' }, { dryRun: request.dryRun, resume: request.resume });
+      out.stdout(`${summaryText(summary)}\n`);
+      if (summary.state !== 'failed') return 0;
+      const code = summary.error?.code as ErrorCode | undefined;
+      return code && exitCodes[code] ? exitCodes[code] : 1;
+    }
+    case 'stage': {
+      const project = core.project(request.project);
+      const actor = { via: 'ssh', conjurLogin: login };
+      // Staging replaces what a release would publish, and a forced-command key carries no other
+      // proof of who holds it: over ssh only members of the project's group may stage. Any doubt
+      // (Conjur down) refuses, and the refusal is audited like every other.
+      let member: boolean;
+      try {
+        member = await core.isMember(login, project.authorized_group);
+      } catch (thrown) {
+        const err = toReleaseBotError(thrown);
+        member = false;
+        if (err.code !== ErrorCode.ConjurNotFound) {
+          throw refuseStage(app, request, actor, new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): staging is refused until Conjur answers`, { cause: err }));
+        }
+      }
+      if (!member) {
+        throw refuseStage(app, request, actor, new ReleaseBotError(ErrorCode.NotAuthorized, `${login} is not a member of the Conjur group ${project.authorized_group}, which may stage and release ${project.name}`));
+      }
+      const result = await core.stage({
+        project: request.project,
+        version: request.version,
+        build: { number: request.buildNumber, url: request.buildUrl, commit: request.commit },
+        reportedBy: `ssh:${login}`,
+        actor,
+      });
+      const a = result.staged.artifact;
+      out.stdout(`${result.outcome}: ${request.project} ${request.version}\n`);
+      if (a.kind === 'files') for (const f of a.files) out.stdout(`  ${f.sha256}  ${f.path}\n`);
+      else out.stdout(`  ${a.ref}@${a.digest}\n`);
+      return 0;
+    }
+    case 'status': {
+      core.project(request.project);
+      const staged = request.version ? [core.staged.current(request.project, request.version)].filter((s) => s !== undefined) : core.staged.list(request.project, 10);
+      const releases = core.releases.latest(request.project, request.version, 10);
+      out.stdout(`staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`);
+      out.stdout(`releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`);
+      return 0;
+    }
+  }
+}
+
+function refuseStage(app: App, request: SshRequest, actor: { via: string; conjurLogin: string }, err: ReleaseBotError): ReleaseBotError {
+  app.core.audit.append({ type: 'stage-refused', project: request.project, version: request.version ?? null, actor, data: { code: err.code, reason: err.message, reportedBy: `ssh:${actor.conjurLogin}` } });
+  return err;
+}
