@@ -1,13 +1,13 @@
 // Part 2: Jenkins webhook throughput and latency. Signed build-ready reports (HS256 JWT bound to the
 // body: verify, validation, staging check of the files, record in SQLite) against a bare express
 // JSON endpoint in the same server process, interleaved.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import jwt from 'jsonwebtoken';
 import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { runLoad } from './lib/load.js';
+import { buildReport } from './lib/signed-requests.js';
 import { freePort, makeTmpDir, median, ms, ratio, removeTmpDir, repoRoot, SMOKE, startProcess, stopProcess, waitForOutput } from './lib/util.js';
 
 export const id = 'jenkins-webhook';
@@ -38,28 +38,12 @@ export async function run({ log }) {
     const env = botEnv(root, conjur, apiKey, projectYaml, { PORT: String(port), BARE_PORT: String(barePort), JENKINS_JWT_SECRET: secret });
 
     // Every bot request stages a new version: its files are in the staging directory beforehand.
+    // Bodies and tokens are made before the clock starts: the bench measures the server, not the signer.
     let versionSeq = 0;
-    const nextReport = () => {
-      versionSeq += 1;
-      const version = `3.${Math.floor(versionSeq / 1000)}.${versionSeq % 1000}`;
-      const dir = path.join(root, 'staging', PROJECT, version);
-      mkdirSync(dir, { recursive: true });
-      const file = `${PROJECT}-${version}.tar.gz`;
-      const bytes = randomBytes(4096);
-      writeFileSync(path.join(dir, file), bytes);
-      return {
-        project: PROJECT,
-        version,
-        build: { job: PROJECT, number: versionSeq, url: `https://jenkins.example/job/${PROJECT}/${versionSeq}/`, commit: randomBytes(20).toString('hex') },
-        artifacts: [{ path: file, sha256: createHash('sha256').update(bytes).digest('hex') }],
-      };
-    };
-    /** Bodies and tokens made before the clock starts: the bench measures the server, not the signer. */
     const prepare = (n) =>
       Array.from({ length: n }, () => {
-        const body = JSON.stringify(nextReport());
-        const token = jwt.sign({ sub: PROJECT, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256', expiresIn: 600 });
-        return { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body };
+        versionSeq += 1;
+        return buildReport(path.join(root, 'staging'), secret, PROJECT, `3.${Math.floor(versionSeq / 1000)}.${versionSeq % 1000}`, versionSeq);
       });
 
     server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], { env, cwd: repoRoot });

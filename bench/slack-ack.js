@@ -2,12 +2,13 @@
 // 1, 50 and 200 at once, against the bot's Slack front end and against a bare Bolt app whose
 // listener only acks, both in one server process, interleaved. Slack's limit is 3 s; the goal is a
 // p99 within 1.5x of the bare app's.
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, URLSearchParams } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { runLoad } from './lib/load.js';
+import { slashCommand } from './lib/signed-requests.js';
 import { startSlackApi } from './lib/slack-api.js';
 import { freePort, makeTmpDir, ms, percentile, ratio, removeTmpDir, repoRoot, sleep, SMOKE, startProcess, stopProcess, waitForOutput } from './lib/util.js';
 
@@ -18,7 +19,6 @@ export const title = 'Slash-command acknowledgement latency (issue 7, item 1)';
 const PLAN = SMOKE ? [{ c: 1, bursts: 10 }, { c: 10, bursts: 1 }] : [{ c: 1, bursts: 50 }, { c: 50, bursts: 4 }, { c: 200, bursts: 2 }];
 const ROUNDS = SMOKE ? 1 : 3;
 const PROJECT = 'bench-slack';
-const USER = 'U0ALICE';
 
 export async function available() {
   const built = (rel) => existsSync(fileURLToPath(new URL(`../dist/${rel}`, import.meta.url)));
@@ -27,15 +27,6 @@ export async function available() {
     return { ok: false, reason: 'src/main.ts does not mount the Slack front end (mountSlack) yet' };
   }
   return { ok: true };
-}
-
-function signed(secret, body) {
-  const ts = Math.floor(Date.now() / 1000);
-  return {
-    'content-type': 'application/x-www-form-urlencoded',
-    'x-slack-request-timestamp': String(ts),
-    'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`,
-  };
 }
 
 export async function run({ log }) {
@@ -68,20 +59,7 @@ export async function run({ log }) {
     const command = (name) => {
       const n = seq[name]++;
       const version = `5.${Math.floor(n / 1000)}.${n % 1000}`;
-      const body = new URLSearchParams({
-        command: '/release',
-        text: name === 'help' ? 'help' : `${PROJECT} ${version}`,
-        user_id: USER,
-        user_name: 'alice',
-        team_id: 'T0BENCH',
-        team_domain: 'bench',
-        channel_id: 'C0BENCH',
-        channel_name: 'releases',
-        api_app_id: 'A0BENCH',
-        response_url: slack.responseUrl(`${name}-${n}`),
-        trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-      }).toString();
-      return { headers: signed(signingSecret, body), body };
+      return slashCommand(signingSecret, { text: name === 'help' ? 'help' : `${PROJECT} ${version}`, responseUrl: slack.responseUrl(`${name}-${n}`) });
     };
     const ask = (m) =>
       new Promise((resolve) => {
