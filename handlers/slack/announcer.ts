@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
-import { FINAL_STATES } from '../../src/store/releases.js';
+import { FINAL_STATES, type ReleaseRecord } from '../../src/store/releases.js';
 import type { SlackChat } from './chat.js';
 import { approvalRequestMessage } from './messages/approval.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
@@ -35,6 +35,7 @@ export class ReleaseAnnouncer {
   private readonly releases = new Map<string, TrackedRelease>();
   private readonly approvalThreads = new Map<string, Thread>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly announced = new Set<string>();
 
   constructor(
     private readonly core: ReleaseCore,
@@ -109,10 +110,7 @@ export class ReleaseAnnouncer {
         else await this.chat.post(t.channel, releaseSummaryMessage(summary));
       });
     });
-    ev.on('release-interrupted', ({ release, project, auditId }) => {
-      const channel = project?.channel ?? this.core.config.channel;
-      this.track(this.chat.post(channel, interruptedMessage(release, this.core.releases.destinations(release.id), auditId)).then(() => undefined));
-    });
+    ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
 
     const ap = this.approvals.events;
     ap.on('approval-requested', ({ request, staged }) => {
@@ -130,9 +128,28 @@ export class ReleaseAnnouncer {
     return this;
   }
 
+  /**
+   * `serve()` marks the releases a crash left mid-way as interrupted before the handlers are mounted,
+   * so their events found no listener: announce them from the audit entries this process wrote.
+   */
+  announceRecovered(since: string): void {
+    const entries = this.core.audit.list({ limit: 200 }).filter((e) => e.type === 'interrupted' && e.at >= since && e.releaseId);
+    for (const e of entries.reverse()) {
+      const release = this.core.releases.get(e.releaseId as string);
+      if (release) this.announceInterrupted(release, e.id);
+    }
+  }
+
   /** Settles when every message queued so far has been sent (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private announceInterrupted(release: ReleaseRecord, auditId: string): void {
+    if (this.announced.has(auditId)) return;
+    this.announced.add(auditId);
+    const message = interruptedMessage(release, this.core.releases.destinations(release.id), auditId);
+    this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
   }
 
   private channelOf(project: string): string {

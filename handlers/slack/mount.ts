@@ -59,6 +59,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const freezes = new Freezes(app.core, app.db, options.now);
   const approvals = new Approvals(app.core, app.db, { freezes, log, ...(options.now ? { now: options.now } : {}) });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log).attach();
+  announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const tasks = new BackgroundTasks(log);
 
   // One bot token for one workspace: no auth.test per request (nor at start), nothing to install.

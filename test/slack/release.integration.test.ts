@@ -225,6 +225,29 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     expect(types).toEqual(expect.arrayContaining(['approval-requested:alice', 'denied:alice', 'denied:mallory', 'approved:carol', 'requested:alice', 'published:alice']));
   });
 
+  it('warns the channel when another build is reported for a released version', async () => {
+    await expect(w.stage('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'a different build' }, 124)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const warning = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Warning: jenkins:conjur-cli reported another build (#124) for conjur-cli 4.2.0'));
+    expect(warning.body.channel).toBe('C0RELEASES');
+    expect(text(warning)).toContain('which alice already released or is releasing');
+  });
+
+  it('announces a release a crash left mid-way, after the restart, with how to resume it', async () => {
+    await w.stage('conjur-cli', '4.7.0', { 'conjur-cli-4.7.0.gem': 'crashed' });
+    const core = w.server.app.core;
+    const staged = core.staged.current('conjur-cli', '4.7.0');
+    // What a SIGKILL in the middle of publishing leaves behind: a live release nobody runs.
+    const release = core.releases.create({ project: 'conjur-cli', version: '4.7.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
+    core.releases.setState(release.id, 'publishing');
+    await w.restart();
+    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${release.id} of conjur-cli 4.7.0`));
+    expect(text(note)).toContain('was interrupted');
+    expect(text(note)).toContain('resume with /release conjur-cli 4.7.0 resume');
+    expect(note.body.channel).toBe('C0RELEASES');
+    // The restarted bot still answers signed requests.
+    expect(JSON.parse((await w.command('alice', 'help')).body).response_type).toBe('ephemeral');
+  });
+
   it('never lets a secret reach a chat message, an ack, a log line or the audit', async () => {
     const everything = [
       ...w.slack.calls.map((c) => JSON.stringify(c.body)),

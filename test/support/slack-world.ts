@@ -40,10 +40,12 @@ export interface SlackWorld {
   mirrorDir: string;
   conjur: ConjurStandIn;
   slack: SlackStandIn;
-  server: RunningServer;
+  readonly server: RunningServer;
   /** `http://127.0.0.1:<port>/slack/events` */
-  eventsUrl: string;
+  readonly eventsUrl: string;
   logLines: string[];
+  /** Stops the bot and starts it again on the same data (a new port): what a restart after a crash does. */
+  restart(): Promise<void>;
   /** Writes files into the staging directory and records the build through the core (as Jenkins or `release-bot stage` would). */
   stage(project: string, version: string, files: Record<string, string>, buildNumber?: number): Promise<number>;
   /** Sends a signed `/release <text>` as `user`; returns the HTTP answer and the response_url it carried. */
@@ -120,31 +122,33 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     ].join('\n'),
   );
   const logLines: string[] = [];
-  const server = await serve({
-    env: {
-      CONJUR_APPLIANCE_URL: conjur.url,
-      CONJUR_ACCOUNT: 'acme',
-      CONJUR_AUTHN_LOGIN: 'host/release-bot',
-      CONJUR_AUTHN_API_KEY: CANARY.conjurApiKey,
-      RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
-      RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'debug',
-      SLACK_SIGNING_SECRET: CANARY.signingSecret,
-      SLACK_BOT_TOKEN: CANARY.slackBotToken,
-      SLACK_API_URL: slack.apiUrl,
-    },
-    logDestination: new Writable({
-      write(chunk, _enc, cb) {
-        logLines.push(String(chunk));
-        cb();
-      },
-    }),
-    retryBaseMs: 5,
-  });
-  const { port } = server.server.address() as AddressInfo;
-  const eventsUrl = `http://127.0.0.1:${port}/slack/events`;
+  const env: NodeJS.ProcessEnv = {
+    CONJUR_APPLIANCE_URL: conjur.url,
+    CONJUR_ACCOUNT: 'acme',
+    CONJUR_AUTHN_LOGIN: 'host/release-bot',
+    CONJUR_AUTHN_API_KEY: CANARY.conjurApiKey,
+    RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
+    RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+    SLACK_SIGNING_SECRET: CANARY.signingSecret,
+    SLACK_BOT_TOKEN: CANARY.slackBotToken,
+    SLACK_API_URL: slack.apiUrl,
+  };
+  const start = () =>
+    serve({
+      env,
+      logDestination: new Writable({
+        write(chunk, _enc, cb) {
+          logLines.push(String(chunk));
+          cb();
+        },
+      }),
+      retryBaseMs: 5,
+    });
+  const urlOf = (s: RunningServer) => `http://127.0.0.1:${(s.server.address() as AddressInfo).port}/slack/events`;
+  let server = await start();
   let build = 100;
 
   const world: SlackWorld = {
@@ -153,9 +157,17 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     mirrorDir,
     conjur,
     slack,
-    server,
-    eventsUrl,
+    get server() {
+      return server;
+    },
+    get eventsUrl() {
+      return urlOf(server);
+    },
     logLines,
+    async restart() {
+      await server.stop();
+      server = await start();
+    },
     async stage(project, version, files, buildNumber = ++build) {
       const dir = path.join(staging, project, version);
       mkdirSync(dir, { recursive: true });
@@ -172,12 +184,12 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     async command(user, text) {
       const responseUrl = slack.responseUrl();
       const u = USERS[user];
-      const sent = await sendSlackRequest(eventsUrl, slashCommand({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
     async click(user, actionId, value) {
       const responseUrl = slack.responseUrl();
-      const sent = await sendSlackRequest(eventsUrl, buttonClick({ actionId, value, userId: USERS[user].id, userName: USERS[user].login, responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ actionId, value, userId: USERS[user].id, userName: USERS[user].login, responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
     reply(responseUrl, timeoutMs = 15_000) {
