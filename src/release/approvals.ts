@@ -4,41 +4,14 @@ import type { Logger } from 'pino';
 import type { AuditActor } from '../audit/log.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import type { Db } from '../store/db.js';
+import { ApprovalRecords, type ApprovalRequest } from './approval-records.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import { assertVersion, clip } from '../validate.js';
 import { artifactDigests, type ReleaseCore } from './core.js';
 import type { Freezes } from './freeze.js';
 import type { ReleaseSummary, Requester } from './types.js';
 
-export type ApprovalStatus = 'open' | 'approved' | 'expired' | 'void';
-
-export interface Approval {
-  login: string;
-  chatUserId: string | null;
-  at: string;
-}
-
-/**
- * A request for a release that waits for approvals (two-person rule). It is bound to one staged
- * build (its id and fingerprint: digests + build info), so re-staging the version voids it.
- */
-export interface ApprovalRequest {
-  id: string;
-  project: string;
-  version: string;
-  stagedBuildId: number;
-  fingerprint: string;
-  requester: Requester;
-  needed: number;
-  approverGroup: string;
-  resume: boolean;
-  status: ApprovalStatus;
-  createdAt: string;
-  expiresAt: string;
-  closedAt: string | null;
-  closedReason: string | null;
-  approvals: Approval[];
-}
+export type { Approval, ApprovalRequest, ApprovalStatus } from './approval-records.js';
 
 export type ApproveResult =
   | { status: 'recorded'; request: ApprovalRequest }
@@ -69,13 +42,15 @@ const REQUEST_ID = /^apr_[A-Za-z0-9_-]{16}$/;
 export class Approvals {
   readonly events = new EventEmitter<ApprovalEventMap>();
   private readonly now: () => Date;
+  private readonly records: ApprovalRecords;
 
   constructor(
     private readonly core: ReleaseCore,
-    private readonly db: Db,
+    db: Db,
     private readonly options: ApprovalsOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.records = new ApprovalRecords(db);
     core.events.on('staged', ({ staged }) => {
       try {
         this.voidStale(staged.project, staged.version, staged);
@@ -91,16 +66,12 @@ export class Approvals {
   }
 
   get(id: string): ApprovalRequest | undefined {
-    const row = this.db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(id) as Row | undefined;
-    return row && this.toRequest(row);
+    return this.records.get(id);
   }
 
   /** Open requests, newest first. */
   open(project?: string): ApprovalRequest[] {
-    const rows = project
-      ? this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' AND project = ? ORDER BY created_at DESC`).all(project)
-      : this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' ORDER BY created_at DESC`).all();
-    return (rows as Row[]).map((r) => this.toRequest(r));
+    return this.records.open(project);
   }
 
   /**
@@ -121,9 +92,8 @@ export class Approvals {
       this.assertNotLive(project.name, version);
       await this.assertMember(requester, project.authorized_group, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`);
 
-      const existing = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project.name, version) as Row | undefined;
-      if (existing) {
-        const current = this.toRequest(existing);
+      const current = this.records.openFor(project.name, version);
+      if (current) {
         const stale = this.staleness(current, staged);
         if (!stale) return { request: current, created: false };
         this.close(current, stale.status, stale.reason, requester);
@@ -147,18 +117,9 @@ export class Approvals {
         closedReason: null,
         approvals: [],
       };
-      try {
-        this.db
-          .prepare(
-            `INSERT INTO approval_requests (id, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, status, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
-          )
-          .run(request.id, request.project, version, staged.id, staged.fingerprint, requester.login, requester.chatUserId ?? null, requester.via, request.needed, request.approverGroup, request.resume ? 1 : 0, request.createdAt, request.expiresAt);
-      } catch (err) {
+      if (!this.records.insert(request)) {
         // Two requests at the same moment: the unique index keeps one open request; return it.
-        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-        const winner = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project.name, version) as Row;
-        return { request: this.toRequest(winner), created: false };
+        return { request: this.records.openFor(project.name, version) as ApprovalRequest, created: false };
       }
       this.core.audit.append({
         type: 'approval-requested',
@@ -200,28 +161,20 @@ export class Approvals {
       }
       await this.assertMember(approver, known.approverGroup, `${approver.login} is not a member of the Conjur group ${known.approverGroup}, whose members approve releases of ${known.project}`);
 
-      const outcome = this.db
-        .transaction(() => {
-          // Re-read under the write lock: another approval or a re-stage may have closed it meanwhile.
-          // No closing here: a refusal rolls the transaction back, so it must change nothing.
-          const request = this.get(known.id) as ApprovalRequest;
-          if (request.status !== 'open' || this.now().getTime() >= Date.parse(request.expiresAt)) {
-            throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: this request is no longer open (${request.status})`, { details: { reason: request.status, requestId: request.id } });
-          }
-          try {
-            this.db.prepare('INSERT INTO approvals (request_id, approver_login, approver_chat, approved_at) VALUES (?, ?, ?, ?)').run(request.id, approver.login, approver.chatUserId ?? null, this.now().toISOString());
-          } catch (err) {
-            if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw err;
-            throw new ReleaseBotError(ErrorCode.Conflict, `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`, { details: { reason: 'already-approved' } });
-          }
-          const count = (this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(request.id) as { n: number }).n;
-          const reached = count >= request.needed;
-          if (reached) {
-            this.db.prepare(`UPDATE approval_requests SET status = 'approved', closed_at = ?, closed_reason = 'approved' WHERE id = ? AND status = 'open'`).run(this.now().toISOString(), request.id);
-          }
-          return { reached, request: this.get(request.id) as ApprovalRequest };
-        })
-        .immediate();
+      const outcome = this.records.transaction(() => {
+        // Re-read under the write lock: another approval or a re-stage may have closed it meanwhile.
+        // No closing here: a refusal rolls the transaction back, so it must change nothing.
+        const request = this.records.get(known.id) as ApprovalRequest;
+        if (request.status !== 'open' || this.now().getTime() >= Date.parse(request.expiresAt)) {
+          throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: this request is no longer open (${request.status})`, { details: { reason: request.status, requestId: request.id } });
+        }
+        if (!this.records.addApproval(request.id, approver, this.now().toISOString())) {
+          throw new ReleaseBotError(ErrorCode.Conflict, `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`, { details: { reason: 'already-approved' } });
+        }
+        const reached = this.records.count(request.id) >= request.needed;
+        if (reached) this.records.close(request.id, 'approved', 'approved', this.now().toISOString());
+        return { reached, request: this.records.get(request.id) as ApprovalRequest };
+      });
       const { request, reached } = outcome;
       this.core.audit.append({
         type: 'approved',
@@ -242,9 +195,8 @@ export class Approvals {
 
   /** Voids open requests of a version when a different build is staged for it. */
   private voidStale(project: string, version: string, staged: StagedBuild): void {
-    const row = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project, version) as Row | undefined;
-    if (!row) return;
-    const request = this.toRequest(row);
+    const request = this.records.openFor(project, version);
+    if (!request) return;
     const stale = this.staleness(request, staged);
     if (stale) this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
   }
@@ -264,7 +216,7 @@ export class Approvals {
       const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
       if (!stale) return;
       this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
-      request = this.get(request.id) as ApprovalRequest;
+      request = this.records.get(request.id) as ApprovalRequest;
     }
     const what = {
       approved: `this request was already approved and the release started`,
@@ -276,8 +228,7 @@ export class Approvals {
   }
 
   private close(request: ApprovalRequest, status: 'void' | 'expired', reason: string, by: Requester): void {
-    const info = this.db.prepare(`UPDATE approval_requests SET status = ?, closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'open'`).run(status, this.now().toISOString(), reason, request.id);
-    if (info.changes === 0) return;
+    if (!this.records.close(request.id, status, reason, this.now().toISOString())) return;
     this.core.audit.append({
       type: 'approval-void',
       project: request.project,
@@ -285,7 +236,7 @@ export class Approvals {
       actor: actorOf(by),
       data: { requestId: request.id, status, reason, approvals: request.approvals.map((a) => a.login), stagedBuildId: request.stagedBuildId, fingerprint: request.fingerprint },
     });
-    this.emit('approval-closed', { request: this.get(request.id) as ApprovalRequest });
+    this.emit('approval-closed', { request: this.records.get(request.id) as ApprovalRequest });
   }
 
   private currentStaged(project: string, version: string): StagedBuild {
@@ -335,56 +286,6 @@ export class Approvals {
       this.options.log.error({ err: (err as Error).message, event }, 'an approval event listener threw');
     }
   }
-
-  private toRequest(r: Row): ApprovalRequest {
-    const approvals = (this.db.prepare('SELECT approver_login, approver_chat, approved_at FROM approvals WHERE request_id = ? ORDER BY approved_at, rowid').all(r.id) as ApprovalRow[]).map((a) => ({
-      login: a.approver_login,
-      chatUserId: a.approver_chat,
-      at: a.approved_at,
-    }));
-    return {
-      id: r.id,
-      project: r.project,
-      version: r.version,
-      stagedBuildId: r.staged_build_id,
-      fingerprint: r.fingerprint,
-      requester: { login: r.requester_login, via: r.via as Requester['via'], ...(r.requester_chat ? { chatUserId: r.requester_chat } : {}) },
-      needed: r.needed,
-      approverGroup: r.approver_group,
-      resume: r.resume === 1,
-      status: r.status,
-      createdAt: r.created_at,
-      expiresAt: r.expires_at,
-      closedAt: r.closed_at,
-      closedReason: r.closed_reason,
-      approvals,
-    };
-  }
-}
-
-interface Row {
-  id: string;
-  project: string;
-  version: string;
-  staged_build_id: number;
-  fingerprint: string;
-  requester_login: string;
-  requester_chat: string | null;
-  via: string;
-  needed: number;
-  approver_group: string;
-  resume: number;
-  status: ApprovalStatus;
-  created_at: string;
-  expires_at: string;
-  closed_at: string | null;
-  closed_reason: string | null;
-}
-
-interface ApprovalRow {
-  approver_login: string;
-  approver_chat: string | null;
-  approved_at: string;
 }
 
 function actorOf(r: Requester): AuditActor {

@@ -1,0 +1,147 @@
+import type { Db } from '../store/db.js';
+import type { Requester } from './types.js';
+
+export type ApprovalStatus = 'open' | 'approved' | 'expired' | 'void';
+
+export interface Approval {
+  login: string;
+  chatUserId: string | null;
+  at: string;
+}
+
+/**
+ * A request for a release that waits for approvals (two-person rule). It is bound to one staged
+ * build (its id and fingerprint: digests + build info), so re-staging the version voids it.
+ */
+export interface ApprovalRequest {
+  id: string;
+  project: string;
+  version: string;
+  stagedBuildId: number;
+  fingerprint: string;
+  requester: Requester;
+  needed: number;
+  approverGroup: string;
+  resume: boolean;
+  status: ApprovalStatus;
+  createdAt: string;
+  expiresAt: string;
+  closedAt: string | null;
+  closedReason: string | null;
+  approvals: Approval[];
+}
+
+/** The approval tables (migration 2): rows in, typed requests out. No rules here; they are in approvals.ts. */
+export class ApprovalRecords {
+  constructor(private readonly db: Db) {}
+
+  get(id: string): ApprovalRequest | undefined {
+    const row = this.db.prepare('SELECT * FROM approval_requests WHERE id = ?').get(id) as Row | undefined;
+    return row && this.toRequest(row);
+  }
+
+  /** Open requests, newest first. */
+  open(project?: string): ApprovalRequest[] {
+    const rows = project
+      ? this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' AND project = ? ORDER BY created_at DESC`).all(project)
+      : this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' ORDER BY created_at DESC`).all();
+    return (rows as Row[]).map((r) => this.toRequest(r));
+  }
+
+  /** The one open request of a version, if any (a partial unique index keeps it one). */
+  openFor(project: string, version: string): ApprovalRequest | undefined {
+    const row = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project, version) as Row | undefined;
+    return row && this.toRequest(row);
+  }
+
+  /** Inserts an open request; false when another open request of the version won the race. */
+  insert(r: ApprovalRequest): boolean {
+    try {
+      this.db
+        .prepare(
+          `INSERT INTO approval_requests (id, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, status, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+        )
+        .run(r.id, r.project, r.version, r.stagedBuildId, r.fingerprint, r.requester.login, r.requester.chatUserId ?? null, r.requester.via, r.needed, r.approverGroup, r.resume ? 1 : 0, r.createdAt, r.expiresAt);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+      throw err;
+    }
+  }
+
+  /** Adds an approval; false when this login already approved the request. */
+  addApproval(requestId: string, approver: Requester, at: string): boolean {
+    try {
+      this.db.prepare('INSERT INTO approvals (request_id, approver_login, approver_chat, approved_at) VALUES (?, ?, ?, ?)').run(requestId, approver.login, approver.chatUserId ?? null, at);
+      return true;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
+      throw err;
+    }
+  }
+
+  count(requestId: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(requestId) as { n: number }).n;
+  }
+
+  /** Closes an open request; false when it was no longer open (someone else closed it first). */
+  close(id: string, status: Exclude<ApprovalStatus, 'open'>, reason: string, at: string): boolean {
+    return this.db.prepare(`UPDATE approval_requests SET status = ?, closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'open'`).run(status, at, reason, id).changes === 1;
+  }
+
+  /** Runs `work` in one write transaction (BEGIN IMMEDIATE): a throw rolls everything back. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  private toRequest(r: Row): ApprovalRequest {
+    const approvals = (this.db.prepare('SELECT approver_login, approver_chat, approved_at FROM approvals WHERE request_id = ? ORDER BY approved_at, rowid').all(r.id) as ApprovalRow[]).map((a) => ({
+      login: a.approver_login,
+      chatUserId: a.approver_chat,
+      at: a.approved_at,
+    }));
+    return {
+      id: r.id,
+      project: r.project,
+      version: r.version,
+      stagedBuildId: r.staged_build_id,
+      fingerprint: r.fingerprint,
+      requester: { login: r.requester_login, via: r.via as Requester['via'], ...(r.requester_chat ? { chatUserId: r.requester_chat } : {}) },
+      needed: r.needed,
+      approverGroup: r.approver_group,
+      resume: r.resume === 1,
+      status: r.status,
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      closedAt: r.closed_at,
+      closedReason: r.closed_reason,
+      approvals,
+    };
+  }
+}
+
+interface Row {
+  id: string;
+  project: string;
+  version: string;
+  staged_build_id: number;
+  fingerprint: string;
+  requester_login: string;
+  requester_chat: string | null;
+  via: string;
+  needed: number;
+  approver_group: string;
+  resume: number;
+  status: ApprovalStatus;
+  created_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  closed_reason: string | null;
+}
+
+interface ApprovalRow {
+  approver_login: string;
+  approver_chat: string | null;
+  approved_at: string;
+}
