@@ -124,4 +124,12 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (request_id, approver_login)
   );
   `,
+  // 3: audit forwarding: how far each forwarder (syslog, JSONL) got, so a restart resumes, losing nothing
+  `
+  CREATE TABLE audit_forwarding (
+    forwarder TEXT PRIMARY KEY,
+    forwarded_seq INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
