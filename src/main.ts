@@ -4,10 +4,13 @@ import type { Logger } from 'pino';
 import { jenkinsRouter } from '../handlers/jenkins/jenkins-router.js';
 import { destinationTypes, publishers } from '../publishers/registry.js';
 import { mountSlack } from '../handlers/slack/mount.js';
+import { startAuditForwarding } from './audit/forwarding.js';
 import { loadConfig, type Config } from './config/load.js';
 import { ConjurClient } from './conjur/client.js';
+import { measuredConjur } from './conjur/measured.js';
 import type { Conjur } from './conjur/types.js';
 import { createLogger } from './log.js';
+import { Metrics, mountMetrics } from './metrics.js';
 import { Redactor } from './redact.js';
 import { ReleaseCore } from './release/core.js';
 import { createHttpApp, listen } from './server.js';
@@ -24,6 +27,7 @@ export interface App {
   db: Db;
   log: Logger;
   redactor: Redactor;
+  metrics: Metrics;
   close(): void;
 }
 
@@ -44,7 +48,8 @@ export function createApp(options: CreateAppOptions = {}): App {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
   const log = createLogger({ level: config.env.LOG_LEVEL, redactor, ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const conjur =
+  const metrics = new Metrics();
+  const rawConjur =
     options.conjur ??
     new ConjurClient({
       applianceUrl: config.env.CONJUR_APPLIANCE_URL,
@@ -56,6 +61,7 @@ export function createApp(options: CreateAppOptions = {}): App {
       redactor,
       log: log.child({ component: 'conjur' }),
     });
+  const conjur = measuredConjur(rawConjur, metrics);
   const db = openDatabase(config.dataDir);
   const core = new ReleaseCore({
     config,
@@ -67,13 +73,12 @@ export function createApp(options: CreateAppOptions = {}): App {
     inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  return { config, core, conjur, db, log, redactor, close: () => db.close() };
+  return { config, core, conjur, db, log, redactor, metrics, close: () => db.close() };
 }
 
 /** Mounts every handler's routes on the bot's HTTP server. */
 export async function mountHandlers(http: Express, app: App): Promise<void> {
-  void http;
-  void app;
+  mountMetrics(http, app); // first, so that the webhook counter sees every webhook answer
   await mountSlack(http, app);
   http.use('/webhooks/jenkins', jenkinsRouter(app));
 }
@@ -87,11 +92,19 @@ export interface RunningServer {
 
 export async function serve(options: CreateAppOptions = {}): Promise<RunningServer> {
   const app = createApp(options);
+  const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
-  const http = createHttpApp(app.core);
-  await mountHandlers(http, app);
-  const server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
+  let server: Server;
+  try {
+    const http = createHttpApp(app.core);
+    await mountHandlers(http, app);
+    server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
+  } catch (err) {
+    await forwarding.stop();
+    app.close();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -101,6 +114,7 @@ export async function serve(options: CreateAppOptions = {}): Promise<RunningServ
       await app.core.drain();
       server.closeAllConnections();
       await closed;
+      await forwarding.stop();
       app.close();
     })());
   return { app, server, stop };
