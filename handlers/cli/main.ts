@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ErrorCode, exitCodes } from '../../src/errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCheckConfig } from './commands/check-config.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerNotify } from './commands/notify.js';
 import { registerPublish } from './commands/publish.js';
 import { registerServe } from './commands/serve.js';
@@ -26,6 +27,7 @@ registerStatus(program);
 registerAudit(program);
 registerCheckConfig(program);
 registerSshCommand(program);
+registerDoctor(program);
 registerNotify(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,190 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { publishers } from '../../../publishers/registry.js';
+import { parseSyslogUrl } from '../../../src/audit/forward-syslog.js';
+import { chainFromDb, verifyChain } from '../../../src/audit/verify.js';
+import { ConfigError, type Config } from '../../../src/config/load.js';
+import { toReleaseBotError } from '../../../src/errors.js';
+import { createApp, type App } from '../../../src/main.js';
+import { action, cliLogs } from '../run.js';
+
+interface Check {
+  ok: boolean;
+  name: string;
+  detail: string;
+}
+
+/** Where a missing program comes from on Debian, for the fix hint. */
+const DEBIAN_PACKAGE: Record<string, string> = {
+  skopeo: 'skopeo',
+  npm: 'npm',
+  gem: 'ruby',
+  ssh: 'openssh-client',
+  scp: 'openssh-client',
+  rsync: 'rsync',
+  git: 'git',
+  umoci: 'umoci',
+};
+
+/** Exit code when any check fails (the configuration failing keeps its own, 78). */
+export const DOCTOR_FAILED_EXIT = 1;
+
+async function onPath(tool: string, pathVar = process.env.PATH ?? ''): Promise<string | undefined> {
+  for (const dir of pathVar.split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, tool);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not in this directory: try the next one.
+    }
+  }
+  return undefined;
+}
+
+/** Which tools the configured destinations need, and for which destination types. */
+export function requiredTools(config: Pick<Config, 'projects'>): Map<string, Set<string>> {
+  const needs = new Map<string, Set<string>>();
+  const need = (tool: string, why: string) => needs.set(tool, (needs.get(tool) ?? new Set()).add(why));
+  for (const project of config.projects.values()) {
+    // Docker projects' staged images are inspected with skopeo whatever their destinations are.
+    if (project.artifact === 'docker') need('skopeo', 'docker staging');
+    for (const d of project.destinations) for (const tool of publishers.get(d.type)?.tools ?? []) need(tool, `${d.type} destinations`);
+  }
+  return needs;
+}
+
+function tcpReachable(host: string, port: number, timeoutMs = 3000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (problem: string | undefined) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs} ms`));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
+  });
+}
+
+async function runChecks(app: App): Promise<Check[]> {
+  const { config, conjur, db } = app;
+  const checks: Check[] = [{ ok: true, name: 'configuration', detail: `${config.projects.size} project(s) in ${config.configFile}` }];
+  const schema = db.pragma('user_version', { simple: true }) as number;
+  const chain = verifyChain(chainFromDb(db));
+  checks.push({
+    ok: chain.ok,
+    name: 'database',
+    detail: `${config.dataDir} (schema ${schema}), ${chain.count} audit entries, ${chain.break ? `audit chain BROKEN at seq ${chain.break.seq} (${chain.break.id}): run release-bot audit verify` : 'audit chain intact'}`,
+  });
+  try {
+    await access(config.stagingDir, constants.R_OK | constants.X_OK);
+    checks.push({ ok: true, name: 'staging directory', detail: config.stagingDir });
+  } catch (err) {
+    checks.push({ ok: false, name: 'staging directory', detail: `${config.stagingDir} cannot be read (${(err as NodeJS.ErrnoException).code}): create it, readable by the bot's user` });
+  }
+
+  const login = config.env.CONJUR_AUTHN_LOGIN;
+  let reachable = false;
+  try {
+    const me = await conjur.whoami();
+    reachable = true;
+    const same = me.username === login && me.account === config.env.CONJUR_ACCOUNT;
+    checks.push({
+      ok: same,
+      name: 'Conjur identity',
+      detail: same
+        ? `${config.env.CONJUR_APPLIANCE_URL} answers; logged in as ${me.username} (account ${me.account})`
+        : `Conjur says the bot is ${me.username} in account ${me.account}, the configuration says ${login} in ${config.env.CONJUR_ACCOUNT}: fix CONJUR_AUTHN_LOGIN / CONJUR_ACCOUNT`,
+    });
+  } catch (err) {
+    const coded = toReleaseBotError(err);
+    checks.push({ ok: false, name: 'Conjur identity', detail: `cannot log in to ${config.env.CONJUR_APPLIANCE_URL} as ${login}: ${coded.message} [${coded.code}]` });
+  }
+  const variables = [...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials))))].sort();
+  for (const id of variables) {
+    if (!reachable) {
+      checks.push({ ok: false, name: `Conjur variable ${id}`, detail: 'not checked: Conjur did not answer' });
+      continue;
+    }
+    try {
+      const readable = await conjur.canRead(id);
+      checks.push({
+        ok: readable,
+        name: `Conjur variable ${id}`,
+        detail: readable ? 'readable (execute permitted)' : `${login} may not read it, or it does not exist: declare it and permit execute to the bot in policy (deploy/conjur/policy.yml)`,
+      });
+    } catch (err) {
+      const coded = toReleaseBotError(err);
+      checks.push({ ok: false, name: `Conjur variable ${id}`, detail: `${coded.message} [${coded.code}]` });
+    }
+  }
+
+  for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
+    const found = await onPath(tool);
+    const pkg = DEBIAN_PACKAGE[tool];
+    checks.push({ ok: Boolean(found), name: `tool ${tool} (${[...why].join(', ')})`, detail: found ?? `not found on PATH${pkg ? `: apt-get install ${pkg}` : ''}` });
+  }
+
+  const syslogUrl = config.env.AUDIT_SYSLOG_URL;
+  if (syslogUrl) {
+    const target = parseSyslogUrl(syslogUrl);
+    const problem = target.protocol === 'tcp' ? await tcpReachable(target.host, target.port) : undefined;
+    checks.push({
+      ok: problem === undefined,
+      name: `audit syslog ${syslogUrl}`,
+      detail: problem === undefined ? (target.protocol === 'tcp' ? 'accepts connections' : 'configured (UDP gives no answer to check)') : `unreachable (${problem}): entries wait in the database until it is back`,
+    });
+  }
+  const jsonl = config.env.AUDIT_JSONL_FILE;
+  if (jsonl) {
+    const dir = path.dirname(path.resolve(jsonl));
+    const writable = await access(dir, constants.W_OK).then(() => true, () => false);
+    checks.push({ ok: writable, name: `audit JSONL ${jsonl}`, detail: writable ? 'directory writable' : `${dir} is not writable by this user: create it, or add it to ReadWritePaths in the systemd unit` });
+  }
+  const pending = db.prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f').all() as { forwarder: string; n: number }[];
+  for (const p of pending.filter((x) => x.n > 0)) {
+    checks.push({ ok: true, name: `audit forwarding ${p.forwarder}`, detail: `${p.n} entr${p.n === 1 ? 'y' : 'ies'} not forwarded yet (release-bot serve sends them)` });
+  }
+  return checks;
+}
+
+function render(checks: Check[]): string {
+  const failed = checks.filter((c) => !c.ok).length;
+  return [
+    'release-bot doctor',
+    ...checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}`),
+    failed === 0 ? 'all checks passed' : `${failed} problem(s): fix them and run release-bot doctor again`,
+    '',
+  ].join('\n');
+}
+
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check configuration, Conjur reachability and identity, every credential, the tools destinations need; exit non-zero on any problem')
+    .option('--json', 'print the checks as JSON')
+    .action(
+      action(async (o: { json?: boolean }) => {
+        let app: App;
+        try {
+          app = createApp(cliLogs);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          const checks = err.problems.map((p) => ({ ok: false, name: 'configuration', detail: p }));
+          process.stdout.write(o.json ? `${JSON.stringify(checks, null, 2)}\n` : render(checks));
+          return 78;
+        }
+        try {
+          const checks = await runChecks(app);
+          process.stdout.write(o.json ? `${JSON.stringify(checks, null, 2)}\n` : render(checks));
+          return checks.every((c) => c.ok) ? 0 : DOCTOR_FAILED_EXIT;
+        } finally {
+          app.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { API_KEY, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { runCli } from '../support/cli.js';
+import { listenSyslog } from '../audit/syslog-listener.js';
+import { freePort } from '../support/ports.js';
+
+const MIRROR = 'doctor-mirror-canary-1e5b3f9a7c';
+const NPM = 'doctor-npm-canary-3f9a7c1e5b';
+
+describe('release-bot doctor', () => {
+  let bot: BotEnv;
+  /** A PATH holding only the given programs (links to the real ones). */
+  const pathWith = (...tools: string[]) => {
+    const dir = path.join(bot.dir, `bin-${tools.join('-') || 'none'}`);
+    mkdirSync(dir, { recursive: true });
+    for (const t of tools) if (!existsSync(path.join(dir, t))) symlinkSync(`/usr/bin/${t}`, path.join(dir, t));
+    return dir;
+  };
+
+  beforeAll(async () => {
+    bot = await startBotEnv(
+      (dir) => [
+        '  conjur-cli:',
+        '    authorized_group: release/conjur-cli',
+        '    jenkins_job: conjur-cli',
+        '    artifact: files',
+        '    destinations:',
+        '      - name: mirror',
+        '        type: directory',
+        `        path: ${dir}/mirror/{project}/{version}`,
+        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
+        '  conjur-js:',
+        '    authorized_group: release/conjur-cli',
+        '    jenkins_job: conjur-js',
+        '    artifact: files',
+        '    destinations:',
+        '      - name: npmjs',
+        '        type: npm',
+        '        registry: https://registry.npmjs.org/',
+        '        credentials: { NPM_TOKEN: release/npm/token }',
+      ],
+      {
+        variables: {
+          'release/mirror/token': { value: MIRROR, readers: ['host:release-bot'] },
+          // Declared, but the bot was never permitted to read it.
+          'release/npm/token': { value: NPM, readers: ['user:alice'] },
+        },
+      },
+    );
+  });
+
+  afterAll(async () => {
+    await bot.close();
+  });
+
+  it('prints a checklist and exits non-zero naming each problem: an unreadable variable, a missing tool', async () => {
+    const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('ssh') });
+    expect(r.stdout.split('\n')[0]).toBe('release-bot doctor');
+    expect(r.stdout).toMatch(/^ {2}ok {4}configuration: 2 project\(s\) in /m);
+    expect(r.stdout).toMatch(/^ {2}ok {4}database: .* \(schema \d+\), 0 audit entries, audit chain intact$/m);
+    expect(r.stdout).toMatch(/^ {2}ok {4}staging directory: /m);
+    expect(r.stdout).toContain(`  ok    Conjur identity: ${bot.conjur.url} answers; logged in as host/release-bot (account acme)`);
+    expect(r.stdout).toContain('  ok    Conjur variable release/mirror/token: readable (execute permitted)');
+    expect(r.stdout).toContain('  FAIL  Conjur variable release/npm/token: host/release-bot may not read it, or it does not exist');
+    expect(r.stdout).toContain('  FAIL  tool npm (npm destinations): not found on PATH: apt-get install npm');
+    expect(r.stdout).toContain('2 problem(s): fix them and run release-bot doctor again');
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain(MIRROR);
+    expect(r.stdout + r.stderr).not.toContain(NPM);
+    expect(r.stdout + r.stderr).not.toContain(API_KEY);
+  });
+
+  it('passes once the variable is permitted and the tool is installed', async () => {
+    bot.conjur.setVariable('release/npm/token', NPM, ['host:release-bot']);
+    const r = await runCli(['doctor', '--json'], { ...bot.env, PATH: pathWith('npm') });
+    const checks = JSON.parse(r.stdout) as { ok: boolean; name: string; detail: string }[];
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.find((c) => c.name === 'tool npm (npm destinations)')?.detail).toMatch(/\/npm$/);
+    expect(r.code).toBe(0);
+  });
+
+  it('fails when Conjur does not answer, and does not pretend to have checked the variables', async () => {
+    bot.conjur.setDown(true);
+    try {
+      const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm') });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/FAIL {2}Conjur identity: cannot log in to http:\/\/127\.0\.0\.1:\d+ as host\/release-bot: .*\[CONJUR_UNAVAILABLE\]/);
+      expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/token: not checked: Conjur did not answer');
+    } finally {
+      bot.conjur.setDown(false);
+    }
+  });
+
+  it('checks the audit syslog receiver', async () => {
+    const down = await freePort();
+    const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm'), AUDIT_SYSLOG_URL: `tcp://127.0.0.1:${down}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`  FAIL  audit syslog tcp://127.0.0.1:${down}: unreachable (ECONNREFUSED)`);
+    const listener = await listenSyslog('tcp');
+    try {
+      const up = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm'), AUDIT_SYSLOG_URL: `tcp://127.0.0.1:${listener.port}` });
+      expect(up.stdout).toContain(`  ok    audit syslog tcp://127.0.0.1:${listener.port}: accepts connections`);
+      expect(up.code).toBe(0);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it('lists every configuration problem and exits 78', async () => {
+    const r = await runCli(['doctor'], { ...bot.env, CONJUR_ACCOUNT: '', RELEASE_BOT_CONFIG: path.join(bot.dir, 'missing.yml') });
+    expect(r.code).toBe(78);
+    expect(r.stdout).toMatch(/FAIL {2}configuration: CONJUR_ACCOUNT: is not set/);
+    expect(r.stdout).toMatch(/FAIL {2}configuration: RELEASE_BOT_CONFIG: .*missing\.yml does not exist/);
+  });
+});
