@@ -3,9 +3,12 @@ import { InvalidArgumentError } from 'commander';
 import { exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { ConfigError } from '../../src/config/load.js';
 
-/** Loads `.env` from the working directory when there is one; variables already set win. */
+/**
+ * Loads `.env` from the working directory when there is one; variables already set win. Never in
+ * demo mode: `.env` is where production credentials live, and the demo must not pick them up.
+ */
 export async function loadDotEnv(): Promise<void> {
-  if (!existsSync('.env')) return;
+  if (process.env.RELEASE_BOT_MODE === 'demo' || !existsSync('.env')) return;
   const dotenv = await import('dotenv');
   dotenv.config({ path: '.env', override: false, quiet: true } as Parameters<typeof dotenv.config>[0]);
 }

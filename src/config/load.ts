@@ -172,12 +172,21 @@ function checkProject(
   return { ...project, destinations };
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Demo mode runs against loopback stand-ins only: it must never reach a real Conjur (where the
+ * production credentials are) nor a real Slack workspace.
+ */
 function demoModeProblems(env: EnvInput): string[] {
-  // The demo runs against loopback stand-ins only: it must never be pointed at a real Conjur.
-  const host = new URL(env.CONJUR_APPLIANCE_URL).hostname;
-  return ['127.0.0.1', 'localhost', '[::1]'].includes(host)
-    ? []
-    : [`RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and CONJUR_APPLIANCE_URL points at ${host}: unset RELEASE_BOT_MODE to use a real Conjur`];
+  const problems: string[] = [];
+  const off = (key: string, why: string) => problems.push(`RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and ${key} ${why}: unset RELEASE_BOT_MODE to use the real one`);
+  const conjurHost = new URL(env.CONJUR_APPLIANCE_URL).hostname;
+  if (!LOOPBACK.has(conjurHost)) off('CONJUR_APPLIANCE_URL', `points at ${conjurHost}`);
+  if (env.SLACK_APP_TOKEN) off('SLACK_APP_TOKEN', 'is set (Socket Mode connects to Slack itself)');
+  const slackHost = env.SLACK_API_URL ? new URL(env.SLACK_API_URL).hostname : undefined;
+  if (env.SLACK_BOT_TOKEN && (!slackHost || !LOOPBACK.has(slackHost))) off('SLACK_API_URL', slackHost ? `points at ${slackHost}` : 'is not set (the default is Slack itself)');
+  return problems;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { destinationTypes } from '../../publishers/registry.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -125,7 +125,37 @@ projects:
 
   it('in demo mode refuses a Conjur that is not on loopback', () => {
     writeFileSync(file, goodProjects);
-    expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MODE: 'demo' }))).toEqual([expect.stringMatching(/^RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins/)]);
+    expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MODE: 'demo' }))).toEqual([
+      'RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and CONJUR_APPLIANCE_URL points at conjur.example.com: unset RELEASE_BOT_MODE to use the real one',
+    ]);
+  });
+
+  it('in demo mode refuses a real Slack: Socket Mode, or a bot token without a loopback SLACK_API_URL', () => {
+    writeFileSync(file, goodProjects);
+    const demo = { ...goodEnv(file), CONJUR_APPLIANCE_URL: 'http://127.0.0.1:9', RELEASE_BOT_MODE: 'demo', SLACK_BOT_TOKEN: 'xoxb-demo' };
+    expect(problemsOf(() => loadConfig({ ...demo, SLACK_APP_TOKEN: 'xapp-1' }))).toEqual([
+      expect.stringContaining('SLACK_APP_TOKEN is set (Socket Mode connects to Slack itself)'),
+      expect.stringContaining('SLACK_API_URL is not set (the default is Slack itself)'),
+    ]);
+    expect(problemsOf(() => loadConfig({ ...demo, SLACK_API_URL: 'https://slack.com/api/' }))).toEqual([expect.stringContaining('SLACK_API_URL points at slack.com')]);
+    expect(loadConfig({ ...demo, SLACK_API_URL: 'http://127.0.0.1:9/api/' }).env.RELEASE_BOT_MODE).toBe('demo');
+  });
+
+  it('in demo mode never reads .env, where production credentials live', async () => {
+    writeFileSync(file, goodProjects);
+    writeFileSync(path.join(tmp.dir, '.env'), 'CONJUR_ACCOUNT=from-dotenv\n');
+    try {
+      const { CONJUR_ACCOUNT, ...rest } = { ...goodEnv(file), CONJUR_APPLIANCE_URL: 'http://127.0.0.1:9' };
+      expect(CONJUR_ACCOUNT).toBe('acme');
+      const env = rest; // CONJUR_ACCOUNT comes only from .env
+      const production = await runCli(['check-config'], env, tmp.dir);
+      expect(production.code).toBe(0);
+      const demo = await runCli(['check-config'], { ...env, RELEASE_BOT_MODE: 'demo' }, tmp.dir);
+      expect(demo.code).toBe(78);
+      expect(demo.stderr).toContain('CONJUR_ACCOUNT: is not set');
+    } finally {
+      rmSync(path.join(tmp.dir, '.env'));
+    }
   });
 
   it('check-config prints every problem and exits non-zero; a good configuration exits 0', async () => {

@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import { npmPublisher } from '../../publishers/npm.js';
+import { npmPack } from '../../src/dev/npm-pack.js';
 import { publishContext } from '../support/publish-context.js';
 import { freePort } from '../support/ports.js';
 import { requireBinary } from '../support/require-binary.js';
@@ -29,13 +30,9 @@ afterAll(async () => {
 });
 
 /** A real tarball made by `npm pack` from a package written here; `body` varies its content. */
-function pack(name: string, version: string, body = 'module.exports = 1;\n'): { file: string; bytes: Buffer } {
-  const src = path.join(tmp.dir, `src-${(caseNo += 1)}`);
-  mkdirSync(src, { recursive: true });
-  writeFileSync(path.join(src, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }));
-  writeFileSync(path.join(src, 'index.js'), body);
-  const file = execFileSync('npm', ['pack', '--silent'], { cwd: src, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: src }, stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop() as string;
-  return { file, bytes: readFileSync(path.join(src, file)) };
+async function pack(name: string, version: string, body = 'module.exports = 1;\n'): Promise<{ file: string; bytes: Buffer }> {
+  const packed = await npmPack(path.join(tmp.dir, `src-${(caseNo += 1)}`), { name, version, body });
+  return { file: path.basename(packed.file), bytes: packed.bytes };
 }
 
 async function contextFor(tgz: { file: string; bytes: Buffer }, version: string, npmToken = token) {
@@ -56,7 +53,7 @@ const integrityOf = (bytes: Buffer) => `sha512-${createHash('sha512').update(byt
 const opts = () => npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10 });
 
 test('publishes to a real registry, npm view shows the same integrity, and a second run is already-present', async () => {
-  const tgz = pack('@acme/hello', '1.0.0');
+  const tgz = await pack('@acme/hello', '1.0.0');
   const ctx = await contextFor(tgz, '1.0.0');
   const plan = await npmPublisher.plan!(ctx, opts());
   expect(plan.actions[0]).toMatch(/^npm publish acme-hello-1\.0\.0\.tgz \(@acme\/hello@1\.0\.0, sha512-/);
@@ -73,16 +70,16 @@ test('publishes to a real registry, npm view shows the same integrity, and a sec
 });
 
 test('a new version of a package the registry already has is published and read back', async () => {
-  await npmPublisher.publish(await contextFor(pack('growing', '1.0.0'), '1.0.0'), opts());
-  const next = pack('growing', '1.1.0');
+  await npmPublisher.publish(await contextFor(await pack('growing', '1.0.0'), '1.0.0'), opts());
+  const next = await pack('growing', '1.1.0');
   await expect(npmPublisher.publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' }))).resolves.toMatchObject({ status: 'published', readBackDigest: integrityOf(next.bytes), detail: 'growing@1.1.0 tagged next' });
   expect(viewIntegrity('growing@next')).toBe(integrityOf(next.bytes));
 });
 
 test('a different tarball with a published version is a conflict and the registry keeps the original', async () => {
-  const first = pack('conflicted', '2.0.0', 'module.exports = "first";\n');
+  const first = await pack('conflicted', '2.0.0', 'module.exports = "first";\n');
   await npmPublisher.publish(await contextFor(first, '2.0.0'), opts());
-  const second = pack('conflicted', '2.0.0', 'module.exports = "second";\n');
+  const second = await pack('conflicted', '2.0.0', 'module.exports = "second";\n');
   const ctx = await contextFor(second, '2.0.0');
   await expect(npmPublisher.publish(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false });
   await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
@@ -90,7 +87,7 @@ test('a different tarball with a published version is a conflict and the registr
 });
 
 test('a wrong token is a final auth error that says where to fix it and never shows the token', async () => {
-  const ctx = await contextFor(pack('wrong-token', '1.0.0'), '1.0.0', CANARY);
+  const ctx = await contextFor(await pack('wrong-token', '1.0.0'), '1.0.0', CANARY);
   const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', npmCode: 'E401' } });
   expect((err as Error).message).toMatch(/npm rejected the token \(E401\): check the Conjur variable behind NPM_TOKEN/);
@@ -100,13 +97,13 @@ test('a wrong token is a final auth error that says where to fix it and never sh
 });
 
 test('an unreachable registry is retryable', async () => {
-  const ctx = await contextFor(pack('unreachable', '1.0.0'), '1.0.0');
+  const ctx = await contextFor(await pack('unreachable', '1.0.0'), '1.0.0');
   const closed = npmPublisher.options.parse({ registry: `http://127.0.0.1:${await freePort()}` });
   await expect(npmPublisher.publish(ctx, closed)).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { npmCode: 'ECONNREFUSED' } });
 });
 
 test('a tarball of another version, a hostile package name or a missing tarball changes nothing', async () => {
-  const wrongVersion = await contextFor(pack('mismatch', '3.0.0'), '3.0.1');
+  const wrongVersion = await contextFor(await pack('mismatch', '3.0.0'), '3.0.1');
   await expect(npmPublisher.publish(wrongVersion, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/holds mismatch@3\.0\.0, but this release is version 3\.0\.1/) });
 
   // A hand-made tarball whose name would read as an npm option if it reached argv.
