@@ -1,13 +1,17 @@
-// Part 4: release overhead. End-to-end release (core.release: command to summary) of a docker image
-// between loopback registries against `skopeo copy` of the same kind of image alone; and a release
-// to three registries at once against the slowest of those destinations released alone.
+// Part 4: release overhead, end to end as in production: a signed Slack `/release` into a running
+// `release-bot serve` (the real CLI), timed until the final audit summary lands in the channel (the
+// chat.update the loopback Slack stand-in records). One docker destination between loopback
+// registries against `skopeo copy` of the same kind of image alone; three destinations at once
+// against the slowest of them released alone. The destination registries ask for basic auth: the
+// credentials come from Conjur in the release's one batch fetch, as they would for a real registry.
+import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { createApp } from '../dist/src/main.js';
-import { botEnv, GROUP, requester, startConjur } from './lib/bot.js';
+import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { buildImage, skopeoCopy } from './lib/oci-image.js';
 import { startRegistry } from './lib/registry.js';
-import { makeTmpDir, median, mib, ms, nullStream, performance, ratio, removeTmpDir, runProcess, SMOKE } from './lib/util.js';
+import { imageReport, slashCommand } from './lib/signed-requests.js';
+import { dist, freePort, makeTmpDir, median, mib, ms, performance, ratio, removeTmpDir, repoRoot, runProcess, SMOKE, startProcess, stopProcess, waitForHttp } from './lib/util.js';
 
 export const id = 'release-overhead';
 export const title = 'Release overhead (issue 7, item 4)';
@@ -15,13 +19,16 @@ export const title = 'Release overhead (issue 7, item 4)';
 const ROUNDS = SMOKE ? 1 : 5;
 const IMAGE = SMOKE ? { layers: 1, layerBytes: 256 * 1024 } : { layers: 4, layerBytes: 16 * 2 ** 20 };
 const DESTS = ['b', 'c', 'd'];
+const REGISTRY_USER = 'release-bot';
+const CREDS = { REGISTRY_USERNAME: 'release/bench/registry-user', REGISTRY_PASSWORD: 'release/bench/registry-password' };
 
 export async function available() {
-  for (const bin of ['skopeo', 'docker-registry']) {
+  for (const bin of ['skopeo', 'docker-registry', 'htpasswd']) {
     try {
       await runProcess('sh', ['-c', `command -v ${bin}`]);
     } catch {
-      return { ok: false, reason: `${bin} is not installed (Debian package ${bin}; scripts/install-test-deps.sh installs it)` };
+      const pkg = bin === 'htpasswd' ? 'apache2-utils' : bin;
+      return { ok: false, reason: `${bin} is not installed (Debian package ${pkg}; scripts/install-test-deps.sh installs it)` };
     }
   }
   return { ok: true };
@@ -35,26 +42,49 @@ function dockerProject(name, staging, destinations) {
     '    artifact: docker',
     `    image: { repository: ${staging.host}/bench/staged, tls_verify: false }`,
     '    destinations:',
-    ...destinations.flatMap(([dest, registry]) => [`      - name: registry-${dest}`, '        type: docker', `        repository: ${registry.host}/bench/${name}`, '        tls_verify: false', "        tags: ['{version}']", '        retries: 0']),
+    ...destinations.flatMap(([dest, registry]) => [
+      `      - name: registry-${dest}`,
+      '        type: docker',
+      `        repository: ${registry.host}/bench/${name}`,
+      '        tls_verify: false',
+      "        tags: ['{version}']",
+      '        retries: 0',
+      `        credentials: { REGISTRY_USERNAME: ${CREDS.REGISTRY_USERNAME}, REGISTRY_PASSWORD: ${CREDS.REGISTRY_PASSWORD} }`,
+    ]),
   ].join('\n');
 }
 
 export async function run({ log }) {
   const root = makeTmpDir('release-bot-bench-overhead-');
   const registries = [];
-  const { conjur, apiKey } = await startConjur();
-  let app;
+  const password = randomBytes(18).toString('base64url');
+  const { conjur, apiKey } = await startConjur({ [CREDS.REGISTRY_USERNAME]: REGISTRY_USER, [CREDS.REGISTRY_PASSWORD]: password });
+  const { startSlackStandIn } = await import(dist('src/dev/slack-stand-in.js'));
+  const slack = await startSlackStandIn({ users: [{ id: 'U0ALICE', name: 'alice' }] });
+  let server;
   try {
     const staging = await startRegistry();
     registries.push(staging);
     const dest = {};
-    for (const d of DESTS) registries.push((dest[d] = await startRegistry()));
+    for (const d of DESTS) registries.push((dest[d] = await startRegistry({ auth: { username: REGISTRY_USER, password } })));
     const projects = [
       dockerProject('one', staging, [['b', dest.b]]),
       dockerProject('three', staging, DESTS.map((d) => [d, dest[d]])),
       ...DESTS.map((d) => dockerProject(`alone-${d}`, staging, [[d, dest[d]]])),
     ].join('\n');
-    app = createApp({ env: botEnv(root, conjur, apiKey, projects), logDestination: nullStream() });
+    const signingSecret = randomBytes(16).toString('hex');
+    const jwtSecret = randomBytes(32).toString('hex');
+    const port = await freePort();
+    const env = botEnv(root, conjur, apiKey, projects, {
+      PORT: String(port),
+      SLACK_SIGNING_SECRET: signingSecret,
+      SLACK_BOT_TOKEN: `xoxb-bench-${randomBytes(8).toString('hex')}`,
+      SLACK_API_URL: slack.apiUrl,
+      JENKINS_JWT_SECRET: jwtSecret,
+    });
+    server = startProcess(process.execPath, [path.join(repoRoot, 'bin', 'release-bot.js'), 'serve'], { env, cwd: repoRoot });
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/healthz`, server);
 
     let n = 0;
     /** A fresh image (new random layers, so no registry holds its blobs) pushed to the staging registry. */
@@ -64,20 +94,29 @@ export async function run({ log }) {
       const pushed = await skopeoCopy(`oci:${img.layout}:image`, `docker://${staging.host}/bench/staged:v${n}`, path.join(root, `home-push-${n}`));
       return { ref: `${staging.host}/bench/staged:v${n}`, digest: pushed.digest, bytes: img.bytes };
     };
-    /** Stages a fresh image for `project` and times core.release from the call to the summary. */
+    /** Stages a fresh image by a signed Jenkins report, then times `/release` from the command to the summary. */
     const botRelease = async (project) => {
       const image = await freshImage();
       const version = `1.0.${n}`;
-      await app.core.stage({ project, version, image, build: { number: n }, reportedBy: 'bench', actor: { via: 'bench' } });
+      const report = imageReport(jwtSecret, project, version, n, image);
+      const staged = await fetch(`${base}/webhooks/jenkins`, { method: 'POST', ...report });
+      if (staged.status !== 202) throw new Error(`staging ${project} ${version} answered ${staged.status}: ${await staged.text()}`);
+      const command = slashCommand(signingSecret, { text: `${project} ${version}`, responseUrl: slack.responseUrl(`r${n}`) });
       const started = performance.now();
-      const summary = await app.core.release(project, version, requester());
+      const ack = await fetch(`${base}/slack/events`, { method: 'POST', ...command });
+      await ack.arrayBuffer();
+      const post = await slack.waitFor((c) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith(`Releasing ${project} ${version} `), 120_000);
+      const final = await slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === post.response.ts && !String(c.body.text ?? '').startsWith('Releasing '), 600_000);
       const wallMs = performance.now() - started;
-      if (summary.state !== 'published') throw new Error(`${project} ${version} ended ${summary.state}: ${JSON.stringify(summary.error ?? summary.destinations.map((d) => d.error))}`);
-      return { wallMs, destinations: Object.fromEntries(summary.destinations.map((d) => [d.name, d.durationMs])) };
+      const text = String(final.body.text);
+      if (!text.startsWith(`Released ${project} ${version}`)) throw new Error(`${project} ${version} did not publish: ${text}`);
+      // The summary's own per-destination durations ("registry-b [docker]: published ... in 1.2 s").
+      const destinations = Object.fromEntries([...text.matchAll(/^ {2}- (registry-\w) \[docker\]: .* in ([\d.]+) (ms|s)/gm)].map((m) => [m[1], Number(m[2]) * (m[3] === 's' ? 1000 : 1)]));
+      return { wallMs, destinations };
     };
     const skopeoAlone = async () => {
       const image = await freshImage();
-      const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest.b.host}/bench/skopeo-alone:v${n}`, path.join(root, `home-copy-${n}`));
+      const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest.b.host}/bench/skopeo-alone:v${n}`, path.join(root, `home-copy-${n}`), { destCreds: `${REGISTRY_USER}:${password}` });
       if (r.digest !== image.digest) throw new Error(`skopeo pushed ${r.digest}, staged ${image.digest}`);
       return { wallMs: r.wallMs };
     };
@@ -88,7 +127,7 @@ export async function run({ log }) {
       const started = performance.now();
       await Promise.all(
         DESTS.map(async (d) => {
-          const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest[d].host}/bench/skopeo-three:v${n}`, path.join(root, `home-copy-${n}-${d}`));
+          const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest[d].host}/bench/skopeo-three:v${n}`, path.join(root, `home-copy-${n}-${d}`), { destCreds: `${REGISTRY_USER}:${password}` });
           if (r.digest !== image.digest) throw new Error(`skopeo pushed ${r.digest}, staged ${image.digest}`);
         }),
       );
@@ -119,7 +158,7 @@ export async function run({ log }) {
 
     return {
       summary: [
-        { figure: `docker release (${size}) vs \`skopeo copy\` alone, ms`, bot: ms(wall('one')), baseline: ms(wall('skopeo')), ratio: ratio(wall('one'), wall('skopeo')) },
+        { figure: `docker release (${size}), \`/release\` to final summary, vs \`skopeo copy\` alone, ms`, bot: ms(wall('one')), baseline: ms(wall('skopeo')), ratio: ratio(wall('one'), wall('skopeo')) },
         { figure: 'release to 3 registries vs slowest single-registry release, ms', bot: ms(wall('three')), baseline: ms(slowestAlone), ratio: ratio(wall('three'), slowestAlone) },
         { figure: 'release to 3 registries vs 3 concurrent `skopeo copy`, ms', bot: ms(wall('three')), baseline: ms(wall('skopeo-three')), ratio: ratio(wall('three'), wall('skopeo-three')) },
       ],
@@ -128,8 +167,8 @@ export async function run({ log }) {
           caption: `Wall time in ms, median of ${ROUNDS} round(s) (order rotated each round); every run copies a fresh image (${size} of random data, new blobs) from the loopback staging registry`,
           headers: ['what', 'release-bot', 'baseline', 'bot / baseline'],
           rows: [
-            ['one docker destination: `core.release` (command to summary) vs `skopeo copy` alone', ms(wall('one')), ms(wall('skopeo')), ratio(wall('one'), wall('skopeo'))],
-            ['  of which the docker destination itself (pre-check, copy, read-back)', ms(destMs('one', 'b')), ms(wall('skopeo')), ratio(destMs('one', 'b'), wall('skopeo'))],
+            ['one docker destination: signed `/release` → final summary in the channel, vs `skopeo copy` alone', ms(wall('one')), ms(wall('skopeo')), ratio(wall('one'), wall('skopeo'))],
+            ['  of which the docker destination itself (pre-check, copy, read-back), as the summary reports it', ms(destMs('one', 'b')), ms(wall('skopeo')), ratio(destMs('one', 'b'), wall('skopeo'))],
             [`three docker destinations (3 registries, concurrency 4) vs the slowest alone (registry-${slowestName})`, ms(wall('three')), ms(slowestAlone), ratio(wall('three'), slowestAlone)],
             ['three docker destinations vs three `skopeo copy` of one image started together', ms(wall('three')), ms(wall('skopeo-three')), ratio(wall('three'), wall('skopeo-three'))],
             ...DESTS.map((d) => [`  registry-${d}: inside the three-destination release vs its release alone`, ms(destMs('three', d)), ms(wall(`alone-${d}`)), ratio(destMs('three', d), wall(`alone-${d}`))]),
@@ -137,15 +176,16 @@ export async function run({ log }) {
         },
       ],
       notes: [
-        `${skopeoVersion}; the registries are docker-registry (distribution) instances on 127.0.0.1, plain HTTP, each with its own storage; the bot runs in this process with the Conjur stand-in.`,
-        'A docker release runs skopeo four times: inspect at release (the staged digest is re-checked), inspect of the destination tag before copying (never overwrite), the copy, and inspect again (read-back). The baseline is the copy alone.',
+        `${skopeoVersion}; the registries are docker-registry (distribution) instances on 127.0.0.1, plain HTTP, each with its own storage; the destinations ask for basic auth (htpasswd, bcrypt), the staging registry does not. The bot is \`release-bot serve\` as a separate process, with the Conjur stand-in and the loopback Slack stand-in.`,
+        'The clock starts when the signed `/release` is sent and stops when the stand-in records the chat.update that turns the release message into the audit summary: Slack ack, Conjur membership check and batch secret fetch (the registry credentials), staged digest re-check, every destination, the audit entry and the chat calls are all inside it. Staging (the signed Jenkins report) happens before the clock starts.',
+        'A docker release runs skopeo four times: inspect at release (the staged digest is re-checked), inspect of the destination tag before copying (never overwrite), the copy, and inspect again (read-back). The baseline is the copy alone, with the same credentials in an auth file.',
         `The three-destination release copies one image to three registries at once; the four registries, the skopeo processes and the bot all share this machine's ${cpus().length} cores.`,
-        'No registry credentials are used (anonymous loopback registries), so no Conjur secret fetch happens in these releases; see the Conjur section for that.',
       ],
     };
   } finally {
-    app?.close();
+    if (server) await stopProcess(server);
     for (const r of registries) await r.stop();
+    await slack.close();
     await conjur.close();
     removeTmpDir(root);
   }

@@ -11,15 +11,21 @@ export const MEMBER = 'alice';
 export const GROUP = 'release/bench';
 export const CREDENTIALS = { TOKEN_A: 'release/bench/token-a', TOKEN_B: 'release/bench/token-b' };
 
-/** A Conjur stand-in where alice is in release/bench through a nested group and the bot may read two variables. */
-export async function startConjur() {
+/**
+ * A Conjur stand-in where alice is in release/bench through a nested group and the bot may read two
+ * variables, plus `extra` ({ id: value }).
+ */
+export async function startConjur(extra = {}) {
   const { startConjurStandIn } = await import(dist('src/dev/conjur-stand-in.js'));
   const apiKey = randomBytes(28).toString('hex').slice(0, 55);
   const conjur = await startConjurStandIn({
     account: ACCOUNT,
     apiKeys: { [BOT_LOGIN]: apiKey },
     groups: { [GROUP]: ['group:release/bench-team'], 'release/bench-team': [`user:${MEMBER}`] },
-    variables: Object.fromEntries(Object.values(CREDENTIALS).map((id) => [id, { value: `value-of-${id}-${randomBytes(8).toString('hex')}`, readers: [`host:${BOT_LOGIN.slice(5)}`] }])),
+    variables: Object.fromEntries([
+      ...Object.values(CREDENTIALS).map((id) => [id, `value-of-${id}-${randomBytes(8).toString('hex')}`]),
+      ...Object.entries(extra),
+    ].map(([id, value]) => [id, { value, readers: [`host:${BOT_LOGIN.slice(5)}`] }])),
   });
   return { conjur, apiKey };
 }

@@ -89,9 +89,20 @@ export function skopeoEnv(home) {
   return { PATH: process.env.PATH, HOME: home, TMPDIR: home };
 }
 
-/** skopeo copy between plain-HTTP loopback locations; returns the pushed manifest digest and the wall time. */
-export async function skopeoCopy(from, to, home) {
+/**
+ * skopeo copy between plain-HTTP loopback locations; returns the pushed manifest digest and the wall
+ * time. `destCreds` (`user:password`) logs in to the destination as the bot does (an auth file).
+ */
+export async function skopeoCopy(from, to, home, { destCreds } = {}) {
   const digestFile = path.join(home, `digest-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-  const { wallMs } = await runProcess('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', '--digestfile', digestFile, from, to], { env: skopeoEnv(home), timeoutMs: 10 * 60_000 });
+  const env = skopeoEnv(home);
+  const auth = [];
+  if (destCreds) {
+    const authFile = path.join(home, 'auth.json');
+    const host = to.replace(/^docker:\/\//, '').split('/')[0];
+    writeFileSync(authFile, JSON.stringify({ auths: { [host]: { auth: Buffer.from(destCreds).toString('base64') } } }), { mode: 0o600 });
+    auth.push('--dest-authfile', authFile);
+  }
+  const { wallMs } = await runProcess('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...auth, '--digestfile', digestFile, from, to], { env, timeoutMs: 10 * 60_000 });
   return { digest: readFileSync(digestFile, 'utf8').trim(), wallMs };
 }

@@ -2,13 +2,18 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, makeTmpDir, removeTmpDir, startProcess, stopProcess, waitForHttp } from './util.js';
+import { freePort, makeTmpDir, removeTmpDir, runProcess, startProcess, stopProcess, waitForHttp } from './util.js';
 
-/** Starts docker-registry on 127.0.0.1:<free port>, storage in its own temp dir; `stop()` removes it. */
-export async function startRegistry() {
+/**
+ * Starts docker-registry on 127.0.0.1:<free port>, storage in its own temp dir; `stop()` removes it.
+ * With `auth: { username, password }` it asks for basic auth (htpasswd, bcrypt: apache2-utils).
+ */
+export async function startRegistry({ auth } = {}) {
   const dir = makeTmpDir('release-bot-bench-registry-');
   const port = await freePort();
   const config = path.join(dir, 'config.yml');
+  const htpasswd = path.join(dir, 'htpasswd');
+  if (auth) writeFileSync(htpasswd, (await runProcess('htpasswd', ['-Bbn', auth.username, auth.password])).stdout);
   writeFileSync(
     config,
     [
@@ -23,6 +28,7 @@ export async function startRegistry() {
       'http:',
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${randomBytes(16).toString('hex')}`,
+      ...(auth ? ['auth:', '  htpasswd:', '    realm: bench', `    path: ${JSON.stringify(htpasswd)}`] : []),
       '',
     ].join('\n'),
   );
@@ -32,7 +38,7 @@ export async function startRegistry() {
     removeTmpDir(dir);
   };
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc);
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`, proc); // 200, or 401 when auth is on
   } catch (err) {
     await stop();
     throw err;

@@ -48,6 +48,21 @@ export function buildReport(stagingDir, secret, project, version, number) {
     build: { job: project, number, url: `https://jenkins.example/job/${project}/${number}/`, commit: randomBytes(20).toString('hex') },
     artifacts: [{ path: file, sha256: createHash('sha256').update(bytes).digest('hex') }],
   });
-  const token = jwt.sign({ sub: project, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256', expiresIn: 600 });
-  return { headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body };
+  return { headers: signedReportHeaders(secret, project, body), body };
+}
+
+/** The signed report that stages a docker image (`image: {ref, digest}`), as `release-bot notify --image` sends it. */
+export function imageReport(secret, project, version, number, image) {
+  const body = JSON.stringify({
+    project,
+    version,
+    build: { job: project, number, url: `https://jenkins.example/job/${project}/${number}/`, commit: randomBytes(20).toString('hex') },
+    image: { ref: image.ref, digest: image.digest },
+  });
+  return { headers: signedReportHeaders(secret, project, body), body };
+}
+
+function signedReportHeaders(secret, job, body) {
+  const token = jwt.sign({ sub: job, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256', expiresIn: 600 });
+  return { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 }
