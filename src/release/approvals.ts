@@ -168,13 +168,25 @@ export class Approvals {
         if (request.status !== 'open' || this.now().getTime() >= Date.parse(request.expiresAt)) {
           throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: this request is no longer open (${request.status})`, { details: { reason: request.status, requestId: request.id } });
         }
+        // The staged build is read again under the same lock: a `release-bot stage` in another process
+        // during the Conjur call above fires no event here, and approving would release a build nobody saw.
+        const staged = this.core.staged.current(request.project, request.version);
+        const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+        if (stale) return { stale, reached: false, request };
         if (!this.records.addApproval(request.id, approver, this.now().toISOString())) {
           throw new ReleaseBotError(ErrorCode.Conflict, `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`, { details: { reason: 'already-approved' } });
         }
         const reached = this.records.count(request.id) >= request.needed;
         if (reached) this.records.close(request.id, 'approved', 'approved', this.now().toISOString());
-        return { reached, request: this.records.get(request.id) as ApprovalRequest };
+        return { stale: undefined, reached, request: this.records.get(request.id) as ApprovalRequest };
       });
+      if (outcome.stale) {
+        const { stale } = outcome;
+        this.close(outcome.request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
+        throw new ReleaseBotError(ErrorCode.Conflict, `${outcome.request.project} ${outcome.request.version}: the approvals are void: ${stale.reason}; ask for the release again`, {
+          details: { reason: stale.status, requestId: outcome.request.id },
+        });
+      }
       const { request, reached } = outcome;
       this.core.audit.append({
         type: 'approved',
@@ -186,7 +198,12 @@ export class Approvals {
       this.emit('approval-recorded', { request, approver });
       if (!reached) return { status: 'recorded', request };
       this.emit('approval-closed', { request });
-      const release = this.core.release(request.project, request.version, request.requester, { approvers: request.approvals.map((a) => a.login), resume: request.resume });
+      // Bound to the build that was approved: the core refuses if another one is staged by the time it runs.
+      const release = this.core.release(request.project, request.version, request.requester, {
+        approvers: request.approvals.map((a) => a.login),
+        resume: request.resume,
+        expectedStaged: { id: request.stagedBuildId, fingerprint: request.fingerprint },
+      });
       // The caller may not wait for it; a refusal is audited by the core and must not go unhandled here.
       release.catch(() => undefined);
       return { status: 'releasing', request, release };

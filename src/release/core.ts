@@ -17,7 +17,7 @@ import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.j
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
-import type { DestinationOutcome, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
+import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { copyVerifiedFiles } from './verify.js';
 
 export interface CoreDeps {
@@ -108,8 +108,17 @@ export class ReleaseCore {
       const fingerprint = sha256Hex(canonicalJson({ artifact, build: report.build }));
       const current = this.staged.current(project.name, version);
       if (current?.fingerprint === fingerprint) return { outcome: 'unchanged', staged: current };
-      const holder = this.releases.live(project.name, version);
-      if (holder) {
+      // The check and the insert share one write lock, as the release lock does in runRelease: a
+      // release starting in another process between them would otherwise run a superseded build.
+      const placed = this.deps.db
+        .transaction(() => {
+          const holder = this.releases.live(project.name, version);
+          if (holder) return { holder };
+          return { staged: this.staged.insert({ project: project.name, version, artifact, build: report.build, reportedBy: report.reportedBy, fingerprint, stagedAt: this.now().toISOString() }) };
+        })
+        .immediate();
+      if (placed.holder) {
+        const holder = placed.holder;
         this.events.emit('stage-conflict', { project, version, reportedBy: report.reportedBy, build: report.build, releasedBy: holder.requesterLogin, releaseId: holder.id });
         throw new ReleaseBotError(
           ErrorCode.Conflict,
@@ -119,7 +128,7 @@ export class ReleaseCore {
           { details: { releaseId: holder.id } },
         );
       }
-      const staged = this.staged.insert({ project: project.name, version, artifact, build: report.build, reportedBy: report.reportedBy, fingerprint, stagedAt: this.now().toISOString() });
+      const staged = placed.staged;
       const entry = this.audit.append({
         ...base,
         type: 'staged',
@@ -196,8 +205,9 @@ export class ReleaseCore {
       this.assertNotFrozen(project.name);
       staged = this.staged.current(project.name, version);
       if (!staged) throw new ReleaseBotError(ErrorCode.NotStaged, `${project.name} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`);
+      assertExpectedStaged(staged, options.expectedStaged);
     } catch (thrown) {
-      return refuse(toReleaseBotError(thrown));
+      return refuse(toReleaseBotError(thrown), staged?.id ?? null);
     }
 
     // Authorization: any doubt (Conjur down, 5xx, timeout) denies. Fail closed.
@@ -232,18 +242,32 @@ export class ReleaseCore {
     }
 
     let release: ReleaseRecord;
+    const authorizedBuild = staged;
     try {
-      release = this.releases.create({
-        project: project.name,
-        version,
-        stagedBuildId: staged.id,
-        requesterLogin: requester.login,
-        requesterChat: requester.chatUserId ?? null,
-        via: requester.via,
-        dryRun: Boolean(options.dryRun),
-        resumeOf: previous?.id ?? null,
-        approvers,
-      });
+      // The staged build is read again under the write lock that takes the release lock: a re-stage
+      // (from another process) during the Conjur call above must not be released as the build checked here.
+      release = this.deps.db
+        .transaction(() => {
+          const now = this.staged.current(project.name, version);
+          if (now?.id !== authorizedBuild.id || now.fingerprint !== authorizedBuild.fingerprint) {
+            throw new ReleaseBotError(ErrorCode.Conflict, `${project.name} ${version} was re-staged while this release was being authorized: ask again to release the build staged now`, {
+              details: { reason: 'restaged', stagedBuildId: now?.id },
+            });
+          }
+          assertExpectedStaged(now, options.expectedStaged);
+          return this.releases.create({
+            project: project.name,
+            version,
+            stagedBuildId: authorizedBuild.id,
+            requesterLogin: requester.login,
+            requesterChat: requester.chatUserId ?? null,
+            via: requester.via,
+            dryRun: Boolean(options.dryRun),
+            resumeOf: previous?.id ?? null,
+            approvers,
+          });
+        })
+        .immediate();
     } catch (thrown) {
       return refuse(toReleaseBotError(thrown));
     }
@@ -471,6 +495,19 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Refuses when the caller was bound to another staged build than the one staged now. */
+function assertExpectedStaged(staged: StagedBuild, expected: ExpectedStaged | undefined): void {
+  if (expected === undefined) return;
+  if (expected.id === undefined && expected.fingerprint === undefined) {
+    throw new ReleaseBotError(ErrorCode.BadInput, 'expectedStaged names no build: give its id and/or fingerprint');
+  }
+  if ((expected.id !== undefined && expected.id !== staged.id) || (expected.fingerprint !== undefined && expected.fingerprint !== staged.fingerprint)) {
+    throw new ReleaseBotError(ErrorCode.Conflict, `${staged.project} ${staged.version} was re-staged (build ${staged.build.number ?? '?'}) after this release was requested or approved: ask for the release of the build staged now`, {
+      details: { reason: 'restaged', expected, stagedBuildId: staged.id },
+    });
   }
 }
 

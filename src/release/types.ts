@@ -15,6 +15,17 @@ export interface ReleaseOptions {
   resume?: boolean | undefined;
   /** Logins that approved (two-person rule), already checked by the approvals flow. */
   approvers?: string[] | undefined;
+  /**
+   * The staged build the request was bound to (an approval, a button under a readiness note). The
+   * core refuses when the build staged now is another one: it never releases what nobody approved.
+   */
+  expectedStaged?: ExpectedStaged | undefined;
+}
+
+/** A staged build by its row id and/or its fingerprint (digests + build info); either given must match. */
+export interface ExpectedStaged {
+  id?: number | undefined;
+  fingerprint?: string | undefined;
 }
 
 export interface DestinationOutcome {

@@ -8,10 +8,11 @@ import type { Conjur } from '../../src/conjur/types.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { Redactor } from '../../src/redact.js';
 import { ReleaseCore } from '../../src/release/core.js';
-import { openDatabase } from '../../src/store/db.js';
+import { openDatabase, type Db } from '../../src/store/db.js';
 
 export interface CoreFixture {
   core: ReleaseCore;
+  db: Db;
   redactor: Redactor;
   logLines: string[];
   stagingDir: string;
@@ -46,6 +47,7 @@ export function makeCore(root: string, projectsYaml: string, conjur: Conjur, ext
   const core = new ReleaseCore({ config, db, conjur, publishers, redactor, log, retryBaseMs: 5 });
   return {
     core,
+    db,
     redactor,
     logLines,
     stagingDir,
