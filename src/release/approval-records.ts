@@ -40,11 +40,15 @@ export class ApprovalRecords {
     return row && this.toRequest(row);
   }
 
-  /** Open requests, newest first. */
-  open(project?: string): ApprovalRequest[] {
-    const rows = project
-      ? this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' AND project = ? ORDER BY created_at DESC`).all(project)
-      : this.db.prepare(`SELECT * FROM approval_requests WHERE status = 'open' ORDER BY created_at DESC`).all();
+  /**
+   * Open requests, newest first. With `unexpiredAt` (an ISO time), only those that have not expired
+   * by then: an expired request stays `open` in the table until the sweep closes it, but nobody may
+   * approve it any more, so it is not waiting for anything.
+   */
+  open(project?: string, unexpiredAt?: string): ApprovalRequest[] {
+    const where = [`status = 'open'`, ...(project ? ['project = ?'] : []), ...(unexpiredAt ? ['expires_at > ?'] : [])];
+    const args = [...(project ? [project] : []), ...(unexpiredAt ? [unexpiredAt] : [])];
+    const rows = this.db.prepare(`SELECT * FROM approval_requests WHERE ${where.join(' AND ')} ORDER BY created_at DESC`).all(...args);
     return (rows as Row[]).map((r) => this.toRequest(r));
   }
 

@@ -69,9 +69,30 @@ export class Approvals {
     return this.records.get(id);
   }
 
-  /** Open requests, newest first. */
+  /** Open requests that can still be approved, newest first. */
   open(project?: string): ApprovalRequest[] {
-    return this.records.open(project);
+    return this.records.open(project, this.now().toISOString());
+  }
+
+  /**
+   * Closes the open requests nobody can approve any more: expired ones, and those whose build was
+   * re-staged by another process (`release-bot stage`, the ssh forced command), whose staging this
+   * process never heard of. Without it such a request stays open for ever: no audit entry says it
+   * ended and its Approve button stays in the channel. The Slack front end runs it periodically.
+   * Returns the requests it closed.
+   */
+  closeStale(): ApprovalRequest[] {
+    const closed: ApprovalRequest[] = [];
+    for (const request of this.records.open()) {
+      const staged = this.core.staged.current(request.project, request.version);
+      const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+      if (!stale) continue;
+      this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
+      const after = this.records.get(request.id);
+      // Only the ones this sweep closed: an approval may have closed it first.
+      if (after?.status === stale.status) closed.push(after);
+    }
+    return closed;
   }
 
   /**

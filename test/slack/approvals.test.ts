@@ -17,6 +17,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
   const mirror = path.join(tmp.dir, 'mirror');
   let conjur: ConjurStandIn;
   let app: App;
+  let env: NodeJS.ProcessEnv;
   let approvals: Approvals;
   let freezes: Freezes;
   let clock = Date.parse('2030-01-01T10:00:00Z');
@@ -55,15 +56,16 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
         '',
       ].join('\n'),
     );
+    env = {
+      CONJUR_APPLIANCE_URL: conjur.url,
+      CONJUR_ACCOUNT: 'acme',
+      CONJUR_AUTHN_LOGIN: 'host/release-bot',
+      CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
+      RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
+      RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
+    };
     app = createApp({
-      env: {
-        CONJUR_APPLIANCE_URL: conjur.url,
-        CONJUR_ACCOUNT: 'acme',
-        CONJUR_AUTHN_LOGIN: 'host/release-bot',
-        CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
-        RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
-        RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
-      },
+      env,
       logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
     });
     freezes = new Freezes(app.core, app.db, now);
@@ -136,6 +138,41 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     await expect(approvals.approve(request.id, as('carol'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'expired' } });
     expect(approvals.get(request.id)?.status).toBe('expired');
     expect(existsSync(path.join(mirror, 'gated/1.2.0'))).toBe(false);
+  });
+
+  it('closeStale closes an expired request nobody touched: audited once, no longer listed as waiting', async () => {
+    await stage('1.4.0', 'nobody looks');
+    const { request } = await approvals.request('gated', '1.4.0', as('alice'));
+    // Earlier tests' requests may have expired meanwhile; this one has not.
+    expect(approvals.closeStale().map((r) => r.id)).not.toContain(request.id);
+    expect(approvals.open('gated').map((r) => r.id)).toContain(request.id);
+    clock += 601_000;
+    // Expired but not yet swept: nobody can approve it, so it is not waiting for anything.
+    expect(approvals.open('gated').map((r) => r.id)).not.toContain(request.id);
+    const swept = approvals.closeStale();
+    expect(swept.map((r) => [r.id, r.status])).toEqual([[request.id, 'expired']]);
+    expect(approvals.get(request.id)).toMatchObject({ status: 'expired', closedReason: `the request expired at ${request.expiresAt}` });
+    expect(closed.map((r) => r.id)).toContain(request.id);
+    expect(approvals.closeStale()).toEqual([]);
+    const voids = app.core.audit.list({ project: 'gated', version: '1.4.0', limit: 20 }).filter((e) => e.type === 'approval-void');
+    expect(voids).toHaveLength(1);
+    expect(voids[0]).toMatchObject({ actor: { via: 'api', conjurLogin: 'release-bot' }, data: { requestId: request.id, status: 'expired' } });
+  });
+
+  it('closeStale voids a request whose build another process re-staged (no event reached this one)', async () => {
+    await stage('1.5.0', 'first');
+    const { request } = await approvals.request('gated', '1.5.0', as('alice'));
+    // A second App on the same database: what `release-bot stage` in another process is.
+    const other = createApp({ env, logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    try {
+      writeFileSync(path.join(staging, 'gated', '1.5.0', 'gated-1.5.0.tgz'), 'second, from the CLI');
+      await other.core.stage({ project: 'gated', version: '1.5.0', build: { number: 8 }, reportedBy: 'cli:root', actor: { via: 'cli:root' } });
+    } finally {
+      other.close();
+    }
+    expect(approvals.get(request.id)?.status).toBe('open');
+    expect(approvals.closeStale().map((r) => [r.id, r.status])).toEqual([[request.id, 'void']]);
+    expect(approvals.get(request.id)?.closedReason).toContain('was re-staged (build 8)');
   });
 
   it('fails closed when Conjur is down: no approval is recorded', async () => {
