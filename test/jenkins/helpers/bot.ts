@@ -32,11 +32,18 @@ export interface Bot {
   stop(): Promise<void>;
 }
 
+export interface BotOptions {
+  /** More projects: YAML lines under `projects:` (two-space indented), e.g. a docker project. */
+  extraProjects?: string[];
+  /** A `channel:` of its own for these projects (the others use the file's C0RELEASES). */
+  channels?: Record<string, string>;
+}
+
 /**
  * release-bot as `serve` runs it (createApp + createHttpApp + every handler's router) on 127.0.0.1,
  * with a projects file of three projects and a Conjur stand-in, for real HTTP tests.
  */
-export async function startBot(envOverrides: NodeJS.ProcessEnv = {}): Promise<Bot> {
+export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: BotOptions = {}): Promise<Bot> {
   const tmp = makeTmpDir('release-bot-jenkins-');
   const staging = path.join(tmp.dir, 'staging');
   const dataDir = path.join(tmp.dir, 'data');
@@ -52,6 +59,7 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}): Promise<Bo
     `    authorized_group: release/${name}`,
     `    jenkins_job: ${JSON.stringify(job)}`,
     '    artifact: files',
+    ...(options.channels?.[name] ? [`    channel: ${options.channels[name]}`] : []),
     ...(token ? [`    notification_token_sha256: ${hashUrlToken(token)}`] : []),
     '    destinations:',
     '      - name: mirror',
@@ -69,6 +77,7 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}): Promise<Bo
       ...project('secretless', 'team/secretless', URL_TOKENS.secretless),
       ...project('summon', 'summon/*'),
       '    version_parameter: RELEASE_VERSION',
+      ...(options.extraProjects ?? []),
       '',
     ].join('\n'),
   );
