@@ -7,6 +7,8 @@ import { freePort } from '../support/ports.js';
 
 const MIRROR = 'doctor-mirror-canary-1e5b3f9a7c';
 const NPM = 'doctor-npm-canary-3f9a7c1e5b';
+const SIGNING = 'doctor-signing-canary-9a7c1e5b3f';
+const USER = 'doctor-user-canary-5b3f9a7c1e';
 
 describe('release-bot doctor', () => {
   let bot: BotEnv;
@@ -29,7 +31,7 @@ describe('release-bot doctor', () => {
         '      - name: mirror',
         '        type: directory',
         `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
+        '        credentials: { MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }',
         '  conjur-js:',
         '    authorized_group: release/conjur-cli',
         '    jenkins_job: conjur-js',
@@ -45,6 +47,10 @@ describe('release-bot doctor', () => {
           'release/mirror/token': { value: MIRROR, readers: ['host:release-bot'] },
           // Declared, but the bot was never permitted to read it.
           'release/npm/token': { value: NPM, readers: ['user:alice'] },
+          // Declared and permitted, but never given a value: a permission check passes it, a release fails on it.
+          'release/mirror/signing-key': { readers: ['host:release-bot'] },
+          // release/mirror/user is not declared at all.
+
         },
       },
     );
@@ -54,30 +60,42 @@ describe('release-bot doctor', () => {
     await bot.close();
   });
 
-  it('prints a checklist and exits non-zero naming each problem: an unreadable variable, a missing tool', async () => {
-    const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('ssh') });
+  it('prints a checklist and exits non-zero naming each problem: a variable without value, forbidden or undeclared, a missing tool', async () => {
+    const reads = bot.conjur.requests.length;
+    const r = await runCli(['doctor'], { ...bot.env, LOG_LEVEL: 'debug', PATH: pathWith('ssh') });
     expect(r.stdout.split('\n')[0]).toBe('release-bot doctor');
     expect(r.stdout).toMatch(/^ {2}ok {4}configuration: 2 project\(s\) in /m);
     expect(r.stdout).toMatch(/^ {2}ok {4}database: .* \(schema \d+\), 0 audit entries, audit chain intact$/m);
     expect(r.stdout).toMatch(/^ {2}ok {4}staging directory: /m);
     expect(r.stdout).toContain(`  ok    Conjur identity: ${bot.conjur.url} answers; logged in as host/release-bot (account acme)`);
-    expect(r.stdout).toContain('  ok    Conjur variable release/mirror/token: readable (execute permitted)');
-    expect(r.stdout).toContain('  FAIL  Conjur variable release/npm/token: host/release-bot may not read it, or it does not exist');
+    expect(r.stdout).toContain('  ok    Conjur variable release/mirror/token: readable, has a value');
+    expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/signing-key: declared and host/release-bot may read it, but it has no value: set one (conjur variable set -i release/mirror/signing-key -v ...)');
+    expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/user: not declared (or not visible to host/release-bot): declare it in policy');
+    expect(r.stdout).toContain('  FAIL  Conjur variable release/npm/token: declared, but host/release-bot may not read it: permit execute on it');
     expect(r.stdout).toContain('  FAIL  tool npm (npm destinations): not found on PATH: apt-get install npm');
-    expect(r.stdout).toContain('2 problem(s): fix them and run release-bot doctor again');
+    expect(r.stdout).toContain('4 problem(s): fix them and run release-bot doctor again');
     expect(r.code).toBe(1);
-    expect(r.stdout + r.stderr).not.toContain(MIRROR);
-    expect(r.stdout + r.stderr).not.toContain(NPM);
-    expect(r.stdout + r.stderr).not.toContain(API_KEY);
+    // A real read (the batch GET /secrets a release makes), not only a permission check.
+    const secrets = bot.conjur.requests.slice(reads).filter((q) => q.path === '/secrets');
+    expect(secrets[0]?.query).toContain(encodeURIComponent('acme:variable:release/mirror/signing-key'));
+    expect(secrets.some((q) => q.status === 200)).toBe(true);
+    for (const canary of [MIRROR, NPM, API_KEY]) expect(r.stdout + r.stderr).not.toContain(canary);
   });
 
-  it('passes once the variable is permitted and the tool is installed', async () => {
+  it('passes once every variable has a value the bot may read and the tool is installed, and shows no value', async () => {
     bot.conjur.setVariable('release/npm/token', NPM, ['host:release-bot']);
-    const r = await runCli(['doctor', '--json'], { ...bot.env, PATH: pathWith('npm') });
+    bot.conjur.setVariable('release/mirror/signing-key', SIGNING);
+    bot.conjur.setVariable('release/mirror/user', USER, ['host:release-bot']);
+    const reads = bot.conjur.requests.length;
+    const r = await runCli(['doctor', '--json'], { ...bot.env, LOG_LEVEL: 'debug', PATH: pathWith('npm') });
     const checks = JSON.parse(r.stdout) as { ok: boolean; name: string; detail: string }[];
     expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.filter((c) => c.name.startsWith('Conjur variable ')).map((c) => c.detail)).toEqual(Array(4).fill('readable, has a value'));
     expect(checks.find((c) => c.name === 'tool npm (npm destinations)')?.detail).toMatch(/\/npm$/);
     expect(r.code).toBe(0);
+    // All four in one batch read, as a release fetches them.
+    expect(bot.conjur.requests.slice(reads).filter((q) => q.path === '/secrets').map((q) => q.status)).toEqual([200]);
+    for (const canary of [MIRROR, NPM, SIGNING, USER, API_KEY]) expect(r.stdout + r.stderr).not.toContain(canary);
   });
 
   it('fails when Conjur does not answer, and does not pretend to have checked the variables', async () => {

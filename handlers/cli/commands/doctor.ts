@@ -7,7 +7,8 @@ import { publishers } from '../../../publishers/registry.js';
 import { parseSyslogUrl } from '../../../src/audit/forward-syslog.js';
 import { chainFromDb, verifyChain } from '../../../src/audit/verify.js';
 import { ConfigError, type Config } from '../../../src/config/load.js';
-import { toReleaseBotError } from '../../../src/errors.js';
+import type { Conjur } from '../../../src/conjur/types.js';
+import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
 import { createApp, type App } from '../../../src/main.js';
 import { action, cliLogs } from '../run.js';
 
@@ -52,7 +53,11 @@ export function requiredTools(config: Pick<Config, 'projects'>): Map<string, Set
   for (const project of config.projects.values()) {
     // Docker projects' staged images are inspected with skopeo whatever their destinations are.
     if (project.artifact === 'docker') need('skopeo', 'docker staging');
-    for (const d of project.destinations) for (const tool of publishers.get(d.type)?.tools ?? []) need(tool, `${d.type} destinations`);
+    for (const d of project.destinations) {
+      const tools = publishers.get(d.type)?.tools ?? [];
+      // Options decide some tools (an ssh destination runs scp or rsync): only those it runs are required.
+      for (const tool of typeof tools === 'function' ? tools(d.options) : tools) need(tool, `${d.type} destinations`);
+    }
   }
   return needs;
 }
@@ -68,6 +73,53 @@ function tcpReachable(host: string, port: number, timeoutMs = 3000): Promise<str
     socket.once('connect', () => done(undefined));
     socket.once('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message));
   });
+}
+
+const READABLE = 'readable, has a value';
+
+/**
+ * Reads every configured variable, as a release does: a permission check alone passes a variable
+ * that is declared but was never given a value, and that release would then fail at its fetch.
+ * The values are dropped at once: the client registered them for redaction, and nothing here keeps,
+ * logs or prints one.
+ */
+async function variableChecks(conjur: Conjur, login: string, ids: readonly string[]): Promise<Check[]> {
+  if (ids.length === 0) return [];
+  try {
+    (await conjur.getSecrets(ids)).clear();
+    return ids.map((id) => ({ ok: true, name: `Conjur variable ${id}`, detail: READABLE }));
+  } catch (err) {
+    const coded = toReleaseBotError(err);
+    // Conjur fails the whole batch for one missing or forbidden id; anything else (down, 5xx) says nothing per id.
+    if (coded.code !== ErrorCode.ConjurNotFound && coded.code !== ErrorCode.ConjurForbidden) {
+      return ids.map((id) => ({ ok: false, name: `Conjur variable ${id}`, detail: `${coded.message} [${coded.code}]` }));
+    }
+  }
+  const checks: Check[] = [];
+  for (const id of ids) checks.push({ name: `Conjur variable ${id}`, ...(await variableCheck(conjur, login, id)) });
+  return checks;
+}
+
+/** One variable on its own, to name what is wrong with it: no value, not permitted, or not declared. */
+async function variableCheck(conjur: Conjur, login: string, id: string): Promise<Omit<Check, 'name'>> {
+  try {
+    (await conjur.getSecrets([id])).clear();
+    return { ok: true, detail: READABLE };
+  } catch (err) {
+    const coded = toReleaseBotError(err);
+    // Conjur answers 403 only for a declared variable (an undeclared one is 404, whoever asks).
+    if (coded.code === ErrorCode.ConjurForbidden) return { ok: false, detail: `declared, but ${login} may not read it: permit execute on it to the bot in policy (deploy/conjur/policy.yml)` };
+    if (coded.code !== ErrorCode.ConjurNotFound) return { ok: false, detail: `${coded.message} [${coded.code}]` };
+  }
+  // A 404 is either "not declared" or "declared, permitted, but empty": the permission check tells them apart.
+  try {
+    return (await conjur.canRead(id))
+      ? { ok: false, detail: `declared and ${login} may read it, but it has no value: set one (conjur variable set -i ${id} -v ...)` }
+      : { ok: false, detail: `not declared (or not visible to ${login}): declare it in policy and permit execute to the bot (deploy/conjur/policy.yml)` };
+  } catch (err) {
+    const coded = toReleaseBotError(err);
+    return { ok: false, detail: `${coded.message} [${coded.code}]` };
+  }
 }
 
 async function runChecks(app: App): Promise<Check[]> {
@@ -105,23 +157,8 @@ async function runChecks(app: App): Promise<Check[]> {
     checks.push({ ok: false, name: 'Conjur identity', detail: `cannot log in to ${config.env.CONJUR_APPLIANCE_URL} as ${login}: ${coded.message} [${coded.code}]` });
   }
   const variables = [...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials))))].sort();
-  for (const id of variables) {
-    if (!reachable) {
-      checks.push({ ok: false, name: `Conjur variable ${id}`, detail: 'not checked: Conjur did not answer' });
-      continue;
-    }
-    try {
-      const readable = await conjur.canRead(id);
-      checks.push({
-        ok: readable,
-        name: `Conjur variable ${id}`,
-        detail: readable ? 'readable (execute permitted)' : `${login} may not read it, or it does not exist: declare it and permit execute to the bot in policy (deploy/conjur/policy.yml)`,
-      });
-    } catch (err) {
-      const coded = toReleaseBotError(err);
-      checks.push({ ok: false, name: `Conjur variable ${id}`, detail: `${coded.message} [${coded.code}]` });
-    }
-  }
+  if (reachable) checks.push(...(await variableChecks(conjur, login, variables)));
+  else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: 'not checked: Conjur did not answer' });
 
   for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
     const found = await onPath(tool);
@@ -180,7 +217,8 @@ export function registerDoctor(program: Command): void {
         }
         try {
           const checks = await runChecks(app);
-          process.stdout.write(o.json ? `${JSON.stringify(checks, null, 2)}\n` : render(checks));
+          // No check puts a value in its text; redacting the output anyway keeps one from ever getting out.
+          process.stdout.write(app.redactor.redact(o.json ? `${JSON.stringify(checks, null, 2)}\n` : render(checks)));
           return checks.every((c) => c.ok) ? 0 : DOCTOR_FAILED_EXIT;
         } finally {
           app.close();
