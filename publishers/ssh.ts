@@ -290,7 +290,7 @@ export const sshPublisher: PublisherDefinition<Options> = {
   description: 'uploads the verified files and the release label to a download host with scp or rsync over ssh',
   artifacts: ['files'],
   options,
-  tools: ['ssh', 'scp', 'rsync'],
+  tools: (opts) => ['ssh', opts.method],
 
   plan: (ctx, opts): Promise<DryRunPlan> =>
     withConnection(ctx, opts, async (conn, up) => {

@@ -73,8 +73,11 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
   description: string;
   artifacts: readonly ArtifactKind[];
   options: z.ZodType<Options>;
-  /** External programs this type runs, for `release-bot doctor` (e.g. ["skopeo"]). */
-  tools: readonly string[];
+  /**
+   * External programs this type runs, for `release-bot doctor` (e.g. ["skopeo"]): a function of the
+   * destination's parsed options when they decide it (ssh runs scp or rsync, never both).
+   */
+  tools: readonly string[] | ((options: Options) => readonly string[]);
   publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
   /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
   plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;
