@@ -18,6 +18,7 @@ import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
+import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
 import { copyVerifiedFiles } from './verify.js';
 
 export interface CoreDeps {
@@ -30,6 +31,8 @@ export interface CoreDeps {
   /** The manifest digest of an image on the staging registry (skopeo inspect). */
   inspectImage?: (ref: string, tlsVerify: boolean) => Promise<string>;
   now?: () => Date;
+  /** How the owner of a live release is looked up (tests); the real processes of this machine by default. */
+  probe?: ProcessProbe;
   /** First retry delay; doubles each attempt. */
   retryBaseMs?: number;
 }
@@ -67,12 +70,14 @@ export class ReleaseCore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private readonly now: () => Date;
+  private readonly probe: ProcessProbe;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.probe = deps.probe ?? systemProbe;
     this.audit = new AuditLog(deps.db, deps.redactor, this.now);
     this.staged = new StagedBuilds(deps.db);
-    this.releases = new Releases(deps.db, this.now);
+    this.releases = new Releases(deps.db, this.now, currentProcess());
   }
 
   get config(): Config {
@@ -231,6 +236,9 @@ export class ReleaseCore {
     const approvers = options.approvers ?? [];
     let previous: ReleaseRecord | undefined;
     try {
+      // A release of this version whose process died (a killed CLI or ssh publish) holds the lock and
+      // is not yet resumable: mark it interrupted here, in whichever process asks next.
+      this.recoverInterrupted(this.probe, { project: project.name, version });
       if (project.approvals > approvers.length && !options.dryRun) {
         throw new ReleaseBotError(ErrorCode.ApprovalPending, `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester: request the release in Slack`, {
           details: { needed: project.approvals, have: approvers.length },
@@ -447,14 +455,18 @@ export class ReleaseCore {
   }
 
   /**
-   * Releases this host left in a live state when it stopped (crash, SIGKILL): they are marked
-   * `interrupted`, audited and announced. Nothing is published again until someone resumes them.
+   * Releases left in a live state by a process that is provably gone (crash, SIGKILL, reboot): they
+   * are marked `interrupted`, audited and announced. Nothing is published again until someone resumes
+   * them. `serve` runs it for every release at start; every release and resume runs it first for its
+   * own project+version, so a killed CLI or ssh release does not block the version until serve restarts.
    */
-  recoverInterrupted(isAlive: (pid: number) => boolean = pidAlive): ReleaseRecord[] {
+  recoverInterrupted(probe: ProcessProbe = this.probe, only?: { project: string; version: string }): ReleaseRecord[] {
     const recovered: ReleaseRecord[] = [];
-    for (const release of this.releases.inFlight()) {
-      if (release.ownerPid !== null && release.ownerPid !== process.pid && isAlive(release.ownerPid)) continue;
-      this.releases.setState(release.id, 'interrupted', { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' });
+    for (const release of this.releases.inFlight(only?.project, only?.version)) {
+      if (!ownerIsDead({ host: release.ownerHost, bootId: release.ownerBootId, pid: release.ownerPid, startTime: release.ownerStartTime }, probe)) continue;
+      // Conditional: when two processes recover the same release, one audits and announces it.
+      if (!this.releases.markInterrupted(release.id, { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' })) continue;
+      this.deps.log.warn({ releaseId: release.id, project: release.project, version: release.version, ownerPid: release.ownerPid, ownerHost: release.ownerHost }, 'release of a process that no longer runs marked interrupted');
       const destinations = this.releases.destinations(release.id);
       const entry = this.audit.append({
         type: 'interrupted',
@@ -486,15 +498,6 @@ export class ReleaseCore {
 
   get inFlightCount(): number {
     return this.inFlight.size;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -132,4 +132,10 @@ export const migrations: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 4: the owner of a live release beyond its pid: the boot it ran in and its start time
+  // (/proc/<pid>/stat field 22), so a reused pid (after a reboot, in a container) is not taken for it
+  `
+  ALTER TABLE releases ADD COLUMN owner_boot_id TEXT;
+  ALTER TABLE releases ADD COLUMN owner_start_time TEXT;
+  `,
 ];

@@ -26,6 +26,8 @@ export interface ReleaseRecord {
   errorMessage: string | null;
   ownerPid: number | null;
   ownerHost: string | null;
+  ownerBootId: string | null;
+  ownerStartTime: string | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
@@ -56,11 +58,24 @@ function toRelease(row: Record<string, unknown>): ReleaseRecord {
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
 
+/** The process that runs a release (see src/release/owner.ts): host, boot, pid and start time. */
+export interface OwnerIdentity {
+  host: string;
+  bootId: string | null;
+  pid: number;
+  startTime: string | null;
+}
+
 export class Releases {
+  private readonly owner: OwnerIdentity;
+
   constructor(
     private readonly db: Db,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+    owner?: OwnerIdentity,
+  ) {
+    this.owner = owner ?? { host: hostname(), bootId: null, pid: process.pid, startTime: null };
+  }
 
   /**
    * Creates a release in state `requested` and with it the lock on project+version (a partial unique
@@ -72,10 +87,10 @@ export class Releases {
     try {
       this.db
         .prepare(
-          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), process.pid, hostname(), at, at);
+        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, at, at);
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       const holder = this.live(r.project, r.version);
@@ -132,9 +147,27 @@ export class Releases {
     return (rows as Record<string, unknown>[]).map(toRelease);
   }
 
-  /** Releases in a live state, optionally only those owned by this host. */
-  inFlight(): ReleaseRecord[] {
-    return (this.db.prepare(`SELECT * FROM releases WHERE state IN ('requested','authorized','verifying','publishing') ORDER BY created_at`).all() as Record<string, unknown>[]).map(toRelease);
+  /** Releases in a live state; of one project+version when given. */
+  inFlight(project?: string, version?: string): ReleaseRecord[] {
+    const live = `state IN ('requested','authorized','verifying','publishing')`;
+    const rows =
+      project !== undefined && version !== undefined
+        ? this.db.prepare(`SELECT * FROM releases WHERE ${live} AND project = ? AND version = ? ORDER BY created_at`).all(project, version)
+        : this.db.prepare(`SELECT * FROM releases WHERE ${live} ORDER BY created_at`).all();
+    return (rows as Record<string, unknown>[]).map(toRelease);
+  }
+
+  /**
+   * Marks a live release interrupted; false when it was no longer live (another process recovered
+   * it first, or it finished), so that only one recovery audits and announces it.
+   */
+  markInterrupted(id: string, error: { code: string; message: string }): boolean {
+    const at = this.now().toISOString();
+    return (
+      this.db
+        .prepare(`UPDATE releases SET state = 'interrupted', updated_at = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('requested','authorized','verifying','publishing')`)
+        .run(at, at, error.code, error.message, id).changes === 1
+    );
   }
 
   upsertDestination(d: Partial<DestinationRecord> & Pick<DestinationRecord, 'releaseId' | 'destination' | 'type' | 'status'>): void {

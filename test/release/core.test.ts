@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
+import { currentProcess, procStartTime } from '../../src/release/owner.js';
 import type { PublishContext, PublisherDefinition } from '../../src/publishing/types.js';
 import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -185,10 +187,50 @@ describe('the release core', () => {
     const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
     const events: string[] = [];
     f.core.events.on('release-interrupted', (e) => events.push(e.release.id));
-    const recovered = f.core.recoverInterrupted(() => false);
+    // Our own live release is never taken for a dead one.
+    expect(f.core.recoverInterrupted()).toEqual([]);
+    const gone = { self: currentProcess(), lookup: () => ({ running: false as const }) };
+    f.db.prepare('UPDATE releases SET owner_pid = ? WHERE id = ?').run(currentProcess().pid + 1, rec.id);
+    const recovered = f.core.recoverInterrupted(gone);
     expect(recovered.map((r) => r.id)).toEqual([rec.id]);
     expect(f.core.releases.get(rec.id)?.state).toBe('interrupted');
     expect(events).toEqual([rec.id]);
     expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'interrupted', releaseId: rec.id });
+    // A second recovery (another process at the same moment) changes and audits nothing.
+    f.db.prepare(`UPDATE releases SET state = 'publishing' WHERE id = ?`).run(rec.id);
+    f.core.releases.markInterrupted(rec.id, { code: 'INTERRUPTED', message: 'x' });
+    expect(f.core.recoverInterrupted(gone)).toEqual([]);
+  });
+
+  it('recovers, before a release, a live release whose pid now belongs to another running process, and then releases', async () => {
+    await setup(dest('a'));
+    const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    // The pid is reused by some other process (as after a reboot, or a container restart); the start time recorded is not its own.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      f.db.prepare('UPDATE releases SET owner_pid = ? WHERE id = ?').run(other.pid, rec.id);
+      await expect(f.core.release('app', '1.0.0', alice)).resolves.toMatchObject({ state: 'published' });
+    } finally {
+      other.kill('SIGKILL');
+    }
+    expect(f.core.releases.get(rec.id)).toMatchObject({ state: 'interrupted', errorCode: 'INTERRUPTED' });
+    const types = f.core.audit.list({ limit: 10 }).map((e) => e.type);
+    expect(types.slice(0, 3)).toEqual(['published', 'requested', 'interrupted']);
+  });
+
+  it('leaves a live release alone while its owner runs: a new release is told it is in progress', async () => {
+    await setup(dest('a'));
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => other.once('spawn', r));
+      const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+      // The owner is that running process, recorded with its own start time.
+      f.db.prepare('UPDATE releases SET owner_pid = ?, owner_start_time = ? WHERE id = ?').run(other.pid, procStartTime(other.pid as number), rec.id);
+      await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.InProgress });
+      expect(f.core.releases.get(rec.id)?.state).toBe('requested');
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 });
