@@ -2,12 +2,12 @@ import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { assertProjectName, assertVersion, clip } from '../../src/validate.js';
 
 export type SshRequest =
-  | { command: 'publish'; project: string; version: string; dryRun: boolean; resume: boolean }
+  | { command: 'publish'; project: string; version: string }
   | { command: 'stage'; project: string; version: string; buildNumber?: number | undefined; buildUrl?: string | undefined; commit?: string | undefined }
   | { command: 'status'; project: string; version?: string | undefined };
 
 export const USAGE = [
-  'publish <project> <version> [--dry-run] [--resume]',
+  'publish <project> <version>',
   'stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA]',
   'status <project> [version]',
 ];
@@ -70,22 +70,27 @@ function split(words: string[], name: string, positional: { min: number; max: nu
   return { args, options };
 }
 
+/**
+ * The contract of the forced command is `publish <project> <version>` and nothing more: a dry run or
+ * a resume changes what a key may do, so over ssh neither exists (the CLI and Slack have both).
+ */
 function parsePublish(words: string[]): SshRequest {
   const { args, options } = split(words, 'publish', { min: 2, max: 2 });
-  const seen = new Set<string>();
-  for (const o of options) {
-    if (o !== '--dry-run' && o !== '--resume') throw bad(`publish: unknown option or extra argument ${JSON.stringify(clip(o, 40))}`);
-    if (seen.has(o)) throw bad(`publish: ${o} given twice`);
-    seen.add(o);
-  }
-  return { command: 'publish', project: assertProjectName(args[0] as string), version: assertVersion(args[1] as string), dryRun: seen.has('--dry-run'), resume: seen.has('--resume') };
+  if (options.length > 0) throw bad(`publish: unexpected extra argument ${JSON.stringify(clip(options[0] as string, 40))}: over ssh, publish takes exactly <project> <version>`);
+  return { command: 'publish', project: assertProjectName(args[0] as string), version: assertVersion(args[1] as string) };
 }
 
-const STAGE_OPTIONS: Record<string, { check: RegExp; hint: string }> = {
+/** The only options `stage` takes over ssh, each value checked before anything runs. */
+const STAGE_OPTIONS: Record<string, { check: RegExp; hint: string; valid?: (value: string) => boolean }> = {
   '--build-number': { check: /^[0-9]{1,9}$/, hint: 'a whole number' },
-  '--build-url': { check: /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._:/%+-]*)?$/, hint: 'an http(s) URL without query string' },
+  '--build-url': { check: /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._:/%+-]*)?$/, hint: 'an http(s) URL without query string', valid: isUrl },
   '--commit': { check: /^[0-9a-f]{7,64}$/, hint: 'a commit hash (7 to 64 lower-case hex digits)' },
 };
+
+/** What the pattern cannot say: a port within range, a host name URL parsing accepts. */
+function isUrl(value: string): boolean {
+  return URL.canParse(value);
+}
 
 function parseStage(words: string[]): SshRequest {
   const { args, options } = split(words, 'stage', { min: 2, max: 2 });
@@ -97,7 +102,7 @@ function parseStage(words: string[]): SshRequest {
     if (values.has(name)) throw bad(`stage: ${name} given twice`);
     const value = options[i + 1];
     if (value === undefined || value.startsWith('-')) throw bad(`stage: ${name} needs a value`);
-    if (!spec.check.test(value)) throw bad(`stage: ${name} must be ${spec.hint}`);
+    if (!spec.check.test(value) || (spec.valid && !spec.valid(value))) throw bad(`stage: ${name} must be ${spec.hint}`);
     values.set(name, value);
   }
   const number = values.get('--build-number');

@@ -16,7 +16,7 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
   const { core } = app;
   switch (request.command) {
     case 'publish': {
-      const summary = await core.release(request.project, request.version, { login, via: 'ssh' }, { dryRun: request.dryRun, resume: request.resume });
+      const summary = await core.release(request.project, request.version, { login, via: 'ssh' });
       out.stdout(`${summaryText(summary)}\n`);
       if (summary.state !== 'failed') return 0;
       const code = summary.error?.code as ErrorCode | undefined;

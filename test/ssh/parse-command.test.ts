@@ -2,9 +2,9 @@ import { parseSshCommand } from '../../handlers/ssh/parse-command.js';
 import { ErrorCode } from '../../src/errors.js';
 
 describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
-  it('accepts publish, with --dry-run and --resume', () => {
-    expect(parseSshCommand('publish conjur-cli 4.2.0')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0', dryRun: false, resume: false });
-    expect(parseSshCommand('publish conjur-cli 4.2.0-rc.1+build.7 --resume --dry-run')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0-rc.1+build.7', dryRun: true, resume: true });
+  it('accepts publish <project> <version>, and nothing more', () => {
+    expect(parseSshCommand('publish conjur-cli 4.2.0')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0' });
+    expect(parseSshCommand('publish conjur-cli 4.2.0-rc.1+build.7')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0-rc.1+build.7' });
   });
 
   it('accepts stage with its build options', () => {
@@ -54,12 +54,15 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
     ['FOO=bar publish conjur-cli 4.2.0', /shell syntax is not accepted: "="/],
     ['publish conjur-cli 4.2.0\u0000', /U\+0000 at position 25 is not accepted/],
     ['publish cönjur 4.2.0', /U\+00F6 at position 10 is not accepted/],
-    ['publish conjur-cli 4.2.0 extra', /publish: unknown option or extra argument "extra"|unexpected extra argument "extra"/],
+    ['publish conjur-cli 4.2.0 extra', /publish: unexpected extra argument "extra"/],
     ['publish conjur-cli', /publish: missing <version>/],
     ['publish', /publish: missing <project> and <version>/],
-    ['publish conjur-cli 4.2.0 --as root', /unknown option or extra argument "--as"/],
-    ['publish conjur-cli 4.2.0 --resume --resume', /--resume given twice/],
-    ['publish conjur-cli 4.2.0 --resume x', /unknown option or extra argument "x"/],
+    ['publish conjur-cli 4.2.0 --as root', /publish: unexpected extra argument "--as": over ssh, publish takes exactly <project> <version>/],
+    // The CLI's publish options are not part of the forced command's contract.
+    ['publish conjur-cli 4.2.0 --dry-run', /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/],
+    ['publish conjur-cli 4.2.0 --resume', /publish: unexpected extra argument "--resume"/],
+    ['publish conjur-cli 4.2.0 --resume --dry-run', /publish: unexpected extra argument "--resume"/],
+    ['publish conjur-cli 4.2.0 --json', /publish: unexpected extra argument "--json"/],
     ['publish  conjur-cli 4.2.0', /separate words with single spaces/],
     [' publish conjur-cli 4.2.0', /separate words with single spaces/],
     ['publish conjur-cli 4.2.0 ', /separate words with single spaces/],
@@ -71,6 +74,16 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
     ['stage conjur-cli 4.2.0 --build-number', /--build-number needs a value/],
     ['stage conjur-cli 4.2.0 --build-number 12a', /--build-number must be a whole number/],
     ['stage conjur-cli 4.2.0 --build-url ftp://x/', /--build-url must be an http\(s\) URL/],
+    ['stage conjur-cli 4.2.0 --build-url https://jenkins.example:99999/job/x/', /--build-url must be an http\(s\) URL/],
+    ['stage conjur-cli 4.2.0 --build-url', /--build-url needs a value/],
+    ['stage conjur-cli 4.2.0 --build-number --commit abcdef1', /--build-number needs a value/],
+    ['stage conjur-cli 4.2.0 --build-number 1234567890', /--build-number must be a whole number/],
+    ['stage conjur-cli 4.2.0 --build-number 12 extra', /stage: unknown option or extra argument "extra"/],
+    ['stage conjur-cli 4.2.0 extra', /stage: unexpected extra argument "extra"/],
+    ['stage conjur-cli', /stage: missing <version>/],
+    ['stage conjur-cli 4.2.0 --dry-run', /stage: unknown option or extra argument "--dry-run"/],
+    ['stage conjur-cli 4.2.0 --build-number=12', /shell syntax is not accepted: "="/],
+    ['stage ../x 4.2.0', /invalid project name/],
     ['stage conjur-cli 4.2.0 --commit HEAD', /--commit must be a commit hash/],
     ['stage conjur-cli 4.2.0 --commit abcdef1 --commit abcdef1', /--commit given twice/],
     ['stage conjur-cli 4.2.0 --image registry/x', /stage: unknown option or extra argument "--image"/],
@@ -89,6 +102,7 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
   });
 
   it('says which commands the key runs when it refuses', () => {
-    expect(() => parseSshCommand('bash')).toThrow('This key runs only: publish <project> <version> [--dry-run] [--resume] | stage <project> <version>');
+    expect(() => parseSshCommand('bash')).toThrow('This key runs only: publish <project> <version> | stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA] | status <project> [version]');
+    expect(() => parseSshCommand('publish conjur-cli 4.2.0 --dry-run')).toThrow('This key runs only: publish <project> <version> | stage');
   });
 });

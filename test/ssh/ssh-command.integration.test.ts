@@ -92,7 +92,11 @@ describe('release-bot ssh-command through a real sshd', () => {
     ['scp', 'scp -t /tmp', /unknown command "scp"/],
     ['an unknown command', 'deploy conjur-cli 4.2.0', /unknown command "deploy"/],
     ['an extra argument', 'publish conjur-cli 4.2.0 now', /unexpected extra argument "now"/],
-    ['another identity', 'publish conjur-cli 4.2.0 --as root', /unknown option or extra argument "--as"/],
+    ['another identity', 'publish conjur-cli 4.2.0 --as root', /publish: unexpected extra argument "--as"/],
+    ['a dry run (not in the contract)', 'publish conjur-cli 4.3.0 --dry-run', /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/],
+    ['a resume (not in the contract)', 'publish conjur-cli 4.2.0 --resume', /publish: unexpected extra argument "--resume"/],
+    ['an unknown stage option', 'stage conjur-cli 4.3.0 --image registry/x', /stage: unknown option or extra argument "--image"/],
+    ['an invalid stage value', 'stage conjur-cli 4.3.0 --commit HEAD', /stage: --commit must be a commit hash/],
     ['a missing argument', 'publish conjur-cli', /publish: missing <version>/],
     ['an interactive login', undefined, /no command given: interactive logins are not allowed/],
   ];
