@@ -24,8 +24,9 @@ export interface Trace {
   outcome?: { type: string; at: string; seq: number; auditId: string; releaseId: string | null; resumeOf?: string | undefined } | undefined;
   build: { job?: string | undefined; number?: number | undefined; url?: string | undefined; commit?: string | undefined };
   staged?: { at: string; seq: number; auditId: string; reportedBy?: string | undefined; artifact?: ArtifactDigests | undefined } | undefined;
+  /** The digests measured when publishing (hashed while copying the verified files, the image re-inspected). */
   publishedArtifact?: ArtifactDigests | undefined;
-  /** Whether the digests recorded when publishing equal those recorded at staging. */
+  /** Whether the digests measured when publishing equal those recorded at staging; undefined when nothing was measured. */
   digestsMatch?: boolean | undefined;
   requester?: { login?: string | undefined; chatUserId?: string | undefined; via: string } | undefined;
   approvers: string[];
@@ -78,7 +79,8 @@ export function traceVersion(project: string, version: string, entries: readonly
     }
   }
   const stagedArtifact = digests(stagedData.artifact);
-  const publishedArtifact = digests(endData.artifact);
+  // Only what was measured counts: `artifact` in the entry is the staging record, copied.
+  const publishedArtifact = digests(endData.publishedArtifact);
   const actor = (requested ?? end)?.actor;
   const used = new Set([stagedEntry?.seq, requested?.seq, end?.seq]);
 
@@ -116,6 +118,25 @@ function artifactLines(a: ArtifactDigests | undefined): string[] {
   return a.files.map((f) => `    sha256:${f.sha256}  ${f.path}${f.size !== undefined ? ` (${f.size} bytes)` : ''}`);
 }
 
+/** What differs between the staging digests and those measured at publish, one line per file. */
+function differenceLines(staged: ArtifactDigests | undefined, measured: ArtifactDigests): string[] {
+  if (!staged || staged.kind !== 'files' || measured.kind !== 'files') {
+    return [...(staged ? ['    staged:'].concat(artifactLines(staged).map((l) => `  ${l}`)) : []), '    measured:', ...artifactLines(measured).map((l) => `  ${l}`)];
+  }
+  const before = new Map(staged.files.map((f) => [f.path, f]));
+  const after = new Map(measured.files.map((f) => [f.path, f]));
+  const out: string[] = [];
+  for (const path of [...new Set([...before.keys(), ...after.keys()])].sort()) {
+    const b = before.get(path);
+    const a = after.get(path);
+    if (b && a && b.sha256 === a.sha256) out.push(`    sha256:${a.sha256}  ${path} (same)`);
+    else if (b && a) out.push(`    sha256:${a.sha256}  ${path} CHANGED (staged sha256:${b.sha256})`);
+    else if (a) out.push(`    sha256:${a.sha256}  ${path} ADDED after staging`);
+    else if (b) out.push(`    ${path} MISSING at publish (staged sha256:${b.sha256})`);
+  }
+  return out;
+}
+
 /** The trace as one screen of text. `chain` is the verification of the log the entries came from. */
 export function formatTrace(t: Trace, chain?: VerifyResult): string {
   const lines: string[] = [];
@@ -137,9 +158,13 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
     lines.push('staged:      (no staging entry)');
   }
   if (o) {
-    const match = t.digestsMatch === true ? 'same digests as at staging (re-hashed before publishing)' : t.digestsMatch === false ? 'DIFFERENT digests from staging:' : 'digests:';
-    lines.push(`at publish:  ${match}`);
-    if (t.digestsMatch !== true) lines.push(...artifactLines(t.publishedArtifact));
+    if (!t.publishedArtifact) {
+      lines.push('at publish:  no digests measured (the attempt ended before the files were verified, or the entry predates measured digests)');
+    } else if (t.digestsMatch === true) {
+      lines.push('at publish:  same digests as at staging (re-hashed before publishing)');
+    } else {
+      lines.push('at publish:  DIFFERENT digests from staging:', ...differenceLines(t.staged?.artifact, t.publishedArtifact));
+    }
   }
   const r = t.requester;
   lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);

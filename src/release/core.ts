@@ -7,7 +7,7 @@ import { AuditLog, type AuditActor } from '../audit/log.js';
 import type { Config, ProjectConfig } from '../config/load.js';
 import type { Conjur } from '../conjur/types.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
-import type { BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
+import type { ArtifactFile, BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
 import type { Db } from '../store/db.js';
 import { Releases, type ReleaseRecord } from '../store/releases.js';
@@ -19,7 +19,7 @@ import { CoreEvents } from './events.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
-import { copyVerifiedFiles } from './verify.js';
+import { copyVerifiedFiles, removePrivateCopy } from './verify.js';
 
 export interface CoreDeps {
   config: Config;
@@ -311,16 +311,25 @@ export class ReleaseCore {
     const runDir = await mkdtemp(path.join(tmpdir(), `release-bot-${release.id}-`));
     let outcomes: DestinationOutcome[] = [];
     let error: ReleaseBotError | undefined;
+    /** What was hashed while verifying (the copy, the docker re-inspect): the audit's digests at publish. */
+    let measured: StagedArtifact | undefined;
     try {
       this.setState(release.id, 'verifying');
       const dir = path.join(runDir, 'artifact');
       await mkdir(dir, { mode: 0o700 });
       if (staged.artifact.kind === 'files') {
-        await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, new Set([labelFileName(project.name, release.version)]));
+        try {
+          measured = { kind: 'files', files: await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, new Set([labelFileName(project.name, release.version)])) };
+        } catch (thrown) {
+          const found = thrown instanceof ReleaseBotError ? (thrown.details.measured as ArtifactFile[] | undefined) : undefined;
+          if (found) measured = { kind: 'files', files: found };
+          throw thrown;
+        }
       } else {
         const inspect = this.deps.inspectImage;
         if (!inspect) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
         const now = await inspect(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
+        measured = { ...staged.artifact, digest: now };
         if (now !== staged.artifact.digest) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
       }
       const labelFile = path.join(dir, labelFileName(project.name, release.version));
@@ -365,8 +374,7 @@ export class ReleaseCore {
     } catch (thrown) {
       error = toReleaseBotError(thrown);
     } finally {
-      await chmod(path.join(runDir, 'artifact'), 0o700).catch(() => undefined);
-      await rm(runDir, { recursive: true, force: true });
+      await removePrivateCopy(runDir);
     }
 
     const failed = error !== undefined || outcomes.some((o) => o.status === 'failed');
@@ -402,6 +410,7 @@ export class ReleaseCore {
       data: {
         build: staged.build,
         artifact: artifactDigests(staged.artifact),
+        publishedArtifact: measured && artifactDigests(measured),
         stagedAt: staged.stagedAt,
         stagedBy: staged.reportedBy,
         approvers: r.approvers,

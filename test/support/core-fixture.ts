@@ -16,7 +16,7 @@ export interface CoreFixture {
   redactor: Redactor;
   logLines: string[];
   stagingDir: string;
-  /** Writes files into <staging>/<project>/<version>/. */
+  /** Writes files (paths may have subdirectories) into <staging>/<project>/<version>/. */
   stageFiles(project: string, version: string, files: Record<string, string>): string;
   close(): void;
 }
@@ -54,7 +54,10 @@ export function makeCore(root: string, projectsYaml: string, conjur: Conjur, ext
     stageFiles(project, version, files) {
       const dir = path.join(stagingDir, project, version);
       mkdirSync(dir, { recursive: true });
-      for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+      for (const [name, content] of Object.entries(files)) {
+        mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        writeFileSync(path.join(dir, name), content);
+      }
       return dir;
     },
     close: () => db.close(),
