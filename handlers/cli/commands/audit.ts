@@ -7,7 +7,7 @@ import { formatTrace, traceVersion } from '../../../src/audit/trace.js';
 import { chainFromDb, chainFromJsonl, verifyChain, type VerifyResult } from '../../../src/audit/verify.js';
 import { ErrorCode, ReleaseBotError } from '../../../src/errors.js';
 import { Redactor } from '../../../src/redact.js';
-import { openDatabase, type Db } from '../../../src/store/db.js';
+import { DATABASE_FILE, openDatabaseReadOnly, type Db } from '../../../src/store/db.js';
 import { assertProjectName, assertVersion, clip } from '../../../src/validate.js';
 import { action, positiveInt } from '../run.js';
 
@@ -16,14 +16,15 @@ export const CHAIN_BROKEN_EXIT = 65;
 
 /**
  * Reading the audit needs only the database, not Conjur or the projects file: an auditor can verify
- * and export it with nothing but RELEASE_BOT_DATA_DIR (or --data-dir).
+ * and export it with nothing but RELEASE_BOT_DATA_DIR (or --data-dir). It is opened read-only and
+ * never migrated: an audit read must work on a read-only copy and must not change the evidence.
  */
 function withDb<T>(dataDir: string | undefined, body: (db: Db) => T): T {
   const dir = path.resolve(dataDir ?? (process.env.RELEASE_BOT_DATA_DIR || './data'));
-  if (!existsSync(path.join(dir, 'release-bot.sqlite'))) {
+  if (!existsSync(path.join(dir, DATABASE_FILE))) {
     throw new ReleaseBotError(ErrorCode.NotFound, `no release-bot database in ${dir}: set RELEASE_BOT_DATA_DIR (or --data-dir) to the bot's data directory`);
   }
-  const db = openDatabase(dir);
+  const db = openDatabaseReadOnly(dir);
   try {
     return body(db);
   } finally {
