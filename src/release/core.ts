@@ -9,8 +9,9 @@ import type { Conjur } from '../conjur/types.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import type { ArtifactFile, BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
+import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
-import { Releases, type ReleaseRecord } from '../store/releases.js';
+import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
 import { labelFileName } from '../staging/scan.js';
 import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.js';
@@ -181,20 +182,23 @@ export class ReleaseCore {
     if (this.shutdown.signal.aborted) {
       return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute'));
     }
-    const work = this.runRelease(projectName, version, requester, options);
+    // The id exists from the first moment, so every log line of the request (the Conjur client's
+    // included, through the log context) carries it, also when the request is refused.
+    const releaseId = newReleaseId();
+    const work = withLogContext({ releaseId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () => this.runRelease(releaseId, projectName, version, requester, options));
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
     return work;
   }
 
-  private async runRelease(projectName: string, version: string, requester: Requester, options: ReleaseOptions): Promise<ReleaseSummary> {
+  private async runRelease(releaseId: string, projectName: string, version: string, requester: Requester, options: ReleaseOptions): Promise<ReleaseSummary> {
     const startedMs = this.now().getTime();
     const actor: AuditActor = { via: requester.via, chatUserId: requester.chatUserId, conjurLogin: requester.login };
     const refuse = (err: ReleaseBotError, stagedBuildId: number | null = null): never => {
       const entry = this.audit.append({ type: 'denied', project: clip(projectName, 100), version: clip(version, 100), actor, data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun) } });
       if (stagedBuildId !== null) {
-        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun) }, err.code, err.message);
+        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun) }, err.code, err.message, releaseId);
       }
       this.events.emit('release-denied', { project: projectName, version, requester, code: err.code, message: err.message, auditId: entry.id });
       this.deps.log.warn({ project: clip(projectName, 100), version: clip(version, 100), login: requester.login, code: err.code }, 'release refused');
@@ -273,7 +277,7 @@ export class ReleaseCore {
             dryRun: Boolean(options.dryRun),
             resumeOf: previous?.id ?? null,
             approvers,
-          });
+          }, releaseId);
         })
         .immediate();
     } catch (thrown) {

@@ -58,6 +58,11 @@ function toRelease(row: Record<string, unknown>): ReleaseRecord {
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
 
+/** A release id: allocated when a request arrives, so that every log line of it, even before the lock, names it. */
+export function newReleaseId(): string {
+  return `rel_${randomBytes(9).toString('base64url')}`;
+}
+
 /** The process that runs a release (see src/release/owner.ts): host, boot, pid and start time. */
 export interface OwnerIdentity {
   host: string;
@@ -81,8 +86,7 @@ export class Releases {
    * Creates a release in state `requested` and with it the lock on project+version (a partial unique
    * index). A second live request, or one for a published version, fails with IN_PROGRESS or ALREADY_RELEASED.
    */
-  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'>): ReleaseRecord {
-    const id = `rel_${randomBytes(9).toString('base64url')}`;
+  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'>, id = newReleaseId()): ReleaseRecord {
     const at = this.now().toISOString();
     try {
       this.db
@@ -107,8 +111,7 @@ export class Releases {
   }
 
   /** A denied request never held the lock; it is recorded for the audit trail and status views. */
-  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'>, errorCode: string, errorMessage: string): ReleaseRecord {
-    const id = `rel_${randomBytes(9).toString('base64url')}`;
+  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'>, errorCode: string, errorMessage: string, id = newReleaseId()): ReleaseRecord {
     const at = this.now().toISOString();
     this.db
       .prepare(
