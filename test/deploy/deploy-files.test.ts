@@ -417,7 +417,7 @@ describe('deploy/ssh/authorized_keys.example', () => {
     expect(options.filter(([n]) => n === 'command')).toHaveLength(1);
   });
 
-  it.each(lines.map((l, i): [number, string] => [i + 1, l]))('line %i: command= runs the unit\'s node and script with `ssh-command --as <login> --env-file <the unit\'s EnvironmentFile>`', (_, line) => {
+  it.each(lines.map((l, i): [number, string] => [i + 1, l]))('line %i: command= runs the unit\'s node and script with `ssh-command --as <login> --environment-file <the unit\'s EnvironmentFile>`', (_, line) => {
     const { options, type, key } = parseKeyLine(line);
     const command = options.find(([n]) => n === 'command')?.[1] as string;
     // sshd hands it to `sh -c`: plain words only, nothing a shell would interpret.
@@ -436,7 +436,7 @@ describe('deploy/ssh/authorized_keys.example', () => {
     for (const o of sshCommand.options.filter((o) => o.mandatory)) expect([o.long, values.has(o.long as string)]).toEqual([o.long, true]);
     expect(values.has('--as')).toBe(true);
     expect(() => roleOfLogin(values.get('--as') as string)).not.toThrow();
-    expect(values.get('--env-file')).toBe(one('EnvironmentFile'));
+    expect(values.get('--environment-file')).toBe(one('EnvironmentFile'));
     // A real public key blob: base64 of a length-prefixed copy of its own type.
     const blob = Buffer.from(key, 'base64');
     expect(blob.subarray(4, 4 + blob.readUInt32BE(0)).toString()).toBe(type);

@@ -16,14 +16,14 @@ interface SshResult {
 /**
  * The forced command runs the built CLI through a real sshd: `restrict` plus `command="..."` in
  * authorized_keys, exactly as deploy/ssh/authorized_keys.example shows. The bot's configuration
- * reaches it through --env-file, as in production (the systemd EnvironmentFile).
+ * reaches it through --environment-file, as in production (the systemd EnvironmentFile).
  */
 describe('release-bot ssh-command through a real sshd', () => {
   let bot: BotEnv;
   let sshd: TestSshd;
   let envFile: string;
   const outputs: string[] = [];
-  const forced = (login: string) => `restrict,command="${process.execPath} ${path.join(repoRoot, 'bin', 'release-bot.js')} ssh-command --as ${login} --env-file ${envFile}"`;
+  const forced = (login: string) => `restrict,command="${process.execPath} ${path.join(repoRoot, 'bin', 'release-bot.js')} ssh-command --as ${login} --environment-file ${envFile}"`;
 
   /** `ssh 127.0.0.1 <command>`; without a command the client asks for a shell. */
   const ssh = (command?: string): Promise<SshResult> =>

@@ -25,7 +25,7 @@ async function loadEnvFile(file: string): Promise<void> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `--env-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at the bot's environment file, readable by this user`);
+    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `--environment-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at the bot's environment file, readable by this user`);
   }
   const dotenv = await import('dotenv');
   Object.assign(process.env, dotenv.parse(text));
@@ -36,11 +36,11 @@ export function registerSshCommand(program: Command): void {
     .command('ssh-command')
     .description('the forced command of an authorized_keys line: runs SSH_ORIGINAL_COMMAND if it is publish, stage or status, as --as')
     .requiredOption('--as <login>', 'the Conjur login of the key\'s owner (set by the administrator in authorized_keys, never by the client)')
-    .option('--env-file <file>', 'read the bot\'s environment from this file (e.g. the systemd EnvironmentFile)')
+    .option('--environment-file <file>', 'read the bot\'s environment from this file (e.g. the systemd EnvironmentFile)')
     .action(
-      action(async (o: { as: string; envFile?: string }) => {
+      action(async (o: { as: string; environmentFile?: string }) => {
         if (!LOGIN.test(o.as)) throw new ReleaseBotError(ErrorCode.BadInput, `--as ${JSON.stringify(clip(o.as))} is not a Conjur login: fix the command="..." of this key in authorized_keys`);
-        if (o.envFile) await loadEnvFile(o.envFile);
+        if (o.environmentFile) await loadEnvFile(o.environmentFile);
         const original = process.env.SSH_ORIGINAL_COMMAND;
         const client = sshClient(process.env);
         let request;
