@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { copyFile, chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -17,7 +18,11 @@ function target(ctx: { project: string; version: string }, template: string): st
   return path.resolve(template.replaceAll('{project}', ctx.project).replaceAll('{version}', ctx.version));
 }
 
-/** Copies the verified files into a directory; a file already there with another digest is never overwritten. */
+/**
+ * Copies the verified files into a directory, each made read-only (0444), and the release label
+ * beside them. Read back, never overwrite: a file already there with the same digest is left alone,
+ * one with another digest fails the destination; the same holds for the label.
+ */
 export const directoryPublisher: PublisherDefinition<Options> = {
   type: 'directory',
   description: 'copies the verified files (and the release label) into a directory',
@@ -38,18 +43,52 @@ export const directoryPublisher: PublisherDefinition<Options> = {
         throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already exists with another digest (sha256 ${existing.slice(0, 12)}…): not overwriting a published file`);
       }
       await mkdir(path.dirname(to), { recursive: true });
-      await copyFile(path.join(ctx.dir, file.path), to);
+      // EXCL: a file that appeared since the check above is not overwritten either.
+      await copyFile(path.join(ctx.dir, file.path), to, constants.COPYFILE_EXCL);
       await chmod(to, 0o444);
       const readBack = await sha256File(to);
       if (readBack !== file.sha256) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} reads back with sha256 ${readBack.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…`, { retryable: true });
       copied += 1;
     }
-    const labelTo = path.join(dest, path.basename(ctx.labelFile));
-    await copyFile(ctx.labelFile, labelTo);
-    await readFile(labelTo);
-    return { status: copied === 0 ? 'already-present' : 'published', location: dest, detail: `${copied} file(s) copied` };
+    const label = await placeLabel(ctx.labelFile, path.join(dest, path.basename(ctx.labelFile)));
+    return { status: copied === 0 && label !== 'written' ? 'already-present' : 'published', location: dest, detail: `${copied} file(s) copied, release label ${label}` };
   },
 };
+
+/** The facts a label states about the build; an earlier attempt's label (another release id and time) states the same. */
+function labelFacts(text: string): string | undefined {
+  try {
+    const l = JSON.parse(text) as Record<string, unknown>;
+    return JSON.stringify([l.project, l.version, l.build, l.artifact]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Puts the release label beside the files. A label already there (it is 0444: copying over it fails
+ * for anyone but root, and would overwrite it for root) is read back instead: byte for byte the same,
+ * or the label an earlier attempt of this release wrote for the same build (a resume: only the release
+ * id and time differ), is kept as it is; a label of another build fails the destination untouched.
+ */
+async function placeLabel(from: string, to: string): Promise<'written' | 'already there'> {
+  const wanted = await readFile(from, 'utf8');
+  let existing: string | undefined;
+  try {
+    existing = await readFile(to, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (existing === undefined) {
+    await copyFile(from, to, constants.COPYFILE_EXCL);
+    await chmod(to, 0o444);
+    if ((await readFile(to, 'utf8')) !== wanted) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the release label that was written`, { retryable: true });
+    return 'written';
+  }
+  const facts = labelFacts(existing);
+  if (existing === wanted || (facts !== undefined && facts === labelFacts(wanted))) return 'already there';
+  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already holds a release label of another build: not overwriting it (remove it by hand only if that release never happened)`);
+}
 
 async function digestIfExists(file: string): Promise<string | undefined> {
   try {
