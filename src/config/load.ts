@@ -151,7 +151,7 @@ function checkProject(
   }
   const seen = new Set<string>();
   const destinations: DestinationConfig[] = project.destinations.map((dest, i) => {
-    const { name: destName, type, credentials, timeout_seconds, retries, ...rest } = dest;
+    const { name: destName, type, credentials, timeout_seconds, retries, after, ...rest } = dest;
     const where = at(`destinations[${i}]`);
     if (seen.has(destName)) problems.push(`${where}.name: "${destName}" is used twice in this project: destination names must be unique`);
     seen.add(destName);
@@ -167,9 +167,48 @@ function checkProject(
       if (parsed.success) options = parsed.data;
       else for (const issue of parsed.error.issues) problems.push(`${where}.${formatPath(issue.path)}: ${issue.message}`);
     }
-    return { name: destName, type, credentials, timeout_seconds, retries, options };
+    return { name: destName, type, credentials, timeout_seconds, retries, after, options };
   });
+  problems.push(...orderProblems(destinations, at));
   return { ...project, destinations };
+}
+
+/**
+ * `after` names destinations of the same project, never itself, and never in a cycle: a cycle would
+ * leave every destination in it waiting for the others, so the release could not finish.
+ */
+function orderProblems(destinations: readonly DestinationConfig[], at: (suffix: string) => string): string[] {
+  const problems: string[] = [];
+  const names = destinations.map((d) => d.name);
+  const byName = new Map(destinations.map((d) => [d.name, d]));
+  destinations.forEach((dest, i) => {
+    dest.after.forEach((dep, j) => {
+      const where = at(`destinations[${i}].after[${j}]`);
+      if (dep === dest.name) problems.push(`${where}: "${dep}" is this destination itself: a destination cannot wait for itself; remove it from after`);
+      else if (!byName.has(dep)) problems.push(`${where}: this project has no destination "${dep}": use one of ${names.filter((n) => n !== dest.name).join(', ') || '(none)'}`);
+    });
+  });
+  // Depth-first search over the names that exist; each cycle is reported once, at its first member.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      const key = [...new Set(cycle)].sort().join('\0');
+      if (!reported.has(key)) {
+        reported.add(key);
+        const first = cycle[0] as string;
+        problems.push(`${at(`destinations[${names.indexOf(first)}].after`)}: ${cycle.map((n) => `"${n}"`).join(' waits for ')}: a cycle, so none of them could ever start; remove one of these names from an after list`);
+      }
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const dep of byName.get(name)?.after ?? []) if (dep !== name && byName.has(dep)) visit(dep, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const name of names) visit(name, []);
+  return problems;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

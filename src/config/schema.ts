@@ -6,8 +6,10 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** A Conjur variable id (`release/downloads/token`); never a value. */
 const CONJUR_ID = /^[A-Za-z0-9_][A-Za-z0-9_./@-]*$/;
 
+const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 export const destinationBaseSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"'),
+  name: z.string().regex(DESTINATION_NAME, 'use letters, digits, ".", "_" and "-"'),
   type: z.string().min(1),
   /** env var name -> Conjur variable id */
   credentials: z
@@ -15,6 +17,11 @@ export const destinationBaseSchema = z.object({
     .default({}),
   timeout_seconds: z.number().int().positive().max(6 * 3600).default(900),
   retries: z.number().int().min(0).max(10).default(2),
+  /**
+   * Destinations of the same project that must have succeeded (published or already present) before
+   * this one starts, e.g. a heroku build whose source_url is served by the ssh upload to the download host.
+   */
+  after: z.array(z.string().regex(DESTINATION_NAME, 'destination names: letters, digits, ".", "_" and "-"')).default([]),
 });
 export type DestinationBase = z.infer<typeof destinationBaseSchema>;
 

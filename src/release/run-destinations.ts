@@ -29,23 +29,88 @@ export interface RunDestinationsOptions {
   shutdown: AbortSignal;
   retryBaseMs: number;
   now: () => number;
+  /** Waits between attempts; resolves early when `signal` aborts. Tests inject one to keep time virtual. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Results after which a destination that names this one in `after` may start. */
+const SUCCEEDED: ReadonlySet<DestinationOutcome['status']> = new Set(['published', 'already-present', 'planned']);
+
+/**
+ * Runs every destination of a release, `concurrency` at a time, each within its own timeout and with
+ * bounded retries for retryable failures. One failing destination never hides another's result.
+ * A destination starts only once every destination it names in `after` has succeeded; when one of them
+ * failed it is skipped, since it depends on what that one should have delivered (e.g. a heroku build of
+ * a tarball the download host does not serve yet). A name that is not among `jobs` was done by the
+ * release being resumed, so it counts as succeeded.
+ */
+export function runDestinations(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<DestinationOutcome[]> {
+  const outcomes: DestinationOutcome[] = new Array(jobs.length);
+  const inRun = new Set(jobs.map((j) => j.destination.name));
+  const finished = new Map<string, DestinationOutcome>();
+  const waiting = jobs.map((job, i) => ({ job, i }));
+  let running = 0;
+  return new Promise((resolve, reject) => {
+    let broken = false;
+    const done = (i: number, outcome: DestinationOutcome) => {
+      outcomes[i] = outcome;
+      finished.set(outcome.name, outcome);
+    };
+    const pump = () => {
+      if (broken) return;
+      for (let k = 0; k < waiting.length; ) {
+        const { job, i } = waiting[k] as { job: DestinationJob; i: number };
+        const deps = job.destination.after.filter((n) => inRun.has(n));
+        if (deps.some((n) => !finished.has(n))) {
+          k += 1;
+          continue;
+        }
+        const unmet = deps.find((n) => !SUCCEEDED.has((finished.get(n) as DestinationOutcome).status));
+        if (unmet !== undefined) {
+          waiting.splice(k, 1);
+          done(i, skip(job, o, `not started: it runs after ${unmet}, which ${finished.get(unmet)?.status === 'skipped' ? 'was skipped' : 'failed'}`));
+          k = 0; // this result may decide others already passed over
+          continue;
+        }
+        if (running >= o.concurrency) {
+          k += 1;
+          continue;
+        }
+        waiting.splice(k, 1);
+        running += 1;
+        runOne(job, o).then(
+          (outcome) => {
+            running -= 1;
+            done(i, outcome);
+            pump();
+          },
+          (err: unknown) => {
+            broken = true;
+            reject(err);
+          },
+        );
+      }
+      if (running > 0) return;
+      // Nothing runs and nothing can start: only a cycle (which the config loader refuses) leaves anything waiting.
+      for (const { job, i } of waiting.splice(0)) done(i, skip(job, o, `not started: it waits for ${job.destination.after.join(', ')} in a cycle`));
+      resolve(outcomes);
+    };
+    pump();
+  });
 }
 
 /**
- * Runs every destination of a release, `concurrency` at a time, each with its own timeout and
- * bounded retries for retryable failures. One failing destination never hides another's result.
+ * A destination that never started. Stored as `pending` (never as done), so a resume runs it; the
+ * detail says why, and the release has failed anyway since the destination it waited for did.
  */
-export async function runDestinations(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<DestinationOutcome[]> {
-  const outcomes: DestinationOutcome[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      outcomes[i] = await runOne(jobs[i] as DestinationJob, o);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(o.concurrency, jobs.length) }, worker));
-  return outcomes;
+function skip(job: DestinationJob, o: RunDestinationsOptions, detail: string): DestinationOutcome {
+  const { destination: dest } = job;
+  const at = new Date(o.now()).toISOString();
+  o.releases.upsertDestination({ releaseId: o.releaseId, destination: dest.name, type: dest.type, status: 'pending', attempts: 0, startedAt: null, finishedAt: at, durationMs: 0, detail });
+  const outcome: DestinationOutcome = { name: dest.name, type: dest.type, status: 'skipped', attempts: 0, durationMs: 0, detail };
+  o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
+  o.log.info({ destination: dest.name, type: dest.type, status: 'skipped', detail }, 'destination skipped');
+  return outcome;
 }
 
 async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<DestinationOutcome> {
@@ -74,13 +139,17 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
     return outcome;
   };
 
+  // timeout_seconds bounds the destination as a whole (every attempt and every wait between them), so
+  // retries cannot hold the release past it.
+  const deadline = started + dest.timeout_seconds * 1000;
+  const pause = o.sleep ?? sleep;
   let attempt = 0;
   try {
     for (;;) {
       attempt += 1;
       o.releases.upsertDestination({ ...base, status: 'running', attempts: attempt, startedAt });
       o.events.emit('destination-started', { releaseId: o.releaseId, destination: dest.name, type: dest.type, attempt });
-      const timeout = AbortSignal.timeout(dest.timeout_seconds * 1000);
+      const timeout = AbortSignal.timeout(Math.max(deadline - o.now(), 1));
       const signal = AbortSignal.any([timeout, o.shutdown]);
       const ctx: PublishContext = {
         ...o.context,
@@ -108,18 +177,39 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
         });
       } catch (thrown) {
         const err = toReleaseBotError(thrown);
-        const message = o.context.redact(err.message);
-        const retry = err.retryable && attempt <= dest.retries && !o.shutdown.aborted;
-        log.warn({ code: err.code, retryable: err.retryable, attempt, retry, err: message }, 'destination attempt failed');
-        if (!retry) {
+        const wanted = err.retryable && attempt <= dest.retries && !o.shutdown.aborted;
+        // A service that says when to come back (429/503 Retry-After) is believed: retrying sooner only earns another refusal.
+        const backoffMs = o.retryBaseMs * 2 ** (attempt - 1);
+        const askedSeconds = retryAfterSeconds(err);
+        const retryAfterMs = askedSeconds === undefined ? undefined : askedSeconds * 1000;
+        const waitMs = Math.max(backoffMs, retryAfterMs ?? 0);
+        const fits = o.now() + waitMs < deadline;
+        const message = o.context.redact(err.message) + (wanted && !fits ? notRetried(err, dest.timeout_seconds, retryAfterMs, backoffMs) : '');
+        log.warn({ code: err.code, retryable: err.retryable, attempt, retry: wanted && fits, waitMs, retryAfterMs, err: message }, 'destination attempt failed');
+        if (!wanted || !fits) {
           return finish({ name: dest.name, type: dest.type, status: 'failed', attempts: attempt, durationMs: o.now() - started, error: { code: err.code, message, retryable: err.retryable } });
         }
-        await sleep(o.retryBaseMs * 2 ** (attempt - 1), o.shutdown);
+        await pause(waitMs, o.shutdown);
       }
     }
   } finally {
     await rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+/** The wait a service asked for (publishers put a parsed Retry-After into the error's details), if any. */
+function retryAfterSeconds(err: ReleaseBotError): number | undefined {
+  const s = err.details.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : undefined;
+}
+
+/** Why a retryable failure is final after all: the next attempt would start past the destination's deadline. */
+function notRetried(err: ReleaseBotError, timeoutSeconds: number, retryAfterMs: number | undefined, backoffMs: number): string {
+  if (retryAfterMs !== undefined && retryAfterMs > backoffMs) {
+    return `; not retried: the service asked to wait ${Math.ceil(retryAfterMs / 1000)} s (Retry-After), which would pass this destination's timeout_seconds (${timeoutSeconds} s): release again later, or raise timeout_seconds`;
+  }
+  if (err.code === ErrorCode.Timeout) return ''; // the message already says the timeout passed
+  return `; not retried: this destination's timeout_seconds (${timeoutSeconds} s) would pass before the next attempt: release again later, or raise timeout_seconds`;
 }
 
 /** A publisher that ignores its signal still cannot hold the release past its timeout. */

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { destinationTypes } from '../../publishers/registry.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
@@ -107,6 +107,40 @@ projects:
         expect.stringMatching(/projects\.app\.destinations\[2\]\..*surprise/),
       ]),
     );
+  });
+
+  it('checks after: names of this project only, never itself, no cycle, each problem at its key path', () => {
+    const withDestinations = (lines: string) => goodProjects.replace(/ {4}destinations:\n[\s\S]*$/, `    destinations:\n${lines}`);
+    writeFileSync(
+      file,
+      withDestinations(`      - { name: upload, type: directory, path: /srv/x }
+      - { name: heroku, type: directory, path: /srv/y, after: [upload] }
+`),
+    );
+    expect(loadConfig(goodEnv(file), { destinationTypes }).projects.get('conjur-cli')?.destinations.map((d) => [d.name, d.after, d.options])).toEqual([
+      ['upload', [], { path: '/srv/x' }],
+      ['heroku', ['upload'], { path: '/srv/y' }],
+    ]);
+
+    writeFileSync(
+      file,
+      withDestinations(`      - { name: a, type: directory, path: /srv/a, after: [c] }
+      - { name: b, type: directory, path: /srv/b, after: [a, nowhere] }
+      - { name: c, type: directory, path: /srv/c, after: [b] }
+      - { name: d, type: directory, path: /srv/d, after: [d] }
+      - { name: e, type: directory, path: /srv/e, after: ['-bad name'] }
+`),
+    );
+    const problems = problemsOf(() => loadConfig(goodEnv(file), { destinationTypes }));
+    expect(problems).toEqual([
+      'releases.yml: projects.conjur-cli.destinations[4].after[0]: destination names: letters, digits, ".", "_" and "-"',
+    ]);
+    writeFileSync(file, readFileSync(file, 'utf8').replace("after: ['-bad name']", 'after: []'));
+    expect(problemsOf(() => loadConfig(goodEnv(file), { destinationTypes }))).toEqual([
+      'projects.conjur-cli.destinations[1].after[1]: this project has no destination "nowhere": use one of a, c, d, e',
+      'projects.conjur-cli.destinations[3].after[0]: "d" is this destination itself: a destination cannot wait for itself; remove it from after',
+      'projects.conjur-cli.destinations[0].after: "a" waits for "c" waits for "b" waits for "a": a cycle, so none of them could ever start; remove one of these names from an after list',
+    ]);
   });
 
   it('reports YAML syntax errors and a missing file', () => {
