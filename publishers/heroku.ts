@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, request, serviceUrl, sleep, stagedFile, type HttpRequest, type Service } from './http.js';
+import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type Service } from './http.js';
 
 /**
  * Heroku through the Platform API as a *source build from a tarball URL*, not a container release:
@@ -37,7 +37,7 @@ const SETTLED = new Set(['succeeded', 'failed']);
 
 interface Build { id: string; status: string; source_blob?: { checksum?: string | null; version?: string | null }; release?: { id: string } | null }
 interface Release { id: string; version: number; status: string; description?: string }
-interface Job { ctx: PublishContext; opts: Options; key: string; apps: string; checksum: string; sourceUrl: string }
+interface Job { ctx: PublishContext; opts: Options; key: string; apps: string; checksum: string; sourceUrl: string; file: { sha256: string; size: number } }
 type Found = { kind: 'none' } | { kind: 'done'; build: Build; release: Release } | { kind: 'pending'; build: Build };
 
 export const herokuPublisher: PublisherDefinition<Options> = {
@@ -51,12 +51,15 @@ export const herokuPublisher: PublisherDefinition<Options> = {
     const found = await findBuild(job);
     if (found.kind === 'done') return { actions: [`nothing: ${opts.app} already has build ${found.build.id} of ${ctx.version} (release v${found.release.version}) with the same checksum`] };
     if (found.kind === 'pending') return { actions: [`follow the pending build ${found.build.id} of ${ctx.version} on ${opts.app} to its release`] };
-    return { actions: [`build ${opts.app} from ${job.sourceUrl} (checksum ${job.checksum.slice(0, 19)}…) and follow it to its release`] };
+    // Reported, not enforced: in a dry run the destination that uploads the tarball has not run either.
+    const source = await checkSource(job).then(() => 'serves the staged bytes now', (err: unknown) => `does not serve the staged bytes yet: ${err instanceof Error ? err.message : String(err)}`);
+    return { actions: [`check that ${job.sourceUrl} serves sha256 ${job.file.sha256.slice(0, 12)}… (it ${source})`, `build ${opts.app} from ${job.sourceUrl} (checksum ${job.checksum.slice(0, 19)}…) and follow it to its release`] };
   },
   async publish(ctx, opts) {
     const job = jobFor(ctx, opts);
     const found = await findBuild(job);
     if (found.kind === 'done') return result(job, 'already-present', found.build, found.release);
+    if (found.kind === 'none') await checkSource(job);
     const started = found.kind === 'pending' ? found.build : await createBuild(job);
     ctx.progress(`Heroku build ${started.id} of ${opts.app} ${found.kind === 'pending' ? 'resumed' : 'started'}`);
     const build = await follow(job, `builds/${started.id}`, (b: Build) => b.status);
@@ -81,7 +84,30 @@ function jobFor(ctx: PublishContext, opts: Options): Job {
   const file = stagedFile(ctx, 'heroku', opts.file, ['.tar.gz', '.tgz']);
   const values: Record<string, string> = { project: ctx.project, version: ctx.version, file: file.path.split('/').map(encodeURIComponent).join('/') };
   const sourceUrl = opts.source_url.replace(/\{(project|version|file)\}/g, (_, k: string) => (k === 'file' ? values.file ?? '' : encodeURIComponent(values[k] ?? '')));
-  return { ctx, opts, key, apps: `${opts.api_url}/apps/${opts.app}`, checksum: `SHA256:${file.sha256}`, sourceUrl };
+  return { ctx, opts, key, apps: `${opts.api_url}/apps/${opts.app}`, checksum: `SHA256:${file.sha256}`, sourceUrl, file: { sha256: file.sha256, size: file.size } };
+}
+
+/**
+ * Heroku downloads source_url itself, and a build from a missing or different tarball fails for good.
+ * The tarball is usually uploaded by another destination of the same release (`after:` orders them),
+ * which may not be done or visible yet: so "not there" and "other bytes" are retryable here, before any
+ * build exists. No credential is sent: Heroku fetches the URL anonymously, so the check must too.
+ */
+async function checkSource(job: Job): Promise<void> {
+  const { ctx, file, sourceUrl } = job;
+  const source = { name: 'the download host', credential: SERVICE.credential };
+  const got = await hashUrl(ctx, source, sourceUrl, { limit: file.size });
+  const where = clip(ctx.redact(sourceUrl), 120);
+  const notYet = (why: string, status?: number) =>
+    new ReleaseBotError(ErrorCode.DestinationFailed, `${where} ${why}, so Heroku cannot build the staged tarball yet: the destination that uploads it (name it in \`after:\`) must finish first; will retry`, {
+      retryable: true,
+      details: { reason: 'source-not-ready', ...(status === undefined ? {} : { status }) },
+    });
+  if (got.status === 404 || got.status === 410 || got.status === 408 || got.status === 429 || got.status >= 500) throw notYet(`answers ${got.status}`, got.status);
+  if (got.status < 200 || got.status > 299) {
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${where} answers ${got.status}: Heroku downloads source_url without credentials, so it must be readable anonymously; fix source_url or the download host`, { details: { reason: 'source-unreadable', status: got.status } });
+  }
+  if (got.sha256 !== file.sha256) throw notYet(got.sha256 === undefined ? `serves more than the staged ${file.size} bytes` : `serves other bytes (sha256 ${got.sha256.slice(0, 12)}…, ${got.size} bytes; staged ${file.sha256.slice(0, 12)}…, ${file.size} bytes)`);
 }
 
 function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<string, string> = {}) {

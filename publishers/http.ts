@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -128,12 +129,51 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
   }
 }
 
+export interface Fetched {
+  status: number;
+  headers: Headers;
+  /** sha256 (hex) of the body, when the status was 2xx and the body was no larger than `limit`. */
+  sha256?: string;
+  /** Bytes read: at most limit + 1 (one more than allowed means the body is larger). */
+  size: number;
+}
+
+/**
+ * Streams a URL's body into sha256 without holding it in memory, reading at most `limit` + 1 bytes:
+ * the caller knows the size it expects, and a larger body is different bytes whatever follows.
+ * A non-2xx body is not read. Network failures are retryable, like `request`'s.
+ */
+export async function hashUrl(ctx: Ctx, service: Service, url: string, opts: { headers?: Readonly<Record<string, string>>; limit: number; redirect?: 'follow' | 'manual' }): Promise<Fetched> {
+  const where = `GET ${ctx.redact(new URL(url).pathname)}`;
+  try {
+    const res = await fetch(url, { headers: { 'User-Agent': 'release-bot', ...opts.headers }, signal: ctx.signal, redirect: opts.redirect ?? 'follow' });
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers, size: 0 };
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const room = opts.limit + 1 - size;
+      hash.update(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += Math.min(chunk.length, room);
+      if (size > opts.limit) break; // leaving the loop cancels the rest of the body
+    }
+    return { status: res.status, headers: res.headers, size, ...(size <= opts.limit ? { sha256: hash.digest('hex') } : {}) };
+  } catch (err) {
+    if (ctx.signal.aborted) throw timedOut(`${service.name} ${where}`);
+    const code = networkCode(err);
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not download from ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
+  }
+}
+
 /** Sorts an HTTP failure into retryable or final, with a message that says what to do. */
 export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service, where: string, status: number, headers: Headers, text: string): ReleaseBotError {
   const said = ctx.redact(clip(serviceMessage(text), 300));
   const suffix = said ? `: ${said}` : '';
-  const retryAfter = Number(headers.get('retry-after') ?? NaN);
-  const details: Record<string, unknown> = { status, ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}) };
+  const retryAfter = retryAfterSeconds(headers);
+  // The release core waits at least this long before the next attempt (within the destination's timeout).
+  const details: Record<string, unknown> = { status, ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }) };
   const rateLimited = status === 429 || (status === 403 && (headers.get('x-ratelimit-remaining') === '0' || headers.has('retry-after')));
   if (rateLimited) {
     return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} is rate-limiting us (${status} on ${where}); will retry later${suffix}`, { retryable: true, details: { ...details, reason: 'rate-limited' } });
@@ -148,6 +188,24 @@ export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service,
     return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} refused ${where} (403): the ${service.credential} credential lacks the permission for it${suffix}`, { details: { ...details, reason: 'auth' } });
   }
   return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${status} to ${where}${suffix}`, { details: { ...details, reason: 'rejected' } });
+}
+
+/**
+ * How long a service asked us to wait: Retry-After as seconds or as an HTTP date (RFC 9110 §10.2.3),
+ * else GitHub's primary rate limit, whose quota refills at x-ratelimit-reset (epoch seconds).
+ */
+export function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (value) {
+    if (/^\d+$/.test(value)) return Number(value);
+    const at = Date.parse(value);
+    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - now) / 1000));
+  }
+  if (headers.get('x-ratelimit-remaining') === '0') {
+    const reset = Number(headers.get('x-ratelimit-reset') ?? NaN);
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil(reset - now / 1000));
+  }
+  return undefined;
 }
 
 export function timedOut(what: string): ReleaseBotError {

@@ -27,9 +27,13 @@ const listBuilds = (builds: unknown[]) =>
   nock(API, { reqheaders: { authorization: `Bearer ${KEY}`, range: 'created_at ..; max=100, order=desc' } }).get('/apps/acme-cli/builds').reply(206, builds);
 const build = (extra: Record<string, unknown> = {}) => ({ id: 'b-1', status: 'pending', source_blob: { checksum: CHECKSUM, version: '4.2.0' }, release: null, ...extra });
 const release = (status: string) => ({ id: 'r-1', version: 42, status });
+/** The download host, which Heroku reads anonymously: the check before a build must send no credential either. */
+const source = (status = 200, body: string = TARBALL) =>
+  nock('https://downloads.example.com', { badheaders: ['authorization', 'cookie'] }).get('/conjur-cli/4.2.0/conjur-cli-4.2.0.tar.gz').reply(status, body);
 
 test('creates a checksummed source build, polls it and its release until they succeed', async () => {
   listBuilds([build({ id: 'old', status: 'succeeded', source_blob: { checksum: 'SHA256:00', version: '4.1.0' } })]);
+  source();
   heroku()
     .post('/apps/acme-cli/builds', (body: { source_blob: Record<string, string> }) =>
       body.source_blob.url === SOURCE_URL && body.source_blob.checksum === CHECKSUM && body.source_blob.version === '4.2.0' && body.source_blob.version_description === 'conjur-cli 4.2.0 (build #123) by release-bot')
@@ -74,11 +78,13 @@ test('a pending build of an earlier attempt is followed instead of starting anot
 
 test('a failed build and a failed release phase are final and say where to look', async () => {
   listBuilds([]);
+  source();
   heroku().post('/apps/acme-cli/builds').reply(201, build());
   heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'failed' }));
   await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'build-failed' }, message: expect.stringMatching(/heroku builds:info b-1 -a acme-cli/) });
 
   listBuilds([]);
+  source();
   heroku().post('/apps/acme-cli/builds').reply(201, build());
   heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'succeeded', release: { id: 'r-1' } }));
   heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('failed'));
@@ -89,6 +95,7 @@ test('429 and 503 are retryable, 401 is final and names HEROKU_API_KEY, and the 
   heroku().get('/apps/acme-cli/builds').reply(429, { id: 'rate_limit', message: 'Your account reached the API rate limit' });
   await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { status: 429 } });
   listBuilds([]);
+  source();
   heroku().post('/apps/acme-cli/builds').reply(503, { id: 'unavailable', message: 'try again' });
   await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: true, details: { status: 503 } });
   heroku().get('/apps/acme-cli/builds').reply(401, { id: 'unauthorized', message: `Invalid credentials provided: ${KEY}` });
@@ -103,6 +110,7 @@ test('the destination timeout ends the polling with a retryable timeout', async 
   const abort = new AbortController();
   let polls = 0;
   listBuilds([]);
+  source();
   heroku().post('/apps/acme-cli/builds').reply(201, build());
   heroku().get('/apps/acme-cli/builds/b-1').twice().reply(() => {
     polls += 1;
@@ -120,5 +128,52 @@ test('bad options, a missing tarball or key change nothing', async () => {
   await expect(herokuPublisher.publish(await context({}, { 'README.md': 'x' }), opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/exactly one \.tar\.gz or \.tgz file/) });
   await expect(herokuPublisher.publish(await context({ credentials: {} }), opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringMatching(/HEROKU_API_KEY/) });
   listBuilds([]);
-  await expect(herokuPublisher.plan!(await context(), opts())).resolves.toEqual({ actions: [`build acme-cli from ${SOURCE_URL} (checksum ${CHECKSUM.slice(0, 19)}…) and follow it to its release`] });
+  source();
+  await expect(herokuPublisher.plan!(await context(), opts())).resolves.toEqual({
+    actions: [`check that ${SOURCE_URL} serves sha256 ${HEX.slice(0, 12)}… (it serves the staged bytes now)`, `build acme-cli from ${SOURCE_URL} (checksum ${CHECKSUM.slice(0, 19)}…) and follow it to its release`],
+  });
+});
+
+describe('before building, source_url must serve the staged bytes (Heroku would fail the build for good otherwise)', () => {
+  test('a 404 (not uploaded yet) is retryable and no build is created', async () => {
+    listBuilds([]);
+    source(404, 'Not Found');
+    const ctx = await context();
+    await expect(herokuPublisher.publish(ctx, opts())).rejects.toMatchObject({
+      code: ErrorCode.DestinationFailed,
+      retryable: true,
+      details: { reason: 'source-not-ready', status: 404 },
+      message: expect.stringMatching(/conjur-cli-4\.2\.0\.tar\.gz answers 404, so Heroku cannot build the staged tarball yet: .*`after:`/),
+    });
+    expect(ctx.progressLines).toEqual([]);
+  });
+
+  test('other bytes, or more bytes than staged, are retryable and no build is created', async () => {
+    listBuilds([]);
+    source(200, 'an older tarball');
+    await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: true, details: { reason: 'source-not-ready' }, message: expect.stringMatching(/serves other bytes \(sha256 [0-9a-f]{12}…, 16 bytes; staged/) });
+    listBuilds([]);
+    source(200, `${TARBALL} and then some`);
+    await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: true, message: expect.stringMatching(/serves more than the staged 20 bytes/) });
+  });
+
+  test('a download host that wants credentials is final: Heroku could never fetch it', async () => {
+    listBuilds([]);
+    source(403, 'Forbidden');
+    await expect(herokuPublisher.publish(await context(), opts())).rejects.toMatchObject({ retryable: false, details: { reason: 'source-unreadable', status: 403 }, message: expect.stringMatching(/without credentials, so it must be readable anonymously/) });
+  });
+
+  test('a pending build of an earlier attempt is followed without downloading again', async () => {
+    listBuilds([build()]);
+    heroku().get('/apps/acme-cli/builds/b-1').reply(200, build({ status: 'succeeded', release: { id: 'r-1' } }));
+    heroku().get('/apps/acme-cli/releases/r-1').reply(200, release('succeeded'));
+    await expect(herokuPublisher.publish(await context(), opts())).resolves.toMatchObject({ status: 'published' });
+  });
+
+  test('the dry run reports a source_url that is not ready, without failing', async () => {
+    listBuilds([]);
+    source(404, 'Not Found');
+    const plan = await herokuPublisher.plan!(await context(), opts());
+    expect(plan.actions[0]).toMatch(/^check that .* \(it does not serve the staged bytes yet: .* answers 404/);
+  });
 });
