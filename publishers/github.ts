@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { ArtifactFile, PublishContext, PublisherDefinition } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, request, serviceUrl, type HttpRequest, type Service } from './http.js';
+import { credential, hashUrl, httpError, request, serviceUrl, type HttpRequest, type Service } from './http.js';
 
 const options = z
   .object({
@@ -24,9 +25,16 @@ const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
 const ASSET_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 
 interface Asset { id: number; name: string; size: number; state: string; digest?: string | null }
-interface Release { id: number; tag_name: string; html_url: string; upload_url: string; body?: string | null; draft?: boolean }
+interface Release { id: number; tag_name: string; html_url: string; upload_url: string; body?: string | null; draft?: boolean; author?: { login?: string } | null }
 interface Job { ctx: PublishContext; opts: Options; token: string; base: string; tag: string; marker: string }
-interface Plan { release: Release | undefined; upload: Array<ArtifactFile & { name: string }>; present: string[]; incomplete: Asset[] }
+interface Plan {
+  release: Release | undefined;
+  upload: Array<ArtifactFile & { name: string }>;
+  present: string[];
+  /** Assets GitHub showed no digest for, whose bytes were downloaded and hashed instead. */
+  downloaded: string[];
+  incomplete: Asset[];
+}
 
 /** Creates the GitHub release for the tag and uploads the staged files as assets, never replacing one. */
 export const githubPublisher: PublisherDefinition<Options> = {
@@ -41,7 +49,7 @@ export const githubPublisher: PublisherDefinition<Options> = {
     const actions = p.release ? [] : [`create release ${job.tag} in ${opts.repository}${opts.draft ? ' (draft)' : ''}`];
     actions.push(...p.incomplete.map((a) => `remove the incomplete upload ${a.name}`));
     actions.push(...p.upload.map((f) => `upload ${f.name} (${f.size} bytes, sha256 ${f.sha256.slice(0, 12)}…)`));
-    actions.push(...p.present.map((name) => `skip ${name}: already uploaded with the same digest`));
+    actions.push(...p.present.map((name) => `skip ${name}: already uploaded with the same ${p.downloaded.includes(name) ? 'sha256 (downloaded: GitHub showed no digest)' : 'digest'}`));
     return { actions };
   },
   async publish(ctx, opts) {
@@ -56,16 +64,20 @@ export const githubPublisher: PublisherDefinition<Options> = {
       await api(job, { method: 'POST', url: uploadUrl(job, release, file.name), file: { path: path.join(ctx.dir, file.path), size: file.size, contentType: 'application/octet-stream' } });
     }
     const assets = await listAssets(job, release.id);
-    let unverified = 0;
+    const downloaded = new Set(p.downloaded);
     for (const file of [...p.upload, ...p.present.map((name) => ({ ...byName(ctx, name), name }))]) {
       const seen = assets.find((a) => a.name === file.name);
       if (!seen || seen.state !== 'uploaded') throw new ReleaseBotError(ErrorCode.DestinationFailed, `${file.name} is not listed as uploaded on ${job.tag} after the upload; the retry will finish it`, { retryable: true });
-      if (seen.size !== file.size || (seen.digest && seen.digest !== `sha256:${file.sha256}`)) {
-        throw new ReleaseBotError(ErrorCode.DestinationFailed, `${file.name} on ${job.tag} reads back as ${seen.size} bytes ${seen.digest ?? ''}, expected ${file.size} bytes sha256:${file.sha256.slice(0, 12)}…: investigate the release before retrying`);
+      const mismatch = () =>
+        new ReleaseBotError(ErrorCode.DestinationFailed, `${file.name} on ${job.tag} reads back as ${seen.size} bytes ${seen.digest ?? ''}, expected ${file.size} bytes sha256:${file.sha256.slice(0, 12)}…: investigate the release before retrying`);
+      if (seen.size !== file.size || (seen.digest && seen.digest !== `sha256:${file.sha256}`)) throw mismatch();
+      // Older assets and GitHub Enterprise Server show no digest: then the bytes GitHub serves are the read-back.
+      if (!seen.digest && !downloaded.has(file.name)) {
+        if ((await downloadSha256(job, seen, file.size)) !== file.sha256) throw mismatch();
+        downloaded.add(file.name);
       }
-      if (!seen.digest) unverified += 1;
     }
-    const detail = `${p.upload.length} asset(s) uploaded, ${p.present.length} already there${unverified ? `, ${unverified} checked by size only (GitHub showed no digest)` : ''}`;
+    const detail = `${p.upload.length} asset(s) uploaded, ${p.present.length} already there${downloaded.size ? `, ${downloaded.size} checked by downloading (GitHub showed no digest)` : ''}`;
     return { status: 'published', location: release.html_url, detail };
   },
 };
@@ -74,7 +86,19 @@ function jobFor(ctx: PublishContext, opts: Options): Job {
   const token = credential(ctx, 'github', SERVICE.credential);
   const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
   if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag)) throw new ReleaseBotError(ErrorCode.BadInput, `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`);
-  return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: `<!-- release-bot:${ctx.project}@${ctx.version} -->` };
+  return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: markerFor(ctx) };
+}
+
+/**
+ * What release-bot writes into the body of a release it creates: the project, the version and one
+ * digest over every staged file (sha256sum lines, sorted), so the marker of one build never matches
+ * another build's release. It is only a claim, since anyone who can edit the release can copy it:
+ * `ownership` also requires the release's author to be the token's own user.
+ */
+function markerFor(ctx: PublishContext): string {
+  const files = ctx.artifact.kind === 'files' ? ctx.artifact.files : [];
+  const lines = files.map((f) => `${f.sha256}  ${f.path}\n`).sort().join('');
+  return `<!-- release-bot:${ctx.project}@${ctx.version} files-sha256:${createHash('sha256').update(lines).digest('hex')} -->`;
 }
 
 function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>) {
@@ -94,25 +118,68 @@ async function inspect(job: Job): Promise<Plan> {
     if (files.filter((g) => g.name === f.name).length > 1) throw new ReleaseBotError(ErrorCode.BadInput, `two staged files are named ${f.name}: release assets are flat, so names must be unique`);
   }
   const release = await findRelease(job);
-  if (release && !release.body?.includes(job.marker) && !opts.update_existing) {
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.repository} already has a release ${job.tag} that release-bot did not create: set \`update_existing: true\` on the destination to add the assets to it, or delete that release`);
+  const owner = release ? await ownership(job, release) : { ours: false, why: '' };
+  if (release && !owner.ours && !opts.update_existing) {
+    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.repository} already has a release ${job.tag} that release-bot did not create for this build (${owner.why}): set \`update_existing: true\` on the destination to add the assets to it, or delete that release`);
   }
   const assets = release ? await listAssets(job, release.id) : [];
-  const plan: Plan = { release, upload: [], present: [], incomplete: [] };
+  const plan: Plan = { release, upload: [], present: [], downloaded: [], incomplete: [] };
   for (const file of files) {
     const asset = assets.find((a) => a.name === file.name);
     if (!asset) plan.upload.push(file);
-    else if (asset.state === 'starter' && release?.body?.includes(job.marker)) {
+    else if (asset.state === 'starter' && owner.ours) {
       // An upload of ours that broke off: never downloadable, so redoing it replaces nothing anyone has.
       plan.incomplete.push(asset);
       plan.upload.push(file);
     } else if (asset.state === 'uploaded' && asset.digest === `sha256:${file.sha256}`) plan.present.push(file.name);
-    else {
-      const why = asset.digest ? `another digest (${clip(asset.digest, 20)})` : `no digest GitHub can show (state ${asset.state})`;
+    else if (asset.state === 'uploaded' && !asset.digest && asset.size === file.size && (await downloadSha256(job, asset, file.size)) === file.sha256) {
+      plan.present.push(file.name);
+      plan.downloaded.push(file.name);
+    } else {
+      const why = asset.digest ? `another digest (${clip(asset.digest, 20)})` : asset.state === 'uploaded' ? `other bytes (${asset.size} bytes, checked by downloading it)` : `an unfinished upload of someone else's (state ${asset.state})`;
       throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.tag} in ${opts.repository} already has an asset ${file.name} with ${why}: not replacing it; delete it by hand if it is wrong`);
     }
   }
   return plan;
+}
+
+/**
+ * A release counts as release-bot's own only when its body carries this build's marker AND its author
+ * is the user the token belongs to (`GET /user`): the marker alone is text anyone with write access can
+ * paste into a release, and treating their release as ours would add our assets to it, or delete its
+ * unfinished uploads, without `update_existing`.
+ */
+async function ownership(job: Job, release: Release): Promise<{ ours: boolean; why: string }> {
+  if (!release.body?.includes(job.marker)) return { ours: false, why: 'its body has no release-bot marker for this build' };
+  const me = await api<{ login?: string } | undefined>(job, { url: `${job.opts.api_url}/user`, expect: [403, 404] });
+  const login = me.status === 200 ? me.data?.login : undefined;
+  // A GitHub App installation token has no user (403): its releases cannot be told from anyone else's.
+  if (!login) return { ours: false, why: `GET /user answered ${me.status} without a login, so the token's own releases cannot be recognised` };
+  const author = release.author?.login;
+  if (author !== login) return { ours: false, why: `it carries the marker, but its author is ${clip(String(author ?? 'unknown'), 40)}, not ${clip(login, 40)} whose token release-bot uses` };
+  return { ours: true, why: '' };
+}
+
+/**
+ * The sha256 of an asset's bytes as GitHub serves them (`undefined` when there are more than `size`),
+ * for assets without a digest. The API answers 200 with the bytes or 302 to a pre-signed download URL
+ * on another host: the redirect is followed by hand so the token is never sent there.
+ */
+async function downloadSha256(job: Job, asset: Asset, size: number): Promise<string | undefined> {
+  const { ctx } = job;
+  const url = `${job.base}/releases/assets/${asset.id}`;
+  const headers = { Authorization: `Bearer ${job.token}`, Accept: 'application/octet-stream', 'X-GitHub-Api-Version': '2022-11-28' };
+  let got = await hashUrl(ctx, SERVICE, url, { headers, limit: size, redirect: 'manual' });
+  const location = got.headers.get('location');
+  if (got.status >= 300 && got.status < 400 && location) {
+    const target = new URL(location, url);
+    if (target.protocol !== 'https:' && new URL(job.opts.api_url).protocol === 'https:') {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `GitHub redirected the download of ${asset.name} to a plain-http URL on ${clip(target.host, 60)}: refusing to read back over it`);
+    }
+    got = await hashUrl(ctx, SERVICE, target.toString(), { limit: size });
+  }
+  if (got.status < 200 || got.status > 299) throw httpError(ctx, SERVICE, `GET ${ctx.redact(new URL(url).pathname)} (download of ${asset.name})`, got.status, got.headers, '');
+  return got.sha256;
 }
 
 async function findRelease(job: Job): Promise<Release | undefined> {
