@@ -38,7 +38,12 @@ export interface SlashCommandFields {
 
 /** The form body of a slash command, as Slack posts it; override any field. */
 export function slashCommand(overrides: Partial<SlashCommandFields> = {}): string {
-  const fields: SlashCommandFields = {
+  return new URLSearchParams(Object.entries(slashCommandFields(overrides))).toString();
+}
+
+/** The fields of a slash command: the form body's over HTTP, the envelope's `payload` in Socket Mode. */
+export function slashCommandFields(overrides: Partial<SlashCommandFields> = {}): SlashCommandFields {
+  return {
     command: '/release',
     text: '',
     user_id: 'U024BE7LH',
@@ -53,7 +58,6 @@ export function slashCommand(overrides: Partial<SlashCommandFields> = {}): strin
     is_enterprise_install: 'false',
     ...overrides,
   };
-  return new URLSearchParams(Object.entries(fields)).toString();
 }
 
 export interface ButtonClickFields {

@@ -6,10 +6,16 @@
  * `{ ok: false, error }` with HTTP 200), plus response_url posts, and records every call with its
  * body so tests and `npm run demo` can show what the release channel would read. It never records a
  * token: only whether the right one was presented.
+ *
+ * Socket Mode too: `apps.connections.open` (with the app-level token) hands out a single-use
+ * `ws://127.0.0.1:<port>/socket-mode/link/?ticket=...` URL; the WebSocket there says `hello`, and
+ * `socketMode.send()` delivers an envelope (`slash_commands`, `interactive`) and waits for the app's
+ * ack carrying its `envelope_id`, as Slack does.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketPeer } from './websocket-peer.js';
 
 export interface StandInUser {
   id: string;
@@ -25,6 +31,9 @@ export interface StandInUser {
 export interface SlackStandInOptions {
   /** The bot token calls must present as `Authorization: Bearer <token>`; any token passes when absent. */
   token?: string;
+  /** The app-level token (`xapp-...`) `apps.connections.open` must present; any token but the bot token passes when absent. */
+  appToken?: string;
+  appId?: string;
   users?: StandInUser[];
   teamId?: string;
   botUserId?: string;
@@ -72,7 +81,33 @@ export interface SlackStandIn {
   /** The messages of a channel (all channels when absent) as they read now, in posting order. */
   messages(channel?: string): StandInMessage[];
   addUser(user: StandInUser): void;
+  socketMode: SocketModeStandIn;
   close(): Promise<void>;
+}
+
+/** What the app answered to an envelope: its `envelope_id` and, for commands, the response payload. */
+export interface SocketModeAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+}
+
+export interface SocketModeStandIn {
+  /** Socket Mode connections open now (hello sent, not closed). */
+  connections(): number;
+  /** Resolves once a connection is open (at once when one is), or rejects after `timeoutMs`. */
+  waitForConnection(timeoutMs?: number): Promise<void>;
+  /** Resolves once no connection is open. */
+  waitForNoConnection(timeoutMs?: number): Promise<void>;
+  /**
+   * Delivers an envelope on the newest connection, as Slack does (`{ envelope_id, type, payload,
+   * accepts_response_payload }`), and resolves with the app's ack; rejects when none comes in `timeoutMs`
+   * (Slack shows the user an error after 3 s).
+   */
+  send(type: 'slash_commands' | 'interactive' | 'events_api', payload: Record<string, unknown>, timeoutMs?: number): Promise<SocketModeAck>;
+  /** Asks every connection to reconnect, as Slack does when it recycles a server (`{ type: 'disconnect' }`). */
+  refresh(): void;
+  /** Cuts every connection without a close frame: what a network failure looks like to the app. */
+  drop(): void;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -85,6 +120,19 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
   const waiters: Array<{ predicate: (c: RecordedSlackCall) => boolean; resolve: (c: RecordedSlackCall) => void }> = [];
   let seq = 0;
   let tsCounter = 0;
+  let port = 0;
+  const tickets = new Set<string>();
+  const peers: WebSocketPeer[] = [];
+  const pendingAcks = new Map<string, (ack: SocketModeAck) => void>();
+  const connectionWaiters: Array<{ open: boolean; resolve: () => void }> = [];
+  const wakeConnectionWaiters = () => {
+    for (const w of [...connectionWaiters]) {
+      if (w.open === peers.length > 0) {
+        connectionWaiters.splice(connectionWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
   const key = (channel: string, ts: string) => `${channel}/${ts}`;
 
@@ -175,6 +223,11 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       const api = url.pathname.match(/^\/api\/([A-Za-z.]+)$/);
       if (!api || req.method !== 'POST') return send(404, { ok: false, error: 'not_found' });
       const method = api[1] as string;
+      if (method === 'apps.connections.open') {
+        const result = openConnection(req.headers.authorization);
+        record({ method, body, authorized: result.ok === true, response: result });
+        return send(200, result);
+      }
       const authorized = options.token === undefined || req.headers.authorization === `Bearer ${options.token}`;
       const payload = authorized ? answer(method, body) : { ok: false, error: 'invalid_auth' };
       record({ method, body, authorized, response: payload });
@@ -182,11 +235,100 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
     });
   });
 
+  /** Socket Mode's first step: only the app-level token may open a connection (Slack refuses a bot token). */
+  function openConnection(authorization: string | undefined): Record<string, unknown> {
+    const presented = authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined;
+    if (!presented) return { ok: false, error: 'not_authed' };
+    if (presented === options.token) return { ok: false, error: 'not_allowed_token_type' };
+    if (options.appToken !== undefined && presented !== options.appToken) return { ok: false, error: 'invalid_auth' };
+    const ticket = randomUUID();
+    tickets.add(ticket);
+    return { ok: true, url: `ws://127.0.0.1:${port}/socket-mode/link/?ticket=${ticket}&app_id=${options.appId ?? 'A0RELEASEBOT'}` };
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    const ticket = url.searchParams.get('ticket') ?? '';
+    // A ticket opens one connection, as Slack's do: a URL seen in a log cannot be replayed.
+    if (url.pathname !== '/socket-mode/link/' || !tickets.delete(ticket)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const peer = WebSocketPeer.accept(req, socket, head);
+    if (!peer) return;
+    peers.push(peer);
+    peer.on('message', (text) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        return;
+      }
+      const ack = message as Partial<SocketModeAck>;
+      if (typeof ack.envelope_id !== 'string') return;
+      record({ method: 'socket_mode.ack', body: ack as Record<string, unknown>, authorized: true, response: {} });
+      pendingAcks.get(ack.envelope_id)?.({ envelope_id: ack.envelope_id, ...(ack.payload ? { payload: ack.payload } : {}) });
+      pendingAcks.delete(ack.envelope_id);
+    });
+    peer.on('close', () => {
+      peers.splice(peers.indexOf(peer), 1);
+      wakeConnectionWaiters();
+    });
+    peer.send(JSON.stringify({ type: 'hello', num_connections: peers.length, debug_info: { host: 'stand-in', approximate_connection_time: 18060 }, connection_info: { app_id: options.appId ?? 'A0RELEASEBOT' } }));
+    record({ method: 'socket_mode.hello', body: { num_connections: peers.length }, authorized: true, response: {} });
+    wakeConnectionWaiters();
+  });
+
+  const waitForConnections = (open: boolean, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (open === peers.length > 0) return resolve();
+      const waiter = {
+        open,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        connectionWaiters.splice(connectionWaiters.indexOf(waiter), 1);
+        reject(new Error(`Socket Mode: ${open ? 'no connection opened' : 'connections still open'} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      connectionWaiters.push(waiter);
+    });
+
+  const socketMode: SocketModeStandIn = {
+    connections: () => peers.length,
+    waitForConnection: (timeoutMs = 15_000) => waitForConnections(true, timeoutMs),
+    waitForNoConnection: (timeoutMs = 15_000) => waitForConnections(false, timeoutMs),
+    send(type, payload, timeoutMs = 3_000) {
+      const peer = peers[peers.length - 1];
+      if (!peer) return Promise.reject(new Error('Socket Mode: no connection to send on'));
+      const envelopeId = randomUUID();
+      return new Promise<SocketModeAck>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pendingAcks.delete(envelopeId);
+          reject(new Error(`Socket Mode: no ack for envelope ${envelopeId} (${type}) within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pendingAcks.set(envelopeId, (ack) => {
+          clearTimeout(timer);
+          resolve(ack);
+        });
+        peer.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+      });
+    },
+    refresh() {
+      for (const peer of peers) peer.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'stand-in' } }));
+    },
+    drop() {
+      for (const peer of [...peers]) peer.terminate();
+    },
+  };
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
+  port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
 
   return {
@@ -216,8 +358,11 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
     },
     messages: (channel) => [...messages.values()].filter((m) => channel === undefined || m.channel === channel),
     addUser: (user) => void users.set(user.id, user),
+    socketMode,
     close: () =>
       new Promise<void>((resolve) => {
+        // Upgraded sockets are no longer the HTTP server's: closeAllConnections does not see them.
+        for (const peer of [...peers]) peer.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
