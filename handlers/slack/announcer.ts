@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
+import type { ReleaseSummary } from '../../src/release/types.js';
 import { FINAL_STATES, type ReleaseRecord } from '../../src/store/releases.js';
 import type { SlackChat } from './chat.js';
-import { approvalRequestMessage } from './messages/approval.js';
+import { approvalClosedMessage, approvalRequestMessage } from './messages/approval.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
 import { interruptedMessage, stageConflictMessage } from './messages/notices.js';
-import { readinessMessage } from './messages/readiness.js';
+import { readinessMessage, type ReadinessView } from './messages/readiness.js';
 import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 
@@ -46,9 +47,7 @@ export class ReleaseAnnouncer {
 
   attach(): this {
     const ev = this.core.events;
-    ev.on('staged', ({ staged, replaced, project }) => {
-      this.track(this.chat.post(project.channel, readinessMessage({ staged, replaced, project })).then(() => undefined));
-    });
+    ev.on('staged', ({ staged, replaced, project }) => this.announceStaged({ staged, replaced, project }));
     ev.on('stage-conflict', (e) => {
       this.track(this.chat.post(e.project.channel, stageConflictMessage({ ...e, project: e.project.name })).then(() => undefined));
     });
@@ -122,7 +121,10 @@ export class ReleaseAnnouncer {
     });
     ap.on('approval-recorded', ({ request }) => this.updateApproval(request));
     ap.on('approval-closed', ({ request }) => {
-      this.updateApproval(request);
+      // A request asked before a restart has no message this process knows: say in the channel that it ended.
+      if (!this.updateApproval(request) && request.status !== 'approved') {
+        this.track(this.chat.post(this.channelOf(request.project), approvalClosedMessage(request)).then(() => undefined));
+      }
       this.approvalThreads.delete(request.id);
     });
     return this;
@@ -138,6 +140,17 @@ export class ReleaseAnnouncer {
       const release = this.core.releases.get(e.releaseId as string);
       if (release) this.announceInterrupted(release, e.id);
     }
+  }
+
+  /** "ready to release" with a Release button, in the project's channel. */
+  announceStaged(view: ReadinessView & { project: { channel: string } }): void {
+    this.track(this.chat.post(view.project.channel, readinessMessage(view)).then(() => undefined));
+  }
+
+  /** The audit summary of a release this process did not run (so it has no progress message to update). */
+  announceSummary(summary: ReleaseSummary): void {
+    if (summary.dryRun) return;
+    this.track(this.chat.post(this.channelOf(summary.project), releaseSummaryMessage(summary)).then(() => undefined));
   }
 
   /** Settles when every message queued so far has been sent (tests, shutdown). */
@@ -156,13 +169,15 @@ export class ReleaseAnnouncer {
     return this.core.config.projects.get(project)?.channel ?? this.core.config.channel;
   }
 
-  private updateApproval(request: ApprovalRequest): void {
+  /** Replaces the request's message; false when this process never posted it. */
+  private updateApproval(request: ApprovalRequest): boolean {
     const thread = this.approvalThreads.get(request.id);
-    if (!thread) return;
+    if (!thread) return false;
     const staged = this.core.staged.byId(request.stagedBuildId);
     this.enqueue(thread, async (ts) => {
       if (ts) await this.chat.update(thread.channel, ts, approvalRequestMessage(request, staged));
     });
+    return true;
   }
 
   private updateMain(t: TrackedRelease): void {

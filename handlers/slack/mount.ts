@@ -1,16 +1,18 @@
-import { App as BoltApp, ExpressReceiver, webApi } from '@slack/bolt';
+import { App as BoltApp, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
 import { ConfigError } from '../../src/config/load.js';
 import type { App } from '../../src/main.js';
 import { Approvals } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import { ReleaseAnnouncer } from './announcer.js';
+import { AuditWatcher } from './audit-watcher.js';
 import { BackgroundTasks } from './background.js';
 import { boltLogger } from './bolt-logger.js';
 import { SlackChat } from './chat.js';
 import type { SlackFlowDeps } from './flows.js';
 import { resolveLogin } from './identity.js';
 import { registerListeners } from './listeners.js';
+import { SocketConnection } from './socket-connection.js';
 
 /** Where Slack sends slash commands and interactivity (both), on the bot's own HTTP server. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -20,7 +22,11 @@ export interface SlackHandle {
   approvals: Approvals;
   freezes: Freezes;
   announcer: ReleaseAnnouncer;
+  /** Announces what other processes (CLI, ssh) staged and released. */
+  watcher: AuditWatcher;
   mode: 'http' | 'socket';
+  /** Socket Mode: the connection, opened in the background. */
+  socket?: SocketConnection | undefined;
   /** Settles when every background task and channel message started so far is done. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -29,12 +35,21 @@ export interface SlackHandle {
 export interface MountSlackOptions {
   /** Clock for approval expiry (tests). */
   now?: () => Date;
+  /** How often expired approval requests are closed (default 30 s). */
+  approvalSweepMs?: number;
+  /** How often the audit log is read for work done by other processes (default 1 s). */
+  auditPollMs?: number;
+  /** Socket Mode: first wait after a failed connection attempt (default 1 s; doubles up to a minute). */
+  socketRetryMs?: number;
 }
 
 /**
  * Mounts the Slack front end: over HTTP at POST /slack/events on the bot's express app (Bolt verifies
  * each request's signature with SLACK_SIGNING_SECRET and rejects stale ones), or over Socket Mode when
  * SLACK_APP_TOKEN is set (no inbound traffic). Without Slack settings it mounts nothing.
+ *
+ * It also runs two timers for as long as the database is open: one announces what other processes
+ * staged and released (see audit-watcher.ts), one closes approval requests that expired unanswered.
  */
 export async function mountSlack(http: Express, app: App, options: MountSlackOptions = {}): Promise<SlackHandle | undefined> {
   const env = app.config.env;
@@ -60,6 +75,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const approvals = new Approvals(app.core, app.db, { freezes, log, ...(options.now ? { now: options.now } : {}) });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
+  const watcher = new AuditWatcher(app.core, announcer, log).start();
   const tasks = new BackgroundTasks(log);
 
   // One bot token for one workspace: no auth.test per request (nor at start), nothing to install.
@@ -67,8 +83,20 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const common = { authorize, logger, clientOptions, ignoreSelf: false, convoStore: false as const };
   let bolt: BoltApp;
   let mode: SlackHandle['mode'];
+  let socket: SocketConnection | undefined;
   if (env.SLACK_APP_TOKEN) {
-    bolt = new BoltApp({ ...common, socketMode: true, appToken: env.SLACK_APP_TOKEN });
+    // The receiver is built here, not by Bolt, so that apps.connections.open is sent where
+    // SLACK_API_URL says (its own copy of the client options, whatever Bolt's defaults), and so
+    // that reconnecting is ours: the Socket Mode client's retries reject unhandled (see socket-connection.ts).
+    const receiver = new SocketModeReceiver({
+      appToken: env.SLACK_APP_TOKEN,
+      logger,
+      autoReconnectEnabled: false,
+      // One attempt per try: SocketConnection waits and tries again, and logs each failure.
+      installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 } } },
+    });
+    bolt = new BoltApp({ ...common, receiver });
+    socket = new SocketConnection(receiver, { log, ...(options.socketRetryMs !== undefined ? { retryBaseMs: options.socketRetryMs } : {}) });
     mode = 'socket';
   } else {
     const receiver = new ExpressReceiver({
@@ -94,23 +122,39 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     resolveLogin: (userId, teamId) => resolveLogin(userId, app.config.identity, (id) => chat.lookupUser(id), teamId),
   };
   registerListeners(bolt, deps, chat, tasks);
-  if (mode === 'socket') await bolt.start();
+  // Never awaited: the HTTP server listens whether or not Slack answers (see socket-connection.ts).
+  socket?.start();
   log.info({ mode, path: mode === 'http' ? SLACK_EVENTS_PATH : undefined, apiUrl: env.SLACK_API_URL }, 'Slack front end mounted');
+
+  const sweep: NodeJS.Timeout = setInterval(() => {
+    if (!app.db.open) return void stop();
+    try {
+      const closed = approvals.closeStale();
+      if (closed.length > 0) log.info({ requests: closed.map((r) => `${r.id} ${r.status}`) }, 'closed approval requests nobody can approve any more');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'could not close expired approval requests');
+    }
+  }, options.approvalSweepMs ?? 30_000);
+  sweep.unref();
+  // serve() closes the database when it stops: the timers and the Socket Mode connection stop with it.
+  const tick = setInterval(() => {
+    if (!app.db.open) return void stop();
+    watcher.poll();
+  }, options.auditPollMs ?? 1_000);
+  tick.unref();
 
   const idle = async () => {
     await tasks.idle();
     await announcer.idle();
   };
-  return {
-    bolt,
-    approvals,
-    freezes,
-    announcer,
-    mode,
-    idle,
-    stop: async () => {
-      if (mode === 'socket') await bolt.stop();
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      clearInterval(sweep);
+      clearInterval(tick);
+      watcher.stop();
+      await socket?.stop();
       await idle();
-    },
-  };
+    })());
+  return { bolt, approvals, freezes, announcer, watcher, mode, socket, idle, stop };
 }

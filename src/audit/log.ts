@@ -156,6 +156,14 @@ export class AuditLog {
     return row && rowToEntry(row);
   }
 
+  /**
+   * Entries appended after `seq` (by this or any other process on the same database), oldest first:
+   * what a reader that polls the log has not seen yet.
+   */
+  entriesAfter(seq: number, limit = 100): AuditEntry[] {
+    return (this.db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq ASC LIMIT ?').all(seq, limit) as Row[]).map(rowToEntry);
+  }
+
   /** Every entry, oldest first, for verification and export. */
   *all(): IterableIterator<AuditEntry> {
     for (const row of this.db.prepare('SELECT * FROM audit_log ORDER BY seq ASC').iterate() as IterableIterator<Row>) yield rowToEntry(row);

@@ -1,12 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
-import { buttonClick, sendSlackRequest, slashCommand, type SentRequest } from '../../src/dev/slack-requests.js';
-import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type StandInUser } from '../../src/dev/slack-stand-in.js';
-import { serve, type RunningServer } from '../../src/main.js';
-import { repoRoot } from './cli.js';
+import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type SentRequest } from '../../src/dev/slack-requests.js';
+import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../src/dev/slack-stand-in.js';
+import { createApp, serve, type CreateAppOptions, type RunningServer } from '../../src/main.js';
+import { createHttpApp, listen } from '../../src/server.js';
+import { repoRoot, runCli, type CliResult } from './cli.js';
+import { freePort } from './ports.js';
 import { makeTmpDir } from './tmp.js';
 
 // Canaries: if one of these shows up in a chat message, a log line or the audit, a secret leaked.
@@ -14,6 +18,7 @@ export const CANARY = {
   conjurApiKey: `apikey-canary-${'q'.repeat(41)}`,
   downloadsToken: 'dl-token-canary-5b8e0c2f7a',
   slackBotToken: 'xoxb-canary-000000000-slack-bot-token',
+  slackAppToken: 'xapp-1-canary-A0RELEASEBOT-000000000-app-level-token',
   signingSecret: 'signing-secret-canary-8d1f4e6a9c2b',
 };
 
@@ -32,6 +37,15 @@ export interface SlackWorldOptions {
   extraUsers?: StandInUser[];
   /** How long the slow destination's script sleeps. */
   sleepSeconds?: number;
+  /** Socket Mode (SLACK_APP_TOKEN, no signing secret) instead of signed HTTP requests. */
+  socketMode?: boolean;
+  /** Start the bot while nothing answers at SLACK_API_URL; `startSlack()` brings the stand-in up on that address later. */
+  slackStartsLate?: boolean;
+  /**
+   * Mount the Slack front end with these options (an injected clock, short timers) on a server built
+   * as `serve()` builds it, instead of through `serve()` itself, which takes no Slack options.
+   */
+  mount?: MountSlackOptions;
 }
 
 export interface SlackWorld {
@@ -39,8 +53,14 @@ export interface SlackWorld {
   outDir: string;
   mirrorDir: string;
   conjur: ConjurStandIn;
-  slack: SlackStandIn;
+  readonly slack: SlackStandIn;
+  /** The environment the bot runs with (give it to `runCli` for a CLI process on the same database). */
+  env: NodeJS.ProcessEnv;
   readonly server: RunningServer;
+  /** With `mount`: the Slack front end's handle. */
+  readonly slackHandle: SlackHandle | undefined;
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
   /** `http://127.0.0.1:<port>/slack/events` */
   readonly eventsUrl: string;
   logLines: string[];
@@ -48,6 +68,14 @@ export interface SlackWorld {
   restart(): Promise<void>;
   /** Writes files into the staging directory and records the build through the core (as Jenkins or `release-bot stage` would). */
   stage(project: string, version: string, files: Record<string, string>, buildNumber?: number): Promise<number>;
+  /** Only writes files into the staging directory (for `release-bot stage` in another process). */
+  stageFiles(project: string, version: string, files: Record<string, string>): void;
+  /** Runs the built CLI as a separate process on the bot's database. */
+  cli(...args: string[]): Promise<CliResult>;
+  /** With `slackStartsLate`: starts the Slack stand-in where the bot already looks for it. */
+  startSlack(): Promise<SlackStandIn>;
+  /** Socket Mode: delivers `/release <text>` from `user` as an envelope; resolves with the app's ack. */
+  socketCommand(user: UserName, text: string): Promise<{ ack: SocketModeAck; responseUrl: string }>;
   /** Sends a signed `/release <text>` as `user`; returns the HTTP answer and the response_url it carried. */
   command(user: UserName, text: string): Promise<SentRequest & { responseUrl: string }>;
   /** Sends a signed button click as `user`. */
@@ -79,10 +107,16 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     },
     variables: { 'release/downloads/token': { value: CANARY.downloadsToken, readers: ['host:release-bot'] } },
   });
-  const slack = await startSlackStandIn({
-    token: CANARY.slackBotToken,
-    users: [...Object.values(USERS).map((u) => ({ id: u.id, email: u.email, name: u.login })), ...(options.extraUsers ?? [])],
-  });
+  const slackPort = options.slackStartsLate ? await freePort() : 0;
+  const startStandIn = () =>
+    startSlackStandIn({
+      token: CANARY.slackBotToken,
+      appToken: CANARY.slackAppToken,
+      port: slackPort,
+      users: [...Object.values(USERS).map((u) => ({ id: u.id, email: u.email, name: u.login })), ...(options.extraUsers ?? [])],
+    });
+  let slack: SlackStandIn | undefined = options.slackStartsLate ? undefined : await startStandIn();
+  const slackApiUrl = slack ? slack.apiUrl : `http://127.0.0.1:${slackPort}/api/`;
   const identity =
     options.identity === 'email-localpart'
       ? 'identity: { strategy: email-localpart }'
@@ -132,46 +166,85 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'debug',
-    SLACK_SIGNING_SECRET: CANARY.signingSecret,
+    ...(options.socketMode ? { SLACK_APP_TOKEN: CANARY.slackAppToken } : { SLACK_SIGNING_SECRET: CANARY.signingSecret }),
     SLACK_BOT_TOKEN: CANARY.slackBotToken,
-    SLACK_API_URL: slack.apiUrl,
+    SLACK_API_URL: slackApiUrl,
   };
-  const start = () =>
-    serve({
-      env,
-      logDestination: new Writable({
-        write(chunk, _enc, cb) {
-          logLines.push(String(chunk));
-          cb();
-        },
-      }),
-      retryBaseMs: 5,
-    });
-  const urlOf = (s: RunningServer) => `http://127.0.0.1:${(s.server.address() as AddressInfo).port}/slack/events`;
+  const appOptions: CreateAppOptions = {
+    env,
+    logDestination: new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    }),
+    retryBaseMs: 5,
+  };
+  let slackHandle: SlackHandle | undefined;
+  const start = async (): Promise<RunningServer> => {
+    if (!options.mount) return serve(appOptions);
+    const mounted = await serveWithSlackOptions(appOptions, options.mount);
+    slackHandle = mounted.slack;
+    return mounted.running;
+  };
+  const urlOf = (s: RunningServer) => `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
+  const stopServer = async () => {
+    await server.stop();
+    // serve() closes the database; the Slack front end notices and closes its Socket Mode connection.
+    if (options.socketMode && slack) await slack.socketMode.waitForNoConnection(10_000);
+  };
   let server = await start();
   let build = 100;
+  const standIn = () => {
+    if (!slack) throw new Error('the Slack stand-in is not started yet: call startSlack()');
+    return slack;
+  };
 
   const world: SlackWorld = {
     dir: tmp.dir,
     outDir,
     mirrorDir,
     conjur,
-    slack,
+    get slack() {
+      return standIn();
+    },
+    env,
     get server() {
       return server;
     },
-    get eventsUrl() {
+    get slackHandle() {
+      return slackHandle;
+    },
+    get baseUrl() {
       return urlOf(server);
+    },
+    get eventsUrl() {
+      return `${urlOf(server)}/slack/events`;
     },
     logLines,
     async restart() {
-      await server.stop();
+      await stopServer();
       server = await start();
     },
-    async stage(project, version, files, buildNumber = ++build) {
+    stageFiles(project, version, files) {
       const dir = path.join(staging, project, version);
       mkdirSync(dir, { recursive: true });
       for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+    },
+    // Its own directory as working directory: a `.env` lying in the repository must not be read.
+    cli: (...args) => runCli(args, env, tmp.dir),
+    async startSlack() {
+      slack ??= await startStandIn();
+      return slack;
+    },
+    async socketCommand(user, text) {
+      const responseUrl = standIn().responseUrl();
+      const u = USERS[user];
+      const ack = await standIn().socketMode.send('slash_commands', { ...slashCommandFields({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }) });
+      return { ack, responseUrl };
+    },
+    async stage(project, version, files, buildNumber = ++build) {
+      world.stageFiles(project, version, files);
       const result = await server.app.core.stage({
         project,
         version,
@@ -182,28 +255,58 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       return result.staged.id;
     },
     async command(user, text) {
-      const responseUrl = slack.responseUrl();
+      const responseUrl = standIn().responseUrl();
       const u = USERS[user];
       const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
     async click(user, actionId, value) {
-      const responseUrl = slack.responseUrl();
+      const responseUrl = standIn().responseUrl();
       const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ actionId, value, userId: USERS[user].id, userName: USERS[user].login, responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
     reply(responseUrl, timeoutMs = 15_000) {
       const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
-      return slack.waitFor((c) => c.method === 'response_url' && c.responseId === id, timeoutMs);
+      return standIn().waitFor((c) => c.method === 'response_url' && c.responseId === id, timeoutMs);
     },
     async stop() {
-      await server.stop();
-      await slack.close();
+      await stopServer();
+      await slack?.close();
       await conjur.close();
       tmp.cleanup();
     },
   };
   return world;
+}
+
+/**
+ * What `serve()` does, with options for the Slack front end: marks interrupted releases, mounts
+ * Slack on the HTTP server, listens; stopping stops Slack, closes the server and the database.
+ */
+async function serveWithSlackOptions(appOptions: CreateAppOptions, mount: MountSlackOptions): Promise<{ running: RunningServer; slack: SlackHandle | undefined }> {
+  const app = createApp(appOptions);
+  app.core.recoverInterrupted();
+  const http = createHttpApp(app.core);
+  let slack: SlackHandle | undefined;
+  let server: Server;
+  try {
+    slack = await mountSlack(http, app, mount);
+    server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
+  } catch (err) {
+    await slack?.stop();
+    app.close();
+    throw err;
+  }
+  const stop = async () => {
+    await app.core.drain();
+    await slack?.stop();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    app.close();
+  };
+  return { running: { app, server, stop }, slack };
 }
 
 /** All text of a recorded call's body, for "contains" assertions. */

@@ -58,3 +58,15 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
     blocks,
   };
 }
+
+/** An approval request closed (expired, void) whose own message this process cannot update (asked before a restart). */
+export function approvalClosedMessage(r: ApprovalRequest): SlackMessage {
+  const why = r.status === 'expired' ? `expired at ${r.expiresAt}` : `is void: ${r.closedReason ?? 'the build was re-staged'}`;
+  return {
+    text: `The approval request ${r.id} for ${r.project} ${r.version} (asked by ${r.requester.login}) ${why}. Its Approve button no longer works; ask for the release again.`,
+    blocks: [
+      section(`${r.status === 'expired' ? ':hourglass:' : ':no_entry_sign:'} The approval request for ${code(r.project)} ${code(r.version)} (asked by ${esc(r.requester.login)}) ${esc(why)}. Its Approve button no longer works; ask for the release again.`),
+      context(`approval request ${code(r.id)}`),
+    ],
+  };
+}

@@ -8,7 +8,7 @@ import { code, context, esc, fields, header, section, when, type SlackMessage } 
 export interface ReadinessView {
   staged: StagedBuild;
   /** The build this one replaced (re-staged with other digests). */
-  replaced?: StagedBuild | undefined;
+  replaced?: Pick<StagedBuild, 'build' | 'stagedAt'> | undefined;
   project: Pick<ProjectConfig, 'name' | 'approvals' | 'approver_group' | 'authorized_group'> & { destinations: ReadonlyArray<{ name: string; type: string }> };
 }
 

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import type { AuditEntry } from '../../src/audit/log.js';
+import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
+import type { ReleaseAnnouncer } from './announcer.js';
+import type { ReadinessView } from './messages/readiness.js';
+import { summaryFromAudit } from './summary-from-audit.js';
+
+/** Staged builds announced, kept to this many: enough to never announce one build twice in a burst. */
+const REMEMBERED = 1000;
+
+/**
+ * Only `serve` speaks in Slack, but `release-bot stage`, `release-bot publish` and the ssh forced
+ * command work in other processes on the same database, and their events never reach this one.
+ * The audit log is the event log they share: every staging and every release end is an entry, in
+ * `seq` order. This polls it for entries this process did not append itself (those were announced
+ * from the in-process events) and announces them: a readiness note for `staged`, the audit summary
+ * for a real release's `published` or `failed`. The Slack mount calls `poll()` every second.
+ *
+ * It starts at the head of the log: a restart never announces an entry again (what other processes
+ * did while serve was down is not announced either; `/release list` shows it).
+ */
+export class AuditWatcher {
+  private position = 0;
+  private readonly own = new Set<number>();
+  private readonly announcedStaged = new Set<number>();
+  private stopped = false;
+
+  constructor(
+    private readonly core: ReleaseCore,
+    private readonly announcer: ReleaseAnnouncer,
+    private readonly log: Logger,
+  ) {}
+
+  start(): this {
+    // Listening before reading the head: an entry this process appends in between is still known as its own.
+    this.core.audit.onAppend((entry) => {
+      if (!this.stopped && entry.seq > this.position) this.own.add(entry.seq);
+    });
+    this.position = this.core.audit.list({ limit: 1 })[0]?.seq ?? 0;
+    return this;
+  }
+
+  /** Announces every entry other processes appended since the last look. */
+  poll(): void {
+    if (this.stopped) return;
+    try {
+      for (;;) {
+        const entries = this.core.audit.entriesAfter(this.position, 100);
+        if (entries.length === 0) return;
+        for (const entry of entries) {
+          // Advanced first: an entry that cannot be announced is skipped, never retried in a loop.
+          this.position = entry.seq;
+          if (this.own.delete(entry.seq)) continue;
+          this.announce(entry);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, seq: this.position }, 'could not read the audit log for work done by other processes');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private announce(entry: AuditEntry): void {
+    if (entry.type === 'staged') this.staged(entry);
+    else if (entry.type === 'published' || entry.type === 'failed') this.finished(entry);
+  }
+
+  private staged(entry: AuditEntry): void {
+    const project = entry.project ? this.core.config.projects.get(entry.project) : undefined;
+    if (!project || !entry.version) return;
+    const staged = this.core.staged.current(project.name, entry.version);
+    // The Release button names the staged build: announce only the one this entry recorded, while it is current.
+    if (!staged || this.announcedStaged.has(staged.id) || !sameBuild(entry, staged)) {
+      this.log.debug({ project: project.name, version: entry.version, auditId: entry.id }, 'staged build already replaced or announced: no readiness note');
+      return;
+    }
+    this.remember(staged.id);
+    const replaces = entry.data.replaces as ReadinessView['replaced'];
+    this.log.info({ project: project.name, version: entry.version, auditId: entry.id, by: staged.reportedBy }, 'announcing a build staged by another process');
+    this.announcer.announceStaged({ staged, replaced: replaces?.stagedAt ? { stagedAt: replaces.stagedAt, build: replaces.build ?? {} } : undefined, project });
+  }
+
+  private finished(entry: AuditEntry): void {
+    const release = entry.releaseId ? this.core.releases.get(entry.releaseId) : undefined;
+    if (!release) return;
+    const staged = release.stagedBuildId !== null ? this.core.staged.byId(release.stagedBuildId) : undefined;
+    const summary = summaryFromAudit(entry, release, staged);
+    if (!summary) return;
+    this.log.info({ releaseId: release.id, project: release.project, version: release.version, via: release.via, auditId: entry.id }, 'announcing a release run by another process');
+    this.announcer.announceSummary(summary);
+  }
+
+  private remember(stagedId: number): void {
+    this.announcedStaged.add(stagedId);
+    if (this.announcedStaged.size > REMEMBERED) this.announcedStaged.delete(this.announcedStaged.values().next().value as number);
+  }
+}
+
+function sameBuild(entry: AuditEntry, staged: { artifact: Parameters<typeof artifactDigests>[0]; build: unknown }): boolean {
+  return canonicalJson(entry.data.artifact) === canonicalJson(artifactDigests(staged.artifact)) && canonicalJson(entry.data.build) === canonicalJson(staged.build);
+}
