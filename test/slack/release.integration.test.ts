@@ -1,11 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
 import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import { Releases } from '../../src/store/releases.js';
 import { repoRoot } from '../support/cli.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
+
+/** The releases table as a process that has since died wrote it: its pid no longer runs. */
+function crashedProcess(w: SlackWorld): Releases {
+  const gone = spawnSync(process.execPath, ['-e', '']);
+  return new Releases(w.server.app.db, undefined, { host: hostname(), bootId: null, pid: gone.pid as number, startTime: null });
+}
 
 describe('Slack: signed requests to a running release-bot, Web API on a loopback stand-in', () => {
   let w: SlackWorld;
@@ -237,7 +246,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const core = w.server.app.core;
     const staged = core.staged.current('conjur-cli', '4.7.0');
     // What a SIGKILL in the middle of publishing leaves behind: a live release nobody runs.
-    const release = core.releases.create({ project: 'conjur-cli', version: '4.7.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
+    const release = crashedProcess(w).create({ project: 'conjur-cli', version: '4.7.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
     core.releases.setState(release.id, 'publishing');
     await w.restart();
     const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${release.id} of conjur-cli 4.7.0`));
@@ -246,6 +255,45 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     expect(note.body.channel).toBe('C0RELEASES');
     // The restarted bot still answers signed requests.
     expect(JSON.parse((await w.command('alice', 'help')).body).response_type).toBe('ephemeral');
+  });
+
+  it('resumes an interrupted release with /release <p> <v> resume: only the unfinished destination runs, the summary says so', async () => {
+    await w.stage('conjur-cli', '4.8.0', { 'conjur-cli-4.8.0.gem': 'resumed' });
+    const core = w.server.app.core;
+    const staged = core.staged.current('conjur-cli', '4.8.0');
+    // A crash after `downloads` finished and while `mirror` ran: what the killed process left in the database.
+    const crashed = crashedProcess(w).create({ project: 'conjur-cli', version: '4.8.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
+    core.releases.setState(crashed.id, 'publishing');
+    const finishedAt = new Date().toISOString();
+    core.releases.upsertDestination({ releaseId: crashed.id, destination: 'downloads', type: 'exec', status: 'published', attempts: 1, startedAt: finishedAt, finishedAt, durationMs: 4000, location: 'downloads.example' });
+    core.releases.upsertDestination({ releaseId: crashed.id, destination: 'mirror', type: 'directory', status: 'running', attempts: 1, startedAt: finishedAt });
+    await w.restart();
+    await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 4.8.0`));
+    expect(w.server.app.core.releases.get(crashed.id)?.state).toBe('interrupted');
+
+    // Someone outside the group cannot resume it either.
+    const refused = await w.command('mallory', 'conjur-cli 4.8.0 resume');
+    expect(text(await w.reply(refused.responseUrl))).toContain('mallory is not a member of the Conjur group release/conjur-cli');
+
+    const sent = await w.command('bob', 'conjur-cli 4.8.0 resume');
+    expect(sent.status).toBe(200);
+    expect(JSON.parse(sent.body).text).toContain('Resuming the release of conjur-cli 4.8.0');
+    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && text(c).startsWith('Released conjur-cli 4.8.0'), 30_000);
+    expect(final.body.channel).toBe('C0RELEASES');
+    expect(text(final)).toContain('requested by: bob');
+    expect(text(final)).toMatch(/- downloads \[exec\]: skipped/);
+    expect(text(final)).toMatch(/- mirror \[directory\]: published/);
+    const blocks = bodyText(final);
+    expect(blocks).toContain(`resumes \`${crashed.id}\``);
+    expect(blocks).toContain(`(done in ${crashed.id})`);
+    expect(text(await w.reply(sent.responseUrl))).toContain('conjur-cli 4.8.0: published');
+
+    // The finished destination did not run again (its script writes the files), the unfinished one did.
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/4.8.0'))).toBe(false);
+    expect(readFileSync(path.join(w.mirrorDir, 'conjur-cli/4.8.0/conjur-cli-4.8.0.gem'), 'utf8')).toBe('resumed');
+    const published = w.server.app.core.audit.list({ project: 'conjur-cli', version: '4.8.0', limit: 10 }).find((e) => e.type === 'published');
+    expect(published).toMatchObject({ actor: { conjurLogin: 'bob', chatUserId: 'U0BOB', via: 'slack' }, data: { resumeOf: crashed.id } });
+    expect((published?.data.destinations as Array<{ name: string; status: string; attempts: number }>).map((d) => `${d.name}:${d.status}:${d.attempts}`)).toEqual(['downloads:skipped:0', 'mirror:published:1']);
   });
 
   it('never lets a secret reach a chat message, an ack, a log line or the audit', async () => {
