@@ -46,6 +46,8 @@ export const execPublisher: PublisherDefinition<Options> = {
       timeoutMs: 24 * 3600 * 1000, // the destination's own timeout aborts `signal` first
       signal: ctx.signal,
       redact: ctx.redact,
+      // A script's own children (a sleep, a backgrounded upload) stop with it, on timeout too.
+      ownProcessGroup: true,
     });
     ctx.log.info({ stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'publishing script output');
     const out = tail(result.stdout, 3);

@@ -19,6 +19,13 @@ export interface RunOptions {
   input?: string;
   /** Exit codes that are not failures (e.g. `npm view` exits 1 when a version is missing). */
   okExitCodes?: readonly number[];
+  /**
+   * Runs the child as the leader of its own process group, and signals the whole group: on timeout
+   * or cancellation (SIGTERM, SIGKILL 5 s later) and when the child exits (SIGKILL to whatever it
+   * left running). For scripts, whose children (a `sleep`, a backgrounded upload) would otherwise
+   * outlive a timeout and keep publishing after the release gave up on them.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunResult {
@@ -36,25 +43,61 @@ export async function runCommand(file: string, args: readonly string[], options:
     INHERITED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])),
   );
   const command = [file, ...args].join(' ');
-  const result = await execa(file, args, {
+  const common = {
     env: { ...inherited, HOME: options.cwd ?? '/nonexistent', ...options.env },
     extendEnv: false,
     cwd: options.cwd,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
     input: options.input,
-    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    stdin: options.input === undefined ? ('ignore' as const) : ('pipe' as const),
     reject: false,
     all: false,
     stripFinalNewline: true,
     maxBuffer: 16 * 1024 * 1024,
-    forceKillAfterDelay: 5_000,
-  });
+  };
+  let timedOut: boolean;
+  let canceled: boolean;
+  let result: Awaited<ReturnType<typeof execa>>;
+  if (options.ownProcessGroup) {
+    const deadline = AbortSignal.timeout(options.timeoutMs);
+    const stop = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const child = execa(file, args, { ...common, detached: true });
+    const group = child.pid;
+    let force: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      if (group === undefined) return;
+      signalGroup(group, 'SIGTERM');
+      force = setTimeout(() => signalGroup(group, 'SIGKILL'), 5_000);
+    };
+    if (group !== undefined) {
+      liveGroups.add(group);
+      watchSignals();
+      // What the child left behind dies with it: its output pipes close, and nothing publishes on.
+      child.once('exit', () => signalGroup(group, 'SIGKILL'));
+      if (stop.aborted) onStop();
+      else stop.addEventListener('abort', onStop, { once: true });
+    }
+    try {
+      result = await child;
+    } finally {
+      stop.removeEventListener('abort', onStop);
+      clearTimeout(force);
+      if (group !== undefined) {
+        liveGroups.delete(group);
+        watchSignals();
+      }
+    }
+    canceled = options.signal?.aborted === true;
+    timedOut = !canceled && deadline.aborted;
+  } else {
+    result = await execa(file, args, { ...common, timeout: options.timeoutMs, cancelSignal: options.signal, forceKillAfterDelay: 5_000 });
+    timedOut = result.timedOut;
+    canceled = result.isCanceled;
+  }
   const stdout = options.redact(String(result.stdout ?? ''));
   const stderr = options.redact(String(result.stderr ?? ''));
   const safeCommand = options.redact(command);
-  if (result.timedOut || result.isCanceled) {
-    throw new ReleaseBotError(ErrorCode.Timeout, `${clip(safeCommand, 200)} ${result.timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`, {
+  if (timedOut || canceled) {
+    throw new ReleaseBotError(ErrorCode.Timeout, `${clip(safeCommand, 200)} ${timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`, {
       retryable: true,
       details: { command: safeCommand, stderr: tail(stderr) },
     });
@@ -70,6 +113,47 @@ export async function runCommand(file: string, args: readonly string[], options:
     throw new ExecError(safeCommand, exitCode, stdout, stderr);
   }
   return { exitCode, stdout, stderr };
+}
+
+/** Process groups of running children started with `ownProcessGroup`. */
+const liveGroups = new Set<number>();
+const FATAL_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+function killGroups(): void {
+  for (const group of liveGroups) signalGroup(group, 'SIGKILL');
+}
+
+/**
+ * A child in its own process group is not reached by the signal that stops the bot (Ctrl-C in a
+ * terminal, sshd's SIGHUP when the session drops): while such children run, a fatal signal the
+ * process does not handle itself kills their groups first, then takes its default course. A process
+ * that handles the signal (serve drains on SIGTERM) decides for itself; its children are stopped
+ * through their cancel signal. Exiting kills them too.
+ */
+function onFatalSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  killGroups();
+  for (const s of FATAL_SIGNALS) process.removeListener(s, onFatalSignal);
+  process.kill(process.pid, signal);
+}
+
+function watchSignals(): void {
+  const installed = process.listeners('exit').includes(killGroups);
+  if (liveGroups.size > 0 && !installed) {
+    process.on('exit', killGroups);
+    for (const s of FATAL_SIGNALS) process.on(s, onFatalSignal);
+  } else if (liveGroups.size === 0 && installed) {
+    process.removeListener('exit', killGroups);
+    for (const s of FATAL_SIGNALS) process.removeListener(s, onFatalSignal);
+  }
 }
 
 /** A command that ran and exited non-zero; carries the (redacted) command, exit code and output. */

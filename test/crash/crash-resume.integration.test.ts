@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sendSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
@@ -19,6 +19,38 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess
   child.stdout?.on('data', (d) => (output += String(d)));
   child.stderr?.on('data', (d) => (output += String(d)));
   return { child, output: () => output };
+}
+
+/**
+ * SIGKILL to a process and everything it started, whatever their process group (exec publishers run
+ * scripts in groups of their own): what systemd's KillMode=control-group does to the unit's cgroup.
+ */
+function killTree(root: number): void {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const all: number[] = [];
+  const walk = (pid: number) => {
+    all.push(pid);
+    for (const child of parents.get(pid) ?? []) walk(child);
+  };
+  walk(root);
+  for (const pid of all) {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // not a group leader, or already gone
+      }
+    }
+  }
 }
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -105,8 +137,7 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     await waitFor('the blocked destination to start', () => runs('blocked.started', version) > 0 || child.exitCode !== null);
     expect(child.exitCode).toBeNull();
-    // The whole process group, as systemd's KillMode=control-group does when it stops a dead unit.
-    process.kill(-(child.pid as number), 'SIGKILL');
+    killTree(child.pid as number);
     await exited;
     expect(child.signalCode).toBe('SIGKILL');
     expect(output()).not.toContain('release finished');
@@ -227,7 +258,7 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     await waitFor('the blocked destination to start', () => runs('blocked.started', '4.5.0') > 0);
     const releaseId = (await statusOf('4.5.0'))[0]?.id as string;
     expect((await statusOf('4.5.0'))[0]?.state).toBe('publishing');
-    process.kill(-(first.child.pid as number), 'SIGKILL');
+    killTree(first.child.pid as number);
     await killed;
     expect(first.child.signalCode).toBe('SIGKILL');
 
