@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execPublisher } from '../../publishers/exec.js';
 import { ErrorCode } from '../../src/errors.js';
@@ -123,5 +124,27 @@ ${destinations}`,
     expect(everything).toContain('b64 [REDACTED]');
     expect(everything).toContain('url [REDACTED]');
     for (const form of forms) expect(everything).not.toContain(form);
+  });
+
+  it('a fatal signal the bot does not handle (Ctrl-C, sshd\'s SIGHUP) kills the script\'s group before the bot dies', async () => {
+    const pidFile = path.join(tmp.dir, 'sleeper.pid');
+    const script = `
+      const { runCommand } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/exec.js'))});
+      await runCommand('sh', ['-c', 'echo $$ > ${pidFile}; sleep 300'], { timeoutMs: 600000, redact: (t) => t, ownProcessGroup: true });`;
+    for (const signal of ['SIGINT', 'SIGHUP'] as const) {
+      rmSync(pidFile, { force: true });
+      const bot = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => bot.once('exit', (_code, sig) => resolve(sig)));
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const sleeper = Number(readFileSync(pidFile, 'utf8'));
+      expect(alive(sleeper)).toBe(true);
+      bot.kill(signal);
+      // The default course is kept: the bot dies of the signal.
+      expect(await exited).toBe(signal);
+      const gone = Date.now() + 5_000;
+      while (alive(sleeper) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      expect(alive(sleeper)).toBe(false);
+    }
   });
 });
