@@ -149,7 +149,9 @@ function watchSignals(): void {
   const installed = process.listeners('exit').includes(killGroups);
   if (liveGroups.size > 0 && !installed) {
     process.on('exit', killGroups);
-    for (const s of FATAL_SIGNALS) process.on(s, onFatalSignal);
+    // First in line: a `once` handler of the process's own is removed before it runs, so only
+    // ahead of it can this one see that the process handles the signal itself.
+    for (const s of FATAL_SIGNALS) process.prependListener(s, onFatalSignal);
   } else if (liveGroups.size === 0 && installed) {
     process.removeListener('exit', killGroups);
     for (const s of FATAL_SIGNALS) process.removeListener(s, onFatalSignal);

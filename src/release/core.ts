@@ -72,6 +72,7 @@ export class ReleaseCore {
   private readonly shutdown = new AbortController();
   private readonly now: () => Date;
   private readonly probe: ProcessProbe;
+  private draining = false;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -208,6 +209,8 @@ export class ReleaseCore {
     let project: ProjectConfig;
     let staged: StagedBuild | undefined;
     try {
+      // Draining (SIGTERM): the releases already running finish; nothing new starts.
+      if (this.draining) throw new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the releases it runs: ask again in a minute');
       project = this.project(projectName);
       assertVersion(version);
       if (!LOGIN.test(requester.login)) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, `invalid Conjur login ${JSON.stringify(clip(requester.login))}`);
@@ -498,6 +501,7 @@ export class ReleaseCore {
 
   /** Waits for in-flight releases; after `timeoutMs` they are told to stop. */
   async drain(timeoutMs = 10 * 60_000): Promise<void> {
+    this.draining = true;
     const pending = [...this.inFlight];
     if (pending.length === 0) {
       this.shutdown.abort();

@@ -233,4 +233,21 @@ describe('the release core', () => {
       other.kill('SIGKILL');
     }
   });
+
+  it('while draining, the running release finishes and a new request is refused (audited)', async () => {
+    await setup(dest('slow'));
+    f.stageFiles('app', '2.0.0', { 'app-2.0.0.tgz': 'bytes 2' });
+    await f.core.stage({ project: 'app', version: '2.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } });
+    let finish: () => void = () => undefined;
+    s.scripts.set('slow', () => new Promise<void>((r) => (finish = r)));
+    const running = f.core.release('app', '1.0.0', alice);
+    await new Promise<void>((r) => f.core.events.once('destination-started', () => r()));
+    const drained = f.core.drain();
+    await expect(f.core.release('app', '2.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.InProgress, message: expect.stringContaining('shutting down') });
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', version: '2.0.0', data: { code: ErrorCode.InProgress } });
+    finish();
+    await expect(running).resolves.toMatchObject({ state: 'published' });
+    await drained;
+    expect(s.calls.map((c) => c.name)).toEqual(['slow']);
+  });
 });
