@@ -1,4 +1,5 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
 import { runCli, repoRoot } from '../support/cli.js';
@@ -136,6 +137,39 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(r.stdout).toContain('changed after staging');
     expect(existsSync(path.join(out, 'conjur-cli/4.3.0'))).toBe(false);
     expect(existsSync(path.join(copies, 'conjur-cli/4.3.0'))).toBe(false);
+    const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
+    expect(audit).toMatchObject({
+      type: 'failed',
+      version: '4.3.0',
+      actor: { conjurLogin: 'alice', via: 'cli' },
+      data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('conjur-cli-4.3.0.gem changed after staging') }, destinations: [] },
+    });
+    // What was measured is recorded beside what was staged: the tampered bytes.
+    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.0.gem', sha256: createHash('sha256').update('tampered bytes').digest('hex') });
+    expect(audit.data.publishedArtifact.files[0].sha256).not.toBe(audit.data.artifact.files[0].sha256);
+  });
+
+  it('refuses a staged file deleted after staging ("missing"), audits it, and publishes nothing', async () => {
+    const dir = stageFiles('4.3.2', { 'conjur-cli-4.3.2.gem': 'gem bytes 4.3.2', 'conjur-cli-4.3.2.gem.sig': 'signature' });
+    expect((await cli('stage', 'conjur-cli', '4.3.2')).code).toBe(0);
+    rmSync(path.join(dir, 'conjur-cli-4.3.2.gem.sig'));
+    const r = await cli('publish', 'conjur-cli', '4.3.2', '--as', 'alice');
+    expect(r.code).toBe(65);
+    expect(r.stdout).toContain('conjur-cli-4.3.2.gem.sig is missing');
+    expect(existsSync(path.join(out, 'conjur-cli/4.3.2'))).toBe(false);
+    expect(existsSync(path.join(copies, 'conjur-cli/4.3.2'))).toBe(false);
+    const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
+    expect(audit).toMatchObject({ type: 'failed', version: '4.3.2', data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('is missing') } } });
+  });
+
+  it('refuses a version that is not staged: exit 66, audited, nothing published', async () => {
+    const r = await cli('publish', 'conjur-cli', '9.9.9', '--as', 'alice');
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain('conjur-cli 9.9.9 is not staged');
+    expect(r.stderr).toContain('[NOT_STAGED]');
+    expect(existsSync(path.join(out, 'conjur-cli/9.9.9'))).toBe(false);
+    const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
+    expect(audit).toMatchObject({ type: 'denied', project: 'conjur-cli', version: '9.9.9', actor: { conjurLogin: 'alice', via: 'cli' }, data: { code: 'NOT_STAGED' } });
   });
 
   it('refuses a file added after staging', async () => {

@@ -158,6 +158,21 @@ describe('the release core', () => {
   it('refuses a resume when there is nothing to resume, and when the version was re-staged', async () => {
     await setup(dest('a'));
     await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({ code: ErrorCode.NotFound });
+    s.scripts.set('a', async () => {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, 'down');
+    });
+    const failed = await f.core.release('app', '1.0.0', alice);
+    expect(failed.state).toBe('failed');
+    // A failed release holds no lock: another build may be staged, and the failed one is then not resumable.
+    f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'rebuilt bytes' });
+    await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } });
+    s.scripts.delete('a');
+    s.calls.length = 0;
+    await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({ code: ErrorCode.Conflict, message: expect.stringContaining(`re-staged after release ${failed.releaseId}`) });
+    expect(s.calls).toHaveLength(0);
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
+    // A new release of the build staged now is what it takes.
+    expect((await f.core.release('app', '1.0.0', alice)).state).toBe('published');
   });
 
   it('refuses a re-stage of a released version, and treats the same report twice as one staged build', async () => {
