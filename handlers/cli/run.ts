@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { ConfigError } from '../../src/config/load.js';
+import { Redactor } from '../../src/redact.js';
 
 /**
  * Loads `.env` from the working directory when there is one; variables already set win. Never in
@@ -13,14 +14,21 @@ export async function loadDotEnv(): Promise<void> {
   dotenv.config({ path: '.env', override: false, quiet: true } as Parameters<typeof dotenv.config>[0]);
 }
 
+/**
+ * The redactor of this CLI process: commands create their app with it (cliLogs), so every secret
+ * their app registered (its environment, Conjur's values and tokens) is also redacted from the error
+ * `fail` prints, which does not pass through the logger.
+ */
+export const cliRedactor = new Redactor();
+
 /** Renders any error for a terminal and sets the documented exit code. */
 export function fail(err: unknown): never {
   const coded: ReleaseBotError = toReleaseBotError(err);
-  if (coded instanceof ConfigError) {
-    process.stderr.write(`release-bot: the configuration has ${coded.problems.length} problem(s):\n${coded.problems.map((p) => `  - ${p}`).join('\n')}\n`);
-  } else {
-    process.stderr.write(`release-bot: ${coded.message} [${coded.code}]\n`);
-  }
+  const text =
+    coded instanceof ConfigError
+      ? `release-bot: the configuration has ${coded.problems.length} problem(s):\n${coded.problems.map((p) => `  - ${p}`).join('\n')}\n`
+      : `release-bot: ${coded.message} [${coded.code}]\n`;
+  process.stderr.write(cliRedactor.redact(text));
   process.exit(exitCodes[coded.code] ?? 1);
 }
 
@@ -43,4 +51,4 @@ export function positiveInt(v: string): number {
 }
 
 /** CLI commands log to stderr, so that stdout is only their answer. */
-export const cliLogs = { logDestination: process.stderr };
+export const cliLogs = { logDestination: process.stderr, redactor: cliRedactor };

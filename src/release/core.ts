@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
 import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
-import { labelFileName } from '../staging/scan.js';
+import { botFileNames, labelFileName, pendingLabelFileName } from '../staging/scan.js';
 import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.js';
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
@@ -154,7 +154,7 @@ export class ReleaseCore {
   private async inspectStaged(project: ProjectConfig, version: string, report: StageReport): Promise<StagedArtifact> {
     if (project.artifact === 'files') {
       if (report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a files project: report artifacts, not an image`);
-      const files = await verifyStagedFiles(this.versionDir(project.name, version), report.files, new Set([labelFileName(project.name, version)]));
+      const files = await verifyStagedFiles(this.versionDir(project.name, version), report.files, botFileNames(project.name, version));
       return { kind: 'files', files };
     }
     const image = project.image;
@@ -320,13 +320,16 @@ export class ReleaseCore {
     let error: ReleaseBotError | undefined;
     /** What was hashed while verifying (the copy, the docker re-inspect): the audit's digests at publish. */
     let measured: StagedArtifact | undefined;
+    /** The release label, written beside the staged files before any destination runs; renamed in place once they all succeeded. */
+    let pendingLabel: string | undefined;
+    let labelWritten: boolean | undefined;
     try {
       this.setState(release.id, 'verifying');
       const dir = path.join(runDir, 'artifact');
       await mkdir(dir, { mode: 0o700 });
       if (staged.artifact.kind === 'files') {
         try {
-          measured = { kind: 'files', files: await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, new Set([labelFileName(project.name, release.version)])) };
+          measured = { kind: 'files', files: await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, botFileNames(project.name, release.version)) };
         } catch (thrown) {
           const found = thrown instanceof ReleaseBotError ? (thrown.details.measured as ArtifactFile[] | undefined) : undefined;
           if (found) measured = { kind: 'files', files: found };
@@ -340,9 +343,10 @@ export class ReleaseCore {
         if (now !== staged.artifact.digest) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
       }
       const labelFile = path.join(dir, labelFileName(project.name, release.version));
-      const label = releaseLabel(r, this.now());
-      await writeFile(labelFile, `${JSON.stringify(label, null, 2)}\n`, { mode: 0o444 });
+      const labelText = `${JSON.stringify(releaseLabel(r, this.now()), null, 2)}\n`;
+      await writeFile(labelFile, labelText, { mode: 0o444 });
       await chmod(dir, 0o555);
+      if (staged.artifact.kind === 'files') pendingLabel = await this.prepareStagingLabel(project.name, release.version, labelText, r.dryRun);
 
       const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, string>();
       for (const value of secrets.values()) this.deps.redactor.add(value);
@@ -377,10 +381,14 @@ export class ReleaseCore {
       });
       const order = project.destinations.map((d) => d.name);
       outcomes = [...ran, ...skipped].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
-      if (!r.dryRun && outcomes.every((o) => o.status !== 'failed')) await this.writeStagingLabel(labelFile, project.name, release.version, log);
+      if (pendingLabel && !r.dryRun && outcomes.every((o) => o.status !== 'failed')) {
+        labelWritten = await this.placeStagingLabel(pendingLabel, project.name, release.version, log);
+        pendingLabel = undefined;
+      }
     } catch (thrown) {
       error = toReleaseBotError(thrown);
     } finally {
+      if (pendingLabel) await rm(pendingLabel, { force: true }).catch(() => undefined);
       await removePrivateCopy(runDir);
     }
 
@@ -418,6 +426,7 @@ export class ReleaseCore {
         build: staged.build,
         artifact: artifactDigests(staged.artifact),
         publishedArtifact: measured && artifactDigests(measured),
+        labelWritten,
         stagedAt: staged.stagedAt,
         stagedBy: staged.reportedBy,
         approvers: r.approvers,
@@ -436,14 +445,38 @@ export class ReleaseCore {
     return summary;
   }
 
-  /** The label beside the staged files too; the release stands even if the staging directory is read-only. */
-  private async writeStagingLabel(labelFile: string, project: string, version: string, log: Logger): Promise<void> {
-    const to = path.join(this.versionDir(project, version), labelFileName(project, version));
+  /**
+   * The label goes beside the staged files too, and the same label is handed to every destination.
+   * Decision: a label that cannot be written there fails the release BEFORE any destination runs (a
+   * dry run reports it too). Writing it only afterwards, as before, let a release report published
+   * while the staging directory never got its label, with only a warning in the log to say so. So it
+   * is written first under a pending name (the staging checks ignore it), and renamed into place once
+   * every destination succeeded; a failed or dry run removes it.
+   */
+  private async prepareStagingLabel(project: string, version: string, text: string, dryRun: boolean): Promise<string> {
+    const dir = this.versionDir(project, version);
+    const pending = path.join(dir, pendingLabelFileName(project, version, dryRun));
     try {
-      await rm(to, { force: true });
-      await copyFile(labelFile, to);
+      await rm(pending, { force: true });
+      await writeFile(pending, text, { mode: 0o444, flag: 'wx' });
     } catch (err) {
-      log.warn({ err: (err as Error).message }, 'could not write the release label into the staging directory');
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        `cannot write the release label into the staging directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}): release-bot writes it beside the staged files; give it write access there (ReadWritePaths in its unit). Nothing was published`,
+        { cause: err },
+      );
+    }
+    return pending;
+  }
+
+  /** Renames the pending label into place; the destinations have published, so a failure here is recorded, not thrown. */
+  private async placeStagingLabel(pending: string, project: string, version: string, log: Logger): Promise<boolean> {
+    try {
+      await rename(pending, path.join(this.versionDir(project, version), labelFileName(project, version)));
+      return true;
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'the release is published but its label could not be put in place in the staging directory');
+      return false;
     }
   }
 

@@ -8,6 +8,19 @@ export function labelFileName(project: string, version: string): string {
 }
 
 /**
+ * The label while its release runs: written before any destination, renamed to labelFileName when all
+ * succeeded. Dry runs (which hold no lock and may run beside the real release) write their own.
+ */
+export function pendingLabelFileName(project: string, version: string, dryRun = false): string {
+  return `${labelFileName(project, version)}.${dryRun ? 'dry-run' : 'pending'}`;
+}
+
+/** The bot's own files in a version's staging directory, which the staging checks skip. */
+export function botFileNames(project: string, version: string): ReadonlySet<string> {
+  return new Set([labelFileName(project, version), pendingLabelFileName(project, version), pendingLabelFileName(project, version, true)]);
+}
+
+/**
  * A staged file path as reported by a build: relative, `/`-separated, no `..`, no absolute path,
  * no hidden tricks (backslashes, NUL, empty segments). Returns the normalised form.
  */

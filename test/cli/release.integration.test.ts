@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
@@ -30,6 +32,10 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     allOutput.push(result.stdout, result.stderr);
     return result;
   };
+
+  // Every access token the stand-in issues passes through this recorder, so the canary scan can look for it.
+  const issuedTokens: string[] = [];
+  let recorder: http.Server;
 
   beforeAll(async () => {
     conjur = await startConjurStandIn({
@@ -64,8 +70,22 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
         '',
       ].join('\n'),
     );
+    recorder = http.createServer((req, res) => {
+      const upstream = http.request(new URL(req.url ?? '/', conjur.url), { method: req.method, headers: req.headers }, (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (req.url?.includes('/authenticate') && answer.statusCode === 200) issuedTokens.push(body.toString('utf8'));
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          res.end(body);
+        });
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', () => resolve()));
     env = {
-      CONJUR_APPLIANCE_URL: conjur.url,
+      CONJUR_APPLIANCE_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`,
       CONJUR_ACCOUNT: 'acme',
       CONJUR_AUTHN_LOGIN: 'host/release-bot',
       CONJUR_AUTHN_API_KEY: API_KEY,
@@ -76,6 +96,8 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
   });
 
   afterAll(async () => {
+    recorder.closeAllConnections();
+    await new Promise((resolve) => recorder.close(resolve));
     await conjur.close();
     tmp.cleanup();
   });
@@ -211,10 +233,21 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
   it('never lets a secret value reach output, logs, the audit log or the database', async () => {
     const audit = await cli('audit', 'list', '--json', '--limit', '1000');
     const db = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('\n');
+    // The access tokens the stand-in issued (one per CLI process that asked Conjur), in every form the
+    // client handles: as sent (base64), decoded, and the signature that makes a token a token.
+    expect(issuedTokens.length).toBeGreaterThanOrEqual(3);
+    const tokenForms = issuedTokens.flatMap((sent) => {
+      const json = /^\s*\{/.test(sent) ? sent : Buffer.from(sent, 'base64').toString('utf8');
+      const { signature } = JSON.parse(json) as { signature: string };
+      expect(signature.length).toBeGreaterThan(20);
+      return [sent.trim(), Buffer.from(json).toString('base64'), json, signature];
+    });
+    const canaries = [
+      ...[DOWNLOADS_TOKEN, API_KEY].flatMap((v) => [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v)]),
+      ...tokenForms,
+    ];
     for (const text of [...allOutput, audit.stdout, db]) {
-      expect(text).not.toContain(DOWNLOADS_TOKEN);
-      expect(text).not.toContain(API_KEY);
-      expect(text).not.toContain(Buffer.from(DOWNLOADS_TOKEN).toString('base64'));
+      for (const canary of canaries) expect(text).not.toContain(canary);
     }
     expect(allOutput.join('')).toContain('conjur-cli'); // the scan read real output
   });
