@@ -270,6 +270,8 @@ export class ReleaseCore {
             });
           }
           assertExpectedStaged(now, options.expectedStaged);
+          // A dry run takes no lock but runs every check a release does: "already released" is one.
+          if (options.dryRun) this.releases.assertUnlocked(project.name, version);
           return this.releases.create({
             project: project.name,
             version,

@@ -97,17 +97,27 @@ export class Releases {
         .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, at, at);
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
-      const holder = this.live(r.project, r.version);
-      if (holder?.state === 'published') {
-        throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${r.project} ${r.version} was already released on ${holder.finishedAt ?? holder.updatedAt} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
-          details: { releaseId: holder.id, at: holder.finishedAt ?? holder.updatedAt, by: holder.requesterLogin },
-        });
-      }
-      throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being released right now by ${holder?.requesterLogin ?? 'someone'} (${holder?.id ?? 'unknown'})`, {
-        details: { releaseId: holder?.id, by: holder?.requesterLogin },
-      });
+      this.assertUnlocked(r.project, r.version);
+      throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being released right now`);
     }
     return this.get(id) as ReleaseRecord;
+  }
+
+  /**
+   * Throws what `create` would for a version that is released (ALREADY_RELEASED) or being released
+   * (IN_PROGRESS). Dry runs take no lock, but they refuse what the real release would refuse.
+   */
+  assertUnlocked(project: string, version: string): void {
+    const holder = this.live(project, version);
+    if (!holder) return;
+    if (holder.state === 'published') {
+      throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} was already released on ${holder.finishedAt ?? holder.updatedAt} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
+        details: { releaseId: holder.id, at: holder.finishedAt ?? holder.updatedAt, by: holder.requesterLogin },
+      });
+    }
+    throw new ReleaseBotError(ErrorCode.InProgress, `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`, {
+      details: { releaseId: holder.id, by: holder.requesterLogin },
+    });
   }
 
   /** A denied request never held the lock; it is recorded for the audit trail and status views. */

@@ -143,10 +143,28 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(r.stderr).toContain('[REDACTED]');
   });
 
-  it('refuses to publish a released version again', async () => {
+  it('refuses to publish a released version again, in a dry run too', async () => {
     const r = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
     expect(r.code).toBe(73);
     expect(r.stderr).toMatch(/already released on .* by alice/);
+    const dry = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice', '--dry-run');
+    expect(dry.code).toBe(73);
+    expect(dry.stderr).toMatch(/already released on .* by alice.*\[ALREADY_RELEASED\]/);
+    const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
+    expect(audit).toMatchObject({ type: 'denied', version: '4.2.0', data: { code: 'ALREADY_RELEASED', dryRun: true } });
+  });
+
+  it('a dry run of a fresh version: exit 0, the plan printed, nothing pushed, nothing left in the staging directory', async () => {
+    const dir = stageFiles('4.6.0', { 'conjur-cli-4.6.0.gem': 'gem bytes 4.6.0' });
+    expect((await cli('stage', 'conjur-cli', '4.6.0')).code).toBe(0);
+    const r = await cli('publish', 'conjur-cli', '4.6.0', '--as', 'alice', '--dry-run');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Dry run of conjur-cli 4\.6\.0 \(dry-run\)/);
+    expect(r.stdout).toMatch(/- downloads \[exec\]: would run \S+publish\.sh conjur-cli 4\.6\.0 /);
+    expect(r.stdout).toMatch(/- mirror \[directory\]: would copy 1 file\(s\) and the release label to \S+copies\/conjur-cli\/4\.6\.0/);
+    expect(existsSync(path.join(out, 'conjur-cli/4.6.0'))).toBe(false);
+    expect(existsSync(path.join(copies, 'conjur-cli/4.6.0'))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['conjur-cli-4.6.0.gem']);
   });
 
   it('refuses a staged file that was changed after staging, and publishes nothing', async () => {
