@@ -158,7 +158,8 @@ export class ReleaseAnnouncer {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  private announceInterrupted(release: ReleaseRecord, auditId: string): void {
+  /** The channel note for a release a crash left mid-way (once per audit entry), with how to resume it. */
+  announceInterrupted(release: ReleaseRecord, auditId: string): void {
     if (this.announced.has(auditId)) return;
     this.announced.add(auditId);
     const message = interruptedMessage(release, this.core.releases.destinations(release.id), auditId);

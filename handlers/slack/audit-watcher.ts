@@ -15,7 +15,7 @@ const REMEMBERED = 1000;
  * The audit log is the event log they share: every staging and every release end is an entry, in
  * `seq` order. This polls it for entries this process did not append itself (those were announced
  * from the in-process events) and announces them: a readiness note for `staged`, the audit summary
- * for a real release's `published` or `failed`. The Slack mount calls `poll()` every second.
+ * for a real release's `published` or `failed`, the resume hint for `interrupted`. The Slack mount calls `poll()` every second.
  *
  * It starts at the head of the log: a restart never announces an entry again (what other processes
  * did while serve was down is not announced either; `/release list` shows it).
@@ -67,6 +67,15 @@ export class AuditWatcher {
   private announce(entry: AuditEntry): void {
     if (entry.type === 'staged') this.staged(entry);
     else if (entry.type === 'published' || entry.type === 'failed') this.finished(entry);
+    else if (entry.type === 'interrupted') this.interrupted(entry);
+  }
+
+  /** Another process (a CLI publish or resume) found a release whose owner died, and marked it. */
+  private interrupted(entry: AuditEntry): void {
+    const release = entry.releaseId ? this.core.releases.get(entry.releaseId) : undefined;
+    if (!release) return;
+    this.log.info({ releaseId: release.id, project: release.project, version: release.version, auditId: entry.id }, 'announcing a release another process found interrupted');
+    this.announcer.announceInterrupted(release, entry.id);
   }
 
   private staged(entry: AuditEntry): void {

@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { Releases } from '../../src/store/releases.js';
 import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
@@ -69,6 +72,25 @@ describe('Slack: announcing what CLI processes staged and released', () => {
     expect(text(summary)).toContain(`audit entry ${failed?.id}`);
     expect(bodyText(summary)).toMatch(/\*mirror\* \[directory\]: failed \(DESTINATION_CONFLICT\): \S+ already exists with another digest/);
     expect(bodyText(summary)).toMatch(/\*downloads\* \[exec\]: published/);
+  });
+
+  it('announces a release that a CLI process found interrupted (its owner died), with the resume hint', async () => {
+    w.stageFiles('conjur-cli', '5.0.2', { 'conjur-cli-5.0.2.gem': 'owner died' });
+    expect((await w.cli('stage', 'conjur-cli', '5.0.2')).code).toBe(0);
+    const staged = w.server.app.core.staged.current('conjur-cli', '5.0.2');
+    // A release row written by a process that has since died: the next CLI publish of the version recovers it.
+    const gone = spawnSync(process.execPath, ['-e', '']);
+    const dead = new Releases(w.server.app.db, undefined, { host: hostname(), bootId: null, pid: gone.pid as number, startTime: null });
+    const crashed = dead.create({ project: 'conjur-cli', version: '5.0.2', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    dead.setState(crashed.id, 'publishing');
+    expect((await w.cli('publish', 'conjur-cli', '5.0.2', '--as', 'alice', '--resume')).code).toBe(0);
+
+    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 5.0.2`));
+    expect(note.body.channel).toBe('C0RELEASES');
+    expect(text(note)).toContain('was interrupted');
+    expect(text(note)).toContain('/release conjur-cli 5.0.2 resume');
+    await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Released conjur-cli 5.0.2'));
+    expect(posts(w, `Release ${crashed.id} of conjur-cli 5.0.2`)).toHaveLength(1);
   });
 
   it('announces nothing twice: not its own stagings, not after a restart; dry runs stay private', async () => {
