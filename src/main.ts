@@ -76,11 +76,12 @@ export function createApp(options: CreateAppOptions = {}): App {
   return { config, core, conjur, db, log, redactor, metrics, close: () => db.close() };
 }
 
-/** Mounts every handler's routes on the bot's HTTP server. */
-export async function mountHandlers(http: Express, app: App): Promise<void> {
+/** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
+export async function mountHandlers(http: Express, app: App): Promise<{ stop(): Promise<void> }> {
   mountMetrics(http, app); // first, so that the webhook counter sees every webhook answer
-  await mountSlack(http, app);
+  const slack = await mountSlack(http, app);
   http.use('/webhooks/jenkins', jenkinsRouter(app));
+  return { stop: async () => void (await slack?.stop()) };
 }
 
 export interface RunningServer {
@@ -96,11 +97,13 @@ export async function serve(options: CreateAppOptions = {}): Promise<RunningServ
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
   let server: Server;
+  let handlers: { stop(): Promise<void> } | undefined;
   try {
     const http = createHttpApp(app.core);
-    await mountHandlers(http, app);
+    handlers = await mountHandlers(http, app);
     server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
   } catch (err) {
+    await handlers?.stop();
     await forwarding.stop();
     app.close();
     throw err;
@@ -114,6 +117,8 @@ export async function serve(options: CreateAppOptions = {}): Promise<RunningServ
       await app.core.drain();
       server.closeAllConnections();
       await closed;
+      // The last summaries reach the channel, and the Slack timers stop, before the database closes.
+      await handlers?.stop();
       await forwarding.stop();
       app.close();
     })());
