@@ -31,6 +31,9 @@ export interface ConjurClientOptions {
 
 type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string };
 
+/** How many nested groups a membership walk reads before it gives up (and refuses). */
+const MAX_GROUPS_WALKED = 200;
+
 /** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
 export class ConjurClient implements Conjur {
   private readonly base: URL;
@@ -81,11 +84,19 @@ export class ConjurClient implements Conjur {
     return { account: body.account, username: body.username };
   }
 
+  /**
+   * Whether `login` belongs to `group`, directly or through nested groups. First from the person's
+   * side, one request (`?all`: every role they have, expanded). Conjur 1.19.3 and later answer that
+   * with 404 unless the bot holds a privilege on the person, so a 404 there falls back to walking
+   * the group's members downwards, which needs `read` on the release groups only (deploy/conjur).
+   */
   async isMember(login: string, group: string): Promise<boolean> {
     const role = roleOfLogin(login);
     assertConjurId(group, 'group');
     const what = `read the group memberships of ${role.kind} ${role.id}`;
-    const res = expectOk(await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`, query: 'all', what }), what, this.login);
+    const res = await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`, query: 'all', what });
+    if (res.status === 404) return this.isMemberFromGroupSide(`${this.account}:${role.kind}:${role.id}`, group);
+    expectOk(res, what, this.login);
     const body = parseJson(res, 'GET /roles ?all');
     // Conjur answers `?all` with an array of role ids. Anything else is refused rather than interpreted:
     // the object form is a role's own description, whose `members` are roles granted the user, not the
@@ -97,6 +108,48 @@ export class ConjurClient implements Conjur {
     const member = body.includes(wanted);
     this.log?.debug({ login, group, member }, 'checked Conjur group membership');
     return member;
+  }
+
+  /**
+   * Breadth-first through `?members` from `group` down. A nested group the bot may not see is not
+   * counted (fail closed, with a warning: its members are refused until policy lets the bot read it);
+   * the top group not being visible is Conjur's 404, which callers treat as "not a member".
+   */
+  private async isMemberFromGroupSide(member: string, group: string): Promise<boolean> {
+    const queue: string[] = [`${this.account}:group:${group}`];
+    const seen = new Set(queue);
+    for (let role = queue.shift(); role !== undefined; role = queue.shift()) {
+      const [, kind = '', id = ''] = /^[^:]+:([^:]+):(.+)$/.exec(role) ?? [];
+      const what = `list the members of the ${kind} ${id}`;
+      const res = await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${kind}/${segment(id)}`, query: 'members', what });
+      if (res.status === 404) {
+        if (seen.size === 1) {
+          this.log?.warn({ group }, 'the Conjur group is not visible to the bot: nobody can be found a member (permit read on it in policy)');
+          throw statusError(404, what, this.login);
+        }
+        this.log?.warn({ group, hidden: role }, 'a nested Conjur role is not visible to the bot: its members are not counted (permit read on it in policy)');
+        continue;
+      }
+      expectOk(res, what, this.login);
+      const grants = parseJson(res, 'GET /roles ?members');
+      if (!Array.isArray(grants) || !grants.every((g): g is { member: string } => typeof (g as { member?: unknown })?.member === 'string')) {
+        throw unexpected(`GET /roles/${this.account}/${kind}/${id}?members did not return an array of grants`);
+      }
+      for (const { member: m } of grants) {
+        if (m === member) {
+          this.log?.debug({ login: member, group, member: true, via: role }, 'checked Conjur group membership from the group side');
+          return true;
+        }
+        // Groups and layers have members of their own; users and hosts do not.
+        if (/^[^:]+:(group|layer):/.test(m) && !seen.has(m)) {
+          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups nested under ${group}: refusing to guess`);
+          seen.add(m);
+          queue.push(m);
+        }
+      }
+    }
+    this.log?.debug({ login: member, group, member: false }, 'checked Conjur group membership from the group side');
+    return false;
   }
 
   async getSecrets(variableIds: readonly string[]): Promise<Map<string, string>> {

@@ -4,6 +4,7 @@
  * A loopback HTTP(S) server that answers the few Conjur REST calls release-bot makes, the way the real
  * server does (authn with an API key, `Token token="..."` on every other call, tokens that lapse after
  * 8 minutes, `/whoami`, batch `/secrets`, `/roles/...?all` as an array expanded through nested groups,
+ * `?members` as an array of grants, optionally hiding roles from callers without a privilege on them,
  * `/resources/...?check=true`). It holds its data in memory, as given, for tests and `npm run demo`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -23,6 +24,13 @@ export interface ConjurStandInOptions {
   groups?: Record<string, RoleRef[]>;
   /** Variable id -> its value (undefined: declared, never set) and the roles that may read and execute it. */
   variables?: Record<string, { value?: string; readers: RoleRef[] }>;
+  /**
+   * Role visibility as Conjur enforces it since 1.19.3: a role is visible (to `GET /roles/...`) only
+   * to itself and to roles holding a privilege on it. When set, only the roles listed here (role ->
+   * roles that may see it, through their memberships) are visible to others; the rest answer 404, as
+   * if they did not exist. Absent: every role is visible (older Conjur).
+   */
+  visibility?: Partial<Record<RoleRef, RoleRef[]>>;
   /** Milliseconds since the epoch; tests move it to expire tokens. */
   now?: () => number;
   log?: Pick<Logger, 'warn'>;
@@ -89,6 +97,13 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     }
     return [...seen].map((r) => `${account}:${r}`);
   }
+
+  const visibility = options.visibility && new Map(Object.entries(options.visibility).map(([r, viewers]) => [checkRef(r as RoleRef), new Set((viewers ?? []).map(checkRef))]));
+  const visibleTo = (caller: string, role: string): boolean => {
+    if (!visibility || caller === role) return true;
+    const viewers = visibility.get(role);
+    return !!viewers && memberships(caller).some((r) => viewers.has(r.slice(account.length + 1)));
+  };
 
   const mayExecute = (role: string, variable: string): boolean => {
     const v = variables.get(variable);
@@ -160,8 +175,13 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'roles' && seg[1] === account) {
       const role = `${seg[2]}:${seg[3]}`;
-      if (!roleExists(role)) return answer(notFound('role', `${account}:${role}`));
+      if (!roleExists(role) || !visibleTo(caller, role)) return answer(notFound('role', `${account}:${role}`));
       if (q.has('all')) return answer({ status: 200, body: memberships(role) });
+      if (q.has('members')) {
+        // Direct members as grant objects (an array, whatever the OpenAPI description says).
+        const direct = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])].sort() : [];
+        return answer({ status: 200, body: direct.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}`, admin_option: false, ownership: false, policy: `${account}:policy:root` })) });
+      }
       const members = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])] : [];
       return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}` })) } });
     }

@@ -263,13 +263,28 @@ describe('ConjurClient.isMember', () => {
     for (let i = 0; i < 3; i++) expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
   });
 
-  it('maps 404 (unknown user) to ConjurNotFound and 403 to ConjurForbidden', async () => {
+  it('on 404 from the person\'s side walks the group\'s members; 403 is ConjurForbidden', async () => {
     expectAuthn(fakeToken());
     rolesOf('/roles/myorg/user/ghost', {}, 404);
+    const members = (group: string, grants: unknown, status = 200) =>
+      nock(BASE).get((uri) => uri === `/roles/myorg/group/${encodeURIComponent(group)}?members`).matchHeader('authorization', /^Token token="/).reply(status, grants as nock.Body);
+    members('release/conjur-cli', [{ role: 'myorg:group:release/conjur-cli', member: 'myorg:group:release/devs' }, { role: 'myorg:group:release/conjur-cli', member: 'myorg:user:carol' }]);
+    members('release/devs', [{ role: 'myorg:group:release/devs', member: 'myorg:user:alice' }]);
     rolesOf('/roles/myorg/user/alice', {}, 403);
     const { client } = makeClient();
-    expectError(await rejectionOf(client.isMember('ghost', 'release/conjur-cli')), ErrorCode.ConjurNotFound);
+    await expect(client.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
     expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurForbidden);
+  });
+
+  it('refuses a members answer that is not an array of grants, and a group hidden from the bot', async () => {
+    expectAuthn(fakeToken());
+    rolesOf('/roles/myorg/user/alice', {}, 404);
+    nock(BASE).get('/roles/myorg/group/release%2Fconjur-cli?members').reply(200, { id: 'myorg:group:release/conjur-cli', members: [{ member: 'myorg:user:alice' }] });
+    rolesOf('/roles/myorg/user/bob', {}, 404);
+    nock(BASE).get('/roles/myorg/group/release%2Fconjur-cli?members').reply(404, {});
+    const { client } = makeClient();
+    expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
+    expectError(await rejectionOf(client.isMember('bob', 'release/conjur-cli')), ErrorCode.ConjurNotFound);
   });
 });
 

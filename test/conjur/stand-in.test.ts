@@ -91,8 +91,55 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(true);
     server.removeMember('release/conjur-cli', 'group:release/devs');
     await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
-    const ghost = await rejectionOf(c.isMember('ghost', 'release/conjur-cli'));
-    expect(isReleaseBotError(ghost, ErrorCode.ConjurNotFound)).toBe(true);
+    // Unknown to Conjur: the person's side answers 404, the group's side has no such member.
+    await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+  });
+
+  describe('when Conjur hides roles the bot holds no privilege on (1.19.3 and later)', () => {
+    const hidden = (visibility: ConjurStandInOptions['visibility']) => startConjurStandIn(standInData({ now: serverClock.now, visibility }));
+    const roleRequests = (s: ConjurStandIn) => s.requests.filter((r) => r.path.startsWith('/roles/')).map((r) => `${r.path}?${r.query} ${r.status}`);
+
+    it('walks the group\'s members downwards when the person is not visible, through nested groups', async () => {
+      await server.close();
+      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'], 'group:release/devs': ['host:release-bot'] });
+      const { client: c } = client();
+      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
+      expect(roleRequests(server)).toEqual([
+        '/roles/myorg/user/alice?all 404',
+        '/roles/myorg/group/release%2Fconjur-cli?members 200',
+        '/roles/myorg/group/release%2Fdevs?members 200',
+      ]);
+      await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
+      await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+    });
+
+    it('does not count the members of a nested group it may not see, and says so', async () => {
+      await server.close();
+      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'] });
+      const logs = captureLogger();
+      const { client: c } = client({ log: logs.log });
+      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
+      expect(logs.text()).toContain('a nested Conjur role is not visible to the bot: its members are not counted');
+      expect(logs.text()).toContain('release/devs');
+    });
+
+    it('answers 404 (not a member, for the core) when the release group itself is hidden', async () => {
+      await server.close();
+      server = await hidden({});
+      const logs = captureLogger();
+      const { client: c } = client({ log: logs.log });
+      const err = await rejectionOf(c.isMember('alice', 'release/conjur-cli'));
+      expect(isReleaseBotError(err, ErrorCode.ConjurNotFound)).toBe(true);
+      expect(logs.text()).toContain('the Conjur group is not visible to the bot');
+    });
+
+    it('asks once when the person is visible to the bot', async () => {
+      await server.close();
+      server = await hidden({ 'user:alice': ['host:release-bot'] });
+      const { client: c } = client();
+      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
+      expect(roleRequests(server)).toEqual(['/roles/myorg/user/alice?all 200']);
+    });
   });
 
   it('checks the bot\'s execute privilege', async () => {
