@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
@@ -76,7 +75,13 @@ export const npmPublisher: PublisherDefinition<Options> = {
   },
 };
 
-/** Writes a per-run userconfig that names the token only as ${NPM_TOKEN}: the secret itself stays in the child's environment. */
+/**
+ * Writes a per-run userconfig (0600, in the destination's private temp dir, removed afterwards) that
+ * names the token only as ${NPM_TOKEN}, which npm expands from its environment. So the secret is in no
+ * file and on no command line (argv is world-readable in /proc); the environment of the child is readable
+ * only by its own user and root, who could read Conjur's answer from the bot's memory anyway, and
+ * runCommand gives the child nothing else of the bot's environment.
+ */
 async function withSession<T>(ctx: PublishContext, opts: Options, token: string, body: (s: Session) => Promise<T>): Promise<T> {
   const userconfig = path.join(ctx.tmpDir, `npmrc-${process.pid}-${Date.now()}`);
   const registry = `${opts.registry}/`;
@@ -162,9 +167,21 @@ async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarba
   if (version !== ctx.version.replace(/^v/, '')) {
     throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`);
   }
-  const hash = createHash('sha512');
-  await pipeline(createReadStream(file.abs), hash);
-  return { file: file.path, abs: file.abs, name, version, integrity: `sha512-${hash.digest('base64')}` };
+  // One pass for both: sha256 to check the bytes are the staged ones, sha512 for what npm will record.
+  const sha512 = createHash('sha512');
+  const sha256 = createHash('sha256');
+  for await (const chunk of createReadStream(file.abs) as AsyncIterable<Buffer>) {
+    sha512.update(chunk);
+    sha256.update(chunk);
+  }
+  const seen = sha256.digest('hex');
+  if (seen !== file.sha256) {
+    // The core hands over a verified copy, so this is a bug or tampering on the release machine: never publish it.
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${seen.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`, {
+      details: { reason: 'bad-artifact', file: file.path },
+    });
+  }
+  return { file: file.path, abs: file.abs, name, version, integrity: `sha512-${sha512.digest('base64')}` };
 }
 
 /** The package.json at depth one of a .tgz, as npm reads it; streamed, stopping once found. */

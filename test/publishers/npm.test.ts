@@ -1,15 +1,23 @@
+import { jest } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import { npmPublisher } from '../../publishers/npm.js';
 import { npmPack } from '../../src/dev/npm-pack.js';
+import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
 import { publishContext } from '../support/publish-context.js';
 import { freePort } from '../support/ports.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { startVerdaccio, type Verdaccio } from '../support/verdaccio.js';
+
+// Each npm run costs about a second of CPU, and Verdaccio bcrypt-checks the user behind every legacy
+// token it is sent. Idle, the heaviest test here takes 3-7 s; at a load average of 16 on two cores it
+// took 16-20 s, a third of Jest's default 60 s (hooks included): a busier machine times tests out. That
+// is the likely cause of the "wrong token" flake: its npm and Verdaccio answers were E401 in all of 90 tries.
+jest.setTimeout(240_000);
 
 const CANARY = 'canary-npm-token-5f1d0c2e9a';
 let tmp: ReturnType<typeof makeTmpDir>;
@@ -38,6 +46,17 @@ async function pack(name: string, version: string, body = 'module.exports = 1;\n
 async function contextFor(tgz: { file: string; bytes: Buffer }, version: string, npmToken = token) {
   const root = path.join(tmp.dir, `ctx-${(caseNo += 1)}`);
   return publishContext(root, { [tgz.file]: tgz.bytes }, { version, credentials: { NPM_TOKEN: npmToken } });
+}
+
+/** Whether the registry has the package at all (E404 = never published), asked independently of the publisher. */
+function registryHas(name: string): boolean {
+  try {
+    viewIntegrity(name);
+    return true;
+  } catch (err) {
+    if (/E404/.test(String((err as { stderr?: unknown }).stderr))) return false;
+    throw err;
+  }
 }
 
 /** `npm view` run independently of the publisher, as a user checking the registry would. */
@@ -94,6 +113,48 @@ test('a wrong token is a final auth error that says where to fix it and never sh
   const everything = JSON.stringify({ err, details: (err as { details: unknown }).details, message: (err as Error).message, logs: ctx.logLines, progress: ctx.progressLines });
   expect(everything).not.toContain(CANARY);
   expect(everything).not.toContain(Buffer.from(CANARY).toString('base64'));
+});
+
+test('a staged tarball whose bytes are not the recorded sha256 is a final bad-artifact failure and nothing is published', async () => {
+  const tgz = await pack('swapped', '1.0.0');
+  const ctx = await contextFor(tgz, '1.0.0');
+  // Another valid tarball of the same name and version in place of the verified one.
+  const other = await pack('swapped', '1.0.0', 'module.exports = "not what was staged";\n');
+  writeFileSync(path.join(ctx.dir, tgz.file), other.bytes);
+  const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: ErrorCode.ArtifactMismatch, retryable: false, details: { reason: 'bad-artifact', file: tgz.file } });
+  expect((err as Error).message).toMatch(/swapped-1\.0\.0\.tgz now has sha256 [0-9a-f]{12}…, not the staged [0-9a-f]{12}… that was verified: nothing was published/);
+  await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
+  expect(registryHas('swapped')).toBe(false);
+});
+
+test('npm gets only the allowlisted environment and its own token; the userconfig is 0600 while npm runs, holds no token, and is gone after', async () => {
+  const tgz = await pack('env-checked', '1.0.0');
+  const ctx = await contextFor(tgz, '1.0.0');
+  const spy = spyOnTools(path.join(tmp.dir, `spy-${(caseNo += 1)}`), {
+    npm: {
+      real: requireBinary('npm', 'npm'),
+      // Runs inside npm's own start: the file as npm sees it, and whether the token's value is in it.
+      note: 'for a in "$@"; do case "$a" in --userconfig=*) f="${a#--userconfig=}"; echo "mode $(stat -c %a "$f")"; echo "token in file: $(grep -cF -- "$NPM_TOKEN" "$f")"; echo "$f";; esac; done',
+    },
+  });
+  const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
+  try {
+    await expect(npmPublisher.publish(ctx, opts())).resolves.toMatchObject({ status: 'published' });
+    const calls = spy.calls('npm');
+    expect(calls.map((c) => c.argv[0])).toEqual(['view', 'publish', 'view']);
+    for (const call of calls) {
+      expectOnlyOwnEnv(call, { NPM_TOKEN: token, npm_config_fetch_retries: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' });
+      expect(call.env.HOME).toBe(ctx.tmpDir);
+      expect(call.argv.join(' ')).not.toContain(token);
+      const [mode, inFile, file] = call.note.trim().split('\n');
+      expect([mode, inFile]).toEqual(['mode 600', 'token in file: 0']);
+      expect(path.dirname(file ?? '')).toBe(ctx.tmpDir);
+      expect(existsSync(file ?? '')).toBe(false);
+    }
+  } finally {
+    restore();
+  }
 });
 
 test('an unreachable registry is retryable', async () => {
