@@ -4,6 +4,7 @@ import { ErrorCode, isReleaseBotError } from '../../src/errors.js';
 import type { PublishContext } from '../../src/publishing/types.js';
 import { digestIfPresent, inspectDigest, writeAuthFile } from '../../src/staging/skopeo.js';
 import { dockerPublisher } from '../../publishers/docker.js';
+import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
 import { pushTinyImage, type PushedImage } from '../support/oci-image.js';
 import { freePort } from '../support/ports.js';
 import { publishContext, type TestContext } from '../support/publish-context.js';
@@ -177,6 +178,25 @@ test('custom tags are expanded; a tag that is not a docker tag, or a {build} wit
 
   await expect(dockerPublisher.publish(await context({ version: '4.2.0+meta.1' }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringContaining('not a valid docker tag') });
   await expect(dockerPublisher.publish(await context({ version: '11.0.0', build: {} }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringContaining('build number') });
+});
+
+test('skopeo gets the allowlisted environment only: no registry credential (those are in the auth file) and nothing of the parent', async () => {
+  const ctx = await context({ version: '12.0.0' });
+  const spy = spyOnTools(path.join(tmp.dir, `spy-${(n += 1)}`), { skopeo: { real: requireBinary('skopeo', 'skopeo') } });
+  const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
+  try {
+    await expect(dockerPublisher.publish(ctx, options())).resolves.toMatchObject({ status: 'published' });
+  } finally {
+    restore();
+  }
+  const calls = spy.calls('skopeo');
+  expect(calls.map((c) => c.argv[0])).toEqual(['inspect', 'inspect', 'copy', 'copy', 'inspect', 'inspect']);
+  for (const call of calls) {
+    expectOnlyOwnEnv(call, {});
+    expect(call.env.HOME).toBe(ctx.tmpDir);
+    expectNoCanary(`${JSON.stringify(call.env)}\n${call.argv.join(' ')}`);
+  }
+  await expect(destDigest('12.0.0')).resolves.toBe(staged.digest);
 });
 
 async function authFileFor(): Promise<string> {

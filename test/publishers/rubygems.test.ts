@@ -6,6 +6,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { ErrorCode } from '../../src/errors.js';
 import { rubygemsPublisher } from '../../publishers/rubygems.js';
+import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
 import { publishContext } from '../support/publish-context.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -136,6 +137,27 @@ describe('a real `gem push` against a loopback server', () => {
     } finally {
       await server.close();
     }
+  });
+
+  test('gem runs with the allowlisted environment only, plus GEM_HOST_API_KEY for the push and nothing of the parent', async () => {
+    const gem = buildGem('hello-rb', '3.0.0');
+    const ctx = await contextFor(gem, '3.0.0');
+    const server = await gemServer({ status: 200, text: 'Successfully registered gem: hello-rb (3.0.0)' });
+    const spy = spyOnTools(path.join(tmp.dir, `spy-${(n += 1)}`), { gem: { real: requireBinary('gem', 'ruby') } });
+    const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
+    try {
+      await expect(rubygemsPublisher.publish(ctx, opts(server.url))).resolves.toMatchObject({ status: 'published' });
+    } finally {
+      restore();
+      await server.close();
+    }
+    const [spec, push, ...more] = spy.calls('gem');
+    expect([spec?.argv[0], push?.argv[0], more]).toEqual(['specification', 'push', []]);
+    // Reading the gem needs no credential at all; the push gets its own key (the parent's is another value).
+    expectOnlyOwnEnv(spec!, {});
+    expectOnlyOwnEnv(push!, { GEM_HOST_API_KEY: KEY });
+    expect(push?.argv.join(' ')).not.toContain(KEY);
+    expect(push?.env.HOME).toBe(ctx.tmpDir);
   });
 
   test('a push the server never lists is retryable after the read-back attempts', async () => {
