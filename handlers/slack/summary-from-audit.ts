@@ -13,6 +13,7 @@ interface AuditedDestination {
   durationMs?: number;
   readBackDigest?: string;
   location?: string;
+  detail?: string;
   error?: string;
   message?: string;
   plan?: string[];
@@ -40,7 +41,8 @@ export function summaryFromAudit(entry: AuditEntry, release: ReleaseRecord, stag
       durationMs: num(x.durationMs),
       readBackDigest: x.readBackDigest,
       location: x.location,
-      detail: x.status === 'skipped' && resumeOf ? `done in ${resumeOf}` : undefined,
+      // The entry says why a destination was skipped (done earlier, or a dependency failed); older entries do not.
+      detail: x.detail ?? (x.status === 'skipped' && resumeOf ? `done in ${resumeOf}` : undefined),
       // Whether it was retryable is not audited; the summary does not show it.
       error: x.error ? { code: x.error, message: x.message ?? '', retryable: false } : undefined,
       plan: x.plan,

@@ -434,7 +434,7 @@ export class ReleaseCore {
         approvers: r.approvers,
         conjurIdentity: this.deps.config.env.CONJUR_AUTHN_LOGIN,
         credentialIds,
-        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, error: o.error?.code, message: o.error?.message, plan: o.plan })),
+        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, detail: o.detail, error: o.error?.code, message: o.error?.message, plan: o.plan })),
         resumeOf: r.previous?.id,
         error: safeError,
         startedAt: summaryBase.startedAt,

@@ -74,6 +74,19 @@ describe('the release core', () => {
     await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.AlreadyReleased });
   });
 
+  it('audits why a destination was skipped: the destination it waits for failed', async () => {
+    await setup(dest('upload', ', retries: 0') + dest('heroku', ', after: [upload]'));
+    s.scripts.set('upload', async () => {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, 'the download host said no');
+    });
+    const summary = await f.core.release('app', '1.0.0', alice);
+    expect(summary.state).toBe('failed');
+    expect(s.calls.map((c) => c.name)).toEqual(['upload']);
+    const entry = f.core.audit.list({ project: 'app', limit: 1 })[0];
+    const heroku = (entry?.data.destinations as { name: string; status: string; detail?: string }[]).find((d) => d.name === 'heroku');
+    expect(heroku).toMatchObject({ status: 'skipped', detail: expect.stringContaining('upload') });
+  });
+
   it('retries a retryable failure with backoff, never a final one, and one failure hides no success', async () => {
     await setup(dest('flaky') + dest('broken') + dest('fine'));
     let flaky = 0;
