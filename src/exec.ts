@@ -60,6 +60,9 @@ export async function runCommand(file: string, args: readonly string[], options:
   if (options.ownProcessGroup) {
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const stop = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    // Listening before the child exists: a signal that arrived between the spawn and the listener
+    // would take its default course (the bot dies at once) and leave the new group running.
+    watchSignals(1);
     const child = execa(file, args, { ...common, detached: true });
     const group = child.pid;
     let force: NodeJS.Timeout | undefined;
@@ -68,9 +71,9 @@ export async function runCommand(file: string, args: readonly string[], options:
       signalGroup(group, 'SIGTERM');
       force = setTimeout(() => signalGroup(group, 'SIGKILL'), 5_000);
     };
-    if (group !== undefined) {
+    if (group === undefined) watchSignals();
+    else {
       liveGroups.add(group);
-      watchSignals();
       // What the child left behind dies with it: its output pipes close, and nothing publishes on.
       child.once('exit', () => signalGroup(group, 'SIGKILL'));
       if (stop.aborted) onStop();
@@ -145,14 +148,15 @@ function onFatalSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-function watchSignals(): void {
+/** Installs the handlers while groups run (or `starting` are about to), removes them after. */
+function watchSignals(starting = 0): void {
   const installed = process.listeners('exit').includes(killGroups);
-  if (liveGroups.size > 0 && !installed) {
+  if (liveGroups.size + starting > 0 && !installed) {
     process.on('exit', killGroups);
     // First in line: a `once` handler of the process's own is removed before it runs, so only
     // ahead of it can this one see that the process handles the signal itself.
     for (const s of FATAL_SIGNALS) process.prependListener(s, onFatalSignal);
-  } else if (liveGroups.size === 0 && installed) {
+  } else if (liveGroups.size + starting === 0 && installed) {
     process.removeListener('exit', killGroups);
     for (const s of FATAL_SIGNALS) process.removeListener(s, onFatalSignal);
   }

@@ -23,10 +23,19 @@ const BOT_ENV = {
 const TOKEN_A = 'exec-canary/7f+3=a b';
 const TOKEN_B = 'exec-canary-b-9d8c7b6a';
 
+/**
+ * Whether a process still runs. A zombie has ended: it only waits for its parent — here often init,
+ * once the bot that started it died — to collect its exit status, and some inits are slow at that.
+ */
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
   } catch {
     return false;
   }
