@@ -9,7 +9,7 @@ import { Redactor } from '../../src/redact.js';
 import { migrations } from '../../src/store/migrations.js';
 import { repoRoot, type CliResult } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
-import { startBotEnv, type BotEnv } from './bot-env.js';
+import { startBotEnv, type BotEnv, mirrorProject } from './bot-env.js';
 
 const DB = 'release-bot.sqlite';
 
@@ -45,17 +45,7 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
 
   beforeAll(async () => {
     bot = await startBotEnv(
-      (dir) => [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
-      ],
+      (dir) => mirrorProject(dir),
       { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
     );
     bot.stageFiles('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });

@@ -20,6 +20,24 @@ export interface BotEnv {
 }
 
 /**
+ * The projects-file lines of `conjur-cli`: releasable by release/conjur-cli, one `directory`
+ * destination `mirror` under <dir>/mirror with the given credentials (env var -> Conjur id).
+ */
+export function mirrorProject(dir: string, credentials = '{ MIRROR_TOKEN: release/mirror/token }'): string[] {
+  return [
+    '  conjur-cli:',
+    '    authorized_group: release/conjur-cli',
+    '    jenkins_job: conjur-cli',
+    '    artifact: files',
+    '    destinations:',
+    '      - name: mirror',
+    '        type: directory',
+    `        path: ${dir}/mirror/{project}/{version}`,
+    `        credentials: ${credentials}`,
+  ];
+}
+
+/**
  * A Conjur stand-in (alice in release/conjur-cli through a nested group), a projects file made of
  * `projectLines` (YAML under `projects:`), and the environment the CLI needs to use them.
  */

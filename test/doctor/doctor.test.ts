@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { API_KEY, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { API_KEY, startBotEnv, type BotEnv, mirrorProject } from '../audit/bot-env.js';
 import { runCli } from '../support/cli.js';
 import { listenSyslog } from '../audit/syslog-listener.js';
 import { freePort } from '../support/ports.js';
@@ -23,15 +23,7 @@ describe('release-bot doctor', () => {
   beforeAll(async () => {
     bot = await startBotEnv(
       (dir) => [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }',
+        ...mirrorProject(dir, '{ MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }'),
         '  conjur-js:',
         '    authorized_group: release/conjur-cli',
         '    jenkins_job: conjur-js',

@@ -4,7 +4,7 @@ import { measuredConjur, type ConjurObserver } from '../../src/conjur/measured.j
 import type { Conjur } from '../../src/conjur/types.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { serve, type RunningServer } from '../../src/main.js';
-import { startBotEnv, API_KEY, type BotEnv } from '../audit/bot-env.js';
+import { startBotEnv, API_KEY, type BotEnv, mirrorProject } from '../audit/bot-env.js';
 
 const TOKEN = 'metrics-canary-token-5b3f9a7c1e';
 const URL_TOKEN = 'url-token-canary-0d9e8f7a6b5c';
@@ -35,17 +35,7 @@ describe('GET /metrics on release-bot serve', () => {
 
   beforeAll(async () => {
     bot = await startBotEnv(
-      (dir) => [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
-      ],
+      (dir) => mirrorProject(dir),
       { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
     );
     // Releases run by other processes (the CLI) count too: the figures come from the shared database.

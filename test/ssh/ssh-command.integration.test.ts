@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../support/cli.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
-import { API_KEY, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { API_KEY, startBotEnv, type BotEnv, mirrorProject } from '../audit/bot-env.js';
 
 const TOKEN = 'ssh-mirror-token-canary-9a7c1e5b3f';
 
@@ -37,17 +37,7 @@ describe('release-bot ssh-command through a real sshd', () => {
 
   beforeAll(async () => {
     bot = await startBotEnv(
-      (dir) => [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
-      ],
+      (dir) => mirrorProject(dir),
       { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
     );
     envFile = path.join(bot.dir, 'release-bot.env');
