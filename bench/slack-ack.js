@@ -48,6 +48,7 @@ export async function run({ log }) {
       SLACK_API_URL: slack.url,
       BENCH_PROJECT: PROJECT,
       BENCH_STAGE: String(botRequests + warmup),
+      ...(process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES ? { RELEASE_BOT_MAX_CONCURRENT_RELEASES: process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES } : {}),
     });
     log(`staging ${botRequests + warmup} versions in the server process`);
     server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'slack-servers-child.js')], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });

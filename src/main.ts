@@ -71,6 +71,7 @@ export function createApp(options: CreateAppOptions = {}): App {
     redactor,
     log,
     inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
+    maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
   return { config, core, conjur, db, log, redactor, metrics, close: () => db.close() };

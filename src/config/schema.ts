@@ -80,6 +80,7 @@ export const envSchema = z.object({
   RELEASE_BOT_MODE: z.enum(['production', 'demo']).default('production'),
   PORT: port.default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  RELEASE_BOT_MAX_CONCURRENT_RELEASES: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,

@@ -18,6 +18,7 @@ import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.j
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
+import { Slots } from './slots.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
 import { copyVerifiedFiles, removePrivateCopy } from './verify.js';
@@ -36,6 +37,8 @@ export interface CoreDeps {
   probe?: ProcessProbe;
   /** First retry delay; doubles each attempt. */
   retryBaseMs?: number;
+  /** Releases that verify and publish at once (RELEASE_BOT_MAX_CONCURRENT_RELEASES); the rest queue. */
+  maxConcurrentReleases?: number;
 }
 
 export interface StageReport {
@@ -73,9 +76,11 @@ export class ReleaseCore {
   private readonly now: () => Date;
   private readonly probe: ProcessProbe;
   private draining = false;
+  private readonly slots: Slots;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.slots = new Slots(deps.maxConcurrentReleases ?? 4);
     this.probe = deps.probe ?? systemProbe;
     this.audit = new AuditLog(deps.db, deps.redactor, this.now);
     this.staged = new StagedBuilds(deps.db);
@@ -288,7 +293,14 @@ export class ReleaseCore {
     } catch (thrown) {
       return refuse(toReleaseBotError(thrown));
     }
-    return this.publishRelease({ release, project, staged, requester, actor, approvers, previous, startedMs, dryRun: Boolean(options.dryRun) });
+    // Authorized and locked: a second request is told it is in progress while this one waits its turn.
+    if (this.slots.full) this.deps.log.info({ queued: this.slots.queued + 1, slots: this.slots.size }, 'release authorized; waiting for a free release slot');
+    const free = await this.slots.acquire();
+    try {
+      return await this.publishRelease({ release, project, staged, requester, actor, approvers, previous, startedMs, dryRun: Boolean(options.dryRun) });
+    } finally {
+      free();
+    }
   }
 
   private async publishRelease(r: {

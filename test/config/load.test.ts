@@ -157,6 +157,15 @@ projects:
     expect(redactor.redact('token xoxb-canary-token-value')).toBe('token [REDACTED]');
   });
 
+  it('bounds RELEASE_BOT_MAX_CONCURRENT_RELEASES (default 4) and names it when wrong', () => {
+    writeFileSync(file, goodProjects);
+    expect(loadConfig(goodEnv(file)).env.RELEASE_BOT_MAX_CONCURRENT_RELEASES).toBe(4);
+    expect(loadConfig({ ...goodEnv(file), RELEASE_BOT_MAX_CONCURRENT_RELEASES: '2' }).env.RELEASE_BOT_MAX_CONCURRENT_RELEASES).toBe(2);
+    for (const bad of ['0', '1.5', 'many']) {
+      expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MAX_CONCURRENT_RELEASES: bad }))).toEqual([expect.stringMatching(/^RELEASE_BOT_MAX_CONCURRENT_RELEASES: /)]);
+    }
+  });
+
   it('in demo mode refuses a Conjur that is not on loopback', () => {
     writeFileSync(file, goodProjects);
     expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MODE: 'demo' }))).toEqual([

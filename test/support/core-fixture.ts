@@ -7,7 +7,7 @@ import { loadConfig, type DestinationTypeSpec } from '../../src/config/load.js';
 import type { Conjur } from '../../src/conjur/types.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { Redactor } from '../../src/redact.js';
-import { ReleaseCore } from '../../src/release/core.js';
+import { ReleaseCore, type CoreDeps } from '../../src/release/core.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 
 export interface CoreFixture {
@@ -25,7 +25,7 @@ export interface CoreFixture {
  * A ReleaseCore on a temp directory, from a projects file given as YAML lines (the staging_dir,
  * channel and identity lines are added). Extra publisher types can be registered for the test.
  */
-export function makeCore(root: string, projectsYaml: string, conjur: Conjur, extraPublishers: PublisherDefinition[] = []): CoreFixture {
+export function makeCore(root: string, projectsYaml: string, conjur: Conjur, extraPublishers: PublisherDefinition[] = [], deps: Partial<CoreDeps> = {}): CoreFixture {
   const stagingDir = path.join(root, 'staging');
   mkdirSync(stagingDir, { recursive: true });
   const file = path.join(root, 'releases.yml');
@@ -44,7 +44,7 @@ export function makeCore(root: string, projectsYaml: string, conjur: Conjur, ext
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (logLines.push(redactor.redact(String(c))), cb()) }));
   const db = openDatabase(config.dataDir);
-  const core = new ReleaseCore({ config, db, conjur, publishers, redactor, log, retryBaseMs: 5 });
+  const core = new ReleaseCore({ config, db, conjur, publishers, redactor, log, retryBaseMs: 5, ...deps });
   return {
     core,
     db,
