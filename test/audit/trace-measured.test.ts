@@ -3,7 +3,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatTrace, traceVersion } from '../../src/audit/trace.js';
 import { ErrorCode } from '../../src/errors.js';
-import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -26,13 +26,7 @@ describe('audit trace: digests measured at publish', () => {
     tmp = makeTmpDir();
     f = makeCore(
       tmp.dir,
-      `  app:
-    authorized_group: release/app
-    jenkins_job: app
-    artifact: files
-    destinations:
-      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }
-`,
+      appProject(`      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }\n`),
       memoryConjur({ 'release/app': ['alice'] }),
     );
   });

@@ -5,7 +5,7 @@ import { execPublisher } from '../../publishers/exec.js';
 import { ErrorCode } from '../../src/errors.js';
 import { INHERITED_ENV } from '../../src/exec.js';
 import { repoRoot } from '../support/cli.js';
-import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { publishContext } from '../support/publish-context.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -64,12 +64,7 @@ describe('the exec publisher', () => {
   const release = async (destinations: string) => {
     f = makeCore(
       tmp.dir,
-      `  app:
-    authorized_group: release/app
-    jenkins_job: app
-    artifact: files
-    destinations:
-${destinations}`,
+      appProject(destinations),
       memoryConjur({ 'release/app': ['alice'] }, { 'release/a/token': TOKEN_A, 'release/b/token': TOKEN_B }),
     );
     f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'bytes' });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { currentProcess, procStartTime } from '../../src/release/owner.js';
 import type { PublishContext, PublisherDefinition } from '../../src/publishing/types.js';
-import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** A destination type whose behaviour each test scripts: a queue of outcomes, one per attempt. */
@@ -36,12 +36,6 @@ function scripted() {
   return { def: def as unknown as PublisherDefinition, calls, scripts, maxRunning: () => maxRunning };
 }
 
-const project = (destinations: string, extra = '') => `  app:
-    authorized_group: release/app
-    jenkins_job: app
-    artifact: files
-${extra}    destinations:
-${destinations}`;
 const dest = (name: string, extra = ', retries: 2') => `      - { name: ${name}, type: scripted, script: ${name}${extra} }\n`;
 
 describe('the release core', () => {
@@ -54,7 +48,7 @@ describe('the release core', () => {
   const setup = async (destinations: string, extra = '') => {
     tmp = makeTmpDir();
     s = scripted();
-    f = makeCore(tmp.dir, project(destinations, extra), conjur, [s.def]);
+    f = makeCore(tmp.dir, appProject(destinations, extra), conjur, [s.def]);
     f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'bytes' });
     await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 7 }, reportedBy: 'test', actor: { via: 'test' } });
   };

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
-import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** Every entry under `root` with its mode, as the publisher sees it while it runs. */
@@ -43,13 +43,7 @@ describe('the private copy handed to publishers is read-only all the way down', 
     };
     f = makeCore(
       tmp.dir,
-      `  app:
-    authorized_group: release/app
-    jenkins_job: app
-    artifact: files
-    destinations:
-      - { name: probe, type: probe }
-`,
+      appProject('      - { name: probe, type: probe }\n'),
       memoryConjur({ 'release/app': ['alice'] }),
       [probe],
     );

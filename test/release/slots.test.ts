@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorCode } from '../../src/errors.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { Slots } from '../../src/release/slots.js';
-import { makeCore, memoryConjur } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 describe('Slots', () => {
@@ -53,8 +53,7 @@ describe('the release core with one release slot', () => {
         return { status: 'published' };
       },
     };
-    const yaml = '  app:\n    authorized_group: release/app\n    jenkins_job: app\n    artifact: files\n    destinations:\n      - { name: out, type: gated }\n';
-    const f = makeCore(tmp.dir, yaml, memoryConjur({ 'release/app': ['alice'] }), [gated], { maxConcurrentReleases: 1 });
+    const f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated], { maxConcurrentReleases: 1 });
     try {
       for (const v of ['1.0.0', '1.0.1']) {
         f.stageFiles('app', v, { [`app-${v}.tgz`]: v });

@@ -22,6 +22,19 @@ export interface CoreFixture {
 }
 
 /**
+ * The projects-file lines of `app` (files, releasable by release/app) with the given destination
+ * lines (`      - { name: ..., type: ... }`), and `extra` project keys before them.
+ */
+export function appProject(destinations: string, extra = ''): string {
+  return `  app:
+    authorized_group: release/app
+    jenkins_job: app
+    artifact: files
+${extra}    destinations:
+${destinations}`;
+}
+
+/**
  * A ReleaseCore on a temp directory, from a projects file given as YAML lines (the staging_dir,
  * channel and identity lines are added). Extra publisher types can be registered for the test.
  */
