@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
+import { assertHarmlessPublishConfig, readNpmTarball } from '../src/artifact/npm-tarball.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
@@ -17,8 +15,12 @@ const options = z
     /** dist-tag; never starts with "-" and is no version, so it cannot be read as an option or a range. */
     tag: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'a dist-tag such as latest or next').default('latest'),
     access: z.enum(['public', 'restricted']).optional(),
-    /** The staged .tgz to publish; default: the single *.tgz. */
+    /** The staged .tgz to publish (a file name); default: the single *.tgz. */
     package: z.string().min(1).optional(),
+    /** The name the tarball's package.json must declare; default: the project's name. */
+    package_name: z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'an npm package name such as tiny-util or @acme/tiny-util').max(214).optional(),
+    /** CA certificates (PEM file) to trust for the registry; the only TLS trust setting npm is given. */
+    cafile: z.string().startsWith('/', 'an absolute path').optional(),
     /** Pause between read-back attempts while the registry catches up after a publish. */
     read_back_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
   })
@@ -32,7 +34,7 @@ const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 const RETRYABLE = /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
 
 interface Tarball { file: string; abs: string; name: string; version: string; integrity: string }
-interface Session { ctx: PublishContext; opts: Options; userconfig: string; token: string }
+interface Session { ctx: PublishContext; opts: Options; userconfig: string; globalconfig: string; token: string; tgz: Tarball }
 
 /** Publishes a staged npm tarball; the registry's integrity for name@version must equal the tarball's sha512. */
 export const npmPublisher: PublisherDefinition<Options> = {
@@ -41,17 +43,20 @@ export const npmPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: ['npm'],
+  async preflight(ctx, opts) {
+    await inspectTarball(ctx, opts);
+  },
   async plan(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
     const tgz = await inspectTarball(ctx, opts);
-    const existing = await withSession(ctx, opts, token, (s) => preCheck(s, tgz));
+    const existing = await withSession(ctx, opts, token, tgz, (s) => preCheck(s, tgz));
     if (existing === 'same') return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
     return { actions: [`npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`] };
   },
   async publish(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
     const tgz = await inspectTarball(ctx, opts);
-    return withSession(ctx, opts, token, async (s) => {
+    return withSession(ctx, opts, token, tgz, async (s) => {
       const location = `${opts.registry}/${tgz.name}/v/${tgz.version}`;
       if ((await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
       ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
@@ -76,28 +81,58 @@ export const npmPublisher: PublisherDefinition<Options> = {
 };
 
 /**
- * Writes a per-run userconfig (0600, in the destination's private temp dir, removed afterwards) that
- * names the token only as ${NPM_TOKEN}, which npm expands from its environment. So the secret is in no
- * file and on no command line (argv is world-readable in /proc); the environment of the child is readable
- * only by its own user and root, who could read Conjur's answer from the bot's memory anyway, and
- * runCommand gives the child nothing else of the bot's environment.
+ * Writes a per-run userconfig and an empty globalconfig (0600, in the destination's private temp dir,
+ * removed afterwards), so no npmrc of the machine counts. The userconfig names the token only as
+ * ${NPM_TOKEN}, which npm expands from its environment: the secret is in no file and on no command line
+ * (argv is world-readable in /proc); the environment of the child is readable only by its own user and
+ * root, who could read Conjur's answer from the bot's memory anyway, and runCommand gives the child
+ * nothing else of the bot's environment (no npm_config_*, no HTTPS_PROXY).
  */
-async function withSession<T>(ctx: PublishContext, opts: Options, token: string, body: (s: Session) => Promise<T>): Promise<T> {
-  const userconfig = path.join(ctx.tmpDir, `npmrc-${process.pid}-${Date.now()}`);
+async function withSession<T>(ctx: PublishContext, opts: Options, token: string, tgz: Tarball, body: (s: Session) => Promise<T>): Promise<T> {
+  const id = `${process.pid}-${Date.now()}`;
+  const userconfig = path.join(ctx.tmpDir, `npmrc-${id}`);
+  const globalconfig = path.join(ctx.tmpDir, `npmrc-global-${id}`);
   const registry = `${opts.registry}/`;
   const nerfDart = `//${new URL(registry).host}${new URL(registry).pathname}`;
-  await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n`, { mode: 0o600, flag: 'wx' });
+  // The core retries with its own backoff; npm's built-in retries would multiply it.
+  const settings = ['fetch-retries=0', 'update-notifier=false', 'audit=false', 'fund=false'];
   try {
-    return await body({ ctx, opts, userconfig, token });
+    await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n${settings.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFile(globalconfig, '', { mode: 0o600, flag: 'wx' });
+    return await body({ ctx, opts, userconfig, globalconfig, token, tgz });
   } finally {
-    await rm(userconfig, { force: true });
+    await Promise.all([rm(userconfig, { force: true }), rm(globalconfig, { force: true })]);
   }
 }
 
+/**
+ * Where npm sends the token, through which proxy and with which TLS trust is set on the command line,
+ * since npm applies the tarball's publishConfig for every key its command line does not set (see
+ * src/artifact/npm-tarball.ts). `--https-proxy` has no "none" value (an empty one is dropped as invalid
+ * and the key is then free again), so `--noproxy=<registry host>` makes npm bypass every proxy for the
+ * registry, whichever one a lower layer would name; `--proxy=false` disables the plain one.
+ */
+export function pinnedNpmArgs(opts: Pick<Options, 'registry' | 'cafile'>, files: { userconfig: string; globalconfig: string; prefix: string }, name: string): string[] {
+  const registry = `${opts.registry}/`;
+  const scope = /^(@[^/]+)\//.exec(name)?.[1];
+  return [
+    `--registry=${registry}`,
+    ...(scope ? [`--${scope}:registry=${registry}`] : []),
+    `--userconfig=${files.userconfig}`,
+    `--globalconfig=${files.globalconfig}`,
+    // The project config is <prefix>/.npmrc; without --prefix npm looks for it above its working directory.
+    `--prefix=${files.prefix}`,
+    '--proxy=false',
+    `--noproxy=${new URL(registry).hostname}`,
+    '--strict-ssl=true',
+    ...(opts.cafile ? [`--cafile=${opts.cafile}`] : []),
+  ];
+}
+
 async function npm(s: Session, args: string[]) {
-  const result = await runCommand('npm', [...args, `--registry=${s.opts.registry}/`, `--userconfig=${s.userconfig}`], {
-    // The core retries with its own backoff; npm's built-in retries would multiply it.
-    env: { [TOKEN]: s.token, npm_config_fetch_retries: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' },
+  const pinned = pinnedNpmArgs(s.opts, { userconfig: s.userconfig, globalconfig: s.globalconfig, prefix: s.ctx.tmpDir }, s.tgz.name);
+  const result = await runCommand('npm', [...args, ...pinned], {
+    env: { [TOKEN]: s.token },
     cwd: s.ctx.tmpDir,
     timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
     signal: s.ctx.signal,
@@ -156,78 +191,44 @@ function classify(stdout: string, stderr: string, action: 'view' | 'publish', tg
   return make(ErrorCode.DestinationFailed, `${what} failed${code ? ` (${code})` : ''}: ${said}`);
 }
 
+/**
+ * The staged tarball as npm would publish it, refused unless it declares this destination's package
+ * name and the version being released, carries no publishConfig that could act as configuration, and
+ * is byte for byte the staged file (the manifest read is the one of the bytes hashed).
+ */
 async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarball> {
   const file = stagedFile(ctx, 'npm', opts.package, ['.tgz']);
-  const manifest = (await readManifest(file.abs)) as { name?: unknown; version?: unknown } | undefined;
-  const name = typeof manifest?.name === 'string' ? manifest.name : '';
-  const version = typeof manifest?.version === 'string' ? manifest.version : '';
-  if (!NPM_NAME.test(name) || !version) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`);
+  let read;
+  try {
+    read = await readNpmTarball(file.abs);
+  } catch (err) {
+    throw refine(err, `${file.path} is not an npm package tarball npm and release-bot read alike`);
   }
-  if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`);
-  }
-  // One pass for both: sha256 to check the bytes are the staged ones, sha512 for what npm will record.
-  const sha512 = createHash('sha512');
-  const sha256 = createHash('sha256');
-  for await (const chunk of createReadStream(file.abs) as AsyncIterable<Buffer>) {
-    sha512.update(chunk);
-    sha256.update(chunk);
-  }
-  const seen = sha256.digest('hex');
-  if (seen !== file.sha256) {
+  if (read.sha256 !== file.sha256) {
     // The core hands over a verified copy, so this is a bug or tampering on the release machine: never publish it.
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${seen.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`, {
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`, {
       details: { reason: 'bad-artifact', file: file.path },
     });
   }
-  return { file: file.path, abs: file.abs, name, version, integrity: `sha512-${sha512.digest('base64')}` };
+  const { name, version } = read;
+  if (!NPM_NAME.test(name) || !version) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`, { details: { reason: 'bad-artifact' } });
+  }
+  const wanted = opts.package_name ?? ctx.project;
+  if (name !== wanted) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} declares the package ${JSON.stringify(clip(name, 80))}, but this destination publishes ${wanted}${opts.package_name ? ' (package_name)' : ' (the project name; set package_name if the package is named otherwise)'}: nothing was published`, {
+      details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
+    });
+  }
+  if (version !== ctx.version.replace(/^v/, '')) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`, { details: { reason: 'wrong-version' } });
+  }
+  assertHarmlessPublishConfig(read.publishConfig, opts.registry);
+  return { file: file.path, abs: file.abs, name, version, integrity: read.integrity };
 }
 
-/** The package.json at depth one of a .tgz, as npm reads it; streamed, stopping once found. */
-async function readManifest(file: string): Promise<unknown> {
-  const gunzip = createReadStream(file).pipe(createGunzip());
-  let buf = Buffer.alloc(0);
-  let skip = 0;
-  let paxPath: string | undefined;
-  try {
-    for await (const chunk of gunzip) {
-      buf = Buffer.concat([buf, chunk as Buffer]);
-      for (;;) {
-        const skipped = Math.min(skip, buf.length);
-        buf = buf.subarray(skipped);
-        skip -= skipped;
-        if (skip > 0 || buf.length < 512) break;
-        const field = (start: number, len: number) => buf.subarray(start, start + len).toString('utf8').replace(/\0[\s\S]*$/, '');
-        if (buf.subarray(0, 512).every((b) => b === 0)) return undefined;
-        const size = parseInt(field(124, 12).trim() || '0', 8);
-        const type = field(156, 1);
-        const prefix = field(345, 155);
-        const name = paxPath ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
-        const padded = Math.ceil(size / 512) * 512;
-        const wanted = type === 'x' || ((type === '0' || type === '') && /^[^/]+\/package\.json$/.test(name));
-        if (!wanted) {
-          paxPath = undefined;
-          buf = buf.subarray(512);
-          skip = padded;
-          continue;
-        }
-        if (size > 1 << 20) throw new ReleaseBotError(ErrorCode.BadInput, `${path.basename(file)}: ${clip(name, 60)} is larger than 1 MiB`);
-        if (buf.length < 512 + padded) break;
-        const data = buf.subarray(512, 512 + size).toString('utf8');
-        buf = buf.subarray(512 + padded);
-        if (type === 'x') {
-          paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(data)?.[1];
-          continue;
-        }
-        return JSON.parse(data);
-      }
-    }
-  } catch (err) {
-    if (err instanceof ReleaseBotError) throw err;
-    throw new ReleaseBotError(ErrorCode.BadInput, `${path.basename(file)} is not a readable npm tarball (gzip/tar/package.json): ${clip(err instanceof Error ? err.message : String(err), 120)}`);
-  } finally {
-    gunzip.destroy();
-  }
-  return undefined;
+/** A refusal of the tar reader, with the file it was about. */
+function refine(err: unknown, what: string): ReleaseBotError {
+  if (err instanceof ReleaseBotError) return new ReleaseBotError(err.code, `${what}: ${err.message}`, { details: err.details, cause: err });
+  return new ReleaseBotError(ErrorCode.BadInput, `${what}: ${clip(err instanceof Error ? err.message : String(err), 120)}`, { details: { reason: 'bad-artifact' } });
 }

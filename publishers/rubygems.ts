@@ -1,4 +1,7 @@
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
+import { readGemPackage } from '../src/artifact/gem-package.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
@@ -9,8 +12,10 @@ const options = z
   .object({
     /** The gem server; the API key is sent to it and only to it. */
     host: serviceUrl.default('https://rubygems.org'),
-    /** The staged .gem to push; default: the single *.gem. */
+    /** The staged .gem to push (a file name); default: the single *.gem. */
     gem: z.string().min(1).optional(),
+    /** The name the gem's own metadata must declare; default: the project's name. */
+    gem_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a gem name such as tiny-util').optional(),
     /** Pause between read-back attempts while the server's API catches up after a push. */
     read_back_interval_ms: z.number().int().min(0).max(60_000).default(3_000),
   })
@@ -32,6 +37,9 @@ export const rubygemsPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: ['gem'],
+  async preflight(ctx, opts) {
+    await inspectGem(ctx, opts);
+  },
   async plan(ctx, opts) {
     const key = credential(ctx, 'rubygems', KEY);
     const gem = await inspectGem(ctx, opts);
@@ -44,14 +52,7 @@ export const rubygemsPublisher: PublisherDefinition<Options> = {
     const done = (status: PublishResult['status']): PublishResult => ({ status, readBackDigest: `sha256:${gem.sha256}`, location: `${opts.host}/gems/${gem.name}/versions/${gem.version}` });
     if ((await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
     ctx.progress(`gem push ${gem.file}`);
-    const result = await runCommand('gem', ['push', gem.abs, '--host', opts.host], {
-      env: { [KEY]: key },
-      cwd: ctx.tmpDir, // also HOME: no ~/.gem/credentials of the machine is read
-      timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
-      signal: ctx.signal,
-      redact: ctx.redact,
-      okExitCodes: [1],
-    });
+    const result = await pushGem(ctx, opts, key, gem);
     const said = clip(tail(`${result.stdout}\n${result.stderr}`.replace(/^Pushing gem to .*$/m, ''), 4).replace(/\s+/g, ' '), 400);
     ctx.log.debug({ exitCode: result.exitCode, output: said }, 'gem push finished');
     if (result.exitCode !== 0) {
@@ -70,6 +71,28 @@ export const rubygemsPublisher: PublisherDefinition<Options> = {
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`, { retryable: true });
   },
 };
+
+/**
+ * `gem push` with everything that decides where the key goes pinned: --host, an empty --config-file of
+ * its own (no ~/.gemrc, no GEMRC), no proxy (--no-http-proxy, whatever http_proxy says), HOME a private
+ * temp dir (no ~/.gem/credentials), no GEM_* or BUNDLE_* from the bot's environment (runCommand's allowlist).
+ */
+async function pushGem(ctx: PublishContext, opts: Options, key: string, gem: Gem) {
+  const gemrc = path.join(ctx.tmpDir, `gemrc-${process.pid}-${Date.now()}`);
+  await writeFile(gemrc, '', { mode: 0o600, flag: 'wx' });
+  try {
+    return await runCommand('gem', ['push', gem.abs, '--host', opts.host, '--config-file', gemrc, '--no-http-proxy'], {
+      env: { [KEY]: key },
+      cwd: ctx.tmpDir, // also HOME
+      timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
+      signal: ctx.signal,
+      redact: ctx.redact,
+      okExitCodes: [1],
+    });
+  } finally {
+    await rm(gemrc, { force: true });
+  }
+}
 
 async function preCheck(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<'absent' | 'same'> {
   const seen = await remoteSha(ctx, opts, key, gem);
@@ -114,18 +137,37 @@ function classifyPush(said: string, gem: Gem): ReleaseBotError {
   return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} was refused: ${said || 'gem printed nothing'}`, { details: { reason: 'rejected' } });
 }
 
-/** Name, version and platform as RubyGems itself reads them from the package (`gem specification`). */
+/**
+ * Name, version and platform from the gem's own metadata.gz, read by release-bot (src/artifact/gem-package.ts),
+ * never by running RubyGems on the build side's file. Refused unless it is the destination's gem_name
+ * at the released version and byte for byte the staged file.
+ */
 async function inspectGem(ctx: PublishContext, opts: Options): Promise<Gem> {
   const file = stagedFile(ctx, 'rubygems', opts.gem, ['.gem']);
-  const spec = await runCommand('gem', ['specification', file.abs], { cwd: ctx.tmpDir, timeoutMs: 60_000, signal: ctx.signal, redact: ctx.redact, okExitCodes: [1] });
-  const name = /^name: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? '';
-  const version = /^version: !ruby\/object:Gem::Version\s+version: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? '';
-  const platform = /^platform: (.+)$/m.exec(spec.stdout)?.[1]?.trim() ?? 'ruby';
-  if (spec.exitCode !== 0 || !GEM_NAME.test(name) || !version) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not a gem whose specification can be read (${clip(tail(spec.stderr, 2), 200) || `name ${JSON.stringify(clip(name, 60))}`})`);
+  let read;
+  try {
+    read = await readGemPackage(file.abs);
+  } catch (err) {
+    if (!(err instanceof ReleaseBotError)) throw err;
+    throw new ReleaseBotError(err.code, `${file.path} is not a gem RubyGems and release-bot read alike: ${err.message}`, { details: err.details, cause: err });
+  }
+  if (read.sha256 !== file.sha256) {
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was pushed; stage the build again`, {
+      details: { reason: 'bad-artifact', file: file.path },
+    });
+  }
+  const { name, version, platform } = read;
+  if (!GEM_NAME.test(name) || !version) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not a gem whose specification can be read (name ${JSON.stringify(clip(name, 60))})`, { details: { reason: 'bad-artifact' } });
+  }
+  const wanted = opts.gem_name ?? ctx.project;
+  if (name !== wanted) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} declares the gem ${JSON.stringify(clip(name, 80))}, but this destination pushes ${wanted}${opts.gem_name ? ' (gem_name)' : ' (the project name; set gem_name if the gem is named otherwise)'}: nothing was pushed`, {
+      details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
+    });
   }
   if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`);
+    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`, { details: { reason: 'wrong-version' } });
   }
   return { file: file.path, abs: file.abs, sha256: file.sha256, name, version, platform };
 }

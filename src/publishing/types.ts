@@ -78,6 +78,13 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
    * destination's parsed options when they decide it (ssh runs scp or rsync, never both).
    */
   tools: readonly string[] | ((options: Options) => readonly string[]);
+  /**
+   * Checks that the artifact says it is what this destination publishes (npm: the tarball's own
+   * package.json; rubygems: the gem's metadata.gz), without a credential and without a push. Throws a
+   * ReleaseBotError to refuse. Every destination's preflight settles before any destination publishes:
+   * one refusal and nothing is published anywhere. Dry runs run it too.
+   */
+  preflight?(ctx: PublishContext, options: Options): Promise<void> | void;
   publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
   /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
   plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;

@@ -37,6 +37,64 @@ export interface RunDestinationsOptions {
 const SUCCEEDED: ReadonlySet<DestinationOutcome['status']> = new Set(['published', 'already-present', 'planned']);
 
 /**
+ * Runs every destination's preflight first, all of them to the end; when one refuses, no destination
+ * publishes (the refusing ones are failed, the others skipped, none ran). Otherwise publishes.
+ */
+export async function runDestinations(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<DestinationOutcome[]> {
+  const refusals = await runPreflights(jobs, o);
+  if (refusals.size > 0) return jobs.map((job) => notRun(job, o, refusals));
+  return publishAll(jobs, o);
+}
+
+/**
+ * Each destination's preflight (concurrently: they read the private copy only), within its timeout.
+ * Decision: a preflight gets no credential, since it must decide from the artifact alone, and it is
+ * never retried: what the artifact says does not change on a second look.
+ */
+async function runPreflights(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<Map<string, ReleaseBotError>> {
+  const refusals = new Map<string, ReleaseBotError>();
+  await Promise.all(
+    jobs.map(async ({ destination: dest, publisher }) => {
+      if (!publisher.preflight) return;
+      const log = o.log.child({ destination: dest.name, type: dest.type, step: 'preflight' });
+      const tmpDir = await mkdtemp(path.join(o.tmpRoot, `${dest.name}-preflight-`));
+      const signal = AbortSignal.any([AbortSignal.timeout(dest.timeout_seconds * 1000), o.shutdown]);
+      const ctx: PublishContext = {
+        ...o.context,
+        credentials: {},
+        signal,
+        tmpDir,
+        log,
+        progress: (message) => o.events.emit('destination-progress', { releaseId: o.releaseId, destination: dest.name, message: o.context.redact(message) }),
+      };
+      try {
+        await abortable((async () => publisher.preflight?.(ctx, dest.options))(), signal, dest.timeout_seconds);
+      } catch (thrown) {
+        const err = toReleaseBotError(thrown);
+        refusals.set(dest.name, err);
+        log.warn({ code: err.code, err: o.context.redact(err.message) }, 'preflight refused');
+      } finally {
+        await rm(tmpDir, { recursive: true, force: true });
+      }
+    }),
+  );
+  return refusals;
+}
+
+/** A destination of a release whose preflight refused: failed (its own refusal) or skipped (another's), never run. */
+function notRun(job: DestinationJob, o: RunDestinationsOptions, refusals: ReadonlyMap<string, ReleaseBotError>): DestinationOutcome {
+  const { destination: dest } = job;
+  const own = refusals.get(dest.name);
+  if (!own) return skip(job, o, `not run: the preflight of ${[...refusals.keys()].join(', ')} refused the artifact, so no destination published`);
+  const detail = 'not run: its preflight refused the artifact';
+  const message = o.context.redact(own.message);
+  o.releases.upsertDestination({ releaseId: o.releaseId, destination: dest.name, type: dest.type, status: 'failed', attempts: 0, startedAt: null, finishedAt: new Date(o.now()).toISOString(), durationMs: 0, detail, errorCode: own.code, errorMessage: message });
+  const outcome: DestinationOutcome = { name: dest.name, type: dest.type, status: 'failed', attempts: 0, durationMs: 0, detail, error: { code: own.code, message, retryable: false } };
+  o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
+  return outcome;
+}
+
+/**
  * Runs every destination of a release, `concurrency` at a time, each within its own timeout and with
  * bounded retries for retryable failures. One failing destination never hides another's result.
  * A destination starts only once every destination it names in `after` has succeeded; when one of them
@@ -44,7 +102,7 @@ const SUCCEEDED: ReadonlySet<DestinationOutcome['status']> = new Set(['published
  * a tarball the download host does not serve yet). A name that is not among `jobs` was done by the
  * release being resumed, so it counts as succeeded.
  */
-export function runDestinations(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<DestinationOutcome[]> {
+function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions): Promise<DestinationOutcome[]> {
   const outcomes: DestinationOutcome[] = new Array(jobs.length);
   const inRun = new Set(jobs.map((j) => j.destination.name));
   const finished = new Map<string, DestinationOutcome>();

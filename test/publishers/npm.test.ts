@@ -38,14 +38,16 @@ afterAll(async () => {
 });
 
 /** A real tarball made by `npm pack` from a package written here; `body` varies its content. */
-async function pack(name: string, version: string, body = 'module.exports = 1;\n'): Promise<{ file: string; bytes: Buffer }> {
+async function pack(name: string, version: string, body = 'module.exports = 1;\n'): Promise<{ file: string; bytes: Buffer; name: string }> {
   const packed = await npmPack(path.join(tmp.dir, `src-${(caseNo += 1)}`), { name, version, body });
-  return { file: path.basename(packed.file), bytes: packed.bytes };
+  return { file: path.basename(packed.file), bytes: packed.bytes, name };
 }
 
-async function contextFor(tgz: { file: string; bytes: Buffer }, version: string, npmToken = token) {
+/** A release of the project named like the package (its package_name by default); a scoped one is project acme-<name>. */
+async function contextFor(tgz: { file: string; bytes: Buffer; name?: string }, version: string, npmToken = token) {
   const root = path.join(tmp.dir, `ctx-${(caseNo += 1)}`);
-  return publishContext(root, { [tgz.file]: tgz.bytes }, { version, credentials: { NPM_TOKEN: npmToken } });
+  const project = (tgz.name ?? 'conjur-cli').replace(/^@(\w+)\//, '$1-');
+  return publishContext(root, { [tgz.file]: tgz.bytes }, { project, version, credentials: { NPM_TOKEN: npmToken } });
 }
 
 /** Whether the registry has the package at all (E404 = never published), asked independently of the publisher. */
@@ -69,22 +71,23 @@ function viewIntegrity(spec: string): string {
 }
 
 const integrityOf = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
-const opts = () => npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10 });
+const opts = (extra: Record<string, unknown> = {}) => npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10, ...extra });
 
 test('publishes to a real registry, npm view shows the same integrity, and a second run is already-present', async () => {
   const tgz = await pack('@acme/hello', '1.0.0');
   const ctx = await contextFor(tgz, '1.0.0');
-  const plan = await npmPublisher.plan!(ctx, opts());
+  const scoped = opts({ package_name: '@acme/hello' });
+  const plan = await npmPublisher.plan!(ctx, scoped);
   expect(plan.actions[0]).toMatch(/^npm publish acme-hello-1\.0\.0\.tgz \(@acme\/hello@1\.0\.0, sha512-/);
 
-  const result = await npmPublisher.publish(ctx, opts());
+  const result = await npmPublisher.publish(ctx, scoped);
   expect(result).toMatchObject({ status: 'published', readBackDigest: integrityOf(tgz.bytes) });
   expect(viewIntegrity('@acme/hello@1.0.0')).toBe(integrityOf(tgz.bytes));
   expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('npmrc'))).toEqual([]);
 
-  const again = await npmPublisher.publish(await contextFor(tgz, '1.0.0'), opts());
+  const again = await npmPublisher.publish(await contextFor(tgz, '1.0.0'), scoped);
   expect(again).toMatchObject({ status: 'already-present', readBackDigest: integrityOf(tgz.bytes) });
-  expect((await npmPublisher.plan!(await contextFor(tgz, '1.0.0'), opts())).actions[0]).toMatch(/^nothing: .*already on/);
+  expect((await npmPublisher.plan!(await contextFor(tgz, '1.0.0'), scoped)).actions[0]).toMatch(/^nothing: .*already on/);
   for (const line of [...ctx.logLines, ...ctx.progressLines, JSON.stringify(result)]) expect(line).not.toContain(token);
 });
 
@@ -144,8 +147,14 @@ test('npm gets only the allowlisted environment and its own token; the userconfi
     const calls = spy.calls('npm');
     expect(calls.map((c) => c.argv[0])).toEqual(['view', 'publish', 'view']);
     for (const call of calls) {
-      expectOnlyOwnEnv(call, { NPM_TOKEN: token, npm_config_fetch_retries: '0', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' });
+      // No npm_config_* at all: npm's settings are in the generated userconfig and on the command line.
+      expectOnlyOwnEnv(call, { NPM_TOKEN: token });
       expect(call.env.HOME).toBe(ctx.tmpDir);
+      const host = new URL(registry.url).hostname;
+      expect(call.argv).toEqual(expect.arrayContaining([`--registry=${registry.url}/`, '--proxy=false', `--noproxy=${host}`, '--strict-ssl=true', `--prefix=${ctx.tmpDir}`]));
+      const globalconfig = call.argv.find((a) => a.startsWith('--globalconfig='))?.slice('--globalconfig='.length) ?? '';
+      expect(path.dirname(globalconfig)).toBe(ctx.tmpDir);
+      expect(existsSync(globalconfig)).toBe(false);
       expect(call.argv.join(' ')).not.toContain(token);
       const [mode, inFile, file] = call.note.trim().split('\n');
       expect([mode, inFile]).toEqual(['mode 600', 'token in file: 0']);

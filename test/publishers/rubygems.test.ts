@@ -41,7 +41,7 @@ async function contextFor(gem: { file: string; bytes: Buffer }, version: string)
   return publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), { [gem.file]: gem.bytes }, { version, credentials: { GEM_HOST_API_KEY: KEY } });
 }
 
-const opts = (host = HOST) => rubygemsPublisher.options.parse({ host, read_back_interval_ms: 5 });
+const opts = (host = HOST) => rubygemsPublisher.options.parse({ host, read_back_interval_ms: 5, gem_name: 'hello-rb' });
 const api = () => nock(HOST, { reqheaders: { authorization: KEY, accept: 'application/json', 'user-agent': 'release-bot' } });
 
 describe('pre-check against the RubyGems API (nock)', () => {
@@ -86,6 +86,11 @@ describe('pre-check against the RubyGems API (nock)', () => {
   test('a gem of another version, a broken gem or a missing key changes nothing', async () => {
     await expect(rubygemsPublisher.publish(await contextFor(buildGem('hello-rb', '2.0.0'), '2.0.1'), opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/holds hello-rb 2\.0\.0, but this release is version 2\.0\.1/) });
     await expect(rubygemsPublisher.publish(await contextFor({ file: 'broken-1.0.0.gem', bytes: Buffer.from('not a tar') }, '1.0.0'), opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    const other = await contextFor(buildGem('crown-jewel', '2.0.0'), '2.0.0');
+    await expect(rubygemsPublisher.preflight!(other, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/declares the gem "crown-jewel", but this destination pushes hello-rb \(gem_name\)/) });
+    await expect(rubygemsPublisher.publish(other, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, details: { reason: 'wrong-package' } });
+    // Without gem_name the project's name is the gem's.
+    await expect(rubygemsPublisher.preflight!(other, rubygemsPublisher.options.parse({}))).rejects.toMatchObject({ message: expect.stringMatching(/pushes conjur-cli \(the project name; set gem_name/) });
     const noKey = await publishContext(path.join(tmp.dir, 'no-key'), { 'a.gem': 'x' });
     await expect(rubygemsPublisher.publish(noKey, opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringMatching(/credentials: \{ GEM_HOST_API_KEY:/) });
     expect(rubygemsPublisher.options.safeParse({ host: 'http://gems.example.com' }).success).toBe(false);
@@ -151,13 +156,16 @@ describe('a real `gem push` against a loopback server', () => {
       restore();
       await server.close();
     }
-    const [spec, push, ...more] = spy.calls('gem');
-    expect([spec?.argv[0], push?.argv[0], more]).toEqual(['specification', 'push', []]);
-    // Reading the gem needs no credential at all; the push gets its own key (the parent's is another value).
-    expectOnlyOwnEnv(spec!, {});
+    // The gem is read by release-bot itself, never by running RubyGems on it: push is the only run.
+    const [push, ...more] = spy.calls('gem');
+    expect([push?.argv[0], more]).toEqual(['push', []]);
+    // The push gets its own key (the parent's is another value), no GEM_*/BUNDLE_* and no proxy variable.
     expectOnlyOwnEnv(push!, { GEM_HOST_API_KEY: KEY });
     expect(push?.argv.join(' ')).not.toContain(KEY);
     expect(push?.env.HOME).toBe(ctx.tmpDir);
+    const configFile = push?.argv[push.argv.indexOf('--config-file') + 1] ?? '';
+    expect(path.dirname(configFile)).toBe(ctx.tmpDir);
+    expect(push?.argv).toEqual(expect.arrayContaining(['--host', server.url, '--no-http-proxy']));
   });
 
   test('a push the server never lists is retryable after the read-back attempts', async () => {

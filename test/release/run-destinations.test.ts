@@ -179,4 +179,54 @@ describe('runDestinations', () => {
       expect(time.waits).toEqual([100, 200]);
     });
   });
+
+  describe('preflight', () => {
+    /** The scripted publisher with a preflight that refuses the destinations named in `refuse`, recording what it was given. */
+    function withPreflight(refuse: string[]) {
+      const base = scripted();
+      const seen: Array<{ name: string; credentials: Record<string, string> }> = [];
+      const def = {
+        ...(base.def as unknown as PublisherDefinition<{ script: string }>),
+        preflight(ctx: PublishContext, { script: name }: { script: string }) {
+          base.timeline.push(`preflight ${name}`);
+          seen.push({ name, credentials: { ...ctx.credentials } });
+          if (refuse.includes(name)) throw new ReleaseBotError(ErrorCode.BadInput, `${name}: the tarball declares crown-jewel, not tiny-util (secret-value-7f)`);
+        },
+      };
+      return { ...base, def: def as unknown as PublisherDefinition, seen };
+    }
+
+    test('every preflight runs before any destination publishes', async () => {
+      const p = withPreflight([]);
+      const outcomes = await runDestinations(jobsOf(p.def, [destination('npm'), destination('mirror'), destination('late', { after: ['npm'] })]), options({ concurrency: 1 }));
+      expect(outcomes.map((o) => o.status)).toEqual(['published', 'published', 'published']);
+      const firstStart = p.timeline.findIndex((t) => t.startsWith('start'));
+      expect(p.timeline.slice(0, firstStart).sort()).toEqual(['preflight late', 'preflight mirror', 'preflight npm']);
+    });
+
+    test('one refusal: nothing publishes anywhere, the refusing destination fails with its reason, the others are skipped and stored as pending', async () => {
+      const p = withPreflight(['npm']);
+      const jobs = [destination('npm'), destination('mirror')].map((d) => ({ destination: d, publisher: p.def, credentials: { NPM_TOKEN: 'secret-value-7f' } }));
+      const outcomes = byName(await runDestinations(jobs, options({ context: { ...options().context, redact: (t) => t.replaceAll('secret-value-7f', '[REDACTED]') } })));
+      expect(p.timeline.filter((t) => !t.startsWith('preflight'))).toEqual([]);
+      expect(outcomes.npm).toMatchObject({ status: 'failed', attempts: 0, detail: 'not run: its preflight refused the artifact', error: { code: ErrorCode.BadInput, retryable: false, message: 'npm: the tarball declares crown-jewel, not tiny-util ([REDACTED])' } });
+      expect(outcomes.mirror).toMatchObject({ status: 'skipped', attempts: 0, detail: 'not run: the preflight of npm refused the artifact, so no destination published' });
+      expect(rows).toEqual([
+        expect.objectContaining({ destination: 'npm', status: 'failed', errorCode: ErrorCode.BadInput, errorMessage: expect.stringContaining('[REDACTED]') }),
+        expect.objectContaining({ destination: 'mirror', status: 'pending' }),
+      ]);
+      // A preflight decides from the artifact alone: it is given no credential.
+      expect(p.seen.map((s) => s.credentials)).toEqual([{}, {}]);
+    });
+
+    test('a dry run runs the preflights too and plans nothing when one refuses', async () => {
+      const p = withPreflight(['mirror']);
+      const outcomes = await runDestinations(jobsOf(p.def, [destination('npm'), destination('mirror')]), options({ dryRun: true }));
+      expect(outcomes.map((o) => o.status)).toEqual(['skipped', 'failed']);
+      expect(outcomes.some((o) => o.plan)).toBe(false);
+      const passing = withPreflight([]);
+      await expect(runDestinations(jobsOf(passing.def, [destination('npm')]), options({ dryRun: true }))).resolves.toMatchObject([{ status: 'planned' }]);
+      expect(passing.timeline).toEqual(['preflight npm']);
+    });
+  });
 });

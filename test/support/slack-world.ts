@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../src/dev/conjur-stand-in.js';
 import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type SentRequest } from '../../src/dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../src/dev/slack-stand-in.js';
 import { createApp, serve, type CreateAppOptions, type RunningServer } from '../../src/main.js';
@@ -46,6 +46,10 @@ export interface SlackWorldOptions {
    * as `serve()` builds it, instead of through `serve()` itself, which takes no Slack options.
    */
   mount?: MountSlackOptions;
+  /** More projects: YAML lines under `projects:` (two-space indented). */
+  extraProjects?: string[];
+  /** More Conjur variables the bot may read (for the extra projects' credentials). */
+  variables?: Record<string, { value?: string; readers: RoleRef[] }>;
 }
 
 export interface SlackWorld {
@@ -105,7 +109,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       'release/gated': ['user:alice', 'user:bob'],
       'release/approvers': ['user:bob', 'user:carol'],
     },
-    variables: { 'release/downloads/token': { value: CANARY.downloadsToken, readers: ['host:release-bot'] } },
+    variables: { 'release/downloads/token': { value: CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },
   });
   const slackPort = options.slackStartsLate ? await freePort() : 0;
   const startStandIn = () =>
@@ -152,6 +156,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       '      - name: mirror',
       '        type: directory',
       `        path: ${mirrorDir}/{project}/{version}`,
+      ...(options.extraProjects ?? []),
       '',
     ].join('\n'),
   );
