@@ -24,7 +24,7 @@ const MIN_DERIVED_LENGTH = 6;
  * truncates; this catches a cut made by code that forgot.
  */
 const MIN_CUT_PREFIX = 6;
-const CUT_MARK = '…';
+export const CUT_MARK = '…';
 
 export class Redactor {
   private readonly forms = new Set<string>();
