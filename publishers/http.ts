@@ -169,7 +169,7 @@ export async function hashUrl(ctx: Ctx, service: Service, url: string, opts: { h
 
 /** Sorts an HTTP failure into retryable or final, with a message that says what to do. */
 export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service, where: string, status: number, headers: Headers, text: string): ReleaseBotError {
-  const said = ctx.redact(clip(serviceMessage(text), 300));
+  const said = clip(ctx.redact(serviceMessage(text)), 300);
   const suffix = said ? `: ${said}` : '';
   const retryAfter = retryAfterSeconds(headers);
   // The release core waits at least this long before the next attempt (within the destination's timeout).

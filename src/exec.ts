@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { ErrorCode, ReleaseBotError } from './errors.js';
+import { CUT_MARK } from './redact.js';
 import { clip } from './validate.js';
 
 /**
@@ -96,8 +97,12 @@ export async function runCommand(file: string, args: readonly string[], options:
     timedOut = result.timedOut;
     canceled = result.isCanceled;
   }
-  const stdout = options.redact(String(result.stdout ?? ''));
-  const stderr = options.redact(String(result.stderr ?? ''));
+  // Redacted whole, before anything shortens it: a secret cut in two by a truncation would leave
+  // a piece no redactor recognises. Output execa cut at maxBuffer is marked as cut, so the
+  // redactor also takes the start of a secret at its very end.
+  const cut = result.isMaxBuffer ? CUT_MARK : '';
+  const stdout = options.redact(`${String(result.stdout ?? '')}${cut}`);
+  const stderr = options.redact(`${String(result.stderr ?? '')}${cut}`);
   const safeCommand = options.redact(command);
   if (timedOut || canceled) {
     throw new ReleaseBotError(ErrorCode.Timeout, `${clip(safeCommand, 200)} ${timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`, {
@@ -176,7 +181,7 @@ export class ExecError extends ReleaseBotError {
   }
 }
 
-/** The last lines of an output, which is where tools say what went wrong. */
+/** The last lines of an output, which is where tools say what went wrong. Give it redacted text: it cuts. */
 export function tail(text: string, lines = 8, chars = 1_500): string {
   const t = text.trim().split('\n').slice(-lines).join('\n');
   return t.length > chars ? t.slice(-chars) : t;

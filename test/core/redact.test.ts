@@ -32,6 +32,52 @@ describe('Redactor', () => {
     expect(r.size).toBeLessThan(20);
   });
 
+  it('finds a token inside an Authorization: Basic header, whatever its alignment', () => {
+    const r = new Redactor();
+    const token = 'npm_canaryTOKEN0123456789';
+    r.add(token);
+    for (const user of ['', 'u', 'us', 'user', 'deploy-bot']) {
+      const header = `Authorization: Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+      const redacted = r.redact(header);
+      expect(redacted).toContain(REDACTED);
+      // What is left: the prefix's characters, one edge character mixing the token's bits with its
+      // neighbours' on each side, and the padding.
+      const left = redacted.replace(REDACTED, '').length - 'Authorization: Basic '.length;
+      expect(left).toBeLessThanOrEqual(Math.ceil(((user.length + 1) * 8) / 6) + 1 + 2);
+    }
+  });
+
+  it('redacts hex dumps, lower and upper case', () => {
+    const r = new Redactor();
+    r.add('hex-canary-0123');
+    const hex = Buffer.from('hex-canary-0123').toString('hex');
+    expect(r.redact(`xxd: 00${hex}ff`)).toBe(`xxd: 00${REDACTED}ff`);
+    expect(r.redact(`od: ${hex.toUpperCase()}`)).toBe(`od: ${REDACTED}`);
+  });
+
+  it('takes secrets as bytes: a binary one by its base64 and hex, a UTF-8 one as text too', () => {
+    const r = new Redactor();
+    const binary = Buffer.from([0xff, 0x00, 0xfe, 0x10, 0x80, 0x7f, 0x01, 0xc3, 0x28, 0x99]);
+    expect(r.add(binary)).toBe(binary);
+    expect(r.redact(`key=${binary.toString('base64')}`)).toBe(`key=${REDACTED}`);
+    expect(r.redact(`key=${binary.toString('hex')}`)).toBe(`key=${REDACTED}`);
+    r.add(Buffer.from('utf8-canary-value'));
+    expect(r.redact('got utf8-canary-value')).toBe(`got ${REDACTED}`);
+  });
+
+  it('redacts the start of a secret that a truncation cut off before redaction ran', () => {
+    const r = new Redactor();
+    r.add('cut-canary-0123456789');
+    expect(r.redact('error: cut-canary-01…')).toBe(`error: ${REDACTED}…`);
+    expect(r.redact('short cut…')).toBe('short cut…');
+  });
+
+  it('redacts strings of a JSON-like value one by one (a form never spans quotes)', () => {
+    const r = new Redactor();
+    r.add('a","b');
+    expect(r.redactDeep({ list: ['a', 'b'], v: 'x a","b y' })).toEqual({ list: ['a', 'b'], v: `x ${REDACTED} y` });
+  });
+
   it('leaves text alone when nothing is registered', () => {
     expect(new Redactor().redact('hello')).toBe('hello');
   });

@@ -1,4 +1,5 @@
-import { retryAfterSeconds } from '../../publishers/http.js';
+import { httpError, retryAfterSeconds } from '../../publishers/http.js';
+import { Redactor } from '../../src/redact.js';
 
 describe('retryAfterSeconds', () => {
   const now = Date.parse('2026-11-25T12:00:00Z');
@@ -17,5 +18,19 @@ describe('retryAfterSeconds', () => {
     expect(retryAfterSeconds(h({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': reset }), now)).toBe(45);
     expect(retryAfterSeconds(h({ 'X-RateLimit-Remaining': '12', 'X-RateLimit-Reset': reset }), now)).toBeUndefined();
     expect(retryAfterSeconds(h({ 'Retry-After': '5', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': reset }), now)).toBe(5);
+  });
+});
+
+describe('httpError', () => {
+  it('redacts the service\'s answer before shortening it: a token cut at the edge leaves no piece', () => {
+    const redactor = new Redactor();
+    const token = 'Zq9xCanaryTokenForHttp';
+    redactor.add(token);
+    const ctx = { redact: (t: string) => redactor.redact(t) };
+    // Every offset around the 300-character cut, so some cut leaves fewer characters than any rule could recognise.
+    for (let at = 290; at < 300; at++) {
+      const err = httpError(ctx, { name: 'Registry', credential: 'NPM_TOKEN' }, 'PUT /pkg', 400, new Headers(), `${'x'.repeat(at)}${token} trailing`);
+      expect(err.message).not.toContain(`${token.slice(0, 300 - at)}…`);
+    }
   });
 });

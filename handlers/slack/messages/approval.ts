@@ -54,7 +54,7 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
   }
   blocks.push(context(`approval request ${code(r.id)}`));
   return {
-    text: `${r.requester.login} asks to release ${who}: ${r.approvals.length} of ${r.needed} approval(s) from ${r.approverGroup}${r.approvals.length ? ` (${r.approvals.map((a) => a.login).join(', ')})` : ''}; ${r.status === 'open' ? `expires ${r.expiresAt}` : r.status}`,
+    text: esc(`${r.requester.login} asks to release ${who}: ${r.approvals.length} of ${r.needed} approval(s) from ${r.approverGroup}${r.approvals.length ? ` (${r.approvals.map((a) => a.login).join(', ')})` : ''}; ${r.status === 'open' ? `expires ${r.expiresAt}` : r.status}`),
     blocks,
   };
 }
@@ -63,7 +63,7 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
 export function approvalClosedMessage(r: ApprovalRequest): SlackMessage {
   const why = r.status === 'expired' ? `expired at ${r.expiresAt}` : `is void: ${r.closedReason ?? 'the build was re-staged'}`;
   return {
-    text: `The approval request ${r.id} for ${r.project} ${r.version} (asked by ${r.requester.login}) ${why}. Its Approve button no longer works; ask for the release again.`,
+    text: esc(`The approval request ${r.id} for ${r.project} ${r.version} (asked by ${r.requester.login}) ${why}. Its Approve button no longer works; ask for the release again.`),
     blocks: [
       section(`${r.status === 'expired' ? ':hourglass:' : ':no_entry_sign:'} The approval request for ${code(r.project)} ${code(r.version)} (asked by ${esc(r.requester.login)}) ${esc(why)}. Its Approve button no longer works; ask for the release again.`),
       context(`approval request ${code(r.id)}`),

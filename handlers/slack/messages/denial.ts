@@ -43,7 +43,7 @@ export function errorMessage(err: ReleaseBotError): SlackMessage {
   const headline = HEADLINE[err.code] ?? ':x: Something went wrong';
   const detail = detailLine(err);
   return {
-    text: `${headline.replace(/^:[a-z0-9_]+: /, '')}: ${err.message}`,
+    text: esc(`${headline.replace(/^:[a-z0-9_]+: /, '')}: ${err.message}`),
     blocks: [section(`*${headline}*\n${esc(err.message)}`), ...(detail ? [section(detail)] : []), context(`code ${code(err.code)}`)],
   };
 }

@@ -19,9 +19,11 @@ export function stagedListMessage(items: StagedItem[], project?: string): SlackM
     `• ${code(i.staged.project)} ${code(i.staged.version)} build ${buildLink(i.staged.build)} staged ${when(i.staged.stagedAt)}${i.release ? ` (${esc(i.release.state)} by ${esc(i.release.requesterLogin ?? '?')})` : ''}`;
   const scope = project ? ` of ${project}` : '';
   return {
-    text: items.length
-      ? `Staged builds${scope}: ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
-      : `No staged builds${scope}.`,
+    text: esc(
+      items.length
+        ? `Staged builds${scope}: ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
+        : `No staged builds${scope}.`,
+    ),
     blocks: [
       section(`*Staged builds${esc(scope)}*: ${ready.length} ready to release`),
       ...sectionsOf(items.map(line)),
@@ -48,12 +50,14 @@ export function statusMessage(v: StatusView): SlackMessage {
   );
   const approvals = v.approvals.map((a) => `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`);
   return {
-    text: [
-      `Status of ${title}`,
-      v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
-      `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
-      `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
-    ].join('\n'),
+    text: esc(
+      [
+        `Status of ${title}`,
+        v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
+        `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
+        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+      ].join('\n'),
+    ),
     blocks: [
       header(`Status of ${title}`),
       section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
@@ -70,7 +74,7 @@ export function auditListMessage(entries: AuditEntry[], project?: string): Slack
   const why = (e: AuditEntry) => (typeof e.data.code === 'string' ? ` ${e.data.code}` : '');
   const plain = entries.map((e) => `${e.at} ${e.id} ${e.type} ${e.project ?? '-'} ${e.version ?? '-'} ${who(e)}${why(e)}`);
   return {
-    text: entries.length ? `Audit${project ? ` of ${project}` : ''}, newest first:\n${plain.join('\n')}` : `No audit entries${project ? ` for ${project}` : ''}.`,
+    text: esc(entries.length ? `Audit${project ? ` of ${project}` : ''}, newest first:\n${plain.join('\n')}` : `No audit entries${project ? ` for ${project}` : ''}.`),
     blocks: [
       section(`*Audit${project ? ` of ${esc(project)}` : ''}*, newest first`),
       ...sectionsOf(entries.map((e) => `• ${when(e.at)} *${esc(e.type)}* ${code(e.project ?? '-')} ${code(e.version ?? '-')} by ${esc(who(e))}${esc(why(e))} ${code(e.id)}`)),

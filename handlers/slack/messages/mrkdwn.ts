@@ -2,11 +2,15 @@ import type { types } from '@slack/bolt';
 
 /** What every message builder returns: Block Kit blocks plus the plain-text fallback Slack requires. */
 export interface SlackMessage {
+  /** The fallback (notifications, clients without blocks): Slack renders `<!channel>` and links here too, so it passes `esc` like any mrkdwn. */
   text: string;
   blocks: types.KnownBlock[];
 }
 
-/** Slack's own escaping for mrkdwn: without it, `<!channel>` or `<https://evil|docs>` in a value would render as markup. */
+/**
+ * Slack's own escaping, the one function for untrusted text anywhere it reaches Slack (mrkdwn blocks
+ * and `text` fallbacks): without it, `<!channel>` or `<https://evil|docs>` in a value would render as markup.
+ */
 export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -26,7 +30,8 @@ export function link(url: string | undefined, label: string): string {
     return esc(label);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return esc(label);
-  const href = parsed.href.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C');
+  // The URL parser already percent-encodes most of these; what it leaves is made inert here, "&" as Slack asks.
+  const href = parsed.href.replace(/\|/g, '%7C').replace(/>/g, '%3E').replace(/</g, '%3C').replace(/&/g, '&amp;');
   return `<${href}|${esc(label).replace(/\|/g, '¦')}>`;
 }
 

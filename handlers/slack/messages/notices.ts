@@ -7,7 +7,7 @@ import { code, context, esc, header, section, when, type SlackMessage } from './
 /** A build reported for a version that is released or being released: it was refused, and people should know. */
 export function stageConflictMessage(e: { project: string; version: string; reportedBy: string; build: BuildInfo; releasedBy: string | null; releaseId: string }): SlackMessage {
   return {
-    text: `Warning: ${e.reportedBy} reported another build (${e.build.number !== undefined ? `#${e.build.number}` : 'unknown'}) for ${e.project} ${e.version}, which ${e.releasedBy ?? 'someone'} already released or is releasing (${e.releaseId}). The report was refused; nothing changed.`,
+    text: esc(`Warning: ${e.reportedBy} reported another build (${e.build.number !== undefined ? `#${e.build.number}` : 'unknown'}) for ${e.project} ${e.version}, which ${e.releasedBy ?? 'someone'} already released or is releasing (${e.releaseId}). The report was refused; nothing changed.`),
     blocks: [
       header(`:warning: Another build reported for ${e.project} ${e.version}`),
       section(
@@ -23,7 +23,7 @@ export function interruptedMessage(release: ReleaseRecord, destinations: Destina
   const lines = destinations.map((d) => `• *${esc(d.destination)}*: ${esc(d.status)}`);
   const resume = `/release ${release.project} ${release.version} resume`;
   return {
-    text: `Release ${release.id} of ${release.project} ${release.version} (requested by ${release.requesterLogin ?? 'unknown'}) was interrupted: release-bot stopped while it ran. Nothing is published again automatically; resume with ${resume}. Audit entry ${auditId}.`,
+    text: esc(`Release ${release.id} of ${release.project} ${release.version} (requested by ${release.requesterLogin ?? 'unknown'}) was interrupted: release-bot stopped while it ran. Nothing is published again automatically; resume with ${resume}. Audit entry ${auditId}.`),
     blocks: [
       header(`:warning: Release of ${release.project} ${release.version} was interrupted`),
       section(`release-bot stopped while ${code(release.id)} (requested by ${esc(release.requesterLogin ?? 'unknown')}) was ${esc(release.errorCode === 'INTERRUPTED' ? 'running' : release.state)}.${lines.length ? `\n${lines.join('\n')}` : ''}`),
@@ -35,14 +35,14 @@ export function interruptedMessage(release: ReleaseRecord, destinations: Destina
 
 export function frozenMessage(f: Freeze): SlackMessage {
   return {
-    text: `${f.project} is frozen by ${f.by} since ${f.at}: ${f.reason}. Releases are refused until /release unlock ${f.project}.`,
+    text: esc(`${f.project} is frozen by ${f.by} since ${f.at}: ${f.reason}. Releases are refused until /release unlock ${f.project}.`),
     blocks: [section(`:snowflake: *${esc(f.project)}* is frozen by ${esc(f.by)} since ${when(f.at)}: _${esc(f.reason)}_`), context(`releases are refused until ${code(`/release unlock ${f.project}`)}`)],
   };
 }
 
 export function unfrozenMessage(f: Freeze, by: string): SlackMessage {
   return {
-    text: `${f.project} is no longer frozen (unlocked by ${by}; it was frozen by ${f.by} since ${f.at}: ${f.reason}).`,
+    text: esc(`${f.project} is no longer frozen (unlocked by ${by}; it was frozen by ${f.by} since ${f.at}: ${f.reason}).`),
     blocks: [section(`:sunny: *${esc(f.project)}* is no longer frozen: unlocked by ${esc(by)}`), context(`it was frozen by ${esc(f.by)} since ${when(f.at)}: ${esc(f.reason)}`)],
   };
 }

@@ -31,7 +31,7 @@ export function readinessMessage(v: ReadinessView): SlackMessage {
     },
   };
   return {
-    text: `${who} is ready to release: build ${staged.build.number !== undefined ? `#${staged.build.number}` : 'unknown'}, ${digestsPlain(staged.artifact)}${v.replaced ? ' (re-staged: replaces an earlier build)' : ''}; ${approvals}. Members of ${project.authorized_group} may release it.`,
+    text: esc(`${who} is ready to release: build ${staged.build.number !== undefined ? `#${staged.build.number}` : 'unknown'}, ${digestsPlain(staged.artifact)}${v.replaced ? ' (re-staged: replaces an earlier build)' : ''}; ${approvals}. Members of ${project.authorized_group} may release it.`),
     blocks: [
       header(`:package: ${who} is ready to release`),
       fields([

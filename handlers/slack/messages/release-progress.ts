@@ -35,12 +35,14 @@ export function releaseProgressMessage(v: ProgressView): SlackMessage {
   const state = STATE_TEXT[v.state] ?? v.state;
   const done = v.destinations.filter((d) => d.outcome).length;
   return {
-    text: [
-      `Releasing ${v.project} ${v.version} (${state}), requested by ${v.requester.login}${v.approvers.length ? `, approved by ${v.approvers.join(', ')}` : ''}`,
-      `build ${v.build.number !== undefined ? `#${v.build.number}` : 'unknown'}; ${digestsPlain(v.artifact)}`,
-      ...v.destinations.map((d) => `  - ${d.name}: ${d.outcome ? `${d.outcome.status} in ${formatDuration(d.outcome.durationMs)}` : d.running ? 'running' : 'waiting'}`),
-      `release ${v.releaseId}`,
-    ].join('\n'),
+    text: esc(
+      [
+        `Releasing ${v.project} ${v.version} (${state}), requested by ${v.requester.login}${v.approvers.length ? `, approved by ${v.approvers.join(', ')}` : ''}`,
+        `build ${v.build.number !== undefined ? `#${v.build.number}` : 'unknown'}; ${digestsPlain(v.artifact)}`,
+        ...v.destinations.map((d) => `  - ${d.name}: ${d.outcome ? `${d.outcome.status} in ${formatDuration(d.outcome.durationMs)}` : d.running ? 'running' : 'waiting'}`),
+        `release ${v.releaseId}`,
+      ].join('\n'),
+    ),
     blocks: [
       header(`:arrows_counterclockwise: Releasing ${v.project} ${v.version}`),
       fields([
@@ -60,14 +62,14 @@ export function releaseProgressMessage(v: ProgressView): SlackMessage {
 export function destinationStartedMessage(e: { destination: string; type: string; attempt: number }): SlackMessage {
   const again = e.attempt > 1 ? ` (attempt ${e.attempt})` : '';
   return {
-    text: `${e.destination} [${e.type}]: started${again}`,
+    text: esc(`${e.destination} [${e.type}]: started${again}`),
     blocks: [section(`:arrow_forward: *${esc(e.destination)}* [${esc(e.type)}]: started${again}`)],
   };
 }
 
 export function destinationProgressMessage(e: { destination: string; message: string }): SlackMessage {
   return {
-    text: `${e.destination}: ${e.message}`,
+    text: esc(`${e.destination}: ${e.message}`),
     blocks: [context(`*${esc(e.destination)}*: ${esc(e.message)}`)],
   };
 }
@@ -75,7 +77,7 @@ export function destinationProgressMessage(e: { destination: string; message: st
 export function destinationFinishedMessage(outcome: DestinationOutcome): SlackMessage {
   const line = destinationLine(outcome);
   return {
-    text: `${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}`,
+    text: esc(`${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}`),
     blocks: [section(line + (outcome.location ? `\n${esc(outcome.location)}` : ''))],
   };
 }

@@ -33,7 +33,7 @@ function title(s: ReleaseSummary): string {
 export function releaseSummaryMessage(s: ReleaseSummary): SlackMessage {
   const icon = s.state === 'published' ? ':rocket:' : s.state === 'dry-run' ? ':test_tube:' : ':x:';
   return {
-    text: summaryText(s),
+    text: esc(summaryText(s)),
     blocks: [
       header(`${icon} ${title(s)}`),
       fields([

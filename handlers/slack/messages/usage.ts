@@ -14,7 +14,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
 
 export function helpMessage(): SlackMessage {
   return {
-    text: `release-bot commands:\n${COMMANDS.map(([c, d]) => `${c}: ${d}`).join('\n')}`,
+    text: esc(`release-bot commands:\n${COMMANDS.map(([c, d]) => `${c}: ${d}`).join('\n')}`),
     blocks: [section(`*release-bot*\n${COMMANDS.map(([c, d]) => `${code(c)}  ${esc(d)}`).join('\n')}`)],
   };
 }
@@ -22,17 +22,17 @@ export function helpMessage(): SlackMessage {
 /** Unknown or malformed text: one line on what was wrong, one on the right form. */
 export function usageMessage(problem: string): SlackMessage {
   return {
-    text: `${problem}. Usage: /release <project> <version> [--dry-run | resume], or /release help`,
+    text: esc(`${problem}. Usage: /release <project> <version> [--dry-run | resume], or /release help`),
     blocks: [section(`:pencil2: ${esc(problem)}.`), context(`Usage: ${code('/release <project> <version> [--dry-run | resume]')}; all commands: ${code('/release help')}`)],
   };
 }
 
 /** The immediate answer (ack) to a command whose work continues in the background. */
 export function acceptedMessage(what: string): SlackMessage {
-  return { text: `${what}…`, blocks: [context(`:hourglass_flowing_sand: ${esc(what)}…`)] };
+  return { text: esc(`${what}…`), blocks: [context(`:hourglass_flowing_sand: ${esc(what)}…`)] };
 }
 
 /** A short ephemeral note (confirmation or pointer). */
 export function noteMessage(markdown: string, plain: string): SlackMessage {
-  return { text: plain, blocks: [section(markdown)] };
+  return { text: esc(plain), blocks: [section(markdown)] };
 }
