@@ -31,7 +31,7 @@ export interface ConjurClientOptions {
 
 type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string };
 
-/** How many nested groups a membership walk reads before it gives up (and refuses). */
+/** How many nested groups, layers and owning policies a membership walk reads before it gives up (and refuses). */
 const MAX_GROUPS_WALKED = 200;
 
 /** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
@@ -111,7 +111,8 @@ export class ConjurClient implements Conjur {
   }
 
   /**
-   * Breadth-first through `?members` from `group` down. A nested group the bot may not see is not
+   * Breadth-first through `?members` from `group` down, ownership rows included (the owners of the
+   * policy that owns the group, and their members, are members too). A nested role the bot may not see is not
    * counted (fail closed, with a warning: its members are refused until policy lets the bot read it);
    * the top group not being visible is Conjur's 404, which callers treat as "not a member".
    */
@@ -140,9 +141,13 @@ export class ConjurClient implements Conjur {
           this.log?.debug({ login: member, group, member: true, via: role }, 'checked Conjur group membership from the group side');
           return true;
         }
-        // Groups and layers have members of their own; users and hosts do not.
-        if (/^[^:]+:(group|layer):/.test(m) && !seen.has(m)) {
-          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups nested under ${group}: refusing to guess`);
+        // Conjur's own answer (`all_roles`) counts every row of role_memberships, ownership rows too:
+        // the owner of a role is a member of it, and a policy owns what it declares. So the walk
+        // goes down through groups, layers and policies (to their owners and the owners' members).
+        // Users and hosts are matched, not walked: the bot cannot see people, and the owner of a
+        // user or host (whom Conjur also counts) is left out: a refusal, never a wrong admission.
+        if (/^[^:]+:(group|layer|policy):/.test(m) && !seen.has(m)) {
+          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups, layers and policies under ${group}: refusing to guess`);
           seen.add(m);
           queue.push(m);
         }

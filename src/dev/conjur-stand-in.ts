@@ -4,7 +4,7 @@
  * A loopback HTTP(S) server that answers the few Conjur REST calls release-bot makes, the way the real
  * server does (authn with an API key, `Token token="..."` on every other call, tokens that lapse after
  * 8 minutes, `/whoami`, batch `/secrets`, `/roles/...?all` as an array expanded through nested groups,
- * `?members` as an array of grants, optionally hiding roles from callers without a privilege on them,
+ * layers and ownership, `?members` as an array of grants (ownership rows included), optionally hiding roles from callers without a privilege on them,
  * `/resources/...?check=true`). It holds its data in memory, as given, for tests and `npm run demo`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -14,14 +14,25 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 
 /** A role as Conjur names it inside an account: `user:alice`, `host:release-bot`, `group:release/conjur-cli`. */
-export type RoleRef = `${'user' | 'host' | 'group'}:${string}`;
+export type RoleRef = `${'user' | 'host' | 'group' | 'layer' | 'policy'}:${string}`;
 
 export interface ConjurStandInOptions {
   account: string;
   /** Logins that may authenticate, with their API keys: `alice`, `host/release-bot`. */
   apiKeys: Record<string, string>;
-  /** Group id -> its direct members (users, hosts, nested groups). */
+  /** Group id -> its direct members (users, hosts, nested groups, layers). */
   groups?: Record<string, RoleRef[]>;
+  /** Layer id -> its direct members (hosts, usually). */
+  layers?: Record<string, RoleRef[]>;
+  /**
+   * Role -> its owner (`resources.owner_id`). Conjur makes the owner of a role a member of it, with
+   * admin option: its ownership trigger inserts a `role_memberships` row (role, owner,
+   * admin_option true, ownership true, no policy) whenever a resource gets an owner
+   * (cyberark/conjur app/models/functions.rb, grant_role_membership_to_owner). So the owner of
+   * `policy:release` is a member of `policy:release`, which owns (and so is a member of) every
+   * group in it: `all_roles` counts all of that, and `?members` lists those rows.
+   */
+  owners?: Partial<Record<RoleRef, RoleRef>>;
   /** Variable id -> its value (undefined: declared, never set) and the roles that may read and execute it. */
   variables?: Record<string, { value?: string; readers: RoleRef[] }>;
   /**
@@ -71,26 +82,45 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   const { account } = options;
   const now = options.now ?? Date.now;
   const groups = new Map(Object.entries(options.groups ?? {}).map(([g, m]) => [g, new Set<string>(m.map(checkRef))]));
+  const layers = new Map(Object.entries(options.layers ?? {}).map(([l, m]) => [l, new Set<string>(m.map(checkRef))]));
+  const owners = new Map(Object.entries(options.owners ?? {}).map(([r, o]) => [checkRef(r as RoleRef), checkRef(o as RoleRef)]));
   const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
   const tokens = new Map<string, { login: string; issuedAt: number; json: string }>();
   const requests: RecordedRequest[] = [];
   let down: boolean | 'drop' = false;
 
   const roleOfLogin = (login: string): string => (login.startsWith('host/') ? `host:${login.slice(5)}` : `user:${login}`);
+  /** Conjur's `role_memberships` table: grants from policy, and one ownership row per owned role. */
+  type Membership = { role: string; member: string; admin_option: boolean; ownership: boolean; policy: string | null };
+  function membershipRows(): Membership[] {
+    const rows: Membership[] = [];
+    for (const [kind, table] of [['group', groups], ['layer', layers]] as const) {
+      for (const [id, members] of table) for (const m of members) rows.push({ role: `${kind}:${id}`, member: m, admin_option: false, ownership: false, policy: 'policy:root' });
+    }
+    for (const [role, owner] of owners) rows.push({ role, member: owner, admin_option: true, ownership: true, policy: null });
+    return rows;
+  }
+
   const roleExists = (role: string): boolean =>
     Object.keys(options.apiKeys).some((l) => roleOfLogin(l) === role) ||
     (role.startsWith('group:') && groups.has(role.slice(6))) ||
-    [...groups.values()].some((m) => m.has(role));
+    (role.startsWith('layer:') && layers.has(role.slice(6))) ||
+    owners.has(role) ||
+    membershipRows().some((r) => r.member === role);
 
-  /** The role itself and every group it belongs to, directly or through nested groups (Conjur's `all_roles`). */
+  /**
+   * The role itself and every role it is a member of, transitively over every row (grants and
+   * ownership alike): Conjur's `all_roles(role_id)`, a recursive query over `role_memberships`
+   * (cyberark/conjur db/migrate/20160705141848_create_authz_functions.rb).
+   */
   function memberships(role: string): string[] {
+    const rows = membershipRows();
     const seen = new Set([role]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [group, members] of groups) {
-        const ref = `group:${group}`;
-        if (!seen.has(ref) && [...members].some((m) => seen.has(m))) {
-          seen.add(ref);
+      for (const r of rows) {
+        if (seen.has(r.member) && !seen.has(r.role)) {
+          seen.add(r.role);
           grew = true;
         }
       }
@@ -178,12 +208,16 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       if (!roleExists(role) || !visibleTo(caller, role)) return answer(notFound('role', `${account}:${role}`));
       if (q.has('all')) return answer({ status: 200, body: memberships(role) });
       if (q.has('members')) {
-        // Direct members as grant objects (an array, whatever the OpenAPI description says).
-        const direct = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])].sort() : [];
-        return answer({ status: 200, body: direct.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}`, admin_option: false, ownership: false, policy: `${account}:policy:root` })) });
+        // The role's rows of role_memberships, ownership rows included, as grant objects (an array,
+        // whatever the OpenAPI description says): RoleMembership#as_json (app/models/role_membership.rb).
+        const rows = membershipRows()
+          .filter((r) => r.role === role)
+          .sort((a, b) => a.member.localeCompare(b.member));
+        const full = (r: string | null) => (r === null ? null : `${account}:${r}`);
+        return answer({ status: 200, body: rows.map((r) => ({ role: full(r.role), member: full(r.member), admin_option: r.admin_option, ownership: r.ownership, policy: full(r.policy) })) });
       }
-      const members = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])] : [];
-      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}` })) } });
+      const members = membershipRows().filter((r) => r.role === role);
+      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m.member}` })) } });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'variable') {
       const id = seg[3] ?? '';
@@ -255,7 +289,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   };
 
   function checkRef(ref: RoleRef): string {
-    if (!/^(user|host|group):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
+    if (!/^(user|host|group|layer|policy):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
     return ref;
   }
 }
