@@ -200,8 +200,8 @@ export class ConjurClient implements Conjur {
     throw unexpected(`the permission check on ${variableId} answered ${res.status} instead of 204 or 404`);
   }
 
-  /** POST /authn: login + API key for a token, returned in the base64 form the header carries. */
-  private async authenticate(apiKey: string): Promise<string> {
+  /** POST /authn: login + API key for a token, in the base64 form the header carries, with its own life. */
+  private async authenticate(apiKey: string): Promise<{ base64: string; lifetimeMs?: number }> {
     const path = `/authn/${segment(this.account)}/${segment(this.login)}/authenticate`;
     const res = await this.send('POST', path, undefined, { 'Accept-Encoding': 'base64', 'Content-Type': 'text/plain' }, apiKey);
     if (res.status !== 200) throw statusError(res.status, `log in as ${this.login}`, this.login);
@@ -209,8 +209,8 @@ export class ConjurClient implements Conjur {
     const token = normalizeToken(res.body);
     if (!token) throw unexpected(`POST /authn for ${this.login} did not return an access token`);
     registerToken(this.redactor, token);
-    this.log?.debug({ login: this.login }, 'authenticated to Conjur');
-    return token.base64;
+    this.log?.debug({ login: this.login, lifetimeMs: token.lifetimeMs }, 'authenticated to Conjur');
+    return { base64: token.base64, ...(token.lifetimeMs === undefined ? {} : { lifetimeMs: token.lifetimeMs }) };
   }
 
   /** A call with the bot's token; a 401 gets one retry with a fresh token. Returns any status but 401. */

@@ -44,6 +44,12 @@ export interface ConjurStandInOptions {
   visibility?: Partial<Record<RoleRef, RoleRef[]>>;
   /** Milliseconds since the epoch; tests move it to expire tokens. */
   now?: () => number;
+  /**
+   * Life of the access tokens it issues (default 8 minutes, Conjur's default for users and hosts:
+   * `user_authorization_token_ttl`/`host_authorization_token_ttl`, lib/conjur/conjur_config.rb).
+   * Whole seconds, as Conjur's `exp` is.
+   */
+  tokenLifetimeMs?: number;
   log?: Pick<Logger, 'warn'>;
   /** Serve https with this key and certificate (PEM) instead of http. */
   tls?: { key: string; cert: string };
@@ -76,7 +82,8 @@ export interface ConjurStandIn {
 }
 
 const TOKEN_LIFETIME_MS = 8 * 60_000;
-const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
+/** Ruby's Base64.urlsafe_encode64, padded, as slosilo encodes a token's parts (lib/slosilo/jwt.rb `encode`). */
+const b64urlPadded = (s: string | Buffer): string => Buffer.from(s).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 
 export async function startConjurStandIn(options: ConjurStandInOptions): Promise<ConjurStandIn> {
   const { account } = options;
@@ -85,7 +92,8 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   const layers = new Map(Object.entries(options.layers ?? {}).map(([l, m]) => [l, new Set<string>(m.map(checkRef))]));
   const owners = new Map(Object.entries(options.owners ?? {}).map(([r, o]) => [checkRef(r as RoleRef), checkRef(o as RoleRef)]));
   const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
-  const tokens = new Map<string, { login: string; issuedAt: number; json: string }>();
+  const tokens = new Map<string, { login: string; issuedAt: number; expiresAt: number; json: string }>();
+  const lifetimeSeconds = Math.floor((options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS) / 1000);
   const requests: RecordedRequest[] = [];
   let down: boolean | 'drop' = false;
 
@@ -140,14 +148,21 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     return !!v && memberships(role).some((r) => v.readers.has(r.slice(account.length + 1)));
   };
 
+  /**
+   * A token as slosilo issues it: `{protected, payload, signature}`, each URL-safe base64, the payload
+   * `{"iat":…,"sub":…,"exp":…}` in seconds (app/domain/token_factory.rb signed_token: exp = iat + ttl;
+   * slosilo lib/slosilo/key.rb issue_jwt, lib/slosilo/jwt.rb). The signature here is random bytes.
+   */
   function issueToken(login: string): string {
+    const iat = Math.floor(now() / 1000);
+    const exp = iat + lifetimeSeconds;
     const token = {
-      protected: b64url(JSON.stringify({ alg: 'conjur.org/slosilo/v2', kid: 'development-stand-in' })),
-      payload: b64url(JSON.stringify({ sub: login, iat: Math.floor(now() / 1000) })),
-      signature: b64url(randomBytes(32)),
+      protected: b64urlPadded(JSON.stringify({ alg: 'conjur.org/slosilo/v2', kid: 'development-stand-in' })),
+      payload: b64urlPadded(JSON.stringify({ iat, sub: login, exp })),
+      signature: b64urlPadded(randomBytes(256)),
     };
     const json = JSON.stringify(token);
-    tokens.set(token.signature, { login, issuedAt: now(), json });
+    tokens.set(token.signature, { login, issuedAt: iat * 1000, expiresAt: exp * 1000, json });
     return json;
   }
 
@@ -159,8 +174,8 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       const json = Buffer.from(m[1], 'base64').toString('utf8');
       const issued = tokens.get((JSON.parse(json) as { signature?: string }).signature ?? '');
       if (!issued || JSON.stringify(JSON.parse(json)) !== issued.json) return undefined;
-      const age = now() - issued.issuedAt;
-      return age >= 0 && age < TOKEN_LIFETIME_MS ? issued : undefined;
+      // Valid from iat until exp, on the server's clock, as slosilo's jwt_valid? checks it.
+      return now() >= issued.issuedAt && now() < issued.expiresAt ? issued : undefined;
     } catch {
       return undefined;
     }
