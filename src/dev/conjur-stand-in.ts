@@ -33,8 +33,11 @@ export interface ConjurStandInOptions {
    * group in it: `all_roles` counts all of that, and `?members` lists those rows.
    */
   owners?: Partial<Record<RoleRef, RoleRef>>;
-  /** Variable id -> its value (undefined: declared, never set) and the roles that may read and execute it. */
-  variables?: Record<string, { value?: string; readers: RoleRef[] }>;
+  /**
+   * Variable id -> its value (undefined: declared, never set; a Buffer: bytes as stored, which need
+   * not be UTF-8) and the roles that may read and execute it.
+   */
+  variables?: Record<string, { value?: string | Buffer; readers: RoleRef[] }>;
   /**
    * Role visibility as Conjur enforces it since 1.19.3: a role is visible (to `GET /roles/...`) only
    * to itself and to roles holding a privilege on it. When set, only the roles listed here (role ->
@@ -76,7 +79,7 @@ export interface ConjurStandIn {
   setDown(down: boolean | 'drop'): void;
   addMember(group: string, member: RoleRef): void;
   removeMember(group: string, member: RoleRef): void;
-  setVariable(id: string, value: string | undefined, readers?: RoleRef[]): void;
+  setVariable(id: string, value: string | Buffer | undefined, readers?: RoleRef[]): void;
   /** Forgets every issued token, so the next call with one gets a 401. */
   revokeTokens(): void;
 }
@@ -181,7 +184,9 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     }
   }
 
-  type Answer = { status: number; body?: unknown; text?: string; login?: string };
+  type Answer = { status: number; body?: unknown; text?: string; login?: string; headers?: Record<string, string> };
+  /** MissingSecretValue as render_secret_not_found sends it (app/controllers/application_controller.rb). */
+  const missingSecret = (qualifiedId: string): Answer => ({ status: 404, body: { error: { code: 'not_found', message: `CONJ00076E Variable ${qualifiedId} is empty or not found.` } } });
   const notFound = (kind: string, id: string): Answer => ({
     status: 404,
     body: { error: { code: 'not_found', message: `${kind[0]?.toUpperCase()}${kind.slice(1)} '${id}' not found or empty`, target: kind, details: { code: 'not_found', target: 'id', message: id } } },
@@ -208,15 +213,25 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     if (method === 'GET' && seg.length === 1 && seg[0] === 'secrets') {
       const ids = (q.get('variable_ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0) return answer({ status: 422, body: { error: { code: 'unprocessable_entity', message: 'variable_ids is required' } } });
+      // In the order of SecretsController#batch (cyberark/conjur app/controllers/secrets_controller.rb):
+      // execute on every variable that exists (403, no body), then every id found (404 CONJ00076E),
+      // then every value set (the same 404).
       const prefix = `${account}:variable:`;
       const local = ids.map((id) => (id.startsWith(prefix) ? id.slice(prefix.length) : ''));
-      const missing = ids.find((id, i) => !variables.has(local[i] ?? ''));
-      if (missing !== undefined) return answer(notFound('variable', missing));
-      const denied = ids.find((_, i) => !mayExecute(caller, local[i] ?? ''));
-      if (denied !== undefined) return answer({ status: 403, body: { error: { code: 'forbidden', message: 'Forbidden' } } });
-      const empty = ids.find((_, i) => variables.get(local[i] ?? '')?.value === undefined);
-      if (empty !== undefined) return answer(notFound('variable', empty));
-      return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, variables.get(local[i] ?? '')?.value])) });
+      if (local.some((v) => variables.has(v) && !mayExecute(caller, v))) return answer({ status: 403, text: '' });
+      const missing = ids.find((id, i) => !variables.has(local[i] ?? '') || variables.get(local[i] ?? '')?.value === undefined);
+      if (missing !== undefined) return answer(missingSecret(missing));
+      const values = ids.map((_, i) => Buffer.from(variables.get(local[i] ?? '')?.value ?? ''));
+      // `Accept-Encoding` compared whole and case-insensitively with "base64" (casecmp?): then
+      // `Content-Encoding: base64` and every value through Ruby's Base64.encode64 (60 characters a line).
+      if (String(headers['accept-encoding'] ?? '').toLowerCase() === 'base64') {
+        return answer({ status: 200, headers: { 'Content-Encoding': 'base64' }, body: Object.fromEntries(ids.map((id, i) => [id, rubyEncode64(values[i] as Buffer)])) });
+      }
+      // Otherwise rendering a value that is not UTF-8 as JSON fails: 406, BadSecretEncoding (errors.rb).
+      if (values.some((v) => !isUtf8(v))) {
+        return answer({ status: 406, body: { error: { code: 'not_acceptable', message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request." } } });
+      }
+      return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, (values[i] as Buffer).toString('utf8')])) });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'roles' && seg[1] === account) {
       const role = `${seg[2]}:${seg[3]}`;
@@ -268,7 +283,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       record.status = a.status;
       if (a.login !== undefined) record.login = a.login;
       const payload = a.body !== undefined ? JSON.stringify(a.body) : a.text ?? '';
-      res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain' });
+      res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain', ...a.headers });
       res.end(a.status === 204 ? undefined : payload);
     });
   };
@@ -306,6 +321,20 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   function checkRef(ref: RoleRef): string {
     if (!/^(user|host|group|layer|policy):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
     return ref;
+  }
+}
+
+/** Ruby's Base64.encode64: standard alphabet, padded, a newline after every 60 characters and at the end. */
+function rubyEncode64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/.{1,60}/g, '$&\n');
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }
 
