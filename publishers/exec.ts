@@ -1,4 +1,7 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
 
@@ -22,21 +25,50 @@ export function expandPlaceholders(arg: string, ctx: Pick<PublishContext, 'proje
   return arg.replace(/\{(project|version|dir|build)\}/g, (_, key: string) => values[key] ?? '');
 }
 
-/** The publishing script of the old architecture: run without a shell, credentials only in its environment. */
+/**
+ * Every credential also as a file, `<NAME>_FILE` holding the path of a 0600 file with the value's
+ * exact bytes, in the destination's private temporary directory (0700, removed afterwards). A binary
+ * value (a keystore, a signing key) arrives only that way: an environment variable cannot hold a NUL
+ * byte, and bytes that are not UTF-8 would not survive as text. Text values keep their variable too,
+ * so a script can always read `<NAME>_FILE`, whether or not the value turns binary after a rotation.
+ */
+async function credentialFiles(ctx: PublishContext, env: Readonly<Record<string, string>>): Promise<{ dir?: string; files: Record<string, string> }> {
+  const values: Array<[string, string | Buffer]> = [...Object.entries(ctx.credentials), ...Object.entries(ctx.binaryCredentials ?? {})];
+  if (values.length === 0) return { files: {} };
+  const taken = new Set([...Object.keys(env), ...values.map(([name]) => name)]);
+  const clash = values.map(([name]) => `${name}_FILE`).find((f) => taken.has(f));
+  if (clash !== undefined) {
+    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `${clash} is both a variable of the exec destination and the file of its credential ${clash.slice(0, -'_FILE'.length)}: rename one of them`);
+  }
+  // One directory per attempt (mkdtemp: 0700), removed when the script ends.
+  const dir = await mkdtemp(path.join(ctx.tmpDir, 'credentials-'));
+  const files: Record<string, string> = {};
+  for (const [name, value] of values) {
+    const file = path.join(dir, name);
+    await writeFile(file, value, { mode: 0o600, flag: 'wx' });
+    files[`${name}_FILE`] = file;
+  }
+  return { dir, files };
+}
+
+/** The publishing script of the old architecture: run without a shell, credentials in its environment and in files. */
 export const execPublisher: PublisherDefinition<Options> = {
   type: 'exec',
   description: 'runs a publishing script with the verified files and this destination\'s credentials',
   artifacts: ['files', 'docker'],
   options,
   tools: [],
+  binaryCredentials: true,
   plan: (ctx, opts) => ({ actions: [`run ${opts.command.map((a) => expandPlaceholders(a, ctx)).join(' ')}`] }),
   async publish(ctx, opts) {
     const [file, ...args] = opts.command.map((a) => expandPlaceholders(a, ctx)) as [string, ...string[]];
+    const { dir: credentialDir, files } = await credentialFiles(ctx, opts.env);
     ctx.progress(`running ${file}`);
     const result = await runCommand(file, args, {
       env: {
         ...opts.env,
         ...ctx.credentials,
+        ...files,
         RELEASE_PROJECT: ctx.project,
         RELEASE_VERSION: ctx.version,
         RELEASE_DIR: ctx.dir,
@@ -48,7 +80,7 @@ export const execPublisher: PublisherDefinition<Options> = {
       redact: ctx.redact,
       // A script's own children (a sleep, a backgrounded upload) stop with it, on timeout too.
       ownProcessGroup: true,
-    });
+    }).finally(() => (credentialDir === undefined ? undefined : rm(credentialDir, { recursive: true, force: true })));
     ctx.log.info({ stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'publishing script output');
     const out = tail(result.stdout, 3);
     return { status: 'published', ...(out ? { detail: out } : {}) };

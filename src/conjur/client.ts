@@ -6,6 +6,8 @@ import { clip } from '../validate.js';
 import { httpRequest, type HttpResponse } from './http-request.js';
 import { assertAccount, assertConjurId, roleOfLogin, segment } from './ids.js';
 import { ApiKeyTokenSource, FileTokenSource, normalizeToken, registerToken, type TokenSource } from './token-source.js';
+import { conjurErrorCode, conjurErrorHint, type ErrorSubject } from './error-codes.js';
+import { registerSecret, secretFromBytes, type SecretValue } from './secret-value.js';
 import type { Conjur } from './types.js';
 
 export interface ConjurClientOptions {
@@ -29,9 +31,9 @@ export interface ConjurClientOptions {
   log?: Logger;
 }
 
-type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string };
+type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string; headers?: Record<string, string> };
 
-/** How many nested groups a membership walk reads before it gives up (and refuses). */
+/** How many nested groups, layers and owning policies a membership walk reads before it gives up (and refuses). */
 const MAX_GROUPS_WALKED = 200;
 
 /** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
@@ -111,7 +113,8 @@ export class ConjurClient implements Conjur {
   }
 
   /**
-   * Breadth-first through `?members` from `group` down. A nested group the bot may not see is not
+   * Breadth-first through `?members` from `group` down, ownership rows included (the owners of the
+   * policy that owns the group, and their members, are members too). A nested role the bot may not see is not
    * counted (fail closed, with a warning: its members are refused until policy lets the bot read it);
    * the top group not being visible is Conjur's 404, which callers treat as "not a member".
    */
@@ -140,9 +143,13 @@ export class ConjurClient implements Conjur {
           this.log?.debug({ login: member, group, member: true, via: role }, 'checked Conjur group membership from the group side');
           return true;
         }
-        // Groups and layers have members of their own; users and hosts do not.
-        if (/^[^:]+:(group|layer):/.test(m) && !seen.has(m)) {
-          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups nested under ${group}: refusing to guess`);
+        // Conjur's own answer (`all_roles`) counts every row of role_memberships, ownership rows too:
+        // the owner of a role is a member of it, and a policy owns what it declares. So the walk
+        // goes down through groups, layers and policies (to their owners and the owners' members).
+        // Users and hosts are matched, not walked: the bot cannot see people, and the owner of a
+        // user or host (whom Conjur also counts) is left out: a refusal, never a wrong admission.
+        if (/^[^:]+:(group|layer|policy):/.test(m) && !seen.has(m)) {
+          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups, layers and policies under ${group}: refusing to guess`);
           seen.add(m);
           queue.push(m);
         }
@@ -152,31 +159,53 @@ export class ConjurClient implements Conjur {
     return false;
   }
 
-  async getSecrets(variableIds: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * Every value in one batch, asked with `Accept-Encoding: base64` so binary values travel too:
+   * without it Conjur answers 406 CONJ00074E for a batch holding a value that is not UTF-8, and with
+   * it answers `Content-Encoding: base64` and each value as Ruby's Base64.encode64 (60 characters a
+   * line) (cyberark/conjur app/controllers/secrets_controller.rb#batch; the header must be exactly
+   * `base64`, compared case-insensitively). A server that ignores the header sends plain text values.
+   */
+  async getSecrets(variableIds: readonly string[]): Promise<Map<string, SecretValue>> {
     const ids = [...new Set(variableIds.map((id) => assertConjurId(id, 'variable')))];
-    const result = new Map<string, string>();
+    const result = new Map<string, SecretValue>();
     if (ids.length === 0) return result;
     const qualified = ids.map((id) => `${this.account}:variable:${id}`);
     const what = `read the variables ${ids.join(', ')}`;
-    const res = await this.call({ method: 'GET', path: '/secrets', query: `variable_ids=${qualified.map(segment).join(',')}`, what });
+    const res = await this.call({ method: 'GET', path: '/secrets', query: `variable_ids=${qualified.map(segment).join(',')}`, what, headers: { 'Accept-Encoding': 'base64' } });
+    const code = conjurErrorCode(res.body);
+    if (res.status === 406 || code === 'CONJ00074E') {
+      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, conjurErrorHint('CONJ00074E', { variables: ids, login: this.login }) as string, { details: { variables: ids, status: res.status, conjurCode: code } });
+    }
     if (res.status === 404) {
       // Only ids we asked for are ever named: Conjur's own text is matched against them, never repeated.
       const named = ids.filter((_, i) => mentions(res.body, qualified[i] as string));
       const missing = named.length > 0 ? named : ids;
       const which = named.length > 0 ? `the Conjur variable ${named.join(', ')}` : `at least one of the Conjur variables ${ids.join(', ')}`;
-      throw new ReleaseBotError(ErrorCode.ConjurNotFound, `${which} does not exist or has no value: declare it in policy and set a value`, { details: { missing, status: 404 } });
+      const codeText = code === undefined ? '' : ` (${code})`;
+      throw new ReleaseBotError(ErrorCode.ConjurNotFound, `${which} does not exist or has no value${codeText}: declare it in policy and set a value (conjur variable set -i <id> -v ...)`, { details: { missing, status: 404, ...(code ? { conjurCode: code } : {}) } });
     }
     if (res.status === 403) {
       throw new ReleaseBotError(ErrorCode.ConjurForbidden, `the bot (${this.login}) may not read (execute) at least one of the Conjur variables ${ids.join(', ')}: permit it in policy`, { details: { variables: ids, status: 403 } });
     }
-    expectOk(res, what, this.login);
+    expectOk(res, what, this.login, { variables: ids, login: this.login });
     const body = parseJson(res, 'GET /secrets') as Record<string, unknown> | null;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw unexpected('GET /secrets did not return an object');
-    // Registered before anything else looks at them, so no later error or log line can show one.
-    for (const value of Object.values(body)) if (typeof value === 'string') this.redactor.add(value);
+    const base64 = String(res.headers['content-encoding'] ?? '').toLowerCase() === 'base64';
+    // Registered before anything else looks at them, so no later error or log line can show one:
+    // the wire form first, then the value it decodes to.
+    for (const wire of Object.values(body)) if (typeof wire === 'string') this.redactor.add(wire);
+    const values = new Map<string, SecretValue>();
+    for (const [key, wire] of Object.entries(body)) {
+      if (typeof wire !== 'string') continue;
+      if (base64 && !/^[A-Za-z0-9+/=\r\n]*$/.test(wire)) throw unexpected(`GET /secrets said Content-Encoding: base64, but a value is not base64`);
+      const value = base64 ? secretFromBytes(Buffer.from(wire, 'base64')) : wire;
+      registerSecret(this.redactor, value);
+      values.set(key, value);
+    }
     ids.forEach((id, i) => {
-      const value = body[qualified[i] as string];
-      if (typeof value !== 'string') {
+      const value = values.get(qualified[i] as string);
+      if (value === undefined) {
         throw new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur returned no value for the variable ${id}`, { details: { missing: [id] } });
       }
       result.set(id, value);
@@ -195,8 +224,8 @@ export class ConjurClient implements Conjur {
     throw unexpected(`the permission check on ${variableId} answered ${res.status} instead of 204 or 404`);
   }
 
-  /** POST /authn: login + API key for a token, returned in the base64 form the header carries. */
-  private async authenticate(apiKey: string): Promise<string> {
+  /** POST /authn: login + API key for a token, in the base64 form the header carries, with its own life. */
+  private async authenticate(apiKey: string): Promise<{ base64: string; lifetimeMs?: number }> {
     const path = `/authn/${segment(this.account)}/${segment(this.login)}/authenticate`;
     const res = await this.send('POST', path, undefined, { 'Accept-Encoding': 'base64', 'Content-Type': 'text/plain' }, apiKey);
     if (res.status !== 200) throw statusError(res.status, `log in as ${this.login}`, this.login);
@@ -204,20 +233,20 @@ export class ConjurClient implements Conjur {
     const token = normalizeToken(res.body);
     if (!token) throw unexpected(`POST /authn for ${this.login} did not return an access token`);
     registerToken(this.redactor, token);
-    this.log?.debug({ login: this.login }, 'authenticated to Conjur');
-    return token.base64;
+    this.log?.debug({ login: this.login, lifetimeMs: token.lifetimeMs }, 'authenticated to Conjur');
+    return { base64: token.base64, ...(token.lifetimeMs === undefined ? {} : { lifetimeMs: token.lifetimeMs }) };
   }
 
   /** A call with the bot's token; a 401 gets one retry with a fresh token. Returns any status but 401. */
   private async call(c: Call): Promise<HttpResponse> {
     let token = await this.tokens.current();
-    let res = await this.send(c.method, c.path, c.query, authHeader(token));
+    let res = await this.send(c.method, c.path, c.query, { ...c.headers, ...authHeader(token) });
     if (res.status === 401) {
       const fresh = await this.tokens.renew(token);
       if (fresh !== undefined) {
         this.log?.info('Conjur refused the cached token; retrying once with a fresh one');
         token = fresh;
-        res = await this.send(c.method, c.path, c.query, authHeader(token));
+        res = await this.send(c.method, c.path, c.query, { ...c.headers, ...authHeader(token) });
       }
     }
     if (res.status === 401) throw statusError(401, c.what, this.login);
@@ -245,9 +274,14 @@ function mentions(text: string, id: string): boolean {
   return new RegExp(`(^|[^A-Za-z0-9_.@/:-])${esc}($|[^A-Za-z0-9_.@/:-]|\\.($|[^A-Za-z0-9_@/-]))`).test(text);
 }
 
-function expectOk(res: HttpResponse, what: string, login: string): HttpResponse {
+function expectOk(res: HttpResponse, what: string, login: string, subject: ErrorSubject = { login }): HttpResponse {
   if (res.status >= 200 && res.status < 300) return res;
-  throw statusError(res.status, what, login);
+  const err = statusError(res.status, what, login);
+  // A coded Conjur error the bot knows says more than the status: its fix replaces the generic one.
+  const code = conjurErrorCode(res.body);
+  const hint = conjurErrorHint(code, subject);
+  if (hint === undefined) throw err;
+  throw new ReleaseBotError(err.code, `${hint} (${res.status}, trying to ${what})`, { details: { ...err.details, conjurCode: code }, retryable: err.retryable });
 }
 
 /** Status codes become coded errors here, once; 5xx and 429 are worth retrying, the rest are not. */

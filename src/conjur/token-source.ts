@@ -2,9 +2,20 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 
-/** Conjur access tokens live 8 minutes; one fetched 6 minutes ago is replaced before it can lapse mid-release. */
+/**
+ * A token without `exp` (older Conjur) lives 8 minutes; one fetched 6 minutes ago is replaced before
+ * it can lapse mid-release.
+ */
 export const TOKEN_LIFETIME_MS = 8 * 60_000;
 export const TOKEN_REFRESH_AFTER_MS = 6 * 60_000;
+/**
+ * A token with `exp` is replaced once 80 % of its own life (`exp - iat`) has passed. Lifetimes are
+ * set per server and per role kind (`CONJUR_HOST_AUTHORIZATION_TOKEN_TTL`, 8 minutes by default, at
+ * most 5 hours: cyberark/conjur app/domain/token_factory.rb), so a fixed timer would be wrong for
+ * some; conjur-api-go refreshes at 85 % (conjurapi/authn/auth_token.go), a little earlier here
+ * leaves room for a slow call.
+ */
+export const TOKEN_REFRESH_FRACTION = 0.8;
 
 /** Where the bot's access token comes from: a login + API key exchange, or a file kept fresh by someone else. */
 export interface TokenSource {
@@ -18,7 +29,7 @@ export interface TokenSource {
  * Accepts a token as Conjur hands it out, raw JSON `{protected, payload, signature}` or its base64,
  * and returns the base64 form the Authorization header carries; undefined when it is neither.
  */
-export function normalizeToken(text: string): { base64: string; json: string; signature: string } | undefined {
+export function normalizeToken(text: string): { base64: string; json: string; signature: string; lifetimeMs?: number } | undefined {
   const trimmed = text.trim();
   if (!trimmed) return undefined;
   const json = trimmed.startsWith('{') ? trimmed : Buffer.from(trimmed.replace(/\s+/g, ''), 'base64').toString('utf8');
@@ -32,7 +43,27 @@ export function normalizeToken(text: string): { base64: string; json: string; si
   if (!t || typeof t !== 'object' || Array.isArray(t)) return undefined;
   if (!['protected', 'payload', 'signature'].every((k) => typeof t[k] === 'string' && (t[k] as string).length > 0)) return undefined;
   const base64 = trimmed.startsWith('{') ? Buffer.from(trimmed, 'utf8').toString('base64') : trimmed.replace(/\s+/g, '');
-  return { base64, json, signature: t.signature as string };
+  const lifetimeMs = lifetimeOf(t.payload as string);
+  return { base64, json, signature: t.signature as string, ...(lifetimeMs === undefined ? {} : { lifetimeMs }) };
+}
+
+/**
+ * The token's own life, `exp - iat` of its payload, in milliseconds; undefined when it has no `exp`.
+ * Slosilo writes the payload as URL-safe base64 (padded) of `{"iat":…,"sub":…,"exp":…}`, seconds
+ * since the epoch (cyberark/slosilo lib/slosilo/jwt.rb, to_json and canonicalize_claims). Only the
+ * difference is used, measured from when the bot received the token on its own clock, so a clock
+ * skew between the release machine and Conjur does not matter.
+ */
+function lifetimeOf(payload: string): number | undefined {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const { iat, exp } = (claims ?? {}) as { iat?: unknown; exp?: unknown };
+  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isFinite(iat) || !Number.isFinite(exp) || exp < iat) return undefined;
+  return (exp - iat) * 1000;
 }
 
 /**
@@ -44,13 +75,18 @@ export function registerToken(redactor: Redactor, token: { base64: string; signa
   redactor.rotate('conjur-access-token', [token.base64, token.signature]);
 }
 
-/** Exchanges login + API key for a token, caches it, and fetches a new one once it is 6 minutes old. */
+/** When to replace a token received now: at 80 % of its own life, or after 6 minutes when it does not say. */
+export function refreshAfterMs(lifetimeMs: number | undefined): number {
+  return lifetimeMs === undefined ? TOKEN_REFRESH_AFTER_MS : lifetimeMs * TOKEN_REFRESH_FRACTION;
+}
+
+/** Exchanges login + API key for a token, caches it, and fetches a new one at 80 % of its life. */
 export class ApiKeyTokenSource implements TokenSource {
-  private cached: { base64: string; obtainedAt: number } | undefined;
+  private cached: { base64: string; obtainedAt: number; refreshAfterMs: number } | undefined;
   private inflight: Promise<string> | undefined;
 
   constructor(
-    private readonly authenticate: () => Promise<string>,
+    private readonly authenticate: () => Promise<{ base64: string; lifetimeMs?: number }>,
     private readonly now: () => number,
   ) {}
 
@@ -58,7 +94,7 @@ export class ApiKeyTokenSource implements TokenSource {
     const c = this.cached;
     const age = c === undefined ? Infinity : this.now() - c.obtainedAt;
     // A negative age means the clock went backwards: trust nothing cached.
-    if (c && age >= 0 && age < TOKEN_REFRESH_AFTER_MS) return Promise.resolve(c.base64);
+    if (c && age >= 0 && age < c.refreshAfterMs) return Promise.resolve(c.base64);
     return this.fetch();
   }
 
@@ -71,8 +107,8 @@ export class ApiKeyTokenSource implements TokenSource {
   /** Concurrent callers share one authn call instead of each logging in. */
   private fetch(): Promise<string> {
     this.inflight ??= this.authenticate()
-      .then((base64) => {
-        this.cached = { base64, obtainedAt: this.now() };
+      .then(({ base64, lifetimeMs }) => {
+        this.cached = { base64, obtainedAt: this.now(), refreshAfterMs: refreshAfterMs(lifetimeMs) };
         return base64;
       })
       .finally(() => {

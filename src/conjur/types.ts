@@ -1,3 +1,5 @@
+import type { SecretValue } from './secret-value.js';
+
 /** The slice of Conjur the release core uses; `ConjurClient` implements it against the REST API. */
 export interface Conjur {
   /** The authenticated identity of the bot itself (`GET /whoami`). */
@@ -7,8 +9,11 @@ export interface Conjur {
    * directly or through nested groups. Any doubt throws: the caller fails closed.
    */
   isMember(login: string, group: string): Promise<boolean>;
-  /** All values in one batch call; keys are the unqualified variable ids as given. */
-  getSecrets(variableIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * All values in one batch call; keys are the unqualified variable ids as given. A value is a string
+   * when it is UTF-8 text without a NUL, else a Buffer with its exact bytes (see secret-value.ts).
+   */
+  getSecrets(variableIds: readonly string[]): Promise<Map<string, SecretValue>>;
   /** Whether the bot may `execute` (read) a variable, for `doctor`. */
   canRead(variableId: string): Promise<boolean>;
 }

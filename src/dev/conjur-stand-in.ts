@@ -4,7 +4,7 @@
  * A loopback HTTP(S) server that answers the few Conjur REST calls release-bot makes, the way the real
  * server does (authn with an API key, `Token token="..."` on every other call, tokens that lapse after
  * 8 minutes, `/whoami`, batch `/secrets`, `/roles/...?all` as an array expanded through nested groups,
- * `?members` as an array of grants, optionally hiding roles from callers without a privilege on them,
+ * layers and ownership, `?members` as an array of grants (ownership rows included), optionally hiding roles from callers without a privilege on them,
  * `/resources/...?check=true`). It holds its data in memory, as given, for tests and `npm run demo`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -14,16 +14,30 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 
 /** A role as Conjur names it inside an account: `user:alice`, `host:release-bot`, `group:release/conjur-cli`. */
-export type RoleRef = `${'user' | 'host' | 'group'}:${string}`;
+export type RoleRef = `${'user' | 'host' | 'group' | 'layer' | 'policy'}:${string}`;
 
 export interface ConjurStandInOptions {
   account: string;
   /** Logins that may authenticate, with their API keys: `alice`, `host/release-bot`. */
   apiKeys: Record<string, string>;
-  /** Group id -> its direct members (users, hosts, nested groups). */
+  /** Group id -> its direct members (users, hosts, nested groups, layers). */
   groups?: Record<string, RoleRef[]>;
-  /** Variable id -> its value (undefined: declared, never set) and the roles that may read and execute it. */
-  variables?: Record<string, { value?: string; readers: RoleRef[] }>;
+  /** Layer id -> its direct members (hosts, usually). */
+  layers?: Record<string, RoleRef[]>;
+  /**
+   * Role -> its owner (`resources.owner_id`). Conjur makes the owner of a role a member of it, with
+   * admin option: its ownership trigger inserts a `role_memberships` row (role, owner,
+   * admin_option true, ownership true, no policy) whenever a resource gets an owner
+   * (cyberark/conjur app/models/functions.rb, grant_role_membership_to_owner). So the owner of
+   * `policy:release` is a member of `policy:release`, which owns (and so is a member of) every
+   * group in it: `all_roles` counts all of that, and `?members` lists those rows.
+   */
+  owners?: Partial<Record<RoleRef, RoleRef>>;
+  /**
+   * Variable id -> its value (undefined: declared, never set; a Buffer: bytes as stored, which need
+   * not be UTF-8) and the roles that may read and execute it.
+   */
+  variables?: Record<string, { value?: string | Buffer; readers: RoleRef[] }>;
   /**
    * Role visibility as Conjur enforces it since 1.19.3: a role is visible (to `GET /roles/...`) only
    * to itself and to roles holding a privilege on it. When set, only the roles listed here (role ->
@@ -33,6 +47,12 @@ export interface ConjurStandInOptions {
   visibility?: Partial<Record<RoleRef, RoleRef[]>>;
   /** Milliseconds since the epoch; tests move it to expire tokens. */
   now?: () => number;
+  /**
+   * Life of the access tokens it issues (default 8 minutes, Conjur's default for users and hosts:
+   * `user_authorization_token_ttl`/`host_authorization_token_ttl`, lib/conjur/conjur_config.rb).
+   * Whole seconds, as Conjur's `exp` is.
+   */
+  tokenLifetimeMs?: number;
   log?: Pick<Logger, 'warn'>;
   /** Serve https with this key and certificate (PEM) instead of http. */
   tls?: { key: string; cert: string };
@@ -59,38 +79,59 @@ export interface ConjurStandIn {
   setDown(down: boolean | 'drop'): void;
   addMember(group: string, member: RoleRef): void;
   removeMember(group: string, member: RoleRef): void;
-  setVariable(id: string, value: string | undefined, readers?: RoleRef[]): void;
+  setVariable(id: string, value: string | Buffer | undefined, readers?: RoleRef[]): void;
   /** Forgets every issued token, so the next call with one gets a 401. */
   revokeTokens(): void;
 }
 
 const TOKEN_LIFETIME_MS = 8 * 60_000;
-const b64url = (s: string | Buffer): string => Buffer.from(s).toString('base64url');
+/** Ruby's Base64.urlsafe_encode64, padded, as slosilo encodes a token's parts (lib/slosilo/jwt.rb `encode`). */
+const b64urlPadded = (s: string | Buffer): string => Buffer.from(s).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 
 export async function startConjurStandIn(options: ConjurStandInOptions): Promise<ConjurStandIn> {
   const { account } = options;
   const now = options.now ?? Date.now;
   const groups = new Map(Object.entries(options.groups ?? {}).map(([g, m]) => [g, new Set<string>(m.map(checkRef))]));
+  const layers = new Map(Object.entries(options.layers ?? {}).map(([l, m]) => [l, new Set<string>(m.map(checkRef))]));
+  const owners = new Map(Object.entries(options.owners ?? {}).map(([r, o]) => [checkRef(r as RoleRef), checkRef(o as RoleRef)]));
   const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
-  const tokens = new Map<string, { login: string; issuedAt: number; json: string }>();
+  const tokens = new Map<string, { login: string; issuedAt: number; expiresAt: number; json: string }>();
+  const lifetimeSeconds = Math.floor((options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS) / 1000);
   const requests: RecordedRequest[] = [];
   let down: boolean | 'drop' = false;
 
   const roleOfLogin = (login: string): string => (login.startsWith('host/') ? `host:${login.slice(5)}` : `user:${login}`);
+  /** Conjur's `role_memberships` table: grants from policy, and one ownership row per owned role. */
+  type Membership = { role: string; member: string; admin_option: boolean; ownership: boolean; policy: string | null };
+  function membershipRows(): Membership[] {
+    const rows: Membership[] = [];
+    for (const [kind, table] of [['group', groups], ['layer', layers]] as const) {
+      for (const [id, members] of table) for (const m of members) rows.push({ role: `${kind}:${id}`, member: m, admin_option: false, ownership: false, policy: 'policy:root' });
+    }
+    for (const [role, owner] of owners) rows.push({ role, member: owner, admin_option: true, ownership: true, policy: null });
+    return rows;
+  }
+
   const roleExists = (role: string): boolean =>
     Object.keys(options.apiKeys).some((l) => roleOfLogin(l) === role) ||
     (role.startsWith('group:') && groups.has(role.slice(6))) ||
-    [...groups.values()].some((m) => m.has(role));
+    (role.startsWith('layer:') && layers.has(role.slice(6))) ||
+    owners.has(role) ||
+    membershipRows().some((r) => r.member === role);
 
-  /** The role itself and every group it belongs to, directly or through nested groups (Conjur's `all_roles`). */
+  /**
+   * The role itself and every role it is a member of, transitively over every row (grants and
+   * ownership alike): Conjur's `all_roles(role_id)`, a recursive query over `role_memberships`
+   * (cyberark/conjur db/migrate/20160705141848_create_authz_functions.rb).
+   */
   function memberships(role: string): string[] {
+    const rows = membershipRows();
     const seen = new Set([role]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const [group, members] of groups) {
-        const ref = `group:${group}`;
-        if (!seen.has(ref) && [...members].some((m) => seen.has(m))) {
-          seen.add(ref);
+      for (const r of rows) {
+        if (seen.has(r.member) && !seen.has(r.role)) {
+          seen.add(r.role);
           grew = true;
         }
       }
@@ -110,14 +151,21 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     return !!v && memberships(role).some((r) => v.readers.has(r.slice(account.length + 1)));
   };
 
+  /**
+   * A token as slosilo issues it: `{protected, payload, signature}`, each URL-safe base64, the payload
+   * `{"iat":…,"sub":…,"exp":…}` in seconds (app/domain/token_factory.rb signed_token: exp = iat + ttl;
+   * slosilo lib/slosilo/key.rb issue_jwt, lib/slosilo/jwt.rb). The signature here is random bytes.
+   */
   function issueToken(login: string): string {
+    const iat = Math.floor(now() / 1000);
+    const exp = iat + lifetimeSeconds;
     const token = {
-      protected: b64url(JSON.stringify({ alg: 'conjur.org/slosilo/v2', kid: 'development-stand-in' })),
-      payload: b64url(JSON.stringify({ sub: login, iat: Math.floor(now() / 1000) })),
-      signature: b64url(randomBytes(32)),
+      protected: b64urlPadded(JSON.stringify({ alg: 'conjur.org/slosilo/v2', kid: 'development-stand-in' })),
+      payload: b64urlPadded(JSON.stringify({ iat, sub: login, exp })),
+      signature: b64urlPadded(randomBytes(256)),
     };
     const json = JSON.stringify(token);
-    tokens.set(token.signature, { login, issuedAt: now(), json });
+    tokens.set(token.signature, { login, issuedAt: iat * 1000, expiresAt: exp * 1000, json });
     return json;
   }
 
@@ -129,14 +177,16 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       const json = Buffer.from(m[1], 'base64').toString('utf8');
       const issued = tokens.get((JSON.parse(json) as { signature?: string }).signature ?? '');
       if (!issued || JSON.stringify(JSON.parse(json)) !== issued.json) return undefined;
-      const age = now() - issued.issuedAt;
-      return age >= 0 && age < TOKEN_LIFETIME_MS ? issued : undefined;
+      // Valid from iat until exp, on the server's clock, as slosilo's jwt_valid? checks it.
+      return now() >= issued.issuedAt && now() < issued.expiresAt ? issued : undefined;
     } catch {
       return undefined;
     }
   }
 
-  type Answer = { status: number; body?: unknown; text?: string; login?: string };
+  type Answer = { status: number; body?: unknown; text?: string; login?: string; headers?: Record<string, string> };
+  /** MissingSecretValue as render_secret_not_found sends it (app/controllers/application_controller.rb). */
+  const missingSecret = (qualifiedId: string): Answer => ({ status: 404, body: { error: { code: 'not_found', message: `CONJ00076E Variable ${qualifiedId} is empty or not found.` } } });
   const notFound = (kind: string, id: string): Answer => ({
     status: 404,
     body: { error: { code: 'not_found', message: `${kind[0]?.toUpperCase()}${kind.slice(1)} '${id}' not found or empty`, target: kind, details: { code: 'not_found', target: 'id', message: id } } },
@@ -163,27 +213,41 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     if (method === 'GET' && seg.length === 1 && seg[0] === 'secrets') {
       const ids = (q.get('variable_ids') ?? '').split(',').filter(Boolean);
       if (ids.length === 0) return answer({ status: 422, body: { error: { code: 'unprocessable_entity', message: 'variable_ids is required' } } });
+      // In the order of SecretsController#batch (cyberark/conjur app/controllers/secrets_controller.rb):
+      // execute on every variable that exists (403, no body), then every id found (404 CONJ00076E),
+      // then every value set (the same 404).
       const prefix = `${account}:variable:`;
       const local = ids.map((id) => (id.startsWith(prefix) ? id.slice(prefix.length) : ''));
-      const missing = ids.find((id, i) => !variables.has(local[i] ?? ''));
-      if (missing !== undefined) return answer(notFound('variable', missing));
-      const denied = ids.find((_, i) => !mayExecute(caller, local[i] ?? ''));
-      if (denied !== undefined) return answer({ status: 403, body: { error: { code: 'forbidden', message: 'Forbidden' } } });
-      const empty = ids.find((_, i) => variables.get(local[i] ?? '')?.value === undefined);
-      if (empty !== undefined) return answer(notFound('variable', empty));
-      return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, variables.get(local[i] ?? '')?.value])) });
+      if (local.some((v) => variables.has(v) && !mayExecute(caller, v))) return answer({ status: 403, text: '' });
+      const missing = ids.find((id, i) => !variables.has(local[i] ?? '') || variables.get(local[i] ?? '')?.value === undefined);
+      if (missing !== undefined) return answer(missingSecret(missing));
+      const values = ids.map((_, i) => Buffer.from(variables.get(local[i] ?? '')?.value ?? ''));
+      // `Accept-Encoding` compared whole and case-insensitively with "base64" (casecmp?): then
+      // `Content-Encoding: base64` and every value through Ruby's Base64.encode64 (60 characters a line).
+      if (String(headers['accept-encoding'] ?? '').toLowerCase() === 'base64') {
+        return answer({ status: 200, headers: { 'Content-Encoding': 'base64' }, body: Object.fromEntries(ids.map((id, i) => [id, rubyEncode64(values[i] as Buffer)])) });
+      }
+      // Otherwise rendering a value that is not UTF-8 as JSON fails: 406, BadSecretEncoding (errors.rb).
+      if (values.some((v) => !isUtf8(v))) {
+        return answer({ status: 406, body: { error: { code: 'not_acceptable', message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request." } } });
+      }
+      return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, (values[i] as Buffer).toString('utf8')])) });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'roles' && seg[1] === account) {
       const role = `${seg[2]}:${seg[3]}`;
       if (!roleExists(role) || !visibleTo(caller, role)) return answer(notFound('role', `${account}:${role}`));
       if (q.has('all')) return answer({ status: 200, body: memberships(role) });
       if (q.has('members')) {
-        // Direct members as grant objects (an array, whatever the OpenAPI description says).
-        const direct = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])].sort() : [];
-        return answer({ status: 200, body: direct.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}`, admin_option: false, ownership: false, policy: `${account}:policy:root` })) });
+        // The role's rows of role_memberships, ownership rows included, as grant objects (an array,
+        // whatever the OpenAPI description says): RoleMembership#as_json (app/models/role_membership.rb).
+        const rows = membershipRows()
+          .filter((r) => r.role === role)
+          .sort((a, b) => a.member.localeCompare(b.member));
+        const full = (r: string | null) => (r === null ? null : `${account}:${r}`);
+        return answer({ status: 200, body: rows.map((r) => ({ role: full(r.role), member: full(r.member), admin_option: r.admin_option, ownership: r.ownership, policy: full(r.policy) })) });
       }
-      const members = seg[2] === 'group' ? [...(groups.get(seg[3] ?? '') ?? [])] : [];
-      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m}` })) } });
+      const members = membershipRows().filter((r) => r.role === role);
+      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m.member}` })) } });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'variable') {
       const id = seg[3] ?? '';
@@ -219,7 +283,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       record.status = a.status;
       if (a.login !== undefined) record.login = a.login;
       const payload = a.body !== undefined ? JSON.stringify(a.body) : a.text ?? '';
-      res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain' });
+      res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain', ...a.headers });
       res.end(a.status === 204 ? undefined : payload);
     });
   };
@@ -255,8 +319,22 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   };
 
   function checkRef(ref: RoleRef): string {
-    if (!/^(user|host|group):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
+    if (!/^(user|host|group|layer|policy):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
     return ref;
+  }
+}
+
+/** Ruby's Base64.encode64: standard alphabet, padded, a newline after every 60 characters and at the end. */
+function rubyEncode64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/.{1,60}/g, '$&\n');
+}
+
+function isUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }
 

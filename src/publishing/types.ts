@@ -36,6 +36,12 @@ export interface PublishContext {
   labelFile: string;
   /** Env var name -> value, this destination's credentials only. Every value is registered for redaction. */
   credentials: Readonly<Record<string, string>>;
+  /**
+   * Credentials whose value is not text (not UTF-8, or holding a NUL byte), by name, with their exact
+   * bytes; such a name is absent from `credentials`. Only for publishers with `binaryCredentials: true`:
+   * for the others the release is refused before anything is published.
+   */
+  binaryCredentials?: Readonly<Record<string, Buffer>>;
   /** Redacts every credential value of the release (plain, base64, URL-encoded) from a text. */
   redact: (text: string) => string;
   log: Logger;
@@ -85,6 +91,8 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
    * one refusal and nothing is published anywhere. Dry runs run it too.
    */
   preflight?(ctx: PublishContext, options: Options): Promise<void> | void;
+  /** Takes binary credential values (in `binaryCredentials`); without it a binary value refuses the release. */
+  binaryCredentials?: boolean;
   publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
   /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
   plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;

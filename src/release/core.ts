@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { AuditLog, type AuditActor } from '../audit/log.js';
 import type { Config, ProjectConfig } from '../config/load.js';
+import { registerSecret, type SecretValue } from '../conjur/secret-value.js';
 import type { Conjur } from '../conjur/types.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import type { ArtifactFile, BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
@@ -17,6 +18,7 @@ import { botFileNames, labelFileName, pendingLabelFileName } from '../staging/sc
 import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.js';
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
+import { destinationCredentials, withBinaryCredentials } from './destination-credentials.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
@@ -362,16 +364,16 @@ export class ReleaseCore {
       await chmod(dir, 0o555);
       if (staged.artifact.kind === 'files') pendingLabel = await this.prepareStagingLabel(project.name, release.version, labelText, r.dryRun);
 
-      const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, string>();
-      for (const value of secrets.values()) this.deps.redactor.add(value);
+      const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, SecretValue>();
+      for (const value of secrets.values()) registerSecret(this.deps.redactor, value);
       const done = new Map((r.previous ? this.releases.destinations(r.previous.id) : []).filter((d) => d.status === 'published' || d.status === 'already-present').map((d) => [d.destination, d]));
       const jobs: DestinationJob[] = [];
       for (const destination of project.destinations) {
         if (done.has(destination.name)) continue;
         const publisher = this.deps.publishers.get(destination.type);
         if (!publisher) throw new ReleaseBotError(ErrorCode.ConfigInvalid, `destination ${destination.name} has unknown type ${destination.type}`);
-        const credentials = Object.fromEntries(Object.entries(destination.credentials).map(([env, id]) => [env, secrets.get(id) ?? '']));
-        jobs.push({ destination, publisher, credentials });
+        const { credentials, binary } = destinationCredentials(destination, publisher, secrets);
+        jobs.push({ destination, publisher: withBinaryCredentials(publisher, binary), credentials });
       }
       this.setState(release.id, 'publishing');
       const tmpRoot = path.join(runDir, 'tmp');

@@ -97,6 +97,26 @@ describe('ConjurClient authentication', () => {
     await client.whoami();
   });
 
+  it('refreshes a token at 80 % of the life its own exp gives it (2 minutes: after 96 s), not on a fixed timer', async () => {
+    const clock = testClock();
+    const first = fakeToken(undefined, 120);
+    const second = fakeToken(undefined, 3600);
+    expectAuthn(first);
+    expectWhoami(first, 2);
+    const { client } = makeClient({ now: clock.now });
+    await client.whoami();
+    clock.advance(95_000);
+    await client.whoami();
+    expect(nock.isDone()).toBe(true);
+
+    expectAuthn(second);
+    expectWhoami(second, 2);
+    clock.advance(1_000);
+    await client.whoami();
+    clock.advance(47 * 60_000); // a 1-hour token is kept for 48 minutes
+    await client.whoami();
+  });
+
   it('re-authenticates once when Conjur refuses the cached token, and retries the call', async () => {
     const stale = fakeToken();
     const fresh = fakeToken();

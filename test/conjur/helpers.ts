@@ -11,11 +11,14 @@ export const CANARY_SECRET = 'CANARY-secret-npm-token-5f2b9c1e';
 export const CANARY_MULTILINE = '-----BEGIN KEY-----\nCANARYmultilinekeymaterial0123456789\n-----END KEY-----';
 
 /** A token shaped as Conjur issues them: JSON `{protected, payload, signature}` and its base64 for the header. */
-export function fakeToken(sub = BOT_LOGIN): { json: string; base64: string; signature: string } {
+export function fakeToken(sub = BOT_LOGIN, lifetimeSeconds?: number): { json: string; base64: string; signature: string } {
   const signature = randomBytes(24).toString('base64url');
+  const iat = 1_700_000_000;
+  // Without a lifetime, the payload older Conjur versions wrote ({sub, iat}); with one, slosilo's {iat, sub, exp}.
+  const claims = lifetimeSeconds === undefined ? { sub, iat } : { iat, sub, exp: iat + lifetimeSeconds };
   const json = JSON.stringify({
     protected: Buffer.from('{"alg":"conjur.org/slosilo/v2","kid":"test"}').toString('base64url'),
-    payload: Buffer.from(JSON.stringify({ sub, iat: 1_700_000_000 })).toString('base64url'),
+    payload: Buffer.from(JSON.stringify(claims)).toString('base64url'),
     signature,
   });
   return { json, base64: Buffer.from(json).toString('base64'), signature };

@@ -158,10 +158,58 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     await c.whoami();
     expect(server.requests.map((r) => r.status)).toEqual([200, 200, 401, 200, 200]);
 
-    clientClock.advance(6 * 60_000 + 1);
-    serverClock.advance(6 * 60_000 + 1);
+    // 80 % of the token's own 8 minutes (exp - iat) on the client's clock: a new login before the call.
+    clientClock.advance(0.8 * 8 * 60_000);
+    serverClock.advance(0.8 * 8 * 60_000);
     await c.whoami();
     expect(server.requests.slice(5).map((r) => `${r.method} ${r.status}`)).toEqual(['POST 200', 'GET 200']);
+  });
+
+  describe('tokens refreshed from their own exp', () => {
+    /** Calls whoami every `stepMs` for `totalMs`, both clocks moving together (the client's shifted by `skewMs`). */
+    async function driveFor(lifetimeMs: number, stepMs: number, totalMs: number, skewMs = 0): Promise<ConjurStandIn> {
+      await server.close();
+      const shared = testClock();
+      server = await startConjurStandIn(standInData({ now: shared.now, tokenLifetimeMs: lifetimeMs }));
+      const { client: c } = makeClient({ applianceUrl: server.url, now: () => shared.now() + skewMs });
+      for (let t = 0; t <= totalMs; t += stepMs) {
+        await c.whoami();
+        shared.advance(stepMs);
+      }
+      return server;
+    }
+    const unauthorized = (s: ConjurStandIn) => s.requests.filter((r) => r.status === 401);
+    const logins = (s: ConjurStandIn) => s.requests.filter((r) => r.path.startsWith('/authn/'));
+
+    it('a token with a 2-minute life is replaced before it expires, with no 401 in between', async () => {
+      const s = await driveFor(2 * 60_000, 5_000, 10 * 60_000);
+      expect(unauthorized(s)).toEqual([]);
+      // 10 minutes of 2-minute tokens renewed at 96 s: at least 6 logins, never one per call.
+      expect(logins(s).length).toBeGreaterThanOrEqual(6);
+      expect(logins(s).length).toBeLessThan(s.requests.length / 4);
+    });
+
+    it('uses only the token\'s own lifetime, so a release machine an hour off Conjur\'s clock refreshes just as well', async () => {
+      const ahead = await driveFor(2 * 60_000, 5_000, 6 * 60_000, 3600_000);
+      expect(unauthorized(ahead)).toEqual([]);
+      const behind = await driveFor(2 * 60_000, 5_000, 6 * 60_000, -3600_000);
+      expect(unauthorized(behind)).toEqual([]);
+    });
+
+    it('keeps a long-lived token (1 hour) instead of logging in every 6 minutes', async () => {
+      const s = await driveFor(60 * 60_000, 60_000, 45 * 60_000);
+      expect(unauthorized(s)).toEqual([]);
+      expect(logins(s)).toHaveLength(1);
+    });
+
+    it('still recovers with one retry when Conjur refuses a token early (revoked), the 401 answered by a fresh login', async () => {
+      const s = await driveFor(2 * 60_000, 5_000, 0);
+      const { client: c } = makeClient({ applianceUrl: s.url });
+      await c.whoami();
+      s.revokeTokens();
+      await expect(c.whoami()).resolves.toHaveProperty('username', BOT_LOGIN);
+      expect(unauthorized(s)).toHaveLength(1);
+    });
   });
 
   it('logs in again when the server forgets its tokens', async () => {

@@ -86,11 +86,14 @@ describe('the exec publisher', () => {
     expect(summary.state).toBe('published');
 
     const envOf = (name: string) => Object.fromEntries(readFileSync(path.join(tmp.dir, `${name}.env`), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const allowed = new Set<string>([...INHERITED_ENV, 'HOME', 'PROBE_OUT', 'TOKEN', 'RELEASE_PROJECT', 'RELEASE_VERSION', 'RELEASE_DIR', 'RELEASE_LABEL', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+    const allowed = new Set<string>([...INHERITED_ENV, 'HOME', 'PROBE_OUT', 'TOKEN', 'TOKEN_FILE', 'RELEASE_PROJECT', 'RELEASE_VERSION', 'RELEASE_DIR', 'RELEASE_LABEL', 'PWD', 'OLDPWD', 'SHLVL', '_']);
     for (const [name, own, other] of [['a', TOKEN_A, TOKEN_B], ['b', TOKEN_B, TOKEN_A]] as const) {
       const env = envOf(name);
       expect(Object.keys(env).filter((k) => !allowed.has(k))).toEqual([]);
       expect(env.TOKEN).toBe(own);
+      // Every credential is also a file (removed once the script ended), named by <NAME>_FILE.
+      expect(env.TOKEN_FILE).toMatch(/\/credentials-[^/]+\/TOKEN$/);
+      expect(existsSync(env.TOKEN_FILE as string)).toBe(false);
       const text = readFileSync(path.join(tmp.dir, `${name}.env`), 'utf8');
       expect(text).not.toContain(other);
       for (const canary of Object.values(BOT_ENV)) expect(text).not.toContain(canary);

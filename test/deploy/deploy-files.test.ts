@@ -274,13 +274,15 @@ function resolveId(kind: string, id: string, ns: string | undefined): string {
 
 interface Policy {
   records: Array<Ref & { owner?: Ref }>;
+  /** Record key (`host:release-bot`) -> its annotations as written. */
+  annotations: Map<string, Record<string, unknown>>;
   permits: Array<{ roles: Ref[]; privileges: string[]; resources: Ref[] }>;
   grants: Array<{ roles: Ref[]; members: Ref[] }>;
 }
 
 function loadPolicy(text: string): { policy: Policy; doc: Document } {
   const doc = YAML.parseDocument(text, { customTags });
-  const policy: Policy = { records: [], permits: [], grants: [] };
+  const policy: Policy = { records: [], permits: [], grants: [], annotations: new Map() };
   const refs = (v: unknown, ns: string | undefined): Ref[] =>
     flat(v).map((r) => {
       if (!isTagged(r)) throw new Error(`not a Conjur reference: ${JSON.stringify(r)}`);
@@ -303,6 +305,7 @@ function loadPolicy(text: string): { policy: Policy; doc: Document } {
       const id = typeof item.value === 'string' ? item.value : String(v.id);
       const full = resolveId(item.tag, id, ns);
       policy.records.push({ kind: item.tag, id: full, ...(v.owner ? { owner: refs(v.owner, ns)[0] as Ref } : {}) });
+      if (v.annotations && typeof v.annotations === 'object') policy.annotations.set(`${item.tag}:${full}`, v.annotations as Record<string, unknown>);
       if (item.tag === 'policy') walk(v.body, full);
     }
   };
@@ -332,6 +335,17 @@ describe('deploy/conjur/policy.yml', () => {
   it('declares the bot\'s host at root, so its login is .env.example\'s CONJUR_AUTHN_LOGIN', () => {
     expect(bot).toEqual({ kind: 'host', id: 'release-bot' });
     expect(policy.records).toContainEqual({ kind: 'host', id: 'release-bot' });
+  });
+
+  // Conjur's policy loader (app/models/loader/types.rb, Host#verify) refuses a host whose
+  // `authn/api-key` annotation is absent or "false" where CONJUR_AUTHN_API_KEY_DEFAULT is false; it
+  // compares the value's string form with "true"/"false" case-insensitively.
+  it('annotates the bot\'s host with authn/api-key: true, so the policy loads where API-key login for hosts is off by default', () => {
+    const annotations = policy.annotations.get(key(bot)) ?? {};
+    expect(String(annotations['authn/api-key']).toLowerCase()).toBe('true');
+    for (const [record, a] of policy.annotations) {
+      if (record.startsWith('host:')) expect([record, String(a['authn/api-key']).toLowerCase()]).toEqual([record, 'true']);
+    }
   });
 
   it('gives the bot only read and execute, never update or create', () => {
