@@ -4,6 +4,7 @@ import { JwksKeys } from '../../handlers/jenkins/jwks.js';
 import { jwtKeysFromEnv } from '../../handlers/jenkins/jwt-keys.js';
 import { DEFAULT_POLICY, verifyJenkinsJwt } from '../../handlers/jenkins/verify-jwt.js';
 import { startJwksServer, type JwksServer } from './helpers/jwks-server.js';
+import { pluginJwk, pluginKey, pluginToken } from './helpers/oidc-plugin.js';
 import { ec, rsa, rsaPublicPem, token } from './helpers/tokens.js';
 
 const policy = { ...DEFAULT_POLICY, audience: 'release-bot' };
@@ -24,9 +25,17 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
     expect([...keys.algorithms].sort()).toEqual(['ES256', 'RS256']);
     const at = new Date(clock);
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
-    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1', jti: 'jwks-jti-rs' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1', jti: 'jwks-jti-es' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
     expect(jwks.requests).toBe(1);
+  });
+
+  it('verifies a token against the plugin\'s own JWKS shape (n with a sign byte, kid = credential id) and refuses keys that are not RS256/ES256', async () => {
+    jwks.setKeys([pluginJwk(), { ...pluginJwk(pluginKey.publicKey, 'rs384'), alg: 'RS384' }, { ...pluginJwk(pluginKey.publicKey, 'ps256'), alg: 'PS256' }]);
+    const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
+    const at = new Date(clock);
+    await expect(verifyJenkinsJwt(pluginToken({}, at), keys, policy, at)).resolves.toMatchObject({ sub: 'https://jenkins.example/job/conjur-cli/', buildNumber: 123, iss: 'https://jenkins.example/oidc' });
+    for (const kid of ['rs384', 'ps256']) await expect(verifyJenkinsJwt(pluginToken({ kid }, at), keys, policy, at)).rejects.toThrow(/is not an RS256 key of the JWKS/);
   });
 
   it('refuses a token whose kid names a key of another type, and an HS256 token keyed with a JWKS key', async () => {
