@@ -58,6 +58,17 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     expect(jwks.requests).toBe(2);
   });
 
+  it('rate-limits unknown-kid refetches on the last attempt, also while the issuer is down', async () => {
+    const keys = new JwksKeys({ url: jwks.url, now, ttlMs: 60_000, minRefetchMs: 30_000, maxStaleMs: 3_600_000 });
+    await keys.key('rsa-1', 'RS256');
+    clock += 61_000;
+    jwks.setStatus(503);
+    await expect(keys.key('rsa-1', 'RS256')).resolves.toBeDefined(); // TTL refetch fails: the cached set serves
+    expect(jwks.requests).toBe(2);
+    for (let i = 0; i < 5; i++) await expect(keys.key(`made-up-${i}`, 'RS256')).rejects.toThrow(/is not an RS256 key/);
+    expect(jwks.requests).toBe(2);
+  });
+
   it('fetches again when the TTL has passed, and keeps a recent set when the issuer is down', async () => {
     const keys = new JwksKeys({ url: jwks.url, now, ttlMs: 60_000, maxStaleMs: 3_600_000 });
     await keys.key('rsa-1', 'RS256');
