@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type Service } from './http.js';
+import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type HttpResponse, type Service } from './http.js';
 
 /**
  * Heroku through the Platform API as a *source build from a tarball URL*, not a container release:
@@ -118,12 +118,32 @@ function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<strin
 }
 
 /**
+ * The Range the schema allows on the builds list: `id` or `started_at` (heroku/platform-api schema.json,
+ * `build` link `List`, `ranges`); any other field is a 416. Newest first, the largest page Heroku serves.
+ */
+export const BUILDS_RANGE = 'started_at ..; max=1000, order=desc';
+/** Pages of the builds list read at most (Next-Range followed): 10,000 builds, newest first. */
+const MAX_BUILD_PAGES = 10;
+
+/** Every build of the app (up to MAX_BUILD_PAGES pages), following Heroku's Next-Range. */
+async function listBuilds(job: Job): Promise<Build[]> {
+  const builds: Build[] = [];
+  let range: string | null = BUILDS_RANGE;
+  for (let page = 0; range !== null && page < MAX_BUILD_PAGES; page += 1) {
+    const res: HttpResponse<Build[]> = await api<Build[]>(job, { url: `${job.apps}/builds` }, { Range: range });
+    builds.push(...(Array.isArray(res.data) ? res.data : []));
+    range = res.status === 206 ? res.headers.get('next-range') : null;
+  }
+  if (range !== null) job.ctx.log.warn({ app: job.opts.app, checked: builds.length }, 'heroku: only the newest builds were checked for this version');
+  return builds;
+}
+
+/**
  * Asks the app before building: a build of this version with this checksum means done (or still
  * running, then it is followed); a succeeded build of this version with another checksum is a conflict.
  */
 async function findBuild(job: Job): Promise<Found> {
-  const res = await api<Build[]>(job, { url: `${job.apps}/builds` }, { Range: 'created_at ..; max=100, order=desc' });
-  const ofVersion = (Array.isArray(res.data) ? res.data : []).filter((b) => b.source_blob?.version === job.ctx.version);
+  const ofVersion = (await listBuilds(job)).filter((b) => b.source_blob?.version === job.ctx.version);
   const other = ofVersion.find((b) => b.status === 'succeeded' && b.source_blob?.checksum !== job.checksum);
   if (other) {
     throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.opts.app} already ran build ${other.id} of ${job.ctx.version} from another tarball (${clip(String(other.source_blob?.checksum), 24)}…): not deploying different bytes under the same version; release a new version`);

@@ -1,6 +1,7 @@
 import type { ProjectConfig } from '../../src/config/load.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { artifactDigests, type ReleaseCore, type StageReport } from '../../src/release/core.js';
+import type { JenkinsBuildKey, JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { jobAllowed, jobFullName } from './job-name.js';
 import { parseReport, type BuildReport } from './payload.js';
 import { safeText } from './safe-text.js';
@@ -8,10 +9,14 @@ import { safeText } from './safe-text.js';
 /**
  * What an authenticated request proved:
  * - `jwt`: the job (the token's `sub`, signed by Jenkins or by `release-bot notify` with the shared secret);
+ *   `build` when the token had no `jti` and is bound to its build instead (issuer, build number, body digest);
  * - `hmac`: only that the sender holds JENKINS_WEBHOOK_SECRET; the job is the one the payload names;
  * - `url-token`: only the project whose Notification URL token was used.
  */
-export type Credential = { kind: 'jwt'; sub: string } | { kind: 'hmac' } | { kind: 'url-token'; project: string };
+export type Credential =
+  | { kind: 'jwt'; sub: string; build?: { issuer: string; number: number; bodySha256: string } | undefined }
+  | { kind: 'hmac' }
+  | { kind: 'url-token'; project: string };
 
 export interface Answer {
   status: number;
@@ -21,8 +26,11 @@ export interface Answer {
 const forbidden = (message: string) => new ReleaseBotError(ErrorCode.WebhookForbidden, message);
 const malformed = (message: string) => new ReleaseBotError(ErrorCode.BadInput, message);
 
-/** Turns an authenticated report into a staging call on the core, and its result into an answer. */
-export async function handleReport(core: ReleaseCore, credential: Credential, body: unknown): Promise<Answer> {
+/**
+ * Turns an authenticated report into a staging call on the core, and its result into an answer.
+ * `builds` holds the one report of each build whose token had no `jti` (see JenkinsBuildReports).
+ */
+export async function handleReport(core: ReleaseCore, credential: Credential, body: unknown, builds?: JenkinsBuildReports): Promise<Answer> {
   const parsed = parseReport(body);
   if (parsed.kind === 'ignored') return { status: 200, body: { status: 'ignored', reason: parsed.reason } };
   const report = parsed.report;
@@ -30,16 +38,39 @@ export async function handleReport(core: ReleaseCore, credential: Credential, bo
   const job = checkJob(project, credential, report);
   const version = versionOf(project, report);
   const stage = artifactOf(project, report, version);
+  const build = { ...report.build, job };
+
+  const bound = credential.kind === 'jwt' ? credential.build : undefined;
+  let key: JenkinsBuildKey | undefined;
+  if (bound) {
+    if (!builds) throw new ReleaseBotError(ErrorCode.Internal, 'a token without jti needs the build report store');
+    // The token was minted for one build: the report may not speak for another.
+    if (build.number !== undefined && build.number !== bound.number) throw forbidden(`the report is for build ${build.number}, and the token was minted for build ${bound.number}`);
+    build.number = bound.number;
+    key = { issuer: bound.issuer, job: job as string, number: bound.number };
+    const claim = builds.claim(key, { project: project.name, version, bodySha256: bound.bodySha256 });
+    if (claim.kind === 'other') {
+      throw new ReleaseBotError(
+        ErrorCode.Conflict,
+        `build ${bound.number} of ${safeText(job as string, 200)} already reported ${claim.report.project} ${safeText(claim.report.version, 100)}${claim.report.project === project.name && claim.report.version === version ? ' with another body' : ''}: a build stages one report; run a new build to stage another`,
+      );
+    }
+    if (claim.kind === 'same') {
+      if (claim.report.state === 'staging') throw new ReleaseBotError(ErrorCode.InProgress, `build ${bound.number} of ${safeText(job as string, 200)} is being staged right now: wait for that answer`);
+      // A replay of the report (a retried request, or someone who captured the token): nothing is looked at again.
+      return { status: 200, body: { status: 'already-staged', outcome: 'already-staged', project: project.name, version, build, reportedAt: claim.report.claimedAt } };
+    }
+  }
 
   const via = `jenkins:${job ?? project.name}`;
-  const result = await core.stage({
-    project: project.name,
-    version,
-    build: { ...report.build, job },
-    ...stage,
-    reportedBy: `${via} (${credential.kind})`,
-    actor: { via },
-  });
+  let result;
+  try {
+    result = await core.stage({ project: project.name, version, build, ...stage, reportedBy: `${via} (${credential.kind})`, actor: { via } });
+  } catch (err) {
+    if (key) builds?.release(key);
+    throw err;
+  }
+  if (key) builds?.confirm(key);
   const staged = result.staged;
   return {
     status: result.outcome === 'unchanged' ? 200 : 202,

@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import { ConfigError } from '../../src/config/load.js';
 import type { App } from '../../src/main.js';
+import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { UsedTokenIds } from '../../src/store/token-ids.js';
 import { jwtKeysFromEnv, MIN_SECRET_LENGTH, type JwtKeyOptions } from './jwt-keys.js';
 import { createJenkinsRouter } from './router.js';
@@ -16,6 +17,7 @@ export function jenkinsRouter(app: App, options: JwtKeyOptions & { now?: () => D
   return createJenkinsRouter({
     core: app.core,
     tokenIds: new UsedTokenIds(app.db),
+    buildReports: new JenkinsBuildReports(app.db),
     log: app.log.child({ component: 'jenkins' }),
     keys: jwtKeysFromEnv(env, options),
     policy: { ...DEFAULT_POLICY, audience: env.JENKINS_JWT_AUDIENCE, issuer: env.JENKINS_JWT_ISSUER },

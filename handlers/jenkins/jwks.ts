@@ -32,6 +32,8 @@ const MAX_BYTES = 512 * 1024;
 export class JwksKeys {
   private keys: Jwk[] = [];
   private fetchedAt: number | undefined;
+  /** Last download attempt, successful or not: what the unknown-kid refetch is rate-limited on. */
+  private attemptedAt: number | undefined;
   private pending: Promise<void> | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly now: () => number;
@@ -44,9 +46,15 @@ export class JwksKeys {
   /** The key that signed a token with this header, fetching the set when it is stale or the kid is new. */
   async key(kid: string | undefined, alg: AsymmetricAlgorithm): Promise<KeyObject> {
     const ttl = this.options.ttlMs ?? 10 * 60_000;
-    if (this.fetchedAt === undefined || this.now() - this.fetchedAt >= ttl) await this.refresh();
+    const minRefetch = this.options.minRefetchMs ?? 30_000;
+    const mayRetry = this.now() - (this.attemptedAt ?? 0) >= minRefetch;
+    const age = this.fetchedAt === undefined ? Infinity : this.now() - this.fetchedAt;
+    // A set too old to use is always fetched again (a failure then refuses); a merely stale one at most once per minRefetch.
+    if (age >= (this.options.maxStaleMs ?? 60 * 60_000) || (age >= ttl && mayRetry)) await this.refresh();
     let found = this.pick(kid, alg);
-    if (!found && kid !== undefined && this.now() - (this.fetchedAt ?? 0) >= (this.options.minRefetchMs ?? 30_000)) {
+    // Rate-limited on the last attempt, not the last success: tokens with made-up kids while the
+    // issuer is down must not turn into one download each.
+    if (!found && kid !== undefined && this.now() - (this.attemptedAt ?? 0) >= minRefetch) {
       await this.refresh();
       found = this.pick(kid, alg);
     }
@@ -75,6 +83,7 @@ export class JwksKeys {
   }
 
   private async load(): Promise<void> {
+    this.attemptedAt = this.now();
     try {
       this.keys = await this.download();
       this.fetchedAt = this.now();

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
 import type { ReleaseCore } from '../../src/release/core.js';
+import type { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import type { UsedTokenIds } from '../../src/store/token-ids.js';
 import { handleReport, type Answer, type Credential } from './handle-report.js';
 import { verifyHubSignature } from './hmac.js';
@@ -16,6 +18,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export interface JenkinsRouterDeps {
   core: ReleaseCore;
   tokenIds: UsedTokenIds;
+  /** The one report of each build whose token has no jti (Jenkins' OIDC provider plugin). */
+  buildReports: JenkinsBuildReports;
   log: Logger;
   /** Verifies bearer tokens; absent when no JWT key is configured. */
   keys?: KeyResolver | undefined;
@@ -43,7 +47,7 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
     const route: Route = req.get('authorization') !== undefined ? 'bearer' : req.get('x-hub-signature-256') !== undefined ? 'hmac' : 'none';
     respond(res, route, async () => {
       const raw = bodyOf(req);
-      return handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw));
+      return handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw), deps.buildReports);
     });
   });
 
@@ -108,6 +112,10 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
       if (!m) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');
       const at = now();
       const claims = await verifyJenkinsJwt(m[1] as string, deps.keys, deps.policy, at, raw);
+      if (claims.jti === undefined) {
+        // No jti (the OIDC provider plugin's tokens): the build is single-use instead, checked once the report is read.
+        return { kind: 'jwt', sub: claims.sub, build: { issuer: claims.iss ?? '', number: claims.buildNumber as number, bodySha256: createHash('sha256').update(raw).digest('hex') } };
+      }
       // Kept until the token can no longer pass `exp`, clock tolerance included.
       if (!deps.tokenIds.claim(claims.jti, claims.exp + deps.policy.clockToleranceSec, Math.floor(at.getTime() / 1000))) {
         throw unauthenticated('this token was already used (same jti): mint a new token for every request');

@@ -20,9 +20,14 @@ export const DEFAULT_POLICY: Omit<JwtPolicy, 'audience'> = { clockToleranceSec: 
 export interface JenkinsClaims {
   /** The job that reports (a full name or a job URL). */
   sub: string;
-  jti: string;
+  /** Always present on HS256 tokens; optional on RS256/ES256 tokens that carry `build_number`. */
+  jti?: string;
   /** Seconds since the epoch. */
   exp: number;
+  /** Present when the token has no `jti`: the report is then bound to (iss, sub, build_number). */
+  iss?: string;
+  /** The `build_number` claim of Jenkins' OIDC provider plugin (an integer claim by default). */
+  buildNumber?: number;
 }
 
 const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -35,8 +40,14 @@ const unauthenticated = (why: string) => new ReleaseBotError(ErrorCode.WebhookUn
  * Verifies a build-ready token. Pure but for the key lookup: the clock is a parameter. The algorithm
  * comes from the token header only to pick among the configured keys, and jsonwebtoken is told to
  * accept that one algorithm with that one key, so neither `none` nor an HS256 token "signed" with a
- * public key can pass. `exp` and `jti` are required; when the token carries `body_sha256` (as
- * `release-bot notify` signs) it must match the request body, so a stolen token cannot carry another report.
+ * public key can pass. `exp` is required; when the token carries `body_sha256` (as `release-bot
+ * notify` signs) it must match the request body, so a stolen token cannot carry another report.
+ *
+ * Replay: an HS256 token (`release-bot notify`, a client we write) must carry a single-use `jti`.
+ * Jenkins' OIDC provider plugin never puts a `jti` in its RS256 tokens (it refuses a claim template
+ * of that name), so an RS256/ES256 token may go without one if it carries `build_number`: the caller
+ * then lets (iss, sub, build_number) stage one report only. A token with neither has nothing to
+ * stop a replay and is refused.
  */
 export async function verifyJenkinsJwt(token: string, keys: KeyResolver, policy: JwtPolicy, now: Date, rawBody?: Buffer): Promise<JenkinsClaims> {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token)) throw unauthenticated('the bearer token is not a signed JWT (header.payload.signature)');
@@ -70,15 +81,29 @@ export async function verifyJenkinsJwt(token: string, keys: KeyResolver, policy:
   if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowSec + policy.clockToleranceSec)) {
     throw unauthenticated('the token was issued in the future (iat): check the clocks of Jenkins and the release machine');
   }
-  if (typeof payload.jti !== 'string' || !JTI.test(payload.jti)) throw unauthenticated('the token has no usable jti (8 to 200 printable characters): each token must carry a unique id');
   if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 1024) throw unauthenticated('the token has no sub naming the reporting job');
+  const replay = replayClaims(payload, alg as JwtAlgorithm);
   const bodyDigest = (payload as Record<string, unknown>).body_sha256;
   if (bodyDigest !== undefined) {
     if (rawBody === undefined || typeof bodyDigest !== 'string' || !sameDigest(bodyDigest, rawBody)) {
       throw unauthenticated('the token was signed for another request body (body_sha256)');
     }
   }
-  return { sub: payload.sub, jti: payload.jti, exp: payload.exp };
+  return { sub: payload.sub, exp: payload.exp, ...replay };
+}
+
+function replayClaims(payload: jwt.JwtPayload, alg: JwtAlgorithm): Pick<JenkinsClaims, 'jti' | 'iss' | 'buildNumber'> {
+  if (payload.jti !== undefined || alg === 'HS256') {
+    if (typeof payload.jti !== 'string' || !JTI.test(payload.jti)) throw unauthenticated('the token has no usable jti (8 to 200 printable characters): each token must carry a unique id');
+    return { jti: payload.jti };
+  }
+  const raw: unknown = (payload as Record<string, unknown>).build_number;
+  // The plugin's default template makes it an integer; a string claim type gives digits.
+  const number = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : raw;
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+    throw unauthenticated('the token has neither a jti nor a build_number: Jenkins\' OIDC provider puts build_number in build tokens by default (keep that claim template), other clients must send a unique jti');
+  }
+  return { buildNumber: number, ...(typeof payload.iss === 'string' ? { iss: payload.iss } : {}) };
 }
 
 function decodeHeader(token: string): Record<string, unknown> {

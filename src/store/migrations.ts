@@ -138,4 +138,18 @@ export const migrations: readonly string[] = [
   ALTER TABLE releases ADD COLUMN owner_boot_id TEXT;
   ALTER TABLE releases ADD COLUMN owner_start_time TEXT;
   `,
+  // 5: Jenkins builds that reported with a token without jti (the OIDC provider plugin's): one report per (issuer, job, build number)
+  `
+  CREATE TABLE jenkins_build_reports (
+    issuer TEXT NOT NULL,
+    job TEXT NOT NULL,
+    build_number INTEGER NOT NULL,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('staging', 'staged')),
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (issuer, job, build_number)
+  );
+  `,
 ];

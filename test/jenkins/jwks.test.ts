@@ -4,6 +4,7 @@ import { JwksKeys } from '../../handlers/jenkins/jwks.js';
 import { jwtKeysFromEnv } from '../../handlers/jenkins/jwt-keys.js';
 import { DEFAULT_POLICY, verifyJenkinsJwt } from '../../handlers/jenkins/verify-jwt.js';
 import { startJwksServer, type JwksServer } from './helpers/jwks-server.js';
+import { pluginJwk, pluginKey, pluginToken } from './helpers/oidc-plugin.js';
 import { ec, rsa, rsaPublicPem, token } from './helpers/tokens.js';
 
 const policy = { ...DEFAULT_POLICY, audience: 'release-bot' };
@@ -24,9 +25,17 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
     expect([...keys.algorithms].sort()).toEqual(['ES256', 'RS256']);
     const at = new Date(clock);
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
-    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1', jti: 'jwks-jti-rs' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1', jti: 'jwks-jti-es' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
     expect(jwks.requests).toBe(1);
+  });
+
+  it('verifies a token against the plugin\'s own JWKS shape (n with a sign byte, kid = credential id) and refuses keys that are not RS256/ES256', async () => {
+    jwks.setKeys([pluginJwk(), { ...pluginJwk(pluginKey.publicKey, 'rs384'), alg: 'RS384' }, { ...pluginJwk(pluginKey.publicKey, 'ps256'), alg: 'PS256' }]);
+    const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
+    const at = new Date(clock);
+    await expect(verifyJenkinsJwt(pluginToken({}, at), keys, policy, at)).resolves.toMatchObject({ sub: 'https://jenkins.example/job/conjur-cli/', buildNumber: 123, iss: 'https://jenkins.example/oidc' });
+    for (const kid of ['rs384', 'ps256']) await expect(verifyJenkinsJwt(pluginToken({ kid }, at), keys, policy, at)).rejects.toThrow(/is not an RS256 key of the JWKS/);
   });
 
   it('refuses a token whose kid names a key of another type, and an HS256 token keyed with a JWKS key', async () => {
@@ -46,6 +55,17 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     expect(jwks.requests).toBe(1);
     clock += 31_000;
     await expect(keys.key('rsa-2', 'RS256')).resolves.toBeDefined();
+    expect(jwks.requests).toBe(2);
+  });
+
+  it('rate-limits unknown-kid refetches on the last attempt, also while the issuer is down', async () => {
+    const keys = new JwksKeys({ url: jwks.url, now, ttlMs: 60_000, minRefetchMs: 30_000, maxStaleMs: 3_600_000 });
+    await keys.key('rsa-1', 'RS256');
+    clock += 61_000;
+    jwks.setStatus(503);
+    await expect(keys.key('rsa-1', 'RS256')).resolves.toBeDefined(); // TTL refetch fails: the cached set serves
+    expect(jwks.requests).toBe(2);
+    for (let i = 0; i < 5; i++) await expect(keys.key(`made-up-${i}`, 'RS256')).rejects.toThrow(/is not an RS256 key/);
     expect(jwks.requests).toBe(2);
   });
 

@@ -34,6 +34,24 @@ describe('verifyJenkinsJwt', () => {
     await refused(verifyJenkinsJwt(token({ sub: undefined }, at), hsKeys, policy, at), /sub/);
   });
 
+  it('lets an RS256/ES256 token go without jti when it carries build_number (as the OIDC provider plugin mints them), never an HS256 token', async () => {
+    const plugin = { key: rsa.privateKey, algorithm: 'RS256' as const, iss: 'https://jenkins.example/oidc', sub: 'https://jenkins.example/job/conjur-cli/' };
+    await expect(verifyJenkinsJwt(token({ ...plugin, claims: { build_number: 42 } }, at), rsKeys, policy, at)).resolves.toEqual({
+      sub: 'https://jenkins.example/job/conjur-cli/',
+      exp: t + 300,
+      iss: 'https://jenkins.example/oidc',
+      buildNumber: 42,
+    });
+    // A string claim type (a reconfigured template) gives digits.
+    await expect(verifyJenkinsJwt(token({ ...plugin, claims: { build_number: '42' } }, at), rsKeys, policy, at)).resolves.toMatchObject({ buildNumber: 42 });
+    for (const bad of [undefined, -1, 1.5, '4x', true, null]) {
+      await refused(verifyJenkinsJwt(token({ ...plugin, claims: bad === undefined ? {} : { build_number: bad } }, at), rsKeys, policy, at), /neither a jti nor a build_number/);
+    }
+    // A jti, when there is one, is checked as ever.
+    await refused(verifyJenkinsJwt(token({ ...plugin, jti: 'short', claims: { build_number: 42 } }, at), rsKeys, policy, at), /no usable jti/);
+    await refused(verifyJenkinsJwt(token({ jti: undefined, claims: { build_number: 42 } }, at), hsKeys, policy, at), /no usable jti/);
+  });
+
   it('refuses a token not yet valid (nbf) or issued in the future (iat)', async () => {
     await refused(verifyJenkinsJwt(token({ nbf: t + 120 }, at), hsKeys, policy, at), /not valid before/);
     await refused(verifyJenkinsJwt(token({ iat: t + 120 }, at), hsKeys, policy, at), /issued in the future/);
@@ -73,7 +91,7 @@ describe('verifyJenkinsJwt', () => {
   });
 
   it('accepts RS256 with the configured public key and refuses an RS256 token from another key', async () => {
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256' }, at), rsKeys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0001' }, at), rsKeys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await refused(verifyJenkinsJwt(token({ key: other.privateKey, algorithm: 'RS256' }, at), rsKeys, policy, at), /signature is invalid/);
     await refused(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS384' }, at), rsKeys, policy, at), /RS384" is not accepted/);
@@ -82,7 +100,7 @@ describe('verifyJenkinsJwt', () => {
   it('pins ES256 to a P-256 public key', async () => {
     const esKeys = jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: ecPublicPem })!;
     expect(esKeys.algorithms).toEqual(['ES256']);
-    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256' }, at), esKeys, policy, at)).resolves.toBeDefined();
+    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', jti: 'es256-jti-0001' }, at), esKeys, policy, at)).resolves.toBeDefined();
     await refused(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256' }, at), esKeys, policy, at), /RS256" is not accepted/);
   });
 
@@ -128,6 +146,6 @@ describe('jwtKeysFromEnv', () => {
     expect(jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: file })!.algorithms).toEqual(['RS256']);
     const oneLine = rsaPublicPem.trim().replace(/\n/g, '\\n');
     const keys = jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: oneLine })!;
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256' }, at), keys, policy, at)).resolves.toBeDefined();
+    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0002' }, at), keys, policy, at)).resolves.toBeDefined();
   });
 });

@@ -19,8 +19,13 @@ describe('POST /webhooks/jenkins with RS256 (JENKINS_JWT_PUBLIC_KEY, no shared s
     return bot.post('/webhooks/jenkins', botReport({ version, artifacts: [{ path: 'a.gem', sha256: sha(version) }] }), bearer(t));
   };
 
-  it('stages a report with an RS256 token from the key pair', async () => {
-    expect((await post('1.0.0', token({ key: rsa.privateKey, algorithm: 'RS256' }))).status).toBe(202);
+  it('stages a report with an RS256 token from the key pair (with a jti, or a build_number instead)', async () => {
+    expect((await post('1.0.0', token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0001' }))).status).toBe(202);
+    expect((await post('1.0.1', token({ key: rsa.privateKey, algorithm: 'RS256', claims: { build_number: 123 } }))).status).toBe(202);
+    const neither = await post('1.0.2', token({ key: rsa.privateKey, algorithm: 'RS256' }));
+    expect(neither.status).toBe(401);
+    expect(neither.json.error).toMatch(/neither a jti nor a build_number/);
+    expect(bot.running.app.core.staged.current('conjur-cli', '1.0.2')).toBeUndefined();
   });
 
   it('refuses an HS256 token whose HMAC key is the RSA public key PEM (algorithm confusion)', async () => {
@@ -62,16 +67,16 @@ describe('POST /webhooks/jenkins with a JWKS (Jenkins OIDC provider) and an issu
     return bot.post('/webhooks/jenkins', botReport({ version, artifacts: [{ path: 'a.gem', sha256: sha(version) }] }), bearer(t));
   };
 
-  it('stages a report with a token the OIDC provider would mint (sub = job URL, kid, iss)', async () => {
-    const t = token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: issuer, sub: 'https://jenkins.example/job/conjur-cli/' });
+  it('stages a report with an RS256 token with kid, iss and jti (tokens shaped as the plugin mints them: webhook-oidc.test.ts)', async () => {
+    const t = token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: issuer, jti: 'jwks-jti-0001', sub: 'https://jenkins.example/job/conjur-cli/' });
     const r = await post('2.0.0', t);
     expect(r.status).toBe(202);
     expect(jwks.requests).toBe(1);
   });
 
   it('refuses a wrong issuer, an unknown kid, and an HS256 token', async () => {
-    expect((await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: 'https://evil.example' }))).json.error).toMatch(/issuer/);
-    const unknownKid = await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-2', iss: issuer }));
+    expect((await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: 'https://evil.example', jti: 'jwks-jti-0002' }))).json.error).toMatch(/issuer/);
+    const unknownKid = await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-2', iss: issuer, jti: 'jwks-jti-0003' }));
     expect(unknownKid.status).toBe(401);
     expect(unknownKid.json.error).toMatch(/key id "jenkins-2"/);
     expect((await post('2.1.0', token({ key: 's'.repeat(40), iss: issuer }))).status).toBe(401);

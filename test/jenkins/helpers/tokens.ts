@@ -29,7 +29,11 @@ export interface TokenOptions {
 
 export const nowSec = (at: Date = new Date()) => Math.floor(at.getTime() / 1000);
 
-/** A signed token with sensible defaults (HS256 with HS_SECRET, sub conjur-cli, aud release-bot, 5 min). */
+/**
+ * A signed token with sensible defaults (HS256 with HS_SECRET, sub conjur-cli, aud release-bot, 5 min).
+ * A random jti is added by default to HS256 tokens only (what `release-bot notify` signs); tokens of
+ * Jenkins' OIDC provider plugin never carry one: use `pluginToken` (oidc-plugin.ts) for those.
+ */
 export function token(o: TokenOptions = {}, at: Date = new Date()): string {
   const t = nowSec(at);
   const has = (k: keyof TokenOptions) => Object.prototype.hasOwnProperty.call(o, k);
@@ -37,7 +41,7 @@ export function token(o: TokenOptions = {}, at: Date = new Date()): string {
     ...(has('sub') ? (o.sub === undefined ? {} : { sub: o.sub }) : { sub: 'conjur-cli' }),
     ...(has('aud') ? (o.aud === undefined ? {} : { aud: o.aud }) : { aud: 'release-bot' }),
     ...(o.iss === undefined ? {} : { iss: o.iss }),
-    ...(has('jti') ? (o.jti === undefined ? {} : { jti: o.jti }) : { jti: randomUUID() }),
+    ...(has('jti') ? (o.jti === undefined ? {} : { jti: o.jti }) : (o.algorithm ?? 'HS256') === 'HS256' ? { jti: randomUUID() } : {}),
     ...(has('exp') ? (o.exp === undefined ? {} : { exp: o.exp }) : { exp: t + 300 }),
     ...(has('iat') ? (o.iat === undefined ? {} : { iat: o.iat }) : { iat: t }),
     ...(o.nbf === undefined ? {} : { nbf: o.nbf }),
