@@ -190,12 +190,22 @@ test('skopeo gets the allowlisted environment only: no registry credential (thos
     restore();
   }
   const calls = spy.calls('skopeo');
-  expect(calls.map((c) => c.argv[0])).toEqual(['inspect', 'inspect', 'copy', 'copy', 'inspect', 'inspect']);
+  // The version check runs once for a new PATH, before the first real command.
+  expect(calls.map((c) => c.argv[0])).toEqual(['--version', 'inspect', 'inspect', 'copy', 'copy', 'inspect', 'inspect']);
+  const homes = new Set<string>();
   for (const call of calls) {
     expectOnlyOwnEnv(call, {});
-    expect(call.env.HOME).toBe(ctx.tmpDir);
     expectNoCanary(`${JSON.stringify(call.env)}\n${call.argv.join(' ')}`);
+    if (call.argv[0] === '--version') continue;
+    // A fresh private HOME per run, holding the configuration the bot pinned on the command line.
+    const home = call.env.HOME as string;
+    expect(path.dirname(home)).toBe(ctx.tmpDir);
+    homes.add(home);
+    const flag = (name: string) => call.argv[call.argv.indexOf(name) + 1];
+    expect([flag('--registries-conf'), flag('--policy'), flag('--registries.d')]).toEqual([`${home}/registries.conf`, `${home}/policy.json`, `${home}/registries.d`]);
   }
+  expect(homes.size).toBe(calls.length - 1);
+  expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('skopeo-'))).toEqual([]);
   await expect(destDigest('12.0.0')).resolves.toBe(staged.digest);
 });
 
