@@ -138,7 +138,7 @@ async function checkTags(ctx: PublishContext, opts: Options, tags: string[], dig
         ...(session.destAuthFile ? { authFile: session.destAuthFile } : {}),
         redact: session.redact,
         signal: ctx.signal,
-        cwd: ctx.tmpDir,
+        tmpDir: ctx.tmpDir,
       });
     } catch (err) {
       throw destinationError(err, `checking ${ref}`);
@@ -216,7 +216,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
             digestFile: path.join(ctx.tmpDir, `digest-${randomUUID()}`),
             redact: session.redact,
             signal: ctx.signal,
-            cwd: ctx.tmpDir,
+            tmpDir: ctx.tmpDir,
           });
         } catch (err) {
           throw destinationError(err, `copying to ${to}`);

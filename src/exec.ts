@@ -27,12 +27,20 @@ export interface RunOptions {
    * outlive a timeout and keep publishing after the release gave up on them.
    */
   ownProcessGroup?: boolean;
+  /**
+   * Keep stdout as the exact bytes the program wrote (in `stdoutBytes`; `stdout` is then empty):
+   * for output that is hashed (a raw image manifest), which neither decoding, newline stripping nor
+   * redaction may change. Such output must never be shown; stderr is redacted as always.
+   */
+  rawStdout?: boolean;
 }
 
 export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** With `rawStdout`: stdout byte for byte. */
+  stdoutBytes?: Buffer;
 }
 
 /**
@@ -52,7 +60,8 @@ export async function runCommand(file: string, args: readonly string[], options:
     stdin: options.input === undefined ? ('ignore' as const) : ('pipe' as const),
     reject: false,
     all: false,
-    stripFinalNewline: true,
+    stripFinalNewline: !options.rawStdout,
+    ...(options.rawStdout ? { encoding: 'buffer' as const } : {}),
     maxBuffer: 16 * 1024 * 1024,
   };
   let timedOut: boolean;
@@ -101,8 +110,11 @@ export async function runCommand(file: string, args: readonly string[], options:
   // a piece no redactor recognises. Output execa cut at maxBuffer is marked as cut, so the
   // redactor also takes the start of a secret at its very end.
   const cut = result.isMaxBuffer ? CUT_MARK : '';
-  const stdout = options.redact(`${String(result.stdout ?? '')}${cut}`);
-  const stderr = options.redact(`${String(result.stderr ?? '')}${cut}`);
+  // In raw mode execa neither decodes nor strips: stderr gets the treatment it gets otherwise.
+  const text = (out: unknown) => (out instanceof Uint8Array ? Buffer.from(out).toString('utf8').replace(/\n$/, '') : String(out ?? ''));
+  const stdoutBytes = options.rawStdout && result.stdout instanceof Uint8Array ? Buffer.from(result.stdout) : undefined;
+  const stdout = options.rawStdout ? '' : options.redact(`${text(result.stdout)}${cut}`);
+  const stderr = options.redact(`${text(result.stderr)}${cut}`);
   const safeCommand = options.redact(command);
   if (timedOut || canceled) {
     throw new ReleaseBotError(ErrorCode.Timeout, `${clip(safeCommand, 200)} ${timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`, {
@@ -120,7 +132,7 @@ export async function runCommand(file: string, args: readonly string[], options:
   if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {
     throw new ExecError(safeCommand, exitCode, stdout, stderr);
   }
-  return { exitCode, stdout, stderr };
+  return { exitCode, stdout, stderr, ...(stdoutBytes ? { stdoutBytes } : {}) };
 }
 
 /** Process groups of running children started with `ownProcessGroup`. */

@@ -1,12 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
-import { ExecError, runCommand, tail } from '../exec.js';
+import { ExecError, runCommand } from '../exec.js';
 import { clip } from '../validate.js';
+import { describeManifest, type ManifestInfo } from './image-manifest.js';
+import { SkopeoError, classifySkopeoFailure } from './skopeo-error.js';
+import { makeSkopeoHome } from './skopeo-home.js';
+import { ensureSkopeoVersion } from './skopeo-version.js';
+
+export { SkopeoError, classifySkopeoFailure, type SkopeoFailureReason } from './skopeo-error.js';
+export { describeManifest, type ManifestInfo } from './image-manifest.js';
 
 /**
  * A small typed wrapper around skopeo (Debian package `skopeo`): no Docker daemon is needed on a
- * release machine. Credentials only ever travel in an auth file (never argv), and every failure is
- * sorted once, here, into "absent", "retryable" or "final".
+ * release machine. Credentials only ever travel in an auth file (never argv), configuration only in
+ * files the bot writes (skopeo-home.ts), and every failure is sorted once (skopeo-error.ts) into
+ * "absent", "retryable" or "final".
  */
 
 /** `sha256:` and 64 lower-case hex digits: the only digest form the bot accepts or reports. */
@@ -68,67 +76,12 @@ export function parseImageReference(ref: string): ImageReference {
   return { ...parseRepository(repository), repository, tag };
 }
 
-export type SkopeoFailureReason = 'not-found' | 'unauthorized' | 'network' | 'rate-limited' | 'server-error' | 'tls' | 'other';
-
-const FAILURES: Array<[SkopeoFailureReason, RegExp]> = [
-  ['rate-limited', /toomanyrequests|too many requests|\b429\b(?= \(?[A-Z])/i],
-  ['server-error', /\b5\d\d\b(?= \(?[A-Z])|unexpected http status: 5\d\d/i],
-  ['tls', /x509:|certificate|server gave http response to https client|tls: /i],
-  [
-    'network',
-    /connection refused|connection reset|tls handshake timeout|i\/o timeout|timeout exceeded|no such host|network is unreachable|no route to host|server misbehaving|temporary failure|broken pipe|unexpected eof|\beof\b/i,
-  ],
-  ['unauthorized', /unauthorized|authentication required|denied|invalid username\/password|forbidden/i],
-  ['not-found', /manifest unknown|name unknown|repository name not known|not found|statuscode: 404\b/i],
-];
-
-/** Sorts a skopeo error output into one reason; only network, 429 and 5xx are worth retrying. */
-export function classifySkopeoFailure(stderr: string): { reason: SkopeoFailureReason; retryable: boolean } {
-  for (const [reason, pattern] of FAILURES) {
-    if (pattern.test(stderr)) return { reason, retryable: reason === 'network' || reason === 'rate-limited' || reason === 'server-error' };
-  }
-  return { reason: 'other', retryable: false };
-}
-
-/** skopeo prints `level=fatal msg="..."`: the message is what a person needs. */
-function fatalMessage(stderr: string): string {
-  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(stderr);
-  return m ? (m[1] as string).replace(/\\"/g, '"') : tail(stderr, 3, 500);
-}
-
-const HINTS: Record<SkopeoFailureReason, string> = {
-  'not-found': 'the image or tag does not exist',
-  unauthorized: 'the registry refused the credentials: check the username and password (or token) in Conjur and the account\'s push/pull rights',
-  network: 'the registry could not be reached (will be retried)',
-  'rate-limited': 'the registry asked to slow down (429, will be retried)',
-  'server-error': 'the registry answered with a server error (5xx, will be retried)',
-  tls: 'TLS failed: check the registry\'s certificate, or tls_verify for a plain-HTTP registry',
-  other: 'skopeo failed',
-};
-
-/** A coded error for a failed skopeo run: NOT_FOUND when the image is absent, EXEC_FAILED otherwise. */
-export class SkopeoError extends ReleaseBotError {
-  constructor(
-    readonly reason: SkopeoFailureReason,
-    what: string,
-    stderr: string,
-    retryable: boolean,
-    cause?: unknown,
-  ) {
-    super(reason === 'not-found' ? ErrorCode.NotFound : ErrorCode.ExecFailed, `${what}: ${HINTS[reason]} (${clip(fatalMessage(stderr), 400)})`, {
-      retryable,
-      cause,
-      details: { reason, stderr: tail(stderr, 4, 800) },
-    });
-  }
-}
-
 export interface SkopeoOptions {
   redact: (text: string) => string;
   signal?: AbortSignal;
   timeoutMs?: number;
-  /** Working directory (also HOME for skopeo): a private temp dir so no user configuration leaks in. */
-  cwd?: string;
+  /** Where each run's private HOME (with the bot's registries.conf and policy.json) is made; the system temp dir when absent. */
+  tmpDir?: string;
 }
 
 export interface InspectOptions extends SkopeoOptions {
@@ -137,22 +90,68 @@ export interface InspectOptions extends SkopeoOptions {
   authFile?: string;
 }
 
-async function skopeo(what: string, args: string[], options: SkopeoOptions, defaultTimeoutMs: number): Promise<string> {
+interface RunSpec {
+  /** What the run does, for messages. */
+  what: string;
+  /** The subcommand and its flags. */
+  command: string;
+  args: string[];
+  defaultTimeoutMs: number;
+  /** The only repository a copy may read (its trust policy rejects every other source). */
+  sourceRepository?: string;
+  /** stdout as bytes (a raw manifest that is hashed). */
+  raw?: boolean;
+}
+
+async function skopeo(spec: RunSpec, options: SkopeoOptions): Promise<{ stdout: string; bytes?: Buffer }> {
+  await ensureSkopeoVersion(options.redact);
+  const home = await makeSkopeoHome(options.tmpDir, spec.sourceRepository);
   try {
-    const result = await runCommand('skopeo', args, {
-      timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+    // The pinned configuration right after the subcommand (cobra's persistent flags are accepted there).
+    const result = await runCommand('skopeo', [spec.command, ...home.args, ...spec.args], {
+      timeoutMs: options.timeoutMs ?? spec.defaultTimeoutMs,
       redact: options.redact,
+      cwd: home.dir,
+      ...(spec.raw ? { rawStdout: true } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
-    return result.stdout;
+    return { stdout: result.stdout, ...(result.stdoutBytes ? { bytes: result.stdoutBytes } : {}) };
   } catch (err) {
     if (err instanceof ExecError) {
-      const { reason, retryable } = classifySkopeoFailure(err.stderr);
-      throw new SkopeoError(reason, what, err.stderr, retryable, err);
+      const { reason, retryable } = classifySkopeoFailure(err.stderr, err.exitCode);
+      throw new SkopeoError(reason, spec.what, err.stderr, retryable, err, err.exitCode);
     }
     throw err;
+  } finally {
+    await home.remove();
   }
+}
+
+/**
+ * Reads the raw manifest of an image (`skopeo inspect --raw`: no platform is chosen, so a multi-arch
+ * image whose platforms do not include the release machine's works) and takes its digest as the
+ * registry does, sha256 over the bytes. A reference by digest must hash to that digest. Throws
+ * NOT_FOUND when the tag or repository does not exist.
+ */
+export async function inspectManifest(ref: string, options: InspectOptions): Promise<ManifestInfo> {
+  const image = parseImageReference(ref);
+  const name = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
+  const { bytes } = await skopeo(
+    {
+      what: `skopeo inspect ${name}`,
+      command: 'inspect',
+      args: ['--raw', `--tls-verify=${options.tlsVerify}`, ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']), `docker://${name}`],
+      defaultTimeoutMs: 120_000,
+      raw: true,
+    },
+    options,
+  );
+  const raw = bytes ?? Buffer.alloc(0);
+  const info = describeManifest(raw, name);
+  if (image.digest && info.digest !== image.digest) {
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the registry served ${name} with a manifest whose sha256 is ${info.digest}`);
+  }
+  return info;
 }
 
 /**
@@ -160,27 +159,7 @@ async function skopeo(what: string, args: string[], options: SkopeoOptions, defa
  * multi-arch image). Throws NOT_FOUND when the tag or repository does not exist.
  */
 export async function inspectDigest(ref: string, options: InspectOptions): Promise<string> {
-  const image = parseImageReference(ref);
-  const name = image.digest ? `${image.repository}@${image.digest}` : `${image.repository}:${image.tag}`;
-  const stdout = await skopeo(
-    `skopeo inspect ${name}`,
-    [
-      'inspect',
-      `--tls-verify=${options.tlsVerify}`,
-      ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']),
-      '--no-tags',
-      '--format',
-      '{{.Digest}}',
-      `docker://${name}`,
-    ],
-    options,
-    120_000,
-  );
-  const digest = stdout.trim();
-  if (!MANIFEST_DIGEST.test(digest)) {
-    throw new ReleaseBotError(ErrorCode.ExecFailed, `skopeo inspect ${name} printed no sha256 manifest digest (${JSON.stringify(clip(digest, 100))})`);
-  }
-  return digest;
+  return (await inspectManifest(ref, options)).digest;
 }
 
 /** Like inspectDigest, but an absent tag or repository is `undefined` instead of an error. */
@@ -205,7 +184,8 @@ export interface CopyOptions extends SkopeoOptions {
 /**
  * Copies an image by digest, every platform of a multi-arch image, refusing any change to a manifest
  * (`--preserve-digests`): the destination gets byte for byte the manifest that was staged.
- * Returns the digest skopeo reports it pushed.
+ * Signatures are not copied: the bot vouches for the digest it verified, nothing the build side
+ * attached to it. Returns the digest skopeo reports it pushed.
  */
 export async function copyImage(source: string, destination: string, options: CopyOptions): Promise<string> {
   const src = parseImageReference(source);
@@ -215,23 +195,27 @@ export async function copyImage(source: string, destination: string, options: Co
   const from = `${src.repository}@${src.digest}`;
   const to = `${dest.repository}:${dest.tag}`;
   await skopeo(
-    `skopeo copy ${from} to ${to}`,
-    [
-      'copy',
-      '--all',
-      '--preserve-digests',
-      '--quiet',
-      `--src-tls-verify=${options.srcTlsVerify}`,
-      `--dest-tls-verify=${options.destTlsVerify}`,
-      ...(options.srcAuthFile ? ['--src-authfile', options.srcAuthFile] : ['--src-no-creds']),
-      ...(options.destAuthFile ? ['--dest-authfile', options.destAuthFile] : ['--dest-no-creds']),
-      '--digestfile',
-      options.digestFile,
-      `docker://${from}`,
-      `docker://${to}`,
-    ],
+    {
+      what: `skopeo copy ${from} to ${to}`,
+      command: 'copy',
+      args: [
+        '--all',
+        '--preserve-digests',
+        '--remove-signatures',
+        '--quiet',
+        `--src-tls-verify=${options.srcTlsVerify}`,
+        `--dest-tls-verify=${options.destTlsVerify}`,
+        ...(options.srcAuthFile ? ['--src-authfile', options.srcAuthFile] : ['--src-no-creds']),
+        ...(options.destAuthFile ? ['--dest-authfile', options.destAuthFile] : ['--dest-no-creds']),
+        '--digestfile',
+        options.digestFile,
+        `docker://${from}`,
+        `docker://${to}`,
+      ],
+      defaultTimeoutMs: 6 * 3_600_000, // a hung copy only: the caller's signal (a destination's timeout, at most 6 h) ends it first
+      sourceRepository: src.repository,
+    },
     options,
-    6 * 3_600_000, // a hung copy only: the caller's signal (a destination's timeout, at most 6 h) ends it first
   );
   const pushed = (await readFile(options.digestFile, 'utf8')).trim();
   if (!MANIFEST_DIGEST.test(pushed)) throw new ReleaseBotError(ErrorCode.ExecFailed, `skopeo copy to ${to} wrote no manifest digest`);

@@ -5,7 +5,7 @@ import type { PublishContext } from '../../src/publishing/types.js';
 import { digestIfPresent, inspectDigest, writeAuthFile } from '../../src/staging/skopeo.js';
 import { dockerPublisher } from '../../publishers/docker.js';
 import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
-import { pushTinyImage, type PushedImage } from '../support/oci-image.js';
+import { buildMultiArchImage, pushTinyImage, type PushedImage } from '../support/oci-image.js';
 import { freePort } from '../support/ports.js';
 import { publishContext, type TestContext } from '../support/publish-context.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -91,6 +91,21 @@ test('copies the staged image by digest under both tags; the destination serves 
   expectNoCanary(argv);
   expect(readdirSync(ctx.tmpDir).filter((f) => f.includes('auth'))).toEqual([]);
   expectNoCanary(everything(ctx));
+});
+
+test('a multi-arch image (an OCI index of linux/s390x and linux/ppc64le) is published with its index digest and every platform', async () => {
+  const multi = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/conjur-cli', tag: '4.2.1-staged', image: await buildMultiArchImage(tmp.dir) });
+  const ctx = await context({ version: '4.2.1', artifact: { kind: 'docker', ref: multi.repository, digest: multi.digest, tlsVerify: false } });
+  await expect(dockerPublisher.publish(ctx, options())).resolves.toMatchObject({ status: 'published', readBackDigest: multi.digest });
+  // Read back independently: the raw index the destination serves hashes to the staged index digest.
+  await expect(destDigest('4.2.1')).resolves.toBe(multi.digest);
+  await expect(destDigest('4.2.1-build.123')).resolves.toBe(multi.digest);
+  const authFile = await authFileFor();
+  for (const digest of Object.values(multi.image.platforms ?? {})) {
+    await expect(inspectDigest(`${dest.host}/org/conjur-cli@${digest}`, { tlsVerify: false, authFile, redact: (t) => t })).resolves.toBe(digest);
+  }
+  // A second run sees the index under both tags: nothing to copy.
+  await expect(dockerPublisher.publish(await context({ version: '4.2.1', artifact: ctx.artifact }), options())).resolves.toMatchObject({ status: 'already-present' });
 });
 
 test('a second run finds every tag holding the staged digest: already-present, nothing copied', async () => {
@@ -190,12 +205,22 @@ test('skopeo gets the allowlisted environment only: no registry credential (thos
     restore();
   }
   const calls = spy.calls('skopeo');
-  expect(calls.map((c) => c.argv[0])).toEqual(['inspect', 'inspect', 'copy', 'copy', 'inspect', 'inspect']);
+  // The version check runs once for a new PATH, before the first real command.
+  expect(calls.map((c) => c.argv[0])).toEqual(['--version', 'inspect', 'inspect', 'copy', 'copy', 'inspect', 'inspect']);
+  const homes = new Set<string>();
   for (const call of calls) {
     expectOnlyOwnEnv(call, {});
-    expect(call.env.HOME).toBe(ctx.tmpDir);
     expectNoCanary(`${JSON.stringify(call.env)}\n${call.argv.join(' ')}`);
+    if (call.argv[0] === '--version') continue;
+    // A fresh private HOME per run, holding the configuration the bot pinned on the command line.
+    const home = call.env.HOME as string;
+    expect(path.dirname(home)).toBe(ctx.tmpDir);
+    homes.add(home);
+    const flag = (name: string) => call.argv[call.argv.indexOf(name) + 1];
+    expect([flag('--registries-conf'), flag('--policy'), flag('--registries.d')]).toEqual([`${home}/registries.conf`, `${home}/policy.json`, `${home}/registries.d`]);
   }
+  expect(homes.size).toBe(calls.length - 1);
+  expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('skopeo-'))).toEqual([]);
   await expect(destDigest('12.0.0')).resolves.toBe(staged.digest);
 });
 

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
@@ -6,13 +9,15 @@ import {
   SkopeoError,
   classifySkopeoFailure,
   copyImage,
+  describeManifest,
   digestIfPresent,
   inspectDigest,
+  inspectManifest,
   parseImageReference,
   parseRepository,
   writeAuthFile,
 } from '../../src/staging/skopeo.js';
-import { pushTinyImage, type PushedImage } from '../support/oci-image.js';
+import { buildMultiArchImage, pushTinyImage, type PushedImage } from '../support/oci-image.js';
 import { freePort } from '../support/ports.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
@@ -84,6 +89,64 @@ describe('inspectDigest against a real registry', () => {
     const err = await inspectDigest(`${open.host}/org/conjur-cli:9.9.9`, { tlsVerify: false, redact: (t) => t.replaceAll('conjur-cli', '[REDACTED]') }).catch((e: unknown) => e);
     expect((err as SkopeoError).message).toContain('[REDACTED]');
     expect(JSON.stringify((err as SkopeoError).details)).not.toContain('org/conjur-cli:');
+  });
+});
+
+describe('a multi-arch image whose platforms are not the machine\'s (OCI index: linux/s390x, linux/ppc64le)', () => {
+  let multi: PushedImage;
+  beforeAll(async () => {
+    multi = await pushTinyImage({ workDir: tmp.dir, host: open.host, path: 'org/multi', tag: '1.0.0', image: await buildMultiArchImage(tmp.dir) });
+  });
+
+  test('skopeo without --raw picks the machine\'s own platform and fails on it (why the bot reads the raw manifest)', async () => {
+    const plain = promisify(execFile)('skopeo', ['inspect', '--tls-verify=false', '--no-creds', `docker://${multi.ref}`], { env: { PATH: process.env.PATH, HOME: tmp.dir } });
+    await expect(plain).rejects.toThrow(/no image found in (manifest list|image index) for architecture/i);
+  });
+
+  test('inspectManifest gives the index digest (sha256 of the raw index bytes) and its platforms, by tag and by digest', async () => {
+    expect(multi.digest).toBe(multi.image.digest);
+    await expect(inspectManifest(multi.ref, { tlsVerify: false, redact })).resolves.toEqual({
+      digest: multi.image.digest,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      platforms: ['linux/s390x', 'linux/ppc64le'],
+    });
+    await expect(inspectDigest(`${multi.repository}@${multi.digest}`, { tlsVerify: false, redact })).resolves.toBe(multi.digest);
+    // Each platform's own manifest is there too, under its own digest.
+    for (const digest of Object.values(multi.image.platforms ?? {})) {
+      await expect(inspectManifest(`${multi.repository}@${digest}`, { tlsVerify: false, redact })).resolves.toMatchObject({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', platforms: [] });
+    }
+  });
+
+  test('copyImage copies every platform and keeps the index digest', async () => {
+    const dest = `${open.host}/org/multi-copy:1.0.0`;
+    await expect(copyImage(`${multi.repository}@${multi.digest}`, dest, { srcTlsVerify: false, destTlsVerify: false, digestFile: path.join(tmp.dir, 'multi-digest'), redact })).resolves.toBe(multi.digest);
+    await expect(inspectDigest(dest, { tlsVerify: false, redact })).resolves.toBe(multi.digest);
+    for (const digest of Object.values(multi.image.platforms ?? {})) await expect(inspectDigest(`${open.host}/org/multi-copy@${digest}`, { tlsVerify: false, redact })).resolves.toBe(digest);
+  });
+});
+
+describe('describeManifest (the raw bytes a registry served)', () => {
+  const bytes = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+  test('the digest is the sha256 of the bytes exactly, whitespace and all', () => {
+    const a = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{}}\n');
+    const b = Buffer.from('{"schemaVersion":2, "mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{}}\n');
+    expect(describeManifest(a, 'x').digest).not.toBe(describeManifest(b, 'x').digest);
+    expect(describeManifest(a, 'x').digest).toBe(`sha256:${createHash('sha256').update(a).digest('hex')}`);
+  });
+
+  test('Docker manifest lists and OCI documents without mediaType are recognised', () => {
+    expect(describeManifest(bytes({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [{ platform: { os: 'linux', architecture: 'arm', variant: 'v7' } }] }), 'x')).toMatchObject({ platforms: ['linux/arm/v7'] });
+    expect(describeManifest(bytes({ schemaVersion: 2, manifests: [] }), 'x').mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(describeManifest(bytes({ schemaVersion: 2, config: {}, layers: [] }), 'x').mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+  });
+
+  test.each([
+    ['schema 1 (its digest is not the sha256 of its bytes)', bytes({ schemaVersion: 1, name: 'x', fsLayers: [], signatures: [] }), /not schema version 2/],
+    ['not JSON', Buffer.from('<html>'), /not JSON/],
+    ['an artifact that is not an image', bytes({ schemaVersion: 2, mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' }), /not an image or an image index/],
+  ])('%s is BAD_INPUT', (_what, raw, message) => {
+    expect(() => describeManifest(raw, 'x')).toThrow(expect.objectContaining({ code: ErrorCode.BadInput, message: expect.stringMatching(message) }));
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,8 +15,15 @@ function toolEnv(workDir: string): NodeJS.ProcessEnv {
 export interface OciLayout {
   /** `oci:<layout dir>:<tag>`, a skopeo source. */
   source: string;
-  /** The manifest digest inside the layout. */
+  /** The manifest digest inside the layout (of the index, for a multi-arch image). */
   digest: string;
+  /** For a multi-arch image: each platform (`os/arch`) and the digest of its manifest. */
+  platforms?: Record<string, string>;
+}
+
+interface LayoutIndex {
+  schemaVersion: 2;
+  manifests: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os: string; architecture: string } }>;
 }
 
 /**
@@ -38,6 +45,47 @@ export async function buildTinyImage(workDir: string, content = `hello ${randomU
   const digest = index.manifests[0]?.digest;
   if (!digest) throw new Error(`umoci wrote no manifest into ${layout}`);
   return { source: `oci:${layout}:image`, digest };
+}
+
+/**
+ * Builds a multi-arch image: one tiny image per platform (`umoci config --os --architecture` on a
+ * copy of the same layer), and an OCI image index listing them with their platforms, written into
+ * the layout as a blob and tagged `multi` in its index.json (image-spec image-index.md, image-layout.md).
+ * Default platforms are neither of a release machine's usual ones (amd64, arm64 would be one):
+ * linux/s390x and linux/ppc64le, so nothing can fall back on "the machine's own platform".
+ */
+export async function buildMultiArchImage(workDir: string, platforms: Array<[os: string, arch: string]> = [['linux', 's390x'], ['linux', 'ppc64le']], content = `multi ${randomUUID()}\n`): Promise<OciLayout> {
+  const base = await buildTinyImage(workDir, content);
+  const layout = base.source.slice('oci:'.length, -':image'.length);
+  const env = toolEnv(workDir);
+  for (const [os, arch] of platforms) {
+    await execFileAsync('umoci', ['config', '--image', `${layout}:image`, '--os', os, '--architecture', arch, '--tag', `${os}-${arch}`], { env });
+  }
+  const indexFile = path.join(layout, 'index.json');
+  const tags = JSON.parse(readFileSync(indexFile, 'utf8')) as LayoutIndex;
+  const byTag = (tag: string) => {
+    const m = tags.manifests.find((x) => x.annotations?.['org.opencontainers.image.ref.name'] === tag);
+    if (!m) throw new Error(`umoci wrote no ${tag} into ${layout}`);
+    return m;
+  };
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: platforms.map(([os, arch]) => {
+      const m = byTag(`${os}-${arch}`);
+      return { mediaType: m.mediaType, digest: m.digest, size: m.size, platform: { architecture: arch, os } };
+    }),
+  };
+  const bytes = Buffer.from(JSON.stringify(index));
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(path.join(layout, 'blobs', 'sha256', hex), bytes);
+  tags.manifests.push({ mediaType: index.mediaType, digest: `sha256:${hex}`, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+  writeFileSync(indexFile, JSON.stringify(tags));
+  return {
+    source: `oci:${layout}:multi`,
+    digest: `sha256:${hex}`,
+    platforms: Object.fromEntries(platforms.map(([os, arch]) => [`${os}/${arch}`, byTag(`${os}-${arch}`).digest])),
+  };
 }
 
 export interface PushOptions {
@@ -64,7 +112,7 @@ export interface PushedImage {
   image: OciLayout;
 }
 
-/** Builds (or reuses) a tiny image and pushes it with `skopeo copy oci:… docker://…`; returns its manifest digest. */
+/** Builds (or reuses) a tiny image and pushes it (every platform of an index) with `skopeo copy oci:… docker://…`; returns its manifest digest. */
 export async function pushTinyImage(options: PushOptions): Promise<PushedImage> {
   requireBinary('skopeo', 'skopeo');
   const image = options.image ?? (await buildTinyImage(options.workDir, options.content));
@@ -80,7 +128,7 @@ export async function pushTinyImage(options: PushOptions): Promise<PushedImage> 
   }
   await execFileAsync(
     'skopeo',
-    ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', ...authArgs, '--digestfile', digestFile, image.source, `docker://${ref}`],
+    ['copy', '--all', '--quiet', '--preserve-digests', '--dest-tls-verify=false', ...authArgs, '--digestfile', digestFile, image.source, `docker://${ref}`],
     { env: toolEnv(options.workDir) },
   );
   const digest = readFileSync(digestFile, 'utf8').trim();
