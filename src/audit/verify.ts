@@ -50,6 +50,28 @@ export interface VerifyResult {
   break?: ChainBreak | undefined;
   /** Anchors (hashes recorded elsewhere earlier) and where each was found; a missing one fails. */
   anchors: { hash: string; seq?: number | undefined }[];
+  /**
+   * Sequence numbers missing between entries (or before the first). They are never reused, so a gap
+   * is a deletion even when the chain after it was recomputed to look intact.
+   */
+  gaps: SeqGap[];
+}
+
+export interface SeqGap {
+  /** First and last missing sequence number. */
+  from: number;
+  to: number;
+}
+
+/** The runs of sequence numbers missing from `seqs` (in the order given), counting from 1. */
+export function sequenceGaps(seqs: Iterable<number>): SeqGap[] {
+  const gaps: SeqGap[] = [];
+  let expected = 1;
+  for (const seq of seqs) {
+    if (seq > expected) gaps.push({ from: expected, to: seq - 1 });
+    expected = Math.max(expected, seq + 1);
+  }
+  return gaps;
 }
 
 const short = (h: string) => `${h.slice(0, 12)}…`;
@@ -82,14 +104,16 @@ export function verifyChain(items: Iterable<ChainItem>, options: { anchors?: rea
   // An anchor counts only inside the intact part of the chain: after a break, no hash can be trusted.
   const intact = all.slice(0, intactCount);
   const anchors = (options.anchors ?? []).map((hash) => ({ hash, seq: intact.find((i) => i.hash === hash.toLowerCase())?.seq }));
+  const gaps = sequenceGaps(all.map((i) => i.seq));
   return {
-    ok: !brokenAt && anchors.every((a) => a.seq !== undefined),
+    ok: !brokenAt && anchors.every((a) => a.seq !== undefined) && gaps.length === 0,
     count: all.length,
     first: point(all[0]),
     head: point(all[all.length - 1]),
     lastGood: point(previous),
     break: brokenAt,
     anchors,
+    gaps,
   };
 }
 

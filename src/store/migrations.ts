@@ -152,4 +152,29 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (issuer, job, build_number)
   );
   `,
+  // 6: audit sequence numbers are never reused (AUTOINCREMENT: a deleted last entry's seq is not
+  // handed to the next one, so a deletion always leaves a gap `audit verify` reports); the table is
+  // rebuilt with every row kept as it was. Releases record the sha256 of the projects file they ran under.
+  `
+  CREATE TABLE audit_log_new (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    project TEXT,
+    version TEXT,
+    release_id TEXT,
+    actor_json TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  INSERT INTO audit_log_new (seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash)
+    SELECT seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash FROM audit_log ORDER BY seq;
+  DROP TABLE audit_log;
+  ALTER TABLE audit_log_new RENAME TO audit_log;
+  CREATE INDEX audit_by_project ON audit_log (project, version);
+
+  ALTER TABLE releases ADD COLUMN policy_sha256 TEXT;
+  `,
 ];

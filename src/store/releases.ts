@@ -28,6 +28,8 @@ export interface ReleaseRecord {
   ownerHost: string | null;
   ownerBootId: string | null;
   ownerStartTime: string | null;
+  /** sha256 of the projects file (the policy) the release ran under; null for rows older than migration 5. */
+  policySha256: string | null;
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
@@ -86,15 +88,15 @@ export class Releases {
    * Creates a release in state `requested` and with it the lock on project+version (a partial unique
    * index). A second live request, or one for a published version, fails with IN_PROGRESS or ALREADY_RELEASED.
    */
-  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'>, id = newReleaseId()): ReleaseRecord {
+  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'> & { policySha256?: string | null | undefined }, id = newReleaseId()): ReleaseRecord {
     const at = this.now().toISOString();
     try {
       this.db
         .prepare(
-          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, policy_sha256, created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, at, at);
+        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, r.policySha256 ?? null, at, at);
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       this.assertUnlocked(r.project, r.version);
@@ -121,14 +123,14 @@ export class Releases {
   }
 
   /** A denied request never held the lock; it is recorded for the audit trail and status views. */
-  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'>, errorCode: string, errorMessage: string, id = newReleaseId()): ReleaseRecord {
+  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'> & { policySha256?: string | null | undefined }, errorCode: string, errorMessage: string, id = newReleaseId()): ReleaseRecord {
     const at = this.now().toISOString();
     this.db
       .prepare(
-        `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, error_code, error_message, created_at, updated_at, finished_at)
-         VALUES (?, ?, ?, ?, 'denied', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, error_code, error_message, policy_sha256, created_at, updated_at, finished_at)
+         VALUES (?, ?, ?, ?, 'denied', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, errorCode, errorMessage, at, at, at);
+      .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, errorCode, errorMessage, r.policySha256 ?? null, at, at, at);
     return this.get(id) as ReleaseRecord;
   }
 

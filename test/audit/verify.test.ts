@@ -111,12 +111,12 @@ describe('audit chain verification', () => {
     expect(verify([row(2).hash as string])).toMatchObject({ ok: true, anchors: [{ seq: 2 }] });
   });
 
-  it('finds a later append after truncation through the anchor, not the chain', () => {
+  it('finds a later append after truncation through the gap it leaves (seq never reused), and through the anchor', () => {
     freshLog(3);
     const anchored = row(3).hash as string;
     db.prepare('DELETE FROM audit_log WHERE seq = 3').run();
-    log.append({ type: 'published', actor: { via: 'cli' }, data: { forged: true } });
-    expect(verify().ok).toBe(true);
+    expect(log.append({ type: 'published', actor: { via: 'cli' }, data: { forged: true } }).seq).toBe(4);
+    expect(verify()).toMatchObject({ ok: false, break: undefined, gaps: [{ from: 3, to: 3 }] });
     expect(verify([anchored]).ok).toBe(false);
   });
 

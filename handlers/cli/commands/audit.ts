@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { canonicalJson } from '../../../src/audit/canonical.js';
 import { AuditLog, type AuditEntry } from '../../../src/audit/log.js';
 import { formatTrace, traceVersion } from '../../../src/audit/trace.js';
+import { compareWithCopy, parseForwardedCopy, type Difference, type ForwardedCopy } from '../../../src/audit/compare.js';
 import { chainFromDb, chainFromJsonl, verifyChain, type VerifyResult } from '../../../src/audit/verify.js';
 import { ErrorCode, ReleaseBotError } from '../../../src/errors.js';
 import { Redactor } from '../../../src/redact.js';
@@ -61,6 +62,9 @@ export function verifyText(r: VerifyResult, source: string): string {
   } else {
     lines.push(`audit chain intact: ${r.count} entries, seq ${r.first?.seq}–${r.head?.seq} (${source})`);
   }
+  for (const g of r.gaps) {
+    lines.push(`seq ${g.from}${g.to > g.from ? `–${g.to}` : ''} MISSING: sequence numbers are never reused, so ${g.to > g.from ? 'these entries were' : 'this entry was'} deleted`);
+  }
   for (const a of r.anchors) {
     lines.push(a.seq !== undefined ? `anchor ${a.hash}: found at seq ${a.seq}` : `anchor ${a.hash}: NOT FOUND in the intact chain: entries were removed from the end, or the log was rewritten`);
   }
@@ -68,6 +72,16 @@ export function verifyText(r: VerifyResult, source: string): string {
     lines.push(`head: seq ${r.head.seq} ${r.head.id} ${r.head.hash}`);
     lines.push('Entries removed from the end leave an intact chain: keep the head hash elsewhere (the syslog copy carries every hash) and check it later with `release-bot audit verify --anchor <hash>`.');
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The comparison with a forwarded copy: one line per difference, each with its sequence number. */
+export function againstText(file: string, copy: ForwardedCopy, differences: readonly Difference[]): string {
+  const seqs = copy.items.map((i) => i.seq);
+  const lines = [`forwarded copy ${file} (${copy.format}): ${copy.items.length} entries${seqs.length ? `, seq ${Math.min(...seqs)}–${Math.max(...seqs)}` : ''}`];
+  for (const u of copy.unreadable) lines.push(`  unreadable: ${u}`);
+  if (differences.length === 0) lines.push('database and forwarded copy agree on every entry');
+  else lines.push(`database and forwarded copy DIFFER (${differences.length}):`, ...differences.map((d) => `  seq ${d.seq}: ${d.kind}: ${d.message}`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -134,15 +148,29 @@ export function registerAudit(program: Command): void {
     .description('walk the hash chain; name the first entry changed, removed or reordered; exit 65 if any')
     .option('--anchor <hash>', 'a head hash recorded earlier: it must still be in the chain (repeatable)', hash64, [] as string[])
     .option('--input <file>', 'verify an `audit export` file instead of the database')
+    .option('--against <file>', 'also compare the database, entry by entry, with a forwarded copy (JSONL, or the syslog sink\'s RFC 5424 messages)')
     .option('--json', 'print the result as JSON')
     .option(...dataDirOption)
     .action(
-      action(async (o: { anchor: string[]; input?: string; json?: boolean; dataDir?: string }) => {
-        const result = o.input
-          ? verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor })
-          : withDb(o.dataDir, (db) => verifyChain(chainFromDb(db), { anchors: o.anchor }));
-        process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input ?? 'database'));
-        return result.ok ? 0 : CHAIN_BROKEN_EXIT;
+      action(async (o: { anchor: string[]; input?: string; against?: string; json?: boolean; dataDir?: string }) => {
+        if (o.input && o.against) throw new ReleaseBotError(ErrorCode.BadInput, '--input and --against do not go together: --against compares the database with a copy');
+        if (o.input) {
+          const result = verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor });
+          process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input));
+          return result.ok ? 0 : CHAIN_BROKEN_EXIT;
+        }
+        // The copy is read before the database: it is the anchor, and reading it cannot change it.
+        const copy = o.against === undefined ? undefined : parseForwardedCopy(readFileSync(o.against));
+        const { result, differences } = withDb(o.dataDir, (db) => {
+          const items = [...chainFromDb(db)];
+          return { result: verifyChain(items, { anchors: o.anchor }), differences: copy ? compareWithCopy(items, copy) : [] };
+        });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(copy ? { ...result, against: { file: o.against, format: copy.format, count: copy.items.length, unreadable: copy.unreadable, differences } } : result, null, 2)}\n`);
+        } else {
+          process.stdout.write(verifyText(result, 'database') + (copy ? againstText(o.against as string, copy, differences) : ''));
+        }
+        return result.ok && differences.length === 0 && (copy?.unreadable.length ?? 0) === 0 ? 0 : CHAIN_BROKEN_EXIT;
       }),
     );
 
