@@ -110,8 +110,9 @@ describe('attacks through the artifact: it is data, never configuration, and mus
   }
 
   /** alice asks for the release in Slack; resolves with the release's final audit entry. */
-  async function release(project: string, version: string): Promise<AuditEntry> {
-    const sent = await w.command('alice', `${project} ${version}`);
+  async function release(project: string, versionAndFlags: string): Promise<AuditEntry> {
+    const [version] = versionAndFlags.split(' ');
+    const sent = await w.command('alice', `${project} ${versionAndFlags}`);
     expect(sent.status).toBe(200);
     const deadline = Date.now() + 240_000;
     for (;;) {
@@ -201,6 +202,16 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     expectNothingPublished(entry, 'tiny-util', '2.0.0', 'npm', /declares the package "crown-jewel", but this destination publishes tiny-util/);
     expect(await registryHas('crown-jewel')).toBe(false);
     expect(await registryHas('tiny-util', '2.0.0')).toBe(false);
+  });
+
+  test('a dry run runs the preflights too: crown-jewel staged as tiny-util is refused by --dry-run, which plans nothing', async () => {
+    const packed = await npmPack(path.join(w.dir, 'pack-crown-dry'), { name: 'crown-jewel', version: '2.0.1' });
+    await stage('tiny-util', '2.0.1', { [path.basename(packed.file)]: packed.bytes });
+    const entry = await release('tiny-util', '2.0.1 --dry-run');
+    expectNothingPublished(entry, 'tiny-util', '2.0.1', 'npm', /declares the package "crown-jewel"/);
+    expect(destinationsOf(entry).some((d) => 'plan' in d && d.plan !== undefined)).toBe(false);
+    expect(w.server.app.core.audit.list({ project: 'tiny-util', limit: 20 }).find((e) => e.type === 'requested' && e.releaseId === entry.releaseId)?.data).toMatchObject({ dryRun: true });
+    expect(await registryHas('crown-jewel')).toBe(false);
   });
 
   test('npm: a tarball with two package/package.json entries is refused; neither name reaches Verdaccio', async () => {

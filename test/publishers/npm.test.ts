@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
-import { npmPublisher } from '../../publishers/npm.js';
+import { npmPublisher, pinnedNpmArgs } from '../../publishers/npm.js';
 import { npmPack } from '../../src/dev/npm-pack.js';
 import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
 import { publishContext } from '../support/publish-context.js';
@@ -200,4 +200,22 @@ test('the options refuse plain http off loopback, credentials in the URL and opt
   expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', tag: '--registry=x' }).success).toBe(false);
   expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', extra: 1 }).success).toBe(false);
   expect(npmPublisher.options.parse({ registry: 'https://registry.npmjs.org/' })).toMatchObject({ registry: 'https://registry.npmjs.org', tag: 'latest' });
+});
+
+test('the command line pins registry (the scope\'s too), proxies, TLS and every config file; cafile only from the destination', () => {
+  const files = { userconfig: '/t/u', globalconfig: '/t/g', prefix: '/t' };
+  expect(pinnedNpmArgs({ registry: 'https://npm.example.com/api' }, files, '@acme/tiny-util')).toEqual([
+    '--registry=https://npm.example.com/api/',
+    '--@acme:registry=https://npm.example.com/api/',
+    '--userconfig=/t/u',
+    '--globalconfig=/t/g',
+    '--prefix=/t',
+    '--proxy=false',
+    '--noproxy=npm.example.com',
+    '--strict-ssl=true',
+  ]);
+  expect(pinnedNpmArgs({ registry: 'https://npm.example.com', cafile: '/etc/ssl/npm-ca.pem' }, files, 'tiny-util')).toEqual(expect.arrayContaining(['--cafile=/etc/ssl/npm-ca.pem']));
+  expect(pinnedNpmArgs({ registry: 'https://npm.example.com' }, files, 'tiny-util').some((a) => a.includes(':registry='))).toBe(false);
+  expect(npmPublisher.options.safeParse({ registry: 'https://npm.example.com', cafile: 'relative.pem' }).success).toBe(false);
+  expect(npmPublisher.options.safeParse({ registry: 'https://npm.example.com', package_name: '--registry=x' }).success).toBe(false);
 });

@@ -51,6 +51,12 @@ function expectNoKeyIn(call: ChildCall): void {
   for (const line of sshd.clientKey.privateKey.split('\n').filter((l) => l.length >= 12)) expect({ tool: call.tool, leaked: seen.includes(line) }).toEqual({ tool: call.tool, leaked: false });
 }
 
+/** No ssh_config of the machine or the user (ProxyCommand, other identities, relaxed host key checks) is read: -F /dev/null. */
+function expectNoSshConfig(call: ChildCall): void {
+  const at = call.argv.indexOf('-F');
+  expect({ tool: call.tool, config: at === -1 ? undefined : call.argv[at + 1] }).toEqual({ tool: call.tool, config: '/dev/null' });
+}
+
 test('scp: every ssh and scp runs with the allowlisted environment only, no key and nothing of the parent', async () => {
   const { ctx, calls } = await publish('4.2.0', 'scp');
   expect(new Set(calls.map((c) => c.tool))).toEqual(new Set(['ssh', 'scp']));
@@ -59,6 +65,7 @@ test('scp: every ssh and scp runs with the allowlisted environment only, no key 
     expect(call.env.HOME).toBe(ctx.tmpDir);
     expectNoKeyIn(call);
     expect(call.argv).toContain('-i');
+    expectNoSshConfig(call);
   }
 });
 
@@ -69,6 +76,7 @@ test('rsync: rsync, and the ssh it starts itself, get nothing of the parent eith
   for (const call of rsync) {
     expectOnlyOwnEnv(call, {});
     expectNoKeyIn(call);
+    expect(call.argv[call.argv.indexOf('-e') + 1]).toMatch(/^ssh -F \/dev\/null /);
   }
   // The ssh rsync starts inherits rsync's environment, the allowlisted one, plus the PWD rsync sets itself.
   const sshUnderRsync = calls.filter((c) => c.tool === 'ssh' && !c.argv.includes('-T'));
@@ -76,5 +84,6 @@ test('rsync: rsync, and the ssh it starts itself, get nothing of the parent eith
   for (const call of calls.filter((c) => c.tool === 'ssh')) {
     expectOnlyOwnEnv(call, sshUnderRsync.includes(call) ? { PWD: ctx.tmpDir } : {});
     expectNoKeyIn(call);
+    expectNoSshConfig(call);
   }
 });
