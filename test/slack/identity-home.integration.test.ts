@@ -148,3 +148,41 @@ describe('Slack identity pinned to the home workspace and the company domains (s
     expect(existsSync(path.join(w.outDir, 'conjur-cli/8.0.0/conjur-cli-8.0.0.gem'))).toBe(true);
   });
 });
+
+describe('Slack identity while auth.test fails and no identity.team_id is configured', () => {
+  let w: SlackWorld;
+
+  beforeAll(async () => {
+    w = await startSlackWorld({ sleepSeconds: 0, authTestFails: 'invalid_auth' });
+    await w.stage('conjur-cli', '9.0.0', { 'conjur-cli-9.0.0.gem': 'nine' });
+  });
+
+  afterAll(async () => {
+    await w.stop();
+  });
+
+  it('fails closed: refuses everyone privately, says why in the log, and identifies people once auth.test answers', async () => {
+    for (const t of ['conjur-cli 9.0.0', 'list', 'lock conjur-cli no home']) {
+      const sent = await w.command('alice', t);
+      const reply = await w.reply(sent.responseUrl);
+      expect(reply.body.response_type).toBe('ephemeral');
+      expect(text(reply)).toContain('release-bot does not know its home Slack workspace yet (auth.test failed: An API error occurred: invalid_auth)');
+      expect(bodyText(reply)).not.toContain('conjur-cli-9.0.0.gem');
+    }
+    expect(w.logLines.some((l) => l.includes('Slack auth.test failed: the home workspace is unknown'))).toBe(true);
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/9.0.0'))).toBe(false);
+    expect(w.server.app.core.releases.latest('conjur-cli', '9.0.0', 5)).toHaveLength(0);
+    expect(w.server.app.core.audit.list({ limit: 100 }).map((e) => e.type)).not.toContain('frozen');
+
+    // Slack answers again: within the retry interval (5 s) a request learns the home, and alice is alice.
+    w.slack.failMethod('auth.test', undefined);
+    const deadline = Date.now() + 30_000;
+    let answer = '';
+    while (!answer.includes('conjur-cli 9.0.0') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      const sent = await w.command('alice', 'list');
+      answer = text(await w.reply(sent.responseUrl));
+    }
+    expect(answer).toContain('conjur-cli 9.0.0');
+  });
+});

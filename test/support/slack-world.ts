@@ -39,6 +39,8 @@ export interface SlackWorldOptions {
   auditGroup?: string;
   /** Enterprise Grid: the stand-in workspace's organisation (auth.test answers it). */
   enterpriseId?: string;
+  /** auth.test answers `{ ok: false, error }` from the start (until `slack.failMethod('auth.test', undefined)`). */
+  authTestFails?: string;
   /** Extra Slack users the stand-in knows (email-localpart tests). */
   extraUsers?: StandInUser[];
   /** How long the slow destination's script sleeps. */
@@ -127,6 +129,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       users: [...Object.values(USERS).map((u) => ({ id: u.id, email: u.email, name: u.login })), ...(options.extraUsers ?? [])],
     });
   let slack: SlackStandIn | undefined = options.slackStartsLate ? undefined : await startStandIn();
+  if (options.authTestFails) slack?.failMethod('auth.test', options.authTestFails);
   const slackApiUrl = slack ? slack.apiUrl : `http://127.0.0.1:${slackPort}/api/`;
   const more = options.identityKeys ? `, ${options.identityKeys}` : '';
   const identity =
