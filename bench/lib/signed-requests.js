@@ -13,7 +13,8 @@ export function slashCommand(signingSecret, { text, userId = 'U0ALICE', response
     text,
     user_id: userId,
     user_name: 'alice',
-    team_id: 'T0BENCH',
+    // The Slack stand-in's workspace: the bot refuses requests from any other (identity pinned to its home).
+    team_id: 'T0DEVTEAM',
     team_domain: 'bench',
     channel_id: 'C0BENCH',
     channel_name: 'releases',

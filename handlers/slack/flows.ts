@@ -11,6 +11,9 @@ import { channelRef, code, esc, type SlackMessage } from './messages/mrkdwn.js';
 import { frozenMessage, unfrozenMessage } from './messages/notices.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 import { noteMessage } from './messages/usage.js';
+import type { SlackCommand } from './command-parser.js';
+import type { SlackOrigin } from './identity.js';
+import { auditReply, listReply, statusReply } from './queries.js';
 
 export interface SlackFlowDeps {
   core: ReleaseCore;
@@ -18,16 +21,16 @@ export interface SlackFlowDeps {
   freezes: Freezes;
   chat: SlackChat;
   log: Logger;
-  /** Slack user to Conjur login (see identity.ts); throws IDENTITY_UNRESOLVED. */
-  resolveLogin: (userId: string, teamId?: string) => Promise<string>;
+  /** The sender of a Slack request to a Conjur login (SlackIdentity.resolve); throws IDENTITY_UNRESOLVED. */
+  resolveLogin: (origin: SlackOrigin) => Promise<string>;
 }
 
-/** The person behind a command or a click, and the private way back to them. */
-export interface Asker {
-  userId: string;
-  teamId?: string | undefined;
+/** The person behind a command or a click (as the signed request names them), and the private way back to them. */
+export interface Asker extends SlackOrigin {
   reply: (message: SlackMessage) => Promise<void>;
 }
+
+export type ReadAsk = Extract<SlackCommand, { kind: 'list' | 'status' | 'audit' }>;
 
 export interface ReleaseAsk {
   project: string;
@@ -131,10 +134,50 @@ export async function unlockFlow(deps: SlackFlowDeps, asker: Asker, project: str
   }
 }
 
+/**
+ * `/release list|status|audit`: only for a resolved user (they show Conjur logins, groups, denials,
+ * digests and open approvals); `audit` also needs `audit_group` membership when one is configured.
+ */
+export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk): Promise<void> {
+  const { core } = deps;
+  const project = ask.project ?? '-';
+  const version = ask.kind === 'status' ? (ask.version ?? '-') : '-';
+  try {
+    const who = await identify(deps, asker, ask.kind, project, version);
+    if (ask.kind === 'audit' && core.config.auditGroup) await assertAuditReader(deps, asker, who, core.config.auditGroup, project);
+    const message =
+      ask.kind === 'list'
+        ? listReply(core, ask.project)
+        : ask.kind === 'status'
+          ? statusReply(core, deps.approvals, deps.freezes, ask.project, ask.version)
+          : auditReply(core, ask.project, ask.limit);
+    await asker.reply(message);
+  } catch (thrown) {
+    await asker.reply(errorMessage(toReleaseBotError(thrown)));
+  }
+}
+
+/** Fail closed: a Conjur error is a refusal, and every refusal is audited. */
+async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Requester, group: string, project: string): Promise<void> {
+  const notMember = () => new ReleaseBotError(ErrorCode.NotAuthorized, `${who.login} is not a member of the Conjur group ${group}, whose members may read the audit log (audit_group)`, { details: { group } });
+  let refusal: ReleaseBotError | undefined;
+  try {
+    if (!(await deps.core.isMember(who.login, group))) refusal = notMember();
+  } catch (thrown) {
+    const coded = toReleaseBotError(thrown);
+    // Conjur answers 404 for a role it does not know (or the bot may not see): a member of nothing.
+    refusal = coded.code === ErrorCode.ConjurNotFound ? notMember() : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
+  }
+  if (refusal) {
+    auditDenied(deps.core, asker, who.login, 'audit', project, '-', refusal);
+    throw refusal;
+  }
+}
+
 /** Slack user to requester; a user the identity strategy cannot resolve is refused, and that is audited. */
 async function identify(deps: SlackFlowDeps, asker: Asker, action: string, project: string, version: string): Promise<Requester> {
   try {
-    const login = await deps.resolveLogin(asker.userId, asker.teamId);
+    const login = await deps.resolveLogin(asker);
     return { login, via: 'slack', chatUserId: asker.userId };
   } catch (thrown) {
     const err = toReleaseBotError(thrown);

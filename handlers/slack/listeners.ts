@@ -1,26 +1,23 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
-import { toReleaseBotError } from '../../src/errors.js';
 import { APPROVE_ACTION, parseReleaseValue, RELEASE_ACTION } from './action-values.js';
 import type { BackgroundTasks } from './background.js';
 import type { SlackChat } from './chat.js';
 import { parseCommand } from './command-parser.js';
-import { approveFlow, lockFlow, releaseFlow, unlockFlow, type Asker, type SlackFlowDeps } from './flows.js';
-import { errorMessage } from './messages/denial.js';
+import { approveFlow, lockFlow, readFlow, releaseFlow, unlockFlow, type Asker, type SlackFlowDeps } from './flows.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
 import { acceptedMessage, helpMessage, usageMessage } from './messages/usage.js';
-import { auditReply, listReply, statusReply } from './queries.js';
 
 export const RELEASE_COMMAND = '/release';
 
 /**
- * The Bolt listeners. Each one acknowledges first (Slack's 3 s limit), answering read-only
- * subcommands in the ack itself; anything that waits for Slack, Conjur or a destination runs
- * afterwards as a background task, and its answer goes back through response_url.
+ * The Bolt listeners. Each one acknowledges first (Slack's 3 s limit), answering help and usage in
+ * the ack itself; anything that waits for Slack (identity), Conjur or a destination runs afterwards
+ * as a background task, and its answer goes back through response_url.
  */
 export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackChat, tasks: BackgroundTasks): void {
   bolt.command(RELEASE_COMMAND, async ({ command, ack, respond }) => {
     const answer = (m: SlackMessage) => ack({ response_type: 'ephemeral', ...chat.redacted(m) });
-    const asker: Asker = { userId: command.user_id, teamId: command.team_id, reply: (m) => chat.respond(respond, m) };
+    const asker: Asker = { userId: command.user_id, teamId: command.team_id, enterpriseId: command.enterprise_id, reply: (m) => chat.respond(respond, m) };
     const parsed = parseCommand(typeof command.text === 'string' ? command.text : '');
     switch (parsed.kind) {
       case 'help':
@@ -29,20 +26,11 @@ export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackCha
         return answer(usageMessage(parsed.problem));
       case 'list':
       case 'status':
-      case 'audit': {
-        let message: SlackMessage;
-        try {
-          message =
-            parsed.kind === 'list'
-              ? listReply(deps.core, parsed.project)
-              : parsed.kind === 'status'
-                ? statusReply(deps.core, deps.approvals, deps.freezes, parsed.project, parsed.version)
-                : auditReply(deps.core, parsed.project, parsed.limit);
-        } catch (thrown) {
-          message = errorMessage(toReleaseBotError(thrown));
-        }
-        return answer(message);
-      }
+      case 'audit':
+        // Who asks is known only after users.info: an empty ack, the answer (or the refusal) follows privately.
+        await ack();
+        tasks.run(parsed.kind, () => readFlow(deps, asker, parsed));
+        return;
       case 'release': {
         const what = parsed.dryRun ? 'Dry run' : parsed.resume ? 'Resuming the release' : 'Release';
         await answer(acceptedMessage(`${what} of ${parsed.project} ${parsed.version}: checking who you are and what Conjur allows`));
@@ -79,5 +67,11 @@ export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackCha
 }
 
 function clicker(body: BlockAction, chat: SlackChat, respond: (m: Record<string, unknown>) => Promise<unknown>): Asker {
-  return { userId: body.user.id, teamId: body.team?.id ?? body.user.team_id, reply: (m) => chat.respond(respond, m) };
+  return {
+    userId: body.user.id,
+    teamId: body.team?.id,
+    enterpriseId: body.team?.enterprise_id ?? body.enterprise?.id,
+    userTeamId: body.user.team_id,
+    reply: (m) => chat.respond(respond, m),
+  };
 }

@@ -10,7 +10,8 @@ import { BackgroundTasks } from './background.js';
 import { boltLogger } from './bolt-logger.js';
 import { SlackChat } from './chat.js';
 import type { SlackFlowDeps } from './flows.js';
-import { resolveLogin } from './identity.js';
+import { slackDirectory } from './directory.js';
+import { SlackIdentity } from './identity.js';
 import { registerListeners } from './listeners.js';
 import { SocketConnection } from './socket-connection.js';
 
@@ -77,8 +78,12 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const watcher = new AuditWatcher(app.core, announcer, log).start();
   const tasks = new BackgroundTasks(log);
+  // The identity section is read at each request: a reloaded projects file applies at once.
+  const identity = new SlackIdentity(() => app.core.config.identity, slackDirectory(client), log);
+  identity.start();
 
-  // One bot token for one workspace: no auth.test per request (nor at start), nothing to install.
+  // One bot token for one workspace: no auth.test per request, nothing to install. (Identity asks
+  // auth.test once, for the home workspace, unless the projects file names it.)
   const authorize = async () => ({ botToken: token });
   const common = { authorize, logger, clientOptions, ignoreSelf: false, convoStore: false as const };
   let bolt: BoltApp;
@@ -119,7 +124,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     freezes,
     chat,
     log,
-    resolveLogin: (userId, teamId) => resolveLogin(userId, app.config.identity, (id) => chat.lookupUser(id), teamId),
+    resolveLogin: (origin) => identity.resolve(origin),
   };
   registerListeners(bolt, deps, chat, tasks);
   // Never awaited: the HTTP server listens whether or not Slack answers (see socket-connection.ts).

@@ -41,6 +41,8 @@ export interface Config {
   stagingDir: string;
   channel: string;
   identity: ProjectsFileInput['identity'];
+  /** Conjur group whose members may read the audit log in Slack (`audit_group`); anyone identified when absent. */
+  auditGroup?: string | undefined;
   projects: ReadonlyMap<string, ProjectConfig>;
 }
 
@@ -93,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const configFile = path.resolve(cwd, (cleanEnv.RELEASE_BOT_CONFIG as string | undefined) ?? './releases.yml');
   const file = readProjectsFile(configFile, problems);
   const projects = new Map<string, ProjectConfig>();
+  if (file) problems.push(...identityProblems(file.identity, path.basename(configFile)));
   if (file) {
     for (const [name, project] of Object.entries(file.projects)) {
       const checked = checkProject(name, project, options.destinationTypes, problems);
@@ -109,8 +112,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     stagingDir: path.resolve(configDir, file.staging_dir),
     channel: file.channel,
     identity: file.identity,
+    ...(file.audit_group ? { auditGroup: file.audit_group } : {}),
     projects,
   };
+}
+
+/**
+ * The identity section's rules beyond the schema. email-localpart without email_domains would map
+ * any verified address (alice@evil.example) onto the Conjur user alice, with her rights.
+ */
+function identityProblems(identity: ProjectsFileInput['identity'], label: string): string[] {
+  const problems: string[] = [];
+  if (identity.strategy === 'email-localpart' && !identity.email_domains) {
+    problems.push(
+      `${label}: identity.email_domains: is not set, and strategy email-localpart needs it: the Conjur login is the part of a Slack profile's email address before the @, so the bot must know which domains are your company's. Add them, e.g. \`identity: { strategy: email-localpart, email_domains: [example.com] }\`; an address in any other domain (or a subdomain not listed) is refused`,
+    );
+  }
+  if (identity.enterprise_id && !identity.team_id) {
+    problems.push(`${label}: identity.enterprise_id: is set without identity.team_id: set both (the workspace id T… and the organisation id E… of your Enterprise Grid), or neither to take them from Slack's auth.test at start`);
+  }
+  return problems;
 }
 
 function readProjectsFile(configFile: string, problems: string[]): ProjectsFileInput | undefined {

@@ -7,6 +7,10 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const CONJUR_ID = /^[A-Za-z0-9_][A-Za-z0-9_./@-]*$/;
 
 const DESTINATION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SLACK_TEAM_ID = /^T[A-Z0-9]{2,20}$/;
+const SLACK_ENTERPRISE_ID = /^E[A-Z0-9]{2,20}$/;
+/** A DNS name in ASCII: labels of letters, digits and inner hyphens, at least two of them. */
+const EMAIL_DOMAIN = /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 export const destinationBaseSchema = z.object({
   name: z.string().regex(DESTINATION_NAME, 'use letters, digits, ".", "_" and "-"'),
@@ -58,8 +62,21 @@ export const projectsFileSchema = z.object({
     .object({
       strategy: z.enum(['email-localpart', 'map']),
       map: z.record(z.string(), z.string().min(1)).default({}),
+      /** The home workspace; learnt from Slack's auth.test at start when absent. */
+      team_id: z.string().regex(SLACK_TEAM_ID, 'a Slack workspace id such as T024BE7LD').optional(),
+      /** The home Enterprise Grid organisation; learnt from auth.test when absent (and team_id too). */
+      enterprise_id: z.string().regex(SLACK_ENTERPRISE_ID, 'a Slack Enterprise Grid id such as E0AKF5D7N').optional(),
+      /** Whether guests (single- and multi-channel) of the home workspace may be identified at all. */
+      allow_guests: z.boolean().default(false),
+      /** email-localpart: the only domains whose addresses map to a Conjur login (exact match, no subdomains). */
+      email_domains: z
+        .array(z.string().regex(EMAIL_DOMAIN, 'a domain name such as example.com (an IDN in its xn-- form; no @, no wildcard: list each subdomain you mean)').transform((d) => d.toLowerCase()))
+        .min(1, 'list at least one domain, e.g. [example.com]')
+        .optional(),
     })
     .strict(),
+  /** Conjur group whose members may read `/release audit` in Slack; when absent, any identified person may. */
+  audit_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/auditors').optional(),
   projects: z.record(z.string().regex(PROJECT_NAME, 'project names are lower-case letters, digits, ".", "_" and "-"'), projectSchema),
 }).strict();
 export type ProjectsFileInput = z.infer<typeof projectsFileSchema>;

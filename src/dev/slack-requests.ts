@@ -34,11 +34,15 @@ export interface SlashCommandFields {
   response_url: string;
   trigger_id: string;
   is_enterprise_install: string;
+  /** Enterprise Grid only (Bolt's SlashCommand type: `enterprise_id?`, `enterprise_name?`). */
+  enterprise_id?: string;
+  enterprise_name?: string;
 }
 
 /** The form body of a slash command, as Slack posts it; override any field. */
 export function slashCommand(overrides: Partial<SlashCommandFields> = {}): string {
-  return new URLSearchParams(Object.entries(slashCommandFields(overrides))).toString();
+  const fields = Object.entries(slashCommandFields(overrides)).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return new URLSearchParams(fields).toString();
 }
 
 /** The fields of a slash command: the form body's over HTTP, the envelope's `payload` in Socket Mode. */
@@ -65,7 +69,12 @@ export interface ButtonClickFields {
   value: string;
   userId: string;
   userName?: string;
+  /** The workspace the click happened in (`team.id`). */
   teamId?: string;
+  /** The clicker's own workspace (`user.team_id`; default: teamId). */
+  userTeamId?: string;
+  /** Enterprise Grid: `team.enterprise_id` and `enterprise.id`. */
+  enterpriseId?: string;
   channelId?: string;
   /** ts of the message holding the button. */
   messageTs?: string;
@@ -73,20 +82,24 @@ export interface ButtonClickFields {
   blockId?: string;
 }
 
-/** The form body of a `block_actions` interaction (a button click): `payload=<json>`. */
+/**
+ * The form body of a `block_actions` interaction (a button click): `payload=<json>`, shaped as Bolt's
+ * BlockAction type (slackapi/bolt-js src/types/actions/block-action.ts).
+ */
 export function buttonClick(f: ButtonClickFields): string {
   const teamId = f.teamId ?? 'T0DEVTEAM';
+  const grid = f.enterpriseId ? { enterprise_id: f.enterpriseId, enterprise_name: 'stand-in org' } : {};
   const channelId = f.channelId ?? 'C0RELEASES';
   const messageTs = f.messageTs ?? '1700000000.000001';
   const payload = {
     type: 'block_actions',
-    user: { id: f.userId, username: f.userName ?? f.userId.toLowerCase(), name: f.userName ?? f.userId.toLowerCase(), team_id: teamId },
+    user: { id: f.userId, username: f.userName ?? f.userId.toLowerCase(), name: f.userName ?? f.userId.toLowerCase(), team_id: f.userTeamId ?? teamId },
     api_app_id: 'A0RELEASEBOT',
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: messageTs, channel_id: channelId, is_ephemeral: false },
     trigger_id: `${Date.now()}.${randomBytes(4).toString('hex')}`,
-    team: { id: teamId, domain: 'stand-in' },
-    enterprise: null,
+    team: { id: teamId, domain: 'stand-in', ...grid },
+    enterprise: f.enterpriseId ? { id: f.enterpriseId, name: 'stand-in org' } : null,
     is_enterprise_install: false,
     channel: { id: channelId, name: 'releases' },
     message: { type: 'message', ts: messageTs, text: '', blocks: [] },

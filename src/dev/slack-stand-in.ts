@@ -21,11 +21,18 @@ export interface StandInUser {
   id: string;
   email?: string;
   name?: string;
+  /** The user's own workspace (default: the stand-in's). */
   teamId?: string;
+  /** Enterprise Grid: the user's organisation (answered as `enterprise_user`). */
+  enterpriseId?: string;
   deleted?: boolean;
   isBot?: boolean;
-  /** A guest account. */
+  /** A multi-channel guest. */
   isRestricted?: boolean;
+  /** A single-channel guest (Slack sets `is_restricted` too). */
+  isUltraRestricted?: boolean;
+  /** Of another organisation and in no channel shared with this workspace. */
+  isStranger?: boolean;
 }
 
 export interface SlackStandInOptions {
@@ -36,6 +43,8 @@ export interface SlackStandInOptions {
   appId?: string;
   users?: StandInUser[];
   teamId?: string;
+  /** Enterprise Grid: the workspace's organisation, answered by auth.test. */
+  enterpriseId?: string;
   botUserId?: string;
   botId?: string;
   port?: number;
@@ -81,6 +90,8 @@ export interface SlackStandIn {
   /** The messages of a channel (all channels when absent) as they read now, in posting order. */
   messages(channel?: string): StandInMessage[];
   addUser(user: StandInUser): void;
+  /** Makes a Web API method answer `{ ok: false, error }` (undefined: answer normally again). */
+  failMethod(method: string, error: string | undefined): void;
   socketMode: SocketModeStandIn;
   close(): Promise<void>;
 }
@@ -115,6 +126,7 @@ const MAX_BODY = 1024 * 1024;
 export async function startSlackStandIn(options: SlackStandInOptions = {}): Promise<SlackStandIn> {
   const teamId = options.teamId ?? 'T0DEVTEAM';
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
+  const failing = new Map<string, string>();
   const calls: RecordedSlackCall[] = [];
   const messages = new Map<string, StandInMessage>();
   const waiters: Array<{ predicate: (c: RecordedSlackCall) => boolean; resolve: (c: RecordedSlackCall) => void }> = [];
@@ -141,8 +153,20 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
     const blocks = Array.isArray(p.blocks) ? p.blocks : [];
     const channel = typeof p.channel === 'string' ? p.channel : '';
     switch (method) {
+      // Shaped as @slack/web-api's AuthTestResponse (packages/web-api/src/types/response/AuthTestResponse.ts):
+      // enterprise_id only on Enterprise Grid.
       case 'auth.test':
-        return { ok: true, url: 'https://dev-stand-in.slack.invalid/', team: 'stand-in', team_id: teamId, user: 'release-bot', user_id: options.botUserId ?? 'U0RELEASEBOT', bot_id: options.botId ?? 'B0RELEASEBOT' };
+        return {
+          ok: true,
+          url: 'https://dev-stand-in.slack.invalid/',
+          team: 'stand-in',
+          user: 'release-bot',
+          team_id: teamId,
+          user_id: options.botUserId ?? 'U0RELEASEBOT',
+          bot_id: options.botId ?? 'B0RELEASEBOT',
+          ...(options.enterpriseId ? { enterprise_id: options.enterpriseId } : {}),
+          is_enterprise_install: false,
+        };
       case 'chat.postMessage': {
         if (!channel) return { ok: false, error: 'channel_not_found' };
         if (!text && blocks.length === 0) return { ok: false, error: 'no_text' };
@@ -167,17 +191,29 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       case 'users.info': {
         const user = typeof p.user === 'string' ? users.get(p.user) : undefined;
         if (!user) return { ok: false, error: 'user_not_found' };
+        // Shaped as @slack/web-api's UsersInfoResponse (packages/web-api/src/types/response/UsersInfoResponse.ts):
+        // `enterprise_user` only for Grid users, `is_stranger` only for strangers.
+        const enterprise = user.enterpriseId ?? (user.teamId === undefined || user.teamId === teamId ? options.enterpriseId : undefined);
         return {
           ok: true,
           user: {
             id: user.id,
             team_id: user.teamId ?? teamId,
             name: user.name ?? user.id.toLowerCase(),
+            real_name: user.name ?? user.id,
             deleted: Boolean(user.deleted),
+            is_admin: false,
+            is_owner: false,
+            is_primary_owner: false,
             is_bot: Boolean(user.isBot),
-            is_restricted: Boolean(user.isRestricted),
-            is_ultra_restricted: false,
-            profile: { ...(user.email ? { email: user.email } : {}), real_name: user.name ?? user.id },
+            is_app_user: false,
+            is_restricted: Boolean(user.isRestricted || user.isUltraRestricted),
+            is_ultra_restricted: Boolean(user.isUltraRestricted),
+            ...(user.isStranger ? { is_stranger: true } : {}),
+            ...(enterprise
+              ? { enterprise_user: { id: user.id, enterprise_id: enterprise, enterprise_name: 'stand-in org', is_admin: false, is_owner: false, is_primary_owner: false, teams: [user.teamId ?? teamId] } }
+              : {}),
+            profile: { ...(user.email ? { email: user.email } : {}), real_name: user.name ?? user.id, team: user.teamId ?? teamId },
           },
         };
       }
@@ -229,7 +265,8 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
         return send(200, result);
       }
       const authorized = options.token === undefined || req.headers.authorization === `Bearer ${options.token}`;
-      const payload = authorized ? answer(method, body) : { ok: false, error: 'invalid_auth' };
+      const failure = failing.get(method);
+      const payload = !authorized ? { ok: false, error: 'invalid_auth' } : failure ? { ok: false, error: failure } : answer(method, body);
       record({ method, body, authorized, response: payload });
       send(200, payload);
     });
@@ -358,6 +395,7 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
     },
     messages: (channel) => [...messages.values()].filter((m) => channel === undefined || m.channel === channel),
     addUser: (user) => void users.set(user.id, user),
+    failMethod: (method, error) => void (error === undefined ? failing.delete(method) : failing.set(method, error)),
     socketMode,
     close: () =>
       new Promise<void>((resolve) => {

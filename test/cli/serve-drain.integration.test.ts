@@ -50,7 +50,7 @@ describe('release-bot serve drains on SIGTERM', () => {
       },
       { variables: { 'release/downloads/token': { value: DOWNLOADS_TOKEN, readers: ['host:release-bot'] } } },
     );
-    slack = await startSlackStandIn({ token: BOT_TOKEN });
+    slack = await startSlackStandIn({ token: BOT_TOKEN, users: [{ id: 'U024BE7LH', name: 'alice' }] });
   });
 
   afterAll(async () => {

@@ -16,7 +16,7 @@ const goodEnv = (file: string) => ({
 
 const goodProjects = `channel: C0RELEASES
 staging_dir: ./staging
-identity: { strategy: email-localpart }
+identity: { strategy: email-localpart, email_domains: [example.com] }
 projects:
   conjur-cli:
     authorized_group: release/conjur-cli

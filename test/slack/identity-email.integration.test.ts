@@ -30,7 +30,7 @@ describe('Slack identity by email local part (users.info on the Web API stand-in
   it('refuses a guest whose address would map onto a member, and a user Slack does not know', async () => {
     await w.stage('conjur-cli', '7.1.0', { 'conjur-cli-7.1.0.gem': 'seven one' });
     for (const [user, why] of [
-      ['U0GUEST', 'guest accounts cannot release'],
+      ['U0GUEST', 'guest accounts cannot use release-bot'],
       ['U0GHOST', 'could not read your Slack profile (users.info: An API error occurred: user_not_found)'],
     ] as const) {
       const responseUrl = w.slack.responseUrl();

@@ -128,7 +128,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     expect(bodyText(reply)).toContain('by alice (`rel_');
   });
 
-  it('answers help, list, status and audit in the ack, and malformed text with a short usage line', async () => {
+  it('answers help and malformed text in the ack; list, status and audit privately once it knows who asks', async () => {
     const help = JSON.parse((await w.command('mallory', 'help')).body);
     expect(help).toMatchObject({ response_type: 'ephemeral' });
     expect(help.text).toContain('/release <project> <version> --dry-run');
@@ -139,20 +139,25 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
       expect(usage.text).toMatch(/Usage: \/release <project> <version>/);
     }
 
-    const list = JSON.parse((await w.command('alice', 'list')).body);
-    expect(list.text).toContain('conjur-cli 4.3.0');
-    expect(list.text).toContain('conjur-cli 4.2.0 (published)');
+    // Reads need users.info first: an empty ack, then the answer through response_url, only to the asker.
+    const read = async (t: string) => {
+      const sent = await w.command('alice', t);
+      expect(sent.body).toBe('');
+      const reply = await w.reply(sent.responseUrl);
+      expect(reply.body.response_type).toBe('ephemeral');
+      return reply;
+    };
+    const list = text(await read('list'));
+    expect(list).toContain('conjur-cli 4.3.0');
+    expect(list).toContain('conjur-cli 4.2.0 (published)');
 
-    const status = JSON.parse((await w.command('alice', 'status conjur-cli 4.2.0')).body);
-    expect(status.text).toContain('releases: 4.2.0 published');
+    expect(text(await read('status conjur-cli 4.2.0'))).toContain('releases: 4.2.0 published');
 
-    const audit = JSON.parse((await w.command('alice', 'audit conjur-cli 3')).body);
-    const lines = String(audit.text).split('\n').slice(1);
+    const lines = text(await read('audit conjur-cli 3')).split('\n').slice(1);
     expect(lines).toHaveLength(3);
     expect(lines[0]).toContain('denied conjur-cli 4.2.0 bob ALREADY_RELEASED');
 
-    const unknown = JSON.parse((await w.command('alice', 'status nope')).body);
-    expect(unknown.text).toContain('unknown project "nope"');
+    expect(text(await read('status nope'))).toContain('unknown project "nope"');
   });
 
   it('freezes a project: releases are refused with who, when and why; only the authorized group may lock; unlock lifts it', async () => {

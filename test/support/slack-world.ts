@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
 import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../src/dev/conjur-stand-in.js';
-import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type SentRequest } from '../../src/dev/slack-requests.js';
+import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type ButtonClickFields, type SentRequest, type SlashCommandFields } from '../../src/dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../src/dev/slack-stand-in.js';
 import { createApp, serve, type CreateAppOptions, type RunningServer } from '../../src/main.js';
 import { createHttpApp, listen } from '../../src/server.js';
@@ -33,6 +33,14 @@ export type UserName = keyof typeof USERS;
 
 export interface SlackWorldOptions {
   identity?: 'map' | 'email-localpart';
+  /** More keys of the projects file's identity section, as YAML flow pairs (`allow_guests: true`); email-localpart gets `email_domains: [example.com]` unless given. */
+  identityKeys?: string;
+  /** The projects file's audit_group. */
+  auditGroup?: string;
+  /** Enterprise Grid: the stand-in workspace's organisation (auth.test answers it). */
+  enterpriseId?: string;
+  /** auth.test answers `{ ok: false, error }` from the start (until `slack.failMethod('auth.test', undefined)`). */
+  authTestFails?: string;
   /** Extra Slack users the stand-in knows (email-localpart tests). */
   extraUsers?: StandInUser[];
   /** How long the slow destination's script sleeps. */
@@ -84,6 +92,10 @@ export interface SlackWorld {
   command(user: UserName, text: string): Promise<SentRequest & { responseUrl: string }>;
   /** Sends a signed button click as `user`. */
   click(user: UserName, actionId: string, value: string): Promise<SentRequest & { responseUrl: string }>;
+  /** Sends a signed `/release <text>` from any Slack user id, any slash-command field overridden. */
+  commandFrom(fields: Partial<SlashCommandFields> & { user_id: string }, text: string): Promise<SentRequest & { responseUrl: string }>;
+  /** Sends a signed button click from any Slack user id, with the payload's workspace fields overridden. */
+  clickFrom(fields: Omit<ButtonClickFields, 'actionId' | 'value' | 'responseUrl'>, actionId: string, value: string): Promise<SentRequest & { responseUrl: string }>;
   /** The first answer posted to a response_url. */
   reply(responseUrl: string, timeoutMs?: number): Promise<RecordedSlackCall>;
   stop(): Promise<void>;
@@ -117,20 +129,24 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       token: CANARY.slackBotToken,
       appToken: CANARY.slackAppToken,
       port: slackPort,
+      ...(options.enterpriseId ? { enterpriseId: options.enterpriseId } : {}),
       users: [...Object.values(USERS).map((u) => ({ id: u.id, email: u.email, name: u.login })), ...(options.extraUsers ?? [])],
     });
   let slack: SlackStandIn | undefined = options.slackStartsLate ? undefined : await startStandIn();
+  if (options.authTestFails) slack?.failMethod('auth.test', options.authTestFails);
   const slackApiUrl = slack ? slack.apiUrl : `http://127.0.0.1:${slackPort}/api/`;
+  const more = options.identityKeys ? `, ${options.identityKeys}` : '';
   const identity =
     options.identity === 'email-localpart'
-      ? 'identity: { strategy: email-localpart }'
-      : `identity: { strategy: map, map: { ${Object.values(USERS).map((u) => `${u.id}: ${u.login}`).join(', ')} } }`;
+      ? `identity: { strategy: email-localpart${options.identityKeys?.includes('email_domains') ? '' : ', email_domains: [example.com]'}${more} }`
+      : `identity: { strategy: map, map: { ${Object.values(USERS).map((u) => `${u.id}: ${u.login}`).join(', ')} }${more} }`;
   writeFileSync(
     path.join(tmp.dir, 'releases.yml'),
     [
       'channel: C0RELEASES',
       `staging_dir: ${staging}`,
       identity,
+      ...(options.auditGroup ? [`audit_group: ${options.auditGroup}`] : []),
       'projects:',
       '  conjur-cli:',
       '    authorized_group: release/conjur-cli',
@@ -259,15 +275,16 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       });
       return result.staged.id;
     },
-    async command(user, text) {
+    command: (user, text) => world.commandFrom({ user_id: USERS[user].id, user_name: USERS[user].login }, text),
+    click: (user, actionId, value) => world.clickFrom({ userId: USERS[user].id, userName: USERS[user].login }, actionId, value),
+    async commandFrom(fields, text) {
       const responseUrl = standIn().responseUrl();
-      const u = USERS[user];
-      const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ ...fields, text, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
-    async click(user, actionId, value) {
+    async clickFrom(fields, actionId, value) {
       const responseUrl = standIn().responseUrl();
-      const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ actionId, value, userId: USERS[user].id, userName: USERS[user].login, responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ ...fields, actionId, value, responseUrl }), { signingSecret: CANARY.signingSecret });
       return { ...sent, responseUrl };
     },
     reply(responseUrl, timeoutMs = 15_000) {
