@@ -6,11 +6,13 @@ import { destinationTypes, publishers } from '../publishers/registry.js';
 import { mountSlack } from '../handlers/slack/mount.js';
 import { startAuditForwarding } from './audit/forwarding.js';
 import { loadConfig, type Config } from './config/load.js';
+import { PolicyReloader, type ReloadOutcome } from './config/reload.js';
 import { ConjurClient } from './conjur/client.js';
 import { measuredConjur } from './conjur/measured.js';
 import type { Conjur } from './conjur/types.js';
 import { createLogger } from './log.js';
 import { Metrics, mountMetrics } from './metrics.js';
+import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
 import { Redactor } from './redact.js';
 import { ReleaseCore } from './release/core.js';
 import { createHttpApp, listen } from './server.js';
@@ -40,8 +42,8 @@ export interface CreateAppOptions {
   retryBaseMs?: number;
 }
 
-export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor()): Config {
-  return loadConfig(env, { destinationTypes, redactor });
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
+  return loadConfig(env, { destinationTypes, redactor, ...(projectsFile !== undefined ? { projectsFile } : {}) });
 }
 
 export function createApp(options: CreateAppOptions = {}): App {
@@ -74,7 +76,19 @@ export function createApp(options: CreateAppOptions = {}): App {
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  return { config, core, conjur, db, log, redactor, metrics, close: () => db.close() };
+  return {
+    // The core holds the policy in force (serve reloads it): every reader sees the current one.
+    get config() {
+      return core.config;
+    },
+    core,
+    conjur,
+    db,
+    log,
+    redactor,
+    metrics,
+    close: () => db.close(),
+  };
 }
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
@@ -92,15 +106,25 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function serve(options: CreateAppOptions = {}): Promise<RunningServer> {
+/** `release-bot serve`: the server, and the reloader that keeps its policy equal to the projects file. */
+export interface ServingBot extends RunningServer {
+  policy: PolicyReloader;
+  /** What SIGHUP does: re-reads the projects file now. */
+  reload(trigger: 'SIGHUP'): ReloadOutcome;
+}
+
+export async function serve(options: CreateAppOptions = {}): Promise<ServingBot> {
   const app = createApp(options);
   const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
+  // A reload validates with the environment read at start: only the projects file is reloadable.
+  const env = options.env ?? process.env;
+  const policy = new PolicyReloader({ holder: app.core, load: (bytes) => loadAppConfig(env, app.redactor, bytes), log: app.log.child({ component: 'policy' }) });
   let server: Server;
   let handlers: { stop(): Promise<void> } | undefined;
   try {
-    const http = createHttpApp(app.core);
+    const http = createHttpApp(app.core, { readiness: new Readiness(readinessChecks(app, policy), (t) => app.redactor.redact(t)) });
     handlers = await mountHandlers(http, app);
     server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
   } catch (err) {
@@ -109,12 +133,14 @@ export async function serve(options: CreateAppOptions = {}): Promise<RunningServ
     app.close();
     throw err;
   }
+  policy.start();
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       app.log.info({ inFlight: app.core.inFlightCount }, 'stopping: draining in-flight releases');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      policy.stop();
       await app.core.drain();
       server.closeAllConnections();
       await closed;
@@ -123,5 +149,14 @@ export async function serve(options: CreateAppOptions = {}): Promise<RunningServ
       await forwarding.stop();
       app.close();
     })());
-  return { app, server, stop };
+  return { app, server, policy, reload: (trigger) => policy.reload(trigger), stop };
+}
+
+/** What `/readyz` asks: Conjur, Slack (when it is on), the database, the policy. */
+function readinessChecks(app: App, policy: PolicyReloader): ReadinessCheck[] {
+  const env = app.config.env;
+  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN)];
+  if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && env.SLACK_BOT_TOKEN) checks.push(slackCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
+  checks.push(databaseCheck(app.db, app.config.dataDir), policyCheck(() => policy.status));
+  return checks;
 }

@@ -1,16 +1,28 @@
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import type { Readiness } from './readiness.js';
 import type { ReleaseCore } from './release/core.js';
 
-/** The bot's one HTTP server: `/healthz` here; Slack, Jenkins and metrics mount their routes on it. */
-export function createHttpApp(core: ReleaseCore): Express {
+/**
+ * The bot's one HTTP server: `/healthz` (liveness: the process answers) and `/readyz` (readiness:
+ * Conjur, Slack, the database and the policy) here; Slack, Jenkins and metrics mount their routes on it.
+ */
+export function createHttpApp(core: ReleaseCore, options: { readiness?: Readiness } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, inFlight: core.inFlightCount });
   });
+  const readiness = options.readiness;
+  if (readiness) {
+    app.get('/readyz', (_req, res, next) => {
+      readiness.report().then((report) => {
+        res.status(report.ready ? 200 : 503).json({ ...report, policySha256: core.config.policySha256, inFlight: core.inFlightCount });
+      }, next);
+    });
+  }
   return app;
 }
 

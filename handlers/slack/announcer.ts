@@ -6,7 +6,7 @@ import { FINAL_STATES, type ReleaseRecord } from '../../src/store/releases.js';
 import type { SlackChat } from './chat.js';
 import { approvalClosedMessage, approvalRequestMessage } from './messages/approval.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
-import { interruptedMessage, stageConflictMessage } from './messages/notices.js';
+import { interruptedMessage, policyRejectedMessage, stageConflictMessage } from './messages/notices.js';
 import { readinessMessage, type ReadinessView } from './messages/readiness.js';
 import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
@@ -110,6 +110,8 @@ export class ReleaseAnnouncer {
       });
     });
     ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
+    // Once per refused file content (the reloader does not emit a repeat): the release channel of the policy in force.
+    ev.on('policy-rejected', (e) => this.track(this.chat.post(this.core.config.channel, policyRejectedMessage(e)).then(() => undefined)));
 
     const ap = this.approvals.events;
     ap.on('approval-requested', ({ request, staged }) => {

@@ -16,7 +16,9 @@ export type AuditType =
   | 'interrupted'
   | 'dry-run'
   | 'frozen'
-  | 'unfrozen';
+  | 'unfrozen'
+  | 'config-changed'
+  | 'config-rejected';
 
 export interface AuditActor {
   /** Slack user id, `jenkins:<job>`, `cli:<unix user>`, `ssh:<login>` ... */

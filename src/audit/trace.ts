@@ -31,6 +31,8 @@ export interface Trace {
   requester?: { login?: string | undefined; chatUserId?: string | undefined; via: string } | undefined;
   approvers: string[];
   conjurIdentity?: string | undefined;
+  /** sha256 of the projects file (the policy) the release ran under. */
+  policySha256?: string | undefined;
   credentialIds: string[];
   destinations: TraceDestination[];
   /** Everything else recorded for this version (denials, failures, interruptions), oldest first. */
@@ -95,6 +97,7 @@ export function traceVersion(project: string, version: string, entries: readonly
     requester: actor && { login: actor.conjurLogin, chatUserId: actor.chatUserId, via: actor.via },
     approvers: [...approvers].sort(),
     conjurIdentity: str(endData.conjurIdentity),
+    policySha256: str(endData.policySha256) ?? str(obj(requested?.data).policySha256),
     credentialIds: strings(endData.credentialIds),
     destinations: (Array.isArray(endData.destinations) ? endData.destinations : []).map(obj).map((d) => ({
       name: String(d.name),
@@ -169,6 +172,7 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
   const r = t.requester;
   lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);
   lines.push(`approved:    ${t.approvers.length ? t.approvers.join(', ') : '(no approvals recorded)'}`);
+  if (o) lines.push(`policy:      ${t.policySha256 ? `sha256:${t.policySha256} (the projects file this release ran under)` : '(not recorded: the release predates policy hashes)'}`);
   lines.push(`Conjur:      as ${t.conjurIdentity ?? '?'}, read ${t.credentialIds.length ? t.credentialIds.join(', ') : '(no variables)'}`);
   lines.push('destinations:');
   if (t.destinations.length === 0) lines.push('    (none recorded)');

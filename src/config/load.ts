@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
@@ -37,6 +38,8 @@ export interface ProjectConfig extends Omit<ProjectConfigInput, 'destinations' |
 export interface Config {
   env: EnvInput;
   configFile: string;
+  /** sha256 (hex) of the projects file's bytes: the policy a release runs under, recorded with it. */
+  policySha256: string;
   dataDir: string;
   stagingDir: string;
   channel: string;
@@ -58,6 +61,11 @@ export interface LoadConfigOptions {
   /** Secrets found in the environment are registered here. */
   redactor?: Redactor;
   cwd?: string;
+  /**
+   * The projects file's bytes, already read by the caller (a reload hashes exactly what it validates);
+   * null when the caller found no file. Read from RELEASE_BOT_CONFIG when absent.
+   */
+  projectsFile?: Buffer | null;
 }
 
 const ENV_HINTS: Partial<Record<keyof EnvInput, string>> = {
@@ -93,7 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (parsedEnv?.RELEASE_BOT_MODE === 'demo') problems.push(...demoModeProblems(parsedEnv));
 
   const configFile = path.resolve(cwd, (cleanEnv.RELEASE_BOT_CONFIG as string | undefined) ?? './releases.yml');
-  const file = readProjectsFile(configFile, problems);
+  const bytes = options.projectsFile !== undefined ? options.projectsFile : readPolicyBytes(configFile, problems);
+  const file = readProjectsFile(configFile, bytes, problems);
   const projects = new Map<string, ProjectConfig>();
   if (file) problems.push(...identityProblems(file.identity, path.basename(configFile)));
   if (file) {
@@ -108,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return {
     env: parsedEnv,
     configFile,
+    policySha256: createHash('sha256').update(bytes as Buffer).digest('hex'),
     dataDir: path.resolve(cwd, parsedEnv.RELEASE_BOT_DATA_DIR),
     stagingDir: path.resolve(configDir, file.staging_dir),
     channel: file.channel,
@@ -134,15 +144,27 @@ function identityProblems(identity: ProjectsFileInput['identity'], label: string
   return problems;
 }
 
-function readProjectsFile(configFile: string, problems: string[]): ProjectsFileInput | undefined {
+/** The projects file's bytes; null when it does not exist (reported by the caller), undefined when unreadable. */
+export function readPolicyBytes(configFile: string, problems: string[]): Buffer | null | undefined {
+  try {
+    return readFileSync(configFile);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    problems.push(`${path.basename(configFile)}: cannot be read: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function readProjectsFile(configFile: string, bytes: Buffer | null | undefined, problems: string[]): ProjectsFileInput | undefined {
   const label = path.basename(configFile);
-  if (!existsSync(configFile)) {
+  if (bytes === undefined) return undefined;
+  if (bytes === null) {
     problems.push(`RELEASE_BOT_CONFIG: ${configFile} does not exist: create it (see releases.example.yml) or point RELEASE_BOT_CONFIG at your projects file`);
     return undefined;
   }
   let raw: unknown;
   try {
-    const doc = YAML.parseDocument(readFileSync(configFile, 'utf8'), { prettyErrors: true });
+    const doc = YAML.parseDocument(bytes.toString('utf8'), { prettyErrors: true });
     if (doc.errors.length > 0) {
       for (const e of doc.errors) problems.push(`${label}: YAML syntax: ${e.message.split('\n')[0]}`);
       return undefined;

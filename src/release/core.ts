@@ -79,9 +79,12 @@ export class ReleaseCore {
   private readonly probe: ProcessProbe;
   private draining = false;
   private readonly slots: Slots;
+  /** The policy new releases start under; `replaceConfig` swaps it (serve's reload). */
+  private policy: Config;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.policy = deps.config;
     this.slots = new Slots(deps.maxConcurrentReleases ?? 4);
     this.probe = deps.probe ?? systemProbe;
     this.audit = new AuditLog(deps.db, deps.redactor, this.now);
@@ -90,20 +93,28 @@ export class ReleaseCore {
   }
 
   get config(): Config {
-    return this.deps.config;
+    return this.policy;
   }
 
-  project(name: string): ProjectConfig {
+  /**
+   * Puts a new policy (projects file) in place for every release that starts from now on. One
+   * reference swap: a release already running keeps the policy it captured when it started.
+   */
+  replaceConfig(next: Config): void {
+    this.policy = next;
+  }
+
+  project(name: string, policy: Config = this.policy): ProjectConfig {
     assertProjectName(name);
-    const project = this.deps.config.projects.get(name);
+    const project = policy.projects.get(name);
     if (!project) {
-      throw new ReleaseBotError(ErrorCode.UnknownProject, `unknown project ${JSON.stringify(clip(name))}: known projects are ${[...this.deps.config.projects.keys()].join(', ') || 'none'}`);
+      throw new ReleaseBotError(ErrorCode.UnknownProject, `unknown project ${JSON.stringify(clip(name))}: known projects are ${[...policy.projects.keys()].join(', ') || 'none'}`);
     }
     return project;
   }
 
   versionDir(project: string, version: string): string {
-    return path.join(this.deps.config.stagingDir, assertProjectName(project), assertVersion(version));
+    return path.join(this.policy.stagingDir, assertProjectName(project), assertVersion(version));
   }
 
   /** Whether a Conjur login belongs to a group, directly or through nested groups. Conjur errors throw: callers fail closed. */
@@ -202,11 +213,14 @@ export class ReleaseCore {
 
   private async runRelease(releaseId: string, projectName: string, version: string, requester: Requester, options: ReleaseOptions): Promise<ReleaseSummary> {
     const startedMs = this.now().getTime();
+    // The policy is captured once, here: the whole release runs under it, whatever a reload puts in place meanwhile.
+    const policy = this.policy;
+    const policySha256 = policy.policySha256;
     const actor: AuditActor = { via: requester.via, chatUserId: requester.chatUserId, conjurLogin: requester.login };
     const refuse = (err: ReleaseBotError, stagedBuildId: number | null = null): never => {
-      const entry = this.audit.append({ type: 'denied', project: clip(projectName, 100), version: clip(version, 100), actor, data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun) } });
+      const entry = this.audit.append({ type: 'denied', project: clip(projectName, 100), version: clip(version, 100), actor, data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun), policySha256 } });
       if (stagedBuildId !== null) {
-        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun) }, err.code, err.message, releaseId);
+        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun), policySha256 }, err.code, err.message, releaseId);
       }
       this.events.emit('release-denied', { project: projectName, version, requester, code: err.code, message: err.message, auditId: entry.id });
       this.deps.log.warn({ project: clip(projectName, 100), version: clip(version, 100), login: requester.login, code: err.code }, 'release refused');
@@ -218,7 +232,7 @@ export class ReleaseCore {
     try {
       // Draining (SIGTERM): the releases already running finish; nothing new starts.
       if (this.draining) throw new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the releases it runs: ask again in a minute');
-      project = this.project(projectName);
+      project = this.project(projectName, policy);
       assertVersion(version);
       if (!LOGIN.test(requester.login)) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, `invalid Conjur login ${JSON.stringify(clip(requester.login))}`);
       this.assertNotFrozen(project.name);
@@ -289,6 +303,7 @@ export class ReleaseCore {
             dryRun: Boolean(options.dryRun),
             resumeOf: previous?.id ?? null,
             approvers,
+            policySha256,
           }, releaseId);
         })
         .immediate();
@@ -325,7 +340,7 @@ export class ReleaseCore {
       version: release.version,
       releaseId: release.id,
       actor: r.actor,
-      data: { authorizedBy: project.authorized_group, approvers: r.approvers, dryRun: r.dryRun, resumeOf: r.previous?.id, build: staged.build, artifact: artifactDigests(staged.artifact) },
+      data: { authorizedBy: project.authorized_group, approvers: r.approvers, dryRun: r.dryRun, resumeOf: r.previous?.id, build: staged.build, artifact: artifactDigests(staged.artifact), policySha256: release.policySha256 },
     });
     this.setState(release.id, 'authorized');
     this.events.emit('release-started', { release, staged, project, requester: r.requester, destinations: project.destinations.map((d) => d.name) });
@@ -446,7 +461,8 @@ export class ReleaseCore {
         stagedAt: staged.stagedAt,
         stagedBy: staged.reportedBy,
         approvers: r.approvers,
-        conjurIdentity: this.deps.config.env.CONJUR_AUTHN_LOGIN,
+        conjurIdentity: this.policy.env.CONJUR_AUTHN_LOGIN,
+        policySha256: release.policySha256,
         credentialIds,
         destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, detail: o.detail, error: o.error?.code, message: o.error?.message, plan: o.plan })),
         resumeOf: r.previous?.id,
@@ -542,7 +558,7 @@ export class ReleaseCore {
         data: { previousState: release.state, destinations: destinations.map((d) => ({ name: d.destination, status: d.status })) },
       });
       const updated = this.releases.get(release.id) as ReleaseRecord;
-      this.events.emit('release-interrupted', { release: updated, project: this.deps.config.projects.get(release.project), auditId: entry.id });
+      this.events.emit('release-interrupted', { release: updated, project: this.policy.projects.get(release.project), auditId: entry.id });
       recovered.push(updated);
     }
     return recovered;

@@ -16,6 +16,10 @@ export interface CoreEventMap {
   'release-finished': [{ summary: ReleaseSummary; project: ProjectConfig }];
   'release-denied': [{ project: string; version: string; requester: Requester; code: string; message: string; auditId: string }];
   'release-interrupted': [{ release: ReleaseRecord; project: ProjectConfig | undefined; auditId: string }];
+  /** serve put a new projects file in place (see src/config/reload.ts). */
+  'policy-changed': [{ file: string; sha256: string; previousSha256: string; trigger: string; changes: string[]; auditId: string }];
+  /** serve refused an edited projects file: the running policy stays. */
+  'policy-rejected': [{ file: string; sha256: string | null; runningSha256: string; trigger: string; problems: string[]; auditId: string }];
 }
 
 export class CoreEvents extends EventEmitter<CoreEventMap> {}

@@ -93,6 +93,13 @@ describe('deploy/systemd/release-bot.service', () => {
     expect(one('Type')).toBe('exec');
   });
 
+  it('reloads the projects file with SIGHUP (`systemctl reload`), which serve handles without stopping', () => {
+    expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+    const program = new Command();
+    registerServe(program);
+    expect(program.commands.find((c) => c.name() === 'serve')?.description()).toContain('on SIGHUP');
+  });
+
   it('runs as the static user release-bot (not DynamicUser: the ssh forced command shares the data dir)', () => {
     expect(one('User')).toBe('release-bot');
     expect(one('Group')).toBe('release-bot');

@@ -130,7 +130,7 @@ async function runChecks(app: App): Promise<Check[]> {
   checks.push({
     ok: chain.ok,
     name: 'database',
-    detail: `${config.dataDir} (schema ${schema}), ${chain.count} audit entries, ${chain.break ? `audit chain BROKEN at seq ${chain.break.seq} (${chain.break.id}): run release-bot audit verify` : 'audit chain intact'}`,
+    detail: `${config.dataDir} (schema ${schema}), ${chain.count} audit entries, ${chain.break ? `audit chain BROKEN at seq ${chain.break.seq} (${chain.break.id}): run release-bot audit verify` : chain.gaps.length > 0 ? `audit entries deleted (seq ${chain.gaps.map((g) => (g.to > g.from ? `${g.from}–${g.to}` : g.from)).join(', ')} missing): run release-bot audit verify` : 'audit chain intact'}`,
   });
   try {
     await access(config.stagingDir, constants.R_OK | constants.X_OK);

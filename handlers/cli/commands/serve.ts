@@ -5,7 +5,7 @@ import { action } from '../run.js';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the HTTP server (Slack, Jenkins webhook, /healthz); SIGTERM drains in-flight releases')
+    .description('run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz); reloads the projects file when it changes and on SIGHUP; SIGTERM drains in-flight releases')
     .action(
       action(async () => {
         const running = await serve();
@@ -15,6 +15,11 @@ export function registerServe(program: Command): void {
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
+        // SIGHUP re-reads the projects file (see src/config/reload.ts); it never stops the server.
+        process.on('SIGHUP', () => {
+          running.app.log.info({ signal: 'SIGHUP' }, 'signal received: reloading the projects file');
+          running.reload('SIGHUP');
+        });
         await new Promise(() => undefined);
       }),
     );

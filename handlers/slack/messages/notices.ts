@@ -46,3 +46,17 @@ export function unfrozenMessage(f: Freeze, by: string): SlackMessage {
     blocks: [section(`:sunny: *${esc(f.project)}* is no longer frozen: unlocked by ${esc(by)}`), context(`it was frozen by ${esc(f.by)} since ${when(f.at)}: ${esc(f.reason)}`)],
   };
 }
+
+/** serve refused an edited projects file: the policy in force did not change, and someone must fix the file. */
+export function policyRejectedMessage(e: { file: string; sha256: string | null; runningSha256: string; problems: string[]; auditId: string }): SlackMessage {
+  const problems = e.problems.slice(0, 10);
+  return {
+    text: `The edited projects file ${e.file} was refused: ${problems.join('; ')}. The running policy (sha256 ${e.runningSha256.slice(0, 12)}) stays in force. Audit entry ${e.auditId}.`,
+    blocks: [
+      header(':no_entry: Projects file refused'),
+      section(`${code(e.file)}${e.sha256 ? ` (sha256 ${code(e.sha256.slice(0, 12))})` : ''} was not loaded:\n${problems.map((p) => `• ${esc(p)}`).join('\n')}${e.problems.length > problems.length ? `\n… ${e.problems.length - problems.length} more` : ''}`),
+      section(`The running policy (sha256 ${code(e.runningSha256.slice(0, 12))}) stays in force until the file is fixed.`),
+      context(`audit entry ${code(e.auditId)}`),
+    ],
+  };
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { z } from 'zod';
+import { destinationTypes } from '../../publishers/registry.js';
+import { loadConfig, type DestinationTypeSpec } from '../../src/config/load.js';
+import { PolicyReloader } from '../../src/config/reload.js';
+import type { PublisherDefinition } from '../../src/publishing/types.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { makeTmpDir } from '../support/tmp.js';
+
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The reloader in process, without its watch and poll (start() is not called): every reload here
+ * is an explicit `reload('SIGHUP')`, so each step is deterministic.
+ */
+describe('PolicyReloader', () => {
+  const tmp = makeTmpDir();
+  afterAll(() => tmp.cleanup());
+  let gates: (() => void)[];
+  let f: CoreFixture;
+  let reloader: PolicyReloader;
+  let file: string;
+  let header: string;
+  const rejections: unknown[] = [];
+
+  const gated: PublisherDefinition = {
+    type: 'gated',
+    description: 'waits until the test lets it finish',
+    artifacts: ['files'],
+    options: z.object({}).strict() as unknown as PublisherDefinition['options'],
+    tools: [],
+    async publish() {
+      await new Promise<void>((r) => gates.push(r));
+      return { status: 'published' };
+    },
+  };
+
+  beforeAll(() => {
+    gates = [];
+    f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated]);
+    file = path.join(tmp.dir, 'releases.yml');
+    header = readFileSync(file, 'utf8').split('projects:')[0] as string;
+    const types = new Map<string, DestinationTypeSpec>([...destinationTypes, ['gated', { options: gated.options, artifacts: gated.artifacts }]]);
+    const env = { CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1', CONJUR_ACCOUNT: 'acme', CONJUR_AUTHN_LOGIN: 'host/release-bot', CONJUR_AUTHN_API_KEY: 'x'.repeat(55), RELEASE_BOT_CONFIG: file, RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data') };
+    reloader = new PolicyReloader({ holder: f.core, load: (bytes) => loadConfig(env, { destinationTypes: types, projectsFile: bytes }), log: pino({ level: 'silent' }) });
+    f.core.events.on('policy-rejected', (e) => rejections.push(e));
+  });
+  afterAll(() => f.close());
+
+  const write = (projects: string, head = header) => {
+    writeFileSync(file, `${head}projects:\n${projects}`);
+    return sha256(readFileSync(file));
+  };
+
+  it('lets a release in flight finish under the policy it started with; the next one runs under the new one', async () => {
+    const started = f.core.config.policySha256;
+    expect(started).toBe(sha256(readFileSync(file)));
+    f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'one' });
+    await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } });
+    const running = f.core.release('app', '1.0.0', { login: 'alice', via: 'cli' });
+    while (gates.length === 0) await new Promise((r) => setTimeout(r, 10));
+
+    const next = write(appProject('      - { name: out, type: gated }\n      - { name: second, type: gated }\n', '    approvals: 1\n'));
+    expect(reloader.reload('SIGHUP')).toEqual({ outcome: 'changed', sha256: next, previousSha256: started, changes: ['app: approvals 0 → 1', 'app: destinations added: second'] });
+    expect(f.core.config.policySha256).toBe(next);
+    gates.shift()?.();
+    const summary = await running;
+    // Started without approvals and with one destination: it finishes so.
+    expect(summary.state).toBe('published');
+    expect(summary.destinations.map((d) => d.name)).toEqual(['out']);
+    expect(f.core.releases.get(summary.releaseId)?.policySha256).toBe(started);
+    expect(f.core.audit.get(summary.auditId)?.data.policySha256).toBe(started);
+    const changed = f.core.audit.list({ limit: 10 }).find((e) => e.type === 'config-changed');
+    expect(changed?.data).toMatchObject({ sha256: next, previousSha256: started, trigger: 'SIGHUP' });
+
+    f.stageFiles('app', '1.1.0', { 'app-1.1.0.tgz': 'two' });
+    await f.core.stage({ project: 'app', version: '1.1.0', build: { number: 2 }, reportedBy: 'test', actor: { via: 'test' } });
+    await expect(f.core.release('app', '1.1.0', { login: 'alice', via: 'cli' })).rejects.toThrow('needs 1 approval(s)');
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: 'APPROVAL_PENDING', policySha256: next } });
+  });
+
+  it('refuses an invalid file and a changed staging_dir, keeping the policy in force; reports each content once', () => {
+    const inForce = f.core.config.policySha256;
+    const broken = write(appProject('      - { name: out, type: gated }\n', '    approvals: lots\n'));
+    const r = reloader.reload('SIGHUP');
+    expect(r).toMatchObject({ outcome: 'rejected', sha256: broken, repeated: false });
+    expect(f.core.config.policySha256).toBe(inForce);
+    expect(reloader.status.rejected).toMatchObject({ sha256: broken, trigger: 'SIGHUP' });
+    expect(reloader.reload('SIGHUP')).toMatchObject({ outcome: 'rejected', repeated: true });
+    expect(f.core.audit.list({ limit: 10 }).filter((e) => e.type === 'config-rejected')).toHaveLength(1);
+    expect(rejections).toHaveLength(1);
+
+    const moved = write(appProject('      - { name: out, type: gated }\n'), header.replace(/staging_dir: .*/, `staging_dir: ${path.join(tmp.dir, 'elsewhere')}`));
+    const m = reloader.reload('SIGHUP');
+    expect(m).toMatchObject({ outcome: 'rejected', sha256: moved });
+    expect(m.outcome === 'rejected' && m.problems[0]).toMatch(/^staging_dir: changed from .* which takes a restart/);
+    expect(f.core.config.policySha256).toBe(inForce);
+    expect(rejections).toHaveLength(2);
+
+    writeFileSync(file, '');
+    const gone = reloader.reload('SIGHUP');
+    expect(gone.outcome).toBe('rejected');
+  });
+
+  it('clears the refusal when the file is back to the policy in force', () => {
+    const inForce = f.core.config.policySha256;
+    write(appProject('      - { name: out, type: gated }\n      - { name: second, type: gated }\n', '    approvals: 1\n'));
+    expect(reloader.reload('SIGHUP')).toEqual({ outcome: 'unchanged', sha256: inForce });
+    expect(reloader.status.rejected).toBeUndefined();
+  });
+});
