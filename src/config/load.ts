@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { assertCloudAccount, conjurCa, parseApplianceUrl } from '../conjur/appliance.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import {
@@ -55,6 +56,21 @@ export class ConfigError extends ReleaseBotError {
   }
 }
 
+/** The Conjur URL, account and CA as the client will take them (Conjur Cloud's /api and account; one CA source). */
+function conjurConnectionProblems(env: EnvInput): string[] {
+  const problems: string[] = [];
+  const check = (f: () => unknown) => {
+    try {
+      f();
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  };
+  check(() => assertCloudAccount(parseApplianceUrl(env.CONJUR_APPLIANCE_URL), env.CONJUR_ACCOUNT));
+  check(() => conjurCa({ certFile: env.CONJUR_CERT_FILE, sslCertificate: env.CONJUR_SSL_CERTIFICATE }));
+  return problems;
+}
+
 export interface LoadConfigOptions {
   /** Destination types by id; without it destination options are not checked. */
   destinationTypes?: ReadonlyMap<string, DestinationTypeSpec>;
@@ -98,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   if (parsedEnv && !parsedEnv.CONJUR_AUTHN_API_KEY && !parsedEnv.CONJUR_AUTHN_TOKEN_FILE) {
     problems.push('CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set: give the bot its Conjur API key, or the path of a token file kept fresh by an authenticator sidecar');
   }
+  if (parsedEnv) problems.push(...conjurConnectionProblems(parsedEnv));
   if (parsedEnv?.RELEASE_BOT_MODE === 'demo') problems.push(...demoModeProblems(parsedEnv));
 
   const configFile = path.resolve(cwd, (cleanEnv.RELEASE_BOT_CONFIG as string | undefined) ?? './releases.yml');

@@ -92,6 +92,7 @@ export const envSchema = z.object({
   CONJUR_AUTHN_API_KEY: optionalString,
   CONJUR_AUTHN_TOKEN_FILE: optionalString,
   CONJUR_CERT_FILE: optionalString,
+  CONJUR_SSL_CERTIFICATE: optionalString,
   RELEASE_BOT_CONFIG: z.string().min(1).default('./releases.yml'),
   RELEASE_BOT_DATA_DIR: z.string().min(1).default('./data'),
   RELEASE_BOT_MODE: z.enum(['production', 'demo']).default('production'),

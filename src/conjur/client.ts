@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Redactor } from '../redact.js';
@@ -6,12 +5,13 @@ import { clip } from '../validate.js';
 import { httpRequest, type HttpResponse } from './http-request.js';
 import { assertAccount, assertConjurId, roleOfLogin, segment } from './ids.js';
 import { ApiKeyTokenSource, FileTokenSource, normalizeToken, registerToken, type TokenSource } from './token-source.js';
+import { assertCloudAccount, conjurCa, parseApplianceUrl } from './appliance.js';
 import { conjurErrorCode, conjurErrorHint, type ErrorSubject } from './error-codes.js';
 import { registerSecret, secretFromBytes, type SecretValue } from './secret-value.js';
 import type { Conjur } from './types.js';
 
 export interface ConjurClientOptions {
-  /** CONJUR_APPLIANCE_URL, e.g. https://conjur.example.com (a path prefix is kept). */
+  /** CONJUR_APPLIANCE_URL, e.g. https://conjur.example.com (a path prefix is kept; Conjur Cloud gets /api). */
   applianceUrl: string;
   /** CONJUR_ACCOUNT */
   account: string;
@@ -23,6 +23,8 @@ export interface ConjurClientOptions {
   tokenFile?: string;
   /** CONJUR_CERT_FILE: PEM of the CA to trust for an https appliance URL. */
   certFile?: string;
+  /** CONJUR_SSL_CERTIFICATE: that PEM itself (not with certFile). */
+  sslCertificate?: string;
   redactor: Redactor;
   /** Per request, connect to last byte; default 10 s. */
   timeoutMs?: number;
@@ -53,6 +55,7 @@ export class ConjurClient implements Conjur {
     this.redactor.add(options.apiKey);
     this.base = parseApplianceUrl(options.applianceUrl);
     this.account = assertAccount(options.account);
+    assertCloudAccount(this.base, this.account);
     try {
       roleOfLogin(options.login);
     } catch {
@@ -61,7 +64,7 @@ export class ConjurClient implements Conjur {
     this.login = options.login;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.log = options.log;
-    this.ca = options.certFile === undefined ? undefined : readCertFile(options.certFile);
+    this.ca = conjurCa({ certFile: options.certFile, sslCertificate: options.sslCertificate });
     const now = options.now ?? Date.now;
     if (options.tokenFile) {
       this.tokens = new FileTokenSource(options.tokenFile, this.redactor);
@@ -306,29 +309,5 @@ function parseJson(res: HttpResponse, what: string): unknown {
     return JSON.parse(res.body);
   } catch {
     throw unexpected(`${what} did not return JSON`);
-  }
-}
-
-function parseApplianceUrl(raw: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
-    // The value is not repeated: a URL with user:password@ in it would put a credential in the message.
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'CONJUR_APPLIANCE_URL is not a Conjur URL: use https://conjur.example.com (http or https, no credentials, query or fragment)');
-  }
-  return url;
-}
-
-function readCertFile(file: string): string {
-  try {
-    const pem = readFileSync(file, 'utf8');
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate');
-    return pem;
-  } catch (err) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_CERT_FILE ${file} is not a readable PEM certificate: point it at Conjur's CA certificate (e.g. conjur-<account>.pem)`, { cause: err });
   }
 }

@@ -28,8 +28,8 @@ const MIN_TEXT_RUN = 12;
 /**
  * Registers a value for redaction the moment it is read. Text goes through the redactor as it is
  * (plain, base64, URL-encoded, line by line). Bytes cannot appear in a log as such, only in the
- * forms something turns them into: base64 (also wrapped at 60 characters per line, as Conjur's
- * batch answer carries it), base64url, hex, a lossy UTF-8 or Latin-1 decoding, a JSON dump of the
+ * forms something turns them into: base64 (also wrapped at 60, 64 and 76 characters per line:
+ * Conjur's batch answer, PEM, the base64 tool), base64url, hex, a lossy UTF-8 or Latin-1 decoding, a JSON dump of the
  * Buffer's bytes, and any long printable run inside it.
  */
 export function registerSecret(redactor: Redactor, value: SecretValue | undefined): void {
@@ -40,7 +40,8 @@ export function registerSecret(redactor: Redactor, value: SecretValue | undefine
   }
   const base64 = value.toString('base64');
   redactor.add(base64);
-  redactor.add(wrapBase64(base64));
+  // Wrapped as Conjur's answer (60), PEM (64) and the base64 tool or MIME (76) wrap it, line by line.
+  for (const width of [60, 64, 76]) redactor.add(wrapBase64(base64, width));
   redactor.add(value.toString('base64url'));
   redactor.add(value.toString('hex'));
   redactor.add(value.toString('utf8'));
@@ -49,7 +50,7 @@ export function registerSecret(redactor: Redactor, value: SecretValue | undefine
   for (const run of value.toString('latin1').match(new RegExp(`[\\x20-\\x7e]{${MIN_TEXT_RUN},}`, 'g')) ?? []) redactor.add(run);
 }
 
-/** Ruby's Base64.encode64: 60 characters per line, each ended by a newline (what Conjur's batch answer holds). */
-export function wrapBase64(base64: string): string {
-  return `${base64.replace(/.{1,60}/g, '$&\n')}`;
+/** Base64 cut into lines of `width`, each ended by a newline: Ruby's Base64.encode64 (what Conjur's batch answer holds) at 60. */
+export function wrapBase64(base64: string, width = 60): string {
+  return base64.replace(new RegExp(`.{1,${width}}`, 'g'), '$&\n');
 }

@@ -54,4 +54,23 @@ describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
     expect((err as Error).message).toContain('CONJUR_CERT_FILE');
     expect(server.requests.length).toBe(before); // the API key never left the machine
   });
+
+  it('trusts the certificate given as content in CONJUR_SSL_CERTIFICATE (also on one line with \\n), as Conjur\'s own clients do', async () => {
+    const pem = readFileSync(trusted, 'utf8');
+    for (const sslCertificate of [pem, pem.trim().replace(/\n/g, '\\n')]) {
+      const { client } = makeClient({ applianceUrl: server.url, sslCertificate });
+      await expect(client.whoami()).resolves.toEqual({ account: ACCOUNT, username: BOT_LOGIN });
+    }
+    const before = server.requests.length;
+    const { client } = makeClient({ applianceUrl: server.url, sslCertificate: readFileSync(stranger, 'utf8') });
+    const err = await rejectionOf(client.whoami());
+    expect((err as Error).message).toContain('CONJUR_SSL_CERTIFICATE');
+    expect(server.requests.length).toBe(before);
+  });
+
+  it('refuses CONJUR_SSL_CERTIFICATE together with CONJUR_CERT_FILE, and content that is not a certificate', () => {
+    const pem = readFileSync(trusted, 'utf8');
+    expect(() => makeClient({ applianceUrl: server.url, certFile: trusted, sslCertificate: pem })).toThrow('CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set');
+    expect(() => makeClient({ applianceUrl: server.url, sslCertificate: trusted })).toThrow('CONJUR_SSL_CERTIFICATE is not a PEM certificate');
+  });
 });
