@@ -8,12 +8,18 @@ import type { UsedTokenIds } from '../../src/store/token-ids.js';
 import { handleReport, type Answer, type Credential } from './handle-report.js';
 import { verifyHubSignature } from './hmac.js';
 import { httpStatus } from './http-status.js';
+import { readNotificationBody } from './notification-body.js';
 import type { KeyResolver } from './jwt-algorithms.js';
 import { safeText } from './safe-text.js';
 import { projectForUrlToken } from './url-token.js';
 import { verifyJenkinsJwt, type JwtPolicy } from './verify-jwt.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * The Notification plugin's body, its `build.log` included (which is dropped as it is read, never held):
+ * a 1,000-line log is well under it; "log lines: -1" (the whole log) of a long build may not be.
+ */
+export const MAX_NOTIFICATION_BYTES = 32 * 1024 * 1024;
 
 export interface JenkinsRouterDeps {
   core: ReleaseCore;
@@ -51,13 +57,33 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
     });
   });
 
-  router.post('/:token', requireJson, rawBody, (req, res) => {
-    respond(res, 'url-token', async () => {
-      const raw = bodyOf(req);
-      const project = projectForUrlToken(String(req.params.token), deps.core.config.projects.values());
-      if (!project) throw unauthenticated('unknown notification token: use the URL with the token whose sha256 is the project\'s notification_token_sha256');
-      return handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(raw));
-    });
+  // The Notification plugin's route. The token is checked before a byte of the body is read (only a
+  // project's own Jenkins may make the bot read up to MAX_NOTIFICATION_BYTES), and the body is read
+  // dropping `build.log` (see notification-body.ts): the rest must fit in MAX_BODY_BYTES as everywhere.
+  router.post('/:token', requireJson, (req, res, next) => {
+    const project = projectForUrlToken(String(req.params.token), deps.core.config.projects.values());
+    if (!project) {
+      // Not read: the connection is closed after the answer instead.
+      res.set('Connection', 'close');
+      respond(res, 'url-token', () => Promise.reject(unauthenticated('unknown notification token: use the URL with the token whose sha256 is the project\'s notification_token_sha256')));
+      return;
+    }
+    if (req.body !== undefined || req.readableEnded) {
+      respond(res, 'url-token', async () => handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(bodyOf(req))));
+      return;
+    }
+    const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+    const length = Number(req.get('content-length') ?? NaN);
+    if (encoding !== 'identity') return refuseUnread(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
+    if (length > MAX_NOTIFICATION_BYTES) return refuseUnread(res, 413, `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`);
+    readNotificationBody(req, { maxKept: MAX_BODY_BYTES, maxTotal: MAX_NOTIFICATION_BYTES }).then((read) => {
+      if (read.kind === 'too-large') {
+        if (read.what === 'total') return refuseUnread(res, 413, `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`);
+        return refuse(res, 413, `the body without build.log is larger than ${MAX_BODY_BYTES} bytes`);
+      }
+      if (read.droppedBytes > 0) deps.log.debug({ component: 'jenkins', droppedLogBytes: read.droppedBytes }, 'jenkins notification: build.log dropped unread');
+      respond(res, 'url-token', async () => handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(read.body)));
+    }, next);
   });
 
   // Anything else under /webhooks/jenkins: answered here, so express' own pages never quote the path.
@@ -143,6 +169,12 @@ function requireJson(req: Request, res: Response, next: NextFunction): void {
     return;
   }
   next();
+}
+
+/** A refusal before (all of) the body was read: the rest is not read, the connection closes after the answer. */
+function refuseUnread(res: Response, status: number, error: string): void {
+  res.set('Connection', 'close');
+  refuse(res, status, error);
 }
 
 function refuse(res: Response, status: number, error: string): void {
