@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspectDigest, inspectManifest, writeAuthFile } from '../../src/staging/skopeo.js';
 import { buildMultiArchImage, pushTinyImage, type PushedImage } from '../support/oci-image.js';
@@ -8,7 +9,7 @@ import { startBot, type Bot } from './helpers/bot.js';
 import { botReport } from './helpers/reports.js';
 import { token } from './helpers/tokens.js';
 
-const USER = 'release-bot';
+const USER = 'multiarch-pusher';
 const PASSWORD = 'canary-multiarch-registry-pw-2d8e4f6a0c';
 
 /**
@@ -88,6 +89,26 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     for (const text of [audit, bot.logs.join('')]) {
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, ''));
+    }
+  });
+
+  it('with a skopeo older than 1.6.0 first on PATH, staging refuses (500, CONFIG_INVALID; what to install in the log) and stages nothing', async () => {
+    const bin = path.join(tmp.dir, 'old-skopeo');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'skopeo'), "#!/bin/sh\necho 'skopeo version 1.4.1'\n");
+    chmodSync(path.join(bin, 'skopeo'), 0o755);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}:${savedPath}`;
+    try {
+      const report = botReport({ project: 'conjur-multi', version: '7.1.0', build: { job: 'conjur-multi' }, image: { ref: image.ref, digest: image.digest } });
+      const r = await bot.post('/webhooks/jenkins', report, { authorization: `Bearer ${token({ sub: 'conjur-multi' })}` });
+      expect(r.status).toBe(500);
+      // Jenkins hears only that the bot has a problem; the operator reads which in the bot's log.
+      expect(r.json).toMatchObject({ code: 'CONFIG_INVALID', error: 'internal error: see the release-bot log' });
+      expect(bot.logs.join('')).toContain('skopeo 1.4.1 is too old: release-bot needs skopeo 1.6.0 or newer (for copy --preserve-digests); install skopeo 1.6.0 or newer');
+      expect(bot.running.app.core.staged.current('conjur-multi', '7.1.0')).toBeUndefined();
+    } finally {
+      process.env.PATH = savedPath;
     }
   });
 });

@@ -10,6 +10,7 @@ import { ConfigError, type Config } from '../../../src/config/load.js';
 import type { Conjur } from '../../../src/conjur/types.js';
 import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
 import { createApp, type App } from '../../../src/main.js';
+import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION } from '../../../src/staging/skopeo-version.js';
 import { action, cliLogs } from '../run.js';
 
 interface Check {
@@ -28,6 +29,19 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   rsync: 'rsync',
   git: 'git',
   umoci: 'umoci',
+};
+
+/** Tools whose version matters: the check the bot itself makes before it first runs one. */
+const VERSION_CHECKS: Record<string, (found: string, redact: (text: string) => string) => Promise<Omit<Check, 'name'>>> = {
+  skopeo: async (found, redact) => {
+    try {
+      const version = await checkSkopeoVersion(redact);
+      return { ok: true, detail: `${found} (skopeo ${version}; ${MINIMUM_SKOPEO_VERSION} or newer needed)` };
+    } catch (err) {
+      const coded = toReleaseBotError(err);
+      return { ok: false, detail: `${found}: ${coded.message} [${coded.code}]` };
+    }
+  },
 };
 
 /** Exit code when any check fails (the configuration failing keeps its own, 78). */
@@ -163,7 +177,9 @@ async function runChecks(app: App): Promise<Check[]> {
   for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
     const found = await onPath(tool);
     const pkg = DEBIAN_PACKAGE[tool];
-    checks.push({ ok: Boolean(found), name: `tool ${tool} (${[...why].join(', ')})`, detail: found ?? `not found on PATH${pkg ? `: apt-get install ${pkg}` : ''}` });
+    const name = `tool ${tool} (${[...why].join(', ')})`;
+    if (found && VERSION_CHECKS[tool]) checks.push({ name, ...(await VERSION_CHECKS[tool](found, (t) => app.redactor.redact(t))) });
+    else checks.push({ ok: Boolean(found), name, detail: found ?? `not found on PATH${pkg ? `: apt-get install ${pkg}` : ''}` });
   }
 
   const syslogUrl = config.env.AUDIT_SYSLOG_URL;
