@@ -6,13 +6,13 @@ import type { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';
 import { clip } from '../../src/validate.js';
 import type { SlackChat } from './chat.js';
+import type { SlackCommand } from './command-parser.js';
+import type { SlackOrigin } from './identity.js';
 import { errorMessage } from './messages/denial.js';
 import { channelRef, code, esc, type SlackMessage } from './messages/mrkdwn.js';
 import { frozenMessage, unfrozenMessage } from './messages/notices.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 import { noteMessage } from './messages/usage.js';
-import type { SlackCommand } from './command-parser.js';
-import type { SlackOrigin } from './identity.js';
 import { auditReply, listReply, statusReply } from './queries.js';
 
 export interface SlackFlowDeps {

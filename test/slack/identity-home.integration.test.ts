@@ -186,3 +186,36 @@ describe('Slack identity while auth.test fails and no identity.team_id is config
     expect(answer).toContain('conjur-cli 9.0.0');
   });
 });
+
+describe('Slack identity on Enterprise Grid (home organisation from auth.test)', () => {
+  let w: SlackWorld;
+
+  beforeAll(async () => {
+    w = await startSlackWorld({
+      identity: 'email-localpart',
+      enterpriseId: 'E0DEVORG',
+      sleepSeconds: 0,
+      extraUsers: [
+        { id: 'W0SISTER', email: 'dave@example.com', teamId: 'T0SISTER', enterpriseId: 'E0DEVORG' },
+        { id: 'W0OTHERORG', email: 'bob@example.com', teamId: 'T0OTHERORG', enterpriseId: 'E0OTHERORG' },
+      ],
+    });
+    await w.stage('conjur-cli', '9.1.0', { 'conjur-cli-9.1.0.gem': 'nine one' });
+  });
+
+  afterAll(async () => {
+    await w.stop();
+  });
+
+  it('answers a user of another workspace of the home organisation, and refuses a user of another organisation in a home channel', async () => {
+    const sister = await w.commandFrom({ user_id: 'W0SISTER', user_name: 'dave', team_id: 'T0SISTER', enterprise_id: 'E0DEVORG' }, 'list');
+    expect(text(await w.reply(sister.responseUrl))).toContain('conjur-cli 9.1.0');
+
+    const other = await w.commandFrom({ user_id: 'W0OTHERORG', user_name: 'bob', enterprise_id: 'E0DEVORG' }, 'conjur-cli 9.1.0');
+    expect(text(await w.reply(other.responseUrl))).toContain('is not of this organisation (a user of workspace T0OTHERORG)');
+    const otherList = await w.commandFrom({ user_id: 'W0OTHERORG', user_name: 'bob', enterprise_id: 'E0DEVORG' }, 'list');
+    expect(bodyText(await w.reply(otherList.responseUrl))).not.toContain('9.1.0');
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/9.1.0'))).toBe(false);
+    expect(w.server.app.core.releases.latest('conjur-cli', '9.1.0', 5)).toHaveLength(0);
+  });
+});
