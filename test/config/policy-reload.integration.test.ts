@@ -131,6 +131,12 @@ describe('release-bot serve reloads the projects file', () => {
     expect(cli.code).toBe(75);
     expect(cli.stderr).toContain('needs 1 approval(s)');
     expect((await readyz()).body.policySha256).toBe(sha256(edited));
+    // A build staged now (by the CLI, announced by serve): its readiness note says what the current policy needs.
+    bot.stageFiles('conjur-cli', '1.3.0', { 'conjur-cli-1.3.0.gem': 'gem bytes 1.3.0' });
+    expect((await bot.cli('stage', 'conjur-cli', '1.3.0', '--build-number', '13')).code).toBe(0);
+    const note = await slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 1.3.0 is ready to release'));
+    expect(text(note)).toContain('needs 1 approval(s) from members of release/conjur-cli');
+    expect(text(note)).not.toContain('no approvals needed');
   });
 
   it('refuses a broken edit: the old policy stays, it is audited, posted once and /readyz names the policy', async () => {
