@@ -82,6 +82,8 @@ export interface ConjurStandIn {
   setVariable(id: string, value: string | Buffer | undefined, readers?: RoleRef[]): void;
   /** Forgets every issued token, so the next call with one gets a 401. */
   revokeTokens(): void;
+  /** How many requests it answered 401 (a token expired, revoked or forged, or a refused login). */
+  unauthorizedCount(): number;
 }
 
 const TOKEN_LIFETIME_MS = 8 * 60_000;
@@ -316,6 +318,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       variables.set(id, { value, readers: new Set((readers ?? [...(variables.get(id)?.readers ?? [])]).map((r) => checkRef(r as RoleRef))) });
     },
     revokeTokens: () => tokens.clear(),
+    unauthorizedCount: () => requests.filter((r) => r.status === 401).length,
   };
 
   function checkRef(ref: RoleRef): string {

@@ -179,11 +179,13 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
       return server;
     }
     const unauthorized = (s: ConjurStandIn) => s.requests.filter((r) => r.status === 401);
+    const count401 = (s: ConjurStandIn) => s.unauthorizedCount();
     const logins = (s: ConjurStandIn) => s.requests.filter((r) => r.path.startsWith('/authn/'));
 
     it('a token with a 2-minute life is replaced before it expires, with no 401 in between', async () => {
       const s = await driveFor(2 * 60_000, 5_000, 10 * 60_000);
       expect(unauthorized(s)).toEqual([]);
+      expect(count401(s)).toBe(0);
       // 10 minutes of 2-minute tokens renewed at 96 s: at least 6 logins, never one per call.
       expect(logins(s).length).toBeGreaterThanOrEqual(6);
       expect(logins(s).length).toBeLessThan(s.requests.length / 4);
@@ -209,6 +211,7 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
       s.revokeTokens();
       await expect(c.whoami()).resolves.toHaveProperty('username', BOT_LOGIN);
       expect(unauthorized(s)).toHaveLength(1);
+      expect(count401(s)).toBe(1);
     });
   });
 
