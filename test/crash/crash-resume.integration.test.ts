@@ -74,6 +74,11 @@ const BOT_TOKEN = 'xoxb-crash-test-000000000-bot-token';
  * that had not finished. Two exec destinations, one at a time: `first` finishes, `blocked` waits for
  * a marker file. Each script counts its runs in marker files, one line per run naming the version.
  */
+// Each test drives several bot processes (publish, serve, restarts) one after another: on a busy
+// 2-core machine one such test takes over a minute, so the per-test limit is generous (no duration
+// is asserted; a leftover test running past its limit would race the next one's marker files).
+jest.setTimeout(300_000);
+
 describe('crash safety: SIGKILL mid-release, restart, resume', () => {
   let bot: BotEnv;
   let slack: SlackStandIn;

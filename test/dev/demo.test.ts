@@ -14,6 +14,9 @@ function runDemo(outDir: string): Promise<{ code: number; stdout: string; stderr
   });
 }
 
+// The demo starts five processes and a real registry; on a busy machine it takes over a minute.
+jest.setTimeout(300_000);
+
 describe('npm run demo', () => {
   const tmp = makeTmpDir('release-bot-demo-test-');
   afterAll(() => tmp.cleanup());
