@@ -200,6 +200,12 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     await stage('tiny-util', '2.0.0', { [path.basename(packed.file)]: packed.bytes });
     const entry = await release('tiny-util', '2.0.0');
     expectNothingPublished(entry, 'tiny-util', '2.0.0', 'npm', /declares the package "crown-jewel", but this destination publishes tiny-util/);
+    // The channel is told why, and that the other destination never ran.
+    const summary = await w.slack.waitFor((c) => c.method === 'chat.update' && JSON.stringify(c.body.blocks).includes(`audit entry \`${entry.id}\``), 30_000);
+    const blocks = JSON.stringify(summary.body.blocks);
+    expect(blocks).toContain('Release of tiny-util 2.0.0 FAILED');
+    expect(blocks).toContain('declares the package');
+    expect(blocks).toContain('not run: the preflight of npm refused the artifact');
     expect(await registryHas('crown-jewel')).toBe(false);
     expect(await registryHas('tiny-util', '2.0.0')).toBe(false);
   });
