@@ -46,6 +46,10 @@ export interface SlackWorldOptions {
    * as `serve()` builds it, instead of through `serve()` itself, which takes no Slack options.
    */
   mount?: MountSlackOptions;
+  /** The downloads destination's script (default test/fixtures/slack/slow-publish.sh). */
+  publishScript?: string;
+  /** The value of its credential in Conjur (default CANARY.downloadsToken). */
+  downloadsToken?: string;
 }
 
 export interface SlackWorld {
@@ -105,7 +109,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       'release/gated': ['user:alice', 'user:bob'],
       'release/approvers': ['user:bob', 'user:carol'],
     },
-    variables: { 'release/downloads/token': { value: CANARY.downloadsToken, readers: ['host:release-bot'] } },
+    variables: { 'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] } },
   });
   const slackPort = options.slackStartsLate ? await freePort() : 0;
   const startStandIn = () =>
@@ -135,7 +139,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       '    destinations:',
       '      - name: downloads',
       '        type: exec',
-      `        command: ["${path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
+      `        command: ["${options.publishScript ?? path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
       `        env: { OUT_DIR: "${outDir}", SLEEP_SECONDS: "${options.sleepSeconds ?? 4}" }`,
       '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
       '      - name: mirror',
