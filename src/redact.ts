@@ -2,7 +2,9 @@
  * Redaction of secret values. A secret is registered the moment it is read (from the environment or
  * from Conjur), in every form it can take on its way to a log line: plain; base64 (standard and
  * URL-safe) at each of the three byte alignments, so it is found inside `base64("user:" + secret)`;
- * lower- and upper-case hex; URL-encoded; JSON-escaped; and line by line when it spans lines.
+ * lower- and upper-case hex; URL-encoded; JSON-escaped; escaped for Slack or HTML; and line by line
+ * when it spans lines. A form is also found when the output wrapped or spaced it (`base64` wraps at
+ * 76 columns, `xxd -p` at 60, `od` puts a space between bytes).
  */
 export const REDACTED = '[REDACTED]';
 
@@ -25,12 +27,22 @@ const MIN_DERIVED_LENGTH = 6;
  */
 const MIN_CUT_PREFIX = 6;
 export const CUT_MARK = '…';
+/** Forms at least this long are also looked for across whitespace; shorter ones could join two ordinary words. */
+const MIN_WRAPPED_LENGTH = 12;
+
+interface Compiled {
+  pattern: RegExp;
+  /** The forms that may be found across line breaks and spaces. */
+  wrapped: RegExp | undefined;
+  /** Longest first. */
+  forms: string[];
+}
 
 export class Redactor {
   private readonly forms = new Set<string>();
   /** Short-lived secrets (access tokens) by slot: only the newest few are kept, so the set stays bounded. */
   private readonly slots = new Map<string, string[][]>();
-  private compiled: { pattern: RegExp; forms: string[] } | null | undefined;
+  private compiled: Compiled | null | undefined;
 
   /**
    * Registers a short-lived secret under `slot`, keeping only the last `keep` generations: a token
@@ -62,7 +74,8 @@ export class Redactor {
     if (!text) return text;
     const compiled = this.compile();
     if (!compiled) return text;
-    const redacted = text.replace(compiled.pattern, REDACTED);
+    const plain = text.replace(compiled.pattern, REDACTED);
+    const redacted = compiled.wrapped ? redactAcrossWhitespace(plain, compiled.wrapped) : plain;
     return redacted.includes(CUT_MARK) ? redactCutForms(redacted, compiled.forms) : redacted;
   }
 
@@ -81,11 +94,13 @@ export class Redactor {
     return value;
   }
 
-  private compile(): { pattern: RegExp; forms: string[] } | null {
+  private compile(): Compiled | null {
     if (this.compiled === undefined) {
       const forms = [...this.allForms()].sort((a, b) => b.length - a.length);
       // Longest first: where two forms start at the same place, the whole of the longer one goes.
-      this.compiled = forms.length === 0 ? null : { pattern: new RegExp(forms.map(escapeRegExp).join('|'), 'g'), forms };
+      const alternation = (list: string[]) => (list.length === 0 ? undefined : new RegExp(list.map(escapeRegExp).join('|'), 'g'));
+      const wrappable = forms.filter((f) => f.length >= MIN_WRAPPED_LENGTH && !/\s/.test(f));
+      this.compiled = forms.length === 0 ? null : { pattern: alternation(forms) as RegExp, wrapped: alternation(wrappable), forms };
     }
     return this.compiled;
   }
@@ -134,12 +149,16 @@ function formsOf(bytes: Buffer, text: string | undefined, into: Set<string>): vo
     add(url.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
     // application/x-www-form-urlencoded: spaces as "+", and "*" left alone.
     add(new URLSearchParams({ v: text }).toString().slice(2));
+    // As a chat message or an HTML page shows it: Slack's text is escaped after the secret got in.
+    const markup = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    add(markup);
+    add(markup.replace(/"/g, '&quot;').replace(/'/g, '&#39;'));
   }
+  // Whole, so nothing is left of it: the inner forms below leave an edge character and the padding.
   const base64 = bytes.toString('base64');
-  for (const full of [base64, base64.replace(/=+$/, '')]) {
-    add(full);
-    add(toUrlSafe(full));
-  }
+  add(base64);
+  add(base64.replace(/=+$/, ''));
+  add(bytes.toString('base64url'));
   for (const inner of base64Inner(bytes)) {
     add(inner, MIN_DERIVED_LENGTH);
     add(toUrlSafe(inner), MIN_DERIVED_LENGTH);
@@ -168,6 +187,60 @@ export function base64Inner(bytes: Buffer): string[] {
 
 function toUrlSafe(base64: string): string {
   return base64.replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+/**
+ * Where an encoder or a dump tool broke a value with whitespace: words of base64/hex/URL characters
+ * joined by line breaks after a long one (`base64` wraps at 76 columns, `xxd -p` at 60), or short hex groups
+ * separated by spaces (`od -An -tx1`).
+ */
+// Each alternative starts at a word's start and takes the long word atomically (a lookahead's
+// capture), so a long word not followed by a line break costs one step, not one per character.
+const BROKEN =
+  /(?<![A-Za-z0-9+/=_%-])(?=([A-Za-z0-9+/=_%-]{16,}))\1(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/=_%-]+)+|(?:[0-9A-Fa-f]{2,4}[ \t\r\n]+){3,}[0-9A-Fa-f]{2,4}/g;
+
+/**
+ * Forms that the output broke with whitespace. Each broken stretch is searched once more without
+ * its whitespace, and what matched there is redacted from its first character to its last. (One
+ * pattern allowing whitespace between every character of every form is about 150 times slower on
+ * a megabyte, and searching the whole text without whitespace about 10 times.)
+ */
+function redactAcrossWhitespace(text: string, pattern: RegExp): string {
+  const spans: Array<[number, number]> = [];
+  BROKEN.lastIndex = 0;
+  for (let b = BROKEN.exec(text); b; b = BROKEN.exec(text)) {
+    const stretch = b[0];
+    const offset = b.index;
+    // Where each whitespace run was taken out: [index in the collapsed text, characters taken so far].
+    const gaps: Array<[number, number]> = [];
+    let taken = 0;
+    const space = /\s+/g;
+    for (let g = space.exec(stretch); g; g = space.exec(stretch)) {
+      taken += g[0].length;
+      gaps.push([g.index + g[0].length - taken, taken]);
+    }
+    const original = (i: number): number => {
+      let lo = 0;
+      let hi = gaps.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((gaps[mid] as [number, number])[0] <= i) lo = mid + 1;
+        else hi = mid;
+      }
+      return offset + i + (lo > 0 ? (gaps[lo - 1] as [number, number])[1] : 0);
+    };
+    const collapsed = stretch.replace(/\s+/g, '');
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(collapsed); m; m = pattern.exec(collapsed)) spans.push([original(m.index), original(m.index + m[0].length - 1) + 1]);
+  }
+  if (spans.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const [start, end] of spans) {
+    out += `${text.slice(from, Math.max(from, start))}${REDACTED}`;
+    from = Math.max(from, end);
+  }
+  return out + text.slice(from);
 }
 
 /** A form cut by a truncation before it was redacted: its first characters just before "…". */

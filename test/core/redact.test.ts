@@ -78,6 +78,16 @@ describe('Redactor', () => {
     expect(r.redactDeep({ list: ['a', 'b'], v: 'x a","b y' })).toEqual({ list: ['a', 'b'], v: `x ${REDACTED} y` });
   });
 
+  it('redacts a secret as chat or HTML escaped it, and wrapped or spaced by a dump tool', () => {
+    const r = new Redactor();
+    const secret = 'tok&en<canary>0123456789';
+    r.add(secret);
+    expect(r.redact('said tok&amp;en&lt;canary&gt;0123456789')).toBe(`said ${REDACTED}`);
+    const hex = Buffer.from(secret).toString('hex');
+    expect(r.redact(`xxd -p:\n${hex.slice(0, 20)}\n${hex.slice(20)}\ndone`)).toBe(`xxd -p:\n${REDACTED}\ndone`);
+    expect(r.redact(`od:${hex.replace(/../g, ' $&')}\n`)).toBe(`od: ${REDACTED}\n`);
+  });
+
   it('leaves text alone when nothing is registered', () => {
     expect(new Redactor().redact('hello')).toBe('hello');
   });

@@ -131,12 +131,13 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
   it('answers help and malformed text in the ack; list, status and audit privately once it knows who asks', async () => {
     const help = JSON.parse((await w.command('mallory', 'help')).body);
     expect(help).toMatchObject({ response_type: 'ephemeral' });
-    expect(help.text).toContain('/release <project> <version> --dry-run');
+    // The fallback is escaped like any mrkdwn: Slack would read <project> as markup.
+    expect(help.text).toContain('/release &lt;project&gt; &lt;version&gt; --dry-run');
 
     for (const bad of ['conjur-cli', 'conjur-cli 4.2.0 --force', 'conjur-cli 4.2.0;rm -rf /', '../etc 1.0.0', 'status', 'audit x 1000', 'lock conjur-cli']) {
       const usage = JSON.parse((await w.command('alice', bad)).body);
       expect(usage.response_type).toBe('ephemeral');
-      expect(usage.text).toMatch(/Usage: \/release <project> <version>/);
+      expect(usage.text).toMatch(/Usage: \/release &lt;project&gt; &lt;version&gt;/);
     }
 
     // Reads need users.info first: an empty ack, then the answer through response_url, only to the asker.

@@ -58,6 +58,10 @@ export interface SlackWorldOptions {
   extraProjects?: string[];
   /** More Conjur variables the bot may read (for the extra projects' credentials). */
   variables?: Record<string, { value?: string; readers: RoleRef[] }>;
+  /** The downloads destination's script (default test/fixtures/slack/slow-publish.sh). */
+  publishScript?: string;
+  /** The value of its credential in Conjur (default CANARY.downloadsToken). */
+  downloadsToken?: string;
 }
 
 export interface SlackWorld {
@@ -121,7 +125,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       'release/gated': ['user:alice', 'user:bob'],
       'release/approvers': ['user:bob', 'user:carol'],
     },
-    variables: { 'release/downloads/token': { value: CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },
+    variables: { 'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },
   });
   const slackPort = options.slackStartsLate ? await freePort() : 0;
   const startStandIn = () =>
@@ -155,7 +159,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       '    destinations:',
       '      - name: downloads',
       '        type: exec',
-      `        command: ["${path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
+      `        command: ["${options.publishScript ?? path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
       `        env: { OUT_DIR: "${outDir}", SLEEP_SECONDS: "${options.sleepSeconds ?? 4}" }`,
       '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
       '      - name: mirror',
