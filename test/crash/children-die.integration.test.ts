@@ -103,7 +103,7 @@ describe('children die with the bot, even on SIGKILL', () => {
     await exited;
     expect(child.signalCode).toBe('SIGKILL');
     await waitFor('every process the script started to be gone', () => !pids.some(alive));
-  });
+  }, 180_000);
 
   it('a child run without a process group of its own (npm, gem, skopeo, scp) dies with the bot too', async () => {
     const exec = pathToFileURL(path.join(repoRoot, 'dist', 'src', 'exec.js')).href;
@@ -118,5 +118,5 @@ describe('children die with the bot, even on SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
     await waitFor('the sleep to be gone', () => !sleeper.some(alive));
-  });
+  }, 180_000);
 });
