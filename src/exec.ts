@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import { ErrorCode, ReleaseBotError } from './errors.js';
+import { findExecutable, parentDeathPrefix, startGroupGuard } from './parent-death.js';
 import { CUT_MARK } from './redact.js';
 import { clip } from './validate.js';
 
@@ -46,14 +47,20 @@ export interface RunResult {
 /**
  * Runs a program without a shell: argv is passed as is, so no argument can be read as shell syntax.
  * The child gets an allowlisted environment plus `env`; HOME points at `cwd` so no user config leaks in.
+ * It dies with the bot, even on SIGKILL, where the system allows (see `parent-death.ts`).
  */
 export async function runCommand(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const inherited = Object.fromEntries(
     INHERITED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])),
   );
   const command = [file, ...args].join(' ');
+  const env: Record<string, string> = { ...inherited, HOME: options.cwd ?? '/nonexistent', ...options.env };
+  // setpriv passes the environment through untouched; the program is found as the spawn would find it.
+  const prefix = await parentDeathPrefix();
+  const program = prefix.length === 0 ? undefined : await findExecutable(file, env.PATH, options.cwd);
+  const [spawnFile, ...spawnArgs] = program === undefined ? [file, ...args] : [...prefix, program, ...args];
   const common = {
-    env: { ...inherited, HOME: options.cwd ?? '/nonexistent', ...options.env },
+    env,
     extendEnv: false,
     cwd: options.cwd,
     input: options.input,
@@ -73,8 +80,10 @@ export async function runCommand(file: string, args: readonly string[], options:
     // Listening before the child exists: a signal that arrived between the spawn and the listener
     // would take its default course (the bot dies at once) and leave the new group running.
     watchSignals(1);
-    const child = execa(file, args, { ...common, detached: true });
+    const guard = startGroupGuard();
+    const child = execa(spawnFile as string, spawnArgs, { ...common, detached: true });
     const group = child.pid;
+    if (group !== undefined) guard.watch(group);
     let force: NodeJS.Timeout | undefined;
     const onStop = () => {
       if (group === undefined) return;
@@ -98,11 +107,12 @@ export async function runCommand(file: string, args: readonly string[], options:
         liveGroups.delete(group);
         watchSignals();
       }
+      guard.stop();
     }
     canceled = options.signal?.aborted === true;
     timedOut = !canceled && deadline.aborted;
   } else {
-    result = await execa(file, args, { ...common, timeout: options.timeoutMs, cancelSignal: options.signal, forceKillAfterDelay: 5_000 });
+    result = await execa(spawnFile as string, spawnArgs, { ...common, timeout: options.timeoutMs, cancelSignal: options.signal, forceKillAfterDelay: 5_000 });
     timedOut = result.timedOut;
     canceled = result.isCanceled;
   }

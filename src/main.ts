@@ -15,7 +15,7 @@ import { Metrics, mountMetrics } from './metrics.js';
 import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
 import { Redactor } from './redact.js';
 import { ReleaseCore } from './release/core.js';
-import { createHttpApp, listen } from './server.js';
+import { checkPortFree, createHttpApp, listen } from './server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { inspectDigest } from './staging/skopeo.js';
 
@@ -115,6 +115,9 @@ export interface ServingBot extends RunningServer {
 }
 
 export async function serve(options: CreateAppOptions = {}): Promise<ServingBot> {
+  // The port before anything is written: a port in use leaves no database behind.
+  const { env: listenOn } = loadAppConfig(options.env ?? process.env, new Redactor());
+  await checkPortFree(listenOn.HOST, listenOn.PORT);
   const app = createApp(options);
   const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
   const interrupted = app.core.recoverInterrupted();

@@ -10,6 +10,7 @@ import { registerSshCommand } from './commands/ssh-command.js';
 import { registerStage } from './commands/stage.js';
 import { registerStatus } from './commands/status.js';
 import { loadDotEnv } from './run.js';
+import { addVersionEverywhere } from './version.js';
 
 await loadDotEnv();
 
@@ -29,5 +30,6 @@ registerCheckConfig(program);
 registerSshCommand(program);
 registerDoctor(program);
 registerNotify(program);
+addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);

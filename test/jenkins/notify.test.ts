@@ -98,7 +98,7 @@ describe('release-bot notify (a process) against a running release-bot', () => {
     const missing = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.5.0', path.join(workspace, 'nope.gem')]);
     expect(missing.code).toBe(64);
     expect(missing.stderr).toMatch(/nope\.gem is not a readable file/);
-    const down = await notify(['--url', `http://127.0.0.1:${await freePort()}`, '--project', 'conjur-cli', '--version', '12.5.0', ...files]);
+    const down = await notify(['--retries', '0', '--url', `http://127.0.0.1:${await freePort()}`, '--project', 'conjur-cli', '--version', '12.5.0', ...files]);
     expect(down.code).not.toBe(0);
     expect(down.stderr).toMatch(/cannot reach release-bot at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(bot.running.app.core.staged.current('conjur-cli', '12.5.0')).toBeUndefined();

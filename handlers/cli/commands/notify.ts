@@ -25,6 +25,7 @@ interface NotifyOptions {
   image?: string;
   imageDigest?: string;
   timeout: number;
+  retries: number;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function registerNotify(program: Command): void {
     .option('--image <ref>', 'docker projects: the image pushed to the staging registry')
     .option('--image-digest <digest>', 'docker projects: its manifest digest (sha256:...)')
     .option('--timeout <seconds>', 'how long to wait for the bot (it hashes the staged files before answering)', positiveInt, 600)
+    .option('--retries <n>', 'tries again this many times after a connection reset or a 5xx (1, 2, 4 s... apart); a 4xx is final', positiveInt, 4)
     .option('--json', 'print the bot\'s answer as JSON')
     .action(action(async (files: string[], o: NotifyOptions) => notify(files, o)));
 }
@@ -64,39 +66,59 @@ async function notify(files: string[], o: NotifyOptions): Promise<number> {
     ...(o.image ? { image: dropUndefined({ ref: o.image, digest: o.imageDigest }) } : { artifacts: await digests(files, o.base) }),
   };
   const body = Buffer.from(JSON.stringify(report), 'utf8');
-  const token = jwt.sign({ body_sha256: createHash('sha256').update(body).digest('hex') }, secret, {
-    algorithm: 'HS256',
-    subject: job,
-    audience: process.env.JENKINS_JWT_AUDIENCE || 'release-bot',
-    ...(process.env.JENKINS_JWT_ISSUER ? { issuer: process.env.JENKINS_JWT_ISSUER } : {}),
-    jwtid: randomUUID(),
-    expiresIn: TOKEN_LIFETIME_SEC,
-  });
-
-  const endpoint = webhookUrl(o.url);
-  let res: Response;
-  try {
-    res = await fetch(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(o.timeout * 1000),
+  // A fresh token (a new single-use jti) for every attempt: the bot may have taken the last one's.
+  const sign = () =>
+    jwt.sign({ body_sha256: createHash('sha256').update(body).digest('hex') }, secret, {
+      algorithm: 'HS256',
+      subject: job,
+      audience: process.env.JENKINS_JWT_AUDIENCE || 'release-bot',
+      ...(process.env.JENKINS_JWT_ISSUER ? { issuer: process.env.JENKINS_JWT_ISSUER } : {}),
+      jwtid: randomUUID(),
+      expiresIn: TOKEN_LIFETIME_SEC,
     });
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${o.timeout} s` : (e.cause?.code ?? e.message);
-    throw new ReleaseBotError(ErrorCode.Timeout, `cannot reach release-bot at ${endpoint.origin}: ${why}`, { retryable: true, cause: err });
-  }
-  const text = await res.text();
+  const { status, text } = await postReport(webhookUrl(o.url), body, sign, o);
   let answer: Record<string, unknown>;
   try {
     answer = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new ReleaseBotError(ErrorCode.Internal, `release-bot answered HTTP ${res.status} with something that is not JSON: ${clip(text.trim(), 200)}`);
+    throw new ReleaseBotError(ErrorCode.Internal, `release-bot answered HTTP ${status} with something that is not JSON: ${clip(text.trim(), 200)}`);
   }
-  if (o.json) process.stdout.write(`${JSON.stringify({ httpStatus: res.status, ...answer }, null, 2)}\n`);
-  return printAnswer(res.status, answer, !o.json);
+  if (o.json) process.stdout.write(`${JSON.stringify({ httpStatus: status, ...answer }, null, 2)}\n`);
+  return printAnswer(status, answer, !o.json);
+}
+
+/**
+ * Posts the report, again after a connection reset or a 5xx, `o.retries` times with a doubling pause:
+ * a report is idempotent (the same build staged twice changes nothing), and a reset is what a client
+ * gets that reuses a keep-alive connection the server or a proxy is closing. A 4xx is the bot's
+ * final word; no answer within --timeout is not retried (the bot may still be hashing).
+ */
+async function postReport(endpoint: URL, body: Buffer, sign: () => string, o: NotifyOptions): Promise<{ status: number; text: string }> {
+  for (let attempt = 1; ; attempt++) {
+    let why: string;
+    try {
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${sign()}` },
+        body,
+        redirect: 'error',
+        signal: AbortSignal.timeout(o.timeout * 1000),
+      });
+      const text = await res.text();
+      if (res.status < 500 || attempt > o.retries) return { status: res.status, text };
+      why = `HTTP ${res.status}`;
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      const timedOut = e.name === 'TimeoutError';
+      why = timedOut ? `no answer within ${o.timeout} s` : (e.cause?.code ?? e.message);
+      if (timedOut || attempt > o.retries) {
+        throw new ReleaseBotError(ErrorCode.Timeout, `cannot reach release-bot at ${endpoint.origin}: ${why}`, { retryable: true, cause: err });
+      }
+    }
+    const pause = 1000 * 2 ** (attempt - 1);
+    process.stderr.write(`release-bot: ${why} from ${endpoint.origin}; trying again in ${pause / 1000} s (${attempt} of ${o.retries} retries)\n`);
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }
 
 /** Prints the answer; the exit code is 0 only when the build is staged (now or already). */
