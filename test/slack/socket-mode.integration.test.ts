@@ -35,7 +35,7 @@ describe('Slack Socket Mode against the loopback stand-in', () => {
     const sent = w.slack.callsTo('socket_mode.ack').at(-1);
     expect(sent?.body.envelope_id).toBe(ack.envelope_id);
     expect(ack.payload).toMatchObject({ response_type: 'ephemeral' });
-    expect(String(ack.payload?.text)).toContain('/release <project> <version> --dry-run');
+    expect(String(ack.payload?.text)).toContain('/release &lt;project&gt; &lt;version&gt; --dry-run');
   });
 
   it('runs /release over Socket Mode: accepted in the ack, progress and summary in the channel, the files out', async () => {
@@ -66,7 +66,7 @@ describe('Slack Socket Mode against the loopback stand-in', () => {
     await w.slack.socketMode.waitForConnection();
     expect(w.slack.socketMode.connections()).toBe(1);
     const { ack } = await w.socketCommand('alice', 'help');
-    expect(String(ack.payload?.text)).toContain('/release <project> <version>');
+    expect(String(ack.payload?.text)).toContain('/release &lt;project&gt; &lt;version&gt;');
   });
 
   it('opens a new connection when Slack asks it to reconnect, and when the connection drops', async () => {
@@ -76,7 +76,7 @@ describe('Slack Socket Mode against the loopback stand-in', () => {
       await w.slack.waitFor((c) => c.method === 'socket_mode.hello' && c.seq > (w.slack.callsTo('socket_mode.hello')[hellos - 1]?.seq ?? 0));
       await w.slack.socketMode.waitForConnection();
       const { ack } = await w.socketCommand('alice', 'help');
-      expect(String(ack.payload?.text)).toContain('/release <project> <version>');
+      expect(String(ack.payload?.text)).toContain('/release &lt;project&gt; &lt;version&gt;');
     }
     expect(w.slack.socketMode.connections()).toBe(1);
   });
@@ -109,7 +109,7 @@ describe('Slack Socket Mode when Slack cannot be reached at start', () => {
     const slack = await w.startSlack();
     await slack.socketMode.waitForConnection(30_000);
     const { ack } = await w.socketCommand('alice', 'help');
-    expect(String(ack.payload?.text)).toContain('/release <project> <version>');
+    expect(String(ack.payload?.text)).toContain('/release &lt;project&gt; &lt;version&gt;');
   });
 });
 
