@@ -112,7 +112,7 @@ export async function run({ log }) {
           rows: [
             [`staging check: \`sha256File\` vs \`sha256sum\``, `${rate('bot').toFixed(0)} MiB/s (${range('bot')})`, `${rate('sha256sum').toFixed(0)} MiB/s (${range('sha256sum')})`, ratio(rate('bot'), rate('sha256sum'))],
             [`reference: \`sha256File\` vs \`openssl dgst -sha256\` (OpenSSL, like Node)`, `${rate('bot').toFixed(0)} MiB/s`, `${rate('openssl').toFixed(0)} MiB/s (${range('openssl')})`, ratio(rate('bot'), rate('openssl'))],
-            [`release copy: \`copyWithSha256\` (copy + hash) vs \`cp\` (copy only)`, `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`, `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`, ratio(rate('copy'), rate('cp'))],
+            [`release copy: \`copyHandleWithSha256\` (copy + hash) vs \`cp\` (copy only)`, `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`, `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`, ratio(rate('copy'), rate('cp'))],
           ],
         },
         {

@@ -39,6 +39,8 @@ export interface Config {
   configFile: string;
   dataDir: string;
   stagingDir: string;
+  /** Limits on reports and the quarantine's retention (`staging:`). */
+  staging: ProjectsFileInput['staging'];
   channel: string;
   identity: ProjectsFileInput['identity'];
   projects: ReadonlyMap<string, ProjectConfig>;
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     configFile,
     dataDir: path.resolve(cwd, parsedEnv.RELEASE_BOT_DATA_DIR),
     stagingDir: path.resolve(configDir, file.staging_dir),
+    staging: file.staging,
     channel: file.channel,
     identity: file.identity,
     projects,
