@@ -121,7 +121,7 @@ export async function run({ log }) {
           rows: [
             ['node: bot `sha256File`', `${mib(base('bot'))} MiB`, `${mib(peak('bot'))} MiB`, `${mib(peak('bot') - base('bot'))} MiB`],
             [`node: bot \`sha256File\` on a ${mib(SIZE / 16)} MiB file (growth must not follow the size)`, `${mib(smallRun.baselineRss)} MiB`, `${mib(smallRun.peakRss)} MiB`, `${mib(smallRun.peakRss - smallRun.baselineRss)} MiB`],
-            ['node: bot `copyWithSha256`', `${mib(base('copy'))} MiB`, `${mib(peak('copy'))} MiB`, `${mib(peak('copy') - base('copy'))} MiB`],
+            ['node: bot `copyHandleWithSha256`', `${mib(base('copy'))} MiB`, `${mib(peak('copy'))} MiB`, `${mib(peak('copy') - base('copy'))} MiB`],
             ['node: whole file read, then hashed (contrast, not bot code)', `${mib(whole.baselineRss)} MiB`, `${mib(whole.peakRss)} MiB`, `${mib(whole.peakRss - whole.baselineRss)} MiB`],
             ['`sha256sum`', '', `${mib(peak('sha256sum'))} MiB`, ''],
             ['`cp`', '', `${mib(peak('cp'))} MiB`, ''],
