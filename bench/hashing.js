@@ -112,7 +112,7 @@ export async function run({ log }) {
           rows: [
             [`staging check: \`sha256File\` vs \`sha256sum\``, `${rate('bot').toFixed(0)} MiB/s (${range('bot')})`, `${rate('sha256sum').toFixed(0)} MiB/s (${range('sha256sum')})`, ratio(rate('bot'), rate('sha256sum'))],
             [`reference: \`sha256File\` vs \`openssl dgst -sha256\` (OpenSSL, like Node)`, `${rate('bot').toFixed(0)} MiB/s`, `${rate('openssl').toFixed(0)} MiB/s (${range('openssl')})`, ratio(rate('bot'), rate('openssl'))],
-            [`release copy: \`copyWithSha256\` (copy + hash) vs \`cp\` (copy only)`, `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`, `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`, ratio(rate('copy'), rate('cp'))],
+            [`release copy: \`copyHandleWithSha256\` (copy + hash) vs \`cp\` (copy only)`, `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`, `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`, ratio(rate('copy'), rate('cp'))],
           ],
         },
         {
@@ -121,7 +121,7 @@ export async function run({ log }) {
           rows: [
             ['node: bot `sha256File`', `${mib(base('bot'))} MiB`, `${mib(peak('bot'))} MiB`, `${mib(peak('bot') - base('bot'))} MiB`],
             [`node: bot \`sha256File\` on a ${mib(SIZE / 16)} MiB file (growth must not follow the size)`, `${mib(smallRun.baselineRss)} MiB`, `${mib(smallRun.peakRss)} MiB`, `${mib(smallRun.peakRss - smallRun.baselineRss)} MiB`],
-            ['node: bot `copyWithSha256`', `${mib(base('copy'))} MiB`, `${mib(peak('copy'))} MiB`, `${mib(peak('copy') - base('copy'))} MiB`],
+            ['node: bot `copyHandleWithSha256`', `${mib(base('copy'))} MiB`, `${mib(peak('copy'))} MiB`, `${mib(peak('copy') - base('copy'))} MiB`],
             ['node: whole file read, then hashed (contrast, not bot code)', `${mib(whole.baselineRss)} MiB`, `${mib(whole.peakRss)} MiB`, `${mib(whole.peakRss - whole.baselineRss)} MiB`],
             ['`sha256sum`', '', `${mib(peak('sha256sum'))} MiB`, ''],
             ['`cp`', '', `${mib(peak('cp'))} MiB`, ''],

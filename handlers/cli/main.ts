@@ -3,6 +3,7 @@ import { ErrorCode, exitCodes } from '../../src/errors.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCheckConfig } from './commands/check-config.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerGc } from './commands/gc.js';
 import { registerNotify } from './commands/notify.js';
 import { registerPublish } from './commands/publish.js';
 import { registerServe } from './commands/serve.js';
@@ -30,6 +31,7 @@ registerCheckConfig(program);
 registerSshCommand(program);
 registerDoctor(program);
 registerNotify(program);
+registerGc(program);
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);

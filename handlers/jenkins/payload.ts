@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { BuildInfo } from '../../src/publishing/types.js';
-import type { ReportedFile } from '../../src/staging/verify-staged.js';
+import type { ReportedFile } from '../../src/staging/quarantine.js';
 import { jobFullName } from './job-name.js';
 import { safeText } from './safe-text.js';
 

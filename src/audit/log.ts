@@ -49,6 +49,21 @@ export type AuditInput = Pick<AuditEntry, 'type' | 'actor' | 'data'> & {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
+/** The most an entry's data may hold (canonical JSON): the chain is permanent, and much of what it records comes from hostile reports. */
+export const MAX_AUDIT_DATA_BYTES = 64 * 1024;
+
+/**
+ * Data over the cap keeps its small top-level fields (code, reason, build...) and records the size
+ * and sha256 of what was left out, so the entry still says what happened and how big it was.
+ */
+function capData(data: Record<string, unknown>): Record<string, unknown> {
+  const json = canonicalJson(data);
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_AUDIT_DATA_BYTES) return data;
+  const small = Object.entries(data).filter(([, v]) => v !== undefined && Buffer.byteLength(JSON.stringify(v)) <= 1024);
+  return { ...Object.fromEntries(small.slice(0, 32)), truncated: { bytes, sha256: sha256Hex(json), limit: MAX_AUDIT_DATA_BYTES } };
+}
+
 /** The hashed content of an entry: everything but `seq` (a storage detail) and `hash` itself. */
 export function entryHash(e: Omit<AuditEntry, 'seq' | 'hash'>): string {
   return sha256Hex(
@@ -117,7 +132,7 @@ export class AuditLog {
           version: input.version ?? null,
           releaseId: input.releaseId ?? null,
           actor: this.redactor.redactDeep(input.actor),
-          data: this.redactor.redactDeep(input.data),
+          data: capData(this.redactor.redactDeep(input.data)),
           prevHash: last?.hash ?? GENESIS_HASH,
         };
         const hash = entryHash(base);

@@ -43,6 +43,8 @@ export interface Config {
   policySha256: string;
   dataDir: string;
   stagingDir: string;
+  /** Limits on reports and the quarantine's retention (`staging:`). */
+  staging: ProjectsFileInput['staging'];
   channel: string;
   identity: ProjectsFileInput['identity'];
   /** Conjur group whose members may read the audit log in Slack (`audit_group`); anyone identified when absent. */
@@ -137,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     policySha256: createHash('sha256').update(bytes as Buffer).digest('hex'),
     dataDir: path.resolve(cwd, parsedEnv.RELEASE_BOT_DATA_DIR),
     stagingDir: path.resolve(configDir, file.staging_dir),
+    staging: file.staging,
     channel: file.channel,
     identity: file.identity,
     ...(file.audit_group ? { auditGroup: file.audit_group } : {}),

@@ -55,9 +55,24 @@ export const projectSchema = z.object({
 }).strict();
 export type ProjectConfigInput = z.infer<typeof projectSchema>;
 
+/** Bounds on what one build report can make the bot do, and how long quarantined copies are kept. */
+export const stagingSchema = z
+  .object({
+    max_files: z.number().int().min(1).max(100_000).default(1000),
+    max_depth: z.number().int().min(1).max(64).default(16),
+    max_path_bytes: z.number().int().min(16).max(4096).default(255),
+    /** 0: no limit. */
+    max_total_bytes: z.number().int().min(0).default(0),
+    /** `release-bot gc` removes quarantined builds released or superseded longer ago than this. */
+    retention_days: z.number().int().min(0).max(3650).default(30),
+  })
+  .strict();
+export type StagingInput = z.infer<typeof stagingSchema>;
+
 export const projectsFileSchema = z.object({
   channel: z.string().min(1),
   staging_dir: z.string().min(1),
+  staging: stagingSchema.prefault({}),
   identity: z
     .object({
       strategy: z.enum(['email-localpart', 'map']),

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -14,8 +14,10 @@ import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
 import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
+import { errnoOf, removeStagingFile, renameStagingFile, writeStagingFile } from '../staging/label.js';
+import { stagingLimits } from '../staging/limits.js';
+import { Quarantine, type ReportedFile } from '../staging/quarantine.js';
 import { botFileNames, labelFileName, pendingLabelFileName } from '../staging/scan.js';
-import { verifyStagedFiles, type ReportedFile } from '../staging/verify-staged.js';
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
 import { destinationCredentials, withBinaryCredentials } from './destination-credentials.js';
@@ -23,7 +25,7 @@ import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
-import { copyVerifiedFiles, removePrivateCopy } from './verify.js';
+import { removePrivateCopy } from './verify.js';
 
 export interface CoreDeps {
   config: Config;
@@ -73,6 +75,8 @@ export class ReleaseCore {
   readonly audit: AuditLog;
   readonly staged: StagedBuilds;
   readonly releases: Releases;
+  /** The bot's own copies of staged files; releases read only these (see Quarantine). */
+  readonly quarantine: Quarantine;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private readonly now: () => Date;
@@ -90,6 +94,7 @@ export class ReleaseCore {
     this.audit = new AuditLog(deps.db, deps.redactor, this.now);
     this.staged = new StagedBuilds(deps.db);
     this.releases = new Releases(deps.db, this.now, currentProcess());
+    this.quarantine = new Quarantine(path.join(deps.config.dataDir, 'quarantine'));
   }
 
   get config(): Config {
@@ -172,7 +177,15 @@ export class ReleaseCore {
   private async inspectStaged(project: ProjectConfig, version: string, report: StageReport): Promise<StagedArtifact> {
     if (project.artifact === 'files') {
       if (report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a files project: report artifacts, not an image`);
-      const files = await verifyStagedFiles(this.versionDir(project.name, version), report.files, botFileNames(project.name, version));
+      this.versionDir(project.name, version);
+      const files = await this.quarantine.ingest({
+        stagingDir: this.deps.config.stagingDir,
+        project: project.name,
+        version,
+        reported: report.files,
+        ignore: botFileNames(project.name, version),
+        limits: stagingLimits(this.deps.config.staging),
+      });
       return { kind: 'files', files };
     }
     const image = project.image;
@@ -351,7 +364,7 @@ export class ReleaseCore {
     let error: ReleaseBotError | undefined;
     /** What was hashed while verifying (the copy, the docker re-inspect): the audit's digests at publish. */
     let measured: StagedArtifact | undefined;
-    /** The release label, written beside the staged files before any destination runs; renamed in place once they all succeeded. */
+    /** The release label's pending name, written beside the staged files before any destination runs; renamed in place once they all succeeded. */
     let pendingLabel: string | undefined;
     let labelWritten: boolean | undefined;
     try {
@@ -360,7 +373,8 @@ export class ReleaseCore {
       await mkdir(dir, { mode: 0o700 });
       if (staged.artifact.kind === 'files') {
         try {
-          measured = { kind: 'files', files: await copyVerifiedFiles(this.versionDir(project.name, release.version), staged.artifact.files, dir, botFileNames(project.name, release.version)) };
+          // The quarantined copy, never the staging directory: the build side may have changed it since.
+          measured = { kind: 'files', files: await this.quarantine.copyOut(staged.artifact.files, dir) };
         } catch (thrown) {
           const found = thrown instanceof ReleaseBotError ? (thrown.details.measured as ArtifactFile[] | undefined) : undefined;
           if (found) measured = { kind: 'files', files: found };
@@ -419,7 +433,7 @@ export class ReleaseCore {
     } catch (thrown) {
       error = toReleaseBotError(thrown);
     } finally {
-      if (pendingLabel) await rm(pendingLabel, { force: true }).catch(() => undefined);
+      if (pendingLabel) await removeStagingFile(this.deps.config.stagingDir, project.name, release.version, pendingLabel).catch(() => undefined);
       await removePrivateCopy(runDir);
     }
 
@@ -487,14 +501,13 @@ export class ReleaseCore {
    */
   private async prepareStagingLabel(project: string, version: string, text: string, dryRun: boolean): Promise<string> {
     const dir = this.versionDir(project, version);
-    const pending = path.join(dir, pendingLabelFileName(project, version, dryRun));
+    const pending = pendingLabelFileName(project, version, dryRun);
     try {
-      await rm(pending, { force: true });
-      await writeFile(pending, text, { mode: 0o444, flag: 'wx' });
+      await writeStagingFile(this.deps.config.stagingDir, project, version, pending, text);
     } catch (err) {
       throw new ReleaseBotError(
         ErrorCode.ConfigInvalid,
-        `cannot write the release label into the staging directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}): release-bot writes it beside the staged files; give it write access there (ReadWritePaths in its unit). Nothing was published`,
+        `cannot write the release label into the staging directory ${dir} (${errnoOf(err)}): release-bot writes it beside the staged files; give it write access there (ReadWritePaths in its unit). It writes only into a real directory, never through a symlink (ELOOP). Nothing was published`,
         { cause: err },
       );
     }
@@ -504,7 +517,7 @@ export class ReleaseCore {
   /** Renames the pending label into place; the destinations have published, so a failure here is recorded, not thrown. */
   private async placeStagingLabel(pending: string, project: string, version: string, log: Logger): Promise<boolean> {
     try {
-      await rename(pending, path.join(this.versionDir(project, version), labelFileName(project, version)));
+      await renameStagingFile(this.deps.config.stagingDir, project, version, pending, labelFileName(project, version));
       return true;
     } catch (err) {
       log.error({ err: (err as Error).message }, 'the release is published but its label could not be put in place in the staging directory');

@@ -1,7 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
 /** Never follow a symlink planted where a staged file should be. */
@@ -16,28 +15,43 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/**
- * Copies `from` to a new file `to` (never overwriting) and returns the sha256 of the bytes that were
- * written, in one streamed pass: what is hashed is exactly what was copied.
- */
-export async function copyWithSha256(from: string, to: string): Promise<{ sha256: string; size: number }> {
+/** Bytes per read when hashing an open file; two buffers, so the next read overlaps hashing this one. */
+export const HASH_CHUNK = 4 << 20;
+
+/** sha256 (hex) and length of an open file, read by offset from the start, double-buffered. */
+export async function sha256Handle(handle: FileHandle): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
+  const buffers: Buffer[] = [Buffer.allocUnsafe(HASH_CHUNK), Buffer.allocUnsafe(HASH_CHUNK)];
   let size = 0;
-  const handle = await open(from, READ_FLAGS);
-  await pipeline(
-    handle.createReadStream({ highWaterMark: CHUNK }),
-    tap(hash, (n) => (size += n)),
-    createWriteStream(to, { flags: 'wx', mode: 0o600 }),
-  );
+  let i = 0;
+  let pending = handle.read(buffers[0] as Buffer, 0, HASH_CHUNK, 0);
+  for (;;) {
+    const { bytesRead, buffer } = await pending;
+    if (bytesRead === 0) break;
+    size += bytesRead;
+    i++;
+    pending = handle.read(buffers[i % 2] as Buffer, 0, HASH_CHUNK, size);
+    hash.update(buffer.subarray(0, bytesRead));
+  }
   return { sha256: hash.digest('hex'), size };
 }
 
-function tap(hash: Hash, count: (n: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      count(chunk.length);
-      cb(null, chunk);
-    },
-  });
+/**
+ * Copies the open file `src` into a new file `to` (never an existing one) and returns the sha256 of
+ * the copy, read back from it: what is recorded is exactly what the copy holds, and the copy is what
+ * is published. The source is the descriptor already opened and checked (dirfd.ts), reached through
+ * its `/proc/self/fd` magic link, which names that open file, not a path looked up again. The copy is
+ * made by the kernel (copy_file_range, or a reflink where the filesystem has them) and then hashed,
+ * which costs little more than hashing alone: reading, hashing and writing in user space ran at half
+ * the speed on the same machine (BENCHMARKS.md, quarantine). The copy ends 0444.
+ */
+export async function copyHandleWithSha256(src: FileHandle, to: string): Promise<{ sha256: string; size: number }> {
+  await copyFile(`/proc/self/fd/${src.fd}`, to, constants.COPYFILE_EXCL);
+  const copy = await open(to, READ_FLAGS);
+  try {
+    await copy.chmod(0o444);
+    return await sha256Handle(copy);
+  } finally {
+    await copy.close();
+  }
 }

@@ -1,4 +1,3 @@
-import { lstat, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 
@@ -32,36 +31,4 @@ export function assertSafeRelativePath(p: string): string {
   const segments = p.split('/');
   if (segments.some((s) => s === '..' || s === '.' || s === '')) throw bad('escapes or wanders in the staging directory ("..", "." or an empty segment)');
   return segments.join('/');
-}
-
-/**
- * Every regular file under `root`, as sorted relative paths. A symlink, a device or anything that is
- * not a plain file or directory is refused: the artifact is exactly the plain files Jenkins copied.
- */
-export async function listStagedFiles(root: string, ignore: ReadonlySet<string> = new Set()): Promise<string[]> {
-  let rootStat;
-  try {
-    rootStat = await lstat(root);
-  } catch {
-    throw new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${root}`);
-  }
-  if (!rootStat.isDirectory()) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${root} is not a directory`);
-  // The staging root itself must not be reached through a symlink that leads elsewhere.
-  if ((await realpath(root)) !== path.resolve(root)) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${root} is reached through a symlink: refusing to read a staging directory outside its place`);
-  }
-  const out: string[] = [];
-  async function walk(dir: string, rel: string): Promise<void> {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) await walk(path.join(dir, entry.name), relPath);
-      else if (entry.isFile()) {
-        if (!ignore.has(relPath)) out.push(relPath);
-      } else {
-        throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${relPath} in the staging directory is a ${entry.isSymbolicLink() ? 'symlink' : 'special file'}: only plain files can be staged`);
-      }
-    }
-  }
-  await walk(root, '');
-  return out.sort();
 }

@@ -73,6 +73,22 @@ export class StagedBuilds {
     return (rows as Row[]).map(toStaged);
   }
 
+  /**
+   * Staged files builds whose quarantined copy must stay: current ones not released before `releasedBefore`
+   * (ISO time), and any build a live release is reading. Superseded builds can no longer be released
+   * or resumed (a resume of a re-staged version is refused), so they are not kept.
+   */
+  quarantineKeep(releasedBefore: string): StagedBuild[] {
+    const rows = this.db
+      .prepare(
+        `SELECT s.* FROM staged_builds s WHERE s.artifact_kind = 'files' AND (
+           (s.superseded_at IS NULL AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.staged_build_id = s.id AND r.dry_run = 0 AND r.state = 'published' AND COALESCE(r.finished_at, r.updated_at) < ?))
+           OR EXISTS (SELECT 1 FROM releases r WHERE r.staged_build_id = s.id AND r.state IN ('requested', 'authorized', 'verifying', 'publishing')))`,
+      )
+      .all(releasedBefore) as Row[];
+    return rows.map(toStaged);
+  }
+
   /** Records a staged build, superseding the current one of the same project+version (in one transaction). */
   insert(s: Omit<StagedBuild, 'id'>): StagedBuild {
     return this.db

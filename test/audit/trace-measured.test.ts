@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatTrace, traceVersion } from '../../src/audit/trace.js';
 import { ErrorCode } from '../../src/errors.js';
+import { removeTree } from '../../src/staging/quarantine.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -40,6 +41,12 @@ describe('audit trace: digests measured at publish', () => {
     await f.core.stage({ project: 'app', version, build: { number: 3 }, reportedBy: 'test', actor: { via: 'test' } });
     return dir;
   };
+  /** The bot's own copy of a staged version (what releases read): `<data>/quarantine/trees/<digest>`. */
+  const quarantined = (version: string): string => {
+    const staged = f.core.staged.current('app', version);
+    if (staged?.artifact.kind !== 'files') throw new Error(`app ${version} is not staged`);
+    return f.core.quarantine.treeDir(staged.artifact.files);
+  };
 
   it('a published release records the digests hashed while copying, and the trace says they match', async () => {
     await stage('1.0.0', { 'app-1.0.0.tgz': 'the bytes', 'docs/README': 'read me' });
@@ -61,8 +68,10 @@ describe('audit trace: digests measured at publish', () => {
     expect(text).toContain('at publish:  same digests as at staging (re-hashed before publishing)');
   });
 
-  it('a release refused for a changed file records what was measured, and the trace shows the mismatch', async () => {
-    const dir = await stage('1.1.0', { 'app-1.1.0.tgz': 'the bytes', 'other.txt': 'unchanged' });
+  it('a release refused for a file changed in the quarantine records what was measured, and the trace shows the mismatch', async () => {
+    await stage('1.1.0', { 'app-1.1.0.tgz': 'the bytes', 'other.txt': 'unchanged' });
+    const dir = quarantined('1.1.0');
+    chmodSync(dir, 0o755);
     chmodSync(path.join(dir, 'app-1.1.0.tgz'), 0o644);
     writeFileSync(path.join(dir, 'app-1.1.0.tgz'), 'tampered bytes');
     const summary = await f.core.release('app', '1.1.0', alice);
@@ -76,17 +85,19 @@ describe('audit trace: digests measured at publish', () => {
     expect(text).toContain(`sha256:${sha('unchanged')}  other.txt (same)`);
   });
 
-  it('a file added after staging shows as added', async () => {
+  it('a file added to the staging directory after staging is neither published nor measured', async () => {
     const dir = await stage('1.2.0', { 'app-1.2.0.tgz': 'the bytes' });
     writeFileSync(path.join(dir, 'extra.sh'), 'echo sneaky');
-    expect((await f.core.release('app', '1.2.0', alice)).state).toBe('failed');
-    const { text } = trace('1.2.0');
-    expect(text).toContain(`sha256:${sha('echo sneaky')}  extra.sh ADDED after staging`);
+    expect((await f.core.release('app', '1.2.0', alice)).state).toBe('published');
+    const { t, text } = trace('1.2.0');
+    expect(t.digestsMatch).toBe(true);
+    expect(text).not.toContain('extra.sh');
+    expect(existsSync(path.join(tmp.dir, 'mirror/app/1.2.0/extra.sh'))).toBe(false);
   });
 
   it('an attempt that ended before verifying says nothing was measured', async () => {
-    const dir = await stage('1.3.0', { 'app-1.3.0.tgz': 'the bytes' });
-    rmSync(dir, { recursive: true });
+    await stage('1.3.0', { 'app-1.3.0.tgz': 'the bytes' });
+    await removeTree(quarantined('1.3.0'));
     expect((await f.core.release('app', '1.3.0', alice)).state).toBe('failed');
     const { text } = trace('1.3.0');
     expect(text).toContain('at publish:  no digests measured');

@@ -26,6 +26,13 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
     return dir;
   };
+  /** The bot's quarantined copy of a staged file (`<data>/quarantine/trees/<digest>/<file>`). */
+  const quarantined = (file: string): string => {
+    const trees = path.join(dataDir, 'quarantine', 'trees');
+    const found = readdirSync(trees).map((t) => path.join(trees, t, file)).filter((p) => existsSync(p));
+    expect(found).toHaveLength(1);
+    return found[0] as string;
+  };
   const allOutput: string[] = [];
   const cli = async (...args: string[]) => {
     const result = await runCli(args, env);
@@ -167,35 +174,53 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(readdirSync(dir)).toEqual(['conjur-cli-4.6.0.gem']);
   });
 
-  it('refuses a staged file that was changed after staging, and publishes nothing', async () => {
+  it('publishes the bytes quarantined at staging even when the staging directory is changed afterwards', async () => {
     const dir = stageFiles('4.3.0', { 'conjur-cli-4.3.0.gem': 'gem bytes 4.3.0' });
     expect((await cli('stage', 'conjur-cli', '4.3.0')).code).toBe(0);
     chmodSync(path.join(dir, 'conjur-cli-4.3.0.gem'), 0o644);
     writeFileSync(path.join(dir, 'conjur-cli-4.3.0.gem'), 'tampered bytes');
     const r = await cli('publish', 'conjur-cli', '4.3.0', '--as', 'alice');
+    expect(r.code).toBe(0);
+    expect(readFileSync(path.join(copies, 'conjur-cli/4.3.0/conjur-cli-4.3.0.gem'), 'utf8')).toBe('gem bytes 4.3.0');
+    const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
+    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.0.gem', sha256: createHash('sha256').update('gem bytes 4.3.0').digest('hex') });
+  });
+
+  it('refuses a file changed in the bot\'s own quarantine after staging, and publishes nothing', async () => {
+    stageFiles('4.3.3', { 'conjur-cli-4.3.3.gem': 'gem bytes 4.3.3' });
+    expect((await cli('stage', 'conjur-cli', '4.3.3')).code).toBe(0);
+    const copy = quarantined('conjur-cli-4.3.3.gem');
+    chmodSync(path.dirname(copy), 0o755);
+    chmodSync(copy, 0o644);
+    writeFileSync(copy, 'tampered bytes');
+    const r = await cli('publish', 'conjur-cli', '4.3.3', '--as', 'alice');
     expect(r.code).toBe(65);
-    expect(r.stdout).toContain('changed after staging');
-    expect(existsSync(path.join(out, 'conjur-cli/4.3.0'))).toBe(false);
-    expect(existsSync(path.join(copies, 'conjur-cli/4.3.0'))).toBe(false);
+    expect(r.stdout).toContain('conjur-cli-4.3.3.gem changed in the quarantine since staging');
+    expect(existsSync(path.join(out, 'conjur-cli/4.3.3'))).toBe(false);
+    expect(existsSync(path.join(copies, 'conjur-cli/4.3.3'))).toBe(false);
     const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
     expect(audit).toMatchObject({
       type: 'failed',
-      version: '4.3.0',
+      version: '4.3.3',
       actor: { conjurLogin: 'alice', via: 'cli' },
-      data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('conjur-cli-4.3.0.gem changed after staging') }, destinations: [] },
+      data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('conjur-cli-4.3.3.gem changed in the quarantine') }, destinations: [] },
     });
     // What was measured is recorded beside what was staged: the tampered bytes.
-    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.0.gem', sha256: createHash('sha256').update('tampered bytes').digest('hex') });
+    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.3.gem', sha256: createHash('sha256').update('tampered bytes').digest('hex') });
     expect(audit.data.publishedArtifact.files[0].sha256).not.toBe(audit.data.artifact.files[0].sha256);
   });
 
-  it('refuses a staged file deleted after staging ("missing"), audits it, and publishes nothing', async () => {
+  it('refuses a file deleted from the quarantine ("missing"), audits it, and publishes nothing; one deleted from staging does not matter', async () => {
     const dir = stageFiles('4.3.2', { 'conjur-cli-4.3.2.gem': 'gem bytes 4.3.2', 'conjur-cli-4.3.2.gem.sig': 'signature' });
     expect((await cli('stage', 'conjur-cli', '4.3.2')).code).toBe(0);
-    rmSync(path.join(dir, 'conjur-cli-4.3.2.gem.sig'));
+    rmSync(path.join(dir, 'conjur-cli-4.3.2.gem'));
+    const copy = quarantined('conjur-cli-4.3.2.gem.sig');
+    chmodSync(path.dirname(copy), 0o755);
+    rmSync(copy);
     const r = await cli('publish', 'conjur-cli', '4.3.2', '--as', 'alice');
     expect(r.code).toBe(65);
-    expect(r.stdout).toContain('conjur-cli-4.3.2.gem.sig is missing');
+    expect(r.stdout).toContain('conjur-cli-4.3.2.gem.sig is missing from the quarantine');
+    expect(r.stdout).not.toContain('conjur-cli-4.3.2.gem is missing');
     expect(existsSync(path.join(out, 'conjur-cli/4.3.2'))).toBe(false);
     expect(existsSync(path.join(copies, 'conjur-cli/4.3.2'))).toBe(false);
     const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
@@ -212,13 +237,13 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(audit).toMatchObject({ type: 'denied', project: 'conjur-cli', version: '9.9.9', actor: { conjurLogin: 'alice', via: 'cli' }, data: { code: 'NOT_STAGED' } });
   });
 
-  it('refuses a file added after staging', async () => {
+  it('publishes only the files staged: one added to the staging directory afterwards goes nowhere', async () => {
     const dir = stageFiles('4.3.1', { 'conjur-cli-4.3.1.gem': 'gem bytes 4.3.1' });
     expect((await cli('stage', 'conjur-cli', '4.3.1')).code).toBe(0);
     writeFileSync(path.join(dir, 'extra.sh'), 'echo sneaky');
     const r = await cli('publish', 'conjur-cli', '4.3.1', '--as', 'alice');
-    expect(r.code).toBe(65);
-    expect(r.stdout).toContain('extra.sh was added after staging');
+    expect(r.code).toBe(0);
+    expect(readdirSync(path.join(copies, 'conjur-cli/4.3.1')).sort()).toEqual(['conjur-cli-4.3.1.gem', 'conjur-cli-4.3.1.release.json']);
   });
 
   it('refuses when Conjur is down (fail closed) and publishes nothing', async () => {
@@ -250,7 +275,10 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
 
   it('never lets a secret value reach output, logs, the audit log or the database', async () => {
     const audit = await cli('audit', 'list', '--json', '--limit', '1000');
-    const db = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('\n');
+    const db = readdirSync(dataDir, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(path.join(dataDir, e.name)).toString('latin1'))
+      .join('\n');
     // The access tokens the stand-in issued (one per CLI process that asked Conjur), in every form the
     // client handles: as sent (base64), decoded, and the signature that makes a token a token.
     expect(issuedTokens.length).toBeGreaterThanOrEqual(3);

@@ -361,7 +361,11 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
   });
 
   it('never lets a secret or a URL token reach a log line or the database', () => {
-    const db = readdirSync(bot.dataDir).map((f) => readFileSync(path.join(bot.dataDir, f)).toString('latin1')).join('\n');
+    // The database files; the quarantine (a directory beside them) holds only staged artifacts.
+    const db = readdirSync(bot.dataDir, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => readFileSync(path.join(bot.dataDir, e.name)).toString('latin1'))
+      .join('\n');
     const logs = bot.logs.join('');
     expect(logs).toContain('jenkins report'); // the scan read real log lines
     for (const text of [logs, db]) {

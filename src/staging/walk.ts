@@ -1,0 +1,67 @@
+import { readdir, type FileHandle } from 'node:fs/promises';
+import { ReleaseBotError } from '../errors.js';
+import { openChildDir } from './dirfd.js';
+import { nameProblem, type Problems, type StagingLimits } from './limits.js';
+
+/**
+ * Lists the regular files below the open directory `root` as relative paths, never following a
+ * symlink (each directory is opened through its parent's descriptor, see dirfd.ts) and within the
+ * limits: names are read as bytes (readdir's strings hide invalid UTF-8), and the walk stops as soon
+ * as it has seen more than `maxFiles` entries, so a huge tree costs no more than a refusal. A
+ * symlink, special file, bad name, too deep or too long path is a problem, not a throw: the caller
+ * refuses with all of them, bounded. `ignore` holds the bot's own files (the release label).
+ */
+export async function listTree(root: FileHandle, limits: StagingLimits, problems: Problems, ignore: ReadonlySet<string>): Promise<string[]> {
+  const files: string[] = [];
+  let entries = 0;
+  let stopped = false;
+  const walk = async (dir: FileHandle, rel: string, depth: number): Promise<void> => {
+    const dirents = await readdir(`/proc/self/fd/${dir.fd}`, { withFileTypes: true, encoding: 'buffer' });
+    for (const entry of dirents) {
+      if (stopped) return;
+      if (++entries > limits.maxFiles) {
+        problems.add(`more than ${limits.maxFiles} files and directories (staging.max_files): the rest were not looked at`);
+        stopped = true;
+        return;
+      }
+      const raw = entry.name as unknown as Buffer;
+      const bad = nameProblem(raw);
+      const name = raw.toString('utf8');
+      const relPath = rel ? `${rel}/${name}` : name;
+      if (bad) {
+        problems.add(`${rel ? `${JSON.stringify(rel.slice(0, 80))}/` : ''}${bad}`);
+        continue;
+      }
+      if (Buffer.byteLength(relPath) > limits.maxPathBytes) {
+        problems.add(`${JSON.stringify(relPath.slice(0, 80))}…: longer than staging.max_path_bytes (${limits.maxPathBytes} bytes)`);
+        continue;
+      }
+      if (depth + 1 > limits.maxDepth) {
+        problems.add(`${JSON.stringify(relPath.slice(0, 80))}: deeper than staging.max_depth (${limits.maxDepth})`);
+        continue;
+      }
+      if (entry.isDirectory()) {
+        // The dirent's type is a hint; openChildDir (O_NOFOLLOW, fstat) decides.
+        const child = await openChildDir(dir, name, relPath).catch((err: unknown) => {
+          problems.add(err instanceof ReleaseBotError ? err.message : `${relPath}: ${String(err)}`);
+          return undefined;
+        });
+        if (!child) continue;
+        try {
+          await walk(child, relPath, depth + 1);
+        } finally {
+          await child.close();
+        }
+      } else if (entry.isFile()) {
+        if (!ignore.has(relPath)) files.push(relPath);
+      } else {
+        problems.add(`${relPath} in the staging directory is a ${entry.isSymbolicLink() ? 'symlink' : 'special file'}: only plain files can be staged`);
+      }
+      // A tree of many small directories is read in many small steps; let other requests in between.
+      if (entries % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await walk(root, '', 0);
+  return files.sort();
+}
+
