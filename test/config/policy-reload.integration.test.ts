@@ -79,7 +79,7 @@ describe('release-bot serve reloads the projects file', () => {
     configFile = bot.env.RELEASE_BOT_CONFIG as string;
     // The lines under conjur-cli: the first four keys, then the destinations.
     expect(projectLines[4]).toBe('    destinations:');
-    slack = await startSlackStandIn({ token: BOT_TOKEN });
+    slack = await startSlackStandIn({ token: BOT_TOKEN, users: [{ id: 'U024BE7LH', name: 'alice', email: 'alice@example.com' }] });
     for (const v of ['1.0.0', '1.1.0', '1.2.0']) {
       bot.stageFiles('conjur-cli', v, { [`conjur-cli-${v}.gem`]: `gem bytes ${v}` });
       expect((await bot.cli('stage', 'conjur-cli', v, '--build-number', '10')).code).toBe(0);
