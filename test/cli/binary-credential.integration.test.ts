@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
@@ -126,7 +126,11 @@ describe('a binary credential reaches an exec script byte for byte through relea
   it('never lets the keystore, in any form, or the password reach output, logs, the audit log or the database', async () => {
     const audit = await cli('audit', 'export', '--jsonl');
     expect(audit.stdout).toContain('signed-app');
-    const dbFiles = readdirSync(dataDir).map((f) => readFileSync(path.join(dataDir, f)));
+    // Every file the bot keeps: the database (and its WAL) and the quarantine of staged files.
+    const dbFiles = readdirSync(dataDir, { recursive: true, encoding: 'utf8' })
+      .map((f) => path.join(dataDir, f))
+      .filter((f) => statSync(f).isFile())
+      .map((f) => readFileSync(f));
     const b64 = KEYSTORE.toString('base64');
     const textCanaries = [
       b64,
