@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
 import { repoRoot } from '../support/cli.js';
@@ -119,7 +119,11 @@ describe('a hostile build against a running release-bot serve: nothing live in S
     const entries = w.server.app.core.audit.list({ limit: 1000 });
     expect(entries.flatMap((e) => leaks(`audit ${e.id}`, JSON.stringify(e) + strings(e.data).join('\n')))).toEqual([]);
     const dataDir = w.env.RELEASE_BOT_DATA_DIR as string;
-    for (const file of readdirSync(dataDir)) expect(leaks(file, readFileSync(path.join(dataDir, file)).toString('latin1'))).toEqual([]);
+    // Every file the bot keeps: the database (and its WAL) and the quarantine of staged files.
+    for (const file of readdirSync(dataDir, { recursive: true, encoding: 'utf8' })) {
+      const full = path.join(dataDir, file);
+      if (statSync(full).isFile()) expect(leaks(file, readFileSync(full).toString('latin1'))).toEqual([]);
+    }
     const exported = await w.cli('audit', 'export', '--jsonl');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain('"failed"');
