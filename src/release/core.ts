@@ -16,7 +16,7 @@ import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
 import { errnoOf, removeStagingFile, renameStagingFile, writeStagingFile } from '../staging/label.js';
 import { stagingLimits } from '../staging/limits.js';
-import { Quarantine, type ReportedFile } from '../staging/quarantine.js';
+import { Quarantine, removeTree, type ReportedFile } from '../staging/quarantine.js';
 import { botFileNames, labelFileName, pendingLabelFileName } from '../staging/scan.js';
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
@@ -25,7 +25,6 @@ import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
-import { removePrivateCopy } from './verify.js';
 
 export interface CoreDeps {
   config: Config;
@@ -434,7 +433,7 @@ export class ReleaseCore {
       error = toReleaseBotError(thrown);
     } finally {
       if (pendingLabel) await removeStagingFile(this.deps.config.stagingDir, project.name, release.version, pendingLabel).catch(() => undefined);
-      await removePrivateCopy(runDir);
+      await removeTree(runDir);
     }
 
     const failed = error !== undefined || outcomes.some((o) => o.status === 'failed');
