@@ -1,9 +1,8 @@
 // Part 3: artifact hashing. MiB/s of the bot's streamed sha256 against sha256sum on the same file,
 // and the peak RSS of a process doing the bot's hashing against its own baseline.
-import { closeSync, fsyncSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { interleaved, makeTmpDir, median, mib, ms, ratio, removeTmpDir, runNodeJson, runProcess, runProcessWithPeak, SMOKE } from './lib/util.js';
+import { interleaved, makeTmpDir, median, mib, ms, ratio, removeTmpDir, runNodeJson, runProcess, runProcessWithPeak, SMOKE, mibps, writeRandomFile } from './lib/util.js';
 
 export const id = 'hashing';
 export const title = 'Artifact hashing (issue 7, item 3)';
@@ -11,22 +10,6 @@ export const title = 'Artifact hashing (issue 7, item 3)';
 const SIZE = SMOKE ? 16 * 2 ** 20 : 2 ** 30;
 const ROUNDS = SMOKE ? 1 : 3;
 
-/** Writes `size` bytes of random data (incompressible, not sparse: every block is on disk). */
-function writeRandomFile(file, size) {
-  const chunk = Buffer.alloc(8 * 2 ** 20);
-  const fd = openSync(file, 'wx', 0o600);
-  try {
-    for (let left = size; left > 0; left -= chunk.length) {
-      randomFillSync(chunk);
-      writeSync(fd, chunk, 0, Math.min(left, chunk.length));
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const mibps = (bytes, millis) => bytes / 2 ** 20 / (millis / 1000);
 
 export async function run({ log }) {
   const dir = makeTmpDir('release-bot-bench-hash-');

@@ -1,10 +1,9 @@
 // Part 7: the quarantine copy at staging (issue 11). Throughput of Quarantine.ingest (walk through
 // directory descriptors, copy, hash the copy) next to the hashing floor (`openssl dgst -sha256`) and
 // `cp` followed by `sha256sum`, on the same file in the same run, and the peak RSS while staging it.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
-import { randomFillSync } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { interleaved, makeTmpDir, median, mib, ratio, removeTmpDir, runNodeJson, runProcessWithPeak, SMOKE } from './lib/util.js';
+import { interleaved, makeTmpDir, median, mib, ratio, removeTmpDir, runNodeJson, runProcessWithPeak, SMOKE, mibps, writeRandomFile } from './lib/util.js';
 
 export const id = 'quarantine';
 export const title = 'Quarantine copy at staging (issue 11)';
@@ -13,21 +12,6 @@ const SIZE = SMOKE ? 16 * 2 ** 20 : 2 ** 30;
 const ROUNDS = SMOKE ? 1 : 3;
 const GOAL = 0.8;
 
-function writeRandomFile(file, size) {
-  const chunk = Buffer.alloc(8 * 2 ** 20);
-  const fd = openSync(file, 'wx', 0o600);
-  try {
-    for (let left = size; left > 0; left -= chunk.length) {
-      randomFillSync(chunk);
-      writeSync(fd, chunk, 0, Math.min(left, chunk.length));
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const mibps = (bytes, millis) => bytes / 2 ** 20 / (millis / 1000);
 
 export async function run({ log }) {
   const dir = makeTmpDir('release-bot-bench-quarantine-');

@@ -1,7 +1,8 @@
 // Shared helpers for the benchmarks: timing, statistics, processes, ports, temp dirs.
 // Plain ESM JavaScript run by Node against the built code in dist/ (see bench/run.js).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -197,3 +198,20 @@ export async function waitForOutput(proc, pattern, timeoutMs = 30_000) {
   }
   throw new Error(`process did not print ${pattern} within ${timeoutMs} ms:\n${proc.output().slice(-2000)}`);
 }
+
+/** Writes `size` bytes of random data (incompressible, not sparse: every block is on disk). */
+export function writeRandomFile(file, size) {
+  const chunk = Buffer.alloc(8 * 2 ** 20);
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    for (let left = size; left > 0; left -= chunk.length) {
+      randomFillSync(chunk);
+      writeSync(fd, chunk, 0, Math.min(left, chunk.length));
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const mibps = (bytes, millis) => bytes / 2 ** 20 / (millis / 1000);
