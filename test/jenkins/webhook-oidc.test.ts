@@ -93,6 +93,17 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     expect(stagedEntries('5.1.0')).toHaveLength(0);
   });
 
+  it('stages with a token whose aud is a string, as older plugin versions send it (setAudience(String))', async () => {
+    stageFiles('5.5.0');
+    const t = minted({ buildNumber: 700, audienceAsString: true });
+    expect(JSON.parse(Buffer.from(t.split('.')[1] as string, 'base64url').toString())).toMatchObject({ aud: 'release-bot' });
+    expect((await bot.post('/webhooks/jenkins', report('5.5.0', 'gem 5.5.0', { number: 700 }), bearer(t))).status).toBe(202);
+    const wrong = minted({ buildNumber: 701, audienceAsString: true, audience: 'another-service' });
+    stageFiles('5.5.1');
+    expect((await bot.post('/webhooks/jenkins', report('5.5.1', 'gem 5.5.1', { number: 701 }), bearer(wrong))).status).toBe(401);
+    expect(bot.running.app.core.staged.current('conjur-cli', '5.5.1')).toBeUndefined();
+  });
+
   it('refuses a report that names another build than the token was minted for', async () => {
     stageFiles('5.2.0');
     const r = await bot.post('/webhooks/jenkins', report('5.2.0', 'gem 5.2.0', { number: 301 }), bearer(minted({ buildNumber: 300 })));

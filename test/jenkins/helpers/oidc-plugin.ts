@@ -23,6 +23,8 @@ export interface PluginTokenOptions {
   jobUrl?: string;
   buildNumber?: number | undefined;
   audience?: string;
+  /** Older plugin versions call setAudience(String) and send `aud` as a string; newer ones an array. */
+  audienceAsString?: boolean;
   issuer?: string;
   kid?: string;
   key?: KeyObject;
@@ -38,7 +40,7 @@ export function pluginToken(o: PluginTokenOptions = {}, at: Date = new Date()): 
   const header = { kid: o.kid ?? PLUGIN_CREDENTIAL_ID, typ: 'JWT', alg: 'RS256' };
   const body: Record<string, unknown> = {
     iss: o.issuer ?? PLUGIN_ISSUER,
-    aud: [o.audience ?? 'release-bot'],
+    aud: o.audienceAsString ? (o.audience ?? 'release-bot') : [o.audience ?? 'release-bot'],
     iat,
     exp: iat + (o.lifetimeSec ?? 3600),
     sub: o.jobUrl ?? `${PLUGIN_ROOT_URL}job/conjur-cli/`,
