@@ -1,6 +1,6 @@
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
 import { ErrorCode, ReleaseBotError } from './errors.js';
-import { findExecutable, parentDeathPrefix, startGroupGuard } from './parent-death.js';
+import { findExecutable, guardedArgv, parentDeathPrefix } from './parent-death.js';
 import { CUT_MARK } from './redact.js';
 import { clip } from './validate.js';
 
@@ -80,10 +80,13 @@ export async function runCommand(file: string, args: readonly string[], options:
     // Listening before the child exists: a signal that arrived between the spawn and the listener
     // would take its default course (the bot dies at once) and leave the new group running.
     watchSignals(1);
-    const guard = startGroupGuard();
-    const child = execa(spawnFile as string, spawnArgs, { ...common, detached: true });
+    // Guarded (see guardedArgv): fd 3 is the pipe whose closing, when the bot dies, kills the group.
+    // A program that cannot be found is started as is, to fail with Node's own ENOENT.
+    const [guardFile, ...guardArgs] = program === undefined ? [spawnFile as string, ...spawnArgs] : guardedArgv([spawnFile as string, ...spawnArgs], env);
+    const { stdin, ...rest } = common;
+    const guarded: Options = { ...rest, stdio: [stdin, 'pipe', 'pipe', 'pipe'], detached: true };
+    const child = execa(guardFile as string, guardArgs, guarded);
     const group = child.pid;
-    if (group !== undefined) guard.watch(group);
     let force: NodeJS.Timeout | undefined;
     const onStop = () => {
       if (group === undefined) return;
@@ -107,7 +110,6 @@ export async function runCommand(file: string, args: readonly string[], options:
         liveGroups.delete(group);
         watchSignals();
       }
-      guard.stop();
     }
     canceled = options.signal?.aborted === true;
     timedOut = !canceled && deadline.aborted;

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -54,35 +54,22 @@ async function isExecutableFile(file: string): Promise<boolean> {
   }
 }
 
-export interface GroupGuard {
-  /** The process group to kill should the bot die. */
-  watch(group: number): void;
-  /** The group is done (the bot killed what it left): the guard goes. */
-  stop(): void;
-}
-
 /**
  * A parent-death signal reaches the direct child only: a script's own children (a `sleep`, a
  * backgrounded upload) would be left running when the bot is killed, since the group kill the bot
- * does when the script exits never runs. The guard is a `sh` in a session of its own that reads its
- * stdin, a pipe only the bot holds: when the bot dies, however, the pipe closes and the guard kills
- * the whole process group with SIGKILL. It works without setpriv too. What it cannot reach: a
- * descendant that left the group (setsid, a daemon), which only a control group kill stops.
+ * does when the script exits never runs. So a script is started through a small `sh` that first puts
+ * a watcher in the new process group and then execs the script in its place (same pid, the group's
+ * leader): the watcher reads fd 3, a pipe only the bot holds, and when the bot dies, however, the pipe
+ * closes and the watcher kills its own group with SIGKILL. The watcher exists before the script's
+ * first instruction, so there is no moment in which the script runs unguarded (an earlier guard, told
+ * the group id after the spawn, missed the children of a script that got ahead of a descheduled bot).
+ * It works without setpriv too. What it cannot reach: a descendant that left the group (setsid, a
+ * daemon), which only a control group kill stops.
+ *
+ * Returns the argv that runs `argv` guarded; the caller opens fd 3 as a pipe and never writes to it.
+ * `sh` exports PWD to what it runs: it is unset unless the caller meant to pass it.
  */
-export function startGroupGuard(): GroupGuard {
-  const guard = spawn('/bin/sh', ['-c', 'read group || exit 0; read _; kill -s KILL -- "-$group"', 'release-bot-guard'], {
-    detached: true,
-    env: {},
-    cwd: '/',
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  // Without a guard (no /bin/sh) the parent-death signal still stops the script itself.
-  guard.once('error', () => undefined);
-  guard.stdin.on('error', () => undefined);
-  guard.unref();
-  (guard.stdin as unknown as { unref?: () => void }).unref?.();
-  return {
-    watch: (group) => void guard.stdin.write(`${group}\n`),
-    stop: () => void guard.kill('SIGKILL'),
-  };
+export function guardedArgv(argv: readonly string[], env: Readonly<Record<string, string>>): string[] {
+  const script = `${env.PWD === undefined ? 'unset PWD; ' : ''}(read _ <&3; kill -s KILL 0) </dev/null >/dev/null 2>&1 & exec 3<&-; exec "$@"`;
+  return ['/bin/sh', '-c', script, 'release-bot-guard', ...argv];
 }

@@ -8,10 +8,10 @@ import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
 
 const bin = path.join(repoRoot, 'bin', 'release-bot.js');
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000, explain: () => unknown = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(explain())}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -23,6 +23,17 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** Parent, process group and state of a process, for a failure message. */
+function describeStat(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return `${ppid}/${pgid}/${state}`;
+  } catch {
+    return 'gone';
   }
 }
 
@@ -102,7 +113,8 @@ describe('children die with the bot, even on SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
     expect(child.signalCode).toBe('SIGKILL');
-    await waitFor('every process the script started to be gone', () => !pids.some(alive));
+    const survivors = () => pids.filter(alive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()} (ppid/pgid/state: ${describeStat(pid)})`);
+    await waitFor('every process the script started to be gone', () => !pids.some(alive), 60_000, survivors);
   }, 180_000);
 
   it('a child run without a process group of its own (npm, gem, skopeo, scp) dies with the bot too', async () => {
