@@ -15,9 +15,11 @@ export interface StagingLimits {
   maxPathBytes: number;
   /** Bytes of all files of a version together; 0 = no limit. */
   maxTotalBytes: number;
+  /** Free bytes a copy must leave on the data directory's filesystem; 0 = no check. */
+  minFreeBytes: number;
 }
 
-export const DEFAULT_STAGING_LIMITS: StagingLimits = { maxFiles: 1000, maxDepth: 16, maxPathBytes: 255, maxTotalBytes: 0 };
+export const DEFAULT_STAGING_LIMITS: StagingLimits = { maxFiles: 1000, maxDepth: 16, maxPathBytes: 255, maxTotalBytes: 0, minFreeBytes: 1 << 30 };
 
 /** A refusal names at most this many problems, then counts the rest. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -95,7 +97,7 @@ export class Problems {
 }
 
 /** The limits from the projects file's `staging:` block (defaults when it is absent). */
-export function stagingLimits(staging: { max_files: number; max_depth: number; max_path_bytes: number; max_total_bytes: number } | undefined): StagingLimits {
+export function stagingLimits(staging: { max_files: number; max_depth: number; max_path_bytes: number; max_total_bytes: number; min_free_bytes: number } | undefined): StagingLimits {
   if (!staging) return DEFAULT_STAGING_LIMITS;
-  return { maxFiles: staging.max_files, maxDepth: staging.max_depth, maxPathBytes: staging.max_path_bytes, maxTotalBytes: staging.max_total_bytes };
+  return { maxFiles: staging.max_files, maxDepth: staging.max_depth, maxPathBytes: staging.max_path_bytes, maxTotalBytes: staging.max_total_bytes, minFreeBytes: staging.min_free_bytes };
 }
