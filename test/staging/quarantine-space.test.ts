@@ -50,6 +50,13 @@ describe('quarantine and the data directory\'s space', () => {
     expect(diskBytes(quarantine.root)).toBeLessThan(1 << 20);
   });
 
+  it('a report whose sha256 list is malformed is refused before anything is opened or copied', async () => {
+    const dir = stage('7.3.0', { 'conjur-cli-7.3.0.gem': 'gem' });
+    writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(4 << 20, 1));
+    await expect(ingest('7.3.0', [{ path: 'big.bin', sha256: 'not-a-digest' }, { path: 'conjur-cli-7.3.0.gem', sha256: sha('gem') }])).rejects.toThrow(/big\.bin: sha256 must be 64 hex characters/);
+    expect(existsSync(quarantine.root)).toBe(false);
+  });
+
   it('a copy that would leave the data directory\'s filesystem with less than staging.min_free_bytes is refused, nothing kept', async () => {
     stage('7.1.0', { 'conjur-cli-7.1.0.gem': 'gem' });
     const limits = { ...DEFAULT_STAGING_LIMITS, minFreeBytes: Number.MAX_SAFE_INTEGER };
