@@ -63,6 +63,8 @@ export const stagingSchema = z
     max_path_bytes: z.number().int().min(16).max(4096).default(255),
     /** 0: no limit. */
     max_total_bytes: z.number().int().min(0).default(0),
+    /** Free bytes a quarantine copy must leave on the data directory's filesystem. */
+    min_free_bytes: z.number().int().min(0).default(1 << 30),
     /** `release-bot gc` removes quarantined builds released or superseded longer ago than this. */
     retention_days: z.number().int().min(0).max(3650).default(30),
   })

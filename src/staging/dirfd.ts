@@ -56,8 +56,15 @@ export async function openChildDir(parent: FileHandle, name: string, rel = name)
   return handle;
 }
 
+/** An open regular file with its size and allocated 512-byte blocks, as fstat'ed at open. */
+export interface OpenedFile {
+  handle: FileHandle;
+  size: number;
+  blocks: number;
+}
+
 /** Opens the regular file `name` of `parent` for reading; a symlink, FIFO, socket or device is refused. */
-export async function openChildFile(parent: FileHandle, name: string, rel = name): Promise<{ handle: FileHandle; size: number }> {
+export async function openChildFile(parent: FileHandle, name: string, rel = name): Promise<OpenedFile> {
   let handle: FileHandle;
   try {
     handle = await open(childPath(parent, name), FILE_FLAGS);
@@ -69,7 +76,7 @@ export async function openChildFile(parent: FileHandle, name: string, rel = name
     await handle.close();
     throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`);
   }
-  return { handle, size: st.size };
+  return { handle, size: st.size, blocks: st.blocks };
 }
 
 /**
@@ -94,7 +101,7 @@ export async function openDirPath(root: FileHandle, segments: readonly string[])
 }
 
 /** Opens the regular file at the relative path `rel` (`a/b/c`) below `root`, never through a symlink. */
-export async function openFilePath(root: FileHandle, rel: string): Promise<{ handle: FileHandle; size: number }> {
+export async function openFilePath(root: FileHandle, rel: string): Promise<OpenedFile> {
   const segments = rel.split('/');
   const name = segments.pop() as string;
   const dir = await openDirPath(root, segments);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, statfs, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
@@ -29,6 +29,14 @@ export interface IngestRequest {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/**
+ * A staged file with more than this many bytes, and more than an eighth of its size, unallocated is
+ * sparse and refused. The build side's copy of an artifact is written out in full, so it cannot need
+ * holes; a 1 GiB hole costs 12 KB in staging but a full 1 GiB in the quarantine (the copy is written
+ * out too), whatever the report's digests. The margin keeps filesystem rounding and tail packing
+ * clear of it; a staging directory on a compressing filesystem (ZFS, btrfs compress) may need it raised.
+ */
+const SPARSE_SLACK_BYTES = 1 << 20;
 /** A tree being filled (`incoming/`) or unreferenced this recently is left alone by gc: a stage in another process may be about to record it. */
 export const GC_GRACE_MS = 60 * 60_000;
 
@@ -102,14 +110,33 @@ export class Quarantine {
         });
         if (!opened) continue;
         try {
+          const unallocated = opened.size - opened.blocks * 512;
+          if (unallocated > SPARSE_SLACK_BYTES && unallocated > opened.size / 8) {
+            problems.add(`${rel} is a sparse file (${opened.size} bytes, ${opened.blocks * 512} on disk): a build writes its artifacts out in full, and the copy would not be sparse`);
+            continue;
+          }
           total += opened.size;
           if (limits.maxTotalBytes > 0 && total > limits.maxTotalBytes) {
             problems.add(`the files are larger than staging.max_total_bytes (${limits.maxTotalBytes} bytes) together`);
             break;
           }
+          if (limits.minFreeBytes > 0) {
+            // Fail closed before the bot's own disk fills: the audit chain and the database live there too.
+            const fsStat = await statfs(this.root);
+            const free = fsStat.bavail * fsStat.bsize;
+            if (free - opened.size < limits.minFreeBytes) {
+              problems.add(`copying ${rel} (${opened.size} bytes) would leave less than staging.min_free_bytes (${limits.minFreeBytes} bytes) free where ${this.root} is (${free} bytes free): free space there or lower the margin`);
+              break;
+            }
+          }
           for (let d = path.posix.dirname(rel); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
           await mkdir(path.dirname(path.join(incoming, rel)), { recursive: true, mode: 0o700 });
           const copy = await copyHandleWithSha256(opened.handle, path.join(incoming, rel));
+          // The size and free space were checked at open; a file grown (or cut) since is not the file checked.
+          if (copy.size !== opened.size) {
+            problems.add(`${rel} changed size while it was copied (${opened.size} bytes at open, ${copy.size} copied): the build side is still writing it`);
+            break;
+          }
           const want = expected?.get(rel);
           if (want !== undefined && copy.sha256 !== want) problems.add(`${rel} has sha256 ${copy.sha256.slice(0, 12)}…, the build reported ${want.slice(0, 12)}…`);
           files.push({ path: rel, sha256: copy.sha256, size: copy.size });

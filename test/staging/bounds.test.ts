@@ -72,6 +72,24 @@ describe('bounds on a report (release-bot serve, signed webhook)', () => {
     expect(bot.running.app.core.staged.current('conjur-cli', '6.2.0')).toBeUndefined();
   });
 
+  it('names with invisible or text-direction characters are refused (they disguise a name in Slack and the audit)', async () => {
+    const disguised = ['zero\u200bwidth.gem', 'rlo-\u202egem.exe', 'isolate\u2066x\u2069.gem', 'line\u2028sep', '\ufeffbom.gem'];
+    bot.stageFiles('conjur-cli', '6.4.0', Object.fromEntries([['conjur-cli-6.4.0.gem', 'gem'], ...disguised.map((n) => [n, 'x'])]));
+    const r = await post('6.4.0', [{ path: 'conjur-cli-6.4.0.gem', sha256: sha('gem') }]);
+    expect(r.status).toBe(422);
+    const error = String(r.json.error);
+    expect(error.match(/invisible or text-direction character U\+[0-9A-F]{4} in a name/g)).toHaveLength(disguised.length);
+    expect(error).toContain('U+202E');
+    expect(bot.running.app.core.staged.current('conjur-cli', '6.4.0')).toBeUndefined();
+  });
+
+  it('a reported path with a text-direction character is refused before the disk is read', async () => {
+    bot.stageFiles('conjur-cli', '6.5.0', { 'conjur-cli-6.5.0.gem': 'gem' });
+    const r = await post('6.5.0', [{ path: 'conjur-cli-6.5.0\u202e.gem', sha256: sha('gem') }]);
+    expect(r.status).toBe(400);
+    expect(String(r.json.error)).toContain('U+202E');
+  });
+
   it('a path deeper than 16 levels or longer than 255 bytes is refused', async () => {
     const deep = Array.from({ length: 17 }, (_, i) => `l${i}`).join('/');
     const long = `${'n'.repeat(250)}/${'m'.repeat(10)}`;
