@@ -95,7 +95,7 @@ export interface LoadConfigOptions {
   projectsFile?: Buffer | null;
   /**
    * Also check that every program a destination runs (an exec command, npm, skopeo...) is found on
-   * the environment's PATH, as check-config and doctor do; off for serve, whose releases report it.
+   * the environment's PATH, as check-config does; off for serve, whose releases report it.
    */
   checkPrograms?: boolean;
 }
