@@ -6,6 +6,9 @@ import type { z } from 'zod';
 import { assertCloudAccount, conjurCa, parseApplianceUrl } from '../conjur/appliance.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Redactor } from '../redact.js';
+import { envValueMessage, envValueProblems } from './env-checks.js';
+import { directoryProblem, programProblem } from './host-checks.js';
+import { projectsIssueMessage } from './issue-messages.js';
 import {
   envSchema,
   projectsFileSchema,
@@ -22,6 +25,10 @@ export type ArtifactKind = 'files' | 'docker';
 export interface DestinationTypeSpec {
   options: z.ZodType<Record<string, unknown>>;
   artifacts: readonly ArtifactKind[];
+  /** Programs a destination runs (some depend on its options); checked on PATH when asked. */
+  tools?: readonly string[] | ((options: never) => readonly string[]);
+  /** The credential names the publisher reads; absent for types that take any (exec). */
+  credentials?: { required: readonly string[]; optional?: readonly string[] };
 }
 
 export interface DestinationConfig extends DestinationBase {
@@ -50,6 +57,8 @@ export interface Config {
   /** Conjur group whose members may read the audit log in Slack (`audit_group`); anyone identified when absent. */
   auditGroup?: string | undefined;
   projects: ReadonlyMap<string, ProjectConfig>;
+  /** What works but should not be so (http:// Conjur in production); printed, never refused. */
+  warnings: string[];
 }
 
 export class ConfigError extends ReleaseBotError {
@@ -84,6 +93,11 @@ export interface LoadConfigOptions {
    * null when the caller found no file. Read from RELEASE_BOT_CONFIG when absent.
    */
   projectsFile?: Buffer | null;
+  /**
+   * Also check that every program a destination runs (an exec command, npm, skopeo...) is found on
+   * the environment's PATH, as check-config does; off for serve, whose releases report it.
+   */
+  checkPrograms?: boolean;
 }
 
 const ENV_HINTS: Partial<Record<keyof EnvInput, string>> = {
@@ -104,29 +118,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   for (const key of SECRET_ENV) options.redactor?.add(cleanEnv[key]);
 
   const envResult = envSchema.safeParse(cleanEnv);
+  const refused = new Set<string>();
   if (!envResult.success) {
     for (const issue of envResult.error.issues) {
       const key = issue.path.join('.') as keyof EnvInput;
+      refused.add(key);
       const missing = issue.code === 'invalid_type' && cleanEnv[key] === undefined;
       const hint = ENV_HINTS[key] ?? 'see .env.example';
-      problems.push(`${key}: ${missing ? 'is not set' : issue.message}: ${hint}`);
+      problems.push(missing ? `${key}: is not set: ${hint}` : envValueMessage(key, String(cleanEnv[key]), issue.message));
     }
   }
   const parsedEnv = envResult.success ? envResult.data : undefined;
   if (parsedEnv && !parsedEnv.CONJUR_AUTHN_API_KEY && !parsedEnv.CONJUR_AUTHN_TOKEN_FILE) {
     problems.push('CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set: give the bot its Conjur API key, or the path of a token file kept fresh by an authenticator sidecar');
   }
+  // The checks below read the raw values, so one refused variable does not hide the others' problems.
+  const values = envValueProblems(Object.fromEntries(Object.entries(cleanEnv).filter(([k]) => !refused.has(k))) as Record<string, string>);
+  problems.push(...values.problems);
   if (parsedEnv) problems.push(...conjurConnectionProblems(parsedEnv));
+  const dataProblem = directoryProblem('RELEASE_BOT_DATA_DIR', path.resolve(cwd, (cleanEnv.RELEASE_BOT_DATA_DIR as string | undefined) ?? './data'), 'RELEASE_BOT_DATA_DIR=/var/lib/release-bot/data');
+  if (dataProblem) problems.push(dataProblem);
   if (parsedEnv?.RELEASE_BOT_MODE === 'demo') problems.push(...demoModeProblems(parsedEnv));
 
   const configFile = path.resolve(cwd, (cleanEnv.RELEASE_BOT_CONFIG as string | undefined) ?? './releases.yml');
   const bytes = options.projectsFile !== undefined ? options.projectsFile : readPolicyBytes(configFile, problems);
   const file = readProjectsFile(configFile, bytes, problems);
   const projects = new Map<string, ProjectConfig>();
-  if (file) problems.push(...identityProblems(file.identity, path.basename(configFile)));
+  const label = path.basename(configFile);
+  if (file) problems.push(...identityProblems(file.identity, label));
   if (file) {
+    const stagingProblem = directoryProblem(`${label}: staging_dir`, path.resolve(path.dirname(configFile), file.staging_dir), 'staging_dir: /srv/release-staging');
+    if (stagingProblem) problems.push(stagingProblem);
+    const programs = options.checkPrograms ? (cleanEnv.PATH as string | undefined) ?? '' : undefined;
     for (const [name, project] of Object.entries(file.projects)) {
-      const checked = checkProject(name, project, options.destinationTypes, problems);
+      const checked = checkProject(name, project, { label, types: options.destinationTypes, programs }, problems);
       projects.set(name, { ...checked, name, channel: project.channel ?? file.channel, approver_group: project.approver_group ?? project.authorized_group });
     }
   }
@@ -144,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     identity: file.identity,
     ...(file.audit_group ? { auditGroup: file.audit_group } : {}),
     projects,
+    warnings: values.warnings,
   };
 }
 
@@ -186,7 +212,10 @@ function readProjectsFile(configFile: string, bytes: Buffer | null | undefined, 
   try {
     const doc = YAML.parseDocument(bytes.toString('utf8'), { prettyErrors: true });
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) problems.push(`${label}: YAML syntax: ${e.message.split('\n')[0]}`);
+      const lines = bytes.toString('utf8').split(/\r?\n/);
+      // The first error only: the ones after it are mostly the parser losing its place because of it.
+      const [first, ...rest] = doc.errors as [YAML.YAMLError, ...YAML.YAMLError[]];
+      problems.push(`${yamlProblem(label, first, lines)}${rest.length > 0 ? ' (fix it and run again: what follows may be read differently)' : ''}`);
       return undefined;
     }
     raw = doc.toJS();
@@ -196,19 +225,31 @@ function readProjectsFile(configFile: string, bytes: Buffer | null | undefined, 
   }
   const result = projectsFileSchema.safeParse(raw ?? {});
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${label}: ${formatPath(issue.path)}: ${issue.message}`);
+    for (const issue of result.error.issues) problems.push(`${label}: ${projectsIssueMessage(issue, raw)}`);
     return undefined;
   }
   return result.data;
 }
 
+interface ProjectCheckOptions {
+  /** The projects file's name, the prefix of every problem found in it. */
+  label: string;
+  types: ReadonlyMap<string, DestinationTypeSpec> | undefined;
+  /** PATH to find the programs destinations run on; undefined: not checked. */
+  programs: string | undefined;
+}
+
 function checkProject(
   name: string,
   project: ProjectConfigInput,
-  types: ReadonlyMap<string, DestinationTypeSpec> | undefined,
+  { label, types, programs }: ProjectCheckOptions,
   problems: string[],
 ): Omit<ProjectConfig, 'name' | 'channel' | 'approver_group'> {
-  const at = (suffix: string) => `projects.${name}.${suffix}`;
+  const at = (suffix: string) => `${label}: projects.${name}.${suffix}`;
+  if (programs !== undefined && project.artifact === 'docker') {
+    const problem = programProblem(`${at('artifact')} (docker: staged images are inspected with skopeo)`, 'skopeo', programs);
+    if (problem) problems.push(problem);
+  }
   if (project.artifact === 'docker' && !project.image) {
     problems.push(`${at('image')}: a docker project needs image.repository (where Jenkins pushes the image on the local registry)`);
   }
@@ -216,7 +257,7 @@ function checkProject(
   const destinations: DestinationConfig[] = project.destinations.map((dest, i) => {
     const { name: destName, type, credentials, timeout_seconds, retries, after, ...rest } = dest;
     const where = at(`destinations[${i}]`);
-    if (seen.has(destName)) problems.push(`${where}.name: "${destName}" is used twice in this project: destination names must be unique`);
+    if (seen.has(destName)) problems.push(`${where}.name: "${destName}" is used twice in this project: destination names must be unique: rename one, e.g. name: ${destName}-2`);
     seen.add(destName);
     let options: Record<string, unknown> = rest;
     const spec = types?.get(type);
@@ -228,12 +269,64 @@ function checkProject(
       }
       const parsed = spec.options.safeParse(rest);
       if (parsed.success) options = parsed.data;
-      else for (const issue of parsed.error.issues) problems.push(`${where}.${formatPath(issue.path)}: ${issue.message}`);
+      else {
+        // The type's own keys get the same wording as the file's: the issue placed at its full key path.
+        const raw = { projects: { [name]: { destinations: { [i]: rest } } } };
+        for (const issue of parsed.error.issues) problems.push(`${label}: ${projectsIssueMessage({ ...issue, path: ['projects', name, 'destinations', i, ...issue.path] }, raw)}`);
+      }
+      problems.push(...credentialProblems(where, type, credentials, spec));
+      if (programs !== undefined && parsed.success) problems.push(...destinationProgramProblems(where, type, options, spec, programs));
     }
     return { name: destName, type, credentials, timeout_seconds, retries, after, options };
   });
   problems.push(...orderProblems(destinations, at));
   return { ...project, destinations };
+}
+
+/**
+ * A credential the publisher never reads is a typo (NPM_TOKN) whose release would fail at its
+ * publish step, after the other destinations published: refuse it here, before anything runs.
+ */
+function credentialProblems(where: string, type: string, credentials: Record<string, string>, spec: DestinationTypeSpec): string[] {
+  if (!spec.credentials) return [];
+  const { required, optional = [] } = spec.credentials;
+  const known = [...required, ...optional];
+  const example = (n: string) => `credentials: { ${n}: release/${type}/${n.toLowerCase().replace(/_/g, '-')} }`;
+  const problems: string[] = [];
+  for (const n of Object.keys(credentials)) {
+    if (known.includes(n)) continue;
+    const needs = required.length > 0 ? `${type} needs ${required.join(' and ')}` : known.length > 0 ? `${type} reads only ${known.join(', ')}` : `${type} takes no credentials`;
+    problems.push(`${where}.credentials.${n}: ${type} destinations do not read ${n}: ${needs}${known.length > 0 ? `, e.g. ${example(known[0] as string)}` : ': remove it'}`);
+  }
+  const missing = required.filter((n) => !(n in credentials));
+  // A mistyped name already said what is needed: one message for one mistake.
+  if (missing.length > 0 && problems.length === 0) problems.push(`${where}.credentials: ${type} needs ${missing.join(' and ')}: map ${missing.length > 1 ? 'them' : 'it'} to a Conjur variable, e.g. ${example(missing[0] as string)}`);
+  return problems;
+}
+
+/** Every program this destination runs must be there: an exec command or a type's tools (npm, skopeo...). */
+function destinationProgramProblems(where: string, type: string, options: Record<string, unknown>, spec: DestinationTypeSpec, pathVar: string): string[] {
+  const problems: string[] = [];
+  const command = type === 'exec' && Array.isArray(options.command) ? (options.command[0] as string | undefined) : undefined;
+  // A placeholder ({dir}/publish.sh) names a file that exists only during the release.
+  if (command !== undefined && !command.includes('{')) {
+    const problem = programProblem(`${where}.command[0]`, command, pathVar);
+    if (problem) problems.push(problem);
+  }
+  const tools = typeof spec.tools === 'function' ? (spec.tools as (o: Record<string, unknown>) => readonly string[])(options) : spec.tools ?? [];
+  for (const tool of tools) {
+    const problem = programProblem(`${where} (${type})`, tool, pathVar);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+/** A YAML error with where it is and the text of that line, so the operator need not count lines. */
+function yamlProblem(label: string, e: YAML.YAMLError, lines: readonly string[]): string {
+  const what = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+  const pos = e.linePos?.[0];
+  if (!pos) return `${label}: YAML syntax error: ${what}`;
+  return `${label}: YAML syntax error at line ${pos.line}, column ${pos.col}: ${what}; the line reads: ${JSON.stringify(lines[pos.line - 1] ?? '')}`;
 }
 
 /**
@@ -289,9 +382,4 @@ function demoModeProblems(env: EnvInput): string[] {
   const slackHost = env.SLACK_API_URL ? new URL(env.SLACK_API_URL).hostname : undefined;
   if (env.SLACK_BOT_TOKEN && (!slackHost || !LOOPBACK.has(slackHost))) off('SLACK_API_URL', slackHost ? `points at ${slackHost}` : 'is not set (the default is Slack itself)');
   return problems;
-}
-
-function formatPath(p: readonly PropertyKey[]): string {
-  if (p.length === 0) return '(top level)';
-  return p.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : `${i === 0 ? '' : '.'}${String(seg)}`)).join('');
 }

@@ -17,7 +17,7 @@ export const destinationBaseSchema = z.object({
   type: z.string().min(1),
   /** env var name -> Conjur variable id */
   credentials: z
-    .record(z.string().regex(ENV_NAME, 'credential names are environment variable names (A-Z, 0-9, _)'), z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/npm/token'))
+    .record(z.string().regex(ENV_NAME, 'credential names are environment variable names: A-Z, 0-9 and _, e.g. NPM_TOKEN'), z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/npm/token'))
     .default({}),
   timeout_seconds: z.number().int().positive().max(6 * 3600).default(900),
   retries: z.number().int().min(0).max(10).default(2),
@@ -35,7 +35,7 @@ export const projectSchema = z.object({
   artifact: z.enum(['files', 'docker']),
   channel: z.string().min(1).optional(),
   /** Build parameter holding the version in Jenkins Notification plugin reports. */
-  version_parameter: z.string().min(1).default('VERSION'),
+  version_parameter: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jenkins build parameter name: letters, digits and _, e.g. version_parameter: VERSION').default('VERSION'),
   /** sha256 (hex) of the per-project token in `POST /webhooks/jenkins/<token>`; the token itself is never stored. */
   notification_token_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 hex digest of the token').optional(),
   /** For docker projects: where Jenkins pushes the image on the local registry. */
@@ -94,7 +94,7 @@ export const projectsFileSchema = z.object({
     .strict(),
   /** Conjur group whose members may read `/release audit` in Slack; when absent, any identified person may. */
   audit_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/auditors').optional(),
-  projects: z.record(z.string().regex(PROJECT_NAME, 'project names are lower-case letters, digits, ".", "_" and "-"'), projectSchema),
+  projects: z.record(z.string().regex(PROJECT_NAME, "project names are lower-case letters, digits, '.', '_' and '-' (e.g. conjur-cli)"), projectSchema),
 }).strict();
 export type ProjectsFileInput = z.infer<typeof projectsFileSchema>;
 

@@ -29,6 +29,9 @@ projects:
         credentials: { DOWNLOADS_TOKEN: release/downloads/token }
 `;
 
+/** check-config also checks that the exec command is there to run: here, node itself. */
+const runnableProjects = goodProjects.replace('/opt/release/publish', process.execPath);
+
 function problemsOf(fn: () => unknown): string[] {
   try {
     fn();
@@ -104,7 +107,7 @@ projects:
         expect.stringContaining('projects.app.destinations[1].name: "downloads" is used twice'),
         expect.stringMatching(/projects\.app\.destinations\[1\]\.type: unknown destination type "nope": use one of .*exec/),
         expect.stringContaining('projects.app.destinations[2].type: a "directory" destination publishes files artifacts'),
-        expect.stringMatching(/projects\.app\.destinations\[2\]\..*surprise/),
+        expect.stringMatching(/projects\.app\.destinations\[2\]: unknown key "surprise"/),
       ]),
     );
   });
@@ -137,9 +140,9 @@ projects:
     ]);
     writeFileSync(file, readFileSync(file, 'utf8').replace("after: ['-bad name']", 'after: []'));
     expect(problemsOf(() => loadConfig(goodEnv(file), { destinationTypes }))).toEqual([
-      'projects.conjur-cli.destinations[1].after[1]: this project has no destination "nowhere": use one of a, c, d, e',
-      'projects.conjur-cli.destinations[3].after[0]: "d" is this destination itself: a destination cannot wait for itself; remove it from after',
-      'projects.conjur-cli.destinations[0].after: "a" waits for "c" waits for "b" waits for "a": a cycle, so none of them could ever start; remove one of these names from an after list',
+      'releases.yml: projects.conjur-cli.destinations[1].after[1]: this project has no destination "nowhere": use one of a, c, d, e',
+      'releases.yml: projects.conjur-cli.destinations[3].after[0]: "d" is this destination itself: a destination cannot wait for itself; remove it from after',
+      'releases.yml: projects.conjur-cli.destinations[0].after: "a" waits for "c" waits for "b" waits for "a": a cycle, so none of them could ever start; remove one of these names from an after list',
     ]);
   });
 
@@ -185,7 +188,7 @@ projects:
   });
 
   it('in demo mode never reads .env, where production credentials live', async () => {
-    writeFileSync(file, goodProjects);
+    writeFileSync(file, runnableProjects);
     writeFileSync(path.join(tmp.dir, '.env'), 'CONJUR_ACCOUNT=from-dotenv\n');
     try {
       const { CONJUR_ACCOUNT, ...rest } = { ...goodEnv(file), CONJUR_APPLIANCE_URL: 'http://127.0.0.1:9' };
@@ -202,7 +205,7 @@ projects:
   });
 
   it('check-config prints every problem and exits non-zero; a good configuration exits 0', async () => {
-    writeFileSync(file, goodProjects);
+    writeFileSync(file, runnableProjects);
     const bad = await runCli(['check-config'], { RELEASE_BOT_CONFIG: file }, tmp.dir);
     expect(bad.code).toBe(78);
     expect(bad.stderr).toMatch(/the configuration has 3 problem\(s\):\n {2}- CONJUR_APPLIANCE_URL/);

@@ -282,9 +282,9 @@ describe('the example destinations in test/fixtures/publishers load through the 
     }).toThrow(expect.objectContaining({ code: ErrorCode.ConfigInvalid }));
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^projects\.conjur-cli-image\.destinations\[0\]\.repository: /),
-        expect.stringMatching(/^projects\.conjur-cli\.destinations\[0\]\.path: /),
-        expect.stringMatching(/^projects\.conjur-cli\.destinations\[0\]\.known_hosts: /),
+        expect.stringMatching(/^releases-bad\.yml: projects\.conjur-cli-image\.destinations\[0\]\.repository: /),
+        expect.stringMatching(/^releases-bad\.yml: projects\.conjur-cli\.destinations\[0\]\.path: /),
+        expect.stringMatching(/^releases-bad\.yml: projects\.conjur-cli\.destinations\[0\]\.known_hosts: /),
       ]),
     );
   });

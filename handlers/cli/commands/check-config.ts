@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
-import { loadAppConfig } from '../../../src/main.js';
-import { action } from '../run.js';
+import { destinationTypes } from '../../../publishers/registry.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { action, cliRedactor } from '../run.js';
 
 export function registerCheckConfig(program: Command): void {
   program
     .command('check-config')
-    .description('validate the environment and the projects file; print every problem and exit non-zero')
+    .description('check the environment and the projects file without the network (values, paths, programs on PATH, credential names); print every problem and exit non-zero')
     .action(
       action(async () => {
-        const config = loadAppConfig();
+        // The same load as serve's, plus the programs each destination runs: a release would need them.
+        const config = loadConfig(process.env, { destinationTypes, redactor: cliRedactor, checkPrograms: true });
+        for (const warning of config.warnings) process.stderr.write(`release-bot: warning: ${warning}\n`);
         process.stdout.write(`configuration OK: ${config.projects.size} project(s) in ${config.configFile}; data in ${config.dataDir}; staging in ${config.stagingDir}\n`);
       }),
     );
