@@ -66,7 +66,10 @@ export class ReleaseAnnouncer {
         resumeOf: release.resumeOf,
         destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
       };
-      const ts = this.chat.post(project.channel, releaseProgressMessage(view));
+      const ts = this.chat.post(project.channel, releaseProgressMessage(view)).then((posted) => {
+        if (posted) this.recordMessage(release.id, project.channel, posted);
+        return posted;
+      });
       const tracked: TrackedRelease = { channel: project.channel, ts, queue: ts.then(() => undefined), view, notes: new Map() };
       this.releases.set(release.id, tracked);
       this.track(tracked.queue);
@@ -160,12 +163,27 @@ export class ReleaseAnnouncer {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** The channel note for a release a crash left mid-way (once per audit entry), with how to resume it. */
+  /**
+   * The channel note for a release a crash left mid-way (once per audit entry), with how to resume it:
+   * in place of the release's own message when one was posted, else a new message.
+   */
   announceInterrupted(release: ReleaseRecord, auditId: string): void {
     if (this.announced.has(auditId)) return;
     this.announced.add(auditId);
     const message = interruptedMessage(release, this.core.releases.destinations(release.id), auditId);
-    this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
+    // The release's own message said "running": it is replaced, so the channel never shows a dead release as live.
+    const shown = this.core.releases.message(release.id);
+    if (shown) this.track(this.chat.update(shown.channel, shown.ts, message));
+    else this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
+  }
+
+  /** Remembered in the database, not in memory: the process that updates the message after a crash is another one. */
+  private recordMessage(releaseId: string, channel: string, ts: string): void {
+    try {
+      this.core.releases.recordMessage(releaseId, channel, ts);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, releaseId }, 'could not record the release message: a restart after a crash will post a new one');
+    }
   }
 
   private channelOf(project: string): string {
