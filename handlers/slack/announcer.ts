@@ -8,11 +8,14 @@ import { approvalClosedMessage, approvalRequestMessage } from './messages/approv
 import type { SlackMessage } from './messages/mrkdwn.js';
 import { interruptedMessage, policyRejectedMessage, stageConflictMessage } from './messages/notices.js';
 import { readinessMessage, type ReadinessView } from './messages/readiness.js';
-import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
+import { destinationFinishedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 
-/** Progress notes per destination beyond this are dropped: a chatty publisher must not flood the thread. */
-const MAX_PROGRESS_NOTES = 20;
+/**
+ * Slack rate-limits chat.update per channel: a release's message is replaced at most once per this
+ * interval, with the latest state (the ones in between are never sent; the final one always is).
+ */
+export const UPDATE_INTERVAL_MS = 1000;
 
 interface Thread {
   channel: string;
@@ -24,13 +27,19 @@ interface Thread {
 
 interface TrackedRelease extends Thread {
   view: ProgressView;
-  notes: Map<string, number>;
+  /** The message to show next, when newer than the one shown; `final` is the audit summary. */
+  latest?: { message: SlackMessage; final: boolean } | undefined;
+  /** An update is waiting for its turn: later changes only replace `latest`. */
+  updateDue: boolean;
+  /** When the message was last written (posted or updated), in ms since the epoch. */
+  lastWrite: number;
 }
 
 /**
  * Tells the release channel what the core does: readiness notes with a Release button, one message
- * per release updated as it goes (per-destination progress in its thread, the audit summary at the
- * end), approval requests, stage conflicts and interrupted releases. Dry runs stay with their requester.
+ * per release updated as it goes (at most once a second, the latest state winning; one reply in its
+ * thread per destination outcome; the audit summary at the end), approval requests, stage conflicts
+ * and interrupted releases. Dry runs stay with their requester.
  */
 export class ReleaseAnnouncer {
   private readonly releases = new Map<string, TrackedRelease>();
@@ -43,6 +52,7 @@ export class ReleaseAnnouncer {
     private readonly approvals: Approvals,
     private readonly chat: SlackChat,
     private readonly log: Logger,
+    private readonly updateIntervalMs = UPDATE_INTERVAL_MS,
   ) {}
 
   attach(): this {
@@ -66,8 +76,13 @@ export class ReleaseAnnouncer {
         resumeOf: release.resumeOf,
         destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
       };
-      const ts = this.chat.post(project.channel, releaseProgressMessage(view));
-      const tracked: TrackedRelease = { channel: project.channel, ts, queue: ts.then(() => undefined), view, notes: new Map() };
+      const tracked: TrackedRelease = { channel: project.channel, ts: Promise.resolve(undefined), queue: Promise.resolve(), view, updateDue: false, lastWrite: Date.now() };
+      tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then((posted) => {
+        tracked.lastWrite = Date.now();
+        if (posted) this.recordMessage(release.id, project.channel, posted);
+        return posted;
+      });
+      tracked.queue = tracked.ts.then(() => undefined);
       this.releases.set(release.id, tracked);
       this.track(tracked.queue);
     });
@@ -82,15 +97,8 @@ export class ReleaseAnnouncer {
       if (!t) return;
       const d = t.view.destinations.find((x) => x.name === e.destination);
       if (d) d.running = true;
-      this.reply(t, destinationStartedMessage(e));
+      // Shown in the message ("running"), not in the thread: the thread gets one reply per outcome.
       this.updateMain(t);
-    });
-    ev.on('destination-progress', (e) => {
-      const t = this.releases.get(e.releaseId);
-      if (!t) return;
-      const n = (t.notes.get(e.destination) ?? 0) + 1;
-      t.notes.set(e.destination, n);
-      if (n <= MAX_PROGRESS_NOTES) this.reply(t, destinationProgressMessage(e));
     });
     ev.on('destination-finished', ({ releaseId, outcome }) => {
       const t = this.releases.get(releaseId);
@@ -104,10 +112,7 @@ export class ReleaseAnnouncer {
       const t = this.releases.get(summary.releaseId);
       if (!t) return;
       this.releases.delete(summary.releaseId);
-      this.enqueue(t, async (ts) => {
-        if (ts) await this.chat.update(t.channel, ts, releaseSummaryMessage(summary));
-        else await this.chat.post(t.channel, releaseSummaryMessage(summary));
-      });
+      this.show(t, releaseSummaryMessage(summary), true);
     });
     ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
     // Once per refused file content (the reloader does not emit a repeat): the release channel of the policy in force.
@@ -160,12 +165,27 @@ export class ReleaseAnnouncer {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** The channel note for a release a crash left mid-way (once per audit entry), with how to resume it. */
+  /**
+   * The channel note for a release a crash left mid-way (once per audit entry), with how to resume it:
+   * in place of the release's own message when one was posted, else a new message.
+   */
   announceInterrupted(release: ReleaseRecord, auditId: string): void {
     if (this.announced.has(auditId)) return;
     this.announced.add(auditId);
     const message = interruptedMessage(release, this.core.releases.destinations(release.id), auditId);
-    this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
+    // The release's own message said "running": it is replaced, so the channel never shows a dead release as live.
+    const shown = this.core.releases.message(release.id);
+    if (shown) this.track(this.chat.update(shown.channel, shown.ts, message));
+    else this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
+  }
+
+  /** Remembered in the database, not in memory: the process that updates the message after a crash is another one. */
+  private recordMessage(releaseId: string, channel: string, ts: string): void {
+    try {
+      this.core.releases.recordMessage(releaseId, channel, ts);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, releaseId }, 'could not record the release message: a restart after a crash will post a new one');
+    }
   }
 
   private channelOf(project: string): string {
@@ -184,10 +204,37 @@ export class ReleaseAnnouncer {
   }
 
   private updateMain(t: TrackedRelease): void {
-    const message = releaseProgressMessage(structuredClone(t.view));
-    this.enqueue(t, async (ts) => {
-      if (ts) await this.chat.update(t.channel, ts, message);
-    });
+    this.show(t, releaseProgressMessage(structuredClone(t.view)), false);
+  }
+
+  /** Coalesced: one update per `updateIntervalMs` at most, carrying whatever is latest when its turn comes. */
+  private show(t: TrackedRelease, message: SlackMessage, final: boolean): void {
+    if (t.latest?.final) return;
+    t.latest = { message, final };
+    this.scheduleUpdate(t);
+  }
+
+  private scheduleUpdate(t: TrackedRelease): void {
+    if (t.updateDue || !t.latest) return;
+    t.updateDue = true;
+    const wait = Math.max(0, t.lastWrite + this.updateIntervalMs - Date.now());
+    const due = new Promise<void>((resolve) => setTimeout(resolve, wait));
+    this.track(
+      due.then(() =>
+        this.enqueue(t, async (ts) => {
+          const next = t.latest;
+          t.latest = undefined;
+          try {
+            t.lastWrite = Date.now();
+            if (next && ts) await this.chat.update(t.channel, ts, next.message);
+            else if (next?.final) await this.chat.post(t.channel, next.message);
+          } finally {
+            t.updateDue = false;
+            this.scheduleUpdate(t);
+          }
+        }),
+      ),
+    );
   }
 
   private reply(t: TrackedRelease, message: SlackMessage): void {

@@ -42,6 +42,8 @@ export interface MountSlackOptions {
   auditPollMs?: number;
   /** Socket Mode: first wait after a failed connection attempt (default 1 s; doubles up to a minute). */
   socketRetryMs?: number;
+  /** Least time between two writes of a release's channel message (default UPDATE_INTERVAL_MS, 1 s). */
+  updateIntervalMs?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const chat = new SlackChat(client, app.redactor, log);
   const freezes = new Freezes(app.core, app.db, options.now);
   const approvals = new Approvals(app.core, app.db, { freezes, log, ...(options.now ? { now: options.now } : {}) });
-  const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log).attach();
+  const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const watcher = new AuditWatcher(app.core, announcer, log).start();
   const tasks = new BackgroundTasks(log);

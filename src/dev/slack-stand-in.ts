@@ -83,6 +83,10 @@ export interface SlackStandIn {
   port: number;
   calls: RecordedSlackCall[];
   callsTo(method: string): RecordedSlackCall[];
+  /** The seq of the last call recorded so far (0 before any): give it to `callsSince` to count what one action made. */
+  mark(): number;
+  /** Every call (Web API and response_url) recorded after `mark`, oldest first. */
+  callsSince(mark: number): RecordedSlackCall[];
   /** A response_url for a request built by a test; posts to it are recorded as `response_url`. */
   responseUrl(id?: string): string;
   /** Resolves with the first recorded call (past or future) that matches, or rejects after `timeoutMs`. */
@@ -374,6 +378,8 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
     port,
     calls,
     callsTo: (method) => calls.filter((c) => c.method === method),
+    mark: () => calls.at(-1)?.seq ?? 0,
+    callsSince: (mark) => calls.filter((c) => c.seq > mark),
     responseUrl: (id = randomBytes(6).toString('hex')) => `${url}/response/${id}`,
     waitFor(predicate, timeoutMs = 15_000) {
       const seen = calls.find(predicate);

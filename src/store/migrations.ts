@@ -177,4 +177,12 @@ export const migrations: readonly string[] = [
 
   ALTER TABLE releases ADD COLUMN policy_sha256 TEXT;
   `,
+  // 7: the channel message that shows a release as it goes, so a restart after a crash can update it in place.
+  `
+  CREATE TABLE release_messages (
+    release_id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    ts TEXT NOT NULL
+  );
+  `,
 ];

@@ -212,4 +212,14 @@ export class Releases {
   destinations(releaseId: string): DestinationRecord[] {
     return (this.db.prepare('SELECT * FROM destination_results WHERE release_id = ? ORDER BY rowid').all(releaseId) as Record<string, unknown>[]).map((r) => fromRow<DestinationRecord>(r));
   }
+
+  /** Records the channel message that shows this release (Slack's channel and ts). */
+  recordMessage(releaseId: string, channel: string, ts: string): void {
+    this.db.prepare('INSERT INTO release_messages (release_id, channel, ts) VALUES (?, ?, ?) ON CONFLICT (release_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts').run(releaseId, channel, ts);
+  }
+
+  /** The channel message recorded for this release, if one was posted. */
+  message(releaseId: string): { channel: string; ts: string } | undefined {
+    return this.db.prepare('SELECT channel, ts FROM release_messages WHERE release_id = ?').get(releaseId) as { channel: string; ts: string } | undefined;
+  }
 }

@@ -77,8 +77,8 @@ describe('release-bot serve drains on SIGTERM', () => {
 
     const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 5.0.0', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
     expect(ask.status).toBe(200);
-    // The channel thread says the destination started: the script is now sleeping.
-    await slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.text === 'downloads [exec]: started');
+    // The release message says the destination runs: the script is now sleeping.
+    await slack.waitFor((c) => c.method === 'chat.update' && String(c.body.text).includes('- downloads: running'));
     expect(existsSync(path.join(out, 'conjur-cli/5.0.0'))).toBe(false);
 
     serve.kill('SIGTERM');

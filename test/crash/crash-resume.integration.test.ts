@@ -253,7 +253,7 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     expect(server.child.exitCode).toBe(0);
   });
 
-  it('a `serve` SIGKILLed while running a release asked for by a signed Slack /release: restarted, it marks it interrupted, announces it, and `/release … resume` runs only the unfinished destination', async () => {
+  it('a `serve` SIGKILLed while running a release asked for by a signed Slack /release: restarted, it marks it interrupted, updates the release’s own channel message in place (interrupted, what finished, the resume command), and `/release … resume` runs only the unfinished destination', async () => {
     go(false);
     await stage('4.5.0');
     const first = await startServe();
@@ -264,14 +264,25 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     await waitFor('the blocked destination to start', () => runs('blocked.started', '4.5.0') > 0);
     const releaseId = (await statusOf('4.5.0'))[0]?.id as string;
     expect((await statusOf('4.5.0'))[0]?.state).toBe('publishing');
+    // The release's own channel message, and a thread reply under it (sent once its ts was known and recorded).
+    const original = await slack.waitFor((c) => c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).includes(`release ${releaseId}`));
+    const ts = original.response.ts as string;
+    expect(original.body.text).toContain('- blocked: ');
+    await slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
     killTree(first.child.pid as number);
     await killed;
     expect(first.child.signalCode).toBe('SIGKILL');
 
     const server = await startServe();
     try {
-      const announced = await slack.waitFor(announcement(releaseId));
-      expect(announced.body.text).toContain('resume with /release conjur-cli 4.5.0 resume');
+      // Updated in place: the message that said "running" now says interrupted, what finished, and how to resume.
+      const updated = await slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === ts && String(c.body.text).includes('was interrupted'));
+      expect(updated.body.channel).toBe('C0RELEASES');
+      expect(updated.body.text).toContain(`Release ${releaseId} of conjur-cli 4.5.0 (requested by alice) was interrupted`);
+      expect(updated.body.text).toContain('resume with /release conjur-cli 4.5.0 resume');
+      expect(JSON.stringify(updated.body.blocks)).toMatch(/\*first\*: published.*\*blocked\*: running/);
+      expect(JSON.stringify(updated.body.blocks)).toContain('/release conjur-cli 4.5.0 resume');
+      expect(slack.calls.some(announcement(releaseId))).toBe(false);
       expect((await statusOf('4.5.0'))[0]).toMatchObject({ id: releaseId, state: 'interrupted', errorCode: 'INTERRUPTED' });
       expect(runs('first.runs', '4.5.0')).toBe(1);
 

@@ -1,7 +1,7 @@
 import { parseReleaseValue } from '../../handlers/slack/action-values.js';
 import { approvalRequestMessage } from '../../handlers/slack/messages/approval.js';
 import { errorMessage } from '../../handlers/slack/messages/denial.js';
-import { auditListMessage } from '../../handlers/slack/messages/listings.js';
+import { auditListMessage, stagedListMessage } from '../../handlers/slack/messages/listings.js';
 import { link, type SlackMessage } from '../../handlers/slack/messages/mrkdwn.js';
 import { readinessMessage } from '../../handlers/slack/messages/readiness.js';
 import { releaseSummaryMessage } from '../../handlers/slack/messages/release-summary.js';
@@ -9,6 +9,7 @@ import type { AuditEntry } from '../../src/audit/log.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseSummary } from '../../src/release/types.js';
+import type { ReleaseRecord } from '../../src/store/releases.js';
 import type { StagedBuild } from '../../src/store/staged-builds.js';
 
 const sha = (c: string) => c.repeat(64);
@@ -121,6 +122,22 @@ describe('Slack message builders (pure: {text, blocks})', () => {
     expect(JSON.stringify(frozen.blocks)).toContain('Frozen by alice since <!date^1893492000');
     expect(JSON.stringify(frozen.blocks)).toContain('_audit &lt;!channel&gt;_');
     expect(frozen.text).toBe('Releases are frozen: frozen');
+  });
+
+  it('/release list: the text fallback and the blocks say the same (how many are ready, and each state)', () => {
+    const build = (version: string, id: number): StagedBuild => ({
+      id, project: 'conjur-cli', version, fingerprint: 'f', stagedAt: '2030-01-01T09:00:00.000Z', reportedBy: 'jenkins:conjur-cli',
+      build: { number: id }, artifact: { kind: 'docker', ref: 'registry.local/conjur-cli', digest: `sha256:${sha('c')}`, tlsVerify: true },
+    });
+    const released = { state: 'published', requesterLogin: 'alice' } as ReleaseRecord;
+    const m = stagedListMessage([{ staged: build('4.2.0', 1), release: released }, { staged: build('4.3.0', 2) }]);
+    expect(m.text).toContain('1 ready to release');
+    expect(m.text).toContain('conjur-cli 4.2.0 (published)');
+    expect(JSON.stringify(m.blocks)).toContain('1 ready to release');
+    expect(JSON.stringify(m.blocks)).toContain('(published by alice)');
+    const none = stagedListMessage([{ staged: build('4.2.0', 1), release: released }]);
+    expect(none.text).toContain('0 ready to release');
+    expect(JSON.stringify(none.blocks)).toContain('0 ready to release');
   });
 
   it('a long audit listing is split into sections Slack accepts', () => {

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { sendSlackRequest, signSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
 import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
 import { Releases } from '../../src/store/releases.js';
-import { repoRoot } from '../support/cli.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
@@ -54,12 +53,12 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     expect(Number(total?.[1])).toBeGreaterThanOrEqual(4);
     expect(sent.elapsedMs).toBeLessThan(Number(total?.[1]) * 1000);
 
-    // Progress: the one message updated as states change; per-destination notes in its thread.
+    // Progress: the one message updated as states change (at most once a second); one reply per destination outcome in its thread.
     const updates = w.slack.callsTo('chat.update').filter((c) => c.body.ts === ts);
-    expect(updates.length).toBeGreaterThanOrEqual(3);
-    expect(updates.some((c) => text(c).includes('publishing'))).toBe(true);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.some((c) => text(c).includes('publishing') && text(c).includes('- downloads: running'))).toBe(true);
     const thread = w.slack.callsTo('chat.postMessage').filter((c) => c.body.thread_ts === ts).map(text);
-    expect(thread).toEqual(expect.arrayContaining(['downloads [exec]: started', `downloads: running ${path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}`]));
+    expect(thread).toHaveLength(2);
     expect(thread.some((t) => /^downloads \[exec\]: published in [\d.]+ s$/.test(t))).toBe(true);
     expect(thread.some((t) => /^mirror \[directory\]: published/.test(t))).toBe(true);
 

@@ -21,7 +21,7 @@ export function stagedListMessage(items: StagedItem[], project?: string): SlackM
   return {
     text: esc(
       items.length
-        ? `Staged builds${scope}: ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
+        ? `Staged builds${scope}: ${ready.length} ready to release; ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
         : `No staged builds${scope}.`,
     ),
     blocks: [
