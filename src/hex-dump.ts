@@ -42,7 +42,7 @@ function parseLine(line: string): DumpLine | undefined {
     width ||= token.length;
     count++;
     hex += token;
-    swapped += token.replace(/../g, (b) => `${b} `).trim().split(' ').reverse().join('');
+    swapped += token.length === 2 ? token : token.replace(/../g, (b) => `${b} `).trim().split(' ').reverse().join('');
     // A shorter group is the last one: `xxd` ends an odd byte count with one.
     if (token.length < width) {
       ascii = (m[1] as string).slice(t.index + t[0].length).trim().replace(/^[|>]/, '').replace(/[|<]$/, '');
@@ -64,7 +64,10 @@ export function redactHexDumps(text: string, pattern: RegExp, marker: string): s
   let block: string[] = [];
   let parsed: DumpLine[] = [];
   const flush = () => {
-    const streams = [parsed.map((p) => p.hex).join(''), parsed.map((p) => p.swapped).join(''), parsed.map((p) => p.ascii).join('')];
+    const hex = parsed.map((p) => p.hex).join('');
+    const swapped = parsed.map((p) => p.swapped).join('');
+    // `hexdump -C` and `od -tx1` print single bytes: nothing to swap, nothing to search twice.
+    const streams = swapped === hex ? [hex, parsed.map((p) => p.ascii).join('')] : [hex, swapped, parsed.map((p) => p.ascii).join('')];
     const shows = parsed.length > 0 && streams.some((s) => {
       pattern.lastIndex = 0;
       return pattern.test(s);
