@@ -4,8 +4,11 @@
  * URL-safe) at each of the three byte alignments, so it is found inside `base64("user:" + secret)`;
  * lower- and upper-case hex; URL-encoded; JSON-escaped; escaped for Slack or HTML; and line by line
  * when it spans lines. A form is also found when the output wrapped or spaced it (`base64` wraps at
- * 76 columns, `xxd -p` at 60, `od` puts a space between bytes).
+ * 76 columns, `xxd -p` at 60, `od` puts a space between bytes), and inside a hex dump with offset
+ * and ASCII columns (`xxd`, `hexdump -C`, `od -tx1`: see hex-dump.ts).
  */
+import { redactHexDumps } from './hex-dump.js';
+
 export const REDACTED = '[REDACTED]';
 
 /** Lines shorter than this, of a multi-line secret, are too common ("-----END", "") to redact alone. */
@@ -74,7 +77,8 @@ export class Redactor {
     if (!text) return text;
     const compiled = this.compile();
     if (!compiled) return text;
-    const plain = text.replace(compiled.pattern, REDACTED);
+    // Dumps first: the passes below would see an offset column as part of the hex it interrupts.
+    const plain = redactHexDumps(text, compiled.pattern, REDACTED).replace(compiled.pattern, REDACTED);
     const redacted = compiled.wrapped ? redactAcrossWhitespace(plain, compiled.wrapped) : plain;
     return redacted.includes(CUT_MARK) ? redactCutForms(redacted, compiled.forms) : redacted;
   }

@@ -1,4 +1,5 @@
 import { Redactor, REDACTED } from '../../src/redact.js';
+import { DUMPS } from '../support/hex-dumps.js';
 
 /**
  * Property test of the redactor: random secrets (text and bytes) at random offsets inside random
@@ -26,12 +27,19 @@ const WINDOW = 8;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/=:@!$&*()[]{}"\'\\%#?<>,; é€日🔑\t';
 const NOISE = 'abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 :;,.-_/+="{}[]\n';
 
+interface Encoded {
+  text: string;
+  region: [number, number];
+  /** A hex dump with offset columns: the stream's hex (as printed and word-swapped) and its characters, and where the secret lies in each. */
+  dumped?: Array<{ shown: string; region: [number, number] }>;
+}
+
 interface Encoding {
   name: string;
   /** The output wraps or spaces the encoded text: `region` is in the text without its whitespace. */
   broken?: boolean;
   /** The whole of `prefix + secret + suffix` as the output shows it, and where the secret's characters lie. */
-  encode(prefix: Buffer, secret: Buffer, suffix: Buffer): { text: string; region: [number, number] } | undefined;
+  encode(prefix: Buffer, secret: Buffer, suffix: Buffer): Encoded | undefined;
 }
 
 const utf8 = (b: Buffer) => {
@@ -87,6 +95,27 @@ function broken(name: string, inner: Encoding, lay: (s: string) => string): Enco
   };
 }
 
+/** A dump tool's default layout (offsets, hex groups, ASCII column) of the whole stream, on lines of its own. */
+function dump(name: string, lay: (bytes: Buffer) => string): Encoding {
+  return {
+    name,
+    encode(prefix, secret, suffix) {
+      const stream = Buffer.concat([prefix, secret, suffix]);
+      const even = stream.length % 2 ? Buffer.concat([stream, Buffer.alloc(1)]) : stream;
+      const hexRegion: [number, number] = [2 * prefix.length, 2 * (prefix.length + secret.length)];
+      return {
+        text: `\n${lay(stream)}`,
+        region: hexRegion,
+        dumped: [
+          { shown: stream.toString('hex'), region: hexRegion },
+          { shown: even.toString('hex').replace(/(..)(..)/g, '$2$1'), region: hexRegion },
+          { shown: [...stream].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join(''), region: [prefix.length, prefix.length + secret.length] },
+        ],
+      };
+    },
+  };
+}
+
 const ENCODINGS: Encoding[] = [
   perCharacter('plain', (s) => s),
   perCharacter('JSON-escaped', (s) => JSON.stringify(s).slice(1, -1)),
@@ -101,7 +130,21 @@ const ENCODINGS: Encoding[] = [
   broken('base64 wrapped at 76 (base64)', base64('', false, true), (t) => t.replace(/.{76}/g, '$&\n')),
   broken('hex wrapped at 60 (xxd -p)', hex('', false), (t) => t.replace(/.{60}/g, '$&\n')),
   broken('hex bytes spaced (od -An -tx1)', hex('', false), (t) => t.replace(/../g, ' $&').replace(/(?:.{48})/g, '$&\n')),
+  ...DUMPS.map(({ command, dump: lay }) => dump(`hex dump (${command.join(' ')})`, lay)),
 ];
+
+/** What is left of the secret in the output, by the encoding's own measure. */
+function leftOver(encoding: Encoding, output: string, encoded: Encoded): string | undefined {
+  const flat = output.replace(/\s+/g, '');
+  if (encoded.dumped) {
+    for (const { shown, region } of encoded.dumped) {
+      const left = survivor(flat, shown, region) ?? survivor(output, shown, region);
+      if (left !== undefined) return left;
+    }
+    return undefined;
+  }
+  return encoding.broken ? survivor(flat, encoded.text.replace(/\s+/g, ''), encoded.region) : survivor(output, encoded.text, encoded.region);
+}
 
 function randomText(rand: () => number, alphabet: string, min: number, max: number): string {
   const chars = [...alphabet];
@@ -146,7 +189,7 @@ describe(`Redactor, property test (seed ${SEED}; replay with REDACT_PROPERTY_SEE
       const before = randomText(rand, NOISE, 0, 200);
       const after = randomText(rand, NOISE, 0, 200);
       const output = redactor.redact(`${before}${encoded.text}${after}`);
-      const left = encoding.broken ? survivor(output.replace(/\s+/g, ''), encoded.text.replace(/\s+/g, ''), encoded.region) : survivor(output, encoded.text, encoded.region);
+      const left = leftOver(encoding, output, encoded);
       if (left !== undefined || !output.includes(REDACTED)) {
         throw new Error(
           `seed ${SEED}, case ${i}: ${encoding.name} of secret ${secret.toString('hex')} (prefix ${prefix.toString('hex')}, suffix ${suffix.toString('hex')}) ` +
@@ -169,7 +212,7 @@ describe(`Redactor, property test (seed ${SEED}; replay with REDACT_PROPERTY_SEE
       const encoded = encoding.encode(Buffer.from(randomText(rand, NOISE, 0, 5)), line, Buffer.from(randomText(rand, NOISE, 0, 5)));
       if (!encoded) continue;
       const output = redactor.redact(`log: ${encoded.text} end`);
-      const left = encoding.broken ? survivor(output.replace(/\s+/g, ''), encoded.text.replace(/\s+/g, ''), encoded.region) : survivor(output, encoded.text, encoded.region);
+      const left = leftOver(encoding, output, encoded);
       if (left !== undefined) throw new Error(`seed ${SEED}, multi-line case ${i}: ${encoding.name} of line ${JSON.stringify(line.toString())} survived (${JSON.stringify(left)}) in ${JSON.stringify(output)}`);
     }
   });

@@ -1,4 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { Redactor, REDACTED } from '../../src/redact.js';
+import { DUMPS } from '../support/hex-dumps.js';
+
+/** The tool's own output where it is installed; the byte-exact stand-in where it is not. */
+function dumped(command: string[], dump: (bytes: Buffer) => string, bytes: Buffer): string {
+  const installed = execFileSync('sh', ['-c', `command -v ${command[0]} || true`], { encoding: 'utf8' }).trim() !== '';
+  return installed ? execFileSync(command[0] as string, command.slice(1), { input: bytes, encoding: 'latin1' }) : dump(bytes);
+}
 
 describe('Redactor', () => {
   it('redacts a secret in its plain, base64, URL-encoded and JSON-escaped forms', () => {
@@ -86,6 +94,40 @@ describe('Redactor', () => {
     const hex = Buffer.from(secret).toString('hex');
     expect(r.redact(`xxd -p:\n${hex.slice(0, 20)}\n${hex.slice(20)}\ndone`)).toBe(`xxd -p:\n${REDACTED}\ndone`);
     expect(r.redact(`od:${hex.replace(/../g, ' $&')}\n`)).toBe(`od: ${REDACTED}\n`);
+  });
+
+  it('prints each hex dump layout byte for byte as the installed tool does', () => {
+    const inputs = [Buffer.from('dl/Canary+Token&"q"<x>=5b8e0c2f7a9d1e3\x00\x01'), Buffer.alloc(40), Buffer.from('abc'), Buffer.from(' ~\x7f\x80\xff'.repeat(9), 'latin1')];
+    for (const { command, dump } of DUMPS) for (const bytes of inputs) expect(dumped(command, dump, bytes)).toBe(dump(bytes));
+  });
+
+  it('redacts a secret in a hex dump with offset and ASCII columns (xxd, hexdump -C, hexdump, od -tx1, od -A x -t x1z)', () => {
+    const r = new Redactor();
+    const secret = 'dump-Canary/Token+0123456789';
+    r.add(secret);
+    const pieces = (s: string) => Array.from({ length: s.length - 7 }, (_, i) => s.slice(i, i + 8));
+    const hex = Buffer.from(secret).toString('hex');
+    for (const { command, dump } of DUMPS) {
+      for (const at of [0, 1, 7, 15, 16, 30]) {
+        const bytes = Buffer.from(`${'x'.repeat(at)}${secret} and after it`);
+        const output = r.redact(`before\n${dumped(command, dump, bytes)}after\n`);
+        const flat = output.replace(/\s+/g, '');
+        expect({ command, at, output }).toEqual({ command, at, output: expect.stringContaining(REDACTED) });
+        expect(output.startsWith('before\n') && output.endsWith('after\n')).toBe(true);
+        // Neither the ASCII column nor the hex (whatever the offsets and spaces between) keeps 8 characters.
+        const left = [...pieces(secret), ...pieces(hex)].filter((p) => flat.includes(p) || flat.includes(p.replace(/(..)(..)/g, '$2$1')));
+        expect({ command, at, left }).toEqual({ command, at, left: [] });
+      }
+    }
+  });
+
+  it('leaves a hex dump without a secret as it was', () => {
+    const r = new Redactor();
+    r.add('dump-Canary/Token+0123456789');
+    for (const { dump } of DUMPS) {
+      const text = `log\n${dump(Buffer.from('an ordinary dump of ordinary bytes, 0123456789abcdef'))}done\n`;
+      expect(r.redact(text)).toBe(text);
+    }
   });
 
   it('leaves text alone when nothing is registered', () => {
