@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
 import { sendSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
@@ -148,8 +148,12 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
     const dir = path.join(staging, 'big', '1.0.0');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'big-1.0.0.iso');
-    writeFileSync(file, '');
-    truncateSync(file, GIB); // sparse: 1 GiB to read, almost nothing on disk
+    // Written out in full: the bot refuses sparse files (a build writes its artifacts out, and a sparse
+    // one would fill the quarantine with what the staging disk never held).
+    const fd = openSync(file, 'wx');
+    const chunk = Buffer.alloc(1 << 20);
+    for (let done = 0; done < GIB; done += chunk.length) writeSync(fd, chunk);
+    closeSync(fd);
     expect(statSync(file).size).toBe(GIB);
 
     baselineKiB = vmHwmKiB(pid());
