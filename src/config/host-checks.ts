@@ -37,13 +37,15 @@ export function findProgram(program: string, pathVar: string): string | undefine
 }
 
 /** Where a missing program comes from on Debian, for the fix. */
-const DEBIAN_PACKAGE: Record<string, string> = {
+export const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
   skopeo: 'skopeo',
   npm: 'npm',
   gem: 'ruby',
   ssh: 'openssh-client',
   scp: 'openssh-client',
   rsync: 'rsync',
+  git: 'git',
+  umoci: 'umoci',
 };
 
 /** The problem with a program a destination runs, or undefined when it is there to run. */

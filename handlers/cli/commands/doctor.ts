@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { publishers } from '../../../publishers/registry.js';
 import { parseSyslogUrl } from '../../../src/audit/forward-syslog.js';
 import { chainFromDb, verifyChain } from '../../../src/audit/verify.js';
+import { DEBIAN_PACKAGE } from '../../../src/config/host-checks.js';
 import { ConfigError, type Config } from '../../../src/config/load.js';
 import type { Conjur } from '../../../src/conjur/types.js';
 import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
@@ -18,18 +19,6 @@ interface Check {
   name: string;
   detail: string;
 }
-
-/** Where a missing program comes from on Debian, for the fix hint. */
-const DEBIAN_PACKAGE: Record<string, string> = {
-  skopeo: 'skopeo',
-  npm: 'npm',
-  gem: 'ruby',
-  ssh: 'openssh-client',
-  scp: 'openssh-client',
-  rsync: 'rsync',
-  git: 'git',
-  umoci: 'umoci',
-};
 
 /** Tools whose version matters: the check the bot itself makes before it first runs one. */
 const VERSION_CHECKS: Record<string, (found: string, redact: (text: string) => string) => Promise<Omit<Check, 'name'>>> = {
