@@ -96,4 +96,54 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
   publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
   /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
   plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;
+  /**
+   * Undoes a published version on this destination (`/release yank`), then reads the new state back
+   * (deprecation present, tag moved, files moved) before it answers. Idempotent: a second call on a
+   * yanked version answers `already-yanked`. Absent: the destination reports `cannot-yank`.
+   * With `ctx.dryRun` it changes nothing and answers `planned` with the actions it would take.
+   */
+  yank?(ctx: YankContext, options: Options): Promise<YankResult>;
+}
+
+/** What one destination published for a version, as the store recorded it (PublishResult's fields). */
+export interface PublishedRecord {
+  version: string;
+  artifact: StagedArtifact;
+  readBackDigest?: string | undefined;
+  location?: string | undefined;
+}
+
+export interface YankContext {
+  project: string;
+  /** The version being yanked. */
+  version: string;
+  /** The yank's own id (like a release id): audit, locks and resume key on it. */
+  yankId: string;
+  reason: string;
+  /** What this destination published for the yanked version. */
+  published: PublishedRecord;
+  /**
+   * The newest released version of the project older than the yanked one that is not itself yanked
+   * (what `latest` moves back to, the Heroku release to roll back to), as this destination published it.
+   */
+  previous?: PublishedRecord | undefined;
+  dryRun: boolean;
+  credentials: Readonly<Record<string, string>>;
+  redact: (text: string) => string;
+  log: Logger;
+  signal: AbortSignal;
+  tmpDir: string;
+  progress: (message: string) => void;
+}
+
+export type YankStatus = 'yanked' | 'already-yanked' | 'cannot-yank' | 'planned';
+
+export interface YankResult {
+  status: YankStatus;
+  /** One line for the summary: what was done ("deprecated conjur-cli@4.2.0; latest -> 4.1.0") or why not. */
+  detail: string;
+  /** Where the yanked state can be seen (a URL or a path), when there is one. */
+  location?: string;
+  /** Dry runs: one line per action the destination would take. */
+  actions?: string[];
 }
