@@ -103,6 +103,24 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
    * With `ctx.dryRun` it changes nothing and answers `planned` with the actions it would take.
    */
   yank?(ctx: YankContext, options: Options): Promise<YankResult>;
+  /**
+   * Publishes the release's signed attestation beside what `publish` just pushed (a file next to the
+   * file, a release asset, an OCI artifact tagged `sha256-<digest>.att`). Throws like `publish`
+   * (retryable or final). Absent (npm, rubygems): the attestation goes to `provenance.store`.
+   */
+  attest?(ctx: PublishContext, options: Options, attestation: AttestationToPublish): Promise<{ location: string }>;
+}
+
+/** A DSSE envelope (in-toto Statement v1, SLSA Provenance v1) about one release's artifact. */
+export interface AttestationToPublish {
+  /** The envelope as one JSON line ending in a newline: the content of a `.intoto.jsonl` file. */
+  envelope: Buffer;
+  /** sha256 (hex) of `envelope`. */
+  digest: string;
+  /** The signing key's id (src/provenance/dsse.ts keyIdOf). */
+  keyId: string;
+  /** The name a file destination gives it: `<artifact file name>.intoto.jsonl`. */
+  fileName: string;
 }
 
 /** What one destination published for a version, as the store recorded it (PublishResult's fields). */
