@@ -32,7 +32,7 @@ function withTimeout(promise, millis, what) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(fileURLToPath(new URL('../dist/src/main.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(fileURLToPath(new URL('../dist/app/create.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const parts = [];
   for (const id of PARTS) parts.push({ id, ...(await import(`./${id}.js`)) });
   const selected = parts.filter((p) => !opts.only || opts.only.includes(p.id));
