@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { textReport, writeBenchmarks, benchmarksFile } from './lib/report.js';
 import { cleanupTmpDirs, machine, performance, SMOKE, stopAllProcesses } from './lib/util.js';
 
-const PARTS = ['slack-ack', 'jenkins-webhook', 'hashing', 'quarantine', 'release-overhead', 'conjur-round-trips', 'memory'];
+const PARTS = ['cli-start', 'slack-ack', 'jenkins-webhook', 'hashing', 'quarantine', 'release-overhead', 'conjur-round-trips', 'memory'];
 const PART_TIMEOUT_MS = SMOKE ? 90_000 : 45 * 60_000;
 
 function parseArgs(argv) {
