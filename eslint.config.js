@@ -14,11 +14,26 @@ export default tseslint.config(
     },
   },
   {
-    // src/ is the core: it never reaches out to a handler or a publisher, except the wiring in src/main.ts.
+    // src/ is the core: it never reaches out to a handler, a publisher or the wiring (app/).
     files: ['src/**/*.ts'],
-    ignores: ['src/main.ts', 'src/dev/**'],
+    ignores: ['src/dev/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**', '**/app/**'] }],
+    },
+  },
+  {
+    // A way in gets the core from the wiring; only the CLI, which starts the process, calls app/.
+    files: ['handlers/**/*.ts'],
+    ignores: ['handlers/cli/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/app/**', '**/publishers/**'] }],
+    },
+  },
+  {
+    // A destination type knows the publishing contract, never a way in or the wiring.
+    files: ['publishers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/app/**'] }],
     },
   },
 );

@@ -1,6 +1,6 @@
 // Part 5: Conjur round trips per release, counted at the loopback Conjur stand-in. Goal: with a warm
 // token, one membership check and one batch secret fetch per release.
-import { createApp } from '../dist/src/main.js';
+import { createApp } from '../dist/app/create.js';
 import { botEnv, classifyConjurRequests, filesProjectYaml, requester, stageReport, startConjur, writeStagedFiles } from './lib/bot.js';
 import { makeTmpDir, mean, nullStream, percentile, removeTmpDir, SMOKE } from './lib/util.js';
 

@@ -2,7 +2,7 @@
 // Jenkins webhook) on $PORT and, in the same process, a bare express JSON endpoint on $BARE_PORT.
 // Prints one JSON line when both listen; SIGTERM stops both.
 import express from 'express';
-import { serve } from '../dist/src/main.js';
+import { serve } from '../dist/app/serve.js';
 import { nullStream } from './lib/util.js';
 
 const running = await serve({ logDestination: nullStream() });

@@ -20,9 +20,9 @@ const WARMUP = SMOKE ? 3 : 30;
 const PROJECT = 'bench-webhook';
 
 export async function available() {
-  const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/app/serve.js', import.meta.url));
   if (!existsSync(fileURLToPath(new URL('../dist/handlers/jenkins/router.js', import.meta.url))) || !readFileSync(main, 'utf8').includes('/webhooks/jenkins')) {
-    return { ok: false, reason: 'the Jenkins webhook (handlers/jenkins, mounted in src/main.ts) is not in dist/: run `npm run build`' };
+    return { ok: false, reason: 'the Jenkins webhook (handlers/jenkins, mounted in app/serve.ts) is not in dist/: run `npm run build`' };
   }
   return { ok: true };
 }

@@ -1,10 +1,10 @@
-// Child process of the memory bench: does what `release-bot serve` does (src/main.ts serve(): the
+// Child process of the memory bench: does what `release-bot serve` does (app/serve.ts serve(): the
 // HTTP server, the core, the store), then runs stage + release cycles in-process and reports its
 // memory. Run with --expose-gc. Environment: the bot's, plus BENCH_RELEASES, BENCH_PROJECT,
 // BENCH_VERSIONS (comma-separated, already in the staging directory), BENCH_LOGIN.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serve } from '../dist/src/main.js';
+import { serve } from '../dist/app/serve.js';
 import { nullStream, procStatus } from './lib/util.js';
 
 const project = process.env.BENCH_PROJECT;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { textReport, writeBenchmarks, benchmarksFile } from './lib/report.js';
 import { cleanupTmpDirs, machine, performance, SMOKE, stopAllProcesses } from './lib/util.js';
 
-const PARTS = ['slack-ack', 'jenkins-webhook', 'hashing', 'quarantine', 'release-overhead', 'conjur-round-trips', 'memory'];
+const PARTS = ['cli-start', 'slack-ack', 'jenkins-webhook', 'hashing', 'quarantine', 'release-overhead', 'conjur-round-trips', 'memory'];
 const PART_TIMEOUT_MS = SMOKE ? 90_000 : 45 * 60_000;
 
 function parseArgs(argv) {
@@ -32,7 +32,7 @@ function withTimeout(promise, millis, what) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(fileURLToPath(new URL('../dist/src/main.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(fileURLToPath(new URL('../dist/app/create.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const parts = [];
   for (const id of PARTS) parts.push({ id, ...(await import(`./${id}.js`)) });
   const selected = parts.filter((p) => !opts.only || opts.only.includes(p.id));

@@ -23,8 +23,8 @@ const PROJECT = 'bench-slack';
 export async function available() {
   const built = (rel) => existsSync(fileURLToPath(new URL(`../dist/${rel}`, import.meta.url)));
   if (!built('handlers/slack/mount.js')) return { ok: false, reason: 'the Slack front end (handlers/slack) is not in dist/: run `npm run build`' };
-  if (!readFileSync(fileURLToPath(new URL('../dist/src/main.js', import.meta.url)), 'utf8').includes('mountSlack')) {
-    return { ok: false, reason: 'src/main.ts does not mount the Slack front end (mountSlack) yet' };
+  if (!readFileSync(fileURLToPath(new URL('../dist/app/serve.js', import.meta.url)), 'utf8').includes('mountSlack')) {
+    return { ok: false, reason: 'app/serve.ts does not mount the Slack front end (mountSlack) yet' };
   }
   return { ok: true };
 }

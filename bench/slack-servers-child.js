@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import bolt from '@slack/bolt';
-import { serve } from '../dist/src/main.js';
+import { serve } from '../dist/app/serve.js';
 import { nullStream } from './lib/util.js';
 
 const { App, ExpressReceiver, LogLevel } = bolt;

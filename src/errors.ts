@@ -51,6 +51,13 @@ export class ReleaseBotError extends Error {
   }
 }
 
+/** The configuration (environment or projects file) is invalid: every problem, listed at once. */
+export class ConfigError extends ReleaseBotError {
+  constructor(readonly problems: string[]) {
+    super(ErrorCode.ConfigInvalid, `configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
+  }
+}
+
 export function isReleaseBotError(err: unknown, code?: ErrorCode): err is ReleaseBotError {
   return err instanceof ReleaseBotError && (code === undefined || err.code === code);
 }

@@ -1,4 +1,4 @@
-import { execa, type Options } from 'execa';
+import type { execa as Execa, Options } from 'execa';
 import { ErrorCode, ReleaseBotError } from './errors.js';
 import { findExecutable, guardedArgv, parentDeathPrefix } from './parent-death.js';
 import { CUT_MARK } from './redact.js';
@@ -56,6 +56,8 @@ export async function runCommand(file: string, args: readonly string[], options:
   const command = [file, ...args].join(' ');
   const env: Record<string, string> = { ...inherited, HOME: options.cwd ?? '/nonexistent', ...options.env };
   // setpriv passes the environment through untouched; the program is found as the spawn would find it.
+  // execa loads on the first spawn: commands that never spawn (status, audit) start without it.
+  const { execa } = await import('execa');
   const prefix = await parentDeathPrefix();
   const program = prefix.length === 0 ? undefined : await findExecutable(file, env.PATH, options.cwd);
   const [spawnFile, ...spawnArgs] = program === undefined ? [file, ...args] : [...prefix, program, ...args];
@@ -73,7 +75,7 @@ export async function runCommand(file: string, args: readonly string[], options:
   };
   let timedOut: boolean;
   let canceled: boolean;
-  let result: Awaited<ReturnType<typeof execa>>;
+  let result: Awaited<ReturnType<typeof Execa>>;
   if (options.ownProcessGroup) {
     const deadline = AbortSignal.timeout(options.timeoutMs);
     const stop = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;

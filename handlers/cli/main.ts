@@ -1,17 +1,32 @@
 import { Command } from 'commander';
 import { ErrorCode, exitCodes } from '../../src/errors.js';
-import { registerAudit } from './commands/audit.js';
-import { registerCheckConfig } from './commands/check-config.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerGc } from './commands/gc.js';
-import { registerNotify } from './commands/notify.js';
-import { registerPublish } from './commands/publish.js';
-import { registerServe } from './commands/serve.js';
-import { registerSshCommand } from './commands/ssh-command.js';
-import { registerStage } from './commands/stage.js';
-import { registerStatus } from './commands/status.js';
 import { loadDotEnv } from './run.js';
 import { addVersionEverywhere } from './version.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Every command: a one-line summary for `release-bot --help`, and its module, loaded only when the
+ * command runs (or its own help is asked for), so that a command starts with what it uses and not
+ * with Bolt, Express and every publisher. A new command is a new file in commands/ plus one entry here.
+ */
+const commands: Record<string, { summary: string; load: () => Promise<Register> }> = {
+  serve: { summary: 'run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz)', load: async () => (await import('./commands/serve.js')).registerServe },
+  stage: { summary: 'record a staged build (what the Jenkins webhook does)', load: async () => (await import('./commands/stage.js')).registerStage },
+  publish: { summary: 'release a staged version from the command line, as a Conjur user', load: async () => (await import('./commands/publish.js')).registerPublish },
+  status: { summary: 'the staged build and the latest releases of a project', load: async () => (await import('./commands/status.js')).registerStatus },
+  audit: { summary: 'read, verify, export and trace the hash-chained audit log', load: async () => (await import('./commands/audit.js')).registerAudit },
+  'check-config': { summary: 'check the environment and the projects file without the network', load: async () => (await import('./commands/check-config.js')).registerCheckConfig },
+  'ssh-command': { summary: 'the forced command of the release ssh account', load: async () => (await import('./commands/ssh-command.js')).registerSshCommand },
+  doctor: { summary: 'check-config plus the host: tools, paths, Conjur, the audit chain', load: async () => (await import('./commands/doctor.js')).registerDoctor },
+  notify: { summary: 'report a staged build to the bot (for Jenkins agents)', load: async () => (await import('./commands/notify.js')).registerNotify },
+  gc: { summary: 'remove quarantined copies of superseded or old builds', load: async () => (await import('./commands/gc.js')).registerGc },
+};
+
+/** The command this run is for: the first argument that names one (`help <command>` too). */
+function invokedCommand(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => Object.hasOwn(commands, a));
+}
 
 await loadDotEnv();
 
@@ -21,17 +36,21 @@ const program = new Command('release-bot')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : exitCodes[ErrorCode.BadInput]));
 
-// One line per command module: a new command is a new file in commands/ plus one line here.
-registerServe(program);
-registerStage(program);
-registerPublish(program);
-registerStatus(program);
-registerAudit(program);
-registerCheckConfig(program);
-registerSshCommand(program);
-registerDoctor(program);
-registerNotify(program);
-registerGc(program);
+const invoked = invokedCommand(process.argv);
+for (const [name, { summary, load }] of Object.entries(commands)) {
+  if (name === invoked) (await load())(program);
+  // The others only name themselves, for the command list of `release-bot --help`.
+  else
+    program
+      .command(name)
+      .summary(summary)
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(() => {
+        throw new Error(`release-bot: the ${name} command was not loaded`);
+      });
+}
+if (invoked) program.commands.find((c) => c.name() === invoked)?.summary(commands[invoked]?.summary ?? '');
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
-import { ConfigError } from '../../src/config/load.js';
+import { ConfigError, exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { ConfigError } from '../../src/config/load.js';
-import type { App } from '../../src/main.js';
+import type { App } from '../../src/app.js';
 import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { UsedTokenIds } from '../../src/store/token-ids.js';
 import { jwtKeysFromEnv, MIN_SECRET_LENGTH, type JwtKeyOptions } from './jwt-keys.js';

@@ -1,7 +1,7 @@
 import { App as BoltApp, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
 import { ConfigError } from '../../src/config/load.js';
-import type { App } from '../../src/main.js';
+import type { App } from '../../src/app.js';
 import { Approvals } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import { ReleaseAnnouncer } from './announcer.js';

@@ -1,5 +1,5 @@
 import { ErrorCode, exitCodes, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
-import type { App } from '../../src/main.js';
+import type { App } from '../../src/app.js';
 import { summaryText } from '../../src/release/summary.js';
 import type { SshRequest } from './parse-command.js';
 

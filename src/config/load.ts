@@ -4,7 +4,9 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { assertCloudAccount, conjurCa, parseApplianceUrl } from '../conjur/appliance.js';
-import { ErrorCode, ReleaseBotError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+
+export { ConfigError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { envValueMessage, envValueProblems } from './env-checks.js';
 import { directoryProblem, programProblem } from './host-checks.js';
@@ -59,12 +61,6 @@ export interface Config {
   projects: ReadonlyMap<string, ProjectConfig>;
   /** What works but should not be so (http:// Conjur in production); printed, never refused. */
   warnings: string[];
-}
-
-export class ConfigError extends ReleaseBotError {
-  constructor(readonly problems: string[]) {
-    super(ErrorCode.ConfigInvalid, `configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
-  }
 }
 
 /** The Conjur URL, account and CA as the client will take them (Conjur Cloud's /api and account; one CA source). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { sendSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from '../../src/dev/slack-stand-in.js';
-import { createApp } from '../../src/main.js';
+import { createApp } from '../../app/create.js';
 import { repoRoot } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { stopChild } from '../support/stop-child.js';

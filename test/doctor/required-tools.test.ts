@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { requiredTools } from '../../handlers/cli/commands/doctor.js';
-import { loadAppConfig } from '../../src/main.js';
+import { loadAppConfig } from '../../app/create.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const KNOWN_HOSTS = 'downloads.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';

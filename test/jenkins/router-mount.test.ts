@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
-import { createApp, type App } from '../../src/main.js';
+import { createApp, type App } from '../../app/create.js';
 import { createHttpApp } from '../../src/server.js';
 import { jenkinsRouter } from '../../handlers/jenkins/jenkins-router.js';
 import { startBot, type Bot } from './helpers/bot.js';

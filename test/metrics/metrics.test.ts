@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { measuredConjur, type ConjurObserver } from '../../src/conjur/measured.js';
 import type { Conjur } from '../../src/conjur/types.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
-import { serve, type RunningServer } from '../../src/main.js';
+import { serve, type RunningServer } from '../../app/serve.js';
 import { startBotEnv, API_KEY, type BotEnv, mirrorProject } from '../audit/bot-env.js';
 
 const TOKEN = 'metrics-canary-token-5b3f9a7c1e';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
 import { ErrorCode } from '../../src/errors.js';
-import { createApp, type App } from '../../src/main.js';
+import { createApp, type App } from '../../app/create.js';
 import { Approvals, type ApprovalRequest } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';

@@ -7,7 +7,8 @@ import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../hand
 import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../src/dev/conjur-stand-in.js';
 import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type ButtonClickFields, type SentRequest, type SlashCommandFields } from '../../src/dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../src/dev/slack-stand-in.js';
-import { createApp, serve, type CreateAppOptions, type RunningServer } from '../../src/main.js';
+import { createApp, type CreateAppOptions } from '../../app/create.js';
+import { serve, type RunningServer } from '../../app/serve.js';
 import { createHttpApp, listen } from '../../src/server.js';
 import { repoRoot, runCli, type CliResult } from './cli.js';
 import { freePort } from './ports.js';
@@ -106,7 +107,7 @@ export interface SlackWorld {
 }
 
 /**
- * A running release-bot (`serve()` from src/main.ts) with Slack on, its Web API pointed at the
+ * A running release-bot (`serve()` from app/serve.ts) with Slack on, its Web API pointed at the
  * loopback Slack stand-in, Conjur answered by the Conjur stand-in, and two projects:
  * `conjur-cli` (a slow exec destination plus a directory) and `gated` (one approval needed).
  */

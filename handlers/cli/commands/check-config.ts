@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { destinationTypes } from '../../../publishers/registry.js';
-import { loadConfig } from '../../../src/config/load.js';
 import { action, cliRedactor } from '../run.js';
 
 export function registerCheckConfig(program: Command): void {
@@ -9,6 +7,8 @@ export function registerCheckConfig(program: Command): void {
     .description('check the environment and the projects file without the network (values, paths, programs on PATH, credential names); print every problem and exit non-zero')
     .action(
       action(async () => {
+        const { destinationTypes } = await import('../../../publishers/registry.js');
+        const { loadConfig } = await import('../../../src/config/load.js');
         // The same load as serve's, plus the programs each destination runs: a release would need them.
         const config = loadConfig(process.env, { destinationTypes, redactor: cliRedactor, checkPrograms: true });
         for (const warning of config.warnings) process.stderr.write(`release-bot: warning: ${warning}\n`);

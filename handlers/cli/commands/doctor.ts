@@ -10,7 +10,7 @@ import { DEBIAN_PACKAGE } from '../../../src/config/host-checks.js';
 import { ConfigError, type Config } from '../../../src/config/load.js';
 import type { Conjur } from '../../../src/conjur/types.js';
 import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
-import { createApp, type App } from '../../../src/main.js';
+import { createApp, type App } from '../../../app/create.js';
 import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION } from '../../../src/staging/skopeo-version.js';
 import { action, cliLogs } from '../run.js';
 

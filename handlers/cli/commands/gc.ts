@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { Quarantine } from '../../../src/staging/quarantine.js';
-import { createApp } from '../../../src/main.js';
 import { action, cliLogs } from '../run.js';
 
 const DAY_MS = 24 * 3600_000;
@@ -12,6 +10,8 @@ export function registerGc(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (o: { json?: boolean }) => {
+        const { Quarantine } = await import('../../../src/staging/quarantine.js');
+        const { createApp } = await import('../../../app/create.js');
         const app = createApp(cliLogs);
         try {
           const now = new Date();

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { exitCodes, type ErrorCode } from '../../../src/errors.js';
-import { createApp } from '../../../src/main.js';
-import { summaryText } from '../../../src/release/summary.js';
 import { action, cliLogs } from '../run.js';
 
 export function registerPublish(program: Command): void {
@@ -16,6 +14,8 @@ export function registerPublish(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(
       action(async (project: string, version: string, o: { as: string; dryRun?: boolean; resume?: boolean; json?: boolean }) => {
+        const { createApp } = await import('../../../app/create.js');
+        const { summaryText } = await import('../../../src/release/summary.js');
         const app = createApp(cliLogs);
         try {
           const summary = await app.core.release(project, version, { login: o.as, via: 'cli' }, { dryRun: o.dryRun, resume: o.resume });

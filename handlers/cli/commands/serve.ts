@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { serve } from '../../../src/main.js';
 import { action } from '../run.js';
 
 export function registerServe(program: Command): void {
@@ -8,6 +7,7 @@ export function registerServe(program: Command): void {
     .description('run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz); reloads the projects file when it changes and on SIGHUP; SIGTERM drains in-flight releases')
     .action(
       action(async () => {
+        const { serve } = await import('../../../app/serve.js');
         const running = await serve();
         const stop = (signal: string) => {
           running.app.log.info({ signal }, 'signal received');

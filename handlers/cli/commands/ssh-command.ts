@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../../src/errors.js';
-import { createApp } from '../../../src/main.js';
+import { createApp } from '../../../app/create.js';
 import { clip } from '../../../src/validate.js';
 import { parseSshCommand } from '../../ssh/parse-command.js';
 import { runSshRequest } from '../../ssh/run-ssh-command.js';

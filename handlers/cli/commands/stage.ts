@@ -1,6 +1,5 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { createApp } from '../../../src/main.js';
 import { action, cliLogs, positiveInt } from '../run.js';
 
 export function registerStage(program: Command): void {
@@ -17,6 +16,7 @@ export function registerStage(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       action(async (project: string, version: string, o: { buildNumber?: number; buildUrl?: string; commit?: string; image?: string; imageDigest?: string; json?: boolean }) => {
+        const { createApp } = await import('../../../app/create.js');
         const app = createApp(cliLogs);
         try {
           const who = `cli:${userInfo().username}`;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createApp } from '../../../src/main.js';
 import { action, cliLogs } from '../run.js';
 
 export function registerStatus(program: Command): void {
@@ -11,6 +10,7 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (project: string, version: string | undefined, o: { json?: boolean }) => {
+        const { createApp } = await import('../../../app/create.js');
         const app = createApp(cliLogs);
         try {
           app.core.project(project);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { startConjurStandIn, type ConjurStandIn } from '../../../src/dev/conjur-stand-in.js';
-import { serve, type RunningServer } from '../../../src/main.js';
+import { serve, type RunningServer } from '../../../app/serve.js';
 import { hashUrlToken } from '../../../handlers/jenkins/url-token.js';
 import { makeTmpDir } from '../../support/tmp.js';
 import { HS_SECRET, WEBHOOK_SECRET } from './tokens.js';

@@ -1,96 +1,15 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import type { Logger } from 'pino';
 import { jenkinsRouter } from '../handlers/jenkins/jenkins-router.js';
-import { destinationTypes, publishers } from '../publishers/registry.js';
 import { mountSlack } from '../handlers/slack/mount.js';
-import { startAuditForwarding } from './audit/forwarding.js';
-import { loadConfig, type Config } from './config/load.js';
-import { PolicyReloader, type ReloadOutcome } from './config/reload.js';
-import { ConjurClient } from './conjur/client.js';
-import { measuredConjur } from './conjur/measured.js';
-import type { Conjur } from './conjur/types.js';
-import { createLogger } from './log.js';
-import { Metrics, mountMetrics } from './metrics.js';
-import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
-import { Redactor } from './redact.js';
-import { ReleaseCore } from './release/core.js';
-import { checkPortFree, createHttpApp, listen } from './server.js';
-import { openDatabase, type Db } from './store/db.js';
-import { inspectDigest } from './staging/skopeo.js';
-
-/**
- * The one place that wires the core to its ways in (handlers) and out (publishers).
- */
-export interface App {
-  config: Config;
-  core: ReleaseCore;
-  conjur: Conjur;
-  db: Db;
-  log: Logger;
-  redactor: Redactor;
-  metrics: Metrics;
-  close(): void;
-}
-
-export interface CreateAppOptions {
-  env?: NodeJS.ProcessEnv;
-  redactor?: Redactor;
-  /** Where logs go; the CLI sends them to stderr so that stdout stays its answer. */
-  logDestination?: NodeJS.WritableStream;
-  conjur?: Conjur;
-  retryBaseMs?: number;
-}
-
-export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
-  return loadConfig(env, { destinationTypes, redactor, ...(projectsFile !== undefined ? { projectsFile } : {}) });
-}
-
-export function createApp(options: CreateAppOptions = {}): App {
-  const redactor = options.redactor ?? new Redactor();
-  const config = loadAppConfig(options.env ?? process.env, redactor);
-  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const metrics = new Metrics();
-  const rawConjur =
-    options.conjur ??
-    new ConjurClient({
-      applianceUrl: config.env.CONJUR_APPLIANCE_URL,
-      account: config.env.CONJUR_ACCOUNT,
-      login: config.env.CONJUR_AUTHN_LOGIN,
-      ...(config.env.CONJUR_AUTHN_API_KEY ? { apiKey: config.env.CONJUR_AUTHN_API_KEY } : {}),
-      ...(config.env.CONJUR_AUTHN_TOKEN_FILE ? { tokenFile: config.env.CONJUR_AUTHN_TOKEN_FILE } : {}),
-      ...(config.env.CONJUR_CERT_FILE ? { certFile: config.env.CONJUR_CERT_FILE } : {}),
-      ...(config.env.CONJUR_SSL_CERTIFICATE ? { sslCertificate: config.env.CONJUR_SSL_CERTIFICATE } : {}),
-      redactor,
-      log: log.child({ component: 'conjur' }),
-    });
-  const conjur = measuredConjur(rawConjur, metrics);
-  const db = openDatabase(config.dataDir);
-  const core = new ReleaseCore({
-    config,
-    db,
-    conjur,
-    publishers,
-    redactor,
-    log,
-    inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
-    maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
-    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-  });
-  return {
-    // The core holds the policy in force (serve reloads it): every reader sees the current one.
-    get config() {
-      return core.config;
-    },
-    core,
-    conjur,
-    db,
-    log,
-    redactor,
-    metrics,
-    close: () => db.close(),
-  };
-}
+import type { App } from '../src/app.js';
+import { startAuditForwarding } from '../src/audit/forwarding.js';
+import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
+import { mountMetrics } from '../src/metrics.js';
+import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
+import { Redactor } from '../src/redact.js';
+import { checkPortFree, createHttpApp, listen } from '../src/server.js';
+import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
 export async function mountHandlers(http: Express, app: App): Promise<{ stop(): Promise<void> }> {

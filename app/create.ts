@@ -1,0 +1,78 @@
+import { destinationTypes, publishers } from '../publishers/registry.js';
+import type { App } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config/load.js';
+import { ConjurClient } from '../src/conjur/client.js';
+import { measuredConjur } from '../src/conjur/measured.js';
+import type { Conjur } from '../src/conjur/types.js';
+import { createLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics.js';
+import { Redactor } from '../src/redact.js';
+import { ReleaseCore } from '../src/release/core.js';
+import { openDatabase } from '../src/store/db.js';
+import { inspectDigest } from '../src/staging/skopeo.js';
+
+export type { App } from '../src/app.js';
+
+/**
+ * The wiring of the core: configuration (validated with every destination type's options), the
+ * store, Conjur and the release core with its publishers. Handlers are mounted by `app/serve.ts`.
+ */
+export interface CreateAppOptions {
+  env?: NodeJS.ProcessEnv;
+  redactor?: Redactor;
+  /** Where logs go; the CLI sends them to stderr so that stdout stays its answer. */
+  logDestination?: NodeJS.WritableStream;
+  conjur?: Conjur;
+  retryBaseMs?: number;
+}
+
+export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
+  return loadConfig(env, { destinationTypes, redactor, ...(projectsFile !== undefined ? { projectsFile } : {}) });
+}
+
+export function createApp(options: CreateAppOptions = {}): App {
+  const redactor = options.redactor ?? new Redactor();
+  const config = loadAppConfig(options.env ?? process.env, redactor);
+  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const metrics = new Metrics();
+  const rawConjur =
+    options.conjur ??
+    new ConjurClient({
+      applianceUrl: config.env.CONJUR_APPLIANCE_URL,
+      account: config.env.CONJUR_ACCOUNT,
+      login: config.env.CONJUR_AUTHN_LOGIN,
+      ...(config.env.CONJUR_AUTHN_API_KEY ? { apiKey: config.env.CONJUR_AUTHN_API_KEY } : {}),
+      ...(config.env.CONJUR_AUTHN_TOKEN_FILE ? { tokenFile: config.env.CONJUR_AUTHN_TOKEN_FILE } : {}),
+      ...(config.env.CONJUR_CERT_FILE ? { certFile: config.env.CONJUR_CERT_FILE } : {}),
+      ...(config.env.CONJUR_SSL_CERTIFICATE ? { sslCertificate: config.env.CONJUR_SSL_CERTIFICATE } : {}),
+      redactor,
+      log: log.child({ component: 'conjur' }),
+    });
+  const conjur = measuredConjur(rawConjur, metrics);
+  const db = openDatabase(config.dataDir);
+  const core = new ReleaseCore({
+    config,
+    db,
+    conjur,
+    publishers,
+    redactor,
+    log,
+    inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
+    maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+  });
+  return {
+    // The core holds the policy in force (serve reloads it): every reader sees the current one.
+    get config() {
+      return core.config;
+    },
+    core,
+    conjur,
+    db,
+    log,
+    redactor,
+    metrics,
+    close: () => db.close(),
+  };
+}
+

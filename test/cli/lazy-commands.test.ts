@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { runCli } from '../support/cli.js';
+import { makeTmpDir } from '../support/tmp.js';
+
+const recorder = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
+
+/** The modules a CLI run resolved (its own files relative to the package, packages by name). */
+async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; modules: string[] }> {
+  const file = path.join(makeTmpDir().dir, 'imports.txt');
+  const result = await runCli(args, { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` });
+  const modules = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((url) => url.replace(/^.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\/.*$/, '$1').replace(/^.*\/dist\//, ''));
+  return { code: result.code, modules: [...new Set(modules)] };
+}
+
+const heavy = ['@slack/bolt', 'express', 'better-sqlite3', 'execa', 'jsonwebtoken', 'zod', 'yaml'];
+
+/**
+ * A command loads what it uses: `--help` names every command without loading one, and `status`
+ * reads the store without the HTTP server, Slack or the webhook (issue 14: start-up in ms).
+ */
+describe('release-bot loads a command only when it runs', () => {
+  let bot: BotEnv;
+  beforeAll(async () => {
+    bot = await startBotEnv(mirrorProject);
+  });
+  afterAll(async () => bot.close());
+
+  it('--help lists every command and loads none of them', async () => {
+    const help = await runCli(['--help'], {});
+    for (const name of ['serve', 'stage', 'publish', 'status', 'audit', 'check-config', 'ssh-command', 'doctor', 'notify', 'gc']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    const { code, modules } = await modulesLoadedBy(['--help'], {});
+    expect(code).toBe(0);
+    expect(modules.filter((m) => heavy.includes(m) || m.startsWith('handlers/cli/commands/') || m.startsWith('app/'))).toEqual([]);
+  });
+
+  it("a command's own help loads that command only", async () => {
+    const { code, modules } = await modulesLoadedBy(['audit', 'verify', '--help'], {});
+    expect(code).toBe(0);
+    expect(modules.filter((m) => m.startsWith('handlers/cli/commands/'))).toEqual(['handlers/cli/commands/audit.js']);
+  });
+
+  it('status answers without Slack, Express or the webhook', async () => {
+    const { code, modules } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toContain('better-sqlite3');
+    expect(modules.filter((m) => ['@slack/bolt', 'express', 'jsonwebtoken'].includes(m) || m.startsWith('handlers/slack/') || m.startsWith('handlers/jenkins/'))).toEqual([]);
+  });
+});
