@@ -1,6 +1,7 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { markerFor } from './github.js';
 import { credential, request, type HttpRequest, type Service } from './http.js';
 
 /** The github destination's options a yank reads (publishers/github.ts). */
@@ -32,6 +33,11 @@ export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Pro
   }
   const where = `${job.base}/releases/${release.id}`;
   if (opts.delete_on_yank) {
+    // Deleting is not undone by a click: only a release release-bot created for this very build is deleted.
+    const built = markerFor({ project: ctx.project, version: ctx.version, artifact: ctx.published.artifact });
+    if (!(release.body ?? '').includes(built)) {
+      return { status: 'cannot-yank', detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`, location: release.html_url };
+    }
     if (ctx.dryRun) return { status: 'planned', detail: `would delete release ${job.tag} of ${opts.repository}`, actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`], location: release.html_url };
     await api(job, { method: 'DELETE', url: where, expect: [404] });
     const after = await api<Release>(job, { url: where, expect: [404] });

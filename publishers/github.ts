@@ -99,7 +99,7 @@ function jobFor(ctx: PublishContext, opts: Options): Job {
  * another build's release. It is only a claim, since anyone who can edit the release can copy it:
  * `ownership` also requires the release's author to be the token's own user.
  */
-function markerFor(ctx: PublishContext): string {
+export function markerFor(ctx: Pick<PublishContext, 'artifact' | 'project' | 'version'>): string {
   const files = ctx.artifact.kind === 'files' ? ctx.artifact.files : [];
   const lines = files.map((f) => `${f.sha256}  ${f.path}\n`).sort().join('');
   return `<!-- release-bot:${ctx.project}@${ctx.version} files-sha256:${createHash('sha256').update(lines).digest('hex')} -->`;

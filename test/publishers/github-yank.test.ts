@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import nock from 'nock';
 import { ErrorCode } from '../../src/errors.js';
@@ -18,7 +19,11 @@ const API = 'https://api.github.com';
 const headers = { authorization: `Bearer ${TOKEN}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'release-bot' };
 const github = () => nock(API, { reqheaders: headers });
 const MARKER = '<!-- release-bot:yanked conjur-cli@4.2.0 -->';
-const NOTES = 'conjur-cli 4.2.0, released by release-bot from build #123.\n\n<!-- release-bot:conjur-cli@4.2.0 files-sha256:abc -->\n';
+const hex = (s: string) => createHash('sha256').update(s).digest('hex');
+const FILES = [{ path: 'cli-4.2.0.tgz', sha256: hex('the tarball bytes\n'), size: 18 }];
+/** The marker publish wrote into the notes of the release it created for these files (publishers/github.ts markerFor). */
+const BUILT = `<!-- release-bot:conjur-cli@4.2.0 files-sha256:${hex(`${FILES[0]?.sha256}  cli-4.2.0.tgz\n`)} -->`;
+const NOTES = `conjur-cli 4.2.0, released by release-bot from build #123.\n\n${BUILT}\n`;
 const REASON = 'breaks login on Windows (#123)';
 const NOTICE = `> **Yanked** by release-bot: ${REASON}\n\n${MARKER}\n\n`;
 
@@ -55,7 +60,7 @@ afterEach(() => tmp.cleanup());
 const opts = (extra: Record<string, unknown> = {}) => githubPublisher.options.parse({ repository: 'acme/cli', ...extra });
 const context = (overrides: Partial<YankContext> = {}) =>
   yankContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {
-    published: { version: '4.2.0', artifact: { kind: 'files', files: [] }, location: 'https://github.com/acme/cli/releases/tag/v4.2.0' },
+    published: { version: '4.2.0', artifact: { kind: 'files', files: FILES }, location: 'https://github.com/acme/cli/releases/tag/v4.2.0' },
     previous: { version: '4.1.0', artifact: { kind: 'files', files: [] }, location: 'https://github.com/acme/cli/releases/tag/v4.1.0' },
     credentials: { GITHUB_TOKEN: TOKEN },
     reason: REASON,
@@ -104,6 +109,13 @@ test('delete_on_yank deletes the release and reads back a 404; a second yank fin
 
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(404, { message: 'Not Found', status: '404' });
   await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({ status: 'already-yanked' });
+});
+
+test('delete_on_yank never deletes a release release-bot did not create for this build (another build\'s marker, or none): cannot-yank', async () => {
+  for (const body of ['hand-written notes for v4.2.0', NOTES.replace(BUILT, '<!-- release-bot:conjur-cli@4.2.0 files-sha256:0000 -->')]) {
+    github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release({ body }));
+    await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({ status: 'cannot-yank', detail: expect.stringContaining('not deleting it') });
+  }
 });
 
 test('a release that does not read back as yanked is a retryable failure', async () => {
