@@ -16,6 +16,7 @@ import {
   writeAuthFile,
 } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
+import { yankDocker } from './docker-yank.js';
 
 const options = z
   .object({
@@ -28,6 +29,13 @@ const options = z
       .array(z.string().regex(/^[A-Za-z0-9_{}][A-Za-z0-9_.{}-]{0,127}$/, 'a docker tag, optionally with {version} and {build}'))
       .min(1)
       .default(['{version}', '{version}-build.{build}']),
+    /**
+     * Also point `latest` at every release's image: the one tag a release moves (version tags are never
+     * overwritten), and the one a yank moves back to the previous release.
+     */
+    latest: z.boolean().default(false),
+    /** On a yank, delete the yanked manifest (and with it the version's own tags); the registry must allow deletes. */
+    delete_version_tag: z.boolean().default(false),
   })
   .strict();
 type Options = z.infer<typeof options>;
@@ -168,6 +176,36 @@ async function withSession<T>(ctx: PublishContext, opts: Options, run: (session:
   }
 }
 
+/**
+ * With `latest: true`, moves `latest` to the released image once its version tags read back right
+ * (a copy by digest within the destination repository), and reads it back. Answers whether it moved.
+ */
+async function pointLatest(ctx: PublishContext, opts: Options, session: Session, image: ReturnType<typeof stagedImage>): Promise<boolean> {
+  if (!opts.latest) return false;
+  const to = `${opts.repository}:latest`;
+  const [before] = await checkTags(ctx, opts, ['latest'], image.digest, session);
+  if (before?.state === 'present') return false;
+  ctx.progress(`moving ${to} to ${image.digest.slice(0, 19)}…`);
+  try {
+    await copyImage(`${opts.repository}@${image.digest}`, to, {
+      srcTlsVerify: opts.tls_verify,
+      destTlsVerify: opts.tls_verify,
+      ...(session.destAuthFile ? { srcAuthFile: session.destAuthFile, destAuthFile: session.destAuthFile } : {}),
+      digestFile: path.join(ctx.tmpDir, `digest-${randomUUID()}`),
+      redact: session.redact,
+      signal: ctx.signal,
+      tmpDir: ctx.tmpDir,
+    });
+  } catch (err) {
+    throw destinationError(err, `moving ${to}`);
+  }
+  const [after] = await checkTags(ctx, opts, ['latest'], image.digest, session);
+  if (after?.state !== 'present') {
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `after moving it ${to} does not serve the released ${image.digest}; will retry`, { retryable: true });
+  }
+  return true;
+}
+
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
 export const dockerPublisher: PublisherDefinition<Options> = {
   type: 'docker',
@@ -175,6 +213,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
   artifacts: ['docker'],
   options,
   tools: ['skopeo'],
+  yank: yankDocker,
 
   plan: (ctx, opts): Promise<DryRunPlan> =>
     withSession(ctx, opts, async (session, image, tags) => {
@@ -182,11 +221,14 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       const conflicts = states.flatMap((s) => (s.state === 'conflict' ? [s] : []));
       if (conflicts.length > 0) throw conflictError(opts, conflicts, image.digest);
       return {
-        actions: states.map((s) =>
-          s.state === 'present'
-            ? `${opts.repository}:${s.tag} already holds ${image.digest}: nothing to do`
-            : `skopeo copy ${image.ref}@${image.digest} to ${opts.repository}:${s.tag}`,
-        ),
+        actions: [
+          ...states.map((s) =>
+            s.state === 'present'
+              ? `${opts.repository}:${s.tag} already holds ${image.digest}: nothing to do`
+              : `skopeo copy ${image.ref}@${image.digest} to ${opts.repository}:${s.tag}`,
+          ),
+          ...(opts.latest ? [`point ${opts.repository}:latest at ${image.digest}`] : []),
+        ],
       };
     }),
 
@@ -200,7 +242,8 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       const location = `${opts.repository}@${image.digest}`;
       if (missing.length === 0) {
         ctx.log.info({ repository: opts.repository, tags, digest: image.digest }, 'every tag already holds the staged image');
-        return { status: 'already-present', readBackDigest: image.digest, location, detail: `tags ${tags.join(', ')} already hold ${image.digest}` };
+        const latest = await pointLatest(ctx, opts, session, image);
+        return { status: 'already-present', readBackDigest: image.digest, location, detail: `tags ${tags.join(', ')} already hold ${image.digest}${latest ? '; latest moved to it' : ''}` };
       }
 
       for (const [i, tag] of missing.entries()) {
@@ -238,6 +281,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
           retryable: wrong.every((s) => s.state === 'absent'),
         });
       }
-      return { status: 'published', readBackDigest: image.digest, location, detail: `tagged ${missing.join(', ')}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}` };
+      const latest = await pointLatest(ctx, opts, session, image);
+      return { status: 'published', readBackDigest: image.digest, location, detail: `tagged ${missing.join(', ')}${latest ? ', latest' : ''}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}` };
     }),
 };

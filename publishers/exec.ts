@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { yankExec } from './exec-yank.js';
 
 const options = z
   .object({
@@ -11,6 +12,16 @@ const options = z
     command: z.array(z.string().min(1)).min(1, 'command is an argv array such as ["/opt/release/publish", "{project}", "{version}", "{dir}"]'),
     /** Extra, non-secret environment for the script. */
     env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+    /**
+     * The yank script, run like `command` (argv, no shell, the same environment and credentials) with
+     * YANK_REASON, YANK_PROJECT, YANK_VERSION (and YANK_PREVIOUS_VERSION); placeholders {project} and
+     * {version}. Exit 0: yanked; exit 10: it was already yanked. Absent: the destination cannot yank.
+     */
+    yank_command: z
+      .array(z.string().min(1))
+      .min(1, 'yank_command is an argv array such as ["/opt/release/yank", "{project}", "{version}"]')
+      .refine((argv) => argv.every((a) => !/\{(dir|build)\}/.test(a)), 'yank_command has no {dir} or {build}: a yank has no staged files; use {project} and {version}')
+      .optional(),
   })
   .strict();
 type Options = z.infer<typeof options>;
@@ -32,7 +43,7 @@ export function expandPlaceholders(arg: string, ctx: Pick<PublishContext, 'proje
  * byte, and bytes that are not UTF-8 would not survive as text. Text values keep their variable too,
  * so a script can always read `<NAME>_FILE`, whether or not the value turns binary after a rotation.
  */
-async function credentialFiles(ctx: PublishContext, env: Readonly<Record<string, string>>): Promise<{ dir?: string; files: Record<string, string> }> {
+export async function credentialFiles(ctx: Pick<PublishContext, 'credentials' | 'binaryCredentials' | 'tmpDir'>, env: Readonly<Record<string, string>>): Promise<{ dir?: string; files: Record<string, string> }> {
   const values: Array<[string, string | Buffer]> = [...Object.entries(ctx.credentials), ...Object.entries(ctx.binaryCredentials ?? {})];
   if (values.length === 0) return { files: {} };
   const taken = new Set([...Object.keys(env), ...values.map(([name]) => name)]);
@@ -59,6 +70,7 @@ export const execPublisher: PublisherDefinition<Options> = {
   options,
   tools: [],
   binaryCredentials: true,
+  yank: yankExec,
   plan: (ctx, opts) => ({ actions: [`run ${opts.command.map((a) => expandPlaceholders(a, ctx)).join(' ')}`] }),
   async publish(ctx, opts) {
     const [file, ...args] = opts.command.map((a) => expandPlaceholders(a, ctx)) as [string, ...string[]];

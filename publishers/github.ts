@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { ArtifactFile, PublishContext, PublisherDefinition } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { yankGithub } from './github-yank.js';
 import { credential, hashUrl, httpError, request, serviceUrl, type HttpRequest, type Service } from './http.js';
 
 const options = z
@@ -16,6 +17,8 @@ const options = z
     update_existing: z.boolean().default(false),
     draft: z.boolean().default(false),
     prerelease: z.boolean().default(false),
+    /** On a yank, delete the release (its git tag stays) instead of marking it a prerelease with the reason. */
+    delete_on_yank: z.boolean().default(false),
   })
   .strict();
 type Options = z.infer<typeof options>;
@@ -43,6 +46,7 @@ export const githubPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: [],
+  yank: yankGithub,
   async plan(ctx, opts) {
     const job = jobFor(ctx, opts);
     const p = await inspect(job);
@@ -95,7 +99,7 @@ function jobFor(ctx: PublishContext, opts: Options): Job {
  * another build's release. It is only a claim, since anyone who can edit the release can copy it:
  * `ownership` also requires the release's author to be the token's own user.
  */
-function markerFor(ctx: PublishContext): string {
+export function markerFor(ctx: Pick<PublishContext, 'artifact' | 'project' | 'version'>): string {
   const files = ctx.artifact.kind === 'files' ? ctx.artifact.files : [];
   const lines = files.map((f) => `${f.sha256}  ${f.path}\n`).sort().join('');
   return `<!-- release-bot:${ctx.project}@${ctx.version} files-sha256:${createHash('sha256').update(lines).digest('hex')} -->`;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { yankHeroku } from './heroku-yank.js';
 import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type HttpResponse, type Service } from './http.js';
 
 /**
@@ -46,6 +47,7 @@ export const herokuPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: [],
+  yank: yankHeroku,
   async plan(ctx, opts) {
     const job = jobFor(ctx, opts);
     const found = await findBuild(job);

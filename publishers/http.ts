@@ -81,8 +81,12 @@ export interface HttpRequest {
   url: string;
   headers: Readonly<Record<string, string>>;
   json?: unknown;
+  /** An application/x-www-form-urlencoded body (RubyGems' yank takes its parameters so). */
+  form?: Readonly<Record<string, string>>;
   /** A file streamed as the body (release assets), never read whole into memory. */
   file?: { path: string; size: number; contentType: string };
+  /** The answer is plain text (RubyGems' yank): returned in `text`, never parsed as JSON. */
+  plainText?: boolean;
   /** Statuses the caller handles itself (e.g. 404 meaning "not there yet") instead of an error. */
   expect?: readonly number[];
 }
@@ -91,6 +95,8 @@ export interface HttpResponse<T> {
   status: number;
   headers: Headers;
   data: T;
+  /** The body as text, for an expected failure status whose words matter (RubyGems answers in plain text). */
+  text?: string;
 }
 
 /** Sends one request and returns its JSON body; any failure becomes a classified, redacted ReleaseBotError. */
@@ -102,6 +108,9 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
   if (req.json !== undefined) {
     body = JSON.stringify(req.json);
     headers['Content-Type'] = 'application/json';
+  } else if (req.form !== undefined) {
+    body = new URLSearchParams(req.form).toString();
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
   } else if (req.file) {
     body = Readable.toWeb(createReadStream(req.file.path)) as ReadableStream;
     headers['Content-Type'] = req.file.contentType;
@@ -118,12 +127,13 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
   }
   if (!res.ok && !(req.expect ?? []).includes(res.status)) throw httpError(ctx, service, where, res.status, res.headers, text);
+  if (req.plainText) return { status: res.status, headers: res.headers, data: undefined as T, text };
   if (res.status === 204 || text.trim() === '') return { status: res.status, headers: res.headers, data: undefined as T };
   try {
     return { status: res.status, headers: res.headers, data: JSON.parse(text) as T };
   } catch {
     // An expected failure status (404 "not there yet") may carry plain text; the status says it all.
-    if (!res.ok) return { status: res.status, headers: res.headers, data: undefined as T };
+    if (!res.ok) return { status: res.status, headers: res.headers, data: undefined as T, text };
     // A 2xx that is not JSON is a proxy or maintenance page, which passes.
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`, { retryable: true, details: { status: res.status } });
   }

@@ -6,6 +6,7 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { yankRubygems } from './rubygems-yank.js';
 import { credential, request, serviceUrl, sleep, stagedFile, type Service } from './http.js';
 
 const options = z
@@ -37,6 +38,7 @@ export const rubygemsPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: ['gem'],
+  yank: yankRubygems,
   async preflight(ctx, opts) {
     await inspectGem(ctx, opts);
   },

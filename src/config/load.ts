@@ -309,6 +309,12 @@ function destinationProgramProblems(where: string, type: string, options: Record
     const problem = programProblem(`${where}.command[0]`, command, pathVar);
     if (problem) problems.push(problem);
   }
+  // A yank script missing would only show when a bad release must be taken back.
+  const yank = type === 'exec' && Array.isArray(options.yank_command) ? (options.yank_command[0] as string | undefined) : undefined;
+  if (yank !== undefined && !yank.includes('{')) {
+    const problem = programProblem(`${where}.yank_command[0]`, yank, pathVar);
+    if (problem) problems.push(problem);
+  }
   const tools = typeof spec.tools === 'function' ? (spec.tools as (o: Record<string, unknown>) => readonly string[])(options) : spec.tools ?? [];
   for (const tool of tools) {
     const problem = programProblem(`${where} (${type})`, tool, pathVar);

@@ -223,6 +223,26 @@ export async function copyImage(source: string, destination: string, options: Co
 }
 
 /**
+ * Deletes a manifest by digest (`skopeo delete`), which removes every tag that points at it. A
+ * registry that does not allow deletes (docker-registry without `storage.delete.enabled`) answers
+ * 405 UNSUPPORTED: the caller sees a SkopeoError and decides what that means.
+ */
+export async function deleteImage(ref: string, options: InspectOptions): Promise<void> {
+  const image = parseImageReference(ref);
+  if (!image.digest) throw new ReleaseBotError(ErrorCode.BadInput, `a manifest is deleted by digest, never by tag (${clip(ref)})`);
+  const name = `${image.repository}@${image.digest}`;
+  await skopeo(
+    {
+      what: `skopeo delete ${name}`,
+      command: 'delete',
+      args: [`--tls-verify=${options.tlsVerify}`, ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']), `docker://${name}`],
+      defaultTimeoutMs: 120_000,
+    },
+    options,
+  );
+}
+
+/**
  * Writes a containers-auth.json file (mode 0600) for one registry. The file holds base64(user:pass),
  * a form of the secret nobody registered for redaction: it must only ever live in this file.
  */

@@ -243,6 +243,8 @@ describe('options', () => {
       repository: 'registry.example.com/org/conjur-cli',
       tls_verify: true,
       tags: ['{version}', '{version}-build.{build}'],
+      latest: false,
+      delete_version_tag: false,
     });
   });
 

@@ -10,6 +10,8 @@ import { requireBinary } from './require-binary.js';
 export interface RegistryOptions {
   /** Basic auth through an htpasswd file (bcrypt, `htpasswd -B`); anonymous access when absent. */
   auth?: { username: string; password: string };
+  /** `storage.delete.enabled: true`: DELETE of a manifest by digest is allowed (405 UNSUPPORTED otherwise). */
+  deletes?: boolean;
 }
 
 export interface TestRegistry {
@@ -40,6 +42,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${JSON.stringify(path.join(tmp.dir, 'storage'))}`,
+    ...(options.deletes ? ['  delete:', '    enabled: true'] : []),
     'http:',
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,

@@ -1,0 +1,98 @@
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import type { YankContext, YankResult } from '../src/publishing/types.js';
+import { clip } from '../src/validate.js';
+import { markerFor } from './github.js';
+import { credential, request, type HttpRequest, type Service } from './http.js';
+
+/** The github destination's options a yank reads (publishers/github.ts). */
+export interface GithubYankOptions {
+  repository: string;
+  api_url: string;
+  tag: string;
+  draft: boolean;
+  delete_on_yank: boolean;
+}
+
+const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
+
+interface Release { id: number; tag_name: string; html_url: string; body?: string | null; draft?: boolean; prerelease?: boolean }
+interface Job { ctx: YankContext; opts: GithubYankOptions; token: string; base: string; tag: string; marker: string }
+
+/**
+ * Undoes a GitHub release (REST API, github/rest-api-description descriptions/api.github.com/api.github.com.yaml,
+ * `/repos/{owner}/{repo}/releases/{release_id}`: repos/get-release, repos/update-release, repos/delete-release):
+ * marks it a prerelease (so it is no longer the repository's latest) with the reason prepended to its
+ * notes, or deletes it with `delete_on_yank: true` (its git tag stays: a tag is not a release).
+ * Read back with GET before it answers. The notes carry a marker, so a second yank changes nothing.
+ */
+export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Promise<YankResult> {
+  const job = jobFor(ctx, opts);
+  const release = await findRelease(job);
+  if (!release) {
+    return { status: 'already-yanked', detail: `${opts.repository} has no release ${job.tag}${opts.delete_on_yank ? ' (deleted)' : ': it was deleted; nothing to mark'}` };
+  }
+  const where = `${job.base}/releases/${release.id}`;
+  if (opts.delete_on_yank) {
+    // Deleting is not undone by a click: only a release release-bot created for this very build is deleted.
+    const built = markerFor({ project: ctx.project, version: ctx.version, artifact: ctx.published.artifact });
+    if (!(release.body ?? '').includes(built)) {
+      return { status: 'cannot-yank', detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`, location: release.html_url };
+    }
+    if (ctx.dryRun) return { status: 'planned', detail: `would delete release ${job.tag} of ${opts.repository}`, actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`], location: release.html_url };
+    await api(job, { method: 'DELETE', url: where, expect: [404] });
+    const after = await api<Release>(job, { url: where, expect: [404] });
+    if (after.status !== 404) throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} of ${opts.repository} is still there after DELETE; will retry`, { retryable: true });
+    return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} deleted (the git tag stays)` };
+  }
+
+  const marked = isMarked(job, release);
+  if (marked && release.prerelease) return { status: 'already-yanked', detail: `release ${job.tag} is already a prerelease marked yanked`, location: release.html_url };
+  // Marked but made a full release again by hand: only the flag is set again, the notes keep one notice.
+  const body = marked ? (release.body ?? '') : `${notice(job)}${release.body ?? ''}`;
+  if (ctx.dryRun) {
+    return { status: 'planned', detail: `would mark release ${job.tag} of ${opts.repository} as a prerelease${marked ? '' : ' with the reason in its notes'}`, actions: [`PATCH ${where} prerelease: true${marked ? '' : ', the reason prepended to the notes'}`], location: release.html_url };
+  }
+  await api(job, { method: 'PATCH', url: where, json: { prerelease: true, body } });
+  const after = (await api<Release>(job, { url: where })).data;
+  if (!after?.prerelease || !isMarked(job, after)) {
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} of ${opts.repository} does not read back as a prerelease marked yanked after the update; will retry`, { retryable: true });
+  }
+  return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} marked as a prerelease, the reason in its notes`, location: after.html_url };
+}
+
+function jobFor(ctx: YankContext, opts: GithubYankOptions): Job {
+  const token = credential(ctx, 'github', SERVICE.credential);
+  const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
+  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag)) throw new ReleaseBotError(ErrorCode.BadInput, `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`);
+  return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: `<!-- release-bot:yanked ${ctx.project}@${ctx.version} -->` };
+}
+
+function isMarked(job: Job, release: Release): boolean {
+  return (release.body ?? '').includes(job.marker);
+}
+
+/**
+ * What is prepended to the notes: the reason on one line (a newline cannot end the quote and start
+ * markup of its own), shortened, with every credential value redacted, then the marker.
+ */
+function notice(job: Job): string {
+  const reason = clip(job.ctx.redact(job.ctx.reason).replace(/\s+/g, ' ').trim(), 500);
+  return `> **Yanked** by release-bot: ${reason}\n\n${job.marker}\n\n`;
+}
+
+function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>) {
+  return request<T>(job.ctx, SERVICE, {
+    ...req,
+    headers: { Authorization: `Bearer ${job.token}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' },
+  });
+}
+
+/** The release of the tag; a draft (which has no tag yet) only through the list, as publish finds it. */
+async function findRelease(job: Job): Promise<Release | undefined> {
+  const tagPath = job.tag.split('/').map(encodeURIComponent).join('/');
+  const res = await api<Release>(job, { url: `${job.base}/releases/tags/${tagPath}`, expect: [404] });
+  if (res.status !== 404) return res.data;
+  if (!job.opts.draft) return undefined;
+  const list = await api<Release[]>(job, { url: `${job.base}/releases?per_page=100` });
+  return list.data.find((r) => r.tag_name === job.tag && r.draft);
+}
