@@ -16,6 +16,7 @@ import {
   writeAuthFile,
 } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
+import { attestImage } from './docker-attestation.js';
 
 const options = z
   .object({
@@ -240,4 +241,16 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       }
       return { status: 'published', readBackDigest: image.digest, location, detail: `tagged ${missing.join(', ')}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}` };
     }),
+
+  /** The attestation goes beside the image it is about: the staged digest that publish copied and read back, never a tag. */
+  attest: (ctx, opts, attestation) => {
+    const dest = credentialPair(ctx, USERNAME, PASSWORD);
+    return attestImage(ctx, opts.repository, stagedImage(ctx).digest, attestation, {
+      username: dest?.username,
+      password: dest?.password,
+      tlsVerify: opts.tls_verify,
+      signal: ctx.signal,
+      credentialName: PASSWORD,
+    });
+  },
 };

@@ -18,6 +18,8 @@ export interface TestRegistry {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** The registry's filesystem storage (`docker/registry/v2/...`), for tests that alter what it serves. */
+  storage: string;
   /** Everything the registry wrote to stdout/stderr so far (for a failing test's message). */
   output: () => string;
   stop: () => Promise<void>;
@@ -68,7 +70,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await stop();
     throw err;
   }
-  return { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, port, output: () => output, stop };
+  return { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, port, storage: path.join(tmp.dir, 'storage'), output: () => output, stop };
 }
 
 async function runWithInput(file: string, args: string[], input: string): Promise<string> {
