@@ -71,15 +71,6 @@ export function isLoopback(hostname: string): boolean {
   return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-/**
- * The base URL of a registry host. tls_verify false talks plain HTTP to a loopback registry only;
- * elsewhere it means HTTPS without certificate checks: a credential never crosses a network in clear.
- */
-function baseUrl(host: string, tlsVerify: boolean): URL {
-  const url = new URL(`https://${host}`);
-  if (!tlsVerify && isLoopback(url.hostname)) url.protocol = 'http:';
-  return url;
-}
 
 interface Challenge {
   scheme: string;
@@ -97,8 +88,12 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   return { scheme: (m[1] as string).toLowerCase(), params };
 }
 
+/**
+ * HTTPS always first. tls_verify false skips the certificate check and, like skopeo, falls back to plain
+ * HTTP when the TLS handshake fails, but on a loopback registry only: a credential never crosses a network in clear.
+ */
 export class RegistryClient {
-  readonly base: URL;
+  private base: URL;
   readonly service: Service;
   private readonly local = new Redactor();
   private readonly signal: AbortSignal;
@@ -113,7 +108,7 @@ export class RegistryClient {
     private readonly access: RegistryAccess,
     private readonly actions: 'pull' | 'pull,push',
   ) {
-    this.base = baseUrl(host, access.tlsVerify);
+    this.base = new URL(`https://${host}`);
     this.service = { name: `the registry ${host}`, credential: access.credentialName ?? 'REGISTRY_PASSWORD' };
     this.signal = access.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
     if (access.password) {
@@ -142,13 +137,28 @@ export class RegistryClient {
     }
     if (reply.status >= 200 && reply.status < 300) return reply;
     if ((c.expect ?? []).includes(reply.status)) return reply;
-    throw httpError({ redact: this.redact }, this.service, `${c.method} ${this.redact(this.resolve(c.url).pathname)}`, reply.status, toHeaders(reply.headers), reply.body.toString('utf8'));
+    const where = `${c.method} ${this.redact(this.resolve(c.url).pathname)}`;
+    if (reply.status === 401 && parseChallenge(header(reply.headers, 'www-authenticate'))?.params.error === 'insufficient_scope') {
+      // The token service authenticated us and granted less than asked (token.md: not an error there).
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} refused ${where}: the account behind ${this.service.credential} may not ${this.actions.replace(',', ' and ')} ${this.repoPath}; grant it that on the registry`, {
+        details: { status: 401, reason: 'auth' },
+      });
+    }
+    throw httpError({ redact: this.redact }, this.service, where, reply.status, toHeaders(reply.headers), reply.body.toString('utf8'));
   }
 
   /** GET /v2/ without credentials: the answer says whether and how the registry wants them. */
   private async ping(): Promise<void> {
     if (this.pinged) return;
-    const reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
+    let reply: Reply;
+    try {
+      reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
+    } catch (err) {
+      const handshake = err instanceof ReleaseBotError && err.details.reason === 'network' && !this.signal.aborted;
+      if (!(handshake && !this.access.tlsVerify && isLoopback(this.base.hostname))) throw err;
+      this.base = new URL(`http://${this.host}`);
+      reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
+    }
     if (reply.status === 401) {
       const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
       if (challenge?.scheme === 'bearer' && challenge.params.realm) {
@@ -248,6 +258,10 @@ export class RegistryClient {
         if (err instanceof ReleaseBotError) return reject(err);
         const code = (err as { code?: unknown }).code;
         const what = typeof code === 'string' ? code : clip(this.redact(String((err as Error).message ?? err)), 120);
+        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(what)) {
+          // An untrusted certificate stays untrusted: retrying cannot help, and it may be someone in between.
+          return reject(new ReleaseBotError(ErrorCode.DestinationFailed, `the TLS certificate of ${this.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`, { details: { reason: 'tls', code: what } }));
+        }
         reject(new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${this.service.name} (${where}): ${what}`, { retryable: true, details: { reason: 'network', code: what } }));
       };
       const req = transport.request(url, options, (res) => {

@@ -10,6 +10,13 @@ import { requireBinary } from './require-binary.js';
 export interface RegistryOptions {
   /** Basic auth through an htpasswd file (bcrypt, `htpasswd -B`); anonymous access when absent. */
   auth?: { username: string; password: string };
+  /**
+   * Token auth instead (distribution docs/content/about/configuration.md `auth: token`): clients are sent
+   * to `realm` for a JWT signed by the key of a certificate in `rootCertBundle` (PEM), issued by `issuer` for `service`.
+   */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** TLS with this PEM certificate and key (`http: tls:`); plain HTTP when absent. */
+  tls?: { certificate: string; key: string };
 }
 
 export interface TestRegistry {
@@ -46,12 +53,17 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
   ];
+  if (options.tls) lines.push('  tls:', `    certificate: ${JSON.stringify(options.tls.certificate)}`, `    key: ${JSON.stringify(options.tls.key)}`);
   if (options.auth) {
     requireBinary('htpasswd', 'apache2-utils');
     // -i reads the password from stdin: it never sits on a command line.
     const htpasswd = await runWithInput('htpasswd', ['-niB', options.auth.username], options.auth.password);
     writeFileSync(path.join(tmp.dir, 'htpasswd'), htpasswd, { mode: 0o600 });
     lines.push('auth:', '  htpasswd:', '    realm: release-bot-test', `    path: ${JSON.stringify(path.join(tmp.dir, 'htpasswd'))}`);
+  }
+  if (options.token) {
+    const t = options.token;
+    lines.push('auth:', '  token:', `    realm: ${JSON.stringify(t.realm)}`, `    service: ${JSON.stringify(t.service)}`, `    issuer: ${JSON.stringify(t.issuer)}`, `    rootcertbundle: ${JSON.stringify(t.rootCertBundle)}`);
   }
   const config = path.join(tmp.dir, 'config.yml');
   writeFileSync(config, `${lines.join('\n')}\n`);
@@ -65,7 +77,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     tmp.cleanup();
   };
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => output);
+    // A TLS registry answers plain HTTP with 400 ("Client sent an HTTP request to an HTTPS server"): it is up.
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => output, options.tls ? [400] : []);
   } catch (err) {
     await stop();
     throw err;
@@ -85,13 +98,13 @@ async function runWithInput(file: string, args: string[], input: string): Promis
   return done;
 }
 
-async function waitForHttp(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, output: () => string, alsoUp: number[] = []): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}:\n${output()}`);
     try {
       const res = await fetch(url);
-      if (res.status === 200 || res.status === 401) return;
+      if (res.status === 200 || res.status === 401 || alsoUp.includes(res.status)) return;
     } catch {
       // not listening yet
     }
