@@ -127,13 +127,25 @@ export class RegistryClient {
     return `/v2/${this.repoPath}/${rest}`;
   }
 
-  /** One registry call, authenticated as the registry asks; a 401 on a bearer token fetches a fresh one once. */
+  /**
+   * One registry call, authenticated as the registry asks. A 401 is answered once: with a fresh token
+   * (expired, or the first one on a registry whose /v2/ was open to all), or with Basic credentials
+   * when that is what this request's challenge asks for and they were not sent yet.
+   */
   async call(c: Call): Promise<Reply> {
     await this.ping();
     let reply = await this.send(c);
-    if (reply.status === 401 && this.bearer) {
-      await this.fetchToken(this.bearer);
-      reply = await this.send(c);
+    if (reply.status === 401) {
+      const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
+      const bearer = challenge?.scheme === 'bearer' && challenge.params.realm ? challenge : this.bearer;
+      if (bearer && challenge?.params.error !== 'insufficient_scope') {
+        this.bearer = bearer;
+        await this.fetchToken(bearer);
+        reply = await this.send(c);
+      } else if (challenge?.scheme === 'basic' && !this.authorization?.startsWith('Basic ')) {
+        this.authorization = `Basic ${this.basicCredentials()}`;
+        reply = await this.send(c);
+      }
     }
     if (reply.status >= 200 && reply.status < 300) return reply;
     if ((c.expect ?? []).includes(reply.status)) return reply;

@@ -28,16 +28,16 @@ interface Seen {
   authorization: string | undefined;
 }
 
-async function stand(route: (url: string) => Answer | undefined): Promise<{ host: string; seen: Seen[]; sent: () => number; close: () => Promise<void> }> {
+async function stand(route: (url: string, authorization?: string) => Answer | undefined, openPing = false): Promise<{ host: string; seen: Seen[]; sent: () => number; close: () => Promise<void> }> {
   const seen: Seen[] = [];
   let sent = 0;
   const server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
     if (req.url === '/v2/') {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="hostile"' }).end();
+      res.writeHead(openPing ? 200 : 401, openPing ? {} : { 'WWW-Authenticate': 'Basic realm="hostile"' }).end();
       return;
     }
-    const a = route(req.url ?? '') ?? { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}' };
+    const a = route(req.url ?? '', req.headers.authorization) ?? { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}' };
     res.writeHead(a.status, a.headers ?? {});
     if (a.flood === undefined) {
       res.end(a.body);
@@ -84,6 +84,27 @@ function registry(att: string, blob: (url: string) => Answer | undefined) {
     return undefined;
   });
 }
+
+test('a registry whose /v2/ is open to all but a repository is not: the challenge of that request is answered once, with the credentials', async () => {
+  const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  const reg = await stand((url, authorization): Answer | undefined => {
+    if (authorization !== basic) return { status: 401, headers: { 'WWW-Authenticate': 'Basic realm="private"' }, body: '{"errors":[{"code":"UNAUTHORIZED"}]}' };
+    if (url === '/v2/org/app/manifests/1.0.0') return { status: 200, headers: { 'Content-Type': OCI_MANIFEST }, body: image };
+    return undefined;
+  }, true);
+  try {
+    await expect(fetchImageAttestations(`${reg.host}/org/app:1.0.0`, access)).resolves.toEqual({ subjectDigest: imageDigest, envelopes: [] });
+    expect(reg.seen.map((s) => [s.url, s.authorization === basic])).toEqual([
+      ['/v2/', false],
+      ['/v2/org/app/manifests/1.0.0', false],
+      ['/v2/org/app/manifests/1.0.0', true],
+      [`/v2/org/app/manifests/${attTag}`, true],
+    ]);
+    await expect(fetchImageAttestations(`${reg.host}/org/app:1.0.0`, { ...access, password: 'wrong' })).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', status: 401 } });
+  } finally {
+    await reg.close();
+  }
+});
 
 test('a blob redirected to another origin is followed without our credentials; the bytes are still checked', async () => {
   const storage = await stand((url) => (url === '/bucket/envelope' ? { status: 200, body: envelope } : undefined));

@@ -9,7 +9,7 @@ import type { AttestationToPublish, PublishContext } from '../../src/publishing/
 import { writeAuthFile } from '../../src/staging/skopeo.js';
 import { attestImage, attestationTag, fetchImageAttestations } from '../../publishers/docker-attestation.js';
 import { dockerPublisher } from '../../publishers/docker.js';
-import { pushTinyImage, type PushedImage } from '../support/oci-image.js';
+import { buildMultiArchImage, pushTinyImage, type PushedImage } from '../support/oci-image.js';
 import { publishContext, type TestContext } from '../support/publish-context.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
@@ -135,6 +135,17 @@ test('the attestation is an OCI artifact tagged sha256-<hex>.att beside the publ
     expect(found.envelopes.map((e) => e.toString('utf8'))).toEqual([att.envelope.toString('utf8')]);
   }
   expect(everything(ctx)).not.toMatch(new RegExp(canaryForms.join('|')));
+});
+
+test('a multi-arch image is attested by its index digest, the one its tags resolve to', async () => {
+  const multi = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/conjur-cli', tag: '4.2.1-staged', image: await buildMultiArchImage(tmp.dir) });
+  const att = attestation(multi.digest);
+  const { result } = await publishAndAttest('4.2.1', multi, att);
+  expect(result).toMatchObject({ status: 'published', location: `${REPO()}:${attestationTag(multi.digest)}` });
+  await expect(fetchImageAttestations(`${REPO()}:4.2.1`, access())).resolves.toEqual({ subjectDigest: multi.digest, envelopes: [att.envelope] });
+  // A platform's own manifest is another subject: it has no attestation of its own.
+  const platform = Object.values(multi.image.platforms ?? {})[0] as string;
+  await expect(fetchImageAttestations(`${REPO()}@${platform}`, access())).resolves.toEqual({ subjectDigest: platform, envelopes: [] });
 });
 
 test('a second attest of the same envelope is a no-op: already-present, the tag\'s manifest unchanged', async () => {
