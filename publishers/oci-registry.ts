@@ -49,6 +49,8 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** Where the answer came from, after redirects. */
+  from?: URL;
 }
 
 export interface Call {
@@ -135,7 +137,8 @@ export class RegistryClient {
   async call(c: Call): Promise<Reply> {
     await this.ping();
     let reply = await this.send(c);
-    if (reply.status === 401) {
+    // Only the registry itself may send us for credentials: a 401 from where a redirect led is just a failure.
+    if (reply.status === 401 && reply.from?.origin === this.base.origin) {
       const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
       const bearer = challenge?.scheme === 'bearer' && challenge.params.realm ? challenge : this.bearer;
       if (bearer && challenge?.params.error !== 'insufficient_scope') {
@@ -241,7 +244,7 @@ export class RegistryClient {
     for (let hop = 0; ; hop += 1) {
       const sameOrigin = url.origin === this.base.origin;
       const headers = { ...(c.headers ?? {}), ...(sameOrigin && this.authorization ? { Authorization: this.authorization } : {}) };
-      const reply = await this.raw(c.method, url, headers, c.body, limit);
+      const reply = { ...(await this.raw(c.method, url, headers, c.body, limit)), from: url };
       const location = header(reply.headers, 'location');
       if (!(c.method === 'GET' || c.method === 'HEAD') || ![301, 302, 303, 307, 308].includes(reply.status) || !location) return reply;
       if (hop >= MAX_REDIRECTS) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} redirected ${c.method} ${this.redact(url.pathname)} more than ${MAX_REDIRECTS} times`, { retryable: true });

@@ -118,6 +118,20 @@ test('a blob redirected to another origin is followed without our credentials; t
   }
 });
 
+test('where a redirect leads cannot ask for our credentials: its 401 with a Bearer realm of its own is a plain failure', async () => {
+  let realm = '';
+  // The realm is the redirect target itself: a token request would show up there with the credentials.
+  const storage = await stand((url) => (url === '/bucket/envelope' ? { status: 401, headers: { 'WWW-Authenticate': `Bearer realm="${realm}",service="storage"` } } : { status: 200, body: '{"token":"t"}' }));
+  realm = `http://${storage.host}/token`;
+  const reg = await registry(attManifest([{ mediaType: DSSE, digest: digestOf(envelope), size: envelope.length }]), () => ({ status: 307, headers: { Location: `http://${storage.host}/bucket/envelope` } }));
+  try {
+    await expect(fetchImageAttestations(`${reg.host}/org/app:1.0.0`, access)).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, details: { status: 401 } });
+    expect(storage.seen).toEqual([{ url: '/bucket/envelope', authorization: undefined }]);
+  } finally {
+    await Promise.all([reg.close(), storage.close()]);
+  }
+});
+
 test('a layer that serves more bytes than its descriptor says is cut off and refused, not read whole', async () => {
   const reg = await registry(attManifest([{ mediaType: DSSE, digest: digestOf(envelope), size: envelope.length }]), () => ({ status: 200, flood: 256 * 1024 * 1024 }));
   try {
