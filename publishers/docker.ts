@@ -17,6 +17,7 @@ import {
 } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
 import { yankDocker } from './docker-yank.js';
+import { attestImage } from './docker-attestation.js';
 
 const options = z
   .object({
@@ -284,4 +285,16 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       const latest = await pointLatest(ctx, opts, session, image);
       return { status: 'published', readBackDigest: image.digest, location, detail: `tagged ${missing.join(', ')}${latest ? ', latest' : ''}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}` };
     }),
+
+  /** The attestation goes beside the image it is about: the staged digest that publish copied and read back, never a tag. */
+  attest: (ctx, opts, attestation) => {
+    const dest = credentialPair(ctx, USERNAME, PASSWORD);
+    return attestImage(ctx, opts.repository, stagedImage(ctx).digest, attestation, {
+      username: dest?.username,
+      password: dest?.password,
+      tlsVerify: opts.tls_verify,
+      signal: ctx.signal,
+      credentialName: PASSWORD,
+    });
+  },
 };

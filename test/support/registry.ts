@@ -12,6 +12,13 @@ export interface RegistryOptions {
   auth?: { username: string; password: string };
   /** `storage.delete.enabled: true`: DELETE of a manifest by digest is allowed (405 UNSUPPORTED otherwise). */
   deletes?: boolean;
+  /**
+   * Token auth instead (distribution docs/content/about/configuration.md `auth: token`): clients are sent
+   * to `realm` for a JWT signed by the key of a certificate in `rootCertBundle` (PEM), issued by `issuer` for `service`.
+   */
+  token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
+  /** TLS with this PEM certificate and key (`http: tls:`); plain HTTP when absent. */
+  tls?: { certificate: string; key: string };
 }
 
 export interface TestRegistry {
@@ -20,6 +27,8 @@ export interface TestRegistry {
   /** `http://127.0.0.1:<port>` */
   url: string;
   port: number;
+  /** The registry's filesystem storage (`docker/registry/v2/...`), for tests that alter what it serves. */
+  storage: string;
   /** Everything the registry wrote to stdout/stderr so far (for a failing test's message). */
   output: () => string;
   stop: () => Promise<void>;
@@ -47,12 +56,17 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
   ];
+  if (options.tls) lines.push('  tls:', `    certificate: ${JSON.stringify(options.tls.certificate)}`, `    key: ${JSON.stringify(options.tls.key)}`);
   if (options.auth) {
     requireBinary('htpasswd', 'apache2-utils');
     // -i reads the password from stdin: it never sits on a command line.
     const htpasswd = await runWithInput('htpasswd', ['-niB', options.auth.username], options.auth.password);
     writeFileSync(path.join(tmp.dir, 'htpasswd'), htpasswd, { mode: 0o600 });
     lines.push('auth:', '  htpasswd:', '    realm: release-bot-test', `    path: ${JSON.stringify(path.join(tmp.dir, 'htpasswd'))}`);
+  }
+  if (options.token) {
+    const t = options.token;
+    lines.push('auth:', '  token:', `    realm: ${JSON.stringify(t.realm)}`, `    service: ${JSON.stringify(t.service)}`, `    issuer: ${JSON.stringify(t.issuer)}`, `    rootcertbundle: ${JSON.stringify(t.rootCertBundle)}`);
   }
   const config = path.join(tmp.dir, 'config.yml');
   writeFileSync(config, `${lines.join('\n')}\n`);
@@ -66,12 +80,13 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     tmp.cleanup();
   };
   try {
-    await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => output);
+    // A TLS registry answers plain HTTP with 400 ("Client sent an HTTP request to an HTTPS server"): it is up.
+    await waitForHttp(`http://127.0.0.1:${port}/v2/`, child, () => output, options.tls ? [400] : []);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, port, output: () => output, stop };
+  return { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, port, storage: path.join(tmp.dir, 'storage'), output: () => output, stop };
 }
 
 async function runWithInput(file: string, args: string[], input: string): Promise<string> {
@@ -86,13 +101,13 @@ async function runWithInput(file: string, args: string[], input: string): Promis
   return done;
 }
 
-async function waitForHttp(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function waitForHttp(url: string, child: ChildProcess, output: () => string, alsoUp: number[] = []): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}:\n${output()}`);
     try {
       const res = await fetch(url);
-      if (res.status === 200 || res.status === 401) return;
+      if (res.status === 200 || res.status === 401 || alsoUp.includes(res.status)) return;
     } catch {
       // not listening yet
     }
