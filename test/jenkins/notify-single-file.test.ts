@@ -145,6 +145,36 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
     expect(bot.running.app.core.staged.current('conjur-cli', '22.0.0')).toMatchObject({ build: { job: 'conjur-cli', number: 7 }, reportedBy: 'jenkins:conjur-cli (jwt)' });
   });
 
+  it('tries again with a fresh token after a 5xx from a proxy that lost the bot\'s answer', async () => {
+    // The first request reaches the bot (its token is spent there) but the client gets a 502: only a
+    // new token can succeed on the next try.
+    let requests = 0;
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        requests++;
+        const lose = requests === 1;
+        void bot.post('/webhooks/jenkins', Buffer.concat(chunks), { authorization: req.headers.authorization ?? '' }).then((answer) => {
+          if (lose) res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
+          else res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.raw);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      writeFileSync(path.join(workspace.dir, 'conjur-cli-22.2.0.gem'), 'third gem');
+      bot.stageFiles('conjur-cli', '22.2.0', { 'conjur-cli-22.2.0.gem': 'third gem' });
+      const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      const r = await runScript({ RELEASE_BOT_URL: url, PROJECT: 'conjur-cli', VERSION: '22.2.0', FILE: path.join(workspace.dir, 'conjur-cli-22.2.0.gem'), JOB_NAME: 'conjur-cli', BUILD_NUMBER: '9', JENKINS_JWT_SECRET: HS_SECRET });
+      expect(requests).toBe(2);
+      expect(r.output).toContain('"status":"unchanged"');
+      expect(r.code).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
   it('fails the step, staging nothing, with a secret that is not the bot\'s', async () => {
     const wrong = `wrong-secret-canary-${'w'.repeat(32)}`;
     writeFileSync(path.join(workspace.dir, 'conjur-cli-22.1.0.gem'), 'another gem');
