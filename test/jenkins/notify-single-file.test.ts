@@ -44,6 +44,12 @@ describe('the single-file notify (dist/handlers/cli/release-bot-notify.mjs)', ()
     expect(r.stdout).toMatch(/^Usage: release-bot-notify\.mjs \[options\] \[files\.\.\.\]/);
     for (const flag of ['--url <url>', '--project <p>', '--version <v>', '--build-number <n>', '--image-digest <digest>', '--retries <n>', '--json']) expect(r.stdout).toContain(flag);
     expect(r.dirAfter).toEqual(['release-bot-notify.mjs']);
+    // The Jenkinsfile example runs this file: every option it passes is one the file knows.
+    const jenkinsfile = readFileSync(path.join(repoRoot, 'deploy', 'jenkins', 'Jenkinsfile.stage-for-release'), 'utf8');
+    const call = /node "\$RELEASE_BOT_NOTIFY" \\\n([\s\S]*?)\n\s*'''/.exec(jenkinsfile)?.[1] ?? '';
+    const passed = [...call.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0]);
+    expect(passed).toEqual(expect.arrayContaining(['--url', '--project', '--version', '--job', '--build-number']));
+    for (const flag of passed) expect([flag, r.stdout.includes(`  ${flag} `)]).toEqual([flag, true]);
     const bad = await runSingleFile(['--url', 'http://127.0.0.1:9', '--project', 'conjur-cli', '--version', '1.0.0', '--retries', 'many', 'x'], { JENKINS_JWT_SECRET: HS_SECRET });
     expect(bad).toMatchObject({ code: 64, stdout: '' });
     expect(bad.stderr).toBe('release-bot: --retries: "many" is not a whole number [BAD_INPUT]\n');
