@@ -70,6 +70,29 @@ function installedPackages(nodeModules: string): string[] {
 
   afterAll(() => tmp.cleanup());
 
+  /** A small valid configuration: one project, a directory destination. */
+  const yaml = (stagingDir: string) => `channel: C0RELEASES
+staging_dir: ${stagingDir}
+identity: { strategy: email-localpart, email_domains: [example.com] }
+projects:
+  conjur-cli:
+    authorized_group: release/conjur-cli
+    jenkins_job: conjur-cli
+    artifact: files
+    destinations:
+      - name: archive
+        type: directory
+        path: ${tmp.dir}/published/{project}/{version}
+`;
+  const env = (configFile: string) => ({
+    CONJUR_APPLIANCE_URL: 'https://conjur.example.com',
+    CONJUR_ACCOUNT: 'acme',
+    CONJUR_AUTHN_LOGIN: 'host/release-bot',
+    CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
+    RELEASE_BOT_CONFIG: configFile,
+    RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
+  });
+
   it('the tarball holds the built code, bin/, deploy/ and the documentation, and nothing else', () => {
     expect(entries.length).toBeGreaterThan(50);
     const outside = entries.filter((e) => !/^package\/(package\.json|npm-shrinkwrap\.json|README\.md|LICENSE|\.env\.example|releases\.example\.yml|bin\/[^/]+\.js|deploy\/.+|dist\/(src|handlers|publishers)\/.+\.m?js)$/.test(e));
@@ -121,28 +144,6 @@ function installedPackages(nodeModules: string): string[] {
   });
 
   describe('release-bot check-config', () => {
-    const yaml = (stagingDir: string) => `channel: C0RELEASES
-staging_dir: ${stagingDir}
-identity: { strategy: email-localpart, email_domains: [example.com] }
-projects:
-  conjur-cli:
-    authorized_group: release/conjur-cli
-    jenkins_job: conjur-cli
-    artifact: files
-    destinations:
-      - name: archive
-        type: directory
-        path: ${tmp.dir}/published/{project}/{version}
-`;
-    const env = (configFile: string) => ({
-      CONJUR_APPLIANCE_URL: 'https://conjur.example.com',
-      CONJUR_ACCOUNT: 'acme',
-      CONJUR_AUTHN_LOGIN: 'host/release-bot',
-      CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
-      RELEASE_BOT_CONFIG: configFile,
-      RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
-    });
-
     it('passes a small valid configuration (exit 0)', async () => {
       mkdirSync(path.join(tmp.dir, 'staging'), { recursive: true });
       writeFileSync(path.join(tmp.dir, 'releases.yml'), yaml(path.join(tmp.dir, 'staging')));
@@ -162,6 +163,20 @@ projects:
       expect(r.stderr).toMatch(/JENKINS_JWT_SECRET/);
       expect(r.stderr).toMatch(/staging_dir: .*staging-file is a file/);
     });
+  });
+
+  it('stages a build and verifies the audit chain from the install: the database (native better-sqlite3) works', async () => {
+    const staging = path.join(tmp.dir, 'staging-run');
+    mkdirSync(path.join(staging, 'conjur-cli', '1.0.0'), { recursive: true });
+    writeFileSync(path.join(staging, 'conjur-cli', '1.0.0', 'conjur-cli-1.0.0.gem'), 'gem bytes');
+    writeFileSync(path.join(tmp.dir, 'run.yml'), yaml(staging));
+    const runEnv = { ...env(path.join(tmp.dir, 'run.yml')), RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'run-data') };
+    const staged = await releaseBot(['stage', 'conjur-cli', '1.0.0'], runEnv);
+    expect(staged.stdout).toMatch(/^staged: conjur-cli 1\.0\.0\n/);
+    expect(staged.code).toBe(0);
+    const verified = await releaseBot(['audit', 'verify'], runEnv);
+    expect(verified.stdout).toMatch(/^audit chain intact: 1 entries/);
+    expect(verified.code).toBe(0);
   });
 
   it('release-bot notify --help answers from the install', async () => {
