@@ -46,8 +46,9 @@ function installedPackages(nodeModules: string): string[] {
 }
 
 (enabled ? describe : describe.skip)('the package tarball, installed with --omit=dev into an empty directory', () => {
-  const tmp = makeTmpDir('release-bot-install-');
-  const prefix = path.join(tmp.dir, 'opt', 'release-bot');
+  // Made in beforeAll: a skipped run (every run without the flag) must leave no directory behind.
+  let tmp: ReturnType<typeof makeTmpDir> = { dir: '', cleanup: () => undefined };
+  let prefix = '';
   const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
   const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
   let entries: string[] = [];
@@ -56,6 +57,8 @@ function installedPackages(nodeModules: string): string[] {
     run(process.execPath, [path.join(prefix, 'bin', 'release-bot.js'), ...args], { cwd: tmp.dir, env: { PATH: process.env.PATH, NODE_PATH: '', ...env }, timeout: 5 * MINUTES });
 
   beforeAll(async () => {
+    tmp = makeTmpDir('release-bot-install-');
+    prefix = path.join(tmp.dir, 'opt', 'release-bot');
     const packed = await run(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), '--out', tmp.dir], { cwd: repoRoot, env: process.env, timeout: 15 * MINUTES });
     if (packed.code !== 0) throw new Error(`npm run package failed (${packed.code}):\n${packed.stderr}`);
     const tarball = packed.stdout.trim();
