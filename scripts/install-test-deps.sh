@@ -5,9 +5,10 @@
 #   ruby                          the real `gem` client for `gem push`
 #   apache2-utils                 htpasswd -B for the registry's basic auth
 #   rsync openssl                 the ssh destination's rsync mode; test certificates
+#   curl                          the README's curl + openssl equivalent of `release-bot notify`
 set -euo pipefail
-PACKAGES=(skopeo umoci docker-registry openssh-server openssh-client ruby apache2-utils rsync openssl)
-BINARIES=(skopeo umoci docker-registry sshd ssh gem htpasswd rsync openssl)
+PACKAGES=(skopeo umoci docker-registry openssh-server openssh-client ruby apache2-utils rsync openssl curl)
+BINARIES=(skopeo umoci docker-registry sshd ssh gem htpasswd rsync openssl curl)
 
 missing=0
 for b in "${BINARIES[@]}"; do

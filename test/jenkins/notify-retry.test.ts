@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
-import { runCli } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
+import { notifyForms } from './helpers/notify-forms.js';
 import { HS_SECRET } from './helpers/tokens.js';
 
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
@@ -28,7 +28,7 @@ const staged = json(202, { status: 'staged', project: 'conjur-cli', version: '1.
  * A report is idempotent, so `notify` tries again after a connection reset or a 5xx (with a fresh
  * single-use token each time), and takes a 4xx as final.
  */
-describe('release-bot notify retries a report', () => {
+describe.each(notifyForms)('$name retries a report', ({ run }) => {
   const tmp = makeTmpDir();
   const file = path.join(tmp.dir, 'conjur-cli-1.0.0.gem');
   writeFileSync(file, 'gem bytes');
@@ -36,7 +36,7 @@ describe('release-bot notify retries a report', () => {
   const notify = async (answers: Answer[], extra: string[] = []) => {
     const bot = await fakeBot(answers);
     servers.push(bot.server);
-    const result = await runCli(['notify', '--url', bot.url, '--project', 'conjur-cli', '--version', '1.0.0', ...extra, file], { JENKINS_JWT_SECRET: HS_SECRET });
+    const result = await run(['--url', bot.url, '--project', 'conjur-cli', '--version', '1.0.0', ...extra, file], { JENKINS_JWT_SECRET: HS_SECRET });
     return { ...result, jtis: bot.jtis };
   };
 

@@ -1,20 +1,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { runCli, type CliResult } from '../support/cli.js';
+import type { CliResult } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { startBot, type Bot } from './helpers/bot.js';
+import { notifyForms } from './helpers/notify-forms.js';
 import { HS_SECRET } from './helpers/tokens.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-/** `release-bot notify` run as a process (the built CLI), as a Jenkins stage runs it, against a running bot. */
-describe('release-bot notify (a process) against a running release-bot', () => {
+/**
+ * `release-bot notify` run as a process (the built CLI), as a Jenkins stage runs it, against a running
+ * bot; and the single file Jenkins agents run without the package, which must answer the same.
+ */
+describe.each(notifyForms)('$name (a process) against a running release-bot', ({ run }) => {
   let bot: Bot;
   let workspace: string;
   const outputs: string[] = [];
   const notify = async (args: string[], env: NodeJS.ProcessEnv = { JENKINS_JWT_SECRET: HS_SECRET }): Promise<CliResult> => {
-    const r = await runCli(['notify', ...args], env);
+    const r = await run(args, env);
     outputs.push(r.stdout, r.stderr);
     return r;
   };
