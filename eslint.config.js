@@ -1,8 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Import paths of the development stand-ins and the demo: never in the product. */
+const DEV_ONLY = ['**/dev/**', '**/dist-dev/**'];
+
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
+  { ignores: ['dist/', 'dist-dev/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,11 +17,19 @@ export default tseslint.config(
     },
   },
   {
+    // The product (src/, handlers/, publishers/) never imports the development stand-ins and the demo (dev/, built
+    // into dist-dev/); tests and bench may.
+    files: ['src/**/*.ts', 'handlers/**/*.ts', 'publishers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: DEV_ONLY }],
+    },
+  },
+  {
     // src/ is the core: it never reaches out to a handler or a publisher, except the wiring in src/main.ts.
     files: ['src/**/*.ts'],
-    ignores: ['src/main.ts', 'src/dev/**'],
+    ignores: ['src/main.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**', ...DEV_ONLY] }],
     },
   },
 );

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
 

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli, repoRoot } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
 
