@@ -1,8 +1,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Import paths of the development stand-ins and the demo: never in the product. */
+const DEV_ONLY = ['**/dev/**', '**/dist-dev/**'];
+
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
+  { ignores: ['dist/', 'dist-dev/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,11 +17,18 @@ export default tseslint.config(
     },
   },
   {
+    // The product (src/, app/, handlers/, publishers/) never imports the development stand-ins and the demo (dev/,
+    // built into dist-dev/); tests and bench may.
+    files: ['src/**/*.ts', 'app/**/*.ts', 'handlers/**/*.ts', 'publishers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: DEV_ONLY }],
+    },
+  },
+  {
     // src/ is the core: it never reaches out to a handler, a publisher or the wiring (app/).
     files: ['src/**/*.ts'],
-    ignores: ['src/dev/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**', '**/app/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/publishers/**', '**/app/**', ...DEV_ONLY] }],
     },
   },
   {
@@ -26,14 +36,14 @@ export default tseslint.config(
     files: ['handlers/**/*.ts'],
     ignores: ['handlers/cli/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/app/**', '**/publishers/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/app/**', '**/publishers/**', ...DEV_ONLY] }],
     },
   },
   {
     // A destination type knows the publishing contract, never a way in or the wiring.
     files: ['publishers/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/app/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/handlers/**', '**/app/**', ...DEV_ONLY] }],
     },
   },
 );

@@ -11,7 +11,7 @@ import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { buildImage, skopeoCopy } from './lib/oci-image.js';
 import { startRegistry } from './lib/registry.js';
 import { imageReport, slashCommand } from './lib/signed-requests.js';
-import { dist, freePort, makeTmpDir, median, mib, ms, performance, ratio, removeTmpDir, repoRoot, runProcess, SMOKE, startProcess, stopProcess, waitForHttp } from './lib/util.js';
+import { devDist, freePort, makeTmpDir, median, mib, ms, performance, ratio, removeTmpDir, repoRoot, runProcess, SMOKE, startProcess, stopProcess, waitForHttp } from './lib/util.js';
 
 export const id = 'release-overhead';
 export const title = 'Release overhead (issue 7, item 4)';
@@ -59,7 +59,7 @@ export async function run({ log }) {
   const registries = [];
   const password = randomBytes(18).toString('base64url');
   const { conjur, apiKey } = await startConjur({ [CREDS.REGISTRY_USERNAME]: REGISTRY_USER, [CREDS.REGISTRY_PASSWORD]: password });
-  const { startSlackStandIn } = await import(dist('src/dev/slack-stand-in.js'));
+  const { startSlackStandIn } = await import(devDist('slack-stand-in.js'));
   const slack = await startSlackStandIn({ users: [{ id: 'U0ALICE', name: 'alice' }] });
   let server;
   try {

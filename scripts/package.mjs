@@ -34,7 +34,7 @@ try {
   writeJson(tsconfig, {
     extends: path.join(root, 'tsconfig.build.json'),
     compilerOptions: { rootDir: root, outDir: path.join(stage, 'dist'), sourceMap: false, declaration: false, incremental: false, typeRoots: [path.join(root, 'node_modules/@types')] },
-    include: ['src', 'handlers', 'publishers'].map((d) => path.join(root, d)),
+    include: ['src', 'app', 'handlers', 'publishers'].map((d) => path.join(root, d)),
     exclude: ['src/dev', 'dev', 'node_modules'].map((d) => path.join(root, d)),
   });
   process.stderr.write('== compiling (tsc, no source maps)\n');

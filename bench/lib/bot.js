@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dist } from './util.js';
+import { devDist } from './util.js';
 
 export const ACCOUNT = 'bench';
 export const BOT_LOGIN = 'host/release-bot';
@@ -16,7 +16,7 @@ export const CREDENTIALS = { TOKEN_A: 'release/bench/token-a', TOKEN_B: 'release
  * variables, plus `extra` ({ id: value }).
  */
 export async function startConjur(extra = {}) {
-  const { startConjurStandIn } = await import(dist('src/dev/conjur-stand-in.js'));
+  const { startConjurStandIn } = await import(devDist('conjur-stand-in.js'));
   const apiKey = randomBytes(28).toString('hex').slice(0, 55);
   const conjur = await startConjurStandIn({
     account: ACCOUNT,

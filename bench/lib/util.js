@@ -15,6 +15,7 @@ export { performance, sleep };
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const dist = (rel) => new URL(`../../dist/${rel}`, import.meta.url).href;
+export const devDist = (rel) => new URL(`../../dist-dev/${rel}`, import.meta.url).href;
 
 /** BENCH_SMOKE=1: tiny sizes, proves the benches run; no figure is meaningful and none is asserted. */
 export const SMOKE = process.env.BENCH_SMOKE === '1';

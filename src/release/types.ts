@@ -4,7 +4,7 @@ import type { DestinationStatus, ReleaseState } from '../store/releases.js';
 /** Who asks for a release, and through which way in. The login is the Conjur login checked for membership. */
 export interface Requester {
   login: string;
-  via: 'cli' | 'slack' | 'ssh' | 'api' | 'demo';
+  via: 'cli' | 'slack' | 'ssh' | 'api';
   chatUserId?: string | undefined;
 }
 

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { readGemPackage, specFields } from '../../src/artifact/gem-package.js';
 import { assertHarmlessPublishConfig, readNpmTarball } from '../../src/artifact/npm-tarball.js';
 import { ErrorCode } from '../../src/errors.js';
-import { npmPack } from '../../src/dev/npm-pack.js';
+import { npmPack } from '../../dev/npm-pack.js';
 import { requireBinary } from '../support/require-binary.js';
 import { tarArchive, tarEntry } from '../support/tar-builder.js';
 import { makeTmpDir } from '../support/tmp.js';

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { AuditEntry } from '../../src/audit/log.js';
-import { npmPack } from '../../src/dev/npm-pack.js';
+import { npmPack } from '../../dev/npm-pack.js';
 import { PARENT_CANARIES, setParentEnv } from '../support/child-env.js';
 import { requireBinary } from '../support/require-binary.js';
 import { startSlackWorld, type SlackWorld } from '../support/slack-world.js';

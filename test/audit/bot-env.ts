@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../dev/conjur-stand-in.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
 

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const API_KEY = `apikey-canary-${'b'.repeat(40)}`;
@@ -62,26 +63,14 @@ describe('a binary credential reaches an exec script byte for byte through relea
       ].join('\n'),
     );
     chmodSync(script, 0o755);
-    const project = (name: string, destination: string[]) => [
-      `  ${name}:`,
-      '    authorized_group: release/signer',
-      `    jenkins_job: ${name}`,
-      '    artifact: files',
-      '    destinations:',
-      ...destination.map((l) => `      ${l}`),
-    ];
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        'identity: { strategy: map, map: {} }',
-        'projects:',
-        ...project('signed-app', ['- name: sign', '  type: exec', `  command: ["${script}", "{dir}"]`, '  credentials: { KEYSTORE: release/signing/keystore, KEYSTORE_PASSWORD: release/signing/password }']),
-        ...project('copied-app', ['- name: copy', '  type: directory', `  path: ${tmp.dir}/copies/{project}/{version}`, '  credentials: { KEYSTORE: release/signing/keystore }']),
-        '',
-      ].join('\n'),
-    );
+    const signer = { authorized_group: 'release/signer' };
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      projects: {
+        'signed-app': project('signed-app', [{ name: 'sign', type: 'exec', command: [script, '{dir}'], credentials: { KEYSTORE: 'release/signing/keystore', KEYSTORE_PASSWORD: 'release/signing/password' } }], signer),
+        'copied-app': project('copied-app', [{ name: 'copy', type: 'directory', path: `${tmp.dir}/copies/{project}/{version}`, credentials: { KEYSTORE: 'release/signing/keystore' } }], signer),
+      },
+    });
     env = {
       CONJUR_APPLIANCE_URL: conjur.url,
       CONJUR_ACCOUNT: 'acme',

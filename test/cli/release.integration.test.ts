@@ -3,8 +3,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli, repoRoot } from '../support/cli.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 // Canaries: if any of these shows up in output, logs, the audit or the database, a secret leaked.
@@ -54,29 +55,22 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
       },
       variables: { 'release/downloads/token': { value: DOWNLOADS_TOKEN, readers: ['host:release-bot'] } },
     });
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        'identity: { strategy: map, map: { U024BE7LH: alice } }',
-        'projects:',
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: downloads',
-        '        type: exec',
-        `        command: ["${path.join(repoRoot, 'test/fixtures/cli/publish.sh')}", "{project}", "{version}", "{dir}"]`,
-        `        env: { OUT_DIR: "${out}" }`,
-        '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${copies}/{project}/{version}`,
-        '',
-      ].join('\n'),
-    );
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      identity: { strategy: 'map', map: { U024BE7LH: 'alice' } },
+      projects: {
+        'conjur-cli': project('conjur-cli', [
+          {
+            name: 'downloads',
+            type: 'exec',
+            command: [path.join(repoRoot, 'test/fixtures/cli/publish.sh'), '{project}', '{version}', '{dir}'],
+            env: { OUT_DIR: out },
+            credentials: { DOWNLOADS_TOKEN: 'release/downloads/token' },
+          },
+          { name: 'mirror', type: 'directory', path: `${copies}/{project}/{version}` },
+        ]),
+      },
+    });
     recorder = http.createServer((req, res) => {
       const upstream = http.request(new URL(req.url ?? '/', conjur.url), { method: req.method, headers: req.headers }, (answer) => {
         const chunks: Buffer[] = [];

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sendSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
-import { startSlackStandIn, type SlackStandIn } from '../../src/dev/slack-stand-in.js';
+import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
+import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
 import { repoRoot } from '../support/cli.js';
 import { freePort } from '../support/ports.js';

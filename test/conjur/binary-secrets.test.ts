@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import nock from 'nock';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError } from '../../src/errors.js';
 import { REDACTED } from '../../src/redact.js';
 import { ACCOUNT, BOT_LOGIN, CANARY_API_KEY, captureLogger, fakeToken, makeClient, rejectionOf, visibleText } from './helpers.js';

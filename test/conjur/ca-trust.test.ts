@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { runCommand } from '../../src/exec.js';
 import { requireBinary } from '../support/require-binary.js';

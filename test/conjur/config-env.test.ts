@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfakecertificatebody\n-----END CERTIFICATE-----\n';
@@ -9,22 +10,10 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfakecertificatebody\n-----END CERT
 describe('Conjur connection settings at start', () => {
   const tmp = makeTmpDir();
   const file = path.join(tmp.dir, 'releases.yml');
-  writeFileSync(
-    file,
-    [
-      'channel: C0RELEASES',
-      'staging_dir: ./staging',
-      'identity: { strategy: map, map: {} }',
-      'projects:',
-      '  app:',
-      '    authorized_group: release/app',
-      '    jenkins_job: app',
-      '    artifact: files',
-      '    destinations:',
-      '      - { name: d, type: exec, command: ["/bin/true"], credentials: { T: release/app/token } }',
-      '',
-    ].join('\n'),
-  );
+  writeProjectsFile(file, {
+    staging_dir: './staging',
+    projects: { app: project('app', [{ name: 'd', type: 'exec', command: ['/bin/true'], credentials: { T: 'release/app/token' } }]) },
+  });
   afterAll(() => tmp.cleanup());
   const env = (extra: Record<string, string>) => ({
     CONJUR_APPLIANCE_URL: 'https://conjur.example.com',

@@ -1,4 +1,4 @@
-import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions, type RoleRef } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions, type RoleRef } from '../../dev/conjur-stand-in.js';
 import { ACCOUNT, BOT_LOGIN, CANARY_API_KEY, captureLogger, makeClient } from './helpers.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ConjurClientOptions } from '../../src/conjur/client.js';
-import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError } from '../../src/errors.js';
 import {
   ACCOUNT,

@@ -6,10 +6,10 @@ import { repoRoot, runCli } from '../support/cli.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
 
-/** `npm run demo` is `npm run build && node dist/src/dev/demo.js`; `npm test` has built dist/ already. */
+/** `npm run demo` is `npm run build:dev && node dist-dev/demo.js`; `npm test` has built dist/ and dist-dev/ already. */
 function runDemo(outDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'dist/src/dev/demo.js'), '--output', outDir], { cwd: repoRoot, env: { PATH: process.env.PATH }, timeout: 180_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [path.join(repoRoot, 'dist-dev/demo.js'), '--output', outDir], { cwd: repoRoot, env: { PATH: process.env.PATH }, timeout: 180_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });

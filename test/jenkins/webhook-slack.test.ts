@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from '../../src/dev/slack-stand-in.js';
+import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { CONJUR_API_KEY, startBot, URL_TOKENS, type Bot } from './helpers/bot.js';
 import { botReport } from './helpers/reports.js';
 import { HS_SECRET, token, WEBHOOK_SECRET } from './helpers/tokens.js';
@@ -19,7 +19,7 @@ interface Block {
 
 /**
  * What the release channel reads when Jenkins reports builds over the webhook: release-bot serve with
- * its Slack side on, the Web API answered by the loopback Slack stand-in (src/dev/slack-stand-in.ts).
+ * its Slack side on, the Web API answered by the loopback Slack stand-in (dev/slack-stand-in.ts).
  */
 describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on the stand-in)', () => {
   let slack: SlackStandIn;

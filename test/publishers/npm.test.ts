@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import { npmPublisher, pinnedNpmArgs } from '../../publishers/npm.js';
-import { npmPack } from '../../src/dev/npm-pack.js';
+import { npmPack } from '../../dev/npm-pack.js';
 import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../support/child-env.js';
 import { publishContext } from '../support/publish-context.js';
 import { freePort } from '../support/ports.js';

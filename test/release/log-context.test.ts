@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startConjurStandIn, type ConjurStandIn } from '../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createApp, type App } from '../../app/create.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /**
@@ -24,22 +25,11 @@ describe('the release id is on every log line of a release', () => {
       variables: { 'release/app/token': { value: 'token-canary-1b2c3d4e5f', readers: ['host:release-bot'] } },
     });
     const staging = path.join(tmp.dir, 'staging');
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        'identity: { strategy: map }',
-        'projects:',
-        '  app:',
-        '    authorized_group: release/app',
-        '    jenkins_job: app',
-        '    artifact: files',
-        '    destinations:',
-        `      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}", credentials: { TOKEN: release/app/token } }`,
-        '',
-      ].join('\n'),
-    );
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      identity: { strategy: 'map' },
+      projects: { app: project('app', [{ name: 'mirror', type: 'directory', path: `${tmp.dir}/mirror/{project}/{version}`, credentials: { TOKEN: 'release/app/token' } }]) },
+    });
     app = createApp({
       env: {
         CONJUR_APPLIANCE_URL: conjur.url,

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { repoRoot } from '../support/cli.js';
 import { startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 

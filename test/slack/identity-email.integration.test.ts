@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { sendSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { bodyText, startSlackWorld, USERS, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');

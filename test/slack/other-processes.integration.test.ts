@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { Releases } from '../../src/store/releases.js';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');

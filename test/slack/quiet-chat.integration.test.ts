@@ -1,4 +1,4 @@
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');

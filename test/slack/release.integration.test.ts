@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { sendSlackRequest, signSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import { sendSlackRequest, signSlackRequest, slashCommand } from '../../dev/slack-requests.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { Releases } from '../../src/store/releases.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 

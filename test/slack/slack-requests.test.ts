@@ -1,5 +1,5 @@
 import { verifySlackRequest } from '@slack/bolt';
-import { buttonClick, signSlackRequest, slashCommand } from '../../src/dev/slack-requests.js';
+import { buttonClick, signSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 
 describe('the development request signer signs as Slack does', () => {
   const secret = '8f742231b10e8888abcd99yyyzzz85a5';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RecordedSlackCall } from '../../src/dev/slack-stand-in.js';
+import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');

@@ -1,1 +1,1 @@
-export { startVerdaccio, type Verdaccio } from '../../src/dev/verdaccio.js';
+export { startVerdaccio, type Verdaccio } from '../../dev/verdaccio.js';

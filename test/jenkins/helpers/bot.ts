@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startConjurStandIn, type ConjurStandIn } from '../../../src/dev/conjur-stand-in.js';
+import { startConjurStandIn, type ConjurStandIn } from '../../../dev/conjur-stand-in.js';
 import { serve, type RunningServer } from '../../../app/serve.js';
 import { hashUrlToken } from '../../../handlers/jenkins/url-token.js';
 import { makeTmpDir } from '../../support/tmp.js';

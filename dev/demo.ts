@@ -8,14 +8,12 @@
  * user, prints what the release channel shows and `release-bot audit verify`, and saves the Block Kit
  * messages as JSON. Exit 0 only if the package really is in the registry with the staged bytes.
  *
- *   node dist/src/dev/demo.js [--output DIR]    (default DIR: ./demo-output)
+ *   node dist-dev/demo.js [--output DIR]    (default DIR: ./demo-output)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startConjurStandIn } from './conjur-stand-in.js';
 import { freePort } from './free-port.js';
 import { npmPack } from './npm-pack.js';
@@ -23,9 +21,7 @@ import { sendSlackRequest, slashCommand } from './slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from './slack-stand-in.js';
 import { startVerdaccio } from './verdaccio.js';
 import { channelTranscript, saveBlockKit } from './demo-transcript.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = path.join(repoRoot, 'bin', 'release-bot.js');
+import { cli, startServe, stopServe } from './serve-process.js';
 
 const PROJECT = 'hello-cli';
 const VERSION = '1.0.0';
@@ -40,46 +36,6 @@ const USERS = {
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (n: number, what: string) => say(`\n== ${n}. ${what}`);
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
-
-/** Runs the built CLI as a separate process and returns its exit code and output. */
-function cli(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
-    child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-/** Starts `release-bot serve` and resolves once GET /healthz answers 200. */
-async function startServe(env: NodeJS.ProcessEnv, cwd: string, logFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [bin, 'serve'], { env, cwd, stdio: ['ignore', log, log] });
-  const url = `http://127.0.0.1:${env.PORT}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`release-bot serve exited with ${child.exitCode}: see ${logFile}`);
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return { child, url };
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error(`release-bot serve did not answer ${url}/healthz within 30 s: see ${logFile}`);
-}
-
-function stopServe(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM'); // serve drains in-flight releases on SIGTERM
-  });
-}
 
 async function slash(slack: SlackStandIn, eventsUrl: string, signingSecret: string, user: keyof typeof USERS, commandText: string): Promise<RecordedSlackCall> {
   const responseUrl = slack.responseUrl();

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { freePort } from './free-port.js';
+import { guarded } from './parent-death.js';
 
 export interface Verdaccio {
   url: string;
@@ -37,7 +38,9 @@ export async function startVerdaccio(root: string): Promise<Verdaccio> {
     ].join('\n'),
   );
   const bin = path.join(path.dirname(createRequire(import.meta.url).resolve('verdaccio/package.json')), 'bin', 'verdaccio');
-  const child: ChildProcess = spawn(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`], {
+  // It dies with this process, even on SIGKILL (a test runner's worker killed, npm run dev killed).
+  const [command, args] = await guarded(process.execPath, [bin, '--config', config, '--listen', `127.0.0.1:${port}`]);
+  const child: ChildProcess = spawn(command, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: root },
     stdio: ['ignore', 'pipe', 'pipe'],
