@@ -5,6 +5,7 @@ import { registerCheckConfig } from './commands/check-config.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGc } from './commands/gc.js';
 import { registerNotify } from './commands/notify.js';
+import { registerProvenance } from './commands/provenance.js';
 import { registerPublish } from './commands/publish.js';
 import { registerServe } from './commands/serve.js';
 import { registerSshCommand } from './commands/ssh-command.js';
@@ -32,6 +33,7 @@ registerSshCommand(program);
 registerDoctor(program);
 registerNotify(program);
 registerGc(program);
+registerProvenance(program);
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);
