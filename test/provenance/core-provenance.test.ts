@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync, mkdir
 import path from 'node:path';
 import nock from 'nock';
 import { z } from 'zod';
+import { releaseSummaryMessage } from '../../handlers/slack/messages/release-summary.js';
+import { summaryFromAudit } from '../../handlers/slack/summary-from-audit.js';
 import { ErrorCode } from '../../src/errors.js';
 import { keyIdOf } from '../../src/provenance/dsse.js';
 import { checkAttestation } from '../../src/provenance/verify.js';
@@ -152,4 +154,31 @@ test('a destination type that cannot hold an attestation puts it in provenance.s
   expect(summary.destinations.map((d) => d.attestations?.map((x) => x.location))).toEqual([[stored], [stored]]);
   expect(readdirSync(path.join(archive, 'app', '1.0.0')).sort()).toEqual(['app-1.0.0.release.json', 'app-1.0.0.tgz', 'app-1.0.0.tgz.intoto.jsonl']);
   expect(check(readFileSync(stored)).ok).toBe(true);
+});
+
+test('the chat summary of a signed release says "provenance: signed (key id …)" per destination and carries no key material', async () => {
+  const out = path.join(tmp.dir, 'out');
+  const fx = world(`      - { name: files, type: directory, path: "${out}" }\n`, {});
+  await stage(fx);
+  const summary = await fx.core.release('app', '1.0.0', alice);
+  const message = releaseSummaryMessage(summary);
+  const text = JSON.stringify(message);
+  expect(message.text).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
+  expect(JSON.stringify(message.blocks)).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
+  for (const line of PEM.split('\n').filter((l) => l && !l.startsWith('-----'))) expect(text.includes(line) ? line : 'absent').toBe('absent');
+  // The same line when another process ran the release and the channel rebuilds it from the audit entry.
+  const entry = fx.core.audit.get(summary.auditId);
+  const rebuilt = summaryFromAudit(entry as NonNullable<typeof entry>, fx.core.releases.get(summary.releaseId) as NonNullable<ReturnType<typeof fx.core.releases.get>>, fx.core.staged.current('app', '1.0.0'));
+  expect(releaseSummaryMessage(rebuilt as NonNullable<typeof rebuilt>).text).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
+});
+
+test('a dry run reads and checks the key but signs and publishes nothing', async () => {
+  const out = path.join(tmp.dir, 'out');
+  const fx = world(`      - { name: files, type: directory, path: "${out}" }\n`, {});
+  await stage(fx);
+  const summary = await fx.core.release('app', '1.0.0', alice, { dryRun: true });
+  expect(summary.state).toBe('dry-run');
+  expect(summary.destinations[0]?.attestations).toBeUndefined();
+  expect(existsSync(out)).toBe(false);
+  expect(summary.credentialIds).toEqual(['release/provenance/key']);
 });
