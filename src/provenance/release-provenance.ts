@@ -1,7 +1,7 @@
 import type { ProjectConfig } from '../config/load.js';
 import type { SecretValue } from '../conjur/secret-value.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
-import type { PublisherDefinition } from '../publishing/types.js';
+import type { PublisherDefinition, StagedArtifact } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
 import { destinationCredentials } from '../release/destination-credentials.js';
 import type { DestinationJob } from '../release/run-destinations.js';
@@ -21,6 +21,7 @@ export interface ReleaseProvenance {
  */
 export function releaseProvenance(a: {
   project: ProjectConfig;
+  artifact: StagedArtifact;
   secrets: ReadonlyMap<string, SecretValue>;
   redactor: Redactor;
   publishers: ReadonlyMap<string, PublisherDefinition>;
@@ -29,6 +30,12 @@ export function releaseProvenance(a: {
 }): ReleaseProvenance | undefined {
   const settings = a.project.provenance;
   if (!settings) return undefined;
+  // The build side names the files: one named like an attestation would be published beside the real
+  // file as if the bot had signed it (and would take the name the bot's own attestation needs).
+  const posing = a.artifact.kind === 'files' ? a.artifact.files.find((f) => f.path.endsWith('.intoto.jsonl')) : undefined;
+  if (posing) {
+    throw new ReleaseBotError(ErrorCode.BadInput, `the staged file ${posing.path} is named like an attestation, which only release-bot writes (<file>.intoto.jsonl): remove it from the build's output and stage again. Nothing was published`);
+  }
   const key = signingKeyFrom(settings.signing_key, a.secrets.get(settings.signing_key), a.redactor);
   let store: AttestationStore | undefined;
   if (settings.store !== undefined) {

@@ -399,6 +399,7 @@ export class ReleaseCore {
       // Missing, unreadable or not Ed25519: the release fails here, before any destination runs.
       const provenance = releaseProvenance({
         project,
+        artifact: staged.artifact,
         secrets,
         redactor: this.deps.redactor,
         publishers: this.deps.publishers,

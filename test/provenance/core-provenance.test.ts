@@ -182,3 +182,15 @@ test('a dry run reads and checks the key but signs and publishes nothing', async
   expect(existsSync(out)).toBe(false);
   expect(summary.credentialIds).toEqual(['release/provenance/key']);
 });
+
+test('attack: a build that stages its own <file>.intoto.jsonl (a forged attestation) is refused before anything is pushed', async () => {
+  const out = path.join(tmp.dir, 'out');
+  const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM });
+  f = makeCore(tmp.dir, appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'), conjur);
+  const forged = `${JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{"forged":true}').toString('base64'), signatures: [{ keyid: KEY_ID, sig: 'AAAA' }] })}\n`;
+  f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ, 'app-1.0.0.tgz.intoto.jsonl': forged });
+  await stage(f);
+  const summary = await f.core.release('app', '1.0.0', alice);
+  expect(summary).toMatchObject({ state: 'failed', error: { code: ErrorCode.BadInput, message: expect.stringContaining('app-1.0.0.tgz.intoto.jsonl') }, destinations: [] });
+  expect(existsSync(out)).toBe(false);
+});
