@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, chmod, link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { sha256File } from '../src/staging/hash.js';
-import type { PublisherDefinition } from '../src/publishing/types.js';
+import type { AttestationToPublish, PublisherDefinition } from '../src/publishing/types.js';
+import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 
 const options = z
   .object({
@@ -53,7 +55,65 @@ export const directoryPublisher: PublisherDefinition<Options> = {
     const label = await placeLabel(ctx.labelFile, path.join(dest, path.basename(ctx.labelFile)));
     return { status: copied === 0 && label !== 'written' ? 'already-present' : 'published', location: dest, detail: `${copied} file(s) copied, release label ${label}` };
   },
+  async attest(ctx, opts, attestation) {
+    const to = path.join(target(ctx, opts.path), attestation.fileName);
+    await placeAttestation(to, attestation);
+    return { location: to };
+  },
 };
+
+/**
+ * Puts `<file>.intoto.jsonl` beside the file as the files are put: never over another (an equivalent
+ * one, from an earlier attempt, is kept), written whole under a temporary name and linked into place
+ * (a link never replaces a name), 0444, then read back.
+ */
+async function placeAttestation(to: string, att: AttestationToPublish): Promise<void> {
+  const kept = async (): Promise<boolean> => {
+    const existing = await readBounded(to);
+    if (existing === undefined) return false;
+    if (existing.equals(att.envelope) || att.equivalent?.(existing)) return true;
+    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already holds another attestation: not overwriting it (remove it by hand only if that release never happened)`);
+  };
+  if (await kept()) return;
+  await mkdir(path.dirname(to), { recursive: true });
+  const temp = path.join(path.dirname(to), `.${path.basename(to)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', 0o444);
+  try {
+    await handle.writeFile(att.envelope);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await link(temp, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Someone put one there meanwhile: judged like one found before.
+    if (await kept()) return;
+  } finally {
+    await rm(temp, { force: true });
+  }
+  const back = await readBounded(to);
+  if (!back?.equals(att.envelope)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the attestation that was written`, { retryable: true });
+}
+
+/** A file's bytes, at most MAX_ATTESTATION_BYTES + 1 of them; undefined when there is none. */
+async function readBounded(file: string): Promise<Buffer | undefined> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const buf = Buffer.alloc(MAX_ATTESTATION_BYTES + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
 
 /** The facts a label states about the build; an earlier attempt's label (another release id and time) states the same. */
 function labelFacts(text: string): string | undefined {

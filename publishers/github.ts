@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
@@ -27,7 +28,7 @@ const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
 /** GitHub renames other characters in asset names, which would break the read-back by name. */
 const ASSET_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 
-interface Asset { id: number; name: string; size: number; state: string; digest?: string | null }
+interface Asset { id: number; name: string; size: number; state: string; digest?: string | null; browser_download_url?: string }
 interface Release { id: number; tag_name: string; html_url: string; upload_url: string; body?: string | null; draft?: boolean; author?: { login?: string } | null }
 interface Job { ctx: PublishContext; opts: Options; token: string; base: string; tag: string; marker: string }
 interface Plan {
@@ -83,6 +84,31 @@ export const githubPublisher: PublisherDefinition<Options> = {
     }
     const detail = `${p.upload.length} asset(s) uploaded, ${p.present.length} already there${downloaded.size ? `, ${downloaded.size} checked by downloading (GitHub showed no digest)` : ''}`;
     return { status: 'published', location: release.html_url, detail };
+  },
+  /**
+   * The attestation as one more asset of the release `publish` just made or checked, with the same
+   * care as the files: never replacing an asset, an unfinished upload of ours redone, the digest read back.
+   */
+  async attest(ctx, opts, att) {
+    const job = jobFor(ctx, opts);
+    const name = path.posix.basename(att.fileName);
+    if (!ASSET_NAME.test(name)) throw new ReleaseBotError(ErrorCode.BadInput, `${clip(name)}: GitHub would rename this asset; use letters, digits, ".", "_", "+" and "-" in staged file names`);
+    const release = await findRelease(job);
+    if (!release) throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} is not found on ${opts.repository} right after publishing: the retry will attest it`, { retryable: true });
+    const ours = async (asset: Asset | undefined) =>
+      asset?.state === 'uploaded' && asset.size === att.envelope.length && (asset.digest ? asset.digest === `sha256:${att.digest}` : (await downloadSha256(job, asset, asset.size)) === att.digest);
+    const existing = (await listAssets(job, release.id)).find((a) => a.name === name);
+    if (existing && (await ours(existing))) return { location: existing.browser_download_url ?? release.html_url };
+    if (existing && existing.state !== 'starter') {
+      throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.tag} in ${opts.repository} already has an asset ${name} that is not this attestation: not replacing it; delete it by hand if it is wrong`);
+    }
+    if (existing) await api(job, { method: 'DELETE', url: `${job.base}/releases/assets/${existing.id}`, expect: [404] });
+    const file = path.join(ctx.tmpDir, `attestation-${att.digest.slice(0, 16)}.intoto.jsonl`);
+    await writeFile(file, att.envelope, { mode: 0o600 });
+    await api(job, { method: 'POST', url: uploadUrl(job, release, name), file: { path: file, size: att.envelope.length, contentType: 'application/octet-stream' } });
+    const seen = (await listAssets(job, release.id)).find((a) => a.name === name);
+    if (!(await ours(seen))) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name} on ${job.tag} does not read back as the attestation uploaded (${seen ? `${seen.size} bytes ${seen.digest ?? ''}` : 'not listed'}): the retry will finish it`, { retryable: true });
+    return { location: seen?.browser_download_url ?? release.html_url };
   },
 };
 

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { ExecError, runCommand, tail } from '../src/exec.js';
+import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './http.js';
@@ -243,14 +244,14 @@ async function withConnection<T>(ctx: PublishContext, opts: Options, body: (conn
 }
 
 /** Copies files into a fresh hidden directory beside the release, so a cut transfer never leaves a half file under a final name. */
-async function transfer(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, names: string[], staging: string): Promise<void> {
+async function transfer(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, names: string[], staging: string, localDir: string): Promise<void> {
   const hostPart = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   if (opts.method === 'rsync') {
     // rsync splits -e on blanks: the temp paths inside it must have none.
     if (!/^[A-Za-z0-9_./-]+$/.test(conn.keyFile + conn.knownHostsFile)) {
       throw new ReleaseBotError(ErrorCode.BadInput, `the temp dir ${JSON.stringify(clip(ctx.tmpDir))} has characters rsync -e cannot carry: use method: scp or a plain temp path`);
     }
-    const local = names.map((n) => `${ctx.dir}/./${n}`);
+    const local = names.map((n) => `${localDir}/./${n}`);
     await run(ctx, `rsync to ${up.target}:${up.dir}`, 'rsync', ['-s', '--relative', '--times', '--chmod=D755,F644', '-e', ['ssh', ...conn.ssh, '-p', String(opts.port)].join(' '), '--', ...local, `${opts.user}@${hostPart}:${up.dir}/${staging}/`], TRANSFER_MS);
     return;
   }
@@ -259,21 +260,25 @@ async function transfer(ctx: PublishContext, opts: Options, conn: Connection, up
   for (const name of names) byDir.set(path.posix.dirname(name), [...(byDir.get(path.posix.dirname(name)) ?? []), name]);
   for (const [dir, files] of byDir) {
     const dest = dir === '.' ? `${up.dir}/${staging}/` : `${up.dir}/${staging}/${dir}/`;
-    await run(ctx, `scp to ${up.target}:${up.dir}`, 'scp', ['-q', ...conn.ssh, '-P', String(opts.port), '--', ...files.map((f) => path.join(ctx.dir, f)), `${opts.user}@${hostPart}:${dest}`], TRANSFER_MS);
+    await run(ctx, `scp to ${up.target}:${up.dir}`, 'scp', ['-q', ...conn.ssh, '-P', String(opts.port), '--', ...files.map((f) => path.join(localDir, f)), `${opts.user}@${hostPart}:${dest}`], TRANSFER_MS);
   }
 }
 
-async function upload(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, names: string[]): Promise<Map<string, string>> {
+/**
+ * Uploads `names` (relative to `localDir`, the private copy by default) into a hidden directory, links
+ * each into place, and reads back the digests of `readBack` (every artifact file and the label by default).
+ */
+async function upload(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, names: string[], localDir = ctx.dir, readBack = [...up.files.map((f) => f.path), up.label]): Promise<Map<string, string>> {
   const staging = `.release-bot-upload-${randomBytes(8).toString('hex')}`;
   const d = q(up.dir);
   const subdirs = [...new Set(names.map((n) => path.posix.dirname(n)).filter((x) => x !== '.'))];
   await sshRun(ctx, opts, conn, `creating ${up.target}:${up.dir}`, `umask 022 && mkdir -p -- ${d} ${[staging, ...subdirs.map((s) => `${staging}/${s}`)].map((s) => q(`${up.dir}/${s}`)).join(' ')}`);
   try {
     ctx.progress(`uploading ${names.length} file(s) to ${up.target}:${up.dir} with ${opts.method}`);
-    await transfer(ctx, opts, conn, up, names, staging);
+    await transfer(ctx, opts, conn, up, names, staging, localDir);
     // ln never replaces an existing name: a file someone else put there meanwhile stays, and the read-back below judges it.
     const moves = names.map((n) => `{ ln -- ${q(`${staging}/${n}`)} ${q(n)} 2>/dev/null || [ -e ${q(n)} ] || mv -- ${q(`${staging}/${n}`)} ${q(n)} || exit 4; }`);
-    const all = [...up.files.map((f) => f.path), up.label];
+    const all = readBack;
     const stdout = await sshRun(ctx, opts, conn, `placing files in ${up.target}:${up.dir}`, `cd ${d} || exit 3; ${subdirs.length ? `mkdir -p -- ${subdirs.map(q).join(' ')} || exit 3; ` : ''}${moves.join('; ')}; rm -rf -- ${q(staging)}; ${digestScript(all)}`);
     return parseDigests(stdout, all);
   } catch (err) {
@@ -327,4 +332,46 @@ export const sshPublisher: PublisherDefinition<Options> = {
         detail: uploaded === 0 ? 'files already there; release label added' : `${uploaded} file(s) uploaded, sha256 read back`,
       };
     }),
+
+  /**
+   * `<file>.intoto.jsonl` beside the file, with the same care as the files: one already there is
+   * read and kept when equivalent (else a conflict, never overwritten); a new one goes through the
+   * hidden upload directory, is linked into place and its sha256 read back.
+   */
+  attest: (ctx, opts, att) =>
+    withConnection(ctx, opts, async (conn, up) => {
+      const name = assertSafeName(att.fileName);
+      const location = `${up.target}:${up.dir}/${name}`;
+      const existing = await remoteAttestation(ctx, opts, conn, up, name);
+      if (existing !== undefined) {
+        if (existing.equals(att.envelope) || att.equivalent?.(existing)) return { location };
+        throw new ReleaseBotError(ErrorCode.DestinationConflict, `${location} already holds another attestation: not overwriting it (remove it by hand only if that release never happened)`);
+      }
+      const localDir = path.join(ctx.tmpDir, `attestation-${randomBytes(6).toString('hex')}`);
+      await mkdir(path.join(localDir, path.posix.dirname(name)), { recursive: true, mode: 0o700 });
+      await writeFile(path.join(localDir, name), att.envelope, { mode: 0o644, flag: 'wx' });
+      try {
+        const after = await upload(ctx, opts, conn, up, [name], localDir, [name]);
+        const digest = after.get(name);
+        if (digest !== att.digest) {
+          // A different one that appeared meanwhile is judged like one found before.
+          const now = digest === undefined ? undefined : await remoteAttestation(ctx, opts, conn, up, name);
+          if (now !== undefined && att.equivalent?.(now)) return { location };
+          throw new ReleaseBotError(ErrorCode.DestinationFailed, `${location} reads back as ${digest ? `sha256 ${digest.slice(0, 12)}…` : 'missing'}, expected the attestation's sha256 ${att.digest.slice(0, 12)}…`, { retryable: digest === undefined });
+        }
+      } finally {
+        await rm(localDir, { recursive: true, force: true });
+      }
+      return { location };
+    }),
 };
+
+/** The content of an attestation already on the host (at most MAX_ATTESTATION_BYTES + 1 bytes); undefined when there is none. */
+async function remoteAttestation(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, name: string): Promise<Buffer | undefined> {
+  const d = q(up.dir);
+  const stdout = await sshRun(ctx, opts, conn, `checking ${up.target}:${up.dir}/${name}`, `cd ${d} 2>/dev/null || exit 0; if [ -f ${q(name)} ]; then echo present; head -c ${MAX_ATTESTATION_BYTES + 1} -- ${q(name)} | base64; elif [ -e ${q(name)} ] || [ -L ${q(name)} ]; then echo notafile; fi`);
+  const [first, ...rest] = stdout.split('\n');
+  if (first === 'notafile') throw new ReleaseBotError(ErrorCode.DestinationConflict, `${up.target}:${up.dir}/${name} exists and is not a plain file`);
+  if (first !== 'present') return undefined;
+  return Buffer.from(rest.join(''), 'base64');
+}

@@ -20,6 +20,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Register> 
   'ssh-command': { summary: 'the forced command of the release ssh account', load: async () => (await import('./commands/ssh-command.js')).registerSshCommand },
   doctor: { summary: 'check-config plus the host: tools, paths, Conjur, the audit chain', load: async () => (await import('./commands/doctor.js')).registerDoctor },
   notify: { summary: 'report a staged build to the bot (for Jenkins agents)', load: async () => (await import('./commands/notify.js')).registerNotify },
+  provenance: { summary: 'print the signing key of attestations, or verify an artifact against its attestation offline', load: async () => (await import('./commands/provenance.js')).registerProvenance },
   gc: { summary: 'remove quarantined copies of superseded or old builds', load: async () => (await import('./commands/gc.js')).registerGc },
 };
 

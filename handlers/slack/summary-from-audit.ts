@@ -17,6 +17,7 @@ interface AuditedDestination {
   error?: string;
   message?: string;
   plan?: string[];
+  attestations?: DestinationOutcome['attestations'];
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -46,6 +47,7 @@ export function summaryFromAudit(entry: AuditEntry, release: ReleaseRecord, stag
       // Whether it was retryable is not audited; the summary does not show it.
       error: x.error ? { code: x.error, message: x.message ?? '', retryable: false } : undefined,
       plan: x.plan,
+      attestations: Array.isArray(x.attestations) ? x.attestations : undefined,
     }),
   );
   const error = d.error as { code?: unknown; message?: unknown } | undefined;

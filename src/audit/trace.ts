@@ -14,6 +14,8 @@ export interface TraceDestination {
   status: string;
   readBackDigest?: string | undefined;
   location?: string | undefined;
+  /** The signed provenance it published: the subject and the sha256 of the `.intoto.jsonl` content. */
+  attestations?: { subject: string; digest: string; keyId?: string | undefined; location?: string | undefined }[] | undefined;
 }
 
 /** The chain of custody of one version, gathered from its audit entries. */
@@ -105,6 +107,9 @@ export function traceVersion(project: string, version: string, entries: readonly
       status: String(d.status),
       readBackDigest: str(d.readBackDigest),
       location: str(d.location),
+      ...(Array.isArray(d.attestations)
+        ? { attestations: d.attestations.map(obj).map((a) => ({ subject: String(a.subject), digest: String(a.digest), keyId: str(a.keyId), location: str(a.location) })) }
+        : {}),
     })),
     others: mine
       .filter((e) => !used.has(e.seq))
@@ -179,6 +184,7 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
   const width = Math.max(0, ...t.destinations.map((d) => `${d.name} [${d.type}]`.length));
   for (const d of t.destinations) {
     lines.push(`    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`);
+    for (const a of d.attestations ?? []) lines.push(`      attestation sha256:${a.digest}  ${a.subject}${a.keyId ? ` (key id ${a.keyId.slice(0, 16)})` : ''}${a.location ? `  ${a.location}` : ''}`);
   }
   if (t.others.length) {
     lines.push('other entries:');

@@ -19,6 +19,7 @@ import {
   type EnvInput,
   type ProjectConfigInput,
   type ProjectsFileInput,
+  type ProvenanceInput,
 } from './schema.js';
 
 export type ArtifactKind = 'files' | 'docker';
@@ -38,11 +39,20 @@ export interface DestinationConfig extends DestinationBase {
   options: Record<string, unknown>;
 }
 
-export interface ProjectConfig extends Omit<ProjectConfigInput, 'destinations' | 'channel' | 'approver_group'> {
+export interface ProjectConfig extends Omit<ProjectConfigInput, 'destinations' | 'channel' | 'approver_group' | 'provenance'> {
   name: string;
   channel: string;
   approver_group: string;
   destinations: DestinationConfig[];
+  /** Signed provenance: the project's `provenance` over the file's; absent when no signing key is named. */
+  provenance?: ProjectProvenance | undefined;
+}
+
+export interface ProjectProvenance {
+  /** The Conjur variable holding the Ed25519 private key (PKCS#8 PEM). */
+  signing_key: string;
+  /** The destination of this project that keeps the attestations of npm and rubygems destinations. */
+  store?: string | undefined;
 }
 
 export interface Config {
@@ -59,6 +69,8 @@ export interface Config {
   /** Conjur group whose members may read the audit log in Slack (`audit_group`); anyone identified when absent. */
   auditGroup?: string | undefined;
   projects: ReadonlyMap<string, ProjectConfig>;
+  /** The file's own `provenance` section (each project's resolved one is on the project). */
+  provenance?: ProvenanceInput | undefined;
   /** What works but should not be so (http:// Conjur in production); printed, never refused. */
   warnings: string[];
 }
@@ -147,8 +159,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     if (stagingProblem) problems.push(stagingProblem);
     const programs = options.checkPrograms ? (cleanEnv.PATH as string | undefined) ?? '' : undefined;
     for (const [name, project] of Object.entries(file.projects)) {
-      const checked = checkProject(name, project, { label, types: options.destinationTypes, programs }, problems);
-      projects.set(name, { ...checked, name, channel: project.channel ?? file.channel, approver_group: project.approver_group ?? project.authorized_group });
+      const { provenance: _own, ...checked } = checkProject(name, project, { label, types: options.destinationTypes, programs }, problems);
+      const provenance = projectProvenance(name, project, file.provenance, label, problems);
+      projects.set(name, { ...checked, name, channel: project.channel ?? file.channel, approver_group: project.approver_group ?? project.authorized_group, ...(provenance ? { provenance } : {}) });
     }
   }
 
@@ -164,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     channel: file.channel,
     identity: file.identity,
     ...(file.audit_group ? { auditGroup: file.audit_group } : {}),
+    ...(file.provenance ? { provenance: file.provenance } : {}),
     projects,
     warnings: values.warnings,
   };
@@ -184,6 +198,33 @@ function identityProblems(identity: ProjectsFileInput['identity'], label: string
     problems.push(`${label}: identity.enterprise_id: is set without identity.team_id: set both (the workspace id T… and the organisation id E… of your Enterprise Grid), or neither to take them from Slack's auth.test at start`);
   }
   return problems;
+}
+
+/** Types whose publisher cannot hold an attestation beside what it pushes: theirs go to provenance.store. */
+const NEEDS_STORE = new Set(['npm', 'rubygems']);
+const STORE_TYPES = new Set(['directory', 'ssh']);
+
+/**
+ * A project's provenance settings (its own over the file's), checked: the store must be a directory or
+ * ssh destination of the project, and a project with an npm or rubygems destination needs one, or its
+ * release would fail after publishing, when the attestation has nowhere to go.
+ */
+function projectProvenance(name: string, project: ProjectConfigInput, top: ProvenanceInput | undefined, label: string, problems: string[]): ProjectProvenance | undefined {
+  const signingKey = project.provenance?.signing_key ?? top?.signing_key;
+  const store = project.provenance?.store ?? top?.store;
+  if (!signingKey) return undefined;
+  const where = `${label}: projects.${name}.provenance.store`;
+  if (store !== undefined) {
+    const dest = project.destinations.find((d) => d.name === store);
+    if (!dest || !STORE_TYPES.has(dest.type)) {
+      const candidates = project.destinations.filter((d) => STORE_TYPES.has(d.type)).map((d) => d.name);
+      problems.push(`${where}: "${store}" is not a directory or ssh destination of ${name}: name one of ${candidates.join(', ') || '(none: add a directory or ssh destination to keep the attestations)'}`);
+    }
+  } else {
+    const needing = project.destinations.filter((d) => NEEDS_STORE.has(d.type)).map((d) => d.name);
+    if (needing.length > 0) problems.push(`${where}: is not set, and ${needing.join(', ')} cannot carry an attestation: name a directory or ssh destination of ${name} to keep it, e.g. provenance: { store: downloads }`);
+  }
+  return { signing_key: signingKey, ...(store !== undefined ? { store } : {}) };
 }
 
 /** The projects file's bytes; null when it does not exist (reported by the caller), undefined when unreadable. */
@@ -240,7 +281,7 @@ function checkProject(
   project: ProjectConfigInput,
   { label, types, programs }: ProjectCheckOptions,
   problems: string[],
-): Omit<ProjectConfig, 'name' | 'channel' | 'approver_group'> {
+): Omit<ProjectConfig, 'name' | 'channel' | 'approver_group' | 'provenance'> & Pick<ProjectConfigInput, 'provenance'> {
   const at = (suffix: string) => `${label}: projects.${name}.${suffix}`;
   if (programs !== undefined && project.artifact === 'docker') {
     const problem = programProblem(`${at('artifact')} (docker: staged images are inspected with skopeo)`, 'skopeo', programs);

@@ -29,6 +29,19 @@ export const destinationBaseSchema = z.object({
 });
 export type DestinationBase = z.infer<typeof destinationBaseSchema>;
 
+/**
+ * Signed provenance (issue 16): the Conjur variable holding the Ed25519 signing key (PKCS#8 PEM), and
+ * the destination (of the project being released, type directory or ssh) that keeps the attestations
+ * of destinations that cannot carry one (npm, rubygems). A project's own section overrides the file's.
+ */
+export const provenanceSchema = z
+  .object({
+    signing_key: z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/provenance/signing-key').optional(),
+    store: z.string().regex(DESTINATION_NAME, 'the name of a directory or ssh destination of the project').optional(),
+  })
+  .strict();
+export type ProvenanceInput = z.infer<typeof provenanceSchema>;
+
 export const projectSchema = z.object({
   authorized_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli'),
   jenkins_job: z.string().min(1),
@@ -52,6 +65,7 @@ export const projectSchema = z.object({
   /** How many destinations of one release run at once. */
   concurrency: z.number().int().min(1).max(32).default(4),
   destinations: z.array(destinationBaseSchema.passthrough()).min(1, 'a project needs at least one destination'),
+  provenance: provenanceSchema.optional(),
 }).strict();
 export type ProjectConfigInput = z.infer<typeof projectSchema>;
 
@@ -94,6 +108,7 @@ export const projectsFileSchema = z.object({
     .strict(),
   /** Conjur group whose members may read `/release audit` in Slack; when absent, any identified person may. */
   audit_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/auditors').optional(),
+  provenance: provenanceSchema.optional(),
   projects: z.record(z.string().regex(PROJECT_NAME, "project names are lower-case letters, digits, '.', '_' and '-' (e.g. conjur-cli)"), projectSchema),
 }).strict();
 export type ProjectsFileInput = z.infer<typeof projectsFileSchema>;

@@ -63,8 +63,11 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject): Envelop
   const message = pae(payloadType, body);
   for (const s of signatures as unknown[]) {
     if (typeof s !== 'object' || s === null) continue;
+    // Only the fields DSSE defines: a renamed keyid (unsigned, so free to change) must not pass as absent.
+    if (Object.keys(s).some((k) => k !== 'keyid' && k !== 'sig')) continue;
     const { keyid, sig } = s as Record<string, unknown>;
-    if (typeof sig !== 'string' || !BASE64.test(sig)) continue;
+    // Canonical base64 only: otherwise the unused low bits of the last character could change without changing the signature.
+    if (typeof sig !== 'string' || !BASE64.test(sig) || Buffer.from(sig, 'base64').toString('base64') !== sig) continue;
     if (keyid !== undefined && keyid !== '' && keyid !== wanted) continue;
     if (verify(null, message, publicKey, Buffer.from(sig, 'base64'))) return { ok: true, payload: body, keyid: wanted };
   }

@@ -62,6 +62,8 @@ export interface PublishResult {
   /** Where the release can be seen (a URL or a path). */
   location?: string;
   detail?: string;
+  /** The signed provenance published beside it (src/provenance/attest-step.ts). */
+  attestations?: AttestationRecord[];
 }
 
 export interface DryRunPlan {
@@ -121,6 +123,22 @@ export interface AttestationToPublish {
   keyId: string;
   /** The name a file destination gives it: `<artifact file name>.intoto.jsonl`. */
   fileName: string;
+  /**
+   * Whether an attestation already at the destination under this name counts as this one (same key,
+   * subjects, project and version: written by an earlier attempt or the release being resumed). A
+   * destination keeps such a one as it is, and fails with DESTINATION_CONFLICT on any other.
+   */
+  equivalent?(existing: Buffer): boolean;
+}
+
+/** One attestation a destination published (or found already there), as the audit and the summary show it. */
+export interface AttestationRecord {
+  /** The subject's name: the file's path, or the image repository. */
+  subject: string;
+  /** sha256 (hex) of the `.intoto.jsonl` content. */
+  digest: string;
+  keyId: string;
+  location: string;
 }
 
 /** What one destination published for a version, as the store recorded it (PublishResult's fields). */

@@ -25,6 +25,7 @@ import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
+import { releaseProvenance } from '../provenance/release-provenance.js';
 
 export interface CoreDeps {
   config: Config;
@@ -345,8 +346,9 @@ export class ReleaseCore {
   }): Promise<ReleaseSummary> {
     const { release, project, staged } = r;
     const log = this.deps.log.child({ releaseId: release.id, project: project.name, version: release.version });
-    const credentialIds = [...new Set(project.destinations.flatMap((d) => Object.values(d.credentials)))].sort();
-    this.audit.append({
+    // The provenance key is read in the same one batch as the destinations' credentials.
+    const credentialIds = [...new Set([...project.destinations.flatMap((d) => Object.values(d.credentials)), ...(project.provenance ? [project.provenance.signing_key] : [])])].sort();
+    const authorized = this.audit.append({
       type: 'requested',
       project: project.name,
       version: release.version,
@@ -394,6 +396,28 @@ export class ReleaseCore {
 
       const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, SecretValue>();
       for (const value of secrets.values()) registerSecret(this.deps.redactor, value);
+      // Missing, unreadable or not Ed25519: the release fails here, before any destination runs.
+      const provenance = releaseProvenance({
+        project,
+        artifact: staged.artifact,
+        secrets,
+        redactor: this.deps.redactor,
+        publishers: this.deps.publishers,
+        now: this.now,
+        facts: {
+          project: project.name,
+          version: release.version,
+          releaseId: release.id,
+          requester: r.requester.login,
+          approvers: r.approvers,
+          policySha256: release.policySha256 ?? '',
+          conjurIdentity: this.policy.env.CONJUR_AUTHN_LOGIN,
+          conjurVariables: credentialIds,
+          build: staged.build,
+          audit: { seq: authorized.seq, id: authorized.id, hash: authorized.hash },
+          startedOn: new Date(r.startedMs),
+        },
+      });
       const done = new Map((r.previous ? this.releases.destinations(r.previous.id) : []).filter((d) => d.status === 'published' || d.status === 'already-present').map((d) => [d.destination, d]));
       const jobs: DestinationJob[] = [];
       for (const destination of project.destinations) {
@@ -401,7 +425,8 @@ export class ReleaseCore {
         const publisher = this.deps.publishers.get(destination.type);
         if (!publisher) throw new ReleaseBotError(ErrorCode.ConfigInvalid, `destination ${destination.name} has unknown type ${destination.type}`);
         const { credentials, binary } = destinationCredentials(destination, publisher, secrets);
-        jobs.push({ destination, publisher: withBinaryCredentials(publisher, binary), credentials });
+        const job = { destination, publisher: withBinaryCredentials(publisher, binary), credentials };
+        jobs.push(provenance && !r.dryRun ? provenance.sign(job) : job);
       }
       this.setState(release.id, 'publishing');
       const tmpRoot = path.join(runDir, 'tmp');
@@ -421,7 +446,7 @@ export class ReleaseCore {
       });
       const skipped: DestinationOutcome[] = [...done.values()].map((d) => {
         this.releases.upsertDestination({ ...d, releaseId: release.id, detail: `done in ${r.previous?.id}` });
-        return { name: d.destination, type: d.type, status: 'skipped', attempts: 0, durationMs: 0, readBackDigest: d.readBackDigest ?? undefined, location: d.location ?? undefined, detail: `done in ${r.previous?.id}` };
+        return { name: d.destination, type: d.type, status: 'skipped', attempts: 0, durationMs: 0, readBackDigest: d.readBackDigest ?? undefined, location: d.location ?? undefined, detail: `done in ${r.previous?.id}`, attestations: d.attestationsJson ? (JSON.parse(d.attestationsJson) as DestinationOutcome['attestations']) : undefined };
       });
       const order = project.destinations.map((d) => d.name);
       outcomes = [...ran, ...skipped].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
@@ -477,7 +502,7 @@ export class ReleaseCore {
         conjurIdentity: this.policy.env.CONJUR_AUTHN_LOGIN,
         policySha256: release.policySha256,
         credentialIds,
-        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, detail: o.detail, error: o.error?.code, message: o.error?.message, plan: o.plan })),
+        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, detail: o.detail, error: o.error?.code, message: o.error?.message, plan: o.plan, attestations: o.attestations })),
         resumeOf: r.previous?.id,
         error: safeError,
         startedAt: summaryBase.startedAt,

@@ -191,6 +191,7 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
       detail: outcome.detail ?? (outcome.plan ? outcome.plan.join('\n') : null),
       errorCode: outcome.error?.code ?? null,
       errorMessage: outcome.error?.message ?? null,
+      attestationsJson: outcome.attestations ? JSON.stringify(outcome.attestations) : null,
     });
     o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
     log.info({ status: outcome.status, durationMs: outcome.durationMs, attempts: outcome.attempts, error: outcome.error?.code }, 'destination finished');
@@ -232,6 +233,7 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
           readBackDigest: result.readBackDigest,
           location: result.location && o.context.redact(result.location),
           detail: result.detail && o.context.redact(result.detail),
+          ...(result.attestations ? { attestations: result.attestations } : {}),
         });
       } catch (thrown) {
         const err = toReleaseBotError(thrown);

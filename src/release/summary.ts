@@ -1,6 +1,12 @@
-import type { ReleaseSummary } from './types.js';
+import type { DestinationOutcome, ReleaseSummary } from './types.js';
 
 const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** "provenance: signed (key id …)" for a destination that published signed attestations; empty otherwise. */
+export function provenanceText(d: DestinationOutcome): string {
+  const keys = [...new Set((d.attestations ?? []).map((a) => a.keyId))];
+  return keys.length > 0 ? `provenance: signed (key id ${keys.map((k) => k.slice(0, 16)).join(', ')})` : '';
+}
 
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -20,7 +26,8 @@ export function summaryText(s: ReleaseSummary): string {
     `requested by: ${s.requester.login}${s.approvers.length ? `; approved by: ${s.approvers.join(', ')}` : ''}`,
     ...s.destinations.map((d) => {
       const what = d.status === 'failed' ? `failed (${d.error?.code}): ${d.error?.message}` : d.plan ? `would ${d.plan.join('; ')}` : `${d.status}${d.readBackDigest ? ` ${short(d.readBackDigest)}` : ''}`;
-      return `  - ${d.name} [${d.type}]: ${what} in ${formatDuration(d.durationMs)}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`;
+      const signed = provenanceText(d);
+      return `  - ${d.name} [${d.type}]: ${what} in ${formatDuration(d.durationMs)}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}${signed ? `; ${signed}` : ''}`;
     }),
     ...(s.error ? [`error (${s.error.code}): ${s.error.message}`] : []),
     `total: ${formatDuration(s.durationMs)}; release ${s.releaseId}; audit entry ${s.auditId}`,

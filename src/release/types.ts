@@ -1,4 +1,4 @@
-import type { BuildInfo, StagedArtifact } from '../publishing/types.js';
+import type { AttestationRecord, BuildInfo, StagedArtifact } from '../publishing/types.js';
 import type { DestinationStatus, ReleaseState } from '../store/releases.js';
 
 /** Who asks for a release, and through which way in. The login is the Conjur login checked for membership. */
@@ -40,6 +40,8 @@ export interface DestinationOutcome {
   error?: { code: string; message: string; retryable: boolean } | undefined;
   /** Dry runs: what the destination would do. */
   plan?: string[] | undefined;
+  /** The signed provenance it published (when the project has a signing key). */
+  attestations?: AttestationRecord[] | undefined;
 }
 
 export interface ReleaseSummary {

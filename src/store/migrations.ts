@@ -185,4 +185,9 @@ export const migrations: readonly string[] = [
     ts TEXT NOT NULL
   );
   `,
+  // 8: the signed provenance each destination published (subject, envelope sha256, key id, where), as JSON,
+  // so a resume that skips a finished destination still reports its attestation.
+  `
+  ALTER TABLE destination_results ADD COLUMN attestations_json TEXT;
+  `,
 ];

@@ -49,6 +49,8 @@ export interface DestinationRecord {
   detail: string | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** JSON of the AttestationRecord[] the destination published; null without provenance. */
+  attestationsJson: string | null;
 }
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -188,12 +190,12 @@ export class Releases {
   upsertDestination(d: Partial<DestinationRecord> & Pick<DestinationRecord, 'releaseId' | 'destination' | 'type' | 'status'>): void {
     this.db
       .prepare(
-        `INSERT INTO destination_results (release_id, destination, type, status, attempts, started_at, finished_at, duration_ms, read_back_digest, location, detail, error_code, error_message)
-         VALUES (@releaseId, @destination, @type, @status, @attempts, @startedAt, @finishedAt, @durationMs, @readBackDigest, @location, @detail, @errorCode, @errorMessage)
+        `INSERT INTO destination_results (release_id, destination, type, status, attempts, started_at, finished_at, duration_ms, read_back_digest, location, detail, error_code, error_message, attestations_json)
+         VALUES (@releaseId, @destination, @type, @status, @attempts, @startedAt, @finishedAt, @durationMs, @readBackDigest, @location, @detail, @errorCode, @errorMessage, @attestationsJson)
          ON CONFLICT (release_id, destination) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
            started_at = COALESCE(excluded.started_at, started_at), finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
            read_back_digest = excluded.read_back_digest, location = excluded.location, detail = excluded.detail,
-           error_code = excluded.error_code, error_message = excluded.error_message`,
+           error_code = excluded.error_code, error_message = excluded.error_message, attestations_json = excluded.attestations_json`,
       )
       .run({
         attempts: 0,
@@ -205,6 +207,7 @@ export class Releases {
         detail: null,
         errorCode: null,
         errorMessage: null,
+        attestationsJson: null,
         ...d,
       });
   }

@@ -1,4 +1,4 @@
-import { formatDuration, summaryText } from '../../../src/release/summary.js';
+import { formatDuration, provenanceText, summaryText } from '../../../src/release/summary.js';
 import type { DestinationOutcome, ReleaseSummary } from '../../../src/release/types.js';
 import { buildLink, commitText, digestLines } from './build-facts.js';
 import { code, context, esc, fields, header, mention, section, shortDigest, type SlackMessage } from './mrkdwn.js';
@@ -21,7 +21,8 @@ export function destinationLine(d: DestinationOutcome): string {
         ? `would ${esc(d.plan.join('; '))}`
         : `${esc(d.status)}${d.readBackDigest ? ` ${code(shortDigest(d.readBackDigest))}` : ''}${d.detail && d.status === 'skipped' ? ` (${esc(d.detail)})` : ''}`;
   const attempts = d.attempts > 1 ? ` after ${d.attempts} attempts` : '';
-  return `${STATUS_ICON[d.status]} *${esc(d.name)}* [${esc(d.type)}]: ${what} in ${formatDuration(d.durationMs)}${attempts}`;
+  const signed = provenanceText(d);
+  return `${STATUS_ICON[d.status]} *${esc(d.name)}* [${esc(d.type)}]: ${what} in ${formatDuration(d.durationMs)}${attempts}${signed ? `; ${esc(signed)}` : ''}`;
 }
 
 function title(s: ReleaseSummary): string {
