@@ -14,8 +14,7 @@ const PEM = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 /**
  * A docker release to a real Debian docker-registry publishes its attestation as the cosign-style
  * `sha256-<digest>.att` artifact (publishers/docker-attestation.ts), which `provenance verify`
- * reads back through fetchImageAttestations. Skipped while docker-attestation.ts on this branch is
- * still the placeholder that throws: the prov-docker branch fills it; the integrator unskips this.
+ * reads back through fetchImageAttestations.
  */
 describe('signed provenance of a docker release', () => {
   const tmp = makeTmpDir('release-bot-provenance-docker-');
@@ -29,7 +28,7 @@ describe('signed provenance of a docker release', () => {
     tmp.cleanup();
   });
 
-  it.skip('publishes sha256-<digest>.att in the destination repository; it verifies against the pushed manifest digest and not with another key or project', async () => {
+  it('publishes sha256-<digest>.att in the destination repository; it verifies against the pushed manifest digest and not with another key or project', async () => {
     [source, dest] = await Promise.all([startRegistry(), startRegistry()]);
     const staged = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/app', tag: '1.0.0' });
     const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM });
