@@ -12,7 +12,7 @@ import { measuredConjur } from './conjur/measured.js';
 import type { Conjur } from './conjur/types.js';
 import { createLogger } from './log.js';
 import { Metrics, mountMetrics } from './metrics.js';
-import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
+import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
 import { Redactor } from './redact.js';
 import { ReleaseCore } from './release/core.js';
 import { checkPortFree, createHttpApp, listen } from './server.js';
@@ -156,10 +156,10 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
   return { app, server, policy, reload: (trigger) => policy.reload(trigger), stop };
 }
 
-/** What `/readyz` asks: Conjur, Slack (when it is on), the database, the policy. */
+/** What `/readyz` asks: Conjur, the membership sentinels, Slack (when it is on), the database, the policy. */
 function readinessChecks(app: App, policy: PolicyReloader): ReadinessCheck[] {
   const env = app.config.env;
-  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN)];
+  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN), membershipCheck(app.conjur, () => app.core.config, env.CONJUR_AUTHN_LOGIN)];
   if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && env.SLACK_BOT_TOKEN) checks.push(slackCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
   checks.push(databaseCheck(app.db, app.config.dataDir), policyCheck(() => policy.status));
   return checks;

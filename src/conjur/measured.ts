@@ -29,5 +29,6 @@ export function measuredConjur(inner: Conjur, observer: ConjurObserver, clock: (
     isMember: (login, group) => measure('isMember', () => inner.isMember(login, group)),
     getSecrets: (ids) => measure('getSecrets', () => inner.getSecrets(ids)),
     canRead: (id) => measure('canRead', () => inner.canRead(id)),
+    ...(inner.membershipSentinel ? { membershipSentinel: (group: string) => measure('membershipSentinel', () => (inner.membershipSentinel as NonNullable<Conjur['membershipSentinel']>)(group)) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { ConjurClientOptions } from '../../src/conjur/client.js';
-import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../src/dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../src/dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError } from '../../src/errors.js';
 import {
   ACCOUNT,
@@ -91,54 +91,45 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(true);
     server.removeMember('release/conjur-cli', 'group:release/devs');
     await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
-    // Unknown to Conjur: the person's side answers 404, the group's side has no such member.
-    await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+    // Unknown to Conjur, with no sentinel: the person's side answers 404, as for a hidden person: undetermined.
+    await expect(c.isMember('ghost', 'release/conjur-cli')).rejects.toMatchObject({ code: ErrorCode.MembershipUndetermined });
   });
 
   describe('when Conjur hides roles the bot holds no privilege on (1.19.3 and later)', () => {
-    const hidden = (visibility: ConjurStandInOptions['visibility']) => startConjurStandIn(standInData({ now: serverClock.now, visibility }));
-    const roleRequests = (s: ConjurStandIn) => s.requests.filter((r) => r.path.startsWith('/roles/')).map((r) => `${r.path}?${r.query} ${r.status}`);
+    const hidden = (visibility: ConjurStandInOptions['visibility'], more: Partial<ConjurStandInOptions> = {}) => startConjurStandIn(standInData({ now: serverClock.now, visibility, ...more }));
+    const asked = (s: ConjurStandIn) => s.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query} ${r.status}`);
+    const sentinel = membershipSentinels(['release/conjur-cli']);
 
-    it('walks the group\'s members downwards when the person is not visible, through nested groups', async () => {
+    it('asks the group\'s sentinel when the person is not visible: one request, nested groups included, follows changes', async () => {
       await server.close();
-      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'], 'group:release/devs': ['host:release-bot'] });
+      server = await hidden({}, { webservices: sentinel });
       const { client: c } = client();
       await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
-      expect(roleRequests(server)).toEqual([
-        '/roles/myorg/user/alice?all 404',
-        '/roles/myorg/group/release%2Fconjur-cli?members 200',
-        '/roles/myorg/group/release%2Fdevs?members 200',
-      ]);
+      expect(asked(server)).toEqual(['/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 200']);
       await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
       await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+      server.addMember('release/devs', 'group:ops/oncall');
+      await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(true);
+      expect(server.requests.some((r) => r.path.startsWith('/roles/'))).toBe(false);
     });
 
-    it('does not count the members of a nested group it may not see, and says so', async () => {
+    it('a sentinel the bot may not read is a 404, as if absent: the person\'s ?all is asked', async () => {
       await server.close();
-      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'] });
-      const logs = captureLogger();
-      const { client: c } = client({ log: logs.log });
-      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
-      expect(logs.text()).toContain('a nested Conjur role is not visible to the bot: its members are not counted');
-      expect(logs.text()).toContain('release/devs');
+      server = await hidden({ 'user:alice': ['host:release-bot'] }, { webservices: { 'release/conjur-cli': { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } } } });
+      const { client: c } = client();
+      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
+      expect(asked(server)).toEqual(['/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 404', '/roles/myorg/user/alice?all 200']);
+      await expect(c.membershipSentinel('release/conjur-cli')).resolves.toBe('missing');
     });
 
-    it('answers 404 (not a member, for the core) when the release group itself is hidden', async () => {
+    it('refuses as membership undetermined when neither the sentinel nor the person is visible, and says so', async () => {
       await server.close();
-      server = await hidden({});
+      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'], 'group:release/devs': ['host:release-bot'] });
       const logs = captureLogger();
       const { client: c } = client({ log: logs.log });
       const err = await rejectionOf(c.isMember('alice', 'release/conjur-cli'));
-      expect(isReleaseBotError(err, ErrorCode.ConjurNotFound)).toBe(true);
-      expect(logs.text()).toContain('the Conjur group is not visible to the bot');
-    });
-
-    it('asks once when the person is visible to the bot', async () => {
-      await server.close();
-      server = await hidden({ 'user:alice': ['host:release-bot'] });
-      const { client: c } = client();
-      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
-      expect(roleRequests(server)).toEqual(['/roles/myorg/user/alice?all 200']);
+      expect(isReleaseBotError(err, ErrorCode.MembershipUndetermined)).toBe(true);
+      expect(logs.text()).toContain('Conjur group membership undetermined');
     });
   });
 
