@@ -95,6 +95,9 @@ describe('membership through a running serve: the sentinel admits a hidden neste
     const denied = await waitFor('the denial audited', () => audit('orphan', '1.0.0').find((e) => e.type === 'denied'));
     expect(denied).toMatchObject({ actor: { conjurLogin: 'carol' }, data: { code: 'MEMBERSHIP_UNDETERMINED' } });
     expect(audit('orphan', '1.0.0').map((e) => e.type)).not.toContain('published');
+    // A lock asks the same question, and is refused in the same words (not "try again when Conjur answers").
+    const lock = await w.command('carol', 'lock orphan to test');
+    expect(text(await w.reply(lock.responseUrl))).toContain('Declare !webservice release/orphan in the policy that declares the group');
 
     const res = await fetch(`${w.baseUrl}/readyz`);
     const body = (await res.json()) as { failing: string[]; checks: Record<string, { ok: boolean; detail: string }> };
