@@ -16,7 +16,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startConjurStandIn } from './conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn } from './conjur-stand-in.js';
 import { freePort } from './free-port.js';
 import { npmPack } from './npm-pack.js';
 import { sendSlackRequest, slashCommand } from './slack-requests.js';
@@ -111,6 +111,8 @@ async function main(): Promise<number> {
       apiKeys: { 'host/release-bot': apiKey },
       // alice is in the release group through a nested team group; mallory is in no group.
       groups: { 'release/hello-cli': ['group:release/hello-team'], 'release/hello-team': ['user:alice'] },
+      // The group's membership sentinel, as deploy/conjur/policy.yml declares it: how the bot asks who is in it.
+      webservices: membershipSentinels(['release/hello-cli']),
       variables: { 'release/npm/token': { value: npmToken, readers: ['host:release-bot'] } },
     });
     cleanups.push(() => conjur.close());
