@@ -41,7 +41,6 @@ type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string
  */
 export const MEMBERSHIP_PRIVILEGE = 'release';
 
-
 /** The policy a group's sentinel needs, in the operator's words. */
 export function sentinelFix(group: string, botLogin: string): string {
   return `Declare !webservice ${group} in the policy that declares the group (so it has the same owner), permit the group ${MEMBERSHIP_PRIVILEGE} and ${botLogin} read on it (deploy/conjur/policy.yml)`;
