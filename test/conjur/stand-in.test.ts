@@ -285,6 +285,29 @@ describe('the stand-in as an HTTP server', () => {
     expect((await get('/whoami', `Token token="${token}"`)).status).toBe(401);
   });
 
+  // cyberark/conjur spec/controllers/resources_controller_spec.rb#permitted_roles and
+  // cucumber/api/features/permitted_roles.feature: an array of role ids (the owner's side included),
+  // 422 {argument_error, "privilege"} without a privilege, 404 for a resource absent or not visible.
+  it('answers permitted_roles as Conjur does: the permitted roles and the owner, expanded downwards; 422 without a privilege; 404 when not visible', async () => {
+    const token = await (await authn('alice', ALICE_KEY)).text();
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: { Authorization: `Token token="${token}"` } });
+    server.setWebservice('release/conjur-cli', { owner: 'group:release/bots', permissions: { release: ['group:release/conjur-cli'], read: ['user:alice'] } });
+    const ok = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual(['myorg:group:release/bots', 'myorg:group:release/conjur-cli', 'myorg:group:release/devs', 'myorg:host:release-bot', 'myorg:user:alice']);
+    const none = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true');
+    expect([none.status, await none.json()]).toEqual([422, { error: { code: 'argument_error', message: 'privilege' } }]);
+    server.setWebservice('release/conjur-cli', { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } });
+    // Visible to whoever holds a privilege on it, through memberships too (is_resource_visible): alice
+    // holds the group; the bot holds nothing there, so to it the sentinel does not exist.
+    expect((await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release')).status).toBe(200);
+    const botToken = await (await authn(BOT_LOGIN, CANARY_API_KEY)).text();
+    const asBot = await fetch(`${server.url}/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release`, { headers: { Authorization: `Token token="${botToken}"` } });
+    expect(asBot.status).toBe(404);
+    expect((await get('/resources/myorg/webservice/release%2Fnope?permitted_roles=true&privilege=release')).status).toBe(404);
+    server.setWebservice('release/conjur-cli', undefined);
+  });
+
   it('refuses data that does not name roles as kind:id', async () => {
     await expect(startConjurStandIn(standInData({ groups: { g: ['alice' as 'user:alice'] } }))).rejects.toThrow('user:alice');
   });
