@@ -6,7 +6,7 @@ import type { App } from '../src/app.js';
 import { startAuditForwarding } from '../src/audit/forwarding.js';
 import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
 import { mountMetrics } from '../src/metrics.js';
-import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
+import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
 import { Redactor } from '../src/redact.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
 import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
@@ -75,10 +75,10 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
   return { app, server, policy, reload: (trigger) => policy.reload(trigger), stop };
 }
 
-/** What `/readyz` asks: Conjur, Slack (when it is on), the database, the policy. */
+/** What `/readyz` asks: Conjur, the membership sentinels, Slack (when it is on), the database, the policy. */
 function readinessChecks(app: App, policy: PolicyReloader): ReadinessCheck[] {
   const env = app.config.env;
-  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN)];
+  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN), membershipCheck(app.conjur, () => app.core.config, env.CONJUR_AUTHN_LOGIN)];
   if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && env.SLACK_BOT_TOKEN) checks.push(slackCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
   checks.push(databaseCheck(app.db, app.config.dataDir), policyCheck(() => policy.status));
   return checks;

@@ -90,7 +90,7 @@ export async function run({ log }) {
       ],
       notes: [
         `Per-release counts: first ${fmt(cold)}; a warm release ${warm.length ? fmt(warm[0]) : 'n/a'}.`,
-        'The membership check is one `GET /roles/{account}/user/{login}?all` (nested groups resolved by Conjur); the credentials of all destinations are one `GET /secrets?variable_ids=...`.',
+        'The membership check is one `GET /resources/{account}/webservice/{group}?permitted_roles=true&privilege=release` (the group\'s membership sentinel: nested groups and owners resolved by Conjur); the credentials of all destinations are one `GET /secrets?variable_ids=...`.',
       ],
     };
   } finally {

@@ -5,7 +5,8 @@
  * server does (authn with an API key, `Token token="..."` on every other call, tokens that lapse after
  * 8 minutes, `/whoami`, batch `/secrets`, `/roles/...?all` as an array expanded through nested groups,
  * layers and ownership, `?members` as an array of grants (ownership rows included), optionally hiding roles from callers without a privilege on them,
- * `/resources/...?check=true`). It holds its data in memory, as given, for tests and `npm run demo`.
+ * `/resources/...?check=true`, and `/resources/.../webservice/...?permitted_roles=true` as Conjur's
+ * `roles_that_can`, for release-bot's membership sentinels). It holds its data in memory, as given, for tests and `npm run demo`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
@@ -15,6 +16,22 @@ import type { Logger } from 'pino';
 
 /** A role as Conjur names it inside an account: `user:alice`, `host:release-bot`, `group:release/conjur-cli`. */
 export type RoleRef = `${'user' | 'host' | 'group' | 'layer' | 'policy'}:${string}`;
+
+/** A webservice: its owner and, per privilege, the roles permitted it. */
+export interface WebserviceSpec {
+  owner: RoleRef;
+  permissions: Record<string, RoleRef[]>;
+}
+
+/**
+ * The membership sentinels deploy/conjur/policy.yml declares, one per group: `!webservice <group>`
+ * in the group's policy (so owned as the group is; `owner`, default the root policy), the group
+ * permitted `release`, the bot `read`.
+ */
+export function membershipSentinels(groups: readonly string[], options: { bot?: RoleRef; owner?: (group: string) => RoleRef } = {}): Record<string, WebserviceSpec> {
+  const bot = options.bot ?? 'host:release-bot';
+  return Object.fromEntries(groups.map((g) => [g, { owner: options.owner?.(g) ?? 'policy:root', permissions: { release: [`group:${g}` as RoleRef], read: [bot] } }]));
+}
 
 export interface ConjurStandInOptions {
   account: string;
@@ -33,6 +50,15 @@ export interface ConjurStandInOptions {
    * group in it: `all_roles` counts all of that, and `?members` lists those rows.
    */
   owners?: Partial<Record<RoleRef, RoleRef>>;
+  /**
+   * Webservice id -> its owner (`resources.owner_id`) and, per privilege, the roles permitted it
+   * (`permissions`). A webservice is a resource but not a role, so it has no ownership row. It is
+   * visible to a caller as Conjur's `is_resource_visible` decides: the caller is its owner or holds
+   * some privilege on it, directly or through its memberships
+   * (cyberark/conjur db/migrate/20180422043957_resource_visibility.rb). release-bot's membership
+   * sentinels are webservices (deploy/conjur/policy.yml).
+   */
+  webservices?: Record<string, WebserviceSpec>;
   /**
    * Variable id -> its value (undefined: declared, never set; a Buffer: bytes as stored, which need
    * not be UTF-8) and the roles that may read and execute it.
@@ -80,6 +106,10 @@ export interface ConjurStandIn {
   addMember(group: string, member: RoleRef): void;
   removeMember(group: string, member: RoleRef): void;
   setVariable(id: string, value: string | Buffer | undefined, readers?: RoleRef[]): void;
+  /** Declares (or, with undefined, deletes) a webservice: a membership sentinel appearing or going. */
+  setWebservice(id: string, webservice: WebserviceSpec | undefined): void;
+  /** Conjur's `all_roles(role)`: the role and every role it holds, upwards over grants and ownership rows (full ids, sorted). */
+  allRoles(role: RoleRef): string[];
   /** Forgets every issued token, so the next call with one gets a 401. */
   revokeTokens(): void;
   /** How many requests it answered 401 (a token expired, revoked or forged, or a refused login). */
@@ -96,6 +126,8 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   const groups = new Map(Object.entries(options.groups ?? {}).map(([g, m]) => [g, new Set<string>(m.map(checkRef))]));
   const layers = new Map(Object.entries(options.layers ?? {}).map(([l, m]) => [l, new Set<string>(m.map(checkRef))]));
   const owners = new Map(Object.entries(options.owners ?? {}).map(([r, o]) => [checkRef(r as RoleRef), checkRef(o as RoleRef)]));
+  const webservice = (w: WebserviceSpec) => ({ owner: checkRef(w.owner), permissions: new Map(Object.entries(w.permissions).map(([p, roles]) => [p, roles.map(checkRef)])) });
+  const webservices = new Map(Object.entries(options.webservices ?? {}).map(([id, w]) => [id, webservice(w)]));
   const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
   const tokens = new Map<string, { login: string; issuedAt: number; expiresAt: number; json: string }>();
   const lifetimeSeconds = Math.floor((options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS) / 1000);
@@ -139,6 +171,28 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       }
     }
     return [...seen].map((r) => `${account}:${r}`);
+  }
+
+  /**
+   * Every role that holds one of `start`, through grants and ownership rows: a recursive walk down
+   * `role_memberships` from the roles to their members, as Conjur's `roles_that_can` and
+   * `is_resource_visible` expand the permitted roles and the owner of a resource (cyberark/conjur
+   * db/migrate/20160705141848_create_authz_functions.rb, 20180422043957_resource_visibility.rb).
+   * No role on the way is checked for visibility: Conjur's functions do not either.
+   */
+  function holders(start: Iterable<string>): Set<string> {
+    const rows = membershipRows();
+    const found = new Set(start);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const r of rows) {
+        if (found.has(r.role) && !found.has(r.member)) {
+          found.add(r.member);
+          grew = true;
+        }
+      }
+    }
+    return found;
   }
 
   const visibility = options.visibility && new Map(Object.entries(options.visibility).map(([r, viewers]) => [checkRef(r as RoleRef), new Set((viewers ?? []).map(checkRef))]));
@@ -251,6 +305,23 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       const members = membershipRows().filter((r) => r.role === role);
       return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m.member}` })) } });
     }
+    if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'webservice') {
+      const id = seg[3] ?? '';
+      const w = webservices.get(id);
+      // FindResource#resource (app/controllers/concerns/find_resource.rb): absent or not visible is the same 404.
+      if (!w || !holders([w.owner, ...[...w.permissions.values()].flat()]).has(caller)) return answer(notFound('webservice', `${account}:webservice:${id}`));
+      if (q.has('permitted_roles')) {
+        // ResourcesController#permitted_roles: `privilege` (or `permission`) is required, then
+        // Role.that_can(privilege, resource).map(&:id): roles_that_can, the permitted roles and the
+        // owner, expanded down role_memberships.
+        const privilege = q.get('privilege') ?? q.get('permission');
+        if (!privilege) return answer({ status: 422, body: { error: { code: 'argument_error', message: 'privilege' } } });
+        const roles = holders([w.owner, ...(w.permissions.get(privilege) ?? [])]);
+        return answer({ status: 200, body: [...roles].map((r) => `${account}:${r}`).sort() });
+      }
+      const permissions = [...w.permissions].flatMap(([privilege, roles]) => roles.map((r) => ({ privilege, role: `${account}:${r}`, policy: `${account}:policy:root` })));
+      return answer({ status: 200, body: { id: `${account}:webservice:${id}`, owner: `${account}:${w.owner}`, policy: `${account}:policy:root`, permissions, annotations: [] } });
+    }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'variable') {
       const id = seg[3] ?? '';
       if (q.get('check') !== 'true') return answer(variables.has(id) ? { status: 200, body: { id: `${account}:variable:${id}` } } : notFound('variable', id));
@@ -318,6 +389,11 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       variables.set(id, { value, readers: new Set((readers ?? [...(variables.get(id)?.readers ?? [])]).map((r) => checkRef(r as RoleRef))) });
     },
     revokeTokens: () => tokens.clear(),
+    setWebservice: (id, w) => {
+      if (w === undefined) webservices.delete(id);
+      else webservices.set(id, webservice(w));
+    },
+    allRoles: (role) => memberships(checkRef(role)).sort(),
     unauthorizedCount: () => requests.filter((r) => r.status === 401).length,
   };
 

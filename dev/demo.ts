@@ -14,7 +14,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startConjurStandIn } from './conjur-stand-in.js';
+import { fileURLToPath } from 'node:url';
+import { membershipSentinels, startConjurStandIn } from './conjur-stand-in.js';
 import { freePort } from './free-port.js';
 import { npmPack } from './npm-pack.js';
 import { sendSlackRequest, slashCommand } from './slack-requests.js';
@@ -67,6 +68,8 @@ async function main(): Promise<number> {
       apiKeys: { 'host/release-bot': apiKey },
       // alice is in the release group through a nested team group; mallory is in no group.
       groups: { 'release/hello-cli': ['group:release/hello-team'], 'release/hello-team': ['user:alice'] },
+      // The group's membership sentinel, as deploy/conjur/policy.yml declares it: how the bot asks who is in it.
+      webservices: membershipSentinels(['release/hello-cli']),
       variables: { 'release/npm/token': { value: npmToken, readers: ['host:release-bot'] } },
     });
     cleanups.push(() => conjur.close());

@@ -18,6 +18,8 @@ export enum ErrorCode {
   ConjurAuthFailed = 'CONJUR_AUTH_FAILED',
   ConjurForbidden = 'CONJUR_FORBIDDEN',
   ConjurNotFound = 'CONJUR_NOT_FOUND',
+  /** Conjur's policy lets the bot see neither the group's membership sentinel nor the person: nobody can be shown a member. */
+  MembershipUndetermined = 'MEMBERSHIP_UNDETERMINED',
   DestinationFailed = 'DESTINATION_FAILED',
   DestinationConflict = 'DESTINATION_CONFLICT',
   ExecFailed = 'EXEC_FAILED',
@@ -89,6 +91,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   [ErrorCode.ConjurAuthFailed]: 69,
   [ErrorCode.ConjurForbidden]: 77,
   [ErrorCode.ConjurNotFound]: 69,
+  [ErrorCode.MembershipUndetermined]: 78,
   [ErrorCode.DestinationFailed]: 1,
   [ErrorCode.DestinationConflict]: 1,
   [ErrorCode.ExecFailed]: 1,

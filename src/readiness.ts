@@ -1,8 +1,11 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import type { Config } from './config/load.js';
 import type { PolicyStatus } from './config/reload.js';
-import type { Conjur } from './conjur/types.js';
+import { sentinelFix } from './conjur/client.js';
+import type { Conjur, SentinelState } from './conjur/types.js';
+import { ErrorCode } from './errors.js';
 import { DATABASE_FILE, type Db } from './store/db.js';
 
 export interface CheckResult {
@@ -123,6 +126,63 @@ export function policyCheck(status: () => PolicyStatus): ReadinessCheck {
       const loaded = `${s.file} sha256 ${s.sha256} in force since ${s.loadedAt}`;
       if (!s.rejected) return { ok: true, detail: loaded };
       return { ok: false, detail: `the last reload (${s.rejected.trigger}, ${s.rejected.at}) was refused, the previous policy stays: ${s.rejected.problems.join('; ')} — ${loaded}` };
+    },
+  };
+}
+
+/**
+ * Every Conjur group the policy asks about, with who uses it: each project's authorized_group and
+ * approver_group (`project conjur-cli`), the audit_group.
+ */
+export function membershipGroups(config: Pick<Config, 'projects' | 'auditGroup'>): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  const use = (group: string, by: string) => {
+    const users = groups.get(group) ?? [];
+    if (!users.includes(by)) users.push(by);
+    groups.set(group, users);
+  };
+  for (const p of config.projects.values()) {
+    use(p.authorized_group, `project ${p.name}`);
+    use(p.approver_group, `project ${p.name}`);
+  }
+  if (config.auditGroup) use(config.auditGroup, 'audit_group');
+  return new Map([...groups].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A group's sentinel state in the operator's words: what is wrong and the policy to add. */
+export function sentinelProblem(group: string, users: readonly string[], state: Exclude<SentinelState, 'ok'>, botLogin: string): string {
+  const what = state === 'missing' ? `no membership sentinel !webservice ${group} visible to ${botLogin}` : `the membership sentinel !webservice ${group} does not permit the group release`;
+  return `${what} (${users.join(', ')}): ${sentinelFix(group, botLogin)}`;
+}
+
+/**
+ * Each group the policy in force asks about has its membership sentinel (deploy/conjur/policy.yml):
+ * without one, only people the bot may read can be found members, and everyone else is refused as
+ * "membership undetermined". Cached longer than the other network checks: one request per group.
+ */
+export function membershipCheck(conjur: Conjur, config: () => Pick<Config, 'projects' | 'auditGroup'>, botLogin: string): ReadinessCheck {
+  return {
+    name: 'membership',
+    cacheMs: 30_000,
+    async run() {
+      const groups = membershipGroups(config());
+      if (!conjur.membershipSentinel) return { ok: true, detail: 'not checked' };
+      const ask = conjur.membershipSentinel.bind(conjur);
+      const problems: string[] = [];
+      try {
+        // All at once: the check has one timeout for every group.
+        const states = await Promise.all([...groups.keys()].map((group) => ask(group)));
+        [...groups].forEach(([group, users], i) => {
+          const state = states[i] ?? 'missing';
+          if (state !== 'ok') problems.push(sentinelProblem(group, users, state, botLogin));
+        });
+      } catch (err) {
+        // Conjur not answering is the conjur check's to report; this one is about policy.
+        const code = (err as { code?: unknown }).code;
+        if (code === ErrorCode.ConjurUnavailable || code === ErrorCode.ConjurAuthFailed || code === ErrorCode.Timeout) return { ok: true, detail: 'not checked: Conjur did not answer' };
+        throw err;
+      }
+      return problems.length === 0 ? { ok: true, detail: `membership sentinels in place for ${groups.size} group(s)` } : { ok: false, detail: problems.join('; ') };
     },
   };
 }

@@ -16,12 +16,14 @@ export const CREDENTIALS = { TOKEN_A: 'release/bench/token-a', TOKEN_B: 'release
  * variables, plus `extra` ({ id: value }).
  */
 export async function startConjur(extra = {}) {
-  const { startConjurStandIn } = await import(devDist('conjur-stand-in.js'));
+  const { membershipSentinels, startConjurStandIn } = await import(devDist('conjur-stand-in.js'));
   const apiKey = randomBytes(28).toString('hex').slice(0, 55);
   const conjur = await startConjurStandIn({
     account: ACCOUNT,
     apiKeys: { [BOT_LOGIN]: apiKey },
     groups: { [GROUP]: ['group:release/bench-team'], 'release/bench-team': [`user:${MEMBER}`] },
+    // The group's membership sentinel (deploy/conjur/policy.yml): one request per membership check.
+    webservices: membershipSentinels([GROUP]),
     variables: Object.fromEntries([
       ...Object.values(CREDENTIALS).map((id) => [id, `value-of-${id}-${randomBytes(8).toString('hex')}`]),
       ...Object.entries(extra),
@@ -88,7 +90,7 @@ export function classifyConjurRequests(requests) {
   const count = { authn: 0, membership: 0, secrets: 0, other: 0 };
   for (const r of requests) {
     if (r.method === 'POST' && r.path.startsWith('/authn/')) count.authn++;
-    else if (r.method === 'GET' && r.path.startsWith('/roles/')) count.membership++;
+    else if (r.method === 'GET' && (r.path.startsWith('/roles/') || r.query.startsWith('permitted_roles='))) count.membership++;
     else if (r.method === 'GET' && r.path === '/secrets') count.secrets++;
     else count.other++;
   }

@@ -29,6 +29,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.ConjurUnavailable]: 503,
   [ErrorCode.ConjurAuthFailed]: 503,
   [ErrorCode.ConjurNotFound]: 503,
+  [ErrorCode.MembershipUndetermined]: 503,
   [ErrorCode.Timeout]: 503,
   [ErrorCode.ConfigInvalid]: 500,
   [ErrorCode.Internal]: 500,

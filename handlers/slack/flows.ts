@@ -166,7 +166,8 @@ async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Request
   } catch (thrown) {
     const coded = toReleaseBotError(thrown);
     // Conjur answers 404 for a role it does not know (or the bot may not see): a member of nothing.
-    refusal = coded.code === ErrorCode.ConjurNotFound ? notMember() : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
+    // Membership undetermined (no sentinel, the person hidden) is Conjur policy to fix: refused in its own words.
+    refusal = coded.code === ErrorCode.ConjurNotFound ? notMember() : coded.code === ErrorCode.MembershipUndetermined ? coded : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
   }
   if (refusal) {
     auditDenied(deps.core, asker, who.login, 'audit', project, '-', refusal);

@@ -8,7 +8,7 @@ import { ApiKeyTokenSource, FileTokenSource, normalizeToken, registerToken, type
 import { assertCloudAccount, conjurCa, parseApplianceUrl } from './appliance.js';
 import { conjurErrorCode, conjurErrorHint, type ErrorSubject } from './error-codes.js';
 import { registerSecret, secretFromBytes, type SecretValue } from './secret-value.js';
-import type { Conjur } from './types.js';
+import type { Conjur, SentinelState } from './types.js';
 
 export interface ConjurClientOptions {
   /** CONJUR_APPLIANCE_URL, e.g. https://conjur.example.com (a path prefix is kept; Conjur Cloud gets /api). */
@@ -35,8 +35,16 @@ export interface ConjurClientOptions {
 
 type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string; headers?: Record<string, string> };
 
-/** How many nested groups, layers and owning policies a membership walk reads before it gives up (and refuses). */
-const MAX_GROUPS_WALKED = 200;
+/**
+ * The privilege a release group holds on its membership sentinel, a `!webservice` with the group's
+ * id declared next to it (deploy/conjur/policy.yml). Conjur allows any privilege name on a permit.
+ */
+export const MEMBERSHIP_PRIVILEGE = 'release';
+
+/** The policy a group's sentinel needs, in the operator's words. */
+export function sentinelFix(group: string, botLogin: string): string {
+  return `Declare !webservice ${group} in the policy that declares the group (so it has the same owner), permit the group ${MEMBERSHIP_PRIVILEGE} and ${botLogin} read on it (deploy/conjur/policy.yml)`;
+}
 
 /** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
 export class ConjurClient implements Conjur {
@@ -90,17 +98,44 @@ export class ConjurClient implements Conjur {
   }
 
   /**
-   * Whether `login` belongs to `group`, directly or through nested groups. First from the person's
-   * side, one request (`?all`: every role they have, expanded). Conjur 1.19.3 and later answer that
-   * with 404 unless the bot holds a privilege on the person, so a 404 there falls back to walking
-   * the group's members downwards, which needs `read` on the release groups only (deploy/conjur).
+   * Whether `login` belongs to `group` as Conjur itself defines it: `group` is among the person's
+   * `all_roles`, every role reachable upwards through `role_memberships`, which holds the grants of
+   * policy and one ownership row per owned role (the owner of a role holds it: a policy's owners
+   * and their members belong to every group the policy declares). Both ways of asking below are
+   * computed by Conjur over those same rows, so they agree by construction; the bot never walks
+   * the graph itself.
+   *
+   * 1. The group's membership sentinel, one request: `roles_that_can(release, webservice <group>)`
+   *    is every role holding `release` on it, plus its owner, closed downwards over
+   *    role_memberships, ownership rows included, with no visibility filter on the roles it passes
+   *    through (cyberark/conjur app/controllers/resources_controller.rb#permitted_roles,
+   *    db/migrate/20160705141848_create_authz_functions.rb). Only the group holds `release` and
+   *    the sentinel has the group's owner, so that is exactly the group's members, hidden nested
+   *    groups included. Needs `read` on the sentinel (concerns/find_resource.rb).
+   * 2. No sentinel visible (404): the person's `?all`, which Conjur 1.19.3 and later answer only
+   *    when the bot holds a privilege on the person.
+   * 3. Neither visible: MembershipUndetermined, a refusal naming the fix (fail closed).
    */
   async isMember(login: string, group: string): Promise<boolean> {
     const role = roleOfLogin(login);
     assertConjurId(group, 'group');
+    const person = `${this.account}:${role.kind}:${role.id}`;
+    const holders = await this.sentinelHolders(group);
+    if (holders !== undefined) {
+      const member = holders.includes(person);
+      this.log?.debug({ login, group, member, via: 'sentinel' }, 'checked Conjur group membership');
+      return member;
+    }
     const what = `read the group memberships of ${role.kind} ${role.id}`;
     const res = await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`, query: 'all', what });
-    if (res.status === 404) return this.isMemberFromGroupSide(`${this.account}:${role.kind}:${role.id}`, group);
+    if (res.status === 404) {
+      this.log?.warn({ login, group }, 'Conjur group membership undetermined: the bot sees neither the group\'s membership sentinel nor the person (declare the sentinel, deploy/conjur/README.md)');
+      throw new ReleaseBotError(
+        ErrorCode.MembershipUndetermined,
+        `cannot tell whether ${login} is a member of the Conjur group ${group}: Conjur shows ${this.login} neither the group's membership sentinel (!webservice ${group}) nor ${role.kind} ${role.id}. ${sentinelFix(group, this.login)}`,
+        { details: { group, sentinel: `webservice:${group}` } },
+      );
+    }
     expectOk(res, what, this.login);
     const body = parseJson(res, 'GET /roles ?all');
     // Conjur answers `?all` with an array of role ids. Anything else is refused rather than interpreted:
@@ -111,55 +146,52 @@ export class ConjurClient implements Conjur {
     }
     const wanted = `${this.account}:group:${group}`;
     const member = body.includes(wanted);
-    this.log?.debug({ login, group, member }, 'checked Conjur group membership');
+    this.log?.debug({ login, group, member, via: 'all' }, 'checked Conjur group membership');
     return member;
   }
 
   /**
-   * Breadth-first through `?members` from `group` down, ownership rows included (the owners of the
-   * policy that owns the group, and their members, are members too). A nested role the bot may not see is not
-   * counted (fail closed, with a warning: its members are refused until policy lets the bot read it);
-   * the top group not being visible is Conjur's 404, which callers treat as "not a member".
+   * Whether the membership sentinel of `group` is in place: `ok` (visible to the bot, and the group
+   * holds `release` on it), `missing` (not declared, or the bot may not read it) or
+   * `group-not-permitted` (visible, but the group is not among the roles holding `release`).
+   * For `/readyz` and `doctor`.
    */
-  private async isMemberFromGroupSide(member: string, group: string): Promise<boolean> {
-    const queue: string[] = [`${this.account}:group:${group}`];
-    const seen = new Set(queue);
-    for (let role = queue.shift(); role !== undefined; role = queue.shift()) {
-      const [, kind = '', id = ''] = /^[^:]+:([^:]+):(.+)$/.exec(role) ?? [];
-      const what = `list the members of the ${kind} ${id}`;
-      const res = await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${kind}/${segment(id)}`, query: 'members', what });
-      if (res.status === 404) {
-        if (seen.size === 1) {
-          this.log?.warn({ group }, 'the Conjur group is not visible to the bot: nobody can be found a member (permit read on it in policy)');
-          throw statusError(404, what, this.login);
-        }
-        this.log?.warn({ group, hidden: role }, 'a nested Conjur role is not visible to the bot: its members are not counted (permit read on it in policy)');
-        continue;
-      }
-      expectOk(res, what, this.login);
-      const grants = parseJson(res, 'GET /roles ?members');
-      if (!Array.isArray(grants) || !grants.every((g): g is { member: string } => typeof (g as { member?: unknown })?.member === 'string')) {
-        throw unexpected(`GET /roles/${this.account}/${kind}/${id}?members did not return an array of grants`);
-      }
-      for (const { member: m } of grants) {
-        if (m === member) {
-          this.log?.debug({ login: member, group, member: true, via: role }, 'checked Conjur group membership from the group side');
-          return true;
-        }
-        // Conjur's own answer (`all_roles`) counts every row of role_memberships, ownership rows too:
-        // the owner of a role is a member of it, and a policy owns what it declares. So the walk
-        // goes down through groups, layers and policies (to their owners and the owners' members).
-        // Users and hosts are matched, not walked: the bot cannot see people, and the owner of a
-        // user or host (whom Conjur also counts) is left out: a refusal, never a wrong admission.
-        if (/^[^:]+:(group|layer|policy):/.test(m) && !seen.has(m)) {
-          if (seen.size >= MAX_GROUPS_WALKED) throw unexpected(`more than ${MAX_GROUPS_WALKED} groups, layers and policies under ${group}: refusing to guess`);
-          seen.add(m);
-          queue.push(m);
-        }
-      }
+  async membershipSentinel(group: string): Promise<SentinelState> {
+    assertConjurId(group, 'group');
+    try {
+      return (await this.sentinelHolders(group)) === undefined ? 'missing' : 'ok';
+    } catch (err) {
+      if (err instanceof ReleaseBotError && err.code === ErrorCode.MembershipUndetermined) return 'group-not-permitted';
+      throw err;
     }
-    this.log?.debug({ login: member, group, member: false }, 'checked Conjur group membership from the group side');
-    return false;
+  }
+
+  /** Every role id Conjur lists as holding `release` on the sentinel, or undefined when the bot cannot see it (404). */
+  private async sentinelHolders(group: string): Promise<string[] | undefined> {
+    const what = `list the roles holding ${MEMBERSHIP_PRIVILEGE} on the membership sentinel webservice ${group}`;
+    const res = await this.call({
+      method: 'GET',
+      path: `/resources/${segment(this.account)}/webservice/${segment(group)}`,
+      query: `permitted_roles=true&privilege=${MEMBERSHIP_PRIVILEGE}`,
+      what,
+    });
+    if (res.status === 404) return undefined;
+    expectOk(res, what, this.login);
+    const body = parseJson(res, 'GET /resources ?permitted_roles');
+    if (!Array.isArray(body) || !body.every((r): r is string => typeof r === 'string')) {
+      throw unexpected(`GET /resources/${this.account}/webservice/${group}?permitted_roles did not return an array of role ids`);
+    }
+    // The group itself holds the privilege, so it is always listed; when it is not, the sentinel is
+    // someone else's (or its permit is missing), and the list cannot be read as the group's members.
+    if (!body.includes(`${this.account}:group:${group}`)) {
+      this.log?.warn({ group }, 'the Conjur membership sentinel does not permit its group: membership undetermined');
+      throw new ReleaseBotError(
+        ErrorCode.MembershipUndetermined,
+        `the membership sentinel !webservice ${group} does not permit the group ${group} (privilege ${MEMBERSHIP_PRIVILEGE}), so its answer is not that group's members. ${sentinelFix(group, this.login)}`,
+        { details: { group, sentinel: `webservice:${group}` } },
+      );
+    }
+    return body;
   }
 
   /**

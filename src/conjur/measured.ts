@@ -24,10 +24,12 @@ export function measuredConjur(inner: Conjur, observer: ConjurObserver, clock: (
       throw err;
     }
   };
+  const sentinel = inner.membershipSentinel?.bind(inner);
   return {
     whoami: () => measure('whoami', () => inner.whoami()),
     isMember: (login, group) => measure('isMember', () => inner.isMember(login, group)),
     getSecrets: (ids) => measure('getSecrets', () => inner.getSecrets(ids)),
     canRead: (id) => measure('canRead', () => inner.canRead(id)),
+    ...(sentinel ? { membershipSentinel: (group: string) => measure('membershipSentinel', () => sentinel(group)) } : {}),
   };
 }

@@ -302,6 +302,7 @@ export class Approvals {
       const coded = toReleaseBotError(err);
       if (coded.code === ErrorCode.ConjurNotFound) return false;
       if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
+      if (coded.code === ErrorCode.MembershipUndetermined) throw coded;
       throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): refused until Conjur answers`, { cause: coded });
     });
     if (!member) throw new ReleaseBotError(ErrorCode.NotAuthorized, refusal, { details: { group } });

@@ -270,7 +270,8 @@ export class ReleaseCore {
       }
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
-      const coded = err.code === ErrorCode.NotAuthorized ? err : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): the release is refused until Conjur answers`, { cause: err });
+      // Membership undetermined is Conjur policy to fix, not an outage: refused with its own words.
+      const coded = err.code === ErrorCode.NotAuthorized || err.code === ErrorCode.MembershipUndetermined ? err : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): the release is refused until Conjur answers`, { cause: err });
       return refuse(coded, staged.id);
     }
 

@@ -77,6 +77,7 @@ export class Freezes {
       const coded = toReleaseBotError(err);
       if (coded.code === ErrorCode.ConjurNotFound) return false;
       if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
+      if (coded.code === ErrorCode.MembershipUndetermined) throw coded;
       throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
     });
     if (!member) {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../dev/conjur-stand-in.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -53,6 +53,7 @@ export async function startBotEnv(
     account: 'acme',
     apiKeys: { 'host/release-bot': API_KEY },
     groups: { 'release/conjur-cli': ['group:release/core-team'], 'release/core-team': ['user:alice'] },
+    webservices: membershipSentinels(['release/conjur-cli', 'release/core-team']),
     variables: options.variables ?? {},
   });
   const configFile = path.join(tmp.dir, 'releases.yml');

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
 import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -39,6 +39,7 @@ describe('a binary credential reaches an exec script byte for byte through relea
       account: 'acme',
       apiKeys: { 'host/release-bot': API_KEY },
       groups: { 'release/signer': ['user:alice'] },
+      webservices: membershipSentinels(['release/signer']),
       variables: {
         'release/signing/keystore': { value: KEYSTORE, readers: ['host:release-bot'] },
         'release/signing/password': { value: PASSWORD, readers: ['host:release-bot'] },

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { runCli, repoRoot } from '../support/cli.js';
 import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -53,6 +53,7 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
         'release/conjur-cli': ['group:release/core-team'],
         'release/core-team': ['user:alice'],
       },
+      webservices: membershipSentinels(['release/conjur-cli', 'release/core-team']),
       variables: { 'release/downloads/token': { value: DOWNLOADS_TOKEN, readers: ['host:release-bot'] } },
     });
     writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {

@@ -250,9 +250,53 @@ describe('ConjurClient.getSecrets', () => {
 describe('ConjurClient.isMember', () => {
   const rolesOf = (path: string, roles: unknown, status = 200): nock.Scope =>
     nock(BASE).get((uri) => uri === `${path}?all`).reply(status, roles as nock.Body);
+  /** The group's membership sentinel: `GET /resources/<account>/webservice/<group>?permitted_roles=true&privilege=release` (cyberark/conjur config/routes.rb, resources#permitted_roles). */
+  const sentinel = (group: string, body: unknown, status = 200): nock.Scope =>
+    nock(BASE)
+      .get((uri) => uri === `/resources/myorg/webservice/${encodeURIComponent(group)}?permitted_roles=true&privilege=release`)
+      .matchHeader('authorization', /^Token token="/)
+      .reply(status, body as nock.Body);
+  /** Conjur's 404 for a resource the bot may not see (RecordNotFound, app/controllers/application_controller.rb). */
+  const noSentinel = (group = 'release/conjur-cli') => sentinel(group, { error: { code: 'not_found', message: `Webservice 'myorg:webservice:${group}' not found` } }, 404);
 
-  it('is true for a member through nested groups, via the user role\'s ?all memberships', async () => {
+  it('asks the group\'s sentinel first: a member iff Conjur lists the person\'s own role id, in one request', async () => {
     expectAuthn(fakeToken());
+    // roles_that_can answers the permitted group, the owner's side and everyone below them (a JSON array of ids).
+    const answer = ['myorg:group:release/conjur-cli', 'myorg:group:release/devs', 'myorg:policy:release', 'myorg:user:admin', 'myorg:user:alice', 'myorg:host:ci/jenkins', 'other:user:bob', 'myorg:group:bob'];
+    for (let i = 0; i < 4; i++) sentinel('release/conjur-cli', answer);
+    const { client } = makeClient();
+    await expect(client.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
+    await expect(client.isMember('host/ci/jenkins', 'release/conjur-cli')).resolves.toBe(true);
+    // Another account's bob, a group named bob: not the user bob.
+    await expect(client.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
+    await expect(client.isMember('alice@devops', 'release/conjur-cli')).resolves.toBe(false);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('refuses a sentinel answer that is not an array of role ids, and a sentinel that does not list its group', async () => {
+    expectAuthn(fakeToken());
+    sentinel('release/conjur-cli', { id: 'myorg:webservice:release/conjur-cli', permissions: [] });
+    sentinel('release/conjur-cli', ['myorg:group:release/conjur-cli', { id: 'myorg:user:alice' }]);
+    sentinel('release/conjur-cli', ['myorg:user:admin', 'myorg:user:alice']);
+    const { client } = makeClient();
+    expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
+    expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
+    const stray = expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.MembershipUndetermined);
+    expect(stray.message).toContain('does not permit the group release/conjur-cli');
+  });
+
+  it('a sentinel answering 403 or 500 is an error, never a fall back to another path', async () => {
+    expectAuthn(fakeToken());
+    sentinel('release/conjur-cli', '', 403);
+    sentinel('release/conjur-cli', 'boom', 500);
+    const { client } = makeClient();
+    expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurForbidden);
+    expect(expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable).retryable).toBe(true);
+  });
+
+  it('without a sentinel, reads the person\'s ?all memberships: true for a member through nested groups', async () => {
+    expectAuthn(fakeToken());
+    noSentinel();
     rolesOf('/roles/myorg/user/alice', ['myorg:user:alice', 'myorg:group:release/devs', 'myorg:group:release/conjur-cli']);
     const { client } = makeClient();
     await expect(client.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
@@ -260,6 +304,7 @@ describe('ConjurClient.isMember', () => {
 
   it('is false when only a look-alike group or another account\'s group is listed', async () => {
     expectAuthn(fakeToken());
+    noSentinel();
     rolesOf('/roles/myorg/user/bob', ['myorg:user:bob', 'myorg:group:release/conjur-cli-readers', 'other:group:release/conjur-cli', 'myorg:user:release/conjur-cli']);
     const { client } = makeClient();
     await expect(client.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
@@ -267,6 +312,8 @@ describe('ConjurClient.isMember', () => {
 
   it('asks about a host role for a host/ login, with its id encoded as one path segment', async () => {
     expectAuthn(fakeToken());
+    noSentinel();
+    noSentinel();
     rolesOf('/roles/myorg/host/ci%2Fjenkins', ['myorg:host:ci/jenkins', 'myorg:group:release/conjur-cli']);
     rolesOf('/roles/myorg/user/alice%40devops', ['myorg:user:alice@devops']);
     const { client } = makeClient();
@@ -276,6 +323,7 @@ describe('ConjurClient.isMember', () => {
 
   it('refuses the object form and any array that is not all role ids: it fails closed', async () => {
     expectAuthn(fakeToken());
+    for (let i = 0; i < 3; i++) noSentinel();
     rolesOf('/roles/myorg/user/alice', { id: 'myorg:user:alice', members: [{ member: 'myorg:group:release/conjur-cli' }] });
     rolesOf('/roles/myorg/user/alice', ['myorg:group:release/conjur-cli', { role: 'x' }]);
     rolesOf('/roles/myorg/user/alice', 'myorg:group:release/conjur-cli');
@@ -283,28 +331,21 @@ describe('ConjurClient.isMember', () => {
     for (let i = 0; i < 3; i++) expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
   });
 
-  it('on 404 from the person\'s side walks the group\'s members; 403 is ConjurForbidden', async () => {
+  it('neither the sentinel nor the person visible: MembershipUndetermined naming the fix; 403 on the person is ConjurForbidden; no walk', async () => {
     expectAuthn(fakeToken());
+    noSentinel();
     rolesOf('/roles/myorg/user/ghost', {}, 404);
-    const members = (group: string, grants: unknown, status = 200) =>
-      nock(BASE).get((uri) => uri === `/roles/myorg/group/${encodeURIComponent(group)}?members`).matchHeader('authorization', /^Token token="/).reply(status, grants as nock.Body);
-    members('release/conjur-cli', [{ role: 'myorg:group:release/conjur-cli', member: 'myorg:group:release/devs' }, { role: 'myorg:group:release/conjur-cli', member: 'myorg:user:carol' }]);
-    members('release/devs', [{ role: 'myorg:group:release/devs', member: 'myorg:user:alice' }]);
+    noSentinel();
     rolesOf('/roles/myorg/user/alice', {}, 403);
     const { client } = makeClient();
-    await expect(client.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+    const err = expectError(await rejectionOf(client.isMember('ghost', 'release/conjur-cli')), ErrorCode.MembershipUndetermined);
+    expect(err.message).toBe(
+      'cannot tell whether ghost is a member of the Conjur group release/conjur-cli: Conjur shows host/release-bot neither the group\'s membership sentinel (!webservice release/conjur-cli) nor user ghost. Declare !webservice release/conjur-cli in the policy that declares the group (so it has the same owner), permit the group release and host/release-bot read on it (deploy/conjur/policy.yml)',
+    );
+    expect(err.details).toEqual({ group: 'release/conjur-cli', sentinel: 'webservice:release/conjur-cli' });
     expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurForbidden);
-  });
-
-  it('refuses a members answer that is not an array of grants, and a group hidden from the bot', async () => {
-    expectAuthn(fakeToken());
-    rolesOf('/roles/myorg/user/alice', {}, 404);
-    nock(BASE).get('/roles/myorg/group/release%2Fconjur-cli?members').reply(200, { id: 'myorg:group:release/conjur-cli', members: [{ member: 'myorg:user:alice' }] });
-    rolesOf('/roles/myorg/user/bob', {}, 404);
-    nock(BASE).get('/roles/myorg/group/release%2Fconjur-cli?members').reply(404, {});
-    const { client } = makeClient();
-    expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable);
-    expectError(await rejectionOf(client.isMember('bob', 'release/conjur-cli')), ErrorCode.ConjurNotFound);
+    // Every interceptor used, and nothing else asked (nock refuses an unexpected ?members).
+    expect(nock.pendingMocks()).toEqual([]);
   });
 });
 
@@ -405,7 +446,7 @@ describe('no secret reaches a log line or an error', () => {
       .get('/whoami')
       .times(2)
       .reply(401)
-      .get((uri) => uri.startsWith('/roles'))
+      .get((uri) => uri.startsWith('/resources/myorg/webservice/'))
       .reply(500, CANARY_SECRET);
     const { client } = makeClient({ log });
     await expect(client.getSecrets(['release/a', 'release/b'])).resolves.toHaveProperty('size', 2);

@@ -1,5 +1,5 @@
 import type { ConjurClientOptions } from '../../src/conjur/client.js';
-import { startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions } from '../../dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError } from '../../src/errors.js';
 import {
   ACCOUNT,
@@ -91,54 +91,45 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(true);
     server.removeMember('release/conjur-cli', 'group:release/devs');
     await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
-    // Unknown to Conjur: the person's side answers 404, the group's side has no such member.
-    await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+    // Unknown to Conjur, with no sentinel: the person's side answers 404, as for a hidden person: undetermined.
+    await expect(c.isMember('ghost', 'release/conjur-cli')).rejects.toMatchObject({ code: ErrorCode.MembershipUndetermined });
   });
 
   describe('when Conjur hides roles the bot holds no privilege on (1.19.3 and later)', () => {
-    const hidden = (visibility: ConjurStandInOptions['visibility']) => startConjurStandIn(standInData({ now: serverClock.now, visibility }));
-    const roleRequests = (s: ConjurStandIn) => s.requests.filter((r) => r.path.startsWith('/roles/')).map((r) => `${r.path}?${r.query} ${r.status}`);
+    const hidden = (visibility: ConjurStandInOptions['visibility'], more: Partial<ConjurStandInOptions> = {}) => startConjurStandIn(standInData({ now: serverClock.now, visibility, ...more }));
+    const asked = (s: ConjurStandIn) => s.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query} ${r.status}`);
+    const sentinel = membershipSentinels(['release/conjur-cli']);
 
-    it('walks the group\'s members downwards when the person is not visible, through nested groups', async () => {
+    it('asks the group\'s sentinel when the person is not visible: one request, nested groups included, follows changes', async () => {
       await server.close();
-      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'], 'group:release/devs': ['host:release-bot'] });
+      server = await hidden({}, { webservices: sentinel });
       const { client: c } = client();
       await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
-      expect(roleRequests(server)).toEqual([
-        '/roles/myorg/user/alice?all 404',
-        '/roles/myorg/group/release%2Fconjur-cli?members 200',
-        '/roles/myorg/group/release%2Fdevs?members 200',
-      ]);
+      expect(asked(server)).toEqual(['/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 200']);
       await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
       await expect(c.isMember('ghost', 'release/conjur-cli')).resolves.toBe(false);
+      server.addMember('release/devs', 'group:ops/oncall');
+      await expect(c.isMember('bob', 'release/conjur-cli')).resolves.toBe(true);
+      expect(server.requests.some((r) => r.path.startsWith('/roles/'))).toBe(false);
     });
 
-    it('does not count the members of a nested group it may not see, and says so', async () => {
+    it('a sentinel the bot may not read is a 404, as if absent: the person\'s ?all is asked', async () => {
       await server.close();
-      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'] });
-      const logs = captureLogger();
-      const { client: c } = client({ log: logs.log });
-      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(false);
-      expect(logs.text()).toContain('a nested Conjur role is not visible to the bot: its members are not counted');
-      expect(logs.text()).toContain('release/devs');
+      server = await hidden({ 'user:alice': ['host:release-bot'] }, { webservices: { 'release/conjur-cli': { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } } } });
+      const { client: c } = client();
+      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
+      expect(asked(server)).toEqual(['/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 404', '/roles/myorg/user/alice?all 200']);
+      await expect(c.membershipSentinel('release/conjur-cli')).resolves.toBe('missing');
     });
 
-    it('answers 404 (not a member, for the core) when the release group itself is hidden', async () => {
+    it('refuses as membership undetermined when neither the sentinel nor the person is visible, and says so', async () => {
       await server.close();
-      server = await hidden({});
+      server = await hidden({ 'group:release/conjur-cli': ['host:release-bot'], 'group:release/devs': ['host:release-bot'] });
       const logs = captureLogger();
       const { client: c } = client({ log: logs.log });
       const err = await rejectionOf(c.isMember('alice', 'release/conjur-cli'));
-      expect(isReleaseBotError(err, ErrorCode.ConjurNotFound)).toBe(true);
-      expect(logs.text()).toContain('the Conjur group is not visible to the bot');
-    });
-
-    it('asks once when the person is visible to the bot', async () => {
-      await server.close();
-      server = await hidden({ 'user:alice': ['host:release-bot'] });
-      const { client: c } = client();
-      await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
-      expect(roleRequests(server)).toEqual(['/roles/myorg/user/alice?all 200']);
+      expect(isReleaseBotError(err, ErrorCode.MembershipUndetermined)).toBe(true);
+      expect(logs.text()).toContain('Conjur group membership undetermined');
     });
   });
 
@@ -292,6 +283,29 @@ describe('the stand-in as an HTTP server', () => {
     expect(await roles.json()).toEqual(['myorg:user:alice', 'myorg:group:release/devs', 'myorg:group:release/conjur-cli']);
     clock.advance(8 * 60_000);
     expect((await get('/whoami', `Token token="${token}"`)).status).toBe(401);
+  });
+
+  // cyberark/conjur spec/controllers/resources_controller_spec.rb#permitted_roles and
+  // cucumber/api/features/permitted_roles.feature: an array of role ids (the owner's side included),
+  // 422 {argument_error, "privilege"} without a privilege, 404 for a resource absent or not visible.
+  it('answers permitted_roles as Conjur does: the permitted roles and the owner, expanded downwards; 422 without a privilege; 404 when not visible', async () => {
+    const token = await (await authn('alice', ALICE_KEY)).text();
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: { Authorization: `Token token="${token}"` } });
+    server.setWebservice('release/conjur-cli', { owner: 'group:release/bots', permissions: { release: ['group:release/conjur-cli'], read: ['user:alice'] } });
+    const ok = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual(['myorg:group:release/bots', 'myorg:group:release/conjur-cli', 'myorg:group:release/devs', 'myorg:host:release-bot', 'myorg:user:alice']);
+    const none = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true');
+    expect([none.status, await none.json()]).toEqual([422, { error: { code: 'argument_error', message: 'privilege' } }]);
+    server.setWebservice('release/conjur-cli', { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } });
+    // Visible to whoever holds a privilege on it, through memberships too (is_resource_visible): alice
+    // holds the group; the bot holds nothing there, so to it the sentinel does not exist.
+    expect((await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release')).status).toBe(200);
+    const botToken = await (await authn(BOT_LOGIN, CANARY_API_KEY)).text();
+    const asBot = await fetch(`${server.url}/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release`, { headers: { Authorization: `Token token="${botToken}"` } });
+    expect(asBot.status).toBe(404);
+    expect((await get('/resources/myorg/webservice/release%2Fnope?permitted_roles=true&privilege=release')).status).toBe(404);
+    server.setWebservice('release/conjur-cli', undefined);
   });
 
   it('refuses data that does not name roles as kind:id', async () => {

@@ -285,11 +285,13 @@ interface Policy {
   annotations: Map<string, Record<string, unknown>>;
   permits: Array<{ roles: Ref[]; privileges: string[]; resources: Ref[] }>;
   grants: Array<{ roles: Ref[]; members: Ref[] }>;
+  /** Record key -> the id of the policy declaring it ('' at root). */
+  policyOf: Map<string, string>;
 }
 
 function loadPolicy(text: string): { policy: Policy; doc: Document } {
   const doc = YAML.parseDocument(text, { customTags });
-  const policy: Policy = { records: [], permits: [], grants: [], annotations: new Map() };
+  const policy: Policy = { records: [], permits: [], grants: [], annotations: new Map(), policyOf: new Map() };
   const refs = (v: unknown, ns: string | undefined): Ref[] =>
     flat(v).map((r) => {
       if (!isTagged(r)) throw new Error(`not a Conjur reference: ${JSON.stringify(r)}`);
@@ -312,6 +314,7 @@ function loadPolicy(text: string): { policy: Policy; doc: Document } {
       const id = typeof item.value === 'string' ? item.value : String(v.id);
       const full = resolveId(item.tag, id, ns);
       policy.records.push({ kind: item.tag, id: full, ...(v.owner ? { owner: refs(v.owner, ns)[0] as Ref } : {}) });
+      policy.policyOf.set(`${item.tag}:${full}`, ns ?? '');
       if (v.annotations && typeof v.annotations === 'object') policy.annotations.set(`${item.tag}:${full}`, v.annotations as Record<string, unknown>);
       if (item.tag === 'policy') walk(v.body, full);
     }
@@ -363,10 +366,10 @@ describe('deploy/conjur/policy.yml', () => {
     expect([...all].sort()).toEqual(['execute', 'read']);
   });
 
-  it('permits read and execute on variables, read (only) on groups and the users or hosts it checks, nothing else', () => {
+  it('permits read and execute on variables, read (only) on the membership sentinels and the users or hosts it checks, nothing else', () => {
     for (const [resource, privileges] of botPrivileges) {
       const kind = resource.slice(0, resource.indexOf(':'));
-      const expected = kind === 'variable' ? ['execute', 'read'] : ['group', 'user', 'host'].includes(kind) ? ['read'] : ['(no privilege on a ' + kind + ')'];
+      const expected = kind === 'variable' ? ['execute', 'read'] : ['webservice', 'user', 'host'].includes(kind) ? ['read'] : ['(no privilege on a ' + kind + ')'];
       expect([resource, [...privileges].sort()]).toEqual([resource, expected]);
     }
   });
@@ -377,12 +380,27 @@ describe('deploy/conjur/policy.yml', () => {
     expect(permittedOn('variable')).toEqual(credentialIds);
   });
 
-  it('declares every release group of releases.example.yml and lets the bot read each one', () => {
+  // The bot asks GET /resources/<account>/webservice/<group>?permitted_roles=true&privilege=release
+  // (src/conjur/client.ts#isMember): Conjur's roles_that_can, the roles holding `release` plus the
+  // webservice's owner, closed downwards (cyberark/conjur db/migrate/20160705141848_create_authz_functions.rb).
+  // That is the group's members only if the group alone holds `release` and the sentinel has the
+  // group's owner (declared in the same policy, no owner of its own).
+  it('declares every release group of releases.example.yml with its membership sentinel: same id, same policy, release for the group alone, read for the bot', () => {
     expect(releaseGroups.length).toBeGreaterThan(0);
     for (const g of releaseGroups) {
-      expect([g, declared('group').includes(g), botPrivileges.get(`group:${g}`) && [...(botPrivileges.get(`group:${g}`) as Set<string>)]]).toEqual([g, true, ['read']]);
+      const sentinel = policy.records.find((r) => r.kind === 'webservice' && r.id === g);
+      const holders = policy.permits.filter((p) => p.privileges.includes('release') && p.resources.some((r) => key(r) === `webservice:${g}`)).flatMap((p) => p.roles.map(key));
+      expect({
+        g,
+        group: declared('group').includes(g),
+        sentinel: Boolean(sentinel) && !sentinel?.owner && policy.policyOf.get(`webservice:${g}`) === policy.policyOf.get(`group:${g}`),
+        holders,
+        bot: [...(botPrivileges.get(`webservice:${g}`) ?? [])],
+      }).toEqual({ g, group: true, sentinel: true, holders: [`group:${g}`], bot: ['read'] });
     }
-    expect(permittedOn('group')).toEqual(declared('group'));
+    expect(permittedOn('webservice')).toEqual(declared('webservice'));
+    // The bot needs nothing on the groups themselves.
+    expect(permittedOn('group')).toEqual([]);
   });
 
   it('makes the bot a member of nothing and the owner of nothing', () => {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { API_KEY, startBotEnv, type BotEnv, mirrorProject } from '../audit/bot-env.js';
+import { membershipSentinels } from '../../dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
 import { listenSyslog } from '../audit/syslog-listener.js';
 import { freePort } from '../support/ports.js';
@@ -99,6 +100,21 @@ describe('release-bot doctor', () => {
       expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/token: not checked: Conjur did not answer');
     } finally {
       bot.conjur.setDown(false);
+    }
+  });
+
+  it('names a group whose membership sentinel is missing, the projects using it and the policy to add', async () => {
+    const ok = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm') });
+    expect(ok.stdout).toContain('  ok    Conjur membership sentinel release/conjur-cli: in place (project conjur-cli, project conjur-js)');
+    bot.conjur.setWebservice('release/conjur-cli', undefined);
+    try {
+      const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm') });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(
+        '  FAIL  Conjur membership sentinel release/conjur-cli: no membership sentinel !webservice release/conjur-cli visible to host/release-bot (project conjur-cli, project conjur-js): Declare !webservice release/conjur-cli in the policy that declares the group (so it has the same owner), permit the group release and host/release-bot read on it (deploy/conjur/policy.yml)',
+      );
+    } finally {
+      bot.conjur.setWebservice('release/conjur-cli', membershipSentinels(['release/conjur-cli'])['release/conjur-cli']);
     }
   });
 

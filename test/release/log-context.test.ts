@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createApp, type App } from '../../app/create.js';
 import { project, writeProjectsFile } from '../support/projects-file.js';
@@ -22,6 +22,7 @@ describe('the release id is on every log line of a release', () => {
       account: 'acme',
       apiKeys: { 'host/release-bot': 'k'.repeat(55) },
       groups: { 'release/app': ['user:alice'] },
+      webservices: membershipSentinels(['release/app']),
       variables: { 'release/app/token': { value: 'token-canary-1b2c3d4e5f', readers: ['host:release-bot'] } },
     });
     const staging = path.join(tmp.dir, 'staging');
@@ -80,7 +81,7 @@ describe('the release id is on every log line of a release', () => {
     await expect(app.core.release('app', '1.0.1', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({ code: ErrorCode.NotAuthorized });
     const denied = app.core.releases.latest('app', '1.0.1', 1)[0];
     expect(denied?.state).toBe('denied');
-    // (Conjur does not know mallory: a 404, so no membership line, but the request's own line.)
+    // (The group's sentinel does not list mallory: the request's own line, then the refusal.)
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['conjur request', 'release refused']));
     for (const l of lines) expect(l).toMatchObject({ releaseId: denied?.id });
   });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createApp, type App } from '../../app/create.js';
 import { Approvals, type ApprovalRequest } from '../../src/release/approvals.js';
@@ -36,6 +36,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
       account: 'acme',
       apiKeys: { 'host/release-bot': 'k'.repeat(55) },
       groups: { 'release/gated': ['user:alice', 'user:bob'], 'release/approvers': ['user:bob', 'user:carol', 'user:dave'] },
+      webservices: membershipSentinels(['release/gated', 'release/approvers']),
     });
     writeFileSync(
       path.join(tmp.dir, 'releases.yml'),

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
-import { startConjurStandIn, type ConjurStandIn, type RoleRef } from '../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions, type RoleRef } from '../../dev/conjur-stand-in.js';
 import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type ButtonClickFields, type SentRequest, type SlashCommandFields } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../dev/slack-stand-in.js';
 import { createApp, type CreateAppOptions } from '../../app/create.js';
@@ -63,6 +63,8 @@ export interface SlackWorldOptions {
   publishScript?: string;
   /** The value of its credential in Conjur (default CANARY.downloadsToken). */
   downloadsToken?: string;
+  /** More of the Conjur organisation: groups (merged over the default ones), owners, layers, visibility, webservices (replacing the default membership sentinels). */
+  conjur?: Pick<ConjurStandInOptions, 'groups' | 'layers' | 'owners' | 'visibility' | 'webservices'>;
 }
 
 export interface SlackWorld {
@@ -117,15 +119,19 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
   const outDir = path.join(tmp.dir, 'downloads');
   const mirrorDir = path.join(tmp.dir, 'mirror');
   mkdirSync(staging, { recursive: true });
+  const groups: Record<string, RoleRef[]> = {
+    'release/conjur-cli': ['group:release/core-team'],
+    'release/core-team': ['user:alice', 'user:bob'],
+    'release/gated': ['user:alice', 'user:bob'],
+    'release/approvers': ['user:bob', 'user:carol'],
+  };
   const conjur = await startConjurStandIn({
     account: 'acme',
     apiKeys: { 'host/release-bot': CANARY.conjurApiKey },
-    groups: {
-      'release/conjur-cli': ['group:release/core-team'],
-      'release/core-team': ['user:alice', 'user:bob'],
-      'release/gated': ['user:alice', 'user:bob'],
-      'release/approvers': ['user:bob', 'user:carol'],
-    },
+    // Each group's membership sentinel, as deploy/conjur/policy.yml declares it.
+    webservices: membershipSentinels(Object.keys(groups)),
+    ...options.conjur,
+    groups: { ...groups, ...options.conjur?.groups },
     variables: { 'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },
   });
   const slackPort = options.slackStartsLate ? await freePort() : 0;

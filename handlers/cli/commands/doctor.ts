@@ -11,6 +11,7 @@ import { ConfigError, type Config } from '../../../src/config/load.js';
 import type { Conjur } from '../../../src/conjur/types.js';
 import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
 import { createApp, type App } from '../../../app/create.js';
+import { membershipGroups, sentinelProblem } from '../../../src/readiness.js';
 import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION } from '../../../src/staging/skopeo-version.js';
 import { action, cliLogs } from '../run.js';
 
@@ -125,6 +126,22 @@ async function variableCheck(conjur: Conjur, login: string, id: string): Promise
   }
 }
 
+/** Each group the projects file asks about has its membership sentinel (deploy/conjur/policy.yml), as /readyz checks. */
+async function sentinelChecks(conjur: Conjur, login: string, config: Config): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const [group, users] of membershipGroups(config)) {
+    const name = `Conjur membership sentinel ${group}`;
+    try {
+      const state = conjur.membershipSentinel ? await conjur.membershipSentinel(group) : 'ok';
+      checks.push(state === 'ok' ? { ok: true, name, detail: `in place (${users.join(', ')})` } : { ok: false, name, detail: sentinelProblem(group, users, state, login) });
+    } catch (err) {
+      const coded = toReleaseBotError(err);
+      checks.push({ ok: false, name, detail: `${coded.message} [${coded.code}]` });
+    }
+  }
+  return checks;
+}
+
 async function runChecks(app: App): Promise<Check[]> {
   const { config, conjur, db } = app;
   const checks: Check[] = [{ ok: true, name: 'configuration', detail: `${config.projects.size} project(s) in ${config.configFile}` }];
@@ -160,7 +177,7 @@ async function runChecks(app: App): Promise<Check[]> {
     checks.push({ ok: false, name: 'Conjur identity', detail: `cannot log in to ${config.env.CONJUR_APPLIANCE_URL} as ${login}: ${coded.message} [${coded.code}]` });
   }
   const variables = [...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials))))].sort();
-  if (reachable) checks.push(...(await variableChecks(conjur, login, variables)));
+  if (reachable) checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
   else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: 'not checked: Conjur did not answer' });
 
   for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {

@@ -11,6 +11,7 @@ const HEADLINE: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.Frozen]: ':snowflake: Releases are frozen',
   [ErrorCode.ApprovalPending]: ':raised_hand: Approvals needed',
   [ErrorCode.ConjurUnavailable]: ':warning: Conjur did not answer',
+  [ErrorCode.MembershipUndetermined]: ':warning: Conjur policy hides who is in the group',
   [ErrorCode.ArtifactMismatch]: ':rotating_light: The staged artifact changed',
   [ErrorCode.BadInput]: ':pencil2: Bad input',
   [ErrorCode.Conflict]: ':warning: Conflict',

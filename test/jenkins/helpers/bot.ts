@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { startConjurStandIn, type ConjurStandIn } from '../../../dev/conjur-stand-in.js';
+import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../../dev/conjur-stand-in.js';
 import { serve, type RunningServer } from '../../../app/serve.js';
 import { hashUrlToken } from '../../../handlers/jenkins/url-token.js';
 import { makeTmpDir } from '../../support/tmp.js';
@@ -53,6 +53,7 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: Bo
     account: 'acme',
     apiKeys: { 'host/release-bot': CONJUR_API_KEY },
     groups: { 'release/conjur-cli': ['user:alice'], 'release/secretless': ['user:alice'], 'release/summon': ['user:alice'] },
+    webservices: membershipSentinels(['release/conjur-cli', 'release/secretless', 'release/summon']),
   });
   const project = (name: string, job: string, token?: string) => [
     `  ${name}:`,
