@@ -14,7 +14,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { membershipSentinels, startConjurStandIn } from './conjur-stand-in.js';
 import { freePort } from './free-port.js';
 import { npmPack } from './npm-pack.js';
