@@ -15,6 +15,7 @@ import { Metrics, mountMetrics } from './metrics.js';
 import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
 import { Redactor } from './redact.js';
 import { ReleaseCore } from './release/core.js';
+import { YankService } from './release/yank.js';
 import { checkPortFree, createHttpApp, listen } from './server.js';
 import { openDatabase, type Db } from './store/db.js';
 import { inspectDigest } from './staging/skopeo.js';
@@ -25,6 +26,8 @@ import { inspectDigest } from './staging/skopeo.js';
 export interface App {
   config: Config;
   core: ReleaseCore;
+  /** `/release yank` and `rollback`: the same gates as a release, undone per destination. */
+  yanks: YankService;
   conjur: Conjur;
   db: Db;
   log: Logger;
@@ -77,12 +80,14 @@ export function createApp(options: CreateAppOptions = {}): App {
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
+  const yanks = new YankService({ core, db, conjur, publishers, redactor, log, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
   return {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
       return core.config;
     },
     core,
+    yanks,
     conjur,
     db,
     log,

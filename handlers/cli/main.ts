@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSshCommand } from './commands/ssh-command.js';
 import { registerStage } from './commands/stage.js';
 import { registerStatus } from './commands/status.js';
+import { registerYank } from './commands/yank.js';
 import { loadDotEnv } from './run.js';
 import { addVersionEverywhere } from './version.js';
 
@@ -32,6 +33,7 @@ registerSshCommand(program);
 registerDoctor(program);
 registerNotify(program);
 registerGc(program);
+registerYank(program);
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);
