@@ -207,6 +207,20 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(existsSync(mirror('1.2.0', 'tiny-1.2.0.tgz'))).toBe(true);
   });
 
+  it('release-bot yank --as runs the same gates from the CLI: refused for a non-member (exit 77, audited), done for a member', async () => {
+    const refused = await w.cli('yank', 'tiny', '1.2.0', 'from', 'the', 'cli', '--as', 'mallory');
+    expect(refused.code).toBe(77);
+    expect(refused.stderr).toContain('mallory is not a member of the Conjur group release/yankers');
+    expect(lastAudit()).toMatchObject({ type: 'denied', version: '1.2.0', actor: { via: 'cli', conjurLogin: 'mallory' }, data: { action: 'yank' } });
+    expect(existsSync(mirror('1.2.0', 'tiny-1.2.0.tgz'))).toBe(true);
+
+    const done = await w.cli('yank', 'tiny', '1.2.0', 'from', 'the', 'cli', '--as', 'carol', '--no-lock');
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('Yanked tiny 1.2.0: from the cli');
+    expect(done.stdout).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.2.0', 'yanked')}`);
+    expect(existsSync(mirror('1.2.0', 'yanked', 'tiny-1.2.0.tgz'))).toBe(true);
+  });
+
   it('no credential value reached a log line, a chat message, the audit log or the data directory', () => {
     const chat = JSON.stringify(w.slack.calls);
     const audit = JSON.stringify(w.server.app.core.audit.list({ limit: 1000 }));
