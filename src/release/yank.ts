@@ -236,7 +236,9 @@ export class YankService {
     if (!dryRun) this.yanks.finish(yank.id, state, safeError ?? (failed ? { code: ErrorCode.DestinationFailed, message: `${outcomes.filter((o) => o.status === 'failed').map((o) => o.name).join(', ')} failed` } : undefined));
     // Freeze even when a destination failed: the version is on its way out, and the freeze keeps a
     // new release from landing on top while someone retries the yank.
-    const frozen = dryRun || r.noLock ? undefined : this.freezes.freezeAfterYank(project.name, `yanked ${yank.version}: ${clip(yank.reason, 260)}`, r.requester, { yankId: yank.id, version: yank.version });
+    const prefix = `yanked ${yank.version}: `;
+    // A freeze reason holds at most 300 characters: the yank's reason is shortened to fit, never refused here, after the fact.
+    const frozen = dryRun || r.noLock ? undefined : this.freezes.freezeAfterYank(project.name, `${prefix}${clip(yank.reason, MAX_REASON - prefix.length - 1)}`, r.requester, { yankId: yank.id, version: yank.version });
     const latest = this.latestVersion(project.name);
     const finishedAt = this.now().toISOString();
     const entry = core.audit.append({

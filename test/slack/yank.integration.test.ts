@@ -221,6 +221,19 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(existsSync(mirror('1.2.0', 'yanked', 'tiny-1.2.0.tgz'))).toBe(true);
   });
 
+  it('the longest reason on a long version still freezes the project after the yank (shortened in the freeze, whole in the audit)', async () => {
+    const v = `1.4.0-${'a'.repeat(60)}`;
+    await w.stage('tiny', v, { [`tiny-${v}.tgz`]: 'tiny bytes long' });
+    await expect(w.server.app.core.release('tiny', v, { login: 'alice', via: 'cli' })).resolves.toMatchObject({ state: 'published' });
+    const reason = `long ${'x'.repeat(295)}`;
+    const sent = await w.command('carol', `yank tiny ${v} ${reason}`);
+    expect(text(await w.reply(sent.responseUrl, 30_000))).toContain(`Yanked tiny ${v}`);
+    const freeze = w.server.app.yanks.freezes.get('tiny');
+    expect(freeze?.reason.startsWith(`yanked ${v}: long xxx`)).toBe(true);
+    expect(freeze?.reason.length).toBeLessThanOrEqual(300);
+    expect(w.server.app.core.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked')?.data.reason).toBe(reason);
+  });
+
   it('no credential value reached a log line, a chat message, the audit log or the data directory', () => {
     const chat = JSON.stringify(w.slack.calls);
     const audit = JSON.stringify(w.server.app.core.audit.list({ limit: 1000 }));
