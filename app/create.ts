@@ -8,6 +8,7 @@ import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
 import { ReleaseCore } from '../src/release/core.js';
+import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
 
@@ -61,12 +62,14 @@ export function createApp(options: CreateAppOptions = {}): App {
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
+  const yanks = new YankService({ core, db, conjur, publishers, redactor, log, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
   return {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
       return core.config;
     },
     core,
+    yanks,
     conjur,
     db,
     log,

@@ -7,6 +7,7 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { sha256File } from '../src/staging/hash.js';
 import type { AttestationToPublish, PublisherDefinition } from '../src/publishing/types.js';
 import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
+import { yankDirectory } from './directory-yank.js';
 
 const options = z
   .object({
@@ -32,6 +33,7 @@ export const directoryPublisher: PublisherDefinition<Options> = {
   options,
   tools: [],
   plan: (ctx, opts) => ({ actions: [`copy ${ctx.artifact.kind === 'files' ? ctx.artifact.files.length : 0} file(s) and the release label to ${target(ctx, opts.path)}`] }),
+  yank: (ctx, opts) => yankDirectory(ctx, target(ctx, opts.path)),
   async publish(ctx, opts) {
     if (ctx.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, 'a directory destination publishes files');
     const dest = target(ctx, opts.path);

@@ -7,6 +7,7 @@ import { runCommand, tail } from '../src/exec.js';
 import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential, serviceUrl, sleep, stagedFile } from './http.js';
+import { yankNpm } from './npm-yank.js';
 
 const options = z
   .object({
@@ -25,13 +26,15 @@ const options = z
     read_back_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
   })
   .strict();
-type Options = z.infer<typeof options>;
+export type NpmOptions = z.infer<typeof options>;
+type Options = NpmOptions;
 
-const TOKEN = 'NPM_TOKEN';
+export const NPM_TOKEN = 'NPM_TOKEN';
+const TOKEN = NPM_TOKEN;
 const READ_BACK_ATTEMPTS = 5;
 /** npm names; also keeps anything that could look like an option out of argv. */
 const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
-const RETRYABLE = /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
+export const RETRYABLE_NPM_CODES = /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
 
 interface Tarball { file: string; abs: string; name: string; version: string; integrity: string }
 interface Session { ctx: PublishContext; opts: Options; userconfig: string; globalconfig: string; token: string; tgz: Tarball }
@@ -46,6 +49,7 @@ export const npmPublisher: PublisherDefinition<Options> = {
   async preflight(ctx, opts) {
     await inspectTarball(ctx, opts);
   },
+  yank: (ctx, opts) => yankNpm(ctx, opts),
   async plan(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
     const tgz = await inspectTarball(ctx, opts);
@@ -89,17 +93,22 @@ export const npmPublisher: PublisherDefinition<Options> = {
  * nothing else of the bot's environment (no npm_config_*, no HTTPS_PROXY).
  */
 async function withSession<T>(ctx: PublishContext, opts: Options, token: string, tgz: Tarball, body: (s: Session) => Promise<T>): Promise<T> {
+  return withNpmConfig(ctx.tmpDir, opts.registry, (files) => body({ ctx, opts, ...files, token, tgz }));
+}
+
+/** The per-run userconfig and empty globalconfig (see withSession), for every npm command the bot runs (publish, yank). */
+export async function withNpmConfig<T>(tmpDir: string, registryUrl: string, body: (files: { userconfig: string; globalconfig: string }) => Promise<T>): Promise<T> {
   const id = `${process.pid}-${Date.now()}`;
-  const userconfig = path.join(ctx.tmpDir, `npmrc-${id}`);
-  const globalconfig = path.join(ctx.tmpDir, `npmrc-global-${id}`);
-  const registry = `${opts.registry}/`;
+  const userconfig = path.join(tmpDir, `npmrc-${id}`);
+  const globalconfig = path.join(tmpDir, `npmrc-global-${id}`);
+  const registry = `${registryUrl}/`;
   const nerfDart = `//${new URL(registry).host}${new URL(registry).pathname}`;
   // The core retries with its own backoff; npm's built-in retries would multiply it.
   const settings = ['fetch-retries=0', 'update-notifier=false', 'audit=false', 'fund=false'];
   try {
     await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n${settings.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
     await writeFile(globalconfig, '', { mode: 0o600, flag: 'wx' });
-    return await body({ ctx, opts, userconfig, globalconfig, token, tgz });
+    return await body({ userconfig, globalconfig });
   } finally {
     await Promise.all([rm(userconfig, { force: true }), rm(globalconfig, { force: true })]);
   }
@@ -184,7 +193,7 @@ function classify(stdout: string, stderr: string, action: 'view' | 'publish', tg
   const conflict = /cannot publish over|previously published/i.test(said) || code === 'EPUBLISHCONFLICT' || code === 'E409';
   const make = (c: ErrorCode, message: string, retryable = false, reason = 'rejected') => ({ code, conflict, error: new ReleaseBotError(c, message, { retryable, details: { reason, npmCode: code } }) });
   if (conflict) return make(ErrorCode.DestinationConflict, `${what}: the registry already has this version and refuses to replace it: release a new version (${said})`, false, 'conflict');
-  if (RETRYABLE.test(code)) return make(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, true, 'network');
+  if (RETRYABLE_NPM_CODES.test(code)) return make(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, true, 'network');
   if (code === 'E401' || code === 'ENEEDAUTH') return make(ErrorCode.DestinationFailed, `npm rejected the token (${code}): check the Conjur variable behind ${TOKEN} (wrong, expired or revoked)`, false, 'auth');
   if (code === 'EOTP') return make(ErrorCode.DestinationFailed, `npm asks for a one-time password: store an automation or granular publish token (no 2FA prompt) in the Conjur variable behind ${TOKEN}`, false, 'auth');
   if (code === 'E403') return make(ErrorCode.DestinationFailed, `npm refused ${what} (E403): the token behind ${TOKEN} lacks publish rights for ${tgz.name}: ${said}`, false, 'auth');

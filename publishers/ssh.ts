@@ -8,6 +8,7 @@ import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './http.js';
+import { yankSsh } from './ssh-yank.js';
 
 /**
  * Remote names are restricted to a charset with no shell meaning, and single-quoted on top: the
@@ -37,7 +38,10 @@ const options = z
     method: z.enum(['scp', 'rsync']).default('scp'),
   })
   .strict();
-type Options = z.infer<typeof options>;
+export type SshOptions = z.infer<typeof options>;
+type Options = SshOptions;
+/** What the connection helpers use of a context: the publish's and the yank's both have it. */
+export type SshContext = Pick<PublishContext, 'project' | 'version' | 'credentials' | 'redact' | 'log' | 'signal' | 'tmpDir'>;
 
 /**
  * Upper bounds for a hung tool only: the destination's own timeout (ctx.signal, at most 6 h) normally
@@ -64,7 +68,7 @@ function isSafeRemoteDir(dir: string): boolean {
   return dir.startsWith('/') && dir.split('/').slice(1).every((s) => SAFE_SEGMENT.test(s));
 }
 
-function remoteDir(ctx: PublishContext, template: string): string {
+export function remoteDir(ctx: Pick<PublishContext, 'project' | 'version'>, template: string): string {
   const dir = expand(template, ctx.project, ctx.version);
   if (!isSafeRemoteDir(dir)) {
     throw new ReleaseBotError(ErrorCode.BadInput, `remote path ${JSON.stringify(clip(dir))} is not safe: use an absolute path of letters, digits, "_", ".", "+" and "-", no "..", no empty segment, no segment starting with "." or "-"`);
@@ -72,7 +76,7 @@ function remoteDir(ctx: PublishContext, template: string): string {
   return dir;
 }
 
-function assertSafeName(name: string): string {
+export function assertSafeName(name: string): string {
   if (!name.split('/').every((s) => SAFE_SEGMENT.test(s))) {
     throw new ReleaseBotError(ErrorCode.BadInput, `file ${JSON.stringify(clip(name))} cannot be uploaded over ssh: names are limited to letters, digits, "_", ".", "+" and "-" (no leading "." or "-")`);
   }
@@ -80,7 +84,7 @@ function assertSafeName(name: string): string {
 }
 
 /** Single quotes around a name already limited to SAFE_SEGMENT characters: belt and braces. */
-const q = (s: string) => `'${s}'`;
+export const q = (s: string) => `'${s}'`;
 
 interface Upload {
   dir: string;
@@ -97,7 +101,7 @@ function describe(ctx: PublishContext, opts: Options): Upload {
   return { dir: remoteDir(ctx, opts.path), files, label, target: `${opts.user}@${opts.host}` };
 }
 
-interface Connection {
+export interface Connection {
   ssh: string[];
   keyFile: string;
   knownHostsFile: string;
@@ -105,7 +109,7 @@ interface Connection {
 }
 
 /** The key and the trusted host key in private 0600 files, removed afterwards. */
-async function connect(ctx: PublishContext, opts: Options): Promise<Connection> {
+export async function connect(ctx: SshContext, opts: Options): Promise<Connection> {
   const key = credential(ctx, 'ssh', KEY);
   const id = randomUUID();
   const keyFile = path.join(ctx.tmpDir, `ssh-key-${id}`);
@@ -165,9 +169,9 @@ const HINTS: Record<SshFailureReason, string> = {
   remote: 'the command failed on the download host',
 };
 
-async function run(ctx: PublishContext, what: string, file: string, args: string[], timeoutMs: number): Promise<string> {
+async function run(ctx: SshContext, what: string, file: string, args: string[], timeoutMs: number, input?: string): Promise<string> {
   try {
-    const result = await runCommand(file, args, { cwd: ctx.tmpDir, timeoutMs, signal: ctx.signal, redact: ctx.redact });
+    const result = await runCommand(file, args, { cwd: ctx.tmpDir, timeoutMs, signal: ctx.signal, redact: ctx.redact, ...(input === undefined ? {} : { input }) });
     return result.stdout;
   } catch (err) {
     if (!(err instanceof ExecError)) throw err;
@@ -180,16 +184,17 @@ async function run(ctx: PublishContext, what: string, file: string, args: string
   }
 }
 
-function sshRun(ctx: PublishContext, opts: Options, conn: Connection, what: string, command: string, timeoutMs = REMOTE_COMMAND_MS): Promise<string> {
-  return run(ctx, what, 'ssh', [...conn.ssh, '-T', '-p', String(opts.port), '-l', opts.user, '--', opts.host, command], timeoutMs);
+/** Runs one command on the download host; `input` (text that must never be part of a command, like a yank's reason) goes to its stdin. */
+export function sshRun(ctx: SshContext, opts: Options, conn: Connection, what: string, command: string, timeoutMs = REMOTE_COMMAND_MS, input?: string): Promise<string> {
+  return run(ctx, what, 'ssh', [...conn.ssh, '-T', '-p', String(opts.port), '-l', opts.user, '--', opts.host, command], timeoutMs, input);
 }
 
 /** Prints `<sha256>  <name>` for each name present in the current dir, `notafile <name>` for anything else there, nothing for a missing one. */
-function digestScript(names: string[]): string {
+export function digestScript(names: string[]): string {
   return `for f in ${names.map(q).join(' ')}; do if [ -f "$f" ]; then sha256sum -- "$f" || exit 3; elif [ -e "$f" ] || [ -L "$f" ]; then echo "notafile $f"; fi; done`;
 }
 
-function parseDigests(stdout: string, names: string[]): Map<string, string> {
+export function parseDigests(stdout: string, names: string[]): Map<string, string> {
   const known = new Set(names);
   const out = new Map<string, string>();
   for (const line of stdout.split('\n').filter((l) => l.trim() !== '')) {
@@ -296,6 +301,7 @@ export const sshPublisher: PublisherDefinition<Options> = {
   artifacts: ['files'],
   options,
   tools: (opts) => ['ssh', opts.method],
+  yank: (ctx, opts) => yankSsh(ctx, opts),
 
   plan: (ctx, opts): Promise<DryRunPlan> =>
     withConnection(ctx, opts, async (conn, up) => {

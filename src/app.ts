@@ -4,6 +4,7 @@ import type { Conjur } from './conjur/types.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from './redact.js';
 import type { ReleaseCore } from './release/core.js';
+import type { YankService } from './release/yank.js';
 import type { Db } from './store/db.js';
 
 /**
@@ -13,6 +14,8 @@ import type { Db } from './store/db.js';
 export interface App {
   config: Config;
   core: ReleaseCore;
+  /** `/release yank` and `rollback`: the same gates as a release, undone per destination. */
+  yanks: YankService;
   conjur: Conjur;
   db: Db;
   log: Logger;

@@ -21,6 +21,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Register> 
   doctor: { summary: 'check-config plus the host: tools, paths, Conjur, the audit chain', load: async () => (await import('./commands/doctor.js')).registerDoctor },
   notify: { summary: 'report a staged build to the bot (for Jenkins agents)', load: async () => (await import('./commands/notify.js')).registerNotify },
   provenance: { summary: 'print the signing key of attestations, or verify an artifact against its attestation offline', load: async () => (await import('./commands/provenance.js')).registerProvenance },
+  yank: { summary: 'take a released version back on every destination that published it', load: async () => (await import('./commands/yank.js')).registerYank },
+  rollback: { summary: 'yank the newest released version of a project', load: async () => (await import('./commands/yank.js')).registerYank },
   gc: { summary: 'remove quarantined copies of superseded or old builds', load: async () => (await import('./commands/gc.js')).registerGc },
 };
 
@@ -38,10 +40,10 @@ const program = new Command('release-bot')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : exitCodes[ErrorCode.BadInput]));
 
 const invoked = invokedCommand(process.argv);
-for (const [name, { summary, load }] of Object.entries(commands)) {
-  if (name === invoked) (await load())(program);
-  // The others only name themselves, for the command list of `release-bot --help`.
-  else
+if (invoked) (await commands[invoked]!.load())(program);
+for (const [name, { summary }] of Object.entries(commands)) {
+  // The others only name themselves, for the command list of `release-bot --help` (a module may hold two).
+  if (!program.commands.some((c) => c.name() === name))
     program
       .command(name)
       .summary(summary)
@@ -51,7 +53,7 @@ for (const [name, { summary, load }] of Object.entries(commands)) {
         throw new Error(`release-bot: the ${name} command was not loaded`);
       });
 }
-if (invoked) program.commands.find((c) => c.name() === invoked)?.summary(commands[invoked]?.summary ?? '');
+for (const c of program.commands) c.summary(commands[c.name()]?.summary ?? '');
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);

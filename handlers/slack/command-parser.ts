@@ -8,6 +8,8 @@ export type SlackCommand =
   | { kind: 'audit'; project?: string | undefined; limit: number }
   | { kind: 'lock'; project: string; reason: string }
   | { kind: 'unlock'; project: string }
+  | { kind: 'yank'; project: string; version: string; reason: string; dryRun: boolean; noLock: boolean }
+  | { kind: 'rollback'; project: string; text: string; dryRun: boolean; noLock: boolean }
   /** Unknown or malformed: `problem` says what, for a short usage reply. */
   | { kind: 'usage'; problem: string };
 
@@ -61,6 +63,21 @@ export function parseCommand(raw: string): SlackCommand {
       if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
       return { kind: 'unlock', project };
     }
+    case 'yank': {
+      const [project, version, ...more] = rest;
+      const { words: why, dryRun, noLock } = yankFlags(more);
+      if (project === undefined || version === undefined || why.length === 0) return usage('usage: `/release yank <project> <version> <reason> [--dry-run] [--no-lock]`: say why');
+      if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
+      if (!isVersion(version)) return usage(`invalid version ${show(version)}`);
+      return { kind: 'yank', project, version, reason: why.join(' '), dryRun, noLock };
+    }
+    case 'rollback': {
+      const [project, ...more] = rest;
+      const { words: why, dryRun, noLock } = yankFlags(more);
+      if (project === undefined) return usage('usage: `/release rollback <project> [why] [--dry-run] [--no-lock]`');
+      if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
+      return { kind: 'rollback', project, text: why.join(' '), dryRun, noLock };
+    }
     default:
       return parseRelease(words);
   }
@@ -95,6 +112,17 @@ function parseRelease(words: string[]): SlackCommand {
   if (/^(--|\u2014|\u2013)dry-run$/.test(flag)) return { kind: 'release', project, version, dryRun: true, resume: false };
   if (flag === 'resume' || flag === '--resume') return { kind: 'release', project, version, dryRun: false, resume: true };
   return usage(`unknown option ${show(flag)}: use --dry-run or resume`);
+}
+
+/** The options of yank and rollback, wherever they stand after the version; every other word is the reason. */
+function yankFlags(words: string[]): { words: string[]; dryRun: boolean; noLock: boolean } {
+  // Slack clients may turn `--` into an em or en dash as people type.
+  const flag = (w: string, name: string) => new RegExp(`^(--|\u2014|\u2013)${name}$`).test(w);
+  return {
+    words: words.filter((w) => !flag(w, 'dry-run') && !flag(w, 'no-lock')),
+    dryRun: words.some((w) => flag(w, 'dry-run')),
+    noLock: words.some((w) => flag(w, 'no-lock')),
+  };
 }
 
 function usage(problem: string): SlackCommand {

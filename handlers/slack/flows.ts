@@ -4,6 +4,7 @@ import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';
+import type { YankService } from '../../src/release/yank.js';
 import { clip } from '../../src/validate.js';
 import type { SlackChat } from './chat.js';
 import type { SlackCommand } from './command-parser.js';
@@ -19,6 +20,8 @@ export interface SlackFlowDeps {
   core: ReleaseCore;
   approvals: Approvals;
   freezes: Freezes;
+  /** `/release yank` and `rollback`. */
+  yanks: YankService;
   chat: SlackChat;
   log: Logger;
   /** The sender of a Slack request to a Conjur login (SlackIdentity.resolve); throws IDENTITY_UNRESOLVED. */
@@ -147,9 +150,9 @@ export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk):
     if (ask.kind === 'audit' && core.config.auditGroup) await assertAuditReader(deps, asker, who, core.config.auditGroup, project);
     const message =
       ask.kind === 'list'
-        ? listReply(core, ask.project)
+        ? listReply(core, ask.project, deps.yanks.yanks)
         : ask.kind === 'status'
-          ? statusReply(core, deps.approvals, deps.freezes, ask.project, ask.version)
+          ? statusReply(core, deps.approvals, deps.freezes, ask.project, ask.version, deps.yanks.yanks)
           : auditReply(core, ask.project, ask.limit);
     await asker.reply(message);
   } catch (thrown) {
@@ -176,7 +179,7 @@ async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Request
 }
 
 /** Slack user to requester; a user the identity strategy cannot resolve is refused, and that is audited. */
-async function identify(deps: SlackFlowDeps, asker: Asker, action: string, project: string, version: string): Promise<Requester> {
+export async function identify(deps: SlackFlowDeps, asker: Asker, action: string, project: string, version: string): Promise<Requester> {
   try {
     const login = await deps.resolveLogin(asker);
     return { login, via: 'slack', chatUserId: asker.userId };

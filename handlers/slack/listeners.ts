@@ -6,6 +6,7 @@ import { parseCommand } from './command-parser.js';
 import { approveFlow, lockFlow, readFlow, releaseFlow, unlockFlow, type Asker, type SlackFlowDeps } from './flows.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
 import { acceptedMessage, helpMessage, usageMessage } from './messages/usage.js';
+import { yankFlow } from './yank-flows.js';
 
 export const RELEASE_COMMAND = '/release';
 
@@ -40,6 +41,14 @@ export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackCha
       case 'lock':
         await answer(acceptedMessage(`Freezing ${parsed.project}`));
         tasks.run('lock', () => lockFlow(deps, asker, parsed.project, parsed.reason));
+        return;
+      case 'yank':
+        await answer(acceptedMessage(`${parsed.dryRun ? 'Dry run of the yank' : 'Yank'} of ${parsed.project} ${parsed.version}: checking who you are and what Conjur allows`));
+        tasks.run('yank', () => yankFlow(deps, asker, { project: parsed.project, version: parsed.version, text: parsed.reason, dryRun: parsed.dryRun, noLock: parsed.noLock }));
+        return;
+      case 'rollback':
+        await answer(acceptedMessage(`${parsed.dryRun ? 'Dry run of the rollback' : 'Rollback'} of ${parsed.project}: checking who you are and what Conjur allows`));
+        tasks.run('rollback', () => yankFlow(deps, asker, { project: parsed.project, text: parsed.text, dryRun: parsed.dryRun, noLock: parsed.noLock }));
         return;
       case 'unlock':
         await answer(acceptedMessage(`Lifting the freeze of ${parsed.project}`));

@@ -124,6 +124,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     core: app.core,
     approvals,
     freezes,
+    yanks: app.yanks,
     chat,
     log,
     resolveLogin: (origin) => identity.resolve(origin),

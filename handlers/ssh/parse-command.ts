@@ -4,12 +4,14 @@ import { assertProjectName, assertVersion, clip } from '../../src/validate.js';
 export type SshRequest =
   | { command: 'publish'; project: string; version: string }
   | { command: 'stage'; project: string; version: string; buildNumber?: number | undefined; buildUrl?: string | undefined; commit?: string | undefined }
-  | { command: 'status'; project: string; version?: string | undefined };
+  | { command: 'status'; project: string; version?: string | undefined }
+  | { command: 'yank'; project: string; version: string; reason: string };
 
 export const USAGE = [
   'publish <project> <version>',
   'stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA]',
   'status <project> [version]',
+  'yank <project> <version> <reason...>',
 ];
 
 const MAX_LENGTH = 512;
@@ -55,6 +57,8 @@ export function parseSshCommand(original: string | undefined): SshRequest {
       return parseStage(rest);
     case 'status':
       return parseStatus(rest);
+    case 'yank':
+      return parseYank(rest);
     default:
       throw bad(`unknown command ${JSON.stringify(clip(command, 40))}`);
   }
@@ -114,6 +118,19 @@ function parseStage(words: string[]): SshRequest {
     buildUrl: values.get('--build-url'),
     commit: values.get('--commit'),
   };
+}
+
+/**
+ * `yank <project> <version> <reason...>`: the reason is the rest of the words, in the same strict
+ * character set as everything else. No option: over ssh a yank always freezes the project after.
+ */
+function parseYank(words: string[]): SshRequest {
+  const [project, version, ...reason] = words;
+  if (project === undefined || version === undefined) throw bad(`yank: missing ${project === undefined ? '<project> and <version>' : '<version>'}`);
+  if (reason.length === 0) throw bad('yank: missing <reason>: say why the version is taken back');
+  const option = reason.find((w) => w.startsWith('-'));
+  if (option !== undefined) throw bad(`yank: unexpected option ${JSON.stringify(clip(option, 40))}: over ssh, yank takes <project> <version> <reason...>`);
+  return { command: 'yank', project: assertProjectName(project), version: assertVersion(version), reason: reason.join(' ') };
 }
 
 function parseStatus(words: string[]): SshRequest {

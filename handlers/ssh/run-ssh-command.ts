@@ -1,7 +1,9 @@
 import { ErrorCode, exitCodes, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
 import type { App } from '../../src/app.js';
 import { summaryText } from '../../src/release/summary.js';
+import { yankSummaryText } from '../../src/release/yank-summary.js';
 import type { SshRequest } from './parse-command.js';
+import { yankedLines } from '../../src/release/yank-summary.js';
 
 export interface SshOutput {
   stdout: (text: string) => void;
@@ -18,6 +20,13 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
     case 'publish': {
       const summary = await core.release(request.project, request.version, { login, via: 'ssh' });
       out.stdout(`${summaryText(summary)}\n`);
+      if (summary.state !== 'failed') return 0;
+      const code = summary.error?.code as ErrorCode | undefined;
+      return code && exitCodes[code] ? exitCodes[code] : 1;
+    }
+    case 'yank': {
+      const summary = await app.yanks.yank(request.project, request.version, request.reason, { login, via: 'ssh' });
+      out.stdout(`${yankSummaryText(summary)}\n`);
       if (summary.state !== 'failed') return 0;
       const code = summary.error?.code as ErrorCode | undefined;
       return code && exitCodes[code] ? exitCodes[code] : 1;
@@ -60,6 +69,7 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
       const releases = core.releases.latest(request.project, request.version, 10);
       out.stdout(`staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`);
       out.stdout(`releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`);
+      out.stdout(yankedLines(app.yanks.yanks.latest(request.project, request.version, 10)));
       return 0;
     }
   }

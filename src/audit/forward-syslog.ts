@@ -8,8 +8,8 @@ import type { AuditSink } from './forwarder.js';
 /** RFC 5424 facility 10, authpriv: security and authorization messages, where access records belong. */
 const FACILITY = 10;
 const SEVERITY = { warning: 4, notice: 5, info: 6 } as const;
-const WARNING_TYPES: ReadonlySet<AuditType> = new Set(['denied', 'stage-refused', 'failed', 'interrupted', 'config-rejected']);
-const NOTICE_TYPES: ReadonlySet<AuditType> = new Set(['frozen', 'unfrozen', 'config-changed']);
+const WARNING_TYPES: ReadonlySet<AuditType> = new Set(['denied', 'stage-refused', 'failed', 'interrupted', 'config-rejected', 'yank-failed', 'yank-interrupted']);
+const NOTICE_TYPES: ReadonlySet<AuditType> = new Set(['frozen', 'unfrozen', 'config-changed', 'yanked']);
 /**
  * The private structured-data id. An SD-ID of one's own must carry an IANA private enterprise
  * number; 32473 is the number RFC 5612 reserves for documentation. Log pipelines match on the name.

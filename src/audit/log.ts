@@ -18,7 +18,12 @@ export type AuditType =
   | 'frozen'
   | 'unfrozen'
   | 'config-changed'
-  | 'config-rejected';
+  | 'config-rejected'
+  | 'yank-requested'
+  | 'yanked'
+  | 'yank-failed'
+  | 'yank-dry-run'
+  | 'yank-interrupted';
 
 export interface AuditActor {
   /** Slack user id, `jenkins:<job>`, `cli:<unix user>`, `ssh:<login>` ... */

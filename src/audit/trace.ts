@@ -37,6 +37,8 @@ export interface Trace {
   policySha256?: string | undefined;
   credentialIds: string[];
   destinations: TraceDestination[];
+  /** Yanks of this version (`yanked`, `yank-failed`), oldest first: who, why, who approved, each destination's answer. */
+  yanks: { type: string; at: string; seq: number; auditId: string; yankId?: string | undefined; who: string; reason?: string | undefined; approvers: string[]; destinations: { name: string; status: string }[] }[];
   /** Everything else recorded for this version (denials, failures, interruptions), oldest first. */
   others: { type: string; at: string; seq: number; auditId: string; who: string; detail?: string | undefined }[];
 }
@@ -86,7 +88,8 @@ export function traceVersion(project: string, version: string, entries: readonly
   // Only what was measured counts: `artifact` in the entry is the staging record, copied.
   const publishedArtifact = digests(endData.publishedArtifact);
   const actor = (requested ?? end)?.actor;
-  const used = new Set([stagedEntry?.seq, requested?.seq, end?.seq]);
+  const yankEntries = mine.filter((e) => e.type === 'yanked' || e.type === 'yank-failed');
+  const used = new Set([stagedEntry?.seq, requested?.seq, end?.seq, ...yankEntries.map((e) => e.seq)]);
 
   return {
     project,
@@ -111,6 +114,20 @@ export function traceVersion(project: string, version: string, entries: readonly
         ? { attestations: d.attestations.map(obj).map((a) => ({ subject: String(a.subject), digest: String(a.digest), keyId: str(a.keyId), location: str(a.location) })) }
         : {}),
     })),
+    yanks: yankEntries.map((e) => {
+      const d = obj(e.data);
+      return {
+        type: e.type,
+        at: e.at,
+        seq: e.seq,
+        auditId: e.id,
+        yankId: str(d.yankId),
+        who: e.actor.conjurLogin ?? e.actor.via,
+        reason: str(d.reason),
+        approvers: strings(d.approvers),
+        destinations: (Array.isArray(d.destinations) ? d.destinations : []).map(obj).map((x) => ({ name: String(x.name), status: String(x.status) })),
+      };
+    }),
     others: mine
       .filter((e) => !used.has(e.seq))
       .map((e) => {
@@ -185,6 +202,12 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
   for (const d of t.destinations) {
     lines.push(`    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`);
     for (const a of d.attestations ?? []) lines.push(`      attestation sha256:${a.digest}  ${a.subject}${a.keyId ? ` (key id ${a.keyId.slice(0, 16)})` : ''}${a.location ? `  ${a.location}` : ''}`);
+  }
+  for (const y of t.yanks) {
+    lines.push(
+      `${y.type === 'yanked' ? 'YANKED:     ' : 'yank FAILED:'} ${y.at} by ${y.who}${y.approvers.length ? `, approved by ${y.approvers.join(', ')}` : ', no approvals recorded'}: ${y.reason ?? '(no reason recorded)'} — ${y.yankId ?? '?'}, audit ${y.auditId} (seq ${y.seq})`,
+      ...y.destinations.map((d) => `    ${d.name}  ${d.status}`),
+    );
   }
   if (t.others.length) {
     lines.push('other entries:');

@@ -62,6 +62,8 @@ export const projectSchema = z.object({
   approvals: z.number().int().min(0).max(10).default(0),
   approver_group: z.string().regex(CONJUR_ID).optional(),
   approval_ttl_seconds: z.number().int().positive().default(3600),
+  /** Conjur group whose members may yank a released version (`/release yank`); default: authorized_group. */
+  yank_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli-yank').optional(),
   /** How many destinations of one release run at once. */
   concurrency: z.number().int().min(1).max(32).default(4),
   destinations: z.array(destinationBaseSchema.passthrough()).min(1, 'a project needs at least one destination'),

@@ -14,6 +14,7 @@ import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
 import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
+import { assertNotYanked } from '../store/yanks.js';
 import { errnoOf, removeStagingFile, renameStagingFile, writeStagingFile } from '../staging/label.js';
 import { stagingLimits } from '../staging/limits.js';
 import { Quarantine, removeTree, type ReportedFile } from '../staging/quarantine.js';
@@ -305,6 +306,8 @@ export class ReleaseCore {
             });
           }
           assertExpectedStaged(now, options.expectedStaged);
+          // A yanked version (or one being yanked) is never released again: its users were told to move off it.
+          assertNotYanked(this.deps.db, project.name, version);
           // A dry run takes no lock but runs every check a release does: "already released" is one.
           if (options.dryRun) this.releases.assertUnlocked(project.name, version);
           return this.releases.create({
@@ -614,6 +617,21 @@ export class ReleaseCore {
     await Promise.allSettled(pending);
     clearTimeout(timer);
     this.shutdown.abort();
+  }
+
+  /**
+   * Runs other work of the core's (a yank) as in flight: `drain` waits for it, and nothing new starts
+   * while the bot shuts down. `signal` aborts when the bot stops for good.
+   */
+  track<T>(start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.draining || this.shutdown.signal.aborted) {
+      return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the work it runs: ask again in a minute'));
+    }
+    const work = start(this.shutdown.signal);
+    this.inFlight.add(work);
+    const forget = () => this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   get inFlightCount(): number {

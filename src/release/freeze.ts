@@ -58,6 +58,19 @@ export class Freezes {
     });
   }
 
+  /**
+   * Freezes a project as the last step of a yank (as shipit locks deploys after a rollback), whose
+   * requester already passed the yank's own gate (yank_group). A project frozen already stays frozen
+   * as it was (undefined). Audited as `frozen`, with `data` saying which yank froze it.
+   */
+  freezeAfterYank(project: string, reason: string, actor: Requester, data: Record<string, unknown>): Freeze | undefined {
+    const freeze: Freeze = { project, by: actor.login, reason: cleanReason(reason), at: this.now().toISOString() };
+    const info = this.db.prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING').run(freeze.project, freeze.by, freeze.reason, freeze.at);
+    if (info.changes === 0) return undefined;
+    this.core.audit.append({ type: 'frozen', project, actor: actorOf(actor), data: { reason: freeze.reason, ...data } });
+    return freeze;
+  }
+
   /** Lifts a freeze; returns the freeze that was lifted. */
   async unlock(projectName: string, actor: Requester): Promise<Freeze> {
     return this.audited('unlock', projectName, actor, async () => {

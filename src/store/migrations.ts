@@ -190,4 +190,43 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE destination_results ADD COLUMN attestations_json TEXT;
   `,
+  // 9: yanks (`/release yank`): one row per attempt, the per-version lock of a running yank (a
+  // partial unique index, as releases_live), and each destination's answer; a version with a yank row
+  // that is not a dry run is yanked and is never released again.
+  `
+  CREATE TABLE yanks (
+    id TEXT PRIMARY KEY,
+    project TEXT NOT NULL,
+    version TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('yanking', 'yanked', 'failed', 'interrupted', 'dry-run')),
+    reason TEXT NOT NULL,
+    requester_login TEXT NOT NULL,
+    requester_chat TEXT,
+    via TEXT NOT NULL,
+    approvers_json TEXT NOT NULL DEFAULT '[]',
+    dry_run INTEGER NOT NULL DEFAULT 0,
+    owner_pid INTEGER,
+    owner_host TEXT,
+    owner_boot_id TEXT,
+    owner_start_time TEXT,
+    error_code TEXT,
+    error_message TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  CREATE UNIQUE INDEX yanks_live ON yanks (project, version) WHERE dry_run = 0 AND state = 'yanking';
+  CREATE INDEX yanks_by_project ON yanks (project, version, created_at);
+
+  CREATE TABLE yank_destinations (
+    yank_id TEXT NOT NULL REFERENCES yanks (id),
+    destination TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT,
+    location TEXT,
+    error_code TEXT,
+    finished_at TEXT,
+    PRIMARY KEY (yank_id, destination)
+  );
+  `,
 ];

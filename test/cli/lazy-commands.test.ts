@@ -33,7 +33,7 @@ describe('release-bot loads a command only when it runs', () => {
 
   it('--help lists every command and loads none of them', async () => {
     const help = await runCli(['--help'], {});
-    for (const name of ['serve', 'stage', 'publish', 'status', 'audit', 'check-config', 'ssh-command', 'doctor', 'notify', 'provenance', 'gc']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['serve', 'stage', 'publish', 'status', 'audit', 'check-config', 'ssh-command', 'doctor', 'notify', 'provenance', 'yank', 'rollback', 'gc']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     const { code, modules } = await modulesLoadedBy(['--help'], {});
     expect(code).toBe(0);
     expect(modules.filter((m) => heavy.includes(m) || m.startsWith('handlers/cli/commands/') || m.startsWith('app/'))).toEqual([]);

@@ -9,9 +9,16 @@ const NOT_TYPES = new Set(['registry.ts', 'http.ts', 'oci-registry.ts']);
 describe('publisher registry', () => {
   it('registers exactly one type per file in publishers/, named after it', () => {
     const all = readdirSync(path.join(repoRoot, 'publishers')).filter((f) => f.endsWith('.ts') && !NOT_TYPES.has(f));
-    // `<type>-<part>.ts` (docker-yank.ts, docker-attestation.ts) is a part of the type in `<type>.ts`.
-    const files = all.filter((f) => !all.some((t) => f.startsWith(`${t.replace(/\.ts$/, '')}-`)));
+    // `<type>-yank.ts` and `<type>-attestation.ts` hold one step of their type, whose file registers it.
+    const steps = all.filter((f) => /-(yank|attestation)\.ts$/.test(f));
+    const files = all.filter((f) => !steps.includes(f));
     expect([...publishers.keys()].sort()).toEqual(files.map((f) => f.replace(/\.ts$/, '')).sort());
+    for (const step of steps) expect(publishers.has(step.replace(/-(yank|attestation)\.ts$/, ''))).toBe(true);
+  });
+
+  it('gives a yank step to every type with a <type>-yank.ts file', () => {
+    const yankFiles = readdirSync(path.join(repoRoot, 'publishers')).filter((f) => f.endsWith('-yank.ts'));
+    for (const f of yankFiles) expect({ type: f, yank: typeof publishers.get(f.replace(/-yank\.ts$/, ''))?.yank }).toEqual({ type: f, yank: 'function' });
   });
 
   it('gives every type a description, artifact kinds, an options schema and a publish function', () => {

@@ -7,6 +7,13 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
     expect(parseSshCommand('publish conjur-cli 4.2.0-rc.1+build.7')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0-rc.1+build.7' });
   });
 
+  it('accepts yank <project> <version> <reason words>, with no option and no shell syntax in the reason', () => {
+    expect(parseSshCommand('yank conjur-cli 4.2.0 broken build 123')).toEqual({ command: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken build 123' });
+    expect(() => parseSshCommand('yank conjur-cli 4.2.0')).toThrow('yank: missing <reason>');
+    expect(() => parseSshCommand('yank conjur-cli 4.2.0 --no-lock broken')).toThrow('yank: unexpected option "--no-lock"');
+    expect(() => parseSshCommand('yank conjur-cli 4.2.0 broken; rm -rf /')).toThrow(expect.objectContaining({ code: ErrorCode.BadInput }));
+  });
+
   it('accepts stage with its build options', () => {
     expect(parseSshCommand('stage conjur-cli 4.2.0 --build-number 123 --build-url https://jenkins.example:8443/job/conjur-cli/123/ --commit 9fceb02')).toEqual({
       command: 'stage',

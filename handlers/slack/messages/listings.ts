@@ -3,6 +3,7 @@ import type { ApprovalRequest } from '../../../src/release/approvals.js';
 import type { Freeze } from '../../../src/release/freeze.js';
 import type { ReleaseRecord } from '../../../src/store/releases.js';
 import type { StagedBuild } from '../../../src/store/staged-builds.js';
+import type { YankRecord } from '../../../src/store/yanks.js';
 import { buildLink, digestsPlain } from './build-facts.js';
 import { code, context, esc, header, section, sectionsOf, when, type SlackMessage } from './mrkdwn.js';
 
@@ -10,18 +11,21 @@ export interface StagedItem {
   staged: StagedBuild;
   /** The release holding the version (published or running), if any. */
   release?: ReleaseRecord | undefined;
+  /** The version was yanked (or is being yanked): never to be released again. */
+  yanked?: boolean | undefined;
 }
 
 /** `/release list [project]`: current staged builds, newest first, and whether each is still to release. */
 export function stagedListMessage(items: StagedItem[], project?: string): SlackMessage {
-  const ready = items.filter((i) => !i.release);
+  const ready = items.filter((i) => !i.release && !i.yanked);
+  const state = (i: StagedItem) => (i.yanked ? 'yanked' : i.release?.state);
   const line = (i: StagedItem) =>
-    `• ${code(i.staged.project)} ${code(i.staged.version)} build ${buildLink(i.staged.build)} staged ${when(i.staged.stagedAt)}${i.release ? ` (${esc(i.release.state)} by ${esc(i.release.requesterLogin ?? '?')})` : ''}`;
+    `• ${code(i.staged.project)} ${code(i.staged.version)} build ${buildLink(i.staged.build)} staged ${when(i.staged.stagedAt)}${i.yanked ? ' (*yanked*)' : i.release ? ` (${esc(i.release.state)} by ${esc(i.release.requesterLogin ?? '?')})` : ''}`;
   const scope = project ? ` of ${project}` : '';
   return {
     text: esc(
       items.length
-        ? `Staged builds${scope}: ${ready.length} ready to release; ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
+        ? `Staged builds${scope}: ${ready.length} ready to release; ${items.map((i) => `${i.staged.project} ${i.staged.version}${state(i) ? ` (${state(i)})` : ''}`).join(', ')}`
         : `No staged builds${scope}.`,
     ),
     blocks: [
@@ -39,6 +43,8 @@ export interface StatusView {
   releases: ReleaseRecord[];
   freeze?: Freeze | undefined;
   approvals: ApprovalRequest[];
+  /** Yanks of the project (or version), newest first. */
+  yanks?: YankRecord[] | undefined;
 }
 
 /** `/release status <project> [version]`. */
@@ -48,6 +54,7 @@ export function statusMessage(v: StatusView): SlackMessage {
   const releases = v.releases.map(
     (r) => `• ${code(r.version)} ${esc(r.state)}${r.dryRun ? ' (dry run)' : ''} by ${esc(r.requesterLogin ?? '?')} ${when(r.createdAt)} ${code(r.id)}${r.errorCode ? ` ${esc(r.errorCode)}` : ''}`,
   );
+  const yanks = (v.yanks ?? []).map((y) => `• ${code(y.version)} *${esc(y.state === 'yanked' ? 'yanked' : `yank ${y.state}`)}* by ${esc(y.requesterLogin)} ${when(y.createdAt)}: _${esc(y.reason)}_ ${code(y.id)}`);
   const approvals = v.approvals.map((a) => `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`);
   return {
     text: esc(
@@ -56,6 +63,7 @@ export function statusMessage(v: StatusView): SlackMessage {
         v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
         `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
         `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+        ...(v.yanks?.length ? [`yanked: ${v.yanks.map((y) => `${y.version} (${y.state}: ${y.reason})`).join(', ')}`] : []),
       ].join('\n'),
     ),
     blocks: [
@@ -63,6 +71,7 @@ export function statusMessage(v: StatusView): SlackMessage {
       section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
       section(`*Staged*\n${staged.join('\n') || '_none_'}`),
       section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
+      ...(yanks.length ? [section(`*Yanked*\n${yanks.join('\n')}`)] : []),
       ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
     ],
   };

@@ -9,6 +9,8 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['/release audit [project] [limit]', 'the latest audit entries, newest first'],
   ['/release lock <project> <reason>', 'freeze releases of a project'],
   ['/release unlock <project>', 'lift a freeze'],
+  ['/release yank <project> <version> <reason> [--dry-run] [--no-lock]', 'take a released version back everywhere (deprecate, move latest back, move files to yanked/), then freeze the project'],
+  ['/release rollback <project> [why] [--dry-run] [--no-lock]', 'yank the newest released version; says which version is latest now'],
   ['/release help', 'this help'],
 ];
 

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
+import type { StagedArtifact } from '../publishing/types.js';
+import type { Db } from './db.js';
+import type { OwnerIdentity } from './releases.js';
+import { StagedBuilds } from './staged-builds.js';
+
+/** yanking → yanked | failed | interrupted; dry runs end in `dry-run` and never lock or mark anything. */
+export type YankState = 'yanking' | 'yanked' | 'failed' | 'interrupted' | 'dry-run';
+export type YankDestinationStatus = 'yanked' | 'already-yanked' | 'cannot-yank' | 'planned' | 'failed';
+
+export interface YankRecord {
+  id: string;
+  project: string;
+  version: string;
+  state: YankState;
+  reason: string;
+  requesterLogin: string;
+  requesterChat: string | null;
+  via: string;
+  approvers: string[];
+  dryRun: boolean;
+  ownerPid: number | null;
+  ownerHost: string | null;
+  ownerBootId: string | null;
+  ownerStartTime: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface YankDestinationRecord {
+  yankId: string;
+  destination: string;
+  type: string;
+  status: YankDestinationStatus;
+  detail: string | null;
+  location: string | null;
+  errorCode: string | null;
+  finishedAt: string | null;
+}
+
+/** What one destination published for one version: the newest published or already-present result of a release that was no dry run. */
+export interface Publication {
+  version: string;
+  destination: string;
+  type: string;
+  releaseId: string;
+  /** When the release that published it finished (or was last updated). */
+  at: string;
+  readBackDigest: string | null;
+  location: string | null;
+  artifact: StagedArtifact | undefined;
+}
+
+export function newYankId(): string {
+  return `yank_${randomBytes(9).toString('base64url')}`;
+}
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+function toYank(row: Record<string, unknown>): YankRecord {
+  const o = Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as Omit<YankRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number };
+  const { approversJson, dryRun, ...rest } = o;
+  return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
+}
+
+/**
+ * Refuses a release of a version that was yanked, or is being yanked: a yanked version is never
+ * released again under the same number (its users were told to move off it). Called by the core
+ * under the same write lock that takes the release lock, so a yank and a release cannot cross.
+ */
+export function assertNotYanked(db: Db, project: string, version: string): void {
+  const yank = db.prepare(`SELECT id, state, requester_login, reason, created_at FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at, rowid LIMIT 1`).get(project, version) as
+    | { id: string; state: YankState; requester_login: string; reason: string; created_at: string }
+    | undefined;
+  if (!yank) return;
+  const being = yank.state === 'yanking' ? 'is being yanked right now' : 'was yanked';
+  throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} ${being} (${yank.id}, by ${yank.requester_login} on ${yank.created_at}: ${yank.reason}): a yanked version is never released again; release a new version`, {
+    details: { yankId: yank.id, reason: 'yanked' },
+  });
+}
+
+/** Every SQL statement about yanks. */
+export class Yanks {
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date,
+    private readonly owner: OwnerIdentity,
+  ) {}
+
+  /**
+   * Creates a yank and with it the per-version lock (for a real yank). Refused with IN_PROGRESS when a
+   * release of the version is running or another yank of it is. Runs under an immediate transaction,
+   * the same write lock the core's release lock is taken under.
+   */
+  create(r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers' | 'dryRun'>, id = newYankId()): YankRecord {
+    return this.db
+      .transaction(() => {
+        const release = this.db
+          .prepare(`SELECT id, requester_login FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing')`)
+          .get(r.project, r.version) as { id: string; requester_login: string | null } | undefined;
+        if (release) {
+          throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being released right now by ${release.requester_login ?? 'someone'} (${release.id}): yank it once that release has finished`, {
+            details: { releaseId: release.id, by: release.requester_login },
+          });
+        }
+        const live = this.live(r.project, r.version);
+        if (live) {
+          throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being yanked right now by ${live.requesterLogin} (${live.id})`, { details: { yankId: live.id, by: live.requesterLogin } });
+        }
+        if (r.dryRun) return undefined;
+        const at = this.now().toISOString();
+        this.db
+          .prepare(
+            `INSERT INTO yanks (id, project, version, state, reason, requester_login, requester_chat, via, approvers_json, dry_run, owner_pid, owner_host, owner_boot_id, owner_start_time, created_at)
+             VALUES (?, ?, ?, 'yanking', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
+          )
+          .run(id, r.project, r.version, r.reason, r.requesterLogin, r.requesterChat, r.via, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, at);
+        return this.get(id);
+      })
+      .immediate() ?? this.dryRunRecord(r, id);
+  }
+
+  /** A dry run is recorded only when it ends (it holds no lock). */
+  private dryRunRecord(r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers'>, id: string): YankRecord {
+    const at = this.now().toISOString();
+    return { ...r, id, state: 'dry-run', dryRun: true, ownerPid: null, ownerHost: null, ownerBootId: null, ownerStartTime: null, errorCode: null, errorMessage: null, createdAt: at, finishedAt: null };
+  }
+
+  finish(id: string, state: Exclude<YankState, 'yanking'>, error?: { code: string; message: string }): void {
+    this.db.prepare('UPDATE yanks SET state = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ?').run(state, this.now().toISOString(), error?.code ?? null, error?.message ?? null, id);
+  }
+
+  /** Marks a running yank interrupted; false when it was no longer running (another process got there first). */
+  markInterrupted(id: string): boolean {
+    return this.db.prepare(`UPDATE yanks SET state = 'interrupted', finished_at = ?, error_code = 'INTERRUPTED', error_message = 'release-bot stopped while this yank was running' WHERE id = ? AND state = 'yanking'`).run(this.now().toISOString(), id).changes === 1;
+  }
+
+  get(id: string): YankRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM yanks WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return row && toYank(row);
+  }
+
+  /** The running yank of a version (the lock holder), if any. */
+  live(project: string, version: string): YankRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 AND state = 'yanking'`).get(project, version) as Record<string, unknown> | undefined;
+    return row && toYank(row);
+  }
+
+  /** Yanks (not dry runs) of a project, or of one version, newest first. */
+  latest(project: string, version?: string, limit = 20): YankRecord[] {
+    const rows = version
+      ? this.db.prepare('SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, version, limit)
+      : this.db.prepare('SELECT * FROM yanks WHERE project = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, limit);
+    return (rows as Record<string, unknown>[]).map(toYank);
+  }
+
+  /** Versions of a project that were yanked (or are being yanked). */
+  yankedVersions(project: string): Set<string> {
+    return new Set((this.db.prepare('SELECT DISTINCT version FROM yanks WHERE project = ? AND dry_run = 0').all(project) as { version: string }[]).map((r) => r.version));
+  }
+
+  setDestination(d: Omit<YankDestinationRecord, 'finishedAt'>): void {
+    this.db
+      .prepare(
+        `INSERT INTO yank_destinations (yank_id, destination, type, status, detail, location, error_code, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (yank_id, destination) DO UPDATE SET status = excluded.status, detail = excluded.detail, location = excluded.location, error_code = excluded.error_code, finished_at = excluded.finished_at`,
+      )
+      .run(d.yankId, d.destination, d.type, d.status, d.detail, d.location, d.errorCode, this.now().toISOString());
+  }
+
+  destinations(yankId: string): YankDestinationRecord[] {
+    return (this.db.prepare('SELECT * FROM yank_destinations WHERE yank_id = ? ORDER BY rowid').all(yankId) as Record<string, unknown>[]).map(
+      (row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as unknown as YankDestinationRecord,
+    );
+  }
+
+  /**
+   * What each destination published, for every version of a project: per version and destination the
+   * newest published (or already-present) result of a release that was not a dry run. A failed release
+   * whose npm destination published still left that version on npm, so it counts.
+   */
+  publications(project: string): Publication[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.version, d.destination, d.type, r.id AS release_id, COALESCE(d.finished_at, r.finished_at, r.updated_at) AS at, d.read_back_digest, d.location, r.staged_build_id
+         FROM destination_results d JOIN releases r ON r.id = d.release_id
+         WHERE r.project = ? AND r.dry_run = 0 AND d.status IN ('published', 'already-present')
+         ORDER BY at DESC, r.rowid DESC`,
+      )
+      .all(project) as { version: string; destination: string; type: string; release_id: string; at: string; read_back_digest: string | null; location: string | null; staged_build_id: number | null }[];
+    const seen = new Set<string>();
+    const out: Publication[] = [];
+    const artifacts = new Map<number, StagedArtifact | undefined>();
+    const artifactOf = (id: number | null): StagedArtifact | undefined => {
+      if (id === null) return undefined;
+      if (!artifacts.has(id)) artifacts.set(id, this.stagedArtifact(id));
+      return artifacts.get(id);
+    };
+    for (const r of rows) {
+      const key = JSON.stringify([r.version, r.destination]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ version: r.version, destination: r.destination, type: r.type, releaseId: r.release_id, at: r.at, readBackDigest: r.read_back_digest, location: r.location, artifact: artifactOf(r.staged_build_id) });
+    }
+    return out;
+  }
+
+  private stagedArtifact(id: number): StagedArtifact | undefined {
+    return new StagedBuilds(this.db).byId(id)?.artifact;
+  }
+}
