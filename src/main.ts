@@ -10,7 +10,7 @@ import { PolicyReloader, type ReloadOutcome } from './config/reload.js';
 import { ConjurClient } from './conjur/client.js';
 import { measuredConjur } from './conjur/measured.js';
 import type { Conjur } from './conjur/types.js';
-import { createLogger } from './log.js';
+import { createLogger, type LogFormat } from './log.js';
 import { Metrics, mountMetrics } from './metrics.js';
 import { conjurCheck, databaseCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from './readiness.js';
 import { Redactor } from './redact.js';
@@ -38,6 +38,8 @@ export interface CreateAppOptions {
   redactor?: Redactor;
   /** Where logs go; the CLI sends them to stderr so that stdout stays its answer. */
   logDestination?: NodeJS.WritableStream;
+  /** `human` for a CLI command's terminal, unless LOG_FORMAT=json (or --log-format json) asks for JSON; serve leaves it: JSON. */
+  logFormat?: LogFormat;
   conjur?: Conjur;
   retryBaseMs?: number;
 }
@@ -49,7 +51,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = n
 export function createApp(options: CreateAppOptions = {}): App {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
-  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const format: LogFormat = options.logFormat === 'human' && config.env.LOG_FORMAT !== 'json' ? 'human' : 'json';
+  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, format, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const metrics = new Metrics();
   const rawConjur =
     options.conjur ??

@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSshCommand } from './commands/ssh-command.js';
 import { registerStage } from './commands/stage.js';
 import { registerStatus } from './commands/status.js';
+import { addLogFormatEverywhere } from './log-format.js';
 import { loadDotEnv } from './run.js';
 import { addVersionEverywhere } from './version.js';
 
@@ -32,6 +33,7 @@ registerSshCommand(program);
 registerDoctor(program);
 registerNotify(program);
 registerGc(program);
+addLogFormatEverywhere(program);
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);
