@@ -3,7 +3,7 @@ import type { ApprovalRequest } from '../../../src/release/approvals.js';
 import type { Freeze } from '../../../src/release/freeze.js';
 import type { ReleaseRecord } from '../../../src/store/releases.js';
 import type { StagedBuild } from '../../../src/store/staged-builds.js';
-import { buildLink, digestsPlain } from './build-facts.js';
+import { buildLink, buildPlain, digestsPlain } from './build-facts.js';
 import { code, context, esc, header, section, sectionsOf, when, type SlackMessage } from './mrkdwn.js';
 
 export interface StagedItem {
@@ -21,7 +21,10 @@ export function stagedListMessage(items: StagedItem[], project?: string): SlackM
   return {
     text: esc(
       items.length
-        ? `Staged builds${scope}: ${ready.length} ready to release; ${items.map((i) => `${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state})` : ''}`).join(', ')}`
+        ? [
+            `Staged builds${scope}: ${ready.length} ready to release`,
+            ...items.map((i) => `- ${i.staged.project} ${i.staged.version}${i.release ? ` (${i.release.state}) by ${i.release.requesterLogin ?? '?'}` : ''}, build ${buildPlain(i.staged.build)} staged ${i.staged.stagedAt}`),
+          ].join('\n')
         : `No staged builds${scope}.`,
     ),
     blocks: [
@@ -41,7 +44,7 @@ export interface StatusView {
   approvals: ApprovalRequest[];
 }
 
-/** `/release status <project> [version]`. */
+/** `/release status <project> [version]`: the latest releases first, then the freeze, the staged builds and open approvals. */
 export function statusMessage(v: StatusView): SlackMessage {
   const title = `${v.project}${v.version ? ` ${v.version}` : ''}`;
   const staged = v.staged.map((s) => `• ${code(s.version)} build ${buildLink(s.build)} staged ${when(s.stagedAt)} by ${esc(s.reportedBy)}: ${esc(digestsPlain(s.artifact))}`);
@@ -53,16 +56,20 @@ export function statusMessage(v: StatusView): SlackMessage {
     text: esc(
       [
         `Status of ${title}`,
+        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+        ...v.releases.map((r) => `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`),
         v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
         `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
-        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+        ...v.staged.map((s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`),
+        ...(v.approvals.length ? ['waiting for approval:', ...v.approvals.map((a) => `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`)] : []),
       ].join('\n'),
     ),
+    // Releases first: what people come to status for, above what is merely staged.
     blocks: [
       header(`Status of ${title}`),
+      section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
       section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
       section(`*Staged*\n${staged.join('\n') || '_none_'}`),
-      section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
       ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
     ],
   };
