@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../src/config/load.js';
 import { ConjurClient } from '../src/conjur/client.js';
 import { measuredConjur } from '../src/conjur/measured.js';
 import type { Conjur } from '../src/conjur/types.js';
-import { createLogger } from '../src/log.js';
+import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
 import { ReleaseCore } from '../src/release/core.js';
@@ -23,6 +23,8 @@ export interface CreateAppOptions {
   redactor?: Redactor;
   /** Where logs go; the CLI sends them to stderr so that stdout stays its answer. */
   logDestination?: NodeJS.WritableStream;
+  /** `human` for a CLI command's terminal, unless LOG_FORMAT=json (or --log-format json) asks for JSON; serve leaves it: JSON. */
+  logFormat?: LogFormat;
   conjur?: Conjur;
   retryBaseMs?: number;
 }
@@ -34,7 +36,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = n
 export function createApp(options: CreateAppOptions = {}): App {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
-  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const format: LogFormat = options.logFormat === 'human' && config.env.LOG_FORMAT !== 'json' ? 'human' : 'json';
+  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, format, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const metrics = new Metrics();
   const rawConjur =
     options.conjur ??

@@ -47,6 +47,12 @@ export interface SlackStandInOptions {
   enterpriseId?: string;
   botUserId?: string;
   botId?: string;
+  /**
+   * The bot token's scopes, sent as Slack sends them with every Web API answer to a valid token: the
+   * `x-oauth-scopes` header, comma-separated (read by slackapi/node-slack-sdk packages/web-api/src/WebClient.ts
+   * buildResult). Default: the scopes of deploy/slack/manifest.yml.
+   */
+  scopes?: string[];
   port?: number;
 }
 
@@ -250,8 +256,8 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       const raw = Buffer.concat(chunks).toString('utf8');
       const url = new URL(req.url ?? '/', 'http://stand-in');
       const body = parseBody(raw, req.headers['content-type'] ?? '');
-      const send = (status: number, payload: Record<string, unknown>) => {
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      const send = (status: number, payload: Record<string, unknown>, extra: Record<string, string> = {}) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...extra });
         res.end(JSON.stringify(payload));
       };
       const response = url.pathname.match(/^\/response\/([A-Za-z0-9_-]+)$/);
@@ -272,7 +278,7 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       const failure = failing.get(method);
       const payload = !authorized ? { ok: false, error: 'invalid_auth' } : failure ? { ok: false, error: failure } : answer(method, body);
       record({ method, body, authorized, response: payload });
-      send(200, payload);
+      send(200, payload, authorized ? { 'x-oauth-scopes': (options.scopes ?? ['commands', 'chat:write', 'users:read', 'users:read.email']).join(',') } : {});
     });
   });
 

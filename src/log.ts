@@ -22,16 +22,43 @@ export function currentLogContext(): LogContext | undefined {
   return contexts.getStore();
 }
 
+/** `json`: pino lines, for machines (always under serve); `human`: one plain line each, for a terminal. */
+export type LogFormat = 'json' | 'human';
+
+/** Fields a human line leaves out: pino's own, and what every line of the process would repeat. */
+const PLAIN_OMIT = new Set(['level', 'time', 'service', 'msg', 'pid', 'hostname']);
+
 /**
- * JSON logs (pino) whose every line passes the redactor before it is written: a secret registered
+ * A pino JSON line as one line for a person: `release-bot: warn: <message> (key=value, ...)`.
+ * Values are JSON (strings quoted) so that a value cannot pass for another field or line.
+ */
+export function plainLogLine(json: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const level = typeof entry.level === 'number' ? (pino.levels.labels[entry.level] ?? String(entry.level)) : String(entry.level);
+  const fields = Object.entries(entry)
+    .filter(([k]) => !PLAIN_OMIT.has(k))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `release-bot: ${level}: ${String(entry.msg ?? '')}${fields.length ? ` (${fields.join(', ')})` : ''}\n`;
+}
+
+/**
+ * Logs (pino) whose every line passes the redactor before it is written: a secret registered
  * anywhere in the process cannot reach the log, whichever field or message carries it. Lines written
  * inside withLogContext carry its fields (unless the logger already binds them: no duplicate keys).
+ * JSON unless `format` is `human` (a CLI command's terminal).
  */
-export function createLogger(options: { level: LevelWithSilent; redactor: Redactor; destination?: NodeJS.WritableStream }): Logger {
+export function createLogger(options: { level: LevelWithSilent; redactor: Redactor; destination?: NodeJS.WritableStream; format?: LogFormat }): Logger {
   const out = options.destination ?? process.stdout;
+  const human = options.format === 'human';
   const sink = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
-      out.write(options.redactor.redact(String(chunk)));
+      // Rendered first, redacted last: the redactor sees exactly the text that is written.
+      out.write(options.redactor.redact(human ? plainLogLine(String(chunk)) : String(chunk)));
       cb();
     },
   });

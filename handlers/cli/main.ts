@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ErrorCode, exitCodes } from '../../src/errors.js';
+import { addLogFormatEverywhere } from './log-format.js';
 import { loadDotEnv } from './run.js';
 import { addVersionEverywhere } from './version.js';
 
@@ -54,6 +55,7 @@ for (const [name, { summary }] of Object.entries(commands)) {
       });
 }
 for (const c of program.commands) c.summary(commands[c.name()]?.summary ?? '');
+addLogFormatEverywhere(program);
 addVersionEverywhere(program);
 
 await program.parseAsync(process.argv);

@@ -49,5 +49,5 @@ export function positiveInt(v: string): number {
   return n;
 }
 
-/** CLI commands log to stderr, so that stdout is only their answer. */
-export const cliLogs = { logDestination: process.stderr, redactor: cliRedactor };
+/** CLI commands log to stderr, so that stdout is only their answer; plain lines unless JSON is asked for (LOG_FORMAT, --log-format). */
+export const cliLogs = { logDestination: process.stderr, redactor: cliRedactor, logFormat: 'human' as const };

@@ -116,6 +116,12 @@ export class JwksKeys {
   }
 }
 
+/** The keys of a JWKS document the webhook would use (kid and algorithm), or undefined when it has no "keys" array. */
+export function jwksUsableKeys(doc: unknown): Array<{ kid: string | undefined; alg: AsymmetricAlgorithm }> | undefined {
+  const list = (doc as { keys?: unknown } | null)?.keys;
+  return Array.isArray(list) ? list.flatMap((jwk) => toKey(jwk)).map(({ kid, alg }) => ({ kid, alg })) : undefined;
+}
+
 function toKey(jwk: unknown): Jwk[] {
   if (typeof jwk !== 'object' || jwk === null) return [];
   const j = jwk as Record<string, unknown>;

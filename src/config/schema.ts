@@ -134,6 +134,8 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   RELEASE_BOT_MAX_CONCURRENT_RELEASES: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** CLI commands: `json` for pino lines on stderr instead of plain ones (serve always logs JSON). */
+  LOG_FORMAT: z.enum(['json', 'human']).optional(),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_APP_TOKEN: optionalString,

@@ -289,7 +289,10 @@ export class ReleaseCore {
       }
       if (options.resume) previous = this.resumable(project.name, version, staged);
     } catch (thrown) {
-      return refuse(toReleaseBotError(thrown), staged.id);
+      const err = toReleaseBotError(thrown);
+      // A resume with nothing to resume is a no-op, not a denial: answered, never audited (issue 15).
+      if (err.details.reason === 'nothing-to-resume') throw err;
+      return refuse(err, staged.id);
     }
 
     let release: ReleaseRecord;
@@ -555,7 +558,7 @@ export class ReleaseCore {
 
   private resumable(project: string, version: string, staged: StagedBuild): ReleaseRecord {
     const previous = this.releases.latest(project, version, 20).find((x) => !x.dryRun && (x.state === 'interrupted' || x.state === 'failed'));
-    if (!previous) throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`);
+    if (!previous) throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`, { details: { reason: 'nothing-to-resume' } });
     if (previous.stagedBuildId !== staged.id) {
       throw new ReleaseBotError(ErrorCode.Conflict, `${project} ${version} was re-staged after release ${previous.id}: start a new release instead of resuming`);
     }

@@ -19,7 +19,7 @@ export function summaryText(s: ReleaseSummary): string {
   const verb = s.dryRun ? 'Dry run of' : s.state === 'published' ? 'Released' : 'Release FAILED:';
   const lines = [
     `${verb} ${s.project} ${s.version} (${s.state})`,
-    `build: ${s.build.number !== undefined ? `#${s.build.number}` : 'unknown'}${s.build.url ? ` ${s.build.url}` : ''}${s.build.commit ? ` commit ${s.build.commit.slice(0, 12)}` : ''}`,
+    `build: ${s.build.number !== undefined ? `#${s.build.number}` : 'unknown'}${s.build.job ? ` (${s.build.job})` : ''}${s.build.url ? ` ${s.build.url}` : ''}${s.build.commit ? ` commit ${s.build.commit.slice(0, 12)}` : ''}`,
     s.artifact.kind === 'files'
       ? `artifact: ${s.artifact.files.map((f) => `${f.path} sha256:${short(f.sha256)}`).join(', ')}`
       : `artifact: ${s.artifact.ref}@sha256:${short(s.artifact.digest)}`,

@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { API_KEY, startBotEnv, type BotEnv, mirrorProject } from '../audit/bot-env.js';
 import { membershipSentinels } from '../../dev/conjur-stand-in.js';
@@ -13,6 +15,8 @@ const USER = 'doctor-user-canary-5b3f9a7c1e';
 
 describe('release-bot doctor', () => {
   let bot: BotEnv;
+  /** The npm destination's registry on loopback: `GET /-/ping` answers `{}` as Verdaccio's ping route does (verdaccio packages/api/src/ping.ts). */
+  let registry: http.Server;
   /** A PATH holding only the given programs (links to the real ones). */
   const pathWith = (...tools: string[]) => {
     const dir = path.join(bot.dir, `bin-${tools.join('-') || 'none'}`);
@@ -22,6 +26,9 @@ describe('release-bot doctor', () => {
   };
 
   beforeAll(async () => {
+    registry = http.createServer((req, res) => void (req.url === '/-/ping' ? res.writeHead(200, { 'content-type': 'application/json' }).end('{}') : res.writeHead(404).end()));
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    const registryUrl = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`;
     bot = await startBotEnv(
       (dir) => [
         ...mirrorProject(dir, '{ MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }'),
@@ -32,7 +39,7 @@ describe('release-bot doctor', () => {
         '    destinations:',
         '      - name: npmjs',
         '        type: npm',
-        '        registry: https://registry.npmjs.org/',
+        `        registry: ${registryUrl}`,
         '        credentials: { NPM_TOKEN: release/npm/token }',
       ],
       {
@@ -51,6 +58,8 @@ describe('release-bot doctor', () => {
 
   afterAll(async () => {
     await bot.close();
+    registry.closeAllConnections();
+    await new Promise((resolve) => registry.close(resolve));
   });
 
   it('prints a checklist and exits non-zero naming each problem: a variable without value, forbidden or undeclared, a missing tool', async () => {
@@ -96,7 +105,7 @@ describe('release-bot doctor', () => {
     try {
       const r = await runCli(['doctor'], { ...bot.env, PATH: pathWith('npm') });
       expect(r.code).toBe(1);
-      expect(r.stdout).toMatch(/FAIL {2}Conjur identity: cannot log in to http:\/\/127\.0\.0\.1:\d+ as host\/release-bot: .*\[CONJUR_UNAVAILABLE\]/);
+      expect(r.stdout).toMatch(/FAIL {2}Conjur identity: cannot log in to http:\/\/127\.0\.0\.1:\d+: .*\[CONJUR_UNAVAILABLE\]/);
       expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/token: not checked: Conjur did not answer');
     } finally {
       bot.conjur.setDown(false);

@@ -53,7 +53,7 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     const note = await waitForPost('conjur-cli 4.2.0 is ready to release');
     expect(note.authorized).toBe(true);
     expect(note.body.channel).toBe(CHANNEL);
-    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #123, .*; no approvals needed\. Members of release\/conjur-cli may release it\.$/);
+    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #123 \(conjur-cli\), .*; to mirror \[directory\]; no approvals needed\. Members of release\/conjur-cli may release it\.$/);
     expect(text(note)).not.toContain('re-staged');
     expect(JSON.stringify(note.body.blocks)).toContain(sha('gem bytes 4.2.0').slice(0, 12));
     const button = releaseButton(note);
@@ -70,7 +70,7 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     expect(r.json.status).toBe('replaced');
     const note = await waitForPost('conjur-cli 4.2.0 is ready to release', (c) => text(c).includes('re-staged'));
     expect(note.body.channel).toBe(CHANNEL);
-    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #124, .* \(re-staged: replaces an earlier build\); no approvals needed/);
+    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #124 \(conjur-cli\), .* \(re-staged: replaces build #123 \(conjur-cli\)\); to mirror \[directory\]; no approvals needed/);
     const blocks = JSON.stringify(note.body.blocks);
     expect(blocks).toContain(':warning: re-staged: replaces build <https://jenkins.example/job/conjur-cli/123/|#123>');
     expect(blocks).toContain('approvals given for the earlier build are void');
@@ -94,7 +94,7 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     const warning = await waitForPost('Warning: ');
     expect(warning.body.channel).toBe(CHANNEL);
     expect(text(warning)).toBe(
-      `Warning: jenkins:conjur-cli (jwt) reported another build (#999) for conjur-cli 5.0.0, which alice already released or is releasing (${summary.releaseId}). The report was refused; nothing changed.`,
+      `Warning: jenkins:conjur-cli (jwt) reported another build (#999) for conjur-cli 5.0.0 (Jenkins job conjur-cli), which alice already released or is releasing (${summary.releaseId}). The report was refused; nothing changed.`,
     );
     const blocks = JSON.stringify(warning.body.blocks);
     expect(blocks).toContain(':warning: Another build reported for conjur-cli 5.0.0');

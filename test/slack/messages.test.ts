@@ -121,7 +121,8 @@ describe('Slack message builders (pure: {text, blocks})', () => {
     const frozen = errorMessage(new ReleaseBotError(ErrorCode.Frozen, 'frozen', { details: { by: 'alice', at: '2030-01-01T10:00:00.000Z', reason: 'audit <!channel>' } }));
     expect(JSON.stringify(frozen.blocks)).toContain('Frozen by alice since <!date^1893492000');
     expect(JSON.stringify(frozen.blocks)).toContain('_audit &lt;!channel&gt;_');
-    expect(frozen.text).toBe('Releases are frozen: frozen');
+    // The fallback says what the blocks say: the refusal, then who froze it, when and why.
+    expect(frozen.text.split('\n')).toEqual(['Releases are frozen: frozen', expect.stringMatching(/^Frozen by alice since <!date\^1893492000.*: _audit &lt;!channel&gt;_\. Unfreeze with/)]);
   });
 
   it('/release list: the text fallback and the blocks say the same (how many are ready, and each state)', () => {

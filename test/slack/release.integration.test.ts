@@ -171,7 +171,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const release = await w.command('bob', 'conjur-cli 4.3.0');
     const refused = await w.reply(release.responseUrl);
-    expect(text(refused)).toMatch(/^Releases are frozen: conjur-cli is frozen by alice since \S+: release window closed for the audit$/);
+    expect(text(refused)).toMatch(/^Releases are frozen: conjur-cli is frozen by alice since \S+: release window closed for the audit$/m);
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.3.0'))).toBe(false);
 
     const unlock = await w.command('bob', 'unlock conjur-cli');

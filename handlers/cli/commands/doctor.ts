@@ -9,17 +9,12 @@ import { chainFromDb, verifyChain } from '../../../src/audit/verify.js';
 import { DEBIAN_PACKAGE } from '../../../src/config/host-checks.js';
 import { ConfigError, type Config } from '../../../src/config/load.js';
 import type { Conjur } from '../../../src/conjur/types.js';
-import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
+import { ErrorCode, toReleaseBotError, type ReleaseBotError } from '../../../src/errors.js';
 import { createApp, type App } from '../../../app/create.js';
 import { membershipGroups, sentinelProblem } from '../../../src/readiness.js';
 import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION } from '../../../src/staging/skopeo-version.js';
 import { action, cliLogs } from '../run.js';
-
-interface Check {
-  ok: boolean;
-  name: string;
-  detail: string;
-}
+import { destinationChecks, jwksCheck, slackChecks, type Check } from './doctor-network.js';
 
 /** Tools whose version matters: the check the bot itself makes before it first runs one. */
 const VERSION_CHECKS: Record<string, (found: string, redact: (text: string) => string) => Promise<Omit<Check, 'name'>>> = {
@@ -142,6 +137,24 @@ async function sentinelChecks(conjur: Conjur, login: string, config: Config): Pr
   return checks;
 }
 
+/** Why the bot could not log in to Conjur, said once, with the credential to fix and how. */
+function conjurLoginProblem(config: Config, coded: ReleaseBotError): string {
+  const { CONJUR_APPLIANCE_URL: url, CONJUR_AUTHN_LOGIN: login, CONJUR_AUTHN_TOKEN_FILE: tokenFile } = config.env;
+  const id = login.replace(/^host\//, '');
+  switch (coded.code) {
+    case ErrorCode.ConjurAuthFailed:
+      return tokenFile
+        ? `${url} refused the access token in CONJUR_AUTHN_TOKEN_FILE (${tokenFile}) for ${login} (401): check that the sidecar writing it runs and authenticates as ${login}`
+        : `${url} refused the API key of ${login} (401): CONJUR_AUTHN_API_KEY is wrong or was rotated; rotate it (conjur host rotate-api-key -i ${id}) and put the new key in CONJUR_AUTHN_API_KEY, or fix CONJUR_AUTHN_LOGIN if the login is wrong`;
+    case ErrorCode.ConjurForbidden:
+      return `${url} knows ${login} but forbids it to log in here (403): allow the host to use the authenticator in Conjur policy (deploy/conjur/policy.yml)`;
+    case ErrorCode.ConjurNotFound:
+      return `${url} answers 404 for account ${config.env.CONJUR_ACCOUNT}: check CONJUR_ACCOUNT and that CONJUR_APPLIANCE_URL is the Conjur API's URL`;
+    default:
+      return `cannot log in to ${url}: ${coded.message} [${coded.code}]`;
+  }
+}
+
 async function runChecks(app: App): Promise<Check[]> {
   const { config, conjur, db } = app;
   const checks: Check[] = [{ ok: true, name: 'configuration', detail: `${config.projects.size} project(s) in ${config.configFile}` }];
@@ -160,10 +173,9 @@ async function runChecks(app: App): Promise<Check[]> {
   }
 
   const login = config.env.CONJUR_AUTHN_LOGIN;
-  let reachable = false;
+  let loggedIn: string | undefined;
   try {
     const me = await conjur.whoami();
-    reachable = true;
     const same = me.username === login && me.account === config.env.CONJUR_ACCOUNT;
     checks.push({
       ok: same,
@@ -174,11 +186,14 @@ async function runChecks(app: App): Promise<Check[]> {
     });
   } catch (err) {
     const coded = toReleaseBotError(err);
-    checks.push({ ok: false, name: 'Conjur identity', detail: `cannot log in to ${config.env.CONJUR_APPLIANCE_URL} as ${login}: ${coded.message} [${coded.code}]` });
+    loggedIn = coded.code === ErrorCode.ConjurAuthFailed ? 'Conjur refused the bot\'s login (see Conjur identity)' : coded.code === ErrorCode.ConjurForbidden ? 'Conjur refused the bot (see Conjur identity)' : 'Conjur did not answer';
+    checks.push({ ok: false, name: 'Conjur identity', detail: conjurLoginProblem(config, coded) });
   }
   const variables = [...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials))))].sort();
-  if (reachable) checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
-  else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: 'not checked: Conjur did not answer' });
+  if (loggedIn === undefined) checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
+  else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: `not checked: ${loggedIn}` });
+
+  checks.push(...(await slackChecks(config.env, config.identity)), ...(await jwksCheck(config.env.JENKINS_JWKS_URL)), ...(await destinationChecks(config.projects)));
 
   for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
     const found = await onPath(tool);

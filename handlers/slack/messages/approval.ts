@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { ApprovalRequest } from '../../../src/release/approvals.js';
 import type { StagedBuild } from '../../../src/store/staged-builds.js';
 import { APPROVE_ACTION } from '../action-values.js';
-import { buildLink, commitText, digestLines } from './build-facts.js';
+import { buildLink, buildPlain, commitText, digestLines, digestsPlain } from './build-facts.js';
 import { code, context, esc, fields, header, mention, section, when, type SlackMessage } from './mrkdwn.js';
 
 const CLOSED: Record<Exclude<ApprovalRequest['status'], 'open'>, string> = {
@@ -54,7 +54,10 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
   }
   blocks.push(context(`approval request ${code(r.id)}`));
   return {
-    text: esc(`${r.requester.login} asks to release ${who}: ${r.approvals.length} of ${r.needed} approval(s) from ${r.approverGroup}${r.approvals.length ? ` (${r.approvals.map((a) => a.login).join(', ')})` : ''}; ${r.status === 'open' ? `expires ${r.expiresAt}` : r.status}`),
+    text: esc(
+      `${r.requester.login} asks to release ${who}: ${r.approvals.length} of ${r.needed} approval(s) from ${r.approverGroup}${r.approvals.length ? ` (${r.approvals.map((a) => a.login).join(', ')})` : ''}; ` +
+        `${staged ? `build ${buildPlain(staged.build)}, ${digestsPlain(staged.artifact)}; ` : ''}${r.status === 'open' ? `expires ${r.expiresAt}` : `${r.status}${r.status === 'void' && r.closedReason ? `: ${r.closedReason}` : ''}`}`,
+    ),
     blocks,
   };
 }

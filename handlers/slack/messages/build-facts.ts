@@ -7,6 +7,11 @@ export function buildLink(build: BuildInfo): string {
   return link(build.url, label) + (build.job ? ` (${esc(build.job)})` : '');
 }
 
+/** What buildLink shows, as plain text for a `text` fallback (escape it with the rest). */
+export function buildPlain(build: BuildInfo): string {
+  return `${build.number !== undefined ? `#${build.number}` : 'unknown build'}${build.job ? ` (${build.job})` : ''}`;
+}
+
 export function commitText(build: BuildInfo): string {
   return build.commit ? code(build.commit.slice(0, 12)) : '_not reported_';
 }

@@ -44,7 +44,8 @@ export function errorMessage(err: ReleaseBotError): SlackMessage {
   const headline = HEADLINE[err.code] ?? ':x: Something went wrong';
   const detail = detailLine(err);
   return {
-    text: esc(`${headline.replace(/^:[a-z0-9_]+: /, '')}: ${err.message}`),
+    // The detail line is escaped mrkdwn already: the fallback carries it as the blocks do.
+    text: `${esc(`${headline.replace(/^:[a-z0-9_]+: /, '')}: ${err.message}`)}${detail ? `\n${detail}` : ''}`,
     blocks: [section(`*${headline}*\n${esc(err.message)}`), ...(detail ? [section(detail)] : []), context(`code ${code(err.code)}`)],
   };
 }

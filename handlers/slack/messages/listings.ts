@@ -4,7 +4,7 @@ import type { Freeze } from '../../../src/release/freeze.js';
 import type { ReleaseRecord } from '../../../src/store/releases.js';
 import type { StagedBuild } from '../../../src/store/staged-builds.js';
 import type { YankRecord } from '../../../src/store/yanks.js';
-import { buildLink, digestsPlain } from './build-facts.js';
+import { buildLink, buildPlain, digestsPlain } from './build-facts.js';
 import { code, context, esc, header, section, sectionsOf, when, type SlackMessage } from './mrkdwn.js';
 
 export interface StagedItem {
@@ -18,14 +18,16 @@ export interface StagedItem {
 /** `/release list [project]`: current staged builds, newest first, and whether each is still to release. */
 export function stagedListMessage(items: StagedItem[], project?: string): SlackMessage {
   const ready = items.filter((i) => !i.release && !i.yanked);
-  const state = (i: StagedItem) => (i.yanked ? 'yanked' : i.release?.state);
   const line = (i: StagedItem) =>
     `• ${code(i.staged.project)} ${code(i.staged.version)} build ${buildLink(i.staged.build)} staged ${when(i.staged.stagedAt)}${i.yanked ? ' (*yanked*)' : i.release ? ` (${esc(i.release.state)} by ${esc(i.release.requesterLogin ?? '?')})` : ''}`;
   const scope = project ? ` of ${project}` : '';
   return {
     text: esc(
       items.length
-        ? `Staged builds${scope}: ${ready.length} ready to release; ${items.map((i) => `${i.staged.project} ${i.staged.version}${state(i) ? ` (${state(i)})` : ''}`).join(', ')}`
+        ? [
+            `Staged builds${scope}: ${ready.length} ready to release`,
+            ...items.map((i) => `- ${i.staged.project} ${i.staged.version}${i.yanked ? ' (yanked)' : i.release ? ` (${i.release.state}) by ${i.release.requesterLogin ?? '?'}` : ''}, build ${buildPlain(i.staged.build)} staged ${i.staged.stagedAt}`),
+          ].join('\n')
         : `No staged builds${scope}.`,
     ),
     blocks: [
@@ -47,7 +49,7 @@ export interface StatusView {
   yanks?: YankRecord[] | undefined;
 }
 
-/** `/release status <project> [version]`. */
+/** `/release status <project> [version]`: the latest releases first, then the freeze, the staged builds and open approvals. */
 export function statusMessage(v: StatusView): SlackMessage {
   const title = `${v.project}${v.version ? ` ${v.version}` : ''}`;
   const staged = v.staged.map((s) => `• ${code(s.version)} build ${buildLink(s.build)} staged ${when(s.stagedAt)} by ${esc(s.reportedBy)}: ${esc(digestsPlain(s.artifact))}`);
@@ -60,18 +62,22 @@ export function statusMessage(v: StatusView): SlackMessage {
     text: esc(
       [
         `Status of ${title}`,
+        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+        ...v.releases.map((r) => `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`),
+        ...(v.yanks?.length ? ['yanked:', ...v.yanks.map((y) => `  - ${y.version} ${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`} by ${y.requesterLogin} ${y.createdAt}: ${y.reason} ${y.id}`)] : []),
         v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
         `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
-        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
-        ...(v.yanks?.length ? [`yanked: ${v.yanks.map((y) => `${y.version} (${y.state}: ${y.reason})`).join(', ')}`] : []),
+        ...v.staged.map((s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`),
+        ...(v.approvals.length ? ['waiting for approval:', ...v.approvals.map((a) => `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`)] : []),
       ].join('\n'),
     ),
+    // Releases first: what people come to status for, above what is merely staged.
     blocks: [
       header(`Status of ${title}`),
-      section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
-      section(`*Staged*\n${staged.join('\n') || '_none_'}`),
       section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
       ...(yanks.length ? [section(`*Yanked*\n${yanks.join('\n')}`)] : []),
+      section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
+      section(`*Staged*\n${staged.join('\n') || '_none_'}`),
       ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
     ],
   };

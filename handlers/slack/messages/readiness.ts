@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { ProjectConfig } from '../../../src/config/load.js';
 import type { StagedBuild } from '../../../src/store/staged-builds.js';
 import { encodeReleaseValue, RELEASE_ACTION } from '../action-values.js';
-import { buildLink, commitText, digestLines, digestsPlain } from './build-facts.js';
+import { buildLink, buildPlain, commitText, digestLines, digestsPlain } from './build-facts.js';
 import { code, context, esc, fields, header, section, when, type SlackMessage } from './mrkdwn.js';
 
 export interface ReadinessView {
@@ -31,7 +31,10 @@ export function readinessMessage(v: ReadinessView): SlackMessage {
     },
   };
   return {
-    text: esc(`${who} is ready to release: build ${staged.build.number !== undefined ? `#${staged.build.number}` : 'unknown'}, ${digestsPlain(staged.artifact)}${v.replaced ? ' (re-staged: replaces an earlier build)' : ''}; ${approvals}. Members of ${project.authorized_group} may release it.`),
+    text: esc(
+      `${who} is ready to release: build ${buildPlain(staged.build)}, ${digestsPlain(staged.artifact)}, staged by ${staged.reportedBy}${v.replaced ? ` (re-staged: replaces build ${buildPlain(v.replaced.build)})` : ''}; ` +
+        `to ${project.destinations.map((d) => `${d.name} [${d.type}]`).join(', ')}; ${approvals}. Members of ${project.authorized_group} may release it.`,
+    ),
     blocks: [
       header(`:package: ${who} is ready to release`),
       fields([

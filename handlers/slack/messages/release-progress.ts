@@ -2,7 +2,7 @@ import type { BuildInfo, StagedArtifact } from '../../../src/publishing/types.js
 import { formatDuration } from '../../../src/release/summary.js';
 import type { DestinationOutcome, Requester } from '../../../src/release/types.js';
 import type { ReleaseState } from '../../../src/store/releases.js';
-import { buildLink, commitText, digestLines, digestsPlain } from './build-facts.js';
+import { buildLink, buildPlain, commitText, digestLines, digestsPlain } from './build-facts.js';
 import { code, context, esc, fields, header, mention, section, type SlackMessage } from './mrkdwn.js';
 import { destinationLine } from './release-summary.js';
 
@@ -38,8 +38,8 @@ export function releaseProgressMessage(v: ProgressView): SlackMessage {
     text: esc(
       [
         `Releasing ${v.project} ${v.version} (${state}), requested by ${v.requester.login}${v.approvers.length ? `, approved by ${v.approvers.join(', ')}` : ''}`,
-        `build ${v.build.number !== undefined ? `#${v.build.number}` : 'unknown'}; ${digestsPlain(v.artifact)}`,
-        ...v.destinations.map((d) => `  - ${d.name}: ${d.outcome ? `${d.outcome.status} in ${formatDuration(d.outcome.durationMs)}` : d.running ? 'running' : 'waiting'}`),
+        `build ${buildPlain(v.build)}; ${digestsPlain(v.artifact)}`,
+        ...v.destinations.map((d) => `  - ${d.outcome ? `${plainOutcome(d.outcome)}` : `${d.name}: ${d.running ? 'running' : 'waiting'}`}`),
         `release ${v.releaseId}`,
       ].join('\n'),
     ),
@@ -57,6 +57,12 @@ export function releaseProgressMessage(v: ProgressView): SlackMessage {
       context(`release ${code(v.releaseId)}`, ...(v.resumeOf ? [`resumes ${code(v.resumeOf)}: only unfinished destinations run`] : []), 'progress of each destination in the thread'),
     ],
   };
+}
+
+/** destinationLine's words without its markup, for a `text` fallback (escape it with the rest). */
+function plainOutcome(d: DestinationOutcome): string {
+  const what = d.status === 'failed' ? `failed (${d.error?.code ?? 'error'}): ${d.error?.message ?? ''}` : d.plan ? `would ${d.plan.join('; ')}` : `${d.status}${d.detail && d.status === 'skipped' ? ` (${d.detail})` : ''}`;
+  return `${d.name}: ${what} in ${formatDuration(d.durationMs)}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`;
 }
 
 export function destinationStartedMessage(e: { destination: string; type: string; attempt: number }): SlackMessage {
@@ -77,7 +83,7 @@ export function destinationProgressMessage(e: { destination: string; message: st
 export function destinationFinishedMessage(outcome: DestinationOutcome): SlackMessage {
   const line = destinationLine(outcome);
   return {
-    text: esc(`${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}`),
+    text: esc(`${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}${outcome.location ? `\n${outcome.location}` : ''}`),
     blocks: [section(line + (outcome.location ? `\n${esc(outcome.location)}` : ''))],
   };
 }

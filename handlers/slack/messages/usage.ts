@@ -5,7 +5,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['/release <project> <version> --dry-run', 'every check and credential fetch, nothing pushed'],
   ['/release <project> <version> resume', 'finish an interrupted or failed release: only unfinished destinations run'],
   ['/release list [project]', 'staged builds ready to release'],
-  ['/release status <project> [version]', 'staged build, latest releases, freeze and approvals'],
+  ['/release status <project> [version]', 'latest releases, freeze, staged builds and approvals'],
   ['/release audit [project] [limit]', 'the latest audit entries, newest first'],
   ['/release lock <project> <reason>', 'freeze releases of a project'],
   ['/release unlock <project>', 'lift a freeze'],
