@@ -6,6 +6,7 @@ import type { PublishedRecord, YankContext, YankResult } from '../src/publishing
 import { Redactor } from '../src/redact.js';
 import { MANIFEST_DIGEST, SkopeoError, copyImage, deleteImage, digestIfPresent, parseRepository, writeAuthFile } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
+import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient } from './oci-registry.js';
 
 /** The docker destination's options a yank reads (publishers/docker.ts). */
 export interface DockerYankOptions {
@@ -30,7 +31,8 @@ interface Access {
  * and a `tags` entry without a placeholder) that still points at the yanked digest is copied back, by digest
  * and within the destination repository, to the previous version's image; with
  * `delete_version_tag` the yanked manifest is then deleted, which removes the tags that name the
- * version. Read back with `skopeo inspect` before it answers.
+ * version, unless another tag (another version's, or one set by hand) is on the same manifest: then
+ * the manifest stays and the answer is `cannot-yank`. Read back with `skopeo inspect` before it answers.
  *
  * Tags with `{version}` or `{build}` name this build and stay: pointing `4.2.0-build.7` at 4.1.0's
  * image would make a version's own tag serve another version. Without a previous version (or when
@@ -75,7 +77,8 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
       ctx.progress(`moving ${repo}:${tag} back to ${ctx.previous?.version} (${i + 1} of ${moving.length})`);
       await move(access, previous, tag);
     }
-    const refused = manifestPresent ? await deleteManifest(access, yanked) : undefined;
+    const shared = manifestPresent ? await otherTagsOn(ctx, opts, yanked) : undefined;
+    const refused = manifestPresent ? (shared ?? (await deleteManifest(access, yanked))) : undefined;
 
     // Read back: the registry is the judge of what each tag now serves.
     const wrong: string[] = [];
@@ -104,6 +107,35 @@ function digestOf(record: PublishedRecord, which: string): string {
     throw new ReleaseBotError(ErrorCode.BadInput, `the ${which} version ${clip(record.version, 40)} was not recorded as a docker image with a sha256 digest: a docker destination cannot yank it`);
   }
   return digest;
+}
+
+/**
+ * Why the yanked manifest must not be deleted, if it must not: deleting by digest drops every tag on it
+ * (distribution-spec "Deleting Manifests"), and a tag that is not this version's own (another version
+ * released from the same bytes, or one set by hand) would go with it. Tags are listed and each is asked
+ * for its digest; a listing the registry pages, or one that fails, keeps the manifest.
+ */
+async function otherTagsOn(ctx: YankContext, opts: DockerYankOptions, digest: string): Promise<string | undefined> {
+  const repo = parseRepository(opts.repository);
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const own = opts.tags.filter((t) => t.includes('{')).map((t) => new RegExp(`^${escape(t).replaceAll(escape('{version}'), escape(ctx.version)).replaceAll(escape('{build}'), '[A-Za-z0-9_.-]+').replaceAll(escape('{project}'), escape(ctx.project))}$`));
+  const client = new RegistryClient(repo.host, repo.path, { username: ctx.credentials.REGISTRY_USERNAME, password: ctx.credentials.REGISTRY_PASSWORD, tlsVerify: opts.tls_verify, signal: ctx.signal, redact: ctx.redact }, 'pull');
+  const list = await client.call({ method: 'GET', url: client.repoUrl('tags/list'), limit: MAX_MANIFEST_BYTES });
+  if (list.headers.link) return `${opts.repository} lists its tags in pages, so they cannot all be checked: ${ctx.version}'s manifest was not deleted`;
+  let tags: unknown;
+  try {
+    tags = (JSON.parse(list.body.toString('utf8')) as { tags?: unknown }).tags;
+  } catch {
+    return `${opts.repository} answered its tag list with something that is not JSON, so the tags on the image cannot be checked: ${ctx.version}'s manifest was not deleted`;
+  }
+  const others: string[] = [];
+  for (const tag of Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : []) {
+    if (own.some((re) => re.test(tag))) continue;
+    const head = await client.call({ method: 'HEAD', url: client.repoUrl(`manifests/${encodeURIComponent(tag)}`), headers: { Accept: ANY_MANIFEST }, expect: [404] });
+    if (head.status !== 404 && head.headers['docker-content-digest'] === digest) others.push(tag);
+  }
+  if (others.length === 0) return undefined;
+  return `its image is also tagged ${clip(others.join(', '), 200)} (another version's, or set by hand), which deleting it would remove: not deleted`;
 }
 
 function tagList(repo: string, tags: string[]): string {

@@ -29,21 +29,27 @@ interface Job { ctx: YankContext; opts: HerokuYankOptions; key: string; apps: st
  * definitions.release.links), then follows the new release and reads it back as the app's current one.
  *
  * This version's release is the one of the build publish recorded (its location; the build's checksum
- * must be the recorded one). The target is the newest succeeded release older than it: the code and
+ * must be the recorded one). The target is the newest succeeded release older than it that runs the
+ * previous version's slug (ctx.previous, found the same way; without one, any other slug): the code and
  * config that ran just before this version went live (a rollback restores both, as `heroku rollback`
  * does). Already done when the app's current release no longer runs this version's slug (rolled back,
  * or something newer deployed since).
  */
 export async function yankHeroku(ctx: YankContext, opts: HerokuYankOptions): Promise<YankResult> {
   const job: Job = { ctx, opts, key: credential(ctx, 'heroku', SERVICE.credential), apps: `${opts.api_url}/apps/${opts.app}` };
-  const yanked = await releaseOfVersion(job);
+  const yanked = await releaseOfVersion(job, ctx.published);
+  // The version the project falls back to; a release in between may run a version yanked before.
+  const previous = ctx.previous ? await releaseOfVersion(job, ctx.previous) : undefined;
   const releases = await listReleases(job);
   const current = releases.find((r) => r.current) ?? releases.find((r) => r.status === 'succeeded');
   const live = current !== undefined && (current.id === yanked.id || sameSlug(current, yanked));
   if (!live) {
     return { status: 'already-yanked', detail: `${opts.app} no longer runs ${ctx.version} (release v${yanked.version}): its current release is v${current?.version ?? '?'}${current?.description ? ` (${clip(ctx.redact(current.description), 80)})` : ''}`, location: dashboard(opts.app, current?.id) };
   }
-  const target = releases.find((r) => r.status === 'succeeded' && r.version < yanked.version && !sameSlug(r, yanked));
+  const target = releases.find((r) => r.status === 'succeeded' && r.version < yanked.version && (previous ? sameSlug(r, previous) : !sameSlug(r, yanked)));
+  if (!target && previous && ctx.previous) {
+    return { status: 'cannot-yank', detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) running ${ctx.previous.version} (release v${previous.version}), the version to fall back to: nothing was changed; roll back by hand with \`heroku rollback -a ${opts.app}\``, location: dashboard(opts.app, yanked.id) };
+  }
   if (!target) {
     return { status: 'cannot-yank', detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) to roll back to: nothing was changed`, location: dashboard(opts.app, yanked.id) };
   }
@@ -72,9 +78,10 @@ function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<strin
   return request<T>(job.ctx, SERVICE, { ...req, headers: { Authorization: `Bearer ${job.key}`, Accept: 'application/vnd.heroku+json; version=3', ...extra } });
 }
 
-/** The release that made this version live: the recorded build's, checked against the recorded checksum. */
-async function releaseOfVersion(job: Job): Promise<Release> {
-  const { ctx, opts } = job;
+/** The release that made a version live: the recorded build's, checked against the recorded checksum. */
+async function releaseOfVersion(job: Job, published: YankContext['published']): Promise<Release> {
+  const { opts } = job;
+  const ctx = { ...job.ctx, version: published.version, published };
   const m = BUILD_LOCATION.exec(ctx.published.location ?? '');
   if (!m || m[1] !== opts.app) {
     throw new ReleaseBotError(ErrorCode.BadInput, `the heroku destination recorded no build of ${opts.app} for ${ctx.version} (location ${JSON.stringify(clip(ctx.published.location ?? 'none', 100))}): roll back by hand with \`heroku rollback -a ${opts.app}\``);

@@ -25,6 +25,12 @@ type Ctx = Pick<PublishContext, 'redact' | 'signal'>;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
+ * The most of an answer `request` reads (a GitHub list of 100 releases with full notes is a few MiB):
+ * a longer body is a flood or not the service, and is cut off rather than held in memory.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
  * A service base URL. Credentials travel with every request to it, so plain http is refused except on
  * loopback, and a URL carrying user:password is refused (secrets come from Conjur, never from the projects file).
  */
@@ -120,9 +126,12 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
   let text: string;
   try {
     res = await fetch(req.url, { method, headers, body, signal: ctx.signal, redirect: 'follow', ...(req.file ? { duplex: 'half' } : {}) } as RequestInit);
-    text = await res.text();
+    text = await readBounded(res, MAX_RESPONSE_BYTES);
   } catch (err) {
     if (ctx.signal.aborted) throw timedOut(`${service.name} ${where}`);
+    if (err instanceof TooLarge) {
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with more than ${MAX_RESPONSE_BYTES} bytes (status ${err.status}): not read further`, { retryable: err.status >= 500, details: { reason: 'too-large', status: err.status } });
+    }
     const code = networkCode(err);
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
   }
@@ -137,6 +146,25 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
     // A 2xx that is not JSON is a proxy or maintenance page, which passes.
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`, { retryable: true, details: { status: res.status } });
   }
+}
+
+class TooLarge extends Error {
+  constructor(readonly status: number) {
+    super('answer too large');
+  }
+}
+
+/** The body as text, read up to `limit` bytes; a longer one is cancelled unread (TooLarge). */
+async function readBounded(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > limit) throw new TooLarge(res.status); // leaving the loop cancels the rest of the body
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks)); // as res.text(): UTF-8, a BOM dropped
 }
 
 export interface Fetched {
