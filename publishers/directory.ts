@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { sha256File } from '../src/staging/hash.js';
-import type { PublisherDefinition } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
 
 const options = z
   .object({
@@ -23,7 +23,7 @@ function target(ctx: { project: string; version: string }, template: string): st
  * beside them. Read back, never overwrite: a file already there with the same digest is left alone,
  * one with another digest fails the destination; the same holds for the label.
  */
-export const directoryPublisher: PublisherDefinition<Options> = {
+export const directoryPublisher = definePublisher<Options>({
   type: 'directory',
   description: 'copies the verified files (and the release label) into a directory',
   artifacts: ['files'],
@@ -53,7 +53,7 @@ export const directoryPublisher: PublisherDefinition<Options> = {
     const label = await placeLabel(ctx.labelFile, path.join(dest, path.basename(ctx.labelFile)));
     return { status: copied === 0 && label !== 'written' ? 'already-present' : 'published', location: dest, detail: `${copied} file(s) copied, release label ${label}` };
   },
-};
+});
 
 /** The facts a label states about the build; an earlier attempt's label (another release id and time) states the same. */
 function labelFacts(text: string): string | undefined {

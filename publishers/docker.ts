@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { Redactor } from '../src/redact.js';
 import {
   IMAGE_REPOSITORY,
@@ -192,7 +193,7 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
 }
 
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
-export const dockerPublisher: PublisherDefinition<Options> = {
+export const dockerPublisher = definePublisher<Options>({
   type: 'docker',
   description: 'copies the staged image by digest to a container registry with skopeo (no Docker daemon); tags are checked over the registry HTTP API',
   artifacts: ['docker'],
@@ -281,4 +282,4 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       credentialName: PASSWORD,
     });
   },
-};
+});

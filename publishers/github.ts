@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { ArtifactFile, PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { ArtifactFile, PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankGithub } from './github-yank.js';
 import { credential, hashUrl, httpError, request, serviceUrl, type HttpRequest, type Service } from './http.js';
@@ -40,7 +41,7 @@ interface Plan {
 }
 
 /** Creates the GitHub release for the tag and uploads the staged files as assets, never replacing one. */
-export const githubPublisher: PublisherDefinition<Options> = {
+export const githubPublisher = definePublisher<Options>({
   type: 'github',
   description: 'creates a GitHub release for the tag and uploads the staged files as assets, with a token from Conjur',
   artifacts: ['files'],
@@ -84,7 +85,7 @@ export const githubPublisher: PublisherDefinition<Options> = {
     const detail = `${p.upload.length} asset(s) uploaded, ${p.present.length} already there${downloaded.size ? `, ${downloaded.size} checked by downloading (GitHub showed no digest)` : ''}`;
     return { status: 'published', location: release.html_url, detail };
   },
-};
+});
 
 function jobFor(ctx: PublishContext, opts: Options): Job {
   const token = credential(ctx, 'github', SERVICE.credential);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { ExecError, runCommand, tail } from '../src/exec.js';
-import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './http.js';
 
@@ -285,7 +286,7 @@ async function upload(ctx: PublishContext, opts: Options, conn: Connection, up: 
 }
 
 /** Uploads the verified files and the release label to a download host over ssh (scp or rsync). */
-export const sshPublisher: PublisherDefinition<Options> = {
+export const sshPublisher = definePublisher<Options>({
   type: 'ssh',
   description: 'uploads the verified files and the release label to a download host with scp or rsync over ssh',
   artifacts: ['files'],
@@ -327,4 +328,4 @@ export const sshPublisher: PublisherDefinition<Options> = {
         detail: uploaded === 0 ? 'files already there; release label added' : `${uploaded} file(s) uploaded, sha256 read back`,
       };
     }),
-};
+});
