@@ -178,7 +178,7 @@ export async function run({ log }) {
       notes: [
         `${skopeoVersion}; the registries are docker-registry (distribution) instances on 127.0.0.1, plain HTTP, each with its own storage; the destinations ask for basic auth (htpasswd, bcrypt), the staging registry does not. The bot is \`release-bot serve\` as a separate process, with the Conjur stand-in and the loopback Slack stand-in.`,
         'The clock starts when the signed `/release` is sent and stops when the stand-in records the chat.update that turns the release message into the audit summary: Slack ack, Conjur membership check and batch secret fetch (the registry credentials), staged digest re-check, every destination, the audit entry and the chat calls are all inside it. Staging (the signed Jenkins report) happens before the clock starts.',
-        'A docker release runs skopeo four times: inspect at release (the staged digest is re-checked), inspect of the destination tag before copying (never overwrite), the copy, and inspect again (read-back). The baseline is the copy alone, with the same credentials in an auth file.',
+        'A docker release runs skopeo twice: inspect at release (the staged digest is re-checked) and the copy; the destination tags are checked before the copy (never overwrite) and read back after it with one registry HEAD each, no process. The baseline is the copy alone, with the same credentials in an auth file.',
         `The three-destination release copies one image to three registries at once; the four registries, the skopeo processes and the bot all share this machine's ${cpus().length} cores.`,
       ],
     };

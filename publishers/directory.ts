@@ -5,9 +5,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { sha256File } from '../src/staging/hash.js';
-import type { AttestationToPublish, PublisherDefinition } from '../src/publishing/types.js';
+import type { AttestationToPublish } from '../src/publishing/types.js';
 import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import { yankDirectory } from './directory-yank.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
 
 const options = z
   .object({
@@ -26,7 +27,7 @@ function target(ctx: { project: string; version: string }, template: string): st
  * beside them. Read back, never overwrite: a file already there with the same digest is left alone,
  * one with another digest fails the destination; the same holds for the label.
  */
-export const directoryPublisher: PublisherDefinition<Options> = {
+export const directoryPublisher = definePublisher<Options>({
   type: 'directory',
   description: 'copies the verified files (and the release label) into a directory',
   artifacts: ['files'],
@@ -62,7 +63,7 @@ export const directoryPublisher: PublisherDefinition<Options> = {
     await placeAttestation(to, attestation);
     return { location: to };
   },
-};
+});
 
 /**
  * Puts `<file>.intoto.jsonl` beside the file as the files are put: never over another (an equivalent

@@ -3,14 +3,14 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { Redactor } from '../src/redact.js';
 import {
   IMAGE_REPOSITORY,
   IMAGE_TAG,
   SkopeoError,
   copyImage,
-  digestIfPresent,
   parseImageReference,
   parseRepository,
   writeAuthFile,
@@ -18,6 +18,7 @@ import {
 import { clip } from '../src/validate.js';
 import { yankDocker } from './docker-yank.js';
 import { attestImage } from './docker-attestation.js';
+import { checkTags, type TagState } from './docker-tags.js';
 
 const options = z
   .object({
@@ -81,6 +82,8 @@ function credentialPair(ctx: PublishContext, userKey: string, passKey: string): 
 }
 
 interface Session {
+  /** The destination's credentials for the registry HTTP API (the tag checks); none for an anonymous push. */
+  registry: { username?: string; password?: string; credentialName: string };
   srcAuthFile?: string;
   destAuthFile?: string;
   redact: (text: string) => string;
@@ -96,6 +99,7 @@ async function openSession(ctx: PublishContext, sourceHost: string, destHost: st
   const local = new Redactor();
   const files: string[] = [];
   const session: Session = {
+    registry: { credentialName: PASSWORD },
     redact: (text) => ctx.redact(local.redact(text)),
     cleanup: async () => {
       await Promise.all(files.map((f) => rm(f, { force: true })));
@@ -104,6 +108,7 @@ async function openSession(ctx: PublishContext, sourceHost: string, destHost: st
   try {
     const dest = credentialPair(ctx, USERNAME, PASSWORD);
     if (dest) {
+      session.registry = { ...dest, credentialName: PASSWORD };
       local.add(`${dest.username}:${dest.password}`);
       session.destAuthFile = path.join(ctx.tmpDir, `dest-auth-${randomUUID()}.json`);
       files.push(session.destAuthFile);
@@ -133,30 +138,10 @@ function destinationError(err: unknown, what: string): unknown {
   });
 }
 
-type TagState = { tag: string; state: 'absent' } | { tag: string; state: 'present' } | { tag: string; state: 'conflict'; digest: string };
-
 /** Read back before writing: a tag that holds another image is a conflict, never overwritten. */
-async function checkTags(ctx: PublishContext, opts: Options, tags: string[], digest: string, session: Session): Promise<TagState[]> {
-  const states: TagState[] = [];
-  for (const tag of tags) {
-    const ref = `${opts.repository}:${tag}`;
-    let existing: string | undefined;
-    try {
-      existing = await digestIfPresent(ref, {
-        tlsVerify: opts.tls_verify,
-        ...(session.destAuthFile ? { authFile: session.destAuthFile } : {}),
-        redact: session.redact,
-        signal: ctx.signal,
-        tmpDir: ctx.tmpDir,
-      });
-    } catch (err) {
-      throw destinationError(err, `checking ${ref}`);
-    }
-    if (existing === undefined) states.push({ tag, state: 'absent' });
-    else if (existing === digest) states.push({ tag, state: 'present' });
-    else states.push({ tag, state: 'conflict', digest: existing });
-  }
-  return states;
+function tagStates(ctx: PublishContext, opts: Options, session: Session, tags: string[], digest: string): Promise<TagState[]> {
+  const { host, path: repoPath } = parseRepository(opts.repository);
+  return checkTags(host, repoPath, { ...session.registry, tlsVerify: opts.tls_verify, signal: ctx.signal, redact: session.redact }, tags, digest);
 }
 
 function conflictError(opts: Options, conflicts: Array<{ tag: string; digest: string }>, digest: string): ReleaseBotError {
@@ -184,7 +169,7 @@ async function withSession<T>(ctx: PublishContext, opts: Options, run: (session:
 async function pointLatest(ctx: PublishContext, opts: Options, session: Session, image: ReturnType<typeof stagedImage>): Promise<boolean> {
   if (!opts.latest) return false;
   const to = `${opts.repository}:latest`;
-  const [before] = await checkTags(ctx, opts, ['latest'], image.digest, session);
+  const [before] = await tagStates(ctx, opts, session, ['latest'], image.digest);
   if (before?.state === 'present') return false;
   ctx.progress(`moving ${to} to ${image.digest.slice(0, 19)}…`);
   try {
@@ -200,7 +185,7 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
   } catch (err) {
     throw destinationError(err, `moving ${to}`);
   }
-  const [after] = await checkTags(ctx, opts, ['latest'], image.digest, session);
+  const [after] = await tagStates(ctx, opts, session, ['latest'], image.digest);
   if (after?.state !== 'present') {
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `after moving it ${to} does not serve the released ${image.digest}; will retry`, { retryable: true });
   }
@@ -208,9 +193,9 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
 }
 
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
-export const dockerPublisher: PublisherDefinition<Options> = {
+export const dockerPublisher = definePublisher<Options>({
   type: 'docker',
-  description: 'copies the staged image by digest to a container registry with skopeo (no Docker daemon)',
+  description: 'copies the staged image by digest to a container registry with skopeo (no Docker daemon); tags are checked over the registry HTTP API',
   artifacts: ['docker'],
   options,
   tools: ['skopeo'],
@@ -218,7 +203,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
 
   plan: (ctx, opts): Promise<DryRunPlan> =>
     withSession(ctx, opts, async (session, image, tags) => {
-      const states = await checkTags(ctx, opts, tags, image.digest, session);
+      const states = await tagStates(ctx, opts, session, tags, image.digest);
       const conflicts = states.flatMap((s) => (s.state === 'conflict' ? [s] : []));
       if (conflicts.length > 0) throw conflictError(opts, conflicts, image.digest);
       return {
@@ -236,7 +221,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
   publish: (ctx, opts): Promise<PublishResult> =>
     withSession(ctx, opts, async (session, image, tags) => {
       ctx.progress(`checking ${opts.repository} for tags ${tags.join(', ')}`);
-      const states = await checkTags(ctx, opts, tags, image.digest, session);
+      const states = await tagStates(ctx, opts, session, tags, image.digest);
       const conflicts = states.flatMap((s) => (s.state === 'conflict' ? [s] : []));
       if (conflicts.length > 0) throw conflictError(opts, conflicts, image.digest);
       const missing = states.filter((s) => s.state === 'absent').map((s) => s.tag);
@@ -273,7 +258,7 @@ export const dockerPublisher: PublisherDefinition<Options> = {
 
       // Read back every tag, not only the new ones: the registry is the judge of what it now serves.
       ctx.progress(`verifying ${tags.length} tag(s) on ${opts.repository}`);
-      const after = await checkTags(ctx, opts, tags, image.digest, session);
+      const after = await tagStates(ctx, opts, session, tags, image.digest);
       const wrong = after.filter((s) => s.state !== 'present');
       if (wrong.length > 0) {
         const what = wrong.map((s) => `${s.tag} ${s.state === 'conflict' ? `is ${s.digest}` : 'is missing'}`).join(', ');
@@ -297,4 +282,4 @@ export const dockerPublisher: PublisherDefinition<Options> = {
       credentialName: PASSWORD,
     });
   },
-};
+});

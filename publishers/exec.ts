@@ -3,7 +3,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
-import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { PublishContext } from '../src/publishing/types.js';
 import { yankExec } from './exec-yank.js';
 
 const options = z
@@ -63,7 +64,7 @@ export async function credentialFiles(ctx: Pick<PublishContext, 'credentials' | 
 }
 
 /** The publishing script of the old architecture: run without a shell, credentials in its environment and in files. */
-export const execPublisher: PublisherDefinition<Options> = {
+export const execPublisher = definePublisher<Options>({
   type: 'exec',
   description: 'runs a publishing script with the verified files and this destination\'s credentials',
   artifacts: ['files', 'docker'],
@@ -97,4 +98,4 @@ export const execPublisher: PublisherDefinition<Options> = {
     const out = tail(result.stdout, 3);
     return { status: 'published', ...(out ? { detail: out } : {}) };
   },
-};
+});

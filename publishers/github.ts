@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { ArtifactFile, PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { ArtifactFile, PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankGithub } from './github-yank.js';
 import { credential, hashUrl, httpError, request, serviceUrl, type HttpRequest, type Service } from './http.js';
@@ -41,7 +42,7 @@ interface Plan {
 }
 
 /** Creates the GitHub release for the tag and uploads the staged files as assets, never replacing one. */
-export const githubPublisher: PublisherDefinition<Options> = {
+export const githubPublisher = definePublisher<Options>({
   type: 'github',
   description: 'creates a GitHub release for the tag and uploads the staged files as assets, with a token from Conjur',
   artifacts: ['files'],
@@ -110,7 +111,7 @@ export const githubPublisher: PublisherDefinition<Options> = {
     if (!(await ours(seen))) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name} on ${job.tag} does not read back as the attestation uploaded (${seen ? `${seen.size} bytes ${seen.digest ?? ''}` : 'not listed'}): the retry will finish it`, { retryable: true });
     return { location: seen?.browser_download_url ?? release.html_url };
   },
-};
+});
 
 function jobFor(ctx: PublishContext, opts: Options): Job {
   const token = credential(ctx, 'github', SERVICE.credential);

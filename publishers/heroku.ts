@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { PublishContext, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankHeroku } from './heroku-yank.js';
 import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type HttpResponse, type Service } from './http.js';
@@ -41,7 +42,7 @@ interface Release { id: string; version: number; status: string; description?: s
 interface Job { ctx: PublishContext; opts: Options; key: string; apps: string; checksum: string; sourceUrl: string; file: { sha256: string; size: number } }
 type Found = { kind: 'none' } | { kind: 'done'; build: Build; release: Release } | { kind: 'pending'; build: Build };
 
-export const herokuPublisher: PublisherDefinition<Options> = {
+export const herokuPublisher = definePublisher<Options>({
   type: 'heroku',
   description: 'deploys the staged source tarball to a Heroku app as a checksummed source build, with an API key from Conjur',
   artifacts: ['files'],
@@ -79,7 +80,7 @@ export const herokuPublisher: PublisherDefinition<Options> = {
     }
     return result(job, 'published', build, release);
   },
-};
+});
 
 function jobFor(ctx: PublishContext, opts: Options): Job {
   const key = credential(ctx, 'heroku', SERVICE.credential);

@@ -191,11 +191,16 @@ export async function hashUrl(ctx: Ctx, service: Service, url: string, opts: { h
     }
     const hash = createHash('sha256');
     let size = 0;
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const reader = res.body.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      const chunk = read.value;
       const room = opts.limit + 1 - size;
       hash.update(chunk.length > room ? chunk.subarray(0, room) : chunk);
       size += Math.min(chunk.length, room);
-      if (size > opts.limit) break; // leaving the loop cancels the rest of the body
+      if (size > opts.limit) {
+        await reader.cancel(); // the rest of the body is never read
+        break;
+      }
     }
     return { status: res.status, headers: res.headers, size, ...(size <= opts.limit ? { sha256: hash.digest('hex') } : {}) };
   } catch (err) {

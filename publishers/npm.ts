@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { assertHarmlessPublishConfig, readNpmTarball } from '../src/artifact/npm-tarball.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
-import type { PublishContext, PublisherDefinition } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential, serviceUrl, sleep, stagedFile } from './http.js';
 import { yankNpm } from './npm-yank.js';
@@ -40,7 +41,7 @@ interface Tarball { file: string; abs: string; name: string; version: string; in
 interface Session { ctx: PublishContext; opts: Options; userconfig: string; globalconfig: string; token: string; tgz: Tarball }
 
 /** Publishes a staged npm tarball; the registry's integrity for name@version must equal the tarball's sha512. */
-export const npmPublisher: PublisherDefinition<Options> = {
+export const npmPublisher = definePublisher<Options>({
   type: 'npm',
   description: 'publishes the staged .tgz to an npm registry with a token from Conjur',
   artifacts: ['files'],
@@ -82,7 +83,7 @@ export const npmPublisher: PublisherDefinition<Options> = {
       throw new ReleaseBotError(ErrorCode.DestinationFailed, `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`, { retryable: true });
     });
   },
-};
+});
 
 /**
  * Writes a per-run userconfig and an empty globalconfig (0600, in the destination's private temp dir,

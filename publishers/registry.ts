@@ -22,7 +22,7 @@ const all: PublisherDefinition[] = [
   rubygemsPublisher,
   githubPublisher,
   herokuPublisher,
-] as unknown as PublisherDefinition[];
+];
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));
 

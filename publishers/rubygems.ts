@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { readGemPackage } from '../src/artifact/gem-package.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
-import type { PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { PublishContext, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankRubygems } from './rubygems-yank.js';
 import { credential, request, serviceUrl, sleep, stagedFile, type Service } from './http.js';
@@ -32,7 +33,7 @@ interface Gem { file: string; abs: string; sha256: string; name: string; version
 interface VersionEntry { number?: string; platform?: string; sha?: string }
 
 /** Pushes a staged .gem with `gem push`; the server's sha (sha256) for name-version-platform must equal the staged file's. */
-export const rubygemsPublisher: PublisherDefinition<Options> = {
+export const rubygemsPublisher = definePublisher<Options>({
   type: 'rubygems',
   description: 'pushes the staged .gem to a RubyGems server with an API key from Conjur',
   artifacts: ['files'],
@@ -72,7 +73,7 @@ export const rubygemsPublisher: PublisherDefinition<Options> = {
     }
     throw new ReleaseBotError(ErrorCode.DestinationFailed, `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`, { retryable: true });
   },
-};
+});
 
 /**
  * `gem push` with everything that decides where the key goes pinned: --host, an empty --config-file of

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { ExecError, runCommand, tail } from '../src/exec.js';
 import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
-import type { DryRunPlan, PublishContext, PublisherDefinition, PublishResult } from '../src/publishing/types.js';
+import { definePublisher } from '../src/publishing/define-publisher.js';
+import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './http.js';
 import { yankSsh } from './ssh-yank.js';
@@ -295,7 +296,7 @@ async function upload(ctx: PublishContext, opts: Options, conn: Connection, up: 
 }
 
 /** Uploads the verified files and the release label to a download host over ssh (scp or rsync). */
-export const sshPublisher: PublisherDefinition<Options> = {
+export const sshPublisher = definePublisher<Options>({
   type: 'ssh',
   description: 'uploads the verified files and the release label to a download host with scp or rsync over ssh',
   artifacts: ['files'],
@@ -370,7 +371,7 @@ export const sshPublisher: PublisherDefinition<Options> = {
       }
       return { location };
     }),
-};
+});
 
 /** The content of an attestation already on the host (at most MAX_ATTESTATION_BYTES + 1 bytes); undefined when there is none. */
 async function remoteAttestation(ctx: PublishContext, opts: Options, conn: Connection, up: Upload, name: string): Promise<Buffer | undefined> {

@@ -1,0 +1,76 @@
+import { ErrorCode, ReleaseBotError } from '../src/errors.js';
+import { MANIFEST_DIGEST } from '../src/staging/skopeo.js';
+import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient, sha256Digest, type RegistryAccess, type Reply } from './oci-registry.js';
+
+/**
+ * What a docker destination's tags hold, asked of the registry over its HTTP API: one HEAD per tag, no
+ * skopeo process (a skopeo inspect per tag before and after the copy cost more than the copy's own
+ * overhead). The copy itself stays with skopeo and its pinned configuration (src/staging/skopeo.ts).
+ */
+
+/** A check that hangs is ended here, long before a destination's timeout would end the whole release. */
+const CHECK_TIMEOUT_MS = 120_000;
+
+export type TagState = { tag: string; state: 'absent' } | { tag: string; state: 'present' } | { tag: string; state: 'conflict'; digest: string };
+
+function header(reply: Reply, name: string): string | undefined {
+  const value = reply.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The digest a tag resolves to (of the top-level manifest: the index of a multi-arch image), undefined
+ * when the registry has no such tag or repository. One HEAD that accepts every manifest kind, read from
+ * its Docker-Content-Digest (distribution-spec spec.md "Pulling manifests", "Checking if content exists
+ * in the registry"); a registry that leaves the header out, or names another algorithm, is asked for the
+ * bytes, which are hashed here. The registry is the judge of what it serves under a tag: the digest it
+ * names is the one a pull of that tag verifies against.
+ */
+export async function manifestDigest(client: RegistryClient, tag: string): Promise<string | undefined> {
+  const url = client.repoUrl(`manifests/${tag}`);
+  const head = await client.call({ method: 'HEAD', url, headers: { Accept: ANY_MANIFEST }, expect: [404] });
+  if (head.status === 404) return undefined;
+  const claimed = header(head, 'docker-content-digest');
+  if (claimed !== undefined && MANIFEST_DIGEST.test(claimed)) return claimed;
+  const get = await client.call({ method: 'GET', url, headers: { Accept: ANY_MANIFEST }, expect: [404], limit: MAX_MANIFEST_BYTES });
+  if (get.status === 404) return undefined;
+  const digest = sha256Digest(get.body);
+  const said = header(get, 'docker-content-digest');
+  if (said !== undefined && MANIFEST_DIGEST.test(said) && said !== digest) {
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${client.host}/${client.repoPath}:${tag} was served as ${said} but its bytes hash to ${digest}: something between us and the registry changed it`);
+  }
+  return digest;
+}
+
+/**
+ * A registry failure in the words skopeo's failures use (details.reason `unauthorized`, `server-error`),
+ * so a docker destination reads alike whichever tool met the problem.
+ */
+function checkError(err: unknown, what: string): unknown {
+  if (!(err instanceof ReleaseBotError) || err.code !== ErrorCode.DestinationFailed) return err;
+  const reason = err.details.reason === 'auth' ? 'unauthorized' : err.details.reason === 'server' ? 'server-error' : err.details.reason;
+  const message = reason === 'unauthorized' ? `${what}: the registry refused the credentials (${err.message})` : `${what}: ${err.message}`;
+  return new ReleaseBotError(err.code, message, { retryable: err.retryable, cause: err, details: { ...err.details, reason } });
+}
+
+/**
+ * What each tag holds: absent, our digest (present) or another one (conflict: never overwritten).
+ * `repository` is `host/path`; `access` carries the destination's credentials and the release's redaction.
+ */
+export async function checkTags(host: string, path: string, access: RegistryAccess & { signal: AbortSignal }, tags: readonly string[], digest: string): Promise<TagState[]> {
+  const signal = AbortSignal.any([access.signal, AbortSignal.timeout(CHECK_TIMEOUT_MS)]);
+  const client = new RegistryClient(host, path, { ...access, signal }, 'pull');
+  const states: TagState[] = [];
+  for (const tag of tags) {
+    let existing: string | undefined;
+    try {
+      existing = await manifestDigest(client, tag);
+    } catch (err) {
+      throw checkError(err, `checking ${host}/${path}:${tag}`);
+    }
+    if (existing === undefined) states.push({ tag, state: 'absent' });
+    else if (existing === digest) states.push({ tag, state: 'present' });
+    else states.push({ tag, state: 'conflict', digest: existing });
+  }
+  return states;
+}
