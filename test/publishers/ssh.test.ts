@@ -262,6 +262,8 @@ describe('the example destinations in test/fixtures/publishers load through the 
       repository: 'registry.example.com/org/conjur-cli',
       tls_verify: true,
       tags: ['{version}', '{version}-build.{build}'],
+      latest: false,
+      delete_version_tag: false,
     });
     expect(config.projects.get('conjur-cli')?.destinations[0]).toMatchObject({
       type: 'ssh',
