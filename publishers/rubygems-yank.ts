@@ -2,6 +2,7 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential, httpError, request, sleep, type Service } from './http.js';
+import { listedVersions, type VersionEntry } from './rubygems.js';
 
 /** The rubygems destination's options a yank reads (publishers/rubygems.ts). */
 export interface RubygemsYankOptions {
@@ -14,7 +15,6 @@ const KEY = 'GEM_HOST_API_KEY';
 const SERVICE: Service = { name: 'RubyGems', credential: KEY };
 const READ_BACK_ATTEMPTS = 5;
 
-interface VersionEntry { number?: string; platform?: string; sha?: string }
 interface Gem { name: string; version: string; sha256: string }
 
 /**
@@ -71,13 +71,5 @@ function gemOf(ctx: YankContext, opts: RubygemsYankOptions): Gem {
 
 /** The listed version whose sha256 is the published gem's, or undefined when it is not listed (yanked). */
 async function findListed(ctx: YankContext, opts: RubygemsYankOptions, key: string, gem: Gem): Promise<VersionEntry | undefined> {
-  const res = await request<VersionEntry[] | undefined>(ctx, SERVICE, {
-    url: `${opts.host}/api/v1/versions/${encodeURIComponent(gem.name)}.json`,
-    headers: { Authorization: key, Accept: 'application/json' },
-    expect: [404],
-  });
-  // 404: the gem has no version left that is not yanked.
-  if (res.status === 404) return undefined;
-  if (!Array.isArray(res.data)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.host} answered the versions of ${gem.name} with something that is not a list`, { retryable: true });
-  return res.data.find((v) => v.number === gem.version && v.sha === gem.sha256);
+  return (await listedVersions(ctx, opts.host, key, gem.name))?.find((v) => v.number === gem.version && v.sha === gem.sha256);
 }

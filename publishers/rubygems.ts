@@ -30,7 +30,7 @@ const READ_BACK_ATTEMPTS = 5;
 const GEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 interface Gem { file: string; abs: string; sha256: string; name: string; version: string; platform: string }
-interface VersionEntry { number?: string; platform?: string; sha?: string }
+export interface VersionEntry { number?: string; platform?: string; sha?: string }
 
 /** Pushes a staged .gem with `gem push`; the server's sha (sha256) for name-version-platform must equal the staged file's. */
 export const rubygemsPublisher = definePublisher<Options>({
@@ -104,17 +104,27 @@ async function preCheck(ctx: PublishContext, opts: Options, key: string, gem: Ge
   throw new ReleaseBotError(ErrorCode.DestinationConflict, `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`);
 }
 
-/** The sha256 the server records for this name, version and platform, or undefined when it has none. */
-async function remoteSha(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<string | undefined> {
+/**
+ * Every version the server lists for a gem name (its versions API), or undefined on 404: the gem has no
+ * version left that is not yanked. Publish and yank read it alike.
+ */
+export async function listedVersions(ctx: Parameters<typeof request>[0], host: string, key: string, name: string): Promise<VersionEntry[] | undefined> {
   const res = await request<VersionEntry[] | undefined>(ctx, SERVICE, {
-    url: `${opts.host}/api/v1/versions/${encodeURIComponent(gem.name)}.json`,
+    url: `${host}/api/v1/versions/${encodeURIComponent(name)}.json`,
     // RubyGems takes the raw key; private gem servers need it for reads too.
     headers: { Authorization: key, Accept: 'application/json' },
     expect: [404],
   });
   if (res.status === 404) return undefined;
-  if (!Array.isArray(res.data)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.host} answered the versions of ${gem.name} with something that is not a list`, { retryable: true });
-  const entry = res.data.find((v) => v.number === gem.version && (v.platform ?? 'ruby') === gem.platform);
+  if (!Array.isArray(res.data)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${host} answered the versions of ${name} with something that is not a list`, { retryable: true });
+  return res.data;
+}
+
+/** The sha256 the server records for this name, version and platform, or undefined when it has none. */
+async function remoteSha(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<string | undefined> {
+  const listed = await listedVersions(ctx, opts.host, key, gem.name);
+  if (!listed) return undefined;
+  const entry = listed.find((v) => v.number === gem.version && (v.platform ?? 'ruby') === gem.platform);
   if (!entry) return undefined;
   if (typeof entry.sha !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha)) {
     throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.host} lists ${label(gem)} without a sha256, so it cannot be compared with the staged gem: check it by hand, never overwritten`);

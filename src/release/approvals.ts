@@ -9,6 +9,7 @@ import type { StagedBuild } from '../store/staged-builds.js';
 import { assertVersion, clip } from '../validate.js';
 import { artifactDigests, type ReleaseCore } from './core.js';
 import type { Freezes } from './freeze.js';
+import { assertMember } from './membership.js';
 import type { ReleaseSummary, Requester } from './types.js';
 
 export type { Approval, ApprovalRequest, ApprovalStatus } from './approval-records.js';
@@ -297,15 +298,8 @@ export class Approvals {
   }
 
   /** Fail closed: a Conjur error refuses, it never approves. */
-  private async assertMember(who: Requester, group: string, refusal: string): Promise<void> {
-    const member = await this.core.isMember(who.login, group).catch((err: unknown) => {
-      const coded = toReleaseBotError(err);
-      if (coded.code === ErrorCode.ConjurNotFound) return false;
-      if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
-      if (coded.code === ErrorCode.MembershipUndetermined) throw coded;
-      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): refused until Conjur answers`, { cause: coded });
-    });
-    if (!member) throw new ReleaseBotError(ErrorCode.NotAuthorized, refusal, { details: { group } });
+  private assertMember(who: Requester, group: string, refusal: string): Promise<void> {
+    return assertMember(this.core, who, group, refusal);
   }
 
   private async audited<T>(action: string, project: string, version: string, actor: Requester, requestId: string | undefined, work: () => Promise<T>): Promise<T> {

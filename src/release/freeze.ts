@@ -3,6 +3,7 @@ import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { clip } from '../validate.js';
 import type { ReleaseCore } from './core.js';
+import { assertMember } from './membership.js';
 import type { Requester } from './types.js';
 
 /** A release freeze: while it stands, the core refuses every release of the project. */
@@ -85,17 +86,7 @@ export class Freezes {
   }
 
   private async assertMayFreeze(actor: Requester, group: string, project: string): Promise<void> {
-    // Fail closed: a Conjur error is a refusal, never a pass.
-    const member = await this.core.isMember(actor.login, group).catch((err: unknown) => {
-      const coded = toReleaseBotError(err);
-      if (coded.code === ErrorCode.ConjurNotFound) return false;
-      if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
-      if (coded.code === ErrorCode.MembershipUndetermined) throw coded;
-      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
-    });
-    if (!member) {
-      throw new ReleaseBotError(ErrorCode.NotAuthorized, `${actor.login} is not a member of the Conjur group ${group}, which may freeze and release ${project}`, { details: { group } });
-    }
+    await assertMember(this.core, actor, group, `${actor.login} is not a member of the Conjur group ${group}, which may freeze and release ${project}`);
   }
 
   private async audited<T>(action: 'lock' | 'unlock', project: string, actor: Requester, work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import { publishers } from '../../publishers/registry.js';
 import { repoRoot } from '../support/cli.js';
 
 // Adding a destination type is one file in publishers/ plus one line in the registry: this keeps them in step.
-const NOT_TYPES = new Set(['registry.ts', 'http.ts', 'oci-registry.ts']);
+const NOT_TYPES = new Set(['registry.ts', 'http.ts', 'oci-registry.ts', 'docker-tags.ts']);
 
 describe('publisher registry', () => {
   it('registers exactly one type per file in publishers/, named after it', () => {

@@ -35,6 +35,8 @@ describe('Slack: /release yank and rollback take a version back through the rele
 
   beforeAll(async () => {
     w = await startSlackWorld({
+      // The yank group, with its membership sentinel (deploy/conjur/policy.yml); carol joins it below.
+      conjur: { groups: { 'release/yankers': [] } },
       extraProjects: [
         '  tiny:',
         '    authorized_group: release/conjur-cli',

@@ -1,4 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ErrorCode } from '../../src/errors.js';
 import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION, versionAtLeast } from '../../src/staging/skopeo-version.js';
@@ -82,6 +84,23 @@ describe('skopeo --version against the minimum the flags need', () => {
 });
 
 describe('failures the bot does not know, with a secret in them, through the docker publisher', () => {
+  // The destination registry: empty (every tag absent, as a registry answers HEAD of an unknown manifest
+  // with 404, distribution spec "Checking if content exists"), so the publisher goes on to the copy, which
+  // the fake skopeo fails.
+  let registry: Server;
+  let registryHost = '';
+  beforeAll(async () => {
+    registry = createServer((req, res) => {
+      res.writeHead(req.url === '/v2/' ? 200 : 404, { 'Content-Type': 'application/json' }).end(req.method === 'HEAD' ? undefined : '{}');
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    registryHost = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    registry.closeAllConnections();
+    await new Promise((resolve) => registry.close(resolve));
+  });
+
   const USER = 'release-bot';
   const PASSWORD = 'canary-fake-skopeo-pw-5b3f9a7c1e';
   const basicAuth = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
@@ -117,7 +136,7 @@ describe('failures the bot does not know, with a secret in them, through the doc
   ])('%s: classified, and no form of the password anywhere', async (_what, stderr, exit, reason, retryable) => {
     fakeSkopeo('skopeo version 1.9.3', { stderr, exit });
     const ctx = await context();
-    const err = await dockerPublisher.publish(ctx, dockerPublisher.options.parse({ repository: '127.0.0.1:2/org/conjur-cli', tls_verify: false })).catch((e: unknown) => e);
+    const err = await dockerPublisher.publish(ctx, dockerPublisher.options.parse({ repository: `${registryHost}/org/conjur-cli`, tls_verify: false })).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable, details: { reason } });
     const text = everything(ctx, err);
     expect(text).toContain('[REDACTED]');

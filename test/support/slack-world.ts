@@ -129,7 +129,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     account: 'acme',
     apiKeys: { 'host/release-bot': CANARY.conjurApiKey },
     // Each group's membership sentinel, as deploy/conjur/policy.yml declares it.
-    webservices: membershipSentinels(Object.keys(groups)),
+    webservices: membershipSentinels([...Object.keys(groups), ...Object.keys(options.conjur?.groups ?? {})]),
     ...options.conjur,
     groups: { ...groups, ...options.conjur?.groups },
     variables: { 'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },

@@ -64,7 +64,7 @@ export function statusMessage(v: StatusView): SlackMessage {
         `Status of ${title}`,
         `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
         ...v.releases.map((r) => `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`),
-        ...(v.yanks?.length ? ['yanked:', ...v.yanks.map((y) => `  - ${y.version} ${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`} by ${y.requesterLogin} ${y.createdAt}: ${y.reason} ${y.id}`)] : []),
+        ...(v.yanks?.length ? ['yanked:', ...v.yanks.map((y) => `  - ${y.version} (${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`}: ${y.reason}) by ${y.requesterLogin} ${y.createdAt} ${y.id}`)] : []),
         v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
         `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
         ...v.staged.map((s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`),
