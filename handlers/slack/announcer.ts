@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseSummary } from '../../src/release/types.js';
+import type { YankSummary } from '../../src/release/yank.js';
 import { FINAL_STATES, type ReleaseRecord } from '../../src/store/releases.js';
 import type { SlackChat } from './chat.js';
 import { approvalClosedMessage, approvalRequestMessage } from './messages/approval.js';
@@ -10,6 +11,7 @@ import { interruptedMessage, policyRejectedMessage, stageConflictMessage } from 
 import { readinessMessage, type ReadinessView } from './messages/readiness.js';
 import { destinationFinishedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
+import { yankSummaryMessage } from './messages/yank-summary.js';
 
 /**
  * Slack rate-limits chat.update per channel: a release's message is replaced at most once per this
@@ -163,6 +165,11 @@ export class ReleaseAnnouncer {
   /** Settles when every message queued so far has been sent (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** A yank's summary in the project's channel (a yank run by another process: the CLI, the ssh forced command). */
+  announceYank(summary: YankSummary): void {
+    this.track(this.chat.post(this.channelOf(summary.project), yankSummaryMessage(summary)).then(() => undefined));
   }
 
   /**

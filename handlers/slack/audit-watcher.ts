@@ -4,7 +4,7 @@ import type { AuditEntry } from '../../src/audit/log.js';
 import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseAnnouncer } from './announcer.js';
 import type { ReadinessView } from './messages/readiness.js';
-import { summaryFromAudit } from './summary-from-audit.js';
+import { summaryFromAudit, yankSummaryFromAudit } from './summary-from-audit.js';
 
 /** Staged builds announced, kept to this many: enough to never announce one build twice in a burst. */
 const REMEMBERED = 1000;
@@ -15,7 +15,7 @@ const REMEMBERED = 1000;
  * The audit log is the event log they share: every staging and every release end is an entry, in
  * `seq` order. This polls it for entries this process did not append itself (those were announced
  * from the in-process events) and announces them: a readiness note for `staged`, the audit summary
- * for a real release's `published` or `failed`, the resume hint for `interrupted`. The Slack mount calls `poll()` every second.
+ * for a real release's `published` or `failed` and for a yank's `yanked` or `yank-failed`, the resume hint for `interrupted`. The Slack mount calls `poll()` every second.
  *
  * It starts at the head of the log: a restart never announces an entry again (what other processes
  * did while serve was down is not announced either; `/release list` shows it).
@@ -68,6 +68,15 @@ export class AuditWatcher {
     if (entry.type === 'staged') this.staged(entry);
     else if (entry.type === 'published' || entry.type === 'failed') this.finished(entry);
     else if (entry.type === 'interrupted') this.interrupted(entry);
+    else if (entry.type === 'yanked' || entry.type === 'yank-failed') this.yanked(entry);
+  }
+
+  /** A yank another process ran (`release-bot yank`, the ssh forced command): its summary, as a Slack yank posts it. */
+  private yanked(entry: AuditEntry): void {
+    const summary = yankSummaryFromAudit(entry);
+    if (!summary) return;
+    this.log.info({ yankId: summary.yankId, project: summary.project, version: summary.version, auditId: entry.id }, 'announcing a yank another process ran');
+    this.announcer.announceYank(summary);
   }
 
   /** Another process (a CLI publish or resume) found a release whose owner died, and marked it. */

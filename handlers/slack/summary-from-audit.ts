@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../../src/audit/log.js';
 import type { ArtifactFile, BuildInfo, StagedArtifact } from '../../src/publishing/types.js';
 import type { DestinationOutcome, ReleaseSummary, Requester } from '../../src/release/types.js';
+import type { YankDestinationOutcome, YankSummary } from '../../src/release/yank.js';
 import type { ReleaseRecord } from '../../src/store/releases.js';
 import type { StagedBuild } from '../../src/store/staged-builds.js';
 
@@ -82,4 +83,48 @@ function artifactOf(v: unknown): StagedArtifact {
   const a = (v ?? {}) as { kind?: unknown; files?: unknown; ref?: unknown; digest?: unknown };
   if (a.kind === 'docker') return { kind: 'docker', ref: str(a.ref) ?? '', digest: str(a.digest) ?? '', tlsVerify: true };
   return { kind: 'files', files: Array.isArray(a.files) ? (a.files as ArtifactFile[]) : [] };
+}
+
+const VIA: Record<string, Requester['via']> = { cli: 'cli', ssh: 'ssh', slack: 'slack', api: 'api' };
+
+/**
+ * The summary of a yank another process ran (`release-bot yank|rollback`, the ssh forced command),
+ * rebuilt from its final audit entry (`yanked` or `yank-failed`), as the channel shows a Slack yank's.
+ */
+export function yankSummaryFromAudit(entry: AuditEntry): YankSummary | undefined {
+  if ((entry.type !== 'yanked' && entry.type !== 'yank-failed') || !entry.project || !entry.version) return undefined;
+  const d = entry.data;
+  const yankId = str(d.yankId);
+  if (!yankId) return undefined;
+  const destinations = (Array.isArray(d.destinations) ? (d.destinations as Array<Record<string, unknown>>) : []).map(
+    (x): YankDestinationOutcome => ({
+      name: str(x.name) ?? '?',
+      type: str(x.type) ?? '?',
+      status: x.status as YankDestinationOutcome['status'],
+      detail: str(x.detail) ?? '',
+      location: str(x.location),
+      ...(str(x.error) ? { error: { code: str(x.error) as string, message: str(x.detail) ?? '' } } : {}),
+    }),
+  );
+  const frozenReason = str((d.frozen as { reason?: unknown } | undefined)?.reason);
+  const login = entry.actor.conjurLogin ?? entry.actor.via;
+  const error = d.error as { code?: unknown; message?: unknown } | undefined;
+  return {
+    yankId,
+    project: entry.project,
+    version: entry.version,
+    reason: str(d.reason) ?? '',
+    state: entry.type === 'yanked' ? 'yanked' : 'failed',
+    dryRun: false,
+    requester: { login, via: VIA[entry.actor.via.split(':')[0] ?? ''] ?? 'cli' },
+    approvers: Array.isArray(d.approvers) ? d.approvers.filter((a): a is string => typeof a === 'string') : [],
+    destinations,
+    credentialIds: Array.isArray(d.credentialIds) ? d.credentialIds.filter((a): a is string => typeof a === 'string') : [],
+    frozen: frozenReason ? { project: entry.project, by: login, reason: frozenReason, at: entry.at } : undefined,
+    latest: str(d.latest),
+    startedAt: str(d.startedAt) ?? entry.at,
+    finishedAt: entry.at,
+    auditId: entry.id,
+    ...(error && typeof error.code === 'string' ? { error: { code: error.code, message: str(error.message) ?? '' } } : {}),
+  };
 }

@@ -209,7 +209,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(existsSync(mirror('1.2.0', 'tiny-1.2.0.tgz'))).toBe(true);
   });
 
-  it('release-bot yank --as runs the same gates from the CLI: refused for a non-member (exit 77, audited), done for a member', async () => {
+  it('release-bot yank --as runs the same gates from the CLI: refused for a non-member (exit 77, audited), done for a member and posted in the channel by serve', async () => {
     const refused = await w.cli('yank', 'tiny', '1.2.0', 'from', 'the', 'cli', '--as', 'mallory');
     expect(refused.code).toBe(77);
     expect(refused.stderr).toContain('mallory is not a member of the Conjur group release/yankers');
@@ -221,6 +221,11 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(done.stdout).toContain('Yanked tiny 1.2.0: from the cli');
     expect(done.stdout).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.2.0', 'yanked')}`);
     expect(existsSync(mirror('1.2.0', 'yanked', 'tiny-1.2.0.tgz'))).toBe(true);
+    // The CLI ran in another process: serve finds its yank in the shared audit log and posts the summary.
+    const posted = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('Yanked tiny 1.2.0'), 30_000);
+    expect(text(posted)).toContain('from the cli');
+    expect(text(posted)).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.2.0', 'yanked')}`);
+    expect(text(posted)).toContain('requested by: carol');
   });
 
   it('the longest reason on a long version still freezes the project after the yank (shortened in the freeze, whole in the audit)', async () => {
