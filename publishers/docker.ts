@@ -169,6 +169,11 @@ async function withSession<T>(ctx: PublishContext, opts: Options, run: (session:
 async function pointLatest(ctx: PublishContext, opts: Options, session: Session, image: ReturnType<typeof stagedImage>): Promise<boolean> {
   if (!opts.latest) return false;
   const to = `${opts.repository}:latest`;
+  if (ctx.newerReleased !== undefined) {
+    // A hotfix of an older line: latest stays with the newer version released before it.
+    ctx.progress(`${to} stays at ${ctx.newerReleased}, newer than ${ctx.version}`);
+    return false;
+  }
   const [before] = await tagStates(ctx, opts, session, ['latest'], image.digest);
   if (before?.state === 'present') return false;
   ctx.progress(`moving ${to} to ${image.digest.slice(0, 19)}…`);

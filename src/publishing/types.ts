@@ -34,6 +34,11 @@ export interface PublishContext {
   dir: string;
   /** `<project>-<version>.release.json` inside `dir`: build number, URL, commit, digests, requester, time. */
   labelFile: string;
+  /**
+   * The highest version of the project already released (and not yanked) when it is newer than this
+   * one: a hotfix of an older line. A floating tag (docker's `latest`) then stays where it is.
+   */
+  newerReleased?: string | undefined;
   /** Env var name -> value, this destination's credentials only. Every value is registered for redaction. */
   credentials: Readonly<Record<string, string>>;
   /**

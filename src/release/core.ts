@@ -14,7 +14,7 @@ import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
 import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
-import { assertNotYanked } from '../store/yanks.js';
+import { assertNotYanked, releasedVersions } from '../store/yanks.js';
 import { errnoOf, removeStagingFile, renameStagingFile, writeStagingFile } from '../staging/label.js';
 import { stagingLimits } from '../staging/limits.js';
 import { Quarantine, removeTree, type ReportedFile } from '../staging/quarantine.js';
@@ -24,6 +24,7 @@ import { CoreEvents } from './events.js';
 import { destinationCredentials, withBinaryCredentials } from './destination-credentials.js';
 import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
+import { compareVersions } from './version-order.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
 import { releaseProvenance } from '../provenance/release-provenance.js';
@@ -440,7 +441,7 @@ export class ReleaseCore {
       await mkdir(tmpRoot, { mode: 0o700 });
       const ran = await runDestinations(jobs, {
         releaseId: release.id,
-        context: { project: project.name, version: release.version, releaseId: release.id, build: staged.build, artifact: staged.artifact, dir, labelFile, redact: (t) => this.deps.redactor.redact(t) },
+        context: { project: project.name, version: release.version, releaseId: release.id, build: staged.build, artifact: staged.artifact, dir, labelFile, newerReleased: newerReleased(this.deps.db, project.name, release.version), redact: (t) => this.deps.redactor.redact(t) },
         tmpRoot,
         concurrency: project.concurrency,
         dryRun: r.dryRun,
@@ -673,4 +674,10 @@ function releaseLabel(r: { release: ReleaseRecord; staged: StagedBuild; requeste
     approvers: r.approvers,
     releasedAt: at.toISOString(),
   };
+}
+
+/** The highest released, not yanked version of the project when it is newer than `version` (see PublishContext). */
+function newerReleased(db: Db, project: string, version: string): string | undefined {
+  const highest = releasedVersions(db, project).sort(compareVersions).at(-1);
+  return highest !== undefined && compareVersions(highest, version) > 0 ? highest : undefined;
 }

@@ -81,6 +81,22 @@ export function assertNotYanked(db: Db, project: string, version: string): void 
   });
 }
 
+/**
+ * The versions of a project some destination published (a real release, published or already present)
+ * and no yank took back: what a floating tag such as docker's `latest` may point at.
+ */
+export function releasedVersions(db: Db, project: string): string[] {
+  return (
+    db
+      .prepare(
+        `SELECT DISTINCT r.version FROM destination_results d JOIN releases r ON r.id = d.release_id
+         WHERE r.project = ? AND r.dry_run = 0 AND d.status IN ('published', 'already-present')
+           AND r.version NOT IN (SELECT version FROM yanks WHERE project = ? AND dry_run = 0)`,
+      )
+      .all(project, project) as { version: string }[]
+  ).map((r) => r.version);
+}
+
 /** Every SQL statement about yanks. */
 export class Yanks {
   constructor(

@@ -105,6 +105,20 @@ test('on two registries, latest moves back to 4.1.0\'s digest (read back by skop
   }
 });
 
+test('a hotfix of an older line (4.1.1 after 4.2.0) leaves latest with 4.2.0: latest never moves backwards', async () => {
+  const repo = `org/app-${(n += 1)}`;
+  await publish(noDeletes, repo, '4.2.0', v2);
+  await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
+  // The core tells the destination that 4.2.0, newer, is released (src/release/core.ts newerReleased).
+  const artifact = { kind: 'docker' as const, ref: v1.repository, digest: v1.digest, tlsVerify: false };
+  const ctx = await publishContext(path.join(tmp.dir, `pub-${(n += 1)}`), {}, { version: '4.1.1', artifact, credentials: CREDENTIALS, newerReleased: '4.2.0' });
+  const result = await dockerPublisher.publish(ctx, options(noDeletes, repo));
+  expect(result.status).toBe('published');
+  expect(result.detail).not.toMatch(/latest/);
+  await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
+  await expect(served(noDeletes, `${repo}:4.1.1`)).resolves.toBe(v1.digest);
+}, 300_000);
+
 test('a literal tag of the tags option moves back too; a tag someone moved to another image since is left alone', async () => {
   const repo = `org/app-${(n += 1)}`;
   const previous = await publish(noDeletes, repo, '4.1.0', v1, { latest: false, tags: ['{version}', 'edge'] });
