@@ -98,10 +98,11 @@ projects:
 
   it('the tarball holds the built code, bin/, deploy/ and the documentation, and nothing else', () => {
     expect(entries.length).toBeGreaterThan(50);
-    const outside = entries.filter((e) => !/^package\/(package\.json|npm-shrinkwrap\.json|README\.md|LICENSE|\.env\.example|releases\.example\.yml|bin\/[^/]+\.js|deploy\/.+|dist\/(src|handlers|publishers)\/.+\.m?js)$/.test(e));
+    const outside = entries.filter((e) => !/^package\/(package\.json|npm-shrinkwrap\.json|README\.md|LICENSE|\.env\.example|releases\.example\.yml|bin\/[^/]+\.js|deploy\/.+|dist\/(src|app|handlers|publishers)\/.+\.m?js)$/.test(e));
     expect(outside).toEqual([]);
     expect(entries).toContain('package/bin/release-bot.js');
     expect(entries).toContain('package/dist/handlers/cli/main.js');
+    expect(entries).toContain('package/dist/app/create.js');
     expect(entries).toContain('package/deploy/systemd/release-bot.service');
     expect(entries).toContain('package/dist/handlers/cli/release-bot-notify.mjs');
     // The development stand-ins and demo, wherever they live, never ship.
