@@ -143,8 +143,12 @@ describe('the exec publisher', () => {
       const bot = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => bot.once('exit', (_code, sig) => resolve(sig)));
       const deadline = Date.now() + 10_000;
-      while (!existsSync(pidFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // The shell creates the file (`>`) before `echo` writes the pid into it: wait for the whole line,
+      // or a busy machine reads an empty file (pid 0).
+      const written = () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n');
+      while (!written() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const sleeper = Number(readFileSync(pidFile, 'utf8'));
+      expect(sleeper).toBeGreaterThan(1);
       expect(alive(sleeper)).toBe(true);
       bot.kill(signal);
       // The default course is kept: the bot dies of the signal.
