@@ -1,8 +1,8 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { markerFor } from './github.js';
-import { credential, request, type HttpRequest, type Service } from './http.js';
+import { api, findRelease, markerFor } from './github.js';
+import { credential, type Service } from './http.js';
 
 /** The github destination's options a yank reads (publishers/github.ts). */
 export interface GithubYankOptions {
@@ -27,7 +27,7 @@ interface Job { ctx: YankContext; opts: GithubYankOptions; token: string; base: 
  */
 export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Promise<YankResult> {
   const job = jobFor(ctx, opts);
-  const release = await findRelease(job);
+  const release = await findRelease<Release>(job);
   if (!release) {
     return { status: 'already-yanked', detail: `${opts.repository} has no release ${job.tag}${opts.delete_on_yank ? ' (deleted)' : ': it was deleted; nothing to mark'}` };
   }
@@ -78,21 +78,4 @@ function isMarked(job: Job, release: Release): boolean {
 function notice(job: Job): string {
   const reason = clip(job.ctx.redact(job.ctx.reason).replace(/\s+/g, ' ').trim(), 500);
   return `> **Yanked** by release-bot: ${reason}\n\n${job.marker}\n\n`;
-}
-
-function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>) {
-  return request<T>(job.ctx, SERVICE, {
-    ...req,
-    headers: { Authorization: `Bearer ${job.token}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' },
-  });
-}
-
-/** The release of the tag; a draft (which has no tag yet) only through the list, as publish finds it. */
-async function findRelease(job: Job): Promise<Release | undefined> {
-  const tagPath = job.tag.split('/').map(encodeURIComponent).join('/');
-  const res = await api<Release>(job, { url: `${job.base}/releases/tags/${tagPath}`, expect: [404] });
-  if (res.status !== 404) return res.data;
-  if (!job.opts.draft) return undefined;
-  const list = await api<Release[]>(job, { url: `${job.base}/releases?per_page=100` });
-  return list.data.find((r) => r.tag_name === job.tag && r.draft);
 }

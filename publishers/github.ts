@@ -132,7 +132,16 @@ export function markerFor(ctx: Pick<PublishContext, 'artifact' | 'project' | 've
   return `<!-- release-bot:${ctx.project}@${ctx.version} files-sha256:${createHash('sha256').update(lines).digest('hex')} -->`;
 }
 
-function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>) {
+/** What a GitHub API call needs, for a publish and a yank alike: the step's context, the token, the repository's API base. */
+export interface GithubAccess {
+  ctx: Pick<PublishContext, 'redact' | 'signal'>;
+  token: string;
+  base: string;
+  tag: string;
+  opts: { draft: boolean };
+}
+
+export function api<T>(job: GithubAccess, req: Omit<HttpRequest, 'headers'>) {
   return request<T>(job.ctx, SERVICE, {
     ...req,
     headers: { Authorization: `Bearer ${job.token}`, Accept: 'application/vnd.github+json', 'X-GitHub-Api-Version': '2022-11-28' },
@@ -213,13 +222,14 @@ async function downloadSha256(job: Job, asset: Asset, size: number): Promise<str
   return got.sha256;
 }
 
-async function findRelease(job: Job): Promise<Release | undefined> {
+/** The release of the tag; a draft (which has no tag yet) only through the list. Publish and yank find it alike. */
+export async function findRelease<R extends { tag_name: string; draft?: boolean } = Release>(job: GithubAccess): Promise<R | undefined> {
   const tagPath = job.tag.split('/').map(encodeURIComponent).join('/');
-  const res = await api<Release>(job, { url: `${job.base}/releases/tags/${tagPath}`, expect: [404] });
+  const res = await api<R>(job, { url: `${job.base}/releases/tags/${tagPath}`, expect: [404] });
   if (res.status !== 404) return res.data;
   if (!job.opts.draft) return undefined;
   // Drafts have no tag yet, so only the list shows one left by an earlier attempt.
-  const list = await api<Release[]>(job, { url: `${job.base}/releases?per_page=100` });
+  const list = await api<R[]>(job, { url: `${job.base}/releases?per_page=100` });
   return list.data.find((r) => r.tag_name === job.tag && r.draft);
 }
 
