@@ -1,6 +1,6 @@
 /** Jest runs the TypeScript sources directly through SWC; `tsc --noEmit` type-checks separately. */
 export default {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/environment.mjs',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],

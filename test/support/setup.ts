@@ -10,8 +10,5 @@ afterEach(() => {
   if (pending.length > 0) throw new Error(`expected HTTP requests were never made:\n  ${pending.join('\n  ')}`);
 });
 
-// Each test file loads its own nock, but node:http is shared by the files a worker runs: unpatch it
-// when a file ends, or the next file's nock sits behind this one's and its interceptors never match.
-afterAll(() => {
-  nock.restore();
-});
+// node:http and node:https, which this file's nock patches, are unpatched after every file by
+// test/support/environment.mjs (a hook here would not run in a file whose tests are all skipped).
