@@ -37,7 +37,12 @@ export function createApp(options: CreateAppOptions = {}): App {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
   const format: LogFormat = options.logFormat === 'human' && config.env.LOG_FORMAT !== 'json' ? 'human' : 'json';
-  const log = createLogger({ level: config.env.LOG_LEVEL, redactor, format, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const log = createLogger({
+    level: config.env.LOG_LEVEL,
+    redactor,
+    format,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const metrics = new Metrics();
   const rawConjur =
     options.conjur ??
@@ -65,7 +70,15 @@ export function createApp(options: CreateAppOptions = {}): App {
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  const yanks = new YankService({ core, db, conjur, publishers, redactor, log, ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}) });
+  const yanks = new YankService({
+    core,
+    db,
+    conjur,
+    publishers,
+    redactor,
+    log,
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+  });
   return {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
@@ -81,4 +94,3 @@ export function createApp(options: CreateAppOptions = {}): App {
     close: () => db.close(),
   };
 }
-

@@ -43,7 +43,11 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
   // A reload validates with the environment read at start: only the projects file is reloadable.
   const env = options.env ?? process.env;
-  const policy = new PolicyReloader({ holder: app.core, load: (bytes) => loadAppConfig(env, app.redactor, bytes), log: app.log.child({ component: 'policy' }) });
+  const policy = new PolicyReloader({
+    holder: app.core,
+    load: (bytes) => loadAppConfig(env, app.redactor, bytes),
+    log: app.log.child({ component: 'policy' }),
+  });
   let server: Server;
   let handlers: { stop(): Promise<void> } | undefined;
   try {
@@ -78,8 +82,15 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
 /** What `/readyz` asks: Conjur, the membership sentinels, Slack (when it is on), the database, the policy. */
 function readinessChecks(app: App, policy: PolicyReloader): ReadinessCheck[] {
   const env = app.config.env;
-  const checks = [conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN), membershipCheck(app.conjur, () => app.core.config, env.CONJUR_AUTHN_LOGIN)];
-  if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && env.SLACK_BOT_TOKEN) checks.push(slackCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
-  checks.push(databaseCheck(app.db, app.config.dataDir), policyCheck(() => policy.status));
+  const checks = [
+    conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN),
+    membershipCheck(app.conjur, () => app.core.config, env.CONJUR_AUTHN_LOGIN),
+  ];
+  if ((env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN) && env.SLACK_BOT_TOKEN)
+    checks.push(slackCheck(env.SLACK_API_URL, env.SLACK_BOT_TOKEN));
+  checks.push(
+    databaseCheck(app.db, app.config.dataDir),
+    policyCheck(() => policy.status),
+  );
   return checks;
 }

@@ -15,7 +15,9 @@ const commandsDir = path.join(repoRoot, 'dist', 'handlers', 'cli', 'commands');
 
 /** Loads every command module, then runs the CLI as usual: the cost of the old eager command table. */
 function eager(args) {
-  const modules = readdirSync(commandsDir).filter((f) => f.endsWith('.js')).map((f) => JSON.stringify(path.join(commandsDir, f)));
+  const modules = readdirSync(commandsDir)
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => JSON.stringify(path.join(commandsDir, f)));
   const script = `for (const m of [${modules.join(',')}]) await import(m); process.argv.splice(1, 0, ${JSON.stringify(bin)}); await import(${JSON.stringify(bin)});`;
   return ['--input-type=module', '-e', script, ...args];
 }
@@ -37,11 +39,27 @@ export async function run({ log }) {
       timed('status-eager', eager(['status', 'bench-files'])),
     ]);
     const m = (name) => median(results[name]);
-    const row = (what, name) => [what, `${ms(m(name))} ms`, `${ms(m('node'))} ms`, ratio(m(name), m('node')), `${ms(m(`${name}-eager`))} ms`];
+    const row = (what, name) => [
+      what,
+      `${ms(m(name))} ms`,
+      `${ms(m('node'))} ms`,
+      ratio(m(name), m('node')),
+      `${ms(m(`${name}-eager`))} ms`,
+    ];
     return {
       summary: [
-        { figure: '`release-bot --help` start-up (ms)', bot: ms(m('help')), baseline: `${ms(m('node'))} (node -e 0)`, ratio: ratio(m('help'), m('node')) },
-        { figure: '`release-bot status <project>` (ms)', bot: ms(m('status')), baseline: `${ms(m('node'))} (node -e 0)`, ratio: ratio(m('status'), m('node')) },
+        {
+          figure: '`release-bot --help` start-up (ms)',
+          bot: ms(m('help')),
+          baseline: `${ms(m('node'))} (node -e 0)`,
+          ratio: ratio(m('help'), m('node')),
+        },
+        {
+          figure: '`release-bot status <project>` (ms)',
+          bot: ms(m('status')),
+          baseline: `${ms(m('node'))} (node -e 0)`,
+          ratio: ratio(m('status'), m('node')),
+        },
       ],
       tables: [
         {
@@ -52,7 +70,7 @@ export async function run({ log }) {
       ],
       notes: [
         'The goal of issue 14 is under 300 ms for both. "Before" loads every command module, as the CLI did when its command table imported them all, then runs the same command.',
-        '`status` opens the SQLite store and validates the projects file (with every destination type\'s options); it never calls Conjur.',
+        "`status` opens the SQLite store and validates the projects file (with every destination type's options); it never calls Conjur.",
       ],
     };
   } finally {

@@ -52,16 +52,20 @@ export async function run({ log }) {
     const warmMean = Object.fromEntries(kinds.map((k) => [k, warm.length ? mean(warmStats[k]) : NaN]));
     const warmMax = Object.fromEntries(kinds.map((k) => [k, warm.length ? percentile(warmStats[k], 100) : NaN]));
 
-    const denied = await counted(() => app.core.release(PROJECT, versions[RELEASES + CONCURRENT], requester('mallory')).then(
-      () => 'published',
-      (err) => err.code,
-    ));
+    const denied = await counted(() =>
+      app.core.release(PROJECT, versions[RELEASES + CONCURRENT], requester('mallory')).then(
+        () => 'published',
+        (err) => err.code,
+      ),
+    );
     if (denied.value !== 'NOT_AUTHORIZED') throw new Error(`a non-member's release ended ${denied.value}, expected NOT_AUTHORIZED`);
 
     // A fresh process (cold token cache) taking many requests at once: is the token fetched once?
     log(`${CONCURRENT} concurrent releases on a fresh app (cold token)`);
     const fresh = newApp();
-    const burst = await counted(() => Promise.all(versions.slice(RELEASES, RELEASES + CONCURRENT).map((v) => fresh.core.release(PROJECT, v, requester()))));
+    const burst = await counted(() =>
+      Promise.all(versions.slice(RELEASES, RELEASES + CONCURRENT).map((v) => fresh.core.release(PROJECT, v, requester()))),
+    );
     const notPublished = burst.value.filter((s) => s.state !== 'published');
     if (notPublished.length > 0) throw new Error(`${notPublished.length} concurrent release(s) did not publish`);
 
@@ -83,14 +87,28 @@ export async function run({ log }) {
             [`staging all ${versions.length} versions`, ...kinds.map((k) => staging[k]), '0 (staging needs no Conjur)'],
             ['first release (cold token)', cold.authn, cold.membership, cold.secrets, cold.other, '1 authn + 1 + 1'],
             [`each later release, mean (max) over ${warm.length}`, ...kinds.map((k) => `${r2(warmMean[k])} (${warmMax[k]})`), '0 + 1 + 1'],
-            ['a non-member\'s request (denied)', denied.count.authn, denied.count.membership, denied.count.secrets, denied.count.other, '0 + 1 + 0'],
-            [`${CONCURRENT} concurrent releases, fresh process (cold token), total`, burst.count.authn, burst.count.membership, burst.count.secrets, burst.count.other, `1 authn + ${CONCURRENT} + ${CONCURRENT}`],
+            [
+              "a non-member's request (denied)",
+              denied.count.authn,
+              denied.count.membership,
+              denied.count.secrets,
+              denied.count.other,
+              '0 + 1 + 0',
+            ],
+            [
+              `${CONCURRENT} concurrent releases, fresh process (cold token), total`,
+              burst.count.authn,
+              burst.count.membership,
+              burst.count.secrets,
+              burst.count.other,
+              `1 authn + ${CONCURRENT} + ${CONCURRENT}`,
+            ],
           ],
         },
       ],
       notes: [
         `Per-release counts: first ${fmt(cold)}; a warm release ${warm.length ? fmt(warm[0]) : 'n/a'}.`,
-        'The membership check is one `GET /resources/{account}/webservice/{group}?permitted_roles=true&privilege=release` (the group\'s membership sentinel: nested groups and owners resolved by Conjur); the credentials of all destinations are one `GET /secrets?variable_ids=...`.',
+        "The membership check is one `GET /resources/{account}/webservice/{group}?permitted_roles=true&privilege=release` (the group's membership sentinel: nested groups and owners resolved by Conjur); the credentials of all destinations are one `GET /secrets?variable_ids=...`.",
       ],
     };
   } finally {

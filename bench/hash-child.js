@@ -22,17 +22,27 @@ else if (mode === 'copy') {
   const handle = await open(file, 'r');
   sha256 = (await copyHandleWithSha256(handle, target)).sha256;
   await handle.close();
-}
-else if (mode === 'quarantine') {
+} else if (mode === 'quarantine') {
   // <staging-dir> is `file`, then <project> <version> <quarantine-root>: the whole staging path (walk, checks, copy, hash).
   const [project, version, root] = process.argv.slice(4);
   const { Quarantine } = await import(new URL('../dist/src/staging/quarantine.js', import.meta.url).href);
   const { DEFAULT_STAGING_LIMITS } = await import(new URL('../dist/src/staging/limits.js', import.meta.url).href);
-  const files = await new Quarantine(root).ingest({ stagingDir: file, project, version, ignore: new Set(), limits: DEFAULT_STAGING_LIMITS });
+  const files = await new Quarantine(root).ingest({
+    stagingDir: file,
+    project,
+    version,
+    ignore: new Set(),
+    limits: DEFAULT_STAGING_LIMITS,
+  });
   sha256 = files[0].sha256;
-} else if (mode === 'readfile') sha256 = createHash('sha256').update(await readFile(file)).digest('hex');
+} else if (mode === 'readfile')
+  sha256 = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 else throw new Error(`unknown mode ${mode}: use bot, copy or readfile`);
 const hashMs = performance.now() - started;
 const after = procStatus();
 
-process.stdout.write(`${JSON.stringify({ mode, sha256, hashMs, baselineRss: before.VmRSS, baselineHwm: before.VmHWM, peakRss: after.VmHWM, rssAfter: after.VmRSS })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ mode, sha256, hashMs, baselineRss: before.VmRSS, baselineHwm: before.VmHWM, peakRss: after.VmHWM, rssAfter: after.VmRSS })}\n`,
+);

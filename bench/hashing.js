@@ -2,14 +2,27 @@
 // and the peak RSS of a process doing the bot's hashing against its own baseline.
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { interleaved, makeTmpDir, median, mib, ms, ratio, removeTmpDir, runNodeJson, runProcess, runProcessWithPeak, SMOKE, mibps, writeRandomFile } from './lib/util.js';
+import {
+  interleaved,
+  makeTmpDir,
+  median,
+  mib,
+  ms,
+  ratio,
+  removeTmpDir,
+  runNodeJson,
+  runProcess,
+  runProcessWithPeak,
+  SMOKE,
+  mibps,
+  writeRandomFile,
+} from './lib/util.js';
 
 export const id = 'hashing';
 export const title = 'Artifact hashing (issue 7, item 3)';
 
 const SIZE = SMOKE ? 16 * 2 ** 20 : 2 ** 30;
 const ROUNDS = SMOKE ? 1 : 3;
-
 
 export async function run({ log }) {
   const dir = makeTmpDir('release-bot-bench-hash-');
@@ -85,27 +98,68 @@ export async function run({ log }) {
 
     return {
       summary: [
-        { figure: 'hashing MiB/s: bot sha256File vs sha256sum', bot: rate('bot').toFixed(0), baseline: rate('sha256sum').toFixed(0), ratio: ratio(rate('bot'), rate('sha256sum')) },
-        { figure: 'peak RSS growth while hashing (MiB)', bot: mib(peak('bot') - base('bot')), baseline: `${mib(base('bot'))} MiB baseline`, ratio: '' },
+        {
+          figure: 'hashing MiB/s: bot sha256File vs sha256sum',
+          bot: rate('bot').toFixed(0),
+          baseline: rate('sha256sum').toFixed(0),
+          ratio: ratio(rate('bot'), rate('sha256sum')),
+        },
+        {
+          figure: 'peak RSS growth while hashing (MiB)',
+          bot: mib(peak('bot') - base('bot')),
+          baseline: `${mib(base('bot'))} MiB baseline`,
+          ratio: '',
+        },
       ],
       tables: [
         {
           caption: `Throughput on the same ${mib(size)} MiB file of random data, median of ${ROUNDS} interleaved round(s) (min–max in brackets)`,
           headers: ['what', 'bot', 'baseline', 'bot / baseline'],
           rows: [
-            [`staging check: \`sha256File\` vs \`sha256sum\``, `${rate('bot').toFixed(0)} MiB/s (${range('bot')})`, `${rate('sha256sum').toFixed(0)} MiB/s (${range('sha256sum')})`, ratio(rate('bot'), rate('sha256sum'))],
-            [`reference: \`sha256File\` vs \`openssl dgst -sha256\` (OpenSSL, like Node)`, `${rate('bot').toFixed(0)} MiB/s`, `${rate('openssl').toFixed(0)} MiB/s (${range('openssl')})`, ratio(rate('bot'), rate('openssl'))],
-            [`release copy: \`copyHandleWithSha256\` (copy + hash) vs \`cp\` (copy only)`, `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`, `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`, ratio(rate('copy'), rate('cp'))],
+            [
+              `staging check: \`sha256File\` vs \`sha256sum\``,
+              `${rate('bot').toFixed(0)} MiB/s (${range('bot')})`,
+              `${rate('sha256sum').toFixed(0)} MiB/s (${range('sha256sum')})`,
+              ratio(rate('bot'), rate('sha256sum')),
+            ],
+            [
+              `reference: \`sha256File\` vs \`openssl dgst -sha256\` (OpenSSL, like Node)`,
+              `${rate('bot').toFixed(0)} MiB/s`,
+              `${rate('openssl').toFixed(0)} MiB/s (${range('openssl')})`,
+              ratio(rate('bot'), rate('openssl')),
+            ],
+            [
+              `release copy: \`copyHandleWithSha256\` (copy + hash) vs \`cp\` (copy only)`,
+              `${rate('copy').toFixed(0)} MiB/s (${range('copy')})`,
+              `${rate('cp').toFixed(0)} MiB/s (${range('cp')})`,
+              ratio(rate('copy'), rate('cp')),
+            ],
           ],
         },
         {
-          caption: 'Memory of the hashing process: VmRSS after loading the bot\'s code (baseline) and VmHWM (peak RSS) after hashing, from /proc/self/status; sha256sum and cp sampled from /proc/<pid>/status every 5 ms',
+          caption:
+            "Memory of the hashing process: VmRSS after loading the bot's code (baseline) and VmHWM (peak RSS) after hashing, from /proc/self/status; sha256sum and cp sampled from /proc/<pid>/status every 5 ms",
           headers: ['process', 'baseline RSS', 'peak RSS', 'growth while hashing'],
           rows: [
             ['node: bot `sha256File`', `${mib(base('bot'))} MiB`, `${mib(peak('bot'))} MiB`, `${mib(peak('bot') - base('bot'))} MiB`],
-            [`node: bot \`sha256File\` on a ${mib(SIZE / 16)} MiB file (growth must not follow the size)`, `${mib(smallRun.baselineRss)} MiB`, `${mib(smallRun.peakRss)} MiB`, `${mib(smallRun.peakRss - smallRun.baselineRss)} MiB`],
-            ['node: bot `copyHandleWithSha256`', `${mib(base('copy'))} MiB`, `${mib(peak('copy'))} MiB`, `${mib(peak('copy') - base('copy'))} MiB`],
-            ['node: whole file read, then hashed (contrast, not bot code)', `${mib(whole.baselineRss)} MiB`, `${mib(whole.peakRss)} MiB`, `${mib(whole.peakRss - whole.baselineRss)} MiB`],
+            [
+              `node: bot \`sha256File\` on a ${mib(SIZE / 16)} MiB file (growth must not follow the size)`,
+              `${mib(smallRun.baselineRss)} MiB`,
+              `${mib(smallRun.peakRss)} MiB`,
+              `${mib(smallRun.peakRss - smallRun.baselineRss)} MiB`,
+            ],
+            [
+              'node: bot `copyHandleWithSha256`',
+              `${mib(base('copy'))} MiB`,
+              `${mib(peak('copy'))} MiB`,
+              `${mib(peak('copy') - base('copy'))} MiB`,
+            ],
+            [
+              'node: whole file read, then hashed (contrast, not bot code)',
+              `${mib(whole.baselineRss)} MiB`,
+              `${mib(whole.peakRss)} MiB`,
+              `${mib(whole.peakRss - whole.baselineRss)} MiB`,
+            ],
             ['`sha256sum`', '', `${mib(peak('sha256sum'))} MiB`, ''],
             ['`cp`', '', `${mib(peak('cp'))} MiB`, ''],
           ],

@@ -8,7 +8,19 @@ import { fileURLToPath } from 'node:url';
 import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { runLoad } from './lib/load.js';
 import { buildReport } from './lib/signed-requests.js';
-import { freePort, makeTmpDir, median, ms, ratio, removeTmpDir, repoRoot, SMOKE, startProcess, stopProcess, waitForOutput } from './lib/util.js';
+import {
+  freePort,
+  makeTmpDir,
+  median,
+  ms,
+  ratio,
+  removeTmpDir,
+  repoRoot,
+  SMOKE,
+  startProcess,
+  stopProcess,
+  waitForOutput,
+} from './lib/util.js';
 
 export const id = 'jenkins-webhook';
 export const title = 'Jenkins webhook throughput and latency (issue 7, item 2)';
@@ -21,7 +33,10 @@ const PROJECT = 'bench-webhook';
 
 export async function available() {
   const main = fileURLToPath(new URL('../dist/app/serve.js', import.meta.url));
-  if (!existsSync(fileURLToPath(new URL('../dist/handlers/jenkins/router.js', import.meta.url))) || !readFileSync(main, 'utf8').includes('/webhooks/jenkins')) {
+  if (
+    !existsSync(fileURLToPath(new URL('../dist/handlers/jenkins/router.js', import.meta.url))) ||
+    !readFileSync(main, 'utf8').includes('/webhooks/jenkins')
+  ) {
     return { ok: false, reason: 'the Jenkins webhook (handlers/jenkins, mounted in app/serve.ts) is not in dist/: run `npm run build`' };
   }
   return { ok: true };
@@ -33,7 +48,16 @@ export async function run({ log }) {
   let server;
   try {
     const secret = randomBytes(32).toString('hex');
-    const projectYaml = [`  ${PROJECT}:`, `    authorized_group: ${GROUP}`, `    jenkins_job: ${PROJECT}`, '    artifact: files', '    destinations:', '      - name: mirror', '        type: directory', `        path: ${root}/out/{project}/{version}`].join('\n');
+    const projectYaml = [
+      `  ${PROJECT}:`,
+      `    authorized_group: ${GROUP}`,
+      `    jenkins_job: ${PROJECT}`,
+      '    artifact: files',
+      '    destinations:',
+      '      - name: mirror',
+      '        type: directory',
+      `        path: ${root}/out/{project}/{version}`,
+    ].join('\n');
     const [port, barePort] = [await freePort(), await freePort()];
     const env = botEnv(root, conjur, apiKey, projectYaml, { PORT: String(port), BARE_PORT: String(barePort), JENKINS_JWT_SECRET: secret });
 
@@ -43,7 +67,13 @@ export async function run({ log }) {
     const prepare = (n) =>
       Array.from({ length: n }, () => {
         versionSeq += 1;
-        return buildReport(path.join(root, 'staging'), secret, PROJECT, `3.${Math.floor(versionSeq / 1000)}.${versionSeq % 1000}`, versionSeq);
+        return buildReport(
+          path.join(root, 'staging'),
+          secret,
+          PROJECT,
+          `3.${Math.floor(versionSeq / 1000)}.${versionSeq % 1000}`,
+          versionSeq,
+        );
       });
 
     server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], { env, cwd: repoRoot });
@@ -70,7 +100,12 @@ export async function run({ log }) {
         [c, 'latency p50 (ms)', ms(m('bot', 'p50')), ms(m('bare', 'p50')), ratio(m('bot', 'p50'), m('bare', 'p50'))],
         [c, 'latency p99 (ms)', ms(m('bot', 'p99')), ms(m('bare', 'p99')), ratio(m('bot', 'p99'), m('bare', 'p99'))],
       );
-      summary.push({ figure: `webhook at concurrency ${c}: req/s (p99 ms)`, bot: `${m('bot', 'rps').toFixed(0)} (${ms(m('bot', 'p99'))})`, baseline: `${m('bare', 'rps').toFixed(0)} (${ms(m('bare', 'p99'))})`, ratio: `${ratio(m('bot', 'rps'), m('bare', 'rps'))} throughput` });
+      summary.push({
+        figure: `webhook at concurrency ${c}: req/s (p99 ms)`,
+        bot: `${m('bot', 'rps').toFixed(0)} (${ms(m('bot', 'p99'))})`,
+        baseline: `${m('bare', 'rps').toFixed(0)} (${ms(m('bare', 'p99'))})`,
+        ratio: `${ratio(m('bot', 'rps'), m('bare', 'rps'))} throughput`,
+      });
     }
     const healthy = (await fetchJson(`http://127.0.0.1:${port}/healthz`)).ok;
     if (!healthy) throw new Error('the bot stopped answering /healthz');

@@ -16,7 +16,17 @@ function sample(label, releases, gc) {
   if (gc) globalThis.gc();
   const s = procStatus();
   const m = process.memoryUsage();
-  return { label, releases, gc, rss: s.VmRSS, hwm: s.VmHWM, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+  return {
+    label,
+    releases,
+    gc,
+    rss: s.VmRSS,
+    hwm: s.VmHWM,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+  };
 }
 
 const running = await serve({ logDestination: nullStream() });
@@ -28,7 +38,13 @@ const started = performance.now();
 const durations = [];
 for (const [i, version] of versions.entries()) {
   const t0 = performance.now();
-  await running.app.core.stage({ project, version, build: { number: i + 1, url: `https://jenkins.example/job/${project}/${i + 1}/`, commit: 'f'.repeat(40) }, reportedBy: 'bench', actor: { via: 'bench' } });
+  await running.app.core.stage({
+    project,
+    version,
+    build: { number: i + 1, url: `https://jenkins.example/job/${project}/${i + 1}/`, commit: 'f'.repeat(40) },
+    reportedBy: 'bench',
+    actor: { via: 'bench' },
+  });
   const summary = await running.app.core.release(project, version, { login, via: 'cli' });
   if (summary.state !== 'published') throw new Error(`release ${version} ended ${summary.state}: ${JSON.stringify(summary.error)}`);
   durations.push(performance.now() - t0);

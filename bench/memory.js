@@ -9,7 +9,25 @@ import { botEnv, filesProjectYaml, MEMBER, startConjur, writeStagedFiles } from 
 import { runLoad } from './lib/load.js';
 import { buildReport, slashCommand } from './lib/signed-requests.js';
 import { startSlackApi } from './lib/slack-api.js';
-import { freePort, makeTmpDir, median, mib, ms, percentile, performance, ratio, removeTmpDir, repoRoot, runNodeJson, sleep, SMOKE, startProcess, stopProcess, procStatus, waitForHttp } from './lib/util.js';
+import {
+  freePort,
+  makeTmpDir,
+  median,
+  mib,
+  ms,
+  percentile,
+  performance,
+  ratio,
+  removeTmpDir,
+  repoRoot,
+  runNodeJson,
+  sleep,
+  SMOKE,
+  startProcess,
+  stopProcess,
+  procStatus,
+  waitForHttp,
+} from './lib/util.js';
 
 export const id = 'memory';
 export const title = 'Memory (issue 7, item 6)';
@@ -88,20 +106,43 @@ export async function run({ log }) {
       http.idle = await rssOf(server.child.pid);
       http.idleHeap = await heapFromMetrics(port);
       const db = new Database(path.join(env.RELEASE_BOT_DATA_DIR, 'release-bot.sqlite'), { readonly: true, fileMustExist: true });
-      const states = () => Object.fromEntries(db.prepare('SELECT state, count(*) AS n FROM releases GROUP BY state').all().map((s) => [s.state, s.n]));
+      const states = () =>
+        Object.fromEntries(
+          db
+            .prepare('SELECT state, count(*) AS n FROM releases GROUP BY state')
+            .all()
+            .map((s) => [s.state, s.n]),
+        );
       const started = performance.now();
       try {
         for (let done = 0; done < RELEASES; done += BATCH) {
-          const versions = Array.from({ length: Math.min(BATCH, RELEASES - done) }, (_, i) => `6.${Math.floor((done + i) / 100)}.${(done + i) % 100}`);
+          const versions = Array.from(
+            { length: Math.min(BATCH, RELEASES - done) },
+            (_, i) => `6.${Math.floor((done + i) / 100)}.${(done + i) % 100}`,
+          );
           const reports = versions.map((v, i) => buildReport(path.join(root, 'staging'), jwtSecret, PROJECT, v, done + i + 1));
-          await runLoad({ url: `http://127.0.0.1:${port}/webhooks/jenkins`, concurrency: BATCH, requests: reports.length, build: (i) => reports[i], expect: 202 });
+          await runLoad({
+            url: `http://127.0.0.1:${port}/webhooks/jenkins`,
+            concurrency: BATCH,
+            requests: reports.length,
+            build: (i) => reports[i],
+            expect: 202,
+          });
           const commands = versions.map((v) => slashCommand(signingSecret, { text: `${PROJECT} ${v}`, responseUrl: slack.responseUrl(v) }));
-          await runLoad({ url: `http://127.0.0.1:${port}/slack/events`, concurrency: BATCH, requests: commands.length, build: (i) => commands[i], expect: 200 });
+          await runLoad({
+            url: `http://127.0.0.1:${port}/slack/events`,
+            concurrency: BATCH,
+            requests: commands.length,
+            build: (i) => commands[i],
+            expect: 200,
+          });
           const deadline = Date.now() + 120_000;
           for (;;) {
             const s = states();
             if ((s.published ?? 0) === done + versions.length) break;
-            const bad = Object.entries(s).filter(([state]) => !['published', 'requested', 'authorized', 'verifying', 'publishing'].includes(state));
+            const bad = Object.entries(s).filter(
+              ([state]) => !['published', 'requested', 'authorized', 'verifying', 'publishing'].includes(state),
+            );
             if (bad.length > 0 || Date.now() > deadline) throw new Error(`releases did not all publish: ${JSON.stringify(s)}`);
             await sleep(10);
           }
@@ -128,7 +169,14 @@ export async function run({ log }) {
     const result = await runNodeJson('memory-child.js', [], {
       nodeArgs: ['--expose-gc'],
       cwd: repoRoot,
-      env: { ...env, RELEASE_BOT_DATA_DIR: path.join(root, 'data-in-process'), PORT: String(inProcessPort), BENCH_PROJECT: PROJECT, BENCH_VERSIONS: versions.join(','), BENCH_LOGIN: MEMBER },
+      env: {
+        ...env,
+        RELEASE_BOT_DATA_DIR: path.join(root, 'data-in-process'),
+        PORT: String(inProcessPort),
+        BENCH_PROJECT: PROJECT,
+        BENCH_VERSIONS: versions.join(','),
+        BENCH_LOGIN: MEMBER,
+      },
       timeoutMs: 30 * 60_000,
     });
     if (result.health !== 200) throw new Error(`/healthz answered ${result.health} after the releases`);
@@ -138,21 +186,43 @@ export async function run({ log }) {
     const after = at(`after ${RELEASES} releases`);
     const afterGc = at(`after ${RELEASES} releases, after gc`);
     const checkpoints = result.samples.filter((s) => s.gc && s.releases > 0);
-    const heapSlope = checkpoints.length >= 2 ? (checkpoints.at(-1).heapUsed - checkpoints[0].heapUsed) / (checkpoints.at(-1).releases - checkpoints[0].releases) : NaN;
+    const heapSlope =
+      checkpoints.length >= 2
+        ? (checkpoints.at(-1).heapUsed - checkpoints[0].heapUsed) / (checkpoints.at(-1).releases - checkpoints[0].releases)
+        : NaN;
     const heap = (x) => (x === undefined ? 'n/a' : `${mib(x)} MiB`);
 
     return {
       summary: [
-        { figure: 'idle RSS: `release-bot serve` vs bare express (MiB)', bot: mib(median(bot)), baseline: mib(median(bare)), ratio: ratio(median(bot), median(bare)) },
-        { figure: `\`release-bot serve\` RSS after ${RELEASES} releases over HTTP vs idle (MiB)`, bot: mib(http.after), baseline: mib(http.idle), ratio: ratio(http.after, http.idle) },
-        { figure: `heap after gc, ${RELEASES} releases in-process vs idle (MiB)`, bot: mib(afterGc.heapUsed), baseline: mib(idleGc.heapUsed), ratio: ratio(afterGc.heapUsed, idleGc.heapUsed) },
+        {
+          figure: 'idle RSS: `release-bot serve` vs bare express (MiB)',
+          bot: mib(median(bot)),
+          baseline: mib(median(bare)),
+          ratio: ratio(median(bot), median(bare)),
+        },
+        {
+          figure: `\`release-bot serve\` RSS after ${RELEASES} releases over HTTP vs idle (MiB)`,
+          bot: mib(http.after),
+          baseline: mib(http.idle),
+          ratio: ratio(http.after, http.idle),
+        },
+        {
+          figure: `heap after gc, ${RELEASES} releases in-process vs idle (MiB)`,
+          bot: mib(afterGc.heapUsed),
+          baseline: mib(idleGc.heapUsed),
+          ratio: ratio(afterGc.heapUsed, idleGc.heapUsed),
+        },
       ],
       tables: [
         {
           caption: `Idle RSS (VmRSS, median of 5 samples ${SETTLE_MS / 1000} s after /healthz first answered; median of ${IDLE_ROUNDS} interleaved start(s))`,
           headers: ['process', 'idle RSS', 'vs bare express'],
           rows: [
-            ['`node bin/release-bot.js serve` (Slack front end and Jenkins webhook on, SQLite store, Conjur client)', `${mib(median(bot))} MiB`, ratio(median(bot), median(bare))],
+            [
+              '`node bin/release-bot.js serve` (Slack front end and Jenkins webhook on, SQLite store, Conjur client)',
+              `${mib(median(bot))} MiB`,
+              ratio(median(bot), median(bare)),
+            ],
             ['bare express server, one JSON route (baseline)', `${mib(median(bare))} MiB`, '1.00x'],
           ],
         },
@@ -169,7 +239,13 @@ export async function run({ log }) {
         {
           caption: `One serve() process (what \`release-bot serve\` runs, Slack on) through ${RELEASES} stage + release cycles in-process, one at a time, run with --expose-gc`,
           headers: ['when', 'RSS', 'heap used', 'external', 'peak RSS so far'],
-          rows: [idle, idleGc, after, afterGc].map((s) => [s.label, `${mib(s.rss)} MiB`, `${mib(s.heapUsed)} MiB`, `${mib(s.external)} MiB`, `${mib(s.hwm)} MiB`]),
+          rows: [idle, idleGc, after, afterGc].map((s) => [
+            s.label,
+            `${mib(s.rss)} MiB`,
+            `${mib(s.heapUsed)} MiB`,
+            `${mib(s.external)} MiB`,
+            `${mib(s.hwm)} MiB`,
+          ]),
         },
         {
           caption: 'Heap used after gc at checkpoints of the in-process run (leak check)',
@@ -180,7 +256,7 @@ export async function run({ log }) {
       notes: [
         `Over HTTP: ${http.published} releases published in ${(http.ms / 1000).toFixed(1)} s; RSS grew ${mib(http.after - http.idle)} MiB.`,
         `In-process: heap growth between the first and last checkpoint ${Number.isFinite(heapSlope) ? `${(heapSlope / 1024).toFixed(2)} KiB per release` : 'n/a'}; RSS growth ${mib(after.rss - idle.rss)} MiB (${mib(afterGc.rss - idleGc.rss)} MiB after gc); stage + release cycle median ${ms(median(result.durations))} ms, p99 ${ms(percentile(result.durations, 99))} ms.`,
-        'RSS includes SQLite\'s page cache and the allocator\'s retained pages, which a process keeps after a burst; heap used after gc is the figure that would show a leak.',
+        "RSS includes SQLite's page cache and the allocator's retained pages, which a process keeps after a burst; heap used after gc is the figure that would show a leak.",
       ],
     };
   } finally {

@@ -3,7 +3,19 @@
 // `cp` followed by `sha256sum`, on the same file in the same run, and the peak RSS while staging it.
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { interleaved, makeTmpDir, median, mib, ratio, removeTmpDir, runNodeJson, runProcessWithPeak, SMOKE, mibps, writeRandomFile } from './lib/util.js';
+import {
+  interleaved,
+  makeTmpDir,
+  median,
+  mib,
+  ratio,
+  removeTmpDir,
+  runNodeJson,
+  runProcessWithPeak,
+  SMOKE,
+  mibps,
+  writeRandomFile,
+} from './lib/util.js';
 
 export const id = 'quarantine';
 export const title = 'Quarantine copy at staging (issue 11)';
@@ -11,7 +23,6 @@ export const title = 'Quarantine copy at staging (issue 11)';
 const SIZE = SMOKE ? 16 * 2 ** 20 : 2 ** 30;
 const ROUNDS = SMOKE ? 1 : 3;
 const GOAL = 0.8;
-
 
 export async function run({ log }) {
   const dir = makeTmpDir('release-bot-bench-quarantine-');
@@ -67,8 +78,18 @@ export async function run({ log }) {
     const hasShaNi = /\bsha_ni\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
     return {
       summary: [
-        { figure: 'quarantine MiB/s vs openssl dgst -sha256 (floor)', bot: rate('quarantine').toFixed(0), baseline: rate('openssl').toFixed(0), ratio: ratio(rate('quarantine'), rate('openssl')) },
-        { figure: 'quarantine MiB/s vs cp + sha256sum', bot: rate('quarantine').toFixed(0), baseline: rate('cp+sha256sum').toFixed(0), ratio: ratio(rate('quarantine'), rate('cp+sha256sum')) },
+        {
+          figure: 'quarantine MiB/s vs openssl dgst -sha256 (floor)',
+          bot: rate('quarantine').toFixed(0),
+          baseline: rate('openssl').toFixed(0),
+          ratio: ratio(rate('quarantine'), rate('openssl')),
+        },
+        {
+          figure: 'quarantine MiB/s vs cp + sha256sum',
+          bot: rate('quarantine').toFixed(0),
+          baseline: rate('cp+sha256sum').toFixed(0),
+          ratio: ratio(rate('quarantine'), rate('cp+sha256sum')),
+        },
         { figure: 'peak RSS growth while staging (MiB)', bot: mib(growth), baseline: 'goal < 64', ratio: '' },
       ],
       tables: [
@@ -77,8 +98,18 @@ export async function run({ log }) {
           headers: ['what', 'MiB/s', 'range', 'vs openssl'],
           rows: [
             ['`openssl dgst -sha256` (hashing floor)', rate('openssl').toFixed(0), range('openssl'), '1.00x'],
-            ['`cp` then `sha256sum` of the copy', rate('cp+sha256sum').toFixed(0), range('cp+sha256sum'), ratio(rate('cp+sha256sum'), rate('openssl'))],
-            ['bot: `Quarantine.ingest` (dirfd walk, kernel copy, hash of the copy)', rate('quarantine').toFixed(0), range('quarantine'), ratio(rate('quarantine'), rate('openssl'))],
+            [
+              '`cp` then `sha256sum` of the copy',
+              rate('cp+sha256sum').toFixed(0),
+              range('cp+sha256sum'),
+              ratio(rate('cp+sha256sum'), rate('openssl')),
+            ],
+            [
+              'bot: `Quarantine.ingest` (dirfd walk, kernel copy, hash of the copy)',
+              rate('quarantine').toFixed(0),
+              range('quarantine'),
+              ratio(rate('quarantine'), rate('openssl')),
+            ],
           ],
         },
       ],

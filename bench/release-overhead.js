@@ -11,7 +11,23 @@ import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { buildImage, skopeoCopy } from './lib/oci-image.js';
 import { startRegistry } from './lib/registry.js';
 import { imageReport, slashCommand } from './lib/signed-requests.js';
-import { devDist, freePort, makeTmpDir, median, mib, ms, performance, ratio, removeTmpDir, repoRoot, runProcess, SMOKE, startProcess, stopProcess, waitForHttp } from './lib/util.js';
+import {
+  devDist,
+  freePort,
+  makeTmpDir,
+  median,
+  mib,
+  ms,
+  performance,
+  ratio,
+  removeTmpDir,
+  repoRoot,
+  runProcess,
+  SMOKE,
+  startProcess,
+  stopProcess,
+  waitForHttp,
+} from './lib/util.js';
 
 export const id = 'release-overhead';
 export const title = 'Release overhead (issue 7, item 4)';
@@ -69,7 +85,11 @@ export async function run({ log }) {
     for (const d of DESTS) registries.push((dest[d] = await startRegistry({ auth: { username: REGISTRY_USER, password } })));
     const projects = [
       dockerProject('one', staging, [['b', dest.b]]),
-      dockerProject('three', staging, DESTS.map((d) => [d, dest[d]])),
+      dockerProject(
+        'three',
+        staging,
+        DESTS.map((d) => [d, dest[d]]),
+      ),
       ...DESTS.map((d) => dockerProject(`alone-${d}`, staging, [[d, dest[d]]])),
     ].join('\n');
     const signingSecret = randomBytes(16).toString('hex');
@@ -91,7 +111,11 @@ export async function run({ log }) {
     const freshImage = async () => {
       n += 1;
       const img = buildImage(path.join(root, `image-${n}`), IMAGE);
-      const pushed = await skopeoCopy(`oci:${img.layout}:image`, `docker://${staging.host}/bench/staged:v${n}`, path.join(root, `home-push-${n}`));
+      const pushed = await skopeoCopy(
+        `oci:${img.layout}:image`,
+        `docker://${staging.host}/bench/staged:v${n}`,
+        path.join(root, `home-push-${n}`),
+      );
       return { ref: `${staging.host}/bench/staged:v${n}`, digest: pushed.digest, bytes: img.bytes };
     };
     /** Stages a fresh image by a signed Jenkins report, then times `/release` from the command to the summary. */
@@ -105,18 +129,34 @@ export async function run({ log }) {
       const started = performance.now();
       const ack = await fetch(`${base}/slack/events`, { method: 'POST', ...command });
       await ack.arrayBuffer();
-      const post = await slack.waitFor((c) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith(`Releasing ${project} ${version} `), 120_000);
-      const final = await slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === post.response.ts && !String(c.body.text ?? '').startsWith('Releasing '), 600_000);
+      const post = await slack.waitFor(
+        (c) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith(`Releasing ${project} ${version} `),
+        120_000,
+      );
+      const final = await slack.waitFor(
+        (c) => c.method === 'chat.update' && c.body.ts === post.response.ts && !String(c.body.text ?? '').startsWith('Releasing '),
+        600_000,
+      );
       const wallMs = performance.now() - started;
       const text = String(final.body.text);
       if (!text.startsWith(`Released ${project} ${version}`)) throw new Error(`${project} ${version} did not publish: ${text}`);
       // The summary's own per-destination durations ("registry-b [docker]: published ... in 1.2 s").
-      const destinations = Object.fromEntries([...text.matchAll(/^ {2}- (registry-\w) \[docker\]: .* in ([\d.]+) (ms|s)/gm)].map((m) => [m[1], Number(m[2]) * (m[3] === 's' ? 1000 : 1)]));
+      const destinations = Object.fromEntries(
+        [...text.matchAll(/^ {2}- (registry-\w) \[docker\]: .* in ([\d.]+) (ms|s)/gm)].map((m) => [
+          m[1],
+          Number(m[2]) * (m[3] === 's' ? 1000 : 1),
+        ]),
+      );
       return { wallMs, destinations };
     };
     const skopeoAlone = async () => {
       const image = await freshImage();
-      const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest.b.host}/bench/skopeo-alone:v${n}`, path.join(root, `home-copy-${n}`), { destCreds: `${REGISTRY_USER}:${password}` });
+      const r = await skopeoCopy(
+        `docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`,
+        `docker://${dest.b.host}/bench/skopeo-alone:v${n}`,
+        path.join(root, `home-copy-${n}`),
+        { destCreds: `${REGISTRY_USER}:${password}` },
+      );
       if (r.digest !== image.digest) throw new Error(`skopeo pushed ${r.digest}, staged ${image.digest}`);
       return { wallMs: r.wallMs };
     };
@@ -127,7 +167,12 @@ export async function run({ log }) {
       const started = performance.now();
       await Promise.all(
         DESTS.map(async (d) => {
-          const r = await skopeoCopy(`docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`, `docker://${dest[d].host}/bench/skopeo-three:v${n}`, path.join(root, `home-copy-${n}-${d}`), { destCreds: `${REGISTRY_USER}:${password}` });
+          const r = await skopeoCopy(
+            `docker://${image.ref.replace(/:v\d+$/, '')}@${image.digest}`,
+            `docker://${dest[d].host}/bench/skopeo-three:v${n}`,
+            path.join(root, `home-copy-${n}-${d}`),
+            { destCreds: `${REGISTRY_USER}:${password}` },
+          );
           if (r.digest !== image.digest) throw new Error(`skopeo pushed ${r.digest}, staged ${image.digest}`);
         }),
       );
@@ -158,20 +203,60 @@ export async function run({ log }) {
 
     return {
       summary: [
-        { figure: `docker release (${size}), \`/release\` to final summary, vs \`skopeo copy\` alone, ms`, bot: ms(wall('one')), baseline: ms(wall('skopeo')), ratio: ratio(wall('one'), wall('skopeo')) },
-        { figure: 'release to 3 registries vs slowest single-registry release, ms', bot: ms(wall('three')), baseline: ms(slowestAlone), ratio: ratio(wall('three'), slowestAlone) },
-        { figure: 'release to 3 registries vs 3 concurrent `skopeo copy`, ms', bot: ms(wall('three')), baseline: ms(wall('skopeo-three')), ratio: ratio(wall('three'), wall('skopeo-three')) },
+        {
+          figure: `docker release (${size}), \`/release\` to final summary, vs \`skopeo copy\` alone, ms`,
+          bot: ms(wall('one')),
+          baseline: ms(wall('skopeo')),
+          ratio: ratio(wall('one'), wall('skopeo')),
+        },
+        {
+          figure: 'release to 3 registries vs slowest single-registry release, ms',
+          bot: ms(wall('three')),
+          baseline: ms(slowestAlone),
+          ratio: ratio(wall('three'), slowestAlone),
+        },
+        {
+          figure: 'release to 3 registries vs 3 concurrent `skopeo copy`, ms',
+          bot: ms(wall('three')),
+          baseline: ms(wall('skopeo-three')),
+          ratio: ratio(wall('three'), wall('skopeo-three')),
+        },
       ],
       tables: [
         {
           caption: `Wall time in ms, median of ${ROUNDS} round(s) (order rotated each round); every run copies a fresh image (${size} of random data, new blobs) from the loopback staging registry`,
           headers: ['what', 'release-bot', 'baseline', 'bot / baseline'],
           rows: [
-            ['one docker destination: signed `/release` → final summary in the channel, vs `skopeo copy` alone', ms(wall('one')), ms(wall('skopeo')), ratio(wall('one'), wall('skopeo'))],
-            ['  of which the docker destination itself (pre-check, copy, read-back), as the summary reports it', ms(destMs('one', 'b')), ms(wall('skopeo')), ratio(destMs('one', 'b'), wall('skopeo'))],
-            [`three docker destinations (3 registries, concurrency 4) vs the slowest alone (registry-${slowestName})`, ms(wall('three')), ms(slowestAlone), ratio(wall('three'), slowestAlone)],
-            ['three docker destinations vs three `skopeo copy` of one image started together', ms(wall('three')), ms(wall('skopeo-three')), ratio(wall('three'), wall('skopeo-three'))],
-            ...DESTS.map((d) => [`  registry-${d}: inside the three-destination release vs its release alone`, ms(destMs('three', d)), ms(wall(`alone-${d}`)), ratio(destMs('three', d), wall(`alone-${d}`))]),
+            [
+              'one docker destination: signed `/release` → final summary in the channel, vs `skopeo copy` alone',
+              ms(wall('one')),
+              ms(wall('skopeo')),
+              ratio(wall('one'), wall('skopeo')),
+            ],
+            [
+              '  of which the docker destination itself (pre-check, copy, read-back), as the summary reports it',
+              ms(destMs('one', 'b')),
+              ms(wall('skopeo')),
+              ratio(destMs('one', 'b'), wall('skopeo')),
+            ],
+            [
+              `three docker destinations (3 registries, concurrency 4) vs the slowest alone (registry-${slowestName})`,
+              ms(wall('three')),
+              ms(slowestAlone),
+              ratio(wall('three'), slowestAlone),
+            ],
+            [
+              'three docker destinations vs three `skopeo copy` of one image started together',
+              ms(wall('three')),
+              ms(wall('skopeo-three')),
+              ratio(wall('three'), wall('skopeo-three')),
+            ],
+            ...DESTS.map((d) => [
+              `  registry-${d}: inside the three-destination release vs its release alone`,
+              ms(destMs('three', d)),
+              ms(wall(`alone-${d}`)),
+              ratio(destMs('three', d), wall(`alone-${d}`)),
+            ]),
           ],
         },
       ],

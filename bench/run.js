@@ -27,17 +27,23 @@ function parseArgs(argv) {
 
 function withTimeout(promise, millis, what) {
   let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${millis / 1000} s`)), millis)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not finish within ${millis / 1000} s`)), millis))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(fileURLToPath(new URL('../dist/app/create.js', import.meta.url)))) throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(fileURLToPath(new URL('../dist/app/create.js', import.meta.url))))
+    throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   const parts = [];
   for (const id of PARTS) parts.push({ id, ...(await import(`./${id}.js`)) });
   const selected = parts.filter((p) => !opts.only || opts.only.includes(p.id));
   const info = machine();
-  console.log(`release-bot benchmarks${SMOKE ? ' (SMOKE: tiny sizes, figures are meaningless)' : ''}: ${info.cpu}, ${info.cores} cores, ${info.ramGiB} GiB, Node ${info.node}, ${info.date}`);
+  console.log(
+    `release-bot benchmarks${SMOKE ? ' (SMOKE: tiny sizes, figures are meaningless)' : ''}: ${info.cpu}, ${info.cores} cores, ${info.ramGiB} GiB, Node ${info.node}, ${info.date}`,
+  );
 
   const results = new Map();
   const failures = [];

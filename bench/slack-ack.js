@@ -10,19 +10,42 @@ import { botEnv, GROUP, startConjur } from './lib/bot.js';
 import { runLoad } from './lib/load.js';
 import { slashCommand } from './lib/signed-requests.js';
 import { startSlackApi } from './lib/slack-api.js';
-import { freePort, makeTmpDir, ms, percentile, ratio, removeTmpDir, repoRoot, sleep, SMOKE, startProcess, stopProcess, waitForOutput } from './lib/util.js';
+import {
+  freePort,
+  makeTmpDir,
+  ms,
+  percentile,
+  ratio,
+  removeTmpDir,
+  repoRoot,
+  sleep,
+  SMOKE,
+  startProcess,
+  stopProcess,
+  waitForOutput,
+} from './lib/util.js';
 
 export const id = 'slack-ack';
 export const title = 'Slash-command acknowledgement latency (issue 7, item 1)';
 
 /** Per concurrency level: how many bursts of that many simultaneous requests make one run. */
-const PLAN = SMOKE ? [{ c: 1, bursts: 10 }, { c: 10, bursts: 1 }] : [{ c: 1, bursts: 50 }, { c: 50, bursts: 4 }, { c: 200, bursts: 2 }];
+const PLAN = SMOKE
+  ? [
+      { c: 1, bursts: 10 },
+      { c: 10, bursts: 1 },
+    ]
+  : [
+      { c: 1, bursts: 50 },
+      { c: 50, bursts: 4 },
+      { c: 200, bursts: 2 },
+    ];
 const ROUNDS = SMOKE ? 1 : 3;
 const PROJECT = 'bench-slack';
 
 export async function available() {
   const built = (rel) => existsSync(fileURLToPath(new URL(`../dist/${rel}`, import.meta.url)));
-  if (!built('handlers/slack/mount.js')) return { ok: false, reason: 'the Slack front end (handlers/slack) is not in dist/: run `npm run build`' };
+  if (!built('handlers/slack/mount.js'))
+    return { ok: false, reason: 'the Slack front end (handlers/slack) is not in dist/: run `npm run build`' };
   if (!readFileSync(fileURLToPath(new URL('../dist/app/serve.js', import.meta.url)), 'utf8').includes('mountSlack')) {
     return { ok: false, reason: 'app/serve.ts does not mount the Slack front end (mountSlack) yet' };
   }
@@ -38,7 +61,16 @@ export async function run({ log }) {
     const signingSecret = randomBytes(16).toString('hex');
     const botRequests = ROUNDS * PLAN.reduce((n, p) => n + p.c * p.bursts, 0);
     const warmup = 5;
-    const projectYaml = [`  ${PROJECT}:`, `    authorized_group: ${GROUP}`, `    jenkins_job: ${PROJECT}`, '    artifact: files', '    destinations:', '      - name: mirror', '        type: directory', `        path: ${root}/out/{project}/{version}`].join('\n');
+    const projectYaml = [
+      `  ${PROJECT}:`,
+      `    authorized_group: ${GROUP}`,
+      `    jenkins_job: ${PROJECT}`,
+      '    artifact: files',
+      '    destinations:',
+      '      - name: mirror',
+      '        type: directory',
+      `        path: ${root}/out/{project}/{version}`,
+    ].join('\n');
     const [port, barePort] = [await freePort(), await freePort()];
     const env = botEnv(root, conjur, apiKey, projectYaml, {
       PORT: String(port),
@@ -48,10 +80,16 @@ export async function run({ log }) {
       SLACK_API_URL: slack.url,
       BENCH_PROJECT: PROJECT,
       BENCH_STAGE: String(botRequests + warmup),
-      ...(process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES ? { RELEASE_BOT_MAX_CONCURRENT_RELEASES: process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES } : {}),
+      ...(process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES
+        ? { RELEASE_BOT_MAX_CONCURRENT_RELEASES: process.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES }
+        : {}),
     });
     log(`staging ${botRequests + warmup} versions in the server process`);
-    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'slack-servers-child.js')], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'slack-servers-child.js')], {
+      env,
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     await waitForOutput(server, /"ready":true/, 10 * 60_000);
 
     // The bot's requests walk through the staged versions; the bare app's get the same shape of text.
@@ -60,7 +98,10 @@ export async function run({ log }) {
     const command = (name) => {
       const n = seq[name]++;
       const version = `5.${Math.floor(n / 1000)}.${n % 1000}`;
-      return slashCommand(signingSecret, { text: name === 'help' ? 'help' : `${PROJECT} ${version}`, responseUrl: slack.responseUrl(`${name}-${n}`) });
+      return slashCommand(signingSecret, {
+        text: name === 'help' ? 'help' : `${PROJECT} ${version}`,
+        responseUrl: slack.responseUrl(`${name}-${n}`),
+      });
     };
     const ask = (m) =>
       new Promise((resolve) => {
@@ -69,7 +110,7 @@ export async function run({ log }) {
       });
     /** Waits until the bot has no release in flight and its Slack messages have stopped. */
     const settle = async () => {
-      for (let quiet = 0, last = -1; quiet < 3; ) {
+      for (let quiet = 0, last = -1; quiet < 3;) {
         const { inFlight } = await ask('states');
         const calls = [...slack.calls.values()].reduce((a, b) => a + b, 0);
         quiet = inFlight === 0 && calls === last ? quiet + 1 : 0;
@@ -77,7 +118,11 @@ export async function run({ log }) {
         await sleep(100);
       }
     };
-    const urls = { bot: `http://127.0.0.1:${port}/slack/events`, help: `http://127.0.0.1:${port}/slack/events`, bare: `http://127.0.0.1:${barePort}/slack/events` };
+    const urls = {
+      bot: `http://127.0.0.1:${port}/slack/events`,
+      help: `http://127.0.0.1:${port}/slack/events`,
+      bare: `http://127.0.0.1:${barePort}/slack/events`,
+    };
     const delays = Object.fromEntries(PLAN.map((p) => [p.c, { bot: [], bare: [], help: [] }]));
     const burst = async (name, c) => {
       await ask('delay-reset');
@@ -104,7 +149,8 @@ export async function run({ log }) {
       }
     }
     const { states } = await ask('states');
-    if (states.published !== seq.bot) throw new Error(`${states.published ?? 0} of the ${seq.bot} releases the bench asked for were published: ${JSON.stringify(states)}`);
+    if (states.published !== seq.bot)
+      throw new Error(`${states.published ?? 0} of the ${seq.bot} releases the bench asked for were published: ${JSON.stringify(states)}`);
 
     const rows = [];
     const diagnostics = [];
@@ -112,10 +158,22 @@ export async function run({ log }) {
     for (const { c } of PLAN) {
       const { bot, bare, help } = latencies[c];
       const worst = (name, key) => Math.max(...delays[c][name].map((d) => d[key]));
-      diagnostics.push([c, ms(percentile(help, 50)), ms(percentile(help, 99)), ms(worst('bot', 'max')), ms(worst('help', 'max')), ms(worst('bare', 'max'))]);
+      diagnostics.push([
+        c,
+        ms(percentile(help, 50)),
+        ms(percentile(help, 99)),
+        ms(worst('bot', 'max')),
+        ms(worst('help', 'max')),
+        ms(worst('bare', 'max')),
+      ]);
       const [b50, b99, r50, r99] = [percentile(bot, 50), percentile(bot, 99), percentile(bare, 50), percentile(bare, 99)];
       rows.push([c, bot.length, ms(b50), ms(r50), ratio(b50, r50), ms(b99), ms(r99), ratio(b99, r99), ms(Math.max(...bot))]);
-      summary.push({ figure: `/release ack at ${c} concurrent: p99 ms (p50)`, bot: `${ms(b99)} (${ms(b50)})`, baseline: `${ms(r99)} (${ms(r50)})`, ratio: `${ratio(b99, r99)} p99` });
+      summary.push({
+        figure: `/release ack at ${c} concurrent: p99 ms (p50)`,
+        bot: `${ms(b99)} (${ms(b50)})`,
+        baseline: `${ms(r99)} (${ms(r50)})`,
+        ratio: `${ratio(b99, r99)} p99`,
+      });
     }
     return {
       summary,
@@ -126,14 +184,22 @@ export async function run({ log }) {
           rows,
         },
         {
-          caption: 'Where the time goes: the bot\'s ack of `/release help` (same process, same path, no release started after it) and the longest event-loop stall in the server process during a burst (monitorEventLoopDelay)',
-          headers: ['concurrent', 'bot `help` p50', 'bot `help` p99', 'loop stall max: bot `/release`', 'loop stall max: bot `help`', 'loop stall max: bare'],
+          caption:
+            "Where the time goes: the bot's ack of `/release help` (same process, same path, no release started after it) and the longest event-loop stall in the server process during a burst (monitorEventLoopDelay)",
+          headers: [
+            'concurrent',
+            'bot `help` p50',
+            'bot `help` p99',
+            'loop stall max: bot `/release`',
+            'loop stall max: bot `help`',
+            'loop stall max: bare',
+          ],
           rows: diagnostics,
         },
       ],
       notes: [
         'Both apps are Bolt 5 ExpressReceivers in one server process: the bot through serve() (as `release-bot serve` runs it: signature check, command parsing, ack, then the release in the background), the bare app on a second port with a listener that only acks. The load generator (this process) signs each request as Slack does when it sends it.',
-        `Every bot request asks for a different staged version, so every ack is followed by a real release (Conjur membership, verified copy, a directory destination, messages to a loopback Slack Web API): the requests of a burst are acknowledged while the releases of the ones acked first already run. After each burst the bench waits until all of them have finished (${(states.published ?? 0)} published in all).`,
+        `Every bot request asks for a different staged version, so every ack is followed by a real release (Conjur membership, verified copy, a directory destination, messages to a loopback Slack Web API): the requests of a burst are acknowledged while the releases of the ones acked first already run. After each burst the bench waits until all of them have finished (${states.published ?? 0} published in all).`,
         `A burst of N opens N connections at once; the latency includes connecting. Requests per level: bursts × N per round, rounds × that in all.`,
       ],
     };

@@ -24,7 +24,12 @@ for (let i = 0; i < Number(process.env.BENCH_STAGE); i++) {
   await running.app.core.stage({ project, version, build: { number: i + 1 }, reportedBy: 'bench', actor: { via: 'bench' } });
 }
 
-const receiver = new ExpressReceiver({ signingSecret: process.env.SLACK_SIGNING_SECRET, endpoints: '/slack/events', processBeforeResponse: false, logLevel: LogLevel.ERROR });
+const receiver = new ExpressReceiver({
+  signingSecret: process.env.SLACK_SIGNING_SECRET,
+  endpoints: '/slack/events',
+  processBeforeResponse: false,
+  logLevel: LogLevel.ERROR,
+});
 const bare = new App({ receiver, authorize: async () => ({ botToken: process.env.SLACK_BOT_TOKEN }), logLevel: LogLevel.ERROR });
 bare.command('/release', async ({ ack }) => {
   await ack();

@@ -28,9 +28,17 @@ export interface WebserviceSpec {
  * in the group's policy (so owned as the group is; `owner`, default the root policy), the group
  * permitted `release`, the bot `read`.
  */
-export function membershipSentinels(groups: readonly string[], options: { bot?: RoleRef; owner?: (group: string) => RoleRef } = {}): Record<string, WebserviceSpec> {
+export function membershipSentinels(
+  groups: readonly string[],
+  options: { bot?: RoleRef; owner?: (group: string) => RoleRef } = {},
+): Record<string, WebserviceSpec> {
   const bot = options.bot ?? 'host:release-bot';
-  return Object.fromEntries(groups.map((g) => [g, { owner: options.owner?.(g) ?? 'policy:root', permissions: { release: [`group:${g}` as RoleRef], read: [bot] } }]));
+  return Object.fromEntries(
+    groups.map((g) => [
+      g,
+      { owner: options.owner?.(g) ?? 'policy:root', permissions: { release: [`group:${g}` as RoleRef], read: [bot] } },
+    ]),
+  );
 }
 
 export interface ConjurStandInOptions {
@@ -126,9 +134,14 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   const groups = new Map(Object.entries(options.groups ?? {}).map(([g, m]) => [g, new Set<string>(m.map(checkRef))]));
   const layers = new Map(Object.entries(options.layers ?? {}).map(([l, m]) => [l, new Set<string>(m.map(checkRef))]));
   const owners = new Map(Object.entries(options.owners ?? {}).map(([r, o]) => [checkRef(r as RoleRef), checkRef(o as RoleRef)]));
-  const webservice = (w: WebserviceSpec) => ({ owner: checkRef(w.owner), permissions: new Map(Object.entries(w.permissions).map(([p, roles]) => [p, roles.map(checkRef)])) });
+  const webservice = (w: WebserviceSpec) => ({
+    owner: checkRef(w.owner),
+    permissions: new Map(Object.entries(w.permissions).map(([p, roles]) => [p, roles.map(checkRef)])),
+  });
   const webservices = new Map(Object.entries(options.webservices ?? {}).map(([id, w]) => [id, webservice(w)]));
-  const variables = new Map(Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]));
+  const variables = new Map(
+    Object.entries(options.variables ?? {}).map(([id, v]) => [id, { value: v.value, readers: new Set<string>(v.readers.map(checkRef)) }]),
+  );
   const tokens = new Map<string, { login: string; issuedAt: number; expiresAt: number; json: string }>();
   const lifetimeSeconds = Math.floor((options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS) / 1000);
   const requests: RecordedRequest[] = [];
@@ -139,8 +152,13 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   type Membership = { role: string; member: string; admin_option: boolean; ownership: boolean; policy: string | null };
   function membershipRows(): Membership[] {
     const rows: Membership[] = [];
-    for (const [kind, table] of [['group', groups], ['layer', layers]] as const) {
-      for (const [id, members] of table) for (const m of members) rows.push({ role: `${kind}:${id}`, member: m, admin_option: false, ownership: false, policy: 'policy:root' });
+    for (const [kind, table] of [
+      ['group', groups],
+      ['layer', layers],
+    ] as const) {
+      for (const [id, members] of table)
+        for (const m of members)
+          rows.push({ role: `${kind}:${id}`, member: m, admin_option: false, ownership: false, policy: 'policy:root' });
     }
     for (const [role, owner] of owners) rows.push({ role, member: owner, admin_option: true, ownership: true, policy: null });
     return rows;
@@ -161,7 +179,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   function memberships(role: string): string[] {
     const rows = membershipRows();
     const seen = new Set([role]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const r of rows) {
         if (seen.has(r.member) && !seen.has(r.role)) {
@@ -183,7 +201,7 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   function holders(start: Iterable<string>): Set<string> {
     const rows = membershipRows();
     const found = new Set(start);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const r of rows) {
         if (found.has(r.role) && !found.has(r.member)) {
@@ -195,7 +213,9 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     return found;
   }
 
-  const visibility = options.visibility && new Map(Object.entries(options.visibility).map(([r, viewers]) => [checkRef(r as RoleRef), new Set((viewers ?? []).map(checkRef))]));
+  const visibility =
+    options.visibility &&
+    new Map(Object.entries(options.visibility).map(([r, viewers]) => [checkRef(r as RoleRef), new Set((viewers ?? []).map(checkRef))]));
   const visibleTo = (caller: string, role: string): boolean => {
     if (!visibility || caller === role) return true;
     const viewers = visibility.get(role);
@@ -242,10 +262,20 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
 
   type Answer = { status: number; body?: unknown; text?: string; login?: string; headers?: Record<string, string> };
   /** MissingSecretValue as render_secret_not_found sends it (app/controllers/application_controller.rb). */
-  const missingSecret = (qualifiedId: string): Answer => ({ status: 404, body: { error: { code: 'not_found', message: `CONJ00076E Variable ${qualifiedId} is empty or not found.` } } });
+  const missingSecret = (qualifiedId: string): Answer => ({
+    status: 404,
+    body: { error: { code: 'not_found', message: `CONJ00076E Variable ${qualifiedId} is empty or not found.` } },
+  });
   const notFound = (kind: string, id: string): Answer => ({
     status: 404,
-    body: { error: { code: 'not_found', message: `${kind[0]?.toUpperCase()}${kind.slice(1)} '${id}' not found or empty`, target: kind, details: { code: 'not_found', target: 'id', message: id } } },
+    body: {
+      error: {
+        code: 'not_found',
+        message: `${kind[0]?.toUpperCase()}${kind.slice(1)} '${id}' not found or empty`,
+        target: kind,
+        details: { code: 'not_found', target: 'id', message: id },
+      },
+    },
   });
 
   function route(method: string, seg: string[], q: URLSearchParams, headers: http.IncomingHttpHeaders, body: string): Answer {
@@ -264,11 +294,21 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     const answer = (a: Answer): Answer => ({ ...a, login });
 
     if (method === 'GET' && seg.length === 1 && seg[0] === 'whoami') {
-      return answer({ status: 200, body: { client_ip: '127.0.0.1', user_agent: headers['user-agent'] ?? '', account, username: login, token_issued_at: new Date(holder.issuedAt).toISOString() } });
+      return answer({
+        status: 200,
+        body: {
+          client_ip: '127.0.0.1',
+          user_agent: headers['user-agent'] ?? '',
+          account,
+          username: login,
+          token_issued_at: new Date(holder.issuedAt).toISOString(),
+        },
+      });
     }
     if (method === 'GET' && seg.length === 1 && seg[0] === 'secrets') {
       const ids = (q.get('variable_ids') ?? '').split(',').filter(Boolean);
-      if (ids.length === 0) return answer({ status: 422, body: { error: { code: 'unprocessable_entity', message: 'variable_ids is required' } } });
+      if (ids.length === 0)
+        return answer({ status: 422, body: { error: { code: 'unprocessable_entity', message: 'variable_ids is required' } } });
       // In the order of SecretsController#batch (cyberark/conjur app/controllers/secrets_controller.rb):
       // execute on every variable that exists (403, no body), then every id found (404 CONJ00076E),
       // then every value set (the same 404).
@@ -281,11 +321,23 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
       // `Accept-Encoding` compared whole and case-insensitively with "base64" (casecmp?): then
       // `Content-Encoding: base64` and every value through Ruby's Base64.encode64 (60 characters a line).
       if (String(headers['accept-encoding'] ?? '').toLowerCase() === 'base64') {
-        return answer({ status: 200, headers: { 'Content-Encoding': 'base64' }, body: Object.fromEntries(ids.map((id, i) => [id, rubyEncode64(values[i] as Buffer)])) });
+        return answer({
+          status: 200,
+          headers: { 'Content-Encoding': 'base64' },
+          body: Object.fromEntries(ids.map((id, i) => [id, rubyEncode64(values[i] as Buffer)])),
+        });
       }
       // Otherwise rendering a value that is not UTF-8 as JSON fails: 406, BadSecretEncoding (errors.rb).
       if (values.some((v) => !isUtf8(v))) {
-        return answer({ status: 406, body: { error: { code: 'not_acceptable', message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request." } } });
+        return answer({
+          status: 406,
+          body: {
+            error: {
+              code: 'not_acceptable',
+              message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request.",
+            },
+          },
+        });
       }
       return answer({ status: 200, body: Object.fromEntries(ids.map((id, i) => [id, (values[i] as Buffer).toString('utf8')])) });
     }
@@ -300,16 +352,29 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
           .filter((r) => r.role === role)
           .sort((a, b) => a.member.localeCompare(b.member));
         const full = (r: string | null) => (r === null ? null : `${account}:${r}`);
-        return answer({ status: 200, body: rows.map((r) => ({ role: full(r.role), member: full(r.member), admin_option: r.admin_option, ownership: r.ownership, policy: full(r.policy) })) });
+        return answer({
+          status: 200,
+          body: rows.map((r) => ({
+            role: full(r.role),
+            member: full(r.member),
+            admin_option: r.admin_option,
+            ownership: r.ownership,
+            policy: full(r.policy),
+          })),
+        });
       }
       const members = membershipRows().filter((r) => r.role === role);
-      return answer({ status: 200, body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m.member}` })) } });
+      return answer({
+        status: 200,
+        body: { id: `${account}:${role}`, members: members.map((m) => ({ role: `${account}:${role}`, member: `${account}:${m.member}` })) },
+      });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'webservice') {
       const id = seg[3] ?? '';
       const w = webservices.get(id);
       // FindResource#resource (app/controllers/concerns/find_resource.rb): absent or not visible is the same 404.
-      if (!w || !holders([w.owner, ...[...w.permissions.values()].flat()]).has(caller)) return answer(notFound('webservice', `${account}:webservice:${id}`));
+      if (!w || !holders([w.owner, ...[...w.permissions.values()].flat()]).has(caller))
+        return answer(notFound('webservice', `${account}:webservice:${id}`));
       if (q.has('permitted_roles')) {
         // ResourcesController#permitted_roles: `privilege` (or `permission`) is required, then
         // Role.that_can(privilege, resource).map(&:id): roles_that_can, the permitted roles and the
@@ -319,16 +384,29 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
         const roles = holders([w.owner, ...(w.permissions.get(privilege) ?? [])]);
         return answer({ status: 200, body: [...roles].map((r) => `${account}:${r}`).sort() });
       }
-      const permissions = [...w.permissions].flatMap(([privilege, roles]) => roles.map((r) => ({ privilege, role: `${account}:${r}`, policy: `${account}:policy:root` })));
-      return answer({ status: 200, body: { id: `${account}:webservice:${id}`, owner: `${account}:${w.owner}`, policy: `${account}:policy:root`, permissions, annotations: [] } });
+      const permissions = [...w.permissions].flatMap(([privilege, roles]) =>
+        roles.map((r) => ({ privilege, role: `${account}:${r}`, policy: `${account}:policy:root` })),
+      );
+      return answer({
+        status: 200,
+        body: {
+          id: `${account}:webservice:${id}`,
+          owner: `${account}:${w.owner}`,
+          policy: `${account}:policy:root`,
+          permissions,
+          annotations: [],
+        },
+      });
     }
     if (method === 'GET' && seg.length === 4 && seg[0] === 'resources' && seg[1] === account && seg[2] === 'variable') {
       const id = seg[3] ?? '';
-      if (q.get('check') !== 'true') return answer(variables.has(id) ? { status: 200, body: { id: `${account}:variable:${id}` } } : notFound('variable', id));
+      if (q.get('check') !== 'true')
+        return answer(variables.has(id) ? { status: 200, body: { id: `${account}:variable:${id}` } } : notFound('variable', id));
       const roleParam = q.get('role');
       const role = roleParam ? roleParam.slice(roleParam.indexOf(':') + 1) : caller;
       const privilege = q.get('privilege');
-      const ok = (privilege === 'execute' || privilege === 'read') && (!roleParam || roleParam.startsWith(`${account}:`)) && mayExecute(role, id);
+      const ok =
+        (privilege === 'execute' || privilege === 'read') && (!roleParam || roleParam.startsWith(`${account}:`)) && mayExecute(role, id);
       return answer({ status: ok ? 204 : 404 });
     }
     return answer({ status: 404, body: { error: { code: 'not_found', message: 'no such route in the stand-in' } } });
@@ -351,11 +429,13 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
         } catch {
           seg = undefined;
         }
-        a = seg ? route(req.method ?? '', seg, url.searchParams, req.headers, Buffer.concat(chunks).toString('utf8')) : { status: 400, text: 'bad path' };
+        a = seg
+          ? route(req.method ?? '', seg, url.searchParams, req.headers, Buffer.concat(chunks).toString('utf8'))
+          : { status: 400, text: 'bad path' };
       }
       record.status = a.status;
       if (a.login !== undefined) record.login = a.login;
-      const payload = a.body !== undefined ? JSON.stringify(a.body) : a.text ?? '';
+      const payload = a.body !== undefined ? JSON.stringify(a.body) : (a.text ?? '');
       res.writeHead(a.status, { 'Content-Type': a.body !== undefined ? 'application/json' : 'text/plain', ...a.headers });
       res.end(a.status === 204 ? undefined : payload);
     });
@@ -368,7 +448,10 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   });
   const { port } = server.address() as AddressInfo;
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  options.log?.warn({ url, account }, 'DEVELOPMENT STAND-IN for Conjur listening: in-memory demo data, not a secret store; never point a production bot at it');
+  options.log?.warn(
+    { url, account },
+    'DEVELOPMENT STAND-IN for Conjur listening: in-memory demo data, not a secret store; never point a production bot at it',
+  );
 
   return {
     url,
@@ -386,7 +469,10 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
     },
     removeMember: (group, member) => void groups.get(group)?.delete(member),
     setVariable: (id, value, readers) => {
-      variables.set(id, { value, readers: new Set((readers ?? [...(variables.get(id)?.readers ?? [])]).map((r) => checkRef(r as RoleRef))) });
+      variables.set(id, {
+        value,
+        readers: new Set((readers ?? [...(variables.get(id)?.readers ?? [])]).map((r) => checkRef(r as RoleRef))),
+      });
     },
     revokeTokens: () => tokens.clear(),
     setWebservice: (id, w) => {
@@ -398,7 +484,8 @@ export async function startConjurStandIn(options: ConjurStandInOptions): Promise
   };
 
   function checkRef(ref: RoleRef): string {
-    if (!/^(user|host|group|layer|policy):[^:\s]+$/.test(ref)) throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
+    if (!/^(user|host|group|layer|policy):[^:\s]+$/.test(ref))
+      throw new Error(`stand-in data: ${JSON.stringify(ref)} is not a role such as user:alice, host:release-bot or group:release/admins`);
     return ref;
   }
 }

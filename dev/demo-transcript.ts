@@ -3,7 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SlackStandIn, StandInMessage } from './slack-stand-in.js';
 
-const indent = (block: string, prefix: string) => block.split('\n').map((l) => `${prefix}${l}`).join('\n');
+const indent = (block: string, prefix: string) =>
+  block
+    .split('\n')
+    .map((l) => `${prefix}${l}`)
+    .join('\n');
 
 /**
  * The channel as a reader sees it now: each message in its latest version (its plain-text
@@ -26,7 +30,13 @@ export function channelTranscript(slack: SlackStandIn, channel: string): string 
 }
 
 function slug(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'message';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 48) || 'message'
+  );
 }
 
 /**

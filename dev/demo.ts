@@ -37,12 +37,24 @@ const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (n: number, what: string) => say(`\n== ${n}. ${what}`);
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
 
-async function slash(slack: SlackStandIn, eventsUrl: string, signingSecret: string, user: keyof typeof USERS, commandText: string): Promise<RecordedSlackCall> {
+async function slash(
+  slack: SlackStandIn,
+  eventsUrl: string,
+  signingSecret: string,
+  user: keyof typeof USERS,
+  commandText: string,
+): Promise<RecordedSlackCall> {
   const responseUrl = slack.responseUrl();
   const u = USERS[user];
   say(`   ${u.login} (${u.id}) types: /release ${commandText}`);
-  const sent = await sendSlackRequest(eventsUrl, slashCommand({ text: commandText, user_id: u.id, user_name: u.login, channel_id: CHANNEL, response_url: responseUrl }), { signingSecret });
-  say(`   Slack got its answer in ${sent.elapsedMs.toFixed(0)} ms (HTTP ${sent.status}): ${String((JSON.parse(sent.body) as { text?: string }).text ?? '')}`);
+  const sent = await sendSlackRequest(
+    eventsUrl,
+    slashCommand({ text: commandText, user_id: u.id, user_name: u.login, channel_id: CHANNEL, response_url: responseUrl }),
+    { signingSecret },
+  );
+  say(
+    `   Slack got its answer in ${sent.elapsedMs.toFixed(0)} ms (HTTP ${sent.status}): ${String((JSON.parse(sent.body) as { text?: string }).text ?? '')}`,
+  );
   const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
   return slack.waitFor((c) => c.method === 'response_url' && c.responseId === id, 120_000);
 }
@@ -126,17 +138,44 @@ async function main(): Promise<number> {
     const bot = await startServe(env, work, serveLog);
     cleanups.push(() => stopServe(bot.child));
     const eventsUrl = `${bot.url}/slack/events`;
-    say(`   ${bot.url}: POST /slack/events, POST /webhooks/jenkins, GET /healthz, GET /metrics (its JSON log: ${path.relative(process.cwd(), serveLog)})`);
+    say(
+      `   ${bot.url}: POST /slack/events, POST /webhooks/jenkins, GET /healthz, GET /metrics (its JSON log: ${path.relative(process.cwd(), serveLog)})`,
+    );
 
     step(3, `Jenkins: build ${PROJECT} ${VERSION}, copy it to the staging directory, notify the bot (signed JWT)`);
-    const packed = await npmPack(path.join(work, 'jenkins-workspace'), { name: PROJECT, version: VERSION, body: "module.exports = () => 'hello from release-bot';\n" });
+    const packed = await npmPack(path.join(work, 'jenkins-workspace'), {
+      name: PROJECT,
+      version: VERSION,
+      body: "module.exports = () => 'hello from release-bot';\n",
+    });
     const stagedDir = path.join(staging, PROJECT, VERSION);
     mkdirSync(stagedDir, { recursive: true });
     const stagedFile = path.join(stagedDir, path.basename(packed.file));
     copyFileSync(packed.file, stagedFile); // what the Jenkinsfile's scp does
     const jenkinsEnv = { PATH: env.PATH, HOME: work, RELEASE_BOT_MODE: 'demo', JENKINS_JWT_SECRET: jwtSecret, JOB_NAME: PROJECT };
-    const notify = await cli(['notify', '--url', bot.url, '--project', PROJECT, '--version', VERSION, '--build-number', String(BUILD), '--build-url', `https://jenkins.example/job/${PROJECT}/${BUILD}/`, '--commit', COMMIT, stagedFile], jenkinsEnv, work);
-    say(`   $ release-bot notify --url ${bot.url} --project ${PROJECT} --version ${VERSION} --build-number ${BUILD} ... ${path.basename(stagedFile)}`);
+    const notify = await cli(
+      [
+        'notify',
+        '--url',
+        bot.url,
+        '--project',
+        PROJECT,
+        '--version',
+        VERSION,
+        '--build-number',
+        String(BUILD),
+        '--build-url',
+        `https://jenkins.example/job/${PROJECT}/${BUILD}/`,
+        '--commit',
+        COMMIT,
+        stagedFile,
+      ],
+      jenkinsEnv,
+      work,
+    );
+    say(
+      `   $ release-bot notify --url ${bot.url} --project ${PROJECT} --version ${VERSION} --build-number ${BUILD} ... ${path.basename(stagedFile)}`,
+    );
     for (const line of (notify.stdout + notify.stderr).trim().split('\n')) say(`   ${line}`);
     if (notify.code !== 0) throw new Error(`release-bot notify exited with ${notify.code}: the build was not staged`);
     await slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).includes('is ready to release'));
@@ -170,9 +209,15 @@ async function main(): Promise<number> {
     const saved = saveBlockKit(slack, outDir);
     say(`   registry: ${integrity ?? `no ${PROJECT}@${VERSION} (HTTP ${res.status})`}`);
     say(`   staged:   ${packed.integrity}`);
-    say(`\nBlock Kit messages (paste into https://app.slack.com/block-kit-builder): ${saved.length} files in ${path.relative(process.cwd(), outDir) || '.'}/blocks/`);
+    say(
+      `\nBlock Kit messages (paste into https://app.slack.com/block-kit-builder): ${saved.length} files in ${path.relative(process.cwd(), outDir) || '.'}/blocks/`,
+    );
     const ok = integrity === packed.integrity && verify.code === 0;
-    say(ok ? `\ndemo passed: ${PROJECT}@${VERSION} is in the registry, byte for byte what Jenkins staged; the audit chain is intact.` : '\ndemo FAILED: see above');
+    say(
+      ok
+        ? `\ndemo passed: ${PROJECT}@${VERSION} is in the registry, byte for byte what Jenkins staged; the audit chain is intact.`
+        : '\ndemo FAILED: see above',
+    );
     return ok ? 0 : 1;
   } finally {
     for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);

@@ -75,7 +75,13 @@ async function slash(args: string[]): Promise<number> {
   const who = state.users[user];
   if (!who) throw new Error(`no user ${user} in npm run dev: one of ${Object.keys(state.users).join(', ')}`);
   const responseUrl = `${state.slackUrl}/response/${randomBytes(6).toString('hex')}`;
-  const body = slashCommand({ text: commandText, user_id: who.id, user_name: who.login, channel_id: state.channel, response_url: responseUrl });
+  const body = slashCommand({
+    text: commandText,
+    user_id: who.id,
+    user_name: who.login,
+    channel_id: state.channel,
+    response_url: responseUrl,
+  });
   const sent = await sendSlackRequest(state.eventsUrl, body, { signingSecret: state.signingSecret });
   let ack = sent.body;
   try {
@@ -157,7 +163,9 @@ async function up(): Promise<void> {
       [
         `channel: ${CHANNEL}`,
         `staging_dir: ${staging}`,
-        `identity: { strategy: map, map: { ${Object.values(USERS).map((u) => `${u.id}: ${u.login}`).join(', ')} } }`,
+        `identity: { strategy: map, map: { ${Object.values(USERS)
+          .map((u) => `${u.id}: ${u.login}`)
+          .join(', ')} } }`,
         'projects:',
         `  ${PROJECT}:`,
         `    authorized_group: release/${PROJECT}`,
@@ -189,19 +197,36 @@ async function up(): Promise<void> {
       JENKINS_JWT_SECRET: jwtSecret,
     };
     const envFile = path.join(work, 'bot.env');
-    writeFileSync(envFile, Object.entries(botEnv).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+    writeFileSync(
+      envFile,
+      Object.entries(botEnv)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
     const serveLog = path.join(work, 'serve.log');
     const bot = await startServe({ PATH: process.env.PATH ?? '', HOME: work, ...botEnv }, work, serveLog);
     cleanups.push(() => stopServe(bot.child));
 
-    const packed = await npmPack(path.join(work, 'jenkins-workspace'), { name: PROJECT, version: VERSION, body: "module.exports = () => 'hello from release-bot dev';\n" });
+    const packed = await npmPack(path.join(work, 'jenkins-workspace'), {
+      name: PROJECT,
+      version: VERSION,
+      body: "module.exports = () => 'hello from release-bot dev';\n",
+    });
     const stagedDir = path.join(staging, PROJECT, VERSION);
     mkdirSync(stagedDir, { recursive: true });
     const stagedFile = path.join(stagedDir, path.basename(packed.file));
     copyFileSync(packed.file, stagedFile);
 
     const file = stateFile();
-    const state: DevState = { pid: process.pid, eventsUrl: `${bot.url}/slack/events`, slackUrl: slack.url, signingSecret, channel: CHANNEL, users: USERS };
+    const state: DevState = {
+      pid: process.pid,
+      eventsUrl: `${bot.url}/slack/events`,
+      slackUrl: slack.url,
+      signingSecret,
+      channel: CHANNEL,
+      users: USERS,
+    };
     writeFileSync(file, `${JSON.stringify(state)}\n`, { mode: 0o600 });
     cleanups.push(() => {
       // Another npm run dev may have started since; its state file is its own.

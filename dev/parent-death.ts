@@ -30,7 +30,9 @@ async function find(): Promise<string[]> {
     });
   if (setpriv === undefined) return [];
   const candidate = [setpriv, '--pdeathsig', 'KILL', '--'];
-  const works = await new Promise<boolean>((resolve) => execFile(setpriv, [...candidate.slice(1), setpriv, '--version'], { timeout: 30_000 }, (err) => resolve(err === null)));
+  const works = await new Promise<boolean>((resolve) =>
+    execFile(setpriv, [...candidate.slice(1), setpriv, '--version'], { timeout: 30_000 }, (err) => resolve(err === null)),
+  );
   return works ? candidate : [];
 }
 

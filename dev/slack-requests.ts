@@ -93,7 +93,12 @@ export function buttonClick(f: ButtonClickFields): string {
   const messageTs = f.messageTs ?? '1700000000.000001';
   const payload = {
     type: 'block_actions',
-    user: { id: f.userId, username: f.userName ?? f.userId.toLowerCase(), name: f.userName ?? f.userId.toLowerCase(), team_id: f.userTeamId ?? teamId },
+    user: {
+      id: f.userId,
+      username: f.userName ?? f.userId.toLowerCase(),
+      name: f.userName ?? f.userId.toLowerCase(),
+      team_id: f.userTeamId ?? teamId,
+    },
     api_app_id: 'A0RELEASEBOT',
     token: 'deprecated-verification-token',
     container: { type: 'message', message_ts: messageTs, channel_id: channelId, is_ephemeral: false },

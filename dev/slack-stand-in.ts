@@ -221,7 +221,17 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
             is_ultra_restricted: Boolean(user.isUltraRestricted),
             ...(user.isStranger ? { is_stranger: true } : {}),
             ...(enterprise
-              ? { enterprise_user: { id: user.id, enterprise_id: enterprise, enterprise_name: 'stand-in org', is_admin: false, is_owner: false, is_primary_owner: false, teams: [user.teamId ?? teamId] } }
+              ? {
+                  enterprise_user: {
+                    id: user.id,
+                    enterprise_id: enterprise,
+                    enterprise_name: 'stand-in org',
+                    is_admin: false,
+                    is_owner: false,
+                    is_primary_owner: false,
+                    teams: [user.teamId ?? teamId],
+                  },
+                }
               : {}),
             profile: { ...(user.email ? { email: user.email } : {}), real_name: user.name ?? user.id, team: user.teamId ?? teamId },
           },
@@ -278,7 +288,11 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       const failure = failing.get(method);
       const payload = !authorized ? { ok: false, error: 'invalid_auth' } : failure ? { ok: false, error: failure } : answer(method, body);
       record({ method, body, authorized, response: payload });
-      send(200, payload, authorized ? { 'x-oauth-scopes': (options.scopes ?? ['commands', 'chat:write', 'users:read', 'users:read.email']).join(',') } : {});
+      send(
+        200,
+        payload,
+        authorized ? { 'x-oauth-scopes': (options.scopes ?? ['commands', 'chat:write', 'users:read', 'users:read.email']).join(',') } : {},
+      );
     });
   });
 
@@ -321,7 +335,14 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
       peers.splice(peers.indexOf(peer), 1);
       wakeConnectionWaiters();
     });
-    peer.send(JSON.stringify({ type: 'hello', num_connections: peers.length, debug_info: { host: 'stand-in', approximate_connection_time: 18060 }, connection_info: { app_id: options.appId ?? 'A0RELEASEBOT' } }));
+    peer.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: peers.length,
+        debug_info: { host: 'stand-in', approximate_connection_time: 18060 },
+        connection_info: { app_id: options.appId ?? 'A0RELEASEBOT' },
+      }),
+    );
     record({ method: 'socket_mode.hello', body: { num_connections: peers.length }, authorized: true, response: {} });
     wakeConnectionWaiters();
   });
@@ -360,11 +381,21 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
           clearTimeout(timer);
           resolve(ack);
         });
-        peer.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+        peer.send(
+          JSON.stringify({
+            envelope_id: envelopeId,
+            type,
+            payload,
+            accepts_response_payload: type !== 'events_api',
+            retry_attempt: 0,
+            retry_reason: '',
+          }),
+        );
       });
     },
     refresh() {
-      for (const peer of peers) peer.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'stand-in' } }));
+      for (const peer of peers)
+        peer.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'stand-in' } }));
     },
     drop() {
       for (const peer of [...peers]) peer.terminate();
@@ -400,7 +431,9 @@ export async function startSlackStandIn(options: SlackStandInOptions = {}): Prom
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`no matching Slack call within ${timeoutMs} ms; calls so far: ${calls.map((c) => c.method).join(', ') || 'none'}`));
+          reject(
+            new Error(`no matching Slack call within ${timeoutMs} ms; calls so far: ${calls.map((c) => c.method).join(', ') || 'none'}`),
+          );
         }, timeoutMs);
         waiters.push(waiter);
       });

@@ -39,12 +39,22 @@ export class WebSocketPeer extends EventEmitter<WebSocketPeerEvents> {
   /** Completes the handshake of an HTTP upgrade; undefined (and a 400 sent) when it is not a WebSocket upgrade. */
   static accept(req: IncomingMessage, socket: Duplex, head: Buffer): WebSocketPeer | undefined {
     const key = req.headers['sec-websocket-key'];
-    if (String(req.headers.upgrade).toLowerCase() !== 'websocket' || typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
+    if (
+      String(req.headers.upgrade).toLowerCase() !== 'websocket' ||
+      typeof key !== 'string' ||
+      req.headers['sec-websocket-version'] !== '13'
+    ) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return undefined;
     }
-    const accept = createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
-    socket.write(['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join('\r\n'));
+    const accept = createHash('sha1')
+      .update(key + HANDSHAKE_GUID)
+      .digest('base64');
+    socket.write(
+      ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${accept}`, '', ''].join(
+        '\r\n',
+      ),
+    );
     return new WebSocketPeer(socket, head);
   }
 

@@ -18,8 +18,12 @@ export function yankNote(ctx: YankContext, file: { path: string; sha256?: string
 
 /** The files a yank moves: the artifact's files and the release label, by their path relative to the version's directory. */
 export function yankedFiles(ctx: YankContext): Array<{ path: string; sha256?: string | undefined }> {
-  if (ctx.published.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, 'this destination yanks files, and this version published an image');
-  return [...ctx.published.artifact.files.map((f) => ({ path: f.path, sha256: f.sha256 })), { path: labelFileName(ctx.project, ctx.version) }];
+  if (ctx.published.artifact.kind !== 'files')
+    throw new ReleaseBotError(ErrorCode.BadInput, 'this destination yanks files, and this version published an image');
+  return [
+    ...ctx.published.artifact.files.map((f) => ({ path: f.path, sha256: f.sha256 })),
+    { path: labelFileName(ctx.project, ctx.version) },
+  ];
 }
 
 type Where = 'there' | 'yanked' | 'both' | 'gone';
@@ -46,7 +50,10 @@ export async function yankDirectory(ctx: YankContext, dest: string): Promise<Yan
     const state = await Promise.all(files.map(async (f) => ({ f, where: await whereIs(root, f) })));
     const gone = state.filter((s) => s.where === 'gone').map((s) => s.f.path);
     if (gone.length > 0) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${dest} holds neither ${gone.map((g) => JSON.stringify(clip(g))).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the directory by hand`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${dest} holds neither ${gone.map((g) => JSON.stringify(clip(g))).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the directory by hand`,
+      );
     }
     const toMove = state.filter((s) => s.where === 'there' || s.where === 'both');
     if (ctx.dryRun) {
@@ -54,15 +61,23 @@ export async function yankDirectory(ctx: YankContext, dest: string): Promise<Yan
         status: 'planned',
         detail: toMove.length ? `move ${toMove.length} file(s) into ${location}` : `nothing: every file is in ${location} already`,
         location,
-        actions: toMove.length ? toMove.map((s) => `move ${path.join(dest, s.f.path)} to ${path.join(location, s.f.path)} with ${s.f.path}.yank.json`) : [`nothing: every file is already in ${location}`],
+        actions: toMove.length
+          ? toMove.map((s) => `move ${path.join(dest, s.f.path)} to ${path.join(location, s.f.path)} with ${s.f.path}.yank.json`)
+          : [`nothing: every file is already in ${location}`],
       };
     }
-    if (toMove.length === 0) return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
+    if (toMove.length === 0)
+      return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
     for (const { f } of toMove) await moveOne(ctx, root, f);
     // Read back: every file only in yanked/, with the digest that was published.
     const after = await Promise.all(files.map((f) => whereIs(root, f)));
     const wrong = files.filter((_, i) => after[i] !== 'yanked');
-    if (wrong.length > 0) throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`, { retryable: true });
+    if (wrong.length > 0)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`,
+        { retryable: true },
+      );
     return { status: 'yanked', detail: `${toMove.length} file(s) moved into ${location} with the reason beside each`, location };
   } finally {
     await root.close();
@@ -100,7 +115,10 @@ async function presentWithDigest(root: FileHandle, segments: string[], f: { path
       if (f.sha256 === undefined) return true; // the release label: its content differs per attempt
       const { sha256 } = await sha256Handle(opened.handle);
       if (sha256 !== f.sha256) {
-        throw new ReleaseBotError(ErrorCode.DestinationConflict, `${rel} has sha256 ${sha256.slice(0, 12)}…, not the published ${f.sha256.slice(0, 12)}…: it is not what this release put there, so it is left alone`);
+        throw new ReleaseBotError(
+          ErrorCode.DestinationConflict,
+          `${rel} has sha256 ${sha256.slice(0, 12)}…, not the published ${f.sha256.slice(0, 12)}…: it is not what this release put there, so it is left alone`,
+        );
       }
       return true;
     } finally {
@@ -124,9 +142,11 @@ async function moveOne(ctx: YankContext, root: FileHandle, f: { path: string; sh
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // A move cut short earlier: the copy in yanked/ was checked by whereIs.
     }
-    await writeFile(childPath(to, `${name}.yank.json`), yankNote(ctx, f), { mode: 0o444, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
+    await writeFile(childPath(to, `${name}.yank.json`), yankNote(ctx, f), { mode: 0o444, flag: 'wx' }).catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      },
+    );
     await unlink(childPath(from, name));
   } finally {
     if (from !== root) await from.close();
@@ -163,5 +183,9 @@ function isMissing(err: unknown): boolean {
 function refusal(rel: string, err: unknown): ReleaseBotError {
   if (err instanceof ReleaseBotError && err.code === ErrorCode.DestinationConflict) return err;
   const why = err instanceof Error ? err.message : String(err);
-  return new ReleaseBotError(ErrorCode.DestinationConflict, `${rel}: ${clip(why, 200)}: the yank moves only plain files and directories, never through a symlink; nothing was moved past this point`, { cause: err });
+  return new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${rel}: ${clip(why, 200)}: the yank moves only plain files and directories, never through a symlink; nothing was moved past this point`,
+    { cause: err },
+  );
 }

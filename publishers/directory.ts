@@ -33,7 +33,11 @@ export const directoryPublisher = definePublisher<Options>({
   artifacts: ['files'],
   options,
   tools: [],
-  plan: (ctx, opts) => ({ actions: [`copy ${ctx.artifact.kind === 'files' ? ctx.artifact.files.length : 0} file(s) and the release label to ${target(ctx, opts.path)}`] }),
+  plan: (ctx, opts) => ({
+    actions: [
+      `copy ${ctx.artifact.kind === 'files' ? ctx.artifact.files.length : 0} file(s) and the release label to ${target(ctx, opts.path)}`,
+    ],
+  }),
   yank: (ctx, opts) => yankDirectory(ctx, target(ctx, opts.path)),
   async publish(ctx, opts) {
     if (ctx.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, 'a directory destination publishes files');
@@ -45,18 +49,30 @@ export const directoryPublisher = definePublisher<Options>({
       const existing = await digestIfExists(to);
       if (existing === file.sha256) continue;
       if (existing !== undefined) {
-        throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already exists with another digest (sha256 ${existing.slice(0, 12)}…): not overwriting a published file`);
+        throw new ReleaseBotError(
+          ErrorCode.DestinationConflict,
+          `${to} already exists with another digest (sha256 ${existing.slice(0, 12)}…): not overwriting a published file`,
+        );
       }
       await mkdir(path.dirname(to), { recursive: true });
       // EXCL: a file that appeared since the check above is not overwritten either.
       await copyFile(path.join(ctx.dir, file.path), to, constants.COPYFILE_EXCL);
       await chmod(to, 0o444);
       const readBack = await sha256File(to);
-      if (readBack !== file.sha256) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} reads back with sha256 ${readBack.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…`, { retryable: true });
+      if (readBack !== file.sha256)
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${to} reads back with sha256 ${readBack.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…`,
+          { retryable: true },
+        );
       copied += 1;
     }
     const label = await placeLabel(ctx.labelFile, path.join(dest, path.basename(ctx.labelFile)));
-    return { status: copied === 0 && label !== 'written' ? 'already-present' : 'published', location: dest, detail: `${copied} file(s) copied, release label ${label}` };
+    return {
+      status: copied === 0 && label !== 'written' ? 'already-present' : 'published',
+      location: dest,
+      detail: `${copied} file(s) copied, release label ${label}`,
+    };
   },
   async attest(ctx, opts, attestation) {
     const to = path.join(target(ctx, opts.path), attestation.fileName);
@@ -75,7 +91,10 @@ async function placeAttestation(to: string, att: AttestationToPublish): Promise<
     const existing = await readBounded(to);
     if (existing === undefined) return false;
     if (existing.equals(att.envelope) || att.equivalent?.(existing)) return true;
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already holds another attestation: not overwriting it (remove it by hand only if that release never happened)`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${to} already holds another attestation: not overwriting it (remove it by hand only if that release never happened)`,
+    );
   };
   if (await kept()) return;
   await mkdir(path.dirname(to), { recursive: true });
@@ -97,7 +116,10 @@ async function placeAttestation(to: string, att: AttestationToPublish): Promise<
     await rm(temp, { force: true });
   }
   const back = await readBounded(to);
-  if (!back?.equals(att.envelope)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the attestation that was written`, { retryable: true });
+  if (!back?.equals(att.envelope))
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the attestation that was written`, {
+      retryable: true,
+    });
 }
 
 /** A file's bytes, at most MAX_ATTESTATION_BYTES + 1 of them; undefined when there is none. */
@@ -145,12 +167,18 @@ async function placeLabel(from: string, to: string): Promise<'written' | 'alread
   if (existing === undefined) {
     await copyFile(from, to, constants.COPYFILE_EXCL);
     await chmod(to, 0o444);
-    if ((await readFile(to, 'utf8')) !== wanted) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the release label that was written`, { retryable: true });
+    if ((await readFile(to, 'utf8')) !== wanted)
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${to} does not read back as the release label that was written`, {
+        retryable: true,
+      });
     return 'written';
   }
   const facts = labelFacts(existing);
   if (existing === wanted || (facts !== undefined && facts === labelFacts(wanted))) return 'already there';
-  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${to} already holds a release label of another build: not overwriting it (remove it by hand only if that release never happened)`);
+  throw new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${to} already holds a release label of another build: not overwriting it (remove it by hand only if that release never happened)`,
+  );
 }
 
 async function digestIfExists(file: string): Promise<string | undefined> {

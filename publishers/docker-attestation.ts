@@ -4,7 +4,15 @@ import { IN_TOTO_PAYLOAD_TYPE } from '../src/provenance/dsse.js';
 import type { AttestationToPublish, PublishContext } from '../src/publishing/types.js';
 import { MANIFEST_DIGEST, parseImageReference, parseRepository } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
-import { ANY_MANIFEST, MAX_MANIFEST_BYTES, MEDIA_TYPES, RegistryClient, sha256Digest, type Reply, type RegistryAccess } from './oci-registry.js';
+import {
+  ANY_MANIFEST,
+  MAX_MANIFEST_BYTES,
+  MEDIA_TYPES,
+  RegistryClient,
+  sha256Digest,
+  type Reply,
+  type RegistryAccess,
+} from './oci-registry.js';
 
 export type { RegistryAccess } from './oci-registry.js';
 
@@ -75,12 +83,21 @@ function header(reply: Reply, name: string): string | undefined {
 
 /** The `.att` manifest, hashed by us; undefined when the tag does not exist. */
 async function readAttestationManifest(client: RegistryClient, tag: string): Promise<Found | undefined> {
-  const reply = await client.call({ method: 'GET', url: client.repoUrl(`manifests/${tag}`), headers: { Accept: ANY_MANIFEST }, expect: [404], limit: MAX_MANIFEST_BYTES });
+  const reply = await client.call({
+    method: 'GET',
+    url: client.repoUrl(`manifests/${tag}`),
+    headers: { Accept: ANY_MANIFEST },
+    expect: [404],
+    limit: MAX_MANIFEST_BYTES,
+  });
   if (reply.status === 404) return undefined;
   const digest = sha256Digest(reply.body);
   const claimed = header(reply, 'docker-content-digest');
   if (claimed && claimed !== digest) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${client.host}/${client.repoPath}:${tag} was served as ${clip(claimed, 80)} but its bytes hash to ${digest}: something between us and the registry changed it`);
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${client.host}/${client.repoPath}:${tag} was served as ${clip(claimed, 80)} but its bytes hash to ${digest}: something between us and the registry changed it`,
+    );
   }
   let parsed: ReturnType<typeof manifestSchema.safeParse>;
   try {
@@ -91,7 +108,8 @@ async function readAttestationManifest(client: RegistryClient, tag: string): Pro
   if (!parsed.success) return { digest, problem: 'something that is not an image manifest (an index, or another format)' };
   const manifest = parsed.data;
   const type = manifest.mediaType ?? header(reply, 'content-type');
-  if (type !== MEDIA_TYPES.ociManifest && type !== MEDIA_TYPES.dockerManifest) return { digest, problem: `a ${clip(String(type), 80)}, not an image manifest` };
+  if (type !== MEDIA_TYPES.ociManifest && type !== MEDIA_TYPES.dockerManifest)
+    return { digest, problem: `a ${clip(String(type), 80)}, not an image manifest` };
   if (manifest.layers.length > MAX_LAYERS) return { digest, problem: `${manifest.layers.length} layers (at most ${MAX_LAYERS} are read)` };
   const foreign = manifest.layers.find((l) => l.mediaType !== MEDIA_TYPES.dsse || l.size > MAX_ENVELOPE_BYTES);
   if (foreign) return { digest, problem: `a layer that is not a DSSE envelope (${clip(foreign.mediaType, 80)}, ${foreign.size} bytes)` };
@@ -103,9 +121,13 @@ async function readLayer(client: RegistryClient, layer: Descriptor): Promise<Buf
   const reply = await client.call({ method: 'GET', url: client.repoUrl(`blobs/${layer.digest}`), limit: layer.size });
   const got = sha256Digest(reply.body);
   if (reply.body.length !== layer.size || got !== layer.digest) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${client.host}/${client.repoPath} served other bytes for the attestation layer ${layer.digest} (${reply.body.length} bytes hashing to ${got}): its storage was altered, or something in between changed them`, {
-      details: { layer: layer.digest, served: got },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${client.host}/${client.repoPath} served other bytes for the attestation layer ${layer.digest} (${reply.body.length} bytes hashing to ${got}): its storage was altered, or something in between changed them`,
+      {
+        details: { layer: layer.digest, served: got },
+      },
+    );
   }
   return reply.body;
 }
@@ -116,7 +138,10 @@ async function putBlob(client: RegistryClient, bytes: Buffer, digest: string): P
   if (head.status === 200) return;
   const start = await client.call({ method: 'POST', url: client.repoUrl('blobs/uploads/') });
   const location = header(start, 'location');
-  if (!location) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${client.service.name} started an upload without a Location to send it to`, { retryable: true });
+  if (!location)
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${client.service.name} started an upload without a Location to send it to`, {
+      retryable: true,
+    });
   const url = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
   await client.call({ method: 'PUT', url, headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
 }
@@ -126,13 +151,15 @@ async function putBlob(client: RegistryClient, bytes: Buffer, digest: string): P
  * whose subject is this image. The tag names one image; an envelope about another never goes under it.
  */
 function checkEnvelope(attestation: AttestationToPublish, imageDigest: string): { predicateType?: string } {
-  const refuse = (why: string) => new ReleaseBotError(ErrorCode.ArtifactMismatch, `the attestation for ${imageDigest} ${why}: not attached`);
+  const refuse = (why: string) =>
+    new ReleaseBotError(ErrorCode.ArtifactMismatch, `the attestation for ${imageDigest} ${why}: not attached`);
   if (sha256Digest(attestation.envelope) !== `sha256:${attestation.digest}`) throw refuse('does not hash to the digest it was given');
   if (attestation.envelope.length > MAX_ENVELOPE_BYTES) throw refuse(`is larger than ${MAX_ENVELOPE_BYTES} bytes`);
   let statement: { subject?: unknown; predicateType?: unknown };
   try {
     const envelope = JSON.parse(attestation.envelope.toString('utf8')) as { payloadType?: unknown; payload?: unknown };
-    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE || typeof envelope.payload !== 'string') throw refuse(`is not a DSSE envelope of ${IN_TOTO_PAYLOAD_TYPE}`);
+    if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE || typeof envelope.payload !== 'string')
+      throw refuse(`is not a DSSE envelope of ${IN_TOTO_PAYLOAD_TYPE}`);
     statement = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as typeof statement;
   } catch (err) {
     if (err instanceof ReleaseBotError) throw err;
@@ -148,25 +175,50 @@ function checkEnvelope(attestation: AttestationToPublish, imageDigest: string): 
  * Attaches `attestation` to the image `digest` in `repository` under `sha256-<hex>.att`, then reads it
  * back. Idempotent: a tag already holding this envelope is left as it is; others' envelopes are kept.
  */
-export async function attestImage(ctx: PublishContext, repository: string, digest: string, attestation: AttestationToPublish, access: RegistryAccess): Promise<AttestedImage> {
+export async function attestImage(
+  ctx: PublishContext,
+  repository: string,
+  digest: string,
+  attestation: AttestationToPublish,
+  access: RegistryAccess,
+): Promise<AttestedImage> {
   const repo = parseRepository(repository);
-  if (!MANIFEST_DIGEST.test(digest)) throw new ReleaseBotError(ErrorCode.BadInput, `"${clip(digest)}" is not a manifest digest (sha256:<64 hex>)`);
+  if (!MANIFEST_DIGEST.test(digest))
+    throw new ReleaseBotError(ErrorCode.BadInput, `"${clip(digest)}" is not a manifest digest (sha256:<64 hex>)`);
   const { predicateType } = checkEnvelope(attestation, digest);
-  const client = new RegistryClient(repo.host, repo.path, { ...access, redact: access.redact ?? ctx.redact, signal: access.signal ?? ctx.signal }, 'pull,push');
+  const client = new RegistryClient(
+    repo.host,
+    repo.path,
+    { ...access, redact: access.redact ?? ctx.redact, signal: access.signal ?? ctx.signal },
+    'pull,push',
+  );
   const tag = attestationTag(digest);
   const location = `${repository}:${tag}`;
 
   // An attestation only ever sits beside the image it is about, in the same repository.
-  const subject = await client.call({ method: 'HEAD', url: client.repoUrl(`manifests/${digest}`), headers: { Accept: ANY_MANIFEST }, expect: [404] });
+  const subject = await client.call({
+    method: 'HEAD',
+    url: client.repoUrl(`manifests/${digest}`),
+    headers: { Accept: ANY_MANIFEST },
+    expect: [404],
+  });
   if (subject.status === 404) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${repository} does not serve ${digest}: the image is published before its attestation (a registry may lag right after a push)`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${repository} does not serve ${digest}: the image is published before its attestation (a registry may lag right after a push)`,
+      { retryable: true },
+    );
   }
 
   const existing = await readAttestationManifest(client, tag);
   if (existing?.problem) {
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${location} holds ${existing.problem}: it is not ours to overwrite; remove that tag from the registry, then resume the release`, {
-      details: { location, digest: existing.digest },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${location} holds ${existing.problem}: it is not ours to overwrite; remove that tag from the registry, then resume the release`,
+      {
+        details: { location, digest: existing.digest },
+      },
+    );
   }
   const ours: Descriptor = {
     mediaType: MEDIA_TYPES.dsse,
@@ -182,12 +234,24 @@ export async function attestImage(ctx: PublishContext, repository: string, diges
     const layers = [...kept, ours];
     await putBlob(client, attestation.envelope, ours.digest);
     // No creation time: the same envelopes make the same manifest, so a retry or a second bot converges.
-    const config = Buffer.from(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }),
+    );
     await putBlob(client, config, sha256Digest(config));
     const manifest = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: { mediaType: MEDIA_TYPES.ociConfig, size: config.length, digest: sha256Digest(config) }, layers }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.ociManifest,
+        config: { mediaType: MEDIA_TYPES.ociConfig, size: config.length, digest: sha256Digest(config) },
+        layers,
+      }),
     );
-    await client.call({ method: 'PUT', url: client.repoUrl(`manifests/${tag}`), headers: { 'Content-Type': MEDIA_TYPES.ociManifest }, body: manifest });
+    await client.call({
+      method: 'PUT',
+      url: client.repoUrl(`manifests/${tag}`),
+      headers: { 'Content-Type': MEDIA_TYPES.ociManifest },
+      body: manifest,
+    });
     pushed = sha256Digest(manifest);
   }
 
@@ -195,25 +259,45 @@ export async function attestImage(ctx: PublishContext, repository: string, diges
   const after = await readAttestationManifest(client, tag);
   const layer = after?.manifest?.layers.find((l) => l.digest === ours.digest);
   if (!after?.manifest || !layer) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the push ${location} does not hold the attestation ${ours.digest}${after ? ` (the tag is ${after.digest})` : ''}: another writer may have replaced it; will retry`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `after the push ${location} does not hold the attestation ${ours.digest}${after ? ` (the tag is ${after.digest})` : ''}: another writer may have replaced it; will retry`,
+      { retryable: true },
+    );
   }
   const served = await readLayer(client, layer);
   if (!served.equals(attestation.envelope)) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${location} serves other bytes than the signed attestation under ${ours.digest}`);
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${location} serves other bytes than the signed attestation under ${ours.digest}`,
+    );
   }
-  if (pushed && after.digest !== pushed) ctx.log.warn({ location, pushed, served: after.digest }, 'the attestation tag changed after our push; our envelope is still in it');
-  ctx.log.info({ location, manifestDigest: after.digest, layers: after.manifest.layers.length, present }, present ? 'attestation already attached' : 'attestation attached');
+  if (pushed && after.digest !== pushed)
+    ctx.log.warn({ location, pushed, served: after.digest }, 'the attestation tag changed after our push; our envelope is still in it');
+  ctx.log.info(
+    { location, manifestDigest: after.digest, layers: after.manifest.layers.length, present },
+    present ? 'attestation already attached' : 'attestation attached',
+  );
   return { location, status: present ? 'already-present' : 'published', manifestDigest: after.digest };
 }
 
 /** The manifest digest of a tag or digest reference, from the bytes the registry serves (a digest reference must hash to itself). */
 async function resolveDigest(client: RegistryClient, ref: { tag?: string; digest?: string; repository: string }): Promise<string> {
   const reference = ref.digest ?? (ref.tag as string);
-  const reply = await client.call({ method: 'GET', url: client.repoUrl(`manifests/${reference}`), headers: { Accept: ANY_MANIFEST }, expect: [404], limit: MAX_MANIFEST_BYTES });
+  const reply = await client.call({
+    method: 'GET',
+    url: client.repoUrl(`manifests/${reference}`),
+    headers: { Accept: ANY_MANIFEST },
+    expect: [404],
+    limit: MAX_MANIFEST_BYTES,
+  });
   if (reply.status === 404) throw new ReleaseBotError(ErrorCode.NotFound, `${ref.repository} has no image ${reference}`);
   const digest = sha256Digest(reply.body);
   if (ref.digest && digest !== ref.digest) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${ref.repository}@${ref.digest} was served as bytes hashing to ${digest}: something between us and the registry changed them`);
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${ref.repository}@${ref.digest} was served as bytes hashing to ${digest}: something between us and the registry changed them`,
+    );
   }
   return digest;
 }
@@ -230,7 +314,11 @@ export async function fetchImageAttestations(imageRef: string, access: RegistryA
   const tag = attestationTag(subjectDigest);
   const found = await readAttestationManifest(client, tag);
   if (!found) return { subjectDigest, envelopes: [] };
-  if (!found.manifest) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${ref.repository}:${tag} holds ${found.problem ?? 'something unreadable'}: only DSSE envelopes (${MEDIA_TYPES.dsse}) are read`);
+  if (!found.manifest)
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${ref.repository}:${tag} holds ${found.problem ?? 'something unreadable'}: only DSSE envelopes (${MEDIA_TYPES.dsse}) are read`,
+    );
   const envelopes: Buffer[] = [];
   for (const layer of found.manifest.layers) envelopes.push(await readLayer(client, layer));
   return { subjectDigest, envelopes };

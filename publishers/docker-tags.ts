@@ -11,7 +11,8 @@ import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient, sha256Digest, type Re
 /** A check that hangs is ended here, long before a destination's timeout would end the whole release. */
 const CHECK_TIMEOUT_MS = 120_000;
 
-export type TagState = { tag: string; state: 'absent' } | { tag: string; state: 'present' } | { tag: string; state: 'conflict'; digest: string };
+export type TagState =
+  { tag: string; state: 'absent' } | { tag: string; state: 'present' } | { tag: string; state: 'conflict'; digest: string };
 
 function header(reply: Reply, name: string): string | undefined {
   const value = reply.headers[name];
@@ -37,7 +38,10 @@ export async function manifestDigest(client: RegistryClient, tag: string): Promi
   const digest = sha256Digest(get.body);
   const said = header(get, 'docker-content-digest');
   if (said !== undefined && MANIFEST_DIGEST.test(said) && said !== digest) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${client.host}/${client.repoPath}:${tag} was served as ${said} but its bytes hash to ${digest}: something between us and the registry changed it`);
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${client.host}/${client.repoPath}:${tag} was served as ${said} but its bytes hash to ${digest}: something between us and the registry changed it`,
+    );
   }
   return digest;
 }
@@ -57,7 +61,13 @@ function checkError(err: unknown, what: string): unknown {
  * What each tag holds: absent, our digest (present) or another one (conflict: never overwritten).
  * `repository` is `host/path`; `access` carries the destination's credentials and the release's redaction.
  */
-export async function checkTags(host: string, path: string, access: RegistryAccess & { signal: AbortSignal }, tags: readonly string[], digest: string): Promise<TagState[]> {
+export async function checkTags(
+  host: string,
+  path: string,
+  access: RegistryAccess & { signal: AbortSignal },
+  tags: readonly string[],
+  digest: string,
+): Promise<TagState[]> {
   const signal = AbortSignal.any([access.signal, AbortSignal.timeout(CHECK_TIMEOUT_MS)]);
   const client = new RegistryClient(host, path, { ...access, signal }, 'pull');
   const states: TagState[] = [];

@@ -4,7 +4,15 @@ import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { PublishedRecord, YankContext, YankResult } from '../src/publishing/types.js';
 import { Redactor } from '../src/redact.js';
-import { MANIFEST_DIGEST, SkopeoError, copyImage, deleteImage, digestIfPresent, parseRepository, writeAuthFile } from '../src/staging/skopeo.js';
+import {
+  MANIFEST_DIGEST,
+  SkopeoError,
+  copyImage,
+  deleteImage,
+  digestIfPresent,
+  parseRepository,
+  writeAuthFile,
+} from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
 import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient } from './oci-registry.js';
 
@@ -53,24 +61,48 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
     }
     const manifestPresent = opts.delete_version_tag && (await read(access, `${repo}@${yanked}`)) !== undefined;
     if (moving.length === 0 && !manifestPresent) {
-      const kept = opts.delete_version_tag ? `${yanked.slice(0, 19)}… is deleted from ${repo}` : `version tags stay on ${yanked.slice(0, 19)}…`;
-      return { status: 'already-yanked', detail: `no floating tag of ${repo} points at ${ctx.version}'s image (${floating.join(', ') || 'none configured'}); ${kept}`, location: repo };
+      const kept = opts.delete_version_tag
+        ? `${yanked.slice(0, 19)}… is deleted from ${repo}`
+        : `version tags stay on ${yanked.slice(0, 19)}…`;
+      return {
+        status: 'already-yanked',
+        detail: `no floating tag of ${repo} points at ${ctx.version}'s image (${floating.join(', ') || 'none configured'}); ${kept}`,
+        location: repo,
+      };
     }
     if (previous === yanked) {
-      return { status: 'cannot-yank', detail: `the previous version ${ctx.previous?.version} has the same image ${yanked.slice(0, 19)}…: there is nothing to move back to, and deleting it would delete that version too; nothing was changed`, location: repo };
+      return {
+        status: 'cannot-yank',
+        detail: `the previous version ${ctx.previous?.version} has the same image ${yanked.slice(0, 19)}…: there is nothing to move back to, and deleting it would delete that version too; nothing was changed`,
+        location: repo,
+      };
     }
     if (moving.length > 0 && previous === undefined) {
-      return { status: 'cannot-yank', detail: `${tagList(repo, moving)} still point${moving.length === 1 ? 's' : ''} at ${ctx.version}'s image and there is no earlier released version of ${ctx.project} to move ${moving.length === 1 ? 'it' : 'them'} back to: nothing was changed; retag by hand or release a fixed version`, location: repo };
+      return {
+        status: 'cannot-yank',
+        detail: `${tagList(repo, moving)} still point${moving.length === 1 ? 's' : ''} at ${ctx.version}'s image and there is no earlier released version of ${ctx.project} to move ${moving.length === 1 ? 'it' : 'them'} back to: nothing was changed; retag by hand or release a fixed version`,
+        location: repo,
+      };
     }
     if (moving.length > 0 && previous !== undefined && (await read(access, `${repo}@${previous}`)) === undefined) {
-      return { status: 'cannot-yank', detail: `${ctx.previous?.version}'s image ${previous.slice(0, 19)}… is not in ${repo}, so ${tagList(repo, moving)} cannot move back to it: nothing was changed`, location: repo };
+      return {
+        status: 'cannot-yank',
+        detail: `${ctx.previous?.version}'s image ${previous.slice(0, 19)}… is not in ${repo}, so ${tagList(repo, moving)} cannot move back to it: nothing was changed`,
+        location: repo,
+      };
     }
 
     const actions = [
       ...moving.map((tag) => `skopeo copy ${repo}@${previous} to ${repo}:${tag} (${ctx.previous?.version})`),
       ...(manifestPresent ? [`skopeo delete ${repo}@${yanked} (removes ${ctx.version}'s own tags)`] : []),
     ];
-    if (ctx.dryRun) return { status: 'planned', detail: `would move ${moving.join(', ') || 'no tag'}${moving.length > 0 ? ` back to ${ctx.previous?.version}` : ''}${manifestPresent ? ` and delete ${ctx.version}'s manifest` : ''}`, actions, location: repo };
+    if (ctx.dryRun)
+      return {
+        status: 'planned',
+        detail: `would move ${moving.join(', ') || 'no tag'}${moving.length > 0 ? ` back to ${ctx.previous?.version}` : ''}${manifestPresent ? ` and delete ${ctx.version}'s manifest` : ''}`,
+        actions,
+        location: repo,
+      };
 
     for (const [i, tag] of moving.entries()) {
       if (previous === undefined) break; // checked above: moving tags needs a previous image
@@ -86,16 +118,28 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
       const now = await read(access, `${repo}:${tag}`);
       if (now !== previous) wrong.push(`${tag} is ${now ?? 'missing'}`);
     }
-    if (manifestPresent && refused === undefined && (await read(access, `${repo}@${yanked}`)) !== undefined) wrong.push(`${yanked} is still served`);
+    if (manifestPresent && refused === undefined && (await read(access, `${repo}@${yanked}`)) !== undefined)
+      wrong.push(`${yanked} is still served`);
     if (wrong.length > 0) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the yank ${repo} does not serve what it should: ${wrong.join(', ')} (expected ${previous ?? 'none'}); will retry`, { retryable: true });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `after the yank ${repo} does not serve what it should: ${wrong.join(', ')} (expected ${previous ?? 'none'}); will retry`,
+        { retryable: true },
+      );
     }
-    const moved = moving.length > 0 && previous ? `${moving.join(', ')} -> ${ctx.previous?.version} (${previous.slice(0, 19)}…)` : 'no floating tag to move';
+    const moved =
+      moving.length > 0 && previous
+        ? `${moving.join(', ')} -> ${ctx.previous?.version} (${previous.slice(0, 19)}…)`
+        : 'no floating tag to move';
     const location = previous && moving.length > 0 ? `${repo}@${previous}` : repo;
     if (refused !== undefined) {
       return { status: 'cannot-yank', detail: `${moved}; ${ctx.version}'s own tags could not be deleted: ${refused}`, location };
     }
-    return { status: 'yanked', detail: `${moved}${manifestPresent ? `; ${ctx.version}'s manifest and tags deleted` : `; ${ctx.version}'s own tags stay`}`, location };
+    return {
+      status: 'yanked',
+      detail: `${moved}${manifestPresent ? `; ${ctx.version}'s manifest and tags deleted` : `; ${ctx.version}'s own tags stay`}`,
+      location,
+    };
   } finally {
     await access.cleanup();
   }
@@ -104,7 +148,10 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
 function digestOf(record: PublishedRecord, which: string): string {
   const digest = record.artifact.kind === 'docker' ? record.artifact.digest : record.readBackDigest;
   if (digest === undefined || !MANIFEST_DIGEST.test(digest)) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the ${which} version ${clip(record.version, 40)} was not recorded as a docker image with a sha256 digest: a docker destination cannot yank it`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the ${which} version ${clip(record.version, 40)} was not recorded as a docker image with a sha256 digest: a docker destination cannot yank it`,
+    );
   }
   return digest;
 }
@@ -118,10 +165,29 @@ function digestOf(record: PublishedRecord, which: string): string {
 async function otherTagsOn(ctx: YankContext, opts: DockerYankOptions, digest: string): Promise<string | undefined> {
   const repo = parseRepository(opts.repository);
   const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const own = opts.tags.filter((t) => t.includes('{')).map((t) => new RegExp(`^${escape(t).replaceAll(escape('{version}'), escape(ctx.version)).replaceAll(escape('{build}'), '[A-Za-z0-9_.-]+').replaceAll(escape('{project}'), escape(ctx.project))}$`));
-  const client = new RegistryClient(repo.host, repo.path, { username: ctx.credentials.REGISTRY_USERNAME, password: ctx.credentials.REGISTRY_PASSWORD, tlsVerify: opts.tls_verify, signal: ctx.signal, redact: ctx.redact }, 'pull');
+  const own = opts.tags
+    .filter((t) => t.includes('{'))
+    .map(
+      (t) =>
+        new RegExp(
+          `^${escape(t).replaceAll(escape('{version}'), escape(ctx.version)).replaceAll(escape('{build}'), '[A-Za-z0-9_.-]+').replaceAll(escape('{project}'), escape(ctx.project))}$`,
+        ),
+    );
+  const client = new RegistryClient(
+    repo.host,
+    repo.path,
+    {
+      username: ctx.credentials.REGISTRY_USERNAME,
+      password: ctx.credentials.REGISTRY_PASSWORD,
+      tlsVerify: opts.tls_verify,
+      signal: ctx.signal,
+      redact: ctx.redact,
+    },
+    'pull',
+  );
   const list = await client.call({ method: 'GET', url: client.repoUrl('tags/list'), limit: MAX_MANIFEST_BYTES });
-  if (list.headers.link) return `${opts.repository} lists its tags in pages, so they cannot all be checked: ${ctx.version}'s manifest was not deleted`;
+  if (list.headers.link)
+    return `${opts.repository} lists its tags in pages, so they cannot all be checked: ${ctx.version}'s manifest was not deleted`;
   let tags: unknown;
   try {
     tags = (JSON.parse(list.body.toString('utf8')) as { tags?: unknown }).tags;
@@ -131,7 +197,12 @@ async function otherTagsOn(ctx: YankContext, opts: DockerYankOptions, digest: st
   const others: string[] = [];
   for (const tag of Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : []) {
     if (own.some((re) => re.test(tag))) continue;
-    const head = await client.call({ method: 'HEAD', url: client.repoUrl(`manifests/${encodeURIComponent(tag)}`), headers: { Accept: ANY_MANIFEST }, expect: [404] });
+    const head = await client.call({
+      method: 'HEAD',
+      url: client.repoUrl(`manifests/${encodeURIComponent(tag)}`),
+      headers: { Accept: ANY_MANIFEST },
+      expect: [404],
+    });
     if (head.status !== 404 && head.headers['docker-content-digest'] === digest) others.push(tag);
   }
   if (others.length === 0) return undefined;
@@ -159,9 +230,13 @@ async function openAccess(ctx: YankContext, opts: DockerYankOptions): Promise<Ac
   const password = ctx.credentials.REGISTRY_PASSWORD;
   if (username === undefined && password === undefined) return access;
   if (!username || !password) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'credentials REGISTRY_USERNAME and REGISTRY_PASSWORD go together: map both to Conjur variables in this destination\'s credentials, or neither');
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      "credentials REGISTRY_USERNAME and REGISTRY_PASSWORD go together: map both to Conjur variables in this destination's credentials, or neither",
+    );
   }
-  if (username.includes(':')) throw new ReleaseBotError(ErrorCode.BadInput, 'the registry username in REGISTRY_USERNAME contains ":", which basic auth cannot carry');
+  if (username.includes(':'))
+    throw new ReleaseBotError(ErrorCode.BadInput, 'the registry username in REGISTRY_USERNAME contains ":", which basic auth cannot carry');
   // base64(user:pass) lives in the auth file only; registered here in case skopeo ever echoes it.
   local.add(`${username}:${password}`);
   access.authFile = path.join(ctx.tmpDir, `yank-auth-${randomUUID()}.json`);
@@ -171,7 +246,13 @@ async function openAccess(ctx: YankContext, opts: DockerYankOptions): Promise<Ac
 
 async function read(access: Access, ref: string): Promise<string | undefined> {
   try {
-    return await digestIfPresent(ref, { tlsVerify: access.tlsVerify, ...(access.authFile ? { authFile: access.authFile } : {}), redact: access.redact, signal: access.signal, tmpDir: access.tmpDir });
+    return await digestIfPresent(ref, {
+      tlsVerify: access.tlsVerify,
+      ...(access.authFile ? { authFile: access.authFile } : {}),
+      redact: access.redact,
+      signal: access.signal,
+      tmpDir: access.tmpDir,
+    });
   } catch (err) {
     throw destinationError(err, `reading ${ref}`);
   }
@@ -194,13 +275,20 @@ async function move(access: Access, previous: string, tag: string): Promise<void
   } catch (err) {
     throw destinationError(err, `moving ${to} back`);
   }
-  if (pushed !== previous) throw new ReleaseBotError(ErrorCode.DestinationFailed, `skopeo pushed ${to} as ${pushed}, not the previous version's ${previous}`);
+  if (pushed !== previous)
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `skopeo pushed ${to} as ${pushed}, not the previous version's ${previous}`);
 }
 
 /** Deletes the yanked manifest; answers why when the registry does not allow deletes, throws otherwise. */
 async function deleteManifest(access: Access, digest: string): Promise<string | undefined> {
   try {
-    await deleteImage(`${access.repository}@${digest}`, { tlsVerify: access.tlsVerify, ...(access.authFile ? { authFile: access.authFile } : {}), redact: access.redact, signal: access.signal, tmpDir: access.tmpDir });
+    await deleteImage(`${access.repository}@${digest}`, {
+      tlsVerify: access.tlsVerify,
+      ...(access.authFile ? { authFile: access.authFile } : {}),
+      redact: access.redact,
+      signal: access.signal,
+      tmpDir: access.tmpDir,
+    });
     return undefined;
   } catch (err) {
     // distribution answers 405 UNSUPPORTED unless storage.delete.enabled is set.
@@ -213,5 +301,9 @@ async function deleteManifest(access: Access, digest: string): Promise<string | 
 
 function destinationError(err: unknown, what: string): unknown {
   if (!(err instanceof SkopeoError)) return err;
-  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: ${err.message}`, { retryable: err.retryable, cause: err, details: { reason: err.reason } });
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: ${err.message}`, {
+    retryable: err.retryable,
+    cause: err,
+    details: { reason: err.reason },
+  });
 }

@@ -23,7 +23,12 @@ import { checkTags, type TagState } from './docker-tags.js';
 const options = z
   .object({
     /** Destination repository, e.g. registry.example.com/org/conjur-cli (no tag, no transport). */
-    repository: z.string().regex(IMAGE_REPOSITORY, 'use "<registry host[:port]>/<lower-case path>" such as registry.example.com/org/conjur-cli, without a tag or "docker://"'),
+    repository: z
+      .string()
+      .regex(
+        IMAGE_REPOSITORY,
+        'use "<registry host[:port]>/<lower-case path>" such as registry.example.com/org/conjur-cli, without a tag or "docker://"',
+      ),
     /** false only for a plain-HTTP registry (a loopback test registry); certificates are checked otherwise. */
     tls_verify: z.boolean().default(true),
     /** Tags to create; {version} and {build} (the Jenkins build number) are replaced. */
@@ -52,11 +57,17 @@ const SOURCE_PASSWORD = 'SOURCE_REGISTRY_PASSWORD';
 function expandTags(ctx: PublishContext, opts: Options): string[] {
   const tags = opts.tags.map((template) => {
     if (template.includes('{build}') && ctx.build.number === undefined) {
-      throw new ReleaseBotError(ErrorCode.BadInput, `tag "${template}" needs a build number and this staged build has none: stage it with a build number or drop {build} from tags`);
+      throw new ReleaseBotError(
+        ErrorCode.BadInput,
+        `tag "${template}" needs a build number and this staged build has none: stage it with a build number or drop {build} from tags`,
+      );
     }
     const tag = template.replaceAll('{version}', ctx.version).replaceAll('{build}', String(ctx.build.number ?? ''));
     if (!IMAGE_TAG.test(tag)) {
-      throw new ReleaseBotError(ErrorCode.BadInput, `tag ${JSON.stringify(clip(tag))} (from "${template}") is not a valid docker tag: letters, digits, "_", "." and "-" only (a "+" in a version cannot be a tag)`);
+      throw new ReleaseBotError(
+        ErrorCode.BadInput,
+        `tag ${JSON.stringify(clip(tag))} (from "${template}") is not a valid docker tag: letters, digits, "_", "." and "-" only (a "+" in a version cannot be a tag)`,
+      );
     }
     return tag;
   });
@@ -64,7 +75,8 @@ function expandTags(ctx: PublishContext, opts: Options): string[] {
 }
 
 function stagedImage(ctx: PublishContext): { ref: string; digest: string; tlsVerify: boolean; host: string } {
-  if (ctx.artifact.kind !== 'docker') throw new ReleaseBotError(ErrorCode.BadInput, 'a docker destination publishes a docker image: set artifact: docker for this project');
+  if (ctx.artifact.kind !== 'docker')
+    throw new ReleaseBotError(ErrorCode.BadInput, 'a docker destination publishes a docker image: set artifact: docker for this project');
   const { ref, digest, tlsVerify } = ctx.artifact;
   const parsed = parseImageReference(`${ref}@${digest}`);
   return { ref, digest, tlsVerify, host: parsed.host };
@@ -75,9 +87,13 @@ function credentialPair(ctx: PublishContext, userKey: string, passKey: string): 
   const password = ctx.credentials[passKey];
   if (username === undefined && password === undefined) return undefined;
   if (!username || !password) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `credentials ${userKey} and ${passKey} go together: map both to Conjur variables in this destination's credentials, or neither`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `credentials ${userKey} and ${passKey} go together: map both to Conjur variables in this destination's credentials, or neither`,
+    );
   }
-  if (username.includes(':')) throw new ReleaseBotError(ErrorCode.BadInput, `the registry username in ${userKey} contains ":", which basic auth cannot carry`);
+  if (username.includes(':'))
+    throw new ReleaseBotError(ErrorCode.BadInput, `the registry username in ${userKey} contains ":", which basic auth cannot carry`);
   return { username, password };
 }
 
@@ -141,17 +157,31 @@ function destinationError(err: unknown, what: string): unknown {
 /** Read back before writing: a tag that holds another image is a conflict, never overwritten. */
 function tagStates(ctx: PublishContext, opts: Options, session: Session, tags: string[], digest: string): Promise<TagState[]> {
   const { host, path: repoPath } = parseRepository(opts.repository);
-  return checkTags(host, repoPath, { ...session.registry, tlsVerify: opts.tls_verify, signal: ctx.signal, redact: session.redact }, tags, digest);
+  return checkTags(
+    host,
+    repoPath,
+    { ...session.registry, tlsVerify: opts.tls_verify, signal: ctx.signal, redact: session.redact },
+    tags,
+    digest,
+  );
 }
 
 function conflictError(opts: Options, conflicts: Array<{ tag: string; digest: string }>, digest: string): ReleaseBotError {
   const list = conflicts.map((c) => `${opts.repository}:${c.tag} is ${c.digest}`).join(', ');
-  return new ReleaseBotError(ErrorCode.DestinationConflict, `${list}, not the staged ${digest}: a published tag is never overwritten; release a new version instead`, {
-    details: { repository: opts.repository, tags: conflicts.map((c) => c.tag) },
-  });
+  return new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${list}, not the staged ${digest}: a published tag is never overwritten; release a new version instead`,
+    {
+      details: { repository: opts.repository, tags: conflicts.map((c) => c.tag) },
+    },
+  );
 }
 
-async function withSession<T>(ctx: PublishContext, opts: Options, run: (session: Session, image: ReturnType<typeof stagedImage>, tags: string[]) => Promise<T>): Promise<T> {
+async function withSession<T>(
+  ctx: PublishContext,
+  opts: Options,
+  run: (session: Session, image: ReturnType<typeof stagedImage>, tags: string[]) => Promise<T>,
+): Promise<T> {
   const image = stagedImage(ctx);
   const tags = expandTags(ctx, opts);
   const session = await openSession(ctx, image.host, parseRepository(opts.repository).host);
@@ -192,7 +222,11 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
   }
   const [after] = await tagStates(ctx, opts, session, ['latest'], image.digest);
   if (after?.state !== 'present') {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `after moving it ${to} does not serve the released ${image.digest}; will retry`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `after moving it ${to} does not serve the released ${image.digest}; will retry`,
+      { retryable: true },
+    );
   }
   return true;
 }
@@ -200,7 +234,8 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
 export const dockerPublisher = definePublisher<Options>({
   type: 'docker',
-  description: 'copies the staged image by digest to a container registry with skopeo (no Docker daemon); tags are checked over the registry HTTP API',
+  description:
+    'copies the staged image by digest to a container registry with skopeo (no Docker daemon); tags are checked over the registry HTTP API',
   artifacts: ['docker'],
   options,
   tools: ['skopeo'],
@@ -234,7 +269,12 @@ export const dockerPublisher = definePublisher<Options>({
       if (missing.length === 0) {
         ctx.log.info({ repository: opts.repository, tags, digest: image.digest }, 'every tag already holds the staged image');
         const latest = await pointLatest(ctx, opts, session, image);
-        return { status: 'already-present', readBackDigest: image.digest, location, detail: `tags ${tags.join(', ')} already hold ${image.digest}${latest ? '; latest moved to it' : ''}` };
+        return {
+          status: 'already-present',
+          readBackDigest: image.digest,
+          location,
+          detail: `tags ${tags.join(', ')} already hold ${image.digest}${latest ? '; latest moved to it' : ''}`,
+        };
       }
 
       for (const [i, tag] of missing.entries()) {
@@ -268,12 +308,21 @@ export const dockerPublisher = definePublisher<Options>({
       if (wrong.length > 0) {
         const what = wrong.map((s) => `${s.tag} ${s.state === 'conflict' ? `is ${s.digest}` : 'is missing'}`).join(', ');
         // Missing right after a push can be a lagging registry; another digest is someone else's push.
-        throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the copy ${opts.repository} does not serve the staged ${image.digest}: ${what}`, {
-          retryable: wrong.every((s) => s.state === 'absent'),
-        });
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `after the copy ${opts.repository} does not serve the staged ${image.digest}: ${what}`,
+          {
+            retryable: wrong.every((s) => s.state === 'absent'),
+          },
+        );
       }
       const latest = await pointLatest(ctx, opts, session, image);
-      return { status: 'published', readBackDigest: image.digest, location, detail: `tagged ${missing.join(', ')}${latest ? ', latest' : ''}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}` };
+      return {
+        status: 'published',
+        readBackDigest: image.digest,
+        location,
+        detail: `tagged ${missing.join(', ')}${latest ? ', latest' : ''}${missing.length < tags.length ? ` (${tags.length - missing.length} tag(s) already present)` : ''}`,
+      };
     }),
 
   /** The attestation goes beside the image it is about: the staged digest that publish copied and read back, never a tag. */

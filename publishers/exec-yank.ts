@@ -21,9 +21,15 @@ export const ALREADY_YANKED_EXIT = 10;
  */
 export async function yankExec(ctx: YankContext, opts: ExecYankOptions): Promise<YankResult> {
   if (!opts.yank_command) {
-    return { status: 'cannot-yank', detail: 'this exec destination has no yank_command: undo the release there by hand, or add a yank_command (argv, like command) to the destination' };
+    return {
+      status: 'cannot-yank',
+      detail:
+        'this exec destination has no yank_command: undo the release there by hand, or add a yank_command (argv, like command) to the destination',
+    };
   }
-  const [file, ...args] = opts.yank_command.map((a) => a.replace(/\{(project|version)\}/g, (_, k: string) => (k === 'project' ? ctx.project : ctx.version))) as [string, ...string[]];
+  const [file, ...args] = opts.yank_command.map((a) =>
+    a.replace(/\{(project|version)\}/g, (_, k: string) => (k === 'project' ? ctx.project : ctx.version)),
+  ) as [string, ...string[]];
   if (ctx.dryRun) return { status: 'planned', detail: `would run ${file}`, actions: [`run ${[file, ...args].join(' ')}`] };
 
   const { dir: credentialDir, files } = await credentialFiles(ctx, opts.env);
@@ -48,6 +54,7 @@ export async function yankExec(ctx: YankContext, opts: ExecYankOptions): Promise
   }).finally(() => (credentialDir === undefined ? undefined : rm(credentialDir, { recursive: true, force: true })));
   ctx.log.info({ exitCode: result.exitCode, stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'yank script output');
   const out = tail(result.stdout, 3);
-  if (result.exitCode === ALREADY_YANKED_EXIT) return { status: 'already-yanked', detail: out || `${file} says ${ctx.version} was already yanked` };
+  if (result.exitCode === ALREADY_YANKED_EXIT)
+    return { status: 'already-yanked', detail: out || `${file} says ${ctx.version} was already yanked` };
   return { status: 'yanked', detail: out || `${file} yanked ${ctx.version}` };
 }

@@ -10,7 +10,9 @@ import { yankExec } from './exec-yank.js';
 const options = z
   .object({
     /** argv, never a shell string: placeholders {project} {version} {dir} {build} are replaced whole-word inside each element. */
-    command: z.array(z.string().min(1)).min(1, 'command is an argv array such as ["/opt/release/publish", "{project}", "{version}", "{dir}"]'),
+    command: z
+      .array(z.string().min(1))
+      .min(1, 'command is an argv array such as ["/opt/release/publish", "{project}", "{version}", "{dir}"]'),
     /** Extra, non-secret environment for the script. */
     env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
     /**
@@ -21,7 +23,10 @@ const options = z
     yank_command: z
       .array(z.string().min(1))
       .min(1, 'yank_command is an argv array such as ["/opt/release/yank", "{project}", "{version}"]')
-      .refine((argv) => argv.every((a) => !/\{(dir|build)\}/.test(a)), 'yank_command has no {dir} or {build}: a yank has no staged files; use {project} and {version}')
+      .refine(
+        (argv) => argv.every((a) => !/\{(dir|build)\}/.test(a)),
+        'yank_command has no {dir} or {build}: a yank has no staged files; use {project} and {version}',
+      )
       .optional(),
   })
   .strict();
@@ -44,13 +49,19 @@ export function expandPlaceholders(arg: string, ctx: Pick<PublishContext, 'proje
  * byte, and bytes that are not UTF-8 would not survive as text. Text values keep their variable too,
  * so a script can always read `<NAME>_FILE`, whether or not the value turns binary after a rotation.
  */
-export async function credentialFiles(ctx: Pick<PublishContext, 'credentials' | 'binaryCredentials' | 'tmpDir'>, env: Readonly<Record<string, string>>): Promise<{ dir?: string; files: Record<string, string> }> {
+export async function credentialFiles(
+  ctx: Pick<PublishContext, 'credentials' | 'binaryCredentials' | 'tmpDir'>,
+  env: Readonly<Record<string, string>>,
+): Promise<{ dir?: string; files: Record<string, string> }> {
   const values: Array<[string, string | Buffer]> = [...Object.entries(ctx.credentials), ...Object.entries(ctx.binaryCredentials ?? {})];
   if (values.length === 0) return { files: {} };
   const taken = new Set([...Object.keys(env), ...values.map(([name]) => name)]);
   const clash = values.map(([name]) => `${name}_FILE`).find((f) => taken.has(f));
   if (clash !== undefined) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `${clash} is both a variable of the exec destination and the file of its credential ${clash.slice(0, -'_FILE'.length)}: rename one of them`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `${clash} is both a variable of the exec destination and the file of its credential ${clash.slice(0, -'_FILE'.length)}: rename one of them`,
+    );
   }
   // One directory per attempt (mkdtemp: 0700), removed when the script ends.
   const dir = await mkdtemp(path.join(ctx.tmpDir, 'credentials-'));
@@ -66,7 +77,7 @@ export async function credentialFiles(ctx: Pick<PublishContext, 'credentials' | 
 /** The publishing script of the old architecture: run without a shell, credentials in its environment and in files. */
 export const execPublisher = definePublisher<Options>({
   type: 'exec',
-  description: 'runs a publishing script with the verified files and this destination\'s credentials',
+  description: "runs a publishing script with the verified files and this destination's credentials",
   artifacts: ['files', 'docker'],
   options,
   tools: [],

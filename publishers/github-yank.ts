@@ -15,8 +15,22 @@ export interface GithubYankOptions {
 
 const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
 
-interface Release { id: number; tag_name: string; html_url: string; body?: string | null; draft?: boolean; prerelease?: boolean }
-interface Job { ctx: YankContext; opts: GithubYankOptions; token: string; base: string; tag: string; marker: string }
+interface Release {
+  id: number;
+  tag_name: string;
+  html_url: string;
+  body?: string | null;
+  draft?: boolean;
+  prerelease?: boolean;
+}
+interface Job {
+  ctx: YankContext;
+  opts: GithubYankOptions;
+  token: string;
+  base: string;
+  tag: string;
+  marker: string;
+}
 
 /**
  * Undoes a GitHub release (REST API, github/rest-api-description descriptions/api.github.com/api.github.com.yaml,
@@ -29,42 +43,85 @@ export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Pro
   const job = jobFor(ctx, opts);
   const release = await findRelease<Release>(job);
   if (!release) {
-    return { status: 'already-yanked', detail: `${opts.repository} has no release ${job.tag}${opts.delete_on_yank ? ' (deleted)' : ': it was deleted; nothing to mark'}` };
+    return {
+      status: 'already-yanked',
+      detail: `${opts.repository} has no release ${job.tag}${opts.delete_on_yank ? ' (deleted)' : ': it was deleted; nothing to mark'}`,
+    };
   }
   const where = `${job.base}/releases/${release.id}`;
   if (opts.delete_on_yank) {
     // Deleting is not undone by a click: only a release release-bot created for this very build is deleted.
     const built = markerFor({ project: ctx.project, version: ctx.version, artifact: ctx.published.artifact });
     if (!(release.body ?? '').includes(built)) {
-      return { status: 'cannot-yank', detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`, location: release.html_url };
+      return {
+        status: 'cannot-yank',
+        detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`,
+        location: release.html_url,
+      };
     }
-    if (ctx.dryRun) return { status: 'planned', detail: `would delete release ${job.tag} of ${opts.repository}`, actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`], location: release.html_url };
+    if (ctx.dryRun)
+      return {
+        status: 'planned',
+        detail: `would delete release ${job.tag} of ${opts.repository}`,
+        actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`],
+        location: release.html_url,
+      };
     await api(job, { method: 'DELETE', url: where, expect: [404] });
     const after = await api<Release>(job, { url: where, expect: [404] });
-    if (after.status !== 404) throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} of ${opts.repository} is still there after DELETE; will retry`, { retryable: true });
+    if (after.status !== 404)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `release ${job.tag} of ${opts.repository} is still there after DELETE; will retry`,
+        { retryable: true },
+      );
     return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} deleted (the git tag stays)` };
   }
 
   const marked = isMarked(job, release);
-  if (marked && release.prerelease) return { status: 'already-yanked', detail: `release ${job.tag} is already a prerelease marked yanked`, location: release.html_url };
+  if (marked && release.prerelease)
+    return { status: 'already-yanked', detail: `release ${job.tag} is already a prerelease marked yanked`, location: release.html_url };
   // Marked but made a full release again by hand: only the flag is set again, the notes keep one notice.
   const body = marked ? (release.body ?? '') : `${notice(job)}${release.body ?? ''}`;
   if (ctx.dryRun) {
-    return { status: 'planned', detail: `would mark release ${job.tag} of ${opts.repository} as a prerelease${marked ? '' : ' with the reason in its notes'}`, actions: [`PATCH ${where} prerelease: true${marked ? '' : ', the reason prepended to the notes'}`], location: release.html_url };
+    return {
+      status: 'planned',
+      detail: `would mark release ${job.tag} of ${opts.repository} as a prerelease${marked ? '' : ' with the reason in its notes'}`,
+      actions: [`PATCH ${where} prerelease: true${marked ? '' : ', the reason prepended to the notes'}`],
+      location: release.html_url,
+    };
   }
   await api(job, { method: 'PATCH', url: where, json: { prerelease: true, body } });
   const after = (await api<Release>(job, { url: where })).data;
   if (!after?.prerelease || !isMarked(job, after)) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} of ${opts.repository} does not read back as a prerelease marked yanked after the update; will retry`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `release ${job.tag} of ${opts.repository} does not read back as a prerelease marked yanked after the update; will retry`,
+      { retryable: true },
+    );
   }
-  return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} marked as a prerelease, the reason in its notes`, location: after.html_url };
+  return {
+    status: 'yanked',
+    detail: `release ${job.tag} of ${opts.repository} marked as a prerelease, the reason in its notes`,
+    location: after.html_url,
+  };
 }
 
 function jobFor(ctx: YankContext, opts: GithubYankOptions): Job {
   const token = credential(ctx, 'github', SERVICE.credential);
   const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
-  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag)) throw new ReleaseBotError(ErrorCode.BadInput, `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`);
-  return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: `<!-- release-bot:yanked ${ctx.project}@${ctx.version} -->` };
+  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag))
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`,
+    );
+  return {
+    ctx,
+    opts,
+    token,
+    base: `${opts.api_url}/repos/${opts.repository}`,
+    tag,
+    marker: `<!-- release-bot:yanked ${ctx.project}@${ctx.version} -->`,
+  };
 }
 
 function isMarked(job: Job, release: Release): boolean {

@@ -14,7 +14,10 @@ const options = z
     repository: z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, 'owner/name, e.g. cyberark/conjur-cli'),
     api_url: serviceUrl.default('https://api.github.com'),
     /** The release's tag; {version} and {project} are replaced. A missing tag is created at the build's commit. */
-    tag: z.string().regex(/^[A-Za-z0-9{][A-Za-z0-9{}._+@/-]*$/, 'a tag template such as v{version}').default('v{version}'),
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9{][A-Za-z0-9{}._+@/-]*$/, 'a tag template such as v{version}')
+      .default('v{version}'),
     /** Add assets to a release that release-bot did not create (an existing asset is still never replaced). */
     update_existing: z.boolean().default(false),
     draft: z.boolean().default(false),
@@ -29,9 +32,31 @@ const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
 /** GitHub renames other characters in asset names, which would break the read-back by name. */
 const ASSET_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$/;
 
-interface Asset { id: number; name: string; size: number; state: string; digest?: string | null; browser_download_url?: string }
-interface Release { id: number; tag_name: string; html_url: string; upload_url: string; body?: string | null; draft?: boolean; author?: { login?: string } | null }
-interface Job { ctx: PublishContext; opts: Options; token: string; base: string; tag: string; marker: string }
+interface Asset {
+  id: number;
+  name: string;
+  size: number;
+  state: string;
+  digest?: string | null;
+  browser_download_url?: string;
+}
+interface Release {
+  id: number;
+  tag_name: string;
+  html_url: string;
+  upload_url: string;
+  body?: string | null;
+  draft?: boolean;
+  author?: { login?: string } | null;
+}
+interface Job {
+  ctx: PublishContext;
+  opts: Options;
+  token: string;
+  base: string;
+  tag: string;
+  marker: string;
+}
 interface Plan {
   release: Release | undefined;
   upload: Array<ArtifactFile & { name: string }>;
@@ -55,27 +80,45 @@ export const githubPublisher = definePublisher<Options>({
     const actions = p.release ? [] : [`create release ${job.tag} in ${opts.repository}${opts.draft ? ' (draft)' : ''}`];
     actions.push(...p.incomplete.map((a) => `remove the incomplete upload ${a.name}`));
     actions.push(...p.upload.map((f) => `upload ${f.name} (${f.size} bytes, sha256 ${f.sha256.slice(0, 12)}…)`));
-    actions.push(...p.present.map((name) => `skip ${name}: already uploaded with the same ${p.downloaded.includes(name) ? 'sha256 (downloaded: GitHub showed no digest)' : 'digest'}`));
+    actions.push(
+      ...p.present.map(
+        (name) =>
+          `skip ${name}: already uploaded with the same ${p.downloaded.includes(name) ? 'sha256 (downloaded: GitHub showed no digest)' : 'digest'}`,
+      ),
+    );
     return { actions };
   },
   async publish(ctx, opts) {
     const job = jobFor(ctx, opts);
     const p = await inspect(job);
-    if (p.release && p.upload.length === 0) return { status: 'already-present', location: p.release.html_url, detail: `${p.present.length} asset(s) already on ${job.tag}` };
+    if (p.release && p.upload.length === 0)
+      return { status: 'already-present', location: p.release.html_url, detail: `${p.present.length} asset(s) already on ${job.tag}` };
     const release = p.release ?? (await createRelease(job));
     for (const asset of p.incomplete) await api(job, { method: 'DELETE', url: `${job.base}/releases/assets/${asset.id}`, expect: [404] });
     let n = 0;
     for (const file of p.upload) {
       ctx.progress(`uploading ${file.name} (${(n += 1)} of ${p.upload.length})`);
-      await api(job, { method: 'POST', url: uploadUrl(job, release, file.name), file: { path: path.join(ctx.dir, file.path), size: file.size, contentType: 'application/octet-stream' } });
+      await api(job, {
+        method: 'POST',
+        url: uploadUrl(job, release, file.name),
+        file: { path: path.join(ctx.dir, file.path), size: file.size, contentType: 'application/octet-stream' },
+      });
     }
     const assets = await listAssets(job, release.id);
     const downloaded = new Set(p.downloaded);
     for (const file of [...p.upload, ...p.present.map((name) => ({ ...byName(ctx, name), name }))]) {
       const seen = assets.find((a) => a.name === file.name);
-      if (!seen || seen.state !== 'uploaded') throw new ReleaseBotError(ErrorCode.DestinationFailed, `${file.name} is not listed as uploaded on ${job.tag} after the upload; the retry will finish it`, { retryable: true });
+      if (!seen || seen.state !== 'uploaded')
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${file.name} is not listed as uploaded on ${job.tag} after the upload; the retry will finish it`,
+          { retryable: true },
+        );
       const mismatch = () =>
-        new ReleaseBotError(ErrorCode.DestinationFailed, `${file.name} on ${job.tag} reads back as ${seen.size} bytes ${seen.digest ?? ''}, expected ${file.size} bytes sha256:${file.sha256.slice(0, 12)}…: investigate the release before retrying`);
+        new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${file.name} on ${job.tag} reads back as ${seen.size} bytes ${seen.digest ?? ''}, expected ${file.size} bytes sha256:${file.sha256.slice(0, 12)}…: investigate the release before retrying`,
+        );
       if (seen.size !== file.size || (seen.digest && seen.digest !== `sha256:${file.sha256}`)) throw mismatch();
       // Older assets and GitHub Enterprise Server show no digest: then the bytes GitHub serves are the read-back.
       if (!seen.digest && !downloaded.has(file.name)) {
@@ -93,22 +136,45 @@ export const githubPublisher = definePublisher<Options>({
   async attest(ctx, opts, att) {
     const job = jobFor(ctx, opts);
     const name = path.posix.basename(att.fileName);
-    if (!ASSET_NAME.test(name)) throw new ReleaseBotError(ErrorCode.BadInput, `${clip(name)}: GitHub would rename this asset; use letters, digits, ".", "_", "+" and "-" in staged file names`);
+    if (!ASSET_NAME.test(name))
+      throw new ReleaseBotError(
+        ErrorCode.BadInput,
+        `${clip(name)}: GitHub would rename this asset; use letters, digits, ".", "_", "+" and "-" in staged file names`,
+      );
     const release = await findRelease(job);
-    if (!release) throw new ReleaseBotError(ErrorCode.DestinationFailed, `release ${job.tag} is not found on ${opts.repository} right after publishing: the retry will attest it`, { retryable: true });
+    if (!release)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `release ${job.tag} is not found on ${opts.repository} right after publishing: the retry will attest it`,
+        { retryable: true },
+      );
     const ours = async (asset: Asset | undefined) =>
-      asset?.state === 'uploaded' && asset.size === att.envelope.length && (asset.digest ? asset.digest === `sha256:${att.digest}` : (await downloadSha256(job, asset, asset.size)) === att.digest);
+      asset?.state === 'uploaded' &&
+      asset.size === att.envelope.length &&
+      (asset.digest ? asset.digest === `sha256:${att.digest}` : (await downloadSha256(job, asset, asset.size)) === att.digest);
     const existing = (await listAssets(job, release.id)).find((a) => a.name === name);
     if (existing && (await ours(existing))) return { location: existing.browser_download_url ?? release.html_url };
     if (existing && existing.state !== 'starter') {
-      throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.tag} in ${opts.repository} already has an asset ${name} that is not this attestation: not replacing it; delete it by hand if it is wrong`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${job.tag} in ${opts.repository} already has an asset ${name} that is not this attestation: not replacing it; delete it by hand if it is wrong`,
+      );
     }
     if (existing) await api(job, { method: 'DELETE', url: `${job.base}/releases/assets/${existing.id}`, expect: [404] });
     const file = path.join(ctx.tmpDir, `attestation-${att.digest.slice(0, 16)}.intoto.jsonl`);
     await writeFile(file, att.envelope, { mode: 0o600 });
-    await api(job, { method: 'POST', url: uploadUrl(job, release, name), file: { path: file, size: att.envelope.length, contentType: 'application/octet-stream' } });
+    await api(job, {
+      method: 'POST',
+      url: uploadUrl(job, release, name),
+      file: { path: file, size: att.envelope.length, contentType: 'application/octet-stream' },
+    });
     const seen = (await listAssets(job, release.id)).find((a) => a.name === name);
-    if (!(await ours(seen))) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name} on ${job.tag} does not read back as the attestation uploaded (${seen ? `${seen.size} bytes ${seen.digest ?? ''}` : 'not listed'}): the retry will finish it`, { retryable: true });
+    if (!(await ours(seen)))
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${name} on ${job.tag} does not read back as the attestation uploaded (${seen ? `${seen.size} bytes ${seen.digest ?? ''}` : 'not listed'}): the retry will finish it`,
+        { retryable: true },
+      );
     return { location: seen?.browser_download_url ?? release.html_url };
   },
 });
@@ -116,7 +182,11 @@ export const githubPublisher = definePublisher<Options>({
 function jobFor(ctx: PublishContext, opts: Options): Job {
   const token = credential(ctx, 'github', SERVICE.credential);
   const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
-  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag)) throw new ReleaseBotError(ErrorCode.BadInput, `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`);
+  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag))
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`,
+    );
   return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: markerFor(ctx) };
 }
 
@@ -128,7 +198,10 @@ function jobFor(ctx: PublishContext, opts: Options): Job {
  */
 export function markerFor(ctx: Pick<PublishContext, 'artifact' | 'project' | 'version'>): string {
   const files = ctx.artifact.kind === 'files' ? ctx.artifact.files : [];
-  const lines = files.map((f) => `${f.sha256}  ${f.path}\n`).sort().join('');
+  const lines = files
+    .map((f) => `${f.sha256}  ${f.path}\n`)
+    .sort()
+    .join('');
   return `<!-- release-bot:${ctx.project}@${ctx.version} files-sha256:${createHash('sha256').update(lines).digest('hex')} -->`;
 }
 
@@ -151,16 +224,28 @@ export function api<T>(job: GithubAccess, req: Omit<HttpRequest, 'headers'>) {
 /** Reads the release and its assets and decides every file before anything is written: a conflict means nothing was pushed. */
 async function inspect(job: Job): Promise<Plan> {
   const { ctx, opts } = job;
-  if (ctx.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, 'a github destination publishes staged files, not a docker image');
+  if (ctx.artifact.kind !== 'files')
+    throw new ReleaseBotError(ErrorCode.BadInput, 'a github destination publishes staged files, not a docker image');
   const files = ctx.artifact.files.map((f) => ({ ...f, name: path.posix.basename(f.path) }));
   for (const f of files) {
-    if (!ASSET_NAME.test(f.name)) throw new ReleaseBotError(ErrorCode.BadInput, `${clip(f.path)}: GitHub would rename this asset; use letters, digits, ".", "_", "+" and "-" in staged file names`);
-    if (files.filter((g) => g.name === f.name).length > 1) throw new ReleaseBotError(ErrorCode.BadInput, `two staged files are named ${f.name}: release assets are flat, so names must be unique`);
+    if (!ASSET_NAME.test(f.name))
+      throw new ReleaseBotError(
+        ErrorCode.BadInput,
+        `${clip(f.path)}: GitHub would rename this asset; use letters, digits, ".", "_", "+" and "-" in staged file names`,
+      );
+    if (files.filter((g) => g.name === f.name).length > 1)
+      throw new ReleaseBotError(
+        ErrorCode.BadInput,
+        `two staged files are named ${f.name}: release assets are flat, so names must be unique`,
+      );
   }
   const release = await findRelease(job);
   const owner = release ? await ownership(job, release) : { ours: false, why: '' };
   if (release && !owner.ours && !opts.update_existing) {
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.repository} already has a release ${job.tag} that release-bot did not create for this build (${owner.why}): set \`update_existing: true\` on the destination to add the assets to it, or delete that release`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${opts.repository} already has a release ${job.tag} that release-bot did not create for this build (${owner.why}): set \`update_existing: true\` on the destination to add the assets to it, or delete that release`,
+    );
   }
   const assets = release ? await listAssets(job, release.id) : [];
   const plan: Plan = { release, upload: [], present: [], downloaded: [], incomplete: [] };
@@ -172,12 +257,24 @@ async function inspect(job: Job): Promise<Plan> {
       plan.incomplete.push(asset);
       plan.upload.push(file);
     } else if (asset.state === 'uploaded' && asset.digest === `sha256:${file.sha256}`) plan.present.push(file.name);
-    else if (asset.state === 'uploaded' && !asset.digest && asset.size === file.size && (await downloadSha256(job, asset, file.size)) === file.sha256) {
+    else if (
+      asset.state === 'uploaded' &&
+      !asset.digest &&
+      asset.size === file.size &&
+      (await downloadSha256(job, asset, file.size)) === file.sha256
+    ) {
       plan.present.push(file.name);
       plan.downloaded.push(file.name);
     } else {
-      const why = asset.digest ? `another digest (${clip(asset.digest, 20)})` : asset.state === 'uploaded' ? `other bytes (${asset.size} bytes, checked by downloading it)` : `an unfinished upload of someone else's (state ${asset.state})`;
-      throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.tag} in ${opts.repository} already has an asset ${file.name} with ${why}: not replacing it; delete it by hand if it is wrong`);
+      const why = asset.digest
+        ? `another digest (${clip(asset.digest, 20)})`
+        : asset.state === 'uploaded'
+          ? `other bytes (${asset.size} bytes, checked by downloading it)`
+          : `an unfinished upload of someone else's (state ${asset.state})`;
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${job.tag} in ${opts.repository} already has an asset ${file.name} with ${why}: not replacing it; delete it by hand if it is wrong`,
+      );
     }
   }
   return plan;
@@ -194,9 +291,14 @@ async function ownership(job: Job, release: Release): Promise<{ ours: boolean; w
   const me = await api<{ login?: string } | undefined>(job, { url: `${job.opts.api_url}/user`, expect: [403, 404] });
   const login = me.status === 200 ? me.data?.login : undefined;
   // A GitHub App installation token has no user (403): its releases cannot be told from anyone else's.
-  if (!login) return { ours: false, why: `GET /user answered ${me.status} without a login, so the token's own releases cannot be recognised` };
+  if (!login)
+    return { ours: false, why: `GET /user answered ${me.status} without a login, so the token's own releases cannot be recognised` };
   const author = release.author?.login;
-  if (author !== login) return { ours: false, why: `it carries the marker, but its author is ${clip(String(author ?? 'unknown'), 40)}, not ${clip(login, 40)} whose token release-bot uses` };
+  if (author !== login)
+    return {
+      ours: false,
+      why: `it carries the marker, but its author is ${clip(String(author ?? 'unknown'), 40)}, not ${clip(login, 40)} whose token release-bot uses`,
+    };
   return { ours: true, why: '' };
 }
 
@@ -214,11 +316,15 @@ async function downloadSha256(job: Job, asset: Asset, size: number): Promise<str
   if (got.status >= 300 && got.status < 400 && location) {
     const target = new URL(location, url);
     if (target.protocol !== 'https:' && new URL(job.opts.api_url).protocol === 'https:') {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `GitHub redirected the download of ${asset.name} to a plain-http URL on ${clip(target.host, 60)}: refusing to read back over it`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `GitHub redirected the download of ${asset.name} to a plain-http URL on ${clip(target.host, 60)}: refusing to read back over it`,
+      );
     }
     got = await hashUrl(ctx, SERVICE, target.toString(), { limit: size });
   }
-  if (got.status < 200 || got.status > 299) throw httpError(ctx, SERVICE, `GET ${ctx.redact(new URL(url).pathname)} (download of ${asset.name})`, got.status, got.headers, '');
+  if (got.status < 200 || got.status > 299)
+    throw httpError(ctx, SERVICE, `GET ${ctx.redact(new URL(url).pathname)} (download of ${asset.name})`, got.status, got.headers, '');
   return got.sha256;
 }
 
@@ -236,18 +342,40 @@ export async function findRelease<R extends { tag_name: string; draft?: boolean 
 async function createRelease(job: Job): Promise<Release> {
   const { ctx, opts } = job;
   const build = ctx.build;
-  const from = [build.number === undefined ? undefined : `build #${build.number}`, build.url, build.commit ? `commit ${build.commit}` : undefined].filter(Boolean).join(', ');
+  const from = [
+    build.number === undefined ? undefined : `build #${build.number}`,
+    build.url,
+    build.commit ? `commit ${build.commit}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const body = ctx.redact(`${ctx.project} ${ctx.version}, released by release-bot${from ? ` from ${from}` : ''}.\n\n${job.marker}\n`);
   const res = await api<Release>(job, {
     method: 'POST',
     url: `${job.base}/releases`,
-    json: { tag_name: job.tag, name: `${ctx.project} ${ctx.version}`, body, draft: opts.draft, prerelease: opts.prerelease, ...(build.commit ? { target_commitish: build.commit } : {}) },
+    json: {
+      tag_name: job.tag,
+      name: `${ctx.project} ${ctx.version}`,
+      body,
+      draft: opts.draft,
+      prerelease: opts.prerelease,
+      ...(build.commit ? { target_commitish: build.commit } : {}),
+    },
     expect: [404, 422],
   });
-  if (res.status === 404) throw new ReleaseBotError(ErrorCode.DestinationFailed, `GitHub has no repository ${opts.repository} that the token behind GITHUB_TOKEN can see: check the name and the token's access (contents: write)`, { details: { status: 404, reason: 'auth' } });
+  if (res.status === 404)
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `GitHub has no repository ${opts.repository} that the token behind GITHUB_TOKEN can see: check the name and the token's access (contents: write)`,
+      { details: { status: 404, reason: 'auth' } },
+    );
   if (res.status === 422) {
     const said = clip(ctx.redact(JSON.stringify(res.data ?? {})), 300);
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `GitHub refused to create release ${job.tag} in ${opts.repository} (422): ${said}`, { details: { status: 422 } });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `GitHub refused to create release ${job.tag} in ${opts.repository} (422): ${said}`,
+      { details: { status: 422 } },
+    );
   }
   return res.data;
 }
@@ -268,7 +396,10 @@ function uploadUrl(job: Job, release: Release, name: string): string {
   const apiHost = new URL(job.opts.api_url).host;
   const trusted = url.host === apiHost || url.host === apiHost.replace(/^api\./, 'uploads.');
   if (!trusted || (url.protocol !== 'https:' && new URL(job.opts.api_url).protocol === 'https:')) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `GitHub gave an upload URL on ${clip(url.host, 60)}, which is not ${apiHost} or its uploads host: refusing to send the token there`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `GitHub gave an upload URL on ${clip(url.host, 60)}, which is not ${apiHost} or its uploads host: refusing to send the token there`,
+    );
   }
   url.searchParams.set('name', name);
   return url.toString();

@@ -19,9 +19,27 @@ export const RELEASES_RANGE = 'version ..; max=1000, order=desc';
 /** The build id at the end of the location publish returns (`.../activity/builds/<uuid>`). */
 const BUILD_LOCATION = /\/apps\/([a-z][a-z0-9-]{1,29})\/activity\/builds\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-interface Build { id: string; status: string; source_blob?: { checksum?: string | null; version?: string | null }; release?: { id: string } | null }
-interface Release { id: string; version: number; status: string; current?: boolean; description?: string; slug?: { id?: string } | null; eligible_for_rollback?: boolean }
-interface Job { ctx: YankContext; opts: HerokuYankOptions; key: string; apps: string }
+interface Build {
+  id: string;
+  status: string;
+  source_blob?: { checksum?: string | null; version?: string | null };
+  release?: { id: string } | null;
+}
+interface Release {
+  id: string;
+  version: number;
+  status: string;
+  current?: boolean;
+  description?: string;
+  slug?: { id?: string } | null;
+  eligible_for_rollback?: boolean;
+}
+interface Job {
+  ctx: YankContext;
+  opts: HerokuYankOptions;
+  key: string;
+  apps: string;
+}
 
 /**
  * Rolls the app back to the release before this version's (Platform API "Release Rollback":
@@ -44,38 +62,75 @@ export async function yankHeroku(ctx: YankContext, opts: HerokuYankOptions): Pro
   const current = releases.find((r) => r.current) ?? releases.find((r) => r.status === 'succeeded');
   const live = current !== undefined && (current.id === yanked.id || sameSlug(current, yanked));
   if (!live) {
-    return { status: 'already-yanked', detail: `${opts.app} no longer runs ${ctx.version} (release v${yanked.version}): its current release is v${current?.version ?? '?'}${current?.description ? ` (${clip(ctx.redact(current.description), 80)})` : ''}`, location: dashboard(opts.app, current?.id) };
+    return {
+      status: 'already-yanked',
+      detail: `${opts.app} no longer runs ${ctx.version} (release v${yanked.version}): its current release is v${current?.version ?? '?'}${current?.description ? ` (${clip(ctx.redact(current.description), 80)})` : ''}`,
+      location: dashboard(opts.app, current?.id),
+    };
   }
-  const target = releases.find((r) => r.status === 'succeeded' && r.version < yanked.version && (previous ? sameSlug(r, previous) : !sameSlug(r, yanked)));
+  const target = releases.find(
+    (r) => r.status === 'succeeded' && r.version < yanked.version && (previous ? sameSlug(r, previous) : !sameSlug(r, yanked)),
+  );
   if (!target && previous && ctx.previous) {
-    return { status: 'cannot-yank', detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) running ${ctx.previous.version} (release v${previous.version}), the version to fall back to: nothing was changed; roll back by hand with \`heroku rollback -a ${opts.app}\``, location: dashboard(opts.app, yanked.id) };
+    return {
+      status: 'cannot-yank',
+      detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) running ${ctx.previous.version} (release v${previous.version}), the version to fall back to: nothing was changed; roll back by hand with \`heroku rollback -a ${opts.app}\``,
+      location: dashboard(opts.app, yanked.id),
+    };
   }
   if (!target) {
-    return { status: 'cannot-yank', detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) to roll back to: nothing was changed`, location: dashboard(opts.app, yanked.id) };
+    return {
+      status: 'cannot-yank',
+      detail: `${opts.app} has no succeeded release before v${yanked.version} (${ctx.version}) to roll back to: nothing was changed`,
+      location: dashboard(opts.app, yanked.id),
+    };
   }
   if (target.eligible_for_rollback === false) {
-    return { status: 'cannot-yank', detail: `Heroku says release v${target.version} of ${opts.app} is not eligible for rollback: nothing was changed`, location: dashboard(opts.app, yanked.id) };
+    return {
+      status: 'cannot-yank',
+      detail: `Heroku says release v${target.version} of ${opts.app} is not eligible for rollback: nothing was changed`,
+      location: dashboard(opts.app, yanked.id),
+    };
   }
   if (ctx.dryRun) {
-    return { status: 'planned', detail: `would roll ${opts.app} back from v${current.version} to v${target.version}`, actions: [`POST ${job.apps}/releases {"release": "${target.id}"} (roll back to v${target.version})`] };
+    return {
+      status: 'planned',
+      detail: `would roll ${opts.app} back from v${current.version} to v${target.version}`,
+      actions: [`POST ${job.apps}/releases {"release": "${target.id}"} (roll back to v${target.version})`],
+    };
   }
 
   ctx.progress(`rolling ${opts.app} back to v${target.version}`);
   const started = (await api<Release>(job, { method: 'POST', url: `${job.apps}/releases`, json: { release: target.id } })).data;
   const after = await follow(job, started.id);
   if (after.status !== 'succeeded') {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `the rollback of ${opts.app} to v${target.version} (release v${after.version}) did not succeed (${clip(after.status, 20)}): see \`heroku releases:output ${after.version} -a ${opts.app}\``, { details: { reason: 'release-failed', release: after.version } });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `the rollback of ${opts.app} to v${target.version} (release v${after.version}) did not succeed (${clip(after.status, 20)}): see \`heroku releases:output ${after.version} -a ${opts.app}\``,
+      { details: { reason: 'release-failed', release: after.version } },
+    );
   }
   // Read back: the app's current release is the rollback, running the target's slug.
   const now = (await listReleases(job, 'version ..; max=10, order=desc')).find((r) => r.current) ?? after;
   if (now.id !== after.id || (target.slug?.id !== undefined && now.slug?.id !== target.slug.id)) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the rollback ${opts.app}'s current release is v${now.version}, not the rollback v${after.version} to v${target.version}; will retry`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `after the rollback ${opts.app}'s current release is v${now.version}, not the rollback v${after.version} to v${target.version}; will retry`,
+      { retryable: true },
+    );
   }
-  return { status: 'yanked', detail: `${opts.app} rolled back to v${target.version} (new release v${after.version})`, location: dashboard(opts.app, after.id) };
+  return {
+    status: 'yanked',
+    detail: `${opts.app} rolled back to v${target.version} (new release v${after.version})`,
+    location: dashboard(opts.app, after.id),
+  };
 }
 
 function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<string, string> = {}) {
-  return request<T>(job.ctx, SERVICE, { ...req, headers: { Authorization: `Bearer ${job.key}`, Accept: 'application/vnd.heroku+json; version=3', ...extra } });
+  return request<T>(job.ctx, SERVICE, {
+    ...req,
+    headers: { Authorization: `Bearer ${job.key}`, Accept: 'application/vnd.heroku+json; version=3', ...extra },
+  });
 }
 
 /** The release that made a version live: the recorded build's, checked against the recorded checksum. */
@@ -84,12 +139,18 @@ async function releaseOfVersion(job: Job, published: YankContext['published']): 
   const ctx = { ...job.ctx, version: published.version, published };
   const m = BUILD_LOCATION.exec(ctx.published.location ?? '');
   if (!m || m[1] !== opts.app) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the heroku destination recorded no build of ${opts.app} for ${ctx.version} (location ${JSON.stringify(clip(ctx.published.location ?? 'none', 100))}): roll back by hand with \`heroku rollback -a ${opts.app}\``);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the heroku destination recorded no build of ${opts.app} for ${ctx.version} (location ${JSON.stringify(clip(ctx.published.location ?? 'none', 100))}): roll back by hand with \`heroku rollback -a ${opts.app}\``,
+    );
   }
   const build = (await api<Build>(job, { url: `${job.apps}/builds/${m[2]}` })).data;
   const checksum = ctx.published.readBackDigest?.replace(/^sha256:/, 'SHA256:');
   if (!build?.release?.id || build.status !== 'succeeded' || (checksum !== undefined && build.source_blob?.checksum !== checksum)) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `build ${m[2]} of ${opts.app} is not the succeeded build of ${ctx.version} that was published (status ${clip(String(build?.status), 20)}, checksum ${clip(String(build?.source_blob?.checksum), 30)}): investigate before rolling back by hand`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `build ${m[2]} of ${opts.app} is not the succeeded build of ${ctx.version} that was published (status ${clip(String(build?.status), 20)}, checksum ${clip(String(build?.source_blob?.checksum), 30)}): investigate before rolling back by hand`,
+    );
   }
   return (await api<Release>(job, { url: `${job.apps}/releases/${build.release.id}` })).data;
 }
@@ -114,5 +175,7 @@ function sameSlug(a: Release, b: Release): boolean {
 }
 
 function dashboard(app: string, releaseId: string | undefined): string {
-  return releaseId ? `https://dashboard.heroku.com/apps/${app}/activity/releases/${releaseId}` : `https://dashboard.heroku.com/apps/${app}/activity`;
+  return releaseId
+    ? `https://dashboard.heroku.com/apps/${app}/activity/releases/${releaseId}`
+    : `https://dashboard.heroku.com/apps/${app}/activity`;
 }

@@ -37,9 +37,27 @@ type Options = z.infer<typeof options>;
 const SERVICE: Service = { name: 'Heroku', credential: 'HEROKU_API_KEY' };
 const SETTLED = new Set(['succeeded', 'failed']);
 
-interface Build { id: string; status: string; source_blob?: { checksum?: string | null; version?: string | null }; release?: { id: string } | null }
-interface Release { id: string; version: number; status: string; description?: string }
-interface Job { ctx: PublishContext; opts: Options; key: string; apps: string; checksum: string; sourceUrl: string; file: { sha256: string; size: number } }
+interface Build {
+  id: string;
+  status: string;
+  source_blob?: { checksum?: string | null; version?: string | null };
+  release?: { id: string } | null;
+}
+interface Release {
+  id: string;
+  version: number;
+  status: string;
+  description?: string;
+}
+interface Job {
+  ctx: PublishContext;
+  opts: Options;
+  key: string;
+  apps: string;
+  checksum: string;
+  sourceUrl: string;
+  file: { sha256: string; size: number };
+}
 type Found = { kind: 'none' } | { kind: 'done'; build: Build; release: Release } | { kind: 'pending'; build: Build };
 
 export const herokuPublisher = definePublisher<Options>({
@@ -52,11 +70,25 @@ export const herokuPublisher = definePublisher<Options>({
   async plan(ctx, opts) {
     const job = jobFor(ctx, opts);
     const found = await findBuild(job);
-    if (found.kind === 'done') return { actions: [`nothing: ${opts.app} already has build ${found.build.id} of ${ctx.version} (release v${found.release.version}) with the same checksum`] };
-    if (found.kind === 'pending') return { actions: [`follow the pending build ${found.build.id} of ${ctx.version} on ${opts.app} to its release`] };
+    if (found.kind === 'done')
+      return {
+        actions: [
+          `nothing: ${opts.app} already has build ${found.build.id} of ${ctx.version} (release v${found.release.version}) with the same checksum`,
+        ],
+      };
+    if (found.kind === 'pending')
+      return { actions: [`follow the pending build ${found.build.id} of ${ctx.version} on ${opts.app} to its release`] };
     // Reported, not enforced: in a dry run the destination that uploads the tarball has not run either.
-    const source = await checkSource(job).then(() => 'serves the staged bytes now', (err: unknown) => `does not serve the staged bytes yet: ${err instanceof Error ? err.message : String(err)}`);
-    return { actions: [`check that ${job.sourceUrl} serves sha256 ${job.file.sha256.slice(0, 12)}… (it ${source})`, `build ${opts.app} from ${job.sourceUrl} (checksum ${job.checksum.slice(0, 19)}…) and follow it to its release`] };
+    const source = await checkSource(job).then(
+      () => 'serves the staged bytes now',
+      (err: unknown) => `does not serve the staged bytes yet: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    return {
+      actions: [
+        `check that ${job.sourceUrl} serves sha256 ${job.file.sha256.slice(0, 12)}… (it ${source})`,
+        `build ${opts.app} from ${job.sourceUrl} (checksum ${job.checksum.slice(0, 19)}…) and follow it to its release`,
+      ],
+    };
   },
   async publish(ctx, opts) {
     const job = jobFor(ctx, opts);
@@ -67,16 +99,27 @@ export const herokuPublisher = definePublisher<Options>({
     ctx.progress(`Heroku build ${started.id} of ${opts.app} ${found.kind === 'pending' ? 'resumed' : 'started'}`);
     const build = await follow(job, `builds/${started.id}`, (b: Build) => b.status);
     if (build.status !== 'succeeded' || !build.release) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku build ${build.id} of ${opts.app} failed (a wrong checksum, an unreachable ${clip(job.sourceUrl, 80)} or a failing buildpack): see \`heroku builds:info ${build.id} -a ${opts.app}\``, { details: { reason: 'build-failed', build: build.id } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `the Heroku build ${build.id} of ${opts.app} failed (a wrong checksum, an unreachable ${clip(job.sourceUrl, 80)} or a failing buildpack): see \`heroku builds:info ${build.id} -a ${opts.app}\``,
+        { details: { reason: 'build-failed', build: build.id } },
+      );
     }
     // Read back: the build Heroku ran must be the one of the staged bytes.
     if (build.source_blob?.checksum !== job.checksum) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku build ${build.id} reports checksum ${clip(String(build.source_blob?.checksum), 30)}, expected ${clip(job.checksum, 30)}: investigate ${opts.app} before releasing again`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `the Heroku build ${build.id} reports checksum ${clip(String(build.source_blob?.checksum), 30)}, expected ${clip(job.checksum, 30)}: investigate ${opts.app} before releasing again`,
+      );
     }
     ctx.progress(`Heroku build ${build.id} succeeded; following its release`);
     const release = await follow(job, `releases/${build.release.id}`, (r: Release) => r.status);
     if (release.status !== 'succeeded') {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `the Heroku release v${release.version} of ${opts.app} failed (its release phase did not succeed): see \`heroku releases:output ${release.version} -a ${opts.app}\``, { details: { reason: 'release-failed', release: release.version } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `the Heroku release v${release.version} of ${opts.app} failed (its release phase did not succeed): see \`heroku releases:output ${release.version} -a ${opts.app}\``,
+        { details: { reason: 'release-failed', release: release.version } },
+      );
     }
     return result(job, 'published', build, release);
   },
@@ -85,9 +128,23 @@ export const herokuPublisher = definePublisher<Options>({
 function jobFor(ctx: PublishContext, opts: Options): Job {
   const key = credential(ctx, 'heroku', SERVICE.credential);
   const file = stagedFile(ctx, 'heroku', opts.file, ['.tar.gz', '.tgz']);
-  const values: Record<string, string> = { project: ctx.project, version: ctx.version, file: file.path.split('/').map(encodeURIComponent).join('/') };
-  const sourceUrl = opts.source_url.replace(/\{(project|version|file)\}/g, (_, k: string) => (k === 'file' ? values.file ?? '' : encodeURIComponent(values[k] ?? '')));
-  return { ctx, opts, key, apps: `${opts.api_url}/apps/${opts.app}`, checksum: `SHA256:${file.sha256}`, sourceUrl, file: { sha256: file.sha256, size: file.size } };
+  const values: Record<string, string> = {
+    project: ctx.project,
+    version: ctx.version,
+    file: file.path.split('/').map(encodeURIComponent).join('/'),
+  };
+  const sourceUrl = opts.source_url.replace(/\{(project|version|file)\}/g, (_, k: string) =>
+    k === 'file' ? (values.file ?? '') : encodeURIComponent(values[k] ?? ''),
+  );
+  return {
+    ctx,
+    opts,
+    key,
+    apps: `${opts.api_url}/apps/${opts.app}`,
+    checksum: `SHA256:${file.sha256}`,
+    sourceUrl,
+    file: { sha256: file.sha256, size: file.size },
+  };
 }
 
 /**
@@ -102,15 +159,29 @@ async function checkSource(job: Job): Promise<void> {
   const got = await hashUrl(ctx, source, sourceUrl, { limit: file.size });
   const where = clip(ctx.redact(sourceUrl), 120);
   const notYet = (why: string, status?: number) =>
-    new ReleaseBotError(ErrorCode.DestinationFailed, `${where} ${why}, so Heroku cannot build the staged tarball yet: the destination that uploads it (name it in \`after:\`) must finish first; will retry`, {
-      retryable: true,
-      details: { reason: 'source-not-ready', ...(status === undefined ? {} : { status }) },
-    });
-  if (got.status === 404 || got.status === 410 || got.status === 408 || got.status === 429 || got.status >= 500) throw notYet(`answers ${got.status}`, got.status);
+    new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${where} ${why}, so Heroku cannot build the staged tarball yet: the destination that uploads it (name it in \`after:\`) must finish first; will retry`,
+      {
+        retryable: true,
+        details: { reason: 'source-not-ready', ...(status === undefined ? {} : { status }) },
+      },
+    );
+  if (got.status === 404 || got.status === 410 || got.status === 408 || got.status === 429 || got.status >= 500)
+    throw notYet(`answers ${got.status}`, got.status);
   if (got.status < 200 || got.status > 299) {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${where} answers ${got.status}: Heroku downloads source_url without credentials, so it must be readable anonymously; fix source_url or the download host`, { details: { reason: 'source-unreadable', status: got.status } });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${where} answers ${got.status}: Heroku downloads source_url without credentials, so it must be readable anonymously; fix source_url or the download host`,
+      { details: { reason: 'source-unreadable', status: got.status } },
+    );
   }
-  if (got.sha256 !== file.sha256) throw notYet(got.sha256 === undefined ? `serves more than the staged ${file.size} bytes` : `serves other bytes (sha256 ${got.sha256.slice(0, 12)}…, ${got.size} bytes; staged ${file.sha256.slice(0, 12)}…, ${file.size} bytes)`);
+  if (got.sha256 !== file.sha256)
+    throw notYet(
+      got.sha256 === undefined
+        ? `serves more than the staged ${file.size} bytes`
+        : `serves other bytes (sha256 ${got.sha256.slice(0, 12)}…, ${got.size} bytes; staged ${file.sha256.slice(0, 12)}…, ${file.size} bytes)`,
+    );
 }
 
 function api<T>(job: Job, req: Omit<HttpRequest, 'headers'>, extra: Record<string, string> = {}) {
@@ -137,7 +208,8 @@ async function listBuilds(job: Job): Promise<Build[]> {
     builds.push(...(Array.isArray(res.data) ? res.data : []));
     range = res.status === 206 ? res.headers.get('next-range') : null;
   }
-  if (range !== null) job.ctx.log.warn({ app: job.opts.app, checked: builds.length }, 'heroku: only the newest builds were checked for this version');
+  if (range !== null)
+    job.ctx.log.warn({ app: job.opts.app, checked: builds.length }, 'heroku: only the newest builds were checked for this version');
   return builds;
 }
 
@@ -149,7 +221,10 @@ async function findBuild(job: Job): Promise<Found> {
   const ofVersion = (await listBuilds(job)).filter((b) => b.source_blob?.version === job.ctx.version);
   const other = ofVersion.find((b) => b.status === 'succeeded' && b.source_blob?.checksum !== job.checksum);
   if (other) {
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${job.opts.app} already ran build ${other.id} of ${job.ctx.version} from another tarball (${clip(String(other.source_blob?.checksum), 24)}…): not deploying different bytes under the same version; release a new version`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${job.opts.app} already ran build ${other.id} of ${job.ctx.version} from another tarball (${clip(String(other.source_blob?.checksum), 24)}…): not deploying different bytes under the same version; release a new version`,
+    );
   }
   const same = ofVersion.filter((b) => b.source_blob?.checksum === job.checksum);
   const pending = same.find((b) => b.status === 'pending');
@@ -164,7 +239,9 @@ async function findBuild(job: Job): Promise<Found> {
 
 async function createBuild(job: Job): Promise<Build> {
   const { ctx } = job;
-  const description = ctx.redact(`${ctx.project} ${ctx.version}${ctx.build.number === undefined ? '' : ` (build #${ctx.build.number})`} by release-bot`);
+  const description = ctx.redact(
+    `${ctx.project} ${ctx.version}${ctx.build.number === undefined ? '' : ` (build #${ctx.build.number})`} by release-bot`,
+  );
   const res = await api<Build>(job, {
     method: 'POST',
     url: `${job.apps}/builds`,

@@ -44,8 +44,13 @@ export const serviceUrl = z
       issue.addIssue({ code: 'custom', message: `"${clip(value)}" is not a URL: use e.g. https://registry.example.com/` });
       return;
     }
-    if (url.username || url.password) issue.addIssue({ code: 'custom', message: 'put no credentials in the URL: they come from Conjur through `credentials:`' });
-    else if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) issue.addIssue({ code: 'custom', message: 'use https: a credential is sent with every request (plain http is only allowed on loopback)' });
+    if (url.username || url.password)
+      issue.addIssue({ code: 'custom', message: 'put no credentials in the URL: they come from Conjur through `credentials:`' });
+    else if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname))
+      issue.addIssue({
+        code: 'custom',
+        message: 'use https: a credential is sent with every request (plain http is only allowed on loopback)',
+      });
     else if (url.protocol !== 'https:' && url.protocol !== 'http:') issue.addIssue({ code: 'custom', message: 'use an https:// URL' });
     else if (url.search || url.hash) issue.addIssue({ code: 'custom', message: 'use a base URL without ?query or #fragment' });
   })
@@ -55,20 +60,38 @@ export const serviceUrl = z
 export function credential(ctx: Pick<PublishContext, 'credentials'>, type: string, name: string): string {
   const value = ctx.credentials[name];
   if (!value) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `the ${type} destination has no ${name} credential: add \`credentials: { ${name}: <Conjur variable id> }\` to it in the projects file`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `the ${type} destination has no ${name} credential: add \`credentials: { ${name}: <Conjur variable id> }\` to it in the projects file`,
+    );
   }
   return value;
 }
 
 /** The one staged file a destination publishes: the named one, or the single file with one of `extensions`. */
-export function stagedFile(ctx: Pick<PublishContext, 'artifact' | 'dir'>, type: string, wanted: string | undefined, extensions: readonly string[]): ArtifactFile & { abs: string } {
-  if (ctx.artifact.kind !== 'files') throw new ReleaseBotError(ErrorCode.BadInput, `a ${type} destination publishes staged files, not a docker image`);
+export function stagedFile(
+  ctx: Pick<PublishContext, 'artifact' | 'dir'>,
+  type: string,
+  wanted: string | undefined,
+  extensions: readonly string[],
+): ArtifactFile & { abs: string } {
+  if (ctx.artifact.kind !== 'files')
+    throw new ReleaseBotError(ErrorCode.BadInput, `a ${type} destination publishes staged files, not a docker image`);
   const files = ctx.artifact.files;
-  const matches = wanted === undefined ? files.filter((f) => extensions.some((e) => f.path.endsWith(e))) : files.filter((f) => f.path === wanted);
+  const matches =
+    wanted === undefined ? files.filter((f) => extensions.some((e) => f.path.endsWith(e))) : files.filter((f) => f.path === wanted);
   if (matches.length !== 1 || matches[0] === undefined) {
-    const what = wanted === undefined ? `exactly one ${extensions.join(' or ')} file` : `a staged file named ${JSON.stringify(clip(wanted))}`;
-    const found = files.map((f) => f.path).slice(0, 10).join(', ') || 'none';
-    throw new ReleaseBotError(ErrorCode.BadInput, `the ${type} destination needs ${what} among the staged files (found: ${clip(found, 300)}); name it with the destination's file option`);
+    const what =
+      wanted === undefined ? `exactly one ${extensions.join(' or ')} file` : `a staged file named ${JSON.stringify(clip(wanted))}`;
+    const found =
+      files
+        .map((f) => f.path)
+        .slice(0, 10)
+        .join(', ') || 'none';
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the ${type} destination needs ${what} among the staged files (found: ${clip(found, 300)}); name it with the destination's file option`,
+    );
   }
   return { ...matches[0], abs: path.join(ctx.dir, matches[0].path) };
 }
@@ -125,15 +148,29 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
   let res: Response;
   let text: string;
   try {
-    res = await fetch(req.url, { method, headers, body, signal: ctx.signal, redirect: 'follow', ...(req.file ? { duplex: 'half' } : {}) } as RequestInit);
+    res = await fetch(req.url, {
+      method,
+      headers,
+      body,
+      signal: ctx.signal,
+      redirect: 'follow',
+      ...(req.file ? { duplex: 'half' } : {}),
+    } as RequestInit);
     text = await readBounded(res, MAX_RESPONSE_BYTES);
   } catch (err) {
     if (ctx.signal.aborted) throw timedOut(`${service.name} ${where}`);
     if (err instanceof TooLarge) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with more than ${MAX_RESPONSE_BYTES} bytes (status ${err.status}): not read further`, { retryable: err.status >= 500, details: { reason: 'too-large', status: err.status } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${service.name} answered ${where} with more than ${MAX_RESPONSE_BYTES} bytes (status ${err.status}): not read further`,
+        { retryable: err.status >= 500, details: { reason: 'too-large', status: err.status } },
+      );
     }
     const code = networkCode(err);
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${service.name} (${where}): ${code}`, {
+      retryable: true,
+      details: { reason: 'network', code },
+    });
   }
   if (!res.ok && !(req.expect ?? []).includes(res.status)) throw httpError(ctx, service, where, res.status, res.headers, text);
   if (req.plainText) return { status: res.status, headers: res.headers, data: undefined as T, text };
@@ -144,7 +181,11 @@ export async function request<T>(ctx: Ctx, service: Service, req: HttpRequest): 
     // An expected failure status (404 "not there yet") may carry plain text; the status says it all.
     if (!res.ok) return { status: res.status, headers: res.headers, data: undefined as T, text };
     // A 2xx that is not JSON is a proxy or maintenance page, which passes.
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`, { retryable: true, details: { status: res.status } });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${service.name} answered ${where} with something that is not JSON: ${clip(ctx.redact(text.trim()), 200)}`,
+      { retryable: true, details: { status: res.status } },
+    );
   }
 }
 
@@ -181,10 +222,19 @@ export interface Fetched {
  * the caller knows the size it expects, and a larger body is different bytes whatever follows.
  * A non-2xx body is not read. Network failures are retryable, like `request`'s.
  */
-export async function hashUrl(ctx: Ctx, service: Service, url: string, opts: { headers?: Readonly<Record<string, string>>; limit: number; redirect?: 'follow' | 'manual' }): Promise<Fetched> {
+export async function hashUrl(
+  ctx: Ctx,
+  service: Service,
+  url: string,
+  opts: { headers?: Readonly<Record<string, string>>; limit: number; redirect?: 'follow' | 'manual' },
+): Promise<Fetched> {
   const where = `GET ${ctx.redact(new URL(url).pathname)}`;
   try {
-    const res = await fetch(url, { headers: { 'User-Agent': 'release-bot', ...opts.headers }, signal: ctx.signal, redirect: opts.redirect ?? 'follow' });
+    const res = await fetch(url, {
+      headers: { 'User-Agent': 'release-bot', ...opts.headers },
+      signal: ctx.signal,
+      redirect: opts.redirect ?? 'follow',
+    });
     if (!res.ok || !res.body) {
       await res.body?.cancel();
       return { status: res.status, headers: res.headers, size: 0 };
@@ -206,12 +256,22 @@ export async function hashUrl(ctx: Ctx, service: Service, url: string, opts: { h
   } catch (err) {
     if (ctx.signal.aborted) throw timedOut(`${service.name} ${where}`);
     const code = networkCode(err);
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not download from ${service.name} (${where}): ${code}`, { retryable: true, details: { reason: 'network', code } });
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `could not download from ${service.name} (${where}): ${code}`, {
+      retryable: true,
+      details: { reason: 'network', code },
+    });
   }
 }
 
 /** Sorts an HTTP failure into retryable or final, with a message that says what to do. */
-export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service, where: string, status: number, headers: Headers, text: string): ReleaseBotError {
+export function httpError(
+  ctx: Pick<PublishContext, 'redact'>,
+  service: Service,
+  where: string,
+  status: number,
+  headers: Headers,
+  text: string,
+): ReleaseBotError {
   const said = clip(ctx.redact(serviceMessage(text)), 300);
   const suffix = said ? `: ${said}` : '';
   const retryAfter = retryAfterSeconds(headers);
@@ -219,18 +279,35 @@ export function httpError(ctx: Pick<PublishContext, 'redact'>, service: Service,
   const details: Record<string, unknown> = { status, ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }) };
   const rateLimited = status === 429 || (status === 403 && (headers.get('x-ratelimit-remaining') === '0' || headers.has('retry-after')));
   if (rateLimited) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} is rate-limiting us (${status} on ${where}); will retry later${suffix}`, { retryable: true, details: { ...details, reason: 'rate-limited' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${service.name} is rate-limiting us (${status} on ${where}); will retry later${suffix}`,
+      { retryable: true, details: { ...details, reason: 'rate-limited' } },
+    );
   }
   if (status >= 500 || status === 408) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} failed on ${where} (${status}); will retry${suffix}`, { retryable: true, details: { ...details, reason: 'server' } });
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} failed on ${where} (${status}); will retry${suffix}`, {
+      retryable: true,
+      details: { ...details, reason: 'server' },
+    });
   }
   if (status === 401) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} rejected the credential (401 on ${where}): check the Conjur variable behind ${service.credential} (wrong, expired or revoked)${suffix}`, { details: { ...details, reason: 'auth' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${service.name} rejected the credential (401 on ${where}): check the Conjur variable behind ${service.credential} (wrong, expired or revoked)${suffix}`,
+      { details: { ...details, reason: 'auth' } },
+    );
   }
   if (status === 403) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} refused ${where} (403): the ${service.credential} credential lacks the permission for it${suffix}`, { details: { ...details, reason: 'auth' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${service.name} refused ${where} (403): the ${service.credential} credential lacks the permission for it${suffix}`,
+      { details: { ...details, reason: 'auth' } },
+    );
   }
-  return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${status} to ${where}${suffix}`, { details: { ...details, reason: 'rejected' } });
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${service.name} answered ${status} to ${where}${suffix}`, {
+    details: { ...details, reason: 'rejected' },
+  });
 }
 
 /**
@@ -252,14 +329,18 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number | 
 }
 
 export function timedOut(what: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.Timeout, `${what}: the destination's timeout passed or the bot is shutting down`, { retryable: true });
+  return new ReleaseBotError(ErrorCode.Timeout, `${what}: the destination's timeout passed or the bot is shutting down`, {
+    retryable: true,
+  });
 }
 
 /** The human part of an error body: GitHub/Heroku `message`, RubyGems plain text, else the text itself. */
 function serviceMessage(text: string): string {
   try {
     const json = JSON.parse(text) as { message?: unknown; error?: unknown; errors?: unknown };
-    const parts = [json.message, json.error, json.errors === undefined ? undefined : JSON.stringify(json.errors)].filter((p) => typeof p === 'string' && p);
+    const parts = [json.message, json.error, json.errors === undefined ? undefined : JSON.stringify(json.errors)].filter(
+      (p) => typeof p === 'string' && p,
+    );
     if (parts.length > 0) return parts.join(' ');
   } catch {
     // not JSON: fall through to the raw text

@@ -26,7 +26,11 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
   const version = ctx.version.replace(/^v/, '');
   const previous = ctx.previous?.version.replace(/^v/, '');
   const token = ctx.credentials[NPM_TOKEN];
-  if (!token) throw new ReleaseBotError(ErrorCode.ConfigInvalid, `npm needs ${NPM_TOKEN} to deprecate ${name}@${version}: map it to a Conjur variable in the destination's credentials`);
+  if (!token)
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `npm needs ${NPM_TOKEN} to deprecate ${name}@${version}: map it to a Conjur variable in the destination's credentials`,
+    );
   const location = `${opts.registry}/${name}/v/${version}`;
   return withNpmConfig(ctx.tmpDir, opts.registry, async (files) => {
     const npm: Npm = (command, positional, flags = []) =>
@@ -40,10 +44,16 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
       });
     const before = await view(npm, name, version, opts.registry);
     if (before.integrity === undefined) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.registry} does not have ${name}@${version}, which release-bot published there: someone unpublished it; nothing to deprecate`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${opts.registry} does not have ${name}@${version}, which release-bot published there: someone unpublished it; nothing to deprecate`,
+      );
     }
     if (ctx.published.readBackDigest && before.integrity !== ctx.published.readBackDigest) {
-      throw new ReleaseBotError(ErrorCode.DestinationConflict, `${name}@${version} on ${opts.registry} has integrity ${clip(before.integrity, 30)}, not the ${clip(ctx.published.readBackDigest, 30)} release-bot published: left alone`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${name}@${version} on ${opts.registry} has integrity ${clip(before.integrity, 30)}, not the ${clip(ctx.published.readBackDigest, 30)} release-bot published: left alone`,
+      );
     }
     const deprecate = before.deprecated === undefined;
     const moveLatest = before.latest === version && previous !== undefined;
@@ -53,8 +63,19 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
       ...(moveLatest ? [`npm dist-tag add ${name}@${previous} latest (latest is ${version} now)`] : []),
     ];
     const stuckNote = stuck ? `; latest stays on ${version}: no earlier release to move it back to` : '';
-    if (ctx.dryRun) return { status: 'planned', detail: actions.length ? actions.join('; ') + stuckNote : `nothing: ${name}@${version} is deprecated already${stuckNote}`, location, actions: actions.length ? actions : [`nothing: ${name}@${version} is deprecated already`] };
-    if (!deprecate && !moveLatest) return { status: 'already-yanked', detail: `${name}@${version} is deprecated already (${clip(before.deprecated ?? '', 80)})${before.latest ? `; latest is ${before.latest}` : ''}${stuckNote}`, location };
+    if (ctx.dryRun)
+      return {
+        status: 'planned',
+        detail: actions.length ? actions.join('; ') + stuckNote : `nothing: ${name}@${version} is deprecated already${stuckNote}`,
+        location,
+        actions: actions.length ? actions : [`nothing: ${name}@${version} is deprecated already`],
+      };
+    if (!deprecate && !moveLatest)
+      return {
+        status: 'already-yanked',
+        detail: `${name}@${version} is deprecated already (${clip(before.deprecated ?? '', 80)})${before.latest ? `; latest is ${before.latest}` : ''}${stuckNote}`,
+        location,
+      };
 
     if (deprecate) {
       ctx.progress(`npm deprecate ${name}@${version}`);
@@ -65,8 +86,16 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
       check(await npm('dist-tag', ['add', `${name}@${previous}`, 'latest']), `npm dist-tag add ${name}@${previous} latest`);
     }
     const after = await view(npm, name, version, opts.registry);
-    if (after.deprecated === undefined) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name}@${version} does not read back as deprecated on ${opts.registry}`, { retryable: true });
-    if (moveLatest && after.latest !== previous) throw new ReleaseBotError(ErrorCode.DestinationFailed, `latest of ${name} reads back as ${after.latest ?? 'nothing'}, not ${previous}`, { retryable: true });
+    if (after.deprecated === undefined)
+      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name}@${version} does not read back as deprecated on ${opts.registry}`, {
+        retryable: true,
+      });
+    if (moveLatest && after.latest !== previous)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `latest of ${name} reads back as ${after.latest ?? 'nothing'}, not ${previous}`,
+        { retryable: true },
+      );
     return {
       status: 'yanked',
       detail: `${deprecate ? `deprecated ${name}@${version}` : `${name}@${version} was deprecated already`}${moveLatest ? `; latest -> ${previous}` : after.latest ? `; latest is ${after.latest}` : ''}${stuckNote}`,
@@ -90,7 +119,11 @@ async function view(npm: Npm, name: string, version: string, registry: string): 
     const parsed = JSON.parse(result.stdout) as typeof seen | (typeof seen)[];
     seen = (Array.isArray(parsed) ? parsed.at(-1) : parsed) ?? {};
   } catch {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `npm view ${name}@${version} on ${registry} printed something that is not JSON: ${clip(result.stdout, 200)}`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `npm view ${name}@${version} on ${registry} printed something that is not JSON: ${clip(result.stdout, 200)}`,
+      { retryable: true },
+    );
   }
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   return { integrity: text(seen.dist?.integrity), deprecated: text(seen.deprecated), latest: text(seen['dist-tags']?.latest) };
@@ -108,9 +141,24 @@ function failureOf(result: RunResult, what: string): ReleaseBotError {
   } catch {
     // not JSON: the code line of stderr is all there is
   }
-  const said = clip(tail(result.stderr.split('\n').filter((l) => !/^npm notice|complete log of this run/.test(l)).join('\n'), 4), 400);
+  const said = clip(
+    tail(
+      result.stderr
+        .split('\n')
+        .filter((l) => !/^npm notice|complete log of this run/.test(l))
+        .join('\n'),
+      4,
+    ),
+    400,
+  );
   const details = { npmCode: code };
-  if (RETRYABLE_NPM_CODES.test(code)) return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, { retryable: true, details });
-  if (code === 'E401' || code === 'ENEEDAUTH' || code === 'E403') return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: npm refused the token behind ${NPM_TOKEN} (${code}): it needs publish rights on the package: ${said}`, { details });
+  if (RETRYABLE_NPM_CODES.test(code))
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, { retryable: true, details });
+  if (code === 'E401' || code === 'ENEEDAUTH' || code === 'E403')
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${what}: npm refused the token behind ${NPM_TOKEN} (${code}): it needs publish rights on the package: ${said}`,
+      { details },
+    );
   return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed${code ? ` (${code})` : ''}: ${said}`, { details });
 }

@@ -15,12 +15,19 @@ const options = z
     /** Registry base URL, e.g. https://registry.npmjs.org/ */
     registry: serviceUrl,
     /** dist-tag; never starts with "-" and is no version, so it cannot be read as an option or a range. */
-    tag: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'a dist-tag such as latest or next').default('latest'),
+    tag: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'a dist-tag such as latest or next')
+      .default('latest'),
     access: z.enum(['public', 'restricted']).optional(),
     /** The staged .tgz to publish (a file name); default: the single *.tgz. */
     package: z.string().min(1).optional(),
     /** The name the tarball's package.json must declare; default: the project's name. */
-    package_name: z.string().regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'an npm package name such as tiny-util or @acme/tiny-util').max(214).optional(),
+    package_name: z
+      .string()
+      .regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'an npm package name such as tiny-util or @acme/tiny-util')
+      .max(214)
+      .optional(),
     /** CA certificates (PEM file) to trust for the registry; the only TLS trust setting npm is given. */
     cafile: z.string().startsWith('/', 'an absolute path').optional(),
     /** Pause between read-back attempts while the registry catches up after a publish. */
@@ -35,10 +42,24 @@ const TOKEN = NPM_TOKEN;
 const READ_BACK_ATTEMPTS = 5;
 /** npm names; also keeps anything that could look like an option out of argv. */
 const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
-export const RETRYABLE_NPM_CODES = /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
+export const RETRYABLE_NPM_CODES =
+  /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
 
-interface Tarball { file: string; abs: string; name: string; version: string; integrity: string }
-interface Session { ctx: PublishContext; opts: Options; userconfig: string; globalconfig: string; token: string; tgz: Tarball }
+interface Tarball {
+  file: string;
+  abs: string;
+  name: string;
+  version: string;
+  integrity: string;
+}
+interface Session {
+  ctx: PublishContext;
+  opts: Options;
+  userconfig: string;
+  globalconfig: string;
+  token: string;
+  tgz: Tarball;
+}
 
 /** Publishes a staged npm tarball; the registry's integrity for name@version must equal the tarball's sha512. */
 export const npmPublisher = definePublisher<Options>({
@@ -55,8 +76,13 @@ export const npmPublisher = definePublisher<Options>({
     const token = credential(ctx, 'npm', TOKEN);
     const tgz = await inspectTarball(ctx, opts);
     const existing = await withSession(ctx, opts, token, tgz, (s) => preCheck(s, tgz));
-    if (existing === 'same') return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
-    return { actions: [`npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`] };
+    if (existing === 'same')
+      return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
+    return {
+      actions: [
+        `npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`,
+      ],
+    };
   },
   async publish(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
@@ -70,17 +96,27 @@ export const npmPublisher = definePublisher<Options>({
       if (result.exitCode !== 0) {
         const failure = classify(result.stdout, result.stderr, 'publish', tgz);
         // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its integrity, never overwritten.
-        if (failure.conflict && (await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
+        if (failure.conflict && (await preCheck(s, tgz)) === 'same')
+          return { status: 'already-present', readBackDigest: tgz.integrity, location };
         throw failure.error;
       }
       for (let attempt = 1; ; attempt += 1) {
         const seen = await viewIntegrity(s, tgz);
-        if (seen === tgz.integrity) return { status: 'published', readBackDigest: seen, location, detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
-        if (seen !== undefined) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`);
+        if (seen === tgz.integrity)
+          return { status: 'published', readBackDigest: seen, location, detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
+        if (seen !== undefined)
+          throw new ReleaseBotError(
+            ErrorCode.DestinationFailed,
+            `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
+          );
         if (attempt >= READ_BACK_ATTEMPTS) break;
         await sleep(opts.read_back_interval_ms, ctx.signal);
       }
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`, { retryable: true });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`,
+        { retryable: true },
+      );
     });
   },
 });
@@ -93,12 +129,22 @@ export const npmPublisher = definePublisher<Options>({
  * root, who could read Conjur's answer from the bot's memory anyway, and runCommand gives the child
  * nothing else of the bot's environment (no npm_config_*, no HTTPS_PROXY).
  */
-async function withSession<T>(ctx: PublishContext, opts: Options, token: string, tgz: Tarball, body: (s: Session) => Promise<T>): Promise<T> {
+async function withSession<T>(
+  ctx: PublishContext,
+  opts: Options,
+  token: string,
+  tgz: Tarball,
+  body: (s: Session) => Promise<T>,
+): Promise<T> {
   return withNpmConfig(ctx.tmpDir, opts.registry, (files) => body({ ctx, opts, ...files, token, tgz }));
 }
 
 /** The per-run userconfig and empty globalconfig (see withSession), for every npm command the bot runs (publish, yank). */
-export async function withNpmConfig<T>(tmpDir: string, registryUrl: string, body: (files: { userconfig: string; globalconfig: string }) => Promise<T>): Promise<T> {
+export async function withNpmConfig<T>(
+  tmpDir: string,
+  registryUrl: string,
+  body: (files: { userconfig: string; globalconfig: string }) => Promise<T>,
+): Promise<T> {
   const id = `${process.pid}-${Date.now()}`;
   const userconfig = path.join(tmpDir, `npmrc-${id}`);
   const globalconfig = path.join(tmpDir, `npmrc-global-${id}`);
@@ -107,7 +153,10 @@ export async function withNpmConfig<T>(tmpDir: string, registryUrl: string, body
   // The core retries with its own backoff; npm's built-in retries would multiply it.
   const settings = ['fetch-retries=0', 'update-notifier=false', 'audit=false', 'fund=false'];
   try {
-    await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n${settings.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n${settings.join('\n')}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
     await writeFile(globalconfig, '', { mode: 0o600, flag: 'wx' });
     return await body({ userconfig, globalconfig });
   } finally {
@@ -122,7 +171,11 @@ export async function withNpmConfig<T>(tmpDir: string, registryUrl: string, body
  * and the key is then free again), so `--noproxy=<registry host>` makes npm bypass every proxy for the
  * registry, whichever one a lower layer would name; `--proxy=false` disables the plain one.
  */
-export function pinnedNpmArgs(opts: Pick<Options, 'registry' | 'cafile'>, files: { userconfig: string; globalconfig: string; prefix: string }, name: string): string[] {
+export function pinnedNpmArgs(
+  opts: Pick<Options, 'registry' | 'cafile'>,
+  files: { userconfig: string; globalconfig: string; prefix: string },
+  name: string,
+): string[] {
   const registry = `${opts.registry}/`;
   const scope = /^(@[^/]+)\//.exec(name)?.[1];
   return [
@@ -158,7 +211,10 @@ async function preCheck(s: Session, tgz: Tarball): Promise<'absent' | 'same'> {
   const seen = await viewIntegrity(s, tgz);
   if (seen === undefined) return 'absent';
   if (seen === tgz.integrity) return 'same';
-  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${tgz.name}@${tgz.version} is already on ${s.opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`);
+  throw new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${tgz.name}@${tgz.version} is already on ${s.opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
+  );
 }
 
 /** The registry's dist.integrity of name@version (sha1 `shasum` as a fallback for old entries), or undefined when absent. */
@@ -174,7 +230,11 @@ async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefin
   try {
     dist = JSON.parse(result.stdout) as typeof dist;
   } catch {
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `npm view ${tgz.name}@${tgz.version} printed something that is not JSON: ${clip(result.stdout, 200)}`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `npm view ${tgz.name}@${tgz.version} printed something that is not JSON: ${clip(result.stdout, 200)}`,
+      { retryable: true },
+    );
   }
   const one = Array.isArray(dist) ? dist[0] : dist;
   if (one?.integrity) return one.integrity;
@@ -182,22 +242,65 @@ async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefin
 }
 
 /** Sorts an npm failure: retryable (network, 429, 5xx), conflict, auth or other final errors, each saying what to do. */
-function classify(stdout: string, stderr: string, action: 'view' | 'publish', tgz: Tarball): { code: string; conflict: boolean; error: ReleaseBotError } {
+function classify(
+  stdout: string,
+  stderr: string,
+  action: 'view' | 'publish',
+  tgz: Tarball,
+): { code: string; conflict: boolean; error: ReleaseBotError } {
   let code = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1] ?? '';
   try {
     code ||= String((JSON.parse(stdout) as { error?: { code?: string } }).error?.code ?? '');
   } catch {
     // not JSON (publish): the code line of stderr is all there is
   }
-  const said = clip(tail(`${stderr}\n${stdout}`.split('\n').filter((l) => !/^npm notice|complete log of this run/.test(l)).join('\n'), 4), 400);
+  const said = clip(
+    tail(
+      `${stderr}\n${stdout}`
+        .split('\n')
+        .filter((l) => !/^npm notice|complete log of this run/.test(l))
+        .join('\n'),
+      4,
+    ),
+    400,
+  );
   const what = `npm ${action} ${tgz.name}@${tgz.version}`;
   const conflict = /cannot publish over|previously published/i.test(said) || code === 'EPUBLISHCONFLICT' || code === 'E409';
-  const make = (c: ErrorCode, message: string, retryable = false, reason = 'rejected') => ({ code, conflict, error: new ReleaseBotError(c, message, { retryable, details: { reason, npmCode: code } }) });
-  if (conflict) return make(ErrorCode.DestinationConflict, `${what}: the registry already has this version and refuses to replace it: release a new version (${said})`, false, 'conflict');
-  if (RETRYABLE_NPM_CODES.test(code)) return make(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, true, 'network');
-  if (code === 'E401' || code === 'ENEEDAUTH') return make(ErrorCode.DestinationFailed, `npm rejected the token (${code}): check the Conjur variable behind ${TOKEN} (wrong, expired or revoked)`, false, 'auth');
-  if (code === 'EOTP') return make(ErrorCode.DestinationFailed, `npm asks for a one-time password: store an automation or granular publish token (no 2FA prompt) in the Conjur variable behind ${TOKEN}`, false, 'auth');
-  if (code === 'E403') return make(ErrorCode.DestinationFailed, `npm refused ${what} (E403): the token behind ${TOKEN} lacks publish rights for ${tgz.name}: ${said}`, false, 'auth');
+  const make = (c: ErrorCode, message: string, retryable = false, reason = 'rejected') => ({
+    code,
+    conflict,
+    error: new ReleaseBotError(c, message, { retryable, details: { reason, npmCode: code } }),
+  });
+  if (conflict)
+    return make(
+      ErrorCode.DestinationConflict,
+      `${what}: the registry already has this version and refuses to replace it: release a new version (${said})`,
+      false,
+      'conflict',
+    );
+  if (RETRYABLE_NPM_CODES.test(code))
+    return make(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, true, 'network');
+  if (code === 'E401' || code === 'ENEEDAUTH')
+    return make(
+      ErrorCode.DestinationFailed,
+      `npm rejected the token (${code}): check the Conjur variable behind ${TOKEN} (wrong, expired or revoked)`,
+      false,
+      'auth',
+    );
+  if (code === 'EOTP')
+    return make(
+      ErrorCode.DestinationFailed,
+      `npm asks for a one-time password: store an automation or granular publish token (no 2FA prompt) in the Conjur variable behind ${TOKEN}`,
+      false,
+      'auth',
+    );
+  if (code === 'E403')
+    return make(
+      ErrorCode.DestinationFailed,
+      `npm refused ${what} (E403): the token behind ${TOKEN} lacks publish rights for ${tgz.name}: ${said}`,
+      false,
+      'auth',
+    );
   return make(ErrorCode.DestinationFailed, `${what} failed${code ? ` (${code})` : ''}: ${said}`);
 }
 
@@ -216,22 +319,38 @@ async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarba
   }
   if (read.sha256 !== file.sha256) {
     // The core hands over a verified copy, so this is a bug or tampering on the release machine: never publish it.
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`, {
-      details: { reason: 'bad-artifact', file: file.path },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`,
+      {
+        details: { reason: 'bad-artifact', file: file.path },
+      },
+    );
   }
   const { name, version } = read;
   if (!NPM_NAME.test(name) || !version) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`, { details: { reason: 'bad-artifact' } });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`,
+      { details: { reason: 'bad-artifact' } },
+    );
   }
   const wanted = opts.package_name ?? ctx.project;
   if (name !== wanted) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} declares the package ${JSON.stringify(clip(name, 80))}, but this destination publishes ${wanted}${opts.package_name ? ' (package_name)' : ' (the project name; set package_name if the package is named otherwise)'}: nothing was published`, {
-      details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} declares the package ${JSON.stringify(clip(name, 80))}, but this destination publishes ${wanted}${opts.package_name ? ' (package_name)' : ' (the project name; set package_name if the package is named otherwise)'}: nothing was published`,
+      {
+        details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
+      },
+    );
   }
   if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`, { details: { reason: 'wrong-version' } });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`,
+      { details: { reason: 'wrong-version' } },
+    );
   }
   assertHarmlessPublishConfig(read.publishConfig, opts.registry);
   return { file: file.path, abs: file.abs, name, version, integrity: read.integrity };
@@ -240,5 +359,7 @@ async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarba
 /** A refusal of the tar reader, with the file it was about. */
 function refine(err: unknown, what: string): ReleaseBotError {
   if (err instanceof ReleaseBotError) return new ReleaseBotError(err.code, `${what}: ${err.message}`, { details: err.details, cause: err });
-  return new ReleaseBotError(ErrorCode.BadInput, `${what}: ${clip(err instanceof Error ? err.message : String(err), 120)}`, { details: { reason: 'bad-artifact' } });
+  return new ReleaseBotError(ErrorCode.BadInput, `${what}: ${clip(err instanceof Error ? err.message : String(err), 120)}`, {
+    details: { reason: 'bad-artifact' },
+  });
 }

@@ -73,7 +73,6 @@ export function isLoopback(hostname: string): boolean {
   return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
-
 interface Challenge {
   scheme: string;
   params: Record<string, string>;
@@ -155,9 +154,13 @@ export class RegistryClient {
     const where = `${c.method} ${this.redact(this.resolve(c.url).pathname)}`;
     if (reply.status === 401 && parseChallenge(header(reply.headers, 'www-authenticate'))?.params.error === 'insufficient_scope') {
       // The token service authenticated us and granted less than asked (token.md: not an error there).
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} refused ${where}: the account behind ${this.service.credential} may not ${this.actions.replace(',', ' and ')} ${this.repoPath}; grant it that on the registry`, {
-        details: { status: 401, reason: 'auth' },
-      });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${this.service.name} refused ${where}: the account behind ${this.service.credential} may not ${this.actions.replace(',', ' and ')} ${this.repoPath}; grant it that on the registry`,
+        {
+          details: { status: 401, reason: 'auth' },
+        },
+      );
     }
     throw httpError({ redact: this.redact }, this.service, where, reply.status, toHeaders(reply.headers), reply.body.toString('utf8'));
   }
@@ -182,10 +185,21 @@ export class RegistryClient {
       } else if (challenge?.scheme === 'basic') {
         this.authorization = `Basic ${this.basicCredentials()}`;
       } else {
-        throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} asks for an authentication it did not name (WWW-Authenticate: ${clip(this.redact(header(reply.headers, 'www-authenticate') ?? 'absent'), 120)}): only Basic and Bearer are supported`, { details: { reason: 'auth' } });
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${this.service.name} asks for an authentication it did not name (WWW-Authenticate: ${clip(this.redact(header(reply.headers, 'www-authenticate') ?? 'absent'), 120)}): only Basic and Bearer are supported`,
+          { details: { reason: 'auth' } },
+        );
       }
     } else if (reply.status !== 200) {
-      throw httpError({ redact: this.redact }, this.service, 'GET /v2/', reply.status, toHeaders(reply.headers), reply.body.toString('utf8'));
+      throw httpError(
+        { redact: this.redact },
+        this.service,
+        'GET /v2/',
+        reply.status,
+        toHeaders(reply.headers),
+        reply.body.toString('utf8'),
+      );
     }
     this.pinged = true;
   }
@@ -193,7 +207,11 @@ export class RegistryClient {
   private basicCredentials(): string {
     const { username, password } = this.access;
     if (!username || !password) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} asks for credentials and none were given: map REGISTRY_USERNAME and REGISTRY_PASSWORD to Conjur variables in this destination's credentials`, { details: { reason: 'auth' } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${this.service.name} asks for credentials and none were given: map REGISTRY_USERNAME and REGISTRY_PASSWORD to Conjur variables in this destination's credentials`,
+        { details: { reason: 'auth' } },
+      );
     }
     const encoded = Buffer.from(`${username}:${password}`).toString('base64');
     this.local.add(encoded);
@@ -206,11 +224,19 @@ export class RegistryClient {
     try {
       realm = new URL(challenge.params.realm as string);
     } catch {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} names a token service that is not a URL (${clip(this.redact(challenge.params.realm ?? ''), 120)})`, { details: { reason: 'auth' } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${this.service.name} names a token service that is not a URL (${clip(this.redact(challenge.params.realm ?? ''), 120)})`,
+        { details: { reason: 'auth' } },
+      );
     }
     // The credentials go to the realm: never in clear over a network, never to a URL with a scheme we do not speak.
     if (!(realm.protocol === 'https:' || (realm.protocol === 'http:' && isLoopback(realm.hostname)))) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} sends us for a token to ${clip(this.redact(realm.origin), 120)}: only https (or http on loopback) is accepted, credentials are sent there`, { details: { reason: 'auth' } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${this.service.name} sends us for a token to ${clip(this.redact(realm.origin), 120)}: only https (or http on loopback) is accepted, credentials are sent there`,
+        { details: { reason: 'auth' } },
+      );
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
     realm.searchParams.set('scope', `repository:${this.repoPath}:${this.actions}`);
@@ -218,7 +244,15 @@ export class RegistryClient {
     if (this.access.username && this.access.password) headers.Authorization = `Basic ${this.basicCredentials()}`;
     const tokenService: Service = { name: `the token service of ${this.host}`, credential: this.service.credential };
     const reply = await this.raw('GET', realm, headers, undefined, MAX_TOKEN_BYTES);
-    if (reply.status !== 200) throw httpError({ redact: this.redact }, tokenService, `GET ${this.redact(realm.pathname)}`, reply.status, toHeaders(reply.headers), reply.body.toString('utf8'));
+    if (reply.status !== 200)
+      throw httpError(
+        { redact: this.redact },
+        tokenService,
+        `GET ${this.redact(realm.pathname)}`,
+        reply.status,
+        toHeaders(reply.headers),
+        reply.body.toString('utf8'),
+      );
     let token: unknown;
     try {
       const json = JSON.parse(reply.body.toString('utf8')) as { token?: unknown; access_token?: unknown };
@@ -227,7 +261,11 @@ export class RegistryClient {
       token = undefined;
     }
     if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${tokenService.name} answered without a token (neither "token" nor "access_token")`, { retryable: true, details: { reason: 'auth' } });
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${tokenService.name} answered without a token (neither "token" nor "access_token")`,
+        { retryable: true, details: { reason: 'auth' } },
+      );
     }
     this.local.add(token);
     this.authorization = `Bearer ${token}`;
@@ -247,10 +285,18 @@ export class RegistryClient {
       const reply = { ...(await this.raw(c.method, url, headers, c.body, limit)), from: url };
       const location = header(reply.headers, 'location');
       if (!(c.method === 'GET' || c.method === 'HEAD') || ![301, 302, 303, 307, 308].includes(reply.status) || !location) return reply;
-      if (hop >= MAX_REDIRECTS) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} redirected ${c.method} ${this.redact(url.pathname)} more than ${MAX_REDIRECTS} times`, { retryable: true });
+      if (hop >= MAX_REDIRECTS)
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${this.service.name} redirected ${c.method} ${this.redact(url.pathname)} more than ${MAX_REDIRECTS} times`,
+          { retryable: true },
+        );
       const next = new URL(location, url);
       if (next.protocol === 'http:' && url.protocol === 'https:' && !isLoopback(next.hostname)) {
-        throw new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} redirected ${c.method} ${this.redact(url.pathname)} from https to plain http: refused`);
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${this.service.name} redirected ${c.method} ${this.redact(url.pathname)} from https to plain http: refused`,
+        );
       }
       url = next;
     }
@@ -262,7 +308,11 @@ export class RegistryClient {
     const transport = url.protocol === 'https:' ? https : http;
     const options: https.RequestOptions = {
       method,
-      headers: { 'User-Agent': 'release-bot', ...headers, ...(body || method === 'POST' || method === 'PUT' ? { 'Content-Length': String(body?.length ?? 0) } : {}) },
+      headers: {
+        'User-Agent': 'release-bot',
+        ...headers,
+        ...(body || method === 'POST' || method === 'PUT' ? { 'Content-Length': String(body?.length ?? 0) } : {}),
+      },
       signal: this.signal,
       agent: false,
       ...(url.protocol === 'https:' ? { rejectUnauthorized: this.access.tlsVerify } : {}),
@@ -275,9 +325,20 @@ export class RegistryClient {
         const what = typeof code === 'string' ? code : clip(this.redact(String((err as Error).message ?? err)), 120);
         if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(what)) {
           // An untrusted certificate stays untrusted: retrying cannot help, and it may be someone in between.
-          return reject(new ReleaseBotError(ErrorCode.DestinationFailed, `the TLS certificate of ${this.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`, { details: { reason: 'tls', code: what } }));
+          return reject(
+            new ReleaseBotError(
+              ErrorCode.DestinationFailed,
+              `the TLS certificate of ${this.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`,
+              { details: { reason: 'tls', code: what } },
+            ),
+          );
         }
-        reject(new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${this.service.name} (${where}): ${what}`, { retryable: true, details: { reason: 'network', code: what } }));
+        reject(
+          new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${this.service.name} (${where}): ${what}`, {
+            retryable: true,
+            details: { reason: 'network', code: what },
+          }),
+        );
       };
       const req = transport.request(url, options, (res) => {
         const chunks: Buffer[] = [];
@@ -288,7 +349,13 @@ export class RegistryClient {
             res.destroy();
             req.destroy();
             const ok = (res.statusCode ?? 0) < 300;
-            reject(new ReleaseBotError(ErrorCode.DestinationFailed, `${this.service.name} answered ${where} with more than ${limit} bytes${ok ? ': refused unread' : ` (status ${res.statusCode})`}`, { retryable: !ok, details: { reason: ok ? 'too-large' : 'server', status: res.statusCode } }));
+            reject(
+              new ReleaseBotError(
+                ErrorCode.DestinationFailed,
+                `${this.service.name} answered ${where} with more than ${limit} bytes${ok ? ': refused unread' : ` (status ${res.statusCode})`}`,
+                { retryable: !ok, details: { reason: ok ? 'too-large' : 'server', status: res.statusCode } },
+              ),
+            );
             return;
           }
           chunks.push(chunk);

@@ -41,5 +41,8 @@ const CREDENTIALS: Readonly<Record<string, DestinationTypeSpec['credentials']>> 
 };
 
 export const destinationTypes: ReadonlyMap<string, DestinationTypeSpec> = new Map(
-  all.map((p) => [p.type, { options: p.options, artifacts: p.artifacts, tools: p.tools, ...(CREDENTIALS[p.type] ? { credentials: CREDENTIALS[p.type] } : {}) }]),
+  all.map((p) => [
+    p.type,
+    { options: p.options, artifacts: p.artifacts, tools: p.tools, ...(CREDENTIALS[p.type] ? { credentials: CREDENTIALS[p.type] } : {}) },
+  ]),
 );

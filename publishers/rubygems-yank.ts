@@ -15,7 +15,11 @@ const KEY = 'GEM_HOST_API_KEY';
 const SERVICE: Service = { name: 'RubyGems', credential: KEY };
 const READ_BACK_ATTEMPTS = 5;
 
-interface Gem { name: string; version: string; sha256: string }
+interface Gem {
+  name: string;
+  version: string;
+  sha256: string;
+}
 
 /**
  * Yanks the published gem through the RubyGems API: `DELETE /api/v1/gems/yank` with `gem_name`,
@@ -34,22 +38,41 @@ export async function yankRubygems(ctx: YankContext, opts: RubygemsYankOptions):
   const gem = gemOf(ctx, opts);
   const location = `${opts.host}/gems/${gem.name}/versions/${gem.version}`;
   const listed = await findListed(ctx, opts, key, gem);
-  if (!listed) return { status: 'already-yanked', detail: `${gem.name} ${gem.version} (sha256 ${gem.sha256.slice(0, 12)}…) is not listed on ${opts.host}: yanked`, location };
+  if (!listed)
+    return {
+      status: 'already-yanked',
+      detail: `${gem.name} ${gem.version} (sha256 ${gem.sha256.slice(0, 12)}…) is not listed on ${opts.host}: yanked`,
+      location,
+    };
   const platform = listed.platform ?? 'ruby';
   const label = `${gem.name} ${gem.version}${platform === 'ruby' ? '' : ` (${platform})`}`;
   const form: Record<string, string> = { gem_name: gem.name, version: gem.version, ...(platform === 'ruby' ? {} : { platform }) };
   if (ctx.dryRun) {
-    return { status: 'planned', detail: `would yank ${label} from ${opts.host}`, actions: [`DELETE ${opts.host}/api/v1/gems/yank ${new URLSearchParams(form).toString()}`], location };
+    return {
+      status: 'planned',
+      detail: `would yank ${label} from ${opts.host}`,
+      actions: [`DELETE ${opts.host}/api/v1/gems/yank ${new URLSearchParams(form).toString()}`],
+      location,
+    };
   }
 
   ctx.progress(`yanking ${label} from ${opts.host}`);
   const url = `${opts.host}/api/v1/gems/yank`;
-  const res = await request<unknown>(ctx, SERVICE, { method: 'DELETE', url, headers: { Authorization: key }, form, plainText: true, expect: [403, 422] });
+  const res = await request<unknown>(ctx, SERVICE, {
+    method: 'DELETE',
+    url,
+    headers: { Authorization: key },
+    form,
+    plainText: true,
+    expect: [403, 422],
+  });
   if (res.status === 403 || res.status === 422) {
     const said = clip(ctx.redact((res.text ?? JSON.stringify(res.data ?? '')).trim().replace(/\s+/g, ' ')), 300);
     // The server's own words decide: the 422 of a version yanked meanwhile, the 403 of a gem its policy keeps.
-    if (res.status === 422 && /already been deleted/i.test(said)) return { status: 'already-yanked', detail: `${label} was already yanked on ${opts.host}`, location };
-    if (res.status === 403 && /contact RubyGems support/i.test(said)) return { status: 'cannot-yank', detail: `${opts.host} refuses to yank ${label}: ${said}`, location };
+    if (res.status === 422 && /already been deleted/i.test(said))
+      return { status: 'already-yanked', detail: `${label} was already yanked on ${opts.host}`, location };
+    if (res.status === 403 && /contact RubyGems support/i.test(said))
+      return { status: 'cannot-yank', detail: `${opts.host} refuses to yank ${label}: ${said}`, location };
     throw httpError(ctx, SERVICE, `DELETE /api/v1/gems/yank (${label})`, res.status, res.headers, res.text ?? said);
   }
 
@@ -58,13 +81,20 @@ export async function yankRubygems(ctx: YankContext, opts: RubygemsYankOptions):
     if (attempt >= READ_BACK_ATTEMPTS) break;
     await sleep(opts.read_back_interval_ms, ctx.signal);
   }
-  throw new ReleaseBotError(ErrorCode.DestinationFailed, `${label} was yanked but ${opts.host} still lists it; the retry will check again`, { retryable: true });
+  throw new ReleaseBotError(
+    ErrorCode.DestinationFailed,
+    `${label} was yanked but ${opts.host} still lists it; the retry will check again`,
+    { retryable: true },
+  );
 }
 
 function gemOf(ctx: YankContext, opts: RubygemsYankOptions): Gem {
   const sha256 = /^sha256:([0-9a-f]{64})$/.exec(ctx.published.readBackDigest ?? '')?.[1];
   if (!sha256) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the rubygems destination recorded no sha256 for ${clip(ctx.version, 40)}, so the gem it pushed cannot be told from another platform's: yank it by hand with \`gem yank\``);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the rubygems destination recorded no sha256 for ${clip(ctx.version, 40)}, so the gem it pushed cannot be told from another platform's: yank it by hand with \`gem yank\``,
+    );
   }
   return { name: opts.gem_name ?? ctx.project, version: ctx.version.replace(/^v/, ''), sha256 };
 }

@@ -17,7 +17,10 @@ const options = z
     /** The staged .gem to push (a file name); default: the single *.gem. */
     gem: z.string().min(1).optional(),
     /** The name the gem's own metadata must declare; default: the project's name. */
-    gem_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a gem name such as tiny-util').optional(),
+    gem_name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a gem name such as tiny-util')
+      .optional(),
     /** Pause between read-back attempts while the server's API catches up after a push. */
     read_back_interval_ms: z.number().int().min(0).max(60_000).default(3_000),
   })
@@ -29,8 +32,19 @@ const SERVICE: Service = { name: 'RubyGems', credential: KEY };
 const READ_BACK_ATTEMPTS = 5;
 const GEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-interface Gem { file: string; abs: string; sha256: string; name: string; version: string; platform: string }
-export interface VersionEntry { number?: string; platform?: string; sha?: string }
+interface Gem {
+  file: string;
+  abs: string;
+  sha256: string;
+  name: string;
+  version: string;
+  platform: string;
+}
+export interface VersionEntry {
+  number?: string;
+  platform?: string;
+  sha?: string;
+}
 
 /** Pushes a staged .gem with `gem push`; the server's sha (sha256) for name-version-platform must equal the staged file's. */
 export const rubygemsPublisher = definePublisher<Options>({
@@ -46,13 +60,18 @@ export const rubygemsPublisher = definePublisher<Options>({
   async plan(ctx, opts) {
     const key = credential(ctx, 'rubygems', KEY);
     const gem = await inspectGem(ctx, opts);
-    if ((await preCheck(ctx, opts, key, gem)) === 'same') return { actions: [`nothing: ${label(gem)} is already on ${opts.host} with the same sha256`] };
+    if ((await preCheck(ctx, opts, key, gem)) === 'same')
+      return { actions: [`nothing: ${label(gem)} is already on ${opts.host} with the same sha256`] };
     return { actions: [`gem push ${gem.file} (${label(gem)}, sha256 ${gem.sha256.slice(0, 12)}…) --host ${opts.host}`] };
   },
   async publish(ctx, opts) {
     const key = credential(ctx, 'rubygems', KEY);
     const gem = await inspectGem(ctx, opts);
-    const done = (status: PublishResult['status']): PublishResult => ({ status, readBackDigest: `sha256:${gem.sha256}`, location: `${opts.host}/gems/${gem.name}/versions/${gem.version}` });
+    const done = (status: PublishResult['status']): PublishResult => ({
+      status,
+      readBackDigest: `sha256:${gem.sha256}`,
+      location: `${opts.host}/gems/${gem.name}/versions/${gem.version}`,
+    });
     if ((await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
     ctx.progress(`gem push ${gem.file}`);
     const result = await pushGem(ctx, opts, key, gem);
@@ -67,11 +86,19 @@ export const rubygemsPublisher = definePublisher<Options>({
     for (let attempt = 1; ; attempt += 1) {
       const seen = await remoteSha(ctx, opts, key, gem);
       if (seen === gem.sha256) return { ...done('published'), detail: said };
-      if (seen !== undefined) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`);
+      if (seen !== undefined)
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`,
+        );
       if (attempt >= READ_BACK_ATTEMPTS) break;
       await sleep(opts.read_back_interval_ms, ctx.signal);
     }
-    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`, { retryable: true });
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`,
+      { retryable: true },
+    );
   },
 });
 
@@ -101,14 +128,22 @@ async function preCheck(ctx: PublishContext, opts: Options, key: string, gem: Ge
   const seen = await remoteSha(ctx, opts, key, gem);
   if (seen === undefined) return 'absent';
   if (seen === gem.sha256) return 'same';
-  throw new ReleaseBotError(ErrorCode.DestinationConflict, `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`);
+  throw new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`,
+  );
 }
 
 /**
  * Every version the server lists for a gem name (its versions API), or undefined on 404: the gem has no
  * version left that is not yanked. Publish and yank read it alike.
  */
-export async function listedVersions(ctx: Parameters<typeof request>[0], host: string, key: string, name: string): Promise<VersionEntry[] | undefined> {
+export async function listedVersions(
+  ctx: Parameters<typeof request>[0],
+  host: string,
+  key: string,
+  name: string,
+): Promise<VersionEntry[] | undefined> {
   const res = await request<VersionEntry[] | undefined>(ctx, SERVICE, {
     url: `${host}/api/v1/versions/${encodeURIComponent(name)}.json`,
     // RubyGems takes the raw key; private gem servers need it for reads too.
@@ -116,7 +151,10 @@ export async function listedVersions(ctx: Parameters<typeof request>[0], host: s
     expect: [404],
   });
   if (res.status === 404) return undefined;
-  if (!Array.isArray(res.data)) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${host} answered the versions of ${name} with something that is not a list`, { retryable: true });
+  if (!Array.isArray(res.data))
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${host} answered the versions of ${name} with something that is not a list`, {
+      retryable: true,
+    });
   return res.data;
 }
 
@@ -127,7 +165,10 @@ async function remoteSha(ctx: PublishContext, opts: Options, key: string, gem: G
   const entry = listed.find((v) => v.number === gem.version && (v.platform ?? 'ruby') === gem.platform);
   if (!entry) return undefined;
   if (typeof entry.sha !== 'string' || !/^[0-9a-f]{64}$/.test(entry.sha)) {
-    throw new ReleaseBotError(ErrorCode.DestinationConflict, `${opts.host} lists ${label(gem)} without a sha256, so it cannot be compared with the staged gem: check it by hand, never overwritten`);
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${opts.host} lists ${label(gem)} without a sha256, so it cannot be compared with the staged gem: check it by hand, never overwritten`,
+    );
   }
   return entry.sha;
 }
@@ -136,18 +177,39 @@ async function remoteSha(ctx: PublishContext, opts: Options, key: string, gem: G
 function classifyPush(said: string, gem: Gem): ReleaseBotError {
   const what = `gem push ${label(gem)}`;
   if (/repushing|already been pushed|already exists|version already/i.test(said)) {
-    return new ReleaseBotError(ErrorCode.DestinationConflict, `${what}: the server already has this version and refuses to replace it: release a new version (${said})`, { details: { reason: 'conflict' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${what}: the server already has this version and refuses to replace it: release a new version (${said})`,
+      { details: { reason: 'conflict' } },
+    );
   }
   if (/\botp\b|multi-?factor|mfa/i.test(said)) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: the server asks for a one-time password: use an API key whose account or scope does not require MFA for pushes, stored in the Conjur variable behind ${KEY} (${said})`, { details: { reason: 'auth' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${what}: the server asks for a one-time password: use an API key whose account or scope does not require MFA for pushes, stored in the Conjur variable behind ${KEY} (${said})`,
+      { details: { reason: 'auth' } },
+    );
   }
   if (/access denied|api key|unauthori[sz]ed|forbidden|not authorized|invalid credentials/i.test(said)) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `the gem server rejected the API key: check the Conjur variable behind ${KEY} and its push scope (${said})`, { details: { reason: 'auth' } });
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `the gem server rejected the API key: check the Conjur variable behind ${KEY} and its push scope (${said})`,
+      { details: { reason: 'auth' } },
+    );
   }
-  if (/too many requests|rate limit|\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|timed? ?out|connection (refused|reset)|getaddrinfo|Errno::|SocketError|Net::|OpenSSL::SSL/i.test(said)) {
-    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed on the way; will retry (${said})`, { retryable: true, details: { reason: 'network' } });
+  if (
+    /too many requests|rate limit|\b5\d\d\b|internal server error|bad gateway|service unavailable|gateway time-?out|timed? ?out|connection (refused|reset)|getaddrinfo|Errno::|SocketError|Net::|OpenSSL::SSL/i.test(
+      said,
+    )
+  ) {
+    return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed on the way; will retry (${said})`, {
+      retryable: true,
+      details: { reason: 'network' },
+    });
   }
-  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} was refused: ${said || 'gem printed nothing'}`, { details: { reason: 'rejected' } });
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} was refused: ${said || 'gem printed nothing'}`, {
+    details: { reason: 'rejected' },
+  });
 }
 
 /**
@@ -162,25 +224,44 @@ async function inspectGem(ctx: PublishContext, opts: Options): Promise<Gem> {
     read = await readGemPackage(file.abs);
   } catch (err) {
     if (!(err instanceof ReleaseBotError)) throw err;
-    throw new ReleaseBotError(err.code, `${file.path} is not a gem RubyGems and release-bot read alike: ${err.message}`, { details: err.details, cause: err });
+    throw new ReleaseBotError(err.code, `${file.path} is not a gem RubyGems and release-bot read alike: ${err.message}`, {
+      details: err.details,
+      cause: err,
+    });
   }
   if (read.sha256 !== file.sha256) {
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was pushed; stage the build again`, {
-      details: { reason: 'bad-artifact', file: file.path },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was pushed; stage the build again`,
+      {
+        details: { reason: 'bad-artifact', file: file.path },
+      },
+    );
   }
   const { name, version, platform } = read;
   if (!GEM_NAME.test(name) || !version) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} is not a gem whose specification can be read (name ${JSON.stringify(clip(name, 60))})`, { details: { reason: 'bad-artifact' } });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} is not a gem whose specification can be read (name ${JSON.stringify(clip(name, 60))})`,
+      { details: { reason: 'bad-artifact' } },
+    );
   }
   const wanted = opts.gem_name ?? ctx.project;
   if (name !== wanted) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} declares the gem ${JSON.stringify(clip(name, 80))}, but this destination pushes ${wanted}${opts.gem_name ? ' (gem_name)' : ' (the project name; set gem_name if the gem is named otherwise)'}: nothing was pushed`, {
-      details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} declares the gem ${JSON.stringify(clip(name, 80))}, but this destination pushes ${wanted}${opts.gem_name ? ' (gem_name)' : ' (the project name; set gem_name if the gem is named otherwise)'}: nothing was pushed`,
+      {
+        details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
+      },
+    );
   }
   if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`, { details: { reason: 'wrong-version' } });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`,
+      { details: { reason: 'wrong-version' } },
+    );
   }
   return { file: file.path, abs: file.abs, sha256: file.sha256, name, version, platform };
 }

@@ -36,21 +36,36 @@ export async function yankSsh(ctx: YankContext, opts: SshOptions): Promise<YankR
     const before = await inspect(ctx, opts, conn, dir, files);
     const toMove = files.filter((f) => before.get(f.path)?.here !== undefined);
     const gone = files.filter((f) => !before.get(f.path)?.here && !before.get(f.path)?.yanked);
-    if (gone.length > 0) throw new ReleaseBotError(ErrorCode.DestinationFailed, `${target}:${dir} holds neither ${gone.map((g) => g.path).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the host by hand`);
+    if (gone.length > 0)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `${target}:${dir} holds neither ${gone.map((g) => g.path).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the host by hand`,
+      );
     if (ctx.dryRun) {
       return {
         status: 'planned',
         detail: toMove.length ? `move ${toMove.length} file(s) into ${location}` : `nothing: every file is in ${location} already`,
         location,
-        actions: toMove.length ? toMove.map((f) => `move ${target}:${dir}/${f.path} to ${dir}/${YANKED_DIR}/${f.path} with ${f.path}.yank.json (over ssh, port ${opts.port})`) : [`nothing: every file is in ${location} already`],
+        actions: toMove.length
+          ? toMove.map(
+              (f) =>
+                `move ${target}:${dir}/${f.path} to ${dir}/${YANKED_DIR}/${f.path} with ${f.path}.yank.json (over ssh, port ${opts.port})`,
+            )
+          : [`nothing: every file is in ${location} already`],
       };
     }
-    if (toMove.length === 0) return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
+    if (toMove.length === 0)
+      return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
     ctx.progress(`moving ${toMove.length} file(s) into ${location}`);
     await sshRun(ctx, opts, conn, `moving files into ${location}`, moveScript(dir, toMove), undefined, yankNote(ctx, { path: '*' }));
     const after = await inspect(ctx, opts, conn, dir, files);
     const wrong = files.filter((f) => after.get(f.path)?.here !== undefined || after.get(f.path)?.yanked === undefined);
-    if (wrong.length > 0) throw new ReleaseBotError(ErrorCode.DestinationFailed, `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`, { retryable: true });
+    if (wrong.length > 0)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`,
+        { retryable: true },
+      );
     return { status: 'yanked', detail: `${toMove.length} file(s) moved into ${location} with the reason beside each`, location };
   } finally {
     await conn.cleanup();
@@ -78,30 +93,56 @@ function noLinks(names: string[]): string {
 /** Lines `H|Y <sha256>  <name>`, `H|Y link|notafile <name>`; `notadir <name>` for a symlinked directory; nothing for a missing file. */
 function stateScript(dir: string, files: RemoteFile[]): string {
   const names = files.map((f) => q(f.path)).join(' ');
-  const one = (tag: string, p: string) => `if [ -L "${p}" ]; then echo "${tag} link $f"; elif [ -f "${p}" ]; then h=$(sha256sum < "${p}") || exit 3; echo "${tag} \${h%% *}  $f"; elif [ -e "${p}" ]; then echo "${tag} notafile $f"; fi`;
+  const one = (tag: string, p: string) =>
+    `if [ -L "${p}" ]; then echo "${tag} link $f"; elif [ -f "${p}" ]; then h=$(sha256sum < "${p}") || exit 3; echo "${tag} \${h%% *}  $f"; elif [ -e "${p}" ]; then echo "${tag} notafile $f"; fi`;
   return `if [ ! -d ${q(dir)} ] || [ -L ${q(dir)} ]; then echo 'notadir .'; exit 0; fi; cd ${q(dir)} || exit 3; ${noLinks(dirsOf(files))}; for f in ${names}; do ${one('H', '$f')}; ${one('Y', `${YANKED_DIR}/$f`)}; done`;
 }
 
-async function inspect(ctx: YankContext, opts: SshOptions, conn: Awaited<ReturnType<typeof connect>>, dir: string, files: RemoteFile[]): Promise<Map<string, Seen>> {
-  const stdout = await sshRun(ctx, opts, conn, `checking ${opts.user}@${opts.host}:${dir}`, stateScript(dir, files)).catch((err: unknown) => {
-    const said = err instanceof ReleaseBotError ? err.message : String(err);
-    const linked = /notadir ([A-Za-z0-9_.+/-]+)/.exec(said);
-    if (linked) throw symlinkRefusal(dir, linked[1] as string);
-    throw err;
-  });
+async function inspect(
+  ctx: YankContext,
+  opts: SshOptions,
+  conn: Awaited<ReturnType<typeof connect>>,
+  dir: string,
+  files: RemoteFile[],
+): Promise<Map<string, Seen>> {
+  const stdout = await sshRun(ctx, opts, conn, `checking ${opts.user}@${opts.host}:${dir}`, stateScript(dir, files)).catch(
+    (err: unknown) => {
+      const said = err instanceof ReleaseBotError ? err.message : String(err);
+      const linked = /notadir ([A-Za-z0-9_.+/-]+)/.exec(said);
+      if (linked) throw symlinkRefusal(dir, linked[1] as string);
+      throw err;
+    },
+  );
   const known = new Map(files.map((f) => [f.path, f]));
   const seen = new Map<string, Seen>();
   for (const line of stdout.split('\n').filter((l) => l.trim() !== '')) {
     const notadir = /^notadir (.+)$/.exec(line);
-    if (notadir) throw notadir[1] === '.' ? new ReleaseBotError(ErrorCode.DestinationFailed, `${dir} is not a directory on ${opts.host} (missing, or a symlink): nothing to yank there`) : symlinkRefusal(dir, notadir[1] as string);
+    if (notadir)
+      throw notadir[1] === '.'
+        ? new ReleaseBotError(
+            ErrorCode.DestinationFailed,
+            `${dir} is not a directory on ${opts.host} (missing, or a symlink): nothing to yank there`,
+          )
+        : symlinkRefusal(dir, notadir[1] as string);
     const m = /^([HY]) (?:([0-9a-f]{64}) {2}|(link|notafile) )(.+)$/.exec(line);
     const file = m && known.get(m[4] as string);
-    if (!m || !file) throw new ReleaseBotError(ErrorCode.DestinationFailed, `unexpected answer from the download host: ${JSON.stringify(clip(line, 120))} (a login script that prints something? the remote needs a POSIX sh and sha256sum)`);
+    if (!m || !file)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationFailed,
+        `unexpected answer from the download host: ${JSON.stringify(clip(line, 120))} (a login script that prints something? the remote needs a POSIX sh and sha256sum)`,
+      );
     const where = m[1] === 'H' ? 'here' : 'yanked';
-    if (m[3]) throw new ReleaseBotError(ErrorCode.DestinationConflict, `${dir}/${where === 'yanked' ? `${YANKED_DIR}/` : ''}${file.path} is ${m[3] === 'link' ? 'a symlink' : 'not a plain file'}: the yank never moves or follows one; check the host by hand`);
+    if (m[3])
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${dir}/${where === 'yanked' ? `${YANKED_DIR}/` : ''}${file.path} is ${m[3] === 'link' ? 'a symlink' : 'not a plain file'}: the yank never moves or follows one; check the host by hand`,
+      );
     const digest = m[2] as string;
     if (file.sha256 !== undefined && digest !== file.sha256) {
-      throw new ReleaseBotError(ErrorCode.DestinationConflict, `${dir}/${where === 'yanked' ? `${YANKED_DIR}/` : ''}${file.path} has sha256 ${digest.slice(0, 12)}…, not the published ${file.sha256.slice(0, 12)}…: it is not what this release put there, so it is left alone`);
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${dir}/${where === 'yanked' ? `${YANKED_DIR}/` : ''}${file.path} has sha256 ${digest.slice(0, 12)}…, not the published ${file.sha256.slice(0, 12)}…: it is not what this release put there, so it is left alone`,
+      );
     }
     seen.set(file.path, { ...seen.get(file.path), [where]: digest });
   }
@@ -128,5 +169,8 @@ function moveScript(dir: string, files: RemoteFile[]): string {
 }
 
 function symlinkRefusal(dir: string, name: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.DestinationConflict, `${dir}/${name} is a symlink or not a directory: the yank never moves files through one; nothing was moved`);
+  return new ReleaseBotError(
+    ErrorCode.DestinationConflict,
+    `${dir}/${name} is a symlink or not a directory: the yank never moves files through one; nothing was moved`,
+  );
 }

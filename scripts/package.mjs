@@ -33,7 +33,14 @@ try {
   const tsconfig = path.join(work, 'tsconfig.json');
   writeJson(tsconfig, {
     extends: path.join(root, 'tsconfig.build.json'),
-    compilerOptions: { rootDir: root, outDir: path.join(stage, 'dist'), sourceMap: false, declaration: false, incremental: false, typeRoots: [path.join(root, 'node_modules/@types')] },
+    compilerOptions: {
+      rootDir: root,
+      outDir: path.join(stage, 'dist'),
+      sourceMap: false,
+      declaration: false,
+      incremental: false,
+      typeRoots: [path.join(root, 'node_modules/@types')],
+    },
     include: ['src', 'app', 'handlers', 'publishers'].map((d) => path.join(root, d)),
     exclude: ['src/dev', 'dev', 'node_modules'].map((d) => path.join(root, d)),
   });
@@ -63,7 +70,9 @@ try {
 
   mkdirSync(out, { recursive: true });
   process.stderr.write('== npm pack\n');
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: stage, encoding: 'utf8' }));
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', out], { cwd: stage, encoding: 'utf8' }),
+  );
   const tarball = path.join(out, packed[0].filename);
   process.stderr.write(`== ${packed[0].entryCount} files, ${packed[0].size} bytes\n`);
   process.stdout.write(`${tarball}\n`);

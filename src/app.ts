@@ -23,4 +23,3 @@ export interface App {
   metrics: Metrics;
   close(): void;
 }
-

@@ -50,9 +50,7 @@ export interface RunResult {
  * It dies with the bot, even on SIGKILL, where the system allows (see `parent-death.ts`).
  */
 export async function runCommand(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  const inherited = Object.fromEntries(
-    INHERITED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])),
-  );
+  const inherited = Object.fromEntries(INHERITED_ENV.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k] as string]])));
   const command = [file, ...args].join(' ');
   const env: Record<string, string> = { ...inherited, HOME: options.cwd ?? '/nonexistent', ...options.env };
   // setpriv passes the environment through untouched; the program is found as the spawn would find it.
@@ -84,7 +82,8 @@ export async function runCommand(file: string, args: readonly string[], options:
     watchSignals(1);
     // Guarded (see guardedArgv): fd 3 is the pipe whose closing, when the bot dies, kills the group.
     // A program that cannot be found is started as is, to fail with Node's own ENOENT.
-    const [guardFile, ...guardArgs] = program === undefined ? [spawnFile as string, ...spawnArgs] : guardedArgv([spawnFile as string, ...spawnArgs], env);
+    const [guardFile, ...guardArgs] =
+      program === undefined ? [spawnFile as string, ...spawnArgs] : guardedArgv([spawnFile as string, ...spawnArgs], env);
     const { stdin, ...rest } = common;
     const guarded: Options = { ...rest, stdio: [stdin, 'pipe', 'pipe', 'pipe'], detached: true };
     const child = execa(guardFile as string, guardArgs, guarded);
@@ -116,7 +115,12 @@ export async function runCommand(file: string, args: readonly string[], options:
     canceled = options.signal?.aborted === true;
     timedOut = !canceled && deadline.aborted;
   } else {
-    result = await execa(spawnFile as string, spawnArgs, { ...common, timeout: options.timeoutMs, cancelSignal: options.signal, forceKillAfterDelay: 5_000 });
+    result = await execa(spawnFile as string, spawnArgs, {
+      ...common,
+      timeout: options.timeoutMs,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 5_000,
+    });
     timedOut = result.timedOut;
     canceled = result.isCanceled;
   }
@@ -131,16 +135,26 @@ export async function runCommand(file: string, args: readonly string[], options:
   const stderr = options.redact(`${text(result.stderr)}${cut}`);
   const safeCommand = options.redact(command);
   if (timedOut || canceled) {
-    throw new ReleaseBotError(ErrorCode.Timeout, `${clip(safeCommand, 200)} ${timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`, {
-      retryable: true,
-      details: { command: safeCommand, stderr: tail(stderr) },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.Timeout,
+      `${clip(safeCommand, 200)} ${timedOut ? `timed out after ${options.timeoutMs} ms` : 'was cancelled'}`,
+      {
+        retryable: true,
+        details: { command: safeCommand, stderr: tail(stderr) },
+      },
+    );
   }
   if (result.failed && result.exitCode === undefined) {
     const missing = (result as { code?: string }).code === 'ENOENT';
-    throw new ReleaseBotError(ErrorCode.ExecFailed, missing ? `${file} is not installed or not on PATH` : `${clip(safeCommand, 200)} could not run: ${options.redact(result.shortMessage ?? '')}`, {
-      details: { command: safeCommand },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ExecFailed,
+      missing
+        ? `${file} is not installed or not on PATH`
+        : `${clip(safeCommand, 200)} could not run: ${options.redact(result.shortMessage ?? '')}`,
+      {
+        details: { command: safeCommand },
+      },
+    );
   }
   const exitCode = result.exitCode ?? 1;
   if (exitCode !== 0 && !(options.okExitCodes ?? []).includes(exitCode)) {

@@ -36,16 +36,31 @@ function parseLine(line: string): DumpLine | undefined {
     // Two spaces end the hex area (before the ASCII column), except after the offset and `hexdump -C`'s after its 8th byte.
     const column = count > 0 && gap.length >= 2 && !(gap === '  ' && width === 2 && count === 8);
     if (column || !HEX_GROUP.test(token) || (width > 0 && token.length > width)) {
-      ascii = (m[1] as string).slice(t.index + gap.length).replace(/^[|>]/, '').replace(/[|<]$/, '');
+      ascii = (m[1] as string)
+        .slice(t.index + gap.length)
+        .replace(/^[|>]/, '')
+        .replace(/[|<]$/, '');
       break;
     }
     width ||= token.length;
     count++;
     hex += token;
-    swapped += token.length === 2 ? token : token.replace(/../g, (b) => `${b} `).trim().split(' ').reverse().join('');
+    swapped +=
+      token.length === 2
+        ? token
+        : token
+            .replace(/../g, (b) => `${b} `)
+            .trim()
+            .split(' ')
+            .reverse()
+            .join('');
     // A shorter group is the last one: `xxd` ends an odd byte count with one.
     if (token.length < width) {
-      ascii = (m[1] as string).slice(t.index + t[0].length).trim().replace(/^[|>]/, '').replace(/[|<]$/, '');
+      ascii = (m[1] as string)
+        .slice(t.index + t[0].length)
+        .trim()
+        .replace(/^[|>]/, '')
+        .replace(/[|<]$/, '');
       break;
     }
   }
@@ -68,10 +83,12 @@ export function redactHexDumps(text: string, pattern: RegExp, marker: string): s
     const swapped = parsed.map((p) => p.swapped).join('');
     // `hexdump -C` and `od -tx1` print single bytes: nothing to swap, nothing to search twice.
     const streams = swapped === hex ? [hex, parsed.map((p) => p.ascii).join('')] : [hex, swapped, parsed.map((p) => p.ascii).join('')];
-    const shows = parsed.length > 0 && streams.some((s) => {
-      pattern.lastIndex = 0;
-      return pattern.test(s);
-    });
+    const shows =
+      parsed.length > 0 &&
+      streams.some((s) => {
+        pattern.lastIndex = 0;
+        return pattern.test(s);
+      });
     if (shows) out.push(marker + (block[block.length - 1]?.endsWith('\r') ? '\r' : ''));
     else out.push(...block);
     block = [];

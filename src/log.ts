@@ -52,7 +52,12 @@ export function plainLogLine(json: string): string {
  * inside withLogContext carry its fields (unless the logger already binds them: no duplicate keys).
  * JSON unless `format` is `human` (a CLI command's terminal).
  */
-export function createLogger(options: { level: LevelWithSilent; redactor: Redactor; destination?: NodeJS.WritableStream; format?: LogFormat }): Logger {
+export function createLogger(options: {
+  level: LevelWithSilent;
+  redactor: Redactor;
+  destination?: NodeJS.WritableStream;
+  format?: LogFormat;
+}): Logger {
   const out = options.destination ?? process.stdout;
   const human = options.format === 'human';
   const sink = new Writable({

@@ -91,7 +91,11 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db.prepare(`SELECT project, state, count(*) AS n FROM releases WHERE state IN (${FINAL_STATES.map(() => '?').join(',')}) GROUP BY project, state`).all(...FINAL_STATES) as { project: string; state: string; n: number }[];
+        const rows = db
+          .prepare(
+            `SELECT project, state, count(*) AS n FROM releases WHERE state IN (${FINAL_STATES.map(() => '?').join(',')}) GROUP BY project, state`,
+          )
+          .all(...FINAL_STATES) as { project: string; state: string; n: number }[];
         for (const r of rows) this.inc({ project: r.project, result: r.state }, r.n);
       },
     });
@@ -103,13 +107,18 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db.prepare("SELECT project, state, created_at, finished_at FROM releases WHERE finished_at IS NOT NULL AND state IN ('published', 'failed', 'interrupted', 'dry-run')").all() as {
+        const rows = db
+          .prepare(
+            "SELECT project, state, created_at, finished_at FROM releases WHERE finished_at IS NOT NULL AND state IN ('published', 'failed', 'interrupted', 'dry-run')",
+          )
+          .all() as {
           project: string;
           state: string;
           created_at: string;
           finished_at: string;
         }[];
-        for (const r of rows) this.observe({ project: r.project, result: r.state }, Math.max(0, Date.parse(r.finished_at) - Date.parse(r.created_at)) / 1000);
+        for (const r of rows)
+          this.observe({ project: r.project, result: r.state }, Math.max(0, Date.parse(r.finished_at) - Date.parse(r.created_at)) / 1000);
       },
     });
     new Gauge({
@@ -117,7 +126,9 @@ export class Metrics implements ConjurObserver {
       help: 'Releases in a live state (requested, authorized, verifying, publishing), in any process',
       registers,
       collect() {
-        const row = db.prepare(`SELECT count(*) AS n FROM releases WHERE state IN (${LIVE_STATES.map(() => '?').join(',')})`).get(...LIVE_STATES) as { n: number };
+        const row = db
+          .prepare(`SELECT count(*) AS n FROM releases WHERE state IN (${LIVE_STATES.map(() => '?').join(',')})`)
+          .get(...LIVE_STATES) as { n: number };
         this.set(row.n);
       },
     });
@@ -136,7 +147,11 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db.prepare('SELECT type, status, count(*) AS n FROM destination_results GROUP BY type, status').all() as { type: string; status: string; n: number }[];
+        const rows = db.prepare('SELECT type, status, count(*) AS n FROM destination_results GROUP BY type, status').all() as {
+          type: string;
+          status: string;
+          n: number;
+        }[];
         for (const r of rows) this.inc({ type: r.type, status: r.status }, r.n);
       },
     });
@@ -155,7 +170,9 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db.prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f').all() as { forwarder: string; n: number }[];
+        const rows = db
+          .prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f')
+          .all() as { forwarder: string; n: number }[];
         for (const r of rows) this.set({ forwarder: r.forwarder }, r.n);
       },
     });

@@ -37,7 +37,9 @@ async function findSetpriv(): Promise<readonly string[]> {
  * is Node's own (ENOENT) rather than setpriv's exit 127.
  */
 export async function findExecutable(file: string, pathVar: string | undefined, cwd = process.cwd()): Promise<string | undefined> {
-  const candidates = file.includes('/') ? [path.resolve(cwd, file)] : (pathVar ?? '').split(':').map((dir) => path.resolve(cwd, dir || '.', file));
+  const candidates = file.includes('/')
+    ? [path.resolve(cwd, file)]
+    : (pathVar ?? '').split(':').map((dir) => path.resolve(cwd, dir || '.', file));
   for (const candidate of candidates) {
     if (await isExecutableFile(candidate)) return candidate;
   }

@@ -91,9 +91,15 @@ export function slackCheck(apiUrl: string | undefined, token: string): Readiness
     name: 'slack',
     cacheMs: NETWORK_CACHE_MS,
     async run() {
-      const res = await fetch(`${base}auth.test`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+      const res = await fetch(`${base}auth.test`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+      });
       const body = (await res.json().catch(() => ({}))) as { ok?: boolean; error?: string; team?: string; user?: string };
-      return body.ok === true ? { ok: true, detail: `auth.test ok (${body.user ?? '?'} in ${body.team ?? '?'})` } : { ok: false, detail: `auth.test failed: ${body.error ?? `HTTP ${res.status}`}` };
+      return body.ok === true
+        ? { ok: true, detail: `auth.test ok (${body.user ?? '?'} in ${body.team ?? '?'})` }
+        : { ok: false, detail: `auth.test failed: ${body.error ?? `HTTP ${res.status}`}` };
     },
   };
 }
@@ -125,7 +131,10 @@ export function policyCheck(status: () => PolicyStatus): ReadinessCheck {
       const s = status();
       const loaded = `${s.file} sha256 ${s.sha256} in force since ${s.loadedAt}`;
       if (!s.rejected) return { ok: true, detail: loaded };
-      return { ok: false, detail: `the last reload (${s.rejected.trigger}, ${s.rejected.at}) was refused, the previous policy stays: ${s.rejected.problems.join('; ')} — ${loaded}` };
+      return {
+        ok: false,
+        detail: `the last reload (${s.rejected.trigger}, ${s.rejected.at}) was refused, the previous policy stays: ${s.rejected.problems.join('; ')} — ${loaded}`,
+      };
     },
   };
 }
@@ -151,7 +160,10 @@ export function membershipGroups(config: Pick<Config, 'projects' | 'auditGroup'>
 
 /** A group's sentinel state in the operator's words: what is wrong and the policy to add. */
 export function sentinelProblem(group: string, users: readonly string[], state: Exclude<SentinelState, 'ok'>, botLogin: string): string {
-  const what = state === 'missing' ? `no membership sentinel !webservice ${group} visible to ${botLogin}` : `the membership sentinel !webservice ${group} does not permit the group release`;
+  const what =
+    state === 'missing'
+      ? `no membership sentinel !webservice ${group} visible to ${botLogin}`
+      : `the membership sentinel !webservice ${group} does not permit the group release`;
   return `${what} (${users.join(', ')}): ${sentinelFix(group, botLogin)}`;
 }
 
@@ -179,10 +191,13 @@ export function membershipCheck(conjur: Conjur, config: () => Pick<Config, 'proj
       } catch (err) {
         // Conjur not answering is the conjur check's to report; this one is about policy.
         const code = (err as { code?: unknown }).code;
-        if (code === ErrorCode.ConjurUnavailable || code === ErrorCode.ConjurAuthFailed || code === ErrorCode.Timeout) return { ok: true, detail: 'not checked: Conjur did not answer' };
+        if (code === ErrorCode.ConjurUnavailable || code === ErrorCode.ConjurAuthFailed || code === ErrorCode.Timeout)
+          return { ok: true, detail: 'not checked: Conjur did not answer' };
         throw err;
       }
-      return problems.length === 0 ? { ok: true, detail: `membership sentinels in place for ${groups.size} group(s)` } : { ok: false, detail: problems.join('; ') };
+      return problems.length === 0
+        ? { ok: true, detail: `membership sentinels in place for ${groups.size} group(s)` }
+        : { ok: false, detail: problems.join('; ') };
     },
   };
 }

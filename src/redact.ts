@@ -94,7 +94,8 @@ export class Redactor {
   private walk(value: unknown): unknown {
     if (typeof value === 'string') return this.redact(value);
     if (Array.isArray(value)) return value.map((v) => this.walk(v));
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.redact(k), this.walk(v)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.redact(k), this.walk(v)]));
     return value;
   }
 
@@ -147,7 +148,11 @@ function formsOf(bytes: Buffer, text: string | undefined, into: Set<string>): vo
     add(JSON.stringify(text).slice(1, -1));
     // JSON encoders that escape "/" (PHP, some Java) or every non-ASCII character.
     add(JSON.stringify(text).slice(1, -1).replace(/\//g, '\\/'));
-    add(JSON.stringify(text).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    add(
+      JSON.stringify(text)
+        .slice(1, -1)
+        .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    );
     const url = encodeURIComponent(text);
     add(url);
     add(url.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
@@ -235,7 +240,8 @@ function redactAcrossWhitespace(text: string, pattern: RegExp): string {
     };
     const collapsed = stretch.replace(/\s+/g, '');
     pattern.lastIndex = 0;
-    for (let m = pattern.exec(collapsed); m; m = pattern.exec(collapsed)) spans.push([original(m.index), original(m.index + m[0].length - 1) + 1]);
+    for (let m = pattern.exec(collapsed); m; m = pattern.exec(collapsed))
+      spans.push([original(m.index), original(m.index + m[0].length - 1) + 1]);
   }
   if (spans.length === 0) return text;
   let out = '';

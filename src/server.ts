@@ -64,8 +64,20 @@ export async function checkPortFree(host: string, port: number): Promise<void> {
 function listenError(err: Error, host: string, port: number): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const where = `${host}:${port}`;
-  if (code === 'EADDRINUSE') return new ReleaseBotError(ErrorCode.ConfigInvalid, `port ${port} on ${host} is already in use (${where}): stop what listens there, or set PORT (or HOST) to a free one`);
-  if (code === 'EACCES') return new ReleaseBotError(ErrorCode.ConfigInvalid, `may not listen on port ${port} on ${host} (${where}): use a port above 1023, or set HOST and PORT to one the service may bind`);
-  if (code === 'EADDRNOTAVAIL') return new ReleaseBotError(ErrorCode.ConfigInvalid, `cannot listen on ${where}: ${host} is not an address of this machine; set HOST to one of its addresses`);
+  if (code === 'EADDRINUSE')
+    return new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `port ${port} on ${host} is already in use (${where}): stop what listens there, or set PORT (or HOST) to a free one`,
+    );
+  if (code === 'EACCES')
+    return new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `may not listen on port ${port} on ${host} (${where}): use a port above 1023, or set HOST and PORT to one the service may bind`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `cannot listen on ${where}: ${host} is not an address of this machine; set HOST to one of its addresses`,
+    );
   return err;
 }

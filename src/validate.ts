@@ -10,14 +10,20 @@ export const VERSION = /^v?[0-9]+(\.[0-9A-Za-z]+){0,3}([-+][0-9A-Za-z][0-9A-Za-z
 
 export function assertProjectName(name: string): string {
   if (!PROJECT_NAME.test(name) || name.includes('..')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `invalid project name ${JSON.stringify(clip(name))}: use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `invalid project name ${JSON.stringify(clip(name))}: use lower-case letters, digits, ".", "_" and "-", starting with a letter or digit`,
+    );
   }
   return name;
 }
 
 export function assertVersion(version: string): string {
   if (!VERSION.test(version) || version.includes('..')) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `invalid version ${JSON.stringify(clip(version))}: use a semver-like version such as 4.2.0 or 4.2.0-rc.1`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `invalid version ${JSON.stringify(clip(version))}: use a semver-like version such as 4.2.0 or 4.2.0-rc.1`,
+    );
   }
   return version;
 }

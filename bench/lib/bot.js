@@ -24,10 +24,11 @@ export async function startConjur(extra = {}) {
     groups: { [GROUP]: ['group:release/bench-team'], 'release/bench-team': [`user:${MEMBER}`] },
     // The group's membership sentinel (deploy/conjur/policy.yml): one request per membership check.
     webservices: membershipSentinels([GROUP]),
-    variables: Object.fromEntries([
-      ...Object.values(CREDENTIALS).map((id) => [id, `value-of-${id}-${randomBytes(8).toString('hex')}`]),
-      ...Object.entries(extra),
-    ].map(([id, value]) => [id, { value, readers: [`host:${BOT_LOGIN.slice(5)}`] }])),
+    variables: Object.fromEntries(
+      [...Object.values(CREDENTIALS).map((id) => [id, `value-of-${id}-${randomBytes(8).toString('hex')}`]), ...Object.entries(extra)].map(
+        ([id, value]) => [id, { value, readers: [`host:${BOT_LOGIN.slice(5)}`] }],
+      ),
+    ),
   });
   return { conjur, apiKey };
 }
@@ -40,7 +41,17 @@ export function botEnv(root, conjur, apiKey, projectsYaml, extra = {}) {
   const staging = path.join(root, 'staging');
   mkdirSync(staging, { recursive: true });
   const config = path.join(root, 'releases.yml');
-  writeFileSync(config, [`channel: C0BENCH`, `staging_dir: ${staging}`, `identity: { strategy: map, map: { U0ALICE: ${MEMBER} } }`, 'projects:', projectsYaml, ''].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `channel: C0BENCH`,
+      `staging_dir: ${staging}`,
+      `identity: { strategy: map, map: { U0ALICE: ${MEMBER} } }`,
+      'projects:',
+      projectsYaml,
+      '',
+    ].join('\n'),
+  );
   return {
     PATH: process.env.PATH,
     CONJUR_APPLIANCE_URL: conjur.url,
@@ -61,7 +72,12 @@ export function filesProjectYaml(root, name = 'bench-files', destinations = 2) {
   const lines = [`  ${name}:`, `    authorized_group: ${GROUP}`, `    jenkins_job: ${name}`, '    artifact: files', '    destinations:'];
   for (let i = 0; i < destinations; i++) {
     const [env, id] = ids[i % ids.length];
-    lines.push(`      - name: mirror-${i + 1}`, '        type: directory', `        path: ${path.join(root, `out-${i + 1}`)}/{project}/{version}`, `        credentials: { ${env}: ${id} }`);
+    lines.push(
+      `      - name: mirror-${i + 1}`,
+      '        type: directory',
+      `        path: ${path.join(root, `out-${i + 1}`)}/{project}/{version}`,
+      `        credentials: { ${env}: ${id} }`,
+    );
   }
   return lines.join('\n');
 }

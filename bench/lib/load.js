@@ -10,7 +10,9 @@ function send(agent, url, { method = 'POST', headers, body }) {
     const req = http.request(url, { method, agent, headers: { ...headers, 'content-length': Buffer.byteLength(body ?? '') } }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }),
+      );
       res.on('error', reject);
     });
     req.setTimeout(60_000, () => req.destroy(new Error(`no answer from ${url} within 60 s`)));
@@ -34,7 +36,8 @@ export async function runLoad({ url, concurrency, requests, build, expect }) {
         while (next < requests) {
           const i = next++;
           const res = await send(agent, url, build(i));
-          if (res.status !== expect) throw new Error(`request ${i} to ${url} answered ${res.status}, expected ${expect}: ${res.body.slice(0, 500)}`);
+          if (res.status !== expect)
+            throw new Error(`request ${i} to ${url} answered ${res.status}, expected ${expect}: ${res.body.slice(0, 500)}`);
           latencies.push(res.ms);
         }
       }),
@@ -43,5 +46,12 @@ export async function runLoad({ url, concurrency, requests, build, expect }) {
     agent.destroy();
   }
   const wallMs = performance.now() - started;
-  return { latencies, wallMs, rps: requests / (wallMs / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), mean: mean(latencies) };
+  return {
+    latencies,
+    wallMs,
+    rps: requests / (wallMs / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    mean: mean(latencies),
+  };
 }

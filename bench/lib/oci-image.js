@@ -15,7 +15,13 @@ function tarHeader(name, size) {
   put('0000000\0', 108, 8);
   put('0000000\0', 116, 8);
   put(`${size.toString(8).padStart(11, '0')}\0`, 124, 12);
-  put(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 12);
+  put(
+    `${Math.floor(Date.now() / 1000)
+      .toString(8)
+      .padStart(11, '0')}\0`,
+    136,
+    12,
+  );
   put('        ', 148, 8);
   put('0', 156, 1);
   put('ustar\0', 257, 6);
@@ -78,7 +84,16 @@ export function buildImage(dir, { layers, layerBytes }) {
   writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'image' } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          ...manifest,
+          annotations: { 'org.opencontainers.image.ref.name': 'image' },
+        },
+      ],
+    }),
   );
   return { layout: dir, digest: manifest.digest, bytes: layers * layerBytes };
 }
@@ -103,6 +118,10 @@ export async function skopeoCopy(from, to, home, { destCreds } = {}) {
     writeFileSync(authFile, JSON.stringify({ auths: { [host]: { auth: Buffer.from(destCreds).toString('base64') } } }), { mode: 0o600 });
     auth.push('--dest-authfile', authFile);
   }
-  const { wallMs } = await runProcess('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...auth, '--digestfile', digestFile, from, to], { env, timeoutMs: 10 * 60_000 });
+  const { wallMs } = await runProcess(
+    'skopeo',
+    ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', ...auth, '--digestfile', digestFile, from, to],
+    { env, timeoutMs: 10 * 60_000 },
+  );
   return { digest: readFileSync(digestFile, 'utf8').trim(), wallMs };
 }

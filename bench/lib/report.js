@@ -10,7 +10,11 @@ export const benchmarksFile = path.join(repoRoot, 'BENCHMARKS.md');
 const esc = (cell) => String(cell).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 function markdownTable(headers, rows) {
-  return [`| ${headers.map(esc).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.map(esc).join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function textReport(part, result) {
@@ -27,7 +31,7 @@ export function textReport(part, result) {
 }
 
 function sectionMarkdown(part, result, machine, command) {
-  const summary = result.skipped ? [{ figure: part.title, bot: 'not measured', baseline: '', ratio: '' }] : result.summary ?? [];
+  const summary = result.skipped ? [{ figure: part.title, bot: 'not measured', baseline: '', ratio: '' }] : (result.summary ?? []);
   const meta = JSON.stringify({ summary, machine, command });
   const out = [`<!-- bench:${part.id} ${meta} -->`, `## ${part.title}`, ''];
   out.push(`Measured ${machine.date} on ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB RAM, Node ${machine.node}.`, '');

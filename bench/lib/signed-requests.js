@@ -64,6 +64,10 @@ export function imageReport(secret, project, version, number, image) {
 }
 
 function signedReportHeaders(secret, job, body) {
-  const token = jwt.sign({ sub: job, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') }, secret, { algorithm: 'HS256', expiresIn: 600 });
+  const token = jwt.sign(
+    { sub: job, aud: 'release-bot', jti: randomUUID(), body_sha256: createHash('sha256').update(body).digest('hex') },
+    secret,
+    { algorithm: 'HS256', expiresIn: 600 },
+  );
   return { 'content-type': 'application/json', authorization: `Bearer ${token}` };
 }

@@ -15,11 +15,29 @@ export async function startSlackApi() {
       const params = parseBody(req.headers['content-type'] ?? '', Buffer.concat(chunks).toString('utf8'));
       const next = `${(ts += 1)}.000100`;
       const answers = {
-        'auth.test': { user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0DEVTEAM', team: 'bench', user: 'release-bot', url: 'https://bench.slack.example/' },
+        'auth.test': {
+          user_id: 'UBOT',
+          bot_id: 'BBOT',
+          team_id: 'T0DEVTEAM',
+          team: 'bench',
+          user: 'release-bot',
+          url: 'https://bench.slack.example/',
+        },
         'chat.postMessage': { channel: params.channel ?? 'C0BENCH', ts: next, message: { ts: next, text: params.text ?? '' } },
         'chat.update': { channel: params.channel ?? 'C0BENCH', ts: params.ts ?? next },
         'chat.postEphemeral': { message_ts: next },
-        'users.info': { user: { id: params.user ?? 'U0', team_id: 'T0DEVTEAM', name: 'alice', deleted: false, is_bot: false, is_restricted: false, is_ultra_restricted: false, profile: { email: 'alice@example.com' } } },
+        'users.info': {
+          user: {
+            id: params.user ?? 'U0',
+            team_id: 'T0DEVTEAM',
+            name: 'alice',
+            deleted: false,
+            is_bot: false,
+            is_restricted: false,
+            is_ultra_restricted: false,
+            profile: { email: 'alice@example.com' },
+          },
+        },
       };
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, ...(answers[method] ?? {}) }));

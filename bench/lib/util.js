@@ -132,7 +132,11 @@ export async function runProcess(file, args, options = {}) {
 
 /** Runs a bench child script (node bench/<script>) and parses the JSON line it prints last. */
 export async function runNodeJson(script, args = [], options = {}) {
-  const { stdout, wallMs } = await runProcess(process.execPath, [...(options.nodeArgs ?? []), path.join(repoRoot, 'bench', script), ...args], options);
+  const { stdout, wallMs } = await runProcess(
+    process.execPath,
+    [...(options.nodeArgs ?? []), path.join(repoRoot, 'bench', script), ...args],
+    options,
+  );
   const last = stdout.trim().split('\n').pop() ?? '';
   return { ...JSON.parse(last), wallMs };
 }
@@ -140,7 +144,8 @@ export async function runNodeJson(script, args = [], options = {}) {
 export async function waitForHttp(url, proc, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc && proc.child.exitCode !== null) throw new Error(`process exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output().slice(-2000)}`);
+    if (proc && proc.child.exitCode !== null)
+      throw new Error(`process exited with ${proc.child.exitCode} before ${url} answered:\n${proc.output().slice(-2000)}`);
     try {
       const res = await fetch(url);
       await res.arrayBuffer();

@@ -7,7 +7,12 @@ import { Option, type Command } from 'commander';
 export function addLogFormatEverywhere(program: Command): void {
   const add = (command: Command) => {
     if (!command.options.some((o) => o.long === '--log-format')) {
-      command.addOption(new Option('--log-format <format>', 'log lines on stderr as plain text (default) or JSON (as LOG_FORMAT)').choices(['json', 'human']));
+      command.addOption(
+        new Option('--log-format <format>', 'log lines on stderr as plain text (default) or JSON (as LOG_FORMAT)').choices([
+          'json',
+          'human',
+        ]),
+      );
     }
     for (const sub of command.commands) add(sub);
   };

@@ -12,18 +12,54 @@ type Register = (program: Command) => void;
  * with Bolt, Express and every publisher. A new command is a new file in commands/ plus one entry here.
  */
 const commands: Record<string, { summary: string; load: () => Promise<Register> }> = {
-  serve: { summary: 'run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz)', load: async () => (await import('./commands/serve.js')).registerServe },
-  stage: { summary: 'record a staged build (what the Jenkins webhook does)', load: async () => (await import('./commands/stage.js')).registerStage },
-  publish: { summary: 'release a staged version from the command line, as a Conjur user', load: async () => (await import('./commands/publish.js')).registerPublish },
-  status: { summary: 'the staged build and the latest releases of a project', load: async () => (await import('./commands/status.js')).registerStatus },
-  audit: { summary: 'read, verify, export and trace the hash-chained audit log', load: async () => (await import('./commands/audit.js')).registerAudit },
-  'check-config': { summary: 'check the environment and the projects file without the network', load: async () => (await import('./commands/check-config.js')).registerCheckConfig },
-  'ssh-command': { summary: 'the forced command of the release ssh account', load: async () => (await import('./commands/ssh-command.js')).registerSshCommand },
-  doctor: { summary: 'check-config plus the host and the network: tools, Conjur, Slack, the JWKS, each destination, the audit chain', load: async () => (await import('./commands/doctor.js')).registerDoctor },
-  notify: { summary: 'report a staged build to the bot (for Jenkins agents)', load: async () => (await import('./commands/notify.js')).registerNotify },
-  provenance: { summary: 'print the signing key of attestations, or verify an artifact against its attestation offline', load: async () => (await import('./commands/provenance.js')).registerProvenance },
-  yank: { summary: 'take a released version back on every destination that published it', load: async () => (await import('./commands/yank.js')).registerYank },
-  rollback: { summary: 'yank the newest released version of a project', load: async () => (await import('./commands/yank.js')).registerYank },
+  serve: {
+    summary: 'run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz)',
+    load: async () => (await import('./commands/serve.js')).registerServe,
+  },
+  stage: {
+    summary: 'record a staged build (what the Jenkins webhook does)',
+    load: async () => (await import('./commands/stage.js')).registerStage,
+  },
+  publish: {
+    summary: 'release a staged version from the command line, as a Conjur user',
+    load: async () => (await import('./commands/publish.js')).registerPublish,
+  },
+  status: {
+    summary: 'the staged build and the latest releases of a project',
+    load: async () => (await import('./commands/status.js')).registerStatus,
+  },
+  audit: {
+    summary: 'read, verify, export and trace the hash-chained audit log',
+    load: async () => (await import('./commands/audit.js')).registerAudit,
+  },
+  'check-config': {
+    summary: 'check the environment and the projects file without the network',
+    load: async () => (await import('./commands/check-config.js')).registerCheckConfig,
+  },
+  'ssh-command': {
+    summary: 'the forced command of the release ssh account',
+    load: async () => (await import('./commands/ssh-command.js')).registerSshCommand,
+  },
+  doctor: {
+    summary: 'check-config plus the host and the network: tools, Conjur, Slack, the JWKS, each destination, the audit chain',
+    load: async () => (await import('./commands/doctor.js')).registerDoctor,
+  },
+  notify: {
+    summary: 'report a staged build to the bot (for Jenkins agents)',
+    load: async () => (await import('./commands/notify.js')).registerNotify,
+  },
+  provenance: {
+    summary: 'print the signing key of attestations, or verify an artifact against its attestation offline',
+    load: async () => (await import('./commands/provenance.js')).registerProvenance,
+  },
+  yank: {
+    summary: 'take a released version back on every destination that published it',
+    load: async () => (await import('./commands/yank.js')).registerYank,
+  },
+  rollback: {
+    summary: 'yank the newest released version of a project',
+    load: async () => (await import('./commands/yank.js')).registerYank,
+  },
   gc: { summary: 'remove quarantined copies of superseded or old builds', load: async () => (await import('./commands/gc.js')).registerGc },
 };
 

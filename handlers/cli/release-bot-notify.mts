@@ -89,29 +89,66 @@ export interface NotifyOptionSpec {
 
 export const NOTIFY_DESCRIPTION =
   'tell release-bot (from Jenkins) that a build is staged: hashes FILE..., signs a short-lived token with JENKINS_JWT_SECRET, posts; exits 0 only when staged';
-export const NOTIFY_FILES = { name: '[files...]', description: 'the artifacts as copied to <staging_dir>/<project>/<version>/ (hashed here, streamed)' } as const;
+export const NOTIFY_FILES = {
+  name: '[files...]',
+  description: 'the artifacts as copied to <staging_dir>/<project>/<version>/ (hashed here, streamed)',
+} as const;
 
 /** The options of both forms, in help order: one table, so the two cannot drift apart. */
 export const NOTIFY_OPTIONS: readonly NotifyOptionSpec[] = [
-  { flags: '--url <url>', key: 'url', kind: 'string', required: true, description: 'the bot, e.g. https://release.example.com (POST <url>/webhooks/jenkins)' },
+  {
+    flags: '--url <url>',
+    key: 'url',
+    kind: 'string',
+    required: true,
+    description: 'the bot, e.g. https://release.example.com (POST <url>/webhooks/jenkins)',
+  },
   { flags: '--project <p>', key: 'project', kind: 'string', required: true, description: 'the project' },
   { flags: '--version <v>', key: 'version', kind: 'string', required: true, description: 'the version' },
-  { flags: '--job <name>', key: 'job', kind: 'string', description: 'the reporting Jenkins job (token sub; default: $JOB_NAME, else the project)' },
+  {
+    flags: '--job <name>',
+    key: 'job',
+    kind: 'string',
+    description: 'the reporting Jenkins job (token sub; default: $JOB_NAME, else the project)',
+  },
   { flags: '--build-number <n>', key: 'buildNumber', kind: 'count', description: 'Jenkins build number (default: $BUILD_NUMBER)' },
   { flags: '--build-url <url>', key: 'buildUrl', kind: 'string', description: 'Jenkins build URL (default: $BUILD_URL)' },
   { flags: '--commit <sha>', key: 'commit', kind: 'string', description: 'source commit (default: $GIT_COMMIT)' },
-  { flags: '--base <dir>', key: 'base', kind: 'string', description: "report paths relative to this directory (default: each file's base name)" },
+  {
+    flags: '--base <dir>',
+    key: 'base',
+    kind: 'string',
+    description: "report paths relative to this directory (default: each file's base name)",
+  },
   { flags: '--image <ref>', key: 'image', kind: 'string', description: 'docker projects: the image pushed to the staging registry' },
-  { flags: '--image-digest <digest>', key: 'imageDigest', kind: 'string', description: 'docker projects: its manifest digest (sha256:...)' },
-  { flags: '--timeout <seconds>', key: 'timeout', kind: 'count', default: 600, description: 'how long to wait for the bot (it hashes the staged files before answering)' },
-  { flags: '--retries <n>', key: 'retries', kind: 'count', default: 4, description: 'tries again this many times after a connection reset or a 5xx (1, 2, 4 s... apart); a 4xx is final' },
+  {
+    flags: '--image-digest <digest>',
+    key: 'imageDigest',
+    kind: 'string',
+    description: 'docker projects: its manifest digest (sha256:...)',
+  },
+  {
+    flags: '--timeout <seconds>',
+    key: 'timeout',
+    kind: 'count',
+    default: 600,
+    description: 'how long to wait for the bot (it hashes the staged files before answering)',
+  },
+  {
+    flags: '--retries <n>',
+    key: 'retries',
+    kind: 'count',
+    default: 4,
+    description: 'tries again this many times after a connection reset or a 5xx (1, 2, 4 s... apart); a 4xx is final',
+  },
   { flags: '--json', key: 'json', kind: 'boolean', description: "print the bot's answer as JSON" },
 ];
 
 /** A whole number (0 included), as the CLI's options take them; `what` names it in the error. */
 export function wholeNumber(v: string, what: string): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new NotifyError('BAD_INPUT', `${what}: ${JSON.stringify(v.slice(0, 40))} is not a whole number`);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0)
+    throw new NotifyError('BAD_INPUT', `${what}: ${JSON.stringify(v.slice(0, 40))} is not a whole number`);
   return n;
 }
 
@@ -137,8 +174,16 @@ const processIo: NotifyIo = {
  */
 export async function notify(files: string[], o: NotifyOptions, io: NotifyIo = processIo): Promise<number> {
   const secret = io.env.JENKINS_JWT_SECRET;
-  if (!secret) throw new NotifyError('CONFIG_INVALID', 'JENKINS_JWT_SECRET is not set: bind the shared secret from Jenkins credentials (withCredentials) before calling notify');
-  if (secret.length < MIN_SECRET_LENGTH) throw new NotifyError('CONFIG_INVALID', `JENKINS_JWT_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: the bot refuses such a secret`);
+  if (!secret)
+    throw new NotifyError(
+      'CONFIG_INVALID',
+      'JENKINS_JWT_SECRET is not set: bind the shared secret from Jenkins credentials (withCredentials) before calling notify',
+    );
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new NotifyError(
+      'CONFIG_INVALID',
+      `JENKINS_JWT_SECRET is shorter than ${MIN_SECRET_LENGTH} characters: the bot refuses such a secret`,
+    );
   if (files.length > 0 && o.image) throw new NotifyError('BAD_INPUT', 'give files or --image, not both');
   if (files.length === 0 && !o.image) throw new NotifyError('BAD_INPUT', 'name the staged files (or --image for a docker project)');
   const endpoint = webhookUrl(o.url, io);
@@ -175,7 +220,10 @@ export async function notify(files: string[], o: NotifyOptions, io: NotifyIo = p
     answer = JSON.parse(text) as Record<string, unknown>;
   } catch {
     const shown = text.trim();
-    throw new NotifyError('INTERNAL', `release-bot answered HTTP ${status} with something that is not JSON: ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`);
+    throw new NotifyError(
+      'INTERNAL',
+      `release-bot answered HTTP ${status} with something that is not JSON: ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`,
+    );
   }
   if (o.json) io.stdout(`${JSON.stringify({ httpStatus: status, ...answer }, null, 2)}\n`);
   return printAnswer(status, answer, !o.json, io);
@@ -194,7 +242,13 @@ export function signHs256(claims: Record<string, unknown>, secret: string): stri
  * gets that reuses a keep-alive connection the server or a proxy is closing. A 4xx is the bot's
  * final word; no answer within --timeout is not retried (the bot may still be hashing).
  */
-async function postReport(endpoint: URL, body: Buffer, sign: () => string, o: NotifyOptions, io: NotifyIo): Promise<{ status: number; text: string }> {
+async function postReport(
+  endpoint: URL,
+  body: Buffer,
+  sign: () => string,
+  o: NotifyOptions,
+  io: NotifyIo,
+): Promise<{ status: number; text: string }> {
   for (let attempt = 1; ; attempt++) {
     let why: string;
     try {
@@ -212,7 +266,8 @@ async function postReport(endpoint: URL, body: Buffer, sign: () => string, o: No
       const e = err as Error & { cause?: { code?: string } };
       const timedOut = e.name === 'TimeoutError';
       why = timedOut ? `no answer within ${o.timeout} s` : (e.cause?.code ?? e.message);
-      if (timedOut || attempt > o.retries) throw new NotifyError('TIMEOUT', `cannot reach release-bot at ${endpoint.origin}: ${why}`, { cause: err });
+      if (timedOut || attempt > o.retries)
+        throw new NotifyError('TIMEOUT', `cannot reach release-bot at ${endpoint.origin}: ${why}`, { cause: err });
     }
     const pause = 1000 * 2 ** (attempt - 1);
     io.stderr(`release-bot: ${why} from ${endpoint.origin}; trying again in ${pause / 1000} s (${attempt} of ${o.retries} retries)\n`);
@@ -234,7 +289,8 @@ function printAnswer(status: number, a: Record<string, unknown>, human: boolean,
   }
   const code = typeof a.code === 'string' && Object.hasOwn(io.exitCodes, a.code) ? a.code : undefined;
   const lines = [`release-bot: HTTP ${status}: ${String(a.error ?? a.reason ?? a.status ?? 'no answer')}${code ? ` [${code}]` : ''}`];
-  for (const key of ['issues', 'problems'] as const) if (Array.isArray(a[key])) for (const p of a[key] as unknown[]) lines.push(`  - ${String(p)}`);
+  for (const key of ['issues', 'problems'] as const)
+    if (Array.isArray(a[key])) for (const p of a[key] as unknown[]) lines.push(`  - ${String(p)}`);
   io.stderr(`${lines.join('\n')}\n`);
   return code ? (io.exitCodes[code] ?? 1) : 1;
 }
@@ -248,7 +304,8 @@ function safeRelativePath(p: string): string {
   if (p.length === 0 || p.length > 1024) throw bad('must be a non-empty relative path');
   if (p.includes('\0') || p.includes('\\')) throw bad('contains a NUL or a backslash');
   if (path.posix.isAbsolute(p)) throw bad("is absolute: paths are relative to the version's staging directory");
-  if (p.split('/').some((s) => s === '..' || s === '.' || s === '')) throw bad('escapes or wanders in the staging directory ("..", "." or an empty segment)');
+  if (p.split('/').some((s) => s === '..' || s === '.' || s === ''))
+    throw bad('escapes or wanders in the staging directory ("..", "." or an empty segment)');
   return p;
 }
 
@@ -257,7 +314,9 @@ async function digests(files: string[], base: string | undefined): Promise<{ pat
   const out: { path: string; sha256: string }[] = [];
   const seen = new Set<string>();
   for (const file of files) {
-    const rel = safeRelativePath(base === undefined ? path.basename(file) : path.relative(path.resolve(base), path.resolve(file)).split(path.sep).join('/'));
+    const rel = safeRelativePath(
+      base === undefined ? path.basename(file) : path.relative(path.resolve(base), path.resolve(file)).split(path.sep).join('/'),
+    );
     if (seen.has(rel)) throw new NotifyError('BAD_INPUT', `${rel} is named twice`);
     seen.add(rel);
     const info = await stat(file).catch(() => undefined);
@@ -266,7 +325,10 @@ async function digests(files: string[], base: string | undefined): Promise<{ pat
       out.push({ path: rel, sha256: await sha256File(file) });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new NotifyError('BAD_INPUT', `${file} cannot be hashed (${code === 'ELOOP' ? 'it is a symlink: name the file itself' : (code ?? (err as Error).message)})`);
+      throw new NotifyError(
+        'BAD_INPUT',
+        `${file} cannot be hashed (${code === 'ELOOP' ? 'it is a symlink: name the file itself' : (code ?? (err as Error).message)})`,
+      );
     }
   }
   return out;
@@ -285,13 +347,17 @@ function webhookUrl(base: string, io: NotifyIo): URL {
   try {
     url = new URL(base);
   } catch {
-    throw new NotifyError('BAD_INPUT', `--url ${JSON.stringify(base.length > 80 ? `${base.slice(0, 80)}…` : base)} is not a URL: use e.g. https://release.example.com`);
+    throw new NotifyError(
+      'BAD_INPUT',
+      `--url ${JSON.stringify(base.length > 80 ? `${base.slice(0, 80)}…` : base)} is not a URL: use e.g. https://release.example.com`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new NotifyError('BAD_INPUT', '--url must be http(s)');
   if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     io.stderr('release-bot: warning: --url is plain http: the report and its token cross the network unencrypted (use https)\n');
   }
-  if (!url.pathname.replace(/\/+$/, '').endsWith('/webhooks/jenkins')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/webhooks/jenkins`;
+  if (!url.pathname.replace(/\/+$/, '').endsWith('/webhooks/jenkins'))
+    url.pathname = `${url.pathname.replace(/\/+$/, '')}/webhooks/jenkins`;
   return url;
 }
 
@@ -302,7 +368,10 @@ function dropUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
 const longName = (spec: NotifyOptionSpec) => (/^--([a-z-]+)/.exec(spec.flags) as RegExpExecArray)[1] as string;
 
 function usage(): string {
-  const rows = NOTIFY_OPTIONS.map((spec) => [`${spec.flags}`, `${spec.description}${spec.default === undefined ? '' : ` (default: ${spec.default})`}`]);
+  const rows = NOTIFY_OPTIONS.map((spec) => [
+    `${spec.flags}`,
+    `${spec.description}${spec.default === undefined ? '' : ` (default: ${spec.default})`}`,
+  ]);
   rows.push(['-h, --help', 'display help for command']);
   const width = Math.max(...rows.map(([flags]) => (flags as string).length)) + 2;
   return [
@@ -329,7 +398,9 @@ export async function main(argv: string[], io: NotifyIo = processIo): Promise<nu
         allowPositionals: true,
         strict: true,
         options: {
-          ...Object.fromEntries(NOTIFY_OPTIONS.map((spec) => [longName(spec), { type: spec.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }])),
+          ...Object.fromEntries(
+            NOTIFY_OPTIONS.map((spec) => [longName(spec), { type: spec.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]),
+          ),
           help: { type: 'boolean', short: 'h' },
         },
       });

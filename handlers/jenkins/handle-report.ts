@@ -30,7 +30,12 @@ const malformed = (message: string) => new ReleaseBotError(ErrorCode.BadInput, m
  * Turns an authenticated report into a staging call on the core, and its result into an answer.
  * `builds` holds the one report of each build whose token had no `jti` (see JenkinsBuildReports).
  */
-export async function handleReport(core: ReleaseCore, credential: Credential, body: unknown, builds?: JenkinsBuildReports): Promise<Answer> {
+export async function handleReport(
+  core: ReleaseCore,
+  credential: Credential,
+  body: unknown,
+  builds?: JenkinsBuildReports,
+): Promise<Answer> {
   const parsed = parseReport(body);
   if (parsed.kind === 'ignored') return { status: 200, body: { status: 'ignored', reason: parsed.reason } };
   const report = parsed.report;
@@ -45,7 +50,8 @@ export async function handleReport(core: ReleaseCore, credential: Credential, bo
   if (bound) {
     if (!builds) throw new ReleaseBotError(ErrorCode.Internal, 'a token without jti needs the build report store');
     // The token was minted for one build: the report may not speak for another.
-    if (build.number !== undefined && build.number !== bound.number) throw forbidden(`the report is for build ${build.number}, and the token was minted for build ${bound.number}`);
+    if (build.number !== undefined && build.number !== bound.number)
+      throw forbidden(`the report is for build ${build.number}, and the token was minted for build ${bound.number}`);
     build.number = bound.number;
     key = { issuer: bound.issuer, job: job as string, number: bound.number };
     const claim = builds.claim(key, { project: project.name, version, bodySha256: bound.bodySha256 });
@@ -56,16 +62,37 @@ export async function handleReport(core: ReleaseCore, credential: Credential, bo
       );
     }
     if (claim.kind === 'same') {
-      if (claim.report.state === 'staging') throw new ReleaseBotError(ErrorCode.InProgress, `build ${bound.number} of ${safeText(job as string, 200)} is being staged right now: wait for that answer`);
+      if (claim.report.state === 'staging')
+        throw new ReleaseBotError(
+          ErrorCode.InProgress,
+          `build ${bound.number} of ${safeText(job as string, 200)} is being staged right now: wait for that answer`,
+        );
       // A replay of the report (a retried request, or someone who captured the token): nothing is looked at again.
-      return { status: 200, body: { status: 'already-staged', outcome: 'already-staged', project: project.name, version, build, reportedAt: claim.report.claimedAt } };
+      return {
+        status: 200,
+        body: {
+          status: 'already-staged',
+          outcome: 'already-staged',
+          project: project.name,
+          version,
+          build,
+          reportedAt: claim.report.claimedAt,
+        },
+      };
     }
   }
 
   const via = `jenkins:${job ?? project.name}`;
   let result;
   try {
-    result = await core.stage({ project: project.name, version, build, ...stage, reportedBy: `${via} (${credential.kind})`, actor: { via } });
+    result = await core.stage({
+      project: project.name,
+      version,
+      build,
+      ...stage,
+      reportedBy: `${via} (${credential.kind})`,
+      actor: { via },
+    });
   } catch (err) {
     if (key) builds?.release(key);
     throw err;
@@ -101,7 +128,9 @@ function resolveProject(core: ReleaseCore, credential: Credential, report: Build
   const matches = [...core.config.projects.values()].filter((p) => jobAllowed(p.jenkins_job, job));
   if (matches.length === 0) throw forbidden(`job ${safeText(job, 200)} is not the jenkins_job of any project`);
   if (matches.length > 1) {
-    throw malformed(`job ${safeText(job, 200)} builds several projects (${matches.map((p) => p.name).join(', ')}): report with \`release-bot notify\`, which names the project`);
+    throw malformed(
+      `job ${safeText(job, 200)} builds several projects (${matches.map((p) => p.name).join(', ')}): report with \`release-bot notify\`, which names the project`,
+    );
   }
   return matches[0] as ProjectConfig;
 }
@@ -109,10 +138,12 @@ function resolveProject(core: ReleaseCore, credential: Credential, report: Build
 /** The job check each credential allows; returns the job recorded with the staged build. */
 function checkJob(project: ProjectConfig, credential: Credential, report: BuildReport): string | undefined {
   const allowed = (job: string) => jobAllowed(project.jenkins_job, job);
-  const notAllowed = (job: string) => forbidden(`job ${safeText(job, 200)} may not report builds of ${project.name}: its jenkins_job is ${project.jenkins_job}`);
+  const notAllowed = (job: string) =>
+    forbidden(`job ${safeText(job, 200)} may not report builds of ${project.name}: its jenkins_job is ${project.jenkins_job}`);
   if (credential.kind === 'jwt') {
     if (!allowed(credential.sub)) throw notAllowed(credential.sub);
-    if (report.job !== undefined && !allowed(report.job)) throw forbidden(`the report names job ${safeText(report.job, 200)}, and the token was issued to ${safeText(credential.sub, 200)}`);
+    if (report.job !== undefined && !allowed(report.job))
+      throw forbidden(`the report names job ${safeText(report.job, 200)}, and the token was issued to ${safeText(credential.sub, 200)}`);
     return jobFullName(credential.sub);
   }
   if (credential.kind === 'hmac') {
@@ -130,7 +161,9 @@ function versionOf(project: ProjectConfig, report: BuildReport): string {
   if (report.version !== undefined) return report.version;
   const value = report.parameters?.[project.version_parameter];
   if (typeof value !== 'string' || value === '') {
-    throw malformed(`the build has no ${project.version_parameter} parameter: add a string parameter ${project.version_parameter} holding the version, or set version_parameter for ${project.name}`);
+    throw malformed(
+      `the build has no ${project.version_parameter} parameter: add a string parameter ${project.version_parameter} holding the version, or set version_parameter for ${project.name}`,
+    );
   }
   return value;
 }
@@ -141,6 +174,7 @@ function artifactOf(project: ProjectConfig, report: BuildReport, version: string
     return project.artifact === 'docker' && project.image ? { image: { ref: `${project.image.repository}:${version}` } } : {};
   }
   if (report.files && report.image) throw malformed('report artifacts or image, not both');
-  if (project.artifact === 'files' && !report.files) throw malformed(`${project.name} is a files project: list its artifacts with their sha256`);
+  if (project.artifact === 'files' && !report.files)
+    throw malformed(`${project.name} is a files project: list its artifacts with their sha256`);
   return { files: report.files, image: report.image };
 }

@@ -18,6 +18,9 @@ export function verifyHubSignature(rawBody: Buffer, header: string | undefined, 
   const given = Buffer.from((m[1] as string).toLowerCase(), 'hex');
   const expected = createHmac('sha256', secret).update(rawBody).digest();
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new ReleaseBotError(ErrorCode.WebhookUnauthenticated, 'X-Hub-Signature-256 does not match the body: sign the exact bytes sent with JENKINS_WEBHOOK_SECRET');
+    throw new ReleaseBotError(
+      ErrorCode.WebhookUnauthenticated,
+      'X-Hub-Signature-256 does not match the body: sign the exact bytes sent with JENKINS_WEBHOOK_SECRET',
+    );
   }
 }

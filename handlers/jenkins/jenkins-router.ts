@@ -12,7 +12,9 @@ export function jenkinsRouter(app: App, options: JwtKeyOptions & { now?: () => D
   const env = app.config.env;
   const secret = env.JENKINS_WEBHOOK_SECRET;
   if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError([`JENKINS_WEBHOOK_SECRET: is ${secret.length} characters long: use at least ${MIN_SECRET_LENGTH} random characters (openssl rand -hex 32)`]);
+    throw new ConfigError([
+      `JENKINS_WEBHOOK_SECRET: is ${secret.length} characters long: use at least ${MIN_SECRET_LENGTH} random characters (openssl rand -hex 32)`,
+    ]);
   }
   return createJenkinsRouter({
     core: app.core,

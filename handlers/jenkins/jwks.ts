@@ -91,7 +91,10 @@ export class JwksKeys {
       const stale = this.fetchedAt !== undefined && this.now() - this.fetchedAt < (this.options.maxStaleMs ?? 60 * 60_000);
       if (stale) return;
       // Fail closed, but say it is worth retrying: the token was not judged bad.
-      throw new ReleaseBotError(ErrorCode.WebhookUnauthenticated, `cannot read the JWKS at JENKINS_JWKS_URL: ${(err as Error).message}`, { retryable: true, cause: err });
+      throw new ReleaseBotError(ErrorCode.WebhookUnauthenticated, `cannot read the JWKS at JENKINS_JWKS_URL: ${(err as Error).message}`, {
+        retryable: true,
+        cause: err,
+      });
     }
   }
 

@@ -29,7 +29,9 @@ export function jwtKeysFromEnv(env: JwtKeySettings, options: JwtKeyOptions = {})
   let publicKey: { alg: AsymmetricAlgorithm; key: KeyObject } | undefined;
   if (env.JENKINS_JWT_SECRET !== undefined) {
     if (env.JENKINS_JWT_SECRET.length < MIN_SECRET_LENGTH) {
-      problems.push(`JENKINS_JWT_SECRET: is ${env.JENKINS_JWT_SECRET.length} characters long: use at least ${MIN_SECRET_LENGTH} random characters (openssl rand -hex 32)`);
+      problems.push(
+        `JENKINS_JWT_SECRET: is ${env.JENKINS_JWT_SECRET.length} characters long: use at least ${MIN_SECRET_LENGTH} random characters (openssl rand -hex 32)`,
+      );
     } else {
       secret = createSecretKey(Buffer.from(env.JENKINS_JWT_SECRET, 'utf8'));
     }

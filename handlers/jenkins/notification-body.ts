@@ -113,7 +113,13 @@ export class LogFieldDropper {
   }
 
   private atLog(): boolean {
-    return this.stack.length === 2 && this.stack[0]?.key === 'build' && this.stack[1]?.kind === 'object' && this.stack[1].key === 'log' && !this.stack[1].expectKey;
+    return (
+      this.stack.length === 2 &&
+      this.stack[0]?.key === 'build' &&
+      this.stack[1]?.kind === 'object' &&
+      this.stack[1].key === 'log' &&
+      !this.stack[1].expectKey
+    );
   }
 
   private endKey(): void {
@@ -158,7 +164,8 @@ export function readNotificationBody(stream: Readable, limits: NotificationBodyL
       dropper.write(chunk);
       keptTooLarge = dropper.keptBytes > limits.maxKept;
     };
-    const onEnd = () => finish(keptTooLarge ? { kind: 'too-large', what: 'kept' } : { kind: 'ok', body: dropper.body(), droppedBytes: dropper.droppedBytes });
+    const onEnd = () =>
+      finish(keptTooLarge ? { kind: 'too-large', what: 'kept' } : { kind: 'ok', body: dropper.body(), droppedBytes: dropper.droppedBytes });
     const onError = (err: Error) => finish(err);
     const onClose = () => finish(new Error('the request was aborted before its body ended'));
     stream.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);

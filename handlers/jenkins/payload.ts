@@ -41,7 +41,15 @@ export const botReportSchema = z.strictObject({
     .min(1)
     .max(1000)
     .optional(),
-  image: z.strictObject({ ref: z.string().min(1).max(512), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>').optional() }).optional(),
+  image: z
+    .strictObject({
+      ref: z.string().min(1).max(512),
+      digest: z
+        .string()
+        .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>')
+        .optional(),
+    })
+    .optional(),
 });
 export type BotReport = z.infer<typeof botReportSchema>;
 
@@ -122,7 +130,9 @@ export function parseReport(body: unknown): ParsedReport {
       },
     };
   }
-  throw malformed('the body is neither a release-bot report ({"project", "version", "build", "artifacts" | "image"}) nor a Jenkins Notification plugin report ({"name", "url", "build"})');
+  throw malformed(
+    'the body is neither a release-bot report ({"project", "version", "build", "artifacts" | "image"}) nor a Jenkins Notification plugin report ({"name", "url", "build"})',
+  );
 }
 
 function check<T>(schema: z.ZodType<T>, body: unknown, format: string): T {

@@ -65,7 +65,11 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
     if (!project) {
       // Not read: the connection is closed after the answer instead.
       res.set('Connection', 'close');
-      respond(res, 'url-token', () => Promise.reject(unauthenticated('unknown notification token: use the URL with the token whose sha256 is the project\'s notification_token_sha256')));
+      respond(res, 'url-token', () =>
+        Promise.reject(
+          unauthenticated("unknown notification token: use the URL with the token whose sha256 is the project's notification_token_sha256"),
+        ),
+      );
       return;
     }
     if (req.body !== undefined || req.readableEnded) {
@@ -74,14 +78,26 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
     }
     const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
     const length = Number(req.get('content-length') ?? NaN);
-    if (encoding !== 'identity') return refuseUnread(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
-    if (length > MAX_NOTIFICATION_BYTES) return refuseUnread(res, 413, `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`);
+    if (encoding !== 'identity')
+      return refuseUnread(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
+    if (length > MAX_NOTIFICATION_BYTES)
+      return refuseUnread(
+        res,
+        413,
+        `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`,
+      );
     readNotificationBody(req, { maxKept: MAX_BODY_BYTES, maxTotal: MAX_NOTIFICATION_BYTES }).then((read) => {
       if (read.kind === 'too-large') {
-        if (read.what === 'total') return refuseUnread(res, 413, `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`);
+        if (read.what === 'total')
+          return refuseUnread(
+            res,
+            413,
+            `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`,
+          );
         return refuse(res, 413, `the body without build.log is larger than ${MAX_BODY_BYTES} bytes`);
       }
-      if (read.droppedBytes > 0) deps.log.debug({ component: 'jenkins', droppedLogBytes: read.droppedBytes }, 'jenkins notification: build.log dropped unread');
+      if (read.droppedBytes > 0)
+        deps.log.debug({ component: 'jenkins', droppedLogBytes: read.droppedBytes }, 'jenkins notification: build.log dropped unread');
       respond(res, 'url-token', async () => handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(read.body)));
     }, next);
   });
@@ -90,31 +106,51 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
   router.use((req: Request, res: Response) => {
     const status = req.method === 'POST' ? 404 : 405;
     if (status === 405) res.set('Allow', 'POST');
-    res.status(status).json({ status: 'error', error: status === 404 ? 'no such endpoint: POST /webhooks/jenkins or /webhooks/jenkins/<token>' : 'only POST is accepted here' });
+    res.status(status).json({
+      status: 'error',
+      error: status === 404 ? 'no such endpoint: POST /webhooks/jenkins or /webhooks/jenkins/<token>' : 'only POST is accepted here',
+    });
   });
 
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-    if (e.type === 'encoding.unsupported') return refuse(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
+    if (e.type === 'encoding.unsupported')
+      return refuse(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
     // Body read errors, bad percent-encoding in the path: never echo what was sent.
     const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
-    deps.log.warn({ component: 'jenkins', status, type: safeText(String(e.type ?? 'unknown'), 40) }, 'jenkins webhook: request refused before it was read');
+    deps.log.warn(
+      { component: 'jenkins', status, type: safeText(String(e.type ?? 'unknown'), 40) },
+      'jenkins webhook: request refused before it was read',
+    );
     refuse(res, status, status === 500 ? 'internal error' : 'the request could not be read');
   });
 
   function respond(res: Response, route: Route, work: () => Promise<Answer>): void {
     work().then(
       (answer) => {
-        deps.log.info({ component: 'jenkins', route, status: answer.status, outcome: answer.body.status, project: answer.body.project, version: answer.body.version }, 'jenkins report');
+        deps.log.info(
+          {
+            component: 'jenkins',
+            route,
+            status: answer.status,
+            outcome: answer.body.status,
+            project: answer.body.project,
+            version: answer.body.version,
+          },
+          'jenkins report',
+        );
         res.status(answer.status).set('Cache-Control', 'no-store').json(answer.body);
       },
       (thrown: unknown) => {
         const err = toReleaseBotError(thrown);
         const status = httpStatus(err);
         const internal = status === 500;
-        deps.log[status >= 500 ? 'error' : 'warn']({ component: 'jenkins', route, status, code: err.code, reason: err.message }, 'jenkins report refused');
+        deps.log[status >= 500 ? 'error' : 'warn'](
+          { component: 'jenkins', route, status, code: err.code, reason: err.message },
+          'jenkins report refused',
+        );
         if (status === 401) res.set('WWW-Authenticate', 'Bearer realm="release-bot"');
         const details = err.details;
         res
@@ -133,14 +169,25 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
 
   async function authenticate(req: Request, raw: Buffer, route: Route): Promise<Credential> {
     if (route === 'bearer') {
-      if (!deps.keys) throw unauthenticated('bearer tokens are not accepted: the bot has no JENKINS_JWT_SECRET, JENKINS_JWT_PUBLIC_KEY or JENKINS_JWKS_URL');
+      if (!deps.keys)
+        throw unauthenticated(
+          'bearer tokens are not accepted: the bot has no JENKINS_JWT_SECRET, JENKINS_JWT_PUBLIC_KEY or JENKINS_JWKS_URL',
+        );
       const m = /^Bearer +([^ ]+) *$/i.exec(req.get('authorization') ?? '');
       if (!m) throw unauthenticated('the Authorization header must be "Bearer <JWT>"');
       const at = now();
       const claims = await verifyJenkinsJwt(m[1] as string, deps.keys, deps.policy, at, raw);
       if (claims.jti === undefined) {
         // No jti (the OIDC provider plugin's tokens): the build is single-use instead, checked once the report is read.
-        return { kind: 'jwt', sub: claims.sub, build: { issuer: claims.iss ?? '', number: claims.buildNumber as number, bodySha256: createHash('sha256').update(raw).digest('hex') } };
+        return {
+          kind: 'jwt',
+          sub: claims.sub,
+          build: {
+            issuer: claims.iss ?? '',
+            number: claims.buildNumber as number,
+            bodySha256: createHash('sha256').update(raw).digest('hex'),
+          },
+        };
       }
       // Kept until the token can no longer pass `exp`, clock tolerance included.
       if (!deps.tokenIds.claim(claims.jti, claims.exp + deps.policy.clockToleranceSec, Math.floor(at.getTime() / 1000))) {
@@ -153,7 +200,9 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
       verifyHubSignature(raw, req.get('x-hub-signature-256'), deps.webhookSecret);
       return { kind: 'hmac' };
     }
-    throw unauthenticated('no credentials: send "Authorization: Bearer <JWT>" (release-bot notify does) or an X-Hub-Signature-256 HMAC of the body');
+    throw unauthenticated(
+      'no credentials: send "Authorization: Bearer <JWT>" (release-bot notify does) or an X-Hub-Signature-256 HMAC of the body',
+    );
   }
 
   return router;
@@ -163,7 +212,10 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
 function requireJson(req: Request, res: Response, next: NextFunction): void {
   const type = req.get('content-type') ?? '';
   const [media, ...params] = type.split(';').map((s) => s.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
   if (media !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
     refuse(res, 415, 'the body must be application/json (UTF-8)');
     return;
@@ -186,7 +238,10 @@ function bodyOf(req: Request): Buffer {
   if (Buffer.isBuffer(req.body)) return req.body;
   if (req.body !== undefined) {
     // A body parser mounted before this router already turned the bytes into an object: no signature can be checked.
-    throw new ReleaseBotError(ErrorCode.Internal, 'a body parser mounted before /webhooks/jenkins consumed the raw body: mount JSON parsers on their own paths');
+    throw new ReleaseBotError(
+      ErrorCode.Internal,
+      'a body parser mounted before /webhooks/jenkins consumed the raw body: mount JSON parsers on their own paths',
+    );
   }
   return Buffer.alloc(0);
 }

@@ -49,12 +49,21 @@ const unauthenticated = (why: string) => new ReleaseBotError(ErrorCode.WebhookUn
  * then lets (iss, sub, build_number) stage one report only. A token with neither has nothing to
  * stop a replay and is refused.
  */
-export async function verifyJenkinsJwt(token: string, keys: KeyResolver, policy: JwtPolicy, now: Date, rawBody?: Buffer): Promise<JenkinsClaims> {
-  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token)) throw unauthenticated('the bearer token is not a signed JWT (header.payload.signature)');
+export async function verifyJenkinsJwt(
+  token: string,
+  keys: KeyResolver,
+  policy: JwtPolicy,
+  now: Date,
+  rawBody?: Buffer,
+): Promise<JenkinsClaims> {
+  if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token))
+    throw unauthenticated('the bearer token is not a signed JWT (header.payload.signature)');
   const header = decodeHeader(token);
   const alg = header.alg;
   if (typeof alg !== 'string' || !(keys.algorithms as readonly string[]).includes(alg)) {
-    throw unauthenticated(`token algorithm ${JSON.stringify(clip(String(alg), 20))} is not accepted: this bot accepts ${keys.algorithms.join(', ')}`);
+    throw unauthenticated(
+      `token algorithm ${JSON.stringify(clip(String(alg), 20))} is not accepted: this bot accepts ${keys.algorithms.join(', ')}`,
+    );
   }
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const key = await keys.resolve(alg as JwtAlgorithm, kid);
@@ -81,7 +90,8 @@ export async function verifyJenkinsJwt(token: string, keys: KeyResolver, policy:
   if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowSec + policy.clockToleranceSec)) {
     throw unauthenticated('the token was issued in the future (iat): check the clocks of Jenkins and the release machine');
   }
-  if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 1024) throw unauthenticated('the token has no sub naming the reporting job');
+  if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 1024)
+    throw unauthenticated('the token has no sub naming the reporting job');
   const replay = replayClaims(payload, alg as JwtAlgorithm);
   const bodyDigest = (payload as Record<string, unknown>).body_sha256;
   if (bodyDigest !== undefined) {
@@ -94,14 +104,17 @@ export async function verifyJenkinsJwt(token: string, keys: KeyResolver, policy:
 
 function replayClaims(payload: jwt.JwtPayload, alg: JwtAlgorithm): Pick<JenkinsClaims, 'jti' | 'iss' | 'buildNumber'> {
   if (payload.jti !== undefined || alg === 'HS256') {
-    if (typeof payload.jti !== 'string' || !JTI.test(payload.jti)) throw unauthenticated('the token has no usable jti (8 to 200 printable characters): each token must carry a unique id');
+    if (typeof payload.jti !== 'string' || !JTI.test(payload.jti))
+      throw unauthenticated('the token has no usable jti (8 to 200 printable characters): each token must carry a unique id');
     return { jti: payload.jti };
   }
   const raw: unknown = (payload as Record<string, unknown>).build_number;
   // The plugin's default template makes it an integer; a string claim type gives digits.
   const number = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : raw;
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-    throw unauthenticated('the token has neither a jti nor a build_number: Jenkins\' OIDC provider puts build_number in build tokens by default (keep that claim template), other clients must send a unique jti');
+    throw unauthenticated(
+      "the token has neither a jti nor a build_number: Jenkins' OIDC provider puts build_number in build tokens by default (keep that claim template), other clients must send a unique jti",
+    );
   }
   return { buildNumber: number, ...(typeof payload.iss === 'string' ? { iss: payload.iss } : {}) };
 }
@@ -126,8 +139,10 @@ function explain(err: unknown, policy: JwtPolicy): string {
   if (err instanceof jwt.TokenExpiredError) return `the token expired at ${err.expiredAt.toISOString()}: mint a fresh one for each report`;
   if (err instanceof jwt.NotBeforeError) return `the token is not valid before ${err.date.toISOString()} (nbf): check the clocks`;
   const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith('jwt audience invalid')) return `the token's audience (aud) is not ${JSON.stringify(policy.audience)} (JENKINS_JWT_AUDIENCE)`;
-  if (message.startsWith('jwt issuer invalid')) return `the token's issuer (iss) is not ${JSON.stringify(policy.issuer)} (JENKINS_JWT_ISSUER)`;
+  if (message.startsWith('jwt audience invalid'))
+    return `the token's audience (aud) is not ${JSON.stringify(policy.audience)} (JENKINS_JWT_AUDIENCE)`;
+  if (message.startsWith('jwt issuer invalid'))
+    return `the token's issuer (iss) is not ${JSON.stringify(policy.issuer)} (JENKINS_JWT_ISSUER)`;
   if (message === 'invalid signature') return 'the token signature is invalid';
   return `the token is not valid (${clip(message, 80)})`;
 }

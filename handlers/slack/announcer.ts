@@ -78,7 +78,14 @@ export class ReleaseAnnouncer {
         resumeOf: release.resumeOf,
         destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
       };
-      const tracked: TrackedRelease = { channel: project.channel, ts: Promise.resolve(undefined), queue: Promise.resolve(), view, updateDue: false, lastWrite: Date.now() };
+      const tracked: TrackedRelease = {
+        channel: project.channel,
+        ts: Promise.resolve(undefined),
+        queue: Promise.resolve(),
+        view,
+        updateDue: false,
+        lastWrite: Date.now(),
+      };
       tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then((posted) => {
         tracked.lastWrite = Date.now();
         if (posted) this.recordMessage(release.id, project.channel, posted);
@@ -191,7 +198,10 @@ export class ReleaseAnnouncer {
     try {
       this.core.releases.recordMessage(releaseId, channel, ts);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, releaseId }, 'could not record the release message: a restart after a crash will post a new one');
+      this.log.warn(
+        { err: (err as Error).message, releaseId },
+        'could not record the release message: a restart after a crash will post a new one',
+      );
     }
   }
 
@@ -251,9 +261,11 @@ export class ReleaseAnnouncer {
   }
 
   private enqueue(thread: Thread, work: (ts: string | undefined) => Promise<void>): void {
-    thread.queue = thread.queue.then(async () => work(await thread.ts)).catch((err: unknown) => {
-      this.log.warn({ err: (err as Error).message }, 'could not update the release channel');
-    });
+    thread.queue = thread.queue
+      .then(async () => work(await thread.ts))
+      .catch((err: unknown) => {
+        this.log.warn({ err: (err as Error).message }, 'could not update the release channel');
+      });
     this.track(thread.queue);
   }
 

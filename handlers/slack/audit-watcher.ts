@@ -75,7 +75,10 @@ export class AuditWatcher {
   private yanked(entry: AuditEntry): void {
     const summary = yankSummaryFromAudit(entry);
     if (!summary) return;
-    this.log.info({ yankId: summary.yankId, project: summary.project, version: summary.version, auditId: entry.id }, 'announcing a yank another process ran');
+    this.log.info(
+      { yankId: summary.yankId, project: summary.project, version: summary.version, auditId: entry.id },
+      'announcing a yank another process ran',
+    );
     this.announcer.announceYank(summary);
   }
 
@@ -83,7 +86,10 @@ export class AuditWatcher {
   private interrupted(entry: AuditEntry): void {
     const release = entry.releaseId ? this.core.releases.get(entry.releaseId) : undefined;
     if (!release) return;
-    this.log.info({ releaseId: release.id, project: release.project, version: release.version, auditId: entry.id }, 'announcing a release another process found interrupted');
+    this.log.info(
+      { releaseId: release.id, project: release.project, version: release.version, auditId: entry.id },
+      'announcing a release another process found interrupted',
+    );
     this.announcer.announceInterrupted(release, entry.id);
   }
 
@@ -93,13 +99,23 @@ export class AuditWatcher {
     const staged = this.core.staged.current(project.name, entry.version);
     // The Release button names the staged build: announce only the one this entry recorded, while it is current.
     if (!staged || this.announcedStaged.has(staged.id) || !sameBuild(entry, staged)) {
-      this.log.debug({ project: project.name, version: entry.version, auditId: entry.id }, 'staged build already replaced or announced: no readiness note');
+      this.log.debug(
+        { project: project.name, version: entry.version, auditId: entry.id },
+        'staged build already replaced or announced: no readiness note',
+      );
       return;
     }
     this.remember(staged.id);
     const replaces = entry.data.replaces as ReadinessView['replaced'];
-    this.log.info({ project: project.name, version: entry.version, auditId: entry.id, by: staged.reportedBy }, 'announcing a build staged by another process');
-    this.announcer.announceStaged({ staged, replaced: replaces?.stagedAt ? { stagedAt: replaces.stagedAt, build: replaces.build ?? {} } : undefined, project });
+    this.log.info(
+      { project: project.name, version: entry.version, auditId: entry.id, by: staged.reportedBy },
+      'announcing a build staged by another process',
+    );
+    this.announcer.announceStaged({
+      staged,
+      replaced: replaces?.stagedAt ? { stagedAt: replaces.stagedAt, build: replaces.build ?? {} } : undefined,
+      project,
+    });
   }
 
   private finished(entry: AuditEntry): void {
@@ -108,7 +124,10 @@ export class AuditWatcher {
     const staged = release.stagedBuildId !== null ? this.core.staged.byId(release.stagedBuildId) : undefined;
     const summary = summaryFromAudit(entry, release, staged);
     if (!summary) return;
-    this.log.info({ releaseId: release.id, project: release.project, version: release.version, via: release.via, auditId: entry.id }, 'announcing a release run by another process');
+    this.log.info(
+      { releaseId: release.id, project: release.project, version: release.version, via: release.via, auditId: entry.id },
+      'announcing a release run by another process',
+    );
     this.announcer.announceSummary(summary);
   }
 
@@ -119,5 +138,8 @@ export class AuditWatcher {
 }
 
 function sameBuild(entry: AuditEntry, staged: { artifact: Parameters<typeof artifactDigests>[0]; build: unknown }): boolean {
-  return canonicalJson(entry.data.artifact) === canonicalJson(artifactDigests(staged.artifact)) && canonicalJson(entry.data.build) === canonicalJson(staged.build);
+  return (
+    canonicalJson(entry.data.artifact) === canonicalJson(artifactDigests(staged.artifact)) &&
+    canonicalJson(entry.data.build) === canonicalJson(staged.build)
+  );
 }

@@ -22,7 +22,13 @@ export class SlackChat {
   /** Posts to a channel (or a thread); returns the message's ts, or undefined when Slack refused. */
   async post(channel: string, message: SlackMessage, threadTs?: string): Promise<string | undefined> {
     try {
-      const res = await this.client.chat.postMessage({ channel, ...this.redacted(message), ...(threadTs ? { thread_ts: threadTs } : {}), unfurl_links: false, unfurl_media: false });
+      const res = await this.client.chat.postMessage({
+        channel,
+        ...this.redacted(message),
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
       return typeof res.ts === 'string' ? res.ts : undefined;
     } catch (err) {
       this.fail('chat.postMessage', channel, err);
@@ -60,7 +66,14 @@ export class SlackChat {
     const res = await this.client.users.info({ user: userId });
     const u = res.user;
     if (!u?.id) throw new Error('users.info returned no user');
-    return { id: u.id, teamId: u.team_id, email: u.profile?.email, deleted: u.deleted, isBot: u.is_bot, isRestricted: Boolean(u.is_restricted || u.is_ultra_restricted) };
+    return {
+      id: u.id,
+      teamId: u.team_id,
+      email: u.profile?.email,
+      deleted: u.deleted,
+      isBot: u.is_bot,
+      isRestricted: Boolean(u.is_restricted || u.is_ultra_restricted),
+    };
   }
 
   /** A message with every registered secret replaced; for payloads sent another way (an ack). */

@@ -54,7 +54,10 @@ export function parseCommand(raw: string): SlackCommand {
       if (project === undefined || rest.length < 2) return usage('usage: `/release lock <project> <reason>`: say why');
       if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
       // The reason is the rest of the text as typed (whitespace collapsed), not re-joined words.
-      const reason = text.slice(text.indexOf(project, first.length) + project.length).replace(/\s+/g, ' ').trim();
+      const reason = text
+        .slice(text.indexOf(project, first.length) + project.length)
+        .replace(/\s+/g, ' ')
+        .trim();
       return { kind: 'lock', project, reason };
     }
     case 'unlock': {
@@ -66,7 +69,8 @@ export function parseCommand(raw: string): SlackCommand {
     case 'yank': {
       const [project, version, ...more] = rest;
       const { words: why, dryRun, noLock } = yankFlags(more);
-      if (project === undefined || version === undefined || why.length === 0) return usage('usage: `/release yank <project> <version> <reason> [--dry-run] [--no-lock]`: say why');
+      if (project === undefined || version === undefined || why.length === 0)
+        return usage('usage: `/release yank <project> <version> <reason> [--dry-run] [--no-lock]`: say why');
       if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
       if (!isVersion(version)) return usage(`invalid version ${show(version)}`);
       return { kind: 'yank', project, version, reason: why.join(' '), dryRun, noLock };
@@ -96,7 +100,8 @@ function parseAudit(args: string[]): SlackCommand {
   if (project !== undefined && !isProject(project)) return usage(`invalid project name ${show(project)}`);
   let limit = AUDIT_DEFAULT_LIMIT;
   if (limitText !== undefined) {
-    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > AUDIT_MAX_LIMIT) return usage(`the limit is a number from 1 to ${AUDIT_MAX_LIMIT}`);
+    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > AUDIT_MAX_LIMIT)
+      return usage(`the limit is a number from 1 to ${AUDIT_MAX_LIMIT}`);
     limit = Number(limitText);
   }
   return { kind: 'audit', project, limit };

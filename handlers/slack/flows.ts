@@ -70,8 +70,14 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
       const where = channelRef(core.config.projects.get(request.project)?.channel ?? core.config.channel);
       await asker.reply(
         created
-          ? noteMessage(`:raised_hand: ${code(request.project)} ${code(request.version)} needs ${request.needed} approval(s) from members of ${code(request.approverGroup)} other than you. The request is in ${where}; it expires ${esc(request.expiresAt)}.`, `Waiting for ${request.needed} approval(s) from ${request.approverGroup}; the request is in the release channel.`)
-          : noteMessage(`:raised_hand: ${code(request.project)} ${code(request.version)} already waits for approval (asked by ${esc(request.requester.login)}: ${request.approvals.length} of ${request.needed}). See ${where}.`, `Already waiting for approval (${request.approvals.length} of ${request.needed}).`),
+          ? noteMessage(
+              `:raised_hand: ${code(request.project)} ${code(request.version)} needs ${request.needed} approval(s) from members of ${code(request.approverGroup)} other than you. The request is in ${where}; it expires ${esc(request.expiresAt)}.`,
+              `Waiting for ${request.needed} approval(s) from ${request.approverGroup}; the request is in the release channel.`,
+            )
+          : noteMessage(
+              `:raised_hand: ${code(request.project)} ${code(request.version)} already waits for approval (asked by ${esc(request.requester.login)}: ${request.approvals.length} of ${request.needed}). See ${where}.`,
+              `Already waiting for approval (${request.approvals.length} of ${request.needed}).`,
+            ),
       );
       return;
     }
@@ -80,7 +86,12 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
       await asker.reply(releaseSummaryMessage(summary));
     } else {
       const where = channelRef(core.config.projects.get(summary.project)?.channel ?? core.config.channel);
-      await asker.reply(noteMessage(`${summary.state === 'published' ? ':rocket: Released' : ':x: Release failed:'} ${code(summary.project)} ${code(summary.version)}; the audit summary is in ${where} (audit entry ${code(summary.auditId)}).`, `${summary.project} ${summary.version}: ${summary.state}; audit entry ${summary.auditId}.`));
+      await asker.reply(
+        noteMessage(
+          `${summary.state === 'published' ? ':rocket: Released' : ':x: Release failed:'} ${code(summary.project)} ${code(summary.version)}; the audit summary is in ${where} (audit entry ${code(summary.auditId)}).`,
+          `${summary.project} ${summary.version}: ${summary.state}; audit entry ${summary.auditId}.`,
+        ),
+      );
     }
   } catch (thrown) {
     await asker.reply(errorMessage(toReleaseBotError(thrown)));
@@ -95,10 +106,20 @@ export async function approveFlow(deps: SlackFlowDeps, asker: Asker, requestId: 
     const result = await deps.approvals.approve(requestId, approver);
     const r = result.request;
     if (result.status === 'recorded') {
-      await asker.reply(noteMessage(`:white_check_mark: Your approval of ${code(r.project)} ${code(r.version)} is recorded (${r.approvals.length} of ${r.needed}).`, `Approval recorded (${r.approvals.length} of ${r.needed}).`));
+      await asker.reply(
+        noteMessage(
+          `:white_check_mark: Your approval of ${code(r.project)} ${code(r.version)} is recorded (${r.approvals.length} of ${r.needed}).`,
+          `Approval recorded (${r.approvals.length} of ${r.needed}).`,
+        ),
+      );
       return;
     }
-    await asker.reply(noteMessage(`:white_check_mark: Your approval completes the set: ${code(r.project)} ${code(r.version)} is being released as ${esc(r.requester.login)}.`, `Approved: the release of ${r.project} ${r.version} runs now.`));
+    await asker.reply(
+      noteMessage(
+        `:white_check_mark: Your approval completes the set: ${code(r.project)} ${code(r.version)} is being released as ${esc(r.requester.login)}.`,
+        `Approved: the release of ${r.project} ${r.version} runs now.`,
+      ),
+    );
     try {
       await result.release;
     } catch (thrown) {
@@ -106,7 +127,13 @@ export async function approveFlow(deps: SlackFlowDeps, asker: Asker, requestId: 
       const err = toReleaseBotError(thrown);
       await asker.reply(errorMessage(err));
       const channel = deps.core.config.projects.get(r.project)?.channel ?? deps.core.config.channel;
-      await deps.chat.post(channel, noteMessage(`:x: The approved release of ${code(r.project)} ${code(r.version)} was refused: ${esc(err.message)}`, `The approved release of ${r.project} ${r.version} was refused: ${err.message}`));
+      await deps.chat.post(
+        channel,
+        noteMessage(
+          `:x: The approved release of ${code(r.project)} ${code(r.version)} was refused: ${esc(err.message)}`,
+          `The approved release of ${r.project} ${r.version} was refused: ${err.message}`,
+        ),
+      );
     }
   } catch (thrown) {
     await asker.reply(errorMessage(toReleaseBotError(thrown)));
@@ -162,7 +189,12 @@ export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk):
 
 /** Fail closed: a Conjur error is a refusal, and every refusal is audited. */
 async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Requester, group: string, project: string): Promise<void> {
-  const notMember = () => new ReleaseBotError(ErrorCode.NotAuthorized, `${who.login} is not a member of the Conjur group ${group}, whose members may read the audit log (audit_group)`, { details: { group } });
+  const notMember = () =>
+    new ReleaseBotError(
+      ErrorCode.NotAuthorized,
+      `${who.login} is not a member of the Conjur group ${group}, whose members may read the audit log (audit_group)`,
+      { details: { group } },
+    );
   let refusal: ReleaseBotError | undefined;
   try {
     if (!(await deps.core.isMember(who.login, group))) refusal = notMember();
@@ -170,7 +202,16 @@ async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Request
     const coded = toReleaseBotError(thrown);
     // Conjur answers 404 for a role it does not know (or the bot may not see): a member of nothing.
     // Membership undetermined (no sentinel, the person hidden) is Conjur policy to fix: refused in its own words.
-    refusal = coded.code === ErrorCode.ConjurNotFound ? notMember() : coded.code === ErrorCode.MembershipUndetermined ? coded : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`, { cause: coded });
+    refusal =
+      coded.code === ErrorCode.ConjurNotFound
+        ? notMember()
+        : coded.code === ErrorCode.MembershipUndetermined
+          ? coded
+          : new ReleaseBotError(
+              ErrorCode.ConjurUnavailable,
+              `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`,
+              { cause: coded },
+            );
   }
   if (refusal) {
     auditDenied(deps.core, asker, who.login, 'audit', project, '-', refusal);
@@ -191,7 +232,15 @@ export async function identify(deps: SlackFlowDeps, asker: Asker, action: string
   }
 }
 
-function auditDenied(core: ReleaseCore, asker: Asker, login: string | undefined, action: string, project: string, version: string, err: ReleaseBotError): void {
+function auditDenied(
+  core: ReleaseCore,
+  asker: Asker,
+  login: string | undefined,
+  action: string,
+  project: string,
+  version: string,
+  err: ReleaseBotError,
+): void {
   core.audit.append({
     type: 'denied',
     project: clip(project, 100),

@@ -109,12 +109,17 @@ export class SlackIdentity {
     let org: SlackOrg;
     try {
       org = await this.directory.whoAmI();
-      if (!org.teamId || !TEAM_ID.test(org.teamId)) throw new Error(`auth.test named no workspace (team_id ${JSON.stringify(clip(org.teamId ?? '', 30))})`);
-      if (org.enterpriseId !== undefined && !ENTERPRISE_ID.test(org.enterpriseId)) throw new Error(`auth.test named an invalid organisation (${JSON.stringify(clip(org.enterpriseId, 30))})`);
+      if (!org.teamId || !TEAM_ID.test(org.teamId))
+        throw new Error(`auth.test named no workspace (team_id ${JSON.stringify(clip(org.teamId ?? '', 30))})`);
+      if (org.enterpriseId !== undefined && !ENTERPRISE_ID.test(org.enterpriseId))
+        throw new Error(`auth.test named an invalid organisation (${JSON.stringify(clip(org.enterpriseId, 30))})`);
     } catch (err) {
       const why = clip((err as Error).message, 160);
       this.failure = { at: this.now(), why };
-      this.log.error({ err: why }, 'Slack auth.test failed: the home workspace is unknown, so every Slack request is refused until it answers (or set identity.team_id in the projects file)');
+      this.log.error(
+        { err: why },
+        'Slack auth.test failed: the home workspace is unknown, so every Slack request is refused until it answers (or set identity.team_id in the projects file)',
+      );
       throw homeUnknown(why);
     }
     this.learnt = { teamId: org.teamId, ...(org.enterpriseId ? { enterpriseId: org.enterpriseId } : {}) };
@@ -169,7 +174,10 @@ export function inHome(home: SlackOrg, org: SlackOrg): boolean {
 
 function fromMap(userId: string, settings: IdentitySettings): string {
   const login = Object.hasOwn(settings.map, userId) ? settings.map[userId] : undefined;
-  if (!login) throw unresolved(`your Slack user ${userId} is not in the identity map of the projects file: ask the release-bot admins to add \`${userId}: <your Conjur login>\``);
+  if (!login)
+    throw unresolved(
+      `your Slack user ${userId} is not in the identity map of the projects file: ask the release-bot admins to add \`${userId}: <your Conjur login>\``,
+    );
   return login;
 }
 
@@ -180,28 +188,51 @@ function fromMap(userId: string, settings: IdentitySettings): string {
  */
 function fromEmail(userId: string, address: string | undefined, domains: readonly string[] | undefined): string {
   const raw = address?.trim() ?? '';
-  if (!raw) throw unresolved(`your Slack profile shows no email address (the app needs the users:read.email scope, and your profile an email)`);
+  if (!raw)
+    throw unresolved(`your Slack profile shows no email address (the app needs the users:read.email scope, and your profile an email)`);
   // check-config refuses email-localpart without domains; should it get here anyway, nobody is mapped.
-  if (!domains || domains.length === 0) throw unresolved('identity.email_domains is not configured: no email address can be mapped to a Conjur login');
-  if (!ASCII_ADDRESS.test(raw)) throw unresolved(`the email address of Slack user ${userId} has characters other than plain ASCII: it cannot give a Conjur login`);
+  if (!domains || domains.length === 0)
+    throw unresolved('identity.email_domains is not configured: no email address can be mapped to a Conjur login');
+  if (!ASCII_ADDRESS.test(raw))
+    throw unresolved(`the email address of Slack user ${userId} has characters other than plain ASCII: it cannot give a Conjur login`);
   const email = raw.toLowerCase();
   const at = email.indexOf('@');
-  if (at <= 0 || at !== email.lastIndexOf('@')) throw unresolved(`the email address of Slack user ${userId} does not give a Conjur login (one @, letters, digits, ".", "_", "-" before it)`);
+  if (at <= 0 || at !== email.lastIndexOf('@'))
+    throw unresolved(
+      `the email address of Slack user ${userId} does not give a Conjur login (one @, letters, digits, ".", "_", "-" before it)`,
+    );
   const local = email.slice(0, at);
   const domain = email.slice(at + 1);
-  if (!domains.includes(domain)) throw unresolved(`the email address of Slack user ${userId} is in ${JSON.stringify(clip(domain, 60))}, which is not one of the company's domains (identity.email_domains)`);
-  if (!LOCALPART.test(local)) throw unresolved(`the email address of Slack user ${userId} does not give a Conjur login (letters, digits, ".", "_", "-" before the @)`);
+  if (!domains.includes(domain))
+    throw unresolved(
+      `the email address of Slack user ${userId} is in ${JSON.stringify(clip(domain, 60))}, which is not one of the company's domains (identity.email_domains)`,
+    );
+  if (!LOCALPART.test(local))
+    throw unresolved(
+      `the email address of Slack user ${userId} does not give a Conjur login (letters, digits, ".", "_", "-" before the @)`,
+    );
   return local;
 }
 
 function elsewhere(userId: string, what: string): ReleaseBotError {
-  return unresolved(`Slack user ${userId} is not of this organisation (${what}): release-bot answers only people of its home workspace`, undefined, 'foreign');
+  return unresolved(
+    `Slack user ${userId} is not of this organisation (${what}): release-bot answers only people of its home workspace`,
+    undefined,
+    'foreign',
+  );
 }
 
 function homeUnknown(why: string): ReleaseBotError {
-  return unresolved(`release-bot does not know its home Slack workspace yet (auth.test failed: ${why}), so it cannot tell who you are: try again in a minute, and tell the release-bot admins if this persists`, undefined, 'home-unknown');
+  return unresolved(
+    `release-bot does not know its home Slack workspace yet (auth.test failed: ${why}), so it cannot tell who you are: try again in a minute, and tell the release-bot admins if this persists`,
+    undefined,
+    'home-unknown',
+  );
 }
 
 function unresolved(message: string, cause?: unknown, reason?: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.IdentityUnresolved, message, { ...(cause === undefined ? {} : { cause }), ...(reason ? { details: { reason } } : {}) });
+  return new ReleaseBotError(ErrorCode.IdentityUnresolved, message, {
+    ...(cause === undefined ? {} : { cause }),
+    ...(reason ? { details: { reason } } : {}),
+  });
 }

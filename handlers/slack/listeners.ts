@@ -18,7 +18,12 @@ export const RELEASE_COMMAND = '/release';
 export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackChat, tasks: BackgroundTasks): void {
   bolt.command(RELEASE_COMMAND, async ({ command, ack, respond }) => {
     const answer = (m: SlackMessage) => ack({ response_type: 'ephemeral', ...chat.redacted(m) });
-    const asker: Asker = { userId: command.user_id, teamId: command.team_id, enterpriseId: command.enterprise_id, reply: (m) => chat.respond(respond, m) };
+    const asker: Asker = {
+      userId: command.user_id,
+      teamId: command.team_id,
+      enterpriseId: command.enterprise_id,
+      reply: (m) => chat.respond(respond, m),
+    };
     const parsed = parseCommand(typeof command.text === 'string' ? command.text : '');
     switch (parsed.kind) {
       case 'help':
@@ -43,12 +48,30 @@ export function registerListeners(bolt: App, deps: SlackFlowDeps, chat: SlackCha
         tasks.run('lock', () => lockFlow(deps, asker, parsed.project, parsed.reason));
         return;
       case 'yank':
-        await answer(acceptedMessage(`${parsed.dryRun ? 'Dry run of the yank' : 'Yank'} of ${parsed.project} ${parsed.version}: checking who you are and what Conjur allows`));
-        tasks.run('yank', () => yankFlow(deps, asker, { project: parsed.project, version: parsed.version, text: parsed.reason, dryRun: parsed.dryRun, noLock: parsed.noLock }));
+        await answer(
+          acceptedMessage(
+            `${parsed.dryRun ? 'Dry run of the yank' : 'Yank'} of ${parsed.project} ${parsed.version}: checking who you are and what Conjur allows`,
+          ),
+        );
+        tasks.run('yank', () =>
+          yankFlow(deps, asker, {
+            project: parsed.project,
+            version: parsed.version,
+            text: parsed.reason,
+            dryRun: parsed.dryRun,
+            noLock: parsed.noLock,
+          }),
+        );
         return;
       case 'rollback':
-        await answer(acceptedMessage(`${parsed.dryRun ? 'Dry run of the rollback' : 'Rollback'} of ${parsed.project}: checking who you are and what Conjur allows`));
-        tasks.run('rollback', () => yankFlow(deps, asker, { project: parsed.project, text: parsed.text, dryRun: parsed.dryRun, noLock: parsed.noLock }));
+        await answer(
+          acceptedMessage(
+            `${parsed.dryRun ? 'Dry run of the rollback' : 'Rollback'} of ${parsed.project}: checking who you are and what Conjur allows`,
+          ),
+        );
+        tasks.run('rollback', () =>
+          yankFlow(deps, asker, { project: parsed.project, text: parsed.text, dryRun: parsed.dryRun, noLock: parsed.noLock }),
+        );
         return;
       case 'unlock':
         await answer(acceptedMessage(`Lifting the freeze of ${parsed.project}`));

@@ -62,7 +62,10 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     return undefined;
   }
   const token = env.SLACK_BOT_TOKEN;
-  if (!token) throw new ConfigError(['SLACK_BOT_TOKEN: is not set, and Slack is on: put the bot token (xoxb-...) from your Slack app\'s "OAuth & Permissions" page in .env (see deploy/slack/README.md)']);
+  if (!token)
+    throw new ConfigError([
+      'SLACK_BOT_TOKEN: is not set, and Slack is on: put the bot token (xoxb-...) from your Slack app\'s "OAuth & Permissions" page in .env (see deploy/slack/README.md)',
+    ]);
 
   const logger = boltLogger(log);
   const clientOptions: webApi.WebClientOptions = {
@@ -103,7 +106,10 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
       installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 } } },
     });
     bolt = new BoltApp({ ...common, receiver });
-    socket = new SocketConnection(receiver, { log, ...(options.socketRetryMs !== undefined ? { retryBaseMs: options.socketRetryMs } : {}) });
+    socket = new SocketConnection(receiver, {
+      log,
+      ...(options.socketRetryMs !== undefined ? { retryBaseMs: options.socketRetryMs } : {}),
+    });
     mode = 'socket';
   } else {
     const receiver = new ExpressReceiver({
@@ -138,7 +144,8 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     if (!app.db.open) return void stop();
     try {
       const closed = approvals.closeStale();
-      if (closed.length > 0) log.info({ requests: closed.map((r) => `${r.id} ${r.status}`) }, 'closed approval requests nobody can approve any more');
+      if (closed.length > 0)
+        log.info({ requests: closed.map((r) => `${r.id} ${r.status}`) }, 'closed approval requests nobody can approve any more');
     } catch (err) {
       log.error({ err: (err as Error).message }, 'could not close expired approval requests');
     }

@@ -11,11 +11,22 @@ export function listReply(core: ReleaseCore, project?: string, yanks?: Yanks): S
   if (project) core.project(project);
   const yanked = new Map<string, Set<string>>();
   const isYanked = (p: string, v: string) => (yanked.get(p) ?? yanked.set(p, yanks?.yankedVersions(p) ?? new Set()).get(p))?.has(v);
-  const items = core.staged.list(project, 30).map((staged) => ({ staged, release: core.releases.live(staged.project, staged.version), yanked: isYanked(staged.project, staged.version) }));
+  const items = core.staged.list(project, 30).map((staged) => ({
+    staged,
+    release: core.releases.live(staged.project, staged.version),
+    yanked: isYanked(staged.project, staged.version),
+  }));
   return stagedListMessage(items, project);
 }
 
-export function statusReply(core: ReleaseCore, approvals: Approvals, freezes: Freezes, project: string, version?: string, yanks?: Yanks): SlackMessage {
+export function statusReply(
+  core: ReleaseCore,
+  approvals: Approvals,
+  freezes: Freezes,
+  project: string,
+  version?: string,
+  yanks?: Yanks,
+): SlackMessage {
   core.project(project);
   if (version) assertVersion(version);
   const staged = version ? [core.staged.current(project, version)].filter((s) => s !== undefined) : core.staged.list(project, 10);

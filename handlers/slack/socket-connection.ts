@@ -52,7 +52,9 @@ export class SocketConnection {
     const attempt = this.attempt;
     if (attempt) await Promise.race([attempt, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     this.connected = false;
-    await this.receiver.stop().catch((err: unknown) => this.options.log.debug({ err: (err as Error).message }, 'closing the Socket Mode connection failed'));
+    await this.receiver
+      .stop()
+      .catch((err: unknown) => this.options.log.debug({ err: (err as Error).message }, 'closing the Socket Mode connection failed'));
   }
 
   private connect(): void {

@@ -34,23 +34,21 @@ export function summaryFromAudit(entry: AuditEntry, release: ReleaseRecord, stag
   if ((entry.type !== 'published' && entry.type !== 'failed') || release.dryRun || entry.releaseId !== release.id) return undefined;
   const d = entry.data;
   const resumeOf = str(d.resumeOf) ?? release.resumeOf;
-  const destinations = (Array.isArray(d.destinations) ? (d.destinations as AuditedDestination[]) : []).map(
-    (x): DestinationOutcome => ({
-      name: x.name,
-      type: x.type,
-      status: x.status,
-      attempts: num(x.attempts),
-      durationMs: num(x.durationMs),
-      readBackDigest: x.readBackDigest,
-      location: x.location,
-      // The entry says why a destination was skipped (done earlier, or a dependency failed); older entries do not.
-      detail: x.detail ?? (x.status === 'skipped' && resumeOf ? `done in ${resumeOf}` : undefined),
-      // Whether it was retryable is not audited; the summary does not show it.
-      error: x.error ? { code: x.error, message: x.message ?? '', retryable: false } : undefined,
-      plan: x.plan,
-      attestations: Array.isArray(x.attestations) ? x.attestations : undefined,
-    }),
-  );
+  const destinations = (Array.isArray(d.destinations) ? (d.destinations as AuditedDestination[]) : []).map((x): DestinationOutcome => ({
+    name: x.name,
+    type: x.type,
+    status: x.status,
+    attempts: num(x.attempts),
+    durationMs: num(x.durationMs),
+    readBackDigest: x.readBackDigest,
+    location: x.location,
+    // The entry says why a destination was skipped (done earlier, or a dependency failed); older entries do not.
+    detail: x.detail ?? (x.status === 'skipped' && resumeOf ? `done in ${resumeOf}` : undefined),
+    // Whether it was retryable is not audited; the summary does not show it.
+    error: x.error ? { code: x.error, message: x.message ?? '', retryable: false } : undefined,
+    plan: x.plan,
+    attestations: Array.isArray(x.attestations) ? x.attestations : undefined,
+  }));
   const error = d.error as { code?: unknown; message?: unknown } | undefined;
   const requester: Requester = {
     login: release.requesterLogin ?? entry.actor.conjurLogin ?? 'unknown',
@@ -64,7 +62,7 @@ export function summaryFromAudit(entry: AuditEntry, release: ReleaseRecord, stag
     state: entry.type,
     dryRun: false,
     resumeOf: resumeOf ?? null,
-    build: staged?.build ?? ((d.build as BuildInfo | undefined) ?? {}),
+    build: staged?.build ?? (d.build as BuildInfo | undefined) ?? {},
     artifact: staged?.artifact ?? artifactOf(d.artifact),
     requester,
     approvers: Array.isArray(d.approvers) ? d.approvers.filter((a): a is string => typeof a === 'string') : release.approvers,

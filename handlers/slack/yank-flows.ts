@@ -23,7 +23,10 @@ export async function yankFlow(deps: SlackFlowDeps, asker: Asker, ask: YankAsk):
   try {
     const requester = await identify(deps, asker, ask.version === undefined ? 'rollback' : 'yank', ask.project, ask.version ?? '-');
     const options: YankOptions = { dryRun: ask.dryRun, noLock: ask.noLock };
-    const summary: YankSummary = ask.version === undefined ? await deps.yanks.rollback(ask.project, ask.text, requester, options) : await deps.yanks.yank(ask.project, ask.version, ask.text, requester, options);
+    const summary: YankSummary =
+      ask.version === undefined
+        ? await deps.yanks.rollback(ask.project, ask.text, requester, options)
+        : await deps.yanks.yank(ask.project, ask.version, ask.text, requester, options);
     const message = yankSummaryMessage(summary);
     if (!summary.dryRun) await deps.chat.post(deps.core.project(summary.project).channel, message);
     await asker.reply(message);

@@ -3,7 +3,14 @@ import { assertProjectName, assertVersion, clip } from '../../src/validate.js';
 
 export type SshRequest =
   | { command: 'publish'; project: string; version: string }
-  | { command: 'stage'; project: string; version: string; buildNumber?: number | undefined; buildUrl?: string | undefined; commit?: string | undefined }
+  | {
+      command: 'stage';
+      project: string;
+      version: string;
+      buildNumber?: number | undefined;
+      buildUrl?: string | undefined;
+      commit?: string | undefined;
+    }
   | { command: 'status'; project: string; version?: string | undefined }
   | { command: 'yank'; project: string; version: string; reason: string };
 
@@ -46,7 +53,11 @@ export function parseSshCommand(original: string | undefined): SshRequest {
   if (original.length > MAX_LENGTH) throw bad(`the command is longer than ${MAX_LENGTH} characters`);
   for (const [i, ch] of [...original].entries()) {
     if (ALLOWED.test(ch)) continue;
-    throw bad(SHELL.has(ch) ? `shell syntax is not accepted: ${describe(ch)} at position ${i + 1}` : `${describe(ch)} at position ${i + 1} is not accepted`);
+    throw bad(
+      SHELL.has(ch)
+        ? `shell syntax is not accepted: ${describe(ch)} at position ${i + 1}`
+        : `${describe(ch)} at position ${i + 1} is not accepted`,
+    );
   }
   if (original.startsWith(' ') || original.endsWith(' ') || original.includes('  ')) throw bad('separate words with single spaces');
   const [command, ...rest] = original.split(' ') as [string, ...string[]];
@@ -69,8 +80,10 @@ function split(words: string[], name: string, positional: { min: number; max: nu
   const firstOption = words.findIndex((w) => w.startsWith('-'));
   const args = firstOption < 0 ? words : words.slice(0, firstOption);
   const options = firstOption < 0 ? [] : words.slice(firstOption);
-  if (args.length < positional.min) throw bad(`${name}: missing ${['<project>', '<version>'].slice(args.length, positional.min).join(' and ')}`);
-  if (args.length > positional.max) throw bad(`${name}: unexpected extra argument ${JSON.stringify(clip(args[positional.max] as string, 40))}`);
+  if (args.length < positional.min)
+    throw bad(`${name}: missing ${['<project>', '<version>'].slice(args.length, positional.min).join(' and ')}`);
+  if (args.length > positional.max)
+    throw bad(`${name}: unexpected extra argument ${JSON.stringify(clip(args[positional.max] as string, 40))}`);
   return { args, options };
 }
 
@@ -80,14 +93,21 @@ function split(words: string[], name: string, positional: { min: number; max: nu
  */
 function parsePublish(words: string[]): SshRequest {
   const { args, options } = split(words, 'publish', { min: 2, max: 2 });
-  if (options.length > 0) throw bad(`publish: unexpected extra argument ${JSON.stringify(clip(options[0] as string, 40))}: over ssh, publish takes exactly <project> <version>`);
+  if (options.length > 0)
+    throw bad(
+      `publish: unexpected extra argument ${JSON.stringify(clip(options[0] as string, 40))}: over ssh, publish takes exactly <project> <version>`,
+    );
   return { command: 'publish', project: assertProjectName(args[0] as string), version: assertVersion(args[1] as string) };
 }
 
 /** The only options `stage` takes over ssh, each value checked before anything runs. */
 const STAGE_OPTIONS: Record<string, { check: RegExp; hint: string; valid?: (value: string) => boolean }> = {
   '--build-number': { check: /^[0-9]{1,9}$/, hint: 'a whole number' },
-  '--build-url': { check: /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._:/%+-]*)?$/, hint: 'an http(s) URL without query string', valid: isUrl },
+  '--build-url': {
+    check: /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._:/%+-]*)?$/,
+    hint: 'an http(s) URL without query string',
+    valid: isUrl,
+  },
   '--commit': { check: /^[0-9a-f]{7,64}$/, hint: 'a commit hash (7 to 64 lower-case hex digits)' },
 };
 
@@ -126,15 +146,21 @@ function parseStage(words: string[]): SshRequest {
  */
 function parseYank(words: string[]): SshRequest {
   const [project, version, ...reason] = words;
-  if (project === undefined || version === undefined) throw bad(`yank: missing ${project === undefined ? '<project> and <version>' : '<version>'}`);
+  if (project === undefined || version === undefined)
+    throw bad(`yank: missing ${project === undefined ? '<project> and <version>' : '<version>'}`);
   if (reason.length === 0) throw bad('yank: missing <reason>: say why the version is taken back');
   const option = reason.find((w) => w.startsWith('-'));
-  if (option !== undefined) throw bad(`yank: unexpected option ${JSON.stringify(clip(option, 40))}: over ssh, yank takes <project> <version> <reason...>`);
+  if (option !== undefined)
+    throw bad(`yank: unexpected option ${JSON.stringify(clip(option, 40))}: over ssh, yank takes <project> <version> <reason...>`);
   return { command: 'yank', project: assertProjectName(project), version: assertVersion(version), reason: reason.join(' ') };
 }
 
 function parseStatus(words: string[]): SshRequest {
   const { args, options } = split(words, 'status', { min: 1, max: 2 });
   if (options.length > 0) throw bad(`status: unknown option or extra argument ${JSON.stringify(clip(options[0] as string, 40))}`);
-  return { command: 'status', project: assertProjectName(args[0] as string), version: args[1] === undefined ? undefined : assertVersion(args[1]) };
+  return {
+    command: 'status',
+    project: assertProjectName(args[0] as string),
+    version: args[1] === undefined ? undefined : assertVersion(args[1]),
+  };
 }

@@ -44,11 +44,28 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
         const err = toReleaseBotError(thrown);
         member = false;
         if (err.code !== ErrorCode.ConjurNotFound) {
-          throw refuseStage(app, request, actor, new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): staging is refused until Conjur answers`, { cause: err }));
+          throw refuseStage(
+            app,
+            request,
+            actor,
+            new ReleaseBotError(
+              ErrorCode.ConjurUnavailable,
+              `cannot check authorization in Conjur (${err.code}): staging is refused until Conjur answers`,
+              { cause: err },
+            ),
+          );
         }
       }
       if (!member) {
-        throw refuseStage(app, request, actor, new ReleaseBotError(ErrorCode.NotAuthorized, `${login} is not a member of the Conjur group ${project.authorized_group}, which may stage and release ${project.name}`));
+        throw refuseStage(
+          app,
+          request,
+          actor,
+          new ReleaseBotError(
+            ErrorCode.NotAuthorized,
+            `${login} is not a member of the Conjur group ${project.authorized_group}, which may stage and release ${project.name}`,
+          ),
+        );
       }
       const result = await core.stage({
         project: request.project,
@@ -65,10 +82,16 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
     }
     case 'status': {
       core.project(request.project);
-      const staged = request.version ? [core.staged.current(request.project, request.version)].filter((s) => s !== undefined) : core.staged.list(request.project, 10);
+      const staged = request.version
+        ? [core.staged.current(request.project, request.version)].filter((s) => s !== undefined)
+        : core.staged.list(request.project, 10);
       const releases = core.releases.latest(request.project, request.version, 10);
-      out.stdout(`staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`);
-      out.stdout(`releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`);
+      out.stdout(
+        `staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`,
+      );
+      out.stdout(
+        `releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`,
+      );
       out.stdout(yankedLines(app.yanks.yanks.latest(request.project, request.version, 10)));
       return 0;
     }
@@ -76,6 +99,12 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
 }
 
 function refuseStage(app: App, request: SshRequest, actor: { via: string; conjurLogin: string }, err: ReleaseBotError): ReleaseBotError {
-  app.core.audit.append({ type: 'stage-refused', project: request.project, version: request.version ?? null, actor, data: { code: err.code, reason: err.message, reportedBy: `ssh:${actor.conjurLogin}` } });
+  app.core.audit.append({
+    type: 'stage-refused',
+    project: request.project,
+    version: request.version ?? null,
+    actor,
+    data: { code: err.code, reason: err.message, reportedBy: `ssh:${actor.conjurLogin}` },
+  });
   return err;
 }

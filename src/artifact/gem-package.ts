@@ -33,7 +33,11 @@ export async function readGemPackage(file: string): Promise<GemPackage> {
   const stream = createReadStream(file);
   let contents;
   try {
-    contents = await readTar(hashing(stream, sha256), { capture: (p) => p === 'metadata.gz', extensions: false, limits: { maxEntries: 16 } });
+    contents = await readTar(hashing(stream, sha256), {
+      capture: (p) => p === 'metadata.gz',
+      extensions: false,
+      limits: { maxEntries: 16 },
+    });
   } catch (err) {
     if (err instanceof ReleaseBotError) throw err;
     throw tarRefused(`not a readable gem (${clip(err instanceof Error ? err.message : String(err), 120)})`);
@@ -67,12 +71,16 @@ export function specFields(yamlText: string): Omit<GemPackage, 'sha256'> {
   if (doc.errors.length > 0) throw tarRefused(`metadata.gz is not valid YAML (${clip(doc.errors[0]?.message ?? '', 120)})`);
   let merges = false;
   // The yaml package resolves a `<<` key to a symbol under YAML 1.1; its source text is what Psych sees.
-  visit(doc, { Pair: (_, pair) => void (merges ||= isScalar(pair.key) && (pair.key.source === '<<' || pair.key.value === '<<' || typeof pair.key.value === 'symbol')) });
+  visit(doc, {
+    Pair: (_, pair) =>
+      void (merges ||= isScalar(pair.key) && (pair.key.source === '<<' || pair.key.value === '<<' || typeof pair.key.value === 'symbol')),
+  });
   if (merges) throw tarRefused('metadata.gz uses a YAML merge key (<<), which RubyGems and this check could read differently');
   const root = doc.contents;
   if (!isMap(root) || root.tag !== SPEC_TAG) throw tarRefused(`metadata.gz is not a ${SPEC_TAG}`);
   const plain = (node: unknown, what: string): string => {
-    if (!isScalar(node) || isAlias(node) || node.tag !== undefined || typeof node.value !== 'string') throw tarRefused(`metadata.gz has no plain string ${what}`);
+    if (!isScalar(node) || isAlias(node) || node.tag !== undefined || typeof node.value !== 'string')
+      throw tarRefused(`metadata.gz has no plain string ${what}`);
     return node.value;
   };
   const name = plain(root.get('name', true), 'name');
@@ -80,6 +88,7 @@ export function specFields(yamlText: string): Omit<GemPackage, 'sha256'> {
   if (!isMap(versionNode) || versionNode.tag !== VERSION_TAG) throw tarRefused(`metadata.gz has no ${VERSION_TAG} version`);
   const version = plain(versionNode.get('version', true), 'version');
   const platform = root.has('platform') ? plain(root.get('platform', true), 'platform') : 'ruby';
-  if (!PLATFORM.test(platform)) throw tarRefused(`metadata.gz names the platform ${JSON.stringify(clip(platform, 60))}, which is not a platform`);
+  if (!PLATFORM.test(platform))
+    throw tarRefused(`metadata.gz names the platform ${JSON.stringify(clip(platform, 60))}, which is not a platform`);
   return { name, version, platform };
 }

@@ -68,7 +68,8 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, option
     const header = await input.read(BLOCK);
     if (header === undefined) throw tarRefused('the archive ends without its end-of-archive marker (truncated?)');
     if (header.every((b) => b === 0)) {
-      if (paxPath !== undefined || paxSize !== undefined || longName !== undefined) throw tarRefused('the archive ends right after an extended header');
+      if (paxPath !== undefined || paxSize !== undefined || longName !== undefined)
+        throw tarRefused('the archive ends right after an extended header');
       // Whatever follows the end marker must be padding: another reader might go on and find more entries.
       await input.expectZerosToEnd();
       return { entries, files };
@@ -79,10 +80,12 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, option
     const size = paxSize ?? headerSize;
     const isPax = type === 'x' || type === 'g';
     const isLongName = type === 'L' || type === 'K';
-    if ((isPax || isLongName) && !extensions) throw tarRefused(`an extended header (type ${JSON.stringify(type)}) where only plain ustar headers are expected`);
+    if ((isPax || isLongName) && !extensions)
+      throw tarRefused(`an extended header (type ${JSON.stringify(type)}) where only plain ustar headers are expected`);
     if (isPax || isLongName) {
       if (paxSize !== undefined) throw tarRefused('an extended header follows another one and would change its size');
-      if (headerSize > limits.maxHeaderBytes) throw tarRefused(`an extended header of ${headerSize} bytes (at most ${limits.maxHeaderBytes})`);
+      if (headerSize > limits.maxHeaderBytes)
+        throw tarRefused(`an extended header of ${headerSize} bytes (at most ${limits.maxHeaderBytes})`);
       const data = await input.readPadded(headerSize);
       if (type === 'g') throw tarRefused('a global pax header (it would rename every entry after it)');
       if (type === 'K') throw tarRefused('a GNU long link name: links are not allowed');
@@ -110,14 +113,18 @@ export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, option
     if (kind === undefined) throw tarRefused(`${shown} is a ${describeType(type)}: only regular files and directories are allowed`);
     const path = normalize(rawName, shown);
     if (kind === 'file' && rawName.endsWith('/')) throw tarRefused(`${shown} is a regular file whose name ends with "/"`);
-    if (seen.has(path)) throw tarRefused(`${shown} appears twice in the archive (as ${JSON.stringify(clip(path, 120))}): another reader could take the other one`);
+    if (seen.has(path))
+      throw tarRefused(
+        `${shown} appears twice in the archive (as ${JSON.stringify(clip(path, 120))}): another reader could take the other one`,
+      );
     seen.add(path);
     if (entries.length >= limits.maxEntries) throw tarRefused(`more than ${limits.maxEntries} entries`);
     const dataSize = kind === 'directory' ? 0 : size;
     if (kind === 'directory' && size !== 0) throw tarRefused(`the directory ${shown} has a size`);
     entries.push({ path, type: kind, size: dataSize });
     if (kind === 'file' && options.capture?.(path)) {
-      if (dataSize > limits.maxCaptureBytes) throw tarRefused(`${shown} is ${dataSize} bytes, more than the ${limits.maxCaptureBytes} read from it`);
+      if (dataSize > limits.maxCaptureBytes)
+        throw tarRefused(`${shown} is ${dataSize} bytes, more than the ${limits.maxCaptureBytes} read from it`);
       files.set(path, await input.readPadded(dataSize));
     } else {
       await input.skip(padded(dataSize));
@@ -136,7 +143,13 @@ function entryType(type: string): TarEntry['type'] | undefined {
 }
 
 function describeType(type: string): string {
-  const names: Record<string, string> = { '1': 'hard link', '2': 'symbolic link', '3': 'character device', '4': 'block device', '6': 'FIFO' };
+  const names: Record<string, string> = {
+    '1': 'hard link',
+    '2': 'symbolic link',
+    '3': 'character device',
+    '4': 'block device',
+    '6': 'FIFO',
+  };
   return names[type] ?? `entry of type ${JSON.stringify(type)}`;
 }
 
@@ -191,7 +204,8 @@ function parsePax(data: Buffer): { path?: string; size?: number; linkpath?: stri
     const space = data.indexOf(0x20, at);
     const lengthText = space === -1 ? '' : data.subarray(at, space).toString('latin1');
     const length = /^[1-9][0-9]{0,8}$/.test(lengthText) ? Number(lengthText) : NaN;
-    if (!Number.isSafeInteger(length) || at + length > data.length || data[at + length - 1] !== 0x0a) throw tarRefused('a malformed pax header record');
+    if (!Number.isSafeInteger(length) || at + length > data.length || data[at + length - 1] !== 0x0a)
+      throw tarRefused('a malformed pax header record');
     const record = data.subarray(space + 1, at + length - 1).toString('utf8');
     const eq = record.indexOf('=');
     if (eq <= 0) throw tarRefused('a malformed pax header record');

@@ -129,7 +129,14 @@ function parseSyslogFile(data: Buffer): ForwardedCopy {
       unreadable.push(`${where}: no sequence number`);
       continue;
     }
-    items.push({ seq, id: entry?.id ?? params.get('id') ?? '', hash: entry?.hash ?? params.get('hash') ?? '', prevHash: entry?.prevHash ?? params.get('prevHash') ?? '', entry, where });
+    items.push({
+      seq,
+      id: entry?.id ?? params.get('id') ?? '',
+      hash: entry?.hash ?? params.get('hash') ?? '',
+      prevHash: entry?.prevHash ?? params.get('prevHash') ?? '',
+      entry,
+      where,
+    });
   }
   return { format: 'syslog', items, unreadable };
 }
@@ -139,7 +146,11 @@ const short = (h: string) => (h ? `${h.slice(0, 12)}…` : '(none)');
 /** Top-level fields in which two entries differ. */
 function differingFields(a: AuditEntry, b: AuditEntry): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => canonicalJson((a as unknown as Record<string, unknown>)[k] ?? null) !== canonicalJson((b as unknown as Record<string, unknown>)[k] ?? null));
+  return keys.filter(
+    (k) =>
+      canonicalJson((a as unknown as Record<string, unknown>)[k] ?? null) !==
+      canonicalJson((b as unknown as Record<string, unknown>)[k] ?? null),
+  );
 }
 
 /**
@@ -152,12 +163,20 @@ export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedC
   const copied = new Map<number, CopyItem>();
   for (const item of copy.items) {
     if (item.entry && entryHash(item.entry) !== item.hash) {
-      differences.push({ seq: item.seq, kind: 'copy-inconsistent', message: `the copy's entry at ${item.where} does not hash to the hash it carries (${short(item.hash)}): the copy itself was edited` });
+      differences.push({
+        seq: item.seq,
+        kind: 'copy-inconsistent',
+        message: `the copy's entry at ${item.where} does not hash to the hash it carries (${short(item.hash)}): the copy itself was edited`,
+      });
     }
     const seen = copied.get(item.seq);
     // Forwarding is at least once: the same entry sent twice is one entry.
     if (seen && (seen.hash !== item.hash || seen.id !== item.id)) {
-      differences.push({ seq: item.seq, kind: 'changed', message: `the copy holds two different entries with this seq (${seen.where}: ${seen.id}, ${item.where}: ${item.id}): the sequence number was reused` });
+      differences.push({
+        seq: item.seq,
+        kind: 'changed',
+        message: `the copy holds two different entries with this seq (${seen.where}: ${seen.id}, ${item.where}: ${item.id}): the sequence number was reused`,
+      });
     }
     if (!seen || (!seen.entry && item.entry)) copied.set(item.seq, item);
   }
@@ -167,7 +186,11 @@ export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedC
     const db = stored.get(seq);
     const cp = copied.get(seq);
     if (cp && !db) {
-      differences.push({ seq, kind: 'missing-from-database', message: `${cp.id} (${cp.entry?.type ?? 'entry'}${cp.entry?.at ? ` of ${cp.entry.at}` : ''}) is in the forwarded copy (${cp.where}) but not in the database: it was deleted` });
+      differences.push({
+        seq,
+        kind: 'missing-from-database',
+        message: `${cp.id} (${cp.entry?.type ?? 'entry'}${cp.entry?.at ? ` of ${cp.entry.at}` : ''}) is in the forwarded copy (${cp.where}) but not in the database: it was deleted`,
+      });
     } else if (db && !cp) {
       const type = db.entry?.type ?? 'entry';
       differences.push({
@@ -187,7 +210,11 @@ export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedC
           message: `the database holds ${db.id} (hash ${short(db.hash)}), the forwarded copy ${cp.id} (hash ${short(cp.hash)})${fields.length ? `: ${fields.join(', ')} differ` : ''}`,
         });
       } else if (db.entry && cp.entry && canonicalJson(db.entry) !== canonicalJson(cp.entry)) {
-        differences.push({ seq, kind: 'changed', message: `same hashes, different content: ${differingFields(db.entry, cp.entry).join(', ')} differ` });
+        differences.push({
+          seq,
+          kind: 'changed',
+          message: `same hashes, different content: ${differingFields(db.entry, cp.entry).join(', ')} differ`,
+        });
       }
     }
   }

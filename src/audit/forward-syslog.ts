@@ -8,7 +8,15 @@ import type { AuditSink } from './forwarder.js';
 /** RFC 5424 facility 10, authpriv: security and authorization messages, where access records belong. */
 const FACILITY = 10;
 const SEVERITY = { warning: 4, notice: 5, info: 6 } as const;
-const WARNING_TYPES: ReadonlySet<AuditType> = new Set(['denied', 'stage-refused', 'failed', 'interrupted', 'config-rejected', 'yank-failed', 'yank-interrupted']);
+const WARNING_TYPES: ReadonlySet<AuditType> = new Set([
+  'denied',
+  'stage-refused',
+  'failed',
+  'interrupted',
+  'config-rejected',
+  'yank-failed',
+  'yank-interrupted',
+]);
 const NOTICE_TYPES: ReadonlySet<AuditType> = new Set(['frozen', 'unfrozen', 'config-changed', 'yanked']);
 /**
  * The private structured-data id. An SD-ID of one's own must carry an IANA private enterprise
@@ -147,7 +155,10 @@ export class SyslogSink implements AuditSink {
     const { host, port } = this.target;
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port });
-      const timer = setTimeout(() => socket.destroy(new Error(`no connection to syslog ${host}:${port} within ${this.options.connectTimeoutMs ?? 5000} ms`)), this.options.connectTimeoutMs ?? 5000);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`no connection to syslog ${host}:${port} within ${this.options.connectTimeoutMs ?? 5000} ms`)),
+        this.options.connectTimeoutMs ?? 5000,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.setKeepAlive(true, 30_000);

@@ -57,8 +57,12 @@ export class AuditForwarder {
   }
 
   start(): void {
-    this.db.prepare('INSERT INTO audit_forwarding (forwarder, forwarded_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (forwarder) DO NOTHING').run(this.sink.name, this.now().toISOString());
-    const row = this.db.prepare('SELECT forwarded_seq FROM audit_forwarding WHERE forwarder = ?').get(this.sink.name) as { forwarded_seq: number };
+    this.db
+      .prepare('INSERT INTO audit_forwarding (forwarder, forwarded_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (forwarder) DO NOTHING')
+      .run(this.sink.name, this.now().toISOString());
+    const row = this.db.prepare('SELECT forwarded_seq FROM audit_forwarding WHERE forwarder = ?').get(this.sink.name) as {
+      forwarded_seq: number;
+    };
     this.forwardedSeq = row.forwarded_seq;
     this.pollTimer = setInterval(() => this.notify(), this.options.pollMs ?? 1000);
     this.pollTimer.unref();
@@ -103,15 +107,25 @@ export class AuditForwarder {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await this.pumping;
-    if (!flushed) this.options.log.warn({ forwarder: this.sink.name, pending: this.pending() }, 'audit forwarding stopped with entries left: they are sent at the next start');
-    await this.sink.close().catch((err: unknown) => this.options.log.debug({ forwarder: this.sink.name, err: (err as Error).message }, 'closing the audit sink failed'));
+    if (!flushed)
+      this.options.log.warn(
+        { forwarder: this.sink.name, pending: this.pending() },
+        'audit forwarding stopped with entries left: they are sent at the next start',
+      );
+    await this.sink
+      .close()
+      .catch((err: unknown) =>
+        this.options.log.debug({ forwarder: this.sink.name, err: (err as Error).message }, 'closing the audit sink failed'),
+      );
   }
 
   private async pump(): Promise<void> {
     const batchSize = this.options.batchSize ?? 100;
     for (;;) {
       if (this.stopped) return;
-      const rows = this.db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq ASC LIMIT ?').all(this.forwardedSeq, batchSize) as Row[];
+      const rows = this.db
+        .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq ASC LIMIT ?')
+        .all(this.forwardedSeq, batchSize) as Row[];
       if (rows.length === 0) return;
       const entries = rows.map(rowToEntry);
       try {
@@ -127,9 +141,12 @@ export class AuditForwarder {
   private advance(seq: number): void {
     this.forwardedSeq = seq;
     if (this.db.open) {
-      this.db.prepare('UPDATE audit_forwarding SET forwarded_seq = max(forwarded_seq, ?), updated_at = ? WHERE forwarder = ?').run(seq, this.now().toISOString(), this.sink.name);
+      this.db
+        .prepare('UPDATE audit_forwarding SET forwarded_seq = max(forwarded_seq, ?), updated_at = ? WHERE forwarder = ?')
+        .run(seq, this.now().toISOString(), this.sink.name);
     }
-    if (this.failures > 0) this.options.log.info({ forwarder: this.sink.name, afterFailures: this.failures, forwardedSeq: seq }, 'audit forwarding recovered');
+    if (this.failures > 0)
+      this.options.log.info({ forwarder: this.sink.name, afterFailures: this.failures, forwardedSeq: seq }, 'audit forwarding recovered');
     this.failures = 0;
   }
 
@@ -138,7 +155,10 @@ export class AuditForwarder {
     const delay = Math.min((this.options.baseDelayMs ?? 500) * 2 ** (this.failures - 1), this.options.maxDelayMs ?? 60_000);
     // One warning when it starts failing, then at most one a minute: a down syslog must not flood the log.
     const quiet = Date.now() - this.lastWarnAt < 60_000 && this.failures > 1;
-    this.options.log[quiet ? 'debug' : 'warn']({ forwarder: this.sink.name, err: err.message, seq: first.seq, failures: this.failures, retryInMs: delay }, 'audit forwarding failed; the entry is kept and retried');
+    this.options.log[quiet ? 'debug' : 'warn'](
+      { forwarder: this.sink.name, err: err.message, seq: first.seq, failures: this.failures, retryInMs: delay },
+      'audit forwarding failed; the entry is kept and retried',
+    );
     if (!quiet) this.lastWarnAt = Date.now();
     if (this.stopped) return;
     this.retryTimer = setTimeout(() => {

@@ -13,7 +13,10 @@ export interface AuditForwarding {
 }
 
 /** The sinks AUDIT_SYSLOG_URL and AUDIT_JSONL_FILE ask for. */
-export function configuredSinks(env: Pick<Config['env'], 'AUDIT_SYSLOG_URL' | 'AUDIT_JSONL_FILE'>, syslog: SyslogSinkOptions = {}): AuditSink[] {
+export function configuredSinks(
+  env: Pick<Config['env'], 'AUDIT_SYSLOG_URL' | 'AUDIT_JSONL_FILE'>,
+  syslog: SyslogSinkOptions = {},
+): AuditSink[] {
   const sinks: AuditSink[] = [];
   if (env.AUDIT_SYSLOG_URL) sinks.push(new SyslogSink(env.AUDIT_SYSLOG_URL, syslog));
   if (env.AUDIT_JSONL_FILE) sinks.push(new JsonlSink(env.AUDIT_JSONL_FILE));

@@ -72,7 +72,17 @@ function capData(data: Record<string, unknown>): Record<string, unknown> {
 /** The hashed content of an entry: everything but `seq` (a storage detail) and `hash` itself. */
 export function entryHash(e: Omit<AuditEntry, 'seq' | 'hash'>): string {
   return sha256Hex(
-    canonicalJson({ id: e.id, at: e.at, type: e.type, project: e.project, version: e.version, releaseId: e.releaseId, actor: e.actor, data: e.data, prevHash: e.prevHash }),
+    canonicalJson({
+      id: e.id,
+      at: e.at,
+      type: e.type,
+      project: e.project,
+      version: e.version,
+      releaseId: e.releaseId,
+      actor: e.actor,
+      data: e.data,
+      prevHash: e.prevHash,
+    }),
   );
 }
 
@@ -146,7 +156,18 @@ export class AuditLog {
             `INSERT INTO audit_log (id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
-          .run(base.id, base.at, base.type, base.project, base.version, base.releaseId, canonicalJson(base.actor), canonicalJson(base.data), base.prevHash, hash);
+          .run(
+            base.id,
+            base.at,
+            base.type,
+            base.project,
+            base.version,
+            base.releaseId,
+            canonicalJson(base.actor),
+            canonicalJson(base.data),
+            base.prevHash,
+            hash,
+          );
         return { ...base, seq: Number(info.lastInsertRowid), hash };
       })
       .immediate();

@@ -25,7 +25,8 @@ export interface Trace {
   /** The entry that ends the release being traced: `published` when there is one, else the latest attempt. */
   outcome?: { type: string; at: string; seq: number; auditId: string; releaseId: string | null; resumeOf?: string | undefined } | undefined;
   build: { job?: string | undefined; number?: number | undefined; url?: string | undefined; commit?: string | undefined };
-  staged?: { at: string; seq: number; auditId: string; reportedBy?: string | undefined; artifact?: ArtifactDigests | undefined } | undefined;
+  staged?:
+    { at: string; seq: number; auditId: string; reportedBy?: string | undefined; artifact?: ArtifactDigests | undefined } | undefined;
   /** The digests measured when publishing (hashed while copying the verified files, the image re-inspected). */
   publishedArtifact?: ArtifactDigests | undefined;
   /** Whether the digests measured when publishing equal those recorded at staging; undefined when nothing was measured. */
@@ -38,19 +39,35 @@ export interface Trace {
   credentialIds: string[];
   destinations: TraceDestination[];
   /** Yanks of this version (`yanked`, `yank-failed`), oldest first: who, why, who approved, each destination's answer. */
-  yanks: { type: string; at: string; seq: number; auditId: string; yankId?: string | undefined; who: string; reason?: string | undefined; approvers: string[]; destinations: { name: string; status: string }[] }[];
+  yanks: {
+    type: string;
+    at: string;
+    seq: number;
+    auditId: string;
+    yankId?: string | undefined;
+    who: string;
+    reason?: string | undefined;
+    approvers: string[];
+    destinations: { name: string; status: string }[];
+  }[];
   /** Everything else recorded for this version (denials, failures, interruptions), oldest first. */
   others: { type: string; at: string; seq: number; auditId: string; who: string; detail?: string | undefined }[];
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 function digests(v: unknown): ArtifactDigests | undefined {
   const a = obj(v);
   if (a.kind === 'files' && Array.isArray(a.files)) {
-    return { kind: 'files', files: a.files.map(obj).map((f) => ({ path: String(f.path), sha256: String(f.sha256), ...(typeof f.size === 'number' ? { size: f.size } : {}) })) };
+    return {
+      kind: 'files',
+      files: a.files
+        .map(obj)
+        .map((f) => ({ path: String(f.path), sha256: String(f.sha256), ...(typeof f.size === 'number' ? { size: f.size } : {}) })),
+    };
   }
   if (a.kind === 'docker') return { kind: 'docker', ref: String(a.ref), digest: String(a.digest) };
   return undefined;
@@ -94,9 +111,22 @@ export function traceVersion(project: string, version: string, entries: readonly
   return {
     project,
     version,
-    outcome: end && { type: end.type, at: end.at, seq: end.seq, auditId: end.id, releaseId: end.releaseId, resumeOf: str(endData.resumeOf) },
+    outcome: end && {
+      type: end.type,
+      at: end.at,
+      seq: end.seq,
+      auditId: end.id,
+      releaseId: end.releaseId,
+      resumeOf: str(endData.resumeOf),
+    },
     build,
-    staged: stagedEntry && { at: stagedEntry.at, seq: stagedEntry.seq, auditId: stagedEntry.id, reportedBy: str(stagedData.reportedBy), artifact: stagedArtifact },
+    staged: stagedEntry && {
+      at: stagedEntry.at,
+      seq: stagedEntry.seq,
+      auditId: stagedEntry.id,
+      reportedBy: str(stagedData.reportedBy),
+      artifact: stagedArtifact,
+    },
     publishedArtifact,
     digestsMatch: stagedArtifact && publishedArtifact ? sameDigests(stagedArtifact, publishedArtifact) : undefined,
     requester: actor && { login: actor.conjurLogin, chatUserId: actor.chatUserId, via: actor.via },
@@ -111,7 +141,11 @@ export function traceVersion(project: string, version: string, entries: readonly
       readBackDigest: str(d.readBackDigest),
       location: str(d.location),
       ...(Array.isArray(d.attestations)
-        ? { attestations: d.attestations.map(obj).map((a) => ({ subject: String(a.subject), digest: String(a.digest), keyId: str(a.keyId), location: str(a.location) })) }
+        ? {
+            attestations: d.attestations
+              .map(obj)
+              .map((a) => ({ subject: String(a.subject), digest: String(a.digest), keyId: str(a.keyId), location: str(a.location) })),
+          }
         : {}),
     })),
     yanks: yankEntries.map((e) => {
@@ -125,14 +159,23 @@ export function traceVersion(project: string, version: string, entries: readonly
         who: e.actor.conjurLogin ?? e.actor.via,
         reason: str(d.reason),
         approvers: strings(d.approvers),
-        destinations: (Array.isArray(d.destinations) ? d.destinations : []).map(obj).map((x) => ({ name: String(x.name), status: String(x.status) })),
+        destinations: (Array.isArray(d.destinations) ? d.destinations : [])
+          .map(obj)
+          .map((x) => ({ name: String(x.name), status: String(x.status) })),
       };
     }),
     others: mine
       .filter((e) => !used.has(e.seq))
       .map((e) => {
         const d = obj(e.data);
-        return { type: e.type, at: e.at, seq: e.seq, auditId: e.id, who: e.actor.conjurLogin ?? e.actor.via, detail: str(d.code) ?? str(d.state) };
+        return {
+          type: e.type,
+          at: e.at,
+          seq: e.seq,
+          auditId: e.id,
+          who: e.actor.conjurLogin ?? e.actor.via,
+          detail: str(d.code) ?? str(d.state),
+        };
       }),
   };
 }
@@ -146,7 +189,11 @@ function artifactLines(a: ArtifactDigests | undefined): string[] {
 /** What differs between the staging digests and those measured at publish, one line per file. */
 function differenceLines(staged: ArtifactDigests | undefined, measured: ArtifactDigests): string[] {
   if (!staged || staged.kind !== 'files' || measured.kind !== 'files') {
-    return [...(staged ? ['    staged:'].concat(artifactLines(staged).map((l) => `  ${l}`)) : []), '    measured:', ...artifactLines(measured).map((l) => `  ${l}`)];
+    return [
+      ...(staged ? ['    staged:'].concat(artifactLines(staged).map((l) => `  ${l}`)) : []),
+      '    measured:',
+      ...artifactLines(measured).map((l) => `  ${l}`),
+    ];
   }
   const before = new Map(staged.files.map((f) => [f.path, f]));
   const after = new Map(measured.files.map((f) => [f.path, f]));
@@ -166,8 +213,12 @@ function differenceLines(staged: ArtifactDigests | undefined, measured: Artifact
 export function formatTrace(t: Trace, chain?: VerifyResult): string {
   const lines: string[] = [];
   const o = t.outcome;
-  const title = o ? `${o.type === 'published' ? 'PUBLISHED' : `NOT PUBLISHED (latest attempt ${o.type})`} at ${o.at}` : 'NOT PUBLISHED (no release attempt recorded)';
-  lines.push(`${t.project} ${t.version}: ${title}${o ? ` — release ${o.releaseId ?? '?'}, audit ${o.auditId} (seq ${o.seq})${o.resumeOf ? `, resuming ${o.resumeOf}` : ''}` : ''}`);
+  const title = o
+    ? `${o.type === 'published' ? 'PUBLISHED' : `NOT PUBLISHED (latest attempt ${o.type})`} at ${o.at}`
+    : 'NOT PUBLISHED (no release attempt recorded)';
+  lines.push(
+    `${t.project} ${t.version}: ${title}${o ? ` — release ${o.releaseId ?? '?'}, audit ${o.auditId} (seq ${o.seq})${o.resumeOf ? `, resuming ${o.resumeOf}` : ''}` : ''}`,
+  );
   if (chain) {
     lines.push(
       chain.break
@@ -176,15 +227,22 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
     );
   }
   const b = t.build;
-  lines.push(`Jenkins:     job ${b.job ?? '(not reported)'}, build ${b.number !== undefined ? `#${b.number}` : '(no number)'} ${b.url ?? '(no URL)'}, commit ${b.commit ?? '(not reported)'}`);
+  lines.push(
+    `Jenkins:     job ${b.job ?? '(not reported)'}, build ${b.number !== undefined ? `#${b.number}` : '(no number)'} ${b.url ?? '(no URL)'}, commit ${b.commit ?? '(not reported)'}`,
+  );
   if (t.staged) {
-    lines.push(`staged:      ${t.staged.at} by ${t.staged.reportedBy ?? '?'} (audit ${t.staged.auditId}, seq ${t.staged.seq})`, ...artifactLines(t.staged.artifact));
+    lines.push(
+      `staged:      ${t.staged.at} by ${t.staged.reportedBy ?? '?'} (audit ${t.staged.auditId}, seq ${t.staged.seq})`,
+      ...artifactLines(t.staged.artifact),
+    );
   } else {
     lines.push('staged:      (no staging entry)');
   }
   if (o) {
     if (!t.publishedArtifact) {
-      lines.push('at publish:  no digests measured (the attempt ended before the files were verified, or the entry predates measured digests)');
+      lines.push(
+        'at publish:  no digests measured (the attempt ended before the files were verified, or the entry predates measured digests)',
+      );
     } else if (t.digestsMatch === true) {
       lines.push('at publish:  same digests as at staging (re-hashed before publishing)');
     } else {
@@ -194,14 +252,22 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
   const r = t.requester;
   lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);
   lines.push(`approved:    ${t.approvers.length ? t.approvers.join(', ') : '(no approvals recorded)'}`);
-  if (o) lines.push(`policy:      ${t.policySha256 ? `sha256:${t.policySha256} (the projects file this release ran under)` : '(not recorded: the release predates policy hashes)'}`);
+  if (o)
+    lines.push(
+      `policy:      ${t.policySha256 ? `sha256:${t.policySha256} (the projects file this release ran under)` : '(not recorded: the release predates policy hashes)'}`,
+    );
   lines.push(`Conjur:      as ${t.conjurIdentity ?? '?'}, read ${t.credentialIds.length ? t.credentialIds.join(', ') : '(no variables)'}`);
   lines.push('destinations:');
   if (t.destinations.length === 0) lines.push('    (none recorded)');
   const width = Math.max(0, ...t.destinations.map((d) => `${d.name} [${d.type}]`.length));
   for (const d of t.destinations) {
-    lines.push(`    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`);
-    for (const a of d.attestations ?? []) lines.push(`      attestation sha256:${a.digest}  ${a.subject}${a.keyId ? ` (key id ${a.keyId.slice(0, 16)})` : ''}${a.location ? `  ${a.location}` : ''}`);
+    lines.push(
+      `    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`,
+    );
+    for (const a of d.attestations ?? [])
+      lines.push(
+        `      attestation sha256:${a.digest}  ${a.subject}${a.keyId ? ` (key id ${a.keyId.slice(0, 16)})` : ''}${a.location ? `  ${a.location}` : ''}`,
+      );
   }
   for (const y of t.yanks) {
     lines.push(

@@ -117,10 +117,19 @@ export function verifyChain(items: Iterable<ChainItem>, options: { anchors?: rea
   };
 }
 
-function checkOne(item: ChainItem, expectedPrev: string, previous: ChainItem | undefined, byHash: Map<string, ChainItem>): ChainBreak | undefined {
+function checkOne(
+  item: ChainItem,
+  expectedPrev: string,
+  previous: ChainItem | undefined,
+  byHash: Map<string, ChainItem>,
+): ChainBreak | undefined {
   const at = { seq: item.seq, id: item.id };
   if (!item.entry) {
-    return { ...at, kind: 'unreadable', message: `the stored entry cannot be read (${item.unreadable ?? 'unknown reason'}): it was edited` };
+    return {
+      ...at,
+      kind: 'unreadable',
+      message: `the stored entry cannot be read (${item.unreadable ?? 'unknown reason'}): it was edited`,
+    };
   }
   const computed = entryHash(item.entry);
   const linked = item.prevHash === expectedPrev;
@@ -129,16 +138,28 @@ function checkOne(item: ChainItem, expectedPrev: string, previous: ChainItem | u
     if (!linked && entryHash({ ...item.entry, prevHash: expectedPrev }) === item.hash) {
       return { ...at, kind: 'relinked', message: `its prev_hash was edited: it no longer names ${after}, which it was chained to` };
     }
-    return { ...at, kind: 'changed', message: `its content was changed after it was written: stored hash ${short(item.hash)}, content hashes to ${short(computed)}` };
+    return {
+      ...at,
+      kind: 'changed',
+      message: `its content was changed after it was written: stored hash ${short(item.hash)}, content hashes to ${short(computed)}`,
+    };
   }
   if (linked) return undefined;
   const target = byHash.get(item.prevHash);
   if (target && target.seq !== item.seq) {
-    return { ...at, kind: 'reordered', message: `it is out of order: it was chained after seq ${target.seq} (${target.id}) but is stored after ${after}` };
+    return {
+      ...at,
+      kind: 'reordered',
+      message: `it is out of order: it was chained after seq ${target.seq} (${target.id}) but is stored after ${after}`,
+    };
   }
   const gap = previous ? item.seq - previous.seq - 1 : item.seq - 1;
   if (gap > 0) {
-    return { ...at, kind: 'removed', message: `an entry before it was removed (seq ${item.seq - gap}${gap > 1 ? `–${item.seq - 1}` : ''} missing): its prev_hash ${short(item.prevHash)} names no entry in the log` };
+    return {
+      ...at,
+      kind: 'removed',
+      message: `an entry before it was removed (seq ${item.seq - gap}${gap > 1 ? `–${item.seq - 1}` : ''} missing): its prev_hash ${short(item.prevHash)} names no entry in the log`,
+    };
   }
   return {
     ...at,
@@ -196,7 +217,9 @@ export function* chainFromJsonl(text: string): IterableIterator<ChainItem> {
       id,
       hash: String(parsed.hash ?? ''),
       prevHash: String(parsed.prevHash ?? ''),
-      ...(complete ? { entry: { project: null, version: null, releaseId: null, ...parsed } as AuditEntry } : { unreadable: `line ${line} lacks some of id, at, type, actor, data, prevHash, hash` }),
+      ...(complete
+        ? { entry: { project: null, version: null, releaseId: null, ...parsed } as AuditEntry }
+        : { unreadable: `line ${line} lacks some of id, at, type, actor, data, prevHash, hash` }),
     };
   }
 }

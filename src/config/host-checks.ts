@@ -13,7 +13,8 @@ export function directoryProblem(where: string, dir: string, example: string): s
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    if (code === 'ENOTDIR') return `${where}: ${dir}: a part of this path is a file, not a directory: point it at a directory, e.g. ${example}`;
+    if (code === 'ENOTDIR')
+      return `${where}: ${dir}: a part of this path is a file, not a directory: point it at a directory, e.g. ${example}`;
     return `${where}: ${dir} cannot be read (${code}): make it a directory the bot's user can read, e.g. ${example}`;
   }
 }
@@ -51,7 +52,8 @@ export const DEBIAN_PACKAGE: Readonly<Record<string, string>> = {
 /** The problem with a program a destination runs, or undefined when it is there to run. */
 export function programProblem(where: string, program: string, pathVar: string): string | undefined {
   if (findProgram(program, pathVar)) return undefined;
-  if (path.isAbsolute(program)) return `${where}: ${program} does not exist or is not executable: install it there, or give the absolute path of the script, e.g. /opt/release/publish`;
+  if (path.isAbsolute(program))
+    return `${where}: ${program} does not exist or is not executable: install it there, or give the absolute path of the script, e.g. /opt/release/publish`;
   const pkg = DEBIAN_PACKAGE[program];
   return `${where}: ${program} is not found on PATH (${pathVar || 'empty'}): ${pkg ? `install it (apt-get install ${pkg})` : 'install it'} or give its absolute path, e.g. /usr/local/bin/${program}`;
 }

@@ -111,7 +111,7 @@ export interface LoadConfigOptions {
 const ENV_HINTS: Partial<Record<keyof EnvInput, string>> = {
   CONJUR_APPLIANCE_URL: 'put the URL of your Conjur server in .env (see .env.example)',
   CONJUR_ACCOUNT: 'put your Conjur account name in .env (see .env.example)',
-  CONJUR_AUTHN_LOGIN: 'put the bot\'s Conjur identity (e.g. host/release-bot) in .env (see .env.example)',
+  CONJUR_AUTHN_LOGIN: "put the bot's Conjur identity (e.g. host/release-bot) in .env (see .env.example)",
 };
 
 /**
@@ -138,13 +138,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   }
   const parsedEnv = envResult.success ? envResult.data : undefined;
   if (parsedEnv && !parsedEnv.CONJUR_AUTHN_API_KEY && !parsedEnv.CONJUR_AUTHN_TOKEN_FILE) {
-    problems.push('CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set: give the bot its Conjur API key, or the path of a token file kept fresh by an authenticator sidecar');
+    problems.push(
+      'CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set: give the bot its Conjur API key, or the path of a token file kept fresh by an authenticator sidecar',
+    );
   }
   // The checks below read the raw values, so one refused variable does not hide the others' problems.
   const values = envValueProblems(Object.fromEntries(Object.entries(cleanEnv).filter(([k]) => !refused.has(k))) as Record<string, string>);
   problems.push(...values.problems);
   if (parsedEnv) problems.push(...conjurConnectionProblems(parsedEnv));
-  const dataProblem = directoryProblem('RELEASE_BOT_DATA_DIR', path.resolve(cwd, (cleanEnv.RELEASE_BOT_DATA_DIR as string | undefined) ?? './data'), 'RELEASE_BOT_DATA_DIR=/var/lib/release-bot/data');
+  const dataProblem = directoryProblem(
+    'RELEASE_BOT_DATA_DIR',
+    path.resolve(cwd, (cleanEnv.RELEASE_BOT_DATA_DIR as string | undefined) ?? './data'),
+    'RELEASE_BOT_DATA_DIR=/var/lib/release-bot/data',
+  );
   if (dataProblem) problems.push(dataProblem);
   if (parsedEnv?.RELEASE_BOT_MODE === 'demo') problems.push(...demoModeProblems(parsedEnv));
 
@@ -155,13 +161,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const label = path.basename(configFile);
   if (file) problems.push(...identityProblems(file.identity, label));
   if (file) {
-    const stagingProblem = directoryProblem(`${label}: staging_dir`, path.resolve(path.dirname(configFile), file.staging_dir), 'staging_dir: /srv/release-staging');
+    const stagingProblem = directoryProblem(
+      `${label}: staging_dir`,
+      path.resolve(path.dirname(configFile), file.staging_dir),
+      'staging_dir: /srv/release-staging',
+    );
     if (stagingProblem) problems.push(stagingProblem);
-    const programs = options.checkPrograms ? (cleanEnv.PATH as string | undefined) ?? '' : undefined;
+    const programs = options.checkPrograms ? ((cleanEnv.PATH as string | undefined) ?? '') : undefined;
     for (const [name, project] of Object.entries(file.projects)) {
       const { provenance: _own, ...checked } = checkProject(name, project, { label, types: options.destinationTypes, programs }, problems);
       const provenance = projectProvenance(name, project, file.provenance, label, problems);
-      projects.set(name, { ...checked, name, channel: project.channel ?? file.channel, approver_group: project.approver_group ?? project.authorized_group, ...(provenance ? { provenance } : {}) });
+      projects.set(name, {
+        ...checked,
+        name,
+        channel: project.channel ?? file.channel,
+        approver_group: project.approver_group ?? project.authorized_group,
+        ...(provenance ? { provenance } : {}),
+      });
     }
   }
 
@@ -170,7 +186,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return {
     env: parsedEnv,
     configFile,
-    policySha256: createHash('sha256').update(bytes as Buffer).digest('hex'),
+    policySha256: createHash('sha256')
+      .update(bytes as Buffer)
+      .digest('hex'),
     dataDir: path.resolve(cwd, parsedEnv.RELEASE_BOT_DATA_DIR),
     stagingDir: path.resolve(configDir, file.staging_dir),
     staging: file.staging,
@@ -195,7 +213,9 @@ function identityProblems(identity: ProjectsFileInput['identity'], label: string
     );
   }
   if (identity.enterprise_id && !identity.team_id) {
-    problems.push(`${label}: identity.enterprise_id: is set without identity.team_id: set both (the workspace id T… and the organisation id E… of your Enterprise Grid), or neither to take them from Slack's auth.test at start`);
+    problems.push(
+      `${label}: identity.enterprise_id: is set without identity.team_id: set both (the workspace id T… and the organisation id E… of your Enterprise Grid), or neither to take them from Slack's auth.test at start`,
+    );
   }
   return problems;
 }
@@ -209,7 +229,13 @@ const STORE_TYPES = new Set(['directory', 'ssh']);
  * ssh destination of the project, and a project with an npm or rubygems destination needs one, or its
  * release would fail after publishing, when the attestation has nowhere to go.
  */
-function projectProvenance(name: string, project: ProjectConfigInput, top: ProvenanceInput | undefined, label: string, problems: string[]): ProjectProvenance | undefined {
+function projectProvenance(
+  name: string,
+  project: ProjectConfigInput,
+  top: ProvenanceInput | undefined,
+  label: string,
+  problems: string[],
+): ProjectProvenance | undefined {
   const signingKey = project.provenance?.signing_key ?? top?.signing_key;
   const store = project.provenance?.store ?? top?.store;
   if (!signingKey) return undefined;
@@ -218,11 +244,16 @@ function projectProvenance(name: string, project: ProjectConfigInput, top: Prove
     const dest = project.destinations.find((d) => d.name === store);
     if (!dest || !STORE_TYPES.has(dest.type)) {
       const candidates = project.destinations.filter((d) => STORE_TYPES.has(d.type)).map((d) => d.name);
-      problems.push(`${where}: "${store}" is not a directory or ssh destination of ${name}: name one of ${candidates.join(', ') || '(none: add a directory or ssh destination to keep the attestations)'}`);
+      problems.push(
+        `${where}: "${store}" is not a directory or ssh destination of ${name}: name one of ${candidates.join(', ') || '(none: add a directory or ssh destination to keep the attestations)'}`,
+      );
     }
   } else {
     const needing = project.destinations.filter((d) => NEEDS_STORE.has(d.type)).map((d) => d.name);
-    if (needing.length > 0) problems.push(`${where}: is not set, and ${needing.join(', ')} cannot carry an attestation: name a directory or ssh destination of ${name} to keep it, e.g. provenance: { store: downloads }`);
+    if (needing.length > 0)
+      problems.push(
+        `${where}: is not set, and ${needing.join(', ')} cannot carry an attestation: name a directory or ssh destination of ${name} to keep it, e.g. provenance: { store: downloads }`,
+      );
   }
   return { signing_key: signingKey, ...(store !== undefined ? { store } : {}) };
 }
@@ -242,7 +273,9 @@ function readProjectsFile(configFile: string, bytes: Buffer | null | undefined, 
   const label = path.basename(configFile);
   if (bytes === undefined) return undefined;
   if (bytes === null) {
-    problems.push(`RELEASE_BOT_CONFIG: ${configFile} does not exist: create it (see releases.example.yml) or point RELEASE_BOT_CONFIG at your projects file`);
+    problems.push(
+      `RELEASE_BOT_CONFIG: ${configFile} does not exist: create it (see releases.example.yml) or point RELEASE_BOT_CONFIG at your projects file`,
+    );
     return undefined;
   }
   let raw: unknown;
@@ -252,7 +285,9 @@ function readProjectsFile(configFile: string, bytes: Buffer | null | undefined, 
       const lines = bytes.toString('utf8').split(/\r?\n/);
       // The first error only: the ones after it are mostly the parser losing its place because of it.
       const [first, ...rest] = doc.errors as [YAML.YAMLError, ...YAML.YAMLError[]];
-      problems.push(`${yamlProblem(label, first, lines)}${rest.length > 0 ? ' (fix it and run again: what follows may be read differently)' : ''}`);
+      problems.push(
+        `${yamlProblem(label, first, lines)}${rest.length > 0 ? ' (fix it and run again: what follows may be read differently)' : ''}`,
+      );
       return undefined;
     }
     raw = doc.toJS();
@@ -294,7 +329,10 @@ function checkProject(
   const destinations: DestinationConfig[] = project.destinations.map((dest, i) => {
     const { name: destName, type, credentials, timeout_seconds, retries, after, ...rest } = dest;
     const where = at(`destinations[${i}]`);
-    if (seen.has(destName)) problems.push(`${where}.name: "${destName}" is used twice in this project: destination names must be unique: rename one, e.g. name: ${destName}-2`);
+    if (seen.has(destName))
+      problems.push(
+        `${where}.name: "${destName}" is used twice in this project: destination names must be unique: rename one, e.g. name: ${destName}-2`,
+      );
     seen.add(destName);
     let options: Record<string, unknown> = rest;
     const spec = types?.get(type);
@@ -302,14 +340,17 @@ function checkProject(
       problems.push(`${where}.type: unknown destination type "${type}": use one of ${[...types.keys()].sort().join(', ')}`);
     } else if (spec) {
       if (!spec.artifacts.includes(project.artifact)) {
-        problems.push(`${where}.type: a "${type}" destination publishes ${spec.artifacts.join(' or ')} artifacts, and this project's artifact is ${project.artifact}`);
+        problems.push(
+          `${where}.type: a "${type}" destination publishes ${spec.artifacts.join(' or ')} artifacts, and this project's artifact is ${project.artifact}`,
+        );
       }
       const parsed = spec.options.safeParse(rest);
       if (parsed.success) options = parsed.data;
       else {
         // The type's own keys get the same wording as the file's: the issue placed at its full key path.
         const raw = { projects: { [name]: { destinations: { [i]: rest } } } };
-        for (const issue of parsed.error.issues) problems.push(`${label}: ${projectsIssueMessage({ ...issue, path: ['projects', name, 'destinations', i, ...issue.path] }, raw)}`);
+        for (const issue of parsed.error.issues)
+          problems.push(`${label}: ${projectsIssueMessage({ ...issue, path: ['projects', name, 'destinations', i, ...issue.path] }, raw)}`);
       }
       problems.push(...credentialProblems(where, type, credentials, spec));
       if (programs !== undefined && parsed.success) problems.push(...destinationProgramProblems(where, type, options, spec, programs));
@@ -332,17 +373,33 @@ function credentialProblems(where: string, type: string, credentials: Record<str
   const problems: string[] = [];
   for (const n of Object.keys(credentials)) {
     if (known.includes(n)) continue;
-    const needs = required.length > 0 ? `${type} needs ${required.join(' and ')}` : known.length > 0 ? `${type} reads only ${known.join(', ')}` : `${type} takes no credentials`;
-    problems.push(`${where}.credentials.${n}: ${type} destinations do not read ${n}: ${needs}${known.length > 0 ? `, e.g. ${example(known[0] as string)}` : ': remove it'}`);
+    const needs =
+      required.length > 0
+        ? `${type} needs ${required.join(' and ')}`
+        : known.length > 0
+          ? `${type} reads only ${known.join(', ')}`
+          : `${type} takes no credentials`;
+    problems.push(
+      `${where}.credentials.${n}: ${type} destinations do not read ${n}: ${needs}${known.length > 0 ? `, e.g. ${example(known[0] as string)}` : ': remove it'}`,
+    );
   }
   const missing = required.filter((n) => !(n in credentials));
   // A mistyped name already said what is needed: one message for one mistake.
-  if (missing.length > 0 && problems.length === 0) problems.push(`${where}.credentials: ${type} needs ${missing.join(' and ')}: map ${missing.length > 1 ? 'them' : 'it'} to a Conjur variable, e.g. ${example(missing[0] as string)}`);
+  if (missing.length > 0 && problems.length === 0)
+    problems.push(
+      `${where}.credentials: ${type} needs ${missing.join(' and ')}: map ${missing.length > 1 ? 'them' : 'it'} to a Conjur variable, e.g. ${example(missing[0] as string)}`,
+    );
   return problems;
 }
 
 /** Every program this destination runs must be there: an exec command or a type's tools (npm, skopeo...). */
-function destinationProgramProblems(where: string, type: string, options: Record<string, unknown>, spec: DestinationTypeSpec, pathVar: string): string[] {
+function destinationProgramProblems(
+  where: string,
+  type: string,
+  options: Record<string, unknown>,
+  spec: DestinationTypeSpec,
+  pathVar: string,
+): string[] {
   const problems: string[] = [];
   const command = type === 'exec' && Array.isArray(options.command) ? (options.command[0] as string | undefined) : undefined;
   // A placeholder ({dir}/publish.sh) names a file that exists only during the release.
@@ -356,7 +413,8 @@ function destinationProgramProblems(where: string, type: string, options: Record
     const problem = programProblem(`${where}.yank_command[0]`, yank, pathVar);
     if (problem) problems.push(problem);
   }
-  const tools = typeof spec.tools === 'function' ? (spec.tools as (o: Record<string, unknown>) => readonly string[])(options) : spec.tools ?? [];
+  const tools =
+    typeof spec.tools === 'function' ? (spec.tools as (o: Record<string, unknown>) => readonly string[])(options) : (spec.tools ?? []);
   for (const tool of tools) {
     const problem = programProblem(`${where} (${type})`, tool, pathVar);
     if (problem) problems.push(problem);
@@ -383,8 +441,12 @@ function orderProblems(destinations: readonly DestinationConfig[], at: (suffix: 
   destinations.forEach((dest, i) => {
     dest.after.forEach((dep, j) => {
       const where = at(`destinations[${i}].after[${j}]`);
-      if (dep === dest.name) problems.push(`${where}: "${dep}" is this destination itself: a destination cannot wait for itself; remove it from after`);
-      else if (!byName.has(dep)) problems.push(`${where}: this project has no destination "${dep}": use one of ${names.filter((n) => n !== dest.name).join(', ') || '(none)'}`);
+      if (dep === dest.name)
+        problems.push(`${where}: "${dep}" is this destination itself: a destination cannot wait for itself; remove it from after`);
+      else if (!byName.has(dep))
+        problems.push(
+          `${where}: this project has no destination "${dep}": use one of ${names.filter((n) => n !== dest.name).join(', ') || '(none)'}`,
+        );
     });
   });
   // Depth-first search over the names that exist; each cycle is reported once, at its first member.
@@ -398,7 +460,9 @@ function orderProblems(destinations: readonly DestinationConfig[], at: (suffix: 
       if (!reported.has(key)) {
         reported.add(key);
         const first = cycle[0] as string;
-        problems.push(`${at(`destinations[${names.indexOf(first)}].after`)}: ${cycle.map((n) => `"${n}"`).join(' waits for ')}: a cycle, so none of them could ever start; remove one of these names from an after list`);
+        problems.push(
+          `${at(`destinations[${names.indexOf(first)}].after`)}: ${cycle.map((n) => `"${n}"`).join(' waits for ')}: a cycle, so none of them could ever start; remove one of these names from an after list`,
+        );
       }
       return;
     }
@@ -418,11 +482,15 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  */
 function demoModeProblems(env: EnvInput): string[] {
   const problems: string[] = [];
-  const off = (key: string, why: string) => problems.push(`RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and ${key} ${why}: unset RELEASE_BOT_MODE to use the real one`);
+  const off = (key: string, why: string) =>
+    problems.push(
+      `RELEASE_BOT_MODE: demo mode talks only to loopback stand-ins, and ${key} ${why}: unset RELEASE_BOT_MODE to use the real one`,
+    );
   const conjurHost = new URL(env.CONJUR_APPLIANCE_URL).hostname;
   if (!LOOPBACK.has(conjurHost)) off('CONJUR_APPLIANCE_URL', `points at ${conjurHost}`);
   if (env.SLACK_APP_TOKEN) off('SLACK_APP_TOKEN', 'is set (Socket Mode connects to Slack itself)');
   const slackHost = env.SLACK_API_URL ? new URL(env.SLACK_API_URL).hostname : undefined;
-  if (env.SLACK_BOT_TOKEN && (!slackHost || !LOOPBACK.has(slackHost))) off('SLACK_API_URL', slackHost ? `points at ${slackHost}` : 'is not set (the default is Slack itself)');
+  if (env.SLACK_BOT_TOKEN && (!slackHost || !LOOPBACK.has(slackHost)))
+    off('SLACK_API_URL', slackHost ? `points at ${slackHost}` : 'is not set (the default is Slack itself)');
   return problems;
 }

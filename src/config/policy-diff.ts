@@ -10,7 +10,9 @@ import type { Config, ProjectConfig } from './load.js';
 export function fixedUntilRestart(running: Config, next: Config): string[] {
   const problems: string[] = [];
   if (next.stagingDir !== running.stagingDir) {
-    problems.push(`staging_dir: changed from ${running.stagingDir} to ${next.stagingDir}, which takes a restart (builds staged under the old directory would be lost to the bot): put the old value back, or restart release-bot serve to apply it`);
+    problems.push(
+      `staging_dir: changed from ${running.stagingDir} to ${next.stagingDir}, which takes a restart (builds staged under the old directory would be lost to the bot): put the old value back, or restart release-bot serve to apply it`,
+    );
   }
   return problems;
 }

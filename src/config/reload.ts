@@ -76,7 +76,9 @@ export class PolicyReloader {
       this.watcher = watch(path.dirname(file), { persistent: false }, (_event, name) => {
         if (name === null || name === base) this.schedule();
       });
-      this.watcher.on('error', (err) => this.options.log.warn({ err: err.message }, 'watching the projects file failed; polling it instead'));
+      this.watcher.on('error', (err) =>
+        this.options.log.warn({ err: err.message }, 'watching the projects file failed; polling it instead'),
+      );
     } catch (err) {
       this.options.log.warn({ err: (err as Error).message, file }, 'cannot watch the projects file; polling it instead');
     }
@@ -147,8 +149,18 @@ export class PolicyReloader {
       actor: { via: 'release-bot' },
       data: { file, sha256: next.policySha256, previousSha256: previous.policySha256, trigger, changes },
     });
-    log.info({ file, sha256: next.policySha256, previousSha256: previous.policySha256, trigger, changes, auditId: entry.id }, 'projects file reloaded: the new policy applies to releases that start from now on');
-    holder.events.emit('policy-changed', { file, sha256: next.policySha256, previousSha256: previous.policySha256, trigger, changes, auditId: entry.id });
+    log.info(
+      { file, sha256: next.policySha256, previousSha256: previous.policySha256, trigger, changes, auditId: entry.id },
+      'projects file reloaded: the new policy applies to releases that start from now on',
+    );
+    holder.events.emit('policy-changed', {
+      file,
+      sha256: next.policySha256,
+      previousSha256: previous.policySha256,
+      trigger,
+      changes,
+      auditId: entry.id,
+    });
     return { outcome: 'changed', sha256: next.policySha256, previousSha256: previous.policySha256, changes };
   }
 
@@ -167,7 +179,10 @@ export class PolicyReloader {
       actor: { via: 'release-bot' },
       data: { file, sha256, runningSha256: this.state.sha256, trigger, problems },
     });
-    log.error({ file, sha256, runningSha256: this.state.sha256, trigger, problems, auditId: entry.id }, 'projects file refused: the running policy stays in force');
+    log.error(
+      { file, sha256, runningSha256: this.state.sha256, trigger, problems, auditId: entry.id },
+      'projects file refused: the running policy stays in force',
+    );
     holder.events.emit('policy-rejected', { file, sha256, runningSha256: this.state.sha256, trigger, problems, auditId: entry.id });
     return { outcome: 'rejected', sha256, problems, repeated };
   }

@@ -17,9 +17,17 @@ export const destinationBaseSchema = z.object({
   type: z.string().min(1),
   /** env var name -> Conjur variable id */
   credentials: z
-    .record(z.string().regex(ENV_NAME, 'credential names are environment variable names: A-Z, 0-9 and _, e.g. NPM_TOKEN'), z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/npm/token'))
+    .record(
+      z.string().regex(ENV_NAME, 'credential names are environment variable names: A-Z, 0-9 and _, e.g. NPM_TOKEN'),
+      z.string().regex(CONJUR_ID, 'a Conjur variable id such as release/npm/token'),
+    )
     .default({}),
-  timeout_seconds: z.number().int().positive().max(6 * 3600).default(900),
+  timeout_seconds: z
+    .number()
+    .int()
+    .positive()
+    .max(6 * 3600)
+    .default(900),
   retries: z.number().int().min(0).max(10).default(2),
   /**
    * Destinations of the same project that must have succeeded (published or already present) before
@@ -42,33 +50,41 @@ export const provenanceSchema = z
   .strict();
 export type ProvenanceInput = z.infer<typeof provenanceSchema>;
 
-export const projectSchema = z.object({
-  authorized_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli'),
-  jenkins_job: z.string().min(1),
-  artifact: z.enum(['files', 'docker']),
-  channel: z.string().min(1).optional(),
-  /** Build parameter holding the version in Jenkins Notification plugin reports. */
-  version_parameter: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jenkins build parameter name: letters, digits and _, e.g. version_parameter: VERSION').default('VERSION'),
-  /** sha256 (hex) of the per-project token in `POST /webhooks/jenkins/<token>`; the token itself is never stored. */
-  notification_token_sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the sha256 hex digest of the token').optional(),
-  /** For docker projects: where Jenkins pushes the image on the local registry. */
-  image: z
-    .object({
-      repository: z.string().min(1),
-      tls_verify: z.boolean().default(true),
-    })
-    .strict()
-    .optional(),
-  approvals: z.number().int().min(0).max(10).default(0),
-  approver_group: z.string().regex(CONJUR_ID).optional(),
-  approval_ttl_seconds: z.number().int().positive().default(3600),
-  /** Conjur group whose members may yank a released version (`/release yank`); default: authorized_group. */
-  yank_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli-yank').optional(),
-  /** How many destinations of one release run at once. */
-  concurrency: z.number().int().min(1).max(32).default(4),
-  destinations: z.array(destinationBaseSchema.passthrough()).min(1, 'a project needs at least one destination'),
-  provenance: provenanceSchema.optional(),
-}).strict();
+export const projectSchema = z
+  .object({
+    authorized_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli'),
+    jenkins_job: z.string().min(1),
+    artifact: z.enum(['files', 'docker']),
+    channel: z.string().min(1).optional(),
+    /** Build parameter holding the version in Jenkins Notification plugin reports. */
+    version_parameter: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a Jenkins build parameter name: letters, digits and _, e.g. version_parameter: VERSION')
+      .default('VERSION'),
+    /** sha256 (hex) of the per-project token in `POST /webhooks/jenkins/<token>`; the token itself is never stored. */
+    notification_token_sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'the sha256 hex digest of the token')
+      .optional(),
+    /** For docker projects: where Jenkins pushes the image on the local registry. */
+    image: z
+      .object({
+        repository: z.string().min(1),
+        tls_verify: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+    approvals: z.number().int().min(0).max(10).default(0),
+    approver_group: z.string().regex(CONJUR_ID).optional(),
+    approval_ttl_seconds: z.number().int().positive().default(3600),
+    /** Conjur group whose members may yank a released version (`/release yank`); default: authorized_group. */
+    yank_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/conjur-cli-yank').optional(),
+    /** How many destinations of one release run at once. */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    destinations: z.array(destinationBaseSchema.passthrough()).min(1, 'a project needs at least one destination'),
+    provenance: provenanceSchema.optional(),
+  })
+  .strict();
 export type ProjectConfigInput = z.infer<typeof projectSchema>;
 
 /** Bounds on what one build report can make the bot do, and how long quarantined copies are kept. */
@@ -80,39 +96,56 @@ export const stagingSchema = z
     /** 0: no limit. */
     max_total_bytes: z.number().int().min(0).default(0),
     /** Free bytes a quarantine copy must leave on the data directory's filesystem. */
-    min_free_bytes: z.number().int().min(0).default(1 << 30),
+    min_free_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(1 << 30),
     /** `release-bot gc` removes quarantined builds released or superseded longer ago than this. */
     retention_days: z.number().int().min(0).max(3650).default(30),
   })
   .strict();
 export type StagingInput = z.infer<typeof stagingSchema>;
 
-export const projectsFileSchema = z.object({
-  channel: z.string().min(1),
-  staging_dir: z.string().min(1),
-  staging: stagingSchema.prefault({}),
-  identity: z
-    .object({
-      strategy: z.enum(['email-localpart', 'map']),
-      map: z.record(z.string(), z.string().min(1)).default({}),
-      /** The home workspace; learnt from Slack's auth.test at start when absent. */
-      team_id: z.string().regex(SLACK_TEAM_ID, 'a Slack workspace id such as T024BE7LD').optional(),
-      /** The home Enterprise Grid organisation; learnt from auth.test when absent (and team_id too). */
-      enterprise_id: z.string().regex(SLACK_ENTERPRISE_ID, 'a Slack Enterprise Grid id such as E0AKF5D7N').optional(),
-      /** Whether guests (single- and multi-channel) of the home workspace may be identified at all. */
-      allow_guests: z.boolean().default(false),
-      /** email-localpart: the only domains whose addresses map to a Conjur login (exact match, no subdomains). */
-      email_domains: z
-        .array(z.string().regex(EMAIL_DOMAIN, 'a domain name such as example.com (an IDN in its xn-- form; no @, no wildcard: list each subdomain you mean)').transform((d) => d.toLowerCase()))
-        .min(1, 'list at least one domain, e.g. [example.com]')
-        .optional(),
-    })
-    .strict(),
-  /** Conjur group whose members may read `/release audit` in Slack; when absent, any identified person may. */
-  audit_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/auditors').optional(),
-  provenance: provenanceSchema.optional(),
-  projects: z.record(z.string().regex(PROJECT_NAME, "project names are lower-case letters, digits, '.', '_' and '-' (e.g. conjur-cli)"), projectSchema),
-}).strict();
+export const projectsFileSchema = z
+  .object({
+    channel: z.string().min(1),
+    staging_dir: z.string().min(1),
+    staging: stagingSchema.prefault({}),
+    identity: z
+      .object({
+        strategy: z.enum(['email-localpart', 'map']),
+        map: z.record(z.string(), z.string().min(1)).default({}),
+        /** The home workspace; learnt from Slack's auth.test at start when absent. */
+        team_id: z.string().regex(SLACK_TEAM_ID, 'a Slack workspace id such as T024BE7LD').optional(),
+        /** The home Enterprise Grid organisation; learnt from auth.test when absent (and team_id too). */
+        enterprise_id: z.string().regex(SLACK_ENTERPRISE_ID, 'a Slack Enterprise Grid id such as E0AKF5D7N').optional(),
+        /** Whether guests (single- and multi-channel) of the home workspace may be identified at all. */
+        allow_guests: z.boolean().default(false),
+        /** email-localpart: the only domains whose addresses map to a Conjur login (exact match, no subdomains). */
+        email_domains: z
+          .array(
+            z
+              .string()
+              .regex(
+                EMAIL_DOMAIN,
+                'a domain name such as example.com (an IDN in its xn-- form; no @, no wildcard: list each subdomain you mean)',
+              )
+              .transform((d) => d.toLowerCase()),
+          )
+          .min(1, 'list at least one domain, e.g. [example.com]')
+          .optional(),
+      })
+      .strict(),
+    /** Conjur group whose members may read `/release audit` in Slack; when absent, any identified person may. */
+    audit_group: z.string().regex(CONJUR_ID, 'a Conjur group id such as release/auditors').optional(),
+    provenance: provenanceSchema.optional(),
+    projects: z.record(
+      z.string().regex(PROJECT_NAME, "project names are lower-case letters, digits, '.', '_' and '-' (e.g. conjur-cli)"),
+      projectSchema,
+    ),
+  })
+  .strict();
 export type ProjectsFileInput = z.infer<typeof projectsFileSchema>;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -146,7 +179,10 @@ export const envSchema = z.object({
   JENKINS_JWT_AUDIENCE: z.string().min(1).default('release-bot'),
   JENKINS_JWT_ISSUER: optionalString,
   JENKINS_WEBHOOK_SECRET: optionalString,
-  AUDIT_SYSLOG_URL: z.string().regex(/^(udp|tcp):\/\/[^/]+:\d+$/, 'udp://host:port or tcp://host:port').optional(),
+  AUDIT_SYSLOG_URL: z
+    .string()
+    .regex(/^(udp|tcp):\/\/[^/]+:\d+$/, 'udp://host:port or tcp://host:port')
+    .optional(),
   AUDIT_JSONL_FILE: optionalString,
 });
 export type EnvInput = z.infer<typeof envSchema>;

@@ -27,13 +27,19 @@ export function parseApplianceUrl(raw: string): URL {
   }
   if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
     // The value is not repeated: a URL with user:password@ in it would put a credential in the message.
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'CONJUR_APPLIANCE_URL is not a Conjur URL: use https://conjur.example.com (http or https, no credentials, query or fragment)');
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      'CONJUR_APPLIANCE_URL is not a Conjur URL: use https://conjur.example.com (http or https, no credentials, query or fragment)',
+    );
   }
   if (isConjurCloud(url)) {
     const path = url.pathname.replace(/\/+$/, '');
     if (path === '') url.pathname = '/api';
     else if (path !== '/api') {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_APPLIANCE_URL ${url.origin}${url.pathname} is a Conjur Cloud tenant with a path other than /api: use https://<tenant>.secretsmgr.cyberark.cloud/api (or without /api)`);
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        `CONJUR_APPLIANCE_URL ${url.origin}${url.pathname} is a Conjur Cloud tenant with a path other than /api: use https://<tenant>.secretsmgr.cyberark.cloud/api (or without /api)`,
+      );
     }
   }
   return url;
@@ -42,7 +48,10 @@ export function parseApplianceUrl(raw: string): URL {
 /** Conjur Cloud has one account, `conjur`: anything else would fail every call with a 401 or 404. */
 export function assertCloudAccount(url: URL, account: string): void {
   if (isConjurCloud(url) && account !== CLOUD_ACCOUNT) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_ACCOUNT is ${JSON.stringify(account)}, but ${url.hostname} is Conjur Cloud, whose account is always "${CLOUD_ACCOUNT}": set CONJUR_ACCOUNT=${CLOUD_ACCOUNT}`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `CONJUR_ACCOUNT is ${JSON.stringify(account)}, but ${url.hostname} is Conjur Cloud, whose account is always "${CLOUD_ACCOUNT}": set CONJUR_ACCOUNT=${CLOUD_ACCOUNT}`,
+    );
   }
 }
 
@@ -55,13 +64,19 @@ export function assertCloudAccount(url: URL, account: string): void {
 export function conjurCa(options: { certFile?: string | undefined; sslCertificate?: string | undefined }): string | undefined {
   const { certFile, sslCertificate } = options;
   if (certFile !== undefined && sslCertificate !== undefined) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set: keep one (the certificate itself, or the path of its file)');
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      'CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set: keep one (the certificate itself, or the path of its file)',
+    );
   }
   if (sslCertificate !== undefined) {
     // An environment file often holds the PEM on one line with literal \n: take those as line breaks.
     const pem = sslCertificate.includes('\n') ? sslCertificate : sslCertificate.replace(/\\n/g, '\n');
     if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'CONJUR_SSL_CERTIFICATE is not a PEM certificate: put Conjur\'s CA certificate itself there (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or its path in CONJUR_CERT_FILE');
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        "CONJUR_SSL_CERTIFICATE is not a PEM certificate: put Conjur's CA certificate itself there (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), or its path in CONJUR_CERT_FILE",
+      );
     }
     return pem;
   }
@@ -71,6 +86,10 @@ export function conjurCa(options: { certFile?: string | undefined; sslCertificat
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate');
     return pem;
   } catch (err) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_CERT_FILE ${certFile} is not a readable PEM certificate: point it at Conjur's CA certificate (e.g. conjur-<account>.pem)`, { cause: err });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `CONJUR_CERT_FILE ${certFile} is not a readable PEM certificate: point it at Conjur's CA certificate (e.g. conjur-<account>.pem)`,
+      { cause: err },
+    );
   }
 }

@@ -67,7 +67,10 @@ export class ConjurClient implements Conjur {
     try {
       roleOfLogin(options.login);
     } catch {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, `CONJUR_AUTHN_LOGIN ${JSON.stringify(clip(String(options.login)))} is not a Conjur login: use a user id such as alice or host/<host id> such as host/release-bot`);
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        `CONJUR_AUTHN_LOGIN ${JSON.stringify(clip(String(options.login)))} is not a Conjur login: use a user id such as alice or host/<host id> such as host/release-bot`,
+      );
     }
     this.login = options.login;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -80,7 +83,10 @@ export class ConjurClient implements Conjur {
       const apiKey = options.apiKey;
       this.tokens = new ApiKeyTokenSource(() => this.authenticate(apiKey), now);
     } else {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, 'neither CONJUR_AUTHN_API_KEY nor CONJUR_AUTHN_TOKEN_FILE is set: put the bot\'s API key or the path of a token file in .env (see .env.example)');
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        "neither CONJUR_AUTHN_API_KEY nor CONJUR_AUTHN_TOKEN_FILE is set: put the bot's API key or the path of a token file in .env (see .env.example)",
+      );
     }
     if (this.base.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(this.base.hostname)) {
       this.log?.warn({ url: this.base.origin }, 'CONJUR_APPLIANCE_URL is plain http: tokens and secrets cross the network unencrypted');
@@ -127,9 +133,17 @@ export class ConjurClient implements Conjur {
       return member;
     }
     const what = `read the group memberships of ${role.kind} ${role.id}`;
-    const res = await this.call({ method: 'GET', path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`, query: 'all', what });
+    const res = await this.call({
+      method: 'GET',
+      path: `/roles/${segment(this.account)}/${role.kind}/${segment(role.id)}`,
+      query: 'all',
+      what,
+    });
     if (res.status === 404) {
-      this.log?.warn({ login, group }, 'Conjur group membership undetermined: the bot sees neither the group\'s membership sentinel nor the person (declare the sentinel, deploy/conjur/README.md)');
+      this.log?.warn(
+        { login, group },
+        "Conjur group membership undetermined: the bot sees neither the group's membership sentinel nor the person (declare the sentinel, deploy/conjur/README.md)",
+      );
       throw new ReleaseBotError(
         ErrorCode.MembershipUndetermined,
         `cannot tell whether ${login} is a member of the Conjur group ${group}: Conjur shows ${this.login} neither the group's membership sentinel (!webservice ${group}) nor ${role.kind} ${role.id}. ${sentinelFix(group, this.login)}`,
@@ -207,10 +221,20 @@ export class ConjurClient implements Conjur {
     if (ids.length === 0) return result;
     const qualified = ids.map((id) => `${this.account}:variable:${id}`);
     const what = `read the variables ${ids.join(', ')}`;
-    const res = await this.call({ method: 'GET', path: '/secrets', query: `variable_ids=${qualified.map(segment).join(',')}`, what, headers: { 'Accept-Encoding': 'base64' } });
+    const res = await this.call({
+      method: 'GET',
+      path: '/secrets',
+      query: `variable_ids=${qualified.map(segment).join(',')}`,
+      what,
+      headers: { 'Accept-Encoding': 'base64' },
+    });
     const code = conjurErrorCode(res.body);
     if (res.status === 406 || code === 'CONJ00074E') {
-      throw new ReleaseBotError(ErrorCode.ConjurUnavailable, conjurErrorHint('CONJ00074E', { variables: ids, login: this.login }) as string, { details: { variables: ids, status: res.status, conjurCode: code } });
+      throw new ReleaseBotError(
+        ErrorCode.ConjurUnavailable,
+        conjurErrorHint('CONJ00074E', { variables: ids, login: this.login }) as string,
+        { details: { variables: ids, status: res.status, conjurCode: code } },
+      );
     }
     if (res.status === 404) {
       // Only ids we asked for are ever named: Conjur's own text is matched against them, never repeated.
@@ -218,10 +242,18 @@ export class ConjurClient implements Conjur {
       const missing = named.length > 0 ? named : ids;
       const which = named.length > 0 ? `the Conjur variable ${named.join(', ')}` : `at least one of the Conjur variables ${ids.join(', ')}`;
       const codeText = code === undefined ? '' : ` (${code})`;
-      throw new ReleaseBotError(ErrorCode.ConjurNotFound, `${which} does not exist or has no value${codeText}: declare it in policy and set a value (conjur variable set -i <id> -v ...)`, { details: { missing, status: 404, ...(code ? { conjurCode: code } : {}) } });
+      throw new ReleaseBotError(
+        ErrorCode.ConjurNotFound,
+        `${which} does not exist or has no value${codeText}: declare it in policy and set a value (conjur variable set -i <id> -v ...)`,
+        { details: { missing, status: 404, ...(code ? { conjurCode: code } : {}) } },
+      );
     }
     if (res.status === 403) {
-      throw new ReleaseBotError(ErrorCode.ConjurForbidden, `the bot (${this.login}) may not read (execute) at least one of the Conjur variables ${ids.join(', ')}: permit it in policy`, { details: { variables: ids, status: 403 } });
+      throw new ReleaseBotError(
+        ErrorCode.ConjurForbidden,
+        `the bot (${this.login}) may not read (execute) at least one of the Conjur variables ${ids.join(', ')}: permit it in policy`,
+        { details: { variables: ids, status: 403 } },
+      );
     }
     expectOk(res, what, this.login, { variables: ids, login: this.login });
     const body = parseJson(res, 'GET /secrets') as Record<string, unknown> | null;
@@ -233,7 +265,8 @@ export class ConjurClient implements Conjur {
     const values = new Map<string, SecretValue>();
     for (const [key, wire] of Object.entries(body)) {
       if (typeof wire !== 'string') continue;
-      if (base64 && !/^[A-Za-z0-9+/=\r\n]*$/.test(wire)) throw unexpected(`GET /secrets said Content-Encoding: base64, but a value is not base64`);
+      if (base64 && !/^[A-Za-z0-9+/=\r\n]*$/.test(wire))
+        throw unexpected(`GET /secrets said Content-Encoding: base64, but a value is not base64`);
       const value = base64 ? secretFromBytes(Buffer.from(wire, 'base64')) : wire;
       registerSecret(this.redactor, value);
       values.set(key, value);
@@ -241,7 +274,9 @@ export class ConjurClient implements Conjur {
     ids.forEach((id, i) => {
       const value = values.get(qualified[i] as string);
       if (value === undefined) {
-        throw new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur returned no value for the variable ${id}`, { details: { missing: [id] } });
+        throw new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur returned no value for the variable ${id}`, {
+          details: { missing: [id] },
+        });
       }
       result.set(id, value);
     });
@@ -252,7 +287,12 @@ export class ConjurClient implements Conjur {
   async canRead(variableId: string): Promise<boolean> {
     assertConjurId(variableId, 'variable');
     const what = `check execute on the variable ${variableId}`;
-    const res = await this.call({ method: 'GET', path: `/resources/${segment(this.account)}/variable/${segment(variableId)}`, query: 'check=true&privilege=execute', what });
+    const res = await this.call({
+      method: 'GET',
+      path: `/resources/${segment(this.account)}/variable/${segment(variableId)}`,
+      query: 'check=true&privilege=execute',
+      what,
+    });
     if (res.status === 204) return true;
     if (res.status === 404) return false;
     expectOk(res, what, this.login);
@@ -288,12 +328,25 @@ export class ConjurClient implements Conjur {
     return res;
   }
 
-  private async send(method: 'GET' | 'POST', path: string, query: string | undefined, headers: Record<string, string>, body?: string): Promise<HttpResponse> {
+  private async send(
+    method: 'GET' | 'POST',
+    path: string,
+    query: string | undefined,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<HttpResponse> {
     const url = new URL(this.base.href);
     url.pathname = `${this.base.pathname.replace(/\/+$/, '')}${path}`;
     if (query !== undefined) url.search = `?${query}`;
     const started = Date.now();
-    const res = await httpRequest({ method, url, headers: { Accept: 'application/json', ...headers }, body, ca: this.ca, timeoutMs: this.timeoutMs });
+    const res = await httpRequest({
+      method,
+      url,
+      headers: { Accept: 'application/json', ...headers },
+      body,
+      ca: this.ca,
+      timeoutMs: this.timeoutMs,
+    });
     this.log?.debug({ method, path, status: res.status, ms: Date.now() - started }, 'conjur request');
     return res;
   }
@@ -316,19 +369,35 @@ function expectOk(res: HttpResponse, what: string, login: string, subject: Error
   const code = conjurErrorCode(res.body);
   const hint = conjurErrorHint(code, subject);
   if (hint === undefined) throw err;
-  throw new ReleaseBotError(err.code, `${hint} (${res.status}, trying to ${what})`, { details: { ...err.details, conjurCode: code }, retryable: err.retryable });
+  throw new ReleaseBotError(err.code, `${hint} (${res.status}, trying to ${what})`, {
+    details: { ...err.details, conjurCode: code },
+    retryable: err.retryable,
+  });
 }
 
 /** Status codes become coded errors here, once; 5xx and 429 are worth retrying, the rest are not. */
 function statusError(status: number, what: string, login: string): ReleaseBotError {
   if (status === 401) {
-    return new ReleaseBotError(ErrorCode.ConjurAuthFailed, `Conjur refused the bot's credentials as ${login} (401) trying to ${what}: check CONJUR_AUTHN_LOGIN and CONJUR_AUTHN_API_KEY or CONJUR_AUTHN_TOKEN_FILE`, { details: { status, login } });
+    return new ReleaseBotError(
+      ErrorCode.ConjurAuthFailed,
+      `Conjur refused the bot's credentials as ${login} (401) trying to ${what}: check CONJUR_AUTHN_LOGIN and CONJUR_AUTHN_API_KEY or CONJUR_AUTHN_TOKEN_FILE`,
+      { details: { status, login } },
+    );
   }
   if (status === 403) {
-    return new ReleaseBotError(ErrorCode.ConjurForbidden, `Conjur forbade the bot (${login}) to ${what} (403): grant it in Conjur policy`, { details: { status, login } });
+    return new ReleaseBotError(ErrorCode.ConjurForbidden, `Conjur forbade the bot (${login}) to ${what} (403): grant it in Conjur policy`, {
+      details: { status, login },
+    });
   }
-  if (status === 404) return new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur found nothing visible to the bot trying to ${what} (404)`, { details: { status } });
-  if (status >= 500 || status === 429) return new ReleaseBotError(ErrorCode.ConjurUnavailable, `Conjur is unavailable (${status}) trying to ${what}: try again later`, { details: { status }, retryable: true });
+  if (status === 404)
+    return new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur found nothing visible to the bot trying to ${what} (404)`, {
+      details: { status },
+    });
+  if (status >= 500 || status === 429)
+    return new ReleaseBotError(ErrorCode.ConjurUnavailable, `Conjur is unavailable (${status}) trying to ${what}: try again later`, {
+      details: { status },
+      retryable: true,
+    });
   return unexpected(`Conjur answered ${status} trying to ${what}`);
 }
 

@@ -33,7 +33,8 @@ const HINTS: Record<string, (s: ErrorSubject) => string> = {
   CONJ00074E: (s) =>
     `Conjur could not send ${list(s)} as JSON (CONJ00074E: a value is binary) although the bot asks for base64 (Accept-Encoding: base64): a proxy between the bot and Conjur dropped or rewrote that header; let it through unchanged`,
   // MissingSecretValue: the variable is not declared, or has no value yet.
-  CONJ00076E: (s) => `${list(s)}: empty or not found (CONJ00076E): declare the variable in policy and set a value (conjur variable set -i <id> -v ...)`,
+  CONJ00076E: (s) =>
+    `${list(s)}: empty or not found (CONJ00076E): declare the variable in policy and set a value (conjur variable set -i <id> -v ...)`,
   // RequestedResourceNotFound / ResourceNotVisibleToRole: does not exist, or the bot holds no privilege on it.
   CONJ00123E: (s) => `Conjur found no such resource for ${s.login} (CONJ00123E): check the id, and that policy permits the bot on it`,
   CONJ00125E: (s) => `not visible to ${s.login} (CONJ00125E): permit the bot read on it in policy`,

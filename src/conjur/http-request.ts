@@ -55,7 +55,8 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
       url,
       {
         method: options.method,
-        headers: options.body === undefined ? options.headers : { ...options.headers, 'Content-Length': String(Buffer.byteLength(options.body)) },
+        headers:
+          options.body === undefined ? options.headers : { ...options.headers, 'Content-Length': String(Buffer.byteLength(options.body)) },
         ...(options.ca !== undefined && url.protocol === 'https:' ? { ca: options.ca } : {}),
       },
       (res) => {
@@ -83,7 +84,13 @@ export function httpRequest(options: HttpRequestOptions): Promise<HttpResponse> 
     req.on('error', (err) => {
       const code = codeOf(err);
       if (TLS_TRUST_CODES.has(code)) {
-        fail(unavailable(`${where} presented a certificate this machine does not trust (${code}): set CONJUR_CERT_FILE to the PEM file of Conjur's CA (or its self-signed certificate), or CONJUR_SSL_CERTIFICATE to the PEM itself`, false, err));
+        fail(
+          unavailable(
+            `${where} presented a certificate this machine does not trust (${code}): set CONJUR_CERT_FILE to the PEM file of Conjur's CA (or its self-signed certificate), or CONJUR_SSL_CERTIFICATE to the PEM itself`,
+            false,
+            err,
+          ),
+        );
       } else {
         fail(unavailable(`${where} is unreachable (${code}): check CONJUR_APPLIANCE_URL and that Conjur is up`, true, err));
       }

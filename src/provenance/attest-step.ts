@@ -34,7 +34,11 @@ function subjectsOf(ctx: PublishContext, result: PublishResult): Pending[] {
   }
   const digest = result.readBackDigest ?? ctx.artifact.digest;
   const hex = /^sha256:([0-9a-f]{64})$/.exec(digest)?.[1];
-  if (!hex) throw new ReleaseBotError(ErrorCode.DestinationFailed, `the image's manifest digest ${JSON.stringify(digest)} is not sha256:<64 hex>: cannot attest it`);
+  if (!hex)
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `the image's manifest digest ${JSON.stringify(digest)} is not sha256:<64 hex>: cannot attest it`,
+    );
   const repository = (result.location ?? ctx.artifact.ref).replace(/@sha256:[0-9a-f]{64}$/, '');
   return [{ subject: { name: repository, digest: { sha256: hex } }, fileName: `sha256-${hex}.intoto.jsonl` }];
 }
@@ -46,13 +50,19 @@ function subjectsOf(ctx: PublishContext, result: PublishResult): Pending[] {
  * retryable or not, and its retry publishes (already present) and attests again. An envelope is
  * signed once per subject and kept for the retries, so a retry offers the same bytes.
  */
-export function withProvenance<O extends Record<string, unknown>>(publisher: PublisherDefinition<O>, o: ProvenanceOptions): PublisherDefinition<O> {
+export function withProvenance<O extends Record<string, unknown>>(
+  publisher: PublisherDefinition<O>,
+  o: ProvenanceOptions,
+): PublisherDefinition<O> {
   const signed = new Map<string, AttestationToPublish>();
   const attestOne = async (ctx: PublishContext, options: O, att: AttestationToPublish): Promise<{ location: string }> => {
     if (publisher.attest) return publisher.attest(ctx, options, att);
     const store = o.store;
     if (!store?.publisher.attest) {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, `a ${publisher.type} destination cannot hold an attestation, and no provenance.store destination is set for it: name a directory or ssh destination of this project in provenance.store`);
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        `a ${publisher.type} destination cannot hold an attestation, and no provenance.store destination is set for it: name a directory or ssh destination of this project in provenance.store`,
+      );
     }
     // The store's own credentials (its ssh key), never this destination's.
     return store.publisher.attest({ ...ctx, credentials: store.credentials }, store.destination.options, att);

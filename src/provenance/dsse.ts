@@ -28,7 +28,9 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 /** The key id written into every envelope: sha256 (hex) of the public key's DER SubjectPublicKeyInfo. */
 export function keyIdOf(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 function assertEd25519(key: KeyObject): void {

@@ -12,12 +12,21 @@ export function signAttestation(input: StatementInput, key: SigningKey, fileName
   const payload = statementBytes(buildStatement(input));
   const envelope = Buffer.from(`${JSON.stringify(signEnvelope(IN_TOTO_PAYLOAD_TYPE, payload, key.privateKey))}\n`, 'utf8');
   const digest = createHash('sha256').update(envelope).digest('hex');
-  return { envelope, digest, keyId: key.keyId, fileName, equivalent: (existing) => equivalentAttestation(existing, envelope, key.publicKey) };
+  return {
+    envelope,
+    digest,
+    keyId: key.keyId,
+    fileName,
+    equivalent: (existing) => equivalentAttestation(existing, envelope, key.publicKey),
+  };
 }
 
 /** The first line of a `.intoto.jsonl` file, parsed; undefined when it is not JSON. */
 export function parseEnvelopeLine(bytes: Buffer): unknown {
-  const line = bytes.toString('utf8').split('\n').find((l) => l.trim() !== '');
+  const line = bytes
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.trim() !== '');
   if (line === undefined) return undefined;
   try {
     return JSON.parse(line) as unknown;
@@ -36,7 +45,10 @@ function claimOf(bytes: Buffer, publicKey: KeyObject): Claim | undefined {
   const checked = verifyEnvelope(parseEnvelopeLine(bytes), publicKey);
   if (!checked.ok) return undefined;
   try {
-    const s = JSON.parse(checked.payload.toString('utf8')) as { subject?: unknown; predicate?: { buildDefinition?: { externalParameters?: Record<string, unknown> } } };
+    const s = JSON.parse(checked.payload.toString('utf8')) as {
+      subject?: unknown;
+      predicate?: { buildDefinition?: { externalParameters?: Record<string, unknown> } };
+    };
     const params = s.predicate?.buildDefinition?.externalParameters ?? {};
     return { subjects: JSON.stringify(s.subject), project: params.project, version: params.version };
   } catch {

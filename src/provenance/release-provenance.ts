@@ -34,7 +34,10 @@ export function releaseProvenance(a: {
   // file as if the bot had signed it (and would take the name the bot's own attestation needs).
   const posing = a.artifact.kind === 'files' ? a.artifact.files.find((f) => f.path.endsWith('.intoto.jsonl')) : undefined;
   if (posing) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the staged file ${posing.path} is named like an attestation, which only release-bot writes (<file>.intoto.jsonl): remove it from the build's output and stage again. Nothing was published`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the staged file ${posing.path} is named like an attestation, which only release-bot writes (<file>.intoto.jsonl): remove it from the build's output and stage again. Nothing was published`,
+    );
   }
   const key = signingKeyFrom(settings.signing_key, a.secrets.get(settings.signing_key), a.redactor);
   let store: AttestationStore | undefined;
@@ -42,7 +45,10 @@ export function releaseProvenance(a: {
     const destination = a.project.destinations.find((d) => d.name === settings.store);
     const publisher = destination && a.publishers.get(destination.type);
     if (!destination || !publisher?.attest) {
-      throw new ReleaseBotError(ErrorCode.ConfigInvalid, `provenance.store of ${a.project.name} names ${settings.store}, which is not a directory or ssh destination of it: nothing was published`);
+      throw new ReleaseBotError(
+        ErrorCode.ConfigInvalid,
+        `provenance.store of ${a.project.name} names ${settings.store}, which is not a directory or ssh destination of it: nothing was published`,
+      );
     }
     store = { destination, publisher, credentials: destinationCredentials(destination, publisher, a.secrets).credentials };
   }

@@ -23,19 +23,31 @@ const HOW = 'store a PKCS#8 PEM Ed25519 private key in it (`openssl genpkey -alg
  */
 export function signingKeyFrom(variable: string, value: SecretValue | undefined, redactor: Redactor): SigningKey {
   if (value === undefined || value.length === 0) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `the provenance signing key ${variable} is empty in Conjur: ${HOW}. Nothing was published`, { details: { variable } });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `the provenance signing key ${variable} is empty in Conjur: ${HOW}. Nothing was published`,
+      { details: { variable } },
+    );
   }
   registerSecret(redactor, value);
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey({ key: Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'), format: 'pem' });
   } catch {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `the provenance signing key ${variable} is not a PEM private key: ${HOW}. Nothing was published`, { details: { variable } });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `the provenance signing key ${variable} is not a PEM private key: ${HOW}. Nothing was published`,
+      { details: { variable } },
+    );
   }
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
   registerSecret(redactor, der);
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `the provenance signing key ${variable} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key, not Ed25519: ${HOW}. Nothing was published`, { details: { variable } });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `the provenance signing key ${variable} is a ${privateKey.asymmetricKeyType ?? 'unknown'} key, not Ed25519: ${HOW}. Nothing was published`,
+      { details: { variable } },
+    );
   }
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d as string, 'base64url');
   registerSecret(redactor, seed);

@@ -80,7 +80,14 @@ export function buildStatement(s: StatementInput): Record<string, unknown> {
         builder: { id: builderId(s.build) },
         metadata: { invocationId: invocation, startedOn: timestamp(s.startedOn), finishedOn: timestamp(s.finishedOn) },
         // The audit entry of the authorization: its chain hash ties this statement to the bot's log.
-        byproducts: [{ name: `audit/${s.audit.id}`, uri: `release-bot:audit:${s.audit.seq}`, digest: { sha256: s.audit.hash }, annotations: { kind: 'audit-entry', seq: s.audit.seq } }],
+        byproducts: [
+          {
+            name: `audit/${s.audit.id}`,
+            uri: `release-bot:audit:${s.audit.seq}`,
+            digest: { sha256: s.audit.hash },
+            annotations: { kind: 'audit-entry', seq: s.audit.seq },
+          },
+        ],
       },
     },
   };

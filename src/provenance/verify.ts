@@ -30,9 +30,16 @@ export function readPublicKey(pem: string | Buffer, source: string): KeyObject {
   try {
     key = createPublicKey({ key: pem, format: 'pem' });
   } catch {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${source} is not a PEM public key: give the file \`release-bot provenance public-key\` printed`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${source} is not a PEM public key: give the file \`release-bot provenance public-key\` printed`,
+    );
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ReleaseBotError(ErrorCode.BadInput, `${source} is a ${key.asymmetricKeyType ?? 'unknown'} key: release-bot signs with Ed25519`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${source} is a ${key.asymmetricKeyType ?? 'unknown'} key: release-bot signs with Ed25519`,
+    );
   return key;
 }
 
@@ -46,10 +53,16 @@ const trimSlash = (s: string) => s.replace(/\/+$/, '');
  * image manifest) and the caller's expectations. Everything but the signature is read only from the
  * signed payload, never from the JSON around it: an attacker can edit the envelope freely.
  */
-export function checkAttestation(envelopeBytes: Buffer, publicKey: KeyObject, subjectSha256: string, expect: Expectations): AttestationReport {
+export function checkAttestation(
+  envelopeBytes: Buffer,
+  publicKey: KeyObject,
+  subjectSha256: string,
+  expect: Expectations,
+): AttestationReport {
   const checks: Check[] = [];
   const envelope = parseEnvelopeLine(envelopeBytes);
-  const signed = envelope === undefined ? { ok: false as const, reason: 'the attestation is not a JSON line' } : verifyEnvelope(envelope, publicKey);
+  const signed =
+    envelope === undefined ? { ok: false as const, reason: 'the attestation is not a JSON line' } : verifyEnvelope(envelope, publicKey);
   if (!signed.ok) {
     checks.push({ what: 'signature', ok: false, detail: signed.reason });
     return { ok: false, checks };
@@ -63,15 +76,24 @@ export function checkAttestation(envelopeBytes: Buffer, publicKey: KeyObject, su
     checks.push({ what: 'statement', ok: false, detail: 'the signed payload is not JSON' });
     return { ok: false, checks };
   }
-  const typeOk = payloadType === IN_TOTO_PAYLOAD_TYPE && statement._type === STATEMENT_TYPE && statement.predicateType === SLSA_PROVENANCE_V1;
-  checks.push({ what: 'statement', ok: typeOk, detail: typeOk ? 'in-toto Statement v1, SLSA Provenance v1' : `payloadType ${String(payloadType)}, _type ${String(statement._type)}, predicateType ${String(statement.predicateType)}` });
+  const typeOk =
+    payloadType === IN_TOTO_PAYLOAD_TYPE && statement._type === STATEMENT_TYPE && statement.predicateType === SLSA_PROVENANCE_V1;
+  checks.push({
+    what: 'statement',
+    ok: typeOk,
+    detail: typeOk
+      ? 'in-toto Statement v1, SLSA Provenance v1'
+      : `payloadType ${String(payloadType)}, _type ${String(statement._type)}, predicateType ${String(statement.predicateType)}`,
+  });
 
   const subjects = (Array.isArray(statement.subject) ? statement.subject : []).map(obj);
   const match = subjects.find((s) => obj(s.digest).sha256 === subjectSha256);
   checks.push({
     what: 'subject',
     ok: match !== undefined,
-    detail: match ? `${String(match.name)} sha256:${subjectSha256}` : `sha256:${subjectSha256} is not a subject of this attestation (it names ${subjects.map((s) => `${String(s.name)} sha256:${String(obj(s.digest).sha256)}`).join(', ') || 'nothing'})`,
+    detail: match
+      ? `${String(match.name)} sha256:${subjectSha256}`
+      : `sha256:${subjectSha256} is not a subject of this attestation (it names ${subjects.map((s) => `${String(s.name)} sha256:${String(obj(s.digest).sha256)}`).join(', ') || 'nothing'})`,
   });
 
   const predicate = obj(statement.predicate);

@@ -22,7 +22,10 @@ export function definePublisher<Options extends Record<string, unknown>>(def: Pu
     const parsed = def.options.safeParse(raw);
     if (parsed.success) return parsed.data;
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`).join('; ');
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `options of a ${def.type} destination that its schema refuses (${problems}): fix the destination in the projects file (release-bot check-config lists every problem)`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `options of a ${def.type} destination that its schema refuses (${problems}): fix the destination in the projects file (release-bot check-config lists every problem)`,
+    );
   };
   const { tools, preflight, plan, yank, attest } = def;
   return {

@@ -17,9 +17,7 @@ export interface BuildInfo {
   commit?: string | undefined;
 }
 
-export type StagedArtifact =
-  | { kind: 'files'; files: ArtifactFile[] }
-  | { kind: 'docker'; ref: string; digest: string; tlsVerify: boolean };
+export type StagedArtifact = { kind: 'files'; files: ArtifactFile[] } | { kind: 'docker'; ref: string; digest: string; tlsVerify: boolean };
 
 export interface PublishContext {
   project: string;

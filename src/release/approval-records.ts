@@ -54,7 +54,9 @@ export class ApprovalRecords {
 
   /** The one open request of a version, if any (a partial unique index keeps it one). */
   openFor(project: string, version: string): ApprovalRequest | undefined {
-    const row = this.db.prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`).get(project, version) as Row | undefined;
+    const row = this.db
+      .prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`)
+      .get(project, version) as Row | undefined;
     return row && this.toRequest(row);
   }
 
@@ -66,7 +68,21 @@ export class ApprovalRecords {
           `INSERT INTO approval_requests (id, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, status, created_at, expires_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
         )
-        .run(r.id, r.project, r.version, r.stagedBuildId, r.fingerprint, r.requester.login, r.requester.chatUserId ?? null, r.requester.via, r.needed, r.approverGroup, r.resume ? 1 : 0, r.createdAt, r.expiresAt);
+        .run(
+          r.id,
+          r.project,
+          r.version,
+          r.stagedBuildId,
+          r.fingerprint,
+          r.requester.login,
+          r.requester.chatUserId ?? null,
+          r.requester.via,
+          r.needed,
+          r.approverGroup,
+          r.resume ? 1 : 0,
+          r.createdAt,
+          r.expiresAt,
+        );
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
@@ -77,7 +93,9 @@ export class ApprovalRecords {
   /** Adds an approval; false when this login already approved the request. */
   addApproval(requestId: string, approver: Requester, at: string): boolean {
     try {
-      this.db.prepare('INSERT INTO approvals (request_id, approver_login, approver_chat, approved_at) VALUES (?, ?, ?, ?)').run(requestId, approver.login, approver.chatUserId ?? null, at);
+      this.db
+        .prepare('INSERT INTO approvals (request_id, approver_login, approver_chat, approved_at) VALUES (?, ?, ?, ?)')
+        .run(requestId, approver.login, approver.chatUserId ?? null, at);
       return true;
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
@@ -91,7 +109,11 @@ export class ApprovalRecords {
 
   /** Closes an open request; false when it was no longer open (someone else closed it first). */
   close(id: string, status: Exclude<ApprovalStatus, 'open'>, reason: string, at: string): boolean {
-    return this.db.prepare(`UPDATE approval_requests SET status = ?, closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'open'`).run(status, at, reason, id).changes === 1;
+    return (
+      this.db
+        .prepare(`UPDATE approval_requests SET status = ?, closed_at = ?, closed_reason = ? WHERE id = ? AND status = 'open'`)
+        .run(status, at, reason, id).changes === 1
+    );
   }
 
   /** Runs `work` in one write transaction (BEGIN IMMEDIATE): a throw rolls everything back. */
@@ -100,7 +122,11 @@ export class ApprovalRecords {
   }
 
   private toRequest(r: Row): ApprovalRequest {
-    const approvals = (this.db.prepare('SELECT approver_login, approver_chat, approved_at FROM approvals WHERE request_id = ? ORDER BY approved_at, rowid').all(r.id) as ApprovalRow[]).map((a) => ({
+    const approvals = (
+      this.db
+        .prepare('SELECT approver_login, approver_chat, approved_at FROM approvals WHERE request_id = ? ORDER BY approved_at, rowid')
+        .all(r.id) as ApprovalRow[]
+    ).map((a) => ({
       login: a.approver_login,
       chatUserId: a.approver_chat,
       at: a.approved_at,
@@ -111,7 +137,11 @@ export class ApprovalRecords {
       version: r.version,
       stagedBuildId: r.staged_build_id,
       fingerprint: r.fingerprint,
-      requester: { login: r.requester_login, via: r.via as Requester['via'], ...(r.requester_chat ? { chatUserId: r.requester_chat } : {}) },
+      requester: {
+        login: r.requester_login,
+        via: r.via as Requester['via'],
+        ...(r.requester_chat ? { chatUserId: r.requester_chat } : {}),
+      },
       needed: r.needed,
       approverGroup: r.approver_group,
       resume: r.resume === 1,

@@ -56,7 +56,10 @@ export class Approvals {
       try {
         this.voidStale(staged.project, staged.version, staged);
       } catch (err) {
-        options.log.error({ err: (err as Error).message, project: staged.project, version: staged.version }, 'could not void approvals of a re-staged build');
+        options.log.error(
+          { err: (err as Error).message, project: staged.project, version: staged.version },
+          'could not void approvals of a re-staged build',
+        );
       }
     });
   }
@@ -86,7 +89,9 @@ export class Approvals {
     const closed: ApprovalRequest[] = [];
     for (const request of this.records.open()) {
       const staged = this.core.staged.current(request.project, request.version);
-      const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+      const stale = staged
+        ? this.staleness(request, staged)
+        : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
       if (!stale) continue;
       this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
       const after = this.records.get(request.id);
@@ -101,18 +106,29 @@ export class Approvals {
    * freeze, staged, not released, requester authorized), so nobody can ask approvers for what the core
    * would refuse anyway. An open request for the same staged build is returned as is (`created: false`).
    */
-  async request(projectName: string, version: string, requester: Requester, opts: { resume?: boolean } = {}): Promise<{ request: ApprovalRequest; created: boolean }> {
+  async request(
+    projectName: string,
+    version: string,
+    requester: Requester,
+    opts: { resume?: boolean } = {},
+  ): Promise<{ request: ApprovalRequest; created: boolean }> {
     return this.audited('approval-request', projectName, version, requester, undefined, async () => {
       const project = this.core.project(projectName);
       assertVersion(version);
       if (project.approvals === 0) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} needs no approvals: release it directly`);
       const freeze = this.options.freezes.get(project.name);
       if (freeze) {
-        throw new ReleaseBotError(ErrorCode.Frozen, `${project.name} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason}`, { details: { by: freeze.by, at: freeze.at, reason: freeze.reason } });
+        throw new ReleaseBotError(ErrorCode.Frozen, `${project.name} is frozen by ${freeze.by} since ${freeze.at}: ${freeze.reason}`, {
+          details: { by: freeze.by, at: freeze.at, reason: freeze.reason },
+        });
       }
       const staged = this.currentStaged(project.name, version);
       this.assertNotLive(project.name, version);
-      await this.assertMember(requester, project.authorized_group, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`);
+      await this.assertMember(
+        requester,
+        project.authorized_group,
+        `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`,
+      );
 
       const current = this.records.openFor(project.name, version);
       if (current) {
@@ -176,27 +192,48 @@ export class Approvals {
       if (!known) throw new ReleaseBotError(ErrorCode.NotFound, `no approval request ${JSON.stringify(clip(requestId, 40))}`);
       this.assertOpen(known);
       // Who may approve is decided before any state changes: never the requester, only approver-group members.
-      if (approver.login === known.requester.login || (approver.chatUserId !== undefined && approver.chatUserId === known.requester.chatUserId)) {
-        throw new ReleaseBotError(ErrorCode.NotAuthorized, `${approver.login} requested this release and cannot approve it: another member of ${known.approverGroup} must`, {
-          details: { group: known.approverGroup, reason: 'own-request' },
-        });
+      if (
+        approver.login === known.requester.login ||
+        (approver.chatUserId !== undefined && approver.chatUserId === known.requester.chatUserId)
+      ) {
+        throw new ReleaseBotError(
+          ErrorCode.NotAuthorized,
+          `${approver.login} requested this release and cannot approve it: another member of ${known.approverGroup} must`,
+          {
+            details: { group: known.approverGroup, reason: 'own-request' },
+          },
+        );
       }
-      await this.assertMember(approver, known.approverGroup, `${approver.login} is not a member of the Conjur group ${known.approverGroup}, whose members approve releases of ${known.project}`);
+      await this.assertMember(
+        approver,
+        known.approverGroup,
+        `${approver.login} is not a member of the Conjur group ${known.approverGroup}, whose members approve releases of ${known.project}`,
+      );
 
       const outcome = this.records.transaction(() => {
         // Re-read under the write lock: another approval or a re-stage may have closed it meanwhile.
         // No closing here: a refusal rolls the transaction back, so it must change nothing.
         const request = this.records.get(known.id) as ApprovalRequest;
         if (request.status !== 'open' || this.now().getTime() >= Date.parse(request.expiresAt)) {
-          throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: this request is no longer open (${request.status})`, { details: { reason: request.status, requestId: request.id } });
+          throw new ReleaseBotError(
+            ErrorCode.Conflict,
+            `${request.project} ${request.version}: this request is no longer open (${request.status})`,
+            { details: { reason: request.status, requestId: request.id } },
+          );
         }
         // The staged build is read again under the same lock: a `release-bot stage` in another process
         // during the Conjur call above fires no event here, and approving would release a build nobody saw.
         const staged = this.core.staged.current(request.project, request.version);
-        const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+        const stale = staged
+          ? this.staleness(request, staged)
+          : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
         if (stale) return { stale, reached: false, request };
         if (!this.records.addApproval(request.id, approver, this.now().toISOString())) {
-          throw new ReleaseBotError(ErrorCode.Conflict, `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`, { details: { reason: 'already-approved' } });
+          throw new ReleaseBotError(
+            ErrorCode.Conflict,
+            `${approver.login} already approved this release: it needs another member of ${request.approverGroup}`,
+            { details: { reason: 'already-approved' } },
+          );
         }
         const reached = this.records.count(request.id) >= request.needed;
         if (reached) this.records.close(request.id, 'approved', 'approved', this.now().toISOString());
@@ -205,9 +242,13 @@ export class Approvals {
       if (outcome.stale) {
         const { stale } = outcome;
         this.close(outcome.request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
-        throw new ReleaseBotError(ErrorCode.Conflict, `${outcome.request.project} ${outcome.request.version}: the approvals are void: ${stale.reason}; ask for the release again`, {
-          details: { reason: stale.status, requestId: outcome.request.id },
-        });
+        throw new ReleaseBotError(
+          ErrorCode.Conflict,
+          `${outcome.request.project} ${outcome.request.version}: the approvals are void: ${stale.reason}; ask for the release again`,
+          {
+            details: { reason: stale.status, requestId: outcome.request.id },
+          },
+        );
       }
       const { request, reached } = outcome;
       this.core.audit.append({
@@ -215,7 +256,14 @@ export class Approvals {
         project: request.project,
         version: request.version,
         actor: actorOf(approver),
-        data: { requestId: request.id, approvals: request.approvals.length, needed: request.needed, requester: request.requester.login, stagedBuildId: request.stagedBuildId, fingerprint: request.fingerprint },
+        data: {
+          requestId: request.id,
+          approvals: request.approvals.length,
+          needed: request.needed,
+          requester: request.requester.login,
+          stagedBuildId: request.stagedBuildId,
+          fingerprint: request.fingerprint,
+        },
       });
       this.emit('approval-recorded', { request, approver });
       if (!reached) return { status: 'recorded', request };
@@ -242,9 +290,13 @@ export class Approvals {
 
   private staleness(request: ApprovalRequest, staged: StagedBuild): { status: 'void' | 'expired'; reason: string } | undefined {
     if (request.stagedBuildId !== staged.id || request.fingerprint !== staged.fingerprint) {
-      return { status: 'void', reason: `${request.project} ${request.version} was re-staged (build ${staged.build.number ?? '?'}) after approvals were requested` };
+      return {
+        status: 'void',
+        reason: `${request.project} ${request.version} was re-staged (build ${staged.build.number ?? '?'}) after approvals were requested`,
+      };
     }
-    if (this.now().getTime() >= Date.parse(request.expiresAt)) return { status: 'expired', reason: `the request expired at ${request.expiresAt}` };
+    if (this.now().getTime() >= Date.parse(request.expiresAt))
+      return { status: 'expired', reason: `the request expired at ${request.expiresAt}` };
     return undefined;
   }
 
@@ -252,7 +304,9 @@ export class Approvals {
   private assertOpen(request: ApprovalRequest): void {
     if (request.status === 'open') {
       const staged = this.core.staged.current(request.project, request.version);
-      const stale = staged ? this.staleness(request, staged) : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
+      const stale = staged
+        ? this.staleness(request, staged)
+        : { status: 'void' as const, reason: `${request.project} ${request.version} is no longer staged` };
       if (!stale) return;
       this.close(request, stale.status, stale.reason, { login: 'release-bot', via: 'api' });
       request = this.records.get(request.id) as ApprovalRequest;
@@ -263,7 +317,9 @@ export class Approvals {
       void: `the approvals are void: ${request.closedReason ?? 'the build was re-staged'}; ask for the release again`,
       open: '',
     }[request.status];
-    throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: ${what}`, { details: { reason: request.status, requestId: request.id } });
+    throw new ReleaseBotError(ErrorCode.Conflict, `${request.project} ${request.version}: ${what}`, {
+      details: { reason: request.status, requestId: request.id },
+    });
   }
 
   private close(request: ApprovalRequest, status: 'void' | 'expired', reason: string, by: Requester): void {
@@ -273,14 +329,25 @@ export class Approvals {
       project: request.project,
       version: request.version,
       actor: actorOf(by),
-      data: { requestId: request.id, status, reason, approvals: request.approvals.map((a) => a.login), stagedBuildId: request.stagedBuildId, fingerprint: request.fingerprint },
+      data: {
+        requestId: request.id,
+        status,
+        reason,
+        approvals: request.approvals.map((a) => a.login),
+        stagedBuildId: request.stagedBuildId,
+        fingerprint: request.fingerprint,
+      },
     });
     this.emit('approval-closed', { request: this.records.get(request.id) as ApprovalRequest });
   }
 
   private currentStaged(project: string, version: string): StagedBuild {
     const staged = this.core.staged.current(project, version);
-    if (!staged) throw new ReleaseBotError(ErrorCode.NotStaged, `${project} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`);
+    if (!staged)
+      throw new ReleaseBotError(
+        ErrorCode.NotStaged,
+        `${project} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`,
+      );
     return staged;
   }
 
@@ -288,12 +355,20 @@ export class Approvals {
     const holder = this.core.releases.live(project, version);
     if (holder?.state === 'published') {
       const at = holder.finishedAt ?? holder.updatedAt;
-      throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} was already released on ${at} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
-        details: { releaseId: holder.id, at, by: holder.requesterLogin },
-      });
+      throw new ReleaseBotError(
+        ErrorCode.AlreadyReleased,
+        `${project} ${version} was already released on ${at} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`,
+        {
+          details: { releaseId: holder.id, at, by: holder.requesterLogin },
+        },
+      );
     }
     if (holder) {
-      throw new ReleaseBotError(ErrorCode.InProgress, `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`, { details: { releaseId: holder.id, by: holder.requesterLogin } });
+      throw new ReleaseBotError(
+        ErrorCode.InProgress,
+        `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`,
+        { details: { releaseId: holder.id, by: holder.requesterLogin } },
+      );
     }
   }
 
@@ -302,12 +377,25 @@ export class Approvals {
     return assertMember(this.core, who, group, refusal);
   }
 
-  private async audited<T>(action: string, project: string, version: string, actor: Requester, requestId: string | undefined, work: () => Promise<T>): Promise<T> {
+  private async audited<T>(
+    action: string,
+    project: string,
+    version: string,
+    actor: Requester,
+    requestId: string | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await work();
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
-      this.core.audit.append({ type: 'denied', project: clip(project, 100), version: clip(version, 100), actor: actorOf(actor), data: { action, requestId, code: err.code, reason: err.message } });
+      this.core.audit.append({
+        type: 'denied',
+        project: clip(project, 100),
+        version: clip(version, 100),
+        actor: actorOf(actor),
+        data: { action, requestId, code: err.code, reason: err.message },
+      });
       throw err;
     }
   }

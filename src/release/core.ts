@@ -115,7 +115,10 @@ export class ReleaseCore {
     assertProjectName(name);
     const project = policy.projects.get(name);
     if (!project) {
-      throw new ReleaseBotError(ErrorCode.UnknownProject, `unknown project ${JSON.stringify(clip(name))}: known projects are ${[...policy.projects.keys()].join(', ') || 'none'}`);
+      throw new ReleaseBotError(
+        ErrorCode.UnknownProject,
+        `unknown project ${JSON.stringify(clip(name))}: known projects are ${[...policy.projects.keys()].join(', ') || 'none'}`,
+      );
     }
     return project;
   }
@@ -146,12 +149,29 @@ export class ReleaseCore {
         .transaction(() => {
           const holder = this.releases.live(project.name, version);
           if (holder) return { holder };
-          return { staged: this.staged.insert({ project: project.name, version, artifact, build: report.build, reportedBy: report.reportedBy, fingerprint, stagedAt: this.now().toISOString() }) };
+          return {
+            staged: this.staged.insert({
+              project: project.name,
+              version,
+              artifact,
+              build: report.build,
+              reportedBy: report.reportedBy,
+              fingerprint,
+              stagedAt: this.now().toISOString(),
+            }),
+          };
         })
         .immediate();
       if (placed.holder) {
         const holder = placed.holder;
-        this.events.emit('stage-conflict', { project, version, reportedBy: report.reportedBy, build: report.build, releasedBy: holder.requesterLogin, releaseId: holder.id });
+        this.events.emit('stage-conflict', {
+          project,
+          version,
+          reportedBy: report.reportedBy,
+          build: report.build,
+          releasedBy: holder.requesterLogin,
+          releaseId: holder.id,
+        });
         throw new ReleaseBotError(
           ErrorCode.Conflict,
           holder.state === 'published'
@@ -164,14 +184,23 @@ export class ReleaseCore {
       const entry = this.audit.append({
         ...base,
         type: 'staged',
-        data: { build: report.build, artifact: artifactDigests(artifact), reportedBy: report.reportedBy, replaces: current ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) } : undefined },
+        data: {
+          build: report.build,
+          artifact: artifactDigests(artifact),
+          reportedBy: report.reportedBy,
+          replaces: current ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) } : undefined,
+        },
       });
       this.events.emit('staged', { staged, replaced: current, project });
       this.deps.log.info({ project: project.name, version, build: report.build.number, replaced: Boolean(current) }, 'build staged');
       return { outcome: current ? 'replaced' : 'staged', staged, auditId: entry.id };
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
-      this.audit.append({ ...base, type: 'stage-refused', data: { code: err.code, reason: err.message, build: report.build, reportedBy: report.reportedBy } });
+      this.audit.append({
+        ...base,
+        type: 'stage-refused',
+        data: { code: err.code, reason: err.message, build: report.build, reportedBy: report.reportedBy },
+      });
       throw err;
     }
   }
@@ -191,10 +220,14 @@ export class ReleaseCore {
       return { kind: 'files', files };
     }
     const image = project.image;
-    if (!image || !report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a docker project: report image.ref (and image.digest)`);
+    if (!image || !report.image)
+      throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a docker project: report image.ref (and image.digest)`);
     const repository = report.image.ref.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/:[A-Za-z0-9_.-]+$/, '');
     if (repository !== image.repository) {
-      throw new ReleaseBotError(ErrorCode.WebhookForbidden, `image ${clip(report.image.ref)} is not in ${project.name}'s staging repository ${image.repository}`);
+      throw new ReleaseBotError(
+        ErrorCode.WebhookForbidden,
+        `image ${clip(report.image.ref)} is not in ${project.name}'s staging repository ${image.repository}`,
+      );
     }
     if (report.image.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(report.image.digest)) {
       throw new ReleaseBotError(ErrorCode.BadInput, 'image.digest must be sha256:<64 hex>');
@@ -202,7 +235,10 @@ export class ReleaseCore {
     if (!this.deps.inspectImage) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
     const actual = await this.deps.inspectImage(report.image.ref, image.tls_verify);
     if (report.image.digest !== undefined && actual !== report.image.digest) {
-      throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image ${clip(report.image.ref)} has digest ${actual}, the build reported ${report.image.digest}`);
+      throw new ReleaseBotError(
+        ErrorCode.ArtifactMismatch,
+        `the staged image ${clip(report.image.ref)} has digest ${actual}, the build reported ${report.image.digest}`,
+      );
     }
     return { kind: 'docker', ref: repository, digest: actual, tlsVerify: image.tls_verify };
   }
@@ -219,26 +255,64 @@ export class ReleaseCore {
     // The id exists from the first moment, so every log line of the request (the Conjur client's
     // included, through the log context) carries it, also when the request is refused.
     const releaseId = newReleaseId();
-    const work = withLogContext({ releaseId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () => this.runRelease(releaseId, projectName, version, requester, options));
+    const work = withLogContext({ releaseId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () =>
+      this.runRelease(releaseId, projectName, version, requester, options),
+    );
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
     return work;
   }
 
-  private async runRelease(releaseId: string, projectName: string, version: string, requester: Requester, options: ReleaseOptions): Promise<ReleaseSummary> {
+  private async runRelease(
+    releaseId: string,
+    projectName: string,
+    version: string,
+    requester: Requester,
+    options: ReleaseOptions,
+  ): Promise<ReleaseSummary> {
     const startedMs = this.now().getTime();
     // The policy is captured once, here: the whole release runs under it, whatever a reload puts in place meanwhile.
     const policy = this.policy;
     const policySha256 = policy.policySha256;
     const actor: AuditActor = { via: requester.via, chatUserId: requester.chatUserId, conjurLogin: requester.login };
     const refuse = (err: ReleaseBotError, stagedBuildId: number | null = null): never => {
-      const entry = this.audit.append({ type: 'denied', project: clip(projectName, 100), version: clip(version, 100), actor, data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun), policySha256 } });
+      const entry = this.audit.append({
+        type: 'denied',
+        project: clip(projectName, 100),
+        version: clip(version, 100),
+        actor,
+        data: { code: err.code, reason: err.message, dryRun: Boolean(options.dryRun), policySha256 },
+      });
       if (stagedBuildId !== null) {
-        this.releases.recordDenied({ project: projectName, version, stagedBuildId, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, dryRun: Boolean(options.dryRun), policySha256 }, err.code, err.message, releaseId);
+        this.releases.recordDenied(
+          {
+            project: projectName,
+            version,
+            stagedBuildId,
+            requesterLogin: requester.login,
+            requesterChat: requester.chatUserId ?? null,
+            via: requester.via,
+            dryRun: Boolean(options.dryRun),
+            policySha256,
+          },
+          err.code,
+          err.message,
+          releaseId,
+        );
       }
-      this.events.emit('release-denied', { project: projectName, version, requester, code: err.code, message: err.message, auditId: entry.id });
-      this.deps.log.warn({ project: clip(projectName, 100), version: clip(version, 100), login: requester.login, code: err.code }, 'release refused');
+      this.events.emit('release-denied', {
+        project: projectName,
+        version,
+        requester,
+        code: err.code,
+        message: err.message,
+        auditId: entry.id,
+      });
+      this.deps.log.warn(
+        { project: clip(projectName, 100), version: clip(version, 100), login: requester.login, code: err.code },
+        'release refused',
+      );
       throw err;
     };
 
@@ -246,13 +320,22 @@ export class ReleaseCore {
     let staged: StagedBuild | undefined;
     try {
       // Draining (SIGTERM): the releases already running finish; nothing new starts.
-      if (this.draining) throw new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the releases it runs: ask again in a minute');
+      if (this.draining)
+        throw new ReleaseBotError(
+          ErrorCode.InProgress,
+          'release-bot is shutting down and finishing the releases it runs: ask again in a minute',
+        );
       project = this.project(projectName, policy);
       assertVersion(version);
-      if (!LOGIN.test(requester.login)) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, `invalid Conjur login ${JSON.stringify(clip(requester.login))}`);
+      if (!LOGIN.test(requester.login))
+        throw new ReleaseBotError(ErrorCode.IdentityUnresolved, `invalid Conjur login ${JSON.stringify(clip(requester.login))}`);
       this.assertNotFrozen(project.name);
       staged = this.staged.current(project.name, version);
-      if (!staged) throw new ReleaseBotError(ErrorCode.NotStaged, `${project.name} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`);
+      if (!staged)
+        throw new ReleaseBotError(
+          ErrorCode.NotStaged,
+          `${project.name} ${version} is not staged: Jenkins has not reported this build (see \`release-bot stage\`)`,
+        );
       assertExpectedStaged(staged, options.expectedStaged);
     } catch (thrown) {
       return refuse(toReleaseBotError(thrown), staged?.id ?? null);
@@ -266,14 +349,25 @@ export class ReleaseCore {
         throw err;
       });
       if (!member) {
-        throw new ReleaseBotError(ErrorCode.NotAuthorized, `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`, {
-          details: { group: project.authorized_group },
-        });
+        throw new ReleaseBotError(
+          ErrorCode.NotAuthorized,
+          `${requester.login} is not a member of the Conjur group ${project.authorized_group}, which may release ${project.name}`,
+          {
+            details: { group: project.authorized_group },
+          },
+        );
       }
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
       // Membership undetermined is Conjur policy to fix, not an outage: refused with its own words.
-      const coded = err.code === ErrorCode.NotAuthorized || err.code === ErrorCode.MembershipUndetermined ? err : new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${err.code}): the release is refused until Conjur answers`, { cause: err });
+      const coded =
+        err.code === ErrorCode.NotAuthorized || err.code === ErrorCode.MembershipUndetermined
+          ? err
+          : new ReleaseBotError(
+              ErrorCode.ConjurUnavailable,
+              `cannot check authorization in Conjur (${err.code}): the release is refused until Conjur answers`,
+              { cause: err },
+            );
       return refuse(coded, staged.id);
     }
 
@@ -284,9 +378,13 @@ export class ReleaseCore {
       // is not yet resumable: mark it interrupted here, in whichever process asks next.
       this.recoverInterrupted(this.probe, { project: project.name, version });
       if (project.approvals > approvers.length && !options.dryRun) {
-        throw new ReleaseBotError(ErrorCode.ApprovalPending, `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester: request the release in Slack`, {
-          details: { needed: project.approvals, have: approvers.length },
-        });
+        throw new ReleaseBotError(
+          ErrorCode.ApprovalPending,
+          `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester: request the release in Slack`,
+          {
+            details: { needed: project.approvals, have: approvers.length },
+          },
+        );
       }
       if (options.resume) previous = this.resumable(project.name, version, staged);
     } catch (thrown) {
@@ -305,37 +403,55 @@ export class ReleaseCore {
         .transaction(() => {
           const now = this.staged.current(project.name, version);
           if (now?.id !== authorizedBuild.id || now.fingerprint !== authorizedBuild.fingerprint) {
-            throw new ReleaseBotError(ErrorCode.Conflict, `${project.name} ${version} was re-staged while this release was being authorized: ask again to release the build staged now`, {
-              details: { reason: 'restaged', stagedBuildId: now?.id },
-            });
+            throw new ReleaseBotError(
+              ErrorCode.Conflict,
+              `${project.name} ${version} was re-staged while this release was being authorized: ask again to release the build staged now`,
+              {
+                details: { reason: 'restaged', stagedBuildId: now?.id },
+              },
+            );
           }
           assertExpectedStaged(now, options.expectedStaged);
           // A yanked version (or one being yanked) is never released again: its users were told to move off it.
           assertNotYanked(this.deps.db, project.name, version);
           // A dry run takes no lock but runs every check a release does: "already released" is one.
           if (options.dryRun) this.releases.assertUnlocked(project.name, version);
-          return this.releases.create({
-            project: project.name,
-            version,
-            stagedBuildId: authorizedBuild.id,
-            requesterLogin: requester.login,
-            requesterChat: requester.chatUserId ?? null,
-            via: requester.via,
-            dryRun: Boolean(options.dryRun),
-            resumeOf: previous?.id ?? null,
-            approvers,
-            policySha256,
-          }, releaseId);
+          return this.releases.create(
+            {
+              project: project.name,
+              version,
+              stagedBuildId: authorizedBuild.id,
+              requesterLogin: requester.login,
+              requesterChat: requester.chatUserId ?? null,
+              via: requester.via,
+              dryRun: Boolean(options.dryRun),
+              resumeOf: previous?.id ?? null,
+              approvers,
+              policySha256,
+            },
+            releaseId,
+          );
         })
         .immediate();
     } catch (thrown) {
       return refuse(toReleaseBotError(thrown));
     }
     // Authorized and locked: a second request is told it is in progress while this one waits its turn.
-    if (this.slots.full) this.deps.log.info({ queued: this.slots.queued + 1, slots: this.slots.size }, 'release authorized; waiting for a free release slot');
+    if (this.slots.full)
+      this.deps.log.info({ queued: this.slots.queued + 1, slots: this.slots.size }, 'release authorized; waiting for a free release slot');
     const free = await this.slots.acquire();
     try {
-      return await this.publishRelease({ release, project, staged, requester, actor, approvers, previous, startedMs, dryRun: Boolean(options.dryRun) });
+      return await this.publishRelease({
+        release,
+        project,
+        staged,
+        requester,
+        actor,
+        approvers,
+        previous,
+        startedMs,
+        dryRun: Boolean(options.dryRun),
+      });
     } finally {
       free();
     }
@@ -355,17 +471,36 @@ export class ReleaseCore {
     const { release, project, staged } = r;
     const log = this.deps.log.child({ releaseId: release.id, project: project.name, version: release.version });
     // The provenance key is read in the same one batch as the destinations' credentials.
-    const credentialIds = [...new Set([...project.destinations.flatMap((d) => Object.values(d.credentials)), ...(project.provenance ? [project.provenance.signing_key] : [])])].sort();
+    const credentialIds = [
+      ...new Set([
+        ...project.destinations.flatMap((d) => Object.values(d.credentials)),
+        ...(project.provenance ? [project.provenance.signing_key] : []),
+      ]),
+    ].sort();
     const authorized = this.audit.append({
       type: 'requested',
       project: project.name,
       version: release.version,
       releaseId: release.id,
       actor: r.actor,
-      data: { authorizedBy: project.authorized_group, approvers: r.approvers, dryRun: r.dryRun, resumeOf: r.previous?.id, build: staged.build, artifact: artifactDigests(staged.artifact), policySha256: release.policySha256 },
+      data: {
+        authorizedBy: project.authorized_group,
+        approvers: r.approvers,
+        dryRun: r.dryRun,
+        resumeOf: r.previous?.id,
+        build: staged.build,
+        artifact: artifactDigests(staged.artifact),
+        policySha256: release.policySha256,
+      },
     });
     this.setState(release.id, 'authorized');
-    this.events.emit('release-started', { release, staged, project, requester: r.requester, destinations: project.destinations.map((d) => d.name) });
+    this.events.emit('release-started', {
+      release,
+      staged,
+      project,
+      requester: r.requester,
+      destinations: project.destinations.map((d) => d.name),
+    });
     log.info({ login: r.requester.login, via: r.requester.via, dryRun: r.dryRun, resumeOf: r.previous?.id }, 'release started');
 
     const runDir = await mkdtemp(path.join(tmpdir(), `release-bot-${release.id}-`));
@@ -394,13 +529,15 @@ export class ReleaseCore {
         if (!inspect) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
         const now = await inspect(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
         measured = { ...staged.artifact, digest: now };
-        if (now !== staged.artifact.digest) throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
+        if (now !== staged.artifact.digest)
+          throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
       }
       const labelFile = path.join(dir, labelFileName(project.name, release.version));
       const labelText = `${JSON.stringify(releaseLabel(r, this.now()), null, 2)}\n`;
       await writeFile(labelFile, labelText, { mode: 0o444 });
       await chmod(dir, 0o555);
-      if (staged.artifact.kind === 'files') pendingLabel = await this.prepareStagingLabel(project.name, release.version, labelText, r.dryRun);
+      if (staged.artifact.kind === 'files')
+        pendingLabel = await this.prepareStagingLabel(project.name, release.version, labelText, r.dryRun);
 
       const secrets = credentialIds.length > 0 ? await this.deps.conjur.getSecrets(credentialIds) : new Map<string, SecretValue>();
       for (const value of secrets.values()) registerSecret(this.deps.redactor, value);
@@ -426,12 +563,17 @@ export class ReleaseCore {
           startedOn: new Date(r.startedMs),
         },
       });
-      const done = new Map((r.previous ? this.releases.destinations(r.previous.id) : []).filter((d) => d.status === 'published' || d.status === 'already-present').map((d) => [d.destination, d]));
+      const done = new Map(
+        (r.previous ? this.releases.destinations(r.previous.id) : [])
+          .filter((d) => d.status === 'published' || d.status === 'already-present')
+          .map((d) => [d.destination, d]),
+      );
       const jobs: DestinationJob[] = [];
       for (const destination of project.destinations) {
         if (done.has(destination.name)) continue;
         const publisher = this.deps.publishers.get(destination.type);
-        if (!publisher) throw new ReleaseBotError(ErrorCode.ConfigInvalid, `destination ${destination.name} has unknown type ${destination.type}`);
+        if (!publisher)
+          throw new ReleaseBotError(ErrorCode.ConfigInvalid, `destination ${destination.name} has unknown type ${destination.type}`);
         const { credentials, binary } = destinationCredentials(destination, publisher, secrets);
         const job = { destination, publisher: withBinaryCredentials(publisher, binary), credentials };
         jobs.push(provenance && !r.dryRun ? provenance.sign(job) : job);
@@ -441,7 +583,17 @@ export class ReleaseCore {
       await mkdir(tmpRoot, { mode: 0o700 });
       const ran = await runDestinations(jobs, {
         releaseId: release.id,
-        context: { project: project.name, version: release.version, releaseId: release.id, build: staged.build, artifact: staged.artifact, dir, labelFile, newerReleased: newerReleased(this.deps.db, project.name, release.version), redact: (t) => this.deps.redactor.redact(t) },
+        context: {
+          project: project.name,
+          version: release.version,
+          releaseId: release.id,
+          build: staged.build,
+          artifact: staged.artifact,
+          dir,
+          labelFile,
+          newerReleased: newerReleased(this.deps.db, project.name, release.version),
+          redact: (t) => this.deps.redactor.redact(t),
+        },
         tmpRoot,
         concurrency: project.concurrency,
         dryRun: r.dryRun,
@@ -454,7 +606,17 @@ export class ReleaseCore {
       });
       const skipped: DestinationOutcome[] = [...done.values()].map((d) => {
         this.releases.upsertDestination({ ...d, releaseId: release.id, detail: `done in ${r.previous?.id}` });
-        return { name: d.destination, type: d.type, status: 'skipped', attempts: 0, durationMs: 0, readBackDigest: d.readBackDigest ?? undefined, location: d.location ?? undefined, detail: `done in ${r.previous?.id}`, attestations: d.attestationsJson ? (JSON.parse(d.attestationsJson) as DestinationOutcome['attestations']) : undefined };
+        return {
+          name: d.destination,
+          type: d.type,
+          status: 'skipped',
+          attempts: 0,
+          durationMs: 0,
+          readBackDigest: d.readBackDigest ?? undefined,
+          location: d.location ?? undefined,
+          detail: `done in ${r.previous?.id}`,
+          attestations: d.attestationsJson ? (JSON.parse(d.attestationsJson) as DestinationOutcome['attestations']) : undefined,
+        };
       });
       const order = project.destinations.map((d) => d.name);
       outcomes = [...ran, ...skipped].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
@@ -465,7 +627,8 @@ export class ReleaseCore {
     } catch (thrown) {
       error = toReleaseBotError(thrown);
     } finally {
-      if (pendingLabel) await removeStagingFile(this.deps.config.stagingDir, project.name, release.version, pendingLabel).catch(() => undefined);
+      if (pendingLabel)
+        await removeStagingFile(this.deps.config.stagingDir, project.name, release.version, pendingLabel).catch(() => undefined);
       await removeTree(runDir);
     }
 
@@ -473,7 +636,18 @@ export class ReleaseCore {
     const state = r.dryRun && !failed ? 'dry-run' : failed ? 'failed' : 'published';
     const safeError = error && { code: error.code, message: this.deps.redactor.redact(error.message) };
     const firstFailure = outcomes.find((o) => o.status === 'failed')?.error;
-    this.setState(release.id, state, safeError ?? (firstFailure && { code: ErrorCode.DestinationFailed, message: `${outcomes.filter((o) => o.status === 'failed').map((o) => o.name).join(', ')} failed` }));
+    this.setState(
+      release.id,
+      state,
+      safeError ??
+        (firstFailure && {
+          code: ErrorCode.DestinationFailed,
+          message: `${outcomes
+            .filter((o) => o.status === 'failed')
+            .map((o) => o.name)
+            .join(', ')} failed`,
+        }),
+    );
     const finished = this.now();
     const summaryBase = {
       releaseId: release.id,
@@ -510,7 +684,20 @@ export class ReleaseCore {
         conjurIdentity: this.policy.env.CONJUR_AUTHN_LOGIN,
         policySha256: release.policySha256,
         credentialIds,
-        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, attempts: o.attempts, durationMs: o.durationMs, readBackDigest: o.readBackDigest, location: o.location, detail: o.detail, error: o.error?.code, message: o.error?.message, plan: o.plan, attestations: o.attestations })),
+        destinations: outcomes.map((o) => ({
+          name: o.name,
+          type: o.type,
+          status: o.status,
+          attempts: o.attempts,
+          durationMs: o.durationMs,
+          readBackDigest: o.readBackDigest,
+          location: o.location,
+          detail: o.detail,
+          error: o.error?.code,
+          message: o.error?.message,
+          plan: o.plan,
+          attestations: o.attestations,
+        })),
         resumeOf: r.previous?.id,
         error: safeError,
         startedAt: summaryBase.startedAt,
@@ -552,26 +739,42 @@ export class ReleaseCore {
       await renameStagingFile(this.deps.config.stagingDir, project, version, pending, labelFileName(project, version));
       return true;
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'the release is published but its label could not be put in place in the staging directory');
+      log.error(
+        { err: (err as Error).message },
+        'the release is published but its label could not be put in place in the staging directory',
+      );
       return false;
     }
   }
 
   private resumable(project: string, version: string, staged: StagedBuild): ReleaseRecord {
-    const previous = this.releases.latest(project, version, 20).find((x) => !x.dryRun && (x.state === 'interrupted' || x.state === 'failed'));
-    if (!previous) throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`, { details: { reason: 'nothing-to-resume' } });
+    const previous = this.releases
+      .latest(project, version, 20)
+      .find((x) => !x.dryRun && (x.state === 'interrupted' || x.state === 'failed'));
+    if (!previous)
+      throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`, {
+        details: { reason: 'nothing-to-resume' },
+      });
     if (previous.stagedBuildId !== staged.id) {
-      throw new ReleaseBotError(ErrorCode.Conflict, `${project} ${version} was re-staged after release ${previous.id}: start a new release instead of resuming`);
+      throw new ReleaseBotError(
+        ErrorCode.Conflict,
+        `${project} ${version} was re-staged after release ${previous.id}: start a new release instead of resuming`,
+      );
     }
     return previous;
   }
 
   private assertNotFrozen(project: string): void {
-    const freeze = this.deps.db.prepare('SELECT locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as { locked_by: string; reason: string; locked_at: string } | undefined;
+    const freeze = this.deps.db.prepare('SELECT locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as
+      { locked_by: string; reason: string; locked_at: string } | undefined;
     if (freeze) {
-      throw new ReleaseBotError(ErrorCode.Frozen, `${project} is frozen by ${freeze.locked_by} since ${freeze.locked_at}: ${freeze.reason}`, {
-        details: { by: freeze.locked_by, at: freeze.locked_at, reason: freeze.reason },
-      });
+      throw new ReleaseBotError(
+        ErrorCode.Frozen,
+        `${project} is frozen by ${freeze.locked_by} since ${freeze.locked_at}: ${freeze.reason}`,
+        {
+          details: { by: freeze.locked_by, at: freeze.locked_at, reason: freeze.reason },
+        },
+      );
     }
   }
 
@@ -589,10 +792,28 @@ export class ReleaseCore {
   recoverInterrupted(probe: ProcessProbe = this.probe, only?: { project: string; version: string }): ReleaseRecord[] {
     const recovered: ReleaseRecord[] = [];
     for (const release of this.releases.inFlight(only?.project, only?.version)) {
-      if (!ownerIsDead({ host: release.ownerHost, bootId: release.ownerBootId, pid: release.ownerPid, startTime: release.ownerStartTime }, probe)) continue;
+      if (
+        !ownerIsDead(
+          { host: release.ownerHost, bootId: release.ownerBootId, pid: release.ownerPid, startTime: release.ownerStartTime },
+          probe,
+        )
+      )
+        continue;
       // Conditional: when two processes recover the same release, one audits and announces it.
-      if (!this.releases.markInterrupted(release.id, { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' })) continue;
-      this.deps.log.warn({ releaseId: release.id, project: release.project, version: release.version, ownerPid: release.ownerPid, ownerHost: release.ownerHost }, 'release of a process that no longer runs marked interrupted');
+      if (
+        !this.releases.markInterrupted(release.id, { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' })
+      )
+        continue;
+      this.deps.log.warn(
+        {
+          releaseId: release.id,
+          project: release.project,
+          version: release.version,
+          ownerPid: release.ownerPid,
+          ownerHost: release.ownerHost,
+        },
+        'release of a process that no longer runs marked interrupted',
+      );
       const destinations = this.releases.destinations(release.id);
       const entry = this.audit.append({
         type: 'interrupted',
@@ -629,7 +850,9 @@ export class ReleaseCore {
    */
   track<T>(start: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.draining || this.shutdown.signal.aborted) {
-      return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the work it runs: ask again in a minute'));
+      return Promise.reject(
+        new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the work it runs: ask again in a minute'),
+      );
     }
     const work = start(this.shutdown.signal);
     this.inFlight.add(work);
@@ -649,10 +872,17 @@ function assertExpectedStaged(staged: StagedBuild, expected: ExpectedStaged | un
   if (expected.id === undefined && expected.fingerprint === undefined) {
     throw new ReleaseBotError(ErrorCode.BadInput, 'expectedStaged names no build: give its id and/or fingerprint');
   }
-  if ((expected.id !== undefined && expected.id !== staged.id) || (expected.fingerprint !== undefined && expected.fingerprint !== staged.fingerprint)) {
-    throw new ReleaseBotError(ErrorCode.Conflict, `${staged.project} ${staged.version} was re-staged (build ${staged.build.number ?? '?'}) after this release was requested or approved: ask for the release of the build staged now`, {
-      details: { reason: 'restaged', expected, stagedBuildId: staged.id },
-    });
+  if (
+    (expected.id !== undefined && expected.id !== staged.id) ||
+    (expected.fingerprint !== undefined && expected.fingerprint !== staged.fingerprint)
+  ) {
+    throw new ReleaseBotError(
+      ErrorCode.Conflict,
+      `${staged.project} ${staged.version} was re-staged (build ${staged.build.number ?? '?'}) after this release was requested or approved: ask for the release of the build staged now`,
+      {
+        details: { reason: 'restaged', expected, stagedBuildId: staged.id },
+      },
+    );
   }
 }
 
@@ -663,7 +893,10 @@ export function artifactDigests(artifact: StagedArtifact): Record<string, unknow
     : { kind: 'docker', ref: artifact.ref, digest: artifact.digest };
 }
 
-function releaseLabel(r: { release: ReleaseRecord; staged: StagedBuild; requester: Requester; approvers: string[] }, at: Date): Record<string, unknown> {
+function releaseLabel(
+  r: { release: ReleaseRecord; staged: StagedBuild; requester: Requester; approvers: string[] },
+  at: Date,
+): Record<string, unknown> {
   return {
     project: r.release.project,
     version: r.release.version,

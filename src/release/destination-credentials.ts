@@ -38,7 +38,10 @@ export function destinationCredentials(
 }
 
 /** The publisher, handing `binary` to every publish and plan in `ctx.binaryCredentials`. */
-export function withBinaryCredentials<O extends Record<string, unknown>>(publisher: PublisherDefinition<O>, binary: Record<string, Buffer>): PublisherDefinition<O> {
+export function withBinaryCredentials<O extends Record<string, unknown>>(
+  publisher: PublisherDefinition<O>,
+  binary: Record<string, Buffer>,
+): PublisherDefinition<O> {
   if (Object.keys(binary).length === 0) return publisher;
   const add = (ctx: PublishContext): PublishContext => ({ ...ctx, binaryCredentials: binary });
   const { plan } = publisher;

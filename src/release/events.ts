@@ -7,8 +7,19 @@ import type { DestinationOutcome, ReleaseSummary, Requester } from './types.js';
 /** What the core tells the ways out (chat, metrics) while it works. Listeners must not throw. */
 export interface CoreEventMap {
   staged: [{ staged: StagedBuild; replaced?: StagedBuild | undefined; project: ProjectConfig }];
-  'stage-conflict': [{ project: ProjectConfig; version: string; reportedBy: string; build: StagedBuild['build']; releasedBy: string | null; releaseId: string }];
-  'release-started': [{ release: ReleaseRecord; staged: StagedBuild; project: ProjectConfig; requester: Requester; destinations: string[] }];
+  'stage-conflict': [
+    {
+      project: ProjectConfig;
+      version: string;
+      reportedBy: string;
+      build: StagedBuild['build'];
+      releasedBy: string | null;
+      releaseId: string;
+    },
+  ];
+  'release-started': [
+    { release: ReleaseRecord; staged: StagedBuild; project: ProjectConfig; requester: Requester; destinations: string[] },
+  ];
   'release-state': [{ releaseId: string; state: ReleaseState }];
   'destination-started': [{ releaseId: string; destination: string; type: string; attempt: number }];
   'destination-progress': [{ releaseId: string; destination: string; message: string }];

@@ -31,7 +31,8 @@ export class Freezes {
   ) {}
 
   get(project: string): Freeze | undefined {
-    const row = this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as Row | undefined;
+    const row = this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as
+      Row | undefined;
     return row && toFreeze(row);
   }
 
@@ -50,9 +51,13 @@ export class Freezes {
         .run(freeze.project, freeze.by, freeze.reason, freeze.at);
       if (info.changes === 0) {
         const current = this.get(project.name) as Freeze;
-        throw new ReleaseBotError(ErrorCode.Conflict, `${project.name} is already frozen by ${current.by} since ${current.at}: ${current.reason}`, {
-          details: { by: current.by, at: current.at, reason: current.reason },
-        });
+        throw new ReleaseBotError(
+          ErrorCode.Conflict,
+          `${project.name} is already frozen by ${current.by} since ${current.at}: ${current.reason}`,
+          {
+            details: { by: current.by, at: current.at, reason: current.reason },
+          },
+        );
       }
       this.core.audit.append({ type: 'frozen', project: project.name, actor: actorOf(actor), data: { reason: why } });
       return freeze;
@@ -66,7 +71,9 @@ export class Freezes {
    */
   freezeAfterYank(project: string, reason: string, actor: Requester, data: Record<string, unknown>): Freeze | undefined {
     const freeze: Freeze = { project, by: actor.login, reason: cleanReason(reason), at: this.now().toISOString() };
-    const info = this.db.prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING').run(freeze.project, freeze.by, freeze.reason, freeze.at);
+    const info = this.db
+      .prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING')
+      .run(freeze.project, freeze.by, freeze.reason, freeze.at);
     if (info.changes === 0) return undefined;
     this.core.audit.append({ type: 'frozen', project, actor: actorOf(actor), data: { reason: freeze.reason, ...data } });
     return freeze;
@@ -80,13 +87,23 @@ export class Freezes {
       const current = this.get(project.name);
       if (!current) throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} is not frozen`);
       this.db.prepare('DELETE FROM freezes WHERE project = ?').run(project.name);
-      this.core.audit.append({ type: 'unfrozen', project: project.name, actor: actorOf(actor), data: { lockedBy: current.by, lockedAt: current.at, reason: current.reason } });
+      this.core.audit.append({
+        type: 'unfrozen',
+        project: project.name,
+        actor: actorOf(actor),
+        data: { lockedBy: current.by, lockedAt: current.at, reason: current.reason },
+      });
       return current;
     });
   }
 
   private async assertMayFreeze(actor: Requester, group: string, project: string): Promise<void> {
-    await assertMember(this.core, actor, group, `${actor.login} is not a member of the Conjur group ${group}, which may freeze and release ${project}`);
+    await assertMember(
+      this.core,
+      actor,
+      group,
+      `${actor.login} is not a member of the Conjur group ${group}, which may freeze and release ${project}`,
+    );
   }
 
   private async audited<T>(action: 'lock' | 'unlock', project: string, actor: Requester, work: () => Promise<T>): Promise<T> {
@@ -94,7 +111,12 @@ export class Freezes {
       return await work();
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
-      this.core.audit.append({ type: 'denied', project: clip(project, 100), actor: actorOf(actor), data: { action, code: err.code, reason: err.message } });
+      this.core.audit.append({
+        type: 'denied',
+        project: clip(project, 100),
+        actor: actorOf(actor),
+        data: { action, code: err.code, reason: err.message },
+      });
       throw err;
     }
   }
@@ -117,9 +139,13 @@ function actorOf(r: Requester): AuditActor {
 
 /** A reason is shown in chat and the audit: one line of printable text. */
 function cleanReason(reason: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = reason.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = reason
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!clean) throw new ReleaseBotError(ErrorCode.BadInput, 'say why the project is frozen: `/release lock <project> <reason>`');
-  if (clean.length > MAX_REASON) throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
+  if (clean.length > MAX_REASON)
+    throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
   return clean;
 }

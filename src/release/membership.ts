@@ -14,7 +14,11 @@ export async function assertMember(core: Pick<ReleaseCore, 'isMember'>, who: Req
     if (coded.code === ErrorCode.ConjurNotFound) return false;
     if (coded.code === ErrorCode.BadInput) throw new ReleaseBotError(ErrorCode.IdentityUnresolved, coded.message);
     if (coded.code === ErrorCode.MembershipUndetermined) throw coded;
-    throw new ReleaseBotError(ErrorCode.ConjurUnavailable, `cannot check authorization in Conjur (${coded.code}): refused until Conjur answers`, { cause: coded });
+    throw new ReleaseBotError(
+      ErrorCode.ConjurUnavailable,
+      `cannot check authorization in Conjur (${coded.code}): refused until Conjur answers`,
+      { cause: coded },
+    );
   });
   if (!member) throw new ReleaseBotError(ErrorCode.NotAuthorized, refusal, { details: { group } });
 }

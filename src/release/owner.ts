@@ -79,7 +79,10 @@ const kind = (startTime: string) => startTime.slice(0, startTime.indexOf(':'));
  * Whether the process that owns a release is provably gone. Anything uncertain counts as alive: a
  * release recovered while its owner still runs would let a second one publish beside it.
  */
-export function ownerIsDead(owner: { host: string | null; bootId: string | null; pid: number | null; startTime: string | null }, probe: ProcessProbe = systemProbe): boolean {
+export function ownerIsDead(
+  owner: { host: string | null; bootId: string | null; pid: number | null; startTime: string | null },
+  probe: ProcessProbe = systemProbe,
+): boolean {
   const me = probe.self;
   // No owner recorded: nothing can be running it.
   if (owner.pid === null) return true;

@@ -65,7 +65,8 @@ async function runPreflights(jobs: readonly DestinationJob[], o: RunDestinations
         signal,
         tmpDir,
         log,
-        progress: (message) => o.events.emit('destination-progress', { releaseId: o.releaseId, destination: dest.name, message: o.context.redact(message) }),
+        progress: (message) =>
+          o.events.emit('destination-progress', { releaseId: o.releaseId, destination: dest.name, message: o.context.redact(message) }),
       };
       try {
         await abortable((async () => publisher.preflight?.(ctx, dest.options))(), signal, dest.timeout_seconds);
@@ -85,11 +86,32 @@ async function runPreflights(jobs: readonly DestinationJob[], o: RunDestinations
 function notRun(job: DestinationJob, o: RunDestinationsOptions, refusals: ReadonlyMap<string, ReleaseBotError>): DestinationOutcome {
   const { destination: dest } = job;
   const own = refusals.get(dest.name);
-  if (!own) return skip(job, o, `not run: the preflight of ${[...refusals.keys()].join(', ')} refused the artifact, so no destination published`);
+  if (!own)
+    return skip(job, o, `not run: the preflight of ${[...refusals.keys()].join(', ')} refused the artifact, so no destination published`);
   const detail = 'not run: its preflight refused the artifact';
   const message = o.context.redact(own.message);
-  o.releases.upsertDestination({ releaseId: o.releaseId, destination: dest.name, type: dest.type, status: 'failed', attempts: 0, startedAt: null, finishedAt: new Date(o.now()).toISOString(), durationMs: 0, detail, errorCode: own.code, errorMessage: message });
-  const outcome: DestinationOutcome = { name: dest.name, type: dest.type, status: 'failed', attempts: 0, durationMs: 0, detail, error: { code: own.code, message, retryable: false } };
+  o.releases.upsertDestination({
+    releaseId: o.releaseId,
+    destination: dest.name,
+    type: dest.type,
+    status: 'failed',
+    attempts: 0,
+    startedAt: null,
+    finishedAt: new Date(o.now()).toISOString(),
+    durationMs: 0,
+    detail,
+    errorCode: own.code,
+    errorMessage: message,
+  });
+  const outcome: DestinationOutcome = {
+    name: dest.name,
+    type: dest.type,
+    status: 'failed',
+    attempts: 0,
+    durationMs: 0,
+    detail,
+    error: { code: own.code, message, retryable: false },
+  };
   o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
   return outcome;
 }
@@ -116,7 +138,7 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
     };
     const pump = () => {
       if (broken) return;
-      for (let k = 0; k < waiting.length; ) {
+      for (let k = 0; k < waiting.length;) {
         const { job, i } = waiting[k] as { job: DestinationJob; i: number };
         const deps = job.destination.after.filter((n) => inRun.has(n));
         if (deps.some((n) => !finished.has(n))) {
@@ -126,7 +148,14 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
         const unmet = deps.find((n) => !SUCCEEDED.has((finished.get(n) as DestinationOutcome).status));
         if (unmet !== undefined) {
           waiting.splice(k, 1);
-          done(i, skip(job, o, `not started: it runs after ${unmet}, which ${finished.get(unmet)?.status === 'skipped' ? 'was skipped' : 'failed'}`));
+          done(
+            i,
+            skip(
+              job,
+              o,
+              `not started: it runs after ${unmet}, which ${finished.get(unmet)?.status === 'skipped' ? 'was skipped' : 'failed'}`,
+            ),
+          );
           k = 0; // this result may decide others already passed over
           continue;
         }
@@ -150,7 +179,8 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
       }
       if (running > 0) return;
       // Nothing runs and nothing can start: only a cycle (which the config loader refuses) leaves anything waiting.
-      for (const { job, i } of waiting.splice(0)) done(i, skip(job, o, `not started: it waits for ${job.destination.after.join(', ')} in a cycle`));
+      for (const { job, i } of waiting.splice(0))
+        done(i, skip(job, o, `not started: it waits for ${job.destination.after.join(', ')} in a cycle`));
       resolve(outcomes);
     };
     pump();
@@ -164,7 +194,17 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
 function skip(job: DestinationJob, o: RunDestinationsOptions, detail: string): DestinationOutcome {
   const { destination: dest } = job;
   const at = new Date(o.now()).toISOString();
-  o.releases.upsertDestination({ releaseId: o.releaseId, destination: dest.name, type: dest.type, status: 'pending', attempts: 0, startedAt: null, finishedAt: at, durationMs: 0, detail });
+  o.releases.upsertDestination({
+    releaseId: o.releaseId,
+    destination: dest.name,
+    type: dest.type,
+    status: 'pending',
+    attempts: 0,
+    startedAt: null,
+    finishedAt: at,
+    durationMs: 0,
+    detail,
+  });
   const outcome: DestinationOutcome = { name: dest.name, type: dest.type, status: 'skipped', attempts: 0, durationMs: 0, detail };
   o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
   o.log.info({ destination: dest.name, type: dest.type, status: 'skipped', detail }, 'destination skipped');
@@ -194,7 +234,10 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
       attestationsJson: outcome.attestations ? JSON.stringify(outcome.attestations) : null,
     });
     o.events.emit('destination-finished', { releaseId: o.releaseId, outcome });
-    log.info({ status: outcome.status, durationMs: outcome.durationMs, attempts: outcome.attempts, error: outcome.error?.code }, 'destination finished');
+    log.info(
+      { status: outcome.status, durationMs: outcome.durationMs, attempts: outcome.attempts, error: outcome.error?.code },
+      'destination finished',
+    );
     return outcome;
   };
 
@@ -216,12 +259,22 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
         signal,
         tmpDir,
         log,
-        progress: (message) => o.events.emit('destination-progress', { releaseId: o.releaseId, destination: dest.name, message: o.context.redact(message) }),
+        progress: (message) =>
+          o.events.emit('destination-progress', { releaseId: o.releaseId, destination: dest.name, message: o.context.redact(message) }),
       };
       try {
         if (o.dryRun) {
-          const plan = publisher.plan ? (await publisher.plan(ctx, dest.options)).actions : [`publish to ${dest.type} destination ${dest.name}`];
-          return finish({ name: dest.name, type: dest.type, status: 'planned', attempts: attempt, durationMs: o.now() - started, plan: plan.map(o.context.redact) });
+          const plan = publisher.plan
+            ? (await publisher.plan(ctx, dest.options)).actions
+            : [`publish to ${dest.type} destination ${dest.name}`];
+          return finish({
+            name: dest.name,
+            type: dest.type,
+            status: 'planned',
+            attempts: attempt,
+            durationMs: o.now() - started,
+            plan: plan.map(o.context.redact),
+          });
         }
         const result = await abortable(publisher.publish(ctx, dest.options), signal, dest.timeout_seconds);
         return finish({
@@ -244,10 +297,21 @@ async function runOne(job: DestinationJob, o: RunDestinationsOptions): Promise<D
         const retryAfterMs = askedSeconds === undefined ? undefined : askedSeconds * 1000;
         const waitMs = Math.max(backoffMs, retryAfterMs ?? 0);
         const fits = o.now() + waitMs < deadline;
-        const message = o.context.redact(err.message) + (wanted && !fits ? notRetried(err, dest.timeout_seconds, retryAfterMs, backoffMs) : '');
-        log.warn({ code: err.code, retryable: err.retryable, attempt, retry: wanted && fits, waitMs, retryAfterMs, err: message }, 'destination attempt failed');
+        const message =
+          o.context.redact(err.message) + (wanted && !fits ? notRetried(err, dest.timeout_seconds, retryAfterMs, backoffMs) : '');
+        log.warn(
+          { code: err.code, retryable: err.retryable, attempt, retry: wanted && fits, waitMs, retryAfterMs, err: message },
+          'destination attempt failed',
+        );
         if (!wanted || !fits) {
-          return finish({ name: dest.name, type: dest.type, status: 'failed', attempts: attempt, durationMs: o.now() - started, error: { code: err.code, message, retryable: err.retryable } });
+          return finish({
+            name: dest.name,
+            type: dest.type,
+            status: 'failed',
+            attempts: attempt,
+            durationMs: o.now() - started,
+            error: { code: err.code, message, retryable: err.retryable },
+          });
         }
         await pause(waitMs, o.shutdown);
       }

@@ -25,7 +25,12 @@ export function summaryText(s: ReleaseSummary): string {
       : `artifact: ${s.artifact.ref}@sha256:${short(s.artifact.digest)}`,
     `requested by: ${s.requester.login}${s.approvers.length ? `; approved by: ${s.approvers.join(', ')}` : ''}`,
     ...s.destinations.map((d) => {
-      const what = d.status === 'failed' ? `failed (${d.error?.code}): ${d.error?.message}` : d.plan ? `would ${d.plan.join('; ')}` : `${d.status}${d.readBackDigest ? ` ${short(d.readBackDigest)}` : ''}`;
+      const what =
+        d.status === 'failed'
+          ? `failed (${d.error?.code}): ${d.error?.message}`
+          : d.plan
+            ? `would ${d.plan.join('; ')}`
+            : `${d.status}${d.readBackDigest ? ` ${short(d.readBackDigest)}` : ''}`;
       const signed = provenanceText(d);
       return `  - ${d.name} [${d.type}]: ${what} in ${formatDuration(d.durationMs)}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}${signed ? `; ${signed}` : ''}`;
     }),

@@ -34,7 +34,7 @@ function parts(v: string): { core: string[]; pre: string[] } {
 function compareIdentifiers(x: string, y: string): number {
   const nx = /^\d+$/.test(x);
   const ny = /^\d+$/.test(y);
-  if (nx && ny) return Number(x) - Number(y) || (x.length - y.length);
+  if (nx && ny) return Number(x) - Number(y) || x.length - y.length;
   if (nx) return -1;
   if (ny) return 1;
   return x < y ? -1 : x > y ? 1 : 0;

@@ -102,7 +102,9 @@ export class YankService {
   yank(projectName: string, version: string, reason: string, requester: Requester, options: YankOptions = {}): Promise<YankSummary> {
     const yankId = newYankId();
     return this.deps.core.track((shutdown) =>
-      withLogContext({ yankId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () => this.run(yankId, projectName, version, reason, requester, options, shutdown)),
+      withLogContext({ yankId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () =>
+        this.run(yankId, projectName, version, reason, requester, options, shutdown),
+      ),
     );
   }
 
@@ -117,7 +119,8 @@ export class YankService {
     try {
       const project = this.deps.core.project(projectName);
       version = this.newestReleased(project.name);
-      if (!version) throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} has no released version that is not yanked: nothing to roll back`);
+      if (!version)
+        throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} has no released version that is not yanked: nothing to roll back`);
     } catch (thrown) {
       return Promise.reject(this.refuse(toReleaseBotError(thrown), projectName, '-', requester, reason, options, 'rollback'));
     }
@@ -137,19 +140,45 @@ export class YankService {
     return versions.sort(compareVersions).at(-1);
   }
 
-  private refuse(err: ReleaseBotError, project: string, version: string, requester: Requester, reason: string, options: YankOptions, action = 'yank'): ReleaseBotError {
+  private refuse(
+    err: ReleaseBotError,
+    project: string,
+    version: string,
+    requester: Requester,
+    reason: string,
+    options: YankOptions,
+    action = 'yank',
+  ): ReleaseBotError {
     this.deps.core.audit.append({
       type: 'denied',
       project: clip(project, 100),
       version: clip(version, 100),
       actor: actorOf(requester),
-      data: { action, code: err.code, reason: err.message, yankReason: clip(reason, MAX_REASON), dryRun: Boolean(options.dryRun), approvers: options.approvers ?? [] },
+      data: {
+        action,
+        code: err.code,
+        reason: err.message,
+        yankReason: clip(reason, MAX_REASON),
+        dryRun: Boolean(options.dryRun),
+        approvers: options.approvers ?? [],
+      },
     });
-    this.deps.log.warn({ project: clip(project, 100), version: clip(version, 100), login: requester.login, code: err.code }, 'yank refused');
+    this.deps.log.warn(
+      { project: clip(project, 100), version: clip(version, 100), login: requester.login, code: err.code },
+      'yank refused',
+    );
     return err;
   }
 
-  private async run(yankId: string, projectName: string, version: string, rawReason: string, requester: Requester, options: YankOptions, shutdown: AbortSignal): Promise<YankSummary> {
+  private async run(
+    yankId: string,
+    projectName: string,
+    version: string,
+    rawReason: string,
+    requester: Requester,
+    options: YankOptions,
+    shutdown: AbortSignal,
+  ): Promise<YankSummary> {
     const startedAt = this.now().toISOString();
     const { core } = this.deps;
     const approvers = options.approvers ?? [];
@@ -165,20 +194,49 @@ export class YankService {
       published = this.yanks.publications(project.name).filter((p) => p.version === version);
       if (published.length === 0) {
         const running = core.releases.inFlight(project.name, version)[0];
-        if (running) throw new ReleaseBotError(ErrorCode.InProgress, `${project.name} ${version} is being released right now by ${running.requesterLogin ?? 'someone'} (${running.id}): yank it once that release has finished`, { details: { releaseId: running.id } });
-        throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} ${version} was never released (no destination published it): there is nothing to yank`);
+        if (running)
+          throw new ReleaseBotError(
+            ErrorCode.InProgress,
+            `${project.name} ${version} is being released right now by ${running.requesterLogin ?? 'someone'} (${running.id}): yank it once that release has finished`,
+            { details: { releaseId: running.id } },
+          );
+        throw new ReleaseBotError(
+          ErrorCode.NotFound,
+          `${project.name} ${version} was never released (no destination published it): there is nothing to yank`,
+        );
       }
       const group = project.yank_group ?? project.authorized_group;
-      await assertMember(core, requester, group, `${requester.login} is not a member of the Conjur group ${group}, which may yank ${project.name}`);
+      await assertMember(
+        core,
+        requester,
+        group,
+        `${requester.login} is not a member of the Conjur group ${group}, which may yank ${project.name}`,
+      );
       if (project.approvals > approvers.length && !dryRun) {
-        throw new ReleaseBotError(ErrorCode.ApprovalPending, `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester to yank a version, as to release one`, {
-          details: { needed: project.approvals, have: approvers.length },
-        });
+        throw new ReleaseBotError(
+          ErrorCode.ApprovalPending,
+          `${project.name} needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester to yank a version, as to release one`,
+          {
+            details: { needed: project.approvals, have: approvers.length },
+          },
+        );
       }
       // A release or a yank of this version whose process died holds the lock: mark it interrupted first.
       core.recoverInterrupted(this.probe, { project: project.name, version });
       this.recoverInterrupted(project.name, version);
-      yank = this.yanks.create({ project: project.name, version, reason, requesterLogin: requester.login, requesterChat: requester.chatUserId ?? null, via: requester.via, approvers, dryRun }, yankId);
+      yank = this.yanks.create(
+        {
+          project: project.name,
+          version,
+          reason,
+          requesterLogin: requester.login,
+          requesterChat: requester.chatUserId ?? null,
+          via: requester.via,
+          approvers,
+          dryRun,
+        },
+        yankId,
+      );
     } catch (thrown) {
       throw this.refuse(toReleaseBotError(thrown), projectName, version, requester, rawReason, options);
     }
@@ -201,13 +259,28 @@ export class YankService {
     const log = this.deps.log.child({ yankId: yank.id, project: project.name, version: yank.version });
     const redact = (t: string) => redactor.redact(t);
     const jobs = r.published.map((p) => ({ publication: p, destination: project.destinations.find((d) => d.name === p.destination) }));
-    const credentialIds = [...new Set(jobs.flatMap((j) => (j.destination && this.deps.publishers.get(j.destination.type)?.yank ? Object.values(j.destination.credentials) : [])))].sort();
+    const credentialIds = [
+      ...new Set(
+        jobs.flatMap((j) =>
+          j.destination && this.deps.publishers.get(j.destination.type)?.yank ? Object.values(j.destination.credentials) : [],
+        ),
+      ),
+    ].sort();
     core.audit.append({
       type: 'yank-requested',
       project: project.name,
       version: yank.version,
       actor: actorOf(r.requester),
-      data: { yankId: yank.id, reason: yank.reason, approvers: r.approvers, yankGroup: project.yank_group ?? project.authorized_group, dryRun, noLock: r.noLock, destinations: jobs.map((j) => j.publication.destination), policySha256: core.config.policySha256 },
+      data: {
+        yankId: yank.id,
+        reason: yank.reason,
+        approvers: r.approvers,
+        yankGroup: project.yank_group ?? project.authorized_group,
+        dryRun,
+        noLock: r.noLock,
+        destinations: jobs.map((j) => j.publication.destination),
+        policySha256: core.config.policySha256,
+      },
     });
     log.info({ login: r.requester.login, via: r.requester.via, dryRun }, 'yank started');
 
@@ -220,9 +293,28 @@ export class YankService {
       for (const value of secrets.values()) registerSecret(redactor, value);
       const yanked = this.yanks.yankedVersions(project.name);
       for (const job of jobs) {
-        const outcome = await this.undoOne(job, { yank, project, secrets, runDir, log, redact, dryRun, shutdown: r.shutdown, yankedBefore: yanked });
+        const outcome = await this.undoOne(job, {
+          yank,
+          project,
+          secrets,
+          runDir,
+          log,
+          redact,
+          dryRun,
+          shutdown: r.shutdown,
+          yankedBefore: yanked,
+        });
         outcomes.push(outcome);
-        if (!dryRun) this.yanks.setDestination({ yankId: yank.id, destination: outcome.name, type: outcome.type, status: outcome.status, detail: outcome.detail, location: outcome.location ?? null, errorCode: outcome.error?.code ?? null });
+        if (!dryRun)
+          this.yanks.setDestination({
+            yankId: yank.id,
+            destination: outcome.name,
+            type: outcome.type,
+            status: outcome.status,
+            detail: outcome.detail,
+            location: outcome.location ?? null,
+            errorCode: outcome.error?.code ?? null,
+          });
       }
     } catch (thrown) {
       error = toReleaseBotError(thrown);
@@ -233,12 +325,32 @@ export class YankService {
     const failed = error !== undefined || outcomes.some((o) => o.status === 'failed');
     const state = dryRun ? 'dry-run' : failed ? 'failed' : 'yanked';
     const safeError = error && { code: error.code, message: redact(error.message) };
-    if (!dryRun) this.yanks.finish(yank.id, state, safeError ?? (failed ? { code: ErrorCode.DestinationFailed, message: `${outcomes.filter((o) => o.status === 'failed').map((o) => o.name).join(', ')} failed` } : undefined));
+    if (!dryRun)
+      this.yanks.finish(
+        yank.id,
+        state,
+        safeError ??
+          (failed
+            ? {
+                code: ErrorCode.DestinationFailed,
+                message: `${outcomes
+                  .filter((o) => o.status === 'failed')
+                  .map((o) => o.name)
+                  .join(', ')} failed`,
+              }
+            : undefined),
+      );
     // Freeze even when a destination failed: the version is on its way out, and the freeze keeps a
     // new release from landing on top while someone retries the yank.
     const prefix = `yanked ${yank.version}: `;
     // A freeze reason holds at most 300 characters: the yank's reason is shortened to fit, never refused here, after the fact.
-    const frozen = dryRun || r.noLock ? undefined : this.freezes.freezeAfterYank(project.name, `${prefix}${clip(yank.reason, MAX_REASON - prefix.length - 1)}`, r.requester, { yankId: yank.id, version: yank.version });
+    const frozen =
+      dryRun || r.noLock
+        ? undefined
+        : this.freezes.freezeAfterYank(project.name, `${prefix}${clip(yank.reason, MAX_REASON - prefix.length - 1)}`, r.requester, {
+            yankId: yank.id,
+            version: yank.version,
+          });
     const latest = this.latestVersion(project.name);
     const finishedAt = this.now().toISOString();
     const entry = core.audit.append({
@@ -252,7 +364,15 @@ export class YankService {
         approvers: r.approvers,
         conjurIdentity: core.config.env.CONJUR_AUTHN_LOGIN,
         credentialIds,
-        destinations: outcomes.map((o) => ({ name: o.name, type: o.type, status: o.status, detail: o.detail, location: o.location, actions: o.actions, error: o.error?.code })),
+        destinations: outcomes.map((o) => ({
+          name: o.name,
+          type: o.type,
+          status: o.status,
+          detail: o.detail,
+          location: o.location,
+          actions: o.actions,
+          error: o.error?.code,
+        })),
         frozen: frozen ? { reason: frozen.reason } : undefined,
         latest,
         error: safeError,
@@ -282,14 +402,40 @@ export class YankService {
 
   private async undoOne(
     job: { publication: Publication; destination: DestinationConfig | undefined },
-    o: { yank: YankRecord; project: ProjectConfig; secrets: ReadonlyMap<string, SecretValue>; runDir: string; log: Logger; redact: (t: string) => string; dryRun: boolean; shutdown: AbortSignal; yankedBefore: ReadonlySet<string> },
+    o: {
+      yank: YankRecord;
+      project: ProjectConfig;
+      secrets: ReadonlyMap<string, SecretValue>;
+      runDir: string;
+      log: Logger;
+      redact: (t: string) => string;
+      dryRun: boolean;
+      shutdown: AbortSignal;
+      yankedBefore: ReadonlySet<string>;
+    },
   ): Promise<YankDestinationOutcome> {
     const { publication: p, destination: dest } = job;
     const base = { name: p.destination, type: dest?.type ?? p.type };
-    if (!dest) return { ...base, status: 'cannot-yank', detail: `${p.destination} is no longer in the projects file: undo ${p.location ?? 'it'} by hand` };
+    if (!dest)
+      return {
+        ...base,
+        status: 'cannot-yank',
+        detail: `${p.destination} is no longer in the projects file: undo ${p.location ?? 'it'} by hand`,
+      };
     const publisher = this.deps.publishers.get(dest.type);
-    if (!publisher?.yank) return { ...base, status: 'cannot-yank', detail: `a ${dest.type} destination cannot yank${dest.type === 'exec' ? ' (it has no yank_command)' : ''}: undo ${p.location ?? 'it'} by hand` };
-    if (!p.artifact) return { ...base, status: 'failed', detail: 'the staged build this version was published from is gone from the store', error: { code: ErrorCode.NotFound, message: 'no artifact recorded' } };
+    if (!publisher?.yank)
+      return {
+        ...base,
+        status: 'cannot-yank',
+        detail: `a ${dest.type} destination cannot yank${dest.type === 'exec' ? ' (it has no yank_command)' : ''}: undo ${p.location ?? 'it'} by hand`,
+      };
+    if (!p.artifact)
+      return {
+        ...base,
+        status: 'failed',
+        detail: 'the staged build this version was published from is gone from the store',
+        error: { code: ErrorCode.NotFound, message: 'no artifact recorded' },
+      };
     const log = o.log.child({ destination: dest.name, type: dest.type });
     const previous = this.previousOf(o.project.name, dest.name, o.yank.version, o.yankedBefore);
     const tmpRoot = path.join(o.runDir, dest.name);
@@ -336,7 +482,14 @@ export class YankService {
   private previousOf(project: string, destination: string, version: string, yanked: ReadonlySet<string>): PublishedRecord | undefined {
     const candidates = this.yanks
       .publications(project)
-      .filter((p) => p.destination === destination && p.version !== version && !yanked.has(p.version) && compareVersions(p.version, version) < 0 && p.artifact !== undefined)
+      .filter(
+        (p) =>
+          p.destination === destination &&
+          p.version !== version &&
+          !yanked.has(p.version) &&
+          compareVersions(p.version, version) < 0 &&
+          p.artifact !== undefined,
+      )
       .sort((a, b) => compareVersions(a.version, b.version));
     const best = candidates.at(-1);
     return best && recordOf(best);
@@ -348,14 +501,33 @@ export class YankService {
    */
   recoverInterrupted(project: string, version: string): void {
     const live = this.yanks.live(project, version);
-    if (!live || !ownerIsDead({ host: live.ownerHost, bootId: live.ownerBootId, pid: live.ownerPid, startTime: live.ownerStartTime }, this.probe)) return;
+    if (
+      !live ||
+      !ownerIsDead({ host: live.ownerHost, bootId: live.ownerBootId, pid: live.ownerPid, startTime: live.ownerStartTime }, this.probe)
+    )
+      return;
     if (!this.yanks.markInterrupted(live.id)) return;
-    this.deps.core.audit.append({ type: 'yank-interrupted', project, version, actor: { via: 'release-bot' }, data: { yankId: live.id, reason: live.reason, destinations: this.yanks.destinations(live.id).map((d) => ({ name: d.destination, status: d.status })) } });
+    this.deps.core.audit.append({
+      type: 'yank-interrupted',
+      project,
+      version,
+      actor: { via: 'release-bot' },
+      data: {
+        yankId: live.id,
+        reason: live.reason,
+        destinations: this.yanks.destinations(live.id).map((d) => ({ name: d.destination, status: d.status })),
+      },
+    });
   }
 }
 
 function recordOf(p: Publication): PublishedRecord {
-  return { version: p.version, artifact: p.artifact as NonNullable<Publication['artifact']>, readBackDigest: p.readBackDigest ?? undefined, location: p.location ?? undefined };
+  return {
+    version: p.version,
+    artifact: p.artifact as NonNullable<Publication['artifact']>,
+    readBackDigest: p.readBackDigest ?? undefined,
+    location: p.location ?? undefined,
+  };
 }
 
 function outcomeOf(base: { name: string; type: string }, result: YankResult, redact: (t: string) => string): YankDestinationOutcome {
@@ -371,7 +543,12 @@ function outcomeOf(base: { name: string; type: string }, result: YankResult, red
 /** A yank step that ignores its signal still cannot hold the yank past the destination's timeout. */
 function withTimeout<T>(work: Promise<T>, signal: AbortSignal, timeoutSeconds: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new ReleaseBotError(ErrorCode.Timeout, `no answer within ${timeoutSeconds} s (timeout_seconds)`, { retryable: !(signal.reason instanceof Error && signal.reason.name === 'AbortError') }));
+    const onAbort = () =>
+      reject(
+        new ReleaseBotError(ErrorCode.Timeout, `no answer within ${timeoutSeconds} s (timeout_seconds)`, {
+          retryable: !(signal.reason instanceof Error && signal.reason.name === 'AbortError'),
+        }),
+      );
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
@@ -384,9 +561,13 @@ function actorOf(r: Requester): AuditActor {
 
 /** A reason is shown in chat, the audit, an npm deprecation and a file: one line of printable text. */
 export function cleanReason(reason: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = reason.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = reason
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!clean) throw new ReleaseBotError(ErrorCode.BadInput, 'say why the version is yanked: `/release yank <project> <version> <reason>`');
-  if (clean.length > MAX_REASON) throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
+  if (clean.length > MAX_REASON)
+    throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
   return clean;
 }

@@ -20,15 +20,21 @@ const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 /** The path of `name` inside the directory open as `dir`. */
 export function childPath(dir: FileHandle, name: string): string {
-  if (name.length === 0 || name.includes('/') || name === '.' || name === '..') throw new ReleaseBotError(ErrorCode.BadInput, `not a single path component: ${JSON.stringify(name.slice(0, 120))}`);
+  if (name.length === 0 || name.includes('/') || name === '.' || name === '..')
+    throw new ReleaseBotError(ErrorCode.BadInput, `not a single path component: ${JSON.stringify(name.slice(0, 120))}`);
   return `/proc/self/fd/${dir.fd}/${name}`;
 }
 
 /** Why an open refused, in words for a person: ELOOP is a symlink, ENOTDIR a file where a directory should be. */
 function refusal(rel: string, err: NodeJS.ErrnoException, wanted: 'directory' | 'file'): ReleaseBotError {
   if (err.code === 'ENOENT') return new ReleaseBotError(ErrorCode.NotStaged, `${rel} does not exist`, { cause: err });
-  const what = err.code === 'ELOOP' ? 'a symlink' : err.code === 'ENOTDIR' ? 'a symlink or not a directory' : `unreadable (${err.code ?? 'error'})`;
-  return new ReleaseBotError(ErrorCode.ArtifactMismatch, `${rel} is ${what}: only plain ${wanted === 'directory' ? 'directories' : 'files'} are read, never through a symlink`, { cause: err });
+  const what =
+    err.code === 'ELOOP' ? 'a symlink' : err.code === 'ENOTDIR' ? 'a symlink or not a directory' : `unreadable (${err.code ?? 'error'})`;
+  return new ReleaseBotError(
+    ErrorCode.ArtifactMismatch,
+    `${rel} is ${what}: only plain ${wanted === 'directory' ? 'directories' : 'files'} are read, never through a symlink`,
+    { cause: err },
+  );
 }
 
 /** Opens an absolute directory the operator configured (the staging root, the bot's own store). */
@@ -74,7 +80,10 @@ export async function openChildFile(parent: FileHandle, name: string, rel = name
   const st = await handle.stat();
   if (!st.isFile()) {
     await handle.close();
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`);
+    throw new ReleaseBotError(
+      ErrorCode.ArtifactMismatch,
+      `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`,
+    );
   }
   return { handle, size: st.size, blocks: st.blocks };
 }

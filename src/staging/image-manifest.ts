@@ -48,11 +48,17 @@ export function describeManifest(raw: Buffer, name: string): ManifestInfo {
         ? 'application/vnd.oci.image.index.v1+json'
         : 'application/vnd.oci.image.manifest.v1+json';
   if (!INDEX_TYPES.has(mediaType) && !IMAGE_TYPES.has(mediaType)) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the manifest of ${name} has media type ${JSON.stringify(clip(mediaType, 100))}, not an image or an image index`);
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the manifest of ${name} has media type ${JSON.stringify(clip(mediaType, 100))}, not an image or an image index`,
+    );
   }
   const platforms = INDEX_TYPES.has(mediaType)
-    ? (parsed.manifests ?? []).map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter((x) => typeof x === 'string' && x !== '').join('/') || 'unknown')
+    ? (parsed.manifests ?? []).map(
+        (m) =>
+          [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter((x) => typeof x === 'string' && x !== '').join('/') ||
+          'unknown',
+      )
     : [];
   return { digest, mediaType, platforms };
 }
-

@@ -1,4 +1,4 @@
-import type { ErrorCode} from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import { ReleaseBotError } from '../errors.js';
 
 /**
@@ -19,7 +19,13 @@ export interface StagingLimits {
   minFreeBytes: number;
 }
 
-export const DEFAULT_STAGING_LIMITS: StagingLimits = { maxFiles: 1000, maxDepth: 16, maxPathBytes: 255, maxTotalBytes: 0, minFreeBytes: 1 << 30 };
+export const DEFAULT_STAGING_LIMITS: StagingLimits = {
+  maxFiles: 1000,
+  maxDepth: 16,
+  maxPathBytes: 255,
+  maxTotalBytes: 0,
+  minFreeBytes: 1 << 30,
+};
 
 /** A refusal names at most this many problems, then counts the rest. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -64,9 +70,11 @@ export function nameProblem(raw: Buffer): string | undefined {
 /** The same checks for a relative path as the build reported it (a string from JSON), plus depth and length. */
 export function reportedPathProblem(rel: string, limits: StagingLimits): string | undefined {
   const bytes = Buffer.from(rel, 'utf8');
-  if (bytes.length > limits.maxPathBytes) return `${JSON.stringify(rel.slice(0, 80))}…: ${bytes.length} bytes, more than staging.max_path_bytes (${limits.maxPathBytes})`;
+  if (bytes.length > limits.maxPathBytes)
+    return `${JSON.stringify(rel.slice(0, 80))}…: ${bytes.length} bytes, more than staging.max_path_bytes (${limits.maxPathBytes})`;
   const segments = rel.split('/');
-  if (segments.length > limits.maxDepth) return `${JSON.stringify(rel.slice(0, 80))}: ${segments.length} levels deep, more than staging.max_depth (${limits.maxDepth})`;
+  if (segments.length > limits.maxDepth)
+    return `${JSON.stringify(rel.slice(0, 80))}: ${segments.length} levels deep, more than staging.max_depth (${limits.maxDepth})`;
   for (const s of segments) {
     const why = nameProblem(Buffer.from(s, 'utf8'));
     if (why) return why;
@@ -97,7 +105,15 @@ export class Problems {
 }
 
 /** The limits from the projects file's `staging:` block (defaults when it is absent). */
-export function stagingLimits(staging: { max_files: number; max_depth: number; max_path_bytes: number; max_total_bytes: number; min_free_bytes: number } | undefined): StagingLimits {
+export function stagingLimits(
+  staging: { max_files: number; max_depth: number; max_path_bytes: number; max_total_bytes: number; min_free_bytes: number } | undefined,
+): StagingLimits {
   if (!staging) return DEFAULT_STAGING_LIMITS;
-  return { maxFiles: staging.max_files, maxDepth: staging.max_depth, maxPathBytes: staging.max_path_bytes, maxTotalBytes: staging.max_total_bytes, minFreeBytes: staging.min_free_bytes };
+  return {
+    maxFiles: staging.max_files,
+    maxDepth: staging.max_depth,
+    maxPathBytes: staging.max_path_bytes,
+    maxTotalBytes: staging.max_total_bytes,
+    minFreeBytes: staging.min_free_bytes,
+  };
 }

@@ -56,7 +56,7 @@ export class Quarantine {
 
   /** The content address of a build's files. */
   static treeDigest(files: readonly Pick<ArtifactFile, 'path' | 'sha256'>[]): string {
-    return sha256Hex(canonicalJson(files.map((f) => [f.path, f.sha256]).sort((a, b) => (a[0] as string < (b[0] as string) ? -1 : 1))));
+    return sha256Hex(canonicalJson(files.map((f) => [f.path, f.sha256]).sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1))));
   }
 
   treeDir(files: readonly Pick<ArtifactFile, 'path' | 'sha256'>[]): string {
@@ -71,7 +71,11 @@ export class Quarantine {
     const expected = req.reported ? expectedDigests(req.reported, req.limits) : undefined;
     const versionDir = path.join(req.stagingDir, req.project, req.version);
     const stagingRoot = await openRootDir(req.stagingDir).catch((err: unknown) => {
-      throw new ReleaseBotError(ErrorCode.NotStaged, `the staging directory ${req.stagingDir} cannot be opened (${(err as ReleaseBotError).message})`, { cause: err });
+      throw new ReleaseBotError(
+        ErrorCode.NotStaged,
+        `the staging directory ${req.stagingDir} cannot be opened (${(err as ReleaseBotError).message})`,
+        { cause: err },
+      );
     });
     let dir: FileHandle | undefined;
     try {
@@ -92,7 +96,12 @@ export class Quarantine {
     }
   }
 
-  private async copyIn(dir: FileHandle, wanted: readonly string[], expected: ReadonlyMap<string, string> | undefined, limits: StagingLimits): Promise<ArtifactFile[]> {
+  private async copyIn(
+    dir: FileHandle,
+    wanted: readonly string[],
+    expected: ReadonlyMap<string, string> | undefined,
+    limits: StagingLimits,
+  ): Promise<ArtifactFile[]> {
     await mkdir(path.join(this.root, 'trees'), { recursive: true, mode: 0o700 });
     await mkdir(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
     const incoming = path.join(this.root, 'incoming', randomBytes(12).toString('hex'));
@@ -112,7 +121,9 @@ export class Quarantine {
         try {
           const unallocated = opened.size - opened.blocks * 512;
           if (unallocated > SPARSE_SLACK_BYTES && unallocated > opened.size / 8) {
-            problems.add(`${rel} is a sparse file (${opened.size} bytes, ${opened.blocks * 512} on disk): a build writes its artifacts out in full, and the copy would not be sparse`);
+            problems.add(
+              `${rel} is a sparse file (${opened.size} bytes, ${opened.blocks * 512} on disk): a build writes its artifacts out in full, and the copy would not be sparse`,
+            );
             continue;
           }
           total += opened.size;
@@ -125,7 +136,9 @@ export class Quarantine {
             const fsStat = await statfs(this.root);
             const free = fsStat.bavail * fsStat.bsize;
             if (free - opened.size < limits.minFreeBytes) {
-              problems.add(`copying ${rel} (${opened.size} bytes) would leave less than staging.min_free_bytes (${limits.minFreeBytes} bytes) free where ${this.root} is (${free} bytes free): free space there or lower the margin`);
+              problems.add(
+                `copying ${rel} (${opened.size} bytes) would leave less than staging.min_free_bytes (${limits.minFreeBytes} bytes) free where ${this.root} is (${free} bytes free): free space there or lower the margin`,
+              );
               break;
             }
           }
@@ -134,11 +147,14 @@ export class Quarantine {
           const copy = await copyHandleWithSha256(opened.handle, path.join(incoming, rel));
           // The size and free space were checked at open; a file grown (or cut) since is not the file checked.
           if (copy.size !== opened.size) {
-            problems.add(`${rel} changed size while it was copied (${opened.size} bytes at open, ${copy.size} copied): the build side is still writing it`);
+            problems.add(
+              `${rel} changed size while it was copied (${opened.size} bytes at open, ${copy.size} copied): the build side is still writing it`,
+            );
             break;
           }
           const want = expected?.get(rel);
-          if (want !== undefined && copy.sha256 !== want) problems.add(`${rel} has sha256 ${copy.sha256.slice(0, 12)}…, the build reported ${want.slice(0, 12)}…`);
+          if (want !== undefined && copy.sha256 !== want)
+            problems.add(`${rel} has sha256 ${copy.sha256.slice(0, 12)}…, the build reported ${want.slice(0, 12)}…`);
           files.push({ path: rel, sha256: copy.sha256, size: copy.size });
         } finally {
           await opened.handle.close();
@@ -201,7 +217,10 @@ export class Quarantine {
           await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
           const copy = await copyHandleWithSha256(opened.handle, to);
           measured.push({ path: rel, sha256: copy.sha256, size: copy.size });
-          if (copy.sha256 !== file.sha256) problems.add(`${rel} changed in the quarantine since staging (sha256 ${copy.sha256.slice(0, 12)}…, staged ${file.sha256.slice(0, 12)}…)`);
+          if (copy.sha256 !== file.sha256)
+            problems.add(
+              `${rel} changed in the quarantine since staging (sha256 ${copy.sha256.slice(0, 12)}…, staged ${file.sha256.slice(0, 12)}…)`,
+            );
         } finally {
           await opened.handle.close();
         }
@@ -211,7 +230,12 @@ export class Quarantine {
     }
     for (const d of [...dirs].sort((a, b) => b.length - a.length)) await chmod(path.join(privateDir, d), 0o555);
     measured.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    if (!problems.empty) throw problems.error(ErrorCode.ArtifactMismatch, 'the quarantined copy is not what was staged (the bot\'s own store was changed: disk corruption or tampering)', { measured });
+    if (!problems.empty)
+      throw problems.error(
+        ErrorCode.ArtifactMismatch,
+        "the quarantined copy is not what was staged (the bot's own store was changed: disk corruption or tampering)",
+        { measured },
+      );
     return measured;
   }
 
@@ -244,7 +268,11 @@ export class Quarantine {
 function expectedDigests(reported: readonly ReportedFile[], limits: StagingLimits): Map<string, string> {
   if (reported.length === 0) throw new ReleaseBotError(ErrorCode.BadInput, 'the report lists no artifacts');
   if (reported.length > limits.maxFiles) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `the report lists ${reported.length} artifacts, more than staging.max_files (${limits.maxFiles})`, { details: { reported: reported.length, limit: limits.maxFiles } });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the report lists ${reported.length} artifacts, more than staging.max_files (${limits.maxFiles})`,
+      { details: { reported: reported.length, limit: limits.maxFiles } },
+    );
   }
   const problems = new Problems();
   const wanted = new Map<string, string>();
@@ -253,7 +281,8 @@ function expectedDigests(reported: readonly ReportedFile[], limits: StagingLimit
     const why = reportedPathProblem(rel, limits);
     if (why) problems.add(why);
     const digest = String(r.sha256).toLowerCase();
-    if (!SHA256_HEX.test(digest)) throw new ReleaseBotError(ErrorCode.BadInput, `artifact ${rel.slice(0, 120)}: sha256 must be 64 hex characters`);
+    if (!SHA256_HEX.test(digest))
+      throw new ReleaseBotError(ErrorCode.BadInput, `artifact ${rel.slice(0, 120)}: sha256 must be 64 hex characters`);
     if (wanted.has(rel)) throw new ReleaseBotError(ErrorCode.BadInput, `artifact ${rel.slice(0, 120)} is listed twice`);
     wanted.set(rel, digest);
   }
@@ -263,11 +292,15 @@ function expectedDigests(reported: readonly ReportedFile[], limits: StagingLimit
 
 async function openVersionDir(stagingRoot: FileHandle, project: string, version: string, shown: string): Promise<FileHandle> {
   const projectDir = await openChildDir(stagingRoot, project, shown).catch((err: unknown) => {
-    throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`) : err;
+    throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged
+      ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`)
+      : err;
   });
   try {
     return await openChildDir(projectDir, version, shown).catch((err: unknown) => {
-      throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`) : err;
+      throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged
+        ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`)
+        : err;
     });
   } finally {
     await projectDir.close();

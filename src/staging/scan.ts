@@ -27,8 +27,9 @@ export function assertSafeRelativePath(p: string): string {
   const bad = (why: string) => new ReleaseBotError(ErrorCode.BadInput, `artifact path ${JSON.stringify(p.slice(0, 120))} ${why}`);
   if (typeof p !== 'string' || p.length === 0 || p.length > 1024) throw bad('must be a non-empty relative path');
   if (p.includes('\0') || p.includes('\\')) throw bad('contains a NUL or a backslash');
-  if (path.posix.isAbsolute(p)) throw bad('is absolute: paths are relative to the version\'s staging directory');
+  if (path.posix.isAbsolute(p)) throw bad("is absolute: paths are relative to the version's staging directory");
   const segments = p.split('/');
-  if (segments.some((s) => s === '..' || s === '.' || s === '')) throw bad('escapes or wanders in the staging directory ("..", "." or an empty segment)');
+  if (segments.some((s) => s === '..' || s === '.' || s === ''))
+    throw bad('escapes or wanders in the staging directory ("..", "." or an empty segment)');
   return segments.join('/');
 }

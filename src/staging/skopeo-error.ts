@@ -4,16 +4,7 @@ import { clip } from '../validate.js';
 import { MINIMUM_SKOPEO_VERSION } from './skopeo-version.js';
 
 export type SkopeoFailureReason =
-  | 'not-found'
-  | 'unauthorized'
-  | 'network'
-  | 'rate-limited'
-  | 'server-error'
-  | 'tls'
-  | 'unsupported'
-  | 'killed'
-  | 'crashed'
-  | 'other';
+  'not-found' | 'unauthorized' | 'network' | 'rate-limited' | 'server-error' | 'tls' | 'unsupported' | 'killed' | 'crashed' | 'other';
 
 const FAILURES: Array<[SkopeoFailureReason, RegExp]> = [
   ['unsupported', /unknown (?:shorthand )?flag|unknown command/i],
@@ -57,11 +48,12 @@ function fatalMessage(stderr: string): string {
 
 const HINTS: Record<SkopeoFailureReason, string> = {
   'not-found': 'the image or tag does not exist',
-  unauthorized: 'the registry refused the credentials: check the username and password (or token) in Conjur and the account\'s push/pull rights',
+  unauthorized:
+    "the registry refused the credentials: check the username and password (or token) in Conjur and the account's push/pull rights",
   network: 'the registry could not be reached (will be retried)',
   'rate-limited': 'the registry asked to slow down (429, will be retried)',
   'server-error': 'the registry answered with a server error (5xx, will be retried)',
-  tls: 'TLS failed: check the registry\'s certificate, or tls_verify for a plain-HTTP registry',
+  tls: "TLS failed: check the registry's certificate, or tls_verify for a plain-HTTP registry",
   unsupported: `this skopeo cannot run the command: install skopeo ${MINIMUM_SKOPEO_VERSION} or newer (release-bot doctor shows the version found)`,
   killed: 'skopeo was killed by a signal (will be retried)',
   crashed: 'skopeo crashed: report it with the output below; a retry will not help',
@@ -79,11 +71,14 @@ export class SkopeoError extends ReleaseBotError {
     exitCode?: number,
   ) {
     const status = exitCode === undefined || exitCode === 1 ? '' : `, exit ${exitCode}`;
-    super(reason === 'not-found' ? ErrorCode.NotFound : ErrorCode.ExecFailed, `${what}: ${HINTS[reason]} (${clip(fatalMessage(stderr), 400)}${status})`, {
-      retryable,
-      cause,
-      details: { reason, stderr: tail(stderr, 4, 800), ...(exitCode === undefined ? {} : { exitCode }) },
-    });
+    super(
+      reason === 'not-found' ? ErrorCode.NotFound : ErrorCode.ExecFailed,
+      `${what}: ${HINTS[reason]} (${clip(fatalMessage(stderr), 400)}${status})`,
+      {
+        retryable,
+        cause,
+        details: { reason, stderr: tail(stderr, 4, 800), ...(exitCode === undefined ? {} : { exitCode }) },
+      },
+    );
   }
 }
-

@@ -37,14 +37,22 @@ export async function checkSkopeoVersion(redact: (text: string) => string): Prom
   const { stdout } = await runCommand('skopeo', ['--version'], { timeoutMs: 30_000, redact });
   const version = /^skopeo version v?(\d+\.\d+\.\d+)/m.exec(stdout)?.[1];
   if (!version) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `skopeo --version printed ${JSON.stringify(clip(stdout, 100))}, not "skopeo version x.y.z": the skopeo on PATH is not skopeo; ${INSTALL_HINT}`, {
-      details: { tool: 'skopeo', minimum: MINIMUM_SKOPEO_VERSION },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `skopeo --version printed ${JSON.stringify(clip(stdout, 100))}, not "skopeo version x.y.z": the skopeo on PATH is not skopeo; ${INSTALL_HINT}`,
+      {
+        details: { tool: 'skopeo', minimum: MINIMUM_SKOPEO_VERSION },
+      },
+    );
   }
   if (!versionAtLeast(version, MINIMUM_SKOPEO_VERSION)) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `skopeo ${version} is too old: release-bot needs skopeo ${MINIMUM_SKOPEO_VERSION} or newer (for copy --preserve-digests); ${INSTALL_HINT}`, {
-      details: { tool: 'skopeo', version, minimum: MINIMUM_SKOPEO_VERSION },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `skopeo ${version} is too old: release-bot needs skopeo ${MINIMUM_SKOPEO_VERSION} or newer (for copy --preserve-digests); ${INSTALL_HINT}`,
+      {
+        details: { tool: 'skopeo', version, minimum: MINIMUM_SKOPEO_VERSION },
+      },
+    );
   }
   return version;
 }

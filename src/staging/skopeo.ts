@@ -56,7 +56,10 @@ export interface ImageReference extends ImageRepository {
 /** `host/repo:tag` or `host/repo@sha256:...` (optionally prefixed with `docker://`). */
 export function parseImageReference(ref: string): ImageReference {
   const bad = () =>
-    new ReleaseBotError(ErrorCode.BadInput, `image reference ${JSON.stringify(clip(ref))} is not valid: use <registry host[:port]>/<path>:<tag> or <registry host[:port]>/<path>@sha256:<64 hex>`);
+    new ReleaseBotError(
+      ErrorCode.BadInput,
+      `image reference ${JSON.stringify(clip(ref))} is not valid: use <registry host[:port]>/<path>:<tag> or <registry host[:port]>/<path>@sha256:<64 hex>`,
+    );
   if (typeof ref !== 'string' || ref.length > 512) throw bad();
   const bare = ref.startsWith('docker://') ? ref.slice('docker://'.length) : ref;
   const at = bare.indexOf('@');
@@ -140,7 +143,12 @@ export async function inspectManifest(ref: string, options: InspectOptions): Pro
     {
       what: `skopeo inspect ${name}`,
       command: 'inspect',
-      args: ['--raw', `--tls-verify=${options.tlsVerify}`, ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']), `docker://${name}`],
+      args: [
+        '--raw',
+        `--tls-verify=${options.tlsVerify}`,
+        ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']),
+        `docker://${name}`,
+      ],
       defaultTimeoutMs: 120_000,
       raw: true,
     },
@@ -235,7 +243,11 @@ export async function deleteImage(ref: string, options: InspectOptions): Promise
     {
       what: `skopeo delete ${name}`,
       command: 'delete',
-      args: [`--tls-verify=${options.tlsVerify}`, ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']), `docker://${name}`],
+      args: [
+        `--tls-verify=${options.tlsVerify}`,
+        ...(options.authFile ? ['--authfile', options.authFile] : ['--no-creds']),
+        `docker://${name}`,
+      ],
       defaultTimeoutMs: 120_000,
     },
     options,

@@ -16,7 +16,13 @@ import { nameProblem, type Problems, type StagingLimits } from './limits.js';
  * built every entry of one directory before the cap was counted, and 200,000 files in one flat
  * directory stalled the event loop for 7 s and took 179 MB for a report that is refused anyway.
  */
-export async function listTree(root: FileHandle, limits: StagingLimits, problems: Problems, ignore: ReadonlySet<string>, counters = { entriesRead: 0 }): Promise<string[]> {
+export async function listTree(
+  root: FileHandle,
+  limits: StagingLimits,
+  problems: Problems,
+  ignore: ReadonlySet<string>,
+  counters = { entriesRead: 0 },
+): Promise<string[]> {
   const files: string[] = [];
   let stopped = false;
   const walk = async (dir: FileHandle, rel: string, depth: number): Promise<void> => {
@@ -63,11 +69,12 @@ export async function listTree(root: FileHandle, limits: StagingLimits, problems
       } else if (entry.isFile()) {
         if (!ignore.has(relPath)) files.push(relPath);
       } else {
-        problems.add(`${relPath} in the staging directory is a ${entry.isSymbolicLink() ? 'symlink' : 'special file'}: only plain files can be staged`);
+        problems.add(
+          `${relPath} in the staging directory is a ${entry.isSymbolicLink() ? 'symlink' : 'special file'}: only plain files can be staged`,
+        );
       }
     }
   };
   await walk(root, '', 0);
   return files.sort();
 }
-

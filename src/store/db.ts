@@ -27,7 +27,9 @@ export function openDatabase(dataDir: string): Db {
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > migrations.length) {
-    throw new Error(`the database is at schema version ${current}, newer than this release-bot (${migrations.length}): upgrade release-bot`);
+    throw new Error(
+      `the database is at schema version ${current}, newer than this release-bot (${migrations.length}): upgrade release-bot`,
+    );
   }
   for (let v = current; v < migrations.length; v++) {
     db.transaction(() => {
@@ -55,7 +57,10 @@ export function migrate(db: Db): void {
 export function openDatabaseReadOnly(dataDir: string): Db {
   const file = path.join(dataDir, DATABASE_FILE);
   if (!existsSync(file)) {
-    throw new ReleaseBotError(ErrorCode.NotFound, `no release-bot database in ${dataDir}: point it at the bot's data directory (RELEASE_BOT_DATA_DIR)`);
+    throw new ReleaseBotError(
+      ErrorCode.NotFound,
+      `no release-bot database in ${dataDir}: point it at the bot's data directory (RELEASE_BOT_DATA_DIR)`,
+    );
   }
   const walSize = sizeOf(`${file}-wal`);
   const hasShm = existsSync(`${file}-shm`);
@@ -75,7 +80,11 @@ export function openDatabaseReadOnly(dataDir: string): Db {
     db.pragma('busy_timeout = 10000');
   } catch (err) {
     if (err instanceof ReleaseBotError) throw err;
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file} cannot be opened for reading (${(err as { code?: string }).code ?? 'error'}): check that this user may read it and its -wal and -shm files`, { cause: err });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file} cannot be opened for reading (${(err as { code?: string }).code ?? 'error'}): check that this user may read it and its -wal and -shm files`,
+      { cause: err },
+    );
   }
   try {
     assertKnownSchema(db, file);
@@ -114,14 +123,24 @@ function assertKnownSchema(db: Db, file: string): void {
     version = db.pragma('user_version', { simple: true }) as number;
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
   } catch (err) {
-    throw new ReleaseBotError(ErrorCode.BadInput, `${file} is not a readable SQLite database (${(err as { code?: string }).code ?? 'error'}): point RELEASE_BOT_DATA_DIR at the bot's data directory`, { cause: err });
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `${file} is not a readable SQLite database (${(err as { code?: string }).code ?? 'error'}): point RELEASE_BOT_DATA_DIR at the bot's data directory`,
+      { cause: err },
+    );
   }
   const known = migrations.length;
   if (version === 0) {
-    throw new ReleaseBotError(ErrorCode.NotFound, `${file} has no release-bot schema (it was never opened by release-bot): point RELEASE_BOT_DATA_DIR at the bot's data directory`);
+    throw new ReleaseBotError(
+      ErrorCode.NotFound,
+      `${file} has no release-bot schema (it was never opened by release-bot): point RELEASE_BOT_DATA_DIR at the bot's data directory`,
+    );
   }
   if (version > known) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `${file} is at schema version ${version}, newer than this release-bot knows (${known}): read it with the release-bot version that wrote it, or upgrade`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `${file} is at schema version ${version}, newer than this release-bot knows (${known}): read it with the release-bot version that wrote it, or upgrade`,
+    );
   }
   if (version < known) {
     throw new ReleaseBotError(

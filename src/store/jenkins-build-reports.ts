@@ -63,7 +63,11 @@ export class JenkinsBuildReports {
   claim(key: JenkinsBuildKey, report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>): BuildClaim {
     // A claim left `staging` by a process that died mid-check would block the build for good.
     const stale = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
-    this.db.prepare(`DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`).run(key.issuer, key.job, key.number, stale);
+    this.db
+      .prepare(
+        `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`,
+      )
+      .run(key.issuer, key.job, key.number, stale);
     const info = this.db
       .prepare(
         `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
@@ -79,16 +83,22 @@ export class JenkinsBuildReports {
 
   /** The claim's report was staged: from now on only its replay is answered (and changes nothing). */
   confirm(key: JenkinsBuildKey): void {
-    this.db.prepare(`UPDATE jenkins_build_reports SET state = 'staged' WHERE issuer = ? AND job = ? AND build_number = ?`).run(key.issuer, key.job, key.number);
+    this.db
+      .prepare(`UPDATE jenkins_build_reports SET state = 'staged' WHERE issuer = ? AND job = ? AND build_number = ?`)
+      .run(key.issuer, key.job, key.number);
   }
 
   /** Staging failed (files not there yet, a digest differs): the build may report again. */
   release(key: JenkinsBuildKey): void {
-    this.db.prepare(`DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging'`).run(key.issuer, key.job, key.number);
+    this.db
+      .prepare(`DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging'`)
+      .run(key.issuer, key.job, key.number);
   }
 
   get(key: JenkinsBuildKey): JenkinsBuildReport | undefined {
-    const row = this.db.prepare('SELECT * FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ?').get(key.issuer, key.job, key.number) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ?')
+      .get(key.issuer, key.job, key.number) as Row | undefined;
     return row && toReport(row);
   }
 }

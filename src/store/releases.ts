@@ -4,7 +4,8 @@ import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Db } from './db.js';
 
 /** requested → authorized → verifying → publishing → published | failed | denied | interrupted; dry runs end in `dry-run`. */
-export type ReleaseState = 'requested' | 'authorized' | 'verifying' | 'publishing' | 'published' | 'failed' | 'denied' | 'interrupted' | 'dry-run';
+export type ReleaseState =
+  'requested' | 'authorized' | 'verifying' | 'publishing' | 'published' | 'failed' | 'denied' | 'interrupted' | 'dry-run';
 export const LIVE_STATES: readonly ReleaseState[] = ['requested', 'authorized', 'verifying', 'publishing'];
 export const FINAL_STATES: readonly ReleaseState[] = ['published', 'failed', 'denied', 'interrupted', 'dry-run'];
 
@@ -58,7 +59,9 @@ function fromRow<T>(row: Record<string, unknown>): T {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
 }
 function toRelease(row: Record<string, unknown>): ReleaseRecord {
-  const { approversJson, dryRun, ...rest } = fromRow<Omit<ReleaseRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number }>(row);
+  const { approversJson, dryRun, ...rest } = fromRow<
+    Omit<ReleaseRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number }
+  >(row);
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
 
@@ -90,7 +93,13 @@ export class Releases {
    * Creates a release in state `requested` and with it the lock on project+version (a partial unique
    * index). A second live request, or one for a published version, fails with IN_PROGRESS or ALREADY_RELEASED.
    */
-  create(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'> & { policySha256?: string | null | undefined }, id = newReleaseId()): ReleaseRecord {
+  create(
+    r: Pick<
+      ReleaseRecord,
+      'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun' | 'resumeOf' | 'approvers'
+    > & { policySha256?: string | null | undefined },
+    id = newReleaseId(),
+  ): ReleaseRecord {
     const at = this.now().toISOString();
     try {
       this.db
@@ -98,7 +107,25 @@ export class Releases {
           `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, policy_sha256, created_at, updated_at)
            VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, r.resumeOf, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, r.policySha256 ?? null, at, at);
+        .run(
+          id,
+          r.project,
+          r.version,
+          r.stagedBuildId,
+          r.requesterLogin,
+          r.requesterChat,
+          r.via,
+          r.dryRun ? 1 : 0,
+          r.resumeOf,
+          JSON.stringify(r.approvers),
+          this.owner.pid,
+          this.owner.host,
+          this.owner.bootId,
+          this.owner.startTime,
+          r.policySha256 ?? null,
+          at,
+          at,
+        );
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       this.assertUnlocked(r.project, r.version);
@@ -115,24 +142,54 @@ export class Releases {
     const holder = this.live(project, version);
     if (!holder) return;
     if (holder.state === 'published') {
-      throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} was already released on ${holder.finishedAt ?? holder.updatedAt} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`, {
-        details: { releaseId: holder.id, at: holder.finishedAt ?? holder.updatedAt, by: holder.requesterLogin },
-      });
+      throw new ReleaseBotError(
+        ErrorCode.AlreadyReleased,
+        `${project} ${version} was already released on ${holder.finishedAt ?? holder.updatedAt} by ${holder.requesterLogin ?? 'unknown'} (${holder.id})`,
+        {
+          details: { releaseId: holder.id, at: holder.finishedAt ?? holder.updatedAt, by: holder.requesterLogin },
+        },
+      );
     }
-    throw new ReleaseBotError(ErrorCode.InProgress, `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`, {
-      details: { releaseId: holder.id, by: holder.requesterLogin },
-    });
+    throw new ReleaseBotError(
+      ErrorCode.InProgress,
+      `${project} ${version} is being released right now by ${holder.requesterLogin ?? 'someone'} (${holder.id})`,
+      {
+        details: { releaseId: holder.id, by: holder.requesterLogin },
+      },
+    );
   }
 
   /** A denied request never held the lock; it is recorded for the audit trail and status views. */
-  recordDenied(r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'> & { policySha256?: string | null | undefined }, errorCode: string, errorMessage: string, id = newReleaseId()): ReleaseRecord {
+  recordDenied(
+    r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'> & {
+      policySha256?: string | null | undefined;
+    },
+    errorCode: string,
+    errorMessage: string,
+    id = newReleaseId(),
+  ): ReleaseRecord {
     const at = this.now().toISOString();
     this.db
       .prepare(
         `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, error_code, error_message, policy_sha256, created_at, updated_at, finished_at)
          VALUES (?, ?, ?, ?, 'denied', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(id, r.project, r.version, r.stagedBuildId, r.requesterLogin, r.requesterChat, r.via, r.dryRun ? 1 : 0, errorCode, errorMessage, r.policySha256 ?? null, at, at, at);
+      .run(
+        id,
+        r.project,
+        r.version,
+        r.stagedBuildId,
+        r.requesterLogin,
+        r.requesterChat,
+        r.via,
+        r.dryRun ? 1 : 0,
+        errorCode,
+        errorMessage,
+        r.policySha256 ?? null,
+        at,
+        at,
+        at,
+      );
     return this.get(id) as ReleaseRecord;
   }
 
@@ -140,7 +197,9 @@ export class Releases {
     const at = this.now().toISOString();
     const final = FINAL_STATES.includes(state);
     this.db
-      .prepare('UPDATE releases SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END, error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message) WHERE id = ?')
+      .prepare(
+        'UPDATE releases SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END, error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message) WHERE id = ?',
+      )
       .run(state, at, final ? 1 : 0, at, error?.code ?? null, error?.message ?? null, id);
   }
 
@@ -152,14 +211,18 @@ export class Releases {
   /** The release holding the lock on project+version: live or published. */
   live(project: string, version: string): ReleaseRecord | undefined {
     const row = this.db
-      .prepare(`SELECT * FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing','published')`)
+      .prepare(
+        `SELECT * FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing','published')`,
+      )
       .get(project, version) as Record<string, unknown> | undefined;
     return row && toRelease(row);
   }
 
   latest(project: string, version?: string, limit = 10): ReleaseRecord[] {
     const rows = version
-      ? this.db.prepare('SELECT * FROM releases WHERE project = ? AND version = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, version, limit)
+      ? this.db
+          .prepare('SELECT * FROM releases WHERE project = ? AND version = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .all(project, version, limit)
       : this.db.prepare('SELECT * FROM releases WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, limit);
     return (rows as Record<string, unknown>[]).map(toRelease);
   }
@@ -182,7 +245,9 @@ export class Releases {
     const at = this.now().toISOString();
     return (
       this.db
-        .prepare(`UPDATE releases SET state = 'interrupted', updated_at = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('requested','authorized','verifying','publishing')`)
+        .prepare(
+          `UPDATE releases SET state = 'interrupted', updated_at = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ? AND state IN ('requested','authorized','verifying','publishing')`,
+        )
         .run(at, at, error.code, error.message, id).changes === 1
     );
   }
@@ -213,16 +278,23 @@ export class Releases {
   }
 
   destinations(releaseId: string): DestinationRecord[] {
-    return (this.db.prepare('SELECT * FROM destination_results WHERE release_id = ? ORDER BY rowid').all(releaseId) as Record<string, unknown>[]).map((r) => fromRow<DestinationRecord>(r));
+    return (
+      this.db.prepare('SELECT * FROM destination_results WHERE release_id = ? ORDER BY rowid').all(releaseId) as Record<string, unknown>[]
+    ).map((r) => fromRow<DestinationRecord>(r));
   }
 
   /** Records the channel message that shows this release (Slack's channel and ts). */
   recordMessage(releaseId: string, channel: string, ts: string): void {
-    this.db.prepare('INSERT INTO release_messages (release_id, channel, ts) VALUES (?, ?, ?) ON CONFLICT (release_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts').run(releaseId, channel, ts);
+    this.db
+      .prepare(
+        'INSERT INTO release_messages (release_id, channel, ts) VALUES (?, ?, ?) ON CONFLICT (release_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts',
+      )
+      .run(releaseId, channel, ts);
   }
 
   /** The channel message recorded for this release, if one was posted. */
   message(releaseId: string): { channel: string; ts: string } | undefined {
-    return this.db.prepare('SELECT channel, ts FROM release_messages WHERE release_id = ?').get(releaseId) as { channel: string; ts: string } | undefined;
+    return this.db.prepare('SELECT channel, ts FROM release_messages WHERE release_id = ?').get(releaseId) as
+      { channel: string; ts: string } | undefined;
   }
 }

@@ -34,7 +34,12 @@ function toStaged(r: Row): StagedBuild {
   const artifact: StagedArtifact =
     r.artifact_kind === 'files'
       ? { kind: 'files', files: JSON.parse(r.files_json ?? '[]') as ArtifactFile[] }
-      : { kind: 'docker', ref: r.image_ref ?? '', digest: r.image_digest ?? '', tlsVerify: JSON.parse(r.files_json ?? '{"tlsVerify":true}').tlsVerify !== false };
+      : {
+          kind: 'docker',
+          ref: r.image_ref ?? '',
+          digest: r.image_digest ?? '',
+          tlsVerify: JSON.parse(r.files_json ?? '{"tlsVerify":true}').tlsVerify !== false,
+        };
   return {
     id: r.id,
     project: r.project,
@@ -56,7 +61,9 @@ export class StagedBuilds {
   constructor(private readonly db: Db) {}
 
   current(project: string, version: string): StagedBuild | undefined {
-    const row = this.db.prepare('SELECT * FROM staged_builds WHERE project = ? AND version = ? AND superseded_at IS NULL').get(project, version) as Row | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM staged_builds WHERE project = ? AND version = ? AND superseded_at IS NULL')
+      .get(project, version) as Row | undefined;
     return row && toStaged(row);
   }
 
@@ -68,7 +75,9 @@ export class StagedBuilds {
   /** Current staged builds, newest first. */
   list(project?: string, limit = 50): StagedBuild[] {
     const rows = project
-      ? this.db.prepare('SELECT * FROM staged_builds WHERE superseded_at IS NULL AND project = ? ORDER BY id DESC LIMIT ?').all(project, limit)
+      ? this.db
+          .prepare('SELECT * FROM staged_builds WHERE superseded_at IS NULL AND project = ? ORDER BY id DESC LIMIT ?')
+          .all(project, limit)
       : this.db.prepare('SELECT * FROM staged_builds WHERE superseded_at IS NULL ORDER BY id DESC LIMIT ?').all(limit);
     return (rows as Row[]).map(toStaged);
   }
@@ -93,7 +102,9 @@ export class StagedBuilds {
   insert(s: Omit<StagedBuild, 'id'>): StagedBuild {
     return this.db
       .transaction(() => {
-        this.db.prepare('UPDATE staged_builds SET superseded_at = ? WHERE project = ? AND version = ? AND superseded_at IS NULL').run(s.stagedAt, s.project, s.version);
+        this.db
+          .prepare('UPDATE staged_builds SET superseded_at = ? WHERE project = ? AND version = ? AND superseded_at IS NULL')
+          .run(s.stagedAt, s.project, s.version);
         const files = s.artifact.kind === 'files' ? JSON.stringify(s.artifact.files) : JSON.stringify({ tlsVerify: s.artifact.tlsVerify });
         const info = this.db
           .prepare(

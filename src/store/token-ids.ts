@@ -13,7 +13,9 @@ export class UsedTokenIds {
    */
   claim(jti: string, expiresAt: number, nowSeconds: number): boolean {
     this.prune(nowSeconds);
-    const info = this.db.prepare('INSERT INTO used_token_ids (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING').run(jti, Math.ceil(expiresAt));
+    const info = this.db
+      .prepare('INSERT INTO used_token_ids (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING')
+      .run(jti, Math.ceil(expiresAt));
     return info.changes === 1;
   }
 

@@ -60,7 +60,10 @@ export function newYankId(): string {
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 function toYank(row: Record<string, unknown>): YankRecord {
-  const o = Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as Omit<YankRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number };
+  const o = Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as Omit<YankRecord, 'approvers' | 'dryRun'> & {
+    approversJson: string;
+    dryRun: number;
+  };
   const { approversJson, dryRun, ...rest } = o;
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
@@ -71,14 +74,20 @@ function toYank(row: Record<string, unknown>): YankRecord {
  * under the same write lock that takes the release lock, so a yank and a release cannot cross.
  */
 export function assertNotYanked(db: Db, project: string, version: string): void {
-  const yank = db.prepare(`SELECT id, state, requester_login, reason, created_at FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at, rowid LIMIT 1`).get(project, version) as
-    | { id: string; state: YankState; requester_login: string; reason: string; created_at: string }
-    | undefined;
+  const yank = db
+    .prepare(
+      `SELECT id, state, requester_login, reason, created_at FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at, rowid LIMIT 1`,
+    )
+    .get(project, version) as { id: string; state: YankState; requester_login: string; reason: string; created_at: string } | undefined;
   if (!yank) return;
   const being = yank.state === 'yanking' ? 'is being yanked right now' : 'was yanked';
-  throw new ReleaseBotError(ErrorCode.AlreadyReleased, `${project} ${version} ${being} (${yank.id}, by ${yank.requester_login} on ${yank.created_at}: ${yank.reason}): a yanked version is never released again; release a new version`, {
-    details: { yankId: yank.id, reason: 'yanked' },
-  });
+  throw new ReleaseBotError(
+    ErrorCode.AlreadyReleased,
+    `${project} ${version} ${being} (${yank.id}, by ${yank.requester_login} on ${yank.created_at}: ${yank.reason}): a yanked version is never released again; release a new version`,
+    {
+      details: { yankId: yank.id, reason: 'yanked' },
+    },
+  );
 }
 
 /**
@@ -110,47 +119,100 @@ export class Yanks {
    * release of the version is running or another yank of it is. Runs under an immediate transaction,
    * the same write lock the core's release lock is taken under.
    */
-  create(r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers' | 'dryRun'>, id = newYankId()): YankRecord {
-    return this.db
-      .transaction(() => {
-        const release = this.db
-          .prepare(`SELECT id, requester_login FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing')`)
-          .get(r.project, r.version) as { id: string; requester_login: string | null } | undefined;
-        if (release) {
-          throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being released right now by ${release.requester_login ?? 'someone'} (${release.id}): yank it once that release has finished`, {
-            details: { releaseId: release.id, by: release.requester_login },
-          });
-        }
-        const live = this.live(r.project, r.version);
-        if (live) {
-          throw new ReleaseBotError(ErrorCode.InProgress, `${r.project} ${r.version} is being yanked right now by ${live.requesterLogin} (${live.id})`, { details: { yankId: live.id, by: live.requesterLogin } });
-        }
-        if (r.dryRun) return undefined;
-        const at = this.now().toISOString();
-        this.db
-          .prepare(
-            `INSERT INTO yanks (id, project, version, state, reason, requester_login, requester_chat, via, approvers_json, dry_run, owner_pid, owner_host, owner_boot_id, owner_start_time, created_at)
+  create(
+    r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers' | 'dryRun'>,
+    id = newYankId(),
+  ): YankRecord {
+    return (
+      this.db
+        .transaction(() => {
+          const release = this.db
+            .prepare(
+              `SELECT id, requester_login FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing')`,
+            )
+            .get(r.project, r.version) as { id: string; requester_login: string | null } | undefined;
+          if (release) {
+            throw new ReleaseBotError(
+              ErrorCode.InProgress,
+              `${r.project} ${r.version} is being released right now by ${release.requester_login ?? 'someone'} (${release.id}): yank it once that release has finished`,
+              {
+                details: { releaseId: release.id, by: release.requester_login },
+              },
+            );
+          }
+          const live = this.live(r.project, r.version);
+          if (live) {
+            throw new ReleaseBotError(
+              ErrorCode.InProgress,
+              `${r.project} ${r.version} is being yanked right now by ${live.requesterLogin} (${live.id})`,
+              { details: { yankId: live.id, by: live.requesterLogin } },
+            );
+          }
+          if (r.dryRun) return undefined;
+          const at = this.now().toISOString();
+          this.db
+            .prepare(
+              `INSERT INTO yanks (id, project, version, state, reason, requester_login, requester_chat, via, approvers_json, dry_run, owner_pid, owner_host, owner_boot_id, owner_start_time, created_at)
              VALUES (?, ?, ?, 'yanking', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
-          )
-          .run(id, r.project, r.version, r.reason, r.requesterLogin, r.requesterChat, r.via, JSON.stringify(r.approvers), this.owner.pid, this.owner.host, this.owner.bootId, this.owner.startTime, at);
-        return this.get(id);
-      })
-      .immediate() ?? this.dryRunRecord(r, id);
+            )
+            .run(
+              id,
+              r.project,
+              r.version,
+              r.reason,
+              r.requesterLogin,
+              r.requesterChat,
+              r.via,
+              JSON.stringify(r.approvers),
+              this.owner.pid,
+              this.owner.host,
+              this.owner.bootId,
+              this.owner.startTime,
+              at,
+            );
+          return this.get(id);
+        })
+        .immediate() ?? this.dryRunRecord(r, id)
+    );
   }
 
   /** A dry run is recorded only when it ends (it holds no lock). */
-  private dryRunRecord(r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers'>, id: string): YankRecord {
+  private dryRunRecord(
+    r: Pick<YankRecord, 'project' | 'version' | 'reason' | 'requesterLogin' | 'requesterChat' | 'via' | 'approvers'>,
+    id: string,
+  ): YankRecord {
     const at = this.now().toISOString();
-    return { ...r, id, state: 'dry-run', dryRun: true, ownerPid: null, ownerHost: null, ownerBootId: null, ownerStartTime: null, errorCode: null, errorMessage: null, createdAt: at, finishedAt: null };
+    return {
+      ...r,
+      id,
+      state: 'dry-run',
+      dryRun: true,
+      ownerPid: null,
+      ownerHost: null,
+      ownerBootId: null,
+      ownerStartTime: null,
+      errorCode: null,
+      errorMessage: null,
+      createdAt: at,
+      finishedAt: null,
+    };
   }
 
   finish(id: string, state: Exclude<YankState, 'yanking'>, error?: { code: string; message: string }): void {
-    this.db.prepare('UPDATE yanks SET state = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ?').run(state, this.now().toISOString(), error?.code ?? null, error?.message ?? null, id);
+    this.db
+      .prepare('UPDATE yanks SET state = ?, finished_at = ?, error_code = ?, error_message = ? WHERE id = ?')
+      .run(state, this.now().toISOString(), error?.code ?? null, error?.message ?? null, id);
   }
 
   /** Marks a running yank interrupted; false when it was no longer running (another process got there first). */
   markInterrupted(id: string): boolean {
-    return this.db.prepare(`UPDATE yanks SET state = 'interrupted', finished_at = ?, error_code = 'INTERRUPTED', error_message = 'release-bot stopped while this yank was running' WHERE id = ? AND state = 'yanking'`).run(this.now().toISOString(), id).changes === 1;
+    return (
+      this.db
+        .prepare(
+          `UPDATE yanks SET state = 'interrupted', finished_at = ?, error_code = 'INTERRUPTED', error_message = 'release-bot stopped while this yank was running' WHERE id = ? AND state = 'yanking'`,
+        )
+        .run(this.now().toISOString(), id).changes === 1
+    );
   }
 
   get(id: string): YankRecord | undefined {
@@ -160,21 +222,31 @@ export class Yanks {
 
   /** The running yank of a version (the lock holder), if any. */
   live(project: string, version: string): YankRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 AND state = 'yanking'`).get(project, version) as Record<string, unknown> | undefined;
+    const row = this.db
+      .prepare(`SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 AND state = 'yanking'`)
+      .get(project, version) as Record<string, unknown> | undefined;
     return row && toYank(row);
   }
 
   /** Yanks (not dry runs) of a project, or of one version, newest first. */
   latest(project: string, version?: string, limit = 20): YankRecord[] {
     const rows = version
-      ? this.db.prepare('SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, version, limit)
-      : this.db.prepare('SELECT * FROM yanks WHERE project = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, limit);
+      ? this.db
+          .prepare('SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .all(project, version, limit)
+      : this.db
+          .prepare('SELECT * FROM yanks WHERE project = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?')
+          .all(project, limit);
     return (rows as Record<string, unknown>[]).map(toYank);
   }
 
   /** Versions of a project that were yanked (or are being yanked). */
   yankedVersions(project: string): Set<string> {
-    return new Set((this.db.prepare('SELECT DISTINCT version FROM yanks WHERE project = ? AND dry_run = 0').all(project) as { version: string }[]).map((r) => r.version));
+    return new Set(
+      (this.db.prepare('SELECT DISTINCT version FROM yanks WHERE project = ? AND dry_run = 0').all(project) as { version: string }[]).map(
+        (r) => r.version,
+      ),
+    );
   }
 
   setDestination(d: Omit<YankDestinationRecord, 'finishedAt'>): void {
@@ -187,9 +259,9 @@ export class Yanks {
   }
 
   destinations(yankId: string): YankDestinationRecord[] {
-    return (this.db.prepare('SELECT * FROM yank_destinations WHERE yank_id = ? ORDER BY rowid').all(yankId) as Record<string, unknown>[]).map(
-      (row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as unknown as YankDestinationRecord,
-    );
+    return (
+      this.db.prepare('SELECT * FROM yank_destinations WHERE yank_id = ? ORDER BY rowid').all(yankId) as Record<string, unknown>[]
+    ).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as unknown as YankDestinationRecord);
   }
 
   /**
@@ -205,7 +277,16 @@ export class Yanks {
          WHERE r.project = ? AND r.dry_run = 0 AND d.status IN ('published', 'already-present')
          ORDER BY at DESC, r.rowid DESC`,
       )
-      .all(project) as { version: string; destination: string; type: string; release_id: string; at: string; read_back_digest: string | null; location: string | null; staged_build_id: number | null }[];
+      .all(project) as {
+      version: string;
+      destination: string;
+      type: string;
+      release_id: string;
+      at: string;
+      read_back_digest: string | null;
+      location: string | null;
+      staged_build_id: number | null;
+    }[];
     const seen = new Set<string>();
     const out: Publication[] = [];
     const artifacts = new Map<number, StagedArtifact | undefined>();
@@ -218,7 +299,16 @@ export class Yanks {
       const key = JSON.stringify([r.version, r.destination]);
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push({ version: r.version, destination: r.destination, type: r.type, releaseId: r.release_id, at: r.at, readBackDigest: r.read_back_digest, location: r.location, artifact: artifactOf(r.staged_build_id) });
+      out.push({
+        version: r.version,
+        destination: r.destination,
+        type: r.type,
+        releaseId: r.release_id,
+        at: r.at,
+        readBackDigest: r.read_back_digest,
+        location: r.location,
+        artifact: artifactOf(r.staged_build_id),
+      });
     }
     return out;
   }

@@ -37,18 +37,36 @@ describe('readNpmTarball', () => {
   });
 
   test('two package.json candidates (the first checked, the last published by npm) are refused', async () => {
-    const twice = gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: pkgJson({}) }), tarEntry({ name: 'package/package.json', data: pkgJson({ name: 'crown-jewel' }) })));
+    const twice = gzipSync(
+      tarArchive(
+        tarEntry({ name: 'package/package.json', data: pkgJson({}) }),
+        tarEntry({ name: 'package/package.json', data: pkgJson({ name: 'crown-jewel' }) }),
+      ),
+    );
     await expect(readNpmTarball(write(twice))).rejects.toMatchObject(refused(/appears twice/));
     // npm strips the first path step: other/package.json would become the manifest too.
-    const elsewhere = gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: pkgJson({}) }), tarEntry({ name: 'other/package.json', data: pkgJson({ name: 'crown-jewel' }) })));
+    const elsewhere = gzipSync(
+      tarArchive(
+        tarEntry({ name: 'package/package.json', data: pkgJson({}) }),
+        tarEntry({ name: 'other/package.json', data: pkgJson({ name: 'crown-jewel' }) }),
+      ),
+    );
     await expect(readNpmTarball(write(elsewhere))).rejects.toMatchObject(refused(/"other\/package.json" is not under package\//));
   });
 
   test('no manifest, a manifest that is no object, or without a string name and version, is refused', async () => {
-    await expect(readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/index.js', data: '1' })))))).rejects.toMatchObject(refused(/no package\/package.json/));
-    await expect(readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '[1]' })))))).rejects.toMatchObject(refused(/not a JSON object/));
-    await expect(readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '{"name":1}' })))))).rejects.toMatchObject(refused(/no string name and version/));
-    await expect(readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '{"name"' })))))).rejects.toMatchObject(refused(/not valid JSON/));
+    await expect(readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/index.js', data: '1' })))))).rejects.toMatchObject(
+      refused(/no package\/package.json/),
+    );
+    await expect(
+      readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '[1]' }))))),
+    ).rejects.toMatchObject(refused(/not a JSON object/));
+    await expect(
+      readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '{"name":1}' }))))),
+    ).rejects.toMatchObject(refused(/no string name and version/));
+    await expect(
+      readNpmTarball(write(gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: '{"name"' }))))),
+    ).rejects.toMatchObject(refused(/not valid JSON/));
     await expect(readNpmTarball(write(Buffer.from('not gzip')))).rejects.toMatchObject(refused(/not a gzip-compressed tar archive/));
   });
 
@@ -64,7 +82,9 @@ describe('assertHarmlessPublishConfig', () => {
   const registry = 'https://npm.example.com';
   test('access, tag and the destination registry (with or without its slash) pass', () => {
     expect(() => assertHarmlessPublishConfig(undefined, registry)).not.toThrow();
-    expect(() => assertHarmlessPublishConfig({ access: 'public', tag: 'next', registry: 'https://npm.example.com/' }, registry)).not.toThrow();
+    expect(() =>
+      assertHarmlessPublishConfig({ access: 'public', tag: 'next', registry: 'https://npm.example.com/' }, registry),
+    ).not.toThrow();
   });
   test.each([
     [{ proxy: 'http://127.0.0.1:9' }, /"proxy"/],
@@ -86,35 +106,54 @@ describe('readGemPackage', () => {
     const src = path.join(tmp.dir, `gem-${(n += 1)}`);
     mkdirSync(path.join(src, 'lib'), { recursive: true });
     writeFileSync(path.join(src, 'lib', 'x.rb'), 'module X; end\n');
-    writeFileSync(path.join(src, 'x.gemspec'), `Gem::Specification.new do |s|\n  s.name = ${JSON.stringify(name)}\n  s.version = ${JSON.stringify(version)}\n  s.summary = 'x'\n  s.authors = ['x']\n  s.files = ['lib/x.rb']\n${extra}end\n`);
+    writeFileSync(
+      path.join(src, 'x.gemspec'),
+      `Gem::Specification.new do |s|\n  s.name = ${JSON.stringify(name)}\n  s.version = ${JSON.stringify(version)}\n  s.summary = 'x'\n  s.authors = ['x']\n  s.files = ['lib/x.rb']\n${extra}end\n`,
+    );
     execFileSync('gem', ['build', 'x.gemspec'], { cwd: src, env: { PATH: process.env.PATH, HOME: src }, stdio: 'pipe' });
     return path.join(src, readdirSync(src).find((f) => f.endsWith('.gem')) as string);
   }
 
   test('a real gem build (with a dependency and a platform): name, version, platform and the sha256 of the file', async () => {
     const file = gemBuild('tiny-util', '2.1.0', "  s.add_dependency 'rake', '>= 0'\n  s.platform = 'x86_64-linux'\n");
-    await expect(readGemPackage(file)).resolves.toEqual({ name: 'tiny-util', version: '2.1.0', platform: 'x86_64-linux', sha256: createHash('sha256').update(readFileSync(file)).digest('hex') });
+    await expect(readGemPackage(file)).resolves.toEqual({
+      name: 'tiny-util',
+      version: '2.1.0',
+      platform: 'x86_64-linux',
+      sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+    });
     await expect(readGemPackage(gemBuild('plain', '1.0.0'))).resolves.toMatchObject({ name: 'plain', platform: 'ruby' });
   });
 
   const gem = (...entries: Buffer[]) => write(tarArchive(...entries));
   const metadata = (yaml: string) => tarEntry({ name: 'metadata.gz', data: gzipSync(yaml) });
-  const spec = (name = 'tiny-util', version = '1.0.0') => `--- !ruby/object:Gem::Specification\nname: ${name}\nversion: !ruby/object:Gem::Version\n  version: ${version}\nplatform: ruby\n`;
+  const spec = (name = 'tiny-util', version = '1.0.0') =>
+    `--- !ruby/object:Gem::Specification\nname: ${name}\nversion: !ruby/object:Gem::Version\n  version: ${version}\nplatform: ruby\n`;
 
   test('two metadata.gz, an uncompressed metadata or any other entry is refused', async () => {
     await expect(readGemPackage(gem(metadata(spec()), metadata(spec('crown-jewel'))))).rejects.toMatchObject(refused(/appears twice/));
-    await expect(readGemPackage(gem(metadata(spec()), tarEntry({ name: 'metadata', data: spec('crown-jewel') })))).rejects.toMatchObject(refused(/"metadata" is not part of a gem/));
+    await expect(readGemPackage(gem(metadata(spec()), tarEntry({ name: 'metadata', data: spec('crown-jewel') })))).rejects.toMatchObject(
+      refused(/"metadata" is not part of a gem/),
+    );
     await expect(readGemPackage(gem(tarEntry({ name: 'data.tar.gz', data: 'x' })))).rejects.toMatchObject(refused(/no metadata.gz/));
-    await expect(readGemPackage(gem(tarEntry({ name: 'metadata.gz', data: 'not gzip' })))).rejects.toMatchObject(refused(/does not unpack/));
+    await expect(readGemPackage(gem(tarEntry({ name: 'metadata.gz', data: 'not gzip' })))).rejects.toMatchObject(
+      refused(/does not unpack/),
+    );
   });
 
   test('YAML that Psych and this reader could read differently is refused', () => {
     expect(() => specFields(`${spec()}name: crown-jewel\n`)).toThrow(/not valid YAML/);
-    expect(() => specFields('--- !ruby/object:Gem::Specification\nx: &a { name: crown-jewel }\nname: tiny-util\n<<: *a\nversion: !ruby/object:Gem::Version\n  version: 1.0.0\n')).toThrow(/merge key/);
+    expect(() =>
+      specFields(
+        '--- !ruby/object:Gem::Specification\nx: &a { name: crown-jewel }\nname: tiny-util\n<<: *a\nversion: !ruby/object:Gem::Version\n  version: 1.0.0\n',
+      ),
+    ).toThrow(/merge key/);
     expect(() => specFields(spec('yes'))).toThrow(/no plain string name/);
     expect(() => specFields(spec('!ruby/object:Foo x'))).toThrow(/no plain string name/);
     expect(() => specFields(spec('tiny-util', '1.0'))).toThrow(/no plain string version/);
-    expect(() => specFields('--- !ruby/object:Gem::Specification\nname: x\nversion: 1.0.0\n')).toThrow(/no !ruby\/object:Gem::Version version/);
+    expect(() => specFields('--- !ruby/object:Gem::Specification\nname: x\nversion: 1.0.0\n')).toThrow(
+      /no !ruby\/object:Gem::Version version/,
+    );
     expect(() => specFields('--- {name: x}\n')).toThrow(/not a !ruby\/object:Gem::Specification/);
     expect(() => specFields(`${spec()}--- second\n`)).toThrow(/not valid YAML/);
     expect(() => specFields(spec().replace('platform: ruby', 'platform: "--host=evil"'))).toThrow(/not a platform/);

@@ -71,7 +71,13 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     mirrorDir = path.join(mine.dir, 'mirror');
     registry = await startVerdaccio(path.join(mine.dir, 'registry'));
     token = await registry.addUser('release-bot', 'a-long-test-password-2');
-    const destinations = (first: string[]) => ['    destinations:', ...first, '      - name: mirror', '        type: directory', `        path: ${mirrorDir}/{project}/{version}`];
+    const destinations = (first: string[]) => [
+      '    destinations:',
+      ...first,
+      '      - name: mirror',
+      '        type: directory',
+      `        path: ${mirrorDir}/{project}/{version}`,
+    ];
     w = await startSlackWorld({
       sleepSeconds: 0,
       variables: {
@@ -83,12 +89,25 @@ describe('attacks through the artifact: it is data, never configuration, and mus
         '    authorized_group: release/conjur-cli',
         '    jenkins_job: tiny-util',
         '    artifact: files',
-        ...destinations(['      - name: npm', '        type: npm', `        registry: ${registry.url}`, '        read_back_interval_ms: 200', '        retries: 0', '        credentials: { NPM_TOKEN: release/npm/token }']),
+        ...destinations([
+          '      - name: npm',
+          '        type: npm',
+          `        registry: ${registry.url}`,
+          '        read_back_interval_ms: 200',
+          '        retries: 0',
+          '        credentials: { NPM_TOKEN: release/npm/token }',
+        ]),
         '  tiny-gem:',
         '    authorized_group: release/conjur-cli',
         '    jenkins_job: tiny-gem',
         '    artifact: files',
-        ...destinations(['      - name: rubygems', '        type: rubygems', `        host: ${gemServer.url}`, '        retries: 0', '        credentials: { GEM_HOST_API_KEY: release/gems/key }']),
+        ...destinations([
+          '      - name: rubygems',
+          '        type: rubygems',
+          `        host: ${gemServer.url}`,
+          '        retries: 0',
+          '        credentials: { GEM_HOST_API_KEY: release/gems/key }',
+        ]),
       ],
     });
   });
@@ -106,7 +125,13 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     const dir = path.join(w.dir, 'staging', project, version);
     mkdirSync(dir, { recursive: true });
     for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
-    await w.server.app.core.stage({ project, version, build: { job: project, number: (n += 1) }, reportedBy: `jenkins:${project}`, actor: { via: `jenkins:${project}` } });
+    await w.server.app.core.stage({
+      project,
+      version,
+      build: { job: project, number: (n += 1) },
+      reportedBy: `jenkins:${project}`,
+      actor: { via: `jenkins:${project}` },
+    });
   }
 
   /** alice asks for the release in Slack; resolves with the release's final audit entry. */
@@ -116,7 +141,9 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     expect(sent.status).toBe(200);
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const entry = w.server.app.core.audit.list({ project, limit: 20 }).find((e) => e.version === version && ['published', 'failed'].includes(e.type));
+      const entry = w.server.app.core.audit
+        .list({ project, limit: 20 })
+        .find((e) => e.version === version && ['published', 'failed'].includes(e.type));
       if (entry) return entry;
       if (Date.now() > deadline) throw new Error(`no final audit entry for ${project} ${version}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -131,40 +158,61 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     return version === undefined || Boolean(doc.versions?.[version]);
   }
 
-  const destinationsOf = (entry: AuditEntry) => (entry.data as { destinations: Array<{ name: string; status: string; message?: string; detail?: string }> }).destinations;
+  const destinationsOf = (entry: AuditEntry) =>
+    (entry.data as { destinations: Array<{ name: string; status: string; message?: string; detail?: string }> }).destinations;
   const mirrored = (project: string, version: string) => existsSync(path.join(mirrorDir, project, version));
 
   /** Nothing of the release left the machine: no destination ran, the registry has no such version, no secret anywhere. */
   function expectNothingPublished(entry: AuditEntry, project: string, version: string, refusing: string, reason: RegExp): void {
     expect(entry.type).toBe('failed');
     const [first, mirror] = destinationsOf(entry);
-    expect(first).toMatchObject({ name: refusing, status: 'failed', detail: 'not run: its preflight refused the artifact', message: expect.stringMatching(reason) });
-    expect(mirror).toMatchObject({ name: 'mirror', status: 'skipped', detail: `not run: the preflight of ${refusing} refused the artifact, so no destination published` });
+    expect(first).toMatchObject({
+      name: refusing,
+      status: 'failed',
+      detail: 'not run: its preflight refused the artifact',
+      message: expect.stringMatching(reason),
+    });
+    expect(mirror).toMatchObject({
+      name: 'mirror',
+      status: 'skipped',
+      detail: `not run: the preflight of ${refusing} refused the artifact, so no destination published`,
+    });
     expect(mirrored(project, version)).toBe(false);
     const everything = JSON.stringify([w.logLines, w.slack.calls, w.server.app.core.audit.list({ limit: 200 })]);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(GEM_KEY);
   }
 
-  describe('npm: the tarball\'s publishConfig never acts as configuration', () => {
+  describe("npm: the tarball's publishConfig never acts as configuration", () => {
     test.each([
       ['proxy', (p: string) => ({ proxy: p })],
       ['https-proxy with strict-ssl off', (p: string) => ({ 'https-proxy': p, 'strict-ssl': false })],
       ['a registry of its own', (p: string) => ({ registry: `${p}/` })],
-    ])('%s: refused before anything is sent; the recording server never sees a connection, Verdaccio has nothing', async (_what, publishConfig) => {
-      const version = `1.0.${(n += 1)}`;
-      const packed = await npmPack(path.join(w.dir, `pack-${n}`), { name: 'tiny-util', version, manifest: { publishConfig: publishConfig(proxy.url) } });
-      await stage('tiny-util', version, { [path.basename(packed.file)]: packed.bytes });
-      const entry = await release('tiny-util', version);
-      expectNothingPublished(entry, 'tiny-util', version, 'npm', /publishConfig .*npm would apply it as configuration/);
-      expect(proxy.connections).toBe(0);
-      expect(proxy.seen).toEqual([]);
-      expect(await registryHas('tiny-util', version)).toBe(false);
-    });
+    ])(
+      '%s: refused before anything is sent; the recording server never sees a connection, Verdaccio has nothing',
+      async (_what, publishConfig) => {
+        const version = `1.0.${(n += 1)}`;
+        const packed = await npmPack(path.join(w.dir, `pack-${n}`), {
+          name: 'tiny-util',
+          version,
+          manifest: { publishConfig: publishConfig(proxy.url) },
+        });
+        await stage('tiny-util', version, { [path.basename(packed.file)]: packed.bytes });
+        const entry = await release('tiny-util', version);
+        expectNothingPublished(entry, 'tiny-util', version, 'npm', /publishConfig .*npm would apply it as configuration/);
+        expect(proxy.connections).toBe(0);
+        expect(proxy.seen).toEqual([]);
+        expect(await registryHas('tiny-util', version)).toBe(false);
+      },
+    );
 
-    test('the bot\'s own proxy variables and npm_config_* do not reach npm: a harmless publishConfig publishes to the configured registry only', async () => {
+    test("the bot's own proxy variables and npm_config_* do not reach npm: a harmless publishConfig publishes to the configured registry only", async () => {
       const version = '1.1.0';
-      const packed = await npmPack(path.join(w.dir, 'pack-harmless'), { name: 'tiny-util', version, manifest: { publishConfig: { access: 'public', registry: `${registry.url}/` } } });
+      const packed = await npmPack(path.join(w.dir, 'pack-harmless'), {
+        name: 'tiny-util',
+        version,
+        manifest: { publishConfig: { access: 'public', registry: `${registry.url}/` } },
+      });
       await stage('tiny-util', version, { [path.basename(packed.file)]: packed.bytes });
       // Decision: the bot's environment is the operator's, but none of it configures npm. A proxy the
       // release machine needs would be a destination option, never an inherited variable.
@@ -199,9 +247,18 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     const packed = await npmPack(path.join(w.dir, 'pack-crown'), { name: 'crown-jewel', version: '2.0.0' });
     await stage('tiny-util', '2.0.0', { [path.basename(packed.file)]: packed.bytes });
     const entry = await release('tiny-util', '2.0.0');
-    expectNothingPublished(entry, 'tiny-util', '2.0.0', 'npm', /declares the package "crown-jewel", but this destination publishes tiny-util/);
+    expectNothingPublished(
+      entry,
+      'tiny-util',
+      '2.0.0',
+      'npm',
+      /declares the package "crown-jewel", but this destination publishes tiny-util/,
+    );
     // The channel is told why, and that the other destination never ran.
-    const summary = await w.slack.waitFor((c) => c.method === 'chat.update' && JSON.stringify(c.body.blocks).includes(`audit entry \`${entry.id}\``), 30_000);
+    const summary = await w.slack.waitFor(
+      (c) => c.method === 'chat.update' && JSON.stringify(c.body.blocks).includes(`audit entry \`${entry.id}\``),
+      30_000,
+    );
     const blocks = JSON.stringify(summary.body.blocks);
     expect(blocks).toContain('Release of tiny-util 2.0.0 FAILED');
     expect(blocks).toContain('declares the package');
@@ -216,13 +273,23 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     const entry = await release('tiny-util', '2.0.1 --dry-run');
     expectNothingPublished(entry, 'tiny-util', '2.0.1', 'npm', /declares the package "crown-jewel"/);
     expect(destinationsOf(entry).some((d) => 'plan' in d && d.plan !== undefined)).toBe(false);
-    expect(w.server.app.core.audit.list({ project: 'tiny-util', limit: 20 }).find((e) => e.type === 'requested' && e.releaseId === entry.releaseId)?.data).toMatchObject({ dryRun: true });
+    expect(
+      w.server.app.core.audit
+        .list({ project: 'tiny-util', limit: 20 })
+        .find((e) => e.type === 'requested' && e.releaseId === entry.releaseId)?.data,
+    ).toMatchObject({ dryRun: true });
     expect(await registryHas('crown-jewel')).toBe(false);
   });
 
   test('npm: a tarball with two package/package.json entries is refused; neither name reaches Verdaccio', async () => {
     const manifest = (name: string) => JSON.stringify({ name, version: '3.0.0', main: 'index.js' });
-    const tgz = gzipSync(tarArchive(tarEntry({ name: 'package/package.json', data: manifest('tiny-util') }), tarEntry({ name: 'package/index.js', data: 'module.exports = 1;\n' }), tarEntry({ name: 'package/package.json', data: manifest('crown-jewel') })));
+    const tgz = gzipSync(
+      tarArchive(
+        tarEntry({ name: 'package/package.json', data: manifest('tiny-util') }),
+        tarEntry({ name: 'package/index.js', data: 'module.exports = 1;\n' }),
+        tarEntry({ name: 'package/package.json', data: manifest('crown-jewel') }),
+      ),
+    );
     await stage('tiny-util', '3.0.0', { 'tiny-util-3.0.0.tgz': tgz });
     const entry = await release('tiny-util', '3.0.0');
     expectNothingPublished(entry, 'tiny-util', '3.0.0', 'npm', /"package\/package.json" appears twice in the archive/);
@@ -230,12 +297,15 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     expect(await registryHas('tiny-util', '3.0.0')).toBe(false);
   });
 
-  describe('rubygems: a real gem build whose metadata is not the project\'s gem', () => {
+  describe("rubygems: a real gem build whose metadata is not the project's gem", () => {
     function gemBuild(name: string, version: string): { file: string; bytes: Buffer } {
       const src = path.join(w.dir, `gem-${(n += 1)}`);
       mkdirSync(path.join(src, 'lib'), { recursive: true });
       writeFileSync(path.join(src, 'lib', 'x.rb'), 'module X; end\n');
-      writeFileSync(path.join(src, 'x.gemspec'), `Gem::Specification.new do |s|\n  s.name = ${JSON.stringify(name)}\n  s.version = ${JSON.stringify(version)}\n  s.summary = 'x'\n  s.authors = ['x']\n  s.files = ['lib/x.rb']\nend\n`);
+      writeFileSync(
+        path.join(src, 'x.gemspec'),
+        `Gem::Specification.new do |s|\n  s.name = ${JSON.stringify(name)}\n  s.version = ${JSON.stringify(version)}\n  s.summary = 'x'\n  s.authors = ['x']\n  s.files = ['lib/x.rb']\nend\n`,
+      );
       execFileSync('gem', ['build', 'x.gemspec'], { cwd: src, env: { PATH: process.env.PATH, HOME: src }, stdio: 'pipe' });
       const file = readdirSync(src).find((f) => f.endsWith('.gem')) as string;
       return { file, bytes: readFileSync(path.join(src, file)) };
@@ -244,13 +314,16 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     test.each([
       ['another name', 'crown-jewel', '1.0.0', '1.0.0', /declares the gem "crown-jewel", but this destination pushes tiny-gem/],
       ['another version', 'tiny-gem', '9.9.9', '1.0.1', /holds tiny-gem 9\.9\.9, but this release is version 1\.0\.1/],
-    ])('%s: refused before any destination pushes; the gem server and the directory destination get nothing', async (_what, name, built, released, reason) => {
-      const gem = gemBuild(name, built);
-      // Named as the project's gem would be: only the metadata inside tells.
-      await stage('tiny-gem', released, { [`tiny-gem-${released}.gem`]: gem.bytes });
-      const entry = await release('tiny-gem', released);
-      expectNothingPublished(entry, 'tiny-gem', released, 'rubygems', reason);
-      expect(gemServer.connections).toBe(0);
-    });
+    ])(
+      '%s: refused before any destination pushes; the gem server and the directory destination get nothing',
+      async (_what, name, built, released, reason) => {
+        const gem = gemBuild(name, built);
+        // Named as the project's gem would be: only the metadata inside tells.
+        await stage('tiny-gem', released, { [`tiny-gem-${released}.gem`]: gem.bytes });
+        const entry = await release('tiny-gem', released);
+        expectNothingPublished(entry, 'tiny-gem', released, 'rubygems', reason);
+        expect(gemServer.connections).toBe(0);
+      },
+    );
   });
 });

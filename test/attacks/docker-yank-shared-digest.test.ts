@@ -32,8 +32,20 @@ beforeAll(async () => {
   requireBinary('skopeo', 'skopeo');
   requireBinary('umoci', 'umoci');
   [staging, deletes] = await Promise.all([startRegistry(), startRegistry({ auth: { username: USER, password: PASSWORD }, deletes: true })]);
-  v1 = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/conjur-cli', tag: '4.1.0-staged', content: 'conjur-cli 4.1.0\n' });
-  v2 = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/conjur-cli', tag: '4.2.0-staged', content: 'conjur-cli 4.2.0\n' });
+  v1 = await pushTinyImage({
+    workDir: tmp.dir,
+    host: staging.host,
+    path: 'builds/conjur-cli',
+    tag: '4.1.0-staged',
+    content: 'conjur-cli 4.1.0\n',
+  });
+  v2 = await pushTinyImage({
+    workDir: tmp.dir,
+    host: staging.host,
+    path: 'builds/conjur-cli',
+    tag: '4.2.0-staged',
+    content: 'conjur-cli 4.2.0\n',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -41,7 +53,8 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-const options = (repo: string) => dockerPublisher.options.parse({ repository: `${deletes.host}/${repo}`, tls_verify: false, latest: true, delete_version_tag: true });
+const options = (repo: string) =>
+  dockerPublisher.options.parse({ repository: `${deletes.host}/${repo}`, tls_verify: false, latest: true, delete_version_tag: true });
 
 async function publish(repo: string, version: string, image: PushedImage): Promise<PublishedRecord> {
   const artifact = { kind: 'docker' as const, ref: image.repository, digest: image.digest, tlsVerify: false };

@@ -24,14 +24,35 @@ const slug = (n: number) => `${String(n).repeat(8)}-1111-4111-8111-111111111111`
 const hex = (c: string) => c.repeat(64);
 
 function release(v: number, s: number, extra: Record<string, unknown> = {}) {
-  return { id: id(v), version: v, status: 'succeeded', current: false, description: `Deploy v${v}`, slug: { id: slug(s) }, eligible_for_rollback: true, ...extra };
+  return {
+    id: id(v),
+    version: v,
+    status: 'succeeded',
+    current: false,
+    description: `Deploy v${v}`,
+    slug: { id: slug(s) },
+    eligible_for_rollback: true,
+    ...extra,
+  };
 }
 const history = [release(11, 3, { current: true }), release(10, 2), release(9, 1)];
 
 const heroku = () => nock(API, { reqheaders: { authorization: `Bearer ${KEY}` } });
 function stubBuild(n: number, releaseVersion: number, sha: string) {
-  heroku().get(`/apps/acme-cli/builds/${build(n)}`).reply(200, { id: build(n), status: 'succeeded', source_blob: { checksum: `SHA256:${sha}`, version: null }, release: { id: id(releaseVersion) } });
-  heroku().get(`/apps/acme-cli/releases/${id(releaseVersion)}`).reply(200, history.find((r) => r.version === releaseVersion));
+  heroku()
+    .get(`/apps/acme-cli/builds/${build(n)}`)
+    .reply(200, {
+      id: build(n),
+      status: 'succeeded',
+      source_blob: { checksum: `SHA256:${sha}`, version: null },
+      release: { id: id(releaseVersion) },
+    });
+  heroku()
+    .get(`/apps/acme-cli/releases/${id(releaseVersion)}`)
+    .reply(
+      200,
+      history.find((r) => r.version === releaseVersion),
+    );
 }
 const record = (version: string, n: number, sha: string): PublishedRecord => ({
   version,
@@ -55,15 +76,24 @@ test('yanking 4.3.0 rolls back to the previous released version 4.1.0, never to 
       rolledBack.push(body);
       return release(12, (body as { release: string }).release === id(9) ? 1 : 2, { status: 'pending' });
     });
-  heroku().get(`/apps/acme-cli/releases/${id(12)}`).reply(200, () => release(12, 1, { current: true }));
-  heroku().matchHeader('range', 'version ..; max=10, order=desc').get('/apps/acme-cli/releases').reply(200, () => [release(12, 1, { current: true }), ...history.map((r) => ({ ...r, current: false }))]);
+  heroku()
+    .get(`/apps/acme-cli/releases/${id(12)}`)
+    .reply(200, () => release(12, 1, { current: true }));
+  heroku()
+    .matchHeader('range', 'version ..; max=10, order=desc')
+    .get('/apps/acme-cli/releases')
+    .reply(200, () => [release(12, 1, { current: true }), ...history.map((r) => ({ ...r, current: false }))]);
 
   const ctx = yankContext(path.join(tmp.dir, 'ctx'), {
     published: record('4.3.0', 43, hex('c')),
     previous: record('4.1.0', 41, hex('a')),
     credentials: { HEROKU_API_KEY: KEY },
   });
-  const opts = herokuPublisher.options.parse({ app: 'acme-cli', source_url: 'https://downloads.example.com/{project}/{version}/{file}', poll_interval_ms: 1 });
+  const opts = herokuPublisher.options.parse({
+    app: 'acme-cli',
+    source_url: 'https://downloads.example.com/{project}/{version}/{file}',
+    poll_interval_ms: 1,
+  });
   const result = await herokuPublisher.yank!(ctx, opts).catch((e: unknown) => e);
   // The invariant: whatever the outcome, the app was never sent to the yanked version's release.
   expect(rolledBack).not.toContainEqual({ release: id(10) });
@@ -71,16 +101,35 @@ test('yanking 4.3.0 rolls back to the previous released version 4.1.0, never to 
   expect(result).toMatchObject({ status: 'yanked', detail: expect.stringContaining('rolled back to v9') });
 });
 
-test('the previous version no longer in the app\'s history: cannot-yank, nothing rolled back (not the release just before)', async () => {
+test("the previous version no longer in the app's history: cannot-yank, nothing rolled back (not the release just before)", async () => {
   stubBuild(43, 11, hex('c'));
-  heroku().get(`/apps/acme-cli/builds/${build(41)}`).reply(200, { id: build(41), status: 'succeeded', source_blob: { checksum: `SHA256:${hex('a')}`, version: null }, release: { id: id(9) } });
-  heroku().get(`/apps/acme-cli/releases/${id(9)}`).reply(200, release(9, 1));
-  heroku().matchHeader('range', RELEASES_RANGE).get('/apps/acme-cli/releases').reply(200, [release(11, 3, { current: true }), release(10, 2)]);
+  heroku()
+    .get(`/apps/acme-cli/builds/${build(41)}`)
+    .reply(200, {
+      id: build(41),
+      status: 'succeeded',
+      source_blob: { checksum: `SHA256:${hex('a')}`, version: null },
+      release: { id: id(9) },
+    });
+  heroku()
+    .get(`/apps/acme-cli/releases/${id(9)}`)
+    .reply(200, release(9, 1));
+  heroku()
+    .matchHeader('range', RELEASES_RANGE)
+    .get('/apps/acme-cli/releases')
+    .reply(200, [release(11, 3, { current: true }), release(10, 2)]);
   const ctx = yankContext(path.join(tmp.dir, 'ctx2'), {
     published: record('4.3.0', 43, hex('c')),
     previous: record('4.1.0', 41, hex('a')),
     credentials: { HEROKU_API_KEY: KEY },
   });
-  const opts = herokuPublisher.options.parse({ app: 'acme-cli', source_url: 'https://downloads.example.com/{project}/{version}/{file}', poll_interval_ms: 1 });
-  await expect(herokuPublisher.yank!(ctx, opts)).resolves.toMatchObject({ status: 'cannot-yank', detail: expect.stringContaining('4.1.0') });
+  const opts = herokuPublisher.options.parse({
+    app: 'acme-cli',
+    source_url: 'https://downloads.example.com/{project}/{version}/{file}',
+    poll_interval_ms: 1,
+  });
+  await expect(herokuPublisher.yank!(ctx, opts)).resolves.toMatchObject({
+    status: 'cannot-yank',
+    detail: expect.stringContaining('4.1.0'),
+  });
 });

@@ -52,7 +52,9 @@ test('an endless answer is cut off at MAX_RESPONSE_BYTES and fails the yank; the
     published: { version: '4.2.0', artifact: { kind: 'files', files: [] } },
     credentials: { GITHUB_TOKEN: TOKEN },
   });
-  const err = await githubPublisher.yank!(ctx, githubPublisher.options.parse({ repository: 'acme/cli', api_url: api })).catch((e: unknown) => e);
+  const err = await githubPublisher.yank!(ctx, githubPublisher.options.parse({ repository: 'acme/cli', api_url: api })).catch(
+    (e: unknown) => e,
+  );
   expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, details: { reason: 'too-large' } });
   expect(String((err as Error).message)).not.toContain(TOKEN);
   // The invariant: the reader stopped; the flood was not taken in whole (the kernel buffers a little more).

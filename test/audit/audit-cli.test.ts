@@ -29,7 +29,16 @@ function cliAsReader(args: string[]): Promise<CliResult> {
 
 /** Each file's name, sha256 and mtime: what must stay exactly as it was after a read. */
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, `${createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')} ${statSync(path.join(dir, f)).mtimeMs}`]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        `${createHash('sha256')
+          .update(readFileSync(path.join(dir, f)))
+          .digest('hex')} ${statSync(path.join(dir, f)).mtimeMs}`,
+      ]),
+  );
 }
 
 function makeReadOnly(dir: string): void {
@@ -44,12 +53,25 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
   const sqlite = () => new Database(path.join(bot.dataDir, 'release-bot.sqlite'));
 
   beforeAll(async () => {
-    bot = await startBotEnv(
-      (dir) => mirrorProject(dir),
-      { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
-    );
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } },
+    });
     bot.stageFiles('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });
-    expect((await bot.cli('stage', 'conjur-cli', '4.2.0', '--build-number', '123', '--build-url', 'https://jenkins.example/job/conjur-cli/123/', '--commit', '9fceb02d0ae598e95dc970b74767f19372d61af8')).code).toBe(0);
+    expect(
+      (
+        await bot.cli(
+          'stage',
+          'conjur-cli',
+          '4.2.0',
+          '--build-number',
+          '123',
+          '--build-url',
+          'https://jenkins.example/job/conjur-cli/123/',
+          '--commit',
+          '9fceb02d0ae598e95dc970b74767f19372d61af8',
+        )
+      ).code,
+    ).toBe(0);
     expect((await bot.cli('publish', 'conjur-cli', '4.2.0', '--as', 'bob')).code).toBe(77);
     const published = await bot.cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
     expect(published.code).toBe(0);
@@ -153,7 +175,10 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
       expect(verify.stdout).toMatch(/^audit chain intact: 4 entries, seq 1–4 \(database\)/);
       const list = await cliAsReader(['audit', 'list', '--json', '--data-dir', dir]);
       expect(list.code).toBe(0);
-      const entries = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; seq: number });
+      const entries = list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; seq: number });
       expect(entries.map((e) => e.seq)).toEqual([4, 3, 2, 1]);
       expect((await cliAsReader(['audit', 'show', entries[0]?.id as string, '--data-dir', dir])).code).toBe(0);
       expect((await cliAsReader(['audit', 'export', '--jsonl', '--data-dir', dir])).stdout.trim().split('\n')).toHaveLength(4);
@@ -167,16 +192,28 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
       const src = copyDir({ [DB]: checkpointed() });
       const db = new Database(path.join(src, DB));
       db.pragma('wal_autocheckpoint = 0');
-      new AuditLog(db, new Redactor()).append({ type: 'frozen', project: 'conjur-cli', actor: { via: 'cli:auditor-test' }, data: { reason: 'only in the WAL' } });
+      new AuditLog(db, new Redactor()).append({
+        type: 'frozen',
+        project: 'conjur-cli',
+        actor: { via: 'cli:auditor-test' },
+        data: { reason: 'only in the WAL' },
+      });
       // Copied while open, as an auditor copies a running bot's files: the fifth entry is only in the -wal.
-      const dir = copyDir({ [DB]: path.join(src, DB), [`${DB}-wal`]: path.join(src, `${DB}-wal`), [`${DB}-shm`]: path.join(src, `${DB}-shm`) });
+      const dir = copyDir({
+        [DB]: path.join(src, DB),
+        [`${DB}-wal`]: path.join(src, `${DB}-wal`),
+        [`${DB}-shm`]: path.join(src, `${DB}-shm`),
+      });
       db.close();
       makeReadOnly(dir);
       const before = snapshot(dir);
       const verify = await cliAsReader(['audit', 'verify', '--data-dir', dir]);
       expect(verify.code).toBe(0);
       expect(verify.stdout).toMatch(/^audit chain intact: 5 entries, seq 1–5/);
-      const latest = JSON.parse((await cliAsReader(['audit', 'list', '--json', '--limit', '1', '--data-dir', dir])).stdout) as { type: string; data: { reason: string } };
+      const latest = JSON.parse((await cliAsReader(['audit', 'list', '--json', '--limit', '1', '--data-dir', dir])).stdout) as {
+        type: string;
+        data: { reason: string };
+      };
       expect(latest).toMatchObject({ type: 'frozen', data: { reason: 'only in the WAL' } });
       expect(snapshot(dir)).toEqual(before);
     });
@@ -185,7 +222,12 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
       const src = copyDir({ [DB]: checkpointed() });
       const db = new Database(path.join(src, DB));
       db.pragma('wal_autocheckpoint = 0');
-      new AuditLog(db, new Redactor()).append({ type: 'frozen', project: 'conjur-cli', actor: { via: 'cli:auditor-test' }, data: { reason: 'only in the WAL' } });
+      new AuditLog(db, new Redactor()).append({
+        type: 'frozen',
+        project: 'conjur-cli',
+        actor: { via: 'cli:auditor-test' },
+        data: { reason: 'only in the WAL' },
+      });
       const dir = copyDir({ [DB]: path.join(src, DB), [`${DB}-wal`]: path.join(src, `${DB}-wal`) });
       db.close();
       const before = snapshot(dir);
@@ -214,7 +256,9 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
       const before = snapshot(older);
       const o = await cliAsReader(['audit', 'list', '--data-dir', older]);
       expect(o.code).toBe(78);
-      expect(o.stderr).toContain(`is at schema version ${migrations.length - 1}, older than this release-bot (${migrations.length}), and a read never migrates it`);
+      expect(o.stderr).toContain(
+        `is at schema version ${migrations.length - 1}, older than this release-bot (${migrations.length}), and a read never migrates it`,
+      );
       expect(snapshot(older)).toEqual(before);
     });
 
@@ -234,7 +278,9 @@ describe('release-bot audit verify / show / export / trace (as processes)', () =
     const db = sqlite();
     try {
       const row = db.prepare('SELECT id, data_json FROM audit_log WHERE seq = 2').get() as { id: string; data_json: string };
-      db.prepare('UPDATE audit_log SET data_json = ? WHERE seq = 2').run(canonicalJson({ ...JSON.parse(row.data_json), reason: 'all fine' }));
+      db.prepare('UPDATE audit_log SET data_json = ? WHERE seq = 2').run(
+        canonicalJson({ ...JSON.parse(row.data_json), reason: 'all fine' }),
+      );
       const r = await bot.cli('audit', 'verify');
       expect(r.code).toBe(65);
       expect(r.stdout).toMatch(new RegExp(`^audit chain BROKEN at seq 2 \\(${row.id}\\): changed: its content was changed`));

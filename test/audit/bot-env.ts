@@ -57,7 +57,17 @@ export async function startBotEnv(
     variables: options.variables ?? {},
   });
   const configFile = path.join(tmp.dir, 'releases.yml');
-  writeFileSync(configFile, ['channel: C0RELEASES', `staging_dir: ${staging}`, 'identity: { strategy: map, map: { U024BE7LH: alice } }', 'projects:', ...projectLines(tmp.dir), ''].join('\n'));
+  writeFileSync(
+    configFile,
+    [
+      'channel: C0RELEASES',
+      `staging_dir: ${staging}`,
+      'identity: { strategy: map, map: { U024BE7LH: alice } }',
+      'projects:',
+      ...projectLines(tmp.dir),
+      '',
+    ].join('\n'),
+  );
   const env: NodeJS.ProcessEnv = {
     CONJUR_APPLIANCE_URL: conjur.url,
     CONJUR_ACCOUNT: 'acme',

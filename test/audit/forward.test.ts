@@ -31,7 +31,15 @@ describe('RFC 5424 formatting', () => {
   it('writes header, structured data and the whole entry as JSON', () => {
     const line = formatSyslog(entry(), { hostname: 'release-1' });
     const m = parse5424(line);
-    expect(m).toMatchObject({ pri: 86, version: 1, timestamp: '2025-05-04T10:11:12.345Z', hostname: 'release-1', app: 'release-bot', procid: '-', msgid: 'published' });
+    expect(m).toMatchObject({
+      pri: 86,
+      version: 1,
+      timestamp: '2025-05-04T10:11:12.345Z',
+      hostname: 'release-1',
+      app: 'release-bot',
+      procid: '-',
+      msgid: 'published',
+    });
     expect(m.sd).toBe(
       `[${SD_ID} id="aud_abcdefghijkl" seq="7" type="published" project="conjur-cli" version="4.2.0" release="rel_123" login="alice" via="slack" hash="${'b'.repeat(64)}" prevHash="${'a'.repeat(64)}"][meta sequenceId="7"]`,
     );
@@ -59,7 +67,8 @@ describe('RFC 5424 formatting', () => {
   it('parses only udp:// and tcp:// URLs with a port', () => {
     expect(parseSyslogUrl('tcp://logs.example:6514')).toEqual({ protocol: 'tcp', host: 'logs.example', port: 6514 });
     expect(parseSyslogUrl('udp://[::1]:514')).toEqual({ protocol: 'udp', host: '::1', port: 514 });
-    for (const bad of ['http://x:1', 'tcp://x', 'tcp://x:0', 'tcp://x:70000', 'udp://x:1/y']) expect(() => parseSyslogUrl(bad)).toThrow('AUDIT_SYSLOG_URL');
+    for (const bad of ['http://x:1', 'tcp://x', 'tcp://x:0', 'tcp://x:70000', 'udp://x:1/y'])
+      expect(() => parseSyslogUrl(bad)).toThrow('AUDIT_SYSLOG_URL');
   });
 });
 
@@ -80,7 +89,8 @@ describe('audit forwarding', () => {
     open.push(handle);
     return { db, audit, forwarding, dataDir };
   };
-  const append = (audit: AuditLog, i: number) => audit.append({ type: 'staged', project: 'conjur-cli', version: `1.0.${i}`, actor: { via: 'cli:root' }, data: { i } });
+  const append = (audit: AuditLog, i: number) =>
+    audit.append({ type: 'staged', project: 'conjur-cli', version: `1.0.${i}`, actor: { via: 'cli:root' }, data: { i } });
   const ids = (messages: string[]) => messages.map((m) => (JSON.parse(parse5424(m).msg) as AuditEntry).id);
   const listeners: SyslogListener[] = [];
   const listen = async (protocol: 'udp' | 'tcp', port?: number) => {
@@ -157,7 +167,10 @@ describe('audit forwarding', () => {
     await one.forwarding.stop(300);
     expect(one.forwarding.forwarders[0]?.position).toBe(early[1]?.seq);
     one.db.close();
-    open.splice(open.findIndex((h) => h.db === one.db), 1);
+    open.splice(
+      open.findIndex((h) => h.db === one.db),
+      1,
+    );
 
     // "Restart": a new process state on the same database; the listener is back.
     const back = await listen('tcp', listener.port);
@@ -165,7 +178,9 @@ describe('audit forwarding', () => {
     const got = await back.waitFor(2);
     await new Promise((r) => setTimeout(r, 300));
     expect(ids(got)).toEqual(late.map((e) => e.id));
-    const mark = two.db.prepare('SELECT forwarded_seq FROM audit_forwarding WHERE forwarder = ?').get(`syslog:${url}`) as { forwarded_seq: number };
+    const mark = two.db.prepare('SELECT forwarded_seq FROM audit_forwarding WHERE forwarder = ?').get(`syslog:${url}`) as {
+      forwarded_seq: number;
+    };
     expect(mark.forwarded_seq).toBe(late[1]?.seq);
   });
 
@@ -192,7 +207,12 @@ describe('audit forwarding', () => {
     mkdirSync(dir);
     expect(await forwarding.forwarders[0]?.flush(3000)).toBe(true);
     const text = readFileSync(file, 'utf8');
-    expect(text.trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(appended.map((e) => e.id));
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(appended.map((e) => e.id));
     expect(verifyChain(chainFromJsonl(text))).toMatchObject({ ok: true, count: 3 });
   });
 });

@@ -72,8 +72,28 @@ export async function listenSyslog(protocol: 'udp' | 'tcp', port = 0): Promise<S
 }
 
 /** The parts of an RFC 5424 message; throws when the line is not one. */
-export function parse5424(line: string): { pri: number; version: number; timestamp: string; hostname: string; app: string; procid: string; msgid: string; sd: string; msg: string } {
+export function parse5424(line: string): {
+  pri: number;
+  version: number;
+  timestamp: string;
+  hostname: string;
+  app: string;
+  procid: string;
+  msgid: string;
+  sd: string;
+  msg: string;
+} {
   const m = /^<(\d{1,3})>(1) (\S+) (\S+) (\S+) (\S+) (\S+) ((?:\[[^\]]*(?:\\\][^\]]*)*\])+|-) \uFEFF(.*)$/s.exec(line);
   if (!m) throw new Error(`not an RFC 5424 message: ${line.slice(0, 200)}`);
-  return { pri: Number(m[1]), version: Number(m[2]), timestamp: m[3] as string, hostname: m[4] as string, app: m[5] as string, procid: m[6] as string, msgid: m[7] as string, sd: m[8] as string, msg: m[9] as string };
+  return {
+    pri: Number(m[1]),
+    version: Number(m[2]),
+    timestamp: m[3] as string,
+    hostname: m[4] as string,
+    app: m[5] as string,
+    procid: m[6] as string,
+    msgid: m[7] as string,
+    sd: m[8] as string,
+    msg: m[9] as string,
+  };
 }

@@ -77,7 +77,10 @@ describe('audit trace: digests measured at publish', () => {
     const summary = await f.core.release('app', '1.1.0', alice);
     expect(summary).toMatchObject({ state: 'failed', error: { code: ErrorCode.ArtifactMismatch } });
     const { t, text, end } = trace('1.1.0');
-    expect(end).toMatchObject({ type: 'failed', data: { publishedArtifact: { files: expect.arrayContaining([{ path: 'app-1.1.0.tgz', sha256: sha('tampered bytes'), size: 14 }]) } } });
+    expect(end).toMatchObject({
+      type: 'failed',
+      data: { publishedArtifact: { files: expect.arrayContaining([{ path: 'app-1.1.0.tgz', sha256: sha('tampered bytes'), size: 14 }]) } },
+    });
     expect(t.digestsMatch).toBe(false);
     expect(text).not.toContain('same digests as at staging');
     expect(text).toContain('at publish:  DIFFERENT digests from staging:');

@@ -28,11 +28,37 @@ function rechain(db: Database.Database): void {
 }
 
 /** Inserts a forged entry chained to the current last one, with a seq of the attacker's choice. */
-function forge(db: Database.Database, seq: number, input: Pick<AuditEntry, 'type' | 'actor' | 'data'> & { project: string; version: string }): void {
+function forge(
+  db: Database.Database,
+  seq: number,
+  input: Pick<AuditEntry, 'type' | 'actor' | 'data'> & { project: string; version: string },
+): void {
   const last = db.prepare('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { hash: string };
-  const base = { id: `aud_forged${seq}`, at: new Date().toISOString(), type: input.type, project: input.project, version: input.version, releaseId: null, actor: input.actor, data: input.data, prevHash: last.hash };
-  db.prepare('INSERT INTO audit_log (seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
-    seq, base.id, base.at, base.type, base.project, base.version, null, canonicalJson(base.actor), canonicalJson(base.data), base.prevHash, entryHash(base),
+  const base = {
+    id: `aud_forged${seq}`,
+    at: new Date().toISOString(),
+    type: input.type,
+    project: input.project,
+    version: input.version,
+    releaseId: null,
+    actor: input.actor,
+    data: input.data,
+    prevHash: last.hash,
+  };
+  db.prepare(
+    'INSERT INTO audit_log (seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    seq,
+    base.id,
+    base.at,
+    base.type,
+    base.project,
+    base.version,
+    null,
+    canonicalJson(base.actor),
+    canonicalJson(base.data),
+    base.prevHash,
+    entryHash(base),
   );
 }
 
@@ -82,7 +108,9 @@ describe('audit verify --against a forwarded copy, and sequence gaps', () => {
   };
 
   beforeAll(async () => {
-    bot = await startBotEnv((dir) => mirrorProject(dir), { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } });
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } },
+    });
     bot.stageFiles('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });
     expect((await bot.cli('stage', 'conjur-cli', '4.2.0', '--build-number', '7')).code).toBe(0);
     expect((await bot.cli('publish', 'conjur-cli', '4.2.0', '--as', 'bob')).code).toBe(77);
@@ -114,7 +142,7 @@ describe('audit verify --against a forwarded copy, and sequence gaps', () => {
 
   const verify = (dir: string, ...args: string[]) => bot.cli('audit', 'verify', '--data-dir', dir, ...args);
 
-  it('agrees with an untouched database, for a JSONL export, the syslog sink\'s octet-counted frames and a syslog file of lines', async () => {
+  it("agrees with an untouched database, for a JSONL export, the syslog sink's octet-counted frames and a syslog file of lines", async () => {
     expect(readFileSync(syslogFramed, 'utf8')).toMatch(/^\d+ <86>1 /);
     for (const copy of [jsonl, syslogFramed, syslogLines]) {
       const r = await verify(bot.dataDir, '--against', copy);
@@ -128,7 +156,10 @@ describe('audit verify --against a forwarded copy, and sequence gaps', () => {
   it('catches a rewritten requester whose hashes were recomputed (the chain alone says intact)', async () => {
     const dir = tamperedCopy((db) => {
       const row = db.prepare("SELECT seq, actor_json FROM audit_log WHERE type = 'requested'").get() as { seq: number; actor_json: string };
-      db.prepare('UPDATE audit_log SET actor_json = ? WHERE seq = ?').run(canonicalJson({ ...JSON.parse(row.actor_json), conjurLogin: 'mallory' }), row.seq);
+      db.prepare('UPDATE audit_log SET actor_json = ? WHERE seq = ?').run(
+        canonicalJson({ ...JSON.parse(row.actor_json), conjurLogin: 'mallory' }),
+        row.seq,
+      );
       rechain(db);
     });
     const alone = await verify(dir);
@@ -142,7 +173,10 @@ describe('audit verify --against a forwarded copy, and sequence gaps', () => {
       expect(r.stdout).not.toMatch(/^ {2}seq [12]: /m);
     }
     const json = JSON.parse((await verify(dir, '--against', jsonl, '--json')).stdout);
-    expect(json.against.differences.map((d: { seq: number; kind: string }) => [d.seq, d.kind])).toEqual([[3, 'changed'], [4, 'changed']]);
+    expect(json.against.differences.map((d: { seq: number; kind: string }) => [d.seq, d.kind])).toEqual([
+      [3, 'changed'],
+      [4, 'changed'],
+    ]);
   });
 
   it('catches a deleted denial (hashes recomputed): the copy names it, and verify alone reports the gap', async () => {
@@ -155,34 +189,59 @@ describe('audit verify --against a forwarded copy, and sequence gaps', () => {
     expect(alone.stdout).toContain('seq 2 MISSING: sequence numbers are never reused, so this entry was deleted');
     const r = await verify(dir, '--against', syslogFramed);
     expect(r.code).toBe(65);
-    expect(r.stdout).toMatch(new RegExp(`^ {2}seq 2: missing-from-database: ${entries[1]?.id} \\(denied of \\S+\\) is in the forwarded copy`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^ {2}seq 2: missing-from-database: ${entries[1]?.id} \\(denied of \\S+\\) is in the forwarded copy`, 'm'),
+    );
   });
 
   it('catches a reused sequence number: the last entry replaced by a forged one with its seq', async () => {
     const dir = tamperedCopy((db) => {
       db.prepare('DELETE FROM audit_log WHERE seq = 4').run();
-      forge(db, 4, { type: 'published', project: 'conjur-cli', version: '4.2.0', actor: { via: 'cli', conjurLogin: 'mallory' }, data: { destinations: [] } });
+      forge(db, 4, {
+        type: 'published',
+        project: 'conjur-cli',
+        version: '4.2.0',
+        actor: { via: 'cli', conjurLogin: 'mallory' },
+        data: { destinations: [] },
+      });
     });
     expect((await verify(dir)).code).toBe(0);
     for (const copy of [jsonl, syslogLines]) {
       const r = await verify(dir, '--against', copy);
       expect(r.code).toBe(65);
-      expect(r.stdout).toMatch(new RegExp(`^ {2}seq 4: changed: the database holds aud_forged4 \\(hash \\S+\\), the forwarded copy ${entries[3]?.id}`, 'm'));
+      expect(r.stdout).toMatch(
+        new RegExp(`^ {2}seq 4: changed: the database holds aud_forged4 \\(hash \\S+\\), the forwarded copy ${entries[3]?.id}`, 'm'),
+      );
     }
   });
 
   it('catches a forged entry appended to the database', async () => {
-    const dir = tamperedCopy((db) => forge(db, 5, { type: 'approved', project: 'conjur-cli', version: '4.2.0', actor: { via: 'slack', conjurLogin: 'mallory' }, data: {} }));
+    const dir = tamperedCopy((db) =>
+      forge(db, 5, {
+        type: 'approved',
+        project: 'conjur-cli',
+        version: '4.2.0',
+        actor: { via: 'slack', conjurLogin: 'mallory' },
+        data: {},
+      }),
+    );
     expect((await verify(dir)).code).toBe(0);
     const r = await verify(dir, '--against', jsonl);
     expect(r.code).toBe(65);
-    expect(r.stdout).toMatch(/^ {2}seq 5: missing-from-copy: aud_forged5 \(approved\) is in the database after the copy's last entry \(seq 4\)/m);
+    expect(r.stdout).toMatch(
+      /^ {2}seq 5: missing-from-copy: aud_forged5 \(approved\) is in the database after the copy's last entry \(seq 4\)/m,
+    );
   });
 
-  it('never hands a deleted last entry\'s seq to the next entry, so the deletion shows as a gap', async () => {
+  it("never hands a deleted last entry's seq to the next entry, so the deletion shows as a gap", async () => {
     const dir = tamperedCopy((db) => {
       db.prepare('DELETE FROM audit_log WHERE seq = 4').run();
-      new AuditLog(db, new Redactor()).append({ type: 'frozen', project: 'conjur-cli', actor: { via: 'cli:test' }, data: { reason: 'after the deletion' } });
+      new AuditLog(db, new Redactor()).append({
+        type: 'frozen',
+        project: 'conjur-cli',
+        actor: { via: 'cli:test' },
+        data: { reason: 'after the deletion' },
+      });
       expect(db.prepare('SELECT max(seq) AS seq FROM audit_log').get()).toEqual({ seq: 5 });
     });
     const r = await verify(dir);
@@ -213,7 +272,9 @@ describe('migration 5: the audit table rebuilt with AUTOINCREMENT', () => {
     const before = db.prepare('SELECT * FROM audit_log ORDER BY seq').all();
     migrate(db);
     expect(db.prepare('SELECT * FROM audit_log ORDER BY seq').all()).toEqual(before);
-    expect(String((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit_log'").get() as { sql: string }).sql)).toContain('AUTOINCREMENT');
+    expect(String((db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit_log'").get() as { sql: string }).sql)).toContain(
+      'AUTOINCREMENT',
+    );
     db.prepare('DELETE FROM audit_log WHERE seq = 3').run();
     expect(log.append({ type: 'unfrozen', project: 'p', actor: { via: 'cli:test' }, data: {} }).seq).toBe(4);
     db.close();

@@ -18,7 +18,14 @@ describe('audit chain verification', () => {
     db = openDatabase(path.join(tmp.dir, `data-${++n}`));
     log = new AuditLog(db, new Redactor());
     for (let i = 1; i <= count; i++) {
-      log.append({ type: i % 2 ? 'requested' : 'published', project: 'conjur-cli', version: `4.2.${i}`, releaseId: `rel_${i}`, actor: { via: 'cli', conjurLogin: 'alice' }, data: { n: i, destinations: [{ name: 'downloads', status: 'published' }] } });
+      log.append({
+        type: i % 2 ? 'requested' : 'published',
+        project: 'conjur-cli',
+        version: `4.2.${i}`,
+        releaseId: `rel_${i}`,
+        actor: { via: 'cli', conjurLogin: 'alice' },
+        data: { n: i, destinations: [{ name: 'downloads', status: 'published' }] },
+      });
     }
   };
   const verify = (anchors: string[] = []) => verifyChain(chainFromDb(db), { anchors });
@@ -65,8 +72,11 @@ describe('audit chain verification', () => {
     freshLog(6);
     const two = row(2);
     const five = row(5);
-    const swap = db.prepare('UPDATE audit_log SET id = ?, at = ?, type = ?, project = ?, version = ?, release_id = ?, actor_json = ?, data_json = ?, prev_hash = ?, hash = ? WHERE seq = ?');
-    const cols = (r: Record<string, unknown>) => ['id', 'at', 'type', 'project', 'version', 'release_id', 'actor_json', 'data_json', 'prev_hash', 'hash'].map((c) => r[c]);
+    const swap = db.prepare(
+      'UPDATE audit_log SET id = ?, at = ?, type = ?, project = ?, version = ?, release_id = ?, actor_json = ?, data_json = ?, prev_hash = ?, hash = ? WHERE seq = ?',
+    );
+    const cols = (r: Record<string, unknown>) =>
+      ['id', 'at', 'type', 'project', 'version', 'release_id', 'actor_json', 'data_json', 'prev_hash', 'hash'].map((c) => r[c]);
     db.transaction(() => {
       swap.run(`tmp-${two.id}`, ...cols(two).slice(1), 2); // ids are unique: move one out of the way first
       swap.run(...cols(two), 5);
@@ -87,7 +97,19 @@ describe('audit chain verification', () => {
     freshLog(4);
     const r2 = row(2);
     const data = { ...JSON.parse(r2.data_json as string), n: 99 };
-    const hash = sha256Hex(canonicalJson({ id: r2.id, at: r2.at, type: r2.type, project: r2.project, version: r2.version, releaseId: r2.release_id, actor: JSON.parse(r2.actor_json as string), data, prevHash: r2.prev_hash }));
+    const hash = sha256Hex(
+      canonicalJson({
+        id: r2.id,
+        at: r2.at,
+        type: r2.type,
+        project: r2.project,
+        version: r2.version,
+        releaseId: r2.release_id,
+        actor: JSON.parse(r2.actor_json as string),
+        data,
+        prevHash: r2.prev_hash,
+      }),
+    );
     db.prepare('UPDATE audit_log SET data_json = ?, hash = ? WHERE seq = 2').run(canonicalJson(data), hash);
     const r = verify();
     expect(r.break).toMatchObject({ kind: 'replaced', seq: 3 });

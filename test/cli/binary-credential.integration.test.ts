@@ -68,8 +68,30 @@ describe('a binary credential reaches an exec script byte for byte through relea
     writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
       staging_dir: staging,
       projects: {
-        'signed-app': project('signed-app', [{ name: 'sign', type: 'exec', command: [script, '{dir}'], credentials: { KEYSTORE: 'release/signing/keystore', KEYSTORE_PASSWORD: 'release/signing/password' } }], signer),
-        'copied-app': project('copied-app', [{ name: 'copy', type: 'directory', path: `${tmp.dir}/copies/{project}/{version}`, credentials: { KEYSTORE: 'release/signing/keystore' } }], signer),
+        'signed-app': project(
+          'signed-app',
+          [
+            {
+              name: 'sign',
+              type: 'exec',
+              command: [script, '{dir}'],
+              credentials: { KEYSTORE: 'release/signing/keystore', KEYSTORE_PASSWORD: 'release/signing/password' },
+            },
+          ],
+          signer,
+        ),
+        'copied-app': project(
+          'copied-app',
+          [
+            {
+              name: 'copy',
+              type: 'directory',
+              path: `${tmp.dir}/copies/{project}/{version}`,
+              credentials: { KEYSTORE: 'release/signing/keystore' },
+            },
+          ],
+          signer,
+        ),
       },
     });
     env = {

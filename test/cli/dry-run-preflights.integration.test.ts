@@ -15,7 +15,9 @@ describe('release-bot publish --dry-run: the same preflights as a release', () =
 
   beforeAll(async () => {
     // Declared, but only alice may read it: the bot's credential fetch is refused (403).
-    bot = await startBotEnv((dir) => mirrorProject(dir), { variables: { 'release/mirror/token': { value: TOKEN, readers: ['user:alice'] } } });
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: TOKEN, readers: ['user:alice'] } },
+    });
     bot.stageFiles('conjur-cli', '1.0.0', { 'conjur-cli-1.0.0.gem': 'gem bytes' });
     expect((await bot.cli('stage', 'conjur-cli', '1.0.0')).code).toBe(0);
   });

@@ -24,15 +24,25 @@ function chownTree(p: string, uid: number): void {
   const asNobody = (...args: string[]): Promise<CliResult> =>
     new Promise((resolve) => {
       const env = Object.entries({ PATH: process.env.PATH, ...bot.env }).map(([k, v]) => `${k}=${v}`);
-      execFile('/usr/sbin/runuser', ['-u', 'nobody', '--', 'env', '-i', ...env, process.execPath, path.join(repoRoot, 'bin/release-bot.js'), ...args], { cwd: '/', timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      execFile(
+        '/usr/sbin/runuser',
+        ['-u', 'nobody', '--', 'env', '-i', ...env, process.execPath, path.join(repoRoot, 'bin/release-bot.js'), ...args],
+        { cwd: '/', timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
       );
     });
 
   beforeAll(async () => {
     bot = await startBotEnv((dir) => {
       out = path.join(dir, 'out');
-      return ['  conjur-cli:', '    authorized_group: release/conjur-cli', '    jenkins_job: conjur-cli', '    artifact: files', '    destinations:', `      - { name: mirror, type: directory, path: "${out}/{project}/{version}" }`];
+      return [
+        '  conjur-cli:',
+        '    authorized_group: release/conjur-cli',
+        '    jenkins_job: conjur-cli',
+        '    artifact: files',
+        '    destinations:',
+        `      - { name: mirror, type: directory, path: "${out}/{project}/{version}" }`,
+      ];
     });
   });
   afterAll(async () => {
@@ -61,9 +71,15 @@ function chownTree(p: string, uid: number): void {
     chownSync(versionDir, NOBODY, NOBODY);
     const ok = await asNobody('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
     expect(ok.code).toBe(0);
-    expect(JSON.parse(readFileSync(path.join(versionDir, 'conjur-cli-4.2.0.release.json'), 'utf8'))).toMatchObject({ project: 'conjur-cli', version: '4.2.0', requester: 'alice' });
+    expect(JSON.parse(readFileSync(path.join(versionDir, 'conjur-cli-4.2.0.release.json'), 'utf8'))).toMatchObject({
+      project: 'conjur-cli',
+      version: '4.2.0',
+      requester: 'alice',
+    });
     expect(readdirSync(versionDir).sort()).toEqual(['conjur-cli-4.2.0.gem', 'conjur-cli-4.2.0.release.json']);
-    expect(readFileSync(path.join(out, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'), 'utf8')).toBe(readFileSync(path.join(versionDir, 'conjur-cli-4.2.0.release.json'), 'utf8'));
+    expect(readFileSync(path.join(out, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'), 'utf8')).toBe(
+      readFileSync(path.join(versionDir, 'conjur-cli-4.2.0.release.json'), 'utf8'),
+    );
     const published = JSON.parse((await asNobody('audit', 'list', '--json', '--limit', '1')).stdout);
     expect(published).toMatchObject({ type: 'published', data: { labelWritten: true } });
   });

@@ -33,7 +33,22 @@ describe('release-bot loads a command only when it runs', () => {
 
   it('--help lists every command and loads none of them', async () => {
     const help = await runCli(['--help'], {});
-    for (const name of ['serve', 'stage', 'publish', 'status', 'audit', 'check-config', 'ssh-command', 'doctor', 'notify', 'provenance', 'yank', 'rollback', 'gc']) expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of [
+      'serve',
+      'stage',
+      'publish',
+      'status',
+      'audit',
+      'check-config',
+      'ssh-command',
+      'doctor',
+      'notify',
+      'provenance',
+      'yank',
+      'rollback',
+      'gc',
+    ])
+      expect(help.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
     const { code, modules } = await modulesLoadedBy(['--help'], {});
     expect(code).toBe(0);
     expect(modules.filter((m) => heavy.includes(m) || m.startsWith('handlers/cli/commands/') || m.startsWith('app/'))).toEqual([]);
@@ -49,6 +64,11 @@ describe('release-bot loads a command only when it runs', () => {
     const { code, modules } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
     expect(code).toBe(0);
     expect(modules).toContain('better-sqlite3');
-    expect(modules.filter((m) => ['@slack/bolt', 'express', 'jsonwebtoken'].includes(m) || m.startsWith('handlers/slack/') || m.startsWith('handlers/jenkins/'))).toEqual([]);
+    expect(
+      modules.filter(
+        (m) =>
+          ['@slack/bolt', 'express', 'jsonwebtoken'].includes(m) || m.startsWith('handlers/slack/') || m.startsWith('handlers/jenkins/'),
+      ),
+    ).toEqual([]);
   });
 });

@@ -24,7 +24,9 @@ describe('release-bot log format', () => {
   const dryRun = ['publish', 'conjur-cli', '1.0.0', '--as', 'alice', '--dry-run'];
 
   beforeAll(async () => {
-    bot = await startBotEnv((dir) => mirrorProject(dir), { variables: { 'release/mirror/token': { value: 'log-format-canary-3e9b1c', readers: ['host:release-bot'] } } });
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: 'log-format-canary-3e9b1c', readers: ['host:release-bot'] } },
+    });
     bot.stageFiles('conjur-cli', '1.0.0', { 'conjur-cli-1.0.0.tar.gz': 'bytes' });
     expect((await bot.cli('stage', 'conjur-cli', '1.0.0')).code).toBe(0);
   });
@@ -73,7 +75,8 @@ describe('release-bot log format', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     try {
       const deadline = Date.now() + 60_000;
-      while (!out.includes('release-bot listening') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      while (!out.includes('release-bot listening') && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 100));
       const listening = lines(out).find((l) => l.includes('release-bot listening'));
       expect(listening).toBeDefined();
       expect(lines(out).every(isJson)).toBe(true);

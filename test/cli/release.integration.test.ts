@@ -30,7 +30,9 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
   /** The bot's quarantined copy of a staged file (`<data>/quarantine/trees/<digest>/<file>`). */
   const quarantined = (file: string): string => {
     const trees = path.join(dataDir, 'quarantine', 'trees');
-    const found = readdirSync(trees).map((t) => path.join(trees, t, file)).filter((p) => existsSync(p));
+    const found = readdirSync(trees)
+      .map((t) => path.join(trees, t, file))
+      .filter((p) => existsSync(p));
     expect(found).toHaveLength(1);
     return found[0] as string;
   };
@@ -106,7 +108,17 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
 
   it('stages the files in the staging directory with their digests', async () => {
     stageFiles('4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });
-    const r = await cli('stage', 'conjur-cli', '4.2.0', '--build-number', '123', '--build-url', 'https://jenkins.example/job/conjur-cli/123/', '--commit', '9fceb02');
+    const r = await cli(
+      'stage',
+      'conjur-cli',
+      '4.2.0',
+      '--build-number',
+      '123',
+      '--build-url',
+      'https://jenkins.example/job/conjur-cli/123/',
+      '--commit',
+      '9fceb02',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^staged: conjur-cli 4\.2\.0/);
     expect(r.stdout).toContain('conjur-cli-4.2.0.gem');
@@ -120,7 +132,13 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(existsSync(copies)).toBe(false);
     const audit = await cli('audit', 'list', '--json');
     const latest = JSON.parse(audit.stdout.split('\n')[0] as string);
-    expect(latest).toMatchObject({ type: 'denied', project: 'conjur-cli', version: '4.2.0', actor: { conjurLogin: 'bob', via: 'cli' }, data: { code: 'NOT_AUTHORIZED' } });
+    expect(latest).toMatchObject({
+      type: 'denied',
+      project: 'conjur-cli',
+      version: '4.2.0',
+      actor: { conjurLogin: 'bob', via: 'cli' },
+      data: { code: 'NOT_AUTHORIZED' },
+    });
   });
 
   it('publishes for a member of a nested group: destinations run, label written, audit entry made', async () => {
@@ -133,13 +151,22 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(readFileSync(path.join(out, 'conjur-cli/4.2.0/conjur-cli-4.2.0.gem'), 'utf8')).toBe('gem bytes 4.2.0');
     expect(readFileSync(path.join(copies, 'conjur-cli/4.2.0/conjur-cli-4.2.0.gem'), 'utf8')).toBe('gem bytes 4.2.0');
     const label = JSON.parse(readFileSync(path.join(staging, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'), 'utf8'));
-    expect(label).toMatchObject({ project: 'conjur-cli', version: '4.2.0', requester: 'alice', build: { number: 123, commit: '9fceb02', url: 'https://jenkins.example/job/conjur-cli/123/' } });
+    expect(label).toMatchObject({
+      project: 'conjur-cli',
+      version: '4.2.0',
+      requester: 'alice',
+      build: { number: 123, commit: '9fceb02', url: 'https://jenkins.example/job/conjur-cli/123/' },
+    });
     expect(label.artifact.files[0]).toMatchObject({ path: 'conjur-cli-4.2.0.gem', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(existsSync(path.join(copies, 'conjur-cli/4.2.0/conjur-cli-4.2.0.release.json'))).toBe(true);
 
     const audit = await cli('audit', 'list', '--json', '--project', 'conjur-cli');
     const published = JSON.parse(audit.stdout.split('\n')[0] as string);
-    expect(published).toMatchObject({ type: 'published', actor: { conjurLogin: 'alice' }, data: { credentialIds: ['release/downloads/token'], conjurIdentity: 'host/release-bot' } });
+    expect(published).toMatchObject({
+      type: 'published',
+      actor: { conjurLogin: 'alice' },
+      data: { credentialIds: ['release/downloads/token'], conjurIdentity: 'host/release-bot' },
+    });
     expect(published.data.destinations.map((d: { status: string }) => d.status)).toEqual(['published', 'published']);
     // The script printed its token; the bot redacted it before it reached the log.
     expect(r.stderr).toContain('[REDACTED]');
@@ -178,10 +205,13 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(copies, 'conjur-cli/4.3.0/conjur-cli-4.3.0.gem'), 'utf8')).toBe('gem bytes 4.3.0');
     const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
-    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.0.gem', sha256: createHash('sha256').update('gem bytes 4.3.0').digest('hex') });
+    expect(audit.data.publishedArtifact.files[0]).toMatchObject({
+      path: 'conjur-cli-4.3.0.gem',
+      sha256: createHash('sha256').update('gem bytes 4.3.0').digest('hex'),
+    });
   });
 
-  it('refuses a file changed in the bot\'s own quarantine after staging, and publishes nothing', async () => {
+  it("refuses a file changed in the bot's own quarantine after staging, and publishes nothing", async () => {
     stageFiles('4.3.3', { 'conjur-cli-4.3.3.gem': 'gem bytes 4.3.3' });
     expect((await cli('stage', 'conjur-cli', '4.3.3')).code).toBe(0);
     const copy = quarantined('conjur-cli-4.3.3.gem');
@@ -198,10 +228,16 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
       type: 'failed',
       version: '4.3.3',
       actor: { conjurLogin: 'alice', via: 'cli' },
-      data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('conjur-cli-4.3.3.gem changed in the quarantine') }, destinations: [] },
+      data: {
+        error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('conjur-cli-4.3.3.gem changed in the quarantine') },
+        destinations: [],
+      },
     });
     // What was measured is recorded beside what was staged: the tampered bytes.
-    expect(audit.data.publishedArtifact.files[0]).toMatchObject({ path: 'conjur-cli-4.3.3.gem', sha256: createHash('sha256').update('tampered bytes').digest('hex') });
+    expect(audit.data.publishedArtifact.files[0]).toMatchObject({
+      path: 'conjur-cli-4.3.3.gem',
+      sha256: createHash('sha256').update('tampered bytes').digest('hex'),
+    });
     expect(audit.data.publishedArtifact.files[0].sha256).not.toBe(audit.data.artifact.files[0].sha256);
   });
 
@@ -219,7 +255,11 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(existsSync(path.join(out, 'conjur-cli/4.3.2'))).toBe(false);
     expect(existsSync(path.join(copies, 'conjur-cli/4.3.2'))).toBe(false);
     const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
-    expect(audit).toMatchObject({ type: 'failed', version: '4.3.2', data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('is missing') } } });
+    expect(audit).toMatchObject({
+      type: 'failed',
+      version: '4.3.2',
+      data: { error: { code: 'ARTIFACT_MISMATCH', message: expect.stringContaining('is missing') } },
+    });
   });
 
   it('refuses a version that is not staged: exit 66, audited, nothing published', async () => {
@@ -229,7 +269,13 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
     expect(r.stderr).toContain('[NOT_STAGED]');
     expect(existsSync(path.join(out, 'conjur-cli/9.9.9'))).toBe(false);
     const audit = JSON.parse((await cli('audit', 'list', '--json', '--limit', '1')).stdout);
-    expect(audit).toMatchObject({ type: 'denied', project: 'conjur-cli', version: '9.9.9', actor: { conjurLogin: 'alice', via: 'cli' }, data: { code: 'NOT_STAGED' } });
+    expect(audit).toMatchObject({
+      type: 'denied',
+      project: 'conjur-cli',
+      version: '9.9.9',
+      actor: { conjurLogin: 'alice', via: 'cli' },
+      data: { code: 'NOT_STAGED' },
+    });
   });
 
   it('publishes only the files staged: one added to the staging directory afterwards goes nowhere', async () => {
@@ -258,7 +304,12 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
   });
 
   it('rejects hostile project names and versions with a clear error, changing nothing', async () => {
-    for (const [project, version] of [['conjur-cli', '4.2.0;rm -rf /'], ['../etc', '1.0.0'], ['conjur-cli', '../../4.2.0'], ['conjur-cli', '$(id)']] as const) {
+    for (const [project, version] of [
+      ['conjur-cli', '4.2.0;rm -rf /'],
+      ['../etc', '1.0.0'],
+      ['conjur-cli', '../../4.2.0'],
+      ['conjur-cli', '$(id)'],
+    ] as const) {
       const r = await cli('publish', project, version, '--as', 'alice');
       expect(r.code).toBe(64);
       expect(r.stderr).toMatch(/invalid (project name|version)/);
@@ -284,7 +335,12 @@ describe('release-bot stage + publish as processes against a Conjur-compatible s
       return [sent.trim(), Buffer.from(json).toString('base64'), json, signature];
     });
     const canaries = [
-      ...[DOWNLOADS_TOKEN, API_KEY].flatMap((v) => [v, Buffer.from(v).toString('base64'), Buffer.from(v).toString('base64').replace(/=+$/, ''), encodeURIComponent(v)]),
+      ...[DOWNLOADS_TOKEN, API_KEY].flatMap((v) => [
+        v,
+        Buffer.from(v).toString('base64'),
+        Buffer.from(v).toString('base64').replace(/=+$/, ''),
+        encodeURIComponent(v),
+      ]),
       ...tokenForms,
     ];
     for (const text of [...allOutput, audit.stdout, db]) {

@@ -65,7 +65,14 @@ describe('release-bot serve drains on SIGTERM', () => {
     const port = await freePort();
     let output = '';
     serve = spawn(process.execPath, [path.join(repoRoot, 'bin/release-bot.js'), 'serve'], {
-      env: { PATH: process.env.PATH, ...bot.env, PORT: String(port), SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.apiUrl },
+      env: {
+        PATH: process.env.PATH,
+        ...bot.env,
+        PORT: String(port),
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_API_URL: slack.apiUrl,
+      },
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -73,9 +80,14 @@ describe('release-bot serve drains on SIGTERM', () => {
     serve.stderr?.on('data', (d) => (output += String(d)));
     const exited = new Promise<number | null>((resolve) => serve?.once('exit', (code) => resolve(code)));
     const events = `http://127.0.0.1:${port}/slack/events`;
-    await waitFor('serve to answer /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true);
+    await waitFor(
+      'serve to answer /healthz',
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+    );
 
-    const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 5.0.0', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
+    const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 5.0.0', response_url: slack.responseUrl() }), {
+      signingSecret: SIGNING_SECRET,
+    });
     expect(ask.status).toBe(200);
     // The release message says the destination runs: the script is now sleeping.
     await slack.waitFor((c) => c.method === 'chat.update' && String(c.body.text).includes('- downloads: running'));
@@ -85,7 +97,9 @@ describe('release-bot serve drains on SIGTERM', () => {
     await waitFor('serve to start draining', () => output.includes('stopping: draining in-flight releases'));
     // Draining: no new request gets in.
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
-    await expect(sendSlackRequest(events, slashCommand({ text: 'list', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET })).rejects.toThrow();
+    await expect(
+      sendSlackRequest(events, slashCommand({ text: 'list', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET }),
+    ).rejects.toThrow();
     expect(serve.exitCode).toBeNull();
 
     expect(await exited).toBe(0);
@@ -95,10 +109,17 @@ describe('release-bot serve drains on SIGTERM', () => {
     const status = JSON.parse((await bot.cli('status', 'conjur-cli', '5.0.0', '--json')).stdout);
     expect(status.releases[0]).toMatchObject({ state: 'published' });
     const latest = JSON.parse((await bot.cli('audit', 'list', '--json', '--limit', '1')).stdout);
-    expect(latest).toMatchObject({ type: 'published', version: '5.0.0', releaseId: status.releases[0].id, actor: { via: 'slack', conjurLogin: 'alice' } });
+    expect(latest).toMatchObject({
+      type: 'published',
+      version: '5.0.0',
+      releaseId: status.releases[0].id,
+      actor: { via: 'slack', conjurLogin: 'alice' },
+    });
     expect((await bot.cli('audit', 'verify')).code).toBe(0);
     // The channel got the final summary before the process went.
-    const summary = slack.calls.find((c) => c.method === 'chat.update' && JSON.stringify(c.body).includes(status.releases[0].id) && /published/i.test(String(c.body.text)));
+    const summary = slack.calls.find(
+      (c) => c.method === 'chat.update' && JSON.stringify(c.body).includes(status.releases[0].id) && /published/i.test(String(c.body.text)),
+    );
     expect(summary).toBeDefined();
     expect(output).not.toContain(DOWNLOADS_TOKEN);
   });

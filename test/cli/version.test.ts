@@ -6,13 +6,19 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 
 /** What an operator quotes when asking for help: the installed version, from any command. */
 describe('release-bot --version', () => {
-  it.each([[['--version']], [['-V']], [['serve', '--version']], [['publish', '--version']], [['audit', 'verify', '--version']], [['check-config', '-V']], [['notify', '-V']], [['audit', 'list', '-V']]])(
-    'release-bot %j prints the package version and exits 0',
-    async (args) => {
-      const result = await runCli(args, {});
-      expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
-    },
-  );
+  it.each([
+    [['--version']],
+    [['-V']],
+    [['serve', '--version']],
+    [['publish', '--version']],
+    [['audit', 'verify', '--version']],
+    [['check-config', '-V']],
+    [['notify', '-V']],
+    [['audit', 'list', '-V']],
+  ])('release-bot %j prints the package version and exits 0', async (args) => {
+    const result = await runCli(args, {});
+    expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
 
   it('keeps notify --version <v> as the version reported', async () => {
     const result = await runCli(['notify', '--version'], {});

@@ -51,8 +51,19 @@ describe('loadConfig', () => {
     writeFileSync(file, goodProjects);
     const config = loadConfig(goodEnv(file), { destinationTypes });
     const project = config.projects.get('conjur-cli');
-    expect(project).toMatchObject({ channel: 'C0RELEASES', approvals: 0, approver_group: 'release/conjur-cli', version_parameter: 'VERSION', concurrency: 4 });
-    expect(project?.destinations[0]).toMatchObject({ name: 'downloads', type: 'exec', credentials: { DOWNLOADS_TOKEN: 'release/downloads/token' }, options: { command: ['/opt/release/publish', '{project}', '{version}', '{dir}'] } });
+    expect(project).toMatchObject({
+      channel: 'C0RELEASES',
+      approvals: 0,
+      approver_group: 'release/conjur-cli',
+      version_parameter: 'VERSION',
+      concurrency: 4,
+    });
+    expect(project?.destinations[0]).toMatchObject({
+      name: 'downloads',
+      type: 'exec',
+      credentials: { DOWNLOADS_TOKEN: 'release/downloads/token' },
+      options: { command: ['/opt/release/publish', '{project}', '{version}', '{dir}'] },
+    });
     expect(config.stagingDir).toBe(path.join(tmp.dir, 'staging'));
     expect(config.env).toMatchObject({ PORT: 3000, RELEASE_BOT_DATA_DIR: './data', JENKINS_JWT_AUDIENCE: 'release-bot' });
   });
@@ -72,7 +83,9 @@ describe('loadConfig', () => {
   it('requires an API key or a token file', () => {
     writeFileSync(file, goodProjects);
     const { CONJUR_AUTHN_API_KEY: _, ...env } = goodEnv(file);
-    expect(problemsOf(() => loadConfig(env))).toEqual([expect.stringMatching(/^CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set/)]);
+    expect(problemsOf(() => loadConfig(env))).toEqual([
+      expect.stringMatching(/^CONJUR_AUTHN_API_KEY: neither it nor CONJUR_AUTHN_TOKEN_FILE is set/),
+    ]);
   });
 
   it('names the key path of every problem in the projects file', () => {
@@ -98,8 +111,17 @@ projects:
 `,
     );
     const problems = problemsOf(() => loadConfig(goodEnv(file), { destinationTypes }));
-    expect(problems).toEqual(expect.arrayContaining([expect.stringContaining('releases.yml: identity.strategy:'), expect.stringContaining('releases.yml: projects.Bad_Name:')]));
-    writeFileSync(file, goodProjects.replace('conjur-cli:', 'app:').replace('artifact: files', 'artifact: docker') + '      - { name: downloads, type: nope }\n      - { name: e, type: directory, path: /srv, surprise: 1 }\n');
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('releases.yml: identity.strategy:'),
+        expect.stringContaining('releases.yml: projects.Bad_Name:'),
+      ]),
+    );
+    writeFileSync(
+      file,
+      goodProjects.replace('conjur-cli:', 'app:').replace('artifact: files', 'artifact: docker') +
+        '      - { name: downloads, type: nope }\n      - { name: e, type: directory, path: /srv, surprise: 1 }\n',
+    );
     const more = problemsOf(() => loadConfig(goodEnv(file), { destinationTypes }));
     expect(more).toEqual(
       expect.arrayContaining([
@@ -120,7 +142,11 @@ projects:
       - { name: heroku, type: directory, path: /srv/y, after: [upload] }
 `),
     );
-    expect(loadConfig(goodEnv(file), { destinationTypes }).projects.get('conjur-cli')?.destinations.map((d) => [d.name, d.after, d.options])).toEqual([
+    expect(
+      loadConfig(goodEnv(file), { destinationTypes })
+        .projects.get('conjur-cli')
+        ?.destinations.map((d) => [d.name, d.after, d.options]),
+    ).toEqual([
       ['upload', [], { path: '/srv/x' }],
       ['heroku', ['upload'], { path: '/srv/y' }],
     ]);
@@ -149,13 +175,17 @@ projects:
   it('reports YAML syntax errors and a missing file', () => {
     writeFileSync(file, 'channel: [unclosed\n');
     expect(problemsOf(() => loadConfig(goodEnv(file)))).toEqual([expect.stringContaining('YAML syntax')]);
-    expect(problemsOf(() => loadConfig(goodEnv(path.join(tmp.dir, 'missing.yml'))))).toEqual([expect.stringContaining('missing.yml does not exist')]);
+    expect(problemsOf(() => loadConfig(goodEnv(path.join(tmp.dir, 'missing.yml'))))).toEqual([
+      expect.stringContaining('missing.yml does not exist'),
+    ]);
   });
 
   it('registers secrets from the environment for redaction, and never puts them in a problem', () => {
     writeFileSync(file, goodProjects);
     const redactor = new Redactor();
-    const problems = problemsOf(() => loadConfig({ ...goodEnv(file), SLACK_BOT_TOKEN: 'xoxb-canary-token-value', PORT: 'not-a-port' }, { redactor }));
+    const problems = problemsOf(() =>
+      loadConfig({ ...goodEnv(file), SLACK_BOT_TOKEN: 'xoxb-canary-token-value', PORT: 'not-a-port' }, { redactor }),
+    );
     expect(problems.join('\n')).not.toContain('xoxb-canary');
     expect(redactor.redact('token xoxb-canary-token-value')).toBe('token [REDACTED]');
   });
@@ -165,7 +195,9 @@ projects:
     expect(loadConfig(goodEnv(file)).env.RELEASE_BOT_MAX_CONCURRENT_RELEASES).toBe(4);
     expect(loadConfig({ ...goodEnv(file), RELEASE_BOT_MAX_CONCURRENT_RELEASES: '2' }).env.RELEASE_BOT_MAX_CONCURRENT_RELEASES).toBe(2);
     for (const bad of ['0', '1.5', 'many']) {
-      expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MAX_CONCURRENT_RELEASES: bad }))).toEqual([expect.stringMatching(/^RELEASE_BOT_MAX_CONCURRENT_RELEASES: /)]);
+      expect(problemsOf(() => loadConfig({ ...goodEnv(file), RELEASE_BOT_MAX_CONCURRENT_RELEASES: bad }))).toEqual([
+        expect.stringMatching(/^RELEASE_BOT_MAX_CONCURRENT_RELEASES: /),
+      ]);
     }
   });
 
@@ -183,7 +215,9 @@ projects:
       expect.stringContaining('SLACK_APP_TOKEN is set (Socket Mode connects to Slack itself)'),
       expect.stringContaining('SLACK_API_URL is not set (the default is Slack itself)'),
     ]);
-    expect(problemsOf(() => loadConfig({ ...demo, SLACK_API_URL: 'https://slack.com/api/' }))).toEqual([expect.stringContaining('SLACK_API_URL points at slack.com')]);
+    expect(problemsOf(() => loadConfig({ ...demo, SLACK_API_URL: 'https://slack.com/api/' }))).toEqual([
+      expect.stringContaining('SLACK_API_URL points at slack.com'),
+    ]);
     expect(loadConfig({ ...demo, SLACK_API_URL: 'http://127.0.0.1:9/api/' }).env.RELEASE_BOT_MODE).toBe('demo');
   });
 

@@ -14,7 +14,11 @@ const SIGNING_SECRET = 'signing-secret-reload-test-9b1d3f5a';
 const BOT_TOKEN = 'xoxb-reload-test-000000000-bot-token';
 const MIRROR_TOKEN = 'mirror-token-canary-reload-2c8e4a';
 
-async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -49,7 +53,17 @@ describe('release-bot serve reloads the projects file', () => {
   let projectLines: string[];
 
   /** The projects file as `release-bot check-config` sees it, with `extra` lines added to conjur-cli. */
-  const policy = (extra: string[] = []) => ['channel: C0RELEASES', `staging_dir: ${bot.staging}`, 'identity: { strategy: map, map: { U024BE7LH: alice } }', 'projects:', ...projectLines.slice(0, 4), ...extra, ...projectLines.slice(4), ''].join('\n');
+  const policy = (extra: string[] = []) =>
+    [
+      'channel: C0RELEASES',
+      `staging_dir: ${bot.staging}`,
+      'identity: { strategy: map, map: { U024BE7LH: alice } }',
+      'projects:',
+      ...projectLines.slice(0, 4),
+      ...extra,
+      ...projectLines.slice(4),
+      '',
+    ].join('\n');
   /** Replaces the file as editors do: write a temporary file, rename it over the old one. */
   const edit = (content: string) => {
     const tmp = `${configFile}.tmp-${process.hrtime.bigint()}`;
@@ -59,23 +73,40 @@ describe('release-bot serve reloads the projects file', () => {
   const entries = (): Entry[] => {
     const db = new Database(path.join(bot.dataDir, 'release-bot.sqlite'), { readonly: true });
     try {
-      return (db.prepare('SELECT seq, type, version, data_json FROM audit_log ORDER BY seq').all() as { seq: number; type: string; version: string | null; data_json: string }[]).map((r) => ({ ...r, data: JSON.parse(r.data_json) as Record<string, unknown> }));
+      return (
+        db.prepare('SELECT seq, type, version, data_json FROM audit_log ORDER BY seq').all() as {
+          seq: number;
+          type: string;
+          version: string | null;
+          data_json: string;
+        }[]
+      ).map((r) => ({ ...r, data: JSON.parse(r.data_json) as Record<string, unknown> }));
     } finally {
       db.close();
     }
   };
-  const release = (version: string) => sendSlackRequest(`${base}/slack/events`, slashCommand({ text: `conjur-cli ${version}`, response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
+  const release = (version: string) =>
+    sendSlackRequest(`${base}/slack/events`, slashCommand({ text: `conjur-cli ${version}`, response_url: slack.responseUrl() }), {
+      signingSecret: SIGNING_SECRET,
+    });
   const readyz = async () => {
     const res = await fetch(`${base}/readyz`);
-    return { status: res.status, body: (await res.json()) as { ready: boolean; failing: string[]; policySha256: string; checks: Record<string, { ok: boolean; detail: string }> } };
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        ready: boolean;
+        failing: string[];
+        policySha256: string;
+        checks: Record<string, { ok: boolean; detail: string }>;
+      },
+    };
   };
   const refusals = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && text(c).startsWith('The edited projects file'));
 
   beforeAll(async () => {
-    bot = await startBotEnv(
-      (dir) => (projectLines = mirrorProject(dir)),
-      { variables: { 'release/mirror/token': { value: MIRROR_TOKEN, readers: ['host:release-bot'] } } },
-    );
+    bot = await startBotEnv((dir) => (projectLines = mirrorProject(dir)), {
+      variables: { 'release/mirror/token': { value: MIRROR_TOKEN, readers: ['host:release-bot'] } },
+    });
     configFile = bot.env.RELEASE_BOT_CONFIG as string;
     // The lines under conjur-cli: the first four keys, then the destinations.
     expect(projectLines[4]).toBe('    destinations:');
@@ -87,7 +118,14 @@ describe('release-bot serve reloads the projects file', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     serve = spawn(process.execPath, [path.join(repoRoot, 'bin/release-bot.js'), 'serve'], {
-      env: { PATH: process.env.PATH, ...bot.env, PORT: String(port), SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.apiUrl },
+      env: {
+        PATH: process.env.PATH,
+        ...bot.env,
+        PORT: String(port),
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_API_URL: slack.apiUrl,
+      },
       cwd: bot.dir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -120,7 +158,9 @@ describe('release-bot serve reloads the projects file', () => {
     const ask = await release('1.0.0');
     expect(ask.status).toBe(200);
     // The release waits for an approval: the request is in the channel, nothing is published.
-    const request = await slack.waitFor((c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('asks to release conjur-cli 1.0.0'));
+    const request = await slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('asks to release conjur-cli 1.0.0'),
+    );
     expect(JSON.stringify(request.body.blocks)).toContain('1 approval(s) from members of');
     const audit = entries();
     const changed = audit.find((e) => e.type === 'config-changed');
@@ -159,7 +199,9 @@ describe('release-bot serve reloads the projects file', () => {
     expect(r.body.policySha256).toBe(running);
     // The running policy is still the one with the approval.
     await release('1.1.0');
-    await slack.waitFor((c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('asks to release conjur-cli 1.1.0'));
+    await slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && JSON.stringify(c.body.blocks ?? []).includes('asks to release conjur-cli 1.1.0'),
+    );
     // SIGHUP with the same broken content: reloaded, refused again, but not audited or posted twice.
     serve?.kill('SIGHUP');
     await waitFor('the SIGHUP reload', () => /"trigger":"SIGHUP"[^\n]*still invalid/.test(output));
@@ -184,7 +226,9 @@ describe('release-bot serve reloads the projects file', () => {
     const published = await waitFor('1.2.0 published', () => entries().find((e) => e.type === 'published' && e.version === '1.2.0'));
     expect(published.data.policySha256).toBe(sha256(fixed));
     const db = new Database(path.join(bot.dataDir, 'release-bot.sqlite'), { readonly: true });
-    expect(db.prepare("SELECT policy_sha256 FROM releases WHERE version = '1.2.0' AND state = 'published'").get()).toEqual({ policy_sha256: sha256(fixed) });
+    expect(db.prepare("SELECT policy_sha256 FROM releases WHERE version = '1.2.0' AND state = 'published'").get()).toEqual({
+      policy_sha256: sha256(fixed),
+    });
     db.close();
     const trace = await bot.cli('audit', 'trace', 'conjur-cli', '1.2.0');
     expect(trace.code).toBe(0);
@@ -195,10 +239,14 @@ describe('release-bot serve reloads the projects file', () => {
 
   it('answers 503 naming Conjur when Conjur stops answering', async () => {
     await bot.conjur.close();
-    const r = await waitFor('/readyz to name Conjur', async () => {
-      const x = await readyz();
-      return x.status === 503 && x.body.failing.includes('conjur') && x;
-    }, 60_000);
+    const r = await waitFor(
+      '/readyz to name Conjur',
+      async () => {
+        const x = await readyz();
+        return x.status === 503 && x.body.failing.includes('conjur') && x;
+      },
+      60_000,
+    );
     expect(r.body.failing).toEqual(['conjur']);
     expect(r.body.checks.conjur?.ok).toBe(false);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

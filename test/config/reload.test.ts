@@ -43,9 +43,23 @@ describe('PolicyReloader', () => {
     f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated]);
     file = path.join(tmp.dir, 'releases.yml');
     header = readFileSync(file, 'utf8').split('projects:')[0] as string;
-    const types = new Map<string, DestinationTypeSpec>([...destinationTypes, ['gated', { options: gated.options, artifacts: gated.artifacts }]]);
-    const env = { CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1', CONJUR_ACCOUNT: 'acme', CONJUR_AUTHN_LOGIN: 'host/release-bot', CONJUR_AUTHN_API_KEY: 'x'.repeat(55), RELEASE_BOT_CONFIG: file, RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data') };
-    reloader = new PolicyReloader({ holder: f.core, load: (bytes) => loadConfig(env, { destinationTypes: types, projectsFile: bytes }), log: pino({ level: 'silent' }) });
+    const types = new Map<string, DestinationTypeSpec>([
+      ...destinationTypes,
+      ['gated', { options: gated.options, artifacts: gated.artifacts }],
+    ]);
+    const env = {
+      CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1',
+      CONJUR_ACCOUNT: 'acme',
+      CONJUR_AUTHN_LOGIN: 'host/release-bot',
+      CONJUR_AUTHN_API_KEY: 'x'.repeat(55),
+      RELEASE_BOT_CONFIG: file,
+      RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
+    };
+    reloader = new PolicyReloader({
+      holder: f.core,
+      load: (bytes) => loadConfig(env, { destinationTypes: types, projectsFile: bytes }),
+      log: pino({ level: 'silent' }),
+    });
     f.core.events.on('policy-rejected', (e) => rejections.push(e));
   });
   afterAll(() => f.close());
@@ -64,7 +78,12 @@ describe('PolicyReloader', () => {
     while (gates.length === 0) await new Promise((r) => setTimeout(r, 10));
 
     const next = write(appProject('      - { name: out, type: gated }\n      - { name: second, type: gated }\n', '    approvals: 1\n'));
-    expect(reloader.reload('SIGHUP')).toEqual({ outcome: 'changed', sha256: next, previousSha256: started, changes: ['app: approvals 0 → 1', 'app: destinations added: second'] });
+    expect(reloader.reload('SIGHUP')).toEqual({
+      outcome: 'changed',
+      sha256: next,
+      previousSha256: started,
+      changes: ['app: approvals 0 → 1', 'app: destinations added: second'],
+    });
     expect(f.core.config.policySha256).toBe(next);
     gates.shift()?.();
     const summary = await running;
@@ -93,7 +112,10 @@ describe('PolicyReloader', () => {
     expect(f.core.audit.list({ limit: 10 }).filter((e) => e.type === 'config-rejected')).toHaveLength(1);
     expect(rejections).toHaveLength(1);
 
-    const moved = write(appProject('      - { name: out, type: gated }\n'), header.replace(/staging_dir: .*/, `staging_dir: ${path.join(tmp.dir, 'elsewhere')}`));
+    const moved = write(
+      appProject('      - { name: out, type: gated }\n'),
+      header.replace(/staging_dir: .*/, `staging_dir: ${path.join(tmp.dir, 'elsewhere')}`),
+    );
     const m = reloader.reload('SIGHUP');
     expect(m).toMatchObject({ outcome: 'rejected', sha256: moved });
     expect(m.outcome === 'rejected' && m.problems[0]).toMatch(/^staging_dir: changed from .* which takes a restart/);

@@ -9,13 +9,19 @@ import { CANARY_API_KEY, fakeToken, makeClient, tokenHeader } from './helpers.js
 describe('CONJUR_APPLIANCE_URL and Conjur Cloud', () => {
   const tenant = 'https://acme.secretsmgr.cyberark.cloud';
 
-  it.each([tenant, `${tenant}/`, `${tenant}/api`, `${tenant}/api/`])('calls %s under /api with the account conjur', async (applianceUrl) => {
-    const token = fakeToken();
-    nock(tenant).post('/api/authn/conjur/host%2Frelease-bot/authenticate', CANARY_API_KEY).reply(200, token.base64);
-    nock(tenant).get('/api/whoami').matchHeader('authorization', tokenHeader(token.base64)).reply(200, { account: 'conjur', username: 'host/release-bot' });
-    const { client } = makeClient({ applianceUrl, account: 'conjur' });
-    await expect(client.whoami()).resolves.toEqual({ account: 'conjur', username: 'host/release-bot' });
-  });
+  it.each([tenant, `${tenant}/`, `${tenant}/api`, `${tenant}/api/`])(
+    'calls %s under /api with the account conjur',
+    async (applianceUrl) => {
+      const token = fakeToken();
+      nock(tenant).post('/api/authn/conjur/host%2Frelease-bot/authenticate', CANARY_API_KEY).reply(200, token.base64);
+      nock(tenant)
+        .get('/api/whoami')
+        .matchHeader('authorization', tokenHeader(token.base64))
+        .reply(200, { account: 'conjur', username: 'host/release-bot' });
+      const { client } = makeClient({ applianceUrl, account: 'conjur' });
+      await expect(client.whoami()).resolves.toEqual({ account: 'conjur', username: 'host/release-bot' });
+    },
+  );
 
   it('the other tenant form (<tenant>-secretsmanager.cyberark.cloud) too', async () => {
     const other = 'https://acme-secretsmanager.cyberark.cloud';
@@ -26,7 +32,9 @@ describe('CONJUR_APPLIANCE_URL and Conjur Cloud', () => {
   });
 
   it('refuses a Cloud tenant with another path, or another account: ambiguous or certain to fail', () => {
-    expect(() => makeClient({ applianceUrl: `${tenant}/conjur`, account: 'conjur' })).toThrow(expect.objectContaining({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining('/api') }));
+    expect(() => makeClient({ applianceUrl: `${tenant}/conjur`, account: 'conjur' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining('/api') }),
+    );
     expect(() => makeClient({ applianceUrl: tenant, account: 'myorg' })).toThrow('always "conjur"');
   });
 

@@ -29,10 +29,16 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
   afterAll(() => server.close());
 
   const batch = async (ids: string[], acceptEncoding?: string): Promise<Response> => {
-    const authn = await fetch(`${server.url}/authn/${ACCOUNT}/${encodeURIComponent(BOT_LOGIN)}/authenticate`, { method: 'POST', body: CANARY_API_KEY, headers: { 'Accept-Encoding': 'base64' } });
+    const authn = await fetch(`${server.url}/authn/${ACCOUNT}/${encodeURIComponent(BOT_LOGIN)}/authenticate`, {
+      method: 'POST',
+      body: CANARY_API_KEY,
+      headers: { 'Accept-Encoding': 'base64' },
+    });
     const token = await authn.text();
     const query = ids.map((id) => encodeURIComponent(`${ACCOUNT}:variable:${id}`)).join(',');
-    return fetch(`${server.url}/secrets?variable_ids=${query}`, { headers: { Authorization: `Token token="${token}"`, ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}) } });
+    return fetch(`${server.url}/secrets?variable_ids=${query}`, {
+      headers: { Authorization: `Token token="${token}"`, ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}) },
+    });
   };
 
   describe('the stand-in answers as secrets_controller.rb#batch does', () => {
@@ -48,7 +54,10 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
       const plain = await batch(['release/text', 'release/nul']);
       expect(plain.status).toBe(200);
       expect(plain.headers.get('content-encoding')).toBeNull();
-      expect(await plain.json()).toEqual({ [`${ACCOUNT}:variable:release/text`]: UTF8_TEXT, [`${ACCOUNT}:variable:release/nul`]: WITH_NUL.toString('utf8') });
+      expect(await plain.json()).toEqual({
+        [`${ACCOUNT}:variable:release/text`]: UTF8_TEXT,
+        [`${ACCOUNT}:variable:release/nul`]: WITH_NUL.toString('utf8'),
+      });
     });
 
     it('with Accept-Encoding: base64 (any case): Content-Encoding: base64, every value as Base64.encode64 writes it', async () => {
@@ -59,7 +68,12 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
       const wire = body[`${ACCOUNT}:variable:release/keystore`] as string;
       // 60 characters a line, each line ended by a newline (Ruby's pack('m')).
       expect(wire.endsWith('\n')).toBe(true);
-      expect(wire.split('\n').slice(0, -1).every((l, i, all) => l.length === 60 || i === all.length - 1)).toBe(true);
+      expect(
+        wire
+          .split('\n')
+          .slice(0, -1)
+          .every((l, i, all) => l.length === 60 || i === all.length - 1),
+      ).toBe(true);
       expect(Buffer.from(wire, 'base64').equals(keystore)).toBe(true);
       expect(Buffer.from(body[`${ACCOUNT}:variable:release/text`] as string, 'base64').toString('utf8')).toBe(UTF8_TEXT);
     });
@@ -81,7 +95,10 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
       await client.getSecrets(['release/keystore']);
       const forms = [
         keystore.toString('base64'),
-        keystore.toString('base64').replace(/.{1,60}/g, '$&\n').split('\n')[2] as string,
+        keystore
+          .toString('base64')
+          .replace(/.{1,60}/g, '$&\n')
+          .split('\n')[2] as string,
         keystore.toString('base64url'),
         keystore.toString('hex'),
         keystore.toString('utf8'),
@@ -95,11 +112,18 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
     it('a proxy that drops Accept-Encoding: the 406 names the variables and the fix, never a value', async () => {
       const base = 'https://conjur.test';
       const token = fakeToken();
-      nock(base).post(/\/authn\//).reply(200, token.base64);
+      nock(base)
+        .post(/\/authn\//)
+        .reply(200, token.base64);
       nock(base)
         .get((uri) => uri.startsWith('/secrets'))
         .matchHeader('accept-encoding', 'base64')
-        .reply(406, { error: { code: 'not_acceptable', message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request." } });
+        .reply(406, {
+          error: {
+            code: 'not_acceptable',
+            message: "CONJ00074E Issue encoding secret into JSON format, try including 'Accept-Encoding: base64' header in request.",
+          },
+        });
       const logs = captureLogger();
       const { client } = makeClient({ log: logs.log });
       const err = await rejectionOf(client.getSecrets(['release/keystore', 'release/text']));
@@ -113,16 +137,27 @@ describe('binary secrets through the batch endpoint (Accept-Encoding: base64)', 
 
     it('a Conjur older than 1.11.5 ignores the header: no Content-Encoding, values taken as the text they are', async () => {
       const base = 'https://conjur.test';
-      nock(base).post(/\/authn\//).reply(200, fakeToken().base64);
-      nock(base).get((uri) => uri.startsWith('/secrets')).reply(200, { [`${ACCOUNT}:variable:release/text`]: UTF8_TEXT });
+      nock(base)
+        .post(/\/authn\//)
+        .reply(200, fakeToken().base64);
+      nock(base)
+        .get((uri) => uri.startsWith('/secrets'))
+        .reply(200, { [`${ACCOUNT}:variable:release/text`]: UTF8_TEXT });
       const { client } = makeClient();
       await expect(client.getSecrets(['release/text'])).resolves.toEqual(new Map([['release/text', UTF8_TEXT]]));
     });
 
     it('refuses an answer that claims base64 but is not', async () => {
       const base = 'https://conjur.test';
-      nock(base).post(/\/authn\//).reply(200, fakeToken().base64);
-      nock(base).get((uri) => uri.startsWith('/secrets')).reply(200, Buffer.from(JSON.stringify({ [`${ACCOUNT}:variable:release/text`]: 'not base64 at all!' })), { 'Content-Encoding': 'base64', 'Content-Type': 'application/json' });
+      nock(base)
+        .post(/\/authn\//)
+        .reply(200, fakeToken().base64);
+      nock(base)
+        .get((uri) => uri.startsWith('/secrets'))
+        .reply(200, Buffer.from(JSON.stringify({ [`${ACCOUNT}:variable:release/text`]: 'not base64 at all!' })), {
+          'Content-Encoding': 'base64',
+          'Content-Type': 'application/json',
+        });
       const { client } = makeClient();
       const err = await rejectionOf(client.getSecrets(['release/text']));
       expect(isReleaseBotError(err, ErrorCode.ConjurUnavailable)).toBe(true);

@@ -13,13 +13,31 @@ async function selfSigned(dir: string, name: string): Promise<{ key: string; cer
   const certFile = path.join(dir, `${name}-cert.pem`);
   await runCommand(
     requireBinary('openssl', 'openssl'),
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
     { cwd: dir, timeoutMs: 30_000, redact: (s) => s },
   );
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
-describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
+describe("CONJUR_CERT_FILE: trusting Conjur's own CA over https", () => {
   const tmp = makeTmpDir();
   let server: ConjurStandIn;
   let trusted: string;
@@ -29,7 +47,11 @@ describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
     const conjurCert = await selfSigned(tmp.dir, 'conjur');
     trusted = conjurCert.certFile;
     stranger = (await selfSigned(tmp.dir, 'stranger')).certFile;
-    server = await startConjurStandIn({ account: ACCOUNT, apiKeys: { [BOT_LOGIN]: CANARY_API_KEY }, tls: { key: conjurCert.key, cert: conjurCert.cert } });
+    server = await startConjurStandIn({
+      account: ACCOUNT,
+      apiKeys: { [BOT_LOGIN]: CANARY_API_KEY },
+      tls: { key: conjurCert.key, cert: conjurCert.cert },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -55,7 +77,7 @@ describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
     expect(server.requests.length).toBe(before); // the API key never left the machine
   });
 
-  it('trusts the certificate given as content in CONJUR_SSL_CERTIFICATE (also on one line with \\n), as Conjur\'s own clients do', async () => {
+  it("trusts the certificate given as content in CONJUR_SSL_CERTIFICATE (also on one line with \\n), as Conjur's own clients do", async () => {
     const pem = readFileSync(trusted, 'utf8');
     for (const sslCertificate of [pem, pem.trim().replace(/\n/g, '\\n')]) {
       const { client } = makeClient({ applianceUrl: server.url, sslCertificate });
@@ -70,7 +92,11 @@ describe('CONJUR_CERT_FILE: trusting Conjur\'s own CA over https', () => {
 
   it('refuses CONJUR_SSL_CERTIFICATE together with CONJUR_CERT_FILE, and content that is not a certificate', () => {
     const pem = readFileSync(trusted, 'utf8');
-    expect(() => makeClient({ applianceUrl: server.url, certFile: trusted, sslCertificate: pem })).toThrow('CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set');
-    expect(() => makeClient({ applianceUrl: server.url, sslCertificate: trusted })).toThrow('CONJUR_SSL_CERTIFICATE is not a PEM certificate');
+    expect(() => makeClient({ applianceUrl: server.url, certFile: trusted, sslCertificate: pem })).toThrow(
+      'CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set',
+    );
+    expect(() => makeClient({ applianceUrl: server.url, sslCertificate: trusted })).toThrow(
+      'CONJUR_SSL_CERTIFICATE is not a PEM certificate',
+    );
   });
 });

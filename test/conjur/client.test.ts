@@ -156,7 +156,8 @@ describe('ConjurClient authentication', () => {
 
 describe('ConjurClient.getSecrets', () => {
   const ids = ['release/downloads/token', 'release/npm/token', 'team@ops/key'];
-  const batchPath = '/secrets?variable_ids=myorg%3Avariable%3Arelease%2Fdownloads%2Ftoken,myorg%3Avariable%3Arelease%2Fnpm%2Ftoken,myorg%3Avariable%3Ateam%40ops%2Fkey';
+  const batchPath =
+    '/secrets?variable_ids=myorg%3Avariable%3Arelease%2Fdownloads%2Ftoken,myorg%3Avariable%3Arelease%2Fnpm%2Ftoken,myorg%3Avariable%3Ateam%40ops%2Fkey';
 
   it('fetches every value in one batch call with encoded qualified ids and registers each with the redactor', async () => {
     const token = fakeToken();
@@ -192,7 +193,13 @@ describe('ConjurClient.getSecrets', () => {
     expectAuthn(fakeToken());
     nock(BASE)
       .get((uri) => uri === batchPath)
-      .reply(404, { error: { code: 'not_found', message: "CONJ00076E Variable myorg:variable:release/npm/token is empty or not found.", target: 'variable' } });
+      .reply(404, {
+        error: {
+          code: 'not_found',
+          message: 'CONJ00076E Variable myorg:variable:release/npm/token is empty or not found.',
+          target: 'variable',
+        },
+      });
     const { client } = makeClient();
     const err = expectError(await rejectionOf(client.getSecrets(ids)), ErrorCode.ConjurNotFound);
     expect(err.details.missing).toEqual(['release/npm/token']);
@@ -212,7 +219,9 @@ describe('ConjurClient.getSecrets', () => {
 
   it('lists the requested ids when the 404 does not say which is missing', async () => {
     expectAuthn(fakeToken());
-    nock(BASE).get((uri) => uri === batchPath).reply(404);
+    nock(BASE)
+      .get((uri) => uri === batchPath)
+      .reply(404);
     const { client } = makeClient();
     const err = expectError(await rejectionOf(client.getSecrets(ids)), ErrorCode.ConjurNotFound);
     expect(err.details.missing).toEqual(ids);
@@ -220,7 +229,11 @@ describe('ConjurClient.getSecrets', () => {
 
   it('maps 403 to ConjurForbidden and 500 to a retryable ConjurUnavailable', async () => {
     expectAuthn(fakeToken());
-    nock(BASE).get((uri) => uri.startsWith('/secrets')).reply(403).get((uri) => uri.startsWith('/secrets')).reply(500);
+    nock(BASE)
+      .get((uri) => uri.startsWith('/secrets'))
+      .reply(403)
+      .get((uri) => uri.startsWith('/secrets'))
+      .reply(500);
     const { client } = makeClient();
     expectError(await rejectionOf(client.getSecrets(ids)), ErrorCode.ConjurForbidden);
     const err = expectError(await rejectionOf(client.getSecrets(ids)), ErrorCode.ConjurUnavailable);
@@ -229,7 +242,9 @@ describe('ConjurClient.getSecrets', () => {
 
   it('fails closed when the answer lacks a requested variable, and still never shows the values it got', async () => {
     expectAuthn(fakeToken());
-    nock(BASE).get((uri) => uri === batchPath).reply(200, { 'myorg:variable:release/downloads/token': CANARY_SECRET });
+    nock(BASE)
+      .get((uri) => uri === batchPath)
+      .reply(200, { 'myorg:variable:release/downloads/token': CANARY_SECRET });
     const { client, redactor } = makeClient();
     const err = expectError(await rejectionOf(client.getSecrets(ids)), ErrorCode.ConjurNotFound);
     expect(err.details.missing).toEqual(['release/npm/token']);
@@ -239,7 +254,11 @@ describe('ConjurClient.getSecrets', () => {
 
   it('fails closed on an answer that is not a JSON object', async () => {
     expectAuthn(fakeToken());
-    nock(BASE).get((uri) => uri.startsWith('/secrets')).reply(200, '<html>proxy login</html>').get((uri) => uri.startsWith('/secrets')).reply(200, [CANARY_SECRET]);
+    nock(BASE)
+      .get((uri) => uri.startsWith('/secrets'))
+      .reply(200, '<html>proxy login</html>')
+      .get((uri) => uri.startsWith('/secrets'))
+      .reply(200, [CANARY_SECRET]);
     const { client } = makeClient();
     expectError(await rejectionOf(client.getSecrets(['release/a'])), ErrorCode.ConjurUnavailable);
     const err = expectError(await rejectionOf(client.getSecrets(['release/a'])), ErrorCode.ConjurUnavailable);
@@ -249,7 +268,9 @@ describe('ConjurClient.getSecrets', () => {
 
 describe('ConjurClient.isMember', () => {
   const rolesOf = (path: string, roles: unknown, status = 200): nock.Scope =>
-    nock(BASE).get((uri) => uri === `${path}?all`).reply(status, roles as nock.Body);
+    nock(BASE)
+      .get((uri) => uri === `${path}?all`)
+      .reply(status, roles as nock.Body);
   /** The group's membership sentinel: `GET /resources/<account>/webservice/<group>?permitted_roles=true&privilege=release` (cyberark/conjur config/routes.rb, resources#permitted_roles). */
   const sentinel = (group: string, body: unknown, status = 200): nock.Scope =>
     nock(BASE)
@@ -257,12 +278,22 @@ describe('ConjurClient.isMember', () => {
       .matchHeader('authorization', /^Token token="/)
       .reply(status, body as nock.Body);
   /** Conjur's 404 for a resource the bot may not see (RecordNotFound, app/controllers/application_controller.rb). */
-  const noSentinel = (group = 'release/conjur-cli') => sentinel(group, { error: { code: 'not_found', message: `Webservice 'myorg:webservice:${group}' not found` } }, 404);
+  const noSentinel = (group = 'release/conjur-cli') =>
+    sentinel(group, { error: { code: 'not_found', message: `Webservice 'myorg:webservice:${group}' not found` } }, 404);
 
-  it('asks the group\'s sentinel first: a member iff Conjur lists the person\'s own role id, in one request', async () => {
+  it("asks the group's sentinel first: a member iff Conjur lists the person's own role id, in one request", async () => {
     expectAuthn(fakeToken());
     // roles_that_can answers the permitted group, the owner's side and everyone below them (a JSON array of ids).
-    const answer = ['myorg:group:release/conjur-cli', 'myorg:group:release/devs', 'myorg:policy:release', 'myorg:user:admin', 'myorg:user:alice', 'myorg:host:ci/jenkins', 'other:user:bob', 'myorg:group:bob'];
+    const answer = [
+      'myorg:group:release/conjur-cli',
+      'myorg:group:release/devs',
+      'myorg:policy:release',
+      'myorg:user:admin',
+      'myorg:user:alice',
+      'myorg:host:ci/jenkins',
+      'other:user:bob',
+      'myorg:group:bob',
+    ];
     for (let i = 0; i < 4; i++) sentinel('release/conjur-cli', answer);
     const { client } = makeClient();
     await expect(client.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
@@ -291,10 +322,12 @@ describe('ConjurClient.isMember', () => {
     sentinel('release/conjur-cli', 'boom', 500);
     const { client } = makeClient();
     expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurForbidden);
-    expect(expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable).retryable).toBe(true);
+    expect(expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurUnavailable).retryable).toBe(
+      true,
+    );
   });
 
-  it('without a sentinel, reads the person\'s ?all memberships: true for a member through nested groups', async () => {
+  it("without a sentinel, reads the person's ?all memberships: true for a member through nested groups", async () => {
     expectAuthn(fakeToken());
     noSentinel();
     rolesOf('/roles/myorg/user/alice', ['myorg:user:alice', 'myorg:group:release/devs', 'myorg:group:release/conjur-cli']);
@@ -302,10 +335,15 @@ describe('ConjurClient.isMember', () => {
     await expect(client.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
   });
 
-  it('is false when only a look-alike group or another account\'s group is listed', async () => {
+  it("is false when only a look-alike group or another account's group is listed", async () => {
     expectAuthn(fakeToken());
     noSentinel();
-    rolesOf('/roles/myorg/user/bob', ['myorg:user:bob', 'myorg:group:release/conjur-cli-readers', 'other:group:release/conjur-cli', 'myorg:user:release/conjur-cli']);
+    rolesOf('/roles/myorg/user/bob', [
+      'myorg:user:bob',
+      'myorg:group:release/conjur-cli-readers',
+      'other:group:release/conjur-cli',
+      'myorg:user:release/conjur-cli',
+    ]);
     const { client } = makeClient();
     await expect(client.isMember('bob', 'release/conjur-cli')).resolves.toBe(false);
   });
@@ -340,7 +378,7 @@ describe('ConjurClient.isMember', () => {
     const { client } = makeClient();
     const err = expectError(await rejectionOf(client.isMember('ghost', 'release/conjur-cli')), ErrorCode.MembershipUndetermined);
     expect(err.message).toBe(
-      'cannot tell whether ghost is a member of the Conjur group release/conjur-cli: Conjur shows host/release-bot neither the group\'s membership sentinel (!webservice release/conjur-cli) nor user ghost. Declare !webservice release/conjur-cli in the policy that declares the group (so it has the same owner), permit the group release and host/release-bot read on it (deploy/conjur/policy.yml)',
+      "cannot tell whether ghost is a member of the Conjur group release/conjur-cli: Conjur shows host/release-bot neither the group's membership sentinel (!webservice release/conjur-cli) nor user ghost. Declare !webservice release/conjur-cli in the policy that declares the group (so it has the same owner), permit the group release and host/release-bot read on it (deploy/conjur/policy.yml)",
     );
     expect(err.details).toEqual({ group: 'release/conjur-cli', sentinel: 'webservice:release/conjur-cli' });
     expectError(await rejectionOf(client.isMember('alice', 'release/conjur-cli')), ErrorCode.ConjurForbidden);
@@ -353,7 +391,13 @@ describe('ConjurClient.canRead', () => {
   it('checks execute on the variable: 204 is true, 404 is false, 403 throws', async () => {
     expectAuthn(fakeToken());
     const path = '/resources/myorg/variable/release%2Fnpm%2Ftoken?check=true&privilege=execute';
-    nock(BASE).get((uri) => uri === path).reply(204).get((uri) => uri === path).reply(404).get((uri) => uri === path).reply(403);
+    nock(BASE)
+      .get((uri) => uri === path)
+      .reply(204)
+      .get((uri) => uri === path)
+      .reply(404)
+      .get((uri) => uri === path)
+      .reply(403);
     const { client } = makeClient();
     await expect(client.canRead('release/npm/token')).resolves.toBe(true);
     await expect(client.canRead('release/npm/token')).resolves.toBe(false);
@@ -362,7 +406,23 @@ describe('ConjurClient.canRead', () => {
 });
 
 describe('hostile ids', () => {
-  const hostile = ['../../x', 'a?b', 'a#b', 'a,b', 'x:y', 'a%2Fb', 'a b', '', 'a//b', 'a/', '/a', 'a/../b', '.hidden', 'a\nb', 'x'.repeat(300)];
+  const hostile = [
+    '../../x',
+    'a?b',
+    'a#b',
+    'a,b',
+    'x:y',
+    'a%2Fb',
+    'a b',
+    '',
+    'a//b',
+    'a/',
+    '/a',
+    'a/../b',
+    '.hidden',
+    'a\nb',
+    'x'.repeat(300),
+  ];
 
   it.each(hostile)('refuses %j as a variable or group id before any request', async (id) => {
     const { client } = makeClient(); // no interceptor: a request would fail with a different error
@@ -400,7 +460,9 @@ describe('transport failures', () => {
 
   it('treats an unexpected status as a failure, not a success', async () => {
     expectAuthn(fakeToken());
-    nock(BASE).get((uri) => uri.startsWith('/resources')).reply(302, '', { Location: 'https://evil.test/' });
+    nock(BASE)
+      .get((uri) => uri.startsWith('/resources'))
+      .reply(302, '', { Location: 'https://evil.test/' });
     const { client } = makeClient();
     expectError(await rejectionOf(client.canRead('release/a')), ErrorCode.ConjurUnavailable);
   });
@@ -458,7 +520,15 @@ describe('no secret reaches a log line or an error', () => {
     const seen = [text(), ...errors.map(visibleText)].join('\n');
     expect(errors).toHaveLength(4);
     expect(text()).toContain('conjur request'); // the log did capture the calls
-    for (const canary of [CANARY_API_KEY, CANARY_SECRET, 'CANARYmultilinekeymaterial', token.base64, token.signature, token2.base64, token2.signature]) {
+    for (const canary of [
+      CANARY_API_KEY,
+      CANARY_SECRET,
+      'CANARYmultilinekeymaterial',
+      token.base64,
+      token.signature,
+      token2.base64,
+      token2.signature,
+    ]) {
       expect(seen).not.toContain(canary);
     }
   });

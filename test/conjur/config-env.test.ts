@@ -46,8 +46,12 @@ describe('Conjur connection settings at start', () => {
   it('refuses both certificate variables at once, a certificate that is not PEM, and a Cloud tenant with another account', () => {
     const certFile = path.join(tmp.dir, 'ca.pem');
     writeFileSync(certFile, PEM);
-    expect(problems({ CONJUR_SSL_CERTIFICATE: PEM, CONJUR_CERT_FILE: certFile }).join('\n')).toContain('CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set');
+    expect(problems({ CONJUR_SSL_CERTIFICATE: PEM, CONJUR_CERT_FILE: certFile }).join('\n')).toContain(
+      'CONJUR_SSL_CERTIFICATE and CONJUR_CERT_FILE are both set',
+    );
     expect(problems({ CONJUR_SSL_CERTIFICATE: certFile }).join('\n')).toContain('CONJUR_SSL_CERTIFICATE is not a PEM certificate');
-    expect(problems({ CONJUR_APPLIANCE_URL: 'https://acme.secretsmgr.cyberark.cloud/api', CONJUR_ACCOUNT: 'acme' }).join('\n')).toContain('CONJUR_ACCOUNT=conjur');
+    expect(problems({ CONJUR_APPLIANCE_URL: 'https://acme.secretsmgr.cyberark.cloud/api', CONJUR_ACCOUNT: 'acme' }).join('\n')).toContain(
+      'CONJUR_ACCOUNT=conjur',
+    );
   });
 });

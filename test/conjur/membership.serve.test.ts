@@ -25,7 +25,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
  * that (roles_that_can, cyberark/conjur db/migrate/20160705141848_create_authz_functions.rb). A
  * project whose group has no sentinel is refused as "membership undetermined", naming the fix.
  */
-describe('membership through a running serve: the sentinel admits a hidden nested group\'s member, refuses an outsider', () => {
+describe("membership through a running serve: the sentinel admits a hidden nested group's member, refuses an outsider", () => {
   let w: SlackWorld;
   const bot: RoleRef = 'host:release-bot';
   const withSentinel = ['release/conjur-cli', 'release/core-team', 'release/gated', 'release/approvers'];
@@ -34,8 +34,18 @@ describe('membership through a running serve: the sentinel admits a hidden neste
     w = await startSlackWorld({
       sleepSeconds: 0,
       conjur: {
-        groups: { 'release/conjur-cli': ['group:release/core-team', 'group:team-hidden'], 'team-hidden': ['user:carol'], 'release/orphan': ['user:carol'] },
-        owners: { 'policy:root': 'user:admin', 'policy:release': 'policy:root', 'group:release/conjur-cli': 'policy:release', 'group:team-hidden': 'policy:root', 'group:release/orphan': 'policy:release' },
+        groups: {
+          'release/conjur-cli': ['group:release/core-team', 'group:team-hidden'],
+          'team-hidden': ['user:carol'],
+          'release/orphan': ['user:carol'],
+        },
+        owners: {
+          'policy:root': 'user:admin',
+          'policy:release': 'policy:root',
+          'group:release/conjur-cli': 'policy:release',
+          'group:team-hidden': 'policy:root',
+          'group:release/orphan': 'policy:release',
+        },
         // The bot reads the release groups (deploy/conjur/policy.yml), no person, not team-hidden.
         visibility: Object.fromEntries([...withSentinel, 'release/orphan'].map((g) => [`group:${g}`, [bot]])),
         // Every group but release/orphan has its sentinel, declared in the group's own policy.
@@ -69,7 +79,10 @@ describe('membership through a running serve: the sentinel admits a hidden neste
     const published = await waitFor('conjur-cli 5.0.0 published', () => audit('conjur-cli', '5.0.0').find((e) => e.type === 'published'));
     expect(published.actor).toMatchObject({ conjurLogin: 'carol', via: 'slack' });
     expect(existsSync(path.join(w.outDir, 'conjur-cli/5.0.0'))).toBe(true);
-    const asked = w.conjur.requests.slice(from).filter((r) => r.method === 'GET' && r.path !== '/secrets').map((r) => `${r.path}?${r.query} ${r.status}`);
+    const asked = w.conjur.requests
+      .slice(from)
+      .filter((r) => r.method === 'GET' && r.path !== '/secrets')
+      .map((r) => `${r.path}?${r.query} ${r.status}`);
     expect(asked).toContain('/resources/acme/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 200');
     expect(asked.filter((a) => a.startsWith('/roles/'))).toEqual([]);
   });

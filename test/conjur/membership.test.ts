@@ -53,18 +53,39 @@ const roles: Pick<ConjurStandInOptions, 'groups' | 'layers' | 'owners'> = {
     'host:ci/jenkins': 'policy:root',
   },
 };
-const people: RoleRef[] = ['user:admin', 'user:sam', 'user:alice', 'user:carol', 'user:erin', 'user:frank', 'user:bob', 'user:dave', 'host:ci/jenkins', 'host:deployer', 'user:nobody'];
+const people: RoleRef[] = [
+  'user:admin',
+  'user:sam',
+  'user:alice',
+  'user:carol',
+  'user:erin',
+  'user:frank',
+  'user:bob',
+  'user:dave',
+  'host:ci/jenkins',
+  'host:deployer',
+  'user:nobody',
+];
 const groups = Object.keys(roles.groups ?? {});
 const loginOf = (r: RoleRef) => (r.startsWith('host:') ? `host/${r.slice(5)}` : r.slice(5));
 
 /** Every group's sentinel, declared in the group's own policy (so owned by the group's owner), as deploy/conjur/policy.yml does. */
 const sentinels: ConjurStandInOptions['webservices'] = Object.fromEntries(
-  groups.map((g) => [g, { owner: roles.owners?.[`group:${g}`] ?? 'policy:root', permissions: { release: [`group:${g}` as RoleRef], read: [bot] } }]),
+  groups.map((g) => [
+    g,
+    { owner: roles.owners?.[`group:${g}`] ?? 'policy:root', permissions: { release: [`group:${g}` as RoleRef], read: [bot] } },
+  ]),
 );
 
 /** What the bot may see: the release groups (read, as policy.yml permits) and, when `people`, every person; never team-hidden or deep-team. */
 function world(options: { sentinels: boolean; people: boolean }): ConjurStandInOptions {
-  const visible: RoleRef[] = [`group:${GROUP}`, 'group:release/devs', 'layer:release/ci', 'policy:release', ...(options.people ? people : [])];
+  const visible: RoleRef[] = [
+    `group:${GROUP}`,
+    'group:release/devs',
+    'layer:release/ci',
+    'policy:release',
+    ...(options.people ? people : []),
+  ];
   return {
     account: ACCOUNT,
     apiKeys: { [BOT_LOGIN]: CANARY_API_KEY },
@@ -75,9 +96,13 @@ function world(options: { sentinels: boolean; people: boolean }): ConjurStandInO
 }
 
 /** The path each answer took, as the stand-in saw it. */
-const asked = (s: ConjurStandIn, from: number) => s.requests.slice(from).filter((r) => r.method === 'GET').map((r) => `${r.path.split('/')[1]} ${r.query.split('&')[0]} ${r.status}`);
+const asked = (s: ConjurStandIn, from: number) =>
+  s.requests
+    .slice(from)
+    .filter((r) => r.method === 'GET')
+    .map((r) => `${r.path.split('/')[1]} ${r.query.split('&')[0]} ${r.status}`);
 
-describe('membership: the sentinel and ?all give Conjur\'s own answer (all_roles, ownership included)', () => {
+describe("membership: the sentinel and ?all give Conjur's own answer (all_roles, ownership included)", () => {
   let sentinelSide: ConjurStandIn;
   let personSide: ConjurStandIn;
   let neither: ConjurStandIn;
@@ -103,14 +128,14 @@ describe('membership: the sentinel and ?all give Conjur\'s own answer (all_roles
     ['a member through a nested group', 'user:alice', true],
     ['a member of a nested group hidden from the bot', 'user:carol', true],
     ['a member of a group nested in the hidden group', 'user:erin', true],
-    ['the owner of a member user (holds that user\'s role)', 'user:frank', true],
+    ["the owner of a member user (holds that user's role)", 'user:frank', true],
     ['a host through a layer granted to the group', 'host:ci/jenkins', true],
     ['a host granted directly', 'host:deployer', true],
     ['a member of another group only', 'user:bob', false],
     ['the owner of an unrelated group', 'user:dave', false],
   ];
 
-  it('the cases below are all_roles\' own answers', () => {
+  it("the cases below are all_roles' own answers", () => {
     for (const [, person, expected] of cases) expect([person, member(sentinelSide, person, GROUP)]).toEqual([person, expected]);
   });
 
@@ -125,14 +150,14 @@ describe('membership: the sentinel and ?all give Conjur\'s own answer (all_roles
     expect(asked(personSide, before.p)).toEqual(['resources permitted_roles=true 404', 'roles all 200']);
   });
 
-  it('someone Conjur does not know: not in the sentinel\'s answer; on the person\'s side Conjur\'s 404 is the same as hidden, so refused as undetermined', async () => {
+  it("someone Conjur does not know: not in the sentinel's answer; on the person's side Conjur's 404 is the same as hidden, so refused as undetermined", async () => {
     expect(member(sentinelSide, 'user:nobody', GROUP)).toBe(false);
     await expect(makeClient({ applianceUrl: sentinelSide.url }).client.isMember('nobody', GROUP)).resolves.toBe(false);
     const err = await rejectionOf(makeClient({ applianceUrl: personSide.url }).client.isMember('nobody', GROUP));
     expect(isReleaseBotError(err, ErrorCode.MembershipUndetermined)).toBe(true);
   });
 
-  it('for every person and every group of the organisation, both paths give all_roles\' answer', async () => {
+  it("for every person and every group of the organisation, both paths give all_roles' answer", async () => {
     const viaSentinel = makeClient({ applianceUrl: sentinelSide.url }).client;
     const viaPerson = makeClient({ applianceUrl: personSide.url }).client;
     const answers: string[] = [];
@@ -140,7 +165,9 @@ describe('membership: the sentinel and ?all give Conjur\'s own answer (all_roles
     for (const person of people.filter((p) => p !== 'user:nobody')) {
       for (const group of groups) {
         expected.push(`${person} ${group} ${member(sentinelSide, person, group)} ${member(sentinelSide, person, group)}`);
-        answers.push(`${person} ${group} ${await viaSentinel.isMember(loginOf(person), group)} ${await viaPerson.isMember(loginOf(person), group)}`);
+        answers.push(
+          `${person} ${group} ${await viaSentinel.isMember(loginOf(person), group)} ${await viaPerson.isMember(loginOf(person), group)}`,
+        );
       }
     }
     expect(answers).toEqual(expected);
@@ -163,7 +190,7 @@ describe('membership: the sentinel and ?all give Conjur\'s own answer (all_roles
     expect(neither.requests.some((r) => r.query.startsWith('members'))).toBe(false);
   });
 
-  it('a sentinel that does not permit its group (someone else\'s, or the permit forgotten) is not read as the group\'s members', async () => {
+  it("a sentinel that does not permit its group (someone else's, or the permit forgotten) is not read as the group's members", async () => {
     const stray = await startConjurStandIn({
       ...world({ sentinels: false, people: false }),
       // Only its owner's side would be listed: admin, as owner of root, is in it, and so would be admitted.

@@ -60,7 +60,7 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     ]);
   });
 
-  it('fetches all of a release\'s credentials in one round trip after login', async () => {
+  it("fetches all of a release's credentials in one round trip after login", async () => {
     const { client: c } = client();
     const secrets = await c.getSecrets(['release/downloads/token', 'release/signing/key']);
     expect(secrets.get('release/downloads/token')).toBe(CANARY_SECRET);
@@ -96,11 +96,12 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
   });
 
   describe('when Conjur hides roles the bot holds no privilege on (1.19.3 and later)', () => {
-    const hidden = (visibility: ConjurStandInOptions['visibility'], more: Partial<ConjurStandInOptions> = {}) => startConjurStandIn(standInData({ now: serverClock.now, visibility, ...more }));
+    const hidden = (visibility: ConjurStandInOptions['visibility'], more: Partial<ConjurStandInOptions> = {}) =>
+      startConjurStandIn(standInData({ now: serverClock.now, visibility, ...more }));
     const asked = (s: ConjurStandIn) => s.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}?${r.query} ${r.status}`);
     const sentinel = membershipSentinels(['release/conjur-cli']);
 
-    it('asks the group\'s sentinel when the person is not visible: one request, nested groups included, follows changes', async () => {
+    it("asks the group's sentinel when the person is not visible: one request, nested groups included, follows changes", async () => {
       await server.close();
       server = await hidden({}, { webservices: sentinel });
       const { client: c } = client();
@@ -113,12 +114,18 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
       expect(server.requests.some((r) => r.path.startsWith('/roles/'))).toBe(false);
     });
 
-    it('a sentinel the bot may not read is a 404, as if absent: the person\'s ?all is asked', async () => {
+    it("a sentinel the bot may not read is a 404, as if absent: the person's ?all is asked", async () => {
       await server.close();
-      server = await hidden({ 'user:alice': ['host:release-bot'] }, { webservices: { 'release/conjur-cli': { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } } } });
+      server = await hidden(
+        { 'user:alice': ['host:release-bot'] },
+        { webservices: { 'release/conjur-cli': { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } } } },
+      );
       const { client: c } = client();
       await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
-      expect(asked(server)).toEqual(['/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 404', '/roles/myorg/user/alice?all 200']);
+      expect(asked(server)).toEqual([
+        '/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release 404',
+        '/roles/myorg/user/alice?all 200',
+      ]);
       await expect(c.membershipSentinel('release/conjur-cli')).resolves.toBe('missing');
     });
 
@@ -133,7 +140,7 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     });
   });
 
-  it('checks the bot\'s execute privilege', async () => {
+  it("checks the bot's execute privilege", async () => {
     const { client: c } = client();
     await expect(c.canRead('release/downloads/token')).resolves.toBe(true);
     await expect(c.canRead('ops/db/password')).resolves.toBe(false);
@@ -182,7 +189,7 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
       expect(logins(s).length).toBeLessThan(s.requests.length / 4);
     });
 
-    it('uses only the token\'s own lifetime, so a release machine an hour off Conjur\'s clock refreshes just as well', async () => {
+    it("uses only the token's own lifetime, so a release machine an hour off Conjur's clock refreshes just as well", async () => {
       const ahead = await driveFor(2 * 60_000, 5_000, 6 * 60_000, 3600_000);
       expect(unauthorized(ahead)).toEqual([]);
       const behind = await driveFor(2 * 60_000, 5_000, 6 * 60_000, -3600_000);
@@ -233,7 +240,7 @@ describe('ConjurClient against the Conjur stand-in (real HTTP on loopback)', () 
     await expect(c.isMember('alice', 'release/conjur-cli')).resolves.toBe(true);
   });
 
-  it('keeps secrets and keys out of the client\'s and the stand-in\'s logs', async () => {
+  it("keeps secrets and keys out of the client's and the stand-in's logs", async () => {
     const clientLog = captureLogger();
     const serverLog = captureLogger();
     const logged = await startConjurStandIn(standInData({ log: serverLog.log }));
@@ -269,7 +276,11 @@ describe('the stand-in as an HTTP server', () => {
     const json = JSON.parse(await (await authn('alice', ALICE_KEY, false)).text()) as Record<string, string>;
     expect(Object.keys(json).sort()).toEqual(['payload', 'protected', 'signature']);
     const b64 = await (await authn('alice', ALICE_KEY)).text();
-    expect(Object.keys(JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as object).sort()).toEqual(['payload', 'protected', 'signature']);
+    expect(Object.keys(JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as object).sort()).toEqual([
+      'payload',
+      'protected',
+      'signature',
+    ]);
     expect((await authn('alice', BOT_LOGIN)).status).toBe(401);
     expect((await authn('mallory', ALICE_KEY)).status).toBe(401);
   });
@@ -291,10 +302,19 @@ describe('the stand-in as an HTTP server', () => {
   it('answers permitted_roles as Conjur does: the permitted roles and the owner, expanded downwards; 422 without a privilege; 404 when not visible', async () => {
     const token = await (await authn('alice', ALICE_KEY)).text();
     const get = (path: string) => fetch(`${server.url}${path}`, { headers: { Authorization: `Token token="${token}"` } });
-    server.setWebservice('release/conjur-cli', { owner: 'group:release/bots', permissions: { release: ['group:release/conjur-cli'], read: ['user:alice'] } });
+    server.setWebservice('release/conjur-cli', {
+      owner: 'group:release/bots',
+      permissions: { release: ['group:release/conjur-cli'], read: ['user:alice'] },
+    });
     const ok = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release');
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toEqual(['myorg:group:release/bots', 'myorg:group:release/conjur-cli', 'myorg:group:release/devs', 'myorg:host:release-bot', 'myorg:user:alice']);
+    expect(await ok.json()).toEqual([
+      'myorg:group:release/bots',
+      'myorg:group:release/conjur-cli',
+      'myorg:group:release/devs',
+      'myorg:host:release-bot',
+      'myorg:user:alice',
+    ]);
     const none = await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true');
     expect([none.status, await none.json()]).toEqual([422, { error: { code: 'argument_error', message: 'privilege' } }]);
     server.setWebservice('release/conjur-cli', { owner: 'policy:root', permissions: { release: ['group:release/conjur-cli'] } });
@@ -302,7 +322,9 @@ describe('the stand-in as an HTTP server', () => {
     // holds the group; the bot holds nothing there, so to it the sentinel does not exist.
     expect((await get('/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release')).status).toBe(200);
     const botToken = await (await authn(BOT_LOGIN, CANARY_API_KEY)).text();
-    const asBot = await fetch(`${server.url}/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release`, { headers: { Authorization: `Token token="${botToken}"` } });
+    const asBot = await fetch(`${server.url}/resources/myorg/webservice/release%2Fconjur-cli?permitted_roles=true&privilege=release`, {
+      headers: { Authorization: `Token token="${botToken}"` },
+    });
     expect(asBot.status).toBe(404);
     expect((await get('/resources/myorg/webservice/release%2Fnope?permitted_roles=true&privilege=release')).status).toBe(404);
     server.setWebservice('release/conjur-cli', undefined);

@@ -18,7 +18,10 @@ describe('ConjurClient with CONJUR_AUTHN_TOKEN_FILE', () => {
   afterEach(() => tmp.cleanup());
 
   const whoami = (token: { base64: string }): nock.Scope =>
-    nock(BASE).get('/whoami').matchHeader('authorization', tokenHeader(token.base64)).reply(200, { account: ACCOUNT, username: 'host/release-bot' });
+    nock(BASE)
+      .get('/whoami')
+      .matchHeader('authorization', tokenHeader(token.base64))
+      .reply(200, { account: ACCOUNT, username: 'host/release-bot' });
 
   it('uses the token in the file (raw JSON or base64) and picks up a new one as soon as the file changes, never logging in', async () => {
     const first = fakeToken();

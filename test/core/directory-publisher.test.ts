@@ -14,7 +14,8 @@ describe('the directory publisher: read back, never overwrite', () => {
   beforeEach(() => (tmp = makeTmpDir()));
   afterEach(() => tmp.cleanup());
 
-  const label = (over: Record<string, unknown> = {}) => `${JSON.stringify({ project: 'conjur-cli', version: '4.2.0', releaseId: 'rel_one', build: { number: 123 }, artifact: { kind: 'files' }, releasedAt: '2030-01-01T00:00:00.000Z', ...over }, null, 2)}\n`;
+  const label = (over: Record<string, unknown> = {}) =>
+    `${JSON.stringify({ project: 'conjur-cli', version: '4.2.0', releaseId: 'rel_one', build: { number: 123 }, artifact: { kind: 'files' }, releasedAt: '2030-01-01T00:00:00.000Z', ...over }, null, 2)}\n`;
   const setup = async () => {
     const ctx = await publishContext(tmp.dir, { 'conjur-cli-4.2.0.gem': 'gem bytes', 'docs/NOTES': 'notes' });
     writeFileSync(ctx.labelFile, label());
@@ -31,7 +32,10 @@ describe('the directory publisher: read back, never overwrite', () => {
     expect(readFileSync(path.join(dest, 'conjur-cli-4.2.0.release.json'), 'utf8')).toBe(label());
     // Root ignores 0444, so the proof that nothing is copied over the label is its inode and mtime.
     const before = statSync(path.join(dest, 'conjur-cli-4.2.0.release.json'));
-    await expect(directoryPublisher.publish(ctx, opts)).resolves.toMatchObject({ status: 'already-present', detail: '0 file(s) copied, release label already there' });
+    await expect(directoryPublisher.publish(ctx, opts)).resolves.toMatchObject({
+      status: 'already-present',
+      detail: '0 file(s) copied, release label already there',
+    });
     const after = statSync(path.join(dest, 'conjur-cli-4.2.0.release.json'));
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
   });
@@ -53,7 +57,10 @@ describe('the directory publisher: read back, never overwrite', () => {
     chmodSync(labelTo, 0o644);
     writeFileSync(labelTo, other);
     chmodSync(labelTo, 0o444);
-    await expect(directoryPublisher.publish(ctx, opts)).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, message: expect.stringContaining('release label of another build') });
+    await expect(directoryPublisher.publish(ctx, opts)).rejects.toMatchObject({
+      code: ErrorCode.DestinationConflict,
+      message: expect.stringContaining('release label of another build'),
+    });
     expect(readFileSync(labelTo, 'utf8')).toBe(other);
   });
 
@@ -78,9 +85,20 @@ describe('the directory publisher: read back, never overwrite', () => {
       const results = [];
       for (let i = 0; i < 2; i++) results.push(await directoryPublisher.publish(ctx, { path: ctx.dest }));
       console.log(JSON.stringify(results.map((r) => r.status)));`;
-    const json = JSON.stringify({ project: ctx.project, version: ctx.version, artifact: ctx.artifact, dir: ctx.dir, labelFile: ctx.labelFile, dest });
+    const json = JSON.stringify({
+      project: ctx.project,
+      version: ctx.version,
+      artifact: ctx.artifact,
+      dir: ctx.dir,
+      labelFile: ctx.labelFile,
+      dest,
+    });
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script, json], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
+      execFile(
+        '/usr/sbin/runuser',
+        ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script, json],
+        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      ),
     );
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);

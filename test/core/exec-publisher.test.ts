@@ -72,9 +72,9 @@ describe('the exec publisher', () => {
     return f.core.release('app', '1.0.0', { login: 'alice', via: 'cli' });
   };
 
-  it('gives the script only the allowlisted environment and its own destination\'s credentials; {build} expands; shell syntax stays literal', async () => {
+  it("gives the script only the allowlisted environment and its own destination's credentials; {build} expands; shell syntax stays literal", async () => {
     const pwned = path.join(tmp.dir, 'pwned');
-    const hostile = [`$(touch ${pwned}); rm -rf /`, `\`touch ${pwned}\``, `a;b|c&&d > ${pwned}`, "'quoted' \"double\" \\back"];
+    const hostile = [`$(touch ${pwned}); rm -rf /`, `\`touch ${pwned}\``, `a;b|c&&d > ${pwned}`, '\'quoted\' "double" \\back'];
     const argv = JSON.stringify(['{project}', '{version}', '{build}', 'v{version}-build.{build}', ...hostile]);
     const summary = await release(
       [
@@ -85,9 +85,32 @@ describe('the exec publisher', () => {
     );
     expect(summary.state).toBe('published');
 
-    const envOf = (name: string) => Object.fromEntries(readFileSync(path.join(tmp.dir, `${name}.env`), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const allowed = new Set<string>([...INHERITED_ENV, 'HOME', 'PROBE_OUT', 'TOKEN', 'TOKEN_FILE', 'RELEASE_PROJECT', 'RELEASE_VERSION', 'RELEASE_DIR', 'RELEASE_LABEL', 'PWD', 'OLDPWD', 'SHLVL', '_']);
-    for (const [name, own, other] of [['a', TOKEN_A, TOKEN_B], ['b', TOKEN_B, TOKEN_A]] as const) {
+    const envOf = (name: string) =>
+      Object.fromEntries(
+        readFileSync(path.join(tmp.dir, `${name}.env`), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
+    const allowed = new Set<string>([
+      ...INHERITED_ENV,
+      'HOME',
+      'PROBE_OUT',
+      'TOKEN',
+      'TOKEN_FILE',
+      'RELEASE_PROJECT',
+      'RELEASE_VERSION',
+      'RELEASE_DIR',
+      'RELEASE_LABEL',
+      'PWD',
+      'OLDPWD',
+      'SHLVL',
+      '_',
+    ]);
+    for (const [name, own, other] of [
+      ['a', TOKEN_A, TOKEN_B],
+      ['b', TOKEN_B, TOKEN_A],
+    ] as const) {
       const env = envOf(name);
       expect(Object.keys(env).filter((k) => !allowed.has(k))).toEqual([]);
       expect(env.TOKEN).toBe(own);
@@ -101,13 +124,21 @@ describe('the exec publisher', () => {
     expect(envOf('a')).toMatchObject({ RELEASE_PROJECT: 'app', RELEASE_VERSION: '1.0.0', PATH: process.env.PATH });
 
     // Each argument arrives as one argv element, exactly as configured: nothing ran.
-    expect(readFileSync(path.join(tmp.dir, 'b.args'), 'utf8').split('\n').slice(0, -1)).toEqual(['app', '1.0.0', '77', 'v1.0.0-build.77', ...hostile]);
+    expect(readFileSync(path.join(tmp.dir, 'b.args'), 'utf8').split('\n').slice(0, -1)).toEqual([
+      'app',
+      '1.0.0',
+      '77',
+      'v1.0.0-build.77',
+      ...hostile,
+    ]);
     expect(existsSync(pwned)).toBe(false);
     expect(existsSync('/bin/sh')).toBe(true); // rm -rf / did not run either
   });
 
   it('the destination timeout kills the script and its process group; the result is a coded timeout failure', async () => {
-    const summary = await release(`      - { name: slow, type: exec, command: ${JSON.stringify([hang])}, env: { PROBE_OUT: "${tmp.dir}/h" }, timeout_seconds: 1, retries: 0 }\n`);
+    const summary = await release(
+      `      - { name: slow, type: exec, command: ${JSON.stringify([hang])}, env: { PROBE_OUT: "${tmp.dir}/h" }, timeout_seconds: 1, retries: 0 }\n`,
+    );
     expect(summary.state).toBe('failed');
     expect(summary.destinations[0]).toMatchObject({ name: 'slow', status: 'failed', error: { code: ErrorCode.Timeout } });
     const pids = ['pid', 'bg'].map((x) => Number(readFileSync(path.join(tmp.dir, `h.${x}`), 'utf8')));
@@ -123,9 +154,21 @@ describe('the exec publisher', () => {
     const forms = [TOKEN_A, Buffer.from(TOKEN_A).toString('base64'), encodeURIComponent(TOKEN_A)];
     const ok = await execPublisher.publish(ctx, { command: [probe], env: { PROBE_OUT: path.join(tmp.dir, 'r') } });
     const failing = await publishContext(tmp.dir, { 'app-1.0.0.tgz': 'bytes' }, { credentials: { TOKEN: TOKEN_A } });
-    const err = await execPublisher.publish(failing, { command: ['sh', '-c', `echo "$TOKEN"; printf %s "$TOKEN" | base64 >&2; echo "${encodeURIComponent(TOKEN_A)}" >&2; exit 3`], env: {} }).catch((e: unknown) => e);
+    const err = await execPublisher
+      .publish(failing, {
+        command: ['sh', '-c', `echo "$TOKEN"; printf %s "$TOKEN" | base64 >&2; echo "${encodeURIComponent(TOKEN_A)}" >&2; exit 3`],
+        env: {},
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.ExecFailed });
-    const everything = JSON.stringify([ok, ctx.logLines, ctx.progressLines, (err as Error).message, (err as { details: unknown }).details, failing.logLines]);
+    const everything = JSON.stringify([
+      ok,
+      ctx.logLines,
+      ctx.progressLines,
+      (err as Error).message,
+      (err as { details: unknown }).details,
+      failing.logLines,
+    ]);
     expect(everything).toContain('[REDACTED]');
     expect(everything).toContain('token [REDACTED]');
     expect(everything).toContain('b64 [REDACTED]');
@@ -133,7 +176,7 @@ describe('the exec publisher', () => {
     for (const form of forms) expect(everything).not.toContain(form);
   });
 
-  it('a fatal signal the bot does not handle (Ctrl-C, sshd\'s SIGHUP) kills the script\'s group before the bot dies', async () => {
+  it("a fatal signal the bot does not handle (Ctrl-C, sshd's SIGHUP) kills the script's group before the bot dies", async () => {
     const pidFile = path.join(tmp.dir, 'sleeper.pid');
     const script = `
       const { runCommand } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/exec.js'))});

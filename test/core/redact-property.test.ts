@@ -109,7 +109,10 @@ function dump(name: string, lay: (bytes: Buffer) => string): Encoding {
         dumped: [
           { shown: stream.toString('hex'), region: hexRegion },
           { shown: even.toString('hex').replace(/(..)(..)/g, '$2$1'), region: hexRegion },
-          { shown: [...stream].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join(''), region: [prefix.length, prefix.length + secret.length] },
+          {
+            shown: [...stream].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join(''),
+            region: [prefix.length, prefix.length + secret.length],
+          },
         ],
       };
     },
@@ -143,7 +146,9 @@ function leftOver(encoding: Encoding, output: string, encoded: Encoded): string 
     }
     return undefined;
   }
-  return encoding.broken ? survivor(flat, encoded.text.replace(/\s+/g, ''), encoded.region) : survivor(output, encoded.text, encoded.region);
+  return encoding.broken
+    ? survivor(flat, encoded.text.replace(/\s+/g, ''), encoded.region)
+    : survivor(output, encoded.text, encoded.region);
 }
 
 function randomText(rand: () => number, alphabet: string, min: number, max: number): string {
@@ -213,7 +218,10 @@ describe(`Redactor, property test (seed ${SEED}; replay with REDACT_PROPERTY_SEE
       if (!encoded) continue;
       const output = redactor.redact(`log: ${encoded.text} end`);
       const left = leftOver(encoding, output, encoded);
-      if (left !== undefined) throw new Error(`seed ${SEED}, multi-line case ${i}: ${encoding.name} of line ${JSON.stringify(line.toString())} survived (${JSON.stringify(left)}) in ${JSON.stringify(output)}`);
+      if (left !== undefined)
+        throw new Error(
+          `seed ${SEED}, multi-line case ${i}: ${encoding.name} of line ${JSON.stringify(line.toString())} survived (${JSON.stringify(left)}) in ${JSON.stringify(output)}`,
+        );
     }
   });
 

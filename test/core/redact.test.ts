@@ -13,7 +13,13 @@ describe('Redactor', () => {
     const r = new Redactor();
     const secret = 'p@ss/word+"quoted"=1';
     r.add(secret);
-    for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) {
+    for (const form of [
+      secret,
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('base64url'),
+      encodeURIComponent(secret),
+      JSON.stringify(secret).slice(1, -1),
+    ]) {
       expect(r.redact(`before ${form} after`)).toBe(`before ${REDACTED} after`);
     }
   });
@@ -29,7 +35,10 @@ describe('Redactor', () => {
   it('redacts inside nested values', () => {
     const r = new Redactor();
     r.add('canary-value-123');
-    expect(r.redactDeep({ a: ['x canary-value-123 y'], b: { c: 'canary-value-123' } })).toEqual({ a: [`x ${REDACTED} y`], b: { c: REDACTED } });
+    expect(r.redactDeep({ a: ['x canary-value-123 y'], b: { c: 'canary-value-123' } })).toEqual({
+      a: [`x ${REDACTED} y`],
+      b: { c: REDACTED },
+    });
   });
 
   it('keeps only the newest generations of a rotating secret, so the pattern stays bounded', () => {
@@ -97,7 +106,12 @@ describe('Redactor', () => {
   });
 
   it('prints each hex dump layout byte for byte as the installed tool does', () => {
-    const inputs = [Buffer.from('dl/Canary+Token&"q"<x>=5b8e0c2f7a9d1e3\x00\x01'), Buffer.alloc(40), Buffer.from('abc'), Buffer.from(' ~\x7f\x80\xff'.repeat(9), 'latin1')];
+    const inputs = [
+      Buffer.from('dl/Canary+Token&"q"<x>=5b8e0c2f7a9d1e3\x00\x01'),
+      Buffer.alloc(40),
+      Buffer.from('abc'),
+      Buffer.from(' ~\x7f\x80\xff'.repeat(9), 'latin1'),
+    ];
     for (const { command, dump } of DUMPS) for (const bytes of inputs) expect(dumped(command, dump, bytes)).toBe(dump(bytes));
   });
 

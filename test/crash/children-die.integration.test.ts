@@ -45,7 +45,11 @@ function childrenOf(parent: number, program: string): number[] {
       try {
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         const argv0 = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[0] ?? '';
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent && alive(Number(entry)) && path.basename(argv0) === program ? [Number(entry)] : [];
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent &&
+          alive(Number(entry)) &&
+          path.basename(argv0) === program
+          ? [Number(entry)]
+          : [];
       } catch {
         return []; // gone meanwhile
       }
@@ -74,7 +78,17 @@ describe('children die with the bot, even on SIGKILL', () => {
       const script = path.join(dir, 'publish.sh');
       writeFileSync(
         script,
-        ['#!/bin/sh', 'sleep 600 &', 'background=$!', 'sleep 601 &', 'foreground=$!', 'echo "$$ $background $foreground" > "$MARKS/pids.tmp"', 'mv "$MARKS/pids.tmp" "$MARKS/pids"', 'wait $foreground', ''].join('\n'),
+        [
+          '#!/bin/sh',
+          'sleep 600 &',
+          'background=$!',
+          'sleep 601 &',
+          'foreground=$!',
+          'echo "$$ $background $foreground" > "$MARKS/pids.tmp"',
+          'mv "$MARKS/pids.tmp" "$MARKS/pids"',
+          'wait $foreground',
+          '',
+        ].join('\n'),
       );
       chmodSync(script, 0o755);
       return [
@@ -101,7 +115,11 @@ describe('children die with the bot, even on SIGKILL', () => {
   it('a SIGKILL of `release-bot publish` kills the publishing script, its sleep and its background child', async () => {
     bot.stageFiles('conjur-cli', '1.0.0', { 'conjur-cli-1.0.0.gem': 'gem bytes' });
     expect((await bot.cli('stage', 'conjur-cli', '1.0.0', '--build-number', '7')).code).toBe(0);
-    const child = spawn(process.execPath, [bin, 'publish', 'conjur-cli', '1.0.0', '--as', 'alice'], { env: { PATH: process.env.PATH, ...bot.env }, cwd: repoRoot, stdio: 'ignore' });
+    const child = spawn(process.execPath, [bin, 'publish', 'conjur-cli', '1.0.0', '--as', 'alice'], {
+      env: { PATH: process.env.PATH, ...bot.env },
+      cwd: repoRoot,
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const pidsFile = path.join(marks, 'pids');
     await waitFor('the script to write its pids', () => existsSync(pidsFile) || child.exitCode !== null);
@@ -113,14 +131,23 @@ describe('children die with the bot, even on SIGKILL', () => {
     child.kill('SIGKILL');
     await exited;
     expect(child.signalCode).toBe('SIGKILL');
-    const survivors = () => pids.filter(alive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()} (ppid/pgid/state: ${describeStat(pid)})`);
+    const survivors = () =>
+      pids
+        .filter(alive)
+        .map(
+          (pid) =>
+            `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()} (ppid/pgid/state: ${describeStat(pid)})`,
+        );
     await waitFor('every process the script started to be gone', () => !pids.some(alive), 60_000, survivors);
   }, 180_000);
 
   it('a child run without a process group of its own (npm, gem, skopeo, scp) dies with the bot too', async () => {
     const exec = pathToFileURL(path.join(repoRoot, 'dist', 'src', 'exec.js')).href;
     const code = `import { runCommand } from '${exec}'; await runCommand('sleep', ['600'], { timeoutMs: 600000, redact: (t) => t });`;
-    const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', code], { env: { PATH: process.env.PATH }, stdio: 'ignore' });
+    const child: ChildProcess = spawn(process.execPath, ['--input-type=module', '-e', code], {
+      env: { PATH: process.env.PATH },
+      stdio: 'ignore',
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let sleeper: number[] = [];
     await waitFor('the sleep to start', () => (sleeper = childrenOf(child.pid as number, 'sleep')).length > 0 || child.exitCode !== null);

@@ -15,7 +15,12 @@ const bin = path.join(repoRoot, 'bin', 'release-bot.js');
 
 /** The CLI as a child in its own process group, so the test can kill it and its publishing scripts at once. */
 function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += String(d)));
   child.stderr?.on('data', (d) => (output += String(d)));
@@ -64,7 +69,12 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 
 /** Lines of a marker file, of one version when given (each line is "<project> <version>"). */
 const lines = (file: string, version?: string) =>
-  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter((l) => l && (version === undefined || l.endsWith(` ${version}`))).length : 0;
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l && (version === undefined || l.endsWith(` ${version}`))).length
+    : 0;
 
 const SIGNING_SECRET = 'signing-secret-crash-test-7c4d1e9a';
 const BOT_TOKEN = 'xoxb-crash-test-000000000-bot-token';
@@ -95,7 +105,10 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       const first = path.join(dir, 'first.sh');
       const blocked = path.join(dir, 'blocked.sh');
       writeFileSync(first, '#!/bin/sh\nset -eu\necho "$1 $2" >> "$MARKS/first.runs"\n');
-      writeFileSync(blocked, '#!/bin/sh\nset -eu\necho "$1 $2" >> "$MARKS/blocked.started"\nwhile [ ! -e "$MARKS/go" ]; do sleep 0.05; done\necho "$1 $2" >> "$MARKS/blocked.done"\n');
+      writeFileSync(
+        blocked,
+        '#!/bin/sh\nset -eu\necho "$1 $2" >> "$MARKS/blocked.started"\nwhile [ ! -e "$MARKS/go" ]; do sleep 0.05; done\necho "$1 $2" >> "$MARKS/blocked.done"\n',
+      );
       chmodSync(first, 0o755);
       chmodSync(blocked, 0o755);
       return [
@@ -133,7 +146,12 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     expect((await bot.cli('stage', 'conjur-cli', version, '--build-number', '41')).code).toBe(0);
   };
 
-  const statusOf = async (version: string) => JSON.parse((await bot.cli('status', 'conjur-cli', version, '--json')).stdout).releases as { id: string; state: string; errorCode?: string }[];
+  const statusOf = async (version: string) =>
+    JSON.parse((await bot.cli('status', 'conjur-cli', version, '--json')).stdout).releases as {
+      id: string;
+      state: string;
+      errorCode?: string;
+    }[];
 
   /** Starts `publish` and SIGKILLs it (and its scripts) once `blocked` is running; returns the release id. */
   async function killMidRelease(version: string): Promise<string> {
@@ -156,12 +174,19 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
   async function startServe(): Promise<{ child: ChildProcess; output: () => string; port: number }> {
     const port = await freePort();
     const server = spawnCli(['serve'], { ...slackEnv, PORT: String(port) });
-    await waitFor('serve to answer /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true);
+    await waitFor(
+      'serve to answer /healthz',
+      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+    );
     return { ...server, port };
   }
 
   const announcement = (releaseId: string) => (c: RecordedSlackCall) =>
-    c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && typeof c.body.text === 'string' && c.body.text.includes(releaseId) && c.body.text.includes('was interrupted');
+    c.method === 'chat.postMessage' &&
+    c.body.channel === 'C0RELEASES' &&
+    typeof c.body.text === 'string' &&
+    c.body.text.includes(releaseId) &&
+    c.body.text.includes('was interrupted');
 
   it('marks the release interrupted on restart, audits it, announces it in the channel with the resume hint, publishes nothing by itself, and resumes only the unfinished destination', async () => {
     const releaseId = await killMidRelease('4.2.0');
@@ -172,7 +197,10 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     // Restart the server, with Slack on.
     const server = await startServe();
     try {
-      const recovered = server.output().split('\n').filter((l) => l.includes('releases left mid-way were marked interrupted'));
+      const recovered = server
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('releases left mid-way were marked interrupted'));
       expect(recovered).toHaveLength(1);
       expect(JSON.parse(recovered[0] as string)).toMatchObject({ level: 40, releases: [releaseId] });
 
@@ -184,8 +212,16 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       expect(JSON.stringify(announced.body.blocks)).toMatch(/\*first\*: published.*\*blocked\*: running/);
 
       expect((await statusOf('4.2.0'))[0]).toMatchObject({ id: releaseId, state: 'interrupted', errorCode: 'INTERRUPTED' });
-      const audit = (await bot.cli('audit', 'list', '--json', '--version', '4.2.0')).stdout.trim().split('\n').map((l) => JSON.parse(l));
-      expect(audit[0]).toMatchObject({ type: 'interrupted', releaseId, actor: { via: 'release-bot' }, data: { previousState: 'publishing' } });
+      const audit = (await bot.cli('audit', 'list', '--json', '--version', '4.2.0')).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(audit[0]).toMatchObject({
+        type: 'interrupted',
+        releaseId,
+        actor: { via: 'release-bot' },
+        data: { previousState: 'publishing' },
+      });
       expect(audit[0].data.destinations).toEqual([
         { name: 'first', status: 'published' },
         { name: 'blocked', status: 'running' },
@@ -244,7 +280,10 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       expect(runs('blocked.done', '4.4.0')).toBe(1);
       const releases = await statusOf('4.4.0');
       expect(releases.find((r) => r.id === releaseId)).toMatchObject({ state: 'interrupted', errorCode: 'INTERRUPTED' });
-      const audit = (await bot.cli('audit', 'list', '--json', '--version', '4.4.0')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const audit = (await bot.cli('audit', 'list', '--json', '--version', '4.4.0')).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(audit.map((e) => e.type)).toEqual(['published', 'requested', 'interrupted', 'requested', 'staged']);
       expect(audit[2]).toMatchObject({ type: 'interrupted', releaseId, data: { previousState: 'publishing' } });
     } finally {
@@ -259,13 +298,17 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     const first = await startServe();
     const killed = new Promise<void>((resolve) => first.child.once('exit', () => resolve()));
     const events = `http://127.0.0.1:${first.port}/slack/events`;
-    const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 4.5.0', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
+    const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 4.5.0', response_url: slack.responseUrl() }), {
+      signingSecret: SIGNING_SECRET,
+    });
     expect(ask.status).toBe(200);
     await waitFor('the blocked destination to start', () => runs('blocked.started', '4.5.0') > 0);
     const releaseId = (await statusOf('4.5.0'))[0]?.id as string;
     expect((await statusOf('4.5.0'))[0]?.state).toBe('publishing');
     // The release's own channel message, and a thread reply under it (sent once its ts was known and recorded).
-    const original = await slack.waitFor((c) => c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).includes(`release ${releaseId}`));
+    const original = await slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && !c.body.thread_ts && String(c.body.text).includes(`release ${releaseId}`),
+    );
     const ts = original.response.ts as string;
     expect(original.body.text).toContain('- blocked: ');
     await slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts);
@@ -276,7 +319,9 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     const server = await startServe();
     try {
       // Updated in place: the message that said "running" now says interrupted, what finished, and how to resume.
-      const updated = await slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === ts && String(c.body.text).includes('was interrupted'));
+      const updated = await slack.waitFor(
+        (c) => c.method === 'chat.update' && c.body.ts === ts && String(c.body.text).includes('was interrupted'),
+      );
       expect(updated.body.channel).toBe('C0RELEASES');
       expect(updated.body.text).toContain(`Release ${releaseId} of conjur-cli 4.5.0 (requested by alice) was interrupted`);
       expect(updated.body.text).toContain('resume with /release conjur-cli 4.5.0 resume');
@@ -287,7 +332,11 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       expect(runs('first.runs', '4.5.0')).toBe(1);
 
       go(true);
-      const resume = await sendSlackRequest(`http://127.0.0.1:${server.port}/slack/events`, slashCommand({ text: 'conjur-cli 4.5.0 resume', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
+      const resume = await sendSlackRequest(
+        `http://127.0.0.1:${server.port}/slack/events`,
+        slashCommand({ text: 'conjur-cli 4.5.0 resume', response_url: slack.responseUrl() }),
+        { signingSecret: SIGNING_SECRET },
+      );
       expect(resume.status).toBe(200);
       await waitFor('the resumed release to finish', async () => (await statusOf('4.5.0'))[0]?.state === 'published');
       expect(runs('first.runs', '4.5.0')).toBe(1);
@@ -295,7 +344,10 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       expect(runs('blocked.done', '4.5.0')).toBe(1);
       const audit = (await bot.cli('audit', 'list', '--json', '--version', '4.5.0', '--limit', '1')).stdout.trim();
       expect(JSON.parse(audit)).toMatchObject({ type: 'published', data: { resumeOf: releaseId } });
-      expect(JSON.parse(audit).data.destinations.map((d: { name: string; status: string }) => `${d.name}:${d.status}`)).toEqual(['first:skipped', 'blocked:published']);
+      expect(JSON.parse(audit).data.destinations.map((d: { name: string; status: string }) => `${d.name}:${d.status}`)).toEqual([
+        'first:skipped',
+        'blocked:published',
+      ]);
     } finally {
       await stopChild(server.child);
     }
@@ -306,7 +358,9 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
     const app = createApp({ env: bot.env, logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
     try {
       const events: { id: string; state: string; auditId: string; project?: string }[] = [];
-      app.core.events.on('release-interrupted', (e) => events.push({ id: e.release.id, state: e.release.state, auditId: e.auditId, project: e.project?.name }));
+      app.core.events.on('release-interrupted', (e) =>
+        events.push({ id: e.release.id, state: e.release.state, auditId: e.auditId, project: e.project?.name }),
+      );
       app.core.recoverInterrupted();
       expect(events).toEqual([{ id: releaseId, state: 'interrupted', auditId: expect.stringMatching(/^aud_/), project: 'conjur-cli' }]);
       expect(app.core.audit.get(events[0]?.auditId as string)).toMatchObject({ type: 'interrupted', releaseId });

@@ -10,17 +10,25 @@ import { repoRoot, runCli } from '../support/cli.js';
  */
 function lint(file: string, source: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    const child = execFile(path.join(repoRoot, 'node_modules', '.bin', 'eslint'), ['--stdin', '--stdin-filename', file], { cwd: repoRoot, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-    });
+    const child = execFile(
+      path.join(repoRoot, 'node_modules', '.bin', 'eslint'),
+      ['--stdin', '--stdin-filename', file],
+      { cwd: repoRoot, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
+      },
+    );
     child.stdin?.end(source);
   });
 }
 
-const importsDev = (rel: string) => `import { startConjurStandIn } from '${rel}dev/conjur-stand-in.js';\nimport { a } from '${rel}dist-dev/demo.js';\nexport const x = [startConjurStandIn, a];\n`;
+const importsDev = (rel: string) =>
+  `import { startConjurStandIn } from '${rel}dev/conjur-stand-in.js';\nimport { a } from '${rel}dist-dev/demo.js';\nexport const x = [startConjurStandIn, a];\n`;
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)],
+  );
 }
 
 describe('development stand-ins outside the product', () => {
@@ -30,11 +38,15 @@ describe('development stand-ins outside the product', () => {
     ['handlers/slack/sneaky.ts', '../../'],
     ['handlers/cli/commands/sneaky.ts', '../../../'],
     ['publishers/sneaky.ts', '../'],
-  ])('the boundary lint refuses %s importing dev/ or dist-dev/', async (file, rel) => {
-    const r = await lint(file, importsDev(rel));
-    expect(r.code).toBe(1);
-    expect(r.out.match(/no-restricted-imports/g)).toHaveLength(2);
-  }, 120_000);
+  ])(
+    'the boundary lint refuses %s importing dev/ or dist-dev/',
+    async (file, rel) => {
+      const r = await lint(file, importsDev(rel));
+      expect(r.code).toBe(1);
+      expect(r.out.match(/no-restricted-imports/g)).toHaveLength(2);
+    },
+    120_000,
+  );
 
   it('tests may import dev/', async () => {
     const r = await lint('test/conjur/sneaky.test.ts', importsDev('../../'));

@@ -9,9 +9,14 @@ import { makeTmpDir } from '../support/tmp.js';
 /** `npm run demo` is `npm run build:dev && node dist-dev/demo.js`; `npm test` has built dist/ and dist-dev/ already. */
 function runDemo(outDir: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'dist-dev/demo.js'), '--output', outDir], { cwd: repoRoot, env: { PATH: process.env.PATH }, timeout: 180_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'dist-dev/demo.js'), '--output', outDir],
+      { cwd: repoRoot, env: { PATH: process.env.PATH }, timeout: 180_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -32,7 +37,9 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/^ {3}staged: hello-cli 1\.0\.0$/m);
     expect(r.stdout).toMatch(/^ {3}\| hello-cli 1\.0\.0 is ready to release: build #42/m);
     // The outsider is refused privately, naming the group; the member's release runs.
-    expect(r.stdout).toContain('only mallory sees (ephemeral): Not authorized: mallory is not a member of the Conjur group release/hello-cli');
+    expect(r.stdout).toContain(
+      'only mallory sees (ephemeral): Not authorized: mallory is not a member of the Conjur group release/hello-cli',
+    );
     expect(r.stdout).toMatch(/only alice sees \(ephemeral\): hello-cli 1\.0\.0: published; audit entry aud_/);
     expect(r.stdout).toMatch(/^ {3}\| \(earlier\) Releasing hello-cli 1\.0\.0 \(publishing\), requested by alice$/m);
     expect(r.stdout).toMatch(/^ {3}\| Released hello-cli 1\.0\.0 \(published\)$/m);
@@ -47,7 +54,13 @@ describe('npm run demo', () => {
 
     // Block Kit, as Block Kit Builder takes it.
     const files = readdirSync(path.join(out, 'blocks'));
-    expect(files).toEqual(expect.arrayContaining([expect.stringMatching(/-channel-released-hello-cli/), expect.stringMatching(/-progress-releasing/), expect.stringMatching(/-ephemeral-not-authorized/)]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/-channel-released-hello-cli/),
+        expect.stringMatching(/-progress-releasing/),
+        expect.stringMatching(/-ephemeral-not-authorized/),
+      ]),
+    );
     for (const f of files) {
       const doc = JSON.parse(readFileSync(path.join(out, 'blocks', f), 'utf8')) as { blocks: { type: string }[] };
       expect(Object.keys(doc)).toEqual(['blocks']);
@@ -64,7 +77,13 @@ describe('npm run demo', () => {
     const r = await runCli(['serve'], { RELEASE_BOT_CONFIG: path.join(tmp.dir, 'nowhere.yml'), PORT: '0' }, tmp.dir);
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('the configuration has 4 problem(s)');
-    for (const key of ['CONJUR_APPLIANCE_URL: is not set', 'CONJUR_ACCOUNT: is not set', 'CONJUR_AUTHN_LOGIN: is not set', 'RELEASE_BOT_CONFIG:']) expect(r.stderr).toContain(key);
+    for (const key of [
+      'CONJUR_APPLIANCE_URL: is not set',
+      'CONJUR_ACCOUNT: is not set',
+      'CONJUR_AUTHN_LOGIN: is not set',
+      'RELEASE_BOT_CONFIG:',
+    ])
+      expect(r.stderr).toContain(key);
     expect(r.stderr).toContain('see .env.example');
   });
 });

@@ -12,7 +12,11 @@ jest.setTimeout(300_000);
 
 /** `npm run dev` is `npm run build:dev && node dist-dev/dev.js`; `npm test` has built both already. */
 function startDev(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'dist-dev', 'dev.js')], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist-dev', 'dev.js')], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += String(d)));
   child.stderr?.on('data', (d: Buffer) => (out += String(d)));
@@ -38,7 +42,11 @@ function shell(line: string, env: NodeJS.ProcessEnv): Promise<{ code: number; st
   });
 }
 
-const answers = (url: string) => fetch(url).then(() => true, () => false);
+const answers = (url: string) =>
+  fetch(url).then(
+    () => true,
+    () => false,
+  );
 const printedUrl = (out: string, label: string) => new RegExp(`^ {2}${label} +(http://127\\.0\\.0\\.1:\\d+)`, 'm').exec(out)?.[1];
 
 describe('npm run dev', () => {
@@ -69,13 +77,17 @@ describe('npm run dev', () => {
     const reported = await shell(notify, env);
     expect(reported.stderr).toBe('');
     expect(reported.stdout).toMatch(/^staged: hello-cli 1\.0\.0$/m);
-    await waitFor('the readiness note', () => (/^ {2}slack \[#C0DEVRELEASES\] hello-cli 1\.0\.0 is ready to release/m.test(dev.output()) ? true : undefined));
+    await waitFor('the readiness note', () =>
+      /^ {2}slack \[#C0DEVRELEASES\] hello-cli 1\.0\.0 is ready to release/m.test(dev.output()) ? true : undefined,
+    );
 
     // The /release, as Slack posts it, signed.
     const asked = await shell(slash, env);
     expect(asked.stdout).toMatch(/^\/release hello-cli 1\.0\.0 as alice \(U0DEVALICE\): HTTP 200/m);
     expect(asked.code).toBe(0);
-    await waitFor('the release summary', () => (/^ {2}slack \[#C0DEVRELEASES updated\] Released hello-cli 1\.0\.0 \(published\)$/m.test(dev.output()) ? true : undefined));
+    await waitFor('the release summary', () =>
+      /^ {2}slack \[#C0DEVRELEASES updated\] Released hello-cli 1\.0\.0 \(published\)$/m.test(dev.output()) ? true : undefined,
+    );
     expect(dev.output()).toMatch(/^ {2}slack \[only the requester sees\] hello-cli 1\.0\.0: published; audit entry aud_/m);
 
     // The same bot from the CLI, as printed.
@@ -114,7 +126,10 @@ describe('npm run dev', () => {
   });
 
   it('slash without npm run dev says to start it', async () => {
-    const r = await shell("node dist-dev/dev.js slash alice 'hello-cli 1.0.0'", { PATH: process.env.PATH, RELEASE_BOT_DEV_STATE: path.join(tmp.dir, 'none.json') });
+    const r = await shell("node dist-dev/dev.js slash alice 'hello-cli 1.0.0'", {
+      PATH: process.env.PATH,
+      RELEASE_BOT_DEV_STATE: path.join(tmp.dir, 'none.json'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('npm run dev is not running (no ');
   });

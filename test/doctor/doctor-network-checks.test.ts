@@ -15,7 +15,18 @@ const emailIdentity = { ...mapIdentity, strategy: 'email-localpart', email_domai
  * `x-oauth-scopes` header, comma-separated (packages/web-api/src/WebClient.ts buildResult splits on /\s*,\s*\/;
  * the SDK's own WebClient.spec.ts sends them with a space after each comma).
  */
-const slack = (scopes: string | undefined, body: Record<string, unknown> = { ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'release-bot', team_id: 'T024BE7LD', user_id: 'U0RELEASE', bot_id: 'B0RELEASE' }) =>
+const slack = (
+  scopes: string | undefined,
+  body: Record<string, unknown> = {
+    ok: true,
+    url: 'https://acme.slack.com/',
+    team: 'Acme',
+    user: 'release-bot',
+    team_id: 'T024BE7LD',
+    user_id: 'U0RELEASE',
+    bot_id: 'B0RELEASE',
+  },
+) =>
   nock('https://slack.com', { reqheaders: { authorization: `Bearer ${TOKEN}` } })
     .post('/api/auth.test')
     .reply(200, body, scopes === undefined ? {} : { 'x-oauth-scopes': scopes });
@@ -32,7 +43,13 @@ describe('doctor: Slack auth.test and the scopes the bot needs', () => {
   it('names a missing scope and how to add it; users:read.email only for email-localpart', async () => {
     slack('commands,chat:write,users:read');
     const checks = await slackChecks(env(), emailIdentity);
-    expect(checks[1]).toEqual({ ok: false, name: 'Slack scopes', detail: expect.stringMatching(/^the bot token lacks users:read\.email: add it under OAuth & Permissions -> Bot Token Scopes .* reinstall the app/) });
+    expect(checks[1]).toEqual({
+      ok: false,
+      name: 'Slack scopes',
+      detail: expect.stringMatching(
+        /^the bot token lacks users:read\.email: add it under OAuth & Permissions -> Bot Token Scopes .* reinstall the app/,
+      ),
+    });
     slack('commands,chat:write,users:read');
     expect((await slackChecks(env(), mapIdentity))[1]?.ok).toBe(true);
   });
@@ -40,7 +57,13 @@ describe('doctor: Slack auth.test and the scopes the bot needs', () => {
   it('says which credential Slack refused and where to get a right one, without the token', async () => {
     slack(undefined, { ok: false, error: 'invalid_auth' });
     const checks = await slackChecks(env(), mapIdentity);
-    expect(checks).toEqual([{ ok: false, name: 'Slack bot token', detail: expect.stringMatching(/^Slack refused SLACK_BOT_TOKEN \(invalid_auth\): copy the Bot User OAuth Token/) }]);
+    expect(checks).toEqual([
+      {
+        ok: false,
+        name: 'Slack bot token',
+        detail: expect.stringMatching(/^Slack refused SLACK_BOT_TOKEN \(invalid_auth\): copy the Bot User OAuth Token/),
+      },
+    ]);
     expect(JSON.stringify(checks)).not.toContain(TOKEN);
   });
 
@@ -73,14 +96,28 @@ describe('doctor: the Jenkins JWKS URL', () => {
 
 describe('doctor: destinations answer, asked with no credential and no write', () => {
   const project = (destinations: Array<{ name: string; type: string; options: Record<string, unknown> }>) =>
-    new Map([['conjur-cli', { name: 'conjur-cli', destinations: destinations.map((d) => ({ ...d, credentials: {} })) } as unknown as ProjectConfig]]);
+    new Map([
+      [
+        'conjur-cli',
+        { name: 'conjur-cli', destinations: destinations.map((d) => ({ ...d, credentials: {} })) } as unknown as ProjectConfig,
+      ],
+    ]);
 
   it('asks the GitHub and Heroku APIs with a GET of their root, and a registry its /v2/', async () => {
-    const github = nock('https://api.github.com', { badheaders: ['authorization'], reqheaders: { accept: 'application/vnd.github+json' } }).get('/').reply(200, { current_user_url: 'https://api.github.com/user' });
+    const github = nock('https://api.github.com', { badheaders: ['authorization'], reqheaders: { accept: 'application/vnd.github+json' } })
+      .get('/')
+      .reply(200, { current_user_url: 'https://api.github.com/user' });
     // The Platform API answers its root 404 (no link of heroku/platform-api's schema is "/"), from Heroku itself.
-    const heroku = nock('https://api.heroku.com', { badheaders: ['authorization'], reqheaders: { accept: 'application/vnd.heroku+json; version=3' } }).get('/').reply(404, { id: 'not_found', message: 'The requested API endpoint was not found.' });
+    const heroku = nock('https://api.heroku.com', {
+      badheaders: ['authorization'],
+      reqheaders: { accept: 'application/vnd.heroku+json; version=3' },
+    })
+      .get('/')
+      .reply(404, { id: 'not_found', message: 'The requested API endpoint was not found.' });
     // Distribution spec: GET /v2/ answers 401 with a WWW-Authenticate challenge when a login is needed.
-    const registry = nock('https://registry.example.com', { badheaders: ['authorization'] }).get('/v2/').reply(401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'www-authenticate': 'Bearer realm="https://auth.example.com/token"' });
+    const registry = nock('https://registry.example.com', { badheaders: ['authorization'] })
+      .get('/v2/')
+      .reply(401, { errors: [{ code: 'UNAUTHORIZED' }] }, { 'www-authenticate': 'Bearer realm="https://auth.example.com/token"' });
     const checks = await destinationChecks(
       project([
         { name: 'gh', type: 'github', options: { repository: 'cyberark/conjur-cli', api_url: 'https://api.github.com' } },
@@ -99,7 +136,9 @@ describe('doctor: destinations answer, asked with no credential and no write', (
 
   it('fails a service answering 5xx, and one whose name does not resolve', async () => {
     nock('https://api.github.com').get('/').reply(503, 'unavailable');
-    nock('https://registry.invalid').get('/-/ping').replyWithError(Object.assign(new Error('getaddrinfo ENOTFOUND registry.invalid'), { code: 'ENOTFOUND' }));
+    nock('https://registry.invalid')
+      .get('/-/ping')
+      .replyWithError(Object.assign(new Error('getaddrinfo ENOTFOUND registry.invalid'), { code: 'ENOTFOUND' }));
     const checks = await destinationChecks(
       project([
         { name: 'gh', type: 'github', options: { repository: 'cyberark/conjur-cli', api_url: 'https://api.github.com' } },

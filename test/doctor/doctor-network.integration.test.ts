@@ -64,7 +64,13 @@ describe('release-bot doctor: the network', () => {
       ],
       { variables: { 'release/mirror/token': { value: MIRROR, readers: ['host:release-bot'] } } },
     );
-    bot.env = { ...bot.env, SLACK_SIGNING_SECRET: 's'.repeat(32), SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.apiUrl, JENKINS_JWKS_URL: jwks.url };
+    bot.env = {
+      ...bot.env,
+      SLACK_SIGNING_SECRET: 's'.repeat(32),
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.apiUrl,
+      JENKINS_JWKS_URL: jwks.url,
+    };
   });
 
   afterAll(async () => {
@@ -80,11 +86,20 @@ describe('release-bot doctor: the network', () => {
     const mark = slack.mark();
     const r = await runCli(['doctor'], bot.env);
     expect(r.stdout).toContain('  ok    Slack bot token: auth.test ok (release-bot in stand-in)');
-    expect(r.stdout).toMatch(/^ {2}FAIL {2}Slack scopes: the bot token lacks chat:write: add it under OAuth & Permissions -> Bot Token Scopes \(deploy\/slack\/manifest\.yml lists them\) and reinstall the app/m);
+    expect(r.stdout).toMatch(
+      /^ {2}FAIL {2}Slack scopes: the bot token lacks chat:write: add it under OAuth & Permissions -> Bot Token Scopes \(deploy\/slack\/manifest\.yml lists them\) and reinstall the app/m,
+    );
     expect(r.stdout).toContain(`  ok    Jenkins JWKS ${jwks.url}: 1 RS256 and 0 ES256 key(s)`);
-    expect(r.stdout).toContain(`  ok    destination conjur-cli/npmjs (${verdaccio.url.replace(/\/$/, '')}/-/ping): npm registry answers (HTTP 200)`);
+    expect(r.stdout).toContain(
+      `  ok    destination conjur-cli/npmjs (${verdaccio.url.replace(/\/$/, '')}/-/ping): npm registry answers (HTTP 200)`,
+    );
     expect(r.stdout).toContain(`  ok    destination conjur-cli/downloads (127.0.0.1:${sshd.port}): ssh server answers`);
-    expect(r.stdout).toMatch(new RegExp(`^ {2}FAIL {2}destination conjur-cli/gh \\(http://127\\.0\\.0\\.1:${deadPort}/\\): the connection was refused \\(ECONNREFUSED\\): nothing listens there`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^ {2}FAIL {2}destination conjur-cli/gh \\(http://127\\.0\\.0\\.1:${deadPort}/\\): the connection was refused \\(ECONNREFUSED\\): nothing listens there`,
+        'm',
+      ),
+    );
     expect(r.code).toBe(1);
     // One auth.test with the bot token; nothing posted anywhere.
     expect(slack.callsSince(mark).map((c) => [c.method, c.authorized])).toEqual([['auth.test', true]]);
@@ -96,11 +111,15 @@ describe('release-bot doctor: the network', () => {
     const wrongKey = `apikey-wrong-canary-${'w'.repeat(35)}`;
     const r = await runCli(['doctor'], { ...bot.env, SLACK_BOT_TOKEN: wrongToken, CONJUR_AUTHN_API_KEY: wrongKey });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ {2}FAIL {2}Slack bot token: Slack refused SLACK_BOT_TOKEN \(invalid_auth\): copy the Bot User OAuth Token/m);
+    expect(r.stdout).toMatch(
+      /^ {2}FAIL {2}Slack bot token: Slack refused SLACK_BOT_TOKEN \(invalid_auth\): copy the Bot User OAuth Token/m,
+    );
     expect(r.stdout).toContain(
       `  FAIL  Conjur identity: ${bot.conjur.url} refused the API key of host/release-bot (401): CONJUR_AUTHN_API_KEY is wrong or was rotated; rotate it (conjur host rotate-api-key -i release-bot)`,
     );
-    expect(r.stdout).toContain("  FAIL  Conjur variable release/mirror/token: not checked: Conjur refused the bot's login (see Conjur identity)");
+    expect(r.stdout).toContain(
+      "  FAIL  Conjur variable release/mirror/token: not checked: Conjur refused the bot's login (see Conjur identity)",
+    );
     expect(r.stdout).not.toContain('did not answer');
     expect(r.stdout.match(/host\/release-bot/g)?.length).toBeLessThanOrEqual(2);
     for (const canary of [wrongToken, wrongKey, BOT_TOKEN, MIRROR, API_KEY]) expect(r.stdout + r.stderr).not.toContain(canary);
@@ -111,7 +130,11 @@ describe('release-bot doctor: the network', () => {
     try {
       const r = await runCli(['doctor', '--json'], bot.env);
       const checks = JSON.parse(r.stdout) as Array<{ ok: boolean; name: string; detail: string }>;
-      expect(checks.find((c) => c.name === `Jenkins JWKS ${jwks.url}`)).toEqual({ ok: false, name: `Jenkins JWKS ${jwks.url}`, detail: expect.stringMatching(/^answers 403: the bot reads it without credentials, so it must be public/) });
+      expect(checks.find((c) => c.name === `Jenkins JWKS ${jwks.url}`)).toEqual({
+        ok: false,
+        name: `Jenkins JWKS ${jwks.url}`,
+        detail: expect.stringMatching(/^answers 403: the bot reads it without credentials, so it must be public/),
+      });
     } finally {
       jwks.setStatus(200);
     }

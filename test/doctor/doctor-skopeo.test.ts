@@ -52,6 +52,10 @@ describe('release-bot doctor: the skopeo version', () => {
     const bin = binWith('real');
     const r = await runCli(['doctor', '--json'], { ...bot.env, PATH: `${bin}:/usr/bin:/bin` });
     const checks = JSON.parse(r.stdout) as { ok: boolean; name: string; detail: string }[];
-    expect(checks.find((c) => c.name === 'tool skopeo (docker staging)')).toEqual({ ok: true, name: 'tool skopeo (docker staging)', detail: expect.stringMatching(new RegExp(`^${bin}/skopeo \\(skopeo \\d+\\.\\d+\\.\\d+; 1\\.6\\.0 or newer needed\\)$`)) });
+    expect(checks.find((c) => c.name === 'tool skopeo (docker staging)')).toEqual({
+      ok: true,
+      name: 'tool skopeo (docker staging)',
+      detail: expect.stringMatching(new RegExp(`^${bin}/skopeo \\(skopeo \\d+\\.\\d+\\.\\d+; 1\\.6\\.0 or newer needed\\)$`)),
+    });
   });
 });

@@ -26,12 +26,18 @@ describe('release-bot doctor', () => {
   };
 
   beforeAll(async () => {
-    registry = http.createServer((req, res) => void (req.url === '/-/ping' ? res.writeHead(200, { 'content-type': 'application/json' }).end('{}') : res.writeHead(404).end()));
+    registry = http.createServer(
+      (req, res) =>
+        void (req.url === '/-/ping' ? res.writeHead(200, { 'content-type': 'application/json' }).end('{}') : res.writeHead(404).end()),
+    );
     await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
     const registryUrl = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`;
     bot = await startBotEnv(
       (dir) => [
-        ...mirrorProject(dir, '{ MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }'),
+        ...mirrorProject(
+          dir,
+          '{ MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }',
+        ),
         '  conjur-js:',
         '    authorized_group: release/conjur-cli',
         '    jenkins_job: conjur-js',
@@ -50,7 +56,6 @@ describe('release-bot doctor', () => {
           // Declared and permitted, but never given a value: a permission check passes it, a release fails on it.
           'release/mirror/signing-key': { readers: ['host:release-bot'] },
           // release/mirror/user is not declared at all.
-
         },
       },
     );
@@ -71,9 +76,15 @@ describe('release-bot doctor', () => {
     expect(r.stdout).toMatch(/^ {2}ok {4}staging directory: /m);
     expect(r.stdout).toContain(`  ok    Conjur identity: ${bot.conjur.url} answers; logged in as host/release-bot (account acme)`);
     expect(r.stdout).toContain('  ok    Conjur variable release/mirror/token: readable, has a value');
-    expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/signing-key: declared and host/release-bot may read it, but it has no value: set one (conjur variable set -i release/mirror/signing-key -v ...)');
-    expect(r.stdout).toContain('  FAIL  Conjur variable release/mirror/user: not declared (or not visible to host/release-bot): declare it in policy');
-    expect(r.stdout).toContain('  FAIL  Conjur variable release/npm/token: declared, but host/release-bot may not read it: permit execute on it');
+    expect(r.stdout).toContain(
+      '  FAIL  Conjur variable release/mirror/signing-key: declared and host/release-bot may read it, but it has no value: set one (conjur variable set -i release/mirror/signing-key -v ...)',
+    );
+    expect(r.stdout).toContain(
+      '  FAIL  Conjur variable release/mirror/user: not declared (or not visible to host/release-bot): declare it in policy',
+    );
+    expect(r.stdout).toContain(
+      '  FAIL  Conjur variable release/npm/token: declared, but host/release-bot may not read it: permit execute on it',
+    );
     expect(r.stdout).toContain('  FAIL  tool npm (npm destinations): not found on PATH: apt-get install npm');
     expect(r.stdout).toContain('4 problem(s): fix them and run release-bot doctor again');
     expect(r.code).toBe(1);
@@ -92,11 +103,18 @@ describe('release-bot doctor', () => {
     const r = await runCli(['doctor', '--json'], { ...bot.env, LOG_LEVEL: 'debug', PATH: pathWith('npm') });
     const checks = JSON.parse(r.stdout) as { ok: boolean; name: string; detail: string }[];
     expect(checks.filter((c) => !c.ok)).toEqual([]);
-    expect(checks.filter((c) => c.name.startsWith('Conjur variable ')).map((c) => c.detail)).toEqual(Array(4).fill('readable, has a value'));
+    expect(checks.filter((c) => c.name.startsWith('Conjur variable ')).map((c) => c.detail)).toEqual(
+      Array(4).fill('readable, has a value'),
+    );
     expect(checks.find((c) => c.name === 'tool npm (npm destinations)')?.detail).toMatch(/\/npm$/);
     expect(r.code).toBe(0);
     // All four in one batch read, as a release fetches them.
-    expect(bot.conjur.requests.slice(reads).filter((q) => q.path === '/secrets').map((q) => q.status)).toEqual([200]);
+    expect(
+      bot.conjur.requests
+        .slice(reads)
+        .filter((q) => q.path === '/secrets')
+        .map((q) => q.status),
+    ).toEqual([200]);
     for (const canary of [MIRROR, NPM, SIGNING, USER, API_KEY]) expect(r.stdout + r.stderr).not.toContain(canary);
   });
 

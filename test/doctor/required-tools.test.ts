@@ -11,9 +11,22 @@ function toolsFor(destinations: DestinationSpec[]): Record<string, string[]> {
   const tmp = makeTmpDir();
   try {
     const file = path.join(tmp.dir, 'releases.yml');
-    writeProjectsFile(file, { staging_dir: tmp.dir, identity: { strategy: 'map', map: { U024BE7LH: 'alice' } }, projects: { 'conjur-cli': project('conjur-cli', destinations) } });
-    const config = loadAppConfig({ CONJUR_APPLIANCE_URL: 'https://conjur.example.com', CONJUR_ACCOUNT: 'acme', CONJUR_AUTHN_LOGIN: 'host/release-bot', CONJUR_AUTHN_API_KEY: 'k'.repeat(55), RELEASE_BOT_CONFIG: file, RELEASE_BOT_DATA_DIR: tmp.dir });
-    return Object.fromEntries([...requiredTools(config)].map(([tool, why]) => [tool, [...why]]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+    writeProjectsFile(file, {
+      staging_dir: tmp.dir,
+      identity: { strategy: 'map', map: { U024BE7LH: 'alice' } },
+      projects: { 'conjur-cli': project('conjur-cli', destinations) },
+    });
+    const config = loadAppConfig({
+      CONJUR_APPLIANCE_URL: 'https://conjur.example.com',
+      CONJUR_ACCOUNT: 'acme',
+      CONJUR_AUTHN_LOGIN: 'host/release-bot',
+      CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
+      RELEASE_BOT_CONFIG: file,
+      RELEASE_BOT_DATA_DIR: tmp.dir,
+    });
+    return Object.fromEntries(
+      [...requiredTools(config)].map(([tool, why]) => [tool, [...why]]).sort(([a], [b]) => String(a).localeCompare(String(b))),
+    );
   } finally {
     tmp.cleanup();
   }
@@ -41,7 +54,13 @@ describe('the tools doctor requires', () => {
   });
 
   it('needs both when two destinations use one method each, and static tools stay required', () => {
-    expect(toolsFor([ssh('a', 'scp'), ssh('b', 'rsync'), { name: 'npmjs', type: 'npm', registry: 'https://registry.npmjs.org/', credentials: { NPM_TOKEN: 'release/npm/token' } }])).toEqual({
+    expect(
+      toolsFor([
+        ssh('a', 'scp'),
+        ssh('b', 'rsync'),
+        { name: 'npmjs', type: 'npm', registry: 'https://registry.npmjs.org/', credentials: { NPM_TOKEN: 'release/npm/token' } },
+      ]),
+    ).toEqual({
       npm: ['npm destinations'],
       rsync: ['ssh destinations'],
       scp: ['ssh destinations'],

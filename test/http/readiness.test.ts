@@ -21,7 +21,11 @@ describe('Readiness', () => {
     let now = 1_000_000;
     const conjur = counting('conjur', 5_000);
     const db = counting('database');
-    const readiness = new Readiness([conjur, db], (t) => t, () => now);
+    const readiness = new Readiness(
+      [conjur, db],
+      (t) => t,
+      () => now,
+    );
     await Promise.all([readiness.report(), readiness.report(), readiness.report()]);
     expect(conjur.runs).toBe(1);
     now += 4_000;
@@ -40,7 +44,11 @@ describe('Readiness', () => {
     policy.answer = { ok: false, detail: 'the last reload was refused' };
     const ok = counting('database');
     const r = await new Readiness([conjur, policy, ok], (t) => t.replaceAll('SECRET-KEY-123', '[REDACTED]')).report();
-    expect(r).toMatchObject({ ready: false, failing: ['conjur', 'policy'], checks: { conjur: { ok: false, detail: 'connect ECONNREFUSED with api key [REDACTED]' }, database: { ok: true } } });
+    expect(r).toMatchObject({
+      ready: false,
+      failing: ['conjur', 'policy'],
+      checks: { conjur: { ok: false, detail: 'connect ECONNREFUSED with api key [REDACTED]' }, database: { ok: true } },
+    });
     expect(JSON.stringify(r)).not.toContain('SECRET-KEY-123');
   });
 });

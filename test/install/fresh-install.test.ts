@@ -49,17 +49,30 @@ function installedPackages(nodeModules: string): string[] {
   // Made in beforeAll: a skipped run (every run without the flag) must leave no directory behind.
   let tmp: ReturnType<typeof makeTmpDir> = { dir: '', cleanup: () => undefined };
   let prefix = '';
-  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
-  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    version: string;
+    devDependencies: Record<string, string>;
+  };
+  const lock = JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   let entries: string[] = [];
   /** The CLI as the operator runs it: from the install, in a directory of its own, nothing else to resolve modules from. */
   const releaseBot = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    run(process.execPath, [path.join(prefix, 'bin', 'release-bot.js'), ...args], { cwd: tmp.dir, env: { PATH: process.env.PATH, NODE_PATH: '', ...env }, timeout: 5 * MINUTES });
+    run(process.execPath, [path.join(prefix, 'bin', 'release-bot.js'), ...args], {
+      cwd: tmp.dir,
+      env: { PATH: process.env.PATH, NODE_PATH: '', ...env },
+      timeout: 5 * MINUTES,
+    });
 
   beforeAll(async () => {
     tmp = makeTmpDir('release-bot-install-');
     prefix = path.join(tmp.dir, 'opt', 'release-bot');
-    const packed = await run(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), '--out', tmp.dir], { cwd: repoRoot, env: process.env, timeout: 15 * MINUTES });
+    const packed = await run(process.execPath, [path.join(repoRoot, 'scripts', 'package.mjs'), '--out', tmp.dir], {
+      cwd: repoRoot,
+      env: process.env,
+      timeout: 15 * MINUTES,
+    });
     if (packed.code !== 0) throw new Error(`npm run package failed (${packed.code}):\n${packed.stderr}`);
     const tarball = packed.stdout.trim();
     entries = (await run('tar', ['-tzf', tarball], { env: process.env })).stdout.split('\n').filter(Boolean);
@@ -67,7 +80,11 @@ function installedPackages(nodeModules: string): string[] {
     const unpacked = await run('tar', ['-xzf', tarball, '-C', prefix, '--strip-components=1'], { env: process.env });
     if (unpacked.code !== 0) throw new Error(`tar failed: ${unpacked.stderr}`);
     // The npm cache `npm ci` filled for the checkout first; the registry only for what it lacks.
-    const installed = await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: prefix, env: process.env, timeout: 45 * MINUTES });
+    const installed = await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: prefix,
+      env: process.env,
+      timeout: 45 * MINUTES,
+    });
     if (installed.code !== 0) throw new Error(`npm ci --omit=dev failed (${installed.code}):\n${installed.stdout}\n${installed.stderr}`);
   }, 60 * MINUTES);
 
@@ -98,7 +115,12 @@ projects:
 
   it('the tarball holds the built code, bin/, deploy/ and the documentation, and nothing else', () => {
     expect(entries.length).toBeGreaterThan(50);
-    const outside = entries.filter((e) => !/^package\/(package\.json|npm-shrinkwrap\.json|README\.md|LICENSE|\.env\.example|releases\.example\.yml|bin\/[^/]+\.js|deploy\/.+|dist\/(src|app|handlers|publishers)\/.+\.m?js)$/.test(e));
+    const outside = entries.filter(
+      (e) =>
+        !/^package\/(package\.json|npm-shrinkwrap\.json|README\.md|LICENSE|\.env\.example|releases\.example\.yml|bin\/[^/]+\.js|deploy\/.+|dist\/(src|app|handlers|publishers)\/.+\.m?js)$/.test(
+          e,
+        ),
+    );
     expect(outside).toEqual([]);
     expect(entries).toContain('package/bin/release-bot.js');
     expect(entries).toContain('package/dist/handlers/cli/main.js');
@@ -118,17 +140,30 @@ projects:
   it('installs the runtime dependencies only: no devDependency, nothing the lockfile marks dev', () => {
     const packages = installedPackages(path.join(prefix, 'node_modules'));
     expect(packages).toEqual(expect.arrayContaining(['better-sqlite3', '@slack/bolt', 'commander', 'zod']));
-    const names = (dev: boolean) => new Set(Object.entries(lock.packages).filter(([key, e]) => key.startsWith('node_modules/') && Boolean(e.dev) === dev).map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length)));
+    const names = (dev: boolean) =>
+      new Set(
+        Object.entries(lock.packages)
+          .filter(([key, e]) => key.startsWith('node_modules/') && Boolean(e.dev) === dev)
+          .map(([key]) => key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length)),
+      );
     const runtime = names(false);
     expect(packages.filter((p) => !runtime.has(p))).toEqual([]);
     // A devDependency of ours is installed only where a runtime package needs it too (@slack/bolt
     // depends on @types/express); the tools never are.
     expect(packages.filter((p) => p in manifest.devDependencies && !runtime.has(p))).toEqual([]);
-    expect(packages.filter((p) => ['typescript', 'jest', 'eslint', 'verdaccio', 'nock', '@swc/core', '@swc/jest', 'typescript-eslint'].includes(p))).toEqual([]);
+    expect(
+      packages.filter((p) =>
+        ['typescript', 'jest', 'eslint', 'verdaccio', 'nock', '@swc/core', '@swc/jest', 'typescript-eslint'].includes(p),
+      ),
+    ).toEqual([]);
     expect(names(true).size).toBeGreaterThan(500);
     // And no test or source file of the product outside node_modules.
     const own = walk(prefix).filter((f) => !f.startsWith('node_modules/'));
-    expect(own.filter((f) => /^(src|test|bench|dev|scripts)\/|(^|\/)(test|dev|__tests__)\/|\.(ts|map)$|(^|\/)(jest|eslint|tsconfig)[^/]*$/.test(f))).toEqual([]);
+    expect(
+      own.filter((f) =>
+        /^(src|test|bench|dev|scripts)\/|(^|\/)(test|dev|__tests__)\/|\.(ts|map)$|(^|\/)(jest|eslint|tsconfig)[^/]*$/.test(f),
+      ),
+    ).toEqual([]);
   });
 
   it('is where the systemd unit looks: its ExecStart script exists under its WorkingDirectory', () => {
@@ -160,7 +195,11 @@ projects:
     it('lists every problem of a broken one and exits 78 (EX_CONFIG)', async () => {
       writeFileSync(path.join(tmp.dir, 'staging-file'), 'a file, not a directory');
       writeFileSync(path.join(tmp.dir, 'broken.yml'), yaml(path.join(tmp.dir, 'staging-file')));
-      const r = await releaseBot(['check-config'], { ...env(path.join(tmp.dir, 'broken.yml')), CONJUR_APPLIANCE_URL: 'htps://conjur.example.com', JENKINS_JWT_SECRET: 'secret' });
+      const r = await releaseBot(['check-config'], {
+        ...env(path.join(tmp.dir, 'broken.yml')),
+        CONJUR_APPLIANCE_URL: 'htps://conjur.example.com',
+        JENKINS_JWT_SECRET: 'secret',
+      });
       expect(r.code).toBe(78);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/CONJUR_APPLIANCE_URL/);
@@ -189,9 +228,12 @@ projects:
     expect(r.stdout).toMatch(/^Usage: release-bot notify \[options\] \[files\.\.\.\]/);
     expect(r.stdout).toContain('--url <url>');
     // The single file for Jenkins agents, from the same install.
-    const alone = await run(process.execPath, [path.join(prefix, 'dist', 'handlers', 'cli', 'release-bot-notify.mjs'), '--help'], { cwd: tmp.dir, env: { PATH: process.env.PATH, NODE_PATH: '' }, timeout: 5 * MINUTES });
+    const alone = await run(process.execPath, [path.join(prefix, 'dist', 'handlers', 'cli', 'release-bot-notify.mjs'), '--help'], {
+      cwd: tmp.dir,
+      env: { PATH: process.env.PATH, NODE_PATH: '' },
+      timeout: 5 * MINUTES,
+    });
     expect(alone.code).toBe(0);
     expect(alone.stdout).toContain('--url <url>');
   });
 });
-

@@ -64,9 +64,16 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
   };
   /** `/release big <version>` from Slack as alice; resolves with the channel's final summary message. */
   const release = async (version: string): Promise<RecordedSlackCall> => {
-    const sent = await sendSlackRequest(`${url}/slack/events`, slashCommand({ text: `big ${version}`, user_id: ALICE, user_name: 'alice', response_url: slack.responseUrl() }), { signingSecret: SLACK_SIGNING_SECRET });
+    const sent = await sendSlackRequest(
+      `${url}/slack/events`,
+      slashCommand({ text: `big ${version}`, user_id: ALICE, user_name: 'alice', response_url: slack.responseUrl() }),
+      { signingSecret: SLACK_SIGNING_SECRET },
+    );
     expect(sent.status).toBe(200);
-    const final = (c: RecordedSlackCall) => ['chat.update', 'chat.postMessage'].includes(c.method) && /^(Released|Release of) big /.test(String(c.body.text)) && String(c.body.text).includes(` ${version}`);
+    const final = (c: RecordedSlackCall) =>
+      ['chat.update', 'chat.postMessage'].includes(c.method) &&
+      /^(Released|Release of) big /.test(String(c.body.text)) &&
+      String(c.body.text).includes(` ${version}`);
     return slack.waitFor(final, 240_000).catch((err: Error) => {
       throw new Error(`${err.message}\nserve output:\n${output.slice(-4000)}`);
     });
@@ -74,7 +81,11 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
 
   beforeAll(async () => {
     mkdirSync(staging);
-    conjur = await startConjurStandIn({ account: 'acme', apiKeys: { 'host/release-bot': API_KEY }, groups: { 'release/big': ['user:alice'] } });
+    conjur = await startConjurStandIn({
+      account: 'acme',
+      apiKeys: { 'host/release-bot': API_KEY },
+      groups: { 'release/big': ['user:alice'] },
+    });
     slack = await startSlackStandIn({ token: SLACK_BOT_TOKEN, users: [{ id: ALICE, name: 'alice' }] });
     writeFileSync(
       path.join(tmp.dir, 'releases.yml'),
@@ -122,7 +133,8 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
     serve.stderr?.on('data', (d) => (output += String(d)));
     const deadline = Date.now() + 30_000;
     while ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok !== true) {
-      if (serve.exitCode !== null) throw new Error(`release-bot serve exited with ${serve.exitCode} (run \`npm run build\` first):\n${output}`);
+      if (serve.exitCode !== null)
+        throw new Error(`release-bot serve exited with ${serve.exitCode} (run \`npm run build\` first):\n${output}`);
       if (Date.now() > deadline) throw new Error(`release-bot serve did not answer /healthz within 30 s:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -144,7 +156,7 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
     tmp.cleanup();
   });
 
-  it('is staged over the webhook (202) with its sha256 while the server\'s peak RSS grows by less than 64 MB', async () => {
+  it("is staged over the webhook (202) with its sha256 while the server's peak RSS grows by less than 64 MB", async () => {
     const dir = path.join(staging, 'big', '1.0.0');
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'big-1.0.0.iso');
@@ -159,7 +171,10 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
     baselineKiB = vmHwmKiB(pid());
     const r = await report('1.0.0', 'big-1.0.0.iso', expected);
     const afterKiB = vmHwmKiB(pid());
-    expect(r).toMatchObject({ status: 202, json: { status: 'staged', digests: { kind: 'files', files: [{ path: 'big-1.0.0.iso', sha256: expected, size: GIB }] } } });
+    expect(r).toMatchObject({
+      status: 202,
+      json: { status: 'staged', digests: { kind: 'files', files: [{ path: 'big-1.0.0.iso', sha256: expected, size: GIB }] } },
+    });
     expect(afterKiB - baselineKiB).toBeLessThan(GROWTH_LIMIT_KIB);
   }, 180_000);
 

@@ -8,7 +8,12 @@ import { pluginJwk, pluginKey, pluginToken } from './helpers/oidc-plugin.js';
 import { ec, rsa, rsaPublicPem, token } from './helpers/tokens.js';
 
 const policy = { ...DEFAULT_POLICY, audience: 'release-bot' };
-const jwk = (key: KeyObject, kid: string, extra: Record<string, unknown> = {}) => ({ ...key.export({ format: 'jwk' }), kid, use: 'sig', ...extra });
+const jwk = (key: KeyObject, kid: string, extra: Record<string, unknown> = {}) => ({
+  ...key.export({ format: 'jwk' }),
+  kid,
+  use: 'sig',
+  ...extra,
+});
 
 describe('JWKS keys (served by a loopback HTTP server)', () => {
   let jwks: JwksServer;
@@ -25,24 +30,41 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
     expect([...keys.algorithms].sort()).toEqual(['ES256', 'RS256']);
     const at = new Date(clock);
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1', jti: 'jwks-jti-rs' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
-    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1', jti: 'jwks-jti-es' }, at), keys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(
+      verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'rsa-1', jti: 'jwks-jti-rs' }, at), keys, policy, at),
+    ).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(
+      verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', kid: 'ec-1', jti: 'jwks-jti-es' }, at), keys, policy, at),
+    ).resolves.toMatchObject({ sub: 'conjur-cli' });
     expect(jwks.requests).toBe(1);
   });
 
-  it('verifies a token against the plugin\'s own JWKS shape (n with a sign byte, kid = credential id) and refuses keys that are not RS256/ES256', async () => {
-    jwks.setKeys([pluginJwk(), { ...pluginJwk(pluginKey.publicKey, 'rs384'), alg: 'RS384' }, { ...pluginJwk(pluginKey.publicKey, 'ps256'), alg: 'PS256' }]);
+  it("verifies a token against the plugin's own JWKS shape (n with a sign byte, kid = credential id) and refuses keys that are not RS256/ES256", async () => {
+    jwks.setKeys([
+      pluginJwk(),
+      { ...pluginJwk(pluginKey.publicKey, 'rs384'), alg: 'RS384' },
+      { ...pluginJwk(pluginKey.publicKey, 'ps256'), alg: 'PS256' },
+    ]);
     const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
     const at = new Date(clock);
-    await expect(verifyJenkinsJwt(pluginToken({}, at), keys, policy, at)).resolves.toMatchObject({ sub: 'https://jenkins.example/job/conjur-cli/', buildNumber: 123, iss: 'https://jenkins.example/oidc' });
-    for (const kid of ['rs384', 'ps256']) await expect(verifyJenkinsJwt(pluginToken({ kid }, at), keys, policy, at)).rejects.toThrow(/is not an RS256 key of the JWKS/);
+    await expect(verifyJenkinsJwt(pluginToken({}, at), keys, policy, at)).resolves.toMatchObject({
+      sub: 'https://jenkins.example/job/conjur-cli/',
+      buildNumber: 123,
+      iss: 'https://jenkins.example/oidc',
+    });
+    for (const kid of ['rs384', 'ps256'])
+      await expect(verifyJenkinsJwt(pluginToken({ kid }, at), keys, policy, at)).rejects.toThrow(/is not an RS256 key of the JWKS/);
   });
 
   it('refuses a token whose kid names a key of another type, and an HS256 token keyed with a JWKS key', async () => {
     const keys = jwtKeysFromEnv({ JENKINS_JWKS_URL: jwks.url }, { now })!;
     const at = new Date(clock);
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'ec-1' }, at), keys, policy, at)).rejects.toMatchObject({ code: ErrorCode.WebhookUnauthenticated });
-    await expect(verifyJenkinsJwt(token({ key: rsaPublicPem, algorithm: 'HS256', kid: 'rsa-1' }, at), keys, policy, at)).rejects.toThrow(/HS256" is not accepted/);
+    await expect(
+      verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'ec-1' }, at), keys, policy, at),
+    ).rejects.toMatchObject({ code: ErrorCode.WebhookUnauthenticated });
+    await expect(verifyJenkinsJwt(token({ key: rsaPublicPem, algorithm: 'HS256', kid: 'rsa-1' }, at), keys, policy, at)).rejects.toThrow(
+      /HS256" is not accepted/,
+    );
   });
 
   it('refetches on an unknown kid (key rotation), at most once per interval', async () => {
@@ -77,7 +99,11 @@ describe('JWKS keys (served by a loopback HTTP server)', () => {
     await expect(keys.key('rsa-1', 'RS256')).resolves.toBeDefined();
     expect(jwks.requests).toBe(2);
     clock += 2 * 3_600_000;
-    await expect(keys.key('rsa-1', 'RS256')).rejects.toMatchObject({ code: ErrorCode.WebhookUnauthenticated, retryable: true, message: expect.stringMatching(/HTTP 500/) });
+    await expect(keys.key('rsa-1', 'RS256')).rejects.toMatchObject({
+      code: ErrorCode.WebhookUnauthenticated,
+      retryable: true,
+      message: expect.stringMatching(/HTTP 500/),
+    });
   });
 
   it('skips keys that cannot serve (encryption keys, small RSA keys, odd curves, junk) and never keeps private members', async () => {

@@ -16,7 +16,8 @@ function drop(input: string | Buffer, cuts: number[] = []): { text: string; drop
 
 describe('LogFieldDropper', () => {
   it('drops the text of build.log, escapes included, wherever the chunks are cut', () => {
-    const doc = '{"name":"a","build":{"number":1,"log":"line \\"one\\"\\n\\\\ \\u003d \\u0027x\\u0027 } ] { [ , :\\n","artifacts":{"log":"kept"}}}';
+    const doc =
+      '{"name":"a","build":{"number":1,"log":"line \\"one\\"\\n\\\\ \\u003d \\u0027x\\u0027 } ] { [ , :\\n","artifacts":{"log":"kept"}}}';
     const expected = '{"name":"a","build":{"number":1,"log":"","artifacts":{"log":"kept"}}}';
     for (let cut = 0; cut <= doc.length; cut++) expect(drop(doc, [cut]).text).toBe(expected);
     expect(drop(doc, [...Array(doc.length).keys()]).text).toBe(expected);
@@ -47,9 +48,12 @@ describe('LogFieldDropper', () => {
 });
 
 describe('readNotificationBody', () => {
-  const stream = (bytes: Buffer, chunk = 64 * 1024) => Readable.from((function* () {
-    for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
-  })());
+  const stream = (bytes: Buffer, chunk = 64 * 1024) =>
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk);
+      })(),
+    );
 
   it('reads a body with a 3 MB log keeping well under 1 MB', async () => {
     const raw = notificationWithLog('4.2.0', 3 * 1024 * 1024);
@@ -62,8 +66,14 @@ describe('readNotificationBody', () => {
 
   it('refuses what is too large without the log, and a body past the total limit', async () => {
     const notes = notificationWithLog('4.2.0', 10, { notes: 'n'.repeat(2 * 1024 * 1024) });
-    await expect(readNotificationBody(stream(notes), { maxKept: 1024 * 1024, maxTotal: 32 * 1024 * 1024 })).resolves.toEqual({ kind: 'too-large', what: 'kept' });
+    await expect(readNotificationBody(stream(notes), { maxKept: 1024 * 1024, maxTotal: 32 * 1024 * 1024 })).resolves.toEqual({
+      kind: 'too-large',
+      what: 'kept',
+    });
     const huge = notificationWithLog('4.2.0', 3 * 1024 * 1024);
-    await expect(readNotificationBody(stream(huge), { maxKept: 1024 * 1024, maxTotal: 2 * 1024 * 1024 })).resolves.toEqual({ kind: 'too-large', what: 'total' });
+    await expect(readNotificationBody(stream(huge), { maxKept: 1024 * 1024, maxTotal: 2 * 1024 * 1024 })).resolves.toEqual({
+      kind: 'too-large',
+      what: 'total',
+    });
   });
 });

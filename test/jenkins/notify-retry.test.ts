@@ -14,14 +14,17 @@ async function fakeBot(answers: Answer[]): Promise<{ url: string; jtis: string[]
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
     jtis.push((JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti: string }).jti);
     req.resume();
-    req.once('end', () => (answers[jtis.length - 1] ?? answers[answers.length - 1] as Answer)(req, res));
+    req.once('end', () => (answers[jtis.length - 1] ?? (answers[answers.length - 1] as Answer))(req, res));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, jtis, server };
 }
 
 const reset: Answer = (req) => req.socket.destroy();
-const json = (status: number, body: object): Answer => (_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+const json =
+  (status: number, body: object): Answer =>
+  (_req, res) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 const staged = json(202, { status: 'staged', project: 'conjur-cli', version: '1.0.0', digests: { files: [] } });
 
 /**
@@ -36,7 +39,9 @@ describe.each(notifyForms)('$name retries a report', ({ run }) => {
   const notify = async (answers: Answer[], extra: string[] = []) => {
     const bot = await fakeBot(answers);
     servers.push(bot.server);
-    const result = await run(['--url', bot.url, '--project', 'conjur-cli', '--version', '1.0.0', ...extra, file], { JENKINS_JWT_SECRET: HS_SECRET });
+    const result = await run(['--url', bot.url, '--project', 'conjur-cli', '--version', '1.0.0', ...extra, file], {
+      JENKINS_JWT_SECRET: HS_SECRET,
+    });
     return { ...result, jtis: bot.jtis };
   };
 
@@ -55,7 +60,7 @@ describe.each(notifyForms)('$name retries a report', ({ run }) => {
     expect(result.stderr).toMatch(/HTTP 503 from http:\/\/127\.0\.0\.1:\d+; trying again in 2 s \(2 of 4 retries\)/);
   });
 
-  it('not after a 4xx: the bot\'s answer is final', async () => {
+  it("not after a 4xx: the bot's answer is final", async () => {
     const result = await notify([json(409, { error: 'conflicts with a released build' }), staged]);
     expect(result.code).toBe(1);
     expect(result.jtis).toHaveLength(1);

@@ -13,7 +13,8 @@ import { runSingleFile, singleFile } from './helpers/notify-forms.js';
 import { HS_SECRET } from './helpers/tokens.js';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
-const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+const claimsOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
 
 /** The block of README.md that starts with `marker`, as a reader would copy it. */
 function readmeBlock(marker: string): string {
@@ -26,15 +27,27 @@ function readmeBlock(marker: string): string {
 describe('the single-file notify (dist/handlers/cli/release-bot-notify.mjs)', () => {
   it('imports nothing but node: modules', () => {
     const code = readFileSync(singleFile, 'utf8');
-    const specifiers = [...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+from\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)].map((m) => m[1] ?? m[2]);
+    const specifiers = [...code.matchAll(/\bimport\s*(?:[\w*{}\s,]+from\s*)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)].map(
+      (m) => m[1] ?? m[2],
+    );
     expect(specifiers.length).toBeGreaterThan(3);
     expect(specifiers.filter((s) => !s?.startsWith('node:'))).toEqual([]);
     expect(code).not.toMatch(/\brequire\(/);
   });
 
-  it('has the CLI\'s exit code for every error code', () => {
+  it("has the CLI's exit code for every error code", () => {
     const url = pathToFileURL(singleFile).href;
-    const own = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); process.stdout.write(JSON.stringify(m.EXIT_CODES));`], { encoding: 'utf8' })) as Record<string, number>;
+    const own = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(url)}); process.stdout.write(JSON.stringify(m.EXIT_CODES));`,
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as Record<string, number>;
     expect(own).toEqual(exitCodes);
   });
 
@@ -42,7 +55,16 @@ describe('the single-file notify (dist/handlers/cli/release-bot-notify.mjs)', ()
     const r = await runSingleFile(['--help'], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: release-bot-notify\.mjs \[options\] \[files\.\.\.\]/);
-    for (const flag of ['--url <url>', '--project <p>', '--version <v>', '--build-number <n>', '--image-digest <digest>', '--retries <n>', '--json']) expect(r.stdout).toContain(flag);
+    for (const flag of [
+      '--url <url>',
+      '--project <p>',
+      '--version <v>',
+      '--build-number <n>',
+      '--image-digest <digest>',
+      '--retries <n>',
+      '--json',
+    ])
+      expect(r.stdout).toContain(flag);
     expect(r.dirAfter).toEqual(['release-bot-notify.mjs']);
     // The Jenkinsfile example runs this file: every option it passes is one the file knows.
     const jenkinsfile = readFileSync(path.join(repoRoot, 'deploy', 'jenkins', 'Jenkinsfile.stage-for-release'), 'utf8');
@@ -50,7 +72,10 @@ describe('the single-file notify (dist/handlers/cli/release-bot-notify.mjs)', ()
     const passed = [...call.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0]);
     expect(passed).toEqual(expect.arrayContaining(['--url', '--project', '--version', '--job', '--build-number']));
     for (const flag of passed) expect([flag, r.stdout.includes(`  ${flag} `)]).toEqual([flag, true]);
-    const bad = await runSingleFile(['--url', 'http://127.0.0.1:9', '--project', 'conjur-cli', '--version', '1.0.0', '--retries', 'many', 'x'], { JENKINS_JWT_SECRET: HS_SECRET });
+    const bad = await runSingleFile(
+      ['--url', 'http://127.0.0.1:9', '--project', 'conjur-cli', '--version', '1.0.0', '--retries', 'many', 'x'],
+      { JENKINS_JWT_SECRET: HS_SECRET },
+    );
     expect(bad).toMatchObject({ code: 64, stdout: '' });
     expect(bad.stderr).toBe('release-bot: --retries: "many" is not a whole number [BAD_INPUT]\n');
   });
@@ -75,7 +100,9 @@ describe('a token the single file signed, captured in transit', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         seen.push({ authorization: req.headers.authorization ?? '', body: Buffer.concat(chunks) });
-        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'staged', project: 'conjur-cli', version: '21.0.0', digests: { files: [] } }));
+        res
+          .writeHead(202, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'staged', project: 'conjur-cli', version: '21.0.0', digests: { files: [] } }));
       });
     });
     await new Promise<void>((resolve) => capture.listen(0, '127.0.0.1', () => resolve()));
@@ -91,7 +118,10 @@ describe('a token the single file signed, captured in transit', () => {
     writeFileSync(file, 'the built gem');
     bot.stageFiles('conjur-cli', '21.0.0', { 'conjur-cli-21.0.0.gem': 'the built gem' });
     const port = (capture.address() as { port: number }).port;
-    const r = await runSingleFile(['--url', `http://127.0.0.1:${port}`, '--project', 'conjur-cli', '--version', '21.0.0', '--job', 'conjur-cli', file], { JENKINS_JWT_SECRET: HS_SECRET });
+    const r = await runSingleFile(
+      ['--url', `http://127.0.0.1:${port}`, '--project', 'conjur-cli', '--version', '21.0.0', '--job', 'conjur-cli', file],
+      { JENKINS_JWT_SECRET: HS_SECRET },
+    );
     expect(r.code).toBe(0);
     expect(seen).toHaveLength(1);
     const { authorization, body } = seen[0] as { authorization: string; body: Buffer };
@@ -102,7 +132,12 @@ describe('a token the single file signed, captured in transit', () => {
 
     // The attacker's report: other bytes staged under the same name, the captured token.
     bot.stageFiles('conjur-cli', '21.0.0', { 'conjur-cli-21.0.0.gem': 'the attacker gem' });
-    const forged = JSON.stringify({ project: 'conjur-cli', version: '21.0.0', build: { job: 'conjur-cli' }, artifacts: [{ path: 'conjur-cli-21.0.0.gem', sha256: sha('the attacker gem') }] });
+    const forged = JSON.stringify({
+      project: 'conjur-cli',
+      version: '21.0.0',
+      build: { job: 'conjur-cli' },
+      artifacts: [{ path: 'conjur-cli-21.0.0.gem', sha256: sha('the attacker gem') }],
+    });
     const other = await bot.post('/webhooks/jenkins', forged, { authorization });
     expect(other.status).toBe(401);
     expect(other.json).toMatchObject({ code: 'WEBHOOK_UNAUTHENTICATED' });
@@ -126,9 +161,14 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
   const script = readmeBlock('# release-bot notify with sh, sha256sum, openssl and curl.');
   const runScript = (env: NodeJS.ProcessEnv) =>
     new Promise<{ code: number; output: string }>((resolve) => {
-      execFile('sh', ['-xe', '-c', script], { cwd: workspace.dir, env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}\n${stderr}` });
-      });
+      execFile(
+        'sh',
+        ['-xe', '-c', script],
+        { cwd: workspace.dir, env: { PATH: process.env.PATH, ...env }, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: `${stdout}\n${stderr}` });
+        },
+      );
     });
 
   beforeAll(async () => {
@@ -144,14 +184,25 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
   it('stages the build, without the secret in the build log', async () => {
     writeFileSync(path.join(workspace.dir, 'conjur-cli-22.0.0.gem'), 'gem built by jenkins');
     bot.stageFiles('conjur-cli', '22.0.0', { 'conjur-cli-22.0.0.gem': 'gem built by jenkins' });
-    const r = await runScript({ RELEASE_BOT_URL: bot.url, PROJECT: 'conjur-cli', VERSION: '22.0.0', FILE: path.join(workspace.dir, 'conjur-cli-22.0.0.gem'), JOB_NAME: 'conjur-cli', BUILD_NUMBER: '7', JENKINS_JWT_SECRET: HS_SECRET });
+    const r = await runScript({
+      RELEASE_BOT_URL: bot.url,
+      PROJECT: 'conjur-cli',
+      VERSION: '22.0.0',
+      FILE: path.join(workspace.dir, 'conjur-cli-22.0.0.gem'),
+      JOB_NAME: 'conjur-cli',
+      BUILD_NUMBER: '7',
+      JENKINS_JWT_SECRET: HS_SECRET,
+    });
     expect(r.output).toContain('"status":"staged"');
     expect(r.code).toBe(0);
     expect(r.output).not.toContain(HS_SECRET);
-    expect(bot.running.app.core.staged.current('conjur-cli', '22.0.0')).toMatchObject({ build: { job: 'conjur-cli', number: 7 }, reportedBy: 'jenkins:conjur-cli (jwt)' });
+    expect(bot.running.app.core.staged.current('conjur-cli', '22.0.0')).toMatchObject({
+      build: { job: 'conjur-cli', number: 7 },
+      reportedBy: 'jenkins:conjur-cli (jwt)',
+    });
   });
 
-  it('tries again with a fresh token after a 5xx from a proxy that lost the bot\'s answer', async () => {
+  it("tries again with a fresh token after a 5xx from a proxy that lost the bot's answer", async () => {
     // The first request reaches the bot (its token is spent there) but the client gets a 502: only a
     // new token can succeed on the next try.
     let requests = 0;
@@ -172,7 +223,15 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
       writeFileSync(path.join(workspace.dir, 'conjur-cli-22.2.0.gem'), 'third gem');
       bot.stageFiles('conjur-cli', '22.2.0', { 'conjur-cli-22.2.0.gem': 'third gem' });
       const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-      const r = await runScript({ RELEASE_BOT_URL: url, PROJECT: 'conjur-cli', VERSION: '22.2.0', FILE: path.join(workspace.dir, 'conjur-cli-22.2.0.gem'), JOB_NAME: 'conjur-cli', BUILD_NUMBER: '9', JENKINS_JWT_SECRET: HS_SECRET });
+      const r = await runScript({
+        RELEASE_BOT_URL: url,
+        PROJECT: 'conjur-cli',
+        VERSION: '22.2.0',
+        FILE: path.join(workspace.dir, 'conjur-cli-22.2.0.gem'),
+        JOB_NAME: 'conjur-cli',
+        BUILD_NUMBER: '9',
+        JENKINS_JWT_SECRET: HS_SECRET,
+      });
       expect(requests).toBe(2);
       expect(r.output).toContain('"status":"unchanged"');
       expect(r.code).toBe(0);
@@ -181,11 +240,19 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
     }
   });
 
-  it('fails the step, staging nothing, with a secret that is not the bot\'s', async () => {
+  it("fails the step, staging nothing, with a secret that is not the bot's", async () => {
     const wrong = `wrong-secret-canary-${'w'.repeat(32)}`;
     writeFileSync(path.join(workspace.dir, 'conjur-cli-22.1.0.gem'), 'another gem');
     bot.stageFiles('conjur-cli', '22.1.0', { 'conjur-cli-22.1.0.gem': 'another gem' });
-    const r = await runScript({ RELEASE_BOT_URL: bot.url, PROJECT: 'conjur-cli', VERSION: '22.1.0', FILE: path.join(workspace.dir, 'conjur-cli-22.1.0.gem'), JOB_NAME: 'conjur-cli', BUILD_NUMBER: '8', JENKINS_JWT_SECRET: wrong });
+    const r = await runScript({
+      RELEASE_BOT_URL: bot.url,
+      PROJECT: 'conjur-cli',
+      VERSION: '22.1.0',
+      FILE: path.join(workspace.dir, 'conjur-cli-22.1.0.gem'),
+      JOB_NAME: 'conjur-cli',
+      BUILD_NUMBER: '8',
+      JENKINS_JWT_SECRET: wrong,
+    });
     expect(r.code).not.toBe(0);
     expect(r.output).toContain('WEBHOOK_UNAUTHENTICATED');
     expect(r.output).not.toContain(wrong);

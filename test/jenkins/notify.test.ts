@@ -43,14 +43,35 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
 
   it('hashes the files, signs, posts, prints the digests and exits 0 when staged', async () => {
     const files = build('12.0.0', { 'conjur-cli-12.0.0.gem': 'twelve', 'conjur-cli-12.0.0.gem.sig': 'sig' });
-    const r = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.0.0', '--job', 'conjur-cli', '--build-number', '55', '--build-url', 'https://jenkins.example/job/conjur-cli/55/', '--commit', 'abc1234', ...files]);
+    const r = await notify([
+      '--url',
+      bot.url,
+      '--project',
+      'conjur-cli',
+      '--version',
+      '12.0.0',
+      '--job',
+      'conjur-cli',
+      '--build-number',
+      '55',
+      '--build-url',
+      'https://jenkins.example/job/conjur-cli/55/',
+      '--commit',
+      'abc1234',
+      ...files,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`staged: conjur-cli 12.0.0\n  ${sha('twelve')}  conjur-cli-12.0.0.gem\n  ${sha('sig')}  conjur-cli-12.0.0.gem.sig\n`);
-    expect(bot.running.app.core.staged.current('conjur-cli', '12.0.0')).toMatchObject({ build: { job: 'conjur-cli', number: 55, commit: 'abc1234' }, reportedBy: 'jenkins:conjur-cli (jwt)' });
+    expect(r.stdout).toBe(
+      `staged: conjur-cli 12.0.0\n  ${sha('twelve')}  conjur-cli-12.0.0.gem\n  ${sha('sig')}  conjur-cli-12.0.0.gem.sig\n`,
+    );
+    expect(bot.running.app.core.staged.current('conjur-cli', '12.0.0')).toMatchObject({
+      build: { job: 'conjur-cli', number: 55, commit: 'abc1234' },
+      reportedBy: 'jenkins:conjur-cli (jwt)',
+    });
   });
 
-  it('exits 0 for the same build again (unchanged), reading Jenkins\' own variables', async () => {
+  it("exits 0 for the same build again (unchanged), reading Jenkins' own variables", async () => {
     const files = build('12.0.0', { 'conjur-cli-12.0.0.gem': 'twelve', 'conjur-cli-12.0.0.gem.sig': 'sig' });
     const r = await notify(['--url', `${bot.url}/webhooks/jenkins`, '--project', 'conjur-cli', '--version', '12.0.0', ...files], {
       JENKINS_JWT_SECRET: HS_SECRET,
@@ -65,18 +86,50 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
 
   it('reports paths relative to --base', async () => {
     const files = build('12.1.0', { 'pkg/conjur-cli.deb': 'deb', 'pkg/conjur-cli.rpm': 'rpm' });
-    const r = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.1.0', '--base', path.join(workspace, '12.1.0'), ...files]);
+    const r = await notify([
+      '--url',
+      bot.url,
+      '--project',
+      'conjur-cli',
+      '--version',
+      '12.1.0',
+      '--base',
+      path.join(workspace, '12.1.0'),
+      ...files,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('pkg/conjur-cli.deb');
-    const json = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.1.0', '--base', path.join(workspace, '12.1.0'), '--json', ...files]);
-    expect(JSON.parse(json.stdout)).toMatchObject({ httpStatus: 200, status: 'unchanged', digests: { files: [{ path: 'pkg/conjur-cli.deb', sha256: sha('deb') }, { path: 'pkg/conjur-cli.rpm', sha256: sha('rpm') }] } });
+    const json = await notify([
+      '--url',
+      bot.url,
+      '--project',
+      'conjur-cli',
+      '--version',
+      '12.1.0',
+      '--base',
+      path.join(workspace, '12.1.0'),
+      '--json',
+      ...files,
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      httpStatus: 200,
+      status: 'unchanged',
+      digests: {
+        files: [
+          { path: 'pkg/conjur-cli.deb', sha256: sha('deb') },
+          { path: 'pkg/conjur-cli.rpm', sha256: sha('rpm') },
+        ],
+      },
+    });
   });
 
   it('exits 65 when the staged file is not what Jenkins built, printing the problem', async () => {
     const files = build('12.2.0', { 'conjur-cli-12.2.0.gem': 'built' }, { 'conjur-cli-12.2.0.gem': 'tampered in transit' });
     const r = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.2.0', ...files]);
     expect(r.code).toBe(65);
-    expect(r.stderr).toMatch(/^release-bot: HTTP 422: the staged files do not match the report.* \[ARTIFACT_MISMATCH\]\n {2}- conjur-cli-12\.2\.0\.gem has sha256/);
+    expect(r.stderr).toMatch(
+      /^release-bot: HTTP 422: the staged files do not match the report.* \[ARTIFACT_MISMATCH\]\n {2}- conjur-cli-12\.2\.0\.gem has sha256/,
+    );
     expect(bot.running.app.core.staged.current('conjur-cli', '12.2.0')).toBeUndefined();
   });
 
@@ -87,9 +140,11 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
     expect(r.stderr).toMatch(/HTTP 403: job team\/secretless may not report builds of conjur-cli/);
   });
 
-  it('exits 77 when the secret is not the bot\'s (401)', async () => {
+  it("exits 77 when the secret is not the bot's (401)", async () => {
     const files = build('12.4.0', { 'conjur-cli-12.4.0.gem': 'x' });
-    const r = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.4.0', ...files], { JENKINS_JWT_SECRET: `wrong-${HS_SECRET}` });
+    const r = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.4.0', ...files], {
+      JENKINS_JWT_SECRET: `wrong-${HS_SECRET}`,
+    });
     expect(r.code).toBe(77);
     expect(r.stderr).toMatch(/HTTP 401: the token signature is invalid \[WEBHOOK_UNAUTHENTICATED\]/);
   });
@@ -102,7 +157,17 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
     const missing = await notify(['--url', bot.url, '--project', 'conjur-cli', '--version', '12.5.0', path.join(workspace, 'nope.gem')]);
     expect(missing.code).toBe(64);
     expect(missing.stderr).toMatch(/nope\.gem is not a readable file/);
-    const down = await notify(['--retries', '0', '--url', `http://127.0.0.1:${await freePort()}`, '--project', 'conjur-cli', '--version', '12.5.0', ...files]);
+    const down = await notify([
+      '--retries',
+      '0',
+      '--url',
+      `http://127.0.0.1:${await freePort()}`,
+      '--project',
+      'conjur-cli',
+      '--version',
+      '12.5.0',
+      ...files,
+    ]);
     expect(down.code).not.toBe(0);
     expect(down.stderr).toMatch(/cannot reach release-bot at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(bot.running.app.core.staged.current('conjur-cli', '12.5.0')).toBeUndefined();

@@ -4,10 +4,21 @@ import { botReport, notification } from './helpers/reports.js';
 
 describe('parseReport: the bot format', () => {
   it('reads project, version, build and artifacts (digests lower-cased, job as a full name)', () => {
-    const parsed = parseReport(botReport({ build: { job: 'https://jenkins.example/job/team/job/conjur-cli/', number: 7 }, artifacts: [{ path: 'a.gem', sha256: 'AB'.repeat(32) }] }));
+    const parsed = parseReport(
+      botReport({
+        build: { job: 'https://jenkins.example/job/team/job/conjur-cli/', number: 7 },
+        artifacts: [{ path: 'a.gem', sha256: 'AB'.repeat(32) }],
+      }),
+    );
     expect(parsed).toEqual({
       kind: 'report',
-      report: expect.objectContaining({ format: 'release-bot', project: 'conjur-cli', version: '4.2.0', job: 'team/conjur-cli', files: [{ path: 'a.gem', sha256: 'ab'.repeat(32) }] }),
+      report: expect.objectContaining({
+        format: 'release-bot',
+        project: 'conjur-cli',
+        version: '4.2.0',
+        job: 'team/conjur-cli',
+        files: [{ path: 'a.gem', sha256: 'ab'.repeat(32) }],
+      }),
     });
   });
 
@@ -30,7 +41,8 @@ describe('parseReport: the bot format', () => {
   });
 
   it('refuses non-objects and bodies of neither format', () => {
-    for (const body of [null, [], 'x', 42, { hello: 'world' }]) expect(() => parseReport(body)).toThrow(expect.objectContaining({ code: ErrorCode.BadInput }));
+    for (const body of [null, [], 'x', 42, { hello: 'world' }])
+      expect(() => parseReport(body)).toThrow(expect.objectContaining({ code: ErrorCode.BadInput }));
   });
 });
 
@@ -39,7 +51,12 @@ describe('parseReport: the Notification plugin format', () => {
     const parsed = parseReport(notification({ name: 'conjur-cli', url: 'job/team/job/conjur-cli/' }));
     expect(parsed).toMatchObject({
       kind: 'report',
-      report: { format: 'notification', job: 'team/conjur-cli', parameters: { VERSION: '4.2.0' }, build: { number: 123, url: 'https://jenkins.example/job/conjur-cli/123/', commit: '9fceb02d0ae598e95dc970b74767f19372d61af8' } },
+      report: {
+        format: 'notification',
+        job: 'team/conjur-cli',
+        parameters: { VERSION: '4.2.0' },
+        build: { number: 123, url: 'https://jenkins.example/job/conjur-cli/123/', commit: '9fceb02d0ae598e95dc970b74767f19372d61af8' },
+      },
     });
     expect(parseReport(notification({ build: { phase: 'FINALIZED' } })).kind).toBe('report');
   });

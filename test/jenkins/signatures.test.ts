@@ -37,7 +37,8 @@ describe('X-Hub-Signature-256', () => {
 describe('Notification URL tokens', () => {
   const tokenA = 'a'.repeat(16) + 'A1b2C3d4E5f6G7h8';
   const tokenB = 'b'.repeat(40);
-  const project = (name: string, token?: string) => ({ name, notification_token_sha256: token === undefined ? undefined : hashUrlToken(token) }) as unknown as ProjectConfig;
+  const project = (name: string, token?: string) =>
+    ({ name, notification_token_sha256: token === undefined ? undefined : hashUrlToken(token) }) as unknown as ProjectConfig;
   const projects = [project('no-token'), project('conjur-cli', tokenA), project('secretless', tokenB)];
 
   it('hashes as sha256 hex of the token, as `printf %s "$TOKEN" | sha256sum` does', () => {
@@ -58,7 +59,11 @@ describe('deploy/jenkins/new-notification-token.sh', () => {
   it('prints a URL whose token the bot maps to the project through the printed sha256', async () => {
     requireBinary('openssl', 'openssl');
     const { execFileSync } = await import('node:child_process');
-    const out = execFileSync('sh', [path.join(repoRoot, 'deploy/jenkins/new-notification-token.sh'), 'conjur-cli', 'https://release.example.com/'], { encoding: 'utf8' });
+    const out = execFileSync(
+      'sh',
+      [path.join(repoRoot, 'deploy/jenkins/new-notification-token.sh'), 'conjur-cli', 'https://release.example.com/'],
+      { encoding: 'utf8' },
+    );
     const url = /^ {2}(https:\/\/release\.example\.com\/webhooks\/jenkins\/([0-9a-f]{64}))$/m.exec(out);
     const digest = /^ {2}notification_token_sha256: ([0-9a-f]{64})$/m.exec(out)?.[1];
     expect(url).not.toBeNull();

@@ -14,7 +14,8 @@ const t = nowSec(at);
 const hsKeys = jwtKeysFromEnv({ JENKINS_JWT_SECRET: HS_SECRET }) as NonNullable<ReturnType<typeof jwtKeysFromEnv>>;
 const rsKeys = jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: rsaPublicPem }) as NonNullable<ReturnType<typeof jwtKeysFromEnv>>;
 
-const refused = (p: Promise<unknown>, message: RegExp) => expect(p).rejects.toMatchObject({ code: ErrorCode.WebhookUnauthenticated, message: expect.stringMatching(message) });
+const refused = (p: Promise<unknown>, message: RegExp) =>
+  expect(p).rejects.toMatchObject({ code: ErrorCode.WebhookUnauthenticated, message: expect.stringMatching(message) });
 
 describe('verifyJenkinsJwt', () => {
   it('accepts a good HS256 token and returns its sub, jti and exp', async () => {
@@ -35,7 +36,12 @@ describe('verifyJenkinsJwt', () => {
   });
 
   it('lets an RS256/ES256 token go without jti when it carries build_number (as the OIDC provider plugin mints them), never an HS256 token', async () => {
-    const plugin = { key: rsa.privateKey, algorithm: 'RS256' as const, iss: 'https://jenkins.example/oidc', sub: 'https://jenkins.example/job/conjur-cli/' };
+    const plugin = {
+      key: rsa.privateKey,
+      algorithm: 'RS256' as const,
+      iss: 'https://jenkins.example/oidc',
+      sub: 'https://jenkins.example/job/conjur-cli/',
+    };
     await expect(verifyJenkinsJwt(token({ ...plugin, claims: { build_number: 42 } }, at), rsKeys, policy, at)).resolves.toEqual({
       sub: 'https://jenkins.example/job/conjur-cli/',
       exp: t + 300,
@@ -43,12 +49,20 @@ describe('verifyJenkinsJwt', () => {
       buildNumber: 42,
     });
     // A string claim type (a reconfigured template) gives digits.
-    await expect(verifyJenkinsJwt(token({ ...plugin, claims: { build_number: '42' } }, at), rsKeys, policy, at)).resolves.toMatchObject({ buildNumber: 42 });
+    await expect(verifyJenkinsJwt(token({ ...plugin, claims: { build_number: '42' } }, at), rsKeys, policy, at)).resolves.toMatchObject({
+      buildNumber: 42,
+    });
     for (const bad of [undefined, -1, 1.5, '4x', true, null]) {
-      await refused(verifyJenkinsJwt(token({ ...plugin, claims: bad === undefined ? {} : { build_number: bad } }, at), rsKeys, policy, at), /neither a jti nor a build_number/);
+      await refused(
+        verifyJenkinsJwt(token({ ...plugin, claims: bad === undefined ? {} : { build_number: bad } }, at), rsKeys, policy, at),
+        /neither a jti nor a build_number/,
+      );
     }
     // A jti, when there is one, is checked as ever.
-    await refused(verifyJenkinsJwt(token({ ...plugin, jti: 'short', claims: { build_number: 42 } }, at), rsKeys, policy, at), /no usable jti/);
+    await refused(
+      verifyJenkinsJwt(token({ ...plugin, jti: 'short', claims: { build_number: 42 } }, at), rsKeys, policy, at),
+      /no usable jti/,
+    );
     await refused(verifyJenkinsJwt(token({ jti: undefined, claims: { build_number: 42 } }, at), hsKeys, policy, at), /no usable jti/);
   });
 
@@ -68,7 +82,9 @@ describe('verifyJenkinsJwt', () => {
     const withIssuer = { ...policy, issuer: 'https://jenkins.example' };
     await refused(verifyJenkinsJwt(token({ iss: 'https://evil.example' }, at), hsKeys, withIssuer, at), /issuer/);
     await refused(verifyJenkinsJwt(token({}, at), hsKeys, withIssuer, at), /issuer/);
-    await expect(verifyJenkinsJwt(token({ iss: 'https://jenkins.example', aud: ['x', 'release-bot'] }, at), hsKeys, withIssuer, at)).resolves.toBeDefined();
+    await expect(
+      verifyJenkinsJwt(token({ iss: 'https://jenkins.example', aud: ['x', 'release-bot'] }, at), hsKeys, withIssuer, at),
+    ).resolves.toBeDefined();
   });
 
   it('refuses a token signed with another secret', async () => {
@@ -91,7 +107,9 @@ describe('verifyJenkinsJwt', () => {
   });
 
   it('accepts RS256 with the configured public key and refuses an RS256 token from another key', async () => {
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0001' }, at), rsKeys, policy, at)).resolves.toMatchObject({ sub: 'conjur-cli' });
+    await expect(
+      verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0001' }, at), rsKeys, policy, at),
+    ).resolves.toMatchObject({ sub: 'conjur-cli' });
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
     await refused(verifyJenkinsJwt(token({ key: other.privateKey, algorithm: 'RS256' }, at), rsKeys, policy, at), /signature is invalid/);
     await refused(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS384' }, at), rsKeys, policy, at), /RS384" is not accepted/);
@@ -100,7 +118,9 @@ describe('verifyJenkinsJwt', () => {
   it('pins ES256 to a P-256 public key', async () => {
     const esKeys = jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: ecPublicPem })!;
     expect(esKeys.algorithms).toEqual(['ES256']);
-    await expect(verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', jti: 'es256-jti-0001' }, at), esKeys, policy, at)).resolves.toBeDefined();
+    await expect(
+      verifyJenkinsJwt(token({ key: ec.privateKey, algorithm: 'ES256', jti: 'es256-jti-0001' }, at), esKeys, policy, at),
+    ).resolves.toBeDefined();
     await refused(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256' }, at), esKeys, policy, at), /RS256" is not accepted/);
   });
 
@@ -108,7 +128,16 @@ describe('verifyJenkinsJwt', () => {
     const body = Buffer.from('{"project":"conjur-cli"}');
     await expect(verifyJenkinsJwt(token({ body }, at), hsKeys, policy, at, body)).resolves.toBeDefined();
     await refused(verifyJenkinsJwt(token({ body }, at), hsKeys, policy, at, Buffer.from('{"project":"other"}')), /another request body/);
-    await refused(verifyJenkinsJwt(token({ claims: { body_sha256: createHash('sha256').update('x').digest('hex').toUpperCase() } }, at), hsKeys, policy, at, body), /another request body/);
+    await refused(
+      verifyJenkinsJwt(
+        token({ claims: { body_sha256: createHash('sha256').update('x').digest('hex').toUpperCase() } }, at),
+        hsKeys,
+        policy,
+        at,
+        body,
+      ),
+      /another request body/,
+    );
   });
 
   it('refuses garbage without echoing it', async () => {
@@ -137,7 +166,9 @@ describe('jwtKeysFromEnv', () => {
     expect(() => jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: weak })).toThrow(/shorter than 2048 bits/);
     const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(() => jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: p384 })).toThrow(/P-256/);
-    expect(() => jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: '/nonexistent/key.pem' })).toThrow(/neither a PEM public key .* nor the path of a PEM file/);
+    expect(() => jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: '/nonexistent/key.pem' })).toThrow(
+      /neither a PEM public key .* nor the path of a PEM file/,
+    );
   });
 
   it('reads a PEM from a file or from a one-line value with \\n', async () => {
@@ -146,6 +177,8 @@ describe('jwtKeysFromEnv', () => {
     expect(jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: file })!.algorithms).toEqual(['RS256']);
     const oneLine = rsaPublicPem.trim().replace(/\n/g, '\\n');
     const keys = jwtKeysFromEnv({ JENKINS_JWT_PUBLIC_KEY: oneLine })!;
-    await expect(verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0002' }, at), keys, policy, at)).resolves.toBeDefined();
+    await expect(
+      verifyJenkinsJwt(token({ key: rsa.privateKey, algorithm: 'RS256', jti: 'rs256-jti-0002' }, at), keys, policy, at),
+    ).resolves.toBeDefined();
   });
 });

@@ -30,7 +30,13 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     requireBinary('skopeo', 'skopeo');
     requireBinary('umoci', 'umoci');
     [staging, dest] = await Promise.all([startRegistry(), startRegistry({ auth: { username: USER, password: PASSWORD } })]);
-    image = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/conjur-multi', tag: '7.0.0', image: await buildMultiArchImage(tmp.dir) });
+    image = await pushTinyImage({
+      workDir: tmp.dir,
+      host: staging.host,
+      path: 'builds/conjur-multi',
+      tag: '7.0.0',
+      image: await buildMultiArchImage(tmp.dir),
+    });
     bot = await startBot(
       {},
       {
@@ -64,7 +70,12 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     const platforms = image.image.platforms ?? {};
     expect(Object.keys(platforms)).toEqual(['linux/s390x', 'linux/ppc64le']);
 
-    const report = botReport({ project: 'conjur-multi', version: '7.0.0', build: { job: 'conjur-multi' }, image: { ref: image.ref, digest: image.digest } });
+    const report = botReport({
+      project: 'conjur-multi',
+      version: '7.0.0',
+      build: { job: 'conjur-multi' },
+      image: { ref: image.ref, digest: image.digest },
+    });
     const r = await bot.post('/webhooks/jenkins', report, { authorization: `Bearer ${token({ sub: 'conjur-multi' })}` });
     expect(r.status).toBe(202);
     expect(r.json).toMatchObject({ status: 'staged', digests: { kind: 'docker', digest: image.digest } });
@@ -82,9 +93,13 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
         platforms: ['linux/s390x', 'linux/ppc64le'],
       });
     }
-    for (const digest of Object.values(platforms)) await expect(inspectDigest(`${dest.host}/org/conjur-multi@${digest}`, read)).resolves.toBe(digest);
+    for (const digest of Object.values(platforms))
+      await expect(inspectDigest(`${dest.host}/org/conjur-multi@${digest}`, read)).resolves.toBe(digest);
 
-    const audit = bot.running.app.core.audit.list({ limit: 20 }).map((e) => JSON.stringify(e)).join('\n');
+    const audit = bot.running.app.core.audit
+      .list({ limit: 20 })
+      .map((e) => JSON.stringify(e))
+      .join('\n');
     expect(audit).toContain(image.digest);
     for (const text of [audit, bot.logs.join('')]) {
       expect(text).not.toContain(PASSWORD);
@@ -100,12 +115,19 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     const savedPath = process.env.PATH;
     process.env.PATH = `${bin}:${savedPath}`;
     try {
-      const report = botReport({ project: 'conjur-multi', version: '7.1.0', build: { job: 'conjur-multi' }, image: { ref: image.ref, digest: image.digest } });
+      const report = botReport({
+        project: 'conjur-multi',
+        version: '7.1.0',
+        build: { job: 'conjur-multi' },
+        image: { ref: image.ref, digest: image.digest },
+      });
       const r = await bot.post('/webhooks/jenkins', report, { authorization: `Bearer ${token({ sub: 'conjur-multi' })}` });
       expect(r.status).toBe(500);
       // Jenkins hears only that the bot has a problem; the operator reads which in the bot's log.
       expect(r.json).toMatchObject({ code: 'CONFIG_INVALID', error: 'internal error: see the release-bot log' });
-      expect(bot.logs.join('')).toContain('skopeo 1.4.1 is too old: release-bot needs skopeo 1.6.0 or newer (for copy --preserve-digests); install skopeo 1.6.0 or newer');
+      expect(bot.logs.join('')).toContain(
+        'skopeo 1.4.1 is too old: release-bot needs skopeo 1.6.0 or newer (for copy --preserve-digests); install skopeo 1.6.0 or newer',
+      );
       expect(bot.running.app.core.staged.current('conjur-multi', '7.1.0')).toBeUndefined();
     } finally {
       process.env.PATH = savedPath;

@@ -37,15 +37,28 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
     (existsSync(argvLog) ? readFileSync(argvLog, 'utf8').trim().split('\n') : [])
       .filter((l) => l.startsWith('inspect '))
       .map((l) => l.split(' ').at(-1));
-  const push = (tag: string, image = built) => pushTinyImage({ workDir: tmp.dir, host: registry.host, path: 'builds/conjur-img', tag, image: image.image });
+  const push = (tag: string, image = built) =>
+    pushTinyImage({ workDir: tmp.dir, host: registry.host, path: 'builds/conjur-img', tag, image: image.image });
 
   beforeAll(async () => {
     const skopeo = requireBinary('skopeo', 'skopeo');
     requireBinary('umoci', 'umoci');
     registry = await startRegistry();
     repository = `${registry.host}/builds/conjur-img`;
-    built = await pushTinyImage({ workDir: tmp.dir, host: registry.host, path: 'builds/conjur-img', tag: '4.2.0', content: 'the build Jenkins reported\n' });
-    other = await pushTinyImage({ workDir: tmp.dir, host: registry.host, path: 'builds/conjur-img', tag: 'other', content: 'another build\n' });
+    built = await pushTinyImage({
+      workDir: tmp.dir,
+      host: registry.host,
+      path: 'builds/conjur-img',
+      tag: '4.2.0',
+      content: 'the build Jenkins reported\n',
+    });
+    other = await pushTinyImage({
+      workDir: tmp.dir,
+      host: registry.host,
+      path: 'builds/conjur-img',
+      tag: 'other',
+      content: 'another build\n',
+    });
     expect(other.digest).not.toBe(built.digest);
 
     const bin = path.join(tmp.dir, 'bin');
@@ -82,14 +95,21 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
     tmp.cleanup();
   });
 
-  const imageReport = (version: string, image: Record<string, unknown>) => botReport({ project: 'conjur-img', version, build: { job: 'conjur-img' }, image });
-  const postImage = (version: string, image: Record<string, unknown>) => bot.post('/webhooks/jenkins', imageReport(version, image), bearer(token({ sub: 'conjur-img' })));
+  const imageReport = (version: string, image: Record<string, unknown>) =>
+    botReport({ project: 'conjur-img', version, build: { job: 'conjur-img' }, image });
+  const postImage = (version: string, image: Record<string, unknown>) =>
+    bot.post('/webhooks/jenkins', imageReport(version, image), bearer(token({ sub: 'conjur-img' })));
 
   describe("the bot's format: image { ref, digest }", () => {
     it('inspects the staged image with skopeo and stages it by its digest when the build reported that digest (202)', async () => {
       const r = await postImage('4.2.0', { ref: built.ref, digest: built.digest });
       expect(r.status).toBe(202);
-      expect(r.json).toMatchObject({ status: 'staged', project: 'conjur-img', version: '4.2.0', digests: { kind: 'docker', ref: repository, digest: built.digest } });
+      expect(r.json).toMatchObject({
+        status: 'staged',
+        project: 'conjur-img',
+        version: '4.2.0',
+        digests: { kind: 'docker', ref: repository, digest: built.digest },
+      });
       expect(current('4.2.0')?.artifact).toEqual({ kind: 'docker', ref: repository, digest: built.digest, tlsVerify: false });
       expect(lastAudit()).toMatchObject({ type: 'staged', project: 'conjur-img', version: '4.2.0' });
       expect(inspected()).toEqual([`docker://${built.ref}`]);
@@ -108,7 +128,10 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
       await push('4.4.0');
       const r = await postImage('4.4.0', { ref: `${repository}:4.4.0`, digest: other.digest });
       expect(r.status).toBe(422);
-      expect(r.json).toMatchObject({ code: 'ARTIFACT_MISMATCH', error: `the staged image ${repository}:4.4.0 has digest ${built.digest}, the build reported ${other.digest}` });
+      expect(r.json).toMatchObject({
+        code: 'ARTIFACT_MISMATCH',
+        error: `the staged image ${repository}:4.4.0 has digest ${built.digest}, the build reported ${other.digest}`,
+      });
       expect(inspected().at(-1)).toBe(`docker://${repository}:4.4.0`);
       expect(current('4.4.0')).toBeUndefined();
       expect(lastAudit()).toMatchObject({ type: 'stage-refused', version: '4.4.0', data: { code: 'ARTIFACT_MISMATCH' } });
@@ -140,17 +163,33 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
       const before = inspected().length;
       const r = await postImage('4.6.0', { ref, digest: built.digest });
       expect(r.status).toBe(403);
-      expect(r.json).toMatchObject({ code: 'WEBHOOK_FORBIDDEN', error: `image ${ref} is not in conjur-img's staging repository ${repository}` });
+      expect(r.json).toMatchObject({
+        code: 'WEBHOOK_FORBIDDEN',
+        error: `image ${ref} is not in conjur-img's staging repository ${repository}`,
+      });
       expect(inspected().length).toBe(before);
       expect(current('4.6.0')).toBeUndefined();
       expect(lastAudit()).toMatchObject({ type: 'stage-refused', version: '4.6.0', data: { code: 'WEBHOOK_FORBIDDEN' } });
     });
 
     it('refuses files for a docker project, and an image for a files project (400)', async () => {
-      const files = await bot.post('/webhooks/jenkins', botReport({ project: 'conjur-img', version: '4.7.0', build: { job: 'conjur-img' }, artifacts: [{ path: 'a.tar', sha256: 'a'.repeat(64) }] }), bearer(token({ sub: 'conjur-img' })));
+      const files = await bot.post(
+        '/webhooks/jenkins',
+        botReport({
+          project: 'conjur-img',
+          version: '4.7.0',
+          build: { job: 'conjur-img' },
+          artifacts: [{ path: 'a.tar', sha256: 'a'.repeat(64) }],
+        }),
+        bearer(token({ sub: 'conjur-img' })),
+      );
       expect(files.status).toBe(400);
       expect(files.json.error).toMatch(/conjur-img is a docker project: report image\.ref/);
-      const image = await bot.post('/webhooks/jenkins', botReport({ version: '4.7.0', image: { ref: built.ref, digest: built.digest } }), bearer(token()));
+      const image = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '4.7.0', image: { ref: built.ref, digest: built.digest } }),
+        bearer(token()),
+      );
       expect(image.status).toBe(400);
       expect(image.json.error).toMatch(/conjur-cli is a files project/);
       expect(current('4.7.0')).toBeUndefined();
@@ -159,14 +198,23 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
 
   describe('the Notification plugin format (no digest: the image is expected under its version tag)', () => {
     const route = `/webhooks/jenkins/${IMG_URL_TOKEN}`;
-    const completed = (version: string) => notification({ name: 'conjur-img', url: 'job/conjur-img/', parameters: { VERSION: version }, build: { artifacts: {} } });
+    const completed = (version: string) =>
+      notification({ name: 'conjur-img', url: 'job/conjur-img/', parameters: { VERSION: version }, build: { artifacts: {} } });
 
     it('inspects <image.repository>:<version> and stages it with the registry digest (202)', async () => {
       await push('5.0.0', other);
       const r = await bot.post(route, completed('5.0.0'));
       expect(r.status).toBe(202);
-      expect(r.json).toMatchObject({ status: 'staged', project: 'conjur-img', version: '5.0.0', digests: { kind: 'docker', ref: repository, digest: other.digest } });
-      expect(current('5.0.0')).toMatchObject({ reportedBy: 'jenkins:conjur-img (url-token)', artifact: { kind: 'docker', digest: other.digest } });
+      expect(r.json).toMatchObject({
+        status: 'staged',
+        project: 'conjur-img',
+        version: '5.0.0',
+        digests: { kind: 'docker', ref: repository, digest: other.digest },
+      });
+      expect(current('5.0.0')).toMatchObject({
+        reportedBy: 'jenkins:conjur-img (url-token)',
+        artifact: { kind: 'docker', digest: other.digest },
+      });
       expect(inspected().at(-1)).toBe(`docker://${repository}:5.0.0`);
     });
 
@@ -189,7 +237,23 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
   describe('release-bot notify --image (a process) against the running bot', () => {
     const outputs: string[] = [];
     const notify = async (version: string, ...args: string[]): Promise<CliResult> => {
-      const r = await runCli(['notify', '--url', bot.url, '--project', 'conjur-img', '--version', version, '--job', 'conjur-img', '--build-number', '77', ...args], { JENKINS_JWT_SECRET: HS_SECRET });
+      const r = await runCli(
+        [
+          'notify',
+          '--url',
+          bot.url,
+          '--project',
+          'conjur-img',
+          '--version',
+          version,
+          '--job',
+          'conjur-img',
+          '--build-number',
+          '77',
+          ...args,
+        ],
+        { JENKINS_JWT_SECRET: HS_SECRET },
+      );
       outputs.push(r.stdout, r.stderr);
       return r;
     };
@@ -200,7 +264,11 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`staged: conjur-img 6.0.0\n  ${repository}@${built.digest}\n`);
-      expect(current('6.0.0')).toMatchObject({ build: { job: 'conjur-img', number: 77 }, artifact: { digest: built.digest }, reportedBy: 'jenkins:conjur-img (jwt)' });
+      expect(current('6.0.0')).toMatchObject({
+        build: { job: 'conjur-img', number: 77 },
+        artifact: { digest: built.digest },
+        reportedBy: 'jenkins:conjur-img (jwt)',
+      });
       expect(inspected().at(-1)).toBe(`docker://${tagged.ref}`);
     });
 
@@ -215,15 +283,25 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
       const tagged = await push('6.2.0');
       const r = await notify('6.2.0', '--image', tagged.ref, '--image-digest', other.digest);
       expect(r.code).toBe(65);
-      expect(r.stderr).toBe(`release-bot: HTTP 422: the staged image ${tagged.ref} has digest ${built.digest}, the build reported ${other.digest} [ARTIFACT_MISMATCH]\n`);
+      expect(r.stderr).toBe(
+        `release-bot: HTTP 422: the staged image ${tagged.ref} has digest ${built.digest}, the build reported ${other.digest} [ARTIFACT_MISMATCH]\n`,
+      );
       expect(current('6.2.0')).toBeUndefined();
     });
 
     it("exits 77 for an image outside the project's repository (403)", async () => {
-      const outside = await pushTinyImage({ workDir: tmp.dir, host: registry.host, path: 'evil/conjur-img', tag: '6.3.0', image: built.image });
+      const outside = await pushTinyImage({
+        workDir: tmp.dir,
+        host: registry.host,
+        path: 'evil/conjur-img',
+        tag: '6.3.0',
+        image: built.image,
+      });
       const r = await notify('6.3.0', '--image', outside.ref, '--image-digest', built.digest);
       expect(r.code).toBe(77);
-      expect(r.stderr).toMatch(/^release-bot: HTTP 403: image .*\/evil\/conjur-img:6\.3\.0 is not in conjur-img's staging repository .* \[WEBHOOK_FORBIDDEN\]/);
+      expect(r.stderr).toMatch(
+        /^release-bot: HTTP 403: image .*\/evil\/conjur-img:6\.3\.0 is not in conjur-img's staging repository .* \[WEBHOOK_FORBIDDEN\]/,
+      );
       expect(current('6.3.0')).toBeUndefined();
     });
 

@@ -37,7 +37,9 @@ describe('POST /webhooks/jenkins with RS256 (JENKINS_JWT_PUBLIC_KEY, no shared s
   });
 
   it('refuses alg none and an ES256 token', async () => {
-    expect((await post('1.2.0', `${unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-03', exp: nowSec() + 60 })}eA`)).status).toBe(401);
+    expect(
+      (await post('1.2.0', `${unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-03', exp: nowSec() + 60 })}eA`)).status,
+    ).toBe(401);
     expect((await post('1.2.0', token({ key: ec.privateKey, algorithm: 'ES256' }))).status).toBe(401);
   });
 
@@ -68,15 +70,32 @@ describe('POST /webhooks/jenkins with a JWKS (Jenkins OIDC provider) and an issu
   };
 
   it('stages a report with an RS256 token with kid, iss and jti (tokens shaped as the plugin mints them: webhook-oidc.test.ts)', async () => {
-    const t = token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: issuer, jti: 'jwks-jti-0001', sub: 'https://jenkins.example/job/conjur-cli/' });
+    const t = token({
+      key: rsa.privateKey,
+      algorithm: 'RS256',
+      kid: 'jenkins-1',
+      iss: issuer,
+      jti: 'jwks-jti-0001',
+      sub: 'https://jenkins.example/job/conjur-cli/',
+    });
     const r = await post('2.0.0', t);
     expect(r.status).toBe(202);
     expect(jwks.requests).toBe(1);
   });
 
   it('refuses a wrong issuer, an unknown kid, and an HS256 token', async () => {
-    expect((await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: 'https://evil.example', jti: 'jwks-jti-0002' }))).json.error).toMatch(/issuer/);
-    const unknownKid = await post('2.1.0', token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-2', iss: issuer, jti: 'jwks-jti-0003' }));
+    expect(
+      (
+        await post(
+          '2.1.0',
+          token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-1', iss: 'https://evil.example', jti: 'jwks-jti-0002' }),
+        )
+      ).json.error,
+    ).toMatch(/issuer/);
+    const unknownKid = await post(
+      '2.1.0',
+      token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'jenkins-2', iss: issuer, jti: 'jwks-jti-0003' }),
+    );
     expect(unknownKid.status).toBe(401);
     expect(unknownKid.json.error).toMatch(/key id "jenkins-2"/);
     expect((await post('2.1.0', token({ key: 's'.repeat(40), iss: issuer }))).status).toBe(401);
@@ -87,7 +106,11 @@ describe('POST /webhooks/jenkins with a JWKS (Jenkins OIDC provider) and an issu
     const fresh = await startBot({ JENKINS_JWT_SECRET: undefined, JENKINS_JWKS_URL: 'http://127.0.0.1:9/jwks' });
     try {
       fresh.stageFiles('conjur-cli', '3.0.0', { 'a.gem': 'x' });
-      const r = await fresh.post('/webhooks/jenkins', botReport({ version: '3.0.0', artifacts: [{ path: 'a.gem', sha256: sha('x') }] }), bearer(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'k' })));
+      const r = await fresh.post(
+        '/webhooks/jenkins',
+        botReport({ version: '3.0.0', artifacts: [{ path: 'a.gem', sha256: sha('x') }] }),
+        bearer(token({ key: rsa.privateKey, algorithm: 'RS256', kid: 'k' })),
+      );
       expect(r.status).toBe(503);
       expect(r.json).toMatchObject({ code: 'WEBHOOK_UNAUTHENTICATED', error: expect.stringMatching(/cannot read the JWKS/) });
     } finally {
@@ -98,7 +121,9 @@ describe('POST /webhooks/jenkins with a JWKS (Jenkins OIDC provider) and an issu
 
 describe('release-bot serve refuses to start with a weak Jenkins secret', () => {
   it('names the variable and how to fix it', async () => {
-    await expect(startBot({ JENKINS_WEBHOOK_SECRET: 'short' })).rejects.toThrow(/JENKINS_WEBHOOK_SECRET: is 5 characters long: use at least 32/);
+    await expect(startBot({ JENKINS_WEBHOOK_SECRET: 'short' })).rejects.toThrow(
+      /JENKINS_WEBHOOK_SECRET: is 5 characters long: use at least 32/,
+    );
     await expect(startBot({ JENKINS_JWT_SECRET: 'short' })).rejects.toThrow(/JENKINS_JWT_SECRET: is 5 characters long/);
   });
 });

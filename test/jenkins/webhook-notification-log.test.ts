@@ -31,7 +31,9 @@ function partialPost(url: string, route: string, announced: number, sent: Buffer
     });
     socket.on('error', reject);
     socket.on('close', () => done() || reject(new Error(`connection closed without a full answer: ${JSON.stringify(data.slice(0, 200))}`)));
-    socket.write(`POST ${route} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: ${announced}\r\n\r\n`);
+    socket.write(
+      `POST ${route} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: ${announced}\r\n\r\n`,
+    );
     socket.write(sent);
   });
 }
@@ -50,8 +52,16 @@ describe('the Notification plugin with "log lines" (POST /webhooks/jenkins/<toke
     expect(raw.length).toBeGreaterThan(3 * 1024 * 1024);
     const r = await bot.post(route, raw, { 'content-type': 'application/json;charset=UTF-8' });
     expect(r.status).toBe(202);
-    expect(r.json).toMatchObject({ status: 'staged', project: 'conjur-cli', version: '20.0.0', digests: { files: [{ path: 'conjur-cli-20.0.0.gem', sha256: sha('twenty') }] } });
-    expect(bot.running.app.core.staged.current('conjur-cli', '20.0.0')).toMatchObject({ reportedBy: 'jenkins:conjur-cli (url-token)', build: { number: 123 } });
+    expect(r.json).toMatchObject({
+      status: 'staged',
+      project: 'conjur-cli',
+      version: '20.0.0',
+      digests: { files: [{ path: 'conjur-cli-20.0.0.gem', sha256: sha('twenty') }] },
+    });
+    expect(bot.running.app.core.staged.current('conjur-cli', '20.0.0')).toMatchObject({
+      reportedBy: 'jenkins:conjur-cli (url-token)',
+      build: { number: 123 },
+    });
   }, 30_000);
 
   it('refuses a report that is larger than 1 MB without its log (413), reading it to the end so the answer arrives', async () => {

@@ -33,10 +33,12 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
   });
 
   const minted = (o: PluginTokenOptions = {}) => pluginToken({ issuer, jobUrl: `${root}job/conjur-cli/`, ...o });
-  const stageFiles = (version: string, content = `gem ${version}`) => bot.stageFiles('conjur-cli', version, { [`conjur-cli-${version}.gem`]: content });
+  const stageFiles = (version: string, content = `gem ${version}`) =>
+    bot.stageFiles('conjur-cli', version, { [`conjur-cli-${version}.gem`]: content });
   const report = (version: string, content = `gem ${version}`, build: Record<string, unknown> = {}) =>
     botReport({ version, build: { number: 123, ...build }, artifacts: [{ path: `conjur-cli-${version}.gem`, sha256: sha(content) }] });
-  const stagedEntries = (version: string) => bot.running.app.core.audit.list({ project: 'conjur-cli', version, limit: 100 }).filter((e) => e.type === 'staged');
+  const stagedEntries = (version: string) =>
+    bot.running.app.core.audit.list({ project: 'conjur-cli', version, limit: 100 }).filter((e) => e.type === 'staged');
   const auditSize = () => bot.running.app.core.audit.list({ limit: 10_000 }).length;
 
   it('stages a report with a plugin token (kid, no jti, sub = job URL, build_number); its replay changes nothing; another report of the build is 409', async () => {
@@ -86,7 +88,11 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     const noBuild = await bot.post('/webhooks/jenkins', report('5.1.0'), bearer(minted({ buildNumber: undefined })));
     expect(noBuild.status).toBe(401);
     expect(noBuild.json.error).toMatch(/neither a jti nor a build_number/);
-    const hs = await bot.post('/webhooks/jenkins', report('5.1.0'), bearer(token({ iss: issuer, jti: undefined, claims: { build_number: 200 } })));
+    const hs = await bot.post(
+      '/webhooks/jenkins',
+      report('5.1.0'),
+      bearer(token({ iss: issuer, jti: undefined, claims: { build_number: 200 } })),
+    );
     expect(hs.status).toBe(401);
     expect(hs.json.error).toMatch(/no usable jti/);
     expect(bot.running.app.core.staged.current('conjur-cli', '5.1.0')).toBeUndefined();
@@ -125,7 +131,9 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     stageFiles('5.4.0');
     stageFiles('5.4.1');
     const t = minted({ buildNumber: 500 });
-    const answers = await Promise.all(['5.4.0', '5.4.1'].map((v) => bot.post('/webhooks/jenkins', report(v, `gem ${v}`, { number: 500 }), bearer(t))));
+    const answers = await Promise.all(
+      ['5.4.0', '5.4.1'].map((v) => bot.post('/webhooks/jenkins', report(v, `gem ${v}`, { number: 500 }), bearer(t))),
+    );
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
     const staged = ['5.4.0', '5.4.1'].filter((v) => bot.running.app.core.staged.current('conjur-cli', v));
     expect(staged).toHaveLength(1);
@@ -133,11 +141,20 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
 
   it('matches sub to jenkins_job through folders: job/team/job/secretless/ is team/secretless, job/secretless/ is not', async () => {
     bot.stageFiles('secretless', '1.0.0', { 'secretless.tgz': 'tgz' });
-    const body = botReport({ project: 'secretless', version: '1.0.0', build: { job: undefined, number: 600 }, artifacts: [{ path: 'secretless.tgz', sha256: sha('tgz') }] });
+    const body = botReport({
+      project: 'secretless',
+      version: '1.0.0',
+      build: { job: undefined, number: 600 },
+      artifacts: [{ path: 'secretless.tgz', sha256: sha('tgz') }],
+    });
     const outside = await bot.post('/webhooks/jenkins', body, bearer(minted({ jobUrl: `${root}job/secretless/`, buildNumber: 600 })));
     expect(outside.status).toBe(403);
     expect(bot.running.app.core.staged.current('secretless', '1.0.0')).toBeUndefined();
-    const inFolder = await bot.post('/webhooks/jenkins', body, bearer(minted({ jobUrl: `${root}job/team/job/secretless/`, buildNumber: 600 })));
+    const inFolder = await bot.post(
+      '/webhooks/jenkins',
+      body,
+      bearer(minted({ jobUrl: `${root}job/team/job/secretless/`, buildNumber: 600 })),
+    );
     expect(inFolder.status).toBe(202);
     expect(bot.running.app.core.staged.current('secretless', '1.0.0')).toMatchObject({ build: { job: 'team/secretless', number: 600 } });
   });

@@ -28,7 +28,11 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
   const report = (version: string, files: Record<string, string>, buildNumber: number) => {
     bot.stageFiles('conjur-cli', version, files);
     const artifacts = Object.entries(files).map(([p, content]) => ({ path: p, sha256: sha(content) }));
-    return bot.post('/webhooks/jenkins', botReport({ version, build: { number: buildNumber, url: `https://jenkins.example/job/conjur-cli/${buildNumber}/` }, artifacts }), bearer(token()));
+    return bot.post(
+      '/webhooks/jenkins',
+      botReport({ version, build: { number: buildNumber, url: `https://jenkins.example/job/conjur-cli/${buildNumber}/` }, artifacts }),
+      bearer(token()),
+    );
   };
   const posts = (prefix: string) => slack.callsTo('chat.postMessage').filter((c) => text(c).startsWith(prefix));
   const waitForPost = (prefix: string, extra: (c: RecordedSlackCall) => boolean = () => true) =>
@@ -53,7 +57,9 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     const note = await waitForPost('conjur-cli 4.2.0 is ready to release');
     expect(note.authorized).toBe(true);
     expect(note.body.channel).toBe(CHANNEL);
-    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #123 \(conjur-cli\), .*; to mirror \[directory\]; no approvals needed\. Members of release\/conjur-cli may release it\.$/);
+    expect(text(note)).toMatch(
+      /^conjur-cli 4\.2\.0 is ready to release: build #123 \(conjur-cli\), .*; to mirror \[directory\]; no approvals needed\. Members of release\/conjur-cli may release it\.$/,
+    );
     expect(text(note)).not.toContain('re-staged');
     expect(JSON.stringify(note.body.blocks)).toContain(sha('gem bytes 4.2.0').slice(0, 12));
     const button = releaseButton(note);
@@ -70,7 +76,9 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     expect(r.json.status).toBe('replaced');
     const note = await waitForPost('conjur-cli 4.2.0 is ready to release', (c) => text(c).includes('re-staged'));
     expect(note.body.channel).toBe(CHANNEL);
-    expect(text(note)).toMatch(/^conjur-cli 4\.2\.0 is ready to release: build #124 \(conjur-cli\), .* \(re-staged: replaces build #123 \(conjur-cli\)\); to mirror \[directory\]; no approvals needed/);
+    expect(text(note)).toMatch(
+      /^conjur-cli 4\.2\.0 is ready to release: build #124 \(conjur-cli\), .* \(re-staged: replaces build #123 \(conjur-cli\)\); to mirror \[directory\]; no approvals needed/,
+    );
     const blocks = JSON.stringify(note.body.blocks);
     expect(blocks).toContain(':warning: re-staged: replaces build <https://jenkins.example/job/conjur-cli/123/|#123>');
     expect(blocks).toContain('approvals given for the earlier build are void');
@@ -111,6 +119,7 @@ describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on
     expect(calls.every((c) => c.authorized)).toBe(true);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.body.channel !== CHANNEL)).toEqual([]);
     const all = JSON.stringify(calls) + bot.logs.join('');
-    for (const secret of [HS_SECRET, WEBHOOK_SECRET, CONJUR_API_KEY, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, ...Object.values(URL_TOKENS)]) expect(all).not.toContain(secret);
+    for (const secret of [HS_SECRET, WEBHOOK_SECRET, CONJUR_API_KEY, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, ...Object.values(URL_TOKENS)])
+      expect(all).not.toContain(secret);
   });
 });

@@ -16,12 +16,19 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
   const staged: CoreEventMap['staged'][0][] = [];
   const conflicts: CoreEventMap['stage-conflict'][0][] = [];
   const stagedRows = (project: string, version: string) =>
-    bot.running.app.db.prepare('SELECT count(*) AS n FROM staged_builds WHERE project = ? AND version = ?').get(project, version) as { n: number };
+    bot.running.app.db.prepare('SELECT count(*) AS n FROM staged_builds WHERE project = ? AND version = ?').get(project, version) as {
+      n: number;
+    };
   const current = (project: string, version: string) => bot.running.app.core.staged.current(project, version);
   const lastAudit = () => bot.running.app.core.audit.list({ limit: 1 })[0];
 
   /** Stages files on disk and posts a bot-format report of them with a fresh token. */
-  const report = async (version: string, content: Record<string, string>, over: Parameters<typeof botReport>[0] = {}, tokenOver: Parameters<typeof token>[0] = {}) => {
+  const report = async (
+    version: string,
+    content: Record<string, string>,
+    over: Parameters<typeof botReport>[0] = {},
+    tokenOver: Parameters<typeof token>[0] = {},
+  ) => {
     bot.stageFiles('conjur-cli', version, content);
     return bot.post('/webhooks/jenkins', botReport({ version, artifacts: files(content), ...over }), bearer(token(tokenOver)));
   };
@@ -78,7 +85,10 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
         bearer(token({ sub: 'https://jenkins.example/job/team/job/secretless/' })),
       );
       expect(r.status).toBe(202);
-      expect(current('secretless', '1.0.0')).toMatchObject({ build: { job: 'team/secretless' }, reportedBy: 'jenkins:team/secretless (jwt)' });
+      expect(current('secretless', '1.0.0')).toMatchObject({
+        build: { job: 'team/secretless' },
+        reportedBy: 'jenkins:team/secretless (jwt)',
+      });
     });
   });
 
@@ -100,11 +110,23 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
 
     it.each([
       ['an expired token', () => token({ exp: nowSec() - 120, iat: nowSec() - 600 }), /expired/],
-      ['alg none', () => unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-0001', exp: nowSec() + 60 }), /not a signed JWT/],
-      ['alg none with a dummy signature', () => `${unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-0002', exp: nowSec() + 60 })}eA`, /algorithm "none" is not accepted/],
+      [
+        'alg none',
+        () => unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-0001', exp: nowSec() + 60 }),
+        /not a signed JWT/,
+      ],
+      [
+        'alg none with a dummy signature',
+        () => `${unsignedToken({ sub: 'conjur-cli', aud: 'release-bot', jti: 'none-jti-0002', exp: nowSec() + 60 })}eA`,
+        /algorithm "none" is not accepted/,
+      ],
       ['a wrong audience', () => token({ aud: 'some-other-service' }), /audience/],
       ['another secret', () => token({ key: `${HS_SECRET}-guess` }), /signature is invalid/],
-      ['an RS256 token (no public key configured)', () => token({ algorithm: 'RS256', key: rsa.privateKey }), /RS256" is not accepted: this bot accepts HS256/],
+      [
+        'an RS256 token (no public key configured)',
+        () => token({ algorithm: 'RS256', key: rsa.privateKey }),
+        /RS256" is not accepted: this bot accepts HS256/,
+      ],
       ['a token for another body', () => token({ body: '{"project":"conjur-cli","version":"9.9.9"}' }), /another request body/],
     ])('refuses %s with 401, staging nothing', async (_what, mint, why) => {
       const content = { 'conjur-cli-7.0.0.gem': 'seven' };
@@ -136,14 +158,22 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
   });
 
   describe('the job check', () => {
-    it('refuses a job reporting another project\'s build (403)', async () => {
+    it("refuses a job reporting another project's build (403)", async () => {
       const content = { 'secretless-2.0.0.tgz': 'two' };
       bot.stageFiles('secretless', '2.0.0', content);
       const body = botReport({ project: 'secretless', version: '2.0.0', build: { job: undefined }, artifacts: files(content) });
-      for (const sub of ['conjur-cli', 'secretless', 'https://jenkins.example/job/evil/job/secretless/', 'https://jenkins.example/job/team/job/secretless/123/']) {
+      for (const sub of [
+        'conjur-cli',
+        'secretless',
+        'https://jenkins.example/job/evil/job/secretless/',
+        'https://jenkins.example/job/team/job/secretless/123/',
+      ]) {
         const r = await bot.post('/webhooks/jenkins', body, bearer(token({ sub })));
         expect(r.status).toBe(403);
-        expect(r.json).toMatchObject({ code: 'WEBHOOK_FORBIDDEN', error: expect.stringMatching(/may not report builds of secretless: its jenkins_job is team\/secretless/) });
+        expect(r.json).toMatchObject({
+          code: 'WEBHOOK_FORBIDDEN',
+          error: expect.stringMatching(/may not report builds of secretless: its jenkins_job is team\/secretless/),
+        });
       }
       expect(current('secretless', '2.0.0')).toBeUndefined();
     });
@@ -151,13 +181,21 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
     it('refuses a payload whose build.job contradicts the token (403)', async () => {
       const content = { 'conjur-cli-7.2.0.gem': 'x' };
       bot.stageFiles('conjur-cli', '7.2.0', content);
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '7.2.0', build: { job: 'team/secretless' }, artifacts: files(content) }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '7.2.0', build: { job: 'team/secretless' }, artifacts: files(content) }),
+        bearer(token()),
+      );
       expect(r.status).toBe(403);
       expect(current('conjur-cli', '7.2.0')).toBeUndefined();
     });
 
     it('answers 404 for an unknown project', async () => {
-      const r = await bot.post('/webhooks/jenkins', botReport({ project: 'nope', artifacts: files({ a: 'a' }) }), bearer(token({ sub: 'nope' })));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ project: 'nope', artifacts: files({ a: 'a' }) }),
+        bearer(token({ sub: 'nope' })),
+      );
       expect(r.status).toBe(404);
       expect(r.json).toMatchObject({ code: 'UNKNOWN_PROJECT' });
     });
@@ -171,7 +209,11 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       ['./conjur-cli-8.0.0.gem', 400],
     ])('refuses the path %j (%i), reading nothing outside the staging directory', async (p, status) => {
       bot.stageFiles('conjur-cli', '8.0.0', { 'conjur-cli-8.0.0.gem': 'eight' });
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '8.0.0', artifacts: [{ path: p, sha256: sha('eight') }] }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '8.0.0', artifacts: [{ path: p, sha256: sha('eight') }] }),
+        bearer(token()),
+      );
       expect(r.status).toBe(status);
       expect(r.json).toMatchObject({ code: 'BAD_INPUT', error: expect.stringMatching(/artifact path/) });
       expect(current('conjur-cli', '8.0.0')).toBeUndefined();
@@ -183,7 +225,17 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       const outside = path.join(bot.tmpDir, 'outside-secret.txt');
       writeFileSync(outside, 'not an artifact');
       symlinkSync(outside, path.join(dir, 'link.txt'));
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '8.1.0', artifacts: [{ path: 'link.txt', sha256: sha('not an artifact') }, { path: 'conjur-cli-8.1.0.gem', sha256: sha('gem') }] }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({
+          version: '8.1.0',
+          artifacts: [
+            { path: 'link.txt', sha256: sha('not an artifact') },
+            { path: 'conjur-cli-8.1.0.gem', sha256: sha('gem') },
+          ],
+        }),
+        bearer(token()),
+      );
       expect(r.status).toBe(422);
       expect(r.json).toMatchObject({ code: 'ARTIFACT_MISMATCH', error: expect.stringMatching(/link\.txt .* is a symlink/) });
       expect(current('conjur-cli', '8.1.0')).toBeUndefined();
@@ -195,29 +247,48 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       writeFileSync(path.join(elsewhere, 'a.gem'), 'a');
       mkdirSync(path.join(bot.staging, 'conjur-cli'), { recursive: true });
       symlinkSync(elsewhere, path.join(bot.staging, 'conjur-cli', '8.2.0'));
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '8.2.0', artifacts: [{ path: 'a.gem', sha256: sha('a') }] }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '8.2.0', artifacts: [{ path: 'a.gem', sha256: sha('a') }] }),
+        bearer(token()),
+      );
       expect(r.status).toBe(422);
       expect(current('conjur-cli', '8.2.0')).toBeUndefined();
     });
 
     it('refuses a digest mismatch (422), listing the problem', async () => {
       bot.stageFiles('conjur-cli', '8.3.0', { 'conjur-cli-8.3.0.gem': 'what is on disk' });
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '8.3.0', artifacts: [{ path: 'conjur-cli-8.3.0.gem', sha256: sha('what jenkins built') }] }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '8.3.0', artifacts: [{ path: 'conjur-cli-8.3.0.gem', sha256: sha('what jenkins built') }] }),
+        bearer(token()),
+      );
       expect(r.status).toBe(422);
-      expect(r.json).toMatchObject({ code: 'ARTIFACT_MISMATCH', problems: [expect.stringMatching(/conjur-cli-8\.3\.0\.gem has sha256 .*, the build reported/)] });
+      expect(r.json).toMatchObject({
+        code: 'ARTIFACT_MISMATCH',
+        problems: [expect.stringMatching(/conjur-cli-8\.3\.0\.gem has sha256 .*, the build reported/)],
+      });
       expect(current('conjur-cli', '8.3.0')).toBeUndefined();
     });
 
     it('refuses an extra file beside the reported ones (422)', async () => {
       bot.stageFiles('conjur-cli', '8.4.0', { 'conjur-cli-8.4.0.gem': 'gem', 'backdoor.sh': 'echo' });
-      const r = await bot.post('/webhooks/jenkins', botReport({ version: '8.4.0', artifacts: files({ 'conjur-cli-8.4.0.gem': 'gem' }) }), bearer(token()));
+      const r = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '8.4.0', artifacts: files({ 'conjur-cli-8.4.0.gem': 'gem' }) }),
+        bearer(token()),
+      );
       expect(r.status).toBe(422);
       expect(r.json.problems).toEqual(['backdoor.sh is in the staging directory but was not reported']);
     });
 
     it('refuses a report of files that are not there (422)', async () => {
       bot.stageFiles('conjur-cli', '8.5.0', { 'conjur-cli-8.5.0.gem': 'gem' });
-      const missing = await bot.post('/webhooks/jenkins', botReport({ version: '8.5.0', artifacts: files({ 'conjur-cli-8.5.0.gem': 'gem', 'conjur-cli-8.5.0.sig': 'sig' }) }), bearer(token()));
+      const missing = await bot.post(
+        '/webhooks/jenkins',
+        botReport({ version: '8.5.0', artifacts: files({ 'conjur-cli-8.5.0.gem': 'gem', 'conjur-cli-8.5.0.sig': 'sig' }) }),
+        bearer(token()),
+      );
       expect(missing.status).toBe(422);
       expect(missing.json.problems).toEqual(['conjur-cli-8.5.0.sig was reported but is not in the staging directory']);
       const nothing = await bot.post('/webhooks/jenkins', botReport({ version: '8.6.0', artifacts: files({ a: 'a' }) }), bearer(token()));
@@ -233,7 +304,12 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       const r = await report('5.0.0', { 'conjur-cli-5.0.0.gem': 'other bytes' }, { build: { number: 999 } });
       expect(r.status).toBe(409);
       expect(r.json).toMatchObject({ code: 'CONFLICT', error: expect.stringMatching(/already released/) });
-      expect(conflicts.at(-1)).toMatchObject({ version: '5.0.0', releasedBy: 'alice', build: { number: 999 }, reportedBy: 'jenkins:conjur-cli (jwt)' });
+      expect(conflicts.at(-1)).toMatchObject({
+        version: '5.0.0',
+        releasedBy: 'alice',
+        build: { number: 999 },
+        reportedBy: 'jenkins:conjur-cli (jwt)',
+      });
       expect(current('conjur-cli', '5.0.0')?.artifact).toMatchObject({ files: [{ sha256: sha('released bytes') }] });
       expect(lastAudit()).toMatchObject({ type: 'stage-refused', data: { code: 'CONFLICT' } });
     });
@@ -246,19 +322,43 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       expect(r.status).toBe(413);
     });
 
-    it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['application/json; charset=latin1'], ['']])('refuses content type %j with 415', async (type) => {
-      const r = await fetch(`${bot.url}/webhooks/jenkins`, { method: 'POST', headers: { ...(type ? { 'content-type': type } : {}), ...bearer(token()) }, body: '{}' });
-      expect(r.status).toBe(415);
-    });
+    it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['application/json; charset=latin1'], ['']])(
+      'refuses content type %j with 415',
+      async (type) => {
+        const r = await fetch(`${bot.url}/webhooks/jenkins`, {
+          method: 'POST',
+          headers: { ...(type ? { 'content-type': type } : {}), ...bearer(token()) },
+          body: '{}',
+        });
+        expect(r.status).toBe(415);
+      },
+    );
 
     it('refuses bodies that are not JSON, or malformed reports, with 400 and the issues listed', async () => {
       const notJson = await bot.post('/webhooks/jenkins', '{"project":', bearer(token()));
       expect(notJson.status).toBe(400);
       expect(notJson.json.error).toBe('the body is not valid JSON');
       const hostile = `<img src=x onerror=alert(1)>${'A'.repeat(5000)}`;
-      const bad = await bot.post('/webhooks/jenkins', { project: 'conjur-cli', version: 42, build: { number: 'x', url: hostile }, artifacts: [{ path: 'a', sha256: 'nothex' }], [hostile]: true }, bearer(token()));
+      const bad = await bot.post(
+        '/webhooks/jenkins',
+        {
+          project: 'conjur-cli',
+          version: 42,
+          build: { number: 'x', url: hostile },
+          artifacts: [{ path: 'a', sha256: 'nothex' }],
+          [hostile]: true,
+        },
+        bearer(token()),
+      );
       expect(bad.status).toBe(400);
-      expect(bad.json.issues).toEqual(expect.arrayContaining([expect.stringMatching(/^version:/), expect.stringMatching(/^build\.number:/), expect.stringMatching(/^build\.url:/), expect.stringMatching(/^artifacts\[0\]\.sha256:/)]));
+      expect(bad.json.issues).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^version:/),
+          expect.stringMatching(/^build\.number:/),
+          expect.stringMatching(/^build\.url:/),
+          expect.stringMatching(/^artifacts\[0\]\.sha256:/),
+        ]),
+      );
       expect(bad.raw).not.toContain('A'.repeat(200));
     });
 
@@ -280,7 +380,7 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       return bot.post('/webhooks/jenkins', raw, { 'x-hub-signature-256': hubSignature(Buffer.from(raw), secret) });
     };
 
-    it('stages a report signed with the shared secret; the job is the payload\'s build.job', async () => {
+    it("stages a report signed with the shared secret; the job is the payload's build.job", async () => {
       const content = { 'conjur-cli-10.0.0.gem': 'ten' };
       bot.stageFiles('conjur-cli', '10.0.0', content);
       const r = await signedPost(botReport({ version: '10.0.0', artifacts: files(content) }));
@@ -294,7 +394,9 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       const body = botReport({ version: '10.1.0', artifacts: files(content) });
       expect((await signedPost(body, `${WEBHOOK_SECRET}-forged`)).status).toBe(401);
       const raw = JSON.stringify(body);
-      const tampered = await bot.post('/webhooks/jenkins', raw.replace('10.1.0', '10.1.1'), { 'x-hub-signature-256': hubSignature(Buffer.from(raw), WEBHOOK_SECRET) });
+      const tampered = await bot.post('/webhooks/jenkins', raw.replace('10.1.0', '10.1.1'), {
+        'x-hub-signature-256': hubSignature(Buffer.from(raw), WEBHOOK_SECRET),
+      });
       expect(tampered.status).toBe(401);
       const noJob = await signedPost(botReport({ version: '10.1.0', build: { job: undefined }, artifacts: files(content) }));
       expect(noJob.status).toBe(403);
@@ -310,10 +412,17 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
 
     it('acknowledges and ignores a phase that is not a successful end, staging nothing', async () => {
       bot.stageFiles('conjur-cli', '11.0.0', { 'conjur-cli-11.0.0.gem': 'eleven' });
-      for (const build of [{ phase: 'STARTED', status: 'SUCCESS' }, { phase: 'COMPLETED', status: 'FAILURE' }, { phase: 'QUEUED', status: undefined }]) {
+      for (const build of [
+        { phase: 'STARTED', status: 'SUCCESS' },
+        { phase: 'COMPLETED', status: 'FAILURE' },
+        { phase: 'QUEUED', status: undefined },
+      ]) {
         const r = await bot.post(tokenRoute('conjur-cli'), notification({ build, parameters: { VERSION: '11.0.0' } }));
         expect(r.status).toBe(200);
-        expect(r.json).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/only a COMPLETED or FINALIZED build with status SUCCESS is staged/) });
+        expect(r.json).toMatchObject({
+          status: 'ignored',
+          reason: expect.stringMatching(/only a COMPLETED or FINALIZED build with status SUCCESS is staged/),
+        });
       }
       expect(current('conjur-cli', '11.0.0')).toBeUndefined();
     });
@@ -322,20 +431,34 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
       const gem = 'eleven';
       const r = await bot.post(tokenRoute('conjur-cli'), notification({ parameters: { VERSION: '11.0.0' } }));
       expect(r.status).toBe(202);
-      expect(r.json).toMatchObject({ status: 'staged', project: 'conjur-cli', version: '11.0.0', digests: { files: [{ path: 'conjur-cli-11.0.0.gem', sha256: sha(gem) }] } });
-      expect(current('conjur-cli', '11.0.0')).toMatchObject({ reportedBy: 'jenkins:conjur-cli (url-token)', build: { number: 123, url: 'https://jenkins.example/job/conjur-cli/123/' } });
-      const finalized = await bot.post(tokenRoute('conjur-cli'), notification({ build: { phase: 'FINALIZED' }, parameters: { VERSION: '11.0.0' } }));
+      expect(r.json).toMatchObject({
+        status: 'staged',
+        project: 'conjur-cli',
+        version: '11.0.0',
+        digests: { files: [{ path: 'conjur-cli-11.0.0.gem', sha256: sha(gem) }] },
+      });
+      expect(current('conjur-cli', '11.0.0')).toMatchObject({
+        reportedBy: 'jenkins:conjur-cli (url-token)',
+        build: { number: 123, url: 'https://jenkins.example/job/conjur-cli/123/' },
+      });
+      const finalized = await bot.post(
+        tokenRoute('conjur-cli'),
+        notification({ build: { phase: 'FINALIZED' }, parameters: { VERSION: '11.0.0' } }),
+      );
       expect(finalized.status).toBe(200);
       expect(finalized.json.status).toBe('unchanged');
       expect(stagedRows('conjur-cli', '11.0.0').n).toBe(1);
     });
 
-    it('maps a folder job by its url, and refuses another project\'s job or token (403), an unknown token (401)', async () => {
+    it("maps a folder job by its url, and refuses another project's job or token (403), an unknown token (401)", async () => {
       bot.stageFiles('secretless', '3.0.0', { 'secretless-3.0.0.tgz': 'three' });
       const folder = notification({ name: 'secretless', url: 'job/team/job/secretless/', parameters: { VERSION: '3.0.0' } });
       const wrongToken = await bot.post(tokenRoute('conjur-cli'), folder);
       expect(wrongToken.status).toBe(403);
-      const wrongFolder = await bot.post(tokenRoute('secretless'), notification({ name: 'secretless', url: 'job/evil/job/secretless/', parameters: { VERSION: '3.0.0' } }));
+      const wrongFolder = await bot.post(
+        tokenRoute('secretless'),
+        notification({ name: 'secretless', url: 'job/evil/job/secretless/', parameters: { VERSION: '3.0.0' } }),
+      );
       expect(wrongFolder.status).toBe(403);
       const unknown = await bot.post(`/webhooks/jenkins/${'z'.repeat(40)}`, folder);
       expect(unknown.status).toBe(401);

@@ -16,7 +16,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v) && Object.keys(have).length === Object.keys(labels).length) return Number(m[3]);
+    if (Object.entries(labels).every(([k, v]) => have[k] === v) && Object.keys(have).length === Object.keys(labels).length)
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -34,16 +35,18 @@ describe('GET /metrics on release-bot serve', () => {
   };
 
   beforeAll(async () => {
-    bot = await startBotEnv(
-      (dir) => mirrorProject(dir),
-      { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
-    );
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } },
+    });
     // Releases run by other processes (the CLI) count too: the figures come from the shared database.
     bot.stageFiles('conjur-cli', '1.0.0', { 'a.gem': 'a' });
     expect((await bot.cli('stage', 'conjur-cli', '1.0.0')).code).toBe(0);
     expect((await bot.cli('publish', 'conjur-cli', '1.0.0', '--as', 'alice')).code).toBe(0);
     expect((await bot.cli('publish', 'conjur-cli', '1.0.0', '--as', 'bob')).code).toBe(77);
-    running = await serve({ env: { ...bot.env, PORT: '0' }, logDestination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }) });
+    running = await serve({
+      env: { ...bot.env, PORT: '0' },
+      logDestination: new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) }),
+    });
     base = `http://127.0.0.1:${(running.server.address() as AddressInfo).port}`;
   });
 

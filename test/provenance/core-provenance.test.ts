@@ -30,15 +30,28 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-function world(destinations: string, secrets: Record<string, string>, provenance = '{ signing_key: release/provenance/key }', extra: PublisherDefinition[] = []): CoreFixture {
+function world(
+  destinations: string,
+  secrets: Record<string, string>,
+  provenance = '{ signing_key: release/provenance/key }',
+  extra: PublisherDefinition[] = [],
+): CoreFixture {
   const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM, ...secrets });
   f = makeCore(tmp.dir, appProject(destinations, `    provenance: ${provenance}\n`), conjur, extra);
   f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ });
   return f;
 }
 
-const stage = (fx: CoreFixture) => fx.core.stage({ project: 'app', version: '1.0.0', build: { job: 'app', number: 7, url: 'https://jenkins.example/job/app/7/', commit: 'a'.repeat(40) }, reportedBy: 'test', actor: { via: 'test' } });
-const check = (envelope: Buffer, key: KeyObject = ed.publicKey) => checkAttestation(envelope, key, sha256(TGZ), { project: 'app', version: '1.0.0', builderJob: 'app' });
+const stage = (fx: CoreFixture) =>
+  fx.core.stage({
+    project: 'app',
+    version: '1.0.0',
+    build: { job: 'app', number: 7, url: 'https://jenkins.example/job/app/7/', commit: 'a'.repeat(40) },
+    reportedBy: 'test',
+    actor: { via: 'test' },
+  });
+const check = (envelope: Buffer, key: KeyObject = ed.publicKey) =>
+  checkAttestation(envelope, key, sha256(TGZ), { project: 'app', version: '1.0.0', builderJob: 'app' });
 
 /**
  * The release asset upload as GitHub documents it (docs.github.com, REST "Upload a release asset":
@@ -46,21 +59,46 @@ const check = (envelope: Buffer, key: KeyObject = ed.publicKey) => checkAttestat
  * the same exchange test/publishers/github.test.ts models for the files).
  */
 test('github: the attestation is uploaded as the release asset <file>.intoto.jsonl, read back by digest, and verifies', async () => {
-  const fx = world('      - { name: gh, type: github, repository: acme/app, credentials: { GITHUB_TOKEN: release/github/token } }\n', { 'release/github/token': TOKEN });
+  const fx = world('      - { name: gh, type: github, repository: acme/app, credentials: { GITHUB_TOKEN: release/github/token } }\n', {
+    'release/github/token': TOKEN,
+  });
   await stage(fx);
   const API = 'https://api.github.com';
   const UPLOADS = 'https://uploads.github.com';
   const headers = { authorization: `Bearer ${TOKEN}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
-  const release = { id: 7, tag_name: 'v1.0.0', html_url: 'https://github.com/acme/app/releases/tag/v1.0.0', upload_url: `${UPLOADS}/repos/acme/app/releases/7/assets{?name,label}`, body: '', author: { login: 'bot' } };
-  const asset = (name: string, content: Buffer | string) => ({ id: name.length, name, size: Buffer.byteLength(content), state: 'uploaded', digest: `sha256:${sha256(content)}`, browser_download_url: `https://github.com/acme/app/releases/download/v1.0.0/${name}` });
+  const release = {
+    id: 7,
+    tag_name: 'v1.0.0',
+    html_url: 'https://github.com/acme/app/releases/tag/v1.0.0',
+    upload_url: `${UPLOADS}/repos/acme/app/releases/7/assets{?name,label}`,
+    body: '',
+    author: { login: 'bot' },
+  };
+  const asset = (name: string, content: Buffer | string) => ({
+    id: name.length,
+    name,
+    size: Buffer.byteLength(content),
+    state: 'uploaded',
+    digest: `sha256:${sha256(content)}`,
+    browser_download_url: `https://github.com/acme/app/releases/download/v1.0.0/${name}`,
+  });
   const github = () => nock(API, { reqheaders: headers });
   github().get('/repos/acme/app/releases/tags/v1.0.0').reply(404, { message: 'Not Found' });
   github().post('/repos/acme/app/releases').reply(201, release);
-  nock(UPLOADS, { reqheaders: { ...headers, 'content-type': 'application/octet-stream' } }).post('/repos/acme/app/releases/7/assets', TGZ).query({ name: 'app-1.0.0.tgz' }).reply(201, asset('app-1.0.0.tgz', TGZ));
-  github().get('/repos/acme/app/releases/7/assets').query({ per_page: '100', page: '1' }).reply(200, [asset('app-1.0.0.tgz', TGZ)]);
+  nock(UPLOADS, { reqheaders: { ...headers, 'content-type': 'application/octet-stream' } })
+    .post('/repos/acme/app/releases/7/assets', TGZ)
+    .query({ name: 'app-1.0.0.tgz' })
+    .reply(201, asset('app-1.0.0.tgz', TGZ));
+  github()
+    .get('/repos/acme/app/releases/7/assets')
+    .query({ per_page: '100', page: '1' })
+    .reply(200, [asset('app-1.0.0.tgz', TGZ)]);
   // The attest step: the release again, its assets (no attestation yet), the upload, the read-back.
   github().get('/repos/acme/app/releases/tags/v1.0.0').reply(200, release);
-  github().get('/repos/acme/app/releases/7/assets').query({ per_page: '100', page: '1' }).reply(200, [asset('app-1.0.0.tgz', TGZ)]);
+  github()
+    .get('/repos/acme/app/releases/7/assets')
+    .query({ per_page: '100', page: '1' })
+    .reply(200, [asset('app-1.0.0.tgz', TGZ)]);
   let uploaded: Buffer | undefined;
   // nock hands a body matcher JSON it has parsed; the reply gets the raw text, byte for byte.
   nock(UPLOADS, { reqheaders: { ...headers, 'content-type': 'application/octet-stream' } })
@@ -81,7 +119,12 @@ test('github: the attestation is uploaded as the release asset <file>.intoto.jso
   const report = check(uploaded as Buffer);
   expect([report.ok, report.checks.filter((c) => !c.ok)]).toEqual([true, []]);
   expect(summary.destinations[0]?.attestations).toEqual([
-    { subject: 'app-1.0.0.tgz', digest: sha256(uploaded as Buffer), keyId: KEY_ID, location: 'https://github.com/acme/app/releases/download/v1.0.0/app-1.0.0.tgz.intoto.jsonl' },
+    {
+      subject: 'app-1.0.0.tgz',
+      digest: sha256(uploaded as Buffer),
+      keyId: KEY_ID,
+      location: 'https://github.com/acme/app/releases/download/v1.0.0/app-1.0.0.tgz.intoto.jsonl',
+    },
   ]);
   expect(fx.logLines.join('')).not.toContain(TOKEN);
 });
@@ -89,11 +132,19 @@ test('github: the attestation is uploaded as the release asset <file>.intoto.jso
 test('a signing key that is not Ed25519 fails the release before any destination runs; the key reaches no log, audit entry or row', async () => {
   const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': RSA_PEM });
   const out = path.join(tmp.dir, 'out');
-  f = makeCore(tmp.dir, appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'), conjur);
+  f = makeCore(
+    tmp.dir,
+    appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'),
+    conjur,
+  );
   f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ });
   await stage(f);
   const summary = await f.core.release('app', '1.0.0', alice);
-  expect(summary).toMatchObject({ state: 'failed', error: { code: ErrorCode.ConfigInvalid, message: expect.stringContaining('not Ed25519') }, destinations: [] });
+  expect(summary).toMatchObject({
+    state: 'failed',
+    error: { code: ErrorCode.ConfigInvalid, message: expect.stringContaining('not Ed25519') },
+    destinations: [],
+  });
   expect(existsSync(out)).toBe(false);
   const body = RSA_PEM.split('\n').filter((l) => l && !l.startsWith('-----'));
   const rows = JSON.stringify([...f.core.audit.all()]) + JSON.stringify(f.db.prepare('SELECT * FROM releases').all());
@@ -124,7 +175,9 @@ test('a failing attestation fails its destination; resume publishes only what is
     ['first', 'skipped'],
     ['second', 'already-present'],
   ]);
-  expect(resumed.destinations[0]?.attestations).toEqual([{ subject: 'app-1.0.0.tgz', digest: sha256(firstAttestation), keyId: KEY_ID, location: path.join(a, 'app-1.0.0.tgz.intoto.jsonl') }]);
+  expect(resumed.destinations[0]?.attestations).toEqual([
+    { subject: 'app-1.0.0.tgz', digest: sha256(firstAttestation), keyId: KEY_ID, location: path.join(a, 'app-1.0.0.tgz.intoto.jsonl') },
+  ]);
   expect(readFileSync(path.join(a, 'app-1.0.0.tgz.intoto.jsonl'))).toEqual(firstAttestation);
   expect(check(readFileSync(path.join(b, 'app-1.0.0.tgz.intoto.jsonl'))).ok).toBe(true);
   // The resumed release's statement names the resumed release, and both verify.
@@ -145,14 +198,23 @@ test('a destination type that cannot hold an attestation puts it in provenance.s
       return { status: 'published', location: 'registry://app' };
     },
   };
-  const fx = world(`      - { name: archive, type: directory, path: "${archive}/{project}/{version}" }\n      - { name: registry, type: registry-like, after: [archive] }\n`, {}, '{ signing_key: release/provenance/key, store: archive }', [registryLike]);
+  const fx = world(
+    `      - { name: archive, type: directory, path: "${archive}/{project}/{version}" }\n      - { name: registry, type: registry-like, after: [archive] }\n`,
+    {},
+    '{ signing_key: release/provenance/key, store: archive }',
+    [registryLike],
+  );
   await stage(fx);
   const summary = await fx.core.release('app', '1.0.0', alice);
   expect(summary.state).toBe('published');
   expect(pushed).toEqual(['1.0.0']);
   const stored = path.join(archive, 'app', '1.0.0', 'app-1.0.0.tgz.intoto.jsonl');
   expect(summary.destinations.map((d) => d.attestations?.map((x) => x.location))).toEqual([[stored], [stored]]);
-  expect(readdirSync(path.join(archive, 'app', '1.0.0')).sort()).toEqual(['app-1.0.0.release.json', 'app-1.0.0.tgz', 'app-1.0.0.tgz.intoto.jsonl']);
+  expect(readdirSync(path.join(archive, 'app', '1.0.0')).sort()).toEqual([
+    'app-1.0.0.release.json',
+    'app-1.0.0.tgz',
+    'app-1.0.0.tgz.intoto.jsonl',
+  ]);
   expect(check(readFileSync(stored)).ok).toBe(true);
 });
 
@@ -165,11 +227,18 @@ test('the chat summary of a signed release says "provenance: signed (key id …)
   const text = JSON.stringify(message);
   expect(message.text).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
   expect(JSON.stringify(message.blocks)).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
-  for (const line of PEM.split('\n').filter((l) => l && !l.startsWith('-----'))) expect(text.includes(line) ? line : 'absent').toBe('absent');
+  for (const line of PEM.split('\n').filter((l) => l && !l.startsWith('-----')))
+    expect(text.includes(line) ? line : 'absent').toBe('absent');
   // The same line when another process ran the release and the channel rebuilds it from the audit entry.
   const entry = fx.core.audit.get(summary.auditId);
-  const rebuilt = summaryFromAudit(entry as NonNullable<typeof entry>, fx.core.releases.get(summary.releaseId) as NonNullable<ReturnType<typeof fx.core.releases.get>>, fx.core.staged.current('app', '1.0.0'));
-  expect(releaseSummaryMessage(rebuilt as NonNullable<typeof rebuilt>).text).toContain(`provenance: signed (key id ${KEY_ID.slice(0, 16)})`);
+  const rebuilt = summaryFromAudit(
+    entry as NonNullable<typeof entry>,
+    fx.core.releases.get(summary.releaseId) as NonNullable<ReturnType<typeof fx.core.releases.get>>,
+    fx.core.staged.current('app', '1.0.0'),
+  );
+  expect(releaseSummaryMessage(rebuilt as NonNullable<typeof rebuilt>).text).toContain(
+    `provenance: signed (key id ${KEY_ID.slice(0, 16)})`,
+  );
 });
 
 test('a dry run reads and checks the key but signs and publishes nothing', async () => {
@@ -186,11 +255,19 @@ test('a dry run reads and checks the key but signs and publishes nothing', async
 test('attack: a build that stages its own <file>.intoto.jsonl (a forged attestation) is refused before anything is pushed', async () => {
   const out = path.join(tmp.dir, 'out');
   const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM });
-  f = makeCore(tmp.dir, appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'), conjur);
+  f = makeCore(
+    tmp.dir,
+    appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'),
+    conjur,
+  );
   const forged = `${JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{"forged":true}').toString('base64'), signatures: [{ keyid: KEY_ID, sig: 'AAAA' }] })}\n`;
   f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ, 'app-1.0.0.tgz.intoto.jsonl': forged });
   await stage(f);
   const summary = await f.core.release('app', '1.0.0', alice);
-  expect(summary).toMatchObject({ state: 'failed', error: { code: ErrorCode.BadInput, message: expect.stringContaining('app-1.0.0.tgz.intoto.jsonl') }, destinations: [] });
+  expect(summary).toMatchObject({
+    state: 'failed',
+    error: { code: ErrorCode.BadInput, message: expect.stringContaining('app-1.0.0.tgz.intoto.jsonl') },
+    destinations: [],
+  });
   expect(existsSync(out)).toBe(false);
 });

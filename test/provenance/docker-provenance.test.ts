@@ -49,14 +49,23 @@ describe('signed provenance of a docker release', () => {
       [],
       { inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => t }) },
     );
-    await f.core.stage({ project: 'app', version: '1.0.0', build: { job: 'app', number: 3, url: 'https://jenkins.example/job/app/3/' }, image: { ref: staged.ref, digest: staged.digest }, reportedBy: 'test', actor: { via: 'test' } });
+    await f.core.stage({
+      project: 'app',
+      version: '1.0.0',
+      build: { job: 'app', number: 3, url: 'https://jenkins.example/job/app/3/' },
+      image: { ref: staged.ref, digest: staged.digest },
+      reportedBy: 'test',
+      actor: { via: 'test' },
+    });
     const summary = await f.core.release('app', '1.0.0', { login: 'alice', via: 'cli' });
     expect([summary.state, summary.destinations[0]?.error]).toEqual(['published', undefined]);
     expect(summary.destinations[0]?.attestations).toHaveLength(1);
 
     const found = await fetchImageAttestations(`${dest.host}/org/app:1.0.0`, { tlsVerify: false });
     expect(found.subjectDigest).toBe(staged.digest);
-    expect(found.envelopes.map((e) => createHash('sha256').update(e).digest('hex'))).toContain(summary.destinations[0]?.attestations?.[0]?.digest);
+    expect(found.envelopes.map((e) => createHash('sha256').update(e).digest('hex'))).toContain(
+      summary.destinations[0]?.attestations?.[0]?.digest,
+    );
     const hex = staged.digest.replace(/^sha256:/, '');
     const ok = found.envelopes.map((e) => checkAttestation(e, ed.publicKey, hex, { project: 'app', builderJob: 'app' }));
     expect(ok.some((r) => r.ok)).toBe(true);

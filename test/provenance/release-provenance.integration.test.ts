@@ -23,9 +23,14 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 /** The built CLI as a process (as test/support/cli.ts runs it), with room for ssh round trips on a busy machine. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot, 'bin', 'release-bot.js'), ...args], { env: { PATH: process.env.PATH, ...env }, cwd: repoRoot, timeout: 300_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'release-bot.js'), ...args],
+      { env: { PATH: process.env.PATH, ...env }, cwd: repoRoot, timeout: 300_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -60,7 +65,13 @@ describe('signed provenance of a files release (directory and ssh)', () => {
     allOutput.push(result.stdout, result.stderr);
     return result;
   };
-  const project = (name: string, lines: string[]) => [`  ${name}:`, '    authorized_group: release/cli', `    jenkins_job: ${name}`, '    artifact: files', ...lines.map((l) => `    ${l}`)];
+  const project = (name: string, lines: string[]) => [
+    `  ${name}:`,
+    '    authorized_group: release/cli',
+    `    jenkins_job: ${name}`,
+    '    artifact: files',
+    ...lines.map((l) => `    ${l}`),
+  ];
 
   beforeAll(async () => {
     sshd = await startSshd();
@@ -95,7 +106,11 @@ describe('signed provenance of a files release (directory and ssh)', () => {
           '    credentials: { SSH_PRIVATE_KEY: release/downloads/ssh-key }',
         ]),
         // A key the stand-in does not have: the release must fail before anything is pushed.
-        ...project('keyless', ['provenance: { signing_key: release/provenance/missing }', 'destinations:', `  - { name: downloads, type: directory, path: "${downloads}/{project}/{version}" }`]),
+        ...project('keyless', [
+          'provenance: { signing_key: release/provenance/missing }',
+          'destinations:',
+          `  - { name: downloads, type: directory, path: "${downloads}/{project}/{version}" }`,
+        ]),
         '',
       ].join('\n'),
     );
@@ -126,12 +141,17 @@ describe('signed provenance of a files release (directory and ssh)', () => {
   it('publishes every file with its .intoto.jsonl beside it, in the directory and on the ssh host; the summary says signed with the key id', async () => {
     expect((await cli('stage', 'conjur-cli', '4.2.0', '--build-number', '42', '--build-url', BUILD_URL, '--commit', COMMIT)).code).toBe(0);
     const r = await cli('publish', 'conjur-cli', '4.2.0', '--as', 'alice');
-    expect([r.code, r.stdout, r.code === 0 ? '' : r.stderr.slice(-3000)]).toEqual([0, expect.stringContaining('Released conjur-cli 4.2.0'), '']);
+    expect([r.code, r.stdout, r.code === 0 ? '' : r.stderr.slice(-3000)]).toEqual([
+      0,
+      expect.stringContaining('Released conjur-cli 4.2.0'),
+      '',
+    ]);
     const keyId = sha256(createPublicKey(SIGNING.privateKey).export({ type: 'spki', format: 'der' }));
     expect(r.stdout).toContain(`downloads [directory]: published`);
     expect(r.stdout.match(new RegExp(`provenance: signed \\(key id ${keyId.slice(0, 16)}\\)`, 'g'))).toHaveLength(2);
     for (const root of [downloads, remote]) {
-      for (const file of ['conjur-cli-4.2.0.tgz', 'checksums/SHA256SUMS']) expect(existsSync(released(root, `${file}.intoto.jsonl`))).toBe(true);
+      for (const file of ['conjur-cli-4.2.0.tgz', 'checksums/SHA256SUMS'])
+        expect(existsSync(released(root, `${file}.intoto.jsonl`))).toBe(true);
     }
     expect(statSync(released(downloads, 'conjur-cli-4.2.0.tgz.intoto.jsonl')).mode & 0o777).toBe(0o444);
     // The same statement reached both places: it is about the release, not the destination's copy.
@@ -160,24 +180,43 @@ describe('signed provenance of a files release (directory and ssh)', () => {
       predicate: {
         buildDefinition: {
           externalParameters: { project: 'conjur-cli', version: '4.2.0' },
-          internalParameters: { requester: 'alice', approvers: [], conjurIdentity: 'host/release-bot', conjurVariables: ['release/downloads/ssh-key', 'release/provenance/signing-key'] },
+          internalParameters: {
+            requester: 'alice',
+            approvers: [],
+            conjurIdentity: 'host/release-bot',
+            conjurVariables: ['release/downloads/ssh-key', 'release/provenance/signing-key'],
+          },
           resolvedDependencies: [{ digest: { gitCommit: COMMIT } }],
         },
         runDetails: { builder: { id: 'https://jenkins.example/job/conjur-cli/' }, metadata: { invocationId: BUILD_URL } },
       },
     });
-    expect(statement.predicate.buildDefinition.internalParameters.policySha256).toBe(sha256(readFileSync(path.join(tmp.dir, 'releases.yml'))));
+    expect(statement.predicate.buildDefinition.internalParameters.policySha256).toBe(
+      sha256(readFileSync(path.join(tmp.dir, 'releases.yml'))),
+    );
     const audit = statement.predicate.runDetails.byproducts[0];
     expect(audit).toMatchObject({ annotations: { kind: 'audit-entry' }, digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 
   it('the audit entry named in the statement is the authorization, written before anything was pushed', async () => {
-    const statement = JSON.parse(Buffer.from((JSON.parse(readFileSync(released(remote, 'conjur-cli-4.2.0.tgz.intoto.jsonl'), 'utf8')) as { payload: string }).payload, 'base64').toString('utf8'));
+    const statement = JSON.parse(
+      Buffer.from(
+        (JSON.parse(readFileSync(released(remote, 'conjur-cli-4.2.0.tgz.intoto.jsonl'), 'utf8')) as { payload: string }).payload,
+        'base64',
+      ).toString('utf8'),
+    );
     const byproduct = statement.predicate.runDetails.byproducts[0];
     const exported = await cli('audit', 'export', '--jsonl');
-    const entries = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string; hash: string; releaseId: string });
+    const entries = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; type: string; hash: string; releaseId: string });
     const entry = entries.find((e) => e.seq === byproduct.annotations.seq);
-    expect(entry).toMatchObject({ type: 'requested', hash: byproduct.digest.sha256, releaseId: statement.predicate.buildDefinition.internalParameters.releaseId });
+    expect(entry).toMatchObject({
+      type: 'requested',
+      hash: byproduct.digest.sha256,
+      releaseId: statement.predicate.buildDefinition.internalParameters.releaseId,
+    });
     const trace = await cli('audit', 'trace', 'conjur-cli', '4.2.0');
     const envelopeDigest = sha256(readFileSync(released(downloads, 'conjur-cli-4.2.0.tgz.intoto.jsonl')));
     expect(trace.stdout).toContain(`attestation sha256:${envelopeDigest}  conjur-cli-4.2.0.tgz`);
@@ -186,26 +225,52 @@ describe('signed provenance of a files release (directory and ssh)', () => {
   it('provenance verify accepts each released file from both places with the expectations that hold', async () => {
     for (const root of [downloads, remote]) {
       for (const file of ['conjur-cli-4.2.0.tgz', 'checksums/SHA256SUMS']) {
-        const r = await cli('provenance', 'verify', released(root, file), '--public-key', publicKeyFile, '--project', 'conjur-cli', '--version', '4.2.0', '--builder-job', 'https://jenkins.example/job/conjur-cli/');
+        const r = await cli(
+          'provenance',
+          'verify',
+          released(root, file),
+          '--public-key',
+          publicKeyFile,
+          '--project',
+          'conjur-cli',
+          '--version',
+          '4.2.0',
+          '--builder-job',
+          'https://jenkins.example/job/conjur-cli/',
+        );
         expect([r.code, r.stdout.split('\n')[0]]).toEqual([0, `VERIFIED: ${released(root, file)}`]);
       }
     }
     // With no expectation but the key, and the attestation given explicitly.
     const copy = path.join(tmp.dir, 'elsewhere.tgz');
     writeFileSync(copy, TGZ);
-    const r = await cli('provenance', 'verify', copy, '--attestation', released(downloads, 'conjur-cli-4.2.0.tgz.intoto.jsonl'), '--public-key', publicKeyFile);
+    const r = await cli(
+      'provenance',
+      'verify',
+      copy,
+      '--attestation',
+      released(downloads, 'conjur-cli-4.2.0.tgz.intoto.jsonl'),
+      '--public-key',
+      publicKeyFile,
+    );
     expect(r.code).toBe(0);
   }, 300_000);
 
   it('refuses a changed artifact byte, a changed envelope byte, another key, another project or version, another builder job', async () => {
     const att = released(downloads, 'conjur-cli-4.2.0.tgz.intoto.jsonl');
     const changedFile = path.join(tmp.dir, 'changed.tgz');
-    writeFileSync(changedFile, Buffer.from(TGZ).map((b, i) => (i === 5 ? b ^ 1 : b)));
+    writeFileSync(
+      changedFile,
+      Buffer.from(TGZ).map((b, i) => (i === 5 ? b ^ 1 : b)),
+    );
     const changedEnvelope = path.join(tmp.dir, 'changed.intoto.jsonl');
     const bytes = readFileSync(att);
     // A byte inside the signed payload (not at its end, where base64 padding lives).
     const at = bytes.indexOf('"payload":"') + 40;
-    writeFileSync(changedEnvelope, bytes.map((b, i) => (i === at ? (b === 0x41 ? 0x42 : 0x41) : b)));
+    writeFileSync(
+      changedEnvelope,
+      bytes.map((b, i) => (i === at ? (b === 0x41 ? 0x42 : 0x41) : b)),
+    );
     const otherKey = path.join(tmp.dir, 'other.pub.pem');
     writeFileSync(otherKey, OTHER.publicKey.export({ type: 'spki', format: 'pem' }));
     const file = released(downloads, 'conjur-cli-4.2.0.tgz');
@@ -215,7 +280,11 @@ describe('signed provenance of a files release (directory and ssh)', () => {
       ['another key', [file, '--public-key', otherKey], /\[FAIL\] signature/],
       ['another project', [file, '--public-key', publicKeyFile, '--project', 'conjur-api'], /\[FAIL\] project/],
       ['another version', [file, '--public-key', publicKeyFile, '--version', '4.2.1'], /\[FAIL\] version/],
-      ['another builder job', [file, '--public-key', publicKeyFile, '--builder-job', 'https://jenkins.example/job/evil/'], /\[FAIL\] builder/],
+      [
+        'another builder job',
+        [file, '--public-key', publicKeyFile, '--builder-job', 'https://jenkins.example/job/evil/'],
+        /\[FAIL\] builder/,
+      ],
       ['another builder job by name', [file, '--public-key', publicKeyFile, '--builder-job', 'evil'], /\[FAIL\] builder/],
     ];
     for (const [what, args, failed] of cases) {
@@ -243,8 +312,21 @@ describe('signed provenance of a files release (directory and ssh)', () => {
       .filter((f) => statSync(f).isFile())
       .map((f) => readFileSync(f));
     const pemBody = SIGNING_PEM.split('\n').filter((l) => l && !l.startsWith('-----'));
-    const canaries = [SIGNING_PEM.trim(), ...pemBody, SIGNING_DER.toString('base64'), SIGNING_DER.toString('hex'), SEED.toString('base64'), SEED.toString('base64url'), SEED.toString('hex')];
-    const published = [downloads, remote].flatMap((root) => readdirSync(root, { recursive: true, encoding: 'utf8' }).map((f) => path.join(root, f)).filter((f) => statSync(f).isFile()).map((f) => readFileSync(f, 'latin1')));
+    const canaries = [
+      SIGNING_PEM.trim(),
+      ...pemBody,
+      SIGNING_DER.toString('base64'),
+      SIGNING_DER.toString('hex'),
+      SEED.toString('base64'),
+      SEED.toString('base64url'),
+      SEED.toString('hex'),
+    ];
+    const published = [downloads, remote].flatMap((root) =>
+      readdirSync(root, { recursive: true, encoding: 'utf8' })
+        .map((f) => path.join(root, f))
+        .filter((f) => statSync(f).isFile())
+        .map((f) => readFileSync(f, 'latin1')),
+    );
     for (const text of [...allOutput, audit.stdout, ...files.map((b) => b.toString('latin1')), ...published]) {
       for (const canary of canaries) expect(text.includes(canary) ? canary : 'absent').toBe('absent');
     }

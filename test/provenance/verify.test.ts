@@ -52,12 +52,16 @@ test('every single changed byte of the envelope is refused (XOR 1 at each positi
 test('a key that is not a PEM private key, or not Ed25519, is refused with what to do, and never quoted', () => {
   const redactor = new Redactor();
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  expect(() => signingKeyFrom('release/k', 'not a key at all, just text', redactor)).toThrow(/not a PEM private key: store a PKCS#8 PEM Ed25519 private key/);
+  expect(() => signingKeyFrom('release/k', 'not a key at all, just text', redactor)).toThrow(
+    /not a PEM private key: store a PKCS#8 PEM Ed25519 private key/,
+  );
   expect(() => signingKeyFrom('release/k', rsa, redactor)).toThrow(/is a rsa key, not Ed25519/);
   expect(() => signingKeyFrom('release/k', '', redactor)).toThrow(/is empty in Conjur/);
   // Registered for redaction the moment it is read, in its DER forms too.
   const key = signingKeyFrom('release/k', PEM, redactor);
   const der = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
-  expect(redactor.redact(`a ${der.toString('hex')} b ${der.toString('base64')} c ${PEM}`)).not.toMatch(new RegExp(`${der.toString('hex').slice(0, 20)}|${PEM.split('\n')[1]?.slice(0, 20)}`));
+  expect(redactor.redact(`a ${der.toString('hex')} b ${der.toString('base64')} c ${PEM}`)).not.toMatch(
+    new RegExp(`${der.toString('hex').slice(0, 20)}|${PEM.split('\n')[1]?.slice(0, 20)}`),
+  );
   expect(key.keyId).toMatch(/^[0-9a-f]{64}$/);
 });

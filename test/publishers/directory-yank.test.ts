@@ -11,7 +11,12 @@ describe('the directory yank: files into yanked/, never through a symlink', () =
   afterEach(() => tmp.cleanup());
 
   /** Publishes with the real publisher, as a release did, and returns the yank context for it. */
-  const published = async (): Promise<{ ctx: TestContext; dest: string; opts: { path: string }; yank: (over?: Partial<YankContext>) => YankContext }> => {
+  const published = async (): Promise<{
+    ctx: TestContext;
+    dest: string;
+    opts: { path: string };
+    yank: (over?: Partial<YankContext>) => YankContext;
+  }> => {
     const ctx = await publishContext(tmp.dir, { 'conjur-cli-4.2.0.gem': 'gem bytes', 'docs/NOTES': 'notes' });
     const opts = { path: `${tmp.dir}/out/{project}/{version}` };
     const result = await directoryPublisher.publish(ctx, opts);
@@ -70,7 +75,10 @@ describe('the directory yank: files into yanked/, never through a symlink', () =
     const { dest, opts, yank } = await published();
     rmSync(path.join(dest, 'conjur-cli-4.2.0.gem'), { force: true });
     writeFileSync(path.join(dest, 'conjur-cli-4.2.0.gem'), 'someone else');
-    await expect(directoryPublisher.yank!(yank(), opts)).rejects.toMatchObject({ code: 'DESTINATION_CONFLICT', message: expect.stringContaining('left alone') });
+    await expect(directoryPublisher.yank!(yank(), opts)).rejects.toMatchObject({
+      code: 'DESTINATION_CONFLICT',
+      message: expect.stringContaining('left alone'),
+    });
     expect(readFileSync(path.join(dest, 'conjur-cli-4.2.0.gem'), 'utf8')).toBe('someone else');
   });
 
@@ -81,6 +89,9 @@ describe('the directory yank: files into yanked/, never through a symlink', () =
     await expect(directoryPublisher.yank!(yank(), opts)).resolves.toMatchObject({ status: 'yanked' });
     expect(existsSync(path.join(dest, 'conjur-cli-4.2.0.gem'))).toBe(false);
     expect(readFileSync(path.join(dest, 'yanked', 'docs', 'NOTES'), 'utf8')).toBe('notes');
-    expect(JSON.parse(readFileSync(path.join(dest, 'yanked', 'docs', 'NOTES.yank.json'), 'utf8'))).toMatchObject({ reason: 'broken', file: 'docs/NOTES' });
+    expect(JSON.parse(readFileSync(path.join(dest, 'yanked', 'docs', 'NOTES.yank.json'), 'utf8'))).toMatchObject({
+      reason: 'broken',
+      file: 'docs/NOTES',
+    });
   });
 });

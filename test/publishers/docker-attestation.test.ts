@@ -24,7 +24,11 @@ const run = promisify(execFile);
 const tmp = makeTmpDir('release-bot-docker-attest-');
 const USER = 'release-bot';
 const PASSWORD = 'canary-attest-registry-pw-51d9e0b7';
-const canaryForms = [PASSWORD, Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''), Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, '')];
+const canaryForms = [
+  PASSWORD,
+  Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''),
+  Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, ''),
+];
 const botKey = generateKeyPairSync('ed25519');
 let source: TestRegistry;
 let dest: TestRegistry;
@@ -51,12 +55,16 @@ async function stage(version: string, content = `build of ${version}\n`): Promis
 
 async function context(version: string, staged: PushedImage, overrides: Partial<PublishContext> = {}): Promise<TestContext> {
   n += 1;
-  return publishContext(path.join(tmp.dir, `ctx-${n}`), {}, {
-    version,
-    artifact: { kind: 'docker', ref: staged.repository, digest: staged.digest, tlsVerify: false },
-    credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
-    ...overrides,
-  });
+  return publishContext(
+    path.join(tmp.dir, `ctx-${n}`),
+    {},
+    {
+      version,
+      artifact: { kind: 'docker', ref: staged.repository, digest: staged.digest, tlsVerify: false },
+      credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
+      ...overrides,
+    },
+  );
 }
 
 /**
@@ -70,12 +78,21 @@ function attestation(subjectDigest: string, key: KeyObject = botKey.privateKey, 
     subject: [{ name: REPO(), digest: { sha256: subjectDigest.slice('sha256:'.length) } }],
     predicateType: 'https://slsa.dev/provenance/v1',
     predicate: {
-      buildDefinition: { buildType: 'https://release-bot.example/jenkins/v1', externalParameters: { job: 'conjur-cli', build: 123, note }, resolvedDependencies: [] },
+      buildDefinition: {
+        buildType: 'https://release-bot.example/jenkins/v1',
+        externalParameters: { job: 'conjur-cli', build: 123, note },
+        resolvedDependencies: [],
+      },
       runDetails: { builder: { id: 'https://jenkins.example/job/conjur-cli/' }, metadata: { invocationId: 'rel_test' } },
     },
   };
   const envelope = Buffer.from(`${JSON.stringify(signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), key))}\n`);
-  return { envelope, digest: createHash('sha256').update(envelope).digest('hex'), keyId: keyIdOf(key), fileName: 'conjur-cli.intoto.jsonl' };
+  return {
+    envelope,
+    digest: createHash('sha256').update(envelope).digest('hex'),
+    keyId: keyIdOf(key),
+    fileName: 'conjur-cli.intoto.jsonl',
+  };
 }
 
 async function authFile(): Promise<string> {
@@ -85,15 +102,26 @@ async function authFile(): Promise<string> {
 }
 
 /** The `.att` manifest as skopeo sees it: raw bytes and parsed. */
-async function rawAttManifest(digest: string): Promise<{ digest: string; manifest: { config: { mediaType: string }; layers: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }> } }> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', '--authfile', await authFile(), `docker://${REPO()}:${attestationTag(digest)}`], { env: { PATH: process.env.PATH, HOME: tmp.dir } });
+async function rawAttManifest(digest: string): Promise<{
+  digest: string;
+  manifest: {
+    config: { mediaType: string };
+    layers: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }>;
+  };
+}> {
+  const { stdout } = await run(
+    'skopeo',
+    ['inspect', '--raw', '--tls-verify=false', '--authfile', await authFile(), `docker://${REPO()}:${attestationTag(digest)}`],
+    { env: { PATH: process.env.PATH, HOME: tmp.dir } },
+  );
   return { digest: `sha256:${createHash('sha256').update(stdout).digest('hex')}`, manifest: JSON.parse(stdout) };
 }
 
 /** Every text a run left behind: error (with causes and details), logs, progress. */
 function everything(ctx: TestContext, err?: unknown): string {
   const parts = [...ctx.logLines, ...ctx.progressLines];
-  for (let e = err; e; e = (e as { cause?: unknown }).cause) parts.push(String(e), (e as Error).stack ?? '', JSON.stringify((e as { details?: unknown }).details ?? {}));
+  for (let e = err; e; e = (e as { cause?: unknown }).cause)
+    parts.push(String(e), (e as Error).stack ?? '', JSON.stringify((e as { details?: unknown }).details ?? {}));
   return parts.join('\n');
 }
 
@@ -103,7 +131,7 @@ async function publishAndAttest(version: string, staged: PushedImage, att: Attes
   return { ctx, result: await dockerPublisher.attest!(ctx, options(), att) };
 }
 
-test('the attestation is an OCI artifact tagged sha256-<hex>.att beside the published image, in cosign\'s layout; skopeo and fetchImageAttestations read it back', async () => {
+test("the attestation is an OCI artifact tagged sha256-<hex>.att beside the published image, in cosign's layout; skopeo and fetchImageAttestations read it back", async () => {
   const staged = await stage('4.2.0');
   const att = attestation(staged.digest);
   const { ctx, result } = await publishAndAttest('4.2.0', staged, att);
@@ -124,7 +152,11 @@ test('the attestation is an OCI artifact tagged sha256-<hex>.att beside the publ
 
   // The layer's bytes, copied out with skopeo into an OCI layout: the very envelope, and it verifies.
   const layout = path.join(tmp.dir, `att-layout-${(n += 1)}`);
-  await run('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--src-authfile', await authFile(), `docker://${REPO()}:${tag}`, `oci:${layout}:att`], { env: { PATH: process.env.PATH, HOME: tmp.dir } });
+  await run(
+    'skopeo',
+    ['copy', '--quiet', '--src-tls-verify=false', '--src-authfile', await authFile(), `docker://${REPO()}:${tag}`, `oci:${layout}:att`],
+    { env: { PATH: process.env.PATH, HOME: tmp.dir } },
+  );
   const blob = readFileSync(path.join(layout, 'blobs', 'sha256', att.digest));
   expect(blob.equals(att.envelope)).toBe(true);
   expect(verifyEnvelope(JSON.parse(blob.toString('utf8')), botKey.publicKey)).toMatchObject({ ok: true });
@@ -138,17 +170,26 @@ test('the attestation is an OCI artifact tagged sha256-<hex>.att beside the publ
 });
 
 test('a multi-arch image is attested by its index digest, the one its tags resolve to', async () => {
-  const multi = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/conjur-cli', tag: '4.2.1-staged', image: await buildMultiArchImage(tmp.dir) });
+  const multi = await pushTinyImage({
+    workDir: tmp.dir,
+    host: source.host,
+    path: 'builds/conjur-cli',
+    tag: '4.2.1-staged',
+    image: await buildMultiArchImage(tmp.dir),
+  });
   const att = attestation(multi.digest);
   const { result } = await publishAndAttest('4.2.1', multi, att);
   expect(result).toMatchObject({ status: 'published', location: `${REPO()}:${attestationTag(multi.digest)}` });
-  await expect(fetchImageAttestations(`${REPO()}:4.2.1`, access())).resolves.toEqual({ subjectDigest: multi.digest, envelopes: [att.envelope] });
+  await expect(fetchImageAttestations(`${REPO()}:4.2.1`, access())).resolves.toEqual({
+    subjectDigest: multi.digest,
+    envelopes: [att.envelope],
+  });
   // A platform's own manifest is another subject: it has no attestation of its own.
   const platform = Object.values(multi.image.platforms ?? {})[0] as string;
   await expect(fetchImageAttestations(`${REPO()}@${platform}`, access())).resolves.toEqual({ subjectDigest: platform, envelopes: [] });
 });
 
-test('a second attest of the same envelope is a no-op: already-present, the tag\'s manifest unchanged', async () => {
+test("a second attest of the same envelope is a no-op: already-present, the tag's manifest unchanged", async () => {
   const staged = await stage('4.3.0');
   const att = attestation(staged.digest);
   const { result: first } = await publishAndAttest('4.3.0', staged, att);
@@ -159,7 +200,7 @@ test('a second attest of the same envelope is a no-op: already-present, the tag\
   expect(ctx.progressLines).toEqual([]);
 });
 
-test('another signer\'s envelope already under the tag is kept: ours is appended, and attesting again changes nothing', async () => {
+test("another signer's envelope already under the tag is kept: ours is appended, and attesting again changes nothing", async () => {
   const staged = await stage('4.4.0');
   const ctx = await context('4.4.0', staged);
   await dockerPublisher.publish(ctx, options());
@@ -171,7 +212,9 @@ test('another signer\'s envelope already under the tag is kept: ours is appended
   expect(manifest.layers.map((l) => l.digest)).toEqual([`sha256:${theirs.digest}`, `sha256:${ours.digest}`]);
   const found = await fetchImageAttestations(`${REPO()}:4.4.0`, access());
   expect(found.envelopes.map((e) => e.toString())).toEqual([theirs.envelope.toString(), ours.envelope.toString()]);
-  await expect(dockerPublisher.attest!(await context('4.4.0', staged), options(), ours)).resolves.toMatchObject({ status: 'already-present' });
+  await expect(dockerPublisher.attest!(await context('4.4.0', staged), options(), ours)).resolves.toMatchObject({
+    status: 'already-present',
+  });
 });
 
 test('a .att tag holding something that is not a DSSE attestation is a conflict: refused, nothing overwritten; fetch refuses it too', async () => {
@@ -179,8 +222,19 @@ test('a .att tag holding something that is not a DSSE attestation is a conflict:
   const ctx = await context('4.5.0', staged);
   await dockerPublisher.publish(ctx, options());
   // Someone pushed an ordinary image (a tar layer) under the attestation tag.
-  const squatter = await pushTinyImage({ workDir: tmp.dir, host: dest.host, path: 'org/conjur-cli', tag: attestationTag(staged.digest), content: 'not an attestation\n', auth: { username: USER, password: PASSWORD } });
-  await expect(dockerPublisher.attest!(ctx, options(), attestation(staged.digest))).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false, message: expect.stringContaining('not a DSSE envelope') });
+  const squatter = await pushTinyImage({
+    workDir: tmp.dir,
+    host: dest.host,
+    path: 'org/conjur-cli',
+    tag: attestationTag(staged.digest),
+    content: 'not an attestation\n',
+    auth: { username: USER, password: PASSWORD },
+  });
+  await expect(dockerPublisher.attest!(ctx, options(), attestation(staged.digest))).rejects.toMatchObject({
+    code: ErrorCode.DestinationConflict,
+    retryable: false,
+    message: expect.stringContaining('not a DSSE envelope'),
+  });
   await expect(rawAttManifest(staged.digest)).resolves.toMatchObject({ digest: squatter.digest });
   await expect(fetchImageAttestations(`${REPO()}:4.5.0`, access())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
 });
@@ -197,7 +251,10 @@ test('a changed byte in the stored envelope is detected on read-back, by a secon
   bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at);
   writeFileSync(data, bytes);
 
-  await expect(dockerPublisher.attest!(await context('4.6.0', staged), options(), att)).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch, message: expect.stringContaining(`sha256:${hex}`) });
+  await expect(dockerPublisher.attest!(await context('4.6.0', staged), options(), att)).rejects.toMatchObject({
+    code: ErrorCode.ArtifactMismatch,
+    message: expect.stringContaining(`sha256:${hex}`),
+  });
   await expect(fetchImageAttestations(`${REPO()}:4.6.0`, access())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
 });
 
@@ -207,13 +264,24 @@ test('wrong credentials: a final auth failure that names the credential, no secr
   const wrong = `${PASSWORD}-wrong`;
   const ctx = await context('4.7.1', other, { credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: wrong } });
   const err = await dockerPublisher.attest!(ctx, options(), attestation(other.digest)).catch((e: unknown) => e);
-  expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', status: 401 }, message: expect.stringContaining('REGISTRY_PASSWORD') });
+  expect(err).toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    retryable: false,
+    details: { reason: 'auth', status: 401 },
+    message: expect.stringContaining('REGISTRY_PASSWORD'),
+  });
   const text = everything(ctx, err);
-  for (const form of [...canaryForms, wrong, Buffer.from(`${USER}:${wrong}`).toString('base64').replace(/=+$/, '')]) expect(text).not.toContain(form);
+  for (const form of [...canaryForms, wrong, Buffer.from(`${USER}:${wrong}`).toString('base64').replace(/=+$/, '')])
+    expect(text).not.toContain(form);
   await expect(fetchImageAttestations(`${REPO()}:4.7.1`, access())).resolves.toEqual({ subjectDigest: other.digest, envelopes: [] });
-  await expect(fetchImageAttestations(`${REPO()}:4.7.1`, access(wrong))).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, details: { reason: 'auth' } });
+  await expect(fetchImageAttestations(`${REPO()}:4.7.1`, access(wrong))).rejects.toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    details: { reason: 'auth' },
+  });
   // No credentials at all against a registry that wants them.
-  await expect(dockerPublisher.attest!(await context('4.7.1', other, { credentials: {} }), options(), attestation(other.digest))).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth' } });
+  await expect(
+    dockerPublisher.attest!(await context('4.7.1', other, { credentials: {} }), options(), attestation(other.digest)),
+  ).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth' } });
 });
 
 test('attack: whoever can push to the staging registry cannot choose what is attested; the subject is the published digest', async () => {
@@ -221,12 +289,20 @@ test('attack: whoever can push to the staging registry cannot choose what is att
   // After staging recorded the digest, the attacker moves the staging tag to their own image and plants
   // a forged attestation (their key, the real subject) beside the real digest in the staging repository.
   const attackerKey = generateKeyPairSync('ed25519').privateKey;
-  const swapped = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/conjur-cli', tag: '4.8.0-staged', content: 'the attacker\'s build\n' });
+  const swapped = await pushTinyImage({
+    workDir: tmp.dir,
+    host: source.host,
+    path: 'builds/conjur-cli',
+    tag: '4.8.0-staged',
+    content: "the attacker's build\n",
+  });
   expect(swapped.digest).not.toBe(staged.digest);
   const forged = attestation(staged.digest, attackerKey, 'forged');
   const attackerCtx = await publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {}, {});
   await attestImage(attackerCtx, staged.repository, staged.digest, forged, { tlsVerify: false });
-  await expect(fetchImageAttestations(`${staged.repository}@${staged.digest}`, { tlsVerify: false })).resolves.toMatchObject({ envelopes: [forged.envelope] });
+  await expect(fetchImageAttestations(`${staged.repository}@${staged.digest}`, { tlsVerify: false })).resolves.toMatchObject({
+    envelopes: [forged.envelope],
+  });
 
   const ours = attestation(staged.digest);
   const { result } = await publishAndAttest('4.8.0', staged, ours);
@@ -237,6 +313,12 @@ test('attack: whoever can push to the staging registry cannot choose what is att
 
   // An envelope about the attacker's image is never attached under the published image's tag.
   const ctx = await context('4.8.0', staged);
-  await expect(dockerPublisher.attest!(ctx, options(), attestation(swapped.digest))).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch, message: expect.stringContaining('names another subject') });
-  await expect(fetchImageAttestations(`${REPO()}:4.8.0`, access())).resolves.toEqual({ subjectDigest: staged.digest, envelopes: [ours.envelope] });
+  await expect(dockerPublisher.attest!(ctx, options(), attestation(swapped.digest))).rejects.toMatchObject({
+    code: ErrorCode.ArtifactMismatch,
+    message: expect.stringContaining('names another subject'),
+  });
+  await expect(fetchImageAttestations(`${REPO()}:4.8.0`, access())).resolves.toEqual({
+    subjectDigest: staged.digest,
+    envelopes: [ours.envelope],
+  });
 });

@@ -36,22 +36,29 @@ let hostile: Record<string, string>;
 let home: string;
 let n = 0;
 
-const auth = (user: string, password: string, host: string) => JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } });
+const auth = (user: string, password: string, host: string) =>
+  JSON.stringify({ auths: { [host]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } } });
 
 /** Every place containers/image or skopeo would find credentials, all holding the same login for the destination. */
 function plantAuth(user: string, password: string): void {
   const json = auth(user, password, dest.host);
-  for (const file of ['.config/containers/auth.json', '.docker/config.json', 'run/containers/auth.json', 'registry-auth.json']) writeFileSync(path.join(home, file), json);
+  for (const file of ['.config/containers/auth.json', '.docker/config.json', 'run/containers/auth.json', 'registry-auth.json'])
+    writeFileSync(path.join(home, file), json);
 }
 
 beforeAll(async () => {
   requireBinary('skopeo', 'skopeo');
   requireBinary('umoci', 'umoci');
-  [staging, evil, dest] = await Promise.all([startRegistry(), startRegistry(), startRegistry({ auth: { username: USER, password: PASSWORD } })]);
+  [staging, evil, dest] = await Promise.all([
+    startRegistry(),
+    startRegistry(),
+    startRegistry({ auth: { username: USER, password: PASSWORD } }),
+  ]);
   genuine = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/app', tag: '1.0.0', content: 'the real build\n' });
-  planted = await pushTinyImage({ workDir: tmp.dir, host: evil.host, path: 'builds/app', tag: '1.0.0', content: 'the attacker\'s build\n' });
+  planted = await pushTinyImage({ workDir: tmp.dir, host: evil.host, path: 'builds/app', tag: '1.0.0', content: "the attacker's build\n" });
   // The real image, already "published" on the attacker's registry under the tags a release would create.
-  for (const tag of ['1.0.0', '1.0.0-build.123']) await pushTinyImage({ workDir: tmp.dir, host: evil.host, path: 'org/app', tag, image: genuine.image });
+  for (const tag of ['1.0.0', '1.0.0-build.123'])
+    await pushTinyImage({ workDir: tmp.dir, host: evil.host, path: 'org/app', tag, image: genuine.image });
 
   home = path.join(tmp.dir, 'hostile-home');
   for (const dir of ['.config/containers/registries.d', '.docker', 'run/containers']) mkdirSync(path.join(home, dir), { recursive: true });
@@ -88,7 +95,10 @@ afterAll(async () => {
 
 /** skopeo as anyone would start it, with the hostile environment: sha256 of the raw manifest it reads. */
 async function naiveDigest(ref: string): Promise<string> {
-  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], { env: { PATH: process.env.PATH, ...hostile }, encoding: 'buffer' });
+  const { stdout } = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], {
+    env: { PATH: process.env.PATH, ...hostile },
+    encoding: 'buffer',
+  });
   return `sha256:${createHash('sha256').update(stdout).digest('hex')}`;
 }
 
@@ -100,12 +110,16 @@ async function destDigest(tag: string): Promise<string | undefined> {
 }
 
 async function publish(version: string, credentials: Record<string, string>) {
-  const ctx = await publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {}, {
-    project: 'app',
-    version,
-    artifact: { kind: 'docker', ref: genuine.repository, digest: genuine.digest, tlsVerify: false },
-    credentials,
-  });
+  const ctx = await publishContext(
+    path.join(tmp.dir, `ctx-${(n += 1)}`),
+    {},
+    {
+      project: 'app',
+      version,
+      artifact: { kind: 'docker', ref: genuine.repository, digest: genuine.digest, tlsVerify: false },
+      credentials,
+    },
+  );
   return dockerPublisher.publish(ctx, dockerPublisher.options.parse({ repository: `${dest.host}/org/app`, tls_verify: false }));
 }
 
@@ -114,38 +128,63 @@ test('the hostile configuration works on a skopeo started the ordinary way', asy
   await expect(naiveDigest(genuine.ref)).resolves.toBe(planted.digest);
   await expect(naiveDigest(`${dest.host}/org/app:1.0.0`)).resolves.toBe(genuine.digest);
   // Its policy.json refuses every copy (from a repository it does not rewrite).
-  const copy = run('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${evil.host}/org/app:1.0.0`, `docker://${dest.host}/org/app:naive`], { env: { PATH: process.env.PATH, ...hostile } });
+  const copy = run(
+    'skopeo',
+    [
+      'copy',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${evil.host}/org/app:1.0.0`,
+      `docker://${dest.host}/org/app:naive`,
+    ],
+    { env: { PATH: process.env.PATH, ...hostile } },
+  );
   await expect(copy).rejects.toThrow(/rejected by policy/i);
 });
 
-describe('with that configuration in the bot\'s own environment and HOME', () => {
+describe("with that configuration in the bot's own environment and HOME", () => {
   let restore: () => void;
   beforeEach(() => {
     restore = setParentEnv(hostile);
   });
   afterEach(() => restore());
 
-  test('staging reads the staging registry: the real digest, not the attacker\'s', async () => {
+  test("staging reads the staging registry: the real digest, not the attacker's", async () => {
     await expect(inspectDigest(genuine.ref, { tlsVerify: false, redact: (t) => t })).resolves.toBe(genuine.digest);
   });
 
-  test('publishing goes to the configured registry with the bot\'s credentials, whatever the inherited logins say', async () => {
+  test("publishing goes to the configured registry with the bot's credentials, whatever the inherited logins say", async () => {
     // A naive pre-check would read the planted tags and find the image "already present".
-    await expect(publish('1.0.0', { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD })).resolves.toMatchObject({ status: 'published', readBackDigest: genuine.digest });
+    await expect(publish('1.0.0', { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD })).resolves.toMatchObject({
+      status: 'published',
+      readBackDigest: genuine.digest,
+    });
     await expect(destDigest('1.0.0')).resolves.toBe(genuine.digest);
     await expect(destDigest('1.0.0-build.123')).resolves.toBe(genuine.digest);
   });
 
-  test('no credential of the bot\'s for the destination: the inherited login (a valid one) is never used', async () => {
+  test("no credential of the bot's for the destination: the inherited login (a valid one) is never used", async () => {
     plantAuth(USER, PASSWORD);
     // The planted login is valid: an ordinary skopeo push picks it up (its policy aside) and succeeds.
     const permissive = path.join(tmp.dir, 'permissive-policy.json');
     writeFileSync(permissive, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-    const naive = ['copy', '--policy', permissive, '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${evil.host}/org/app:1.0.0`, `docker://${dest.host}/org/app:naive`];
+    const naive = [
+      'copy',
+      '--policy',
+      permissive,
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      `docker://${evil.host}/org/app:1.0.0`,
+      `docker://${dest.host}/org/app:naive`,
+    ];
     await run('skopeo', naive, { env: { PATH: process.env.PATH, ...hostile } });
     await expect(destDigest('naive')).resolves.toBe(genuine.digest);
 
-    await expect(publish('2.0.0', {})).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'unauthorized' } });
+    await expect(publish('2.0.0', {})).rejects.toMatchObject({
+      code: ErrorCode.DestinationFailed,
+      retryable: false,
+      details: { reason: 'unauthorized' },
+    });
     await expect(destDigest('2.0.0')).resolves.toBeUndefined();
   });
 });

@@ -14,7 +14,12 @@ import { checkTags } from '../../publishers/docker-tags.js';
 const USER = 'release-bot';
 const PASSWORD = 'canary-tags-pw-41c9e07b';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: `sha256:${'4'.repeat(64)}` }, layers: [] });
+const manifest = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: OCI_MANIFEST,
+  config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2, digest: `sha256:${'4'.repeat(64)}` },
+  layers: [],
+});
 const digestOf = (b: string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const ours = digestOf(manifest);
 const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
@@ -27,12 +32,16 @@ interface Seen {
 }
 
 /** docker-registry with htpasswd: /v2/ asks for Basic; `route` answers a manifest request that carried the right credentials. */
-async function stand(route: (method: string, url: string) => { status: number; headers?: Record<string, string>; body?: string } | undefined) {
+async function stand(
+  route: (method: string, url: string) => { status: number; headers?: Record<string, string>; body?: string } | undefined,
+) {
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', accept: req.headers.accept, authorization: req.headers.authorization });
     if (req.headers.authorization !== basic) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="registry"', 'Content-Type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      res
+        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="registry"', 'Content-Type': 'application/json' })
+        .end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       return;
     }
     const a = route(req.method ?? '', req.url ?? '') ?? { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}' };
@@ -43,7 +52,13 @@ async function stand(route: (method: string, url: string) => { status: number; h
   return { host: `127.0.0.1:${port}`, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const access = (password = PASSWORD) => ({ username: USER, password, tlsVerify: false, signal: AbortSignal.timeout(60_000), credentialName: 'REGISTRY_PASSWORD' });
+const access = (password = PASSWORD) => ({
+  username: USER,
+  password,
+  tlsVerify: false,
+  signal: AbortSignal.timeout(60_000),
+  credentialName: 'REGISTRY_PASSWORD',
+});
 
 test('one HEAD per tag that accepts every manifest kind: absent, ours and another digest are told apart, no manifest is downloaded', async () => {
   const other = `sha256:${'9'.repeat(64)}`;
@@ -59,7 +74,9 @@ test('one HEAD per tag that accepts every manifest kind: absent, ours and anothe
       { tag: '6.0.0', state: 'absent' },
     ]);
     const manifests = reg.seen.filter((s) => s.url.includes('/manifests/'));
-    expect(manifests.map((s) => `${s.method} ${s.url}`)).toEqual(['4.2.0', '5.0.0', '6.0.0'].map((t) => `HEAD /v2/org/conjur-cli/manifests/${t}`));
+    expect(manifests.map((s) => `${s.method} ${s.url}`)).toEqual(
+      ['4.2.0', '5.0.0', '6.0.0'].map((t) => `HEAD /v2/org/conjur-cli/manifests/${t}`),
+    );
     for (const s of manifests) {
       // Without the index type a registry would answer for one platform of a multi-arch image.
       expect(s.accept?.split(', ').sort()).toEqual([
@@ -76,7 +93,9 @@ test('one HEAD per tag that accepts every manifest kind: absent, ours and anothe
 });
 
 test('a registry that names no digest on HEAD is asked for the bytes, which are hashed here', async () => {
-  const reg = await stand((method, url) => (url.endsWith('/manifests/4.2.0') ? { status: 200, headers: { 'Content-Type': OCI_MANIFEST }, body: manifest } : undefined));
+  const reg = await stand((method, url) =>
+    url.endsWith('/manifests/4.2.0') ? { status: 200, headers: { 'Content-Type': OCI_MANIFEST }, body: manifest } : undefined,
+  );
   try {
     await expect(checkTags(reg.host, 'org/conjur-cli', access(), ['4.2.0'], ours)).resolves.toEqual([{ tag: '4.2.0', state: 'present' }]);
     expect(reg.seen.filter((s) => s.url.includes('/manifests/')).map((s) => s.method)).toEqual(['HEAD', 'GET']);
@@ -87,10 +106,19 @@ test('a registry that names no digest on HEAD is asked for the bytes, which are 
 
 test('bytes that do not hash to the digest the registry names for them are refused, not taken for either', async () => {
   const reg = await stand((method, url) =>
-    url.endsWith('/manifests/4.2.0') ? { status: 200, headers: { 'Content-Type': OCI_MANIFEST, ...(method === 'GET' ? { 'Docker-Content-Digest': ours } : {}) }, body: `${manifest} ` } : undefined,
+    url.endsWith('/manifests/4.2.0')
+      ? {
+          status: 200,
+          headers: { 'Content-Type': OCI_MANIFEST, ...(method === 'GET' ? { 'Docker-Content-Digest': ours } : {}) },
+          body: `${manifest} `,
+        }
+      : undefined,
   );
   try {
-    await expect(checkTags(reg.host, 'org/conjur-cli', access(), ['4.2.0'], ours)).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch, retryable: false });
+    await expect(checkTags(reg.host, 'org/conjur-cli', access(), ['4.2.0'], ours)).rejects.toMatchObject({
+      code: ErrorCode.ArtifactMismatch,
+      retryable: false,
+    });
   } finally {
     await reg.close();
   }

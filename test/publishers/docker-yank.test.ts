@@ -23,7 +23,11 @@ jest.setTimeout(300_000);
 const tmp = makeTmpDir('release-bot-docker-yank-');
 const PASSWORD = 'canary-yank-registry-pw-5d1c8e2b';
 const USER = 'release-bot';
-const canaryForms = [PASSWORD, Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''), Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, '')];
+const canaryForms = [
+  PASSWORD,
+  Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''),
+  Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, ''),
+];
 const CREDENTIALS = { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD };
 let staging: TestRegistry;
 let noDeletes: TestRegistry;
@@ -40,8 +44,20 @@ beforeAll(async () => {
     startRegistry({ auth: { username: USER, password: PASSWORD } }),
     startRegistry({ auth: { username: USER, password: PASSWORD }, deletes: true }),
   ]);
-  v1 = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/conjur-cli', tag: '4.1.0-staged', content: 'conjur-cli 4.1.0\n' });
-  v2 = await pushTinyImage({ workDir: tmp.dir, host: staging.host, path: 'builds/conjur-cli', tag: '4.2.0-staged', content: 'conjur-cli 4.2.0\n' });
+  v1 = await pushTinyImage({
+    workDir: tmp.dir,
+    host: staging.host,
+    path: 'builds/conjur-cli',
+    tag: '4.1.0-staged',
+    content: 'conjur-cli 4.1.0\n',
+  });
+  v2 = await pushTinyImage({
+    workDir: tmp.dir,
+    host: staging.host,
+    path: 'builds/conjur-cli',
+    tag: '4.2.0-staged',
+    content: 'conjur-cli 4.2.0\n',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -53,7 +69,13 @@ const options = (registry: TestRegistry, repo: string, extra: Record<string, unk
   dockerPublisher.options.parse({ repository: `${registry.host}/${repo}`, tls_verify: false, latest: true, ...extra });
 
 /** Publishes a staged build with the docker destination itself; answers what the store would record. */
-async function publish(registry: TestRegistry, repo: string, version: string, image: PushedImage, extra: Record<string, unknown> = {}): Promise<PublishedRecord> {
+async function publish(
+  registry: TestRegistry,
+  repo: string,
+  version: string,
+  image: PushedImage,
+  extra: Record<string, unknown> = {},
+): Promise<PublishedRecord> {
   const artifact = { kind: 'docker' as const, ref: image.repository, digest: image.digest, tlsVerify: false };
   const ctx = await publishContext(path.join(tmp.dir, `pub-${(n += 1)}`), {}, { version, artifact, credentials: CREDENTIALS });
   const result = await dockerPublisher.publish(ctx, options(registry, repo, extra));
@@ -80,7 +102,7 @@ function expectNoAuthFileLeft(tmpDir: string): void {
   expect(existsSync(tmpDir) ? readdirSync(tmpDir).filter((f) => f.includes('auth')) : []).toEqual([]);
 }
 
-test('on two registries, latest moves back to 4.1.0\'s digest (read back by skopeo inspect), the version tags stay, a second yank is already-yanked', async () => {
+test("on two registries, latest moves back to 4.1.0's digest (read back by skopeo inspect), the version tags stay, a second yank is already-yanked", async () => {
   for (const registry of [noDeletes, deletes]) {
     const repo = `org/app-${(n += 1)}`;
     const previous = await publish(registry, repo, '4.1.0', v1);
@@ -111,7 +133,11 @@ test('a hotfix of an older line (4.1.1 after 4.2.0) leaves latest with 4.2.0: la
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
   // The core tells the destination that 4.2.0, newer, is released (src/release/core.ts newerReleased).
   const artifact = { kind: 'docker' as const, ref: v1.repository, digest: v1.digest, tlsVerify: false };
-  const ctx = await publishContext(path.join(tmp.dir, `pub-${(n += 1)}`), {}, { version: '4.1.1', artifact, credentials: CREDENTIALS, newerReleased: '4.2.0' });
+  const ctx = await publishContext(
+    path.join(tmp.dir, `pub-${(n += 1)}`),
+    {},
+    { version: '4.1.1', artifact, credentials: CREDENTIALS, newerReleased: '4.2.0' },
+  );
   const result = await dockerPublisher.publish(ctx, options(noDeletes, repo));
   expect(result.status).toBe('published');
   expect(result.detail).not.toMatch(/latest/);
@@ -124,7 +150,14 @@ test('a literal tag of the tags option moves back too; a tag someone moved to an
   const previous = await publish(noDeletes, repo, '4.1.0', v1, { latest: false, tags: ['{version}', 'edge'] });
   const published = await publish(noDeletes, repo, '4.2.0', v2, { latest: false });
   // `edge` could only be set once (a release never overwrites a tag): 4.1.0 holds it; `latest` was moved by hand to 4.2.0.
-  await pushTinyImage({ workDir: tmp.dir, host: noDeletes.host, path: repo, tag: 'latest', image: v2.image, auth: { username: USER, password: PASSWORD } });
+  await pushTinyImage({
+    workDir: tmp.dir,
+    host: noDeletes.host,
+    path: repo,
+    tag: 'latest',
+    image: v2.image,
+    auth: { username: USER, password: PASSWORD },
+  });
   const ctx = yank({ published, previous });
   const result = await dockerPublisher.yank!(ctx, options(noDeletes, repo, { tags: ['{version}', 'edge'] }));
   expect(result).toMatchObject({ status: 'yanked' });
@@ -132,8 +165,17 @@ test('a literal tag of the tags option moves back too; a tag someone moved to an
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v1.digest);
   await expect(served(noDeletes, `${repo}:edge`)).resolves.toBe(v1.digest);
 
-  const other = await pushTinyImage({ workDir: tmp.dir, host: noDeletes.host, path: repo, tag: 'latest', content: 'someone else\'s hotfix\n', auth: { username: USER, password: PASSWORD } });
-  await expect(dockerPublisher.yank!(yank({ published, previous }), options(noDeletes, repo))).resolves.toMatchObject({ status: 'already-yanked' });
+  const other = await pushTinyImage({
+    workDir: tmp.dir,
+    host: noDeletes.host,
+    path: repo,
+    tag: 'latest',
+    content: "someone else's hotfix\n",
+    auth: { username: USER, password: PASSWORD },
+  });
+  await expect(dockerPublisher.yank!(yank({ published, previous }), options(noDeletes, repo))).resolves.toMatchObject({
+    status: 'already-yanked',
+  });
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(other.digest);
 });
 
@@ -157,21 +199,31 @@ test('no earlier version: cannot-yank, latest is left on the yanked image (a reg
   const repo = `org/app-${(n += 1)}`;
   const published = await publish(noDeletes, repo, '4.2.0', v2);
   const result = await dockerPublisher.yank!(yank({ published }), options(noDeletes, repo));
-  expect(result).toMatchObject({ status: 'cannot-yank', detail: expect.stringMatching(/:latest still points at 4\.2\.0's image and there is no earlier released version of conjur-cli/) });
+  expect(result).toMatchObject({
+    status: 'cannot-yank',
+    detail: expect.stringMatching(/:latest still points at 4\.2\.0's image and there is no earlier released version of conjur-cli/),
+  });
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
 });
 
 test('the previous image missing from the repository (published elsewhere then): cannot-yank, nothing changed', async () => {
   const repo = `org/app-${(n += 1)}`;
   const published = await publish(noDeletes, repo, '4.2.0', v2);
-  const previous: PublishedRecord = { version: '4.1.0', artifact: { kind: 'docker', ref: v1.repository, digest: v1.digest, tlsVerify: false }, readBackDigest: v1.digest };
+  const previous: PublishedRecord = {
+    version: '4.1.0',
+    artifact: { kind: 'docker', ref: v1.repository, digest: v1.digest, tlsVerify: false },
+    readBackDigest: v1.digest,
+  };
   const result = await dockerPublisher.yank!(yank({ published, previous }), options(noDeletes, repo));
-  expect(result).toMatchObject({ status: 'cannot-yank', detail: expect.stringContaining(`4.1.0's image ${v1.digest.slice(0, 19)}… is not in`) });
+  expect(result).toMatchObject({
+    status: 'cannot-yank',
+    detail: expect.stringContaining(`4.1.0's image ${v1.digest.slice(0, 19)}… is not in`),
+  });
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
 });
 
 describe('delete_version_tag', () => {
-  test('a registry that allows deletes: latest moved back, 4.2.0\'s manifest and its tags gone, 4.1.0 untouched', async () => {
+  test("a registry that allows deletes: latest moved back, 4.2.0's manifest and its tags gone, 4.1.0 untouched", async () => {
     const repo = `org/app-${(n += 1)}`;
     const previous = await publish(deletes, repo, '4.1.0', v1);
     const published = await publish(deletes, repo, '4.2.0', v2);
@@ -181,7 +233,9 @@ describe('delete_version_tag', () => {
     await expect(served(deletes, `${repo}:4.2.0`)).resolves.toBeUndefined();
     await expect(served(deletes, `${repo}@${v2.digest}`)).resolves.toBeUndefined();
     await expect(served(deletes, `${repo}:4.1.0`)).resolves.toBe(v1.digest);
-    await expect(dockerPublisher.yank!(yank({ published, previous }), options(deletes, repo, { delete_version_tag: true }))).resolves.toMatchObject({ status: 'already-yanked' });
+    await expect(
+      dockerPublisher.yank!(yank({ published, previous }), options(deletes, repo, { delete_version_tag: true })),
+    ).resolves.toMatchObject({ status: 'already-yanked' });
   });
 
   test('a registry that refuses deletes (405): latest still moved back, the version tag stays, cannot-yank says why', async () => {
@@ -190,7 +244,10 @@ describe('delete_version_tag', () => {
     const published = await publish(noDeletes, repo, '4.2.0', v2);
     const ctx = yank({ published, previous });
     const result = await dockerPublisher.yank!(ctx, options(noDeletes, repo, { delete_version_tag: true }));
-    expect(result).toMatchObject({ status: 'cannot-yank', detail: expect.stringMatching(/latest -> 4\.1\.0 .*could not be deleted: .* does not allow deletes \(405/) });
+    expect(result).toMatchObject({
+      status: 'cannot-yank',
+      detail: expect.stringMatching(/latest -> 4\.1\.0 .*could not be deleted: .* does not allow deletes \(405/),
+    });
     await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v1.digest);
     await expect(served(noDeletes, `${repo}:4.2.0`)).resolves.toBe(v2.digest);
     expectNoCanary(everything(ctx, result));
@@ -200,16 +257,25 @@ describe('delete_version_tag', () => {
 describe('failures', () => {
   test('a registry that is down is retryable, and no form of the password reaches the error or the logs', async () => {
     const host = `127.0.0.1:${await freePort()}`;
-    const published: PublishedRecord = { version: '4.2.0', artifact: { kind: 'docker', ref: v2.repository, digest: v2.digest, tlsVerify: false } };
+    const published: PublishedRecord = {
+      version: '4.2.0',
+      artifact: { kind: 'docker', ref: v2.repository, digest: v2.digest, tlsVerify: false },
+    };
     const ctx = yank({ published });
-    const err = await dockerPublisher.yank!(ctx, dockerPublisher.options.parse({ repository: `${host}/org/app`, tls_verify: false, latest: true })).catch((e: unknown) => e);
+    const err = await dockerPublisher.yank!(
+      ctx,
+      dockerPublisher.options.parse({ repository: `${host}/org/app`, tls_verify: false, latest: true }),
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true });
     expectNoCanary(everything(ctx, err));
     expectNoAuthFileLeft(ctx.tmpDir);
   });
 
   test('a recorded digest that is not a sha256 digest is refused before any registry is asked', async () => {
-    const published: PublishedRecord = { version: '4.2.0', artifact: { kind: 'docker', ref: v2.repository, digest: 'sha256:abc --authfile=/etc/shadow', tlsVerify: false } };
+    const published: PublishedRecord = {
+      version: '4.2.0',
+      artifact: { kind: 'docker', ref: v2.repository, digest: 'sha256:abc --authfile=/etc/shadow', tlsVerify: false },
+    };
     const ctx = yank({ published });
     await expect(dockerPublisher.yank!(ctx, options(noDeletes, 'org/app'))).rejects.toMatchObject({ code: ErrorCode.BadInput });
     expect(ctx.progressLines).toEqual([]);

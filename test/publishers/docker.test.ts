@@ -15,7 +15,11 @@ import { makeTmpDir } from '../support/tmp.js';
 const tmp = makeTmpDir('release-bot-docker-test-');
 const PASSWORD = 'canary-registry-pw-7f3e9a1c';
 const USER = 'release-bot';
-const canaryForms = [PASSWORD, Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''), Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, '')];
+const canaryForms = [
+  PASSWORD,
+  Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''),
+  Buffer.from(`${USER}:${PASSWORD}`).toString('base64').replace(/=+$/, ''),
+];
 let source: TestRegistry;
 let dest: TestRegistry;
 let staged: PushedImage;
@@ -47,14 +51,19 @@ afterAll(async () => {
 
 async function context(overrides: Partial<PublishContext> = {}): Promise<TestContext> {
   n += 1;
-  return publishContext(path.join(tmp.dir, `ctx-${n}`), {}, {
-    artifact: { kind: 'docker', ref: staged.repository, digest: staged.digest, tlsVerify: false },
-    credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
-    ...overrides,
-  });
+  return publishContext(
+    path.join(tmp.dir, `ctx-${n}`),
+    {},
+    {
+      artifact: { kind: 'docker', ref: staged.repository, digest: staged.digest, tlsVerify: false },
+      credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
+      ...overrides,
+    },
+  );
 }
 
-const options = (extra: Record<string, unknown> = {}) => dockerPublisher.options.parse({ repository: `${dest.host}/org/conjur-cli`, tls_verify: false, ...extra });
+const options = (extra: Record<string, unknown> = {}) =>
+  dockerPublisher.options.parse({ repository: `${dest.host}/org/conjur-cli`, tls_verify: false, ...extra });
 
 /** The registry read independently of the publisher, with our own auth file. */
 async function destDigest(tag: string): Promise<string | undefined> {
@@ -79,7 +88,11 @@ function expectNoCanary(text: string): void {
 test('copies the staged image by digest under both tags; the destination serves the same manifest digest', async () => {
   const ctx = await context();
   const result = await dockerPublisher.publish(ctx, options());
-  expect(result).toMatchObject({ status: 'published', readBackDigest: staged.digest, location: `${dest.host}/org/conjur-cli@${staged.digest}` });
+  expect(result).toMatchObject({
+    status: 'published',
+    readBackDigest: staged.digest,
+    location: `${dest.host}/org/conjur-cli@${staged.digest}`,
+  });
   await expect(destDigest('4.2.0')).resolves.toBe(staged.digest);
   await expect(destDigest('4.2.0-build.123')).resolves.toBe(staged.digest);
   expect(ctx.progressLines.join('\n')).toMatch(/copying .* \(2 of 2\)/);
@@ -94,38 +107,71 @@ test('copies the staged image by digest under both tags; the destination serves 
 });
 
 test('a multi-arch image (an OCI index of linux/s390x and linux/ppc64le) is published with its index digest and every platform', async () => {
-  const multi = await pushTinyImage({ workDir: tmp.dir, host: source.host, path: 'builds/conjur-cli', tag: '4.2.1-staged', image: await buildMultiArchImage(tmp.dir) });
-  const ctx = await context({ version: '4.2.1', artifact: { kind: 'docker', ref: multi.repository, digest: multi.digest, tlsVerify: false } });
+  const multi = await pushTinyImage({
+    workDir: tmp.dir,
+    host: source.host,
+    path: 'builds/conjur-cli',
+    tag: '4.2.1-staged',
+    image: await buildMultiArchImage(tmp.dir),
+  });
+  const ctx = await context({
+    version: '4.2.1',
+    artifact: { kind: 'docker', ref: multi.repository, digest: multi.digest, tlsVerify: false },
+  });
   await expect(dockerPublisher.publish(ctx, options())).resolves.toMatchObject({ status: 'published', readBackDigest: multi.digest });
   // Read back independently: the raw index the destination serves hashes to the staged index digest.
   await expect(destDigest('4.2.1')).resolves.toBe(multi.digest);
   await expect(destDigest('4.2.1-build.123')).resolves.toBe(multi.digest);
   const authFile = await authFileFor();
   for (const digest of Object.values(multi.image.platforms ?? {})) {
-    await expect(inspectDigest(`${dest.host}/org/conjur-cli@${digest}`, { tlsVerify: false, authFile, redact: (t) => t })).resolves.toBe(digest);
+    await expect(inspectDigest(`${dest.host}/org/conjur-cli@${digest}`, { tlsVerify: false, authFile, redact: (t) => t })).resolves.toBe(
+      digest,
+    );
   }
   // A second run sees the index under both tags: nothing to copy.
-  await expect(dockerPublisher.publish(await context({ version: '4.2.1', artifact: ctx.artifact }), options())).resolves.toMatchObject({ status: 'already-present' });
+  await expect(dockerPublisher.publish(await context({ version: '4.2.1', artifact: ctx.artifact }), options())).resolves.toMatchObject({
+    status: 'already-present',
+  });
 });
 
 test('a second run finds every tag holding the staged digest: already-present, nothing copied', async () => {
   const ctx = await context();
-  const before = readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith('copy')).length;
+  const before = readFileSync(argvLog, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('copy')).length;
   const result = await dockerPublisher.publish(ctx, options());
   expect(result).toMatchObject({ status: 'already-present', readBackDigest: staged.digest });
-  expect(readFileSync(argvLog, 'utf8').split('\n').filter((l) => l.startsWith('copy')).length).toBe(before);
+  expect(
+    readFileSync(argvLog, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('copy')).length,
+  ).toBe(before);
 });
 
 test('only the missing tag is copied when one tag is already there', async () => {
   const ctx = await context({ version: '4.3.0' });
-  await pushTinyImage({ workDir: tmp.dir, host: dest.host, path: 'org/conjur-cli', tag: '4.3.0', image: staged.image, auth: { username: USER, password: PASSWORD } });
+  await pushTinyImage({
+    workDir: tmp.dir,
+    host: dest.host,
+    path: 'org/conjur-cli',
+    tag: '4.3.0',
+    image: staged.image,
+    auth: { username: USER, password: PASSWORD },
+  });
   const result = await dockerPublisher.publish(ctx, options());
   expect(result).toMatchObject({ status: 'published', detail: expect.stringContaining('tagged 4.3.0-build.123') });
   await expect(destDigest('4.3.0-build.123')).resolves.toBe(staged.digest);
 });
 
 test('a tag that holds another image is a conflict: nothing is overwritten and no other tag is created', async () => {
-  const other = await pushTinyImage({ workDir: tmp.dir, host: dest.host, path: 'org/conjur-cli', tag: '5.0.0', content: 'another build\n', auth: { username: USER, password: PASSWORD } });
+  const other = await pushTinyImage({
+    workDir: tmp.dir,
+    host: dest.host,
+    path: 'org/conjur-cli',
+    tag: '5.0.0',
+    content: 'another build\n',
+    auth: { username: USER, password: PASSWORD },
+  });
   expect(other.digest).not.toBe(staged.digest);
   const ctx = await context({ version: '5.0.0' });
   const err = await dockerPublisher.publish(ctx, options()).catch((e: unknown) => e);
@@ -134,7 +180,9 @@ test('a tag that holds another image is a conflict: nothing is overwritten and n
   await expect(destDigest('5.0.0')).resolves.toBe(other.digest);
   await expect(destDigest('5.0.0-build.123')).resolves.toBeUndefined();
   // The dry run runs the same check and reports the same conflict.
-  await expect(dockerPublisher.plan!(await context({ version: '5.0.0' }), options())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
+  await expect(dockerPublisher.plan!(await context({ version: '5.0.0' }), options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationConflict,
+  });
 });
 
 test('a wrong password is a final auth failure, and the password never shows up anywhere', async () => {
@@ -154,7 +202,11 @@ test('a wrong password is a final auth failure, and the password never shows up 
 
 test('no credentials at all against an auth registry: final auth failure, nothing pushed', async () => {
   const ctx = await context({ version: '6.1.0', credentials: {} });
-  await expect(dockerPublisher.publish(ctx, options())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'unauthorized' } });
+  await expect(dockerPublisher.publish(ctx, options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    retryable: false,
+    details: { reason: 'unauthorized' },
+  });
 });
 
 test('an unreachable registry is retryable', async () => {
@@ -170,7 +222,11 @@ test('an unreachable registry is retryable', async () => {
 test('a staged digest that the local registry does not have is a final failure, nothing pushed', async () => {
   const missing = `sha256:${'0'.repeat(64)}`;
   const ctx = await context({ version: '8.0.0', artifact: { kind: 'docker', ref: staged.repository, digest: missing, tlsVerify: false } });
-  await expect(dockerPublisher.publish(ctx, options())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'not-found' } });
+  await expect(dockerPublisher.publish(ctx, options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    retryable: false,
+    details: { reason: 'not-found' },
+  });
   await expect(destDigest('8.0.0')).resolves.toBeUndefined();
 });
 
@@ -188,11 +244,21 @@ test('the dry run checks the destination and says what it would copy, without pu
 
 test('custom tags are expanded; a tag that is not a docker tag, or a {build} without a build number, is refused before anything runs', async () => {
   const ctx = await context({ version: '10.0.0' });
-  await expect(dockerPublisher.publish(ctx, options({ tags: ['{version}', 'stable-{version}'] }))).resolves.toMatchObject({ status: 'published' });
-  await expect(inspectDigest(`${dest.host}/org/conjur-cli:stable-10.0.0`, { tlsVerify: false, authFile: await authFileFor(), redact: (t) => t })).resolves.toBe(staged.digest);
+  await expect(dockerPublisher.publish(ctx, options({ tags: ['{version}', 'stable-{version}'] }))).resolves.toMatchObject({
+    status: 'published',
+  });
+  await expect(
+    inspectDigest(`${dest.host}/org/conjur-cli:stable-10.0.0`, { tlsVerify: false, authFile: await authFileFor(), redact: (t) => t }),
+  ).resolves.toBe(staged.digest);
 
-  await expect(dockerPublisher.publish(await context({ version: '4.2.0+meta.1' }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringContaining('not a valid docker tag') });
-  await expect(dockerPublisher.publish(await context({ version: '11.0.0', build: {} }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringContaining('build number') });
+  await expect(dockerPublisher.publish(await context({ version: '4.2.0+meta.1' }), options())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringContaining('not a valid docker tag'),
+  });
+  await expect(dockerPublisher.publish(await context({ version: '11.0.0', build: {} }), options())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringContaining('build number'),
+  });
 });
 
 test('skopeo gets the allowlisted environment only: no registry credential (those are in the auth file) and nothing of the parent', async () => {
@@ -218,7 +284,11 @@ test('skopeo gets the allowlisted environment only: no registry credential (thos
     expect(path.dirname(home)).toBe(ctx.tmpDir);
     homes.add(home);
     const flag = (name: string) => call.argv[call.argv.indexOf(name) + 1];
-    expect([flag('--registries-conf'), flag('--policy'), flag('--registries.d')]).toEqual([`${home}/registries.conf`, `${home}/policy.json`, `${home}/registries.d`]);
+    expect([flag('--registries-conf'), flag('--policy'), flag('--registries.d')]).toEqual([
+      `${home}/registries.conf`,
+      `${home}/policy.json`,
+      `${home}/registries.d`,
+    ]);
   }
   expect(homes.size).toBe(calls.length - 1);
   expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('skopeo-'))).toEqual([]);
@@ -232,10 +302,20 @@ async function authFileFor(): Promise<string> {
 }
 
 test('a files artifact or half a credential pair is refused clearly', async () => {
-  const files = await publishContext(path.join(tmp.dir, 'files-ctx'), { 'a.txt': 'a' }, { credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD } });
-  await expect(dockerPublisher.publish(files, options())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringContaining('artifact: docker') });
+  const files = await publishContext(
+    path.join(tmp.dir, 'files-ctx'),
+    { 'a.txt': 'a' },
+    { credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD } },
+  );
+  await expect(dockerPublisher.publish(files, options())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringContaining('artifact: docker'),
+  });
   const half = await context({ credentials: { REGISTRY_USERNAME: USER } });
-  await expect(dockerPublisher.publish(half, options())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining('REGISTRY_PASSWORD') });
+  await expect(dockerPublisher.publish(half, options())).rejects.toMatchObject({
+    code: ErrorCode.ConfigInvalid,
+    message: expect.stringContaining('REGISTRY_PASSWORD'),
+  });
 });
 
 describe('options', () => {

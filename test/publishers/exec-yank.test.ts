@@ -38,7 +38,13 @@ afterAll(() => {
   tmp.cleanup();
 });
 
-const opts = (extra: Record<string, unknown> = {}) => execPublisher.options.parse({ command: ['/bin/true'], env: { STATE_DIR: tmp.dir }, yank_command: [path.join(spy.bin, 'yank-script'), '{project}', '{version}'], ...extra });
+const opts = (extra: Record<string, unknown> = {}) =>
+  execPublisher.options.parse({
+    command: ['/bin/true'],
+    env: { STATE_DIR: tmp.dir },
+    yank_command: [path.join(spy.bin, 'yank-script'), '{project}', '{version}'],
+    ...extra,
+  });
 const context = (overrides: Partial<YankContext> = {}) =>
   yankContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {
     published: { version: '4.2.0', artifact: { kind: 'files', files: [] } },
@@ -47,7 +53,7 @@ const context = (overrides: Partial<YankContext> = {}) =>
     ...overrides,
   });
 
-test('runs yank_command without a shell, with the reason, the versions and the destination\'s credentials only; a second yank is already-yanked (exit 10)', async () => {
+test("runs yank_command without a shell, with the reason, the versions and the destination's credentials only; a second yank is already-yanked (exit 10)", async () => {
   const reason = 'broken $(touch pwned) `id`; rm -rf "$HOME"';
   const ctx = context({ reason });
   const result = await execPublisher.yank!(ctx, opts());
@@ -60,12 +66,23 @@ test('runs yank_command without a shell, with the reason, the versions and the d
   expect(call.argv).toEqual(['conjur-cli', '4.2.0']);
   const file = call.env.DEPLOY_TOKEN_FILE ?? '';
   expect(path.dirname(path.dirname(file))).toBe(ctx.tmpDir);
-  expectOnlyOwnEnv(call, { STATE_DIR: tmp.dir, DEPLOY_TOKEN: TOKEN, DEPLOY_TOKEN_FILE: file, YANK_PROJECT: 'conjur-cli', YANK_VERSION: '4.2.0', YANK_REASON: reason, YANK_PREVIOUS_VERSION: '4.1.0' });
+  expectOnlyOwnEnv(call, {
+    STATE_DIR: tmp.dir,
+    DEPLOY_TOKEN: TOKEN,
+    DEPLOY_TOKEN_FILE: file,
+    YANK_PROJECT: 'conjur-cli',
+    YANK_VERSION: '4.2.0',
+    YANK_REASON: reason,
+    YANK_PREVIOUS_VERSION: '4.1.0',
+  });
   // The credential file lives only while the script runs.
   expect(existsSync(file)).toBe(false);
   expect(everything(ctx, result)).not.toContain(TOKEN);
 
-  await expect(execPublisher.yank!(context({ reason }), opts())).resolves.toEqual({ status: 'already-yanked', detail: 'conjur-cli 4.2.0 was already yanked' });
+  await expect(execPublisher.yank!(context({ reason }), opts())).resolves.toEqual({
+    status: 'already-yanked',
+    detail: 'conjur-cli 4.2.0 was already yanked',
+  });
 });
 
 test('no yank_command: cannot-yank, with what to do', async () => {
@@ -77,8 +94,15 @@ test('no yank_command: cannot-yank, with what to do', async () => {
 
 test('dry run: planned, the script is not run', async () => {
   const before = spy.calls('yank-script').length;
-  const result = await execPublisher.yank!(context({ published: { version: '4.3.0', artifact: { kind: 'files', files: [] } }, dryRun: true }), opts());
-  expect(result).toEqual({ status: 'planned', detail: `would run ${path.join(spy.bin, 'yank-script')}`, actions: [`run ${path.join(spy.bin, 'yank-script')} conjur-cli 4.3.0`] });
+  const result = await execPublisher.yank!(
+    context({ published: { version: '4.3.0', artifact: { kind: 'files', files: [] } }, dryRun: true }),
+    opts(),
+  );
+  expect(result).toEqual({
+    status: 'planned',
+    detail: `would run ${path.join(spy.bin, 'yank-script')}`,
+    actions: [`run ${path.join(spy.bin, 'yank-script')} conjur-cli 4.3.0`],
+  });
   expect(spy.calls('yank-script').length).toBe(before);
   expect(existsSync(path.join(tmp.dir, 'yanked-conjur-cli-4.3.0'))).toBe(false);
 });
@@ -95,5 +119,7 @@ test('options: yank_command is an argv array with {project} and {version} only',
   expect(execPublisher.options.safeParse({ command: ['/bin/true'], yank_command: '/opt/yank {version}' }).success).toBe(false);
   expect(execPublisher.options.safeParse({ command: ['/bin/true'], yank_command: [] }).success).toBe(false);
   expect(execPublisher.options.safeParse({ command: ['/bin/true'], yank_command: ['/opt/yank', '{dir}'] }).success).toBe(false);
-  expect(execPublisher.options.safeParse({ command: ['/bin/true'], yank_command: ['/opt/yank', '{project}', '{version}'] }).success).toBe(true);
+  expect(execPublisher.options.safeParse({ command: ['/bin/true'], yank_command: ['/opt/yank', '{project}', '{version}'] }).success).toBe(
+    true,
+  );
 });

@@ -16,7 +16,12 @@ import { everything, yankContext } from './helpers/yank-context.js';
  */
 const TOKEN = 'ghp_canaryYANK0123456789abcdefABCDEF';
 const API = 'https://api.github.com';
-const headers = { authorization: `Bearer ${TOKEN}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28', 'user-agent': 'release-bot' };
+const headers = {
+  authorization: `Bearer ${TOKEN}`,
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+  'user-agent': 'release-bot',
+};
 const github = () => nock(API, { reqheaders: headers });
 const MARKER = '<!-- release-bot:yanked conjur-cli@4.2.0 -->';
 const hex = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -69,8 +74,12 @@ const context = (overrides: Partial<YankContext> = {}) =>
 
 test('marks the release a prerelease with the reason prepended to its notes, reads it back; a second yank is already-yanked', async () => {
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release());
-  github().patch('/repos/acme/cli/releases/7', { prerelease: true, body: `${NOTICE}${NOTES}` }).reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
-  github().get('/repos/acme/cli/releases/7').reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
+  github()
+    .patch('/repos/acme/cli/releases/7', { prerelease: true, body: `${NOTICE}${NOTES}` })
+    .reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
+  github()
+    .get('/repos/acme/cli/releases/7')
+    .reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
   const ctx = context();
   await expect(githubPublisher.yank!(ctx, opts())).resolves.toEqual({
     status: 'yanked',
@@ -78,14 +87,22 @@ test('marks the release a prerelease with the reason prepended to its notes, rea
     location: 'https://github.com/acme/cli/releases/tag/v4.2.0',
   });
 
-  github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
+  github()
+    .get('/repos/acme/cli/releases/tags/v4.2.0')
+    .reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
   await expect(githubPublisher.yank!(context(), opts())).resolves.toMatchObject({ status: 'already-yanked' });
 });
 
 test('marked but made a full release again by hand: only the flag is set again, the notes keep one notice', async () => {
-  github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release({ body: `${NOTICE}${NOTES}` }));
-  github().patch('/repos/acme/cli/releases/7', { prerelease: true, body: `${NOTICE}${NOTES}` }).reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
-  github().get('/repos/acme/cli/releases/7').reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
+  github()
+    .get('/repos/acme/cli/releases/tags/v4.2.0')
+    .reply(200, release({ body: `${NOTICE}${NOTES}` }));
+  github()
+    .patch('/repos/acme/cli/releases/7', { prerelease: true, body: `${NOTICE}${NOTES}` })
+    .reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
+  github()
+    .get('/repos/acme/cli/releases/7')
+    .reply(200, release({ prerelease: true, body: `${NOTICE}${NOTES}` }));
   await expect(githubPublisher.yank!(context(), opts())).resolves.toMatchObject({ status: 'yanked' });
 });
 
@@ -104,17 +121,25 @@ test('dry run: planned, only reads (no PATCH, no DELETE)', async () => {
 test('delete_on_yank deletes the release and reads back a 404; a second yank finds none and is already-yanked', async () => {
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release());
   github().delete('/repos/acme/cli/releases/7').reply(204);
-  github().get('/repos/acme/cli/releases/7').reply(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/releases/releases#get-a-release', status: '404' });
-  await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({ status: 'yanked', detail: 'release v4.2.0 of acme/cli deleted (the git tag stays)' });
+  github()
+    .get('/repos/acme/cli/releases/7')
+    .reply(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/releases/releases#get-a-release', status: '404' });
+  await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({
+    status: 'yanked',
+    detail: 'release v4.2.0 of acme/cli deleted (the git tag stays)',
+  });
 
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(404, { message: 'Not Found', status: '404' });
   await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({ status: 'already-yanked' });
 });
 
-test('delete_on_yank never deletes a release release-bot did not create for this build (another build\'s marker, or none): cannot-yank', async () => {
+test("delete_on_yank never deletes a release release-bot did not create for this build (another build's marker, or none): cannot-yank", async () => {
   for (const body of ['hand-written notes for v4.2.0', NOTES.replace(BUILT, '<!-- release-bot:conjur-cli@4.2.0 files-sha256:0000 -->')]) {
     github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release({ body }));
-    await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({ status: 'cannot-yank', detail: expect.stringContaining('not deleting it') });
+    await expect(githubPublisher.yank!(context(), opts({ delete_on_yank: true }))).resolves.toMatchObject({
+      status: 'cannot-yank',
+      detail: expect.stringContaining('not deleting it'),
+    });
   }
 });
 
@@ -129,16 +154,26 @@ test('a multi-line reason stays one quoted line; a secret in it is redacted befo
   const reason = `leaks ${TOKEN}\n\n# Install 4.1.0 instead`;
   const expected = `> **Yanked** by release-bot: leaks [REDACTED] # Install 4.1.0 instead\n\n${MARKER}\n\n${NOTES}`;
   github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release());
-  github().patch('/repos/acme/cli/releases/7', { prerelease: true, body: expected }).reply(200, release({ prerelease: true, body: expected }));
-  github().get('/repos/acme/cli/releases/7').reply(200, release({ prerelease: true, body: expected }));
+  github()
+    .patch('/repos/acme/cli/releases/7', { prerelease: true, body: expected })
+    .reply(200, release({ prerelease: true, body: expected }));
+  github()
+    .get('/repos/acme/cli/releases/7')
+    .reply(200, release({ prerelease: true, body: expected }));
   await expect(githubPublisher.yank!(context({ reason }), opts())).resolves.toMatchObject({ status: 'yanked' });
 });
 
 describe('failures are sorted, and the token never shows', () => {
   test('5xx and 429 on the update are retryable, 401 is final and names the credential', async () => {
-    for (const [status, retryable] of [[502, true], [429, true], [401, false]] as const) {
+    for (const [status, retryable] of [
+      [502, true],
+      [429, true],
+      [401, false],
+    ] as const) {
       github().get('/repos/acme/cli/releases/tags/v4.2.0').reply(200, release());
-      github().patch('/repos/acme/cli/releases/7').reply(status, { message: `Bad credentials ${TOKEN}`, documentation_url: 'https://docs.github.com/rest' });
+      github()
+        .patch('/repos/acme/cli/releases/7')
+        .reply(status, { message: `Bad credentials ${TOKEN}`, documentation_url: 'https://docs.github.com/rest' });
       const ctx = context();
       const err = await githubPublisher.yank!(ctx, opts()).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable, details: { status } });
@@ -149,7 +184,11 @@ describe('failures are sorted, and the token never shows', () => {
 
   test('a network failure is retryable', async () => {
     github().get('/repos/acme/cli/releases/tags/v4.2.0').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
-    await expect(githubPublisher.yank!(context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { reason: 'network' } });
+    await expect(githubPublisher.yank!(context(), opts())).rejects.toMatchObject({
+      code: ErrorCode.DestinationFailed,
+      retryable: true,
+      details: { reason: 'network' },
+    });
   });
 
   test('no GITHUB_TOKEN: a config error before any request', async () => {

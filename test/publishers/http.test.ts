@@ -22,14 +22,21 @@ describe('retryAfterSeconds', () => {
 });
 
 describe('httpError', () => {
-  it('redacts the service\'s answer before shortening it: a token cut at the edge leaves no piece', () => {
+  it("redacts the service's answer before shortening it: a token cut at the edge leaves no piece", () => {
     const redactor = new Redactor();
     const token = 'Zq9xCanaryTokenForHttp';
     redactor.add(token);
     const ctx = { redact: (t: string) => redactor.redact(t) };
     // Every offset around the 300-character cut, so some cut leaves fewer characters than any rule could recognise.
     for (let at = 290; at < 300; at++) {
-      const err = httpError(ctx, { name: 'Registry', credential: 'NPM_TOKEN' }, 'PUT /pkg', 400, new Headers(), `${'x'.repeat(at)}${token} trailing`);
+      const err = httpError(
+        ctx,
+        { name: 'Registry', credential: 'NPM_TOKEN' },
+        'PUT /pkg',
+        400,
+        new Headers(),
+        `${'x'.repeat(at)}${token} trailing`,
+      );
       expect(err.message).not.toContain(`${token.slice(0, 300 - at)}…`);
     }
   });

@@ -35,15 +35,29 @@ const opts = () => npmPublisher.options.parse({ registry: registry.url, read_bac
 /** Publishes name@version with the real publisher, as a release did; returns what the store would record. */
 async function release(name: string, version: string): Promise<PublishedRecord> {
   const packed = await npmPack(path.join(tmp.dir, `src-${(n += 1)}`), { name, version, body: `module.exports = '${version}';\n` });
-  const ctx = await publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), { [path.basename(packed.file)]: packed.bytes }, { project: name, version, credentials: { NPM_TOKEN: token } });
+  const ctx = await publishContext(
+    path.join(tmp.dir, `ctx-${(n += 1)}`),
+    { [path.basename(packed.file)]: packed.bytes },
+    { project: name, version, credentials: { NPM_TOKEN: token } },
+  );
   const result = await npmPublisher.publish(ctx, opts());
   expect(result.status).toBe('published');
   return { version, artifact: ctx.artifact, readBackDigest: result.readBackDigest, location: result.location };
 }
 
 /** A YankContext as the yank flow builds it, with the log captured. */
-async function yankContext(project: string, published: PublishedRecord, previous: PublishedRecord | undefined, reason: string, over: Partial<YankContext> = {}) {
-  const base = await publishContext(path.join(tmp.dir, `yctx-${(n += 1)}`), {}, { project, version: published.version, credentials: { NPM_TOKEN: token } });
+async function yankContext(
+  project: string,
+  published: PublishedRecord,
+  previous: PublishedRecord | undefined,
+  reason: string,
+  over: Partial<YankContext> = {},
+) {
+  const base = await publishContext(
+    path.join(tmp.dir, `yctx-${(n += 1)}`),
+    {},
+    { project, version: published.version, credentials: { NPM_TOKEN: token } },
+  );
   const ctx: YankContext = {
     project,
     version: published.version,
@@ -68,10 +82,15 @@ function view(spec: string, ...fields: string[]): Record<string, unknown> {
   const home = path.join(tmp.dir, `view-${(n += 1)}`);
   mkdirSync(home);
   writeFileSync(path.join(home, '.npmrc'), `//${new URL(registry.url).host}/:_authToken=${token}\n`);
-  const out = execFileSync('npm', ['view', spec, '--json', `--registry=${registry.url}/`], { cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home } });
+  const out = execFileSync('npm', ['view', spec, '--json', `--registry=${registry.url}/`], {
+    cwd: home,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: home },
+  });
   const manifest = JSON.parse(out) as Record<string, unknown>;
   // `a.b` names a nested field, as npm view's own field syntax does; absent fields are left out.
-  const pick = (f: string) => f.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), manifest);
+  const pick = (f: string) =>
+    f.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), manifest);
   return Object.fromEntries(fields.map((f) => [f, pick(f)]).filter(([, v]) => v !== undefined));
 }
 
@@ -83,14 +102,23 @@ test('deprecates the version with the reason and moves latest back to the previo
   const dry = await yankContext('yank-me', v2, v1, 'broken postinstall', { dryRun: true });
   await expect(npmPublisher.yank!(dry.ctx, opts())).resolves.toMatchObject({
     status: 'planned',
-    actions: [`npm deprecate yank-me@1.1.0 "broken postinstall" on ${registry.url}`, 'npm dist-tag add yank-me@1.0.0 latest (latest is 1.1.0 now)'],
+    actions: [
+      `npm deprecate yank-me@1.1.0 "broken postinstall" on ${registry.url}`,
+      'npm dist-tag add yank-me@1.0.0 latest (latest is 1.1.0 now)',
+    ],
   });
   // The dry run changed nothing.
   expect(view('yank-me@1.1.0', 'deprecated', 'dist-tags.latest')).toEqual({ 'dist-tags.latest': '1.1.0' });
 
   const { ctx, logLines } = await yankContext('yank-me', v2, v1, 'broken postinstall');
-  await expect(npmPublisher.yank!(ctx, opts())).resolves.toMatchObject({ status: 'yanked', detail: 'deprecated yank-me@1.1.0; latest -> 1.0.0' });
-  expect(view('yank-me@1.1.0', 'deprecated', 'dist-tags.latest')).toEqual({ deprecated: 'broken postinstall', 'dist-tags.latest': '1.0.0' });
+  await expect(npmPublisher.yank!(ctx, opts())).resolves.toMatchObject({
+    status: 'yanked',
+    detail: 'deprecated yank-me@1.1.0; latest -> 1.0.0',
+  });
+  expect(view('yank-me@1.1.0', 'deprecated', 'dist-tags.latest')).toEqual({
+    deprecated: 'broken postinstall',
+    'dist-tags.latest': '1.0.0',
+  });
   // Never unpublished: the version is still there, with the integrity that was released.
   expect(view('yank-me@1.1.0', 'dist.integrity')).toEqual({ 'dist.integrity': v2.readBackDigest });
   expect(view('yank-me@1.0.0', 'deprecated')).toEqual({});

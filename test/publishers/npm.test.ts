@@ -67,11 +67,19 @@ function viewIntegrity(spec: string): string {
   mkdirSync(home);
   const host = new URL(registry.url).host;
   writeFileSync(path.join(home, '.npmrc'), `//${host}/:_authToken=${token}\n`);
-  return JSON.parse(execFileSync('npm', ['view', spec, 'dist.integrity', '--json', `--registry=${registry.url}/`], { cwd: home, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] })) as string;
+  return JSON.parse(
+    execFileSync('npm', ['view', spec, 'dist.integrity', '--json', `--registry=${registry.url}/`], {
+      cwd: home,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ) as string;
 }
 
 const integrityOf = (bytes: Buffer) => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
-const opts = (extra: Record<string, unknown> = {}) => npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10, ...extra });
+const opts = (extra: Record<string, unknown> = {}) =>
+  npmPublisher.options.parse({ registry: registry.url, read_back_interval_ms: 10, ...extra });
 
 test('publishes to a real registry, npm view shows the same integrity, and a second run is already-present', async () => {
   const tgz = await pack('@acme/hello', '1.0.0');
@@ -94,7 +102,9 @@ test('publishes to a real registry, npm view shows the same integrity, and a sec
 test('a new version of a package the registry already has is published and read back', async () => {
   await npmPublisher.publish(await contextFor(await pack('growing', '1.0.0'), '1.0.0'), opts());
   const next = await pack('growing', '1.1.0');
-  await expect(npmPublisher.publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' }))).resolves.toMatchObject({ status: 'published', readBackDigest: integrityOf(next.bytes), detail: 'growing@1.1.0 tagged next' });
+  await expect(
+    npmPublisher.publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' })),
+  ).resolves.toMatchObject({ status: 'published', readBackDigest: integrityOf(next.bytes), detail: 'growing@1.1.0 tagged next' });
   expect(viewIntegrity('growing@next')).toBe(integrityOf(next.bytes));
 });
 
@@ -113,7 +123,13 @@ test('a wrong token is a final auth error that says where to fix it and never sh
   const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', npmCode: 'E401' } });
   expect((err as Error).message).toMatch(/npm rejected the token \(E401\): check the Conjur variable behind NPM_TOKEN/);
-  const everything = JSON.stringify({ err, details: (err as { details: unknown }).details, message: (err as Error).message, logs: ctx.logLines, progress: ctx.progressLines });
+  const everything = JSON.stringify({
+    err,
+    details: (err as { details: unknown }).details,
+    message: (err as Error).message,
+    logs: ctx.logLines,
+    progress: ctx.progressLines,
+  });
   expect(everything).not.toContain(CANARY);
   expect(everything).not.toContain(Buffer.from(CANARY).toString('base64'));
 });
@@ -126,7 +142,9 @@ test('a staged tarball whose bytes are not the recorded sha256 is a final bad-ar
   writeFileSync(path.join(ctx.dir, tgz.file), other.bytes);
   const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: ErrorCode.ArtifactMismatch, retryable: false, details: { reason: 'bad-artifact', file: tgz.file } });
-  expect((err as Error).message).toMatch(/swapped-1\.0\.0\.tgz now has sha256 [0-9a-f]{12}…, not the staged [0-9a-f]{12}… that was verified: nothing was published/);
+  expect((err as Error).message).toMatch(
+    /swapped-1\.0\.0\.tgz now has sha256 [0-9a-f]{12}…, not the staged [0-9a-f]{12}… that was verified: nothing was published/,
+  );
   await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
   expect(registryHas('swapped')).toBe(false);
 });
@@ -151,7 +169,15 @@ test('npm gets only the allowlisted environment and its own token; the userconfi
       expectOnlyOwnEnv(call, { NPM_TOKEN: token });
       expect(call.env.HOME).toBe(ctx.tmpDir);
       const host = new URL(registry.url).hostname;
-      expect(call.argv).toEqual(expect.arrayContaining([`--registry=${registry.url}/`, '--proxy=false', `--noproxy=${host}`, '--strict-ssl=true', `--prefix=${ctx.tmpDir}`]));
+      expect(call.argv).toEqual(
+        expect.arrayContaining([
+          `--registry=${registry.url}/`,
+          '--proxy=false',
+          `--noproxy=${host}`,
+          '--strict-ssl=true',
+          `--prefix=${ctx.tmpDir}`,
+        ]),
+      );
       const globalconfig = call.argv.find((a) => a.startsWith('--globalconfig='))?.slice('--globalconfig='.length) ?? '';
       expect(path.dirname(globalconfig)).toBe(ctx.tmpDir);
       expect(existsSync(globalconfig)).toBe(false);
@@ -169,12 +195,19 @@ test('npm gets only the allowlisted environment and its own token; the userconfi
 test('an unreachable registry is retryable', async () => {
   const ctx = await contextFor(await pack('unreachable', '1.0.0'), '1.0.0');
   const closed = npmPublisher.options.parse({ registry: `http://127.0.0.1:${await freePort()}` });
-  await expect(npmPublisher.publish(ctx, closed)).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { npmCode: 'ECONNREFUSED' } });
+  await expect(npmPublisher.publish(ctx, closed)).rejects.toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    retryable: true,
+    details: { npmCode: 'ECONNREFUSED' },
+  });
 });
 
 test('a tarball of another version, a hostile package name or a missing tarball changes nothing', async () => {
   const wrongVersion = await contextFor(await pack('mismatch', '3.0.0'), '3.0.1');
-  await expect(npmPublisher.publish(wrongVersion, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/holds mismatch@3\.0\.0, but this release is version 3\.0\.1/) });
+  await expect(npmPublisher.publish(wrongVersion, opts())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringMatching(/holds mismatch@3\.0\.0, but this release is version 3\.0\.1/),
+  });
 
   // A hand-made tarball whose name would read as an npm option if it reached argv.
   const src = path.join(tmp.dir, 'hostile');
@@ -182,16 +215,25 @@ test('a tarball of another version, a hostile package name or a missing tarball 
   writeFileSync(path.join(src, 'package', 'package.json'), JSON.stringify({ name: '--registry=http://evil.example/', version: '1.0.0' }));
   execFileSync('tar', ['czf', 'hostile.tgz', 'package'], { cwd: src });
   const hostile = await contextFor({ file: 'hostile.tgz', bytes: readFileSync(path.join(src, 'hostile.tgz')) }, '1.0.0');
-  await expect(npmPublisher.publish(hostile, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/not an npm package tarball/) });
+  await expect(npmPublisher.publish(hostile, opts())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringMatching(/not an npm package tarball/),
+  });
 
   const garbage = await contextFor({ file: 'garbage.tgz', bytes: Buffer.from('not gzip at all') }, '1.0.0');
   await expect(npmPublisher.publish(garbage, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
 
   const none = await publishContext(path.join(tmp.dir, 'none'), { 'README.md': 'x' }, { credentials: { NPM_TOKEN: token } });
-  await expect(npmPublisher.publish(none, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput, message: expect.stringMatching(/exactly one \.tgz file/) });
+  await expect(npmPublisher.publish(none, opts())).rejects.toMatchObject({
+    code: ErrorCode.BadInput,
+    message: expect.stringMatching(/exactly one \.tgz file/),
+  });
 
   const noToken = await publishContext(path.join(tmp.dir, 'no-token'), { 'a.tgz': 'x' });
-  await expect(npmPublisher.publish(noToken, opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringMatching(/credentials: \{ NPM_TOKEN:/) });
+  await expect(npmPublisher.publish(noToken, opts())).rejects.toMatchObject({
+    code: ErrorCode.ConfigInvalid,
+    message: expect.stringMatching(/credentials: \{ NPM_TOKEN:/),
+  });
 });
 
 test('the options refuse plain http off loopback, credentials in the URL and option-like tags', () => {
@@ -199,10 +241,13 @@ test('the options refuse plain http off loopback, credentials in the URL and opt
   expect(npmPublisher.options.safeParse({ registry: 'https://user:pw@registry.example.com/' }).success).toBe(false);
   expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', tag: '--registry=x' }).success).toBe(false);
   expect(npmPublisher.options.safeParse({ registry: 'https://registry.npmjs.org/', extra: 1 }).success).toBe(false);
-  expect(npmPublisher.options.parse({ registry: 'https://registry.npmjs.org/' })).toMatchObject({ registry: 'https://registry.npmjs.org', tag: 'latest' });
+  expect(npmPublisher.options.parse({ registry: 'https://registry.npmjs.org/' })).toMatchObject({
+    registry: 'https://registry.npmjs.org',
+    tag: 'latest',
+  });
 });
 
-test('the command line pins registry (the scope\'s too), proxies, TLS and every config file; cafile only from the destination', () => {
+test("the command line pins registry (the scope's too), proxies, TLS and every config file; cafile only from the destination", () => {
   const files = { userconfig: '/t/u', globalconfig: '/t/g', prefix: '/t' };
   expect(pinnedNpmArgs({ registry: 'https://npm.example.com/api' }, files, '@acme/tiny-util')).toEqual([
     '--registry=https://npm.example.com/api/',
@@ -214,7 +259,9 @@ test('the command line pins registry (the scope\'s too), proxies, TLS and every 
     '--noproxy=npm.example.com',
     '--strict-ssl=true',
   ]);
-  expect(pinnedNpmArgs({ registry: 'https://npm.example.com', cafile: '/etc/ssl/npm-ca.pem' }, files, 'tiny-util')).toEqual(expect.arrayContaining(['--cafile=/etc/ssl/npm-ca.pem']));
+  expect(pinnedNpmArgs({ registry: 'https://npm.example.com', cafile: '/etc/ssl/npm-ca.pem' }, files, 'tiny-util')).toEqual(
+    expect.arrayContaining(['--cafile=/etc/ssl/npm-ca.pem']),
+  );
   expect(pinnedNpmArgs({ registry: 'https://npm.example.com' }, files, 'tiny-util').some((a) => a.includes(':registry='))).toBe(false);
   expect(npmPublisher.options.safeParse({ registry: 'https://npm.example.com', cafile: 'relative.pem' }).success).toBe(false);
   expect(npmPublisher.options.safeParse({ registry: 'https://npm.example.com', package_name: '--registry=x' }).success).toBe(false);

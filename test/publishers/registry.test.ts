@@ -18,7 +18,8 @@ describe('publisher registry', () => {
 
   it('gives a yank step to every type with a <type>-yank.ts file', () => {
     const yankFiles = readdirSync(path.join(repoRoot, 'publishers')).filter((f) => f.endsWith('-yank.ts'));
-    for (const f of yankFiles) expect({ type: f, yank: typeof publishers.get(f.replace(/-yank\.ts$/, ''))?.yank }).toEqual({ type: f, yank: 'function' });
+    for (const f of yankFiles)
+      expect({ type: f, yank: typeof publishers.get(f.replace(/-yank\.ts$/, ''))?.yank }).toEqual({ type: f, yank: 'function' });
   });
 
   it('gives every type a description, artifact kinds, an options schema and a publish function', () => {

@@ -23,8 +23,20 @@ const OTHER = 'd5'.repeat(32);
 /** One entry of the versions list, Version#payload's fields. */
 function entry(number: string, platform: string, sha: string) {
   return {
-    authors: 'release-bot', built_at: '2026-11-30T00:00:00.000Z', created_at: '2026-11-30T10:00:00.000Z', description: null, downloads_count: 3,
-    metadata: {}, number, summary: 'test gem', platform, ruby_version: '>= 0', prerelease: false, licenses: ['MIT'], requirements: [], sha,
+    authors: 'release-bot',
+    built_at: '2026-11-30T00:00:00.000Z',
+    created_at: '2026-11-30T10:00:00.000Z',
+    description: null,
+    downloads_count: 3,
+    metadata: {},
+    number,
+    summary: 'test gem',
+    platform,
+    ruby_version: '>= 0',
+    prerelease: false,
+    licenses: ['MIT'],
+    requirements: [],
+    sha,
   };
 }
 const listed = [entry('1.1.0', 'ruby', SHA), entry('1.1.0', 'x86_64-linux', OTHER), entry('1.0.0', 'ruby', 'e6'.repeat(32))];
@@ -33,7 +45,8 @@ const notListed = listed.filter((v) => v.sha !== SHA);
 const api = () => nock(HOST, { reqheaders: { authorization: KEY, 'user-agent': 'release-bot' } });
 const versions = () => api().matchHeader('accept', 'application/json').get('/api/v1/versions/hello-rb.json');
 /** The yank as `gem yank` sends it: a form body (rubygems lib/rubygems/commands/yank_command.rb, set_form_data). */
-const yankRequest = (form: string) => api().matchHeader('content-type', 'application/x-www-form-urlencoded').delete('/api/v1/gems/yank', form);
+const yankRequest = (form: string) =>
+  api().matchHeader('content-type', 'application/x-www-form-urlencoded').delete('/api/v1/gems/yank', form);
 
 let tmp: ReturnType<typeof makeTmpDir>;
 let n = 0;
@@ -43,7 +56,12 @@ const opts = () => rubygemsPublisher.options.parse({ host: HOST, read_back_inter
 const context = (overrides: Partial<YankContext> = {}) =>
   yankContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {
     project: 'hello',
-    published: { version: '1.1.0', artifact: { kind: 'files', files: [] }, readBackDigest: `sha256:${SHA}`, location: `${HOST}/gems/hello-rb/versions/1.1.0` },
+    published: {
+      version: '1.1.0',
+      artifact: { kind: 'files', files: [] },
+      readBackDigest: `sha256:${SHA}`,
+      location: `${HOST}/gems/hello-rb/versions/1.1.0`,
+    },
     credentials: { GEM_HOST_API_KEY: KEY },
     ...overrides,
   });
@@ -54,7 +72,11 @@ test('yanks the published gem (found by its sha256) and reads back that it is no
   versions().reply(200, listed); // the API's cache may lag a moment
   versions().reply(200, notListed);
   const ctx = context();
-  await expect(rubygemsPublisher.yank!(ctx, opts())).resolves.toEqual({ status: 'yanked', detail: `hello-rb 1.1.0 yanked from ${HOST}`, location: `${HOST}/gems/hello-rb/versions/1.1.0` });
+  await expect(rubygemsPublisher.yank!(ctx, opts())).resolves.toEqual({
+    status: 'yanked',
+    detail: `hello-rb 1.1.0 yanked from ${HOST}`,
+    location: `${HOST}/gems/hello-rb/versions/1.1.0`,
+  });
   expect(ctx.progressLines).toEqual([`yanking hello-rb 1.1.0 from ${HOST}`]);
 
   versions().reply(200, notListed);
@@ -65,10 +87,19 @@ test('yanks the published gem (found by its sha256) and reads back that it is no
 
 test('a platform gem is yanked with its platform, and only it', async () => {
   versions().reply(200, listed);
-  yankRequest('gem_name=hello-rb&version=1.1.0&platform=x86_64-linux').reply(200, 'Successfully deleted gem: hello-rb (1.1.0-x86_64-linux)');
-  versions().reply(200, listed.filter((v) => v.sha !== OTHER));
+  yankRequest('gem_name=hello-rb&version=1.1.0&platform=x86_64-linux').reply(
+    200,
+    'Successfully deleted gem: hello-rb (1.1.0-x86_64-linux)',
+  );
+  versions().reply(
+    200,
+    listed.filter((v) => v.sha !== OTHER),
+  );
   const ctx = context({ published: { version: '1.1.0', artifact: { kind: 'files', files: [] }, readBackDigest: `sha256:${OTHER}` } });
-  await expect(rubygemsPublisher.yank!(ctx, opts())).resolves.toMatchObject({ status: 'yanked', detail: `hello-rb 1.1.0 (x86_64-linux) yanked from ${HOST}` });
+  await expect(rubygemsPublisher.yank!(ctx, opts())).resolves.toMatchObject({
+    status: 'yanked',
+    detail: `hello-rb 1.1.0 (x86_64-linux) yanked from ${HOST}`,
+  });
 });
 
 test('dry run: planned, only the versions list is read', async () => {
@@ -87,8 +118,14 @@ test('yanked meanwhile (422 "has already been deleted") is already-yanked; a ver
   await expect(rubygemsPublisher.yank!(context(), opts())).resolves.toMatchObject({ status: 'already-yanked' });
 
   versions().reply(200, listed);
-  yankRequest('gem_name=hello-rb&version=1.1.0').reply(403, 'Versions with more than 100,000 downloads cannot be deleted. Please contact RubyGems support (support@rubygems.org) to request deletion of this version if it represents a legal or security risk.');
-  await expect(rubygemsPublisher.yank!(context(), opts())).resolves.toMatchObject({ status: 'cannot-yank', detail: expect.stringContaining('cannot be deleted') });
+  yankRequest('gem_name=hello-rb&version=1.1.0').reply(
+    403,
+    'Versions with more than 100,000 downloads cannot be deleted. Please contact RubyGems support (support@rubygems.org) to request deletion of this version if it represents a legal or security risk.',
+  );
+  await expect(rubygemsPublisher.yank!(context(), opts())).resolves.toMatchObject({
+    status: 'cannot-yank',
+    detail: expect.stringContaining('cannot be deleted'),
+  });
 });
 
 test('still listed after every read-back attempt: a retryable failure', async () => {
@@ -118,8 +155,14 @@ describe('failures are sorted, and the key never shows', () => {
 
   test('a network failure is retryable; no key or no recorded sha256 refuses before any request', async () => {
     versions().replyWithError({ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' });
-    await expect(rubygemsPublisher.yank!(context(), opts())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: true, details: { reason: 'network' } });
+    await expect(rubygemsPublisher.yank!(context(), opts())).rejects.toMatchObject({
+      code: ErrorCode.DestinationFailed,
+      retryable: true,
+      details: { reason: 'network' },
+    });
     await expect(rubygemsPublisher.yank!(context({ credentials: {} }), opts())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid });
-    await expect(rubygemsPublisher.yank!(context({ published: { version: '1.1.0', artifact: { kind: 'files', files: [] } } }), opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    await expect(
+      rubygemsPublisher.yank!(context({ published: { version: '1.1.0', artifact: { kind: 'files', files: [] } } }), opts()),
+    ).rejects.toMatchObject({ code: ErrorCode.BadInput });
   });
 });

@@ -33,8 +33,18 @@ afterAll(async () => {
 });
 
 async function publish(version: string, method: 'scp' | 'rsync') {
-  const ctx = await publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), FILES, { version, credentials: { SSH_PRIVATE_KEY: sshd.clientKey.privateKey } });
-  const opts = sshPublisher.options.parse({ host: '127.0.0.1', port: sshd.port, user: sshd.user, path: `${remoteRoot}/{project}/{version}`, known_hosts: sshd.hostKeyLine, method });
+  const ctx = await publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), FILES, {
+    version,
+    credentials: { SSH_PRIVATE_KEY: sshd.clientKey.privateKey },
+  });
+  const opts = sshPublisher.options.parse({
+    host: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    path: `${remoteRoot}/{project}/{version}`,
+    known_hosts: sshd.hostKeyLine,
+    method,
+  });
   const before = spy.calls().length;
   const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
   try {
@@ -48,7 +58,8 @@ async function publish(version: string, method: 'scp' | 'rsync') {
 /** The private key reaches the tools only as a 0600 file named by -i: no line of it in an environment or argv. */
 function expectNoKeyIn(call: ChildCall): void {
   const seen = `${JSON.stringify(call.env)}\n${call.argv.join('\n')}`;
-  for (const line of sshd.clientKey.privateKey.split('\n').filter((l) => l.length >= 12)) expect({ tool: call.tool, leaked: seen.includes(line) }).toEqual({ tool: call.tool, leaked: false });
+  for (const line of sshd.clientKey.privateKey.split('\n').filter((l) => l.length >= 12))
+    expect({ tool: call.tool, leaked: seen.includes(line) }).toEqual({ tool: call.tool, leaked: false });
 }
 
 /** No ssh_config of the machine or the user (ProxyCommand, other identities, relaxed host key checks) is read: -F /dev/null. */

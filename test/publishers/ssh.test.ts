@@ -41,7 +41,10 @@ afterAll(async () => {
 
 async function context(overrides: Partial<PublishContext> = {}, files: Record<string, string | Buffer> = FILES): Promise<TestContext> {
   n += 1;
-  return publishContext(path.join(tmp.dir, `ctx-${n}`), files, { credentials: { SSH_PRIVATE_KEY: sshd.clientKey.privateKey }, ...overrides });
+  return publishContext(path.join(tmp.dir, `ctx-${n}`), files, {
+    credentials: { SSH_PRIVATE_KEY: sshd.clientKey.privateKey },
+    ...overrides,
+  });
 }
 
 const options = (extra: Record<string, unknown> = {}) =>
@@ -121,7 +124,9 @@ test('a host key that is not the configured one is refused: final, nothing uploa
   expect(existsSync(path.join(remoteRoot, 'conjur-cli', '5.0.0'))).toBe(false);
   // A known_hosts entry for another host name does not vouch for this one either.
   const [, hostType, hostKey] = sshd.hostKeyLine.split(' ');
-  await expect(sshPublisher.publish(await context({ version: '5.0.0' }), options({ known_hosts: `downloads.example.com ${hostType} ${hostKey}` }))).rejects.toMatchObject({
+  await expect(
+    sshPublisher.publish(await context({ version: '5.0.0' }), options({ known_hosts: `downloads.example.com ${hostType} ${hostKey}` })),
+  ).rejects.toMatchObject({
     details: { reason: 'host-key' },
     retryable: false,
   });
@@ -131,26 +136,34 @@ test('a host key that is not the configured one is refused: final, nothing uploa
 test('a file already there with other content is a conflict: it stays as it was and nothing else is uploaded', async () => {
   const dir = path.join(remoteRoot, 'conjur-cli', '6.0.0');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'conjur-cli-4.2.0.tar.gz'), 'somebody else\'s tarball');
+  writeFileSync(path.join(dir, 'conjur-cli-4.2.0.tar.gz'), "somebody else's tarball");
   const ctx = await context({ version: '6.0.0' });
   const err = await sshPublisher.publish(ctx, options()).catch((e: unknown) => e);
   expect(isReleaseBotError(err, ErrorCode.DestinationConflict)).toBe(true);
   expect((err as Error).message).toContain('conjur-cli-4.2.0.tar.gz');
-  expect(readFileSync(path.join(dir, 'conjur-cli-4.2.0.tar.gz'), 'utf8')).toBe('somebody else\'s tarball');
+  expect(readFileSync(path.join(dir, 'conjur-cli-4.2.0.tar.gz'), 'utf8')).toBe("somebody else's tarball");
   expect(readdirSync(dir)).toEqual(['conjur-cli-4.2.0.tar.gz']);
-  await expect(sshPublisher.plan!(await context({ version: '6.0.0' }), options())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
+  await expect(sshPublisher.plan!(await context({ version: '6.0.0' }), options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationConflict,
+  });
 });
 
 test('a remote path that is a file, not a directory, is a conflict', async () => {
   mkdirSync(path.join(remoteRoot, 'conjur-cli'), { recursive: true });
   writeFileSync(path.join(remoteRoot, 'conjur-cli', '6.1.0'), 'not a dir');
-  await expect(sshPublisher.publish(await context({ version: '6.1.0' }), options())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
+  await expect(sshPublisher.publish(await context({ version: '6.1.0' }), options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationConflict,
+  });
 });
 
 test('a key the host does not accept is a final auth failure', async () => {
   const stranger = await generateKeyPair(tmp.dir, `stranger-${(n += 1)}`);
   const ctx = await context({ version: '7.0.0', credentials: { SSH_PRIVATE_KEY: stranger.privateKey } });
-  await expect(sshPublisher.publish(ctx, options())).rejects.toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'unauthorized' } });
+  await expect(sshPublisher.publish(ctx, options())).rejects.toMatchObject({
+    code: ErrorCode.DestinationFailed,
+    retryable: false,
+    details: { reason: 'unauthorized' },
+  });
   expectNoKey(everything(ctx), stranger.privateKey);
 });
 
@@ -167,12 +180,20 @@ test('a broken key carrying a canary never shows the canary in errors, logs or p
 });
 
 test('no key configured is a configuration error that says what to add', async () => {
-  await expect(sshPublisher.publish(await context({ credentials: {} }), options())).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining('SSH_PRIVATE_KEY') });
+  await expect(sshPublisher.publish(await context({ credentials: {} }), options())).rejects.toMatchObject({
+    code: ErrorCode.ConfigInvalid,
+    message: expect.stringContaining('SSH_PRIVATE_KEY'),
+  });
 });
 
 test('nothing listening is retryable', async () => {
   const port = await freePort();
-  await expect(sshPublisher.publish(await context({ version: '8.0.0' }), options({ port, known_hosts: sshd.hostKeyLine.replace(`:${sshd.port}]`, `:${port}]`) }))).rejects.toMatchObject({
+  await expect(
+    sshPublisher.publish(
+      await context({ version: '8.0.0' }),
+      options({ port, known_hosts: sshd.hostKeyLine.replace(`:${sshd.port}]`, `:${port}]`) }),
+    ),
+  ).rejects.toMatchObject({
     code: ErrorCode.DestinationFailed,
     retryable: true,
     details: { reason: 'network' },
@@ -181,7 +202,9 @@ test('nothing listening is retryable', async () => {
 
 test('the dry run reads the remote and says what it would upload, without creating anything', async () => {
   const plan = await sshPublisher.plan!(await context({ version: '9.0.0' }), options());
-  expect(plan.actions).toEqual([`scp conjur-cli-4.2.0.tar.gz checksums/SHA256SUMS conjur-cli-9.0.0.release.json to ${sshd.user}@127.0.0.1:${remoteRoot}/conjur-cli/9.0.0 (port ${sshd.port}), then read back sha256`]);
+  expect(plan.actions).toEqual([
+    `scp conjur-cli-4.2.0.tar.gz checksums/SHA256SUMS conjur-cli-9.0.0.release.json to ${sshd.user}@127.0.0.1:${remoteRoot}/conjur-cli/9.0.0 (port ${sshd.port}), then read back sha256`,
+  ]);
   expect(existsSync(path.join(remoteRoot, 'conjur-cli', '9.0.0'))).toBe(false);
   const present = await sshPublisher.plan!(await context(), options());
   expect(present.actions[0]).toMatch(/nothing to upload/);
@@ -203,10 +226,14 @@ describe('hostile input never reaches the remote shell', () => {
   });
 
   test('a version or a file name with shell syntax is refused before any connection', async () => {
-    await expect(sshPublisher.publish(await context({ version: '1.0.0$(id)' }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    await expect(sshPublisher.publish(await context({ version: '1.0.0$(id)' }), options())).rejects.toMatchObject({
+      code: ErrorCode.BadInput,
+    });
     await expect(sshPublisher.publish(await context({ version: '..' }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput });
     for (const name of ['-oProxyCommand=touch pwned', 'a;touch pwned', "it's", '.hidden']) {
-      await expect(sshPublisher.publish(await context({ version: '10.0.0' }, { [name]: 'x' }), options())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+      await expect(sshPublisher.publish(await context({ version: '10.0.0' }, { [name]: 'x' }), options())).rejects.toMatchObject({
+        code: ErrorCode.BadInput,
+      });
     }
     expect(existsSync(marker())).toBe(false);
     expect(existsSync(path.join(remoteRoot, 'conjur-cli', '10.0.0'))).toBe(false);
@@ -239,7 +266,9 @@ test('classifySshFailure sorts ssh, scp and rsync messages', () => {
 test('the test sshd serves forced commands too (for the ssh-command tests)', async () => {
   sshd.setAuthorizedKeys(`command="printf 'forced:%s' \\"$SSH_ORIGINAL_COMMAND\\"",restrict ${sshd.clientKey.publicKey}`);
   try {
-    const { stdout } = await execFileAsync('ssh', [...sshd.sshArgs, '--', sshd.host, 'publish conjur-cli 4.2.0; rm -rf /'], { env: { PATH: process.env.PATH, HOME: tmp.dir } });
+    const { stdout } = await execFileAsync('ssh', [...sshd.sshArgs, '--', sshd.host, 'publish conjur-cli 4.2.0; rm -rf /'], {
+      env: { PATH: process.env.PATH, HOME: tmp.dir },
+    });
     expect(stdout).toBe('forced:publish conjur-cli 4.2.0; rm -rf /');
   } finally {
     sshd.setAuthorizedKeys(sshd.clientKey.publicKey);

@@ -43,7 +43,11 @@ test('every step hands its typed step the options its own schema parsed (default
 
 test('options the schema refuses never reach a typed step: a final CONFIG_INVALID naming the key', async () => {
   const { publisher, seen } = recording();
-  await expect(publisher.publish(ctx, { target: 'Alpha; rm -rf /' })).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, retryable: false, message: expect.stringContaining('target') });
+  await expect(publisher.publish(ctx, { target: 'Alpha; rm -rf /' })).rejects.toMatchObject({
+    code: ErrorCode.ConfigInvalid,
+    retryable: false,
+    message: expect.stringContaining('target'),
+  });
   await expect(publisher.yank!(yankCtx, { target: 'alpha', extra: 1 })).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid });
   expect(() => (publisher.tools as (o: Record<string, unknown>) => readonly string[])({ mode: 'ftp' })).toThrow(/schema refuses/);
   expect(seen).toEqual([]);

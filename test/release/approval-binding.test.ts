@@ -59,15 +59,19 @@ describe('approvals and releases stay bound to the staged build across processes
     const other = makeCore(tmp.dir, projects(mirror, approvals), memoryConjur(members));
     open.push(f, other);
     f.stageFiles('gated', '1.0.0', { 'gated-1.0.0.tgz': 'approved bytes' });
-    const staged = (await f.core.stage({ project: 'gated', version: '1.0.0', build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } })).staged;
+    const staged = (
+      await f.core.stage({ project: 'gated', version: '1.0.0', build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } })
+    ).staged;
     const restage = async () => {
       other.stageFiles('gated', '1.0.0', { 'gated-1.0.0.tgz': 'bytes nobody approved' });
-      return (await other.core.stage({ project: 'gated', version: '1.0.0', build: { number: 2 }, reportedBy: 'test', actor: { via: 'test' } })).staged;
+      return (
+        await other.core.stage({ project: 'gated', version: '1.0.0', build: { number: 2 }, reportedBy: 'test', actor: { via: 'test' } })
+      ).staged;
     };
     return { f, staged, restage, mirror };
   };
 
-  it('refuses the approval when the build was re-staged by another process during the approver\'s Conjur check', async () => {
+  it("refuses the approval when the build was re-staged by another process during the approver's Conjur check", async () => {
     const gated = gatedConjur(memoryConjur(members), 'bob');
     const { f, restage, mirror } = await setup(1, gated.conjur);
     const approvals = new Approvals(f.core, f.db, { freezes: new Freezes(f.core, f.db), log: pino({ level: 'silent' }) });
@@ -90,16 +94,34 @@ describe('approvals and releases stay bound to the staged build across processes
   it('core.release refuses, and audits, an expected staged build that is not the one staged now', async () => {
     const { f, staged, restage, mirror } = await setup(0, memoryConjur(members));
     await restage();
-    await expect(f.core.release('gated', '1.0.0', { login: 'alice', via: 'slack' }, { expectedStaged: { id: staged.id, fingerprint: staged.fingerprint } })).rejects.toMatchObject({
+    await expect(
+      f.core.release(
+        'gated',
+        '1.0.0',
+        { login: 'alice', via: 'slack' },
+        { expectedStaged: { id: staged.id, fingerprint: staged.fingerprint } },
+      ),
+    ).rejects.toMatchObject({
       code: ErrorCode.Conflict,
       details: { reason: 'restaged' },
     });
-    await expect(f.core.release('gated', '1.0.0', { login: 'alice', via: 'slack' }, { expectedStaged: { fingerprint: staged.fingerprint } })).rejects.toMatchObject({ code: ErrorCode.Conflict });
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'alice' }, data: { code: ErrorCode.Conflict } });
+    await expect(
+      f.core.release('gated', '1.0.0', { login: 'alice', via: 'slack' }, { expectedStaged: { fingerprint: staged.fingerprint } }),
+    ).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({
+      type: 'denied',
+      actor: { conjurLogin: 'alice' },
+      data: { code: ErrorCode.Conflict },
+    });
     expect(existsSync(path.join(mirror, 'gated/1.0.0'))).toBe(false);
     // The build staged now, named as expected, is released.
     const now = f.core.staged.current('gated', '1.0.0');
-    const summary = await f.core.release('gated', '1.0.0', { login: 'alice', via: 'slack' }, { expectedStaged: { id: now?.id, fingerprint: now?.fingerprint } });
+    const summary = await f.core.release(
+      'gated',
+      '1.0.0',
+      { login: 'alice', via: 'slack' },
+      { expectedStaged: { id: now?.id, fingerprint: now?.fingerprint } },
+    );
     expect(summary.state).toBe('published');
   });
 

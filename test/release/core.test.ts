@@ -42,7 +42,10 @@ describe('the release core', () => {
   let tmp: ReturnType<typeof makeTmpDir>;
   let f: CoreFixture;
   let s: ReturnType<typeof scripted>;
-  const conjur = memoryConjur({ 'release/app': ['alice', 'carol'] }, { 'release/a/token': 'token-a-canary', 'release/b/token': 'token-b-canary' });
+  const conjur = memoryConjur(
+    { 'release/app': ['alice', 'carol'] },
+    { 'release/a/token': 'token-a-canary', 'release/b/token': 'token-b-canary' },
+  );
   const alice = { login: 'alice', via: 'cli' as const };
 
   const setup = async (destinations: string, extra = '') => {
@@ -60,7 +63,10 @@ describe('the release core', () => {
   it('runs a release once when two requests race: the second is told it is in progress', async () => {
     await setup(dest('slow'));
     s.scripts.set('slow', () => new Promise((r) => setTimeout(r, 300)));
-    const [first, second] = await Promise.allSettled([f.core.release('app', '1.0.0', alice), f.core.release('app', '1.0.0', { login: 'carol', via: 'cli' })]);
+    const [first, second] = await Promise.allSettled([
+      f.core.release('app', '1.0.0', alice),
+      f.core.release('app', '1.0.0', { login: 'carol', via: 'cli' }),
+    ]);
     expect(first.status).toBe('fulfilled');
     expect(second.status).toBe('rejected');
     expect((second as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCode.InProgress });
@@ -175,7 +181,10 @@ describe('the release core', () => {
     await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } });
     s.scripts.delete('a');
     s.calls.length = 0;
-    await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({ code: ErrorCode.Conflict, message: expect.stringContaining(`re-staged after release ${failed.releaseId}`) });
+    await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+      message: expect.stringContaining(`re-staged after release ${failed.releaseId}`),
+    });
     expect(s.calls).toHaveLength(0);
     expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
     // A new release of the build staged now is what it takes.
@@ -184,18 +193,33 @@ describe('the release core', () => {
 
   it('refuses a re-stage of a released version, and treats the same report twice as one staged build', async () => {
     await setup(dest('a'));
-    const again = await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 7 }, reportedBy: 'test', actor: { via: 'test' } });
+    const again = await f.core.stage({
+      project: 'app',
+      version: '1.0.0',
+      build: { number: 7 },
+      reportedBy: 'test',
+      actor: { via: 'test' },
+    });
     expect(again.outcome).toBe('unchanged');
     await f.core.release('app', '1.0.0', alice);
     f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'other bytes' });
-    await expect(f.core.stage({ project: 'app', version: '1.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } })).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    await expect(
+      f.core.stage({ project: 'app', version: '1.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } }),
+    ).rejects.toMatchObject({ code: ErrorCode.Conflict });
   });
 
   it('denies a user outside the group before anything runs, and audits it', async () => {
     await setup(dest('a'));
-    await expect(f.core.release('app', '1.0.0', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { group: 'release/app' } });
+    await expect(f.core.release('app', '1.0.0', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { group: 'release/app' },
+    });
     expect(s.calls).toHaveLength(0);
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'mallory' }, data: { code: ErrorCode.NotAuthorized } });
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({
+      type: 'denied',
+      actor: { conjurLogin: 'mallory' },
+      data: { code: ErrorCode.NotAuthorized },
+    });
   });
 
   it('refuses a release of a project with approvals from the CLI path', async () => {
@@ -206,7 +230,17 @@ describe('the release core', () => {
 
   it('marks releases of a dead process as interrupted on recovery', async () => {
     await setup(dest('a'));
-    const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    const rec = f.core.releases.create({
+      project: 'app',
+      version: '1.0.0',
+      stagedBuildId: 1,
+      requesterLogin: 'alice',
+      requesterChat: null,
+      via: 'cli',
+      dryRun: false,
+      resumeOf: null,
+      approvers: [],
+    });
     const events: string[] = [];
     f.core.events.on('release-interrupted', (e) => events.push(e.release.id));
     // Our own live release is never taken for a dead one.
@@ -226,7 +260,17 @@ describe('the release core', () => {
 
   it('recovers, before a release, a live release whose pid now belongs to another running process, and then releases', async () => {
     await setup(dest('a'));
-    const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    const rec = f.core.releases.create({
+      project: 'app',
+      version: '1.0.0',
+      stagedBuildId: 1,
+      requesterLogin: 'alice',
+      requesterChat: null,
+      via: 'cli',
+      dryRun: false,
+      resumeOf: null,
+      approvers: [],
+    });
     // The pid is reused by some other process (as after a reboot, or a container restart); the start time recorded is not its own.
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
@@ -246,9 +290,21 @@ describe('the release core', () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => other.once('spawn', r));
-      const rec = f.core.releases.create({ project: 'app', version: '1.0.0', stagedBuildId: 1, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+      const rec = f.core.releases.create({
+        project: 'app',
+        version: '1.0.0',
+        stagedBuildId: 1,
+        requesterLogin: 'alice',
+        requesterChat: null,
+        via: 'cli',
+        dryRun: false,
+        resumeOf: null,
+        approvers: [],
+      });
       // The owner is that running process, recorded with its own start time.
-      f.db.prepare('UPDATE releases SET owner_pid = ?, owner_start_time = ? WHERE id = ?').run(other.pid, procStartTime(other.pid as number), rec.id);
+      f.db
+        .prepare('UPDATE releases SET owner_pid = ?, owner_start_time = ? WHERE id = ?')
+        .run(other.pid, procStartTime(other.pid as number), rec.id);
       await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.InProgress });
       expect(f.core.releases.get(rec.id)?.state).toBe('requested');
     } finally {
@@ -265,7 +321,10 @@ describe('the release core', () => {
     const running = f.core.release('app', '1.0.0', alice);
     await new Promise<void>((r) => f.core.events.once('destination-started', () => r()));
     const drained = f.core.drain();
-    await expect(f.core.release('app', '2.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.InProgress, message: expect.stringContaining('shutting down') });
+    await expect(f.core.release('app', '2.0.0', alice)).rejects.toMatchObject({
+      code: ErrorCode.InProgress,
+      message: expect.stringContaining('shutting down'),
+    });
     expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', version: '2.0.0', data: { code: ErrorCode.InProgress } });
     finish();
     await expect(running).resolves.toMatchObject({ state: 'published' });

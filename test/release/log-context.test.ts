@@ -29,7 +29,11 @@ describe('the release id is on every log line of a release', () => {
     writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
       staging_dir: staging,
       identity: { strategy: 'map' },
-      projects: { app: project('app', [{ name: 'mirror', type: 'directory', path: `${tmp.dir}/mirror/{project}/{version}`, credentials: { TOKEN: 'release/app/token' } }]) },
+      projects: {
+        app: project('app', [
+          { name: 'mirror', type: 'directory', path: `${tmp.dir}/mirror/{project}/{version}`, credentials: { TOKEN: 'release/app/token' } },
+        ]),
+      },
     });
     app = createApp({
       env: {
@@ -61,13 +65,21 @@ describe('the release id is on every log line of a release', () => {
     tmp.cleanup();
   });
 
-  it('a published release: each line from request to finish carries releaseId, project and version, the Conjur client\'s too', async () => {
+  it("a published release: each line from request to finish carries releaseId, project and version, the Conjur client's too", async () => {
     lines.length = 0;
     const summary = await app.core.release('app', '1.0.0', { login: 'alice', via: 'cli' });
     expect(summary.state).toBe('published');
     const messages = lines.map((l) => l.msg);
     // The first request of the process authenticates; all four Conjur client lines are there.
-    for (const m of ['conjur request', 'authenticated to Conjur', 'checked Conjur group membership', 'fetched Conjur variables', 'release started', 'destination finished', 'release finished']) {
+    for (const m of [
+      'conjur request',
+      'authenticated to Conjur',
+      'checked Conjur group membership',
+      'fetched Conjur variables',
+      'release started',
+      'destination finished',
+      'release finished',
+    ]) {
       expect(messages).toContain(m);
     }
     expect(lines.length).toBeGreaterThan(8);
@@ -78,7 +90,9 @@ describe('the release id is on every log line of a release', () => {
 
   it('a refused release: its lines (the Conjur request, the refusal) carry the id of its denied record', async () => {
     lines.length = 0;
-    await expect(app.core.release('app', '1.0.1', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({ code: ErrorCode.NotAuthorized });
+    await expect(app.core.release('app', '1.0.1', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+    });
     const denied = app.core.releases.latest('app', '1.0.1', 1)[0];
     expect(denied?.state).toBe('denied');
     // (The group's sentinel does not list mallory: the request's own line, then the refusal.)

@@ -55,7 +55,11 @@ describe('the core tells a destination about a newer released version', () => {
   });
 
   it('a yanked version does not count: after 4.3.0-rc.1 is yanked, 4.2.1 is the newest again', async () => {
-    f.db.prepare(`INSERT INTO yanks (id, project, version, state, reason, requester_login, via, created_at) VALUES ('yank_t', 'app', '4.3.0-rc.1', 'yanked', 'test', 'alice', 'cli', '2026-01-01T00:00:00Z')`).run();
+    f.db
+      .prepare(
+        `INSERT INTO yanks (id, project, version, state, reason, requester_login, via, created_at) VALUES ('yank_t', 'app', '4.3.0-rc.1', 'yanked', 'test', 'alice', 'cli', '2026-01-01T00:00:00Z')`,
+      )
+      .run();
     await release('4.2.1');
     expect(seen.at(-1)).toEqual({ version: '4.2.1', newerReleased: undefined });
   });

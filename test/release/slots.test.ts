@@ -53,7 +53,9 @@ describe('the release core with one release slot', () => {
         return { status: 'published' };
       },
     };
-    const f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated], { maxConcurrentReleases: 1 });
+    const f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated], {
+      maxConcurrentReleases: 1,
+    });
     try {
       for (const v of ['1.0.0', '1.0.1']) {
         f.stageFiles('app', v, { [`app-${v}.tgz`]: v });

@@ -26,7 +26,10 @@ describe('Slack: approval requests that expire unanswered', () => {
     await w.stage('gated', version, { [`gated-${version}.tgz`]: `gated ${version}` });
     const sent = await w.command('alice', `gated ${version}`);
     expect(text(await w.reply(sent.responseUrl))).toContain('Waiting for 1 approval(s) from release/approvers');
-    const message = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith(`alice asks to release gated ${version}`));
+    const message = await w.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith(`alice asks to release gated ${version}`),
+    );
     const requestId = /approval request `(apr_[A-Za-z0-9_-]+)`/.exec(bodyText(message))?.[1] as string;
     expect(requestId).toBeDefined();
     return { requestId, message };
@@ -36,10 +39,16 @@ describe('Slack: approval requests that expire unanswered', () => {
     const { requestId, message } = await ask('2.0.0');
     expect(bodyText(message)).toContain('"action_id":"approve_release"');
     const waiting = await w.command('bob', 'status gated 2.0.0');
-    expect((await w.reply(waiting.responseUrl)).body.blocks as Array<{ text?: { text?: string } }>).toEqual(expect.arrayContaining([expect.objectContaining({ text: expect.objectContaining({ text: expect.stringContaining('Waiting for approval') }) })]));
+    expect((await w.reply(waiting.responseUrl)).body.blocks as Array<{ text?: { text?: string } }>).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ text: expect.objectContaining({ text: expect.stringContaining('Waiting for approval') }) }),
+      ]),
+    );
 
     clock += 3_601_000;
-    const updated = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === tsOf(message) && bodyText(c).includes('Expired'));
+    const updated = await w.slack.waitFor(
+      (c) => c.method === 'chat.update' && c.body.ts === tsOf(message) && bodyText(c).includes('Expired'),
+    );
     expect(bodyText(updated)).not.toContain('approve_release');
     expect(text(updated)).toMatch(/; expired$/);
 
@@ -58,8 +67,13 @@ describe('Slack: approval requests that expire unanswered', () => {
     const { requestId } = await ask('2.1.0');
     await w.restart();
     clock += 3_601_000;
-    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`The approval request ${requestId} for gated 2.1.0 (asked by alice) expired`));
+    const note = await w.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' && text(c).startsWith(`The approval request ${requestId} for gated 2.1.0 (asked by alice) expired`),
+    );
     expect(note.body.channel).toBe('C0GATED');
-    expect(w.server.app.core.audit.list({ project: 'gated', version: '2.1.0', limit: 20 }).filter((e) => e.type === 'approval-void')).toHaveLength(1);
+    expect(
+      w.server.app.core.audit.list({ project: 'gated', version: '2.1.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
+    ).toHaveLength(1);
   });
 });

@@ -82,7 +82,10 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
 
   it('refuses the requester, non-members and a second approval by the same person; N approvals release with the approvers named', async () => {
     await stage('1.0.0', 'one');
-    await expect(approvals.request('gated', '1.0.0', as('mallory'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { group: 'release/gated' } });
+    await expect(approvals.request('gated', '1.0.0', as('mallory'))).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { group: 'release/gated' },
+    });
     const { request, created } = await approvals.request('gated', '1.0.0', as('alice', 'U0ALICE'));
     expect(created).toBe(true);
     expect(request).toMatchObject({ needed: 2, approverGroup: 'release/approvers', status: 'open', expiresAt: '2030-01-01T10:10:00.000Z' });
@@ -90,14 +93,26 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     expect((await approvals.request('gated', '1.0.0', as('bob'))).request.id).toBe(request.id);
 
     // bob is an approver, but asked as alice's Slack user: the same person, refused.
-    await expect(approvals.approve(request.id, as('bob', 'U0ALICE'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { reason: 'own-request' } });
-    await expect(approvals.approve(request.id, as('alice'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { reason: 'own-request' } });
-    await expect(approvals.approve(request.id, as('mallory'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { group: 'release/approvers' } });
+    await expect(approvals.approve(request.id, as('bob', 'U0ALICE'))).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { reason: 'own-request' },
+    });
+    await expect(approvals.approve(request.id, as('alice'))).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { reason: 'own-request' },
+    });
+    await expect(approvals.approve(request.id, as('mallory'))).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { group: 'release/approvers' },
+    });
     await expect(approvals.approve('apr_../../etc', as('bob'))).rejects.toMatchObject({ code: ErrorCode.NotFound });
 
     const first = await approvals.approve(request.id, as('bob', 'U0BOB'));
     expect(first.status).toBe('recorded');
-    await expect(approvals.approve(request.id, as('bob', 'U0BOB'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'already-approved' } });
+    await expect(approvals.approve(request.id, as('bob', 'U0BOB'))).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+      details: { reason: 'already-approved' },
+    });
     expect(existsSync(path.join(mirror, 'gated/1.0.0'))).toBe(false);
 
     const second = await approvals.approve(request.id, as('carol'));
@@ -105,7 +120,10 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     const summary = second.status === 'releasing' ? await second.release : undefined;
     expect(summary).toMatchObject({ state: 'published', requester: { login: 'alice' }, approvers: ['bob', 'carol'] });
     expect(existsSync(path.join(mirror, 'gated/1.0.0/gated-1.0.0.tgz'))).toBe(true);
-    await expect(approvals.approve(request.id, as('dave'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'approved' } });
+    await expect(approvals.approve(request.id, as('dave'))).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+      details: { reason: 'approved' },
+    });
 
     const audit = app.core.audit.list({ project: 'gated', version: '1.0.0', limit: 50 });
     expect(audit.filter((e) => e.type === 'approved').map((e) => e.actor.conjurLogin)).toEqual(['carol', 'bob']);
@@ -122,13 +140,20 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     await stage('1.1.0', 'second build, other digests');
     expect(approvals.get(request.id)).toMatchObject({ status: 'void' });
     expect(closed.map((r) => r.id)).toContain(request.id);
-    await expect(approvals.approve(request.id, as('carol'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'void' } });
+    await expect(approvals.approve(request.id, as('carol'))).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+      details: { reason: 'void' },
+    });
     expect(existsSync(path.join(mirror, 'gated/1.1.0'))).toBe(false);
     // A new request binds to the new build and starts from zero approvals.
     const again = await approvals.request('gated', '1.1.0', as('alice'));
     expect(again.created).toBe(true);
     expect(again.request.approvals).toEqual([]);
-    expect(app.core.audit.list({ project: 'gated', version: '1.1.0', limit: 20 }).some((e) => e.type === 'approval-void' && e.data.requestId === request.id)).toBe(true);
+    expect(
+      app.core.audit
+        .list({ project: 'gated', version: '1.1.0', limit: 20 })
+        .some((e) => e.type === 'approval-void' && e.data.requestId === request.id),
+    ).toBe(true);
   });
 
   it('refuses approvals after the request expired', async () => {
@@ -136,7 +161,10 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     const { request } = await approvals.request('gated', '1.2.0', as('alice'));
     await approvals.approve(request.id, as('bob'));
     clock += 601_000;
-    await expect(approvals.approve(request.id, as('carol'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'expired' } });
+    await expect(approvals.approve(request.id, as('carol'))).rejects.toMatchObject({
+      code: ErrorCode.Conflict,
+      details: { reason: 'expired' },
+    });
     expect(approvals.get(request.id)?.status).toBe('expired');
     expect(existsSync(path.join(mirror, 'gated/1.2.0'))).toBe(false);
   });
@@ -157,7 +185,10 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     expect(approvals.closeStale()).toEqual([]);
     const voids = app.core.audit.list({ project: 'gated', version: '1.4.0', limit: 20 }).filter((e) => e.type === 'approval-void');
     expect(voids).toHaveLength(1);
-    expect(voids[0]).toMatchObject({ actor: { via: 'api', conjurLogin: 'release-bot' }, data: { requestId: request.id, status: 'expired' } });
+    expect(voids[0]).toMatchObject({
+      actor: { via: 'api', conjurLogin: 'release-bot' },
+      data: { requestId: request.id, status: 'expired' },
+    });
   });
 
   it('closeStale voids a request whose build another process re-staged (no event reached this one)', async () => {
@@ -167,7 +198,13 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     const other = createApp({ env, logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
     try {
       writeFileSync(path.join(staging, 'gated', '1.5.0', 'gated-1.5.0.tgz'), 'second, from the CLI');
-      await other.core.stage({ project: 'gated', version: '1.5.0', build: { number: 8 }, reportedBy: 'cli:root', actor: { via: 'cli:root' } });
+      await other.core.stage({
+        project: 'gated',
+        version: '1.5.0',
+        build: { number: 8 },
+        reportedBy: 'cli:root',
+        actor: { via: 'cli:root' },
+      });
     } finally {
       other.close();
     }
@@ -190,13 +227,22 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
 
   it('freezes: only the authorized group locks and unlocks; a freeze stops requests and releases, with who, when and why', async () => {
     await stage('2.0.0', 'frozen');
-    await expect(freezes.lock('gated', 'no', as('carol'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized, details: { group: 'release/gated' } });
+    await expect(freezes.lock('gated', 'no', as('carol'))).rejects.toMatchObject({
+      code: ErrorCode.NotAuthorized,
+      details: { group: 'release/gated' },
+    });
     await expect(freezes.lock('gated', '  \u0000 ', as('alice'))).rejects.toMatchObject({ code: ErrorCode.BadInput });
     const f = await freezes.lock('gated', 'quarter-end\nfreeze', as('alice'));
     expect(f).toMatchObject({ project: 'gated', by: 'alice', reason: 'quarter-end freeze' });
     await expect(freezes.lock('gated', 'again', as('bob'))).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { by: 'alice' } });
-    await expect(approvals.request('gated', '2.0.0', as('bob'))).rejects.toMatchObject({ code: ErrorCode.Frozen, details: { by: 'alice', reason: 'quarter-end freeze' } });
-    await expect(app.core.release('gated', '2.0.0', as('bob'), { dryRun: true })).rejects.toMatchObject({ code: ErrorCode.Frozen, details: { by: 'alice', at: f.at } });
+    await expect(approvals.request('gated', '2.0.0', as('bob'))).rejects.toMatchObject({
+      code: ErrorCode.Frozen,
+      details: { by: 'alice', reason: 'quarter-end freeze' },
+    });
+    await expect(app.core.release('gated', '2.0.0', as('bob'), { dryRun: true })).rejects.toMatchObject({
+      code: ErrorCode.Frozen,
+      details: { by: 'alice', at: f.at },
+    });
     await expect(freezes.unlock('gated', as('mallory'))).rejects.toMatchObject({ code: ErrorCode.NotAuthorized });
     expect((await freezes.unlock('gated', as('bob'))).by).toBe('alice');
     await expect(freezes.unlock('gated', as('bob'))).rejects.toMatchObject({ code: ErrorCode.NotFound });

@@ -8,10 +8,19 @@ describe('parseCommand (/release text)', () => {
     ['conjur-cli 4.2.0 --dry-run', { kind: 'release', project: 'conjur-cli', version: '4.2.0', dryRun: true, resume: false }],
     ['conjur-cli 4.2.0 \u2014dry-run', { kind: 'release', project: 'conjur-cli', version: '4.2.0', dryRun: true, resume: false }],
     ['conjur-cli 4.2.0-rc.1 resume', { kind: 'release', project: 'conjur-cli', version: '4.2.0-rc.1', dryRun: false, resume: true }],
-    ['yank conjur-cli 4.2.0 broken   postinstall', { kind: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken postinstall', dryRun: false, noLock: false }],
-    ['yank conjur-cli 4.2.0 broken --dry-run \u2014no-lock', { kind: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken', dryRun: true, noLock: true }],
+    [
+      'yank conjur-cli 4.2.0 broken   postinstall',
+      { kind: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken postinstall', dryRun: false, noLock: false },
+    ],
+    [
+      'yank conjur-cli 4.2.0 broken --dry-run \u2014no-lock',
+      { kind: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken', dryRun: true, noLock: true },
+    ],
     ['rollback conjur-cli', { kind: 'rollback', project: 'conjur-cli', text: '', dryRun: false, noLock: false }],
-    ['rollback conjur-cli login is down --no-lock', { kind: 'rollback', project: 'conjur-cli', text: 'login is down', dryRun: false, noLock: true }],
+    [
+      'rollback conjur-cli login is down --no-lock',
+      { kind: 'rollback', project: 'conjur-cli', text: 'login is down', dryRun: false, noLock: true },
+    ],
     ['list', { kind: 'list', project: undefined }],
     ['list conjur-cli', { kind: 'list', project: 'conjur-cli' }],
     ['status conjur-cli', { kind: 'status', project: 'conjur-cli', version: undefined }],

@@ -24,7 +24,15 @@ function tokenPieces(): string[] {
   const windows = (s: string, from = 0, to = s.length) => {
     for (let i = from; i + 8 <= to; i++) pieces.add(s.slice(i, i + 8));
   };
-  for (const form of [TOKEN, encodeURIComponent(TOKEN), JSON.stringify(TOKEN).slice(1, -1), TOKEN.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), bytes.toString('hex'), bytes.toString('hex').toUpperCase()]) windows(form);
+  for (const form of [
+    TOKEN,
+    encodeURIComponent(TOKEN),
+    JSON.stringify(TOKEN).slice(1, -1),
+    TOKEN.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+    bytes.toString('hex'),
+    bytes.toString('hex').toUpperCase(),
+  ])
+    windows(form);
   // base64 after a prefix of 0, 1 and 2 bytes (mod 3): only the characters made of the token's bits.
   for (const prefix of ['', 'u:', 'deploy:']) {
     for (const encoding of ['base64', 'base64url'] as const) {
@@ -115,7 +123,9 @@ describe('a hostile build against a running release-bot serve: nothing live in S
   });
 
   it('no form of the token in any Slack call, audit entry, database file, audit export or log line', async () => {
-    expect(w.slack.calls.flatMap((c, i) => leaks(`slack call ${i} (${c.method})`, JSON.stringify(c.body) + strings(c.body).join('\n')))).toEqual([]);
+    expect(
+      w.slack.calls.flatMap((c, i) => leaks(`slack call ${i} (${c.method})`, JSON.stringify(c.body) + strings(c.body).join('\n'))),
+    ).toEqual([]);
     const entries = w.server.app.core.audit.list({ limit: 1000 });
     expect(entries.flatMap((e) => leaks(`audit ${e.id}`, JSON.stringify(e) + strings(e.data).join('\n')))).toEqual([]);
     const dataDir = w.env.RELEASE_BOT_DATA_DIR as string;

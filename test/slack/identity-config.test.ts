@@ -57,17 +57,37 @@ describe('the identity section of the projects file', () => {
   });
 
   it('reads the keys with their defaults: domains lower-cased, guests off, the home from auth.test', () => {
-    expect(load('{ strategy: email-localpart, email_domains: [Example.COM] }').identity).toEqual({ strategy: 'email-localpart', map: {}, allow_guests: false, email_domains: ['example.com'] });
-    const pinned = load('{ strategy: map, team_id: T024BE7LD, enterprise_id: E0AKF5D7N, allow_guests: true }', 'audit_group: release/auditors\n');
+    expect(load('{ strategy: email-localpart, email_domains: [Example.COM] }').identity).toEqual({
+      strategy: 'email-localpart',
+      map: {},
+      allow_guests: false,
+      email_domains: ['example.com'],
+    });
+    const pinned = load(
+      '{ strategy: map, team_id: T024BE7LD, enterprise_id: E0AKF5D7N, allow_guests: true }',
+      'audit_group: release/auditors\n',
+    );
     expect(pinned.identity).toMatchObject({ team_id: 'T024BE7LD', enterprise_id: 'E0AKF5D7N', allow_guests: true });
     expect(pinned.auditGroup).toBe('release/auditors');
     expect(load('{ strategy: map }').auditGroup).toBeUndefined();
   });
 
   it.each([
-    ['a wildcard domain', '{ strategy: email-localpart, email_domains: ["*.example.com"] }', 'identity.email_domains[0]: a domain name such as example.com'],
-    ['an address for a domain', '{ strategy: email-localpart, email_domains: ["@example.com"] }', 'identity.email_domains[0]: a domain name such as example.com'],
-    ['an IDN not in its xn-- form', '{ strategy: email-localpart, email_domains: [exämple.com] }', 'identity.email_domains[0]: a domain name such as example.com'],
+    [
+      'a wildcard domain',
+      '{ strategy: email-localpart, email_domains: ["*.example.com"] }',
+      'identity.email_domains[0]: a domain name such as example.com',
+    ],
+    [
+      'an address for a domain',
+      '{ strategy: email-localpart, email_domains: ["@example.com"] }',
+      'identity.email_domains[0]: a domain name such as example.com',
+    ],
+    [
+      'an IDN not in its xn-- form',
+      '{ strategy: email-localpart, email_domains: [exämple.com] }',
+      'identity.email_domains[0]: a domain name such as example.com',
+    ],
     ['no domain at all', '{ strategy: email-localpart, email_domains: [] }', 'identity.email_domains: list at least one domain'],
     ['a team id that is none', '{ strategy: map, team_id: acme }', 'identity.team_id: a Slack workspace id such as T024BE7LD'],
     ['enterprise_id alone', '{ strategy: map, enterprise_id: E0AKF5D7N }', 'identity.enterprise_id: is set without identity.team_id'],

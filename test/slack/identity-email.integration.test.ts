@@ -10,7 +10,11 @@ describe('Slack identity by email local part (users.info on the Web API stand-in
   let w: SlackWorld;
 
   beforeAll(async () => {
-    w = await startSlackWorld({ identity: 'email-localpart', sleepSeconds: 0, extraUsers: [{ id: 'U0GUEST', email: 'alice@partner.example', isRestricted: true }] });
+    w = await startSlackWorld({
+      identity: 'email-localpart',
+      sleepSeconds: 0,
+      extraUsers: [{ id: 'U0GUEST', email: 'alice@partner.example', isRestricted: true }],
+    });
     await w.stage('conjur-cli', '7.0.0', { 'conjur-cli-7.0.0.gem': 'seven' });
   });
 
@@ -34,11 +38,17 @@ describe('Slack identity by email local part (users.info on the Web API stand-in
       ['U0GHOST', 'could not read your Slack profile (users.info: An API error occurred: user_not_found)'],
     ] as const) {
       const responseUrl = w.slack.responseUrl();
-      await sendSlackRequest(w.eventsUrl, slashCommand({ text: 'conjur-cli 7.1.0', user_id: user, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
+      await sendSlackRequest(w.eventsUrl, slashCommand({ text: 'conjur-cli 7.1.0', user_id: user, response_url: responseUrl }), {
+        signingSecret: CANARY.signingSecret,
+      });
       const reply = await w.reply(responseUrl);
       expect(reply.body.response_type).toBe('ephemeral');
       expect(text(reply)).toContain(why);
-      expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { via: 'slack', chatUserId: user }, data: { code: 'IDENTITY_UNRESOLVED', action: 'release' } });
+      expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({
+        type: 'denied',
+        actor: { via: 'slack', chatUserId: user },
+        data: { code: 'IDENTITY_UNRESOLVED', action: 'release' },
+      });
     }
     expect(existsSync(path.join(w.outDir, 'conjur-cli/7.1.0'))).toBe(false);
   });

@@ -12,14 +12,38 @@ const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
  */
 const ATTACKERS = [
   // A full member of the home workspace who set and verified an address in another domain.
-  { what: 'an address in another domain', id: 'U0EVILDOM', email: 'bob@evil.example', why: 'is in "evil.example", which is not one of the company\'s domains' },
+  {
+    what: 'an address in another domain',
+    id: 'U0EVILDOM',
+    email: 'bob@evil.example',
+    why: 'is in "evil.example", which is not one of the company\'s domains',
+  },
   // The same trick with a look-alike: the company's domain as a subdomain of the attacker's.
   { what: 'a look-alike domain', id: 'U0LOOKALIKE', email: 'bob@example.com.evil.example', why: 'is in "example.com.evil.example"' },
   // Slack Connect: a user of a partner workspace, with the company's address even.
-  { what: 'a user of another workspace', id: 'U0PARTNER', email: 'bob@example.com', teamId: 'T0PARTNER', why: 'is not of this organisation (a user of workspace T0PARTNER)' },
-  { what: 'a stranger', id: 'U0STRANGER', email: 'bob@example.com', teamId: 'T0PARTNER', isStranger: true, why: 'is not of this organisation' },
+  {
+    what: 'a user of another workspace',
+    id: 'U0PARTNER',
+    email: 'bob@example.com',
+    teamId: 'T0PARTNER',
+    why: 'is not of this organisation (a user of workspace T0PARTNER)',
+  },
+  {
+    what: 'a stranger',
+    id: 'U0STRANGER',
+    email: 'bob@example.com',
+    teamId: 'T0PARTNER',
+    isStranger: true,
+    why: 'is not of this organisation',
+  },
   { what: 'a guest', id: 'U0GUEST', email: 'bob@example.com', isRestricted: true, why: 'guest accounts cannot use release-bot' },
-  { what: 'a single-channel guest', id: 'U0SINGLE', email: 'bob@example.com', isUltraRestricted: true, why: 'guest accounts cannot use release-bot' },
+  {
+    what: 'a single-channel guest',
+    id: 'U0SINGLE',
+    email: 'bob@example.com',
+    isUltraRestricted: true,
+    why: 'guest accounts cannot use release-bot',
+  },
 ] as const;
 
 describe('Slack identity pinned to the home workspace and the company domains (signed requests, loopback stand-in)', () => {
@@ -40,7 +64,9 @@ describe('Slack identity pinned to the home workspace and the company domains (s
     // An open approval request of alice's: any of the attackers approving as bob would complete it.
     const ask = await w.command('alice', 'gated 8.0.0');
     expect(text(await w.reply(ask.responseUrl))).toContain('Waiting for 1 approval(s)');
-    const request = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to release gated 8.0.0'));
+    const request = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to release gated 8.0.0'),
+    );
     requestId = /approval request `(apr_[A-Za-z0-9_-]+)`/.exec(bodyText(request))?.[1] as string;
     expect(requestId).toBeDefined();
   });
@@ -86,33 +112,54 @@ describe('Slack identity pinned to the home workspace and the company domains (s
   /** What only an identified person may read: staged files, groups, logins, the approval request, audit entries. */
   const PROJECT_DATA = ['conjur-cli-8.0.0.gem', 'release/conjur-cli', 'release/approvers', 'alice', 'apr_', 'published', 'staged'];
 
-  it.each(ATTACKERS.map((a) => [a.what, a] as const))('refuses %s for /release, both buttons, lock, unlock, list, status and audit', async (_what, attacker) => {
-    const answers = await everyWayIn({
-      command: (t) => w.commandFrom({ user_id: attacker.id, user_name: 'bob' }, t),
-      click: (actionId, value) => w.clickFrom({ userId: attacker.id, userName: 'bob', ...('teamId' in attacker ? { userTeamId: attacker.teamId } : {}) }, actionId, value),
-    });
-    for (const { way, ack, reply } of answers) {
-      expect({ way, response_type: reply.body.response_type }).toEqual({ way, response_type: 'ephemeral' });
-      expect({ way, text: text(reply) }).toEqual({ way, text: expect.stringContaining(attacker.why) });
-      for (const secret of PROJECT_DATA) {
-        expect({ way, leaked: [ack, bodyText(reply)].some((s) => s.includes(secret)) }).toEqual({ way, leaked: false });
+  it.each(ATTACKERS.map((a) => [a.what, a] as const))(
+    'refuses %s for /release, both buttons, lock, unlock, list, status and audit',
+    async (_what, attacker) => {
+      const answers = await everyWayIn({
+        command: (t) => w.commandFrom({ user_id: attacker.id, user_name: 'bob' }, t),
+        click: (actionId, value) =>
+          w.clickFrom(
+            { userId: attacker.id, userName: 'bob', ...('teamId' in attacker ? { userTeamId: attacker.teamId } : {}) },
+            actionId,
+            value,
+          ),
+      });
+      for (const { way, ack, reply } of answers) {
+        expect({ way, response_type: reply.body.response_type }).toEqual({ way, response_type: 'ephemeral' });
+        expect({ way, text: text(reply) }).toEqual({ way, text: expect.stringContaining(attacker.why) });
+        for (const secret of PROJECT_DATA) {
+          expect({ way, leaked: [ack, bodyText(reply)].some((s) => s.includes(secret)) }).toEqual({ way, leaked: false });
+        }
       }
-    }
-    expectNothingHappened();
-    const denials = w.server.app.core.audit.list({ limit: 100 }).filter((e) => e.type === 'denied' && e.actor.chatUserId === attacker.id);
-    expect(denials.map((e) => e.data.action).sort()).toEqual(['approve', 'audit', 'list', 'lock', 'release', 'release', 'status', 'unlock']);
-    for (const d of denials) {
-      expect(d.data.code).toBe('IDENTITY_UNRESOLVED');
-      expect(d.actor.conjurLogin).toBeUndefined();
-    }
-  });
+      expectNothingHappened();
+      const denials = w.server.app.core.audit.list({ limit: 100 }).filter((e) => e.type === 'denied' && e.actor.chatUserId === attacker.id);
+      expect(denials.map((e) => e.data.action).sort()).toEqual([
+        'approve',
+        'audit',
+        'list',
+        'lock',
+        'release',
+        'release',
+        'status',
+        'unlock',
+      ]);
+      for (const d of denials) {
+        expect(d.data.code).toBe('IDENTITY_UNRESOLVED');
+        expect(d.actor.conjurLogin).toBeUndefined();
+      }
+    },
+  );
 
   it('refuses a request made from another workspace, even by a home user with a company address', async () => {
     const answers = await everyWayIn({
       command: (t) => w.commandFrom({ user_id: USERS.bob.id, user_name: 'bob', team_id: 'T0PARTNER', team_domain: 'partner' }, t),
       click: (actionId, value) => w.clickFrom({ userId: USERS.bob.id, userName: 'bob', teamId: 'T0PARTNER' }, actionId, value),
     });
-    for (const { way, reply } of answers) expect({ way, text: text(reply) }).toEqual({ way, text: expect.stringContaining('is not of this organisation (a request from T0PARTNER)') });
+    for (const { way, reply } of answers)
+      expect({ way, text: text(reply) }).toEqual({
+        way,
+        text: expect.stringContaining('is not of this organisation (a request from T0PARTNER)'),
+      });
     expectNothingHappened();
   });
 
@@ -126,9 +173,15 @@ describe('Slack identity pinned to the home workspace and the company domains (s
     const refused = await w.command('alice', 'audit conjur-cli');
     expect(refused.body).toBe('');
     const refusal = await w.reply(refused.responseUrl);
-    expect(text(refusal)).toContain('alice is not a member of the Conjur group release/approvers, whose members may read the audit log (audit_group)');
+    expect(text(refusal)).toContain(
+      'alice is not a member of the Conjur group release/approvers, whose members may read the audit log (audit_group)',
+    );
     expect(text(refusal)).not.toContain('denied');
-    expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'alice', chatUserId: USERS.alice.id }, data: { action: 'audit', code: 'NOT_AUTHORIZED' } });
+    expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({
+      type: 'denied',
+      actor: { conjurLogin: 'alice', chatUserId: USERS.alice.id },
+      data: { action: 'audit', code: 'NOT_AUTHORIZED' },
+    });
 
     const allowed = await w.command('bob', 'audit conjur-cli 5');
     expect(text(await w.reply(allowed.responseUrl))).toContain('denied conjur-cli 8.0.0');
@@ -166,7 +219,9 @@ describe('Slack identity while auth.test fails and no identity.team_id is config
       const sent = await w.command('alice', t);
       const reply = await w.reply(sent.responseUrl);
       expect(reply.body.response_type).toBe('ephemeral');
-      expect(text(reply)).toContain('release-bot does not know its home Slack workspace yet (auth.test failed: An API error occurred: invalid_auth)');
+      expect(text(reply)).toContain(
+        'release-bot does not know its home Slack workspace yet (auth.test failed: An API error occurred: invalid_auth)',
+      );
       expect(bodyText(reply)).not.toContain('conjur-cli-9.0.0.gem');
     }
     expect(w.logLines.some((l) => l.includes('Slack auth.test failed: the home workspace is unknown'))).toBe(true);

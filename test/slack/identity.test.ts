@@ -1,13 +1,29 @@
 import pino from 'pino';
-import { inHome, SlackIdentity, type IdentitySettings, type SlackDirectory, type SlackOrg, type SlackUserProfile } from '../../handlers/slack/identity.js';
+import {
+  inHome,
+  SlackIdentity,
+  type IdentitySettings,
+  type SlackDirectory,
+  type SlackOrg,
+  type SlackUserProfile,
+} from '../../handlers/slack/identity.js';
 import { ErrorCode } from '../../src/errors.js';
 
 const log = pino({ level: 'silent' });
-const emailStrategy = (more: Partial<IdentitySettings> = {}): IdentitySettings => ({ strategy: 'email-localpart', map: {}, allow_guests: false, email_domains: ['x.org', 'example.com'], ...more });
+const emailStrategy = (more: Partial<IdentitySettings> = {}): IdentitySettings => ({
+  strategy: 'email-localpart',
+  map: {},
+  allow_guests: false,
+  email_domains: ['x.org', 'example.com'],
+  ...more,
+});
 const mapStrategy = (map: Record<string, string>): IdentitySettings => ({ strategy: 'map', map, allow_guests: false });
 
 /** A directory answering users.info from a table (users of workspace T0HOME unless said) and auth.test with `home`. */
-function directory(users: Record<string, Partial<SlackUserProfile>>, home: () => Promise<SlackOrg> = async () => ({ teamId: 'T0HOME' })): SlackDirectory & { whoAmICalls: number } {
+function directory(
+  users: Record<string, Partial<SlackUserProfile>>,
+  home: () => Promise<SlackOrg> = async () => ({ teamId: 'T0HOME' }),
+): SlackDirectory & { whoAmICalls: number } {
   const d = {
     whoAmICalls: 0,
     async lookupUser(id: string): Promise<SlackUserProfile> {
@@ -23,14 +39,21 @@ function directory(users: Record<string, Partial<SlackUserProfile>>, home: () =>
   return d;
 }
 
-const resolve = (settings: IdentitySettings, users: Record<string, Partial<SlackUserProfile>>, userId = 'U0001', origin: Partial<{ teamId: string; enterpriseId: string; userTeamId: string }> = { teamId: 'T0HOME' }) =>
-  new SlackIdentity(() => settings, directory(users), log).resolve({ userId, ...origin });
+const resolve = (
+  settings: IdentitySettings,
+  users: Record<string, Partial<SlackUserProfile>>,
+  userId = 'U0001',
+  origin: Partial<{ teamId: string; enterpriseId: string; userTeamId: string }> = { teamId: 'T0HOME' },
+) => new SlackIdentity(() => settings, directory(users), log).resolve({ userId, ...origin });
 
 describe('SlackIdentity', () => {
   it('maps a user id through the identity map, and refuses one not in it', async () => {
     const identity = mapStrategy({ U024BE7LH: 'alice' });
     await expect(resolve(identity, { U024BE7LH: {} }, 'U024BE7LH')).resolves.toBe('alice');
-    await expect(resolve(identity, { U0NOBODY: {} }, 'U0NOBODY')).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved, message: expect.stringContaining('not in the identity map') });
+    await expect(resolve(identity, { U0NOBODY: {} }, 'U0NOBODY')).rejects.toMatchObject({
+      code: ErrorCode.IdentityUnresolved,
+      message: expect.stringContaining('not in the identity map'),
+    });
     // Inherited object keys are not map entries.
     await expect(resolve(identity, { UCONSTRUCTOR: {} }, 'UCONSTRUCTOR')).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved });
   });
@@ -62,35 +85,65 @@ describe('SlackIdentity', () => {
     ['a guest', { email: 'alice@x.org', isRestricted: true }, /guest accounts/],
     ['a single-channel guest', { email: 'alice@x.org', isUltraRestricted: true }, /guest accounts/],
     ['a stranger', { email: 'alice@x.org', isStranger: true }, /stranger/],
-    ['a user of another workspace', { email: 'alice@x.org', teamId: 'T0OTHER' }, /not of this organisation \(a user of workspace T0OTHER\)/],
+    [
+      'a user of another workspace',
+      { email: 'alice@x.org', teamId: 'T0OTHER' },
+      /not of this organisation \(a user of workspace T0OTHER\)/,
+    ],
     ['a user with no workspace', { email: 'alice@x.org', teamId: undefined }, /not of this organisation/],
   ])('refuses %s', async (_what, profile, why) => {
-    await expect(resolve(emailStrategy(), { U0001: profile })).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved, message: expect.stringMatching(why) });
+    await expect(resolve(emailStrategy(), { U0001: profile })).rejects.toMatchObject({
+      code: ErrorCode.IdentityUnresolved,
+      message: expect.stringMatching(why),
+    });
   });
 
   it('refuses guests under the map strategy too, and lets guests of the home workspace in with allow_guests', async () => {
-    await expect(resolve(mapStrategy({ U0001: 'alice' }), { U0001: { isRestricted: true } })).rejects.toMatchObject({ message: expect.stringContaining('guest accounts') });
-    await expect(resolve({ ...mapStrategy({ U0001: 'alice' }), allow_guests: true }, { U0001: { isUltraRestricted: true } })).resolves.toBe('alice');
-    await expect(resolve(emailStrategy({ allow_guests: true }), { U0001: { isRestricted: true, email: 'alice@x.org' } })).resolves.toBe('alice');
+    await expect(resolve(mapStrategy({ U0001: 'alice' }), { U0001: { isRestricted: true } })).rejects.toMatchObject({
+      message: expect.stringContaining('guest accounts'),
+    });
+    await expect(resolve({ ...mapStrategy({ U0001: 'alice' }), allow_guests: true }, { U0001: { isUltraRestricted: true } })).resolves.toBe(
+      'alice',
+    );
+    await expect(resolve(emailStrategy({ allow_guests: true }), { U0001: { isRestricted: true, email: 'alice@x.org' } })).resolves.toBe(
+      'alice',
+    );
     // allow_guests lets in guests, never users of elsewhere.
-    await expect(resolve(emailStrategy({ allow_guests: true }), { U0001: { isRestricted: true, email: 'alice@x.org', teamId: 'T0OTHER' } })).rejects.toMatchObject({ message: expect.stringContaining('not of this organisation') });
-    await expect(resolve(emailStrategy({ allow_guests: true }), { U0001: { isStranger: true, email: 'alice@x.org' } })).rejects.toMatchObject({ message: expect.stringContaining('stranger') });
+    await expect(
+      resolve(emailStrategy({ allow_guests: true }), { U0001: { isRestricted: true, email: 'alice@x.org', teamId: 'T0OTHER' } }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('not of this organisation') });
+    await expect(
+      resolve(emailStrategy({ allow_guests: true }), { U0001: { isStranger: true, email: 'alice@x.org' } }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('stranger') });
   });
 
   it('refuses a request made in another workspace, or clicked by a user of another one, before asking users.info', async () => {
     const users = { U0001: { email: 'alice@x.org' } };
-    await expect(resolve(emailStrategy(), users, 'U0001', { teamId: 'T0OTHER' })).rejects.toMatchObject({ message: expect.stringContaining('a request from T0OTHER') });
-    await expect(resolve(emailStrategy(), users, 'U0001', {})).rejects.toMatchObject({ message: expect.stringContaining('a request from no named workspace') });
-    await expect(resolve(emailStrategy(), users, 'U0001', { teamId: 'T0HOME', userTeamId: 'T0OTHER' })).rejects.toMatchObject({ message: expect.stringContaining('a user of workspace T0OTHER') });
+    await expect(resolve(emailStrategy(), users, 'U0001', { teamId: 'T0OTHER' })).rejects.toMatchObject({
+      message: expect.stringContaining('a request from T0OTHER'),
+    });
+    await expect(resolve(emailStrategy(), users, 'U0001', {})).rejects.toMatchObject({
+      message: expect.stringContaining('a request from no named workspace'),
+    });
+    await expect(resolve(emailStrategy(), users, 'U0001', { teamId: 'T0HOME', userTeamId: 'T0OTHER' })).rejects.toMatchObject({
+      message: expect.stringContaining('a user of workspace T0OTHER'),
+    });
     await expect(resolve(emailStrategy(), users, 'U0001', { teamId: 'T0HOME', userTeamId: 'T0HOME' })).resolves.toBe('alice');
   });
 
   it('on Enterprise Grid, takes any workspace of the home organisation and no other organisation', async () => {
     const settings = emailStrategy({ team_id: 'T0HOME', enterprise_id: 'E0HOME' });
-    const grid = (users: Record<string, Partial<SlackUserProfile>>, origin: { teamId?: string; enterpriseId?: string }) => new SlackIdentity(() => settings, directory(users), log).resolve({ userId: 'U0001', ...origin });
-    await expect(grid({ U0001: { email: 'alice@x.org', teamId: 'T0SISTER', enterpriseId: 'E0HOME' } }, { teamId: 'T0SISTER', enterpriseId: 'E0HOME' })).resolves.toBe('alice');
-    await expect(grid({ U0001: { email: 'alice@x.org', teamId: 'T0SISTER', enterpriseId: 'E0OTHER' } }, { teamId: 'T0HOME', enterpriseId: 'E0HOME' })).rejects.toMatchObject({ message: expect.stringContaining('not of this organisation') });
-    await expect(grid({ U0001: { email: 'alice@x.org' } }, { teamId: 'T0HOME', enterpriseId: 'E0OTHER' })).rejects.toMatchObject({ message: expect.stringContaining('a request from T0HOME') });
+    const grid = (users: Record<string, Partial<SlackUserProfile>>, origin: { teamId?: string; enterpriseId?: string }) =>
+      new SlackIdentity(() => settings, directory(users), log).resolve({ userId: 'U0001', ...origin });
+    await expect(
+      grid({ U0001: { email: 'alice@x.org', teamId: 'T0SISTER', enterpriseId: 'E0HOME' } }, { teamId: 'T0SISTER', enterpriseId: 'E0HOME' }),
+    ).resolves.toBe('alice');
+    await expect(
+      grid({ U0001: { email: 'alice@x.org', teamId: 'T0SISTER', enterpriseId: 'E0OTHER' } }, { teamId: 'T0HOME', enterpriseId: 'E0HOME' }),
+    ).rejects.toMatchObject({ message: expect.stringContaining('not of this organisation') });
+    await expect(grid({ U0001: { email: 'alice@x.org' } }, { teamId: 'T0HOME', enterpriseId: 'E0OTHER' })).rejects.toMatchObject({
+      message: expect.stringContaining('a request from T0HOME'),
+    });
     expect(inHome({ teamId: 'T0HOME' }, { teamId: 'T0HOME', enterpriseId: 'E0NINE' })).toBe(true);
     expect(inHome({ teamId: 'T0HOME', enterpriseId: 'E0HOME' }, { teamId: 'T0HOME', enterpriseId: 'E0NINE' })).toBe(false);
     expect(inHome({ teamId: 'T0HOME' }, {})).toBe(false);
@@ -104,7 +157,9 @@ describe('SlackIdentity', () => {
     expect(dir.whoAmICalls).toBe(1);
 
     const configured = directory({ U0001: { email: 'alice@x.org', teamId: 'T0SEVEN' } });
-    await expect(new SlackIdentity(() => emailStrategy({ team_id: 'T0SEVEN' }), configured, log).resolve({ userId: 'U0001', teamId: 'T0SEVEN' })).resolves.toBe('alice');
+    await expect(
+      new SlackIdentity(() => emailStrategy({ team_id: 'T0SEVEN' }), configured, log).resolve({ userId: 'U0001', teamId: 'T0SEVEN' }),
+    ).resolves.toBe('alice');
     expect(configured.whoAmICalls).toBe(0);
   });
 
@@ -118,7 +173,12 @@ describe('SlackIdentity', () => {
     const identity = new SlackIdentity(() => emailStrategy(), dir, log, { retryMs: 1000, now: () => clock });
     identity.start();
     const ask = () => identity.resolve({ userId: 'U0001', teamId: 'T0HOME' });
-    await expect(ask()).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved, message: expect.stringContaining('does not know its home Slack workspace yet (auth.test failed: An API error occurred: invalid_auth)') });
+    await expect(ask()).rejects.toMatchObject({
+      code: ErrorCode.IdentityUnresolved,
+      message: expect.stringContaining(
+        'does not know its home Slack workspace yet (auth.test failed: An API error occurred: invalid_auth)',
+      ),
+    });
     up = true;
     clock = 999;
     await expect(ask()).rejects.toMatchObject({ details: { reason: 'home-unknown' } });
@@ -129,9 +189,18 @@ describe('SlackIdentity', () => {
   });
 
   it('fails closed when users.info fails or auth.test names no workspace, and refuses ids that are not Slack user ids', async () => {
-    await expect(resolve(emailStrategy(), {}, 'U0404')).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved, message: expect.stringContaining('user_not_found') });
+    await expect(resolve(emailStrategy(), {}, 'U0404')).rejects.toMatchObject({
+      code: ErrorCode.IdentityUnresolved,
+      message: expect.stringContaining('user_not_found'),
+    });
     await expect(resolve(emailStrategy(), {}, 'alice')).rejects.toMatchObject({ code: ErrorCode.IdentityUnresolved });
-    const nameless = new SlackIdentity(() => emailStrategy(), directory({ U0001: { email: 'alice@x.org' } }, async () => ({})), log);
-    await expect(nameless.resolve({ userId: 'U0001', teamId: 'T0HOME' })).rejects.toMatchObject({ message: expect.stringContaining('auth.test named no workspace') });
+    const nameless = new SlackIdentity(
+      () => emailStrategy(),
+      directory({ U0001: { email: 'alice@x.org' } }, async () => ({})),
+      log,
+    );
+    await expect(nameless.resolve({ userId: 'U0001', teamId: 'T0HOME' })).rejects.toMatchObject({
+      message: expect.stringContaining('auth.test named no workspace'),
+    });
   });
 });

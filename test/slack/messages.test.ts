@@ -22,13 +22,25 @@ function summary(overrides: Partial<ReleaseSummary> = {}): ReleaseSummary {
     state: 'published',
     dryRun: false,
     resumeOf: null,
-    build: { job: 'conjur-cli', number: 123, url: 'https://jenkins.example/job/conjur-cli/123/', commit: '9fceb02d0ae598e95dc970b74767f19372d61af8' },
+    build: {
+      job: 'conjur-cli',
+      number: 123,
+      url: 'https://jenkins.example/job/conjur-cli/123/',
+      commit: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+    },
     artifact: { kind: 'files', files: [{ path: 'conjur-cli-4.2.0.gem', sha256: sha('a'), size: 10 }] },
     requester: { login: 'alice', via: 'slack', chatUserId: 'U0ALICE' },
     approvers: ['bob'],
     destinations: [
       { name: 'rubygems', type: 'rubygems', status: 'published', attempts: 1, durationMs: 2300, readBackDigest: `sha256:${sha('b')}` },
-      { name: 'downloads', type: 'ssh', status: 'failed', attempts: 3, durationMs: 61_000, error: { code: 'TIMEOUT', message: 'no answer', retryable: true } },
+      {
+        name: 'downloads',
+        type: 'ssh',
+        status: 'failed',
+        attempts: 3,
+        durationMs: 61_000,
+        error: { code: 'TIMEOUT', message: 'no answer', retryable: true },
+      },
     ],
     credentialIds: ['release/rubygems/api-key'],
     startedAt: '2030-01-01T10:00:00.000Z',
@@ -75,7 +87,16 @@ describe('Slack message builders (pure: {text, blocks})', () => {
     const hostile = summary({
       requester: { login: '<!channel>', via: 'slack', chatUserId: '<!here>' },
       build: { number: 1, url: 'javascript:alert(1)', commit: '`rm -rf`' },
-      destinations: [{ name: 'x<https://evil|click>', type: 'exec', status: 'failed', attempts: 1, durationMs: 1, error: { code: 'EXEC_FAILED', message: '<@U123> & <!everyone>', retryable: false } }],
+      destinations: [
+        {
+          name: 'x<https://evil|click>',
+          type: 'exec',
+          status: 'failed',
+          attempts: 1,
+          durationMs: 1,
+          error: { code: 'EXEC_FAILED', message: '<@U123> & <!everyone>', retryable: false },
+        },
+      ],
     });
     const blocks = JSON.stringify(releaseSummaryMessage(hostile).blocks);
     expect(blocks).not.toMatch(/<!channel>|<!here>|<!everyone>|<https:\/\/evil|<@U123>|javascript:/);
@@ -86,23 +107,59 @@ describe('Slack message builders (pure: {text, blocks})', () => {
 
   it('readiness note: a Release button whose value names the staged build, and a confirm dialog', () => {
     const staged: StagedBuild = {
-      id: 42, project: 'conjur-cli', version: '4.2.0', fingerprint: 'f', stagedAt: '2030-01-01T09:00:00.000Z', reportedBy: 'jenkins:conjur-cli',
-      build: { number: 123 }, artifact: { kind: 'docker', ref: 'registry.local/conjur-cli', digest: `sha256:${sha('c')}`, tlsVerify: true },
+      id: 42,
+      project: 'conjur-cli',
+      version: '4.2.0',
+      fingerprint: 'f',
+      stagedAt: '2030-01-01T09:00:00.000Z',
+      reportedBy: 'jenkins:conjur-cli',
+      build: { number: 123 },
+      artifact: { kind: 'docker', ref: 'registry.local/conjur-cli', digest: `sha256:${sha('c')}`, tlsVerify: true },
     };
-    const m = readinessMessage({ staged, project: { name: 'conjur-cli', approvals: 0, approver_group: 'g', authorized_group: 'release/conjur-cli', destinations: [{ name: 'hub', type: 'docker' }] } });
+    const m = readinessMessage({
+      staged,
+      project: {
+        name: 'conjur-cli',
+        approvals: 0,
+        approver_group: 'g',
+        authorized_group: 'release/conjur-cli',
+        destinations: [{ name: 'hub', type: 'docker' }],
+      },
+    });
     checkLimits(m);
     const actions = m.blocks.find((b) => b.type === 'actions');
     const button = actions?.type === 'actions' ? actions.elements[0] : undefined;
-    expect(button).toMatchObject({ type: 'button', action_id: 'release_staged', text: { text: 'Release' }, confirm: { confirm: { text: 'Release' } } });
-    expect(parseReleaseValue(button?.type === 'button' ? button.value : undefined)).toEqual({ project: 'conjur-cli', version: '4.2.0', stagedBuildId: 42 });
+    expect(button).toMatchObject({
+      type: 'button',
+      action_id: 'release_staged',
+      text: { text: 'Release' },
+      confirm: { confirm: { text: 'Release' } },
+    });
+    expect(parseReleaseValue(button?.type === 'button' ? button.value : undefined)).toEqual({
+      project: 'conjur-cli',
+      version: '4.2.0',
+      stagedBuildId: 42,
+    });
     expect(m.text).toContain(`registry.local/conjur-cli@sha256:${'c'.repeat(12)}`);
   });
 
   it('approval request: Approve button while open, none once closed', () => {
     const r: ApprovalRequest = {
-      id: 'apr_0123456789abcdef', project: 'gated', version: '1.0.0', stagedBuildId: 1, fingerprint: 'f', requester: { login: 'alice', via: 'slack' },
-      needed: 2, approverGroup: 'release/approvers', resume: false, status: 'open', createdAt: '2030-01-01T10:00:00.000Z', expiresAt: '2030-01-01T11:00:00.000Z',
-      closedAt: null, closedReason: null, approvals: [{ login: 'bob', chatUserId: null, at: '2030-01-01T10:05:00.000Z' }],
+      id: 'apr_0123456789abcdef',
+      project: 'gated',
+      version: '1.0.0',
+      stagedBuildId: 1,
+      fingerprint: 'f',
+      requester: { login: 'alice', via: 'slack' },
+      needed: 2,
+      approverGroup: 'release/approvers',
+      resume: false,
+      status: 'open',
+      createdAt: '2030-01-01T10:00:00.000Z',
+      expiresAt: '2030-01-01T11:00:00.000Z',
+      closedAt: null,
+      closedReason: null,
+      approvals: [{ login: 'bob', chatUserId: null, at: '2030-01-01T10:05:00.000Z' }],
     };
     const open = approvalRequestMessage(r);
     checkLimits(open);
@@ -114,21 +171,40 @@ describe('Slack message builders (pure: {text, blocks})', () => {
   });
 
   it('denials say why: the group, when and by whom, who froze it and why', () => {
-    const notAuthorized = errorMessage(new ReleaseBotError(ErrorCode.NotAuthorized, 'mallory is not a member', { details: { group: 'release/conjur-cli' } }));
+    const notAuthorized = errorMessage(
+      new ReleaseBotError(ErrorCode.NotAuthorized, 'mallory is not a member', { details: { group: 'release/conjur-cli' } }),
+    );
     expect(JSON.stringify(notAuthorized.blocks)).toContain('member of the Conjur group `release/conjur-cli`');
-    const released = errorMessage(new ReleaseBotError(ErrorCode.AlreadyReleased, 'was already released', { details: { at: '2030-01-01T10:00:00.000Z', by: 'alice', releaseId: 'rel_1' } }));
+    const released = errorMessage(
+      new ReleaseBotError(ErrorCode.AlreadyReleased, 'was already released', {
+        details: { at: '2030-01-01T10:00:00.000Z', by: 'alice', releaseId: 'rel_1' },
+      }),
+    );
     expect(JSON.stringify(released.blocks)).toMatch(/Released <!date\^1893492000\^[^|]+\|2030-01-01T10:00:00.000Z> by alice \(`rel_1`\)/);
-    const frozen = errorMessage(new ReleaseBotError(ErrorCode.Frozen, 'frozen', { details: { by: 'alice', at: '2030-01-01T10:00:00.000Z', reason: 'audit <!channel>' } }));
+    const frozen = errorMessage(
+      new ReleaseBotError(ErrorCode.Frozen, 'frozen', {
+        details: { by: 'alice', at: '2030-01-01T10:00:00.000Z', reason: 'audit <!channel>' },
+      }),
+    );
     expect(JSON.stringify(frozen.blocks)).toContain('Frozen by alice since <!date^1893492000');
     expect(JSON.stringify(frozen.blocks)).toContain('_audit &lt;!channel&gt;_');
     // The fallback says what the blocks say: the refusal, then who froze it, when and why.
-    expect(frozen.text.split('\n')).toEqual(['Releases are frozen: frozen', expect.stringMatching(/^Frozen by alice since <!date\^1893492000.*: _audit &lt;!channel&gt;_\. Unfreeze with/)]);
+    expect(frozen.text.split('\n')).toEqual([
+      'Releases are frozen: frozen',
+      expect.stringMatching(/^Frozen by alice since <!date\^1893492000.*: _audit &lt;!channel&gt;_\. Unfreeze with/),
+    ]);
   });
 
   it('/release list: the text fallback and the blocks say the same (how many are ready, and each state)', () => {
     const build = (version: string, id: number): StagedBuild => ({
-      id, project: 'conjur-cli', version, fingerprint: 'f', stagedAt: '2030-01-01T09:00:00.000Z', reportedBy: 'jenkins:conjur-cli',
-      build: { number: id }, artifact: { kind: 'docker', ref: 'registry.local/conjur-cli', digest: `sha256:${sha('c')}`, tlsVerify: true },
+      id,
+      project: 'conjur-cli',
+      version,
+      fingerprint: 'f',
+      stagedAt: '2030-01-01T09:00:00.000Z',
+      reportedBy: 'jenkins:conjur-cli',
+      build: { number: id },
+      artifact: { kind: 'docker', ref: 'registry.local/conjur-cli', digest: `sha256:${sha('c')}`, tlsVerify: true },
     });
     const released = { state: 'published', requesterLogin: 'alice' } as ReleaseRecord;
     const m = stagedListMessage([{ staged: build('4.2.0', 1), release: released }, { staged: build('4.3.0', 2) }]);
@@ -143,8 +219,17 @@ describe('Slack message builders (pure: {text, blocks})', () => {
 
   it('a long audit listing is split into sections Slack accepts', () => {
     const entries: AuditEntry[] = Array.from({ length: 50 }, (_, i) => ({
-      seq: i, id: `aud_${String(i).padStart(12, '0')}`, at: '2030-01-01T10:00:00.000Z', type: 'denied', project: 'conjur-cli', version: '4.2.0',
-      releaseId: null, actor: { via: 'slack', conjurLogin: 'mallory' }, data: { code: 'NOT_AUTHORIZED' }, prevHash: '0', hash: '1',
+      seq: i,
+      id: `aud_${String(i).padStart(12, '0')}`,
+      at: '2030-01-01T10:00:00.000Z',
+      type: 'denied',
+      project: 'conjur-cli',
+      version: '4.2.0',
+      releaseId: null,
+      actor: { via: 'slack', conjurLogin: 'mallory' },
+      data: { code: 'NOT_AUTHORIZED' },
+      prevHash: '0',
+      hash: '1',
     }));
     const m = auditListMessage(entries, 'conjur-cli');
     checkLimits(m);

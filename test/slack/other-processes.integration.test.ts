@@ -27,11 +27,22 @@ describe('Slack: announcing what CLI processes staged and released', () => {
 
   it('posts the readiness note with a Release button for a build staged by `release-bot stage`', async () => {
     w.stageFiles('conjur-cli', '5.0.0', { 'conjur-cli-5.0.0.gem': 'staged from the CLI' });
-    const staged = await w.cli('stage', 'conjur-cli', '5.0.0', '--build-number', '77', '--build-url', 'https://jenkins.example/job/conjur-cli/77/', '--json');
+    const staged = await w.cli(
+      'stage',
+      'conjur-cli',
+      '5.0.0',
+      '--build-number',
+      '77',
+      '--build-url',
+      'https://jenkins.example/job/conjur-cli/77/',
+      '--json',
+    );
     expect(staged.code).toBe(0);
     const stagedId = (JSON.parse(staged.stdout) as { staged: { id: number } }).staged.id;
 
-    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 5.0.0 is ready to release'));
+    const note = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 5.0.0 is ready to release'),
+    );
     expect(note.body.channel).toBe('C0RELEASES');
     const blocks = JSON.stringify(note.body.blocks);
     expect(blocks).toContain('"action_id":"release_staged"');
@@ -81,11 +92,23 @@ describe('Slack: announcing what CLI processes staged and released', () => {
     // A release row written by a process that has since died: the next CLI publish of the version recovers it.
     const gone = spawnSync(process.execPath, ['-e', '']);
     const dead = new Releases(w.server.app.db, undefined, { host: hostname(), bootId: null, pid: gone.pid as number, startTime: null });
-    const crashed = dead.create({ project: 'conjur-cli', version: '5.0.2', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: null, via: 'cli', dryRun: false, resumeOf: null, approvers: [] });
+    const crashed = dead.create({
+      project: 'conjur-cli',
+      version: '5.0.2',
+      stagedBuildId: staged?.id ?? null,
+      requesterLogin: 'alice',
+      requesterChat: null,
+      via: 'cli',
+      dryRun: false,
+      resumeOf: null,
+      approvers: [],
+    });
     dead.setState(crashed.id, 'publishing');
     expect((await w.cli('publish', 'conjur-cli', '5.0.2', '--as', 'alice', '--resume')).code).toBe(0);
 
-    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 5.0.2`));
+    const note = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 5.0.2`),
+    );
     expect(note.body.channel).toBe('C0RELEASES');
     expect(text(note)).toContain('was interrupted');
     expect(text(note)).toContain('/release conjur-cli 5.0.2 resume');

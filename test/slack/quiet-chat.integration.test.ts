@@ -40,7 +40,10 @@ describe('Slack: a release is quiet in the channel', () => {
     expect(calls.length).toBeLessThanOrEqual(6);
     // One reply per destination outcome, in the release message's thread: no "started", no progress notes.
     // (The destinations run side by side: either may finish first.)
-    const thread = calls.filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts).map(text).sort();
+    const thread = calls
+      .filter((c) => c.method === 'chat.postMessage' && c.body.thread_ts === ts)
+      .map(text)
+      .sort();
     expect(thread).toHaveLength(2);
     expect(thread[0]).toMatch(/^downloads \[exec\]: published in/);
     expect(thread[1]).toMatch(/^mirror \[directory\]: published in/);

@@ -28,7 +28,9 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
   it('posts a readiness note with a Release button when a build is staged', async () => {
     const stagedId = await w.stage('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' }, 123);
-    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 4.2.0 is ready to release'));
+    const note = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && text(c).startsWith('conjur-cli 4.2.0 is ready to release'),
+    );
     expect(note.authorized).toBe(true);
     expect(note.body.channel).toBe('C0RELEASES');
     const button = JSON.stringify(note.body.blocks);
@@ -45,7 +47,10 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const started = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Releasing conjur-cli 4.2.0'));
     const ts = String((started.response as { ts: string }).ts);
-    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === ts && text(c).startsWith('Released conjur-cli 4.2.0'), 30_000);
+    const final = await w.slack.waitFor(
+      (c) => c.method === 'chat.update' && c.body.ts === ts && text(c).startsWith('Released conjur-cli 4.2.0'),
+      30_000,
+    );
 
     // The release really took longer than the ack: the contract is "ack first, work after".
     const summaryLine = text(final);
@@ -57,7 +62,10 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const updates = w.slack.callsTo('chat.update').filter((c) => c.body.ts === ts);
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(updates.some((c) => text(c).includes('publishing') && text(c).includes('- downloads: running'))).toBe(true);
-    const thread = w.slack.callsTo('chat.postMessage').filter((c) => c.body.thread_ts === ts).map(text);
+    const thread = w.slack
+      .callsTo('chat.postMessage')
+      .filter((c) => c.body.thread_ts === ts)
+      .map(text);
     expect(thread).toHaveLength(2);
     expect(thread.some((t) => /^downloads \[exec\]: published in [\d.]+ s$/.test(t))).toBe(true);
     expect(thread.some((t) => /^mirror \[directory\]: published/.test(t))).toBe(true);
@@ -93,9 +101,18 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     expect(denial.body.response_type).toBe('ephemeral');
     expect(text(denial)).toContain('mallory is not a member of the Conjur group release/conjur-cli');
     expect(bodyText(denial)).toContain('`release/conjur-cli`');
-    expect(w.slack.callsTo('chat.postMessage').slice(postsBefore).filter((c) => text(c).startsWith('Releasing'))).toHaveLength(0);
+    expect(
+      w.slack
+        .callsTo('chat.postMessage')
+        .slice(postsBefore)
+        .filter((c) => text(c).startsWith('Releasing')),
+    ).toHaveLength(0);
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.3.0'))).toBe(false);
-    expect(w.server.app.core.audit.list({ project: 'conjur-cli', limit: 1 })[0]).toMatchObject({ type: 'denied', actor: { conjurLogin: 'mallory', chatUserId: 'U0MALLORY', via: 'slack' }, data: { code: 'NOT_AUTHORIZED' } });
+    expect(w.server.app.core.audit.list({ project: 'conjur-cli', limit: 1 })[0]).toMatchObject({
+      type: 'denied',
+      actor: { conjurLogin: 'mallory', chatUserId: 'U0MALLORY', via: 'slack' },
+      data: { code: 'NOT_AUTHORIZED' },
+    });
   });
 
   it('rejects forged, stale and unsigned requests with 401 and runs nothing', async () => {
@@ -105,11 +122,17 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const forged = await sendSlackRequest(w.eventsUrl, body, { signingSecret: 'not-the-signing-secret' });
     expect(forged.status).toBe(401);
-    const stale = await sendSlackRequest(w.eventsUrl, body, { signingSecret: CANARY.signingSecret, timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    const stale = await sendSlackRequest(w.eventsUrl, body, {
+      signingSecret: CANARY.signingSecret,
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
     expect(stale.status).toBe(401);
     // A valid signature for another body (the text changed in flight).
     const other = signSlackRequest(CANARY.signingSecret, slashCommand({ text: 'help' }));
-    const swapped = await sendSlackRequest(w.eventsUrl, body, { signingSecret: CANARY.signingSecret, signature: other['x-slack-signature'] });
+    const swapped = await sendSlackRequest(w.eventsUrl, body, {
+      signingSecret: CANARY.signingSecret,
+      signature: other['x-slack-signature'],
+    });
     expect(swapped.status).toBe(401);
     const unsigned = await fetch(w.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
     expect(unsigned.status).toBe(401);
@@ -134,7 +157,15 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // The fallback is escaped like any mrkdwn: Slack would read <project> as markup.
     expect(help.text).toContain('/release &lt;project&gt; &lt;version&gt; --dry-run');
 
-    for (const bad of ['conjur-cli', 'conjur-cli 4.2.0 --force', 'conjur-cli 4.2.0;rm -rf /', '../etc 1.0.0', 'status', 'audit x 1000', 'lock conjur-cli']) {
+    for (const bad of [
+      'conjur-cli',
+      'conjur-cli 4.2.0 --force',
+      'conjur-cli 4.2.0;rm -rf /',
+      '../etc 1.0.0',
+      'status',
+      'audit x 1000',
+      'lock conjur-cli',
+    ]) {
       const usage = JSON.parse((await w.command('alice', bad)).body);
       expect(usage.response_type).toBe('ephemeral');
       expect(usage.text).toMatch(/Usage: \/release &lt;project&gt; &lt;version&gt;/);
@@ -154,7 +185,9 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     expect(text(await read('status conjur-cli 4.2.0'))).toContain('releases: 4.2.0 published');
 
-    const lines = text(await read('audit conjur-cli 3')).split('\n').slice(1);
+    const lines = text(await read('audit conjur-cli 3'))
+      .split('\n')
+      .slice(1);
     expect(lines).toHaveLength(3);
     expect(lines[0]).toContain('denied conjur-cli 4.2.0 bob ALREADY_RELEASED');
 
@@ -167,7 +200,9 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const lock = await w.command('alice', 'lock conjur-cli  release window closed for the audit ');
     expect(text(await w.reply(lock.responseUrl))).toContain('conjur-cli is frozen by alice');
-    await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('conjur-cli is frozen by alice'));
+    await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('conjur-cli is frozen by alice'),
+    );
 
     const release = await w.command('bob', 'conjur-cli 4.3.0');
     const refused = await w.reply(release.responseUrl);
@@ -214,7 +249,9 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const ask = await w.command('alice', 'gated 1.0.0');
     expect(ask.elapsedMs).toBeLessThan(3000);
     expect(text(await w.reply(ask.responseUrl))).toContain('Waiting for 1 approval(s) from release/approvers');
-    const request = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to release gated 1.0.0'));
+    const request = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to release gated 1.0.0'),
+    );
     const requestId = /approval request `(apr_[A-Za-z0-9_-]+)`/.exec(bodyText(request))?.[1] as string;
     expect(requestId).toBeDefined();
     expect(bodyText(request)).toContain('"action_id":"approve_release"');
@@ -227,22 +264,45 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const carol = await w.click('carol', 'approve_release', requestId);
     expect(text(await w.reply(carol.responseUrl))).toContain('Approved: the release of gated 1.0.0 runs now');
-    const final = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.channel === 'C0GATED' && text(c).startsWith('Released gated 1.0.0'), 30_000);
+    const final = await w.slack.waitFor(
+      (c) => c.method === 'chat.update' && c.body.channel === 'C0GATED' && text(c).startsWith('Released gated 1.0.0'),
+      30_000,
+    );
     expect(text(final)).toContain('requested by: alice; approved by: carol');
     expect(readFileSync(path.join(w.mirrorDir, 'gated/1.0.0/gated-1.0.0.tgz'), 'utf8')).toBe('gated bytes');
     // The approval message now says it was approved and has no button left.
-    const closed = await w.slack.waitFor((c) => c.method === 'chat.update' && c.body.ts === (request.response as { ts: string }).ts && bodyText(c).includes('Approved: the release is running'));
+    const closed = await w.slack.waitFor(
+      (c) =>
+        c.method === 'chat.update' &&
+        c.body.ts === (request.response as { ts: string }).ts &&
+        bodyText(c).includes('Approved: the release is running'),
+    );
     expect(bodyText(closed)).not.toContain('approve_release');
 
     const again = await w.click('bob', 'approve_release', requestId);
     expect(text(await w.reply(again.responseUrl))).toContain('already approved and the release started');
     const types = w.server.app.core.audit.list({ project: 'gated', limit: 20 }).map((e) => `${e.type}:${e.actor.conjurLogin}`);
-    expect(types).toEqual(expect.arrayContaining(['approval-requested:alice', 'denied:alice', 'denied:mallory', 'approved:carol', 'requested:alice', 'published:alice']));
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'approval-requested:alice',
+        'denied:alice',
+        'denied:mallory',
+        'approved:carol',
+        'requested:alice',
+        'published:alice',
+      ]),
+    );
   });
 
   it('warns the channel when another build is reported for a released version', async () => {
-    await expect(w.stage('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'a different build' }, 124)).rejects.toMatchObject({ code: 'CONFLICT' });
-    const warning = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Warning: jenkins:conjur-cli reported another build (#124) for conjur-cli 4.2.0'));
+    await expect(w.stage('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'a different build' }, 124)).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    const warning = await w.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        text(c).startsWith('Warning: jenkins:conjur-cli reported another build (#124) for conjur-cli 4.2.0'),
+    );
     expect(warning.body.channel).toBe('C0RELEASES');
     expect(text(warning)).toContain('which alice already released or is releasing');
   });
@@ -252,10 +312,22 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const core = w.server.app.core;
     const staged = core.staged.current('conjur-cli', '4.7.0');
     // What a SIGKILL in the middle of publishing leaves behind: a live release nobody runs.
-    const release = crashedProcess(w).create({ project: 'conjur-cli', version: '4.7.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
+    const release = crashedProcess(w).create({
+      project: 'conjur-cli',
+      version: '4.7.0',
+      stagedBuildId: staged?.id ?? null,
+      requesterLogin: 'alice',
+      requesterChat: 'U0ALICE',
+      via: 'slack',
+      dryRun: false,
+      resumeOf: null,
+      approvers: [],
+    });
     core.releases.setState(release.id, 'publishing');
     await w.restart();
-    const note = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${release.id} of conjur-cli 4.7.0`));
+    const note = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${release.id} of conjur-cli 4.7.0`),
+    );
     expect(text(note)).toContain('was interrupted');
     expect(text(note)).toContain('resume with /release conjur-cli 4.7.0 resume');
     expect(note.body.channel).toBe('C0RELEASES');
@@ -268,11 +340,38 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const core = w.server.app.core;
     const staged = core.staged.current('conjur-cli', '4.8.0');
     // A crash after `downloads` finished and while `mirror` ran: what the killed process left in the database.
-    const crashed = crashedProcess(w).create({ project: 'conjur-cli', version: '4.8.0', stagedBuildId: staged?.id ?? null, requesterLogin: 'alice', requesterChat: 'U0ALICE', via: 'slack', dryRun: false, resumeOf: null, approvers: [] });
+    const crashed = crashedProcess(w).create({
+      project: 'conjur-cli',
+      version: '4.8.0',
+      stagedBuildId: staged?.id ?? null,
+      requesterLogin: 'alice',
+      requesterChat: 'U0ALICE',
+      via: 'slack',
+      dryRun: false,
+      resumeOf: null,
+      approvers: [],
+    });
     core.releases.setState(crashed.id, 'publishing');
     const finishedAt = new Date().toISOString();
-    core.releases.upsertDestination({ releaseId: crashed.id, destination: 'downloads', type: 'exec', status: 'published', attempts: 1, startedAt: finishedAt, finishedAt, durationMs: 4000, location: 'downloads.example' });
-    core.releases.upsertDestination({ releaseId: crashed.id, destination: 'mirror', type: 'directory', status: 'running', attempts: 1, startedAt: finishedAt });
+    core.releases.upsertDestination({
+      releaseId: crashed.id,
+      destination: 'downloads',
+      type: 'exec',
+      status: 'published',
+      attempts: 1,
+      startedAt: finishedAt,
+      finishedAt,
+      durationMs: 4000,
+      location: 'downloads.example',
+    });
+    core.releases.upsertDestination({
+      releaseId: crashed.id,
+      destination: 'mirror',
+      type: 'directory',
+      status: 'running',
+      attempts: 1,
+      startedAt: finishedAt,
+    });
     await w.restart();
     await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 4.8.0`));
     expect(w.server.app.core.releases.get(crashed.id)?.state).toBe('interrupted');
@@ -297,9 +396,15 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // The finished destination did not run again (its script writes the files), the unfinished one did.
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.8.0'))).toBe(false);
     expect(readFileSync(path.join(w.mirrorDir, 'conjur-cli/4.8.0/conjur-cli-4.8.0.gem'), 'utf8')).toBe('resumed');
-    const published = w.server.app.core.audit.list({ project: 'conjur-cli', version: '4.8.0', limit: 10 }).find((e) => e.type === 'published');
+    const published = w.server.app.core.audit
+      .list({ project: 'conjur-cli', version: '4.8.0', limit: 10 })
+      .find((e) => e.type === 'published');
     expect(published).toMatchObject({ actor: { conjurLogin: 'bob', chatUserId: 'U0BOB', via: 'slack' }, data: { resumeOf: crashed.id } });
-    expect((published?.data.destinations as Array<{ name: string; status: string; attempts: number }>).map((d) => `${d.name}:${d.status}:${d.attempts}`)).toEqual(['downloads:skipped:0', 'mirror:published:1']);
+    expect(
+      (published?.data.destinations as Array<{ name: string; status: string; attempts: number }>).map(
+        (d) => `${d.name}:${d.status}:${d.attempts}`,
+      ),
+    ).toEqual(['downloads:skipped:0', 'mirror:published:1']);
   });
 
   it('never lets a secret reach a chat message, an ack, a log line or the audit', async () => {

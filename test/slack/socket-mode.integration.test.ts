@@ -57,7 +57,11 @@ describe('Slack Socket Mode against the loopback stand-in', () => {
   });
 
   it('takes no Slack requests over HTTP in Socket Mode', async () => {
-    const res = await fetch(w.eventsUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'command=%2Frelease&text=help' });
+    const res = await fetch(w.eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'command=%2Frelease&text=help',
+    });
     expect(res.status).toBe(404);
   });
 
@@ -73,7 +77,9 @@ describe('Slack Socket Mode against the loopback stand-in', () => {
     for (const cut of ['refresh', 'drop'] as const) {
       const hellos = w.slack.callsTo('socket_mode.hello').length;
       w.slack.socketMode[cut]();
-      await w.slack.waitFor((c) => c.method === 'socket_mode.hello' && c.seq > (w.slack.callsTo('socket_mode.hello')[hellos - 1]?.seq ?? 0));
+      await w.slack.waitFor(
+        (c) => c.method === 'socket_mode.hello' && c.seq > (w.slack.callsTo('socket_mode.hello')[hellos - 1]?.seq ?? 0),
+      );
       await w.slack.socketMode.waitForConnection();
       const { ack } = await w.socketCommand('alice', 'help');
       expect(String(ack.payload?.text)).toContain('/release &lt;project&gt; &lt;version&gt;');
@@ -103,7 +109,11 @@ describe('Slack Socket Mode when Slack cannot be reached at start', () => {
     w = await startSlackWorld({ socketMode: true, slackStartsLate: true });
     const health = await fetch(`${w.baseUrl}/healthz`);
     expect(health.status).toBe(200);
-    const webhook = await fetch(`${w.baseUrl}/webhooks/jenkins`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const webhook = await fetch(`${w.baseUrl}/webhooks/jenkins`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(webhook.status).toBe(401);
     await waitUntil('the connection failure to be logged', () => w.logLines.some((l) => l.includes('Socket Mode cannot connect to Slack')));
     const slack = await w.startSlack();

@@ -2,9 +2,20 @@ import { approvalClosedMessage, approvalRequestMessage } from '../../handlers/sl
 import { errorMessage } from '../../handlers/slack/messages/denial.js';
 import { auditListMessage, stagedListMessage, statusMessage } from '../../handlers/slack/messages/listings.js';
 import { esc, type SlackMessage } from '../../handlers/slack/messages/mrkdwn.js';
-import { frozenMessage, interruptedMessage, policyRejectedMessage, stageConflictMessage, unfrozenMessage } from '../../handlers/slack/messages/notices.js';
+import {
+  frozenMessage,
+  interruptedMessage,
+  policyRejectedMessage,
+  stageConflictMessage,
+  unfrozenMessage,
+} from '../../handlers/slack/messages/notices.js';
 import { readinessMessage } from '../../handlers/slack/messages/readiness.js';
-import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage } from '../../handlers/slack/messages/release-progress.js';
+import {
+  destinationFinishedMessage,
+  destinationProgressMessage,
+  destinationStartedMessage,
+  releaseProgressMessage,
+} from '../../handlers/slack/messages/release-progress.js';
 import { releaseSummaryMessage } from '../../handlers/slack/messages/release-summary.js';
 import { acceptedMessage, helpMessage, noteMessage, usageMessage } from '../../handlers/slack/messages/usage.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
@@ -32,7 +43,8 @@ function strings(value: unknown, out: string[] = [], markupOnly = false): string
   else if (Array.isArray(value)) for (const v of value) strings(v, out, markupOnly);
   else if (value && typeof value === 'object') {
     if (markupOnly && (value as { type?: unknown }).type === 'plain_text') return out;
-    for (const [k, v] of Object.entries(value)) if (k !== 'value' && k !== 'action_id' && k !== 'block_id' && k !== 'url') strings(v, out, markupOnly);
+    for (const [k, v] of Object.entries(value))
+      if (k !== 'value' && k !== 'action_id' && k !== 'block_id' && k !== 'url') strings(v, out, markupOnly);
   }
   return out;
 }
@@ -52,9 +64,23 @@ function expectSameWords(m: SlackMessage): void {
 }
 
 const at = '2030-01-01T10:00:00.000Z';
-const build = (): BuildInfo => ({ job: `conjur-cli ${H()}`, number: 7, url: 'https://jenkins.example/job/x/7/', commit: 'abcdef0123456789' });
+const build = (): BuildInfo => ({
+  job: `conjur-cli ${H()}`,
+  number: 7,
+  url: 'https://jenkins.example/job/x/7/',
+  commit: 'abcdef0123456789',
+});
 const files = (): StagedArtifact => ({ kind: 'files', files: [{ path: `dir/${H()}.gem`, sha256: 'a'.repeat(64), size: 1 }] });
-const staged = (): StagedBuild => ({ id: 1, project: 'conjur-cli', version: '4.2.0', artifact: files(), build: build(), reportedBy: `jenkins ${H()}`, fingerprint: 'f', stagedAt: at });
+const staged = (): StagedBuild => ({
+  id: 1,
+  project: 'conjur-cli',
+  version: '4.2.0',
+  artifact: files(),
+  build: build(),
+  reportedBy: `jenkins ${H()}`,
+  fingerprint: 'f',
+  stagedAt: at,
+});
 const outcome = (status: DestinationOutcome['status'] = 'failed'): DestinationOutcome => ({
   name: `downloads-${H()}`,
   type: 'exec',
@@ -99,41 +125,136 @@ const approval = (status: ApprovalRequest['status'] = 'open'): ApprovalRequest =
   closedReason: H(),
   approvals: [{ login: H(), chatUserId: null, at }],
 });
-const release = (): ReleaseRecord => ({ id: 'rel_1', project: 'conjur-cli', version: '4.2.0', state: 'failed', requesterLogin: H(), errorCode: 'EXEC_FAILED', dryRun: false, createdAt: at }) as ReleaseRecord;
+const release = (): ReleaseRecord =>
+  ({
+    id: 'rel_1',
+    project: 'conjur-cli',
+    version: '4.2.0',
+    state: 'failed',
+    requesterLogin: H(),
+    errorCode: 'EXEC_FAILED',
+    dryRun: false,
+    createdAt: at,
+  }) as ReleaseRecord;
 const freeze = () => ({ project: 'conjur-cli', by: H(), reason: H(), at });
 
 /** Every message builder of the Slack side (handlers/slack/messages/*), as the bot calls them. */
 const builders: Array<[string, () => SlackMessage]> = [
-  ['readiness note', () => readinessMessage({ staged: staged(), replaced: { build: build(), stagedAt: at }, project: { name: 'conjur-cli', approvals: 1, approver_group: H(), authorized_group: H(), destinations: [{ name: H(), type: 'exec' }] } })],
+  [
+    'readiness note',
+    () =>
+      readinessMessage({
+        staged: staged(),
+        replaced: { build: build(), stagedAt: at },
+        project: {
+          name: 'conjur-cli',
+          approvals: 1,
+          approver_group: H(),
+          authorized_group: H(),
+          destinations: [{ name: H(), type: 'exec' }],
+        },
+      }),
+  ],
   [
     'progress message',
     () =>
       releaseProgressMessage({
-        releaseId: 'rel_1', project: 'conjur-cli', version: '4.2.0', state: 'publishing', build: build(), artifact: files(),
-        requester: { login: H(), via: 'slack' }, approvers: [H()], resumeOf: null,
-        destinations: [{ name: H(), type: 'exec', running: true }, { name: 'done', outcome: outcome() }],
+        releaseId: 'rel_1',
+        project: 'conjur-cli',
+        version: '4.2.0',
+        state: 'publishing',
+        build: build(),
+        artifact: files(),
+        requester: { login: H(), via: 'slack' },
+        approvers: [H()],
+        resumeOf: null,
+        destinations: [
+          { name: H(), type: 'exec', running: true },
+          { name: 'done', outcome: outcome() },
+        ],
       }),
   ],
   ['thread: destination started', () => destinationStartedMessage({ destination: H(), type: H(), attempt: 2 })],
   ['thread: destination progress', () => destinationProgressMessage({ destination: H(), message: H() })],
   ['thread: destination finished', () => destinationFinishedMessage({ ...outcome(), location: H() })],
   ['summary', () => releaseSummaryMessage(summary())],
-  ['dry-run summary', () => releaseSummaryMessage({ ...summary(), dryRun: true, state: 'dry-run', error: undefined, destinations: [{ ...outcome('planned'), plan: [H()] }] })],
+  [
+    'dry-run summary',
+    () =>
+      releaseSummaryMessage({
+        ...summary(),
+        dryRun: true,
+        state: 'dry-run',
+        error: undefined,
+        destinations: [{ ...outcome('planned'), plan: [H()] }],
+      }),
+  ],
   ['refusal', () => errorMessage(new ReleaseBotError(ErrorCode.ArtifactMismatch, `${H()} changed after staging`))],
-  ['refusal with details (frozen)', () => errorMessage(new ReleaseBotError(ErrorCode.Frozen, H(), { details: { by: H(), at, reason: H() } }))],
-  ['refusal with details (already released)', () => errorMessage(new ReleaseBotError(ErrorCode.AlreadyReleased, H(), { details: { by: H(), at, releaseId: 'rel_1' } }))],
-  ['refusal with details (not authorized)', () => errorMessage(new ReleaseBotError(ErrorCode.NotAuthorized, H(), { details: { group: H() } }))],
+  [
+    'refusal with details (frozen)',
+    () => errorMessage(new ReleaseBotError(ErrorCode.Frozen, H(), { details: { by: H(), at, reason: H() } })),
+  ],
+  [
+    'refusal with details (already released)',
+    () => errorMessage(new ReleaseBotError(ErrorCode.AlreadyReleased, H(), { details: { by: H(), at, releaseId: 'rel_1' } })),
+  ],
+  [
+    'refusal with details (not authorized)',
+    () => errorMessage(new ReleaseBotError(ErrorCode.NotAuthorized, H(), { details: { group: H() } })),
+  ],
   ['approval request', () => approvalRequestMessage(approval(), staged())],
   ['approval request, void', () => approvalRequestMessage(approval('void'))],
   ['approval closed', () => approvalClosedMessage(approval('expired'))],
-  ['stage conflict', () => stageConflictMessage({ project: 'conjur-cli', version: '4.2.0', reportedBy: H(), build: build(), releasedBy: H(), releaseId: 'rel_1' })],
+  [
+    'stage conflict',
+    () =>
+      stageConflictMessage({
+        project: 'conjur-cli',
+        version: '4.2.0',
+        reportedBy: H(),
+        build: build(),
+        releasedBy: H(),
+        releaseId: 'rel_1',
+      }),
+  ],
   ['interrupted', () => interruptedMessage(release(), [{ destination: H(), status: 'published' } as DestinationRecord], 'aud_1')],
   ['frozen', () => frozenMessage(freeze())],
   ['unfrozen', () => unfrozenMessage(freeze(), H())],
-  ['config changed: projects file refused', () => policyRejectedMessage({ file: `/etc/release-bot/${H()}.yml`, sha256: 'b'.repeat(64), runningSha256: 'c'.repeat(64), problems: [H(), H()], auditId: 'aud_1' })],
+  [
+    'config changed: projects file refused',
+    () =>
+      policyRejectedMessage({
+        file: `/etc/release-bot/${H()}.yml`,
+        sha256: 'b'.repeat(64),
+        runningSha256: 'c'.repeat(64),
+        problems: [H(), H()],
+        auditId: 'aud_1',
+      }),
+  ],
   ['list', () => stagedListMessage([{ staged: staged(), release: release() }, { staged: staged() }])],
-  ['status', () => statusMessage({ project: 'conjur-cli', staged: [staged()], releases: [release()], freeze: freeze(), approvals: [approval()] })],
-  ['audit list', () => auditListMessage([{ seq: 1, id: 'aud_1', at, type: 'denied', project: 'conjur-cli', version: '4.2.0', releaseId: null, actor: { via: 'slack', conjurLogin: H() }, data: { code: H() }, prevHash: '0', hash: '1' }])],
+  [
+    'status',
+    () => statusMessage({ project: 'conjur-cli', staged: [staged()], releases: [release()], freeze: freeze(), approvals: [approval()] }),
+  ],
+  [
+    'audit list',
+    () =>
+      auditListMessage([
+        {
+          seq: 1,
+          id: 'aud_1',
+          at,
+          type: 'denied',
+          project: 'conjur-cli',
+          version: '4.2.0',
+          releaseId: null,
+          actor: { via: 'slack', conjurLogin: H() },
+          data: { code: H() },
+          prevHash: '0',
+          hash: '1',
+        },
+      ]),
+  ],
   ['usage', () => usageMessage(H())],
   ['accepted (ack)', () => acceptedMessage(H())],
 ];
@@ -144,10 +265,20 @@ describe('every Slack message: the text fallback and the blocks say the same, es
   });
 
   it('/release status shows the latest releases first, in the blocks and in the fallback', () => {
-    const m = statusMessage({ project: 'conjur-cli', staged: [staged()], releases: [release()], freeze: freeze(), approvals: [approval()] });
+    const m = statusMessage({
+      project: 'conjur-cli',
+      staged: [staged()],
+      releases: [release()],
+      freeze: freeze(),
+      approvals: [approval()],
+    });
     const sections = m.blocks.filter((b) => b.type === 'section').map((b) => strings(b).join(' '));
     expect(sections[0]).toMatch(/\*Latest releases\*\n• `4\.2\.0` failed/);
-    expect(m.text.split('\n').slice(0, 3)).toEqual(['Status of conjur-cli', 'releases: 4.2.0 failed', expect.stringMatching(/^ {2}- 4\.2\.0 failed by /)]);
+    expect(m.text.split('\n').slice(0, 3)).toEqual([
+      'Status of conjur-cli',
+      'releases: 4.2.0 failed',
+      expect.stringMatching(/^ {2}- 4\.2\.0 failed by /),
+    ]);
   });
 
   it('help says the same commands in both', () => {

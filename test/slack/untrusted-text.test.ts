@@ -4,7 +4,12 @@ import { auditListMessage, stagedListMessage, statusMessage } from '../../handle
 import type { SlackMessage } from '../../handlers/slack/messages/mrkdwn.js';
 import { frozenMessage, interruptedMessage, stageConflictMessage, unfrozenMessage } from '../../handlers/slack/messages/notices.js';
 import { readinessMessage } from '../../handlers/slack/messages/readiness.js';
-import { destinationFinishedMessage, destinationProgressMessage, destinationStartedMessage, releaseProgressMessage } from '../../handlers/slack/messages/release-progress.js';
+import {
+  destinationFinishedMessage,
+  destinationProgressMessage,
+  destinationStartedMessage,
+  releaseProgressMessage,
+} from '../../handlers/slack/messages/release-progress.js';
 import { releaseSummaryMessage } from '../../handlers/slack/messages/release-summary.js';
 import { acceptedMessage, noteMessage, usageMessage } from '../../handlers/slack/messages/usage.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
@@ -37,9 +42,23 @@ function expectInert(name: string, m: SlackMessage): void {
 }
 
 const at = '2030-01-01T10:00:00.000Z';
-const build: BuildInfo = { job: `conjur-cli ${HOSTILE}`, number: 7, url: 'https://jenkins.example/job/x/7/?a=<!channel>&b=<@U123>#<https://evil.example|click>', commit: HOSTILE };
+const build: BuildInfo = {
+  job: `conjur-cli ${HOSTILE}`,
+  number: 7,
+  url: 'https://jenkins.example/job/x/7/?a=<!channel>&b=<@U123>#<https://evil.example|click>',
+  commit: HOSTILE,
+};
 const files: StagedArtifact = { kind: 'files', files: [{ path: `dir ${HOSTILE}/conjur-cli.gem`, sha256: 'a'.repeat(64), size: 1 }] };
-const staged: StagedBuild = { id: 1, project: 'conjur-cli', version: '4.2.0', artifact: files, build, reportedBy: `jenkins ${HOSTILE}`, fingerprint: 'f', stagedAt: at };
+const staged: StagedBuild = {
+  id: 1,
+  project: 'conjur-cli',
+  version: '4.2.0',
+  artifact: files,
+  build,
+  reportedBy: `jenkins ${HOSTILE}`,
+  fingerprint: 'f',
+  stagedAt: at,
+};
 const outcome: DestinationOutcome = {
   name: `downloads ${HOSTILE}`,
   type: 'exec',
@@ -87,38 +106,112 @@ const approval: ApprovalRequest = {
   closedReason: HOSTILE,
   approvals: [{ login: HOSTILE, chatUserId: null, at }],
 };
-const release = { id: 'rel_1', project: 'conjur-cli', version: '4.2.0', state: 'failed', requesterLogin: HOSTILE, errorCode: HOSTILE, dryRun: false, createdAt: at } as ReleaseRecord;
+const release = {
+  id: 'rel_1',
+  project: 'conjur-cli',
+  version: '4.2.0',
+  state: 'failed',
+  requesterLogin: HOSTILE,
+  errorCode: HOSTILE,
+  dryRun: false,
+  createdAt: at,
+} as ReleaseRecord;
 const destination = { destination: HOSTILE, status: 'running' } as DestinationRecord;
 const freeze = { project: 'conjur-cli', by: HOSTILE, reason: HOSTILE, at };
 
 describe('every Slack message builder escapes untrusted text, in the text fallback as in blocks', () => {
   const cases: Array<[string, () => SlackMessage]> = [
-    ['readiness note', () => readinessMessage({ staged, replaced: { build, stagedAt: at }, project: { name: 'conjur-cli', approvals: 1, approver_group: HOSTILE, authorized_group: HOSTILE, destinations: [{ name: HOSTILE, type: 'exec' }] } })],
+    [
+      'readiness note',
+      () =>
+        readinessMessage({
+          staged,
+          replaced: { build, stagedAt: at },
+          project: {
+            name: 'conjur-cli',
+            approvals: 1,
+            approver_group: HOSTILE,
+            authorized_group: HOSTILE,
+            destinations: [{ name: HOSTILE, type: 'exec' }],
+          },
+        }),
+    ],
     [
       'progress message',
       () =>
         releaseProgressMessage({
-          releaseId: 'rel_1', project: 'conjur-cli', version: '4.2.0', state: 'publishing', build, artifact: files,
-          requester: { login: HOSTILE, via: 'slack' }, approvers: [HOSTILE], resumeOf: null,
-          destinations: [{ name: HOSTILE, type: 'exec', running: true }, { name: 'done', outcome }],
+          releaseId: 'rel_1',
+          project: 'conjur-cli',
+          version: '4.2.0',
+          state: 'publishing',
+          build,
+          artifact: files,
+          requester: { login: HOSTILE, via: 'slack' },
+          approvers: [HOSTILE],
+          resumeOf: null,
+          destinations: [
+            { name: HOSTILE, type: 'exec', running: true },
+            { name: 'done', outcome },
+          ],
         }),
     ],
     ['thread: destination started', () => destinationStartedMessage({ destination: HOSTILE, type: HOSTILE, attempt: 2 })],
     ['thread: destination progress (tool output)', () => destinationProgressMessage({ destination: HOSTILE, message: HOSTILE })],
     ['thread: destination finished', () => destinationFinishedMessage(outcome)],
     ['summary', () => releaseSummaryMessage(summary)],
-    ['dry-run summary (response_url)', () => releaseSummaryMessage({ ...summary, dryRun: true, state: 'dry-run', destinations: [{ ...outcome, status: 'planned', error: undefined, plan: [HOSTILE] }] })],
+    [
+      'dry-run summary (response_url)',
+      () =>
+        releaseSummaryMessage({
+          ...summary,
+          dryRun: true,
+          state: 'dry-run',
+          destinations: [{ ...outcome, status: 'planned', error: undefined, plan: [HOSTILE] }],
+        }),
+    ],
     ['refusal (ephemeral)', () => errorMessage(new ReleaseBotError(ErrorCode.ArtifactMismatch, `${HOSTILE} changed after staging`))],
-    ['refusal with details', () => errorMessage(new ReleaseBotError(ErrorCode.Frozen, HOSTILE, { details: { by: HOSTILE, at, reason: HOSTILE } }))],
+    [
+      'refusal with details',
+      () => errorMessage(new ReleaseBotError(ErrorCode.Frozen, HOSTILE, { details: { by: HOSTILE, at, reason: HOSTILE } })),
+    ],
     ['approval request', () => approvalRequestMessage(approval, staged)],
     ['approval closed', () => approvalClosedMessage(approval)],
-    ['stage conflict', () => stageConflictMessage({ project: 'conjur-cli', version: '4.2.0', reportedBy: HOSTILE, build, releasedBy: HOSTILE, releaseId: 'rel_1' })],
+    [
+      'stage conflict',
+      () =>
+        stageConflictMessage({
+          project: 'conjur-cli',
+          version: '4.2.0',
+          reportedBy: HOSTILE,
+          build,
+          releasedBy: HOSTILE,
+          releaseId: 'rel_1',
+        }),
+    ],
     ['interrupted', () => interruptedMessage(release, [destination], 'aud_1')],
     ['frozen', () => frozenMessage(freeze)],
     ['unfrozen', () => unfrozenMessage(freeze, HOSTILE)],
     ['staged list', () => stagedListMessage([{ staged, release: { ...release, state: HOSTILE } as unknown as ReleaseRecord }])],
     ['status', () => statusMessage({ project: 'conjur-cli', staged: [staged], releases: [release], freeze, approvals: [approval] })],
-    ['audit list', () => auditListMessage([{ seq: 1, id: 'aud_1', at, type: 'denied', project: 'conjur-cli', version: '4.2.0', releaseId: null, actor: { via: 'slack', conjurLogin: HOSTILE }, data: { code: HOSTILE }, prevHash: '0', hash: '1' }])],
+    [
+      'audit list',
+      () =>
+        auditListMessage([
+          {
+            seq: 1,
+            id: 'aud_1',
+            at,
+            type: 'denied',
+            project: 'conjur-cli',
+            version: '4.2.0',
+            releaseId: null,
+            actor: { via: 'slack', conjurLogin: HOSTILE },
+            data: { code: HOSTILE },
+            prevHash: '0',
+            hash: '1',
+          },
+        ]),
+    ],
     ['usage', () => usageMessage(HOSTILE)],
     ['accepted (ack)', () => acceptedMessage(HOSTILE)],
     ['note (plain fallback)', () => noteMessage('a note', HOSTILE)],

@@ -74,7 +74,13 @@ describe('Slack: /release yank and rollback take a version back through the rele
       const sent = await w.command(who, 'yank tiny 1.1.0 it is broken');
       const answer = await w.reply(sent.responseUrl);
       expect(text(answer)).toContain(`${who} is not a member of the Conjur group release/yankers, which may yank tiny`);
-      expect(lastAudit()).toMatchObject({ type: 'denied', project: 'tiny', version: '1.1.0', actor: { conjurLogin: who }, data: { action: 'yank', code: 'NOT_AUTHORIZED', yankReason: 'it is broken' } });
+      expect(lastAudit()).toMatchObject({
+        type: 'denied',
+        project: 'tiny',
+        version: '1.1.0',
+        actor: { conjurLogin: who },
+        data: { action: 'yank', code: 'NOT_AUTHORIZED', yankReason: 'it is broken' },
+      });
     }
     // The invariant: nothing moved, nothing marked, nothing frozen.
     expect(readFileSync(mirror('1.1.0', 'tiny-1.1.0.tgz'), 'utf8')).toBe('tiny bytes 1.1.0');
@@ -104,8 +110,22 @@ describe('Slack: /release yank and rollback take a version back through the rele
   it('refuses a yank while another process holds the version (a concurrent yank), then runs once that process is gone', async () => {
     // Another live process (a CLI yank) holds the per-version lock: a real process, so the bot cannot take it for dead.
     const holder: ChildProcess = spawn('sleep', ['600']);
-    const other = new Yanks(w.server.app.db, () => new Date(), { host: hostname(), bootId: null, pid: holder.pid as number, startTime: null });
-    const held = other.create({ project: 'tiny', version: '1.0.0', reason: 'first', requesterLogin: 'carol', requesterChat: null, via: 'cli', approvers: [], dryRun: false });
+    const other = new Yanks(w.server.app.db, () => new Date(), {
+      host: hostname(),
+      bootId: null,
+      pid: holder.pid as number,
+      startTime: null,
+    });
+    const held = other.create({
+      project: 'tiny',
+      version: '1.0.0',
+      reason: 'first',
+      requesterLogin: 'carol',
+      requesterChat: null,
+      via: 'cli',
+      approvers: [],
+      dryRun: false,
+    });
     try {
       const sent = await w.command('carol', 'yank tiny 1.0.0 second one');
       expect(text(await w.reply(sent.responseUrl))).toContain(`tiny 1.0.0 is being yanked right now by carol (${held.id})`);
@@ -119,13 +139,17 @@ describe('Slack: /release yank and rollback take a version back through the rele
     const sent = await w.command('carol', 'yank tiny 1.0.0 second one --no-lock');
     expect(text(await w.reply(sent.responseUrl, 30_000))).toContain('Yanked tiny 1.0.0');
     expect(w.server.app.yanks.yanks.get(held.id)?.state).toBe('interrupted');
-    expect(w.server.app.core.audit.list({ project: 'tiny', limit: 20 }).some((e) => e.type === 'yank-interrupted' && e.data.yankId === held.id)).toBe(true);
+    expect(
+      w.server.app.core.audit.list({ project: 'tiny', limit: 20 }).some((e) => e.type === 'yank-interrupted' && e.data.yankId === held.id),
+    ).toBe(true);
     expect(w.server.app.yanks.freezes.get('tiny')).toBeUndefined();
   });
 
   it('refuses a yank without the approvals the project requires, and audits it', async () => {
     await w.stage('gated', '2.0.0', { 'gated-2.0.0.tgz': 'gated bytes' });
-    await expect(w.server.app.core.release('gated', '2.0.0', { login: 'alice', via: 'cli' }, { approvers: ['bob'] })).resolves.toMatchObject({ state: 'published' });
+    await expect(
+      w.server.app.core.release('gated', '2.0.0', { login: 'alice', via: 'cli' }, { approvers: ['bob'] }),
+    ).resolves.toMatchObject({ state: 'published' });
     const sent = await w.command('alice', 'yank gated 2.0.0 bad');
     expect(text(await w.reply(sent.responseUrl))).toContain('gated needs 1 approval(s) from members of release/approvers');
     expect(lastAudit()).toMatchObject({ type: 'denied', project: 'gated', data: { action: 'yank', code: 'APPROVAL_PENDING' } });
@@ -147,7 +171,10 @@ describe('Slack: /release yank and rollback take a version back through the rele
 
   it('yanks: files moved into yanked/ with the reason, the summary in the channel, the project frozen, audited with reason', async () => {
     const sent = await w.command('carol', 'yank tiny 1.1.0 corrupt   build <!channel>');
-    const summary = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('Yanked tiny 1.1.0'), 30_000);
+    const summary = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('Yanked tiny 1.1.0'),
+      30_000,
+    );
     expect(text(summary)).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.1.0', 'yanked')}`);
     // 1.0.0 was yanked before: nothing is left for latest to move back to, and the summary says so.
     expect(text(summary)).toContain('no released version of tiny is left that is not yanked');
@@ -158,11 +185,20 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(existsSync(mirror('1.1.0', 'tiny-1.1.0.tgz'))).toBe(false);
     expect(readFileSync(mirror('1.1.0', 'yanked', 'tiny-1.1.0.tgz'), 'utf8')).toBe('tiny bytes 1.1.0');
     expect(existsSync(mirror('1.1.0', 'yanked', 'tiny-1.1.0.release.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(mirror('1.1.0', 'yanked', 'tiny-1.1.0.tgz.yank.json'), 'utf8'))).toMatchObject({ project: 'tiny', version: '1.1.0', yanked: true, reason: 'corrupt build <!channel>' });
+    expect(JSON.parse(readFileSync(mirror('1.1.0', 'yanked', 'tiny-1.1.0.tgz.yank.json'), 'utf8'))).toMatchObject({
+      project: 'tiny',
+      version: '1.1.0',
+      yanked: true,
+      reason: 'corrupt build <!channel>',
+    });
 
     expect(w.server.app.yanks.freezes.get('tiny')).toMatchObject({ by: 'carol', reason: 'yanked 1.1.0: corrupt build <!channel>' });
     const yanked = w.server.app.core.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked');
-    expect(yanked).toMatchObject({ version: '1.1.0', actor: { conjurLogin: 'carol', chatUserId: 'U0CAROL', via: 'slack' }, data: { reason: 'corrupt build <!channel>', approvers: [], credentialIds: ['release/downloads/token'] } });
+    expect(yanked).toMatchObject({
+      version: '1.1.0',
+      actor: { conjurLogin: 'carol', chatUserId: 'U0CAROL', via: 'slack' },
+      data: { reason: 'corrupt build <!channel>', approvers: [], credentialIds: ['release/downloads/token'] },
+    });
   });
 
   it('a yank is allowed while frozen and idempotent: the done destination answers already done', async () => {
@@ -213,7 +249,12 @@ describe('Slack: /release yank and rollback take a version back through the rele
     const refused = await w.cli('yank', 'tiny', '1.2.0', 'from', 'the', 'cli', '--as', 'mallory');
     expect(refused.code).toBe(77);
     expect(refused.stderr).toContain('mallory is not a member of the Conjur group release/yankers');
-    expect(lastAudit()).toMatchObject({ type: 'denied', version: '1.2.0', actor: { via: 'cli', conjurLogin: 'mallory' }, data: { action: 'yank' } });
+    expect(lastAudit()).toMatchObject({
+      type: 'denied',
+      version: '1.2.0',
+      actor: { via: 'cli', conjurLogin: 'mallory' },
+      data: { action: 'yank' },
+    });
     expect(existsSync(mirror('1.2.0', 'tiny-1.2.0.tgz'))).toBe(true);
 
     const done = await w.cli('yank', 'tiny', '1.2.0', 'from', 'the', 'cli', '--as', 'carol', '--no-lock');
@@ -222,7 +263,10 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(done.stdout).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.2.0', 'yanked')}`);
     expect(existsSync(mirror('1.2.0', 'yanked', 'tiny-1.2.0.tgz'))).toBe(true);
     // The CLI ran in another process: serve finds its yank in the shared audit log and posts the summary.
-    const posted = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('Yanked tiny 1.2.0'), 30_000);
+    const posted = await w.slack.waitFor(
+      (c) => c.method === 'chat.postMessage' && c.body.channel === 'C0RELEASES' && text(c).startsWith('Yanked tiny 1.2.0'),
+      30_000,
+    );
     expect(text(posted)).toContain('from the cli');
     expect(text(posted)).toContain(`mirror [directory]: done: 2 file(s) moved into ${mirror('1.2.0', 'yanked')}`);
     expect(text(posted)).toContain('requested by: carol');
@@ -245,7 +289,12 @@ describe('Slack: /release yank and rollback take a version back through the rele
     const chat = JSON.stringify(w.slack.calls);
     const audit = JSON.stringify(w.server.app.core.audit.list({ limit: 1000 }));
     const data = everyFile(String(w.env.RELEASE_BOT_DATA_DIR));
-    for (const [where, haystack] of [['logs', w.logLines.join('\n')], ['chat', chat], ['audit', audit], ['data directory', data]] as const) {
+    for (const [where, haystack] of [
+      ['logs', w.logLines.join('\n')],
+      ['chat', chat],
+      ['audit', audit],
+      ['data directory', data],
+    ] as const) {
       expect({ where, leaked: haystack.includes(CANARY.downloadsToken) }).toEqual({ where, leaked: false });
     }
   });

@@ -4,18 +4,31 @@ import { ErrorCode } from '../../src/errors.js';
 describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
   it('accepts publish <project> <version>, and nothing more', () => {
     expect(parseSshCommand('publish conjur-cli 4.2.0')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0' });
-    expect(parseSshCommand('publish conjur-cli 4.2.0-rc.1+build.7')).toEqual({ command: 'publish', project: 'conjur-cli', version: '4.2.0-rc.1+build.7' });
+    expect(parseSshCommand('publish conjur-cli 4.2.0-rc.1+build.7')).toEqual({
+      command: 'publish',
+      project: 'conjur-cli',
+      version: '4.2.0-rc.1+build.7',
+    });
   });
 
   it('accepts yank <project> <version> <reason words>, with no option and no shell syntax in the reason', () => {
-    expect(parseSshCommand('yank conjur-cli 4.2.0 broken build 123')).toEqual({ command: 'yank', project: 'conjur-cli', version: '4.2.0', reason: 'broken build 123' });
+    expect(parseSshCommand('yank conjur-cli 4.2.0 broken build 123')).toEqual({
+      command: 'yank',
+      project: 'conjur-cli',
+      version: '4.2.0',
+      reason: 'broken build 123',
+    });
     expect(() => parseSshCommand('yank conjur-cli 4.2.0')).toThrow('yank: missing <reason>');
     expect(() => parseSshCommand('yank conjur-cli 4.2.0 --no-lock broken')).toThrow('yank: unexpected option "--no-lock"');
     expect(() => parseSshCommand('yank conjur-cli 4.2.0 broken; rm -rf /')).toThrow(expect.objectContaining({ code: ErrorCode.BadInput }));
   });
 
   it('accepts stage with its build options', () => {
-    expect(parseSshCommand('stage conjur-cli 4.2.0 --build-number 123 --build-url https://jenkins.example:8443/job/conjur-cli/123/ --commit 9fceb02')).toEqual({
+    expect(
+      parseSshCommand(
+        'stage conjur-cli 4.2.0 --build-number 123 --build-url https://jenkins.example:8443/job/conjur-cli/123/ --commit 9fceb02',
+      ),
+    ).toEqual({
       command: 'stage',
       project: 'conjur-cli',
       version: '4.2.0',
@@ -23,7 +36,12 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
       buildUrl: 'https://jenkins.example:8443/job/conjur-cli/123/',
       commit: '9fceb02',
     });
-    expect(parseSshCommand('stage conjur-cli 4.2.0')).toMatchObject({ command: 'stage', buildNumber: undefined, buildUrl: undefined, commit: undefined });
+    expect(parseSshCommand('stage conjur-cli 4.2.0')).toMatchObject({
+      command: 'stage',
+      buildNumber: undefined,
+      buildUrl: undefined,
+      commit: undefined,
+    });
   });
 
   it('accepts status with and without a version', () => {
@@ -64,9 +82,15 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
     ['publish conjur-cli 4.2.0 extra', /publish: unexpected extra argument "extra"/],
     ['publish conjur-cli', /publish: missing <version>/],
     ['publish', /publish: missing <project> and <version>/],
-    ['publish conjur-cli 4.2.0 --as root', /publish: unexpected extra argument "--as": over ssh, publish takes exactly <project> <version>/],
+    [
+      'publish conjur-cli 4.2.0 --as root',
+      /publish: unexpected extra argument "--as": over ssh, publish takes exactly <project> <version>/,
+    ],
     // The CLI's publish options are not part of the forced command's contract.
-    ['publish conjur-cli 4.2.0 --dry-run', /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/],
+    [
+      'publish conjur-cli 4.2.0 --dry-run',
+      /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/,
+    ],
     ['publish conjur-cli 4.2.0 --resume', /publish: unexpected extra argument "--resume"/],
     ['publish conjur-cli 4.2.0 --resume --dry-run', /publish: unexpected extra argument "--resume"/],
     ['publish conjur-cli 4.2.0 --json', /publish: unexpected extra argument "--json"/],
@@ -109,7 +133,9 @@ describe('parseSshCommand (SSH_ORIGINAL_COMMAND of the forced command)', () => {
   });
 
   it('says which commands the key runs when it refuses', () => {
-    expect(() => parseSshCommand('bash')).toThrow('This key runs only: publish <project> <version> | stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA] | status <project> [version]');
+    expect(() => parseSshCommand('bash')).toThrow(
+      'This key runs only: publish <project> <version> | stage <project> <version> [--build-number N] [--build-url URL] [--commit SHA] | status <project> [version]',
+    );
     expect(() => parseSshCommand('publish conjur-cli 4.2.0 --dry-run')).toThrow('This key runs only: publish <project> <version> | stage');
   });
 });

@@ -23,7 +23,8 @@ describe('release-bot ssh-command through a real sshd', () => {
   let sshd: TestSshd;
   let envFile: string;
   const outputs: string[] = [];
-  const forced = (login: string) => `restrict,command="${process.execPath} ${path.join(repoRoot, 'bin', 'release-bot.js')} ssh-command --as ${login} --environment-file ${envFile}"`;
+  const forced = (login: string) =>
+    `restrict,command="${process.execPath} ${path.join(repoRoot, 'bin', 'release-bot.js')} ssh-command --as ${login} --environment-file ${envFile}"`;
 
   /** `ssh 127.0.0.1 <command>`; without a command the client asks for a shell. */
   const ssh = (command?: string): Promise<SshResult> =>
@@ -36,12 +37,17 @@ describe('release-bot ssh-command through a real sshd', () => {
     });
 
   beforeAll(async () => {
-    bot = await startBotEnv(
-      (dir) => mirrorProject(dir),
-      { variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } } },
-    );
+    bot = await startBotEnv((dir) => mirrorProject(dir), {
+      variables: { 'release/mirror/token': { value: TOKEN, readers: ['host:release-bot'] } },
+    });
     envFile = path.join(bot.dir, 'release-bot.env');
-    writeFileSync(envFile, `${Object.entries(bot.env).map(([k, v]) => `${k}=${v}`).join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(
+      envFile,
+      `${Object.entries(bot.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n')}\n`,
+      { mode: 0o600 },
+    );
     sshd = await startSshd({ authorizedKeys: (key) => `${forced('alice')} ${key}` });
     bot.stageFiles('conjur-cli', '4.2.0', { 'conjur-cli-4.2.0.gem': 'gem bytes 4.2.0' });
     expect((await bot.cli('stage', 'conjur-cli', '4.2.0', '--build-number', '123')).code).toBe(0);
@@ -83,7 +89,11 @@ describe('release-bot ssh-command through a real sshd', () => {
     ['an unknown command', 'deploy conjur-cli 4.2.0', /unknown command "deploy"/],
     ['an extra argument', 'publish conjur-cli 4.2.0 now', /unexpected extra argument "now"/],
     ['another identity', 'publish conjur-cli 4.2.0 --as root', /publish: unexpected extra argument "--as"/],
-    ['a dry run (not in the contract)', 'publish conjur-cli 4.3.0 --dry-run', /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/],
+    [
+      'a dry run (not in the contract)',
+      'publish conjur-cli 4.3.0 --dry-run',
+      /publish: unexpected extra argument "--dry-run": over ssh, publish takes exactly <project> <version>/,
+    ],
     ['a resume (not in the contract)', 'publish conjur-cli 4.2.0 --resume', /publish: unexpected extra argument "--resume"/],
     ['an unknown stage option', 'stage conjur-cli 4.3.0 --image registry/x', /stage: unknown option or extra argument "--image"/],
     ['an invalid stage value', 'stage conjur-cli 4.3.0 --commit HEAD', /stage: --commit must be a commit hash/],
@@ -103,7 +113,10 @@ describe('release-bot ssh-command through a real sshd', () => {
   });
 
   it('audits every refused command with the command text and client address', async () => {
-    const entries = (await bot.cli('audit', 'list', '--json', '--limit', '100')).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const entries = (await bot.cli('audit', 'list', '--json', '--limit', '100')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const refused = entries.filter((e) => e.type === 'denied' && e.actor.via === 'ssh' && e.data.code === 'BAD_INPUT');
     expect(refused.length).toBe(refusals.length);
     expect(refused.map((e) => e.data.sshCommand)).toContain('bash');

@@ -18,7 +18,8 @@ const ANSWER_LIMIT = 16 * 1024;
  */
 describe('bounds on a report (release-bot serve, signed webhook)', () => {
   let bot: Bot;
-  const post = (version: string, artifacts: unknown) => bot.post('/webhooks/jenkins', botReport({ version, artifacts }), { authorization: `Bearer ${token()}` });
+  const post = (version: string, artifacts: unknown) =>
+    bot.post('/webhooks/jenkins', botReport({ version, artifacts }), { authorization: `Bearer ${token()}` });
   const lastAudit = () => bot.running.app.core.audit.list({ limit: 1 })[0];
 
   beforeAll(async () => {
@@ -41,7 +42,10 @@ describe('bounds on a report (release-bot serve, signed webhook)', () => {
     delay.disable();
     expect(r.status).toBe(422);
     expect(r.raw.length).toBeLessThan(ANSWER_LIMIT);
-    expect(r.json).toMatchObject({ code: 'ARTIFACT_MISMATCH', error: expect.stringContaining('more than 1000 files and directories (staging.max_files)') });
+    expect(r.json).toMatchObject({
+      code: 'ARTIFACT_MISMATCH',
+      error: expect.stringContaining('more than 1000 files and directories (staging.max_files)'),
+    });
     const entry = lastAudit();
     expect(entry).toMatchObject({ type: 'stage-refused', version: '6.0.0' });
     expect(Buffer.byteLength(canonicalJson(entry?.data))).toBeLessThanOrEqual(MAX_AUDIT_DATA_BYTES);
@@ -100,10 +104,17 @@ describe('bounds on a report (release-bot serve, signed webhook)', () => {
     expect(String(r.json.error)).toContain('longer than staging.max_path_bytes (255 bytes)');
   });
 
-  it('an audit entry\'s data is capped at 64 KiB, keeping its small fields and the size and digest of the rest', () => {
-    const entry = bot.running.app.core.audit.append({ type: 'stage-refused', actor: { via: 'test' }, data: { code: 'X', huge: 'h'.repeat(200_000) } });
+  it("an audit entry's data is capped at 64 KiB, keeping its small fields and the size and digest of the rest", () => {
+    const entry = bot.running.app.core.audit.append({
+      type: 'stage-refused',
+      actor: { via: 'test' },
+      data: { code: 'X', huge: 'h'.repeat(200_000) },
+    });
     expect(Buffer.byteLength(canonicalJson(entry.data))).toBeLessThanOrEqual(MAX_AUDIT_DATA_BYTES);
-    expect(entry.data).toMatchObject({ code: 'X', truncated: { limit: MAX_AUDIT_DATA_BYTES, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(entry.data).toMatchObject({
+      code: 'X',
+      truncated: { limit: MAX_AUDIT_DATA_BYTES, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     expect((entry.data.truncated as { bytes: number }).bytes).toBeGreaterThan(200_000);
   });
 });

@@ -24,12 +24,19 @@ describe('quarantine gc', () => {
   /** What `release-bot gc` does, at `now` with a retention of `days`. */
   const gc = (now: Date, days: number) => {
     const keep = f.core.staged.quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString());
-    return f.core.quarantine.collect(new Set(keep.map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : ''))), now);
+    return f.core.quarantine.collect(
+      new Set(keep.map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : ''))),
+      now,
+    );
   };
 
   it('removes superseded builds and builds released longer ago than the retention; keeps current, unreleased and recently released ones', async () => {
     tmp = makeTmpDir();
-    f = makeCore(tmp.dir, appProject(`      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }\n`), memoryConjur({ 'release/app': ['alice'] }));
+    f = makeCore(
+      tmp.dir,
+      appProject(`      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }\n`),
+      memoryConjur({ 'release/app': ['alice'] }),
+    );
     const superseded = await stage('1.0.0', { 'app-1.0.0.tgz': 'first build' });
     const current = await stage('1.0.0', { 'app-1.0.0.tgz': 'second build' });
     const released = await stage('2.0.0', { 'app-2.0.0.tgz': 'released' });

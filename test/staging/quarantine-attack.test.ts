@@ -36,7 +36,8 @@ function allFileText(dir: string): string {
 describe('staging quarantine against a hostile build side (release-bot serve, signed webhook)', () => {
   let bot: Bot;
   let outside: string;
-  const post = (version: string, artifacts: { path: string; sha256: string }[]) => bot.post('/webhooks/jenkins', botReport({ version, artifacts }), { authorization: `Bearer ${token()}` });
+  const post = (version: string, artifacts: { path: string; sha256: string }[]) =>
+    bot.post('/webhooks/jenkins', botReport({ version, artifacts }), { authorization: `Bearer ${token()}` });
   /** The invariant: the canary is nowhere the bot records or publishes. */
   const expectCanaryNowhere = () => {
     const everything = [allFileText(path.join(bot.dataDir, 'quarantine')), allFileText(bot.published), bot.logs.join('')];
@@ -124,7 +125,10 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
     const version = '5.2.0';
     const files = { 'conjur-cli-5.2.0.gem': 'gem 5.2.0', 'sub/app.env': 'the real config' };
     const dir = bot.stageFiles('conjur-cli', version, files);
-    const r = await post(version, Object.entries(files).map(([p, c]) => ({ path: p, sha256: sha(c) })));
+    const r = await post(
+      version,
+      Object.entries(files).map(([p, c]) => ({ path: p, sha256: sha(c) })),
+    );
     expect(r.status).toBe(202);
     rmSync(path.join(dir, 'sub'), { recursive: true });
     symlinkSync(path.join(outside, 'sub'), path.join(dir, 'sub'));
@@ -165,5 +169,4 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
     expect(statSync(path.join(tree, 'conjur-cli-5.4.0.gem')).mode & 0o777).toBe(0o444);
     expectCanaryNowhere();
   });
-
 });

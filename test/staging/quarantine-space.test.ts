@@ -20,7 +20,7 @@ function diskBytes(dir: string): number {
 }
 
 /** A report must not be able to fill the bot's data directory: not with a sparse file, not past the free-space margin. */
-describe('quarantine and the data directory\'s space', () => {
+describe("quarantine and the data directory's space", () => {
   let work: string;
   let staging: string;
   let quarantine: Quarantine;
@@ -46,27 +46,41 @@ describe('quarantine and the data directory\'s space', () => {
     const dir = stage('7.0.0', { 'conjur-cli-7.0.0.gem': 'gem' });
     writeFileSync(path.join(dir, 'hole.bin'), '');
     truncateSync(path.join(dir, 'hole.bin'), 1 << 30);
-    await expect(ingest('7.0.0', [{ path: 'conjur-cli-7.0.0.gem', sha256: sha('gem') }, { path: 'hole.bin', sha256: 'a'.repeat(64) }])).rejects.toThrow(/hole\.bin is a sparse file/);
+    await expect(
+      ingest('7.0.0', [
+        { path: 'conjur-cli-7.0.0.gem', sha256: sha('gem') },
+        { path: 'hole.bin', sha256: 'a'.repeat(64) },
+      ]),
+    ).rejects.toThrow(/hole\.bin is a sparse file/);
     expect(diskBytes(quarantine.root)).toBeLessThan(1 << 20);
   });
 
   it('a report whose sha256 list is malformed is refused before anything is opened or copied', async () => {
     const dir = stage('7.3.0', { 'conjur-cli-7.3.0.gem': 'gem' });
     writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(4 << 20, 1));
-    await expect(ingest('7.3.0', [{ path: 'big.bin', sha256: 'not-a-digest' }, { path: 'conjur-cli-7.3.0.gem', sha256: sha('gem') }])).rejects.toThrow(/big\.bin: sha256 must be 64 hex characters/);
+    await expect(
+      ingest('7.3.0', [
+        { path: 'big.bin', sha256: 'not-a-digest' },
+        { path: 'conjur-cli-7.3.0.gem', sha256: sha('gem') },
+      ]),
+    ).rejects.toThrow(/big\.bin: sha256 must be 64 hex characters/);
     expect(existsSync(quarantine.root)).toBe(false);
   });
 
-  it('a copy that would leave the data directory\'s filesystem with less than staging.min_free_bytes is refused, nothing kept', async () => {
+  it("a copy that would leave the data directory's filesystem with less than staging.min_free_bytes is refused, nothing kept", async () => {
     stage('7.1.0', { 'conjur-cli-7.1.0.gem': 'gem' });
     const limits = { ...DEFAULT_STAGING_LIMITS, minFreeBytes: Number.MAX_SAFE_INTEGER };
-    await expect(ingest('7.1.0', [{ path: 'conjur-cli-7.1.0.gem', sha256: sha('gem') }], limits)).rejects.toThrow(/staging\.min_free_bytes/);
+    await expect(ingest('7.1.0', [{ path: 'conjur-cli-7.1.0.gem', sha256: sha('gem') }], limits)).rejects.toThrow(
+      /staging\.min_free_bytes/,
+    );
     expect(readdirSync(path.join(quarantine.root, 'trees'))).toEqual([]);
     expect(readdirSync(path.join(quarantine.root, 'incoming'))).toEqual([]);
   });
 
   it('by default (1 GiB margin) an ordinary build is quarantined', async () => {
     stage('7.2.0', { 'conjur-cli-7.2.0.gem': 'gem' });
-    await expect(ingest('7.2.0', [{ path: 'conjur-cli-7.2.0.gem', sha256: sha('gem') }])).resolves.toEqual([{ path: 'conjur-cli-7.2.0.gem', sha256: sha('gem'), size: 3 }]);
+    await expect(ingest('7.2.0', [{ path: 'conjur-cli-7.2.0.gem', sha256: sha('gem') }])).resolves.toEqual([
+      { path: 'conjur-cli-7.2.0.gem', sha256: sha('gem'), size: 3 },
+    ]);
   });
 });

@@ -48,28 +48,40 @@ const redact = (t: string) => t;
 const REF = '127.0.0.1:1/builds/conjur-cli:4.2.0';
 
 describe('skopeo --version against the minimum the flags need', () => {
-  test.each(['skopeo version 1.4.1', 'skopeo version 1.5.2', 'skopeo version 1.5.2 commit: 6a7c1e5b3f9a'])('"%s" is too old: CONFIG_INVALID naming the minimum and what to install, and nothing else runs', async (printed) => {
-    const fake = fakeSkopeo(printed);
-    const err = await inspectDigest(REF, { tlsVerify: false, redact }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: ErrorCode.ConfigInvalid, details: { tool: 'skopeo', minimum: '1.6.0' } });
-    expect((err as Error).message).toMatch(/^skopeo 1\.[45]\.\d is too old: release-bot needs skopeo 1\.6\.0 or newer \(for copy --preserve-digests\); install skopeo 1\.6\.0 or newer \(Debian 12 ships 1\.9\.3: apt-get install skopeo/);
-    expect(fake.runs()).toEqual(['--version']);
-  });
+  test.each(['skopeo version 1.4.1', 'skopeo version 1.5.2', 'skopeo version 1.5.2 commit: 6a7c1e5b3f9a'])(
+    '"%s" is too old: CONFIG_INVALID naming the minimum and what to install, and nothing else runs',
+    async (printed) => {
+      const fake = fakeSkopeo(printed);
+      const err = await inspectDigest(REF, { tlsVerify: false, redact }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: ErrorCode.ConfigInvalid, details: { tool: 'skopeo', minimum: '1.6.0' } });
+      expect((err as Error).message).toMatch(
+        /^skopeo 1\.[45]\.\d is too old: release-bot needs skopeo 1\.6\.0 or newer \(for copy --preserve-digests\); install skopeo 1\.6\.0 or newer \(Debian 12 ships 1\.9\.3: apt-get install skopeo/,
+      );
+      expect(fake.runs()).toEqual(['--version']);
+    },
+  );
 
-  test.each(['skopeo version 1.6.0', 'skopeo version 1.9.3', 'skopeo version 1.10.0 commit: 0123abc', 'skopeo version 2.0.0'])('"%s" is enough', async (printed) => {
-    fakeSkopeo(printed);
-    await expect(checkSkopeoVersion(redact)).resolves.toMatch(/^\d+\.\d+\.\d+$/);
-  });
+  test.each(['skopeo version 1.6.0', 'skopeo version 1.9.3', 'skopeo version 1.10.0 commit: 0123abc', 'skopeo version 2.0.0'])(
+    '"%s" is enough',
+    async (printed) => {
+      fakeSkopeo(printed);
+      await expect(checkSkopeoVersion(redact)).resolves.toMatch(/^\d+\.\d+\.\d+$/);
+    },
+  );
 
-  test('output that is not skopeo\'s is CONFIG_INVALID too', async () => {
+  test("output that is not skopeo's is CONFIG_INVALID too", async () => {
     fakeSkopeo('podman version 4.3.1');
-    await expect(checkSkopeoVersion(redact)).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid, message: expect.stringContaining('not "skopeo version x.y.z"') });
+    await expect(checkSkopeoVersion(redact)).rejects.toMatchObject({
+      code: ErrorCode.ConfigInvalid,
+      message: expect.stringContaining('not "skopeo version x.y.z"'),
+    });
   });
 
   test('a failed check is not remembered: replacing skopeo on the same PATH fixes the next run', async () => {
     const fake = fakeSkopeo('skopeo version 1.5.0');
     await expect(inspectDigest(REF, { tlsVerify: false, redact })).rejects.toMatchObject({ code: ErrorCode.ConfigInvalid });
-    const notFound = 'time="2026-01-01T00:00:00Z" level=fatal msg="reading manifest 4.2.0 in 127.0.0.1:1/builds/conjur-cli: manifest unknown"\n';
+    const notFound =
+      'time="2026-01-01T00:00:00Z" level=fatal msg="reading manifest 4.2.0 in 127.0.0.1:1/builds/conjur-cli: manifest unknown"\n';
     fakeSkopeo('skopeo version 1.9.3', { stderr: notFound, exit: 1 }, fake.dir);
     await expect(inspectDigest(REF, { tlsVerify: false, redact })).rejects.toMatchObject({ code: ErrorCode.NotFound });
     expect(fake.runs().map((a) => a.split(' ')[0])).toEqual(['--version', '--version', 'inspect']);
@@ -104,22 +116,32 @@ describe('failures the bot does not know, with a secret in them, through the doc
   const USER = 'release-bot';
   const PASSWORD = 'canary-fake-skopeo-pw-5b3f9a7c1e';
   const basicAuth = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
-  const forms = [PASSWORD, basicAuth.replace(/=+$/, ''), Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''), encodeURIComponent(`${USER}:${PASSWORD}`)];
+  const forms = [
+    PASSWORD,
+    basicAuth.replace(/=+$/, ''),
+    Buffer.from(PASSWORD).toString('base64').replace(/=+$/, ''),
+    encodeURIComponent(`${USER}:${PASSWORD}`),
+  ];
   const fatal = (msg: string) => `time="2026-01-01T00:00:00Z" level=fatal msg="${msg}"\n`;
   const leaky = `something new went wrong: sent Authorization: Basic ${basicAuth} for ${USER}:${PASSWORD} (${encodeURIComponent(`${USER}:${PASSWORD}`)})`;
   const panic = `panic: runtime error: invalid memory address or nil pointer dereference [password ${PASSWORD}]\n\ngoroutine 1 [running]:\nmain.main()\n`;
 
   async function context(): Promise<TestContext> {
-    return publishContext(path.join(tmp.dir, `ctx-${(n += 1)}`), {}, {
-      artifact: { kind: 'docker', ref: '127.0.0.1:1/builds/conjur-cli', digest: `sha256:${'a'.repeat(64)}`, tlsVerify: false },
-      credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
-    });
+    return publishContext(
+      path.join(tmp.dir, `ctx-${(n += 1)}`),
+      {},
+      {
+        artifact: { kind: 'docker', ref: '127.0.0.1:1/builds/conjur-cli', digest: `sha256:${'a'.repeat(64)}`, tlsVerify: false },
+        credentials: { REGISTRY_USERNAME: USER, REGISTRY_PASSWORD: PASSWORD },
+      },
+    );
   }
 
   /** Every text a run left behind: the error with its causes and details, logs, progress. */
   function everything(ctx: TestContext, err: unknown): string {
     const parts = [...ctx.logLines, ...ctx.progressLines];
-    for (let e = err; e; e = (e as { cause?: unknown }).cause) parts.push(String(e), (e as Error).stack ?? '', JSON.stringify((e as { details?: unknown }).details ?? {}));
+    for (let e = err; e; e = (e as { cause?: unknown }).cause)
+      parts.push(String(e), (e as Error).stack ?? '', JSON.stringify((e as { details?: unknown }).details ?? {}));
     return parts.join('\n');
   }
 
@@ -131,12 +153,26 @@ describe('failures the bot does not know, with a secret in them, through the doc
     ['exit 125', fatal(leaky), 125, 'other', false],
     ['exit 126 (cannot execute)', `sh: skopeo: Permission denied ${PASSWORD}\n`, 126, 'unsupported', false],
     ['exit 137 (SIGKILL, as a shell reports it)', `Killed ${basicAuth}\n`, 137, 'killed', true],
-    ['an unknown flag (a skopeo older than the bot expects)', fatal(`unknown flag: --preserve-digests ${PASSWORD}`), 1, 'unsupported', false],
-    ['a 503 with the secret echoed', fatal(`pinging container registry: invalid status code from registry 503 (Service Unavailable) ${leaky}`), 1, 'server-error', true],
+    [
+      'an unknown flag (a skopeo older than the bot expects)',
+      fatal(`unknown flag: --preserve-digests ${PASSWORD}`),
+      1,
+      'unsupported',
+      false,
+    ],
+    [
+      'a 503 with the secret echoed',
+      fatal(`pinging container registry: invalid status code from registry 503 (Service Unavailable) ${leaky}`),
+      1,
+      'server-error',
+      true,
+    ],
   ])('%s: classified, and no form of the password anywhere', async (_what, stderr, exit, reason, retryable) => {
     fakeSkopeo('skopeo version 1.9.3', { stderr, exit });
     const ctx = await context();
-    const err = await dockerPublisher.publish(ctx, dockerPublisher.options.parse({ repository: `${registryHost}/org/conjur-cli`, tls_verify: false })).catch((e: unknown) => e);
+    const err = await dockerPublisher
+      .publish(ctx, dockerPublisher.options.parse({ repository: `${registryHost}/org/conjur-cli`, tls_verify: false }))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable, details: { reason } });
     const text = everything(ctx, err);
     expect(text).toContain('[REDACTED]');

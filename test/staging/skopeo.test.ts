@@ -49,7 +49,11 @@ describe('inspectDigest against a real registry', () => {
   });
 
   test('an absent tag or repository is NOT_FOUND, and digestIfPresent says undefined', async () => {
-    await expect(inspectDigest(`${open.host}/org/conjur-cli:9.9.9`, { tlsVerify: false, redact })).rejects.toMatchObject({ code: ErrorCode.NotFound, reason: 'not-found', retryable: false });
+    await expect(inspectDigest(`${open.host}/org/conjur-cli:9.9.9`, { tlsVerify: false, redact })).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
+      reason: 'not-found',
+      retryable: false,
+    });
     await expect(digestIfPresent(`${open.host}/org/nothing-here:1.0.0`, { tlsVerify: false, redact })).resolves.toBeUndefined();
   });
 
@@ -62,7 +66,9 @@ describe('inspectDigest against a real registry', () => {
     const authFile = path.join(tmp.dir, 'stager-auth.json');
     await writeAuthFile(authFile, locked.host, auth.username, auth.password);
     expect(statSync(authFile).mode & 0o777).toBe(0o600);
-    expect(JSON.parse(readFileSync(authFile, 'utf8'))).toEqual({ auths: { [locked.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } });
+    expect(JSON.parse(readFileSync(authFile, 'utf8'))).toEqual({
+      auths: { [locked.host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } },
+    });
     await expect(inspectDigest(pushed.ref, { tlsVerify: false, authFile, redact })).resolves.toBe(pushed.digest);
     // An auth file is never silently replaced (it is created, not opened).
     await expect(writeAuthFile(authFile, locked.host, 'x', 'y')).rejects.toThrow(/EEXIST/);
@@ -71,12 +77,19 @@ describe('inspectDigest against a real registry', () => {
   test('wrong credentials are a final unauthorized failure', async () => {
     const authFile = path.join(tmp.dir, 'wrong-auth.json');
     await writeAuthFile(authFile, locked.host, auth.username, 'not-the-password');
-    await expect(inspectDigest(`${locked.host}/org/private:1.0.0`, { tlsVerify: false, authFile, redact })).rejects.toMatchObject({ reason: 'unauthorized', retryable: false });
+    await expect(inspectDigest(`${locked.host}/org/private:1.0.0`, { tlsVerify: false, authFile, redact })).rejects.toMatchObject({
+      reason: 'unauthorized',
+      retryable: false,
+    });
   });
 
   test('nothing listening is a retryable network failure', async () => {
     const port = await freePort();
-    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({ code: ErrorCode.ExecFailed, reason: 'network', retryable: true });
+    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({
+      code: ErrorCode.ExecFailed,
+      reason: 'network',
+      retryable: true,
+    });
   });
 
   test('TLS required against a plain-HTTP registry is a final tls failure that says so', async () => {
@@ -86,20 +99,31 @@ describe('inspectDigest against a real registry', () => {
   });
 
   test('output passes the redaction before it reaches an error', async () => {
-    const err = await inspectDigest(`${open.host}/org/conjur-cli:9.9.9`, { tlsVerify: false, redact: (t) => t.replaceAll('conjur-cli', '[REDACTED]') }).catch((e: unknown) => e);
+    const err = await inspectDigest(`${open.host}/org/conjur-cli:9.9.9`, {
+      tlsVerify: false,
+      redact: (t) => t.replaceAll('conjur-cli', '[REDACTED]'),
+    }).catch((e: unknown) => e);
     expect((err as SkopeoError).message).toContain('[REDACTED]');
     expect(JSON.stringify((err as SkopeoError).details)).not.toContain('org/conjur-cli:');
   });
 });
 
-describe('a multi-arch image whose platforms are not the machine\'s (OCI index: linux/s390x, linux/ppc64le)', () => {
+describe("a multi-arch image whose platforms are not the machine's (OCI index: linux/s390x, linux/ppc64le)", () => {
   let multi: PushedImage;
   beforeAll(async () => {
-    multi = await pushTinyImage({ workDir: tmp.dir, host: open.host, path: 'org/multi', tag: '1.0.0', image: await buildMultiArchImage(tmp.dir) });
+    multi = await pushTinyImage({
+      workDir: tmp.dir,
+      host: open.host,
+      path: 'org/multi',
+      tag: '1.0.0',
+      image: await buildMultiArchImage(tmp.dir),
+    });
   });
 
-  test('skopeo without --raw picks the machine\'s own platform and fails on it (why the bot reads the raw manifest)', async () => {
-    const plain = promisify(execFile)('skopeo', ['inspect', '--tls-verify=false', '--no-creds', `docker://${multi.ref}`], { env: { PATH: process.env.PATH, HOME: tmp.dir } });
+  test("skopeo without --raw picks the machine's own platform and fails on it (why the bot reads the raw manifest)", async () => {
+    const plain = promisify(execFile)('skopeo', ['inspect', '--tls-verify=false', '--no-creds', `docker://${multi.ref}`], {
+      env: { PATH: process.env.PATH, HOME: tmp.dir },
+    });
     await expect(plain).rejects.toThrow(/no image found in (manifest list|image index) for architecture/i);
   });
 
@@ -113,15 +137,27 @@ describe('a multi-arch image whose platforms are not the machine\'s (OCI index: 
     await expect(inspectDigest(`${multi.repository}@${multi.digest}`, { tlsVerify: false, redact })).resolves.toBe(multi.digest);
     // Each platform's own manifest is there too, under its own digest.
     for (const digest of Object.values(multi.image.platforms ?? {})) {
-      await expect(inspectManifest(`${multi.repository}@${digest}`, { tlsVerify: false, redact })).resolves.toMatchObject({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', platforms: [] });
+      await expect(inspectManifest(`${multi.repository}@${digest}`, { tlsVerify: false, redact })).resolves.toMatchObject({
+        digest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        platforms: [],
+      });
     }
   });
 
   test('copyImage copies every platform and keeps the index digest', async () => {
     const dest = `${open.host}/org/multi-copy:1.0.0`;
-    await expect(copyImage(`${multi.repository}@${multi.digest}`, dest, { srcTlsVerify: false, destTlsVerify: false, digestFile: path.join(tmp.dir, 'multi-digest'), redact })).resolves.toBe(multi.digest);
+    await expect(
+      copyImage(`${multi.repository}@${multi.digest}`, dest, {
+        srcTlsVerify: false,
+        destTlsVerify: false,
+        digestFile: path.join(tmp.dir, 'multi-digest'),
+        redact,
+      }),
+    ).resolves.toBe(multi.digest);
     await expect(inspectDigest(dest, { tlsVerify: false, redact })).resolves.toBe(multi.digest);
-    for (const digest of Object.values(multi.image.platforms ?? {})) await expect(inspectDigest(`${open.host}/org/multi-copy@${digest}`, { tlsVerify: false, redact })).resolves.toBe(digest);
+    for (const digest of Object.values(multi.image.platforms ?? {}))
+      await expect(inspectDigest(`${open.host}/org/multi-copy@${digest}`, { tlsVerify: false, redact })).resolves.toBe(digest);
   });
 });
 
@@ -136,17 +172,38 @@ describe('describeManifest (the raw bytes a registry served)', () => {
   });
 
   test('Docker manifest lists and OCI documents without mediaType are recognised', () => {
-    expect(describeManifest(bytes({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json', manifests: [{ platform: { os: 'linux', architecture: 'arm', variant: 'v7' } }] }), 'x')).toMatchObject({ platforms: ['linux/arm/v7'] });
+    expect(
+      describeManifest(
+        bytes({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+          manifests: [{ platform: { os: 'linux', architecture: 'arm', variant: 'v7' } }],
+        }),
+        'x',
+      ),
+    ).toMatchObject({ platforms: ['linux/arm/v7'] });
     expect(describeManifest(bytes({ schemaVersion: 2, manifests: [] }), 'x').mediaType).toBe('application/vnd.oci.image.index.v1+json');
-    expect(describeManifest(bytes({ schemaVersion: 2, config: {}, layers: [] }), 'x').mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(describeManifest(bytes({ schemaVersion: 2, config: {}, layers: [] }), 'x').mediaType).toBe(
+      'application/vnd.oci.image.manifest.v1+json',
+    );
   });
 
   test.each([
-    ['schema 1 (its digest is not the sha256 of its bytes)', bytes({ schemaVersion: 1, name: 'x', fsLayers: [], signatures: [] }), /not schema version 2/],
+    [
+      'schema 1 (its digest is not the sha256 of its bytes)',
+      bytes({ schemaVersion: 1, name: 'x', fsLayers: [], signatures: [] }),
+      /not schema version 2/,
+    ],
     ['not JSON', Buffer.from('<html>'), /not JSON/],
-    ['an artifact that is not an image', bytes({ schemaVersion: 2, mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' }), /not an image or an image index/],
+    [
+      'an artifact that is not an image',
+      bytes({ schemaVersion: 2, mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' }),
+      /not an image or an image index/,
+    ],
   ])('%s is BAD_INPUT', (_what, raw, message) => {
-    expect(() => describeManifest(raw, 'x')).toThrow(expect.objectContaining({ code: ErrorCode.BadInput, message: expect.stringMatching(message) }));
+    expect(() => describeManifest(raw, 'x')).toThrow(
+      expect.objectContaining({ code: ErrorCode.BadInput, message: expect.stringMatching(message) }),
+    );
   });
 });
 
@@ -164,7 +221,8 @@ describe('registry server errors (a loopback HTTP server answering like a sick r
       res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1' });
       // Bodies as distribution sends them; a bare status (no body) for the 5xx a proxy would answer.
       if (status === 429) res.end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
-      else if (status === 403) res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
+      else if (status === 403)
+        res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'requested access to the resource is denied' }] }));
       else res.end();
     });
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -180,12 +238,18 @@ describe('registry server errors (a loopback HTTP server answering like a sick r
     [429, 'rate-limited'],
   ])('HTTP %i is retryable (%s)', async (code, reason) => {
     status = code;
-    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({ reason, retryable: true });
+    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({
+      reason,
+      retryable: true,
+    });
   });
 
   test('HTTP 403 (denied) is final', async () => {
     status = 403;
-    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({ reason: 'unauthorized', retryable: false });
+    await expect(inspectDigest(`127.0.0.1:${port}/org/x:1`, { tlsVerify: false, redact })).rejects.toMatchObject({
+      reason: 'unauthorized',
+      retryable: false,
+    });
   });
 
   test('HTTP 404 on a manifest is NOT_FOUND', async () => {
@@ -213,7 +277,9 @@ describe('copyImage', () => {
   test('a source by tag or a destination by digest is refused before anything runs', async () => {
     const o = { srcTlsVerify: false, destTlsVerify: false, digestFile: path.join(tmp.dir, 'never'), redact };
     await expect(copyImage(image.ref, `${locked.host}/org/x:1`, o)).rejects.toMatchObject({ code: ErrorCode.BadInput });
-    await expect(copyImage(`${image.repository}@${image.digest}`, `${locked.host}/org/x@${image.digest}`, o)).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    await expect(copyImage(`${image.repository}@${image.digest}`, `${locked.host}/org/x@${image.digest}`, o)).rejects.toMatchObject({
+      code: ErrorCode.BadInput,
+    });
   });
 });
 
@@ -237,8 +303,15 @@ describe('references are validated before skopeo sees them', () => {
   });
 
   test('good references and repositories parse into host and path', () => {
-    expect(parseImageReference('registry.example.com/org/conjur-cli:4.2.0-build.123')).toMatchObject({ host: 'registry.example.com', path: 'org/conjur-cli', tag: '4.2.0-build.123' });
-    expect(parseImageReference(`127.0.0.1:5000/conjur-cli@sha256:${'a'.repeat(64)}`)).toMatchObject({ host: '127.0.0.1:5000', digest: `sha256:${'a'.repeat(64)}` });
+    expect(parseImageReference('registry.example.com/org/conjur-cli:4.2.0-build.123')).toMatchObject({
+      host: 'registry.example.com',
+      path: 'org/conjur-cli',
+      tag: '4.2.0-build.123',
+    });
+    expect(parseImageReference(`127.0.0.1:5000/conjur-cli@sha256:${'a'.repeat(64)}`)).toMatchObject({
+      host: '127.0.0.1:5000',
+      digest: `sha256:${'a'.repeat(64)}`,
+    });
     expect(parseRepository('localhost:5000/org/sub/name')).toEqual({ host: 'localhost:5000', path: 'org/sub/name' });
     expect(() => parseRepository('docker.io')).toThrow(/not valid/);
   });

@@ -31,7 +31,9 @@ describe('listTree on one huge flat directory', () => {
       delay.disable();
       await root.close();
     }
-    expect(problems.listed).toEqual([expect.stringContaining(`more than ${DEFAULT_STAGING_LIMITS.maxFiles} files and directories (staging.max_files)`)]);
+    expect(problems.listed).toEqual([
+      expect.stringContaining(`more than ${DEFAULT_STAGING_LIMITS.maxFiles} files and directories (staging.max_files)`),
+    ]);
     expect(counters.entriesRead).toBe(DEFAULT_STAGING_LIMITS.maxFiles + 1);
     // Generous: Slack's acknowledgement limit is 3 s.
     expect(delay.max / 1e6).toBeLessThan(1000);

@@ -75,7 +75,8 @@ export function spyOnTools(dir: string, tools: Readonly<Record<string, { real: s
   const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
   for (const [tool, { real, note }] of Object.entries(tools)) {
     // A name (a shell builtin, as `command -v true` answers) would exec this wrapper again, forever.
-    if (!path.isAbsolute(real) || real.startsWith(`${bin}/`)) throw new Error(`spyOnTools: the real ${tool} must be an absolute path outside ${bin}, not ${real}`);
+    if (!path.isAbsolute(real) || real.startsWith(`${bin}/`))
+      throw new Error(`spyOnTools: the real ${tool} must be an absolute path outside ${bin}, not ${real}`);
     const script = [
       '#!/bin/sh',
       `o=${q(path.join(out, tool))}-"$(date +%s%N)-$$"`,
@@ -98,7 +99,12 @@ export function spyOnTools(dir: string, tools: Readonly<Record<string, { real: s
         .map((f) => {
           const base = path.join(out, f.slice(0, -'.env'.length));
           const env = Object.fromEntries(nul(`${base}.env`).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-          return { tool: f.slice(0, f.lastIndexOf('-', f.lastIndexOf('-') - 1)), argv: nul(`${base}.argv`), env, note: readFileSync(`${base}.note`, 'utf8') };
+          return {
+            tool: f.slice(0, f.lastIndexOf('-', f.lastIndexOf('-') - 1)),
+            argv: nul(`${base}.argv`),
+            env,
+            note: readFileSync(`${base}.note`, 'utf8'),
+          };
         }),
   };
 }
@@ -110,8 +116,12 @@ export function spyOnTools(dir: string, tools: Readonly<Record<string, { real: s
  */
 export function expectOnlyOwnEnv(call: ChildCall, own: Readonly<Record<string, string>> = {}): void {
   const inherited = INHERITED_ENV.filter((k) => process.env[k] !== undefined);
-  expect({ tool: call.tool, names: Object.keys(call.env).sort() }).toEqual({ tool: call.tool, names: [...new Set([...inherited, 'HOME', ...Object.keys(own)])].sort() });
+  expect({ tool: call.tool, names: Object.keys(call.env).sort() }).toEqual({
+    tool: call.tool,
+    names: [...new Set([...inherited, 'HOME', ...Object.keys(own)])].sort(),
+  });
   for (const [k, v] of Object.entries(own)) expect({ tool: call.tool, [k]: call.env[k] }).toEqual({ tool: call.tool, [k]: v });
   const seen = `${JSON.stringify(call.env)}\n${call.argv.join('\n')}`;
-  for (const [name, value] of Object.entries(PARENT_CANARIES)) expect({ tool: call.tool, name, leaked: seen.includes(value) }).toEqual({ tool: call.tool, name, leaked: false });
+  for (const [name, value] of Object.entries(PARENT_CANARIES))
+    expect({ tool: call.tool, name, leaked: seen.includes(value) }).toEqual({ tool: call.tool, name, leaked: false });
 }

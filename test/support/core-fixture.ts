@@ -38,7 +38,13 @@ ${destinations}`;
  * A ReleaseCore on a temp directory, from a projects file given as YAML lines (the staging_dir,
  * channel and identity lines are added). Extra publisher types can be registered for the test.
  */
-export function makeCore(root: string, projectsYaml: string, conjur: Conjur, extraPublishers: PublisherDefinition[] = [], deps: Partial<CoreDeps> = {}): CoreFixture {
+export function makeCore(
+  root: string,
+  projectsYaml: string,
+  conjur: Conjur,
+  extraPublishers: PublisherDefinition[] = [],
+  deps: Partial<CoreDeps> = {},
+): CoreFixture {
   const stagingDir = path.join(root, 'staging');
   mkdirSync(stagingDir, { recursive: true });
   const file = path.join(root, 'releases.yml');
@@ -51,7 +57,14 @@ export function makeCore(root: string, projectsYaml: string, conjur: Conjur, ext
   }
   const redactor = new Redactor();
   const config = loadConfig(
-    { CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1', CONJUR_ACCOUNT: 'acme', CONJUR_AUTHN_LOGIN: 'host/release-bot', CONJUR_AUTHN_API_KEY: 'x'.repeat(55), RELEASE_BOT_CONFIG: file, RELEASE_BOT_DATA_DIR: path.join(root, 'data') },
+    {
+      CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1',
+      CONJUR_ACCOUNT: 'acme',
+      CONJUR_AUTHN_LOGIN: 'host/release-bot',
+      CONJUR_AUTHN_API_KEY: 'x'.repeat(55),
+      RELEASE_BOT_CONFIG: file,
+      RELEASE_BOT_DATA_DIR: path.join(root, 'data'),
+    },
     { destinationTypes: types, redactor },
   );
   const logLines: string[] = [];

@@ -36,7 +36,9 @@ const pairs = (b: Buffer) => [...b].map((c) => c.toString(16).padStart(2, '0'));
 export function xxd(bytes: Buffer): string {
   return lines(bytes)
     .map((chunk, i) => {
-      const groups = pairs(chunk).join('').replace(/.{4}(?!$)/g, '$& ');
+      const groups = pairs(chunk)
+        .join('')
+        .replace(/.{4}(?!$)/g, '$& ');
       return `${(i * 16).toString(16).padStart(8, '0')}: ${groups.padEnd(39)}  ${ascii(chunk)}\n`;
     })
     .join('');
@@ -47,7 +49,9 @@ export function hexdumpCanonical(bytes: Buffer): string {
   return squeezed(
     bytes,
     (chunk, offset) => {
-      const hex = pairs(chunk).map((p, i) => (i === 7 ? `${p}  ` : `${p} `)).join('');
+      const hex = pairs(chunk)
+        .map((p, i) => (i === 7 ? `${p}  ` : `${p} `))
+        .join('');
       return `${offset.toString(16).padStart(8, '0')}  ${hex.padEnd(49)} |${ascii(chunk)}|`;
     },
     (length) => length.toString(16).padStart(8, '0'),
@@ -60,7 +64,9 @@ export function hexdumpWords(bytes: Buffer): string {
     bytes,
     (chunk, offset) => {
       const padded = chunk.length % 2 ? Buffer.concat([chunk, Buffer.alloc(1)]) : chunk;
-      const words = pairs(padded).join('').replace(/(..)(..)/g, ' $2$1');
+      const words = pairs(padded)
+        .join('')
+        .replace(/(..)(..)/g, ' $2$1');
       return `${offset.toString(16).padStart(7, '0')}${words.padEnd(40)}`;
     },
     (length) => length.toString(16).padStart(7, '0'),
@@ -71,7 +77,10 @@ export function hexdumpWords(bytes: Buffer): string {
 export function odBytes(bytes: Buffer): string {
   return squeezed(
     bytes,
-    (chunk, offset) => `${offset.toString(8).padStart(7, '0')}${pairs(chunk).map((p) => ` ${p}`).join('')}`,
+    (chunk, offset) =>
+      `${offset.toString(8).padStart(7, '0')}${pairs(chunk)
+        .map((p) => ` ${p}`)
+        .join('')}`,
     (length) => length.toString(8).padStart(7, '0'),
   );
 }
@@ -80,7 +89,11 @@ export function odBytes(bytes: Buffer): string {
 export function odBytesWithText(bytes: Buffer): string {
   return squeezed(
     bytes,
-    (chunk, offset) => `${offset.toString(16).padStart(6, '0')}${pairs(chunk).map((p) => ` ${p}`).join('').padEnd(48)}  >${ascii(chunk)}<`,
+    (chunk, offset) =>
+      `${offset.toString(16).padStart(6, '0')}${pairs(chunk)
+        .map((p) => ` ${p}`)
+        .join('')
+        .padEnd(48)}  >${ascii(chunk)}<`,
     (length) => length.toString(16).padStart(6, '0'),
   );
 }

@@ -23,7 +23,13 @@ export interface OciLayout {
 
 interface LayoutIndex {
   schemaVersion: 2;
-  manifests: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os: string; architecture: string } }>;
+  manifests: Array<{
+    mediaType: string;
+    digest: string;
+    size: number;
+    annotations?: Record<string, string>;
+    platform?: { os: string; architecture: string };
+  }>;
 }
 
 /**
@@ -54,12 +60,21 @@ export async function buildTinyImage(workDir: string, content = `hello ${randomU
  * Default platforms are neither of a release machine's usual ones (amd64, arm64 would be one):
  * linux/s390x and linux/ppc64le, so nothing can fall back on "the machine's own platform".
  */
-export async function buildMultiArchImage(workDir: string, platforms: Array<[os: string, arch: string]> = [['linux', 's390x'], ['linux', 'ppc64le']], content = `multi ${randomUUID()}\n`): Promise<OciLayout> {
+export async function buildMultiArchImage(
+  workDir: string,
+  platforms: Array<[os: string, arch: string]> = [
+    ['linux', 's390x'],
+    ['linux', 'ppc64le'],
+  ],
+  content = `multi ${randomUUID()}\n`,
+): Promise<OciLayout> {
   const base = await buildTinyImage(workDir, content);
   const layout = base.source.slice('oci:'.length, -':image'.length);
   const env = toolEnv(workDir);
   for (const [os, arch] of platforms) {
-    await execFileAsync('umoci', ['config', '--image', `${layout}:image`, '--os', os, '--architecture', arch, '--tag', `${os}-${arch}`], { env });
+    await execFileAsync('umoci', ['config', '--image', `${layout}:image`, '--os', os, '--architecture', arch, '--tag', `${os}-${arch}`], {
+      env,
+    });
   }
   const indexFile = path.join(layout, 'index.json');
   const tags = JSON.parse(readFileSync(indexFile, 'utf8')) as LayoutIndex;
@@ -79,7 +94,12 @@ export async function buildMultiArchImage(workDir: string, platforms: Array<[os:
   const bytes = Buffer.from(JSON.stringify(index));
   const hex = createHash('sha256').update(bytes).digest('hex');
   writeFileSync(path.join(layout, 'blobs', 'sha256', hex), bytes);
-  tags.manifests.push({ mediaType: index.mediaType, digest: `sha256:${hex}`, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+  tags.manifests.push({
+    mediaType: index.mediaType,
+    digest: `sha256:${hex}`,
+    size: bytes.length,
+    annotations: { 'org.opencontainers.image.ref.name': 'multi' },
+  });
   writeFileSync(indexFile, JSON.stringify(tags));
   return {
     source: `oci:${layout}:multi`,
@@ -128,7 +148,18 @@ export async function pushTinyImage(options: PushOptions): Promise<PushedImage> 
   }
   await execFileAsync(
     'skopeo',
-    ['copy', '--all', '--quiet', '--preserve-digests', '--dest-tls-verify=false', ...authArgs, '--digestfile', digestFile, image.source, `docker://${ref}`],
+    [
+      'copy',
+      '--all',
+      '--quiet',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      ...authArgs,
+      '--digestfile',
+      digestFile,
+      image.source,
+      `docker://${ref}`,
+    ],
     { env: toolEnv(options.workDir) },
   );
   const digest = readFileSync(digestFile, 'utf8').trim();

@@ -51,7 +51,12 @@ export async function publishContext(
     project,
     version,
     releaseId: 'rel_test',
-    build: { job: project, number: 123, url: `https://jenkins.example/job/${project}/123/`, commit: '9fceb02d0ae598e95dc970b74767f19372d61af8' },
+    build: {
+      job: project,
+      number: 123,
+      url: `https://jenkins.example/job/${project}/123/`,
+      commit: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+    },
     artifact: { kind: 'files', files: artifactFiles },
     dir,
     labelFile,

@@ -56,7 +56,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     `  addr: 127.0.0.1:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
   ];
-  if (options.tls) lines.push('  tls:', `    certificate: ${JSON.stringify(options.tls.certificate)}`, `    key: ${JSON.stringify(options.tls.key)}`);
+  if (options.tls)
+    lines.push('  tls:', `    certificate: ${JSON.stringify(options.tls.certificate)}`, `    key: ${JSON.stringify(options.tls.key)}`);
   if (options.auth) {
     requireBinary('htpasswd', 'apache2-utils');
     // -i reads the password from stdin: it never sits on a command line.
@@ -66,7 +67,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   }
   if (options.token) {
     const t = options.token;
-    lines.push('auth:', '  token:', `    realm: ${JSON.stringify(t.realm)}`, `    service: ${JSON.stringify(t.service)}`, `    issuer: ${JSON.stringify(t.issuer)}`, `    rootcertbundle: ${JSON.stringify(t.rootCertBundle)}`);
+    lines.push(
+      'auth:',
+      '  token:',
+      `    realm: ${JSON.stringify(t.realm)}`,
+      `    service: ${JSON.stringify(t.service)}`,
+      `    issuer: ${JSON.stringify(t.issuer)}`,
+      `    rootcertbundle: ${JSON.stringify(t.rootCertBundle)}`,
+    );
   }
   const config = path.join(tmp.dir, 'config.yml');
   writeFileSync(config, `${lines.join('\n')}\n`);
@@ -86,7 +94,14 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await stop();
     throw err;
   }
-  return { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, port, storage: path.join(tmp.dir, 'storage'), output: () => output, stop };
+  return {
+    host: `127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    storage: path.join(tmp.dir, 'storage'),
+    output: () => output,
+    stop,
+  };
 }
 
 async function runWithInput(file: string, args: string[], input: string): Promise<string> {

@@ -8,6 +8,8 @@ export function requireBinary(binary: string, debianPackage: string): string {
   try {
     return execFileSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error(`${binary} is not installed: run \`apt-get install -y ${debianPackage}\` (as root), or \`bash .ci/run\` which installs every test dependency`);
+    throw new Error(
+      `${binary} is not installed: run \`apt-get install -y ${debianPackage}\` (as root), or \`bash .ci/run\` which installs every test dependency`,
+    );
   }
 }

@@ -4,9 +4,29 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
-import { membershipSentinels, startConjurStandIn, type ConjurStandIn, type ConjurStandInOptions, type RoleRef } from '../../dev/conjur-stand-in.js';
-import { buttonClick, sendSlackRequest, slashCommand, slashCommandFields, type ButtonClickFields, type SentRequest, type SlashCommandFields } from '../../dev/slack-requests.js';
-import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn, type SocketModeAck, type StandInUser } from '../../dev/slack-stand-in.js';
+import {
+  membershipSentinels,
+  startConjurStandIn,
+  type ConjurStandIn,
+  type ConjurStandInOptions,
+  type RoleRef,
+} from '../../dev/conjur-stand-in.js';
+import {
+  buttonClick,
+  sendSlackRequest,
+  slashCommand,
+  slashCommandFields,
+  type ButtonClickFields,
+  type SentRequest,
+  type SlashCommandFields,
+} from '../../dev/slack-requests.js';
+import {
+  startSlackStandIn,
+  type RecordedSlackCall,
+  type SlackStandIn,
+  type SocketModeAck,
+  type StandInUser,
+} from '../../dev/slack-stand-in.js';
 import { createApp, type CreateAppOptions } from '../../app/create.js';
 import { serve, type RunningServer } from '../../app/serve.js';
 import { createHttpApp, listen } from '../../src/server.js';
@@ -102,7 +122,11 @@ export interface SlackWorld {
   /** Sends a signed `/release <text>` from any Slack user id, any slash-command field overridden. */
   commandFrom(fields: Partial<SlashCommandFields> & { user_id: string }, text: string): Promise<SentRequest & { responseUrl: string }>;
   /** Sends a signed button click from any Slack user id, with the payload's workspace fields overridden. */
-  clickFrom(fields: Omit<ButtonClickFields, 'actionId' | 'value' | 'responseUrl'>, actionId: string, value: string): Promise<SentRequest & { responseUrl: string }>;
+  clickFrom(
+    fields: Omit<ButtonClickFields, 'actionId' | 'value' | 'responseUrl'>,
+    actionId: string,
+    value: string,
+  ): Promise<SentRequest & { responseUrl: string }>;
   /** The first answer posted to a response_url. */
   reply(responseUrl: string, timeoutMs?: number): Promise<RecordedSlackCall>;
   stop(): Promise<void>;
@@ -132,7 +156,10 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     webservices: membershipSentinels([...Object.keys(groups), ...Object.keys(options.conjur?.groups ?? {})]),
     ...options.conjur,
     groups: { ...groups, ...options.conjur?.groups },
-    variables: { 'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] }, ...options.variables },
+    variables: {
+      'release/downloads/token': { value: options.downloadsToken ?? CANARY.downloadsToken, readers: ['host:release-bot'] },
+      ...options.variables,
+    },
   });
   const slackPort = options.slackStartsLate ? await freePort() : 0;
   const startStandIn = () =>
@@ -150,7 +177,9 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
   const identity =
     options.identity === 'email-localpart'
       ? `identity: { strategy: email-localpart${options.identityKeys?.includes('email_domains') ? '' : ', email_domains: [example.com]'}${more} }`
-      : `identity: { strategy: map, map: { ${Object.values(USERS).map((u) => `${u.id}: ${u.login}`).join(', ')} }${more} }`;
+      : `identity: { strategy: map, map: { ${Object.values(USERS)
+          .map((u) => `${u.id}: ${u.login}`)
+          .join(', ')} }${more} }`;
   writeFileSync(
     path.join(tmp.dir, 'releases.yml'),
     [
@@ -272,7 +301,9 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     async socketCommand(user, text) {
       const responseUrl = standIn().responseUrl();
       const u = USERS[user];
-      const ack = await standIn().socketMode.send('slash_commands', { ...slashCommandFields({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }) });
+      const ack = await standIn().socketMode.send('slash_commands', {
+        ...slashCommandFields({ text, user_id: u.id, user_name: u.login, response_url: responseUrl }),
+      });
       return { ack, responseUrl };
     },
     async stage(project, version, files, buildNumber = ++build) {
@@ -280,7 +311,12 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       const result = await server.app.core.stage({
         project,
         version,
-        build: { job: project, number: buildNumber, url: `https://jenkins.example/job/${project}/${buildNumber}/`, commit: '9fceb02d0ae598e95dc970b74767f19372d61af8' },
+        build: {
+          job: project,
+          number: buildNumber,
+          url: `https://jenkins.example/job/${project}/${buildNumber}/`,
+          commit: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+        },
         reportedBy: `jenkins:${project}`,
         actor: { via: `jenkins:${project}` },
       });
@@ -290,12 +326,16 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     click: (user, actionId, value) => world.clickFrom({ userId: USERS[user].id, userName: USERS[user].login }, actionId, value),
     async commandFrom(fields, text) {
       const responseUrl = standIn().responseUrl();
-      const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ ...fields, text, response_url: responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, slashCommand({ ...fields, text, response_url: responseUrl }), {
+        signingSecret: CANARY.signingSecret,
+      });
       return { ...sent, responseUrl };
     },
     async clickFrom(fields, actionId, value) {
       const responseUrl = standIn().responseUrl();
-      const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ ...fields, actionId, value, responseUrl }), { signingSecret: CANARY.signingSecret });
+      const sent = await sendSlackRequest(world.eventsUrl, buttonClick({ ...fields, actionId, value, responseUrl }), {
+        signingSecret: CANARY.signingSecret,
+      });
       return { ...sent, responseUrl };
     },
     reply(responseUrl, timeoutMs = 15_000) {
@@ -316,7 +356,10 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
  * What `serve()` does, with options for the Slack front end: marks interrupted releases, mounts
  * Slack on the HTTP server, listens; stopping stops Slack, closes the server and the database.
  */
-async function serveWithSlackOptions(appOptions: CreateAppOptions, mount: MountSlackOptions): Promise<{ running: RunningServer; slack: SlackHandle | undefined }> {
+async function serveWithSlackOptions(
+  appOptions: CreateAppOptions,
+  mount: MountSlackOptions,
+): Promise<{ running: RunningServer; slack: SlackHandle | undefined }> {
   const app = createApp(appOptions);
   app.core.recoverInterrupted();
   const http = createHttpApp(app.core);

@@ -81,7 +81,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const hostKey = await generateKeyPair(dir, 'host_ed25519', 'release-bot-test-host');
   const clientKey = await generateKeyPair(dir, 'client_ed25519');
   const authorizedKeysFile = path.join(dir, 'authorized_keys');
-  const setAuthorizedKeys = (content: string) => writeFileSync(authorizedKeysFile, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
+  const setAuthorizedKeys = (content: string) =>
+    writeFileSync(authorizedKeysFile, content.endsWith('\n') ? content : `${content}\n`, { mode: 0o600 });
   const ak = options.authorizedKeys;
   setAuthorizedKeys(typeof ak === 'function' ? ak(clientKey.publicKey) : (ak ?? clientKey.publicKey));
 
@@ -121,7 +122,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     tmp.cleanup();
   };
   try {
-    await waitForBanner(port, () => child.exitCode, () => output);
+    await waitForBanner(
+      port,
+      () => child.exitCode,
+      () => output,
+    );
   } catch (err) {
     await stop();
     throw err;
@@ -132,17 +137,28 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const knownHostsFile = path.join(dir, 'known_hosts');
   writeFileSync(knownHostsFile, `${hostKeyLine}\n`, { mode: 0o600 });
   const sshArgs = [
-    '-F', '/dev/null',
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'IdentityAgent=none',
-    '-o', 'LogLevel=ERROR',
-    '-i', clientKey.privateKeyPath,
-    '-p', String(port),
-    '-l', user,
+    '-F',
+    '/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'IdentityAgent=none',
+    '-o',
+    'LogLevel=ERROR',
+    '-i',
+    clientKey.privateKeyPath,
+    '-p',
+    String(port),
+    '-l',
+    user,
   ];
   return {
     host: '127.0.0.1',

@@ -23,7 +23,10 @@ export const CHAIN_BROKEN_EXIT = 65;
 function withDb<T>(dataDir: string | undefined, body: (db: Db) => T): T {
   const dir = path.resolve(dataDir ?? (process.env.RELEASE_BOT_DATA_DIR || './data'));
   if (!existsSync(path.join(dir, DATABASE_FILE))) {
-    throw new ReleaseBotError(ErrorCode.NotFound, `no release-bot database in ${dir}: set RELEASE_BOT_DATA_DIR (or --data-dir) to the bot's data directory`);
+    throw new ReleaseBotError(
+      ErrorCode.NotFound,
+      `no release-bot database in ${dir}: set RELEASE_BOT_DATA_DIR (or --data-dir) to the bot's data directory`,
+    );
   }
   const db = openDatabaseReadOnly(dir);
   try {
@@ -39,7 +42,8 @@ function hash64(v: string, previous: string[] = []): string[] {
 }
 
 function auditId(id: string): string {
-  if (!/^aud_[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ReleaseBotError(ErrorCode.BadInput, `invalid audit entry id ${JSON.stringify(clip(id))}: ids look like aud_XXXXXXXXXXXX`);
+  if (!/^aud_[A-Za-z0-9_-]{1,64}$/.test(id))
+    throw new ReleaseBotError(ErrorCode.BadInput, `invalid audit entry id ${JSON.stringify(clip(id))}: ids look like aud_XXXXXXXXXXXX`);
   return id;
 }
 
@@ -56,21 +60,33 @@ export function verifyText(r: VerifyResult, source: string): string {
   const lines: string[] = [];
   if (r.break) {
     lines.push(`audit chain BROKEN at seq ${r.break.seq} (${r.break.id}): ${r.break.kind}: ${r.break.message}`);
-    lines.push(r.lastGood ? `intact before it: seq ${r.first?.seq}–${r.lastGood.seq}, last good hash ${r.lastGood.hash}` : 'no entry before it is intact');
+    lines.push(
+      r.lastGood
+        ? `intact before it: seq ${r.first?.seq}–${r.lastGood.seq}, last good hash ${r.lastGood.hash}`
+        : 'no entry before it is intact',
+    );
   } else if (r.count === 0) {
     lines.push(`audit log is empty (${source})`);
   } else {
     lines.push(`audit chain intact: ${r.count} entries, seq ${r.first?.seq}–${r.head?.seq} (${source})`);
   }
   for (const g of r.gaps) {
-    lines.push(`seq ${g.from}${g.to > g.from ? `–${g.to}` : ''} MISSING: sequence numbers are never reused, so ${g.to > g.from ? 'these entries were' : 'this entry was'} deleted`);
+    lines.push(
+      `seq ${g.from}${g.to > g.from ? `–${g.to}` : ''} MISSING: sequence numbers are never reused, so ${g.to > g.from ? 'these entries were' : 'this entry was'} deleted`,
+    );
   }
   for (const a of r.anchors) {
-    lines.push(a.seq !== undefined ? `anchor ${a.hash}: found at seq ${a.seq}` : `anchor ${a.hash}: NOT FOUND in the intact chain: entries were removed from the end, or the log was rewritten`);
+    lines.push(
+      a.seq !== undefined
+        ? `anchor ${a.hash}: found at seq ${a.seq}`
+        : `anchor ${a.hash}: NOT FOUND in the intact chain: entries were removed from the end, or the log was rewritten`,
+    );
   }
   if (r.head) {
     lines.push(`head: seq ${r.head.seq} ${r.head.id} ${r.head.hash}`);
-    lines.push('Entries removed from the end leave an intact chain: keep the head hash elsewhere (the syslog copy carries every hash) and check it later with `release-bot audit verify --anchor <hash>`.');
+    lines.push(
+      'Entries removed from the end leave an intact chain: keep the head hash elsewhere (the syslog copy carries every hash) and check it later with `release-bot audit verify --anchor <hash>`.',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -78,10 +94,16 @@ export function verifyText(r: VerifyResult, source: string): string {
 /** The comparison with a forwarded copy: one line per difference, each with its sequence number. */
 export function againstText(file: string, copy: ForwardedCopy, differences: readonly Difference[]): string {
   const seqs = copy.items.map((i) => i.seq);
-  const lines = [`forwarded copy ${file} (${copy.format}): ${copy.items.length} entries${seqs.length ? `, seq ${Math.min(...seqs)}–${Math.max(...seqs)}` : ''}`];
+  const lines = [
+    `forwarded copy ${file} (${copy.format}): ${copy.items.length} entries${seqs.length ? `, seq ${Math.min(...seqs)}–${Math.max(...seqs)}` : ''}`,
+  ];
   for (const u of copy.unreadable) lines.push(`  unreadable: ${u}`);
   if (differences.length === 0) lines.push('database and forwarded copy agree on every entry');
-  else lines.push(`database and forwarded copy DIFFER (${differences.length}):`, ...differences.map((d) => `  seq ${d.seq}: ${d.kind}: ${d.message}`));
+  else
+    lines.push(
+      `database and forwarded copy DIFFER (${differences.length}):`,
+      ...differences.map((d) => `  seq ${d.seq}: ${d.kind}: ${d.message}`),
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -148,12 +170,19 @@ export function registerAudit(program: Command): void {
     .description('walk the hash chain; name the first entry changed, removed or reordered; exit 65 if any')
     .option('--anchor <hash>', 'a head hash recorded earlier: it must still be in the chain (repeatable)', hash64, [] as string[])
     .option('--input <file>', 'verify an `audit export` file instead of the database')
-    .option('--against <file>', 'also compare the database, entry by entry, with a forwarded copy (JSONL, or the syslog sink\'s RFC 5424 messages)')
+    .option(
+      '--against <file>',
+      "also compare the database, entry by entry, with a forwarded copy (JSONL, or the syslog sink's RFC 5424 messages)",
+    )
     .option('--json', 'print the result as JSON')
     .option(...dataDirOption)
     .action(
       action(async (o: { anchor: string[]; input?: string; against?: string; json?: boolean; dataDir?: string }) => {
-        if (o.input && o.against) throw new ReleaseBotError(ErrorCode.BadInput, '--input and --against do not go together: --against compares the database with a copy');
+        if (o.input && o.against)
+          throw new ReleaseBotError(
+            ErrorCode.BadInput,
+            '--input and --against do not go together: --against compares the database with a copy',
+          );
         if (o.input) {
           const result = verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor });
           process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input));
@@ -166,7 +195,9 @@ export function registerAudit(program: Command): void {
           return { result: verifyChain(items, { anchors: o.anchor }), differences: copy ? compareWithCopy(items, copy) : [] };
         });
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(copy ? { ...result, against: { file: o.against, format: copy.format, count: copy.items.length, unreadable: copy.unreadable, differences } } : result, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify(copy ? { ...result, against: { file: o.against, format: copy.format, count: copy.items.length, unreadable: copy.unreadable, differences } } : result, null, 2)}\n`,
+          );
         } else {
           process.stdout.write(verifyText(result, 'database') + (copy ? againstText(o.against as string, copy, differences) : ''));
         }

@@ -21,26 +21,41 @@ export function requiredSlackScopes(identity: Pick<Config['identity'], 'strategy
 }
 
 /** Slack's answers to a token it does not take: the token is the fix, whatever the exact code. */
-const SLACK_TOKEN_ERRORS = new Set(['invalid_auth', 'not_authed', 'token_revoked', 'token_expired', 'account_inactive', 'not_allowed_token_type']);
+const SLACK_TOKEN_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'token_revoked',
+  'token_expired',
+  'account_inactive',
+  'not_allowed_token_type',
+]);
 
 type Probe = { status: number; headers: Headers; text: string } | { problem: string };
 
 /** A network failure in an operator's words: which part failed (name, connection, TLS, time). */
 function networkProblem(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs / 1000} s: check the host, the port and any firewall or proxy in between`;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return `no answer within ${timeoutMs / 1000} s: check the host, the port and any firewall or proxy in between`;
   const code = e.cause?.code ?? e.code ?? '';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `the host name does not resolve (${code}): check its spelling and the machine's DNS`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return `the host name does not resolve (${code}): check its spelling and the machine's DNS`;
   if (code === 'ECONNREFUSED') return 'the connection was refused (ECONNREFUSED): nothing listens there; check the host and the port';
   if (code === 'ECONNRESET') return 'the connection was reset (ECONNRESET): a firewall or proxy may be in between';
-  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code)) return `TLS failed (${code}): the server's certificate is not trusted by this machine; install its CA in the system store`;
+  if (/CERT|SSL|TLS|SELF_SIGNED/.test(code))
+    return `TLS failed (${code}): the server's certificate is not trusted by this machine; install its CA in the system store`;
   return `${code || e.cause?.message || e.message || 'the request failed'}`;
 }
 
 /** One GET with a timeout, following no redirect, sending no credential; the body is read up to 64 KiB. */
 async function get(url: string, headers: Record<string, string> = {}, method = 'GET', timeoutMs = NETWORK_TIMEOUT_MS): Promise<Probe> {
   try {
-    const res = await fetch(url, { method, headers: { 'user-agent': 'release-bot doctor', ...headers }, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, {
+      method,
+      headers: { 'user-agent': 'release-bot doctor', ...headers },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     const text = (await res.text()).slice(0, 64 * 1024);
     return { status: res.status, headers: res.headers, text };
   } catch (err) {
@@ -56,10 +71,15 @@ async function get(url: string, headers: Record<string, string> = {}, method = '
 export async function slackChecks(env: Config['env'], identity: Config['identity']): Promise<Check[]> {
   const token = env.SLACK_BOT_TOKEN;
   if (!token) return [];
-  const api = env.SLACK_API_URL ? (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`) : 'https://slack.com/api/';
+  const api = env.SLACK_API_URL
+    ? env.SLACK_API_URL.endsWith('/')
+      ? env.SLACK_API_URL
+      : `${env.SLACK_API_URL}/`
+    : 'https://slack.com/api/';
   const name = 'Slack bot token';
   const got = await get(`${api}auth.test`, { authorization: `Bearer ${token}` }, 'POST');
-  if ('problem' in got) return [{ ok: false, name, detail: `${api}auth.test: ${got.problem}${env.SLACK_API_URL ? ' (SLACK_API_URL)' : ''}` }];
+  if ('problem' in got)
+    return [{ ok: false, name, detail: `${api}auth.test: ${got.problem}${env.SLACK_API_URL ? ' (SLACK_API_URL)' : ''}` }];
   let body: { ok?: unknown; error?: unknown; team?: unknown; user?: unknown };
   try {
     body = JSON.parse(got.text) as typeof body;
@@ -68,19 +88,26 @@ export async function slackChecks(env: Config['env'], identity: Config['identity
   }
   if (body.ok !== true) {
     const error = typeof body.error === 'string' ? body.error.slice(0, 60) : `HTTP ${got.status}`;
-    return [{
-      ok: false,
-      name,
-      detail: SLACK_TOKEN_ERRORS.has(error)
-        ? `Slack refused SLACK_BOT_TOKEN (${error}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> your app -> OAuth & Permissions into SLACK_BOT_TOKEN, reinstalling the app if it was revoked`
-        : `auth.test failed (${error}): see https://api.slack.com/methods/auth.test`,
-    }];
+    return [
+      {
+        ok: false,
+        name,
+        detail: SLACK_TOKEN_ERRORS.has(error)
+          ? `Slack refused SLACK_BOT_TOKEN (${error}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> your app -> OAuth & Permissions into SLACK_BOT_TOKEN, reinstalling the app if it was revoked`
+          : `auth.test failed (${error}): see https://api.slack.com/methods/auth.test`,
+      },
+    ];
   }
   const who = `${typeof body.user === 'string' ? body.user : '?'} in ${typeof body.team === 'string' ? body.team : '?'}`;
   const header = got.headers.get('x-oauth-scopes');
   const checks: Check[] = [{ ok: true, name, detail: `auth.test ok (${who})` }];
   if (header === null) {
-    checks.push({ ok: false, name: 'Slack scopes', detail: 'Slack named no scopes (no x-oauth-scopes header): is SLACK_BOT_TOKEN a bot token (xoxb-...) and SLACK_API_URL the Slack Web API?' });
+    checks.push({
+      ok: false,
+      name: 'Slack scopes',
+      detail:
+        'Slack named no scopes (no x-oauth-scopes header): is SLACK_BOT_TOKEN a bot token (xoxb-...) and SLACK_API_URL the Slack Web API?',
+    });
     return checks;
   }
   const granted = new Set(header.trim().split(/\s*,\s*/));
@@ -88,7 +115,11 @@ export async function slackChecks(env: Config['env'], identity: Config['identity
   checks.push(
     missing.length === 0
       ? { ok: true, name: 'Slack scopes', detail: requiredSlackScopes(identity).join(', ') }
-      : { ok: false, name: 'Slack scopes', detail: `the bot token lacks ${missing.join(', ')}: add ${missing.length === 1 ? 'it' : 'them'} under OAuth & Permissions -> Bot Token Scopes (deploy/slack/manifest.yml lists them) and reinstall the app to the workspace` },
+      : {
+          ok: false,
+          name: 'Slack scopes',
+          detail: `the bot token lacks ${missing.join(', ')}: add ${missing.length === 1 ? 'it' : 'them'} under OAuth & Permissions -> Bot Token Scopes (deploy/slack/manifest.yml lists them) and reinstall the app to the workspace`,
+        },
   );
   return checks;
 }
@@ -100,10 +131,26 @@ export async function jwksCheck(url: string | undefined): Promise<Check[]> {
   const got = await get(url, { accept: 'application/json' });
   if ('problem' in got) return [{ ok: false, name, detail: `${got.problem} (JENKINS_JWKS_URL)` }];
   if (got.status === 401 || got.status === 403) {
-    return [{ ok: false, name, detail: `answers ${got.status}: the bot reads it without credentials, so it must be public; point JENKINS_JWKS_URL at the OIDC provider's key set (<issuer>/jwks for Jenkins' OIDC provider plugin)` }];
+    return [
+      {
+        ok: false,
+        name,
+        detail: `answers ${got.status}: the bot reads it without credentials, so it must be public; point JENKINS_JWKS_URL at the OIDC provider's key set (<issuer>/jwks for Jenkins' OIDC provider plugin)`,
+      },
+    ];
   }
-  if (got.status >= 300 && got.status < 400) return [{ ok: false, name, detail: `answers ${got.status} (a redirect to ${got.headers.get('location') ?? '?'}): the bot follows no redirect; put the final URL in JENKINS_JWKS_URL` }];
-  if (got.status !== 200) return [{ ok: false, name, detail: `answers HTTP ${got.status}: check JENKINS_JWKS_URL (<issuer>/jwks for Jenkins' OIDC provider plugin)` }];
+  if (got.status >= 300 && got.status < 400)
+    return [
+      {
+        ok: false,
+        name,
+        detail: `answers ${got.status} (a redirect to ${got.headers.get('location') ?? '?'}): the bot follows no redirect; put the final URL in JENKINS_JWKS_URL`,
+      },
+    ];
+  if (got.status !== 200)
+    return [
+      { ok: false, name, detail: `answers HTTP ${got.status}: check JENKINS_JWKS_URL (<issuer>/jwks for Jenkins' OIDC provider plugin)` },
+    ];
   let doc: unknown;
   try {
     doc = JSON.parse(got.text);
@@ -111,10 +158,14 @@ export async function jwksCheck(url: string | undefined): Promise<Check[]> {
     return [{ ok: false, name, detail: 'is not JSON: JENKINS_JWKS_URL must be a JWKS document ({"keys": [...]})' }];
   }
   const keys = jwksUsableKeys(doc);
-  if (keys === undefined) return [{ ok: false, name, detail: 'has no "keys" array: JENKINS_JWKS_URL must be a JWKS document ({"keys": [...]})' }];
+  if (keys === undefined)
+    return [{ ok: false, name, detail: 'has no "keys" array: JENKINS_JWKS_URL must be a JWKS document ({"keys": [...]})' }];
   const rs256 = keys.filter((k) => k.alg === 'RS256').length;
   const es256 = keys.length - rs256;
-  if (keys.length === 0) return [{ ok: false, name, detail: 'holds no RS256 (RSA, 2048 bits or more) or ES256 (P-256) signing key: no token could be verified' }];
+  if (keys.length === 0)
+    return [
+      { ok: false, name, detail: 'holds no RS256 (RSA, 2048 bits or more) or ES256 (P-256) signing key: no token could be verified' },
+    ];
   return [{ ok: true, name, detail: `${rs256} RS256 and ${es256} ES256 key(s)` }];
 }
 
@@ -127,14 +178,24 @@ export function tcpProbe(host: string, port: number, banner?: RegExp, timeoutMs 
       socket.destroy();
       resolve(problem);
     };
-    socket.setTimeout(timeoutMs, () => done(banner ? `connected, but no ${banner.source} banner within ${timeoutMs / 1000} s: is this an ssh server?` : `no answer within ${timeoutMs / 1000} s`));
+    socket.setTimeout(timeoutMs, () =>
+      done(
+        banner
+          ? `connected, but no ${banner.source} banner within ${timeoutMs / 1000} s: is this an ssh server?`
+          : `no answer within ${timeoutMs / 1000} s`,
+      ),
+    );
     socket.once('connect', () => {
       if (!banner) done(undefined);
     });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
       if (!received.includes('\n') && received.length < 256) return;
-      done(banner && !banner.test(received) ? `connected, but it does not speak ssh (it said ${JSON.stringify(received.split('\n')[0]?.slice(0, 40))})` : undefined);
+      done(
+        banner && !banner.test(received)
+          ? `connected, but it does not speak ssh (it said ${JSON.stringify(received.split('\n')[0]?.slice(0, 40))})`
+          : undefined,
+      );
     });
     socket.once('error', (err: NodeJS.ErrnoException) => done(networkProblem(err, timeoutMs)));
   });
@@ -196,7 +257,12 @@ export async function destinationChecks(projects: Config['projects']): Promise<C
     }
     const got = await get(reach.url, reach.headers);
     if ('problem' in got) checks.push({ ok: false, name, detail: got.problem });
-    else if (got.status >= 500) checks.push({ ok: false, name, detail: `answers HTTP ${got.status}: the ${reach.expect} is down or failing; releases to it will fail until it is back` });
+    else if (got.status >= 500)
+      checks.push({
+        ok: false,
+        name,
+        detail: `answers HTTP ${got.status}: the ${reach.expect} is down or failing; releases to it will fail until it is back`,
+      });
     else checks.push({ ok: true, name, detail: `${reach.expect} answers (HTTP ${got.status})` });
   }
   return checks;

@@ -107,14 +107,21 @@ async function variableCheck(conjur: Conjur, login: string, id: string): Promise
   } catch (err) {
     const coded = toReleaseBotError(err);
     // Conjur answers 403 only for a declared variable (an undeclared one is 404, whoever asks).
-    if (coded.code === ErrorCode.ConjurForbidden) return { ok: false, detail: `declared, but ${login} may not read it: permit execute on it to the bot in policy (deploy/conjur/policy.yml)` };
+    if (coded.code === ErrorCode.ConjurForbidden)
+      return {
+        ok: false,
+        detail: `declared, but ${login} may not read it: permit execute on it to the bot in policy (deploy/conjur/policy.yml)`,
+      };
     if (coded.code !== ErrorCode.ConjurNotFound) return { ok: false, detail: `${coded.message} [${coded.code}]` };
   }
   // A 404 is either "not declared" or "declared, permitted, but empty": the permission check tells them apart.
   try {
     return (await conjur.canRead(id))
       ? { ok: false, detail: `declared and ${login} may read it, but it has no value: set one (conjur variable set -i ${id} -v ...)` }
-      : { ok: false, detail: `not declared (or not visible to ${login}): declare it in policy and permit execute to the bot (deploy/conjur/policy.yml)` };
+      : {
+          ok: false,
+          detail: `not declared (or not visible to ${login}): declare it in policy and permit execute to the bot (deploy/conjur/policy.yml)`,
+        };
   } catch (err) {
     const coded = toReleaseBotError(err);
     return { ok: false, detail: `${coded.message} [${coded.code}]` };
@@ -128,7 +135,11 @@ async function sentinelChecks(conjur: Conjur, login: string, config: Config): Pr
     const name = `Conjur membership sentinel ${group}`;
     try {
       const state = conjur.membershipSentinel ? await conjur.membershipSentinel(group) : 'ok';
-      checks.push(state === 'ok' ? { ok: true, name, detail: `in place (${users.join(', ')})` } : { ok: false, name, detail: sentinelProblem(group, users, state, login) });
+      checks.push(
+        state === 'ok'
+          ? { ok: true, name, detail: `in place (${users.join(', ')})` }
+          : { ok: false, name, detail: sentinelProblem(group, users, state, login) },
+      );
     } catch (err) {
       const coded = toReleaseBotError(err);
       checks.push({ ok: false, name, detail: `${coded.message} [${coded.code}]` });
@@ -169,7 +180,11 @@ async function runChecks(app: App): Promise<Check[]> {
     await access(config.stagingDir, constants.R_OK | constants.X_OK);
     checks.push({ ok: true, name: 'staging directory', detail: config.stagingDir });
   } catch (err) {
-    checks.push({ ok: false, name: 'staging directory', detail: `${config.stagingDir} cannot be read (${(err as NodeJS.ErrnoException).code}): create it, readable by the bot's user` });
+    checks.push({
+      ok: false,
+      name: 'staging directory',
+      detail: `${config.stagingDir} cannot be read (${(err as NodeJS.ErrnoException).code}): create it, readable by the bot's user`,
+    });
   }
 
   const login = config.env.CONJUR_AUTHN_LOGIN;
@@ -186,14 +201,26 @@ async function runChecks(app: App): Promise<Check[]> {
     });
   } catch (err) {
     const coded = toReleaseBotError(err);
-    loggedIn = coded.code === ErrorCode.ConjurAuthFailed ? 'Conjur refused the bot\'s login (see Conjur identity)' : coded.code === ErrorCode.ConjurForbidden ? 'Conjur refused the bot (see Conjur identity)' : 'Conjur did not answer';
+    loggedIn =
+      coded.code === ErrorCode.ConjurAuthFailed
+        ? "Conjur refused the bot's login (see Conjur identity)"
+        : coded.code === ErrorCode.ConjurForbidden
+          ? 'Conjur refused the bot (see Conjur identity)'
+          : 'Conjur did not answer';
     checks.push({ ok: false, name: 'Conjur identity', detail: conjurLoginProblem(config, coded) });
   }
-  const variables = [...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials))))].sort();
-  if (loggedIn === undefined) checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
+  const variables = [
+    ...new Set([...config.projects.values()].flatMap((p) => p.destinations.flatMap((d) => Object.values(d.credentials)))),
+  ].sort();
+  if (loggedIn === undefined)
+    checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
   else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: `not checked: ${loggedIn}` });
 
-  checks.push(...(await slackChecks(config.env, config.identity)), ...(await jwksCheck(config.env.JENKINS_JWKS_URL)), ...(await destinationChecks(config.projects)));
+  checks.push(
+    ...(await slackChecks(config.env, config.identity)),
+    ...(await jwksCheck(config.env.JENKINS_JWKS_URL)),
+    ...(await destinationChecks(config.projects)),
+  );
 
   for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
     const found = await onPath(tool);
@@ -210,18 +237,38 @@ async function runChecks(app: App): Promise<Check[]> {
     checks.push({
       ok: problem === undefined,
       name: `audit syslog ${syslogUrl}`,
-      detail: problem === undefined ? (target.protocol === 'tcp' ? 'accepts connections' : 'configured (UDP gives no answer to check)') : `unreachable (${problem}): entries wait in the database until it is back`,
+      detail:
+        problem === undefined
+          ? target.protocol === 'tcp'
+            ? 'accepts connections'
+            : 'configured (UDP gives no answer to check)'
+          : `unreachable (${problem}): entries wait in the database until it is back`,
     });
   }
   const jsonl = config.env.AUDIT_JSONL_FILE;
   if (jsonl) {
     const dir = path.dirname(path.resolve(jsonl));
-    const writable = await access(dir, constants.W_OK).then(() => true, () => false);
-    checks.push({ ok: writable, name: `audit JSONL ${jsonl}`, detail: writable ? 'directory writable' : `${dir} is not writable by this user: create it, or add it to ReadWritePaths in the systemd unit` });
+    const writable = await access(dir, constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+    checks.push({
+      ok: writable,
+      name: `audit JSONL ${jsonl}`,
+      detail: writable
+        ? 'directory writable'
+        : `${dir} is not writable by this user: create it, or add it to ReadWritePaths in the systemd unit`,
+    });
   }
-  const pending = db.prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f').all() as { forwarder: string; n: number }[];
+  const pending = db
+    .prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f')
+    .all() as { forwarder: string; n: number }[];
   for (const p of pending.filter((x) => x.n > 0)) {
-    checks.push({ ok: true, name: `audit forwarding ${p.forwarder}`, detail: `${p.n} entr${p.n === 1 ? 'y' : 'ies'} not forwarded yet (release-bot serve sends them)` });
+    checks.push({
+      ok: true,
+      name: `audit forwarding ${p.forwarder}`,
+      detail: `${p.n} entr${p.n === 1 ? 'y' : 'ies'} not forwarded yet (release-bot serve sends them)`,
+    });
   }
   return checks;
 }
@@ -239,7 +286,9 @@ function render(checks: Check[]): string {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check configuration, Conjur reachability and identity, every credential, the tools destinations need; exit non-zero on any problem')
+    .description(
+      'check configuration, Conjur reachability and identity, every credential, the tools destinations need; exit non-zero on any problem',
+    )
     .option('--json', 'print the checks as JSON')
     .action(
       action(async (o: { json?: boolean }) => {

@@ -17,10 +17,17 @@ export function registerGc(program: Command): void {
           const now = new Date();
           const days = app.core.config.staging.retention_days;
           // Every build a release or a resume could still read keeps its tree (see quarantineKeep).
-          const keep = new Set(app.core.staged.quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString()).map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : '')));
+          const keep = new Set(
+            app.core.staged
+              .quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString())
+              .map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : '')),
+          );
           const result = await app.core.quarantine.collect(keep, now);
           if (o.json) process.stdout.write(`${JSON.stringify({ ...result, retentionDays: days }, null, 2)}\n`);
-          else process.stdout.write(`removed ${result.removed.length} quarantined build(s), kept ${result.kept} (retention ${days} day(s)) in ${app.core.quarantine.root}\n`);
+          else
+            process.stdout.write(
+              `removed ${result.removed.length} quarantined build(s), kept ${result.kept} (retention ${days} day(s)) in ${app.core.quarantine.root}\n`,
+            );
         } finally {
           app.close();
         }

@@ -18,7 +18,12 @@ export function registerNotify(program: Command): void {
   command.action(
     action(async (files: string[], o: NotifyOptions) => {
       try {
-        return await notify(files, o, { env: process.env, stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), exitCodes });
+        return await notify(files, o, {
+          env: process.env,
+          stdout: (s) => process.stdout.write(s),
+          stderr: (s) => process.stderr.write(s),
+          exitCodes,
+        });
       } catch (err) {
         if (err instanceof NotifyError) throw new ReleaseBotError(err.code as ErrorCode, err.message, { cause: err });
         throw err;

@@ -4,14 +4,19 @@ import { action } from '../run.js';
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz); reloads the projects file when it changes and on SIGHUP; SIGTERM drains in-flight releases')
+    .description(
+      'run the HTTP server (Slack, Jenkins webhook, /healthz, /readyz); reloads the projects file when it changes and on SIGHUP; SIGTERM drains in-flight releases',
+    )
     .action(
       action(async () => {
         const { serve } = await import('../../../app/serve.js');
         const running = await serve();
         const stop = (signal: string) => {
           running.app.log.info({ signal }, 'signal received');
-          running.stop().then(() => process.exit(0), () => process.exit(1));
+          running.stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

@@ -25,7 +25,10 @@ async function loadEnvFile(file: string): Promise<void> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ReleaseBotError(ErrorCode.ConfigInvalid, `--environment-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at the bot's environment file, readable by this user`);
+    throw new ReleaseBotError(
+      ErrorCode.ConfigInvalid,
+      `--environment-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): point it at the bot's environment file, readable by this user`,
+    );
   }
   const dotenv = await import('dotenv');
   Object.assign(process.env, dotenv.parse(text));
@@ -35,11 +38,18 @@ export function registerSshCommand(program: Command): void {
   program
     .command('ssh-command')
     .description('the forced command of an authorized_keys line: runs SSH_ORIGINAL_COMMAND if it is publish, stage or status, as --as')
-    .requiredOption('--as <login>', 'the Conjur login of the key\'s owner (set by the administrator in authorized_keys, never by the client)')
-    .option('--environment-file <file>', 'read the bot\'s environment from this file (e.g. the systemd EnvironmentFile)')
+    .requiredOption(
+      '--as <login>',
+      "the Conjur login of the key's owner (set by the administrator in authorized_keys, never by the client)",
+    )
+    .option('--environment-file <file>', "read the bot's environment from this file (e.g. the systemd EnvironmentFile)")
     .action(
       action(async (o: { as: string; environmentFile?: string }) => {
-        if (!LOGIN.test(o.as)) throw new ReleaseBotError(ErrorCode.BadInput, `--as ${JSON.stringify(clip(o.as))} is not a Conjur login: fix the command="..." of this key in authorized_keys`);
+        if (!LOGIN.test(o.as))
+          throw new ReleaseBotError(
+            ErrorCode.BadInput,
+            `--as ${JSON.stringify(clip(o.as))} is not a Conjur login: fix the command="..." of this key in authorized_keys`,
+          );
         if (o.environmentFile) await loadEnvFile(o.environmentFile);
         const original = process.env.SSH_ORIGINAL_COMMAND;
         const client = sshClient(process.env);
@@ -52,7 +62,10 @@ export function registerSshCommand(program: Command): void {
         }
         const app = createApp(cliLogs);
         try {
-          app.log.info({ login: o.as, client, command: request.command, project: request.project, version: request.version }, 'ssh forced command');
+          app.log.info(
+            { login: o.as, client, command: request.command, project: request.project, version: request.version },
+            'ssh forced command',
+          );
           return await runSshRequest(app, o.as, request, { stdout: (t) => process.stdout.write(t) });
         } finally {
           app.close();
@@ -66,7 +79,11 @@ function auditRefusal(login: string, original: string | undefined, client: strin
   let app;
   try {
     app = createApp(cliLogs);
-    app.core.audit.append({ type: 'denied', actor: { via: 'ssh', conjurLogin: login }, data: { code: err.code, reason: err.message, sshCommand: original === undefined ? null : clip(original, 200), sshClient: client } });
+    app.core.audit.append({
+      type: 'denied',
+      actor: { via: 'ssh', conjurLogin: login },
+      data: { code: err.code, reason: err.message, sshCommand: original === undefined ? null : clip(original, 200), sshClient: client },
+    });
   } catch (auditErr) {
     process.stderr.write(`release-bot: the refusal could not be audited: ${toReleaseBotError(auditErr).message}\n`);
   } finally {

@@ -15,29 +15,35 @@ export function registerStage(program: Command): void {
     .option('--image-digest <digest>', 'docker projects: the expected manifest digest (sha256:...)')
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (project: string, version: string, o: { buildNumber?: number; buildUrl?: string; commit?: string; image?: string; imageDigest?: string; json?: boolean }) => {
-        const { createApp } = await import('../../../app/create.js');
-        const app = createApp(cliLogs);
-        try {
-          const who = `cli:${userInfo().username}`;
-          const result = await app.core.stage({
-            project,
-            version,
-            build: { number: o.buildNumber, url: o.buildUrl, commit: o.commit },
-            image: o.image ? { ref: o.image, digest: o.imageDigest } : undefined,
-            reportedBy: who,
-            actor: { via: who },
-          });
-          if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-          else {
-            const a = result.staged.artifact;
-            process.stdout.write(`${result.outcome}: ${project} ${version}\n`);
-            if (a.kind === 'files') for (const f of a.files) process.stdout.write(`  ${f.sha256}  ${f.path}\n`);
-            else process.stdout.write(`  ${a.ref}@${a.digest}\n`);
+      action(
+        async (
+          project: string,
+          version: string,
+          o: { buildNumber?: number; buildUrl?: string; commit?: string; image?: string; imageDigest?: string; json?: boolean },
+        ) => {
+          const { createApp } = await import('../../../app/create.js');
+          const app = createApp(cliLogs);
+          try {
+            const who = `cli:${userInfo().username}`;
+            const result = await app.core.stage({
+              project,
+              version,
+              build: { number: o.buildNumber, url: o.buildUrl, commit: o.commit },
+              image: o.image ? { ref: o.image, digest: o.imageDigest } : undefined,
+              reportedBy: who,
+              actor: { via: who },
+            });
+            if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+            else {
+              const a = result.staged.artifact;
+              process.stdout.write(`${result.outcome}: ${project} ${version}\n`);
+              if (a.kind === 'files') for (const f of a.files) process.stdout.write(`  ${f.sha256}  ${f.path}\n`);
+              else process.stdout.write(`  ${a.ref}@${a.digest}\n`);
+            }
+          } finally {
+            app.close();
           }
-        } finally {
-          app.close();
-        }
-      }),
+        },
+      ),
     );
 }

@@ -36,7 +36,16 @@ export function registerYank(program: Command): void {
       action(async (project: string, version: string, reason: string[], o: YankFlags) => {
         const app = createApp(cliLogs);
         try {
-          return report(await app.yanks.yank(project, version, reason.join(' '), { login: o.as, via: 'cli' }, { dryRun: o.dryRun, noLock: o.lock === false }), o.json);
+          return report(
+            await app.yanks.yank(
+              project,
+              version,
+              reason.join(' '),
+              { login: o.as, via: 'cli' },
+              { dryRun: o.dryRun, noLock: o.lock === false },
+            ),
+            o.json,
+          );
         } finally {
           app.close();
         }
@@ -44,7 +53,9 @@ export function registerYank(program: Command): void {
     );
   program
     .command('rollback')
-    .description('yank the newest released version of a project ("rollback" and your text as the reason) and say which version is latest now')
+    .description(
+      'yank the newest released version of a project ("rollback" and your text as the reason) and say which version is latest now',
+    )
     .argument('<project>')
     .argument('[text...]', 'why, added to the reason')
     .requiredOption('--as <login>', 'the Conjur login of the person asking (checked against the yank group)')
@@ -55,7 +66,10 @@ export function registerYank(program: Command): void {
       action(async (project: string, text: string[], o: YankFlags) => {
         const app = createApp(cliLogs);
         try {
-          return report(await app.yanks.rollback(project, text.join(' '), { login: o.as, via: 'cli' }, { dryRun: o.dryRun, noLock: o.lock === false }), o.json);
+          return report(
+            await app.yanks.rollback(project, text.join(' '), { login: o.as, via: 'cli' }, { dryRun: o.dryRun, noLock: o.lock === false }),
+            o.json,
+          );
         } finally {
           app.close();
         }

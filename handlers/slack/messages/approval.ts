@@ -18,7 +18,10 @@ const CLOSED: Record<Exclude<ApprovalRequest['status'], 'open'>, string> = {
 export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild): SlackMessage {
   const who = `${r.project} ${r.version}`;
   const approvedBy = r.approvals.map((a) => esc(a.login)).join(', ') || '_nobody yet_';
-  const status = r.status === 'open' ? `waiting for ${r.needed - r.approvals.length} more approval(s)` : CLOSED[r.status] + (r.status === 'void' && r.closedReason ? `: ${esc(r.closedReason)}` : '');
+  const status =
+    r.status === 'open'
+      ? `waiting for ${r.needed - r.approvals.length} more approval(s)`
+      : CLOSED[r.status] + (r.status === 'void' && r.closedReason ? `: ${esc(r.closedReason)}` : '');
   const blocks: types.KnownBlock[] = [
     header(`:raised_hand: ${r.requester.login} asks to release ${who}${r.resume ? ' (resume)' : ''}`),
     fields([
@@ -26,7 +29,12 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
       ['Needs', `${r.needed} approval(s) from members of ${code(r.approverGroup)}, not the requester`],
       ['Approved by', `${approvedBy} (${r.approvals.length} of ${r.needed})`],
       ['Expires', when(r.expiresAt)],
-      ...(staged ? ([['Build', buildLink(staged.build)], ['Commit', commitText(staged.build)]] as const) : []),
+      ...(staged
+        ? ([
+            ['Build', buildLink(staged.build)],
+            ['Commit', commitText(staged.build)],
+          ] as const)
+        : []),
     ]),
     ...(staged ? [section(`*Artifact* (approvals are bound to these digests)\n${digestLines(staged.artifact)}`)] : []),
     section(`*Status*: ${status}`),
@@ -44,7 +52,10 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
           value: r.id,
           confirm: {
             title: { type: 'plain_text', text: 'Approve this release?' },
-            text: { type: 'mrkdwn', text: `${esc(r.requester.login)} will publish ${code(r.project)} ${code(r.version)} with your name as approver.` },
+            text: {
+              type: 'mrkdwn',
+              text: `${esc(r.requester.login)} will publish ${code(r.project)} ${code(r.version)} with your name as approver.`,
+            },
             confirm: { type: 'plain_text', text: 'Approve' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },
@@ -66,9 +77,13 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
 export function approvalClosedMessage(r: ApprovalRequest): SlackMessage {
   const why = r.status === 'expired' ? `expired at ${r.expiresAt}` : `is void: ${r.closedReason ?? 'the build was re-staged'}`;
   return {
-    text: esc(`The approval request ${r.id} for ${r.project} ${r.version} (asked by ${r.requester.login}) ${why}. Its Approve button no longer works; ask for the release again.`),
+    text: esc(
+      `The approval request ${r.id} for ${r.project} ${r.version} (asked by ${r.requester.login}) ${why}. Its Approve button no longer works; ask for the release again.`,
+    ),
     blocks: [
-      section(`${r.status === 'expired' ? ':hourglass:' : ':no_entry_sign:'} The approval request for ${code(r.project)} ${code(r.version)} (asked by ${esc(r.requester.login)}) ${esc(why)}. Its Approve button no longer works; ask for the release again.`),
+      section(
+        `${r.status === 'expired' ? ':hourglass:' : ':no_entry_sign:'} The approval request for ${code(r.project)} ${code(r.version)} (asked by ${esc(r.requester.login)}) ${esc(why)}. Its Approve button no longer works; ask for the release again.`,
+      ),
       context(`approval request ${code(r.id)}`),
     ],
   };

@@ -24,8 +24,11 @@ function detailLine(err: ReleaseBotError): string | undefined {
   const s = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : undefined);
   switch (err.code) {
     case ErrorCode.NotAuthorized:
-      if (d.reason === 'own-request') return `You asked for this release, so you cannot approve it: another member of ${code(s('group') ?? '?')} has to.`;
-      return s('group') ? `You need to be a member of the Conjur group ${code(s('group') as string)}. Ask its owners to add you.` : undefined;
+      if (d.reason === 'own-request')
+        return `You asked for this release, so you cannot approve it: another member of ${code(s('group') ?? '?')} has to.`;
+      return s('group')
+        ? `You need to be a member of the Conjur group ${code(s('group') as string)}. Ask its owners to add you.`
+        : undefined;
     case ErrorCode.AlreadyReleased:
       return `Released ${s('at') ? when(s('at') as string) : 'earlier'} by ${esc(s('by') ?? 'unknown')}${s('releaseId') ? ` (${code(s('releaseId') as string)})` : ''}. A released version is never published again.`;
     case ErrorCode.Frozen:

@@ -26,7 +26,10 @@ export function stagedListMessage(items: StagedItem[], project?: string): SlackM
       items.length
         ? [
             `Staged builds${scope}: ${ready.length} ready to release`,
-            ...items.map((i) => `- ${i.staged.project} ${i.staged.version}${i.yanked ? ' (yanked)' : i.release ? ` (${i.release.state}) by ${i.release.requesterLogin ?? '?'}` : ''}, build ${buildPlain(i.staged.build)} staged ${i.staged.stagedAt}`),
+            ...items.map(
+              (i) =>
+                `- ${i.staged.project} ${i.staged.version}${i.yanked ? ' (yanked)' : i.release ? ` (${i.release.state}) by ${i.release.requesterLogin ?? '?'}` : ''}, build ${buildPlain(i.staged.build)} staged ${i.staged.stagedAt}`,
+            ),
           ].join('\n')
         : `No staged builds${scope}.`,
     ),
@@ -52,23 +55,54 @@ export interface StatusView {
 /** `/release status <project> [version]`: the latest releases first, then the freeze, the staged builds and open approvals. */
 export function statusMessage(v: StatusView): SlackMessage {
   const title = `${v.project}${v.version ? ` ${v.version}` : ''}`;
-  const staged = v.staged.map((s) => `• ${code(s.version)} build ${buildLink(s.build)} staged ${when(s.stagedAt)} by ${esc(s.reportedBy)}: ${esc(digestsPlain(s.artifact))}`);
-  const releases = v.releases.map(
-    (r) => `• ${code(r.version)} ${esc(r.state)}${r.dryRun ? ' (dry run)' : ''} by ${esc(r.requesterLogin ?? '?')} ${when(r.createdAt)} ${code(r.id)}${r.errorCode ? ` ${esc(r.errorCode)}` : ''}`,
+  const staged = v.staged.map(
+    (s) =>
+      `• ${code(s.version)} build ${buildLink(s.build)} staged ${when(s.stagedAt)} by ${esc(s.reportedBy)}: ${esc(digestsPlain(s.artifact))}`,
   );
-  const yanks = (v.yanks ?? []).map((y) => `• ${code(y.version)} *${esc(y.state === 'yanked' ? 'yanked' : `yank ${y.state}`)}* by ${esc(y.requesterLogin)} ${when(y.createdAt)}: _${esc(y.reason)}_ ${code(y.id)}`);
-  const approvals = v.approvals.map((a) => `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`);
+  const releases = v.releases.map(
+    (r) =>
+      `• ${code(r.version)} ${esc(r.state)}${r.dryRun ? ' (dry run)' : ''} by ${esc(r.requesterLogin ?? '?')} ${when(r.createdAt)} ${code(r.id)}${r.errorCode ? ` ${esc(r.errorCode)}` : ''}`,
+  );
+  const yanks = (v.yanks ?? []).map(
+    (y) =>
+      `• ${code(y.version)} *${esc(y.state === 'yanked' ? 'yanked' : `yank ${y.state}`)}* by ${esc(y.requesterLogin)} ${when(y.createdAt)}: _${esc(y.reason)}_ ${code(y.id)}`,
+  );
+  const approvals = v.approvals.map(
+    (a) =>
+      `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`,
+  );
   return {
     text: esc(
       [
         `Status of ${title}`,
         `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
-        ...v.releases.map((r) => `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`),
-        ...(v.yanks?.length ? ['yanked:', ...v.yanks.map((y) => `  - ${y.version} (${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`}: ${y.reason}) by ${y.requesterLogin} ${y.createdAt} ${y.id}`)] : []),
+        ...v.releases.map(
+          (r) =>
+            `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`,
+        ),
+        ...(v.yanks?.length
+          ? [
+              'yanked:',
+              ...v.yanks.map(
+                (y) =>
+                  `  - ${y.version} (${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`}: ${y.reason}) by ${y.requesterLogin} ${y.createdAt} ${y.id}`,
+              ),
+            ]
+          : []),
         v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
         `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
-        ...v.staged.map((s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`),
-        ...(v.approvals.length ? ['waiting for approval:', ...v.approvals.map((a) => `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`)] : []),
+        ...v.staged.map(
+          (s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`,
+        ),
+        ...(v.approvals.length
+          ? [
+              'waiting for approval:',
+              ...v.approvals.map(
+                (a) =>
+                  `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`,
+              ),
+            ]
+          : []),
       ].join('\n'),
     ),
     // Releases first: what people come to status for, above what is merely staged.
@@ -76,7 +110,11 @@ export function statusMessage(v: StatusView): SlackMessage {
       header(`Status of ${title}`),
       section(`*Latest releases*\n${releases.join('\n') || '_none_'}`),
       ...(yanks.length ? [section(`*Yanked*\n${yanks.join('\n')}`)] : []),
-      section(v.freeze ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_` : ':sunny: Not frozen'),
+      section(
+        v.freeze
+          ? `:snowflake: *Frozen* by ${esc(v.freeze.by)} since ${when(v.freeze.at)}: _${esc(v.freeze.reason)}_`
+          : ':sunny: Not frozen',
+      ),
       section(`*Staged*\n${staged.join('\n') || '_none_'}`),
       ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
     ],
@@ -89,10 +127,19 @@ export function auditListMessage(entries: AuditEntry[], project?: string): Slack
   const why = (e: AuditEntry) => (typeof e.data.code === 'string' ? ` ${e.data.code}` : '');
   const plain = entries.map((e) => `${e.at} ${e.id} ${e.type} ${e.project ?? '-'} ${e.version ?? '-'} ${who(e)}${why(e)}`);
   return {
-    text: esc(entries.length ? `Audit${project ? ` of ${project}` : ''}, newest first:\n${plain.join('\n')}` : `No audit entries${project ? ` for ${project}` : ''}.`),
+    text: esc(
+      entries.length
+        ? `Audit${project ? ` of ${project}` : ''}, newest first:\n${plain.join('\n')}`
+        : `No audit entries${project ? ` for ${project}` : ''}.`,
+    ),
     blocks: [
       section(`*Audit${project ? ` of ${esc(project)}` : ''}*, newest first`),
-      ...sectionsOf(entries.map((e) => `• ${when(e.at)} *${esc(e.type)}* ${code(e.project ?? '-')} ${code(e.version ?? '-')} by ${esc(who(e))}${esc(why(e))} ${code(e.id)}`)),
+      ...sectionsOf(
+        entries.map(
+          (e) =>
+            `• ${when(e.at)} *${esc(e.type)}* ${code(e.project ?? '-')} ${code(e.version ?? '-')} by ${esc(who(e))}${esc(why(e))} ${code(e.id)}`,
+        ),
+      ),
       context('the full entries: `release-bot audit list --json`'),
     ],
   };

@@ -63,7 +63,13 @@ export function header(plain: string): types.HeaderBlock {
 }
 
 export function context(...markdown: string[]): types.ContextBlock {
-  return { type: 'context', elements: markdown.filter(Boolean).slice(0, 10).map((text) => ({ type: 'mrkdwn' as const, text: fit(text, 1900) })) };
+  return {
+    type: 'context',
+    elements: markdown
+      .filter(Boolean)
+      .slice(0, 10)
+      .map((text) => ({ type: 'mrkdwn' as const, text: fit(text, 1900) })),
+  };
 }
 
 export function fields(pairs: ReadonlyArray<readonly [string, string]>): types.SectionBlock {

@@ -9,14 +9,19 @@ export interface ReadinessView {
   staged: StagedBuild;
   /** The build this one replaced (re-staged with other digests). */
   replaced?: Pick<StagedBuild, 'build' | 'stagedAt'> | undefined;
-  project: Pick<ProjectConfig, 'name' | 'approvals' | 'approver_group' | 'authorized_group'> & { destinations: ReadonlyArray<{ name: string; type: string }> };
+  project: Pick<ProjectConfig, 'name' | 'approvals' | 'approver_group' | 'authorized_group'> & {
+    destinations: ReadonlyArray<{ name: string; type: string }>;
+  };
 }
 
 /** "ready to release" with a Release button; a click runs the same flow as `/release <project> <version>`. */
 export function readinessMessage(v: ReadinessView): SlackMessage {
   const { staged, project } = v;
   const who = `${staged.project} ${staged.version}`;
-  const approvals = project.approvals > 0 ? `needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester` : 'no approvals needed';
+  const approvals =
+    project.approvals > 0
+      ? `needs ${project.approvals} approval(s) from members of ${project.approver_group} other than the requester`
+      : 'no approvals needed';
   const button: types.Button = {
     type: 'button',
     action_id: RELEASE_ACTION,
@@ -25,7 +30,10 @@ export function readinessMessage(v: ReadinessView): SlackMessage {
     value: encodeReleaseValue({ project: staged.project, version: staged.version, stagedBuildId: staged.id }),
     confirm: {
       title: { type: 'plain_text', text: 'Release?' },
-      text: { type: 'mrkdwn', text: `Publish ${code(staged.project)} ${code(staged.version)} (build ${buildLink(staged.build)}) to ${project.destinations.map((d) => esc(d.name)).join(', ')}?` },
+      text: {
+        type: 'mrkdwn',
+        text: `Publish ${code(staged.project)} ${code(staged.version)} (build ${buildLink(staged.build)}) to ${project.destinations.map((d) => esc(d.name)).join(', ')}?`,
+      },
       confirm: { type: 'plain_text', text: 'Release' },
       deny: { type: 'plain_text', text: 'Cancel' },
     },
@@ -46,7 +54,13 @@ export function readinessMessage(v: ReadinessView): SlackMessage {
         ['Approvals', esc(approvals)],
       ]),
       section(`*Artifact*\n${digestLines(staged.artifact)}`),
-      ...(v.replaced ? [context(`:warning: re-staged: replaces build ${buildLink(v.replaced.build)} staged ${when(v.replaced.stagedAt)}; approvals given for the earlier build are void`)] : []),
+      ...(v.replaced
+        ? [
+            context(
+              `:warning: re-staged: replaces build ${buildLink(v.replaced.build)} staged ${when(v.replaced.stagedAt)}; approvals given for the earlier build are void`,
+            ),
+          ]
+        : []),
       { type: 'actions', block_id: `release:${staged.id}`, elements: [button] },
       context(`or type ${code(`/release ${staged.project} ${staged.version}`)}`),
     ],

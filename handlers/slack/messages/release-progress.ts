@@ -30,7 +30,9 @@ const STATE_TEXT: Partial<Record<ReleaseState, string>> = {
 /** The release's one channel message while it runs; `chat.update` replaces it at each step. */
 export function releaseProgressMessage(v: ProgressView): SlackMessage {
   const lines = v.destinations.map((d) =>
-    d.outcome ? destinationLine(d.outcome) : `${d.running ? ':arrows_counterclockwise:' : ':hourglass:'} *${esc(d.name)}*${d.type ? ` [${esc(d.type)}]` : ''}: ${d.running ? 'running' : 'waiting'}`,
+    d.outcome
+      ? destinationLine(d.outcome)
+      : `${d.running ? ':arrows_counterclockwise:' : ':hourglass:'} *${esc(d.name)}*${d.type ? ` [${esc(d.type)}]` : ''}: ${d.running ? 'running' : 'waiting'}`,
   );
   const state = STATE_TEXT[v.state] ?? v.state;
   const done = v.destinations.filter((d) => d.outcome).length;
@@ -54,14 +56,23 @@ export function releaseProgressMessage(v: ProgressView): SlackMessage {
       ]),
       section(`*Artifact*\n${digestLines(v.artifact)}`),
       section(`*Destinations* (${done} of ${v.destinations.length} done)\n${lines.join('\n') || '_none_'}`),
-      context(`release ${code(v.releaseId)}`, ...(v.resumeOf ? [`resumes ${code(v.resumeOf)}: only unfinished destinations run`] : []), 'progress of each destination in the thread'),
+      context(
+        `release ${code(v.releaseId)}`,
+        ...(v.resumeOf ? [`resumes ${code(v.resumeOf)}: only unfinished destinations run`] : []),
+        'progress of each destination in the thread',
+      ),
     ],
   };
 }
 
 /** destinationLine's words without its markup, for a `text` fallback (escape it with the rest). */
 function plainOutcome(d: DestinationOutcome): string {
-  const what = d.status === 'failed' ? `failed (${d.error?.code ?? 'error'}): ${d.error?.message ?? ''}` : d.plan ? `would ${d.plan.join('; ')}` : `${d.status}${d.detail && d.status === 'skipped' ? ` (${d.detail})` : ''}`;
+  const what =
+    d.status === 'failed'
+      ? `failed (${d.error?.code ?? 'error'}): ${d.error?.message ?? ''}`
+      : d.plan
+        ? `would ${d.plan.join('; ')}`
+        : `${d.status}${d.detail && d.status === 'skipped' ? ` (${d.detail})` : ''}`;
   return `${d.name}: ${what} in ${formatDuration(d.durationMs)}${d.attempts > 1 ? ` after ${d.attempts} attempts` : ''}`;
 }
 
@@ -83,7 +94,9 @@ export function destinationProgressMessage(e: { destination: string; message: st
 export function destinationFinishedMessage(outcome: DestinationOutcome): SlackMessage {
   const line = destinationLine(outcome);
   return {
-    text: esc(`${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}${outcome.location ? `\n${outcome.location}` : ''}`),
+    text: esc(
+      `${outcome.name} [${outcome.type}]: ${outcome.status}${outcome.error ? ` (${outcome.error.code}): ${outcome.error.message}` : ''} in ${formatDuration(outcome.durationMs)}${outcome.location ? `\n${outcome.location}` : ''}`,
+    ),
     blocks: [section(line + (outcome.location ? `\n${esc(outcome.location)}` : ''))],
   };
 }

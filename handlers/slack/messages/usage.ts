@@ -9,7 +9,10 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['/release audit [project] [limit]', 'the latest audit entries, newest first'],
   ['/release lock <project> <reason>', 'freeze releases of a project'],
   ['/release unlock <project>', 'lift a freeze'],
-  ['/release yank <project> <version> <reason> [--dry-run] [--no-lock]', 'take a released version back everywhere (deprecate, move latest back, move files to yanked/), then freeze the project'],
+  [
+    '/release yank <project> <version> <reason> [--dry-run] [--no-lock]',
+    'take a released version back everywhere (deprecate, move latest back, move files to yanked/), then freeze the project',
+  ],
   ['/release rollback <project> [why] [--dry-run] [--no-lock]', 'yank the newest released version; says which version is latest now'],
   ['/release help', 'this help'],
 ];
@@ -25,7 +28,10 @@ export function helpMessage(): SlackMessage {
 export function usageMessage(problem: string): SlackMessage {
   return {
     text: esc(`${problem}. Usage: /release <project> <version> [--dry-run | resume], or /release help`),
-    blocks: [section(`:pencil2: ${esc(problem)}.`), context(`Usage: ${code('/release <project> <version> [--dry-run | resume]')}; all commands: ${code('/release help')}`)],
+    blocks: [
+      section(`:pencil2: ${esc(problem)}.`),
+      context(`Usage: ${code('/release <project> <version> [--dry-run | resume]')}; all commands: ${code('/release help')}`),
+    ],
   };
 }
 

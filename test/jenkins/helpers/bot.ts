@@ -28,7 +28,11 @@ export interface Bot {
   logs: string[];
   /** Writes files into <staging>/<project>/<version>/ (replacing what was there). */
   stageFiles(project: string, version: string, files: Record<string, string | Buffer>): string;
-  post(route: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown>; raw: string; headers: Headers }>;
+  post(
+    route: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: Record<string, unknown>; raw: string; headers: Headers }>;
   stop(): Promise<void>;
 }
 

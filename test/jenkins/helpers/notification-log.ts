@@ -18,7 +18,9 @@ const LINES = [
  * `version`, its `log` grown past `logBytes` with console lines of the same shape, serialized as Gson does.
  */
 export function notificationWithLog(version: string, logBytes: number, build: Record<string, unknown> = {}): Buffer {
-  const doc = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/jenkins/notification-completed.json'), 'utf8')) as { build: Record<string, unknown> };
+  const doc = JSON.parse(readFileSync(path.join(repoRoot, 'test/fixtures/jenkins/notification-completed.json'), 'utf8')) as {
+    build: Record<string, unknown>;
+  };
   const lines: string[] = [String(doc.build.log)];
   let size = lines[0]?.length ?? 0;
   for (let n = 0; size < logBytes; n += 1) {
@@ -26,6 +28,14 @@ export function notificationWithLog(version: string, logBytes: number, build: Re
     lines.push(line);
     size += line.length;
   }
-  doc.build = { ...doc.build, parameters: { VERSION: version }, log: lines.join(''), artifacts: { [`conjur-cli-${version}.gem`]: { archive: `https://jenkins.example/job/conjur-cli/123/artifact/conjur-cli-${version}.gem` } }, ...build };
+  doc.build = {
+    ...doc.build,
+    parameters: { VERSION: version },
+    log: lines.join(''),
+    artifacts: {
+      [`conjur-cli-${version}.gem`]: { archive: `https://jenkins.example/job/conjur-cli/123/artifact/conjur-cli-${version}.gem` },
+    },
+    ...build,
+  };
   return Buffer.from(gsonEscape(JSON.stringify(doc)), 'utf8');
 }

@@ -17,12 +17,17 @@ export function runSingleFile(args: string[], env: NodeJS.ProcessEnv): Promise<C
   const file = path.join(tmp.dir, 'release-bot-notify.mjs');
   copyFileSync(singleFile, file);
   return new Promise((resolve) => {
-    execFile(process.execPath, [file, ...args], { env: { PATH: process.env.PATH, NODE_PATH: '', ...env }, cwd: tmp.dir, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      const dirAfter = readdirSync(tmp.dir);
-      tmp.cleanup();
-      resolve({ code, stdout, stderr, dirAfter });
-    });
+    execFile(
+      process.execPath,
+      [file, ...args],
+      { env: { PATH: process.env.PATH, NODE_PATH: '', ...env }, cwd: tmp.dir, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        const dirAfter = readdirSync(tmp.dir);
+        tmp.cleanup();
+        resolve({ code, stdout, stderr, dirAfter });
+      },
+    );
   });
 }
 

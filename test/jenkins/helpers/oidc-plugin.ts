@@ -44,12 +44,17 @@ export function pluginToken(o: PluginTokenOptions = {}, at: Date = new Date()): 
     iat,
     exp: iat + (o.lifetimeSec ?? 3600),
     sub: o.jobUrl ?? `${PLUGIN_ROOT_URL}job/conjur-cli/`,
-    ...(Object.prototype.hasOwnProperty.call(o, 'buildNumber') && o.buildNumber === undefined ? {} : { build_number: o.buildNumber ?? 123 }),
+    ...(Object.prototype.hasOwnProperty.call(o, 'buildNumber') && o.buildNumber === undefined
+      ? {}
+      : { build_number: o.buildNumber ?? 123 }),
     ...o.extra,
   };
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const input = `${b64(header)}.${b64(body)}`;
-  return `${input}.${createSign('RSA-SHA256').update(input).sign(o.key ?? pluginKey.privateKey).toString('base64url')}`;
+  return `${input}.${createSign('RSA-SHA256')
+    .update(input)
+    .sign(o.key ?? pluginKey.privateKey)
+    .toString('base64url')}`;
 }
 
 /** A JWKS entry as Keys.key() writes it: BigInteger.toByteArray() keeps a sign byte (0x00) before a modulus whose top bit is set. */

@@ -2,12 +2,20 @@
 
 type Dict = Record<string, unknown>;
 
-export function botReport(over: { project?: string; version?: string; build?: Dict; artifacts?: unknown; image?: unknown } & Dict = {}): Dict {
+export function botReport(
+  over: { project?: string; version?: string; build?: Dict; artifacts?: unknown; image?: unknown } & Dict = {},
+): Dict {
   const { build, ...rest } = over;
   return {
     project: 'conjur-cli',
     version: '4.2.0',
-    build: { job: 'conjur-cli', number: 123, url: 'https://jenkins.example/job/conjur-cli/123/', commit: '9fceb02d0ae598e95dc970b74767f19372d61af8', ...build },
+    build: {
+      job: 'conjur-cli',
+      number: 123,
+      url: 'https://jenkins.example/job/conjur-cli/123/',
+      commit: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+      ...build,
+    },
     ...rest,
   };
 }

@@ -48,7 +48,11 @@ export function token(o: TokenOptions = {}, at: Date = new Date()): string {
     ...(o.body === undefined ? {} : { body_sha256: createHash('sha256').update(o.body).digest('hex') }),
     ...o.claims,
   };
-  return jwt.sign(payload, o.key ?? HS_SECRET, { algorithm: o.algorithm ?? 'HS256', noTimestamp: payload.iat === undefined, ...(o.kid ? { keyid: o.kid } : {}) });
+  return jwt.sign(payload, o.key ?? HS_SECRET, {
+    algorithm: o.algorithm ?? 'HS256',
+    noTimestamp: payload.iat === undefined,
+    ...(o.kid ? { keyid: o.kid } : {}),
+  });
 }
 
 /** A token whose header says `alg: none` and that carries no signature, as an attacker would send it. */
