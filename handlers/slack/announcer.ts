@@ -16,6 +16,8 @@ import { yankSummaryMessage } from './messages/yank-summary.js';
 /**
  * Slack rate-limits chat.update per channel: a release's message is replaced at most once per this
  * interval, with the latest state (the ones in between are never sent; the final one always is).
+ * The progress interval may be set longer (mountSlack's `updateIntervalMs`); the audit summary waits
+ * only for this one.
  */
 export const UPDATE_INTERVAL_MS = 1000;
 
@@ -31,8 +33,8 @@ interface TrackedRelease extends Thread {
   view: ProgressView;
   /** The message to show next, when newer than the one shown; `final` is the audit summary. */
   latest?: { message: SlackMessage; final: boolean } | undefined;
-  /** An update is waiting for its turn: later changes only replace `latest`. */
-  updateDue: boolean;
+  /** An update is waiting for its turn (at `at`, ms since the epoch): later changes only replace `latest`. */
+  due?: { at: number; timer: ReturnType<typeof setTimeout>; fire: () => void } | undefined;
   /** When the message was last written (posted or updated), in ms since the epoch. */
   lastWrite: number;
 }
@@ -83,7 +85,6 @@ export class ReleaseAnnouncer {
         ts: Promise.resolve(undefined),
         queue: Promise.resolve(),
         view,
-        updateDue: false,
         lastWrite: Date.now(),
       };
       tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then((posted) => {
@@ -232,10 +233,21 @@ export class ReleaseAnnouncer {
   }
 
   private scheduleUpdate(t: TrackedRelease): void {
-    if (t.updateDue || !t.latest) return;
-    t.updateDue = true;
-    const wait = Math.max(0, t.lastWrite + this.updateIntervalMs - Date.now());
-    const due = new Promise<void>((resolve) => setTimeout(resolve, wait));
+    if (!t.latest) return;
+    // Progress waits for the progress interval; the audit summary only for Slack's limit, so a long
+    // interval (fewer updates) never holds the outcome back.
+    const at = t.lastWrite + (t.latest.final ? Math.min(this.updateIntervalMs, UPDATE_INTERVAL_MS) : this.updateIntervalMs);
+    if (t.due) {
+      if (at < t.due.at) {
+        clearTimeout(t.due.timer);
+        t.due.at = at;
+        t.due.timer = setTimeout(t.due.fire, Math.max(0, at - Date.now()));
+      }
+      return;
+    }
+    let fire!: () => void;
+    const due = new Promise<void>((resolve) => (fire = resolve));
+    t.due = { at, fire, timer: setTimeout(fire, Math.max(0, at - Date.now())) };
     this.track(
       due.then(() =>
         this.enqueue(t, async (ts) => {
@@ -246,7 +258,7 @@ export class ReleaseAnnouncer {
             if (next && ts) await this.chat.update(t.channel, ts, next.message);
             else if (next?.final) await this.chat.post(t.channel, next.message);
           } finally {
-            t.updateDue = false;
+            t.due = undefined;
             this.scheduleUpdate(t);
           }
         }),

@@ -46,7 +46,9 @@ export function makeClient(overrides: Partial<ConjurClientOptions> = {}): { clie
     account: ACCOUNT,
     login: BOT_LOGIN,
     apiKey: CANARY_API_KEY,
-    timeoutMs: 2_000,
+    // Generous: on a loaded machine a TLS handshake with the stand-in took over 2 s, and a timeout is retryable
+    // where a certificate refusal is not. The timeout test sets its own.
+    timeoutMs: 30_000,
     ...overrides,
     redactor,
   });

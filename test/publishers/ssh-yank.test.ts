@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sshPublisher } from '../../publishers/ssh.js';
@@ -6,6 +7,10 @@ import { publishContext, type TestContext } from '../support/publish-context.js'
 import { requireBinary } from '../support/require-binary.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { makeTmpDir } from '../support/tmp.js';
+
+// A publish and two yanks start about twenty ssh and scp processes (each a key exchange): on 2 cores shared
+// with a dozen other jobs the first test took over a minute.
+jest.setTimeout(300_000);
 
 const tmp = makeTmpDir('release-bot-ssh-yank-');
 /** The "download host" is this machine through a real sshd: what lands under remoteRoot can be read directly. */
