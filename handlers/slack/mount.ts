@@ -1,6 +1,5 @@
 import { App as BoltApp, ExpressReceiver, SocketModeReceiver, webApi } from '@slack/bolt';
 import type { Express } from 'express';
-import { ConfigError } from '../../src/config/load.js';
 import type { App } from '../../src/app.js';
 import { Approvals } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
@@ -55,21 +54,18 @@ export interface MountSlackOptions {
  * staged and released (see audit-watcher.ts), one closes approval requests that expired unanswered.
  */
 export async function mountSlack(http: Express, app: App, options: MountSlackOptions = {}): Promise<SlackHandle | undefined> {
-  const env = app.config.env;
+  // Checked with the rest of the configuration at load (src/config/handler-settings.ts): absent means off.
+  const settings = app.config.slack;
   const log = app.log.child({ component: 'slack' });
-  if (!env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+  if (!settings) {
     log.info('Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) to turn it on');
     return undefined;
   }
-  const token = env.SLACK_BOT_TOKEN;
-  if (!token)
-    throw new ConfigError([
-      'SLACK_BOT_TOKEN: is not set, and Slack is on: put the bot token (xoxb-...) from your Slack app\'s "OAuth & Permissions" page in .env (see deploy/slack/README.md)',
-    ]);
+  const token = settings.botToken;
 
   const logger = boltLogger(log);
   const clientOptions: webApi.WebClientOptions = {
-    ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/` } : {}),
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     logger,
     timeout: 15_000,
     // A few quick retries: a chat message late by half an hour helps nobody.
@@ -94,12 +90,12 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   let bolt: BoltApp;
   let mode: SlackHandle['mode'];
   let socket: SocketConnection | undefined;
-  if (env.SLACK_APP_TOKEN) {
+  if (settings.mode === 'socket') {
     // The receiver is built here, not by Bolt, so that apps.connections.open is sent where
     // SLACK_API_URL says (its own copy of the client options, whatever Bolt's defaults), and so
     // that reconnecting is ours: the Socket Mode client's retries reject unhandled (see socket-connection.ts).
     const receiver = new SocketModeReceiver({
-      appToken: env.SLACK_APP_TOKEN,
+      appToken: settings.appToken,
       logger,
       autoReconnectEnabled: false,
       // One attempt per try: SocketConnection waits and tries again, and logs each failure.
@@ -113,7 +109,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     mode = 'socket';
   } else {
     const receiver = new ExpressReceiver({
-      signingSecret: env.SLACK_SIGNING_SECRET as string,
+      signingSecret: settings.signingSecret,
       endpoints: SLACK_EVENTS_PATH,
       app: http,
       logger,
@@ -138,7 +134,10 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   registerListeners(bolt, deps, chat, tasks);
   // Never awaited: the HTTP server listens whether or not Slack answers (see socket-connection.ts).
   socket?.start();
-  log.info({ mode, path: mode === 'http' ? SLACK_EVENTS_PATH : undefined, apiUrl: env.SLACK_API_URL }, 'Slack front end mounted');
+  log.info(
+    { mode, path: mode === 'http' ? SLACK_EVENTS_PATH : undefined, apiUrl: app.config.env.SLACK_API_URL },
+    'Slack front end mounted',
+  );
 
   const sweep: NodeJS.Timeout = setInterval(() => {
     if (!app.db.open) return void stop();
