@@ -1,29 +1,25 @@
 import type { Router } from 'express';
-import { ConfigError } from '../../src/config/load.js';
 import type { App } from '../../src/app.js';
 import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { UsedTokenIds } from '../../src/store/token-ids.js';
-import { jwtKeysFromEnv, MIN_SECRET_LENGTH, type JwtKeyOptions } from './jwt-keys.js';
+import { jwtKeys, type JwtKeyOptions } from './jwt-keys.js';
 import { createJenkinsRouter } from './router.js';
 import { DEFAULT_POLICY } from './verify-jwt.js';
 
-/** The Jenkins webhook router for a running app, configured from its environment (JENKINS_*). */
+/**
+ * The Jenkins webhook router for a running app, from its settings (JENKINS_*) as the configuration
+ * checked them at load (src/config/handler-settings.ts): nothing is refused here.
+ */
 export function jenkinsRouter(app: App, options: JwtKeyOptions & { now?: () => Date } = {}): Router {
-  const env = app.config.env;
-  const secret = env.JENKINS_WEBHOOK_SECRET;
-  if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError([
-      `JENKINS_WEBHOOK_SECRET: is ${secret.length} characters long: use at least ${MIN_SECRET_LENGTH} random characters (openssl rand -hex 32)`,
-    ]);
-  }
+  const settings = app.config.jenkins;
   return createJenkinsRouter({
     core: app.core,
     tokenIds: new UsedTokenIds(app.db),
     buildReports: new JenkinsBuildReports(app.db),
     log: app.log.child({ component: 'jenkins' }),
-    keys: jwtKeysFromEnv(env, options),
-    policy: { ...DEFAULT_POLICY, audience: env.JENKINS_JWT_AUDIENCE, issuer: env.JENKINS_JWT_ISSUER },
-    webhookSecret: secret,
+    keys: jwtKeys(settings.keys, options),
+    policy: { ...DEFAULT_POLICY, audience: settings.audience, issuer: settings.issuer },
+    webhookSecret: settings.webhookSecret,
     ...(options.now ? { now: options.now } : {}),
   });
 }

@@ -1,5 +1,20 @@
-import { ErrorCode, ReleaseBotError } from '../errors.js';
 import { clip } from '../validate.js';
+import { ByteReader } from './byte-reader.js';
+import {
+  BLOCK,
+  cString,
+  describeType,
+  entryType,
+  headerName,
+  normalize,
+  padded,
+  parsePax,
+  parseSize,
+  tarRefused,
+  verifyChecksum,
+} from './tar-headers.js';
+
+export { tarRefused } from './tar-headers.js';
 
 /**
  * A small, bounded tar reader for artifacts the build side made (npm tarballs, .gem packages). It reads
@@ -45,259 +60,102 @@ export interface TarContents {
   files: Map<string, Buffer>;
 }
 
-const BLOCK = 512;
+/** What extended headers said of the entry that follows them. */
+interface Pending {
+  path?: string | undefined;
+  size?: number | undefined;
+  longName?: string | undefined;
+}
 
-/** Thrown for every archive the reader refuses; the caller adds which file it was. */
-export function tarRefused(reason: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.BadInput, reason, { details: { reason: 'bad-artifact' } });
+interface ReadState {
+  input: ByteReader;
+  limits: TarLimits;
+  extensions: boolean;
+  capture: ((path: string) => boolean) | undefined;
+  contents: TarContents;
+  seen: Set<string>;
 }
 
 /** Reads a whole tar stream (already decompressed) and returns its entries and the captured contents. */
 export async function readTar(source: AsyncIterable<Buffer | Uint8Array>, options: ReadTarOptions = {}): Promise<TarContents> {
   const limits = { ...DEFAULT_TAR_LIMITS, ...options.limits };
-  const extensions = options.extensions ?? true;
-  const input = new ByteReader(source[Symbol.asyncIterator](), limits.maxBytes);
-  const entries: TarEntry[] = [];
-  const files = new Map<string, Buffer>();
-  const seen = new Set<string>();
-  let paxPath: string | undefined;
-  let paxSize: number | undefined;
-  let longName: string | undefined;
-
+  const s: ReadState = {
+    input: new ByteReader(source[Symbol.asyncIterator](), limits.maxBytes),
+    limits,
+    extensions: options.extensions ?? true,
+    capture: options.capture,
+    contents: { entries: [], files: new Map() },
+    seen: new Set(),
+  };
+  let pending: Pending = {};
   for (;;) {
-    const header = await input.read(BLOCK);
+    const header = await s.input.read(BLOCK);
     if (header === undefined) throw tarRefused('the archive ends without its end-of-archive marker (truncated?)');
     if (header.every((b) => b === 0)) {
-      if (paxPath !== undefined || paxSize !== undefined || longName !== undefined)
+      if (pending.path !== undefined || pending.size !== undefined || pending.longName !== undefined)
         throw tarRefused('the archive ends right after an extended header');
       // Whatever follows the end marker must be padding: another reader might go on and find more entries.
-      await input.expectZerosToEnd();
-      return { entries, files };
+      await s.input.expectZerosToEnd();
+      return s.contents;
     }
     verifyChecksum(header);
     const type = String.fromCharCode(header[156] ?? 0);
     const headerSize = parseSize(header);
-    const size = paxSize ?? headerSize;
-    const isPax = type === 'x' || type === 'g';
-    const isLongName = type === 'L' || type === 'K';
-    if ((isPax || isLongName) && !extensions)
-      throw tarRefused(`an extended header (type ${JSON.stringify(type)}) where only plain ustar headers are expected`);
-    if (isPax || isLongName) {
-      if (paxSize !== undefined) throw tarRefused('an extended header follows another one and would change its size');
-      if (headerSize > limits.maxHeaderBytes)
-        throw tarRefused(`an extended header of ${headerSize} bytes (at most ${limits.maxHeaderBytes})`);
-      const data = await input.readPadded(headerSize);
-      if (type === 'g') throw tarRefused('a global pax header (it would rename every entry after it)');
-      if (type === 'K') throw tarRefused('a GNU long link name: links are not allowed');
-      if (type === 'L') {
-        if (longName !== undefined || paxPath !== undefined) throw tarRefused('two long names for one entry');
-        longName = cString(data);
-        continue;
-      }
-      const records = parsePax(data);
-      if (records.path !== undefined) {
-        if (paxPath !== undefined || longName !== undefined) throw tarRefused('two long names for one entry');
-        paxPath = records.path;
-      }
-      if (records.size !== undefined) paxSize = records.size;
-      if (records.linkpath !== undefined) throw tarRefused('a pax linkpath: links are not allowed');
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      await readExtendedHeader(s, type, headerSize, pending);
       continue;
     }
-
-    const rawName = paxPath ?? longName ?? headerName(header, extensions);
-    paxPath = undefined;
-    paxSize = undefined;
-    longName = undefined;
-    const shown = JSON.stringify(clip(rawName, 120));
-    const kind = entryType(type);
-    if (kind === undefined) throw tarRefused(`${shown} is a ${describeType(type)}: only regular files and directories are allowed`);
-    const path = normalize(rawName, shown);
-    if (kind === 'file' && rawName.endsWith('/')) throw tarRefused(`${shown} is a regular file whose name ends with "/"`);
-    if (seen.has(path))
-      throw tarRefused(
-        `${shown} appears twice in the archive (as ${JSON.stringify(clip(path, 120))}): another reader could take the other one`,
-      );
-    seen.add(path);
-    if (entries.length >= limits.maxEntries) throw tarRefused(`more than ${limits.maxEntries} entries`);
-    const dataSize = kind === 'directory' ? 0 : size;
-    if (kind === 'directory' && size !== 0) throw tarRefused(`the directory ${shown} has a size`);
-    entries.push({ path, type: kind, size: dataSize });
-    if (kind === 'file' && options.capture?.(path)) {
-      if (dataSize > limits.maxCaptureBytes)
-        throw tarRefused(`${shown} is ${dataSize} bytes, more than the ${limits.maxCaptureBytes} read from it`);
-      files.set(path, await input.readPadded(dataSize));
-    } else {
-      await input.skip(padded(dataSize));
-    }
+    const rawName = pending.path ?? pending.longName ?? headerName(header, s.extensions);
+    const size = pending.size ?? headerSize;
+    pending = {};
+    await readEntry(s, type, rawName, size);
   }
 }
 
-function padded(size: number): number {
-  return Math.ceil(size / BLOCK) * BLOCK;
-}
-
-function entryType(type: string): TarEntry['type'] | undefined {
-  if (type === '0' || type === '\0' || type === '7') return 'file';
-  if (type === '5') return 'directory';
-  return undefined;
-}
-
-function describeType(type: string): string {
-  const names: Record<string, string> = {
-    '1': 'hard link',
-    '2': 'symbolic link',
-    '3': 'character device',
-    '4': 'block device',
-    '6': 'FIFO',
-  };
-  return names[type] ?? `entry of type ${JSON.stringify(type)}`;
-}
-
-/** The header's checksum: the sum of its bytes with the checksum field read as spaces (signed sums too, as old tars wrote). */
-function verifyChecksum(header: Buffer): void {
-  const field = cString(header.subarray(148, 156)).trim();
-  if (!/^[0-7]{1,7}$/.test(field)) throw tarRefused('a tar header without a valid checksum (not a tar archive, or damaged)');
-  const stored = parseInt(field, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i += 1) {
-    const b = i >= 148 && i < 156 ? 0x20 : (header[i] as number);
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+/** A pax header or a GNU long name: what it says of the next entry goes into `pending`. */
+async function readExtendedHeader(s: ReadState, type: string, headerSize: number, pending: Pending): Promise<void> {
+  if (!s.extensions) throw tarRefused(`an extended header (type ${JSON.stringify(type)}) where only plain ustar headers are expected`);
+  if (pending.size !== undefined) throw tarRefused('an extended header follows another one and would change its size');
+  if (headerSize > s.limits.maxHeaderBytes)
+    throw tarRefused(`an extended header of ${headerSize} bytes (at most ${s.limits.maxHeaderBytes})`);
+  const data = await s.input.readPadded(headerSize);
+  if (type === 'g') throw tarRefused('a global pax header (it would rename every entry after it)');
+  if (type === 'K') throw tarRefused('a GNU long link name: links are not allowed');
+  if (type === 'L') {
+    if (pending.longName !== undefined || pending.path !== undefined) throw tarRefused('two long names for one entry');
+    pending.longName = cString(data);
+    return;
   }
-  if (stored !== unsigned && stored !== signed) throw tarRefused('a tar header whose checksum does not match (damaged or forged)');
+  const records = parsePax(data);
+  if (records.path !== undefined) {
+    if (pending.path !== undefined || pending.longName !== undefined) throw tarRefused('two long names for one entry');
+    pending.path = records.path;
+  }
+  if (records.size !== undefined) pending.size = records.size;
+  if (records.linkpath !== undefined) throw tarRefused('a pax linkpath: links are not allowed');
 }
 
-function parseSize(header: Buffer): number {
-  if (((header[124] as number) & 0x80) !== 0) throw tarRefused('an entry with a base-256 size (larger than 8 GiB)');
-  const field = cString(header.subarray(124, 136)).trim();
-  if (field === '') return 0;
-  if (!/^[0-7]+$/.test(field)) throw tarRefused(`an entry size that is not octal (${JSON.stringify(clip(field, 20))})`);
-  return parseInt(field, 8);
-}
-
-/** The name, with the ustar prefix as POSIX (and node-tar) read it: only under the `ustar\0` `00` magic. */
-function headerName(header: Buffer, extensions: boolean): string {
-  const name = cString(header.subarray(0, 100));
-  const prefixField = header.subarray(345, 500);
-  const posix = header.subarray(257, 265).toString('latin1') === 'ustar\u000000';
-  if (!extensions) {
-    // RubyGems joins the prefix whatever the magic says, node-tar only under the POSIX magic: without one, both read the same name.
-    if (prefixField.some((b) => b !== 0)) throw tarRefused(`${JSON.stringify(clip(name, 120))} has a ustar prefix where none is expected`);
-    return name;
-  }
-  const prefix = posix ? cString(prefixField) : '';
-  return prefix ? `${prefix}/${name}` : name;
-}
-
-function cString(buf: Buffer): string {
-  const end = buf.indexOf(0);
-  return buf.subarray(0, end === -1 ? buf.length : end).toString('utf8');
-}
-
-/** `<length> <key>=<value>\n` records; the keys that decide what an entry is: path, size, linkpath. */
-function parsePax(data: Buffer): { path?: string; size?: number; linkpath?: string } {
-  const out: { path?: string; size?: number; linkpath?: string } = {};
-  let at = 0;
-  while (at < data.length) {
-    if (data[at] === 0) break; // padding some writers leave
-    const space = data.indexOf(0x20, at);
-    const lengthText = space === -1 ? '' : data.subarray(at, space).toString('latin1');
-    const length = /^[1-9][0-9]{0,8}$/.test(lengthText) ? Number(lengthText) : NaN;
-    if (!Number.isSafeInteger(length) || at + length > data.length || data[at + length - 1] !== 0x0a)
-      throw tarRefused('a malformed pax header record');
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq <= 0) throw tarRefused('a malformed pax header record');
-    const key = record.slice(0, eq);
-    const value = record.slice(eq + 1);
-    if (key === 'path') out.path = value;
-    else if (key === 'linkpath') out.linkpath = value;
-    else if (key === 'size') {
-      if (!/^[0-9]{1,15}$/.test(value)) throw tarRefused(`a pax size that is not a number (${JSON.stringify(clip(value, 20))})`);
-      out.size = Number(value);
-    }
-    at += length;
-  }
-  return out;
-}
-
-/** The normalized path of an entry; refuses names that are empty, absolute, climb out or could read differently elsewhere. */
-function normalize(raw: string, shown: string): string {
-  if (raw === '') throw tarRefused('an entry without a name');
-  if (raw.includes('\0') || raw.includes('\\')) throw tarRefused(`${shown} contains a NUL or a backslash`);
-  if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) throw tarRefused(`${shown} is an absolute path`);
-  const parts = raw.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw tarRefused(`${shown} climbs out of the archive with ".."`);
-  if (parts.length === 0) throw tarRefused(`${shown} names no entry`);
-  return parts.join('/');
-}
-
-/** Exact reads over an async stream of chunks, counting every byte against a cap. */
-class ByteReader {
-  private chunk: Buffer = Buffer.alloc(0);
-  private offset = 0;
-  private total = 0;
-  private done = false;
-
-  constructor(
-    private readonly source: AsyncIterator<Buffer | Uint8Array>,
-    private readonly maxBytes: number,
-  ) {}
-
-  /** Exactly `n` bytes, or undefined at the end of the stream. */
-  async read(n: number): Promise<Buffer | undefined> {
-    const parts: Buffer[] = [];
-    let need = n;
-    while (need > 0) {
-      if (!(await this.fill())) return undefined;
-      const take = Math.min(need, this.chunk.length - this.offset);
-      parts.push(this.chunk.subarray(this.offset, this.offset + take));
-      this.offset += take;
-      need -= take;
-    }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, n);
-  }
-
-  /** `size` bytes of an entry plus its padding to the next block; a short stream is refused. */
-  async readPadded(size: number): Promise<Buffer> {
-    const data = await this.read(size);
-    if (data === undefined) throw tarRefused('the archive ends inside an entry (truncated?)');
-    await this.skip(padded(size) - size);
-    return Buffer.from(data);
-  }
-
-  async skip(n: number): Promise<void> {
-    let need = n;
-    while (need > 0) {
-      if (!(await this.fill())) throw tarRefused('the archive ends inside an entry (truncated?)');
-      const take = Math.min(need, this.chunk.length - this.offset);
-      this.offset += take;
-      need -= take;
-    }
-  }
-
-  async expectZerosToEnd(): Promise<void> {
-    while (await this.fill()) {
-      const rest = this.chunk.subarray(this.offset);
-      if (rest.some((b) => b !== 0)) throw tarRefused('data after the end-of-archive marker');
-      this.offset = this.chunk.length;
-    }
-  }
-
-  private async fill(): Promise<boolean> {
-    while (this.offset >= this.chunk.length) {
-      if (this.done) return false;
-      const next = await this.source.next();
-      if (next.done) {
-        this.done = true;
-        return false;
-      }
-      this.chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(next.value);
-      this.offset = 0;
-      this.total += this.chunk.length;
-      if (this.total > this.maxBytes) throw tarRefused(`the archive is larger than ${this.maxBytes} bytes unpacked`);
-    }
-    return true;
+/** One entry: a regular file or a directory under a name no other reader could read differently; its data kept or skipped. */
+async function readEntry(s: ReadState, type: string, rawName: string, size: number): Promise<void> {
+  const shown = JSON.stringify(clip(rawName, 120));
+  const kind = entryType(type);
+  if (kind === undefined) throw tarRefused(`${shown} is a ${describeType(type)}: only regular files and directories are allowed`);
+  const path = normalize(rawName, shown);
+  if (kind === 'file' && rawName.endsWith('/')) throw tarRefused(`${shown} is a regular file whose name ends with "/"`);
+  if (s.seen.has(path))
+    throw tarRefused(
+      `${shown} appears twice in the archive (as ${JSON.stringify(clip(path, 120))}): another reader could take the other one`,
+    );
+  s.seen.add(path);
+  if (s.contents.entries.length >= s.limits.maxEntries) throw tarRefused(`more than ${s.limits.maxEntries} entries`);
+  const dataSize = kind === 'directory' ? 0 : size;
+  if (kind === 'directory' && size !== 0) throw tarRefused(`the directory ${shown} has a size`);
+  s.contents.entries.push({ path, type: kind, size: dataSize });
+  if (kind === 'file' && s.capture?.(path)) {
+    if (dataSize > s.limits.maxCaptureBytes)
+      throw tarRefused(`${shown} is ${dataSize} bytes, more than the ${s.limits.maxCaptureBytes} read from it`);
+    s.contents.files.set(path, await s.input.readPadded(dataSize));
+  } else {
+    await s.input.skip(padded(dataSize));
   }
 }

@@ -57,3 +57,10 @@ export function programProblem(where: string, program: string, pathVar: string):
   const pkg = DEBIAN_PACKAGE[program];
   return `${where}: ${program} is not found on PATH (${pathVar || 'empty'}): ${pkg ? `install it (apt-get install ${pkg})` : 'install it'} or give its absolute path, e.g. /usr/local/bin/${program}`;
 }
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** This machine: what plain http:// may reach without crossing a network. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.has(hostname);
+}

@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Redactor } from '../redact.js';
 import { clip } from '../validate.js';
+import { authHeader, expectOk, parseJson, statusError, unexpected } from './answers.js';
 import { httpRequest, type HttpResponse } from './http-request.js';
 import { assertAccount, assertConjurId, roleOfLogin, segment } from './ids.js';
 import { ApiKeyTokenSource, FileTokenSource, normalizeToken, registerToken, type TokenSource } from './token-source.js';
 import { assertCloudAccount, conjurCa, parseApplianceUrl } from './appliance.js';
-import { conjurErrorCode, conjurErrorHint, type ErrorSubject } from './error-codes.js';
-import { registerSecret, secretFromBytes, type SecretValue } from './secret-value.js';
+import { batchRefusal, valuesFromBatch } from './secrets-batch.js';
+import type { SecretValue } from './secret-value.js';
+import { MEMBERSHIP_PRIVILEGE, sentinelFix } from './sentinel.js';
 import type { Conjur, SentinelState } from './types.js';
 
 export interface ConjurClientOptions {
@@ -35,16 +37,7 @@ export interface ConjurClientOptions {
 
 type Call = { method: 'GET' | 'POST'; path: string; query?: string; what: string; headers?: Record<string, string> };
 
-/**
- * The privilege a release group holds on its membership sentinel, a `!webservice` with the group's
- * id declared next to it (deploy/conjur/policy.yml). Conjur allows any privilege name on a permit.
- */
-export const MEMBERSHIP_PRIVILEGE = 'release';
-
-/** The policy a group's sentinel needs, in the operator's words. */
-export function sentinelFix(group: string, botLogin: string): string {
-  return `Declare !webservice ${group} in the policy that declares the group (so it has the same owner), permit the group ${MEMBERSHIP_PRIVILEGE} and ${botLogin} read on it (deploy/conjur/policy.yml)`;
-}
+export { MEMBERSHIP_PRIVILEGE, sentinelFix } from './sentinel.js';
 
 /** A small client for the slice of Conjur's REST API the bot uses. Every doubt throws: callers fail closed. */
 export class ConjurClient implements Conjur {
@@ -217,69 +210,20 @@ export class ConjurClient implements Conjur {
    */
   async getSecrets(variableIds: readonly string[]): Promise<Map<string, SecretValue>> {
     const ids = [...new Set(variableIds.map((id) => assertConjurId(id, 'variable')))];
-    const result = new Map<string, SecretValue>();
-    if (ids.length === 0) return result;
-    const qualified = ids.map((id) => `${this.account}:variable:${id}`);
+    if (ids.length === 0) return new Map();
+    const batch = { ids, qualified: ids.map((id) => `${this.account}:variable:${id}`), login: this.login };
     const what = `read the variables ${ids.join(', ')}`;
     const res = await this.call({
       method: 'GET',
       path: '/secrets',
-      query: `variable_ids=${qualified.map(segment).join(',')}`,
+      query: `variable_ids=${batch.qualified.map(segment).join(',')}`,
       what,
       headers: { 'Accept-Encoding': 'base64' },
     });
-    const code = conjurErrorCode(res.body);
-    if (res.status === 406 || code === 'CONJ00074E') {
-      throw new ReleaseBotError(
-        ErrorCode.ConjurUnavailable,
-        conjurErrorHint('CONJ00074E', { variables: ids, login: this.login }) as string,
-        { details: { variables: ids, status: res.status, conjurCode: code } },
-      );
-    }
-    if (res.status === 404) {
-      // Only ids we asked for are ever named: Conjur's own text is matched against them, never repeated.
-      const named = ids.filter((_, i) => mentions(res.body, qualified[i] as string));
-      const missing = named.length > 0 ? named : ids;
-      const which = named.length > 0 ? `the Conjur variable ${named.join(', ')}` : `at least one of the Conjur variables ${ids.join(', ')}`;
-      const codeText = code === undefined ? '' : ` (${code})`;
-      throw new ReleaseBotError(
-        ErrorCode.ConjurNotFound,
-        `${which} does not exist or has no value${codeText}: declare it in policy and set a value (conjur variable set -i <id> -v ...)`,
-        { details: { missing, status: 404, ...(code ? { conjurCode: code } : {}) } },
-      );
-    }
-    if (res.status === 403) {
-      throw new ReleaseBotError(
-        ErrorCode.ConjurForbidden,
-        `the bot (${this.login}) may not read (execute) at least one of the Conjur variables ${ids.join(', ')}: permit it in policy`,
-        { details: { variables: ids, status: 403 } },
-      );
-    }
+    const refusal = batchRefusal(res, batch);
+    if (refusal) throw refusal;
     expectOk(res, what, this.login, { variables: ids, login: this.login });
-    const body = parseJson(res, 'GET /secrets') as Record<string, unknown> | null;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw unexpected('GET /secrets did not return an object');
-    const base64 = String(res.headers['content-encoding'] ?? '').toLowerCase() === 'base64';
-    // Registered before anything else looks at them, so no later error or log line can show one:
-    // the wire form first, then the value it decodes to.
-    for (const wire of Object.values(body)) if (typeof wire === 'string') this.redactor.add(wire);
-    const values = new Map<string, SecretValue>();
-    for (const [key, wire] of Object.entries(body)) {
-      if (typeof wire !== 'string') continue;
-      if (base64 && !/^[A-Za-z0-9+/=\r\n]*$/.test(wire))
-        throw unexpected(`GET /secrets said Content-Encoding: base64, but a value is not base64`);
-      const value = base64 ? secretFromBytes(Buffer.from(wire, 'base64')) : wire;
-      registerSecret(this.redactor, value);
-      values.set(key, value);
-    }
-    ids.forEach((id, i) => {
-      const value = values.get(qualified[i] as string);
-      if (value === undefined) {
-        throw new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur returned no value for the variable ${id}`, {
-          details: { missing: [id] },
-        });
-      }
-      result.set(id, value);
-    });
+    const result = valuesFromBatch(res, batch, this.redactor);
     this.log?.debug({ variables: ids }, 'fetched Conjur variables');
     return result;
   }
@@ -349,66 +293,5 @@ export class ConjurClient implements Conjur {
     });
     this.log?.debug({ method, path, status: res.status, ms: Date.now() - started }, 'conjur request');
     return res;
-  }
-}
-
-function authHeader(token: string): Record<string, string> {
-  return { Authorization: `Token token="${token}"` };
-}
-
-/** Whether Conjur's error text names `id` as a whole (not `release/a` inside `release/a-b`). */
-function mentions(text: string, id: string): boolean {
-  const esc = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(^|[^A-Za-z0-9_.@/:-])${esc}($|[^A-Za-z0-9_.@/:-]|\\.($|[^A-Za-z0-9_@/-]))`).test(text);
-}
-
-function expectOk(res: HttpResponse, what: string, login: string, subject: ErrorSubject = { login }): HttpResponse {
-  if (res.status >= 200 && res.status < 300) return res;
-  const err = statusError(res.status, what, login);
-  // A coded Conjur error the bot knows says more than the status: its fix replaces the generic one.
-  const code = conjurErrorCode(res.body);
-  const hint = conjurErrorHint(code, subject);
-  if (hint === undefined) throw err;
-  throw new ReleaseBotError(err.code, `${hint} (${res.status}, trying to ${what})`, {
-    details: { ...err.details, conjurCode: code },
-    retryable: err.retryable,
-  });
-}
-
-/** Status codes become coded errors here, once; 5xx and 429 are worth retrying, the rest are not. */
-function statusError(status: number, what: string, login: string): ReleaseBotError {
-  if (status === 401) {
-    return new ReleaseBotError(
-      ErrorCode.ConjurAuthFailed,
-      `Conjur refused the bot's credentials as ${login} (401) trying to ${what}: check CONJUR_AUTHN_LOGIN and CONJUR_AUTHN_API_KEY or CONJUR_AUTHN_TOKEN_FILE`,
-      { details: { status, login } },
-    );
-  }
-  if (status === 403) {
-    return new ReleaseBotError(ErrorCode.ConjurForbidden, `Conjur forbade the bot (${login}) to ${what} (403): grant it in Conjur policy`, {
-      details: { status, login },
-    });
-  }
-  if (status === 404)
-    return new ReleaseBotError(ErrorCode.ConjurNotFound, `Conjur found nothing visible to the bot trying to ${what} (404)`, {
-      details: { status },
-    });
-  if (status >= 500 || status === 429)
-    return new ReleaseBotError(ErrorCode.ConjurUnavailable, `Conjur is unavailable (${status}) trying to ${what}: try again later`, {
-      details: { status },
-      retryable: true,
-    });
-  return unexpected(`Conjur answered ${status} trying to ${what}`);
-}
-
-function unexpected(message: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.ConjurUnavailable, `unexpected answer from Conjur: ${message}`, { retryable: false });
-}
-
-function parseJson(res: HttpResponse, what: string): unknown {
-  try {
-    return JSON.parse(res.body);
-  } catch {
-    throw unexpected(`${what} did not return JSON`);
   }
 }

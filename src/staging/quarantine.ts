@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm, statfs, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ArtifactFile } from '../publishing/types.js';
+import { copyFileIn, sealTree, type CopyIn } from './copy-in.js';
 import { openChildDir, openFilePath, openRootDir } from './dirfd.js';
 import { copyHandleWithSha256 } from './hash.js';
-import { Problems, reportedPathProblem, type StagingLimits } from './limits.js';
+import { Problems, type StagingLimits } from './limits.js';
+import { removeTree } from './remove-tree.js';
+import { expectedDigests, openVersionDir, type ReportedFile } from './reported-files.js';
 import { assertSafeRelativePath } from './scan.js';
 import { listTree } from './walk.js';
 
-export interface ReportedFile {
-  path: string;
-  sha256: string;
-}
+export { removeTree } from './remove-tree.js';
+export type { ReportedFile } from './reported-files.js';
 
 export interface IngestRequest {
   /** The operator's staging root (trusted: opened as configured); everything below it is the build side's. */
@@ -28,15 +29,6 @@ export interface IngestRequest {
   limits: StagingLimits;
 }
 
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-/**
- * A staged file with more than this many bytes, and more than an eighth of its size, unallocated is
- * sparse and refused. The build side's copy of an artifact is written out in full, so it cannot need
- * holes; a 1 GiB hole costs 12 KB in staging but a full 1 GiB in the quarantine (the copy is written
- * out too), whatever the report's digests. The margin keeps filesystem rounding and tail packing
- * clear of it; a staging directory on a compressing filesystem (ZFS, btrfs compress) may need it raised.
- */
-const SPARSE_SLACK_BYTES = 1 << 20;
 /** A tree being filled (`incoming/`) or unreferenced this recently is left alone by gc: a stage in another process may be about to record it. */
 export const GC_GRACE_MS = 60 * 60_000;
 
@@ -106,78 +98,12 @@ export class Quarantine {
     await mkdir(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
     const incoming = path.join(this.root, 'incoming', randomBytes(12).toString('hex'));
     await mkdir(incoming, { mode: 0o700 });
-    const problems = new Problems();
-    const files: ArtifactFile[] = [];
-    const dirs = new Set<string>();
-    let total = 0;
+    const c: CopyIn = { root: this.root, incoming, limits, expected, problems: new Problems(), files: [], dirs: new Set(), total: 0 };
     try {
-      for (const rel of wanted) {
-        // Opened again component by component: a directory swapped for a symlink since the listing is refused here.
-        const opened = await openFilePath(dir, rel).catch((err: unknown) => {
-          problems.add(err instanceof ReleaseBotError ? err.message : `${rel}: ${String(err)}`);
-          return undefined;
-        });
-        if (!opened) continue;
-        try {
-          const unallocated = opened.size - opened.blocks * 512;
-          if (unallocated > SPARSE_SLACK_BYTES && unallocated > opened.size / 8) {
-            problems.add(
-              `${rel} is a sparse file (${opened.size} bytes, ${opened.blocks * 512} on disk): a build writes its artifacts out in full, and the copy would not be sparse`,
-            );
-            continue;
-          }
-          total += opened.size;
-          if (limits.maxTotalBytes > 0 && total > limits.maxTotalBytes) {
-            problems.add(`the files are larger than staging.max_total_bytes (${limits.maxTotalBytes} bytes) together`);
-            break;
-          }
-          if (limits.minFreeBytes > 0) {
-            // Fail closed before the bot's own disk fills: the audit chain and the database live there too.
-            const fsStat = await statfs(this.root);
-            const free = fsStat.bavail * fsStat.bsize;
-            if (free - opened.size < limits.minFreeBytes) {
-              problems.add(
-                `copying ${rel} (${opened.size} bytes) would leave less than staging.min_free_bytes (${limits.minFreeBytes} bytes) free where ${this.root} is (${free} bytes free): free space there or lower the margin`,
-              );
-              break;
-            }
-          }
-          for (let d = path.posix.dirname(rel); d !== '.'; d = path.posix.dirname(d)) dirs.add(d);
-          await mkdir(path.dirname(path.join(incoming, rel)), { recursive: true, mode: 0o700 });
-          const copy = await copyHandleWithSha256(opened.handle, path.join(incoming, rel));
-          // The size and free space were checked at open; a file grown (or cut) since is not the file checked.
-          if (copy.size !== opened.size) {
-            problems.add(
-              `${rel} changed size while it was copied (${opened.size} bytes at open, ${copy.size} copied): the build side is still writing it`,
-            );
-            break;
-          }
-          const want = expected?.get(rel);
-          if (want !== undefined && copy.sha256 !== want)
-            problems.add(`${rel} has sha256 ${copy.sha256.slice(0, 12)}…, the build reported ${want.slice(0, 12)}…`);
-          files.push({ path: rel, sha256: copy.sha256, size: copy.size });
-        } finally {
-          await opened.handle.close();
-        }
-      }
-      if (!problems.empty) throw problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
-      // Deepest first: a 0555 directory can no longer get entries.
-      for (const d of [...dirs].sort((a, b) => b.length - a.length)) await chmod(path.join(incoming, d), 0o555);
-      const tree = this.treeDir(files);
-      try {
-        // Renamed while still writable (moving a directory updates its ".."), then closed.
-        await rename(incoming, tree);
-        await chmod(tree, 0o555);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-        // The same files were quarantined before: keep that tree (re-hashed before every release).
-        await removeTree(incoming);
-      }
-      // Fresh for gc's grace period, until the staged build that names it is recorded.
-      const now = new Date();
-      await utimes(tree, now, now);
-      return files;
+      for (const rel of wanted) if (!(await copyFileIn(dir, rel, c))) break;
+      if (!c.problems.empty) throw c.problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
+      await sealTree(c, this.treeDir(c.files));
+      return c.files;
     } catch (err) {
       await removeTree(incoming).catch(() => undefined);
       throw err;
@@ -262,58 +188,4 @@ export class Quarantine {
     }
     return { removed, kept };
   }
-}
-
-/** The report's digests by normalised path; a report over the limits is refused before the disk is read. */
-function expectedDigests(reported: readonly ReportedFile[], limits: StagingLimits): Map<string, string> {
-  if (reported.length === 0) throw new ReleaseBotError(ErrorCode.BadInput, 'the report lists no artifacts');
-  if (reported.length > limits.maxFiles) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `the report lists ${reported.length} artifacts, more than staging.max_files (${limits.maxFiles})`,
-      { details: { reported: reported.length, limit: limits.maxFiles } },
-    );
-  }
-  const problems = new Problems();
-  const wanted = new Map<string, string>();
-  for (const r of reported) {
-    const rel = assertSafeRelativePath(r.path);
-    const why = reportedPathProblem(rel, limits);
-    if (why) problems.add(why);
-    const digest = String(r.sha256).toLowerCase();
-    if (!SHA256_HEX.test(digest))
-      throw new ReleaseBotError(ErrorCode.BadInput, `artifact ${rel.slice(0, 120)}: sha256 must be 64 hex characters`);
-    if (wanted.has(rel)) throw new ReleaseBotError(ErrorCode.BadInput, `artifact ${rel.slice(0, 120)} is listed twice`);
-    wanted.set(rel, digest);
-  }
-  if (!problems.empty) throw problems.error(ErrorCode.BadInput, 'the report names paths the staging limits refuse');
-  return wanted;
-}
-
-async function openVersionDir(stagingRoot: FileHandle, project: string, version: string, shown: string): Promise<FileHandle> {
-  const projectDir = await openChildDir(stagingRoot, project, shown).catch((err: unknown) => {
-    throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged
-      ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`)
-      : err;
-  });
-  try {
-    return await openChildDir(projectDir, version, shown).catch((err: unknown) => {
-      throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged
-        ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`)
-        : err;
-    });
-  } finally {
-    await projectDir.close();
-  }
-}
-
-/** Removes a read-only tree: a file in a 0555 directory cannot be unlinked, so directories are opened up first. */
-export async function removeTree(root: string): Promise<void> {
-  const unlock = async (dir: string): Promise<void> => {
-    await chmod(dir, 0o700).catch(() => undefined);
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) if (e.isDirectory()) await unlock(path.join(dir, e.name));
-  };
-  await unlock(root);
-  await rm(root, { recursive: true, force: true });
 }

@@ -317,6 +317,8 @@ describe('broken configurations: one clear problem each (where, what, a right va
     CONJUR_ACCOUNT: 'acme',
     CONJUR_AUTHN_LOGIN: 'host/release-bot',
     CONJUR_AUTHN_API_KEY: 'k'.repeat(55),
+    // Slack's bot token, so that a case turning Slack on (a signing secret, an app token) breaks one thing only.
+    SLACK_BOT_TOKEN: 'xoxb-1234-5678-abcd',
     RELEASE_BOT_CONFIG: file,
     RELEASE_BOT_DATA_DIR: 'data',
     PATH: bin,
