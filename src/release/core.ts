@@ -26,7 +26,9 @@ import { runDestinations, type DestinationJob } from './run-destinations.js';
 import { Slots } from './slots.js';
 import { compareVersions } from './version-order.js';
 import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary, Requester } from './types.js';
-import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
+import { currentProcess, systemProbe, type ProcessProbe } from './owner.js';
+import { InFlight } from './drain.js';
+import { recoverInterrupted, resumable } from './recovery.js';
 import { releaseProvenance } from '../provenance/release-provenance.js';
 
 export interface CoreDeps {
@@ -79,11 +81,9 @@ export class ReleaseCore {
   readonly releases: Releases;
   /** The bot's own copies of staged files; releases read only these (see Quarantine). */
   readonly quarantine: Quarantine;
-  private readonly inFlight = new Set<Promise<unknown>>();
-  private readonly shutdown = new AbortController();
+  private readonly work = new InFlight();
   private readonly now: () => Date;
   private readonly probe: ProcessProbe;
-  private draining = false;
   private readonly slots: Slots;
   /** The policy new releases start under; `replaceConfig` swaps it (serve's reload). */
   private policy: Config;
@@ -249,7 +249,7 @@ export class ReleaseCore {
    * the release holds its lock, the outcome (published, failed, dry-run) is returned as a summary.
    */
   release(projectName: string, version: string, requester: Requester, options: ReleaseOptions = {}): Promise<ReleaseSummary> {
-    if (this.shutdown.signal.aborted) {
+    if (this.work.signal.aborted) {
       return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute'));
     }
     // The id exists from the first moment, so every log line of the request (the Conjur client's
@@ -258,10 +258,7 @@ export class ReleaseCore {
     const work = withLogContext({ releaseId, project: clip(String(projectName), 100), version: clip(String(version), 100) }, () =>
       this.runRelease(releaseId, projectName, version, requester, options),
     );
-    this.inFlight.add(work);
-    const forget = () => this.inFlight.delete(work);
-    work.then(forget, forget);
-    return work;
+    return this.work.add(work);
   }
 
   private async runRelease(
@@ -320,7 +317,7 @@ export class ReleaseCore {
     let staged: StagedBuild | undefined;
     try {
       // Draining (SIGTERM): the releases already running finish; nothing new starts.
-      if (this.draining)
+      if (this.work.draining)
         throw new ReleaseBotError(
           ErrorCode.InProgress,
           'release-bot is shutting down and finishing the releases it runs: ask again in a minute',
@@ -386,7 +383,7 @@ export class ReleaseCore {
           },
         );
       }
-      if (options.resume) previous = this.resumable(project.name, version, staged);
+      if (options.resume) previous = resumable(this.releases, project.name, version, staged);
     } catch (thrown) {
       const err = toReleaseBotError(thrown);
       // A resume with nothing to resume is a no-op, not a denial: answered, never audited (issue 15).
@@ -600,7 +597,7 @@ export class ReleaseCore {
         log,
         releases: this.releases,
         events: this.events,
-        shutdown: this.shutdown.signal,
+        shutdown: this.work.signal,
         retryBaseMs: this.deps.retryBaseMs ?? 1000,
         now: () => this.now().getTime(),
       });
@@ -747,23 +744,6 @@ export class ReleaseCore {
     }
   }
 
-  private resumable(project: string, version: string, staged: StagedBuild): ReleaseRecord {
-    const previous = this.releases
-      .latest(project, version, 20)
-      .find((x) => !x.dryRun && (x.state === 'interrupted' || x.state === 'failed'));
-    if (!previous)
-      throw new ReleaseBotError(ErrorCode.NotFound, `${project} ${version} has no interrupted or failed release to resume`, {
-        details: { reason: 'nothing-to-resume' },
-      });
-    if (previous.stagedBuildId !== staged.id) {
-      throw new ReleaseBotError(
-        ErrorCode.Conflict,
-        `${project} ${version} was re-staged after release ${previous.id}: start a new release instead of resuming`,
-      );
-    }
-    return previous;
-  }
-
   private assertNotFrozen(project: string): void {
     const freeze = this.deps.db.prepare('SELECT locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as
       { locked_by: string; reason: string; locked_at: string } | undefined;
@@ -783,65 +763,15 @@ export class ReleaseCore {
     this.events.emit('release-state', { releaseId: id, state });
   }
 
-  /**
-   * Releases left in a live state by a process that is provably gone (crash, SIGKILL, reboot): they
-   * are marked `interrupted`, audited and announced. Nothing is published again until someone resumes
-   * them. `serve` runs it for every release at start; every release and resume runs it first for its
-   * own project+version, so a killed CLI or ssh release does not block the version until serve restarts.
-   */
+  /** Marks the releases of dead processes interrupted (see recovery.ts); serve runs it at start. */
   recoverInterrupted(probe: ProcessProbe = this.probe, only?: { project: string; version: string }): ReleaseRecord[] {
-    const recovered: ReleaseRecord[] = [];
-    for (const release of this.releases.inFlight(only?.project, only?.version)) {
-      if (
-        !ownerIsDead(
-          { host: release.ownerHost, bootId: release.ownerBootId, pid: release.ownerPid, startTime: release.ownerStartTime },
-          probe,
-        )
-      )
-        continue;
-      // Conditional: when two processes recover the same release, one audits and announces it.
-      if (
-        !this.releases.markInterrupted(release.id, { code: 'INTERRUPTED', message: 'release-bot stopped while this release was running' })
-      )
-        continue;
-      this.deps.log.warn(
-        {
-          releaseId: release.id,
-          project: release.project,
-          version: release.version,
-          ownerPid: release.ownerPid,
-          ownerHost: release.ownerHost,
-        },
-        'release of a process that no longer runs marked interrupted',
-      );
-      const destinations = this.releases.destinations(release.id);
-      const entry = this.audit.append({
-        type: 'interrupted',
-        project: release.project,
-        version: release.version,
-        releaseId: release.id,
-        actor: { via: 'release-bot' },
-        data: { previousState: release.state, destinations: destinations.map((d) => ({ name: d.destination, status: d.status })) },
-      });
-      const updated = this.releases.get(release.id) as ReleaseRecord;
-      this.events.emit('release-interrupted', { release: updated, project: this.policy.projects.get(release.project), auditId: entry.id });
-      recovered.push(updated);
-    }
-    return recovered;
+    const deps = { releases: this.releases, audit: this.audit, events: this.events, log: this.deps.log, policy: () => this.policy };
+    return recoverInterrupted(deps, probe, only);
   }
 
   /** Waits for in-flight releases; after `timeoutMs` they are told to stop. */
-  async drain(timeoutMs = 10 * 60_000): Promise<void> {
-    this.draining = true;
-    const pending = [...this.inFlight];
-    if (pending.length === 0) {
-      this.shutdown.abort();
-      return;
-    }
-    const timer = setTimeout(() => this.shutdown.abort(), timeoutMs);
-    await Promise.allSettled(pending);
-    clearTimeout(timer);
-    this.shutdown.abort();
+  drain(timeoutMs?: number): Promise<void> {
+    return this.work.drain(timeoutMs);
   }
 
   /**
@@ -849,20 +779,11 @@ export class ReleaseCore {
    * while the bot shuts down. `signal` aborts when the bot stops for good.
    */
   track<T>(start: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    if (this.draining || this.shutdown.signal.aborted) {
-      return Promise.reject(
-        new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down and finishing the work it runs: ask again in a minute'),
-      );
-    }
-    const work = start(this.shutdown.signal);
-    this.inFlight.add(work);
-    const forget = () => this.inFlight.delete(work);
-    work.then(forget, forget);
-    return work;
+    return this.work.track(start);
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.work.count;
   }
 }
 
