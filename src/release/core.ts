@@ -2,13 +2,12 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { AuditLog, type AuditActor } from '../audit/log.js';
 import type { Config, ProjectConfig } from '../config/load.js';
 import { registerSecret, type SecretValue } from '../conjur/secret-value.js';
 import type { Conjur } from '../conjur/types.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
-import type { ArtifactFile, BuildInfo, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
+import type { ArtifactFile, PublisherDefinition, StagedArtifact } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
 import { withLogContext } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -16,9 +15,8 @@ import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js
 import { StagedBuilds, type StagedBuild } from '../store/staged-builds.js';
 import { assertNotYanked, releasedVersions } from '../store/yanks.js';
 import { errnoOf, removeStagingFile, renameStagingFile, writeStagingFile } from '../staging/label.js';
-import { stagingLimits } from '../staging/limits.js';
-import { Quarantine, removeTree, type ReportedFile } from '../staging/quarantine.js';
-import { botFileNames, labelFileName, pendingLabelFileName } from '../staging/scan.js';
+import { Quarantine, removeTree } from '../staging/quarantine.js';
+import { labelFileName, pendingLabelFileName } from '../staging/scan.js';
 import { assertProjectName, assertVersion, clip } from '../validate.js';
 import { CoreEvents } from './events.js';
 import { destinationCredentials, withBinaryCredentials } from './destination-credentials.js';
@@ -29,6 +27,9 @@ import type { DestinationOutcome, ExpectedStaged, ReleaseOptions, ReleaseSummary
 import { currentProcess, systemProbe, type ProcessProbe } from './owner.js';
 import { InFlight } from './drain.js';
 import { recoverInterrupted, resumable } from './recovery.js';
+import type { CoreServices } from './services.js';
+import { stageBuild, type StageReport, type StageResult } from './stage-build.js';
+import { artifactDigests, releaseLabel } from './stages/label-text.js';
 import { releaseProvenance } from '../provenance/release-provenance.js';
 
 export interface CoreDeps {
@@ -49,24 +50,8 @@ export interface CoreDeps {
   maxConcurrentReleases?: number;
 }
 
-export interface StageReport {
-  project: string;
-  version: string;
-  build: BuildInfo;
-  /** Files as the build reported them; absent when the digests are to be taken at staging. */
-  files?: ReportedFile[] | undefined;
-  /** Docker projects: the image on the staging registry and, when the build reported it, its digest. */
-  image?: { ref: string; digest?: string | undefined } | undefined;
-  /** Who or what reported it, e.g. `jenkins:conjur-cli (jwt)`, `cli:root`. */
-  reportedBy: string;
-  actor: AuditActor;
-}
-
-export interface StageResult {
-  outcome: 'staged' | 'unchanged' | 'replaced';
-  staged: StagedBuild;
-  auditId?: string | undefined;
-}
+export type { StageReport, StageResult } from './stage-build.js';
+export { artifactDigests } from './stages/label-text.js';
 
 const LOGIN = /^[A-Za-z0-9@._-]+(\/[A-Za-z0-9@._-]+)*$/;
 
@@ -87,6 +72,7 @@ export class ReleaseCore {
   private readonly slots: Slots;
   /** The policy new releases start under; `replaceConfig` swaps it (serve's reload). */
   private policy: Config;
+  private readonly services: CoreServices;
 
   constructor(private readonly deps: CoreDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -97,6 +83,20 @@ export class ReleaseCore {
     this.staged = new StagedBuilds(deps.db);
     this.releases = new Releases(deps.db, this.now, currentProcess());
     this.quarantine = new Quarantine(path.join(deps.config.dataDir, 'quarantine'));
+    this.services = {
+      ...deps,
+      policy: () => this.policy,
+      now: this.now,
+      probe: this.probe,
+      retryBaseMs: deps.retryBaseMs ?? 1000,
+      audit: this.audit,
+      staged: this.staged,
+      releases: this.releases,
+      quarantine: this.quarantine,
+      events: this.events,
+      slots: this.slots,
+      work: this.work,
+    };
   }
 
   get config(): Config {
@@ -133,114 +133,9 @@ export class ReleaseCore {
     return this.deps.conjur.isMember(login, group);
   }
 
-  /** Records a staged build after checking its files (or image) against the report. */
-  async stage(report: StageReport): Promise<StageResult> {
-    const project = this.project(report.project);
-    const version = assertVersion(report.version);
-    const base = { project: project.name, version, actor: report.actor };
-    try {
-      const artifact = await this.inspectStaged(project, version, report);
-      const fingerprint = sha256Hex(canonicalJson({ artifact, build: report.build }));
-      const current = this.staged.current(project.name, version);
-      if (current?.fingerprint === fingerprint) return { outcome: 'unchanged', staged: current };
-      // The check and the insert share one write lock, as the release lock does in runRelease: a
-      // release starting in another process between them would otherwise run a superseded build.
-      const placed = this.deps.db
-        .transaction(() => {
-          const holder = this.releases.live(project.name, version);
-          if (holder) return { holder };
-          return {
-            staged: this.staged.insert({
-              project: project.name,
-              version,
-              artifact,
-              build: report.build,
-              reportedBy: report.reportedBy,
-              fingerprint,
-              stagedAt: this.now().toISOString(),
-            }),
-          };
-        })
-        .immediate();
-      if (placed.holder) {
-        const holder = placed.holder;
-        this.events.emit('stage-conflict', {
-          project,
-          version,
-          reportedBy: report.reportedBy,
-          build: report.build,
-          releasedBy: holder.requesterLogin,
-          releaseId: holder.id,
-        });
-        throw new ReleaseBotError(
-          ErrorCode.Conflict,
-          holder.state === 'published'
-            ? `${project.name} ${version} was already released (${holder.id}) from another build: a released version is never replaced`
-            : `${project.name} ${version} is being released right now (${holder.id}): it cannot be re-staged meanwhile`,
-          { details: { releaseId: holder.id } },
-        );
-      }
-      const staged = placed.staged;
-      const entry = this.audit.append({
-        ...base,
-        type: 'staged',
-        data: {
-          build: report.build,
-          artifact: artifactDigests(artifact),
-          reportedBy: report.reportedBy,
-          replaces: current ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) } : undefined,
-        },
-      });
-      this.events.emit('staged', { staged, replaced: current, project });
-      this.deps.log.info({ project: project.name, version, build: report.build.number, replaced: Boolean(current) }, 'build staged');
-      return { outcome: current ? 'replaced' : 'staged', staged, auditId: entry.id };
-    } catch (thrown) {
-      const err = toReleaseBotError(thrown);
-      this.audit.append({
-        ...base,
-        type: 'stage-refused',
-        data: { code: err.code, reason: err.message, build: report.build, reportedBy: report.reportedBy },
-      });
-      throw err;
-    }
-  }
-
-  private async inspectStaged(project: ProjectConfig, version: string, report: StageReport): Promise<StagedArtifact> {
-    if (project.artifact === 'files') {
-      if (report.image) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a files project: report artifacts, not an image`);
-      this.versionDir(project.name, version);
-      const files = await this.quarantine.ingest({
-        stagingDir: this.deps.config.stagingDir,
-        project: project.name,
-        version,
-        reported: report.files,
-        ignore: botFileNames(project.name, version),
-        limits: stagingLimits(this.deps.config.staging),
-      });
-      return { kind: 'files', files };
-    }
-    const image = project.image;
-    if (!image || !report.image)
-      throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} is a docker project: report image.ref (and image.digest)`);
-    const repository = report.image.ref.replace(/@sha256:[0-9a-f]{64}$/, '').replace(/:[A-Za-z0-9_.-]+$/, '');
-    if (repository !== image.repository) {
-      throw new ReleaseBotError(
-        ErrorCode.WebhookForbidden,
-        `image ${clip(report.image.ref)} is not in ${project.name}'s staging repository ${image.repository}`,
-      );
-    }
-    if (report.image.digest !== undefined && !/^sha256:[0-9a-f]{64}$/.test(report.image.digest)) {
-      throw new ReleaseBotError(ErrorCode.BadInput, 'image.digest must be sha256:<64 hex>');
-    }
-    if (!this.deps.inspectImage) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
-    const actual = await this.deps.inspectImage(report.image.ref, image.tls_verify);
-    if (report.image.digest !== undefined && actual !== report.image.digest) {
-      throw new ReleaseBotError(
-        ErrorCode.ArtifactMismatch,
-        `the staged image ${clip(report.image.ref)} has digest ${actual}, the build reported ${report.image.digest}`,
-      );
-    }
-    return { kind: 'docker', ref: repository, digest: actual, tlsVerify: image.tls_verify };
+  /** Records a staged build after checking its files (or image) against the report (the staging pipeline). */
+  stage(report: StageReport): Promise<StageResult> {
+    return stageBuild(this.services, report);
   }
 
   /**
@@ -805,29 +700,6 @@ function assertExpectedStaged(staged: StagedBuild, expected: ExpectedStaged | un
       },
     );
   }
-}
-
-/** Digests of an artifact as the audit and chat show them. */
-export function artifactDigests(artifact: StagedArtifact): Record<string, unknown> {
-  return artifact.kind === 'files'
-    ? { kind: 'files', files: artifact.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
-    : { kind: 'docker', ref: artifact.ref, digest: artifact.digest };
-}
-
-function releaseLabel(
-  r: { release: ReleaseRecord; staged: StagedBuild; requester: Requester; approvers: string[] },
-  at: Date,
-): Record<string, unknown> {
-  return {
-    project: r.release.project,
-    version: r.release.version,
-    releaseId: r.release.id,
-    build: r.staged.build,
-    artifact: artifactDigests(r.staged.artifact),
-    requester: r.requester.login,
-    approvers: r.approvers,
-    releasedAt: at.toISOString(),
-  };
 }
 
 /** The highest released, not yanked version of the project when it is newer than `version` (see PublishContext). */
