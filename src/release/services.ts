@@ -41,6 +41,9 @@ export interface CoreServices {
   work: InFlight;
 }
 
+/** A Conjur login as the bot accepts it (user or host, nested ids). */
+export const CONJUR_LOGIN = /^[A-Za-z0-9@._-]+(\/[A-Za-z0-9@._-]+)*$/;
+
 /** A project of `policy` by name, or UNKNOWN_PROJECT naming the known ones. */
 export function projectOf(name: string, policy: Config): ProjectConfig {
   assertProjectName(name);

@@ -1,10 +1,15 @@
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { z } from 'zod';
 import { AuditLog } from '../../src/audit/log.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
+import { definePublisher } from '../../src/publishing/define-publisher.js';
+import type { PublishContext } from '../../src/publishing/types.js';
 import { runPipeline, type Pipeline, type Stage } from '../../src/release/pipeline.js';
 import { Redactor } from '../../src/redact.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** The runner every release and staging runs through: skip, logging, timing, the failing stage as the outcome. */
@@ -103,5 +108,93 @@ describe('runPipeline', () => {
     };
     await expect(runPipeline(failingCleanup, ctx, log)).resolves.toBe('done');
     expect(lines.filter((l) => l.msg === 'cleanup after the stages failed')).toHaveLength(1);
+  });
+});
+
+/** The release itself runs through the runner: its stages in order, skipped ones logged, a failing one its outcome. */
+describe('the release pipeline', () => {
+  const tmp = makeTmpDir();
+  const published: string[] = [];
+  const spy = definePublisher({
+    type: 'spy',
+    description: 'records the versions it is asked to publish',
+    artifacts: ['files'],
+    options: z.object({}).strict(),
+    tools: [],
+    publish: (ctx: PublishContext) => {
+      published.push(ctx.version);
+      return Promise.resolve({ status: 'published' as const });
+    },
+  });
+  const alice = { login: 'alice', via: 'cli' as const };
+  const project = (credentials = '') => appProject(`      - { name: spy, type: spy${credentials} }\n`);
+  const logged = (f: CoreFixture) =>
+    f.logLines.map((l) => JSON.parse(l) as { msg: string; stage?: string; reason?: string; code?: string });
+  afterAll(() => tmp.cleanup());
+  beforeEach(() => (published.length = 0));
+
+  const staged = async (f: CoreFixture, version: string) => {
+    f.stageFiles('app', version, { [`app-${version}.tgz`]: `bytes ${version}` });
+    await f.core.stage({ project: 'app', version, build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } });
+    f.logLines.length = 0;
+  };
+
+  it('runs the gates then the release stages in order, and logs the ones that do not apply as skipped', async () => {
+    const f = makeCore(path.join(tmp.dir, 'a'), project(), memoryConjur({ 'release/app': ['alice'] }), [spy]);
+    await staged(f, '1.0.0');
+    await expect(f.core.release('app', '1.0.0', alice)).resolves.toMatchObject({ state: 'published' });
+    const lines = logged(f);
+    expect(lines.filter((l) => l.msg === 'stage done').map((l) => l.stage)).toEqual(
+      ['admit', 'authorize', 'recover', 'approvals', 'lock'].concat([
+        'start',
+        'workspace',
+        'verify',
+        'label',
+        'staging-label',
+        'destinations',
+        'publish',
+        'place-label',
+      ]),
+    );
+    expect(lines.filter((l) => l.msg === 'stage skipped').map((l) => [l.stage, l.reason])).toEqual([
+      ['resume', 'not a resume'],
+      ['credentials', 'no destination and no signing key names a credential'],
+      ['provenance', 'the project signs nothing'],
+    ]);
+    f.close();
+  });
+
+  it('stops a release at the stage that throws: audited as its outcome, nothing published', async () => {
+    const conjur = memoryConjur({ 'release/app': ['alice'] });
+    conjur.getSecrets = () => Promise.reject(new ReleaseBotError(ErrorCode.ConjurUnavailable, 'Conjur answered 503'));
+    const f = makeCore(path.join(tmp.dir, 'b'), project(', credentials: { TOKEN: release/app/token }'), conjur, [spy]);
+    await staged(f, '1.0.0');
+    await expect(f.core.release('app', '1.0.0', alice)).resolves.toMatchObject({
+      state: 'failed',
+      error: { code: ErrorCode.ConjurUnavailable },
+    });
+    expect(published).toEqual([]);
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'failed', data: { error: { code: ErrorCode.ConjurUnavailable } } });
+    const lines = logged(f);
+    expect(lines.filter((l) => l.msg === 'stage failed')).toEqual([
+      expect.objectContaining({ stage: 'credentials', code: 'CONJUR_UNAVAILABLE' }),
+    ]);
+    expect(lines.some((l) => l.stage === 'publish' || l.stage === 'destinations')).toBe(false);
+    f.close();
+  });
+
+  it('refuses at the gate that says no (MEMBERSHIP_UNDETERMINED through the one membership check): denied, never locked', async () => {
+    const conjur = memoryConjur({});
+    conjur.isMember = () => Promise.reject(new ReleaseBotError(ErrorCode.MembershipUndetermined, 'the group release/app has no sentinel'));
+    const f = makeCore(path.join(tmp.dir, 'c'), project(), conjur, [spy]);
+    await staged(f, '1.0.0');
+    await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.MembershipUndetermined });
+    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.MembershipUndetermined } });
+    expect(f.core.releases.latest('app', '1.0.0').map((r) => r.state)).toEqual(['denied']);
+    const lines = logged(f);
+    expect(lines.filter((l) => l.msg === 'stage failed').map((l) => l.stage)).toEqual(['authorize']);
+    expect(lines.some((l) => l.stage === 'lock')).toBe(false);
+    expect(published).toEqual([]);
+    f.close();
   });
 });
