@@ -6,7 +6,9 @@ import { AuditLog } from '../../src/audit/log.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { definePublisher } from '../../src/publishing/define-publisher.js';
 import type { PublishContext } from '../../src/publishing/types.js';
+import { assertExpectedStaged } from '../../src/release/core.js';
 import { runPipeline, type Pipeline, type Stage } from '../../src/release/pipeline.js';
+import type { StagedBuild } from '../../src/store/staged-builds.js';
 import { Redactor } from '../../src/redact.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
@@ -196,5 +198,48 @@ describe('the release pipeline', () => {
     expect(lines.some((l) => l.stage === 'lock')).toBe(false);
     expect(published).toEqual([]);
     f.close();
+  });
+
+  it('fails closed at authorize: a Conjur that cannot answer refuses (CONJUR_UNAVAILABLE), a 404 is a member of nothing; no credential is read', async () => {
+    const answers: Array<[() => Promise<boolean>, ErrorCode]> = [
+      [() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:443')), ErrorCode.ConjurUnavailable],
+      [() => Promise.reject(new ReleaseBotError(ErrorCode.Internal, 'Conjur answered 500')), ErrorCode.ConjurUnavailable],
+      [() => Promise.reject(new ReleaseBotError(ErrorCode.ConjurNotFound, 'Conjur answered 404')), ErrorCode.NotAuthorized],
+    ];
+    for (const [i, [answer, code]] of answers.entries()) {
+      const conjur = memoryConjur({ 'release/app': ['alice'] });
+      conjur.isMember = answer;
+      const f = makeCore(path.join(tmp.dir, `d${i}`), project(', credentials: { TOKEN: release/app/token }'), conjur, [spy]);
+      await staged(f, '1.0.0');
+      await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code });
+      expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code } });
+      expect(conjur.calls.filter((c) => c.startsWith('getSecrets'))).toEqual([]);
+      expect(published).toEqual([]);
+      f.close();
+    }
+  });
+});
+
+/** The staged-build binding, one function every way in calls (the Slack Release button too). */
+describe('assertExpectedStaged', () => {
+  const build: StagedBuild = {
+    id: 7,
+    project: 'app',
+    version: '1.0.0',
+    artifact: { kind: 'files', files: [] },
+    build: { number: 12 },
+    reportedBy: 'test',
+    fingerprint: 'f'.repeat(64),
+    stagedAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('refuses a caller bound to another build than the one staged now, and a binding that names none', () => {
+    expect(() => assertExpectedStaged(build, { id: 6 })).toThrow(expect.objectContaining({ code: ErrorCode.Conflict }));
+    expect(() => assertExpectedStaged(build, { id: 7, fingerprint: 'e'.repeat(64) })).toThrow(
+      expect.objectContaining({ code: ErrorCode.Conflict }),
+    );
+    expect(() => assertExpectedStaged(build, {})).toThrow(expect.objectContaining({ code: ErrorCode.BadInput }));
+    expect(() => assertExpectedStaged(build, { id: 7, fingerprint: 'f'.repeat(64) })).not.toThrow();
+    expect(() => assertExpectedStaged(build, undefined)).not.toThrow();
   });
 });
