@@ -155,7 +155,7 @@ describe('deploy/systemd/release-bot.service', () => {
     expect(one('KillSignal')).toBe('SIGTERM');
     // mixed: the publishers node runs are not sent the same SIGTERM mid-push.
     expect(one('KillMode')).toBe('mixed');
-    const drain = /async drain\(timeoutMs = ([\d_ *]+)\)/.exec(read('src/release/core.ts'))?.[1];
+    const drain = /async drain\(timeoutMs = ([\d_ *]+)\)/.exec(read('src/release/drain.ts'))?.[1];
     expect(drain).toBeDefined();
     const drainSeconds = (drain as string).split('*').reduce((p, f) => p * Number(f.trim().replace(/_/g, '')), 1) / 1000;
     expect(timespanSeconds(one('TimeoutStopSec'))).toBeGreaterThanOrEqual(drainSeconds + 30);
