@@ -131,7 +131,7 @@ test('a hotfix of an older line (4.1.1 after 4.2.0) leaves latest with 4.2.0: la
   const repo = `org/app-${(n += 1)}`;
   await publish(noDeletes, repo, '4.2.0', v2);
   await expect(served(noDeletes, `${repo}:latest`)).resolves.toBe(v2.digest);
-  // The core tells the destination that 4.2.0, newer, is released (src/release/core.ts newerReleased).
+  // The core tells the destination that 4.2.0, newer, is released (src/release/newer-released.ts).
   const artifact = { kind: 'docker' as const, ref: v1.repository, digest: v1.digest, tlsVerify: false };
   const ctx = await publishContext(
     path.join(tmp.dir, `pub-${(n += 1)}`),
