@@ -54,30 +54,7 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
       : []),
     section(`*Status*: ${status}`),
   ];
-  if (r.status === 'open') {
-    blocks.push({
-      type: 'actions',
-      block_id: `approve:${r.id}`,
-      elements: [
-        {
-          type: 'button',
-          action_id: APPROVE_ACTION,
-          text: { type: 'plain_text', text: 'Approve', emoji: false },
-          style: 'primary',
-          value: r.id,
-          confirm: {
-            title: { type: 'plain_text', text: `Approve this ${asked(r)}?` },
-            text: {
-              type: 'mrkdwn',
-              text: `${esc(r.requester.login)} will ${r.action === 'yank' ? 'yank' : 'publish'} ${code(r.project)} ${code(r.version)} with your name as approver.`,
-            },
-            confirm: { type: 'plain_text', text: 'Approve' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-          },
-        },
-      ],
-    });
-  }
+  if (r.status === 'open') blocks.push(approveButton(r));
   blocks.push(context(`approval request ${code(r.id)}`));
   return {
     text: esc(
@@ -85,6 +62,32 @@ export function approvalRequestMessage(r: ApprovalRequest, staged?: StagedBuild)
         `${staged ? `build ${buildPlain(staged.build)}, ${digestsPlain(staged.artifact)}; ` : ''}${r.status === 'open' ? `expires ${r.expiresAt}` : `${r.status}${r.status === 'void' && r.closedReason ? `: ${r.closedReason}` : ''}`}`,
     ),
     blocks,
+  };
+}
+
+/** The Approve button, with a confirmation that says what the approver's name goes on. */
+function approveButton(r: ApprovalRequest): types.KnownBlock {
+  return {
+    type: 'actions',
+    block_id: `approve:${r.id}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: APPROVE_ACTION,
+        text: { type: 'plain_text', text: 'Approve', emoji: false },
+        style: 'primary',
+        value: r.id,
+        confirm: {
+          title: { type: 'plain_text', text: `Approve this ${asked(r)}?` },
+          text: {
+            type: 'mrkdwn',
+            text: `${esc(r.requester.login)} will ${r.action === 'yank' ? 'yank' : 'publish'} ${code(r.project)} ${code(r.version)} with your name as approver.`,
+          },
+          confirm: { type: 'plain_text', text: 'Approve' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+        },
+      },
+    ],
   };
 }
 

@@ -69,7 +69,7 @@ export function statusMessage(v: StatusView): SlackMessage {
   );
   const approvals = v.approvals.map(
     (a) =>
-      `• ${a.action === 'yank' ? 'yank of ' : ''}${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`,
+      `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`,
   );
   return {
     text: esc(
@@ -99,7 +99,7 @@ export function statusMessage(v: StatusView): SlackMessage {
               'waiting for approval:',
               ...v.approvals.map(
                 (a) =>
-                  `  - ${a.action === 'yank' ? 'yank of ' : ''}${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`,
+                  `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`,
               ),
             ]
           : []),
