@@ -1,4 +1,3 @@
-import type { AuditActor } from '../audit/log.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ApprovalRequest } from '../store/approvals.js';
 import type { StagedBuild } from '../store/staged-builds.js';
@@ -92,8 +91,4 @@ export function assertNotLive(core: ReleaseCore, project: string, version: strin
       { details: { releaseId: holder.id, by: holder.requesterLogin } },
     );
   }
-}
-
-export function actorOf(r: Requester): AuditActor {
-  return { via: r.via, chatUserId: r.chatUserId, conjurLogin: r.login };
 }

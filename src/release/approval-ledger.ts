@@ -7,7 +7,8 @@ import { ApprovalRecords, type ApprovalRequest } from '../store/approvals.js';
 import type { Db } from '../store/db.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import { clip } from '../validate.js';
-import { actorOf, asked, expiry, staleness, type Stale } from './approval-checks.js';
+import { actorOf } from './actor.js';
+import { asked, expiry, staleness, type Stale } from './approval-checks.js';
 import { artifactDigests, type ReleaseCore } from './core.js';
 import type { Requester } from './types.js';
 

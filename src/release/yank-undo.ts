@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { AuditActor } from '../audit/log.js';
 import type { ProjectConfig } from '../config/load.js';
 import { registerSecret, type SecretValue } from '../conjur/secret-value.js';
 import type { Conjur } from '../conjur/types.js';
@@ -12,6 +11,7 @@ import type { Redactor } from '../redact.js';
 import type { Publication } from '../store/publications.js';
 import type { YankRecord, Yanks } from '../store/yanks.js';
 import { clip } from '../validate.js';
+import { actorOf } from './actor.js';
 import type { ReleaseCore } from './core.js';
 import type { Freezes } from './freeze.js';
 import type { Requester } from './types.js';
@@ -221,8 +221,4 @@ function auditEnd(deps: UndoDeps, s: Omit<YankSummary, 'auditId' | 'finishedAt'>
       startedAt: s.startedAt,
     },
   }).id;
-}
-
-export function actorOf(r: Requester): AuditActor {
-  return { via: r.via, chatUserId: r.chatUserId, conjurLogin: r.login };
 }

@@ -17,7 +17,8 @@ import type { Requester } from './types.js';
 import { compareVersions } from './version-order.js';
 import { cleanReason, MAX_REASON } from './yank-reason.js';
 import type { YankOptions, YankSummary } from './yank-types.js';
-import { actorOf, undoYank } from './yank-undo.js';
+import { actorOf } from './actor.js';
+import { undoYank } from './yank-undo.js';
 
 export { cleanReason } from './yank-reason.js';
 export type { YankDestinationOutcome, YankOptions, YankSummary } from './yank-types.js';
