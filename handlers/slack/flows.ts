@@ -15,6 +15,7 @@ import { frozenMessage, unfrozenMessage } from './messages/notices.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 import { noteMessage } from './messages/usage.js';
 import { auditReply, listReply, statusReply } from './queries.js';
+import { approvedYankFlow } from './yank-flows.js';
 
 export interface SlackFlowDeps {
   core: ReleaseCore;
@@ -98,7 +99,7 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
   }
 }
 
-/** The Approve button. The approval that completes the set starts the release as its requester. */
+/** The Approve button. The approval that completes the set starts the release (or the yank) as its requester. */
 export async function approveFlow(deps: SlackFlowDeps, asker: Asker, requestId: string): Promise<void> {
   try {
     const known = deps.approvals.get(requestId);
@@ -108,12 +109,13 @@ export async function approveFlow(deps: SlackFlowDeps, asker: Asker, requestId: 
     if (result.status === 'recorded') {
       await asker.reply(
         noteMessage(
-          `:white_check_mark: Your approval of ${code(r.project)} ${code(r.version)} is recorded (${r.approvals.length} of ${r.needed}).`,
+          `:white_check_mark: Your approval of ${r.action === 'yank' ? 'the yank of ' : ''}${code(r.project)} ${code(r.version)} is recorded (${r.approvals.length} of ${r.needed}).`,
           `Approval recorded (${r.approvals.length} of ${r.needed}).`,
         ),
       );
       return;
     }
+    if (result.status === 'yanking') return await approvedYankFlow(deps, asker, r, result.yank);
     await asker.reply(
       noteMessage(
         `:white_check_mark: Your approval completes the set: ${code(r.project)} ${code(r.version)} is being released as ${esc(r.requester.login)}.`,

@@ -65,7 +65,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const client = new webApi.WebClient(settings.botToken, clientOptions);
   const chat = new SlackChat(client, app.redactor, log);
   const freezes = new Freezes(app.core, app.db, options.now);
-  const approvals = new Approvals(app.core, app.db, { freezes, log, ...(options.now ? { now: options.now } : {}) });
+  const approvals = new Approvals(app.core, app.db, { freezes, log, yanks: app.yanks, ...(options.now ? { now: options.now } : {}) });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const watcher = new AuditWatcher(app.core, announcer, log).start();

@@ -229,4 +229,13 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (yank_id, destination)
   );
   `,
+  // 10: approvals of yanks (issue 17): a request names its action; a yank request is bound to its reason
+  // and --no-lock as well, and one release request and one yank request of a version may be open at once.
+  `
+  ALTER TABLE approval_requests ADD COLUMN action TEXT NOT NULL DEFAULT 'release' CHECK (action IN ('release', 'yank'));
+  ALTER TABLE approval_requests ADD COLUMN reason TEXT;
+  ALTER TABLE approval_requests ADD COLUMN no_lock INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX approval_requests_open;
+  CREATE UNIQUE INDEX approval_requests_open ON approval_requests (action, project, version) WHERE status = 'open';
+  `,
 ];

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { bodyText, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
@@ -75,5 +77,36 @@ describe('Slack: approval requests that expire unanswered', () => {
     expect(
       w.server.app.core.audit.list({ project: 'gated', version: '2.1.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
     ).toHaveLength(1);
+  });
+
+  it('a yank request expires the same way, and its button then yanks nothing', async () => {
+    await w.stage('gated', '3.0.0', { 'gated-3.0.0.tgz': 'gated 3.0.0' });
+    await expect(
+      w.server.app.core.release('gated', '3.0.0', { login: 'alice', via: 'cli' }, { approvers: ['carol'] }),
+    ).resolves.toMatchObject({
+      state: 'published',
+    });
+    const sent = await w.command('alice', 'yank gated 3.0.0 broken');
+    expect(text(await w.reply(sent.responseUrl))).toContain('The yank of gated 3.0.0 waits for 1 approval(s) from release/gated');
+    const message = await w.slack.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' && c.body.channel === 'C0GATED' && text(c).startsWith('alice asks to yank gated 3.0.0 (broken)'),
+    );
+    const requestId = /approval request `(apr_[A-Za-z0-9_-]+)`/.exec(bodyText(message))?.[1] as string;
+
+    clock += 3_601_000;
+    const updated = await w.slack.waitFor(
+      (c) => c.method === 'chat.update' && c.body.ts === tsOf(message) && bodyText(c).includes('Expired'),
+    );
+    expect(bodyText(updated)).toContain('ask for the yank again');
+    expect(bodyText(updated)).not.toContain('approve_release');
+    expect(
+      w.server.app.core.audit.list({ project: 'gated', version: '3.0.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
+    ).toEqual([expect.objectContaining({ data: expect.objectContaining({ requestId, action: 'yank', status: 'expired' }) })]);
+    const late = await w.click('bob', 'approve_release', requestId);
+    expect(text(await w.reply(late.responseUrl))).toContain('this request expired at');
+    expect(existsSync(path.join(w.mirrorDir, 'gated', '3.0.0', 'gated-3.0.0.tgz'))).toBe(true);
+    expect(existsSync(path.join(w.mirrorDir, 'gated', '3.0.0', 'yanked'))).toBe(false);
+    expect(w.server.app.yanks.yanks.yankedVersions('gated').size).toBe(0);
   });
 });

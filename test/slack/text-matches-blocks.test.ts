@@ -26,13 +26,13 @@ import type { DestinationRecord, ReleaseRecord } from '../../src/store/releases.
 import type { StagedBuild } from '../../src/store/staged-builds.js';
 
 /**
- * Hostile text tagged with a word of its own (`w07`): mrkdwn control characters, a broadcast, a
+ * Hostile text tagged with a word of its own (`w007`): mrkdwn control characters, a broadcast, a
  * mention, a link and `&`, as a build side could put them in a file name, a job name or tool output.
  * Each value given to a builder has its own tag, so the test can tell which facts a part shows.
  */
 let n = 0;
-const H = (): string => `<!channel> *w${String(++n).padStart(2, '0')}* & <@U0EVIL> <https://evil.example|x> _y_ \`z\``;
-const TAG = /\bw\d\d\b/g;
+const H = (): string => `<!channel> *w${String(++n).padStart(3, '0')}* & <@U0EVIL> <https://evil.example|x> _y_ \`z\``;
+const TAG = /\bw\d{3}\b/g;
 
 /**
  * Every string of the blocks, the buttons' confirmation dialogs included; with `markupOnly`, only those
@@ -118,6 +118,9 @@ const approval = (status: ApprovalRequest['status'] = 'open'): ApprovalRequest =
   needed: 2,
   approverGroup: H(),
   resume: false,
+  action: 'release',
+  reason: null,
+  noLock: false,
   status,
   createdAt: at,
   expiresAt: at,
@@ -204,6 +207,8 @@ const builders: Array<[string, () => SlackMessage]> = [
   ],
   ['approval request', () => approvalRequestMessage(approval(), staged())],
   ['approval request, void', () => approvalRequestMessage(approval('void'))],
+  ['approval request (yank)', () => approvalRequestMessage({ ...approval(), action: 'yank', reason: H(), noLock: true }, staged())],
+  ['approval closed (yank)', () => approvalClosedMessage({ ...approval('void'), action: 'yank', reason: H() })],
   ['approval closed', () => approvalClosedMessage(approval('expired'))],
   [
     'stage conflict',

@@ -99,6 +99,9 @@ const approval: ApprovalRequest = {
   needed: 2,
   approverGroup: HOSTILE,
   resume: false,
+  action: 'release',
+  reason: null,
+  noLock: false,
   status: 'void',
   createdAt: at,
   expiresAt: at,
@@ -175,6 +178,10 @@ describe('every Slack message builder escapes untrusted text, in the text fallba
       () => errorMessage(new ReleaseBotError(ErrorCode.Frozen, HOSTILE, { details: { by: HOSTILE, at, reason: HOSTILE } })),
     ],
     ['approval request', () => approvalRequestMessage(approval, staged)],
+    [
+      "approval request (yank: the reason is the requester's text)",
+      () => approvalRequestMessage({ ...approval, status: 'open', action: 'yank', reason: HOSTILE, noLock: true }, staged),
+    ],
     ['approval closed', () => approvalClosedMessage(approval)],
     [
       'stage conflict',

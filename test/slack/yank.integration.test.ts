@@ -150,8 +150,10 @@ describe('Slack: /release yank and rollback take a version back through the rele
     await expect(
       w.server.app.core.release('gated', '2.0.0', { login: 'alice', via: 'cli' }, { approvers: ['bob'] }),
     ).resolves.toMatchObject({ state: 'published' });
-    const sent = await w.command('alice', 'yank gated 2.0.0 bad');
-    expect(text(await w.reply(sent.responseUrl))).toContain('gated needs 1 approval(s) from members of release/approvers');
+    // Approvals are collected in Slack (test/slack/yank-approvals.integration.test.ts); the CLI cannot collect them.
+    const refused = await w.cli('yank', 'gated', '2.0.0', 'bad', '--as', 'alice');
+    expect(refused.code).toBe(75);
+    expect(refused.stderr).toContain('gated needs 1 approval(s) from members of release/gated other than the requester');
     expect(lastAudit()).toMatchObject({ type: 'denied', project: 'gated', data: { action: 'yank', code: 'APPROVAL_PENDING' } });
     expect(existsSync(path.join(w.mirrorDir, 'gated', '2.0.0', 'yanked'))).toBe(false);
   });

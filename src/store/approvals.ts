@@ -1,7 +1,9 @@
-import type { Db } from '../store/db.js';
-import type { Requester } from './types.js';
+import type { Requester } from '../release/types.js';
+import type { Db } from './db.js';
 
 export type ApprovalStatus = 'open' | 'approved' | 'expired' | 'void';
+/** What an approval authorizes: a release never authorizes a yank, nor a yank a release. */
+export type ApprovalAction = 'release' | 'yank';
 
 export interface Approval {
   login: string;
@@ -10,11 +12,14 @@ export interface Approval {
 }
 
 /**
- * A request for a release that waits for approvals (two-person rule). It is bound to one staged
- * build (its id and fingerprint: digests + build info), so re-staging the version voids it.
+ * A request for a release or a yank that waits for approvals (two-person rule). A release request is
+ * bound to one staged build (its id and fingerprint: digests + build info), so re-staging the version
+ * voids it. A yank request names the build that was published (shown to approvers) and is bound to
+ * its reason and `noLock`: the yank that runs is the one approved, word for word.
  */
 export interface ApprovalRequest {
   id: string;
+  action: ApprovalAction;
   project: string;
   version: string;
   stagedBuildId: number;
@@ -23,6 +28,10 @@ export interface ApprovalRequest {
   needed: number;
   approverGroup: string;
   resume: boolean;
+  /** A yank's reason (null for a release). */
+  reason: string | null;
+  /** A yank that does not freeze the project afterwards. */
+  noLock: boolean;
   status: ApprovalStatus;
   createdAt: string;
   expiresAt: string;
@@ -31,7 +40,7 @@ export interface ApprovalRequest {
   approvals: Approval[];
 }
 
-/** The approval tables (migration 2): rows in, typed requests out. No rules here; they are in approvals.ts. */
+/** The approval tables (migrations 2 and 10): rows in, typed requests out. No rules here; they are in release/approvals.ts. */
 export class ApprovalRecords {
   constructor(private readonly db: Db) {}
 
@@ -52,11 +61,11 @@ export class ApprovalRecords {
     return (rows as Row[]).map((r) => this.toRequest(r));
   }
 
-  /** The one open request of a version, if any (a partial unique index keeps it one). */
-  openFor(project: string, version: string): ApprovalRequest | undefined {
+  /** The one open request of a version for this action, if any (a partial unique index keeps it one). */
+  openFor(project: string, version: string, action: ApprovalAction = 'release'): ApprovalRequest | undefined {
     const row = this.db
-      .prepare(`SELECT * FROM approval_requests WHERE project = ? AND version = ? AND status = 'open'`)
-      .get(project, version) as Row | undefined;
+      .prepare(`SELECT * FROM approval_requests WHERE action = ? AND project = ? AND version = ? AND status = 'open'`)
+      .get(action, project, version) as Row | undefined;
     return row && this.toRequest(row);
   }
 
@@ -65,11 +74,12 @@ export class ApprovalRecords {
     try {
       this.db
         .prepare(
-          `INSERT INTO approval_requests (id, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, status, created_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
+          `INSERT INTO approval_requests (id, action, project, version, staged_build_id, fingerprint, requester_login, requester_chat, via, needed, approver_group, resume, reason, no_lock, status, created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)`,
         )
         .run(
           r.id,
+          r.action,
           r.project,
           r.version,
           r.stagedBuildId,
@@ -80,6 +90,8 @@ export class ApprovalRecords {
           r.needed,
           r.approverGroup,
           r.resume ? 1 : 0,
+          r.reason,
+          r.noLock ? 1 : 0,
           r.createdAt,
           r.expiresAt,
         );
@@ -133,6 +145,7 @@ export class ApprovalRecords {
     }));
     return {
       id: r.id,
+      action: r.action,
       project: r.project,
       version: r.version,
       stagedBuildId: r.staged_build_id,
@@ -145,6 +158,8 @@ export class ApprovalRecords {
       needed: r.needed,
       approverGroup: r.approver_group,
       resume: r.resume === 1,
+      reason: r.reason,
+      noLock: r.no_lock === 1,
       status: r.status,
       createdAt: r.created_at,
       expiresAt: r.expires_at,
@@ -157,6 +172,7 @@ export class ApprovalRecords {
 
 interface Row {
   id: string;
+  action: ApprovalAction;
   project: string;
   version: string;
   staged_build_id: number;
@@ -167,6 +183,8 @@ interface Row {
   needed: number;
   approver_group: string;
   resume: number;
+  reason: string | null;
+  no_lock: number;
   status: ApprovalStatus;
   created_at: string;
   expires_at: string;
