@@ -1,13 +1,16 @@
 import type { Router } from 'express';
-import { ConfigError } from '../../src/config/load.js';
-import type { App } from '../../src/app.js';
-import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
-import { UsedTokenIds } from '../../src/store/token-ids.js';
-import { jwtKeysFromEnv, MIN_SECRET_LENGTH, type JwtKeyOptions } from './jwt-keys.js';
-import { createJenkinsRouter } from './router.js';
-import { DEFAULT_POLICY } from './verify-jwt.js';
+import { ConfigError } from '../src/config/load.js';
+import type { App } from '../src/app.js';
+import { JenkinsBuildReports } from '../src/store/jenkins-build-reports.js';
+import { UsedTokenIds } from '../src/store/token-ids.js';
+import { jwtKeysFromEnv, MIN_SECRET_LENGTH, type JwtKeyOptions } from '../handlers/jenkins/jwt-keys.js';
+import { createJenkinsRouter } from '../handlers/jenkins/router.js';
+import { DEFAULT_POLICY } from '../handlers/jenkins/verify-jwt.js';
 
-/** The Jenkins webhook router for a running app, configured from its environment (JENKINS_*). */
+/**
+ * The Jenkins webhook router for a running app, configured from its environment (JENKINS_*): the wiring
+ * of the handler (handlers/jenkins/router.ts) to the store that remembers used tokens and reported builds.
+ */
 export function jenkinsRouter(app: App, options: JwtKeyOptions & { now?: () => Date } = {}): Router {
   const env = app.config.env;
   const secret = env.JENKINS_WEBHOOK_SECRET;
