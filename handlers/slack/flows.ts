@@ -58,18 +58,10 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
   const { core, approvals } = deps;
   try {
     const requester = await identify(deps, asker, ask.dryRun ? 'dry-run' : 'release', ask.project, ask.version);
-    if (ask.stagedBuildId !== undefined) {
-      const current = core.staged.current(ask.project, ask.version);
-      if (current?.id !== ask.stagedBuildId) {
-        const err = new ReleaseBotError(
-          ErrorCode.Conflict,
-          `this note is about a build of ${ask.project} ${ask.version} that is no longer the staged one${current ? ` (build ${current.build.number ?? '?'} replaced it)` : ''}: use the newest readiness note or /release ${ask.project} ${ask.version}`,
-          { details: { reason: 'restaged' } },
-        );
-        throw deps.denials.deny(err, deniedAt(asker, requester.login, 'release-button', ask.project, ask.version));
-      }
-    }
+    // A Release button binds the release to the build its note showed: the core refuses (and audits) any other.
+    const expectedStaged = ask.stagedBuildId !== undefined ? { id: ask.stagedBuildId } : undefined;
     if (!ask.dryRun && approvals.required(ask.project)) {
+      if (expectedStaged) assertShownStillStaged(deps, asker, requester, ask, expectedStaged.id);
       const { request, created } = await approvals.request(ask.project, ask.version, requester, { resume: ask.resume });
       const where = channelRef(core.config.projects.get(request.project)?.channel ?? core.config.channel);
       await asker.reply(
@@ -85,7 +77,7 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
       );
       return;
     }
-    const summary = await core.release(ask.project, ask.version, requester, { dryRun: ask.dryRun, resume: ask.resume });
+    const summary = await core.release(ask.project, ask.version, requester, { dryRun: ask.dryRun, resume: ask.resume, expectedStaged });
     if (summary.dryRun) {
       await asker.reply(releaseSummaryMessage(summary));
     } else {
@@ -100,6 +92,22 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
   } catch (thrown) {
     await asker.reply(errorMessage(toReleaseBotError(thrown)));
   }
+}
+
+/**
+ * A Release button under a project that needs approvals: the request must be about the build the note
+ * showed. TODO(issue 14): goes when `Approvals.request` takes `expectedStaged` and binds it as the core
+ * does (src/release/approvals.ts, another engineer's): until then this is the one check left in a handler.
+ */
+function assertShownStillStaged(deps: SlackFlowDeps, asker: Asker, requester: Requester, ask: ReleaseAsk, shownId: number): void {
+  const current = deps.core.staged.current(ask.project, ask.version);
+  if (current?.id === shownId) return;
+  const err = new ReleaseBotError(
+    ErrorCode.Conflict,
+    `this note is about a build of ${ask.project} ${ask.version} that is no longer the staged one${current ? ` (build ${current.build.number ?? '?'} replaced it)` : ''}: use the newest readiness note or /release ${ask.project} ${ask.version}`,
+    { details: { reason: 'restaged' } },
+  );
+  throw deps.denials.deny(err, deniedAt(asker, requester.login, 'release-button', ask.project, ask.version));
 }
 
 /** The Approve button. The approval that completes the set starts the release as its requester. */
