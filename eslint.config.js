@@ -56,6 +56,37 @@ export default tseslint.config(
     },
   },
   {
+    // Handlers parse, call the core and render: they never open the store (the types of its records open
+    // nothing and may be named) and never write the audit log: a refusal at a way in is audited by the core
+    // (app.denials, src/release/denials.ts), and handlers read the audit through app.audit, which has no append.
+    files: ['handlers/**/*.ts', 'handlers/**/*.mts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/store/**'],
+              allowTypeImports: true,
+              message: 'handlers never open the store: ask the core (or app/, which wires the store) for what you need',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='append'][callee.object.property.name='audit']",
+          message: 'handlers never write the audit log: refuse through app.denials (src/release/denials.ts), the core audits',
+        },
+        {
+          selector: "CallExpression[callee.property.name='append'][callee.object.name='audit']",
+          message: 'handlers never write the audit log: refuse through app.denials (src/release/denials.ts), the core audits',
+        },
+      ],
+    },
+  },
+  {
     // A destination type knows the publishing contract, never a way in or the wiring.
     files: ['publishers/**/*.ts'],
     rules: {

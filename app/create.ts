@@ -8,6 +8,7 @@ import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
 import { ReleaseCore } from '../src/release/core.js';
+import { Denials } from '../src/release/denials.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
@@ -86,6 +87,8 @@ export function createApp(options: CreateAppOptions = {}): App {
     },
     core,
     yanks,
+    denials: new Denials({ audit: core.audit, core }),
+    audit: core.audit,
     conjur,
     db,
     log,

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { jenkinsRouter } from '../handlers/jenkins/jenkins-router.js';
+import { jenkinsRouter } from './jenkins-router.js';
 import { mountSlack } from '../handlers/slack/mount.js';
 import type { App } from '../src/app.js';
 import { startAuditForwarding } from '../src/audit/forwarding.js';

@@ -10,21 +10,15 @@
  *
  *   node dist-dev/demo.js [--output DIR]    (default DIR: ./demo-output)
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { membershipSentinels, startConjurStandIn } from './conjur-stand-in.js';
-import { freePort } from './free-port.js';
-import { npmPack } from './npm-pack.js';
-import { sendSlackRequest, slashCommand } from './slack-requests.js';
-import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from './slack-stand-in.js';
-import { startVerdaccio } from './verdaccio.js';
 import { channelTranscript, saveBlockKit } from './demo-transcript.js';
-import { cli, startServe, stopServe } from './serve-process.js';
-
-const PROJECT = 'hello-cli';
-const VERSION = '1.0.0';
+import { PROJECT, startDevWorld, VERSION } from './dev-world.js';
+import { cli } from './serve-process.js';
+import { sendSlackRequest, slashCommand } from './slack-requests.js';
+import type { RecordedSlackCall, SlackStandIn } from './slack-stand-in.js';
 const BUILD = 42;
 const COMMIT = createHash('sha1').update('hello-cli 1.0.0 demo commit').digest('hex');
 const CHANNEL = 'C0DEMORELEASES';
@@ -69,90 +63,28 @@ async function main(): Promise<number> {
   try {
     say('release-bot demo: everything below runs on 127.0.0.1; the Conjur and Slack servers are development stand-ins.');
 
-    step(1, 'start a Conjur stand-in, a Slack Web API stand-in and a real npm registry (Verdaccio)');
-    const registry = await startVerdaccio(path.join(work, 'registry'));
-    cleanups.push(() => registry.stop());
-    const npmToken = await registry.addUser('release-bot', randomBytes(18).toString('base64url'));
-    const apiKey = randomBytes(27).toString('hex');
-    const conjur = await startConjurStandIn({
-      account: 'demo',
-      apiKeys: { 'host/release-bot': apiKey },
-      // alice is in the release group through a nested team group; mallory is in no group.
-      groups: { 'release/hello-cli': ['group:release/hello-team'], 'release/hello-team': ['user:alice'] },
-      // The group's membership sentinel, as deploy/conjur/policy.yml declares it: how the bot asks who is in it.
-      webservices: membershipSentinels(['release/hello-cli']),
-      variables: { 'release/npm/token': { value: npmToken, readers: ['host:release-bot'] } },
-    });
-    cleanups.push(() => conjur.close());
-    const botToken = `xoxb-demo-${randomBytes(12).toString('hex')}`;
-    const slack = await startSlackStandIn({ token: botToken, users: Object.values(USERS).map((u) => ({ id: u.id, name: u.login })) });
-    cleanups.push(() => slack.close());
+    step(1, 'start a Conjur stand-in, a Slack Web API stand-in, a real npm registry (Verdaccio) and release-bot serve');
+    const serveLog = path.join(outDir, 'serve.log');
+    const world = await startDevWorld(
+      { name: 'demo', work, channel: CHANNEL, users: USERS, serveLog, packageBody: "module.exports = () => 'hello from release-bot';\n" },
+      cleanups,
+    );
+    const { registry, npmToken, conjur, slack, bot, packed, stagedFile } = world;
     say(`   Conjur stand-in ${conjur.url} (account demo): group release/hello-cli <- group release/hello-team <- user alice`);
     say(`   Slack stand-in  ${slack.apiUrl}`);
     say(`   npm registry    ${registry.url}/ (the bot's token for it is the Conjur variable release/npm/token)`);
 
-    step(2, 'start release-bot serve on a generated configuration (RELEASE_BOT_MODE=demo)');
-    const staging = path.join(work, 'staging');
-    mkdirSync(staging, { recursive: true });
-    const config = path.join(work, 'releases.yml');
-    writeFileSync(
-      config,
-      [
-        `channel: ${CHANNEL}`,
-        `staging_dir: ${staging}`,
-        `identity: { strategy: map, map: { ${USERS.alice.id}: alice, ${USERS.mallory.id}: mallory } }`,
-        'projects:',
-        `  ${PROJECT}:`,
-        `    authorized_group: release/${PROJECT}`,
-        `    jenkins_job: ${PROJECT}`,
-        '    artifact: files',
-        '    destinations:',
-        '      - name: npm',
-        '        type: npm',
-        `        registry: ${registry.url}/`,
-        '        credentials: { NPM_TOKEN: release/npm/token }',
-        '',
-      ].join('\n'),
-    );
-    const signingSecret = randomBytes(16).toString('hex');
-    const jwtSecret = randomBytes(32).toString('base64url');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '',
-      HOME: work,
-      RELEASE_BOT_MODE: 'demo',
-      CONJUR_APPLIANCE_URL: conjur.url,
-      CONJUR_ACCOUNT: 'demo',
-      CONJUR_AUTHN_LOGIN: 'host/release-bot',
-      CONJUR_AUTHN_API_KEY: apiKey,
-      RELEASE_BOT_CONFIG: config,
-      RELEASE_BOT_DATA_DIR: path.join(work, 'data'),
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_API_URL: slack.apiUrl,
-      JENKINS_JWT_SECRET: jwtSecret,
-    };
-    copyFileSync(config, path.join(outDir, 'releases.yml'));
-    const serveLog = path.join(outDir, 'serve.log');
-    const bot = await startServe(env, work, serveLog);
-    cleanups.push(() => stopServe(bot.child));
+    step(2, 'release-bot serve runs on a generated configuration (RELEASE_BOT_MODE=demo)');
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOME: work, ...world.botEnv };
+    const signingSecret = world.signingSecret;
+    copyFileSync(world.config, path.join(outDir, 'releases.yml'));
     const eventsUrl = `${bot.url}/slack/events`;
     say(
       `   ${bot.url}: POST /slack/events, POST /webhooks/jenkins, GET /healthz, GET /metrics (its JSON log: ${path.relative(process.cwd(), serveLog)})`,
     );
 
     step(3, `Jenkins: build ${PROJECT} ${VERSION}, copy it to the staging directory, notify the bot (signed JWT)`);
-    const packed = await npmPack(path.join(work, 'jenkins-workspace'), {
-      name: PROJECT,
-      version: VERSION,
-      body: "module.exports = () => 'hello from release-bot';\n",
-    });
-    const stagedDir = path.join(staging, PROJECT, VERSION);
-    mkdirSync(stagedDir, { recursive: true });
-    const stagedFile = path.join(stagedDir, path.basename(packed.file));
-    copyFileSync(packed.file, stagedFile); // what the Jenkinsfile's scp does
-    const jenkinsEnv = { PATH: env.PATH, HOME: work, RELEASE_BOT_MODE: 'demo', JENKINS_JWT_SECRET: jwtSecret, JOB_NAME: PROJECT };
+    const jenkinsEnv = { PATH: env.PATH, HOME: work, RELEASE_BOT_MODE: 'demo', JENKINS_JWT_SECRET: world.jwtSecret, JOB_NAME: PROJECT };
     const notify = await cli(
       [
         'notify',

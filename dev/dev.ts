@@ -14,19 +14,13 @@
  * The two meet through a state file (0600): $RELEASE_BOT_DEV_STATE, default <tmpdir>/release-bot-dev-<uid>.json.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startConjurStandIn } from './conjur-stand-in.js';
-import { freePort } from './free-port.js';
-import { npmPack } from './npm-pack.js';
+import { PROJECT, startDevWorld, VERSION } from './dev-world.js';
+import { releaseBotBin } from './serve-process.js';
 import { sendSlackRequest, slashCommand } from './slack-requests.js';
-import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from './slack-stand-in.js';
-import { startVerdaccio } from './verdaccio.js';
-import { releaseBotBin, startServe, stopServe } from './serve-process.js';
-
-const PROJECT = 'hello-cli';
-const VERSION = '1.0.0';
+import type { RecordedSlackCall, SlackStandIn } from './slack-stand-in.js';
 const CHANNEL = 'C0DEVRELEASES';
 const USERS: Record<string, { id: string; login: string }> = {
   alice: { id: 'U0DEVALICE', login: 'alice' },
@@ -140,83 +134,27 @@ async function up(): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
   try {
-    const registry = await startVerdaccio(path.join(work, 'registry'));
-    cleanups.push(() => registry.stop());
-    const npmToken = await registry.addUser('release-bot', randomBytes(18).toString('base64url'));
-    const apiKey = randomBytes(27).toString('hex');
-    const conjur = await startConjurStandIn({
-      account: 'dev',
-      apiKeys: { 'host/release-bot': apiKey },
-      groups: { [`release/${PROJECT}`]: ['group:release/hello-team'], 'release/hello-team': ['user:alice'] },
-      variables: { 'release/npm/token': { value: npmToken, readers: ['host:release-bot'] } },
-    });
-    cleanups.push(() => conjur.close());
-    const botToken = `xoxb-dev-${randomBytes(12).toString('hex')}`;
-    const slack = await startSlackStandIn({ token: botToken, users: Object.values(USERS).map((u) => ({ id: u.id, name: u.login })) });
-    cleanups.push(() => slack.close());
-
-    const staging = path.join(work, 'staging');
-    const config = path.join(work, 'releases.yml');
-    mkdirSync(staging, { recursive: true });
-    writeFileSync(
-      config,
-      [
-        `channel: ${CHANNEL}`,
-        `staging_dir: ${staging}`,
-        `identity: { strategy: map, map: { ${Object.values(USERS)
-          .map((u) => `${u.id}: ${u.login}`)
-          .join(', ')} } }`,
-        'projects:',
-        `  ${PROJECT}:`,
-        `    authorized_group: release/${PROJECT}`,
-        `    jenkins_job: ${PROJECT}`,
-        '    artifact: files',
-        '    destinations:',
-        '      - name: npm',
-        '        type: npm',
-        `        registry: ${registry.url}/`,
-        '        credentials: { NPM_TOKEN: release/npm/token }',
-        '',
-      ].join('\n'),
+    const serveLog = path.join(work, 'serve.log');
+    const world = await startDevWorld(
+      {
+        name: 'dev',
+        work,
+        channel: CHANNEL,
+        users: USERS,
+        serveLog,
+        packageBody: "module.exports = () => 'hello from release-bot dev';\n",
+      },
+      cleanups,
     );
-    const signingSecret = randomBytes(16).toString('hex');
-    const jwtSecret = randomBytes(32).toString('base64url');
-    const botEnv: Record<string, string> = {
-      RELEASE_BOT_MODE: 'demo',
-      CONJUR_APPLIANCE_URL: conjur.url,
-      CONJUR_ACCOUNT: 'dev',
-      CONJUR_AUTHN_LOGIN: 'host/release-bot',
-      CONJUR_AUTHN_API_KEY: apiKey,
-      RELEASE_BOT_CONFIG: config,
-      RELEASE_BOT_DATA_DIR: path.join(work, 'data'),
-      HOST: '127.0.0.1',
-      PORT: String(await freePort()),
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_BOT_TOKEN: botToken,
-      SLACK_API_URL: slack.apiUrl,
-      JENKINS_JWT_SECRET: jwtSecret,
-    };
+    const { registry, conjur, slack, bot, staging, config, signingSecret, jwtSecret, stagedFile } = world;
     const envFile = path.join(work, 'bot.env');
     writeFileSync(
       envFile,
-      Object.entries(botEnv)
+      Object.entries(world.botEnv)
         .map(([k, v]) => `${k}=${v}\n`)
         .join(''),
       { mode: 0o600 },
     );
-    const serveLog = path.join(work, 'serve.log');
-    const bot = await startServe({ PATH: process.env.PATH ?? '', HOME: work, ...botEnv }, work, serveLog);
-    cleanups.push(() => stopServe(bot.child));
-
-    const packed = await npmPack(path.join(work, 'jenkins-workspace'), {
-      name: PROJECT,
-      version: VERSION,
-      body: "module.exports = () => 'hello from release-bot dev';\n",
-    });
-    const stagedDir = path.join(staging, PROJECT, VERSION);
-    mkdirSync(stagedDir, { recursive: true });
-    const stagedFile = path.join(stagedDir, path.basename(packed.file));
-    copyFileSync(packed.file, stagedFile);
 
     const file = stateFile();
     const state: DevState = {

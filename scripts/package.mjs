@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { joinNotify } from './notify-single-file.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { out: { type: 'string', default: root } } });
@@ -46,6 +47,8 @@ try {
   });
   process.stderr.write('== compiling (tsc, no source maps)\n');
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: root, stdio: 'inherit' });
+  // The notify Jenkins agents run alone: its modules joined into dist/handlers/cli/release-bot-notify.mjs.
+  joinNotify(path.join(stage, 'dist'));
 
   // Everything else the allow-list names, as it is in the repository, and what npm always packs.
   const always = readdirSync(root).filter((name) => /^(README|LICEN[CS]E|NOTICE)(\.|$)/i.test(name));

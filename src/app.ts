@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from './audit/log.js';
 import type { Config } from './config/load.js';
 import type { Conjur } from './conjur/types.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from './redact.js';
 import type { ReleaseCore } from './release/core.js';
+import type { Denials } from './release/denials.js';
 import type { YankService } from './release/yank.js';
 import type { Db } from './store/db.js';
 
@@ -16,6 +18,10 @@ export interface App {
   core: ReleaseCore;
   /** `/release yank` and `rollback`: the same gates as a release, undone per destination. */
   yanks: YankService;
+  /** Refusals at a way in (identity, audit_group, a refused forced command): audited by the core, never by a handler. */
+  denials: Denials;
+  /** The audit log as a way in sees it: read and watched, never appended to (the core writes it). */
+  audit: AuditReader;
   conjur: Conjur;
   db: Db;
   log: Logger;
@@ -23,3 +29,6 @@ export interface App {
   metrics: Metrics;
   close(): void;
 }
+
+/** What handlers may do with the audit log: read it and hear of new entries; writing is the core's. */
+export type AuditReader = Pick<AuditLog, 'list' | 'get' | 'entriesAfter' | 'onAppend'>;

@@ -78,18 +78,18 @@ const program = new Command('release-bot')
 
 const invoked = invokedCommand(process.argv);
 if (invoked) (await commands[invoked]!.load())(program);
-for (const [name, { summary }] of Object.entries(commands)) {
+for (const name of Object.keys(commands)) {
   // The others only name themselves, for the command list of `release-bot --help` (a module may hold two).
   if (!program.commands.some((c) => c.name() === name))
     program
       .command(name)
-      .summary(summary)
       .allowUnknownOption()
       .allowExcessArguments()
       .action(() => {
         throw new Error(`release-bot: the ${name} command was not loaded`);
       });
 }
+// Every command's one line in `release-bot --help`, loaded or not, set here once.
 for (const c of program.commands) c.summary(commands[c.name()]?.summary ?? '');
 addLogFormatEverywhere(program);
 addVersionEverywhere(program);

@@ -3,7 +3,8 @@ import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js'
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseSummary } from '../../src/release/types.js';
 import type { YankSummary } from '../../src/release/yank.js';
-import { FINAL_STATES, type ReleaseRecord } from '../../src/store/releases.js';
+import { isFinalState } from '../../src/release/status.js';
+import type { ReleaseRecord } from '../../src/store/releases.js';
 import type { SlackChat } from './chat.js';
 import { approvalClosedMessage, approvalRequestMessage } from './messages/approval.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
@@ -98,7 +99,7 @@ export class ReleaseAnnouncer {
     });
     ev.on('release-state', ({ releaseId, state }) => {
       const t = this.releases.get(releaseId);
-      if (!t || FINAL_STATES.includes(state)) return;
+      if (!t || isFinalState(state)) return;
       t.view.state = state;
       this.updateMain(t);
     });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import type { AuditEntry } from '../../src/audit/log.js';
+import type { AuditReader } from '../../src/app.js';
 import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseAnnouncer } from './announcer.js';
 import type { ReadinessView } from './messages/readiness.js';
@@ -30,14 +31,16 @@ export class AuditWatcher {
     private readonly core: ReleaseCore,
     private readonly announcer: ReleaseAnnouncer,
     private readonly log: Logger,
+    /** The shared log, read only: what other processes appended. */
+    private readonly audit: AuditReader,
   ) {}
 
   start(): this {
     // Listening before reading the head: an entry this process appends in between is still known as its own.
-    this.core.audit.onAppend((entry) => {
+    this.audit.onAppend((entry) => {
       if (!this.stopped && entry.seq > this.position) this.own.add(entry.seq);
     });
-    this.position = this.core.audit.list({ limit: 1 })[0]?.seq ?? 0;
+    this.position = this.audit.list({ limit: 1 })[0]?.seq ?? 0;
     return this;
   }
 
@@ -46,7 +49,7 @@ export class AuditWatcher {
     if (this.stopped) return;
     try {
       for (;;) {
-        const entries = this.core.audit.entriesAfter(this.position, 100);
+        const entries = this.audit.entriesAfter(this.position, 100);
         if (entries.length === 0) return;
         for (const entry of entries) {
           // Advanced first: an entry that cannot be announced is skipped, never retried in a loop.

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
+import type { AuditReader } from '../../src/app.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
+import type { DenialRecord, Denials } from '../../src/release/denials.js';
 import type { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';
 import type { YankService } from '../../src/release/yank.js';
-import { clip } from '../../src/validate.js';
 import type { SlackChat } from './chat.js';
 import type { SlackCommand } from './command-parser.js';
 import type { SlackOrigin } from './identity.js';
@@ -25,6 +26,10 @@ export interface SlackFlowDeps {
   yanks: YankService;
   chat: SlackChat;
   log: Logger;
+  /** Refusals made here (identity, audit_group) are audited by the core through this. */
+  denials: Denials;
+  /** `/release audit` reads the log; writing it is the core's. */
+  audit: AuditReader;
   /** The sender of a Slack request to a Conjur login (SlackIdentity.resolve); throws IDENTITY_UNRESOLVED. */
   resolveLogin: (origin: SlackOrigin) => Promise<string>;
 }
@@ -54,19 +59,10 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
   const { core, approvals } = deps;
   try {
     const requester = await identify(deps, asker, ask.dryRun ? 'dry-run' : 'release', ask.project, ask.version);
-    if (ask.stagedBuildId !== undefined) {
-      const current = core.staged.current(ask.project, ask.version);
-      if (current?.id !== ask.stagedBuildId) {
-        const err = new ReleaseBotError(
-          ErrorCode.Conflict,
-          `this note is about a build of ${ask.project} ${ask.version} that is no longer the staged one${current ? ` (build ${current.build.number ?? '?'} replaced it)` : ''}: use the newest readiness note or /release ${ask.project} ${ask.version}`,
-          { details: { reason: 'restaged' } },
-        );
-        auditDenied(core, asker, requester.login, 'release-button', ask.project, ask.version, err);
-        throw err;
-      }
-    }
+    // A Release button binds the release to the build its note showed: the core refuses (and audits) any other.
+    const expectedStaged = ask.stagedBuildId !== undefined ? { id: ask.stagedBuildId } : undefined;
     if (!ask.dryRun && approvals.required(ask.project)) {
+      if (expectedStaged) assertShownStillStaged(deps, asker, requester, ask, expectedStaged.id);
       const { request, created } = await approvals.request(ask.project, ask.version, requester, { resume: ask.resume });
       const where = channelRef(core.config.projects.get(request.project)?.channel ?? core.config.channel);
       await asker.reply(
@@ -82,7 +78,7 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
       );
       return;
     }
-    const summary = await core.release(ask.project, ask.version, requester, { dryRun: ask.dryRun, resume: ask.resume });
+    const summary = await core.release(ask.project, ask.version, requester, { dryRun: ask.dryRun, resume: ask.resume, expectedStaged });
     if (summary.dryRun) {
       await asker.reply(releaseSummaryMessage(summary));
     } else {
@@ -97,6 +93,22 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
   } catch (thrown) {
     await asker.reply(errorMessage(toReleaseBotError(thrown)));
   }
+}
+
+/**
+ * A Release button under a project that needs approvals: the request must be about the build the note
+ * showed. TODO(issue 14): goes when `Approvals.request` takes `expectedStaged` and binds it as the core
+ * does (src/release/approvals.ts, another engineer's): until then this is the one check left in a handler.
+ */
+function assertShownStillStaged(deps: SlackFlowDeps, asker: Asker, requester: Requester, ask: ReleaseAsk, shownId: number): void {
+  const current = deps.core.staged.current(ask.project, ask.version);
+  if (current?.id === shownId) return;
+  const err = new ReleaseBotError(
+    ErrorCode.Conflict,
+    `this note is about a build of ${ask.project} ${ask.version} that is no longer the staged one${current ? ` (build ${current.build.number ?? '?'} replaced it)` : ''}: use the newest readiness note or /release ${ask.project} ${ask.version}`,
+    { details: { reason: 'restaged' } },
+  );
+  throw deps.denials.deny(err, deniedAt(asker, requester.login, 'release-button', ask.project, ask.version));
 }
 
 /** The Approve button. The approval that completes the set starts the release (or the yank) as its requester. */
@@ -181,44 +193,22 @@ export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk):
       ask.kind === 'list'
         ? listReply(core, ask.project, deps.yanks.yanks)
         : ask.kind === 'status'
-          ? statusReply(core, deps.approvals, deps.freezes, ask.project, ask.version, deps.yanks.yanks)
-          : auditReply(core, ask.project, ask.limit);
+          ? statusReply(deps, ask.project, ask.version)
+          : auditReply(core, deps.audit, ask.project, ask.limit);
     await asker.reply(message);
   } catch (thrown) {
     await asker.reply(errorMessage(toReleaseBotError(thrown)));
   }
 }
 
-/** Fail closed: a Conjur error is a refusal, and every refusal is audited. */
-async function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Requester, group: string, project: string): Promise<void> {
-  const notMember = () =>
-    new ReleaseBotError(
-      ErrorCode.NotAuthorized,
-      `${who.login} is not a member of the Conjur group ${group}, whose members may read the audit log (audit_group)`,
-      { details: { group } },
-    );
-  let refusal: ReleaseBotError | undefined;
-  try {
-    if (!(await deps.core.isMember(who.login, group))) refusal = notMember();
-  } catch (thrown) {
-    const coded = toReleaseBotError(thrown);
-    // Conjur answers 404 for a role it does not know (or the bot may not see): a member of nothing.
-    // Membership undetermined (no sentinel, the person hidden) is Conjur policy to fix: refused in its own words.
-    refusal =
-      coded.code === ErrorCode.ConjurNotFound
-        ? notMember()
-        : coded.code === ErrorCode.MembershipUndetermined
-          ? coded
-          : new ReleaseBotError(
-              ErrorCode.ConjurUnavailable,
-              `cannot check membership in Conjur (${coded.code}): try again when Conjur answers`,
-              { cause: coded },
-            );
-  }
-  if (refusal) {
-    auditDenied(deps.core, asker, who.login, 'audit', project, '-', refusal);
-    throw refusal;
-  }
+/** Fail closed (the core's membership check): any doubt is a refusal, and the core audits every refusal. */
+function assertAuditReader(deps: SlackFlowDeps, asker: Asker, who: Requester, group: string, project: string): Promise<void> {
+  return deps.denials.assertMember(
+    who,
+    group,
+    `${who.login} is not a member of the Conjur group ${group}, whose members may read the audit log (audit_group)`,
+    deniedAt(asker, who.login, 'audit', project, '-'),
+  );
 }
 
 /** Slack user to requester; a user the identity strategy cannot resolve is refused, and that is audited. */
@@ -227,27 +217,18 @@ export async function identify(deps: SlackFlowDeps, asker: Asker, action: string
     const login = await deps.resolveLogin(asker);
     return { login, via: 'slack', chatUserId: asker.userId };
   } catch (thrown) {
-    const err = toReleaseBotError(thrown);
-    auditDenied(deps.core, asker, undefined, action, project, version, err);
+    const err = deps.denials.deny(toReleaseBotError(thrown), deniedAt(asker, undefined, action, project, version));
     deps.log.warn({ user: asker.userId, action, code: err.code }, 'Slack user refused: identity unresolved');
     throw err;
   }
 }
 
-function auditDenied(
-  core: ReleaseCore,
-  asker: Asker,
-  login: string | undefined,
-  action: string,
-  project: string,
-  version: string,
-  err: ReleaseBotError,
-): void {
-  core.audit.append({
-    type: 'denied',
-    project: clip(project, 100),
-    version: clip(version, 100),
+/** How the audit records a refusal of a Slack request: who clicked or typed, which action, on what. */
+function deniedAt(asker: Asker, login: string | undefined, action: string, project: string, version: string): DenialRecord {
+  return {
+    project,
+    version,
     actor: { via: 'slack', chatUserId: asker.userId, ...(login ? { conjurLogin: login } : {}) },
-    data: { action, code: err.code, reason: err.message },
-  });
+    data: { action },
+  };
 }

@@ -68,7 +68,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const approvals = new Approvals(app.core, app.db, { freezes, log, yanks: app.yanks, ...(options.now ? { now: options.now } : {}) });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
-  const watcher = new AuditWatcher(app.core, announcer, log).start();
+  const watcher = new AuditWatcher(app.core, announcer, log, app.audit).start();
   const tasks = new BackgroundTasks(log);
   // The identity section is read at each request: a reloaded projects file applies at once.
   const identity = new SlackIdentity(() => app.core.config.identity, slackDirectory(client), log);
@@ -84,6 +84,8 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     approvals,
     freezes,
     yanks: app.yanks,
+    denials: app.denials,
+    audit: app.audit,
     chat,
     log,
     resolveLogin: (origin) => identity.resolve(origin),

@@ -1,6 +1,9 @@
+import type { AuditReader } from '../../src/app.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { Freezes } from '../../src/release/freeze.js';
+import { projectStatus } from '../../src/release/status.js';
+import type { YankService } from '../../src/release/yank.js';
 import type { Yanks } from '../../src/store/yanks.js';
 import { assertVersion } from '../../src/validate.js';
 import { auditListMessage, stagedListMessage, statusMessage } from './messages/listings.js';
@@ -20,28 +23,22 @@ export function listReply(core: ReleaseCore, project?: string, yanks?: Yanks): S
 }
 
 export function statusReply(
-  core: ReleaseCore,
-  approvals: Approvals,
-  freezes: Freezes,
+  deps: { core: ReleaseCore; approvals: Approvals; freezes: Freezes; yanks: YankService },
   project: string,
   version?: string,
-  yanks?: Yanks,
 ): SlackMessage {
-  core.project(project);
+  deps.core.project(project);
   if (version) assertVersion(version);
-  const staged = version ? [core.staged.current(project, version)].filter((s) => s !== undefined) : core.staged.list(project, 10);
   return statusMessage({
     project,
     version,
-    staged,
-    releases: core.releases.latest(project, version, 10),
-    freeze: freezes.get(project),
-    approvals: approvals.open(project).filter((a) => !version || a.version === version),
-    yanks: yanks?.latest(project, version, 10),
+    ...projectStatus(deps.core, deps.yanks, project, version),
+    freeze: deps.freezes.get(project),
+    approvals: deps.approvals.open(project).filter((a) => !version || a.version === version),
   });
 }
 
-export function auditReply(core: ReleaseCore, project: string | undefined, limit: number): SlackMessage {
+export function auditReply(core: ReleaseCore, audit: AuditReader, project: string | undefined, limit: number): SlackMessage {
   if (project) core.project(project);
-  return auditListMessage(core.audit.list({ project, limit }), project);
+  return auditListMessage(audit.list({ project, limit }), project);
 }

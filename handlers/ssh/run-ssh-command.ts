@@ -1,9 +1,9 @@
-import { ErrorCode, exitCodes, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
+import { exitCodes, type ErrorCode } from '../../src/errors.js';
 import type { App } from '../../src/app.js';
+import { projectStatus, statusText } from '../../src/release/status.js';
 import { summaryText } from '../../src/release/summary.js';
 import { yankSummaryText } from '../../src/release/yank-summary.js';
 import type { SshRequest } from './parse-command.js';
-import { yankedLines } from '../../src/release/yank-summary.js';
 
 export interface SshOutput {
   stdout: (text: string) => void;
@@ -36,37 +36,19 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
       const actor = { via: 'ssh', conjurLogin: login };
       // Staging replaces what a release would publish, and a forced-command key carries no other
       // proof of who holds it: over ssh only members of the project's group may stage. Any doubt
-      // (Conjur down) refuses, and the refusal is audited like every other.
-      let member: boolean;
-      try {
-        member = await core.isMember(login, project.authorized_group);
-      } catch (thrown) {
-        const err = toReleaseBotError(thrown);
-        member = false;
-        if (err.code !== ErrorCode.ConjurNotFound) {
-          throw refuseStage(
-            app,
-            request,
-            actor,
-            new ReleaseBotError(
-              ErrorCode.ConjurUnavailable,
-              `cannot check authorization in Conjur (${err.code}): staging is refused until Conjur answers`,
-              { cause: err },
-            ),
-          );
-        }
-      }
-      if (!member) {
-        throw refuseStage(
-          app,
-          request,
+      // (Conjur down) refuses, and the core audits the refusal like every other.
+      await app.denials.assertMember(
+        { login, via: 'ssh' },
+        project.authorized_group,
+        `${login} is not a member of the Conjur group ${project.authorized_group}, which may stage and release ${project.name}`,
+        {
+          type: 'stage-refused',
+          project: request.project,
+          version: request.version ?? null,
           actor,
-          new ReleaseBotError(
-            ErrorCode.NotAuthorized,
-            `${login} is not a member of the Conjur group ${project.authorized_group}, which may stage and release ${project.name}`,
-          ),
-        );
-      }
+          data: { reportedBy: `ssh:${login}` },
+        },
+      );
       const result = await core.stage({
         project: request.project,
         version: request.version,
@@ -81,30 +63,8 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
       return 0;
     }
     case 'status': {
-      core.project(request.project);
-      const staged = request.version
-        ? [core.staged.current(request.project, request.version)].filter((s) => s !== undefined)
-        : core.staged.list(request.project, 10);
-      const releases = core.releases.latest(request.project, request.version, 10);
-      out.stdout(
-        `staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`,
-      );
-      out.stdout(
-        `releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`,
-      );
-      out.stdout(yankedLines(app.yanks.yanks.latest(request.project, request.version, 10)));
+      out.stdout(statusText(projectStatus(core, app.yanks, request.project, request.version)));
       return 0;
     }
   }
-}
-
-function refuseStage(app: App, request: SshRequest, actor: { via: string; conjurLogin: string }, err: ReleaseBotError): ReleaseBotError {
-  app.core.audit.append({
-    type: 'stage-refused',
-    project: request.project,
-    version: request.version ?? null,
-    actor,
-    data: { code: err.code, reason: err.message, reportedBy: `ssh:${actor.conjurLogin}` },
-  });
-  return err;
 }

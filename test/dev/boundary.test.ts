@@ -1,27 +1,13 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, runCli } from '../support/cli.js';
+import { lint } from '../support/lint.js';
 
 /**
  * The development stand-ins (a Conjur that hands out any secret it was given, a Slack that accepts any
  * token) and the demo live in dev/, built into dist-dev/: the product (src/, handlers/, publishers/,
  * built into dist/) can neither import nor start them.
  */
-function lint(file: string, source: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      path.join(repoRoot, 'node_modules', '.bin', 'eslint'),
-      ['--stdin', '--stdin-filename', file],
-      { cwd: repoRoot, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-      },
-    );
-    child.stdin?.end(source);
-  });
-}
-
 const importsDev = (rel: string) =>
   `import { startConjurStandIn } from '${rel}dev/conjur-stand-in.js';\nimport { a } from '${rel}dist-dev/demo.js';\nexport const x = [startConjurStandIn, a];\n`;
 

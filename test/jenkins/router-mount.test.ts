@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import express from 'express';
 import { createApp, type App } from '../../app/create.js';
 import { createHttpApp } from '../../src/server.js';
-import { jenkinsRouter } from '../../handlers/jenkins/jenkins-router.js';
+import { jenkinsRouter } from '../../app/jenkins-router.js';
 import { startBot, type Bot } from './helpers/bot.js';
 import { botReport } from './helpers/reports.js';
 import { token } from './helpers/tokens.js';

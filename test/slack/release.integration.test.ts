@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -222,7 +223,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const stale = await w.click('bob', 'release_staged', JSON.stringify({ p: 'conjur-cli', v: '4.5.0', s: oldId }));
     expect(stale.status).toBe(200);
     expect(stale.elapsedMs).toBeLessThan(3000);
-    expect(text(await w.reply(stale.responseUrl))).toContain('no longer the staged one');
+    expect(text(await w.reply(stale.responseUrl))).toContain(`conjur-cli 4.5.0 was re-staged (build`);
 
     const forged = await w.click('bob', 'release_staged', '{"p":"../etc","v":"1","s":1}');
     expect(text(await w.reply(forged.responseUrl))).toContain('this button does not name a staged build');
@@ -232,6 +233,32 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const final = await w.slack.waitFor((c) => c.method === 'chat.update' && text(c).startsWith('Released conjur-cli 4.5.0'), 30_000);
     expect(text(final)).toContain('requested by: bob');
     expect(readFileSync(path.join(w.outDir, 'conjur-cli/4.5.0/conjur-cli-4.5.0.gem'), 'utf8')).toBe('second build');
+  });
+
+  it('attack: a re-stage after the readiness note, however late before the core reads the build, is refused, not released', async () => {
+    const shownId = await w.stage('conjur-cli', '4.5.1', { 'conjur-cli-4.5.1.gem': 'the build the note showed' });
+    const core = w.server.app.core;
+    const release = core.release.bind(core);
+    // The latest a re-stage can land: committed by another process (a second Jenkins report, `release-bot
+    // stage`) after the handler has decided and before the core reads the staged build. SQLite (WAL)
+    // lets another process commit between any two statements of this one, and nothing in between has to
+    // be synchronous (a release run in a worker is not).
+    const spy = jest.spyOn(core, 'release').mockImplementation(async (...args: Parameters<typeof release>) => {
+      await w.stage('conjur-cli', '4.5.1', { 'conjur-cli-4.5.1.gem': 'a build nobody was shown' });
+      return release(...args);
+    });
+    try {
+      const click = await w.click('bob', 'release_staged', JSON.stringify({ p: 'conjur-cli', v: '4.5.1', s: shownId }));
+      expect(text(await w.reply(click.responseUrl, 30_000))).toContain('conjur-cli 4.5.1 was re-staged (build');
+    } finally {
+      spy.mockRestore();
+    }
+    // The invariant: nothing but the build the note showed is published from its button.
+    expect(existsSync(path.join(w.outDir, 'conjur-cli/4.5.1'))).toBe(false);
+    expect(existsSync(path.join(w.mirrorDir, 'conjur-cli/4.5.1'))).toBe(false);
+    expect(core.releases.latest('conjur-cli', '4.5.1', 10).map((r) => r.state)).not.toContain('published');
+    const [denied] = core.audit.list({ project: 'conjur-cli', version: '4.5.1', limit: 1 });
+    expect(denied).toMatchObject({ type: 'denied', actor: { conjurLogin: 'bob' }, data: { code: 'CONFLICT' } });
   });
 
   it('keeps a dry run with its requester: summary privately, nothing in the channel, nothing published', async () => {

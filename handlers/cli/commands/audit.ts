@@ -1,40 +1,17 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { canonicalJson } from '../../../src/audit/canonical.js';
-import { AuditLog, type AuditEntry } from '../../../src/audit/log.js';
+import type { AuditEntry } from '../../../src/audit/log.js';
 import { formatTrace, traceVersion } from '../../../src/audit/trace.js';
 import { compareWithCopy, parseForwardedCopy, type Difference, type ForwardedCopy } from '../../../src/audit/compare.js';
-import { chainFromDb, chainFromJsonl, verifyChain, type VerifyResult } from '../../../src/audit/verify.js';
+import { chainFromJsonl, verifyChain, type VerifyResult } from '../../../src/audit/verify.js';
 import { ErrorCode, ReleaseBotError } from '../../../src/errors.js';
-import { Redactor } from '../../../src/redact.js';
-import { DATABASE_FILE, openDatabaseReadOnly, type Db } from '../../../src/store/db.js';
+import { readAuditRecords } from '../../../app/audit-records.js';
 import { assertProjectName, assertVersion, clip } from '../../../src/validate.js';
 import { action, positiveInt } from '../run.js';
 
 /** `audit verify` exits with this when the chain is broken or an anchor is missing (EX_DATAERR). */
 export const CHAIN_BROKEN_EXIT = 65;
-
-/**
- * Reading the audit needs only the database, not Conjur or the projects file: an auditor can verify
- * and export it with nothing but RELEASE_BOT_DATA_DIR (or --data-dir). It is opened read-only and
- * never migrated: an audit read must work on a read-only copy and must not change the evidence.
- */
-function withDb<T>(dataDir: string | undefined, body: (db: Db) => T): T {
-  const dir = path.resolve(dataDir ?? (process.env.RELEASE_BOT_DATA_DIR || './data'));
-  if (!existsSync(path.join(dir, DATABASE_FILE))) {
-    throw new ReleaseBotError(
-      ErrorCode.NotFound,
-      `no release-bot database in ${dir}: set RELEASE_BOT_DATA_DIR (or --data-dir) to the bot's data directory`,
-    );
-  }
-  const db = openDatabaseReadOnly(dir);
-  try {
-    return body(db);
-  } finally {
-    db.close();
-  }
-}
 
 function hash64(v: string, previous: string[] = []): string[] {
   if (!/^[0-9a-fA-F]{64}$/.test(v)) throw new InvalidArgumentError('a SHA-256 hash: 64 hex digits (the head hash `audit verify` printed)');
@@ -121,8 +98,8 @@ export function registerAudit(program: Command): void {
     .option(...dataDirOption)
     .action(
       action(async (o: { project?: string; version?: string; limit: number; json?: boolean; dataDir?: string }) => {
-        withDb(o.dataDir, (db) => {
-          const entries = new AuditLog(db, new Redactor()).list({ project: o.project, version: o.version, limit: o.limit });
+        readAuditRecords(o.dataDir, (audit) => {
+          const entries = audit.entries.list({ project: o.project, version: o.version, limit: o.limit });
           for (const e of entries) process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : listLine(e));
         });
       }),
@@ -136,8 +113,8 @@ export function registerAudit(program: Command): void {
     .action(
       action(async (id: string, o: { dataDir?: string }) => {
         auditId(id);
-        withDb(o.dataDir, (db) => {
-          const entry = new AuditLog(db, new Redactor()).get(id);
+        readAuditRecords(o.dataDir, (audit) => {
+          const entry = audit.entries.get(id);
           if (!entry) throw new ReleaseBotError(ErrorCode.NotFound, `no audit entry ${id}`);
           process.stdout.write(`${JSON.stringify(entry, null, 2)}\n`);
         });
@@ -152,9 +129,9 @@ export function registerAudit(program: Command): void {
     .option(...dataDirOption)
     .action(
       action(async (o: { output?: string; dataDir?: string }) => {
-        withDb(o.dataDir, (db) => {
+        readAuditRecords(o.dataDir, (audit) => {
           const lines: string[] = [];
-          for (const e of new AuditLog(db, new Redactor()).all()) {
+          for (const e of audit.entries.all()) {
             const line = `${exportLine(e)}\n`;
             if (o.output) lines.push(line);
             else process.stdout.write(line);
@@ -190,8 +167,8 @@ export function registerAudit(program: Command): void {
         }
         // The copy is read before the database: it is the anchor, and reading it cannot change it.
         const copy = o.against === undefined ? undefined : parseForwardedCopy(readFileSync(o.against));
-        const { result, differences } = withDb(o.dataDir, (db) => {
-          const items = [...chainFromDb(db)];
+        const { result, differences } = readAuditRecords(o.dataDir, (audit) => {
+          const items = [...audit.chain()];
           return { result: verifyChain(items, { anchors: o.anchor }), differences: copy ? compareWithCopy(items, copy) : [] };
         });
         if (o.json) {
@@ -216,9 +193,9 @@ export function registerAudit(program: Command): void {
       action(async (project: string, version: string, o: { json?: boolean; dataDir?: string }) => {
         assertProjectName(project);
         assertVersion(version);
-        return withDb(o.dataDir, (db) => {
-          const chain = verifyChain(chainFromDb(db));
-          const entries = new AuditLog(db, new Redactor()).list({ project, version, limit: 100_000 }).reverse();
+        return readAuditRecords(o.dataDir, (audit) => {
+          const chain = verifyChain(audit.chain());
+          const entries = audit.entries.list({ project, version, limit: 100_000 }).reverse();
           if (entries.length === 0) throw new ReleaseBotError(ErrorCode.NotFound, `the audit log has no entry for ${project} ${version}`);
           const trace = traceVersion(project, version, entries);
           process.stdout.write(o.json ? `${JSON.stringify({ trace, chain }, null, 2)}\n` : `${formatTrace(trace, chain)}\n`);

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { exitCodes, ReleaseBotError, type ErrorCode } from '../../../src/errors.js';
-import { NOTIFY_DESCRIPTION, NOTIFY_FILES, NOTIFY_OPTIONS, NotifyError, notify, type NotifyOptions } from '../release-bot-notify.mjs';
+import { NOTIFY_DESCRIPTION, NOTIFY_FILES, NOTIFY_OPTIONS, NotifyError, notify, type NotifyOptions } from '../notify/main.mjs';
 import { action, positiveInt } from '../run.js';
 
 /**
- * `release-bot notify`: the code is release-bot-notify.mjs, the single file Jenkins agents can run
+ * `release-bot notify`: the code is notify/ (joined into release-bot-notify.mjs), the single file Jenkins agents can run
  * without this package; here it gets commander's parsing and the CLI's error rendering.
  */
 export function registerNotify(program: Command): void {

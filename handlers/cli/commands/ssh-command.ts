@@ -79,10 +79,9 @@ function auditRefusal(login: string, original: string | undefined, client: strin
   let app;
   try {
     app = createApp(cliLogs);
-    app.core.audit.append({
-      type: 'denied',
+    app.denials.deny(err, {
       actor: { via: 'ssh', conjurLogin: login },
-      data: { code: err.code, reason: err.message, sshCommand: original === undefined ? null : clip(original, 200), sshClient: client },
+      data: { sshCommand: original === undefined ? null : clip(original, 200), sshClient: client },
     });
   } catch (auditErr) {
     process.stderr.write(`release-bot: the refusal could not be audited: ${toReleaseBotError(auditErr).message}\n`);

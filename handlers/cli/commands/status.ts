@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { yankedLines } from '../../../src/release/yank-summary.js';
+import { projectStatus, statusText } from '../../../src/release/status.js';
 import { action, cliLogs } from '../run.js';
 
 export function registerStatus(program: Command): void {
@@ -14,23 +14,8 @@ export function registerStatus(program: Command): void {
         const { createApp } = await import('../../../app/create.js');
         const app = createApp(cliLogs);
         try {
-          app.core.project(project);
-          const staged = version
-            ? [app.core.staged.current(project, version)].filter((s) => s !== undefined)
-            : app.core.staged.list(project, 10);
-          const releases = app.core.releases.latest(project, version, 10);
-          const yanks = app.yanks.yanks.latest(project, version, 10);
-          if (o.json) {
-            process.stdout.write(`${JSON.stringify({ staged, releases, yanks }, null, 2)}\n`);
-            return;
-          }
-          process.stdout.write(
-            `staged:\n${staged.map((s) => `  ${s.version} build #${s.build.number ?? '?'} staged ${s.stagedAt} by ${s.reportedBy}`).join('\n') || '  (none)'}\n`,
-          );
-          process.stdout.write(
-            `releases:\n${releases.map((r) => `  ${r.version} ${r.state} by ${r.requesterLogin ?? '?'} at ${r.createdAt} (${r.id})${r.errorCode ? ` ${r.errorCode}` : ''}`).join('\n') || '  (none)'}\n`,
-          );
-          process.stdout.write(yankedLines(yanks));
+          const status = projectStatus(app.core, app.yanks, project, version);
+          process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
         } finally {
           app.close();
         }

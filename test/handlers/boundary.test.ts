@@ -1,0 +1,65 @@
+import { lint } from '../support/lint.js';
+
+/**
+ * Handlers parse, call the core and render (issue 14): they never open the store and never write the
+ * audit log. A refusal at a way in is audited by the core (app.denials); the boundary lint refuses a
+ * handler that imports the store or calls the audit log's append, wherever in handlers/ it sits.
+ */
+const WAYS_IN = [
+  ['handlers/slack/sneaky.ts', '../../'],
+  ['handlers/ssh/sneaky.ts', '../../'],
+  ['handlers/jenkins/sneaky.ts', '../../'],
+  ['handlers/cli/commands/sneaky.ts', '../../../'],
+] as const;
+
+describe('handlers never open the store nor write the audit log', () => {
+  it.each(WAYS_IN)(
+    'the boundary lint refuses %s opening the store',
+    async (file, rel) => {
+      const r = await lint(
+        file,
+        `import { openDatabase } from '${rel}src/store/db.js';\nimport { Releases } from '${rel}src/store/releases.js';\nexport const x = [openDatabase, Releases];\n`,
+      );
+      expect(r.code).toBe(1);
+      expect(r.out.match(/handlers never open the store/g)).toHaveLength(2);
+    },
+    120_000,
+  );
+
+  it.each(WAYS_IN)(
+    'the boundary lint refuses %s appending to the audit log, through the core or a reference to it',
+    async (file, rel) => {
+      const r = await lint(
+        file,
+        [
+          `import type { App } from '${rel}src/app.js';`,
+          `export function deny(app: App, audit: App['core']['audit']): void {`,
+          `  app.core.audit.append({ type: 'denied', actor: { via: 'slack' }, data: {} });`,
+          `  audit.append({ type: 'denied', actor: { via: 'slack' }, data: {} });`,
+          `}`,
+          '',
+        ].join('\n'),
+      );
+      expect(r.code).toBe(1);
+      expect(r.out.match(/handlers never write the audit log/g)).toHaveLength(2);
+    },
+    120_000,
+  );
+
+  it('a handler may name the types of the records it renders, and refuse through app.denials', async () => {
+    const r = await lint(
+      'handlers/slack/fine.ts',
+      [
+        `import type { App } from '../../src/app.js';`,
+        `import type { StagedBuild } from '../../src/store/staged-builds.js';`,
+        `import { ErrorCode, ReleaseBotError } from '../../src/errors.js';`,
+        `export function refuse(app: App, s: StagedBuild): ReleaseBotError {`,
+        `  return app.denials.deny(new ReleaseBotError(ErrorCode.NotAuthorized, s.project), { actor: { via: 'slack' } });`,
+        `}`,
+        '',
+      ].join('\n'),
+    );
+    expect(r.out).toBe('');
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
