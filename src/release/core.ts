@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { canonicalJson, sha256Hex } from '../audit/canonical.js';
-import { AuditLog, type AuditActor } from '../audit/log.js';
+import { AuditLog, type ArtifactDigests, type AuditActor } from '../audit/log.js';
 import type { Config, ProjectConfig } from '../config/load.js';
 import { registerSecret, type SecretValue } from '../conjur/secret-value.js';
 import type { Conjur } from '../conjur/types.js';
@@ -887,7 +887,7 @@ function assertExpectedStaged(staged: StagedBuild, expected: ExpectedStaged | un
 }
 
 /** Digests of an artifact as the audit and chat show them. */
-export function artifactDigests(artifact: StagedArtifact): Record<string, unknown> {
+export function artifactDigests(artifact: StagedArtifact): ArtifactDigests {
   return artifact.kind === 'files'
     ? { kind: 'files', files: artifact.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
     : { kind: 'docker', ref: artifact.ref, digest: artifact.digest };
