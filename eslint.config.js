@@ -4,6 +4,14 @@ import tseslint from 'typescript-eslint';
 /** Import paths of the development stand-ins and the demo: never in the product. */
 const DEV_ONLY = ['**/dev/**', '**/dist-dev/**'];
 
+/** Calls that run SQL on a better-sqlite3 database; `exec` counts when called on a `db` or with literal SQL (not RegExp#exec). */
+const SQL_OUTSIDE_STORE = [
+  "CallExpression[callee.property.name='prepare']",
+  "CallExpression[callee.property.name='pragma']",
+  "CallExpression[callee.property.name='exec']:matches([callee.object.name=/^db$/i], [callee.object.property.name=/^db$/i], [arguments.0.type='TemplateLiteral'], [arguments.0.type='Literal'])",
+];
+const SQL_MESSAGE = 'SQL lives in src/store/ (one file per table or concern): call a function of the store instead';
+
 export default tseslint.config(
   { ignores: ['dist/', 'dist-dev/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
   js.configs.recommended,
@@ -56,6 +64,14 @@ export default tseslint.config(
     },
   },
   {
+    // Every SQL statement lives in src/store/ (issue 14): nothing else prepares a statement, executes SQL or sets a pragma.
+    files: ['src/**/*.ts', 'app/**/*.ts', 'handlers/**/*.ts', 'publishers/**/*.ts'],
+    ignores: ['src/store/**'],
+    rules: {
+      'no-restricted-syntax': ['error', ...SQL_OUTSIDE_STORE.map((selector) => ({ selector, message: SQL_MESSAGE }))],
+    },
+  },
+  {
     // Handlers parse, call the core and render: they never open the store (the types of its records open
     // nothing and may be named) and never write the audit log: a refusal at a way in is audited by the core
     // (app.denials, src/release/denials.ts), and handlers read the audit through app.audit, which has no append.
@@ -75,6 +91,8 @@ export default tseslint.config(
       ],
       'no-restricted-syntax': [
         'error',
+        // The SQL rule above, repeated: this block's no-restricted-syntax replaces it for handlers/.
+        ...SQL_OUTSIDE_STORE.map((selector) => ({ selector, message: SQL_MESSAGE })),
         {
           selector: "CallExpression[callee.property.name='append'][callee.object.property.name='audit']",
           message: 'handlers never write the audit log: refuse through app.denials (src/release/denials.ts), the core audits',

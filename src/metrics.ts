@@ -1,10 +1,9 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConjurObserver } from './conjur/measured.js';
+import { AuditForwardingMarks, AuditRows } from './store/audit.js';
 import type { Db } from './store/db.js';
-
-const FINAL_STATES = ['published', 'failed', 'denied', 'interrupted', 'dry-run'];
-const LIVE_STATES = ['requested', 'authorized', 'verifying', 'publishing'];
+import { StoreFigures } from './store/metrics.js';
 
 /**
  * The bot's Prometheus metrics. Release, destination and audit figures are read from the database at
@@ -84,6 +83,9 @@ export class Metrics implements ConjurObserver {
     this.storeTracked = true;
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
+    const figures = new StoreFigures(db);
+    const audit = new AuditRows(db);
+    const forwarding = new AuditForwardingMarks(db);
     new Counter({
       name: 'release_bot_releases_total',
       help: 'Releases that ended, by project and result (published, failed, denied, interrupted, dry-run)',
@@ -91,12 +93,7 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db
-          .prepare(
-            `SELECT project, state, count(*) AS n FROM releases WHERE state IN (${FINAL_STATES.map(() => '?').join(',')}) GROUP BY project, state`,
-          )
-          .all(...FINAL_STATES) as { project: string; state: string; n: number }[];
-        for (const r of rows) this.inc({ project: r.project, result: r.state }, r.n);
+        for (const r of figures.releasesEnded()) this.inc({ project: r.project, result: r.state }, r.n);
       },
     });
     new Histogram({
@@ -107,17 +104,7 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db
-          .prepare(
-            "SELECT project, state, created_at, finished_at FROM releases WHERE finished_at IS NOT NULL AND state IN ('published', 'failed', 'interrupted', 'dry-run')",
-          )
-          .all() as {
-          project: string;
-          state: string;
-          created_at: string;
-          finished_at: string;
-        }[];
-        for (const r of rows)
+        for (const r of figures.releaseDurations())
           this.observe({ project: r.project, result: r.state }, Math.max(0, Date.parse(r.finished_at) - Date.parse(r.created_at)) / 1000);
       },
     });
@@ -126,10 +113,7 @@ export class Metrics implements ConjurObserver {
       help: 'Releases in a live state (requested, authorized, verifying, publishing), in any process',
       registers,
       collect() {
-        const row = db
-          .prepare(`SELECT count(*) AS n FROM releases WHERE state IN (${LIVE_STATES.map(() => '?').join(',')})`)
-          .get(...LIVE_STATES) as { n: number };
-        this.set(row.n);
+        this.set(figures.releasesLive());
       },
     });
     new Gauge({
@@ -147,12 +131,7 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db.prepare('SELECT type, status, count(*) AS n FROM destination_results GROUP BY type, status').all() as {
-          type: string;
-          status: string;
-          n: number;
-        }[];
-        for (const r of rows) this.inc({ type: r.type, status: r.status }, r.n);
+        for (const r of figures.destinationResults()) this.inc({ type: r.type, status: r.status }, r.n);
       },
     });
     new Gauge({
@@ -160,7 +139,7 @@ export class Metrics implements ConjurObserver {
       help: 'Entries in the audit log',
       registers,
       collect() {
-        this.set((db.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n);
+        this.set(audit.countAfter(0));
       },
     });
     new Gauge({
@@ -170,10 +149,7 @@ export class Metrics implements ConjurObserver {
       registers,
       collect() {
         this.reset();
-        const rows = db
-          .prepare('SELECT f.forwarder, (SELECT count(*) FROM audit_log a WHERE a.seq > f.forwarded_seq) AS n FROM audit_forwarding f')
-          .all() as { forwarder: string; n: number }[];
-        for (const r of rows) this.set({ forwarder: r.forwarder }, r.n);
+        for (const r of forwarding.pending()) this.set({ forwarder: r.forwarder }, r.n);
       },
     });
   }

@@ -6,7 +6,7 @@ import type { PolicyStatus } from './config/reload.js';
 import { sentinelFix } from './conjur/client.js';
 import type { Conjur, SentinelState } from './conjur/types.js';
 import { ErrorCode } from './errors.js';
-import { DATABASE_FILE, type Db } from './store/db.js';
+import { DATABASE_FILE, ping, type Db } from './store/db.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -115,7 +115,7 @@ export function databaseCheck(db: Db, dataDir: string): ReadinessCheck {
     async run() {
       if (!db.open) return { ok: false, detail: 'the database is closed' };
       if (db.readonly) return { ok: false, detail: 'the database is open read-only' };
-      db.prepare('SELECT 1').get();
+      ping(db);
       await access(dataDir, constants.W_OK);
       await access(path.join(dataDir, DATABASE_FILE), constants.W_OK);
       return { ok: true, detail: `${path.join(dataDir, DATABASE_FILE)} writable` };

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import type { AuditEntry } from '../../src/audit/log.js';
+import type { AuditEntry, AuditEntryOf } from '../../src/audit/entries.js';
 import type { AuditReader } from '../../src/app.js';
 import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseAnnouncer } from './announcer.js';
-import type { ReadinessView } from './messages/readiness.js';
 import { summaryFromAudit, yankSummaryFromAudit } from './summary-from-audit.js';
 
 /** Staged builds announced, kept to this many: enough to never announce one build twice in a burst. */
@@ -96,7 +95,7 @@ export class AuditWatcher {
     this.announcer.announceInterrupted(release, entry.id);
   }
 
-  private staged(entry: AuditEntry): void {
+  private staged(entry: AuditEntryOf<'staged'>): void {
     const project = entry.project ? this.core.config.projects.get(entry.project) : undefined;
     if (!project || !entry.version) return;
     const staged = this.core.staged.current(project.name, entry.version);
@@ -109,14 +108,14 @@ export class AuditWatcher {
       return;
     }
     this.remember(staged.id);
-    const replaces = entry.data.replaces as ReadinessView['replaced'];
+    const replaces = entry.data.replaces;
     this.log.info(
       { project: project.name, version: entry.version, auditId: entry.id, by: staged.reportedBy },
       'announcing a build staged by another process',
     );
     this.announcer.announceStaged({
       staged,
-      replaced: replaces?.stagedAt ? { stagedAt: replaces.stagedAt, build: replaces.build ?? {} } : undefined,
+      replaced: replaces?.stagedAt ? { stagedAt: replaces.stagedAt, build: replaces.build } : undefined,
       project,
     });
   }
@@ -140,7 +139,7 @@ export class AuditWatcher {
   }
 }
 
-function sameBuild(entry: AuditEntry, staged: { artifact: Parameters<typeof artifactDigests>[0]; build: unknown }): boolean {
+function sameBuild(entry: AuditEntryOf<'staged'>, staged: { artifact: Parameters<typeof artifactDigests>[0]; build: unknown }): boolean {
   return (
     canonicalJson(entry.data.artifact) === canonicalJson(artifactDigests(staged.artifact)) &&
     canonicalJson(entry.data.build) === canonicalJson(staged.build)

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import { AuditForwardingMarks, AuditRows } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { rowToEntry, type AuditEntry } from './log.js';
+import type { AuditEntry } from './entries.js';
 
 /** Somewhere audit entries are copied to (syslog, a JSONL file). */
 export interface AuditSink {
@@ -22,8 +23,6 @@ export interface ForwarderOptions {
   now?: () => Date;
 }
 
-type Row = Parameters<typeof rowToEntry>[0];
-
 /**
  * Copies the audit log to one sink, in order, at least once. The database is the queue: the entries
  * after the sink's high-water mark (`audit_forwarding.forwarded_seq`) are the ones still to send,
@@ -39,13 +38,17 @@ export class AuditForwarder {
   private stopped = false;
   private lastWarnAt = 0;
   private readonly now: () => Date;
+  private readonly entries: AuditRows;
+  private readonly marks: AuditForwardingMarks;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     readonly sink: AuditSink,
     private readonly options: ForwarderOptions,
   ) {
     this.now = options.now ?? (() => new Date());
+    this.entries = new AuditRows(db);
+    this.marks = new AuditForwardingMarks(db);
   }
 
   get position(): number {
@@ -57,13 +60,7 @@ export class AuditForwarder {
   }
 
   start(): void {
-    this.db
-      .prepare('INSERT INTO audit_forwarding (forwarder, forwarded_seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (forwarder) DO NOTHING')
-      .run(this.sink.name, this.now().toISOString());
-    const row = this.db.prepare('SELECT forwarded_seq FROM audit_forwarding WHERE forwarder = ?').get(this.sink.name) as {
-      forwarded_seq: number;
-    };
-    this.forwardedSeq = row.forwarded_seq;
+    this.forwardedSeq = this.marks.start(this.sink.name, this.now().toISOString());
     this.pollTimer = setInterval(() => this.notify(), this.options.pollMs ?? 1000);
     this.pollTimer.unref();
     this.notify();
@@ -95,8 +92,7 @@ export class AuditForwarder {
 
   /** Entries appended but not yet forwarded. */
   pending(): number {
-    const row = this.db.prepare('SELECT count(*) AS n FROM audit_log WHERE seq > ?').get(this.forwardedSeq) as { n: number };
-    return row.n;
+    return this.entries.countAfter(this.forwardedSeq);
   }
 
   /** Stops retrying after a last attempt of at most `timeoutMs`; what is left goes out on the next start. */
@@ -123,11 +119,8 @@ export class AuditForwarder {
     const batchSize = this.options.batchSize ?? 100;
     for (;;) {
       if (this.stopped) return;
-      const rows = this.db
-        .prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq ASC LIMIT ?')
-        .all(this.forwardedSeq, batchSize) as Row[];
-      if (rows.length === 0) return;
-      const entries = rows.map(rowToEntry);
+      const entries = this.entries.after(this.forwardedSeq, batchSize);
+      if (entries.length === 0) return;
       try {
         await this.sink.send(entries);
       } catch (err) {
@@ -140,11 +133,7 @@ export class AuditForwarder {
 
   private advance(seq: number): void {
     this.forwardedSeq = seq;
-    if (this.db.open) {
-      this.db
-        .prepare('UPDATE audit_forwarding SET forwarded_seq = max(forwarded_seq, ?), updated_at = ? WHERE forwarder = ?')
-        .run(seq, this.now().toISOString(), this.sink.name);
-    }
+    this.marks.advance(this.sink.name, seq, this.now().toISOString());
     if (this.failures > 0)
       this.options.log.info({ forwarder: this.sink.name, afterFailures: this.failures, forwardedSeq: seq }, 'audit forwarding recovered');
     this.failures = 0;

@@ -1,12 +1,7 @@
-import type { AuditEntry } from './log.js';
+import { auditCode, isAuditType, type ArtifactDigests, type AuditEntry } from './entries.js';
 import type { VerifyResult } from './verify.js';
 
-interface FileDigest {
-  path: string;
-  sha256: string;
-  size?: number;
-}
-export type ArtifactDigests = { kind: 'files'; files: FileDigest[] } | { kind: 'docker'; ref: string; digest: string };
+export type { ArtifactDigests } from './entries.js';
 
 export interface TraceDestination {
   name: string;
@@ -54,24 +49,8 @@ export interface Trace {
   others: { type: string; at: string; seq: number; auditId: string; who: string; detail?: string | undefined }[];
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const obj = (v: unknown): Record<string, unknown> =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-
-function digests(v: unknown): ArtifactDigests | undefined {
-  const a = obj(v);
-  if (a.kind === 'files' && Array.isArray(a.files)) {
-    return {
-      kind: 'files',
-      files: a.files
-        .map(obj)
-        .map((f) => ({ path: String(f.path), sha256: String(f.sha256), ...(typeof f.size === 'number' ? { size: f.size } : {}) })),
-    };
-  }
-  if (a.kind === 'docker') return { kind: 'docker', ref: String(a.ref), digest: String(a.digest) };
-  return undefined;
-}
+/** An empty string recorded is as good as none. */
+const str = (v: string | null | undefined): string | undefined => v || undefined;
 
 function sameDigests(a: ArtifactDigests, b: ArtifactDigests): boolean {
   const key = (d: ArtifactDigests) =>
@@ -85,27 +64,28 @@ function sameDigests(a: ArtifactDigests, b: ArtifactDigests): boolean {
  */
 export function traceVersion(project: string, version: string, entries: readonly AuditEntry[]): Trace {
   const mine = entries.filter((e) => e.project === project && e.version === version);
-  const ends = mine.filter((e) => ['published', 'failed', 'interrupted', 'dry-run'].includes(e.type));
+  const ends = mine.filter(isAuditType('published', 'failed', 'interrupted', 'dry-run'));
   const end = [...ends].reverse().find((e) => e.type === 'published') ?? ends[ends.length - 1];
   const before = end ? mine.filter((e) => e.seq <= end.seq) : mine;
-  const stagedEntry = [...before].reverse().find((e) => e.type === 'staged');
-  const requested = end?.releaseId ? mine.find((e) => e.type === 'requested' && e.releaseId === end.releaseId) : undefined;
-  const endData = obj(end?.data);
-  const stagedData = obj(stagedEntry?.data);
-  const build = { ...obj(stagedData.build), ...obj(endData.build) } as Trace['build'];
+  const stagedEntry = [...before].reverse().find(isAuditType('staged'));
+  const requested = end?.releaseId ? mine.filter(isAuditType('requested')).find((e) => e.releaseId === end.releaseId) : undefined;
+  // An interruption records no more than the state it cut short: everything else comes from the other entries.
+  const endData = end && end.type !== 'interrupted' ? end.data : undefined;
+  const stagedData = stagedEntry?.data;
+  const build: Trace['build'] = { ...stagedData?.build, ...endData?.build };
 
-  const approvers = new Set(strings(endData.approvers ?? obj(requested?.data).approvers));
-  for (const e of mine) {
-    if (e.type === 'approved' && end && (e.releaseId === end.releaseId || e.seq <= end.seq)) {
-      const login = e.actor.conjurLogin ?? str(obj(e.data).approver);
+  const approvers = new Set(endData?.approvers ?? requested?.data.approvers ?? []);
+  for (const e of mine.filter(isAuditType('approved'))) {
+    if (end && (e.releaseId === end.releaseId || e.seq <= end.seq)) {
+      const login = e.actor.conjurLogin ?? str(e.data.approver);
       if (login) approvers.add(login);
     }
   }
-  const stagedArtifact = digests(stagedData.artifact);
+  const stagedArtifact = stagedData?.artifact;
   // Only what was measured counts: `artifact` in the entry is the staging record, copied.
-  const publishedArtifact = digests(endData.publishedArtifact);
+  const publishedArtifact = endData?.publishedArtifact;
   const actor = (requested ?? end)?.actor;
-  const yankEntries = mine.filter((e) => e.type === 'yanked' || e.type === 'yank-failed');
+  const yankEntries = mine.filter(isAuditType('yanked', 'yank-failed'));
   const used = new Set([stagedEntry?.seq, requested?.seq, end?.seq, ...yankEntries.map((e) => e.seq)]);
 
   return {
@@ -117,66 +97,61 @@ export function traceVersion(project: string, version: string, entries: readonly
       seq: end.seq,
       auditId: end.id,
       releaseId: end.releaseId,
-      resumeOf: str(endData.resumeOf),
+      resumeOf: str(endData?.resumeOf),
     },
     build,
     staged: stagedEntry && {
       at: stagedEntry.at,
       seq: stagedEntry.seq,
       auditId: stagedEntry.id,
-      reportedBy: str(stagedData.reportedBy),
+      reportedBy: str(stagedData?.reportedBy),
       artifact: stagedArtifact,
     },
     publishedArtifact,
     digestsMatch: stagedArtifact && publishedArtifact ? sameDigests(stagedArtifact, publishedArtifact) : undefined,
     requester: actor && { login: actor.conjurLogin, chatUserId: actor.chatUserId, via: actor.via },
     approvers: [...approvers].sort(),
-    conjurIdentity: str(endData.conjurIdentity),
-    policySha256: str(endData.policySha256) ?? str(obj(requested?.data).policySha256),
-    credentialIds: strings(endData.credentialIds),
-    destinations: (Array.isArray(endData.destinations) ? endData.destinations : []).map(obj).map((d) => ({
-      name: String(d.name),
-      type: String(d.type),
-      status: String(d.status),
+    conjurIdentity: str(endData?.conjurIdentity),
+    policySha256: str(endData?.policySha256) ?? str(requested?.data.policySha256),
+    credentialIds: endData?.credentialIds ?? [],
+    destinations: (endData?.destinations ?? []).map((d) => ({
+      name: d.name,
+      type: d.type,
+      status: d.status,
       readBackDigest: str(d.readBackDigest),
       location: str(d.location),
-      ...(Array.isArray(d.attestations)
+      ...(d.attestations
         ? {
-            attestations: d.attestations
-              .map(obj)
-              .map((a) => ({ subject: String(a.subject), digest: String(a.digest), keyId: str(a.keyId), location: str(a.location) })),
+            attestations: d.attestations.map((a) => ({
+              subject: a.subject,
+              digest: a.digest,
+              keyId: str(a.keyId),
+              location: str(a.location),
+            })),
           }
         : {}),
     })),
-    yanks: yankEntries.map((e) => {
-      const d = obj(e.data);
-      return {
+    yanks: yankEntries.map((e) => ({
+      type: e.type,
+      at: e.at,
+      seq: e.seq,
+      auditId: e.id,
+      yankId: str(e.data.yankId),
+      who: e.actor.conjurLogin ?? e.actor.via,
+      reason: str(e.data.reason),
+      approvers: e.data.approvers ?? [],
+      destinations: (e.data.destinations ?? []).map((x) => ({ name: x.name, status: x.status })),
+    })),
+    others: mine
+      .filter((e) => !used.has(e.seq))
+      .map((e) => ({
         type: e.type,
         at: e.at,
         seq: e.seq,
         auditId: e.id,
-        yankId: str(d.yankId),
         who: e.actor.conjurLogin ?? e.actor.via,
-        reason: str(d.reason),
-        approvers: strings(d.approvers),
-        destinations: (Array.isArray(d.destinations) ? d.destinations : [])
-          .map(obj)
-          .map((x) => ({ name: String(x.name), status: String(x.status) })),
-      };
-    }),
-    others: mine
-      .filter((e) => !used.has(e.seq))
-      .map((e) => {
-        const d = obj(e.data);
-        return {
-          type: e.type,
-          at: e.at,
-          seq: e.seq,
-          auditId: e.id,
-          who: e.actor.conjurLogin ?? e.actor.via,
-          detail: str(d.code) ?? str(d.state),
-        };
-      }),
+        detail: str(auditCode(e)),
+      })),
   };
 }
 

@@ -1,5 +1,7 @@
+import { AuditRows, rowToEntry } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { entryHash, GENESIS_HASH, rowToEntry, type AuditEntry } from './log.js';
+import type { AuditEntry } from './entries.js';
+import { entryHash, GENESIS_HASH } from './log.js';
 
 /** One stored entry as verification sees it: what could be parsed, and the two hashes as stored. */
 export interface ChainItem {
@@ -170,23 +172,9 @@ function checkOne(
   };
 }
 
-interface StoredRow {
-  seq: number;
-  id: string;
-  at: string;
-  type: string;
-  project: string | null;
-  version: string | null;
-  release_id: string | null;
-  actor_json: string;
-  data_json: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** The audit table as chain items, oldest first; rows that no longer parse are kept as unreadable. */
 export function* chainFromDb(db: Db): IterableIterator<ChainItem> {
-  for (const row of db.prepare('SELECT * FROM audit_log ORDER BY seq ASC').iterate() as IterableIterator<StoredRow>) {
+  for (const row of new AuditRows(db).rows()) {
     const base = { seq: row.seq, id: row.id, hash: row.hash, prevHash: row.prev_hash };
     try {
       yield { ...base, entry: rowToEntry(row) };

@@ -1,20 +1,13 @@
-import type { AuditActor } from '../audit/log.js';
+import type { AuditActor, FrozenData } from '../audit/entries.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import type { Db } from '../store/db.js';
+import { FreezeRecords, type Freeze } from '../store/freezes.js';
 import { clip } from '../validate.js';
 import type { ReleaseCore } from './core.js';
 import { assertMember } from './membership.js';
 import type { Requester } from './types.js';
 
-/** A release freeze: while it stands, the core refuses every release of the project. */
-export interface Freeze {
-  project: string;
-  /** Conjur login of who locked it. */
-  by: string;
-  reason: string;
-  /** ISO time. */
-  at: string;
-}
+export type { Freeze } from '../store/freezes.js';
 
 const MAX_REASON = 300;
 
@@ -24,20 +17,22 @@ const MAX_REASON = 300;
  * lock, unlock and refusal is audited. The core itself reads the `freezes` table when it releases.
  */
 export class Freezes {
+  private readonly records: FreezeRecords;
+
   constructor(
     private readonly core: ReleaseCore,
-    private readonly db: Db,
+    db: Db,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.records = new FreezeRecords(db);
+  }
 
   get(project: string): Freeze | undefined {
-    const row = this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes WHERE project = ?').get(project) as
-      Row | undefined;
-    return row && toFreeze(row);
+    return this.records.get(project);
   }
 
   list(): Freeze[] {
-    return (this.db.prepare('SELECT project, locked_by, reason, locked_at FROM freezes ORDER BY project').all() as Row[]).map(toFreeze);
+    return this.records.list();
   }
 
   async lock(projectName: string, reason: string, actor: Requester): Promise<Freeze> {
@@ -46,10 +41,7 @@ export class Freezes {
       const why = cleanReason(reason);
       await this.assertMayFreeze(actor, project.authorized_group, project.name);
       const freeze: Freeze = { project: project.name, by: actor.login, reason: why, at: this.now().toISOString() };
-      const info = this.db
-        .prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING')
-        .run(freeze.project, freeze.by, freeze.reason, freeze.at);
-      if (info.changes === 0) {
+      if (!this.records.insert(freeze)) {
         const current = this.get(project.name) as Freeze;
         throw new ReleaseBotError(
           ErrorCode.Conflict,
@@ -69,12 +61,9 @@ export class Freezes {
    * requester already passed the yank's own gate (yank_group). A project frozen already stays frozen
    * as it was (undefined). Audited as `frozen`, with `data` saying which yank froze it.
    */
-  freezeAfterYank(project: string, reason: string, actor: Requester, data: Record<string, unknown>): Freeze | undefined {
+  freezeAfterYank(project: string, reason: string, actor: Requester, data: Pick<FrozenData, 'yankId' | 'version'>): Freeze | undefined {
     const freeze: Freeze = { project, by: actor.login, reason: cleanReason(reason), at: this.now().toISOString() };
-    const info = this.db
-      .prepare('INSERT INTO freezes (project, locked_by, reason, locked_at) VALUES (?, ?, ?, ?) ON CONFLICT (project) DO NOTHING')
-      .run(freeze.project, freeze.by, freeze.reason, freeze.at);
-    if (info.changes === 0) return undefined;
+    if (!this.records.insert(freeze)) return undefined;
     this.core.audit.append({ type: 'frozen', project, actor: actorOf(actor), data: { reason: freeze.reason, ...data } });
     return freeze;
   }
@@ -86,7 +75,7 @@ export class Freezes {
       await this.assertMayFreeze(actor, project.authorized_group, project.name);
       const current = this.get(project.name);
       if (!current) throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} is not frozen`);
-      this.db.prepare('DELETE FROM freezes WHERE project = ?').run(project.name);
+      this.records.delete(project.name);
       this.core.audit.append({
         type: 'unfrozen',
         project: project.name,
@@ -120,17 +109,6 @@ export class Freezes {
       throw err;
     }
   }
-}
-
-interface Row {
-  project: string;
-  locked_by: string;
-  reason: string;
-  locked_at: string;
-}
-
-function toFreeze(r: Row): Freeze {
-  return { project: r.project, by: r.locked_by, reason: r.reason, at: r.locked_at };
 }
 
 function actorOf(r: Requester): AuditActor {

@@ -24,8 +24,18 @@ export function openDatabase(dataDir: string): Db {
   return db;
 }
 
+/** The schema version: how many migrations the database has had. */
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Runs the cheapest query there is: throws when the connection cannot answer one (readiness). */
+export function ping(db: Db): void {
+  db.prepare('SELECT 1').get();
+}
+
 export function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
+  const current = schemaVersion(db);
   if (current > migrations.length) {
     throw new Error(
       `the database is at schema version ${current}, newer than this release-bot (${migrations.length}): upgrade release-bot`,
@@ -120,7 +130,7 @@ function asRollbackImage(image: Buffer): Buffer {
 function assertKnownSchema(db: Db, file: string): void {
   let version: number;
   try {
-    version = db.pragma('user_version', { simple: true }) as number;
+    version = schemaVersion(db);
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
   } catch (err) {
     throw new ReleaseBotError(

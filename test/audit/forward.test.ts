@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import type { AuditEntryBase, AuditType } from '../../src/audit/entries.js';
 import { entryHash, AuditLog, type AuditEntry } from '../../src/audit/log.js';
 import { formatSyslog, frameOctetCounting, parseSyslogUrl, SD_ID } from '../../src/audit/forward-syslog.js';
 import { startAuditForwarding, type AuditForwarding } from '../../src/audit/forwarding.js';
@@ -12,20 +13,22 @@ import { freePort } from '../support/ports.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { listenSyslog, parse5424, type SyslogListener } from './syslog-listener.js';
 
-const entry = (over: Partial<AuditEntry> = {}): AuditEntry => ({
-  seq: 7,
-  id: 'aud_abcdefghijkl',
-  at: '2025-05-04T10:11:12.345Z',
-  type: 'published',
-  project: 'conjur-cli',
-  version: '4.2.0',
-  releaseId: 'rel_123',
-  actor: { via: 'slack', chatUserId: 'U024BE7LH', conjurLogin: 'alice' },
-  data: { destinations: [{ name: 'gems', status: 'published' }] },
-  prevHash: 'a'.repeat(64),
-  hash: 'b'.repeat(64),
-  ...over,
-});
+// Syslog framing reads the kind, never the data: any kind may carry this published entry's data here.
+const entry = (over: Partial<AuditEntryBase> & { type?: AuditType } = {}): AuditEntry =>
+  ({
+    seq: 7,
+    id: 'aud_abcdefghijkl',
+    at: '2025-05-04T10:11:12.345Z',
+    type: 'published',
+    project: 'conjur-cli',
+    version: '4.2.0',
+    releaseId: 'rel_123',
+    actor: { via: 'slack', chatUserId: 'U024BE7LH', conjurLogin: 'alice' },
+    data: { destinations: [{ name: 'gems', type: 'rubygems', status: 'published' }] },
+    prevHash: 'a'.repeat(64),
+    hash: 'b'.repeat(64),
+    ...over,
+  }) as AuditEntry;
 
 describe('RFC 5424 formatting', () => {
   it('writes header, structured data and the whole entry as JSON', () => {
@@ -90,7 +93,13 @@ describe('audit forwarding', () => {
     return { db, audit, forwarding, dataDir };
   };
   const append = (audit: AuditLog, i: number) =>
-    audit.append({ type: 'staged', project: 'conjur-cli', version: `1.0.${i}`, actor: { via: 'cli:root' }, data: { i } });
+    audit.append({
+      type: 'staged',
+      project: 'conjur-cli',
+      version: `1.0.${i}`,
+      actor: { via: 'cli:root' },
+      data: { reportedBy: `cli:root ${i}` },
+    });
   const ids = (messages: string[]) => messages.map((m) => (JSON.parse(parse5424(m).msg) as AuditEntry).id);
   const listeners: SyslogListener[] = [];
   const listen = async (protocol: 'udp' | 'tcp', port?: number) => {

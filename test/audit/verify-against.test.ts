@@ -268,7 +268,7 @@ describe('migration 5: the audit table rebuilt with AUTOINCREMENT', () => {
     for (const sql of migrations.slice(0, 4)) db.exec(sql);
     db.pragma('user_version = 4');
     const log = new AuditLog(db, new Redactor());
-    for (let i = 0; i < 3; i++) log.append({ type: 'frozen', project: 'p', actor: { via: 'cli:test' }, data: { i } });
+    for (let i = 0; i < 3; i++) log.append({ type: 'frozen', project: 'p', actor: { via: 'cli:test' }, data: { reason: `freeze ${i}` } });
     const before = db.prepare('SELECT * FROM audit_log ORDER BY seq').all();
     migrate(db);
     expect(db.prepare('SELECT * FROM audit_log ORDER BY seq').all()).toEqual(before);
@@ -276,7 +276,14 @@ describe('migration 5: the audit table rebuilt with AUTOINCREMENT', () => {
       'AUTOINCREMENT',
     );
     db.prepare('DELETE FROM audit_log WHERE seq = 3').run();
-    expect(log.append({ type: 'unfrozen', project: 'p', actor: { via: 'cli:test' }, data: {} }).seq).toBe(4);
+    expect(
+      log.append({
+        type: 'unfrozen',
+        project: 'p',
+        actor: { via: 'cli:test' },
+        data: { lockedBy: 'alice', lockedAt: '2030-01-01T00:00:00.000Z', reason: 'freeze 2' },
+      }).seq,
+    ).toBe(4);
     db.close();
   });
 });

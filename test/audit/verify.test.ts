@@ -24,7 +24,7 @@ describe('audit chain verification', () => {
         version: `4.2.${i}`,
         releaseId: `rel_${i}`,
         actor: { via: 'cli', conjurLogin: 'alice' },
-        data: { n: i, destinations: [{ name: 'downloads', status: 'published' }] },
+        data: { durationMs: i, destinations: [{ name: 'downloads', type: 'directory', status: 'published' }] },
       });
     }
   };
@@ -137,7 +137,7 @@ describe('audit chain verification', () => {
     freshLog(3);
     const anchored = row(3).hash as string;
     db.prepare('DELETE FROM audit_log WHERE seq = 3').run();
-    expect(log.append({ type: 'published', actor: { via: 'cli' }, data: { forged: true } }).seq).toBe(4);
+    expect(log.append({ type: 'published', actor: { via: 'cli' }, data: { conjurIdentity: 'forged' } }).seq).toBe(4);
     expect(verify()).toMatchObject({ ok: false, break: undefined, gaps: [{ from: 3, to: 3 }] });
     expect(verify([anchored]).ok).toBe(false);
   });

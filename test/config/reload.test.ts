@@ -91,7 +91,7 @@ describe('PolicyReloader', () => {
     expect(summary.state).toBe('published');
     expect(summary.destinations.map((d) => d.name)).toEqual(['out']);
     expect(f.core.releases.get(summary.releaseId)?.policySha256).toBe(started);
-    expect(f.core.audit.get(summary.auditId)?.data.policySha256).toBe(started);
+    expect(f.core.audit.get(summary.auditId)?.data).toMatchObject({ policySha256: started });
     const changed = f.core.audit.list({ limit: 10 }).find((e) => e.type === 'config-changed');
     expect(changed?.data).toMatchObject({ sha256: next, previousSha256: started, trigger: 'SIGHUP' });
 

@@ -83,7 +83,7 @@ describe('the release core', () => {
     expect(summary.state).toBe('failed');
     expect(s.calls.map((c) => c.name)).toEqual(['upload']);
     const entry = f.core.audit.list({ project: 'app', limit: 1 })[0];
-    const heroku = (entry?.data.destinations as { name: string; status: string; detail?: string }[]).find((d) => d.name === 'heroku');
+    const heroku = entry?.type === 'failed' ? entry.data.destinations?.find((d) => d.name === 'heroku') : undefined;
     expect(heroku).toMatchObject({ status: 'skipped', detail: expect.stringContaining('upload') });
   });
 

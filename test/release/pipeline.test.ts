@@ -56,7 +56,8 @@ describe('runPipeline', () => {
         project: 'app',
         version: '1.0.0',
         actor: { via: 'test' },
-        data: { stage: failure?.stage.name, code: failure?.error.code, ran: ctx.ran },
+        // A release's own outcome entry (ReleaseEndData): the failing stage and its code as the error.
+        data: { error: failure && { code: failure.error.code, message: `failed in ${failure.stage.name}` } },
       });
       return failure ? `failed in ${failure.stage.name}` : 'done';
     },
@@ -71,7 +72,7 @@ describe('runPipeline', () => {
     expect(ctx).toEqual({ ran: ['admit', 'verify'], dryRun: false, cleaned: true });
     expect(audit.list({ limit: 1 })[0]).toMatchObject({
       type: 'failed',
-      data: { stage: 'verify', code: ErrorCode.ArtifactMismatch, ran: ['admit', 'verify'] },
+      data: { error: { code: ErrorCode.ArtifactMismatch, message: 'failed in verify' } },
     });
     expect(lines.filter((l) => l.msg === 'stage failed')).toEqual([
       expect.objectContaining({ pipeline: 'test', stage: 'verify', code: ErrorCode.ArtifactMismatch, durationMs: expect.any(Number) }),
@@ -85,7 +86,10 @@ describe('runPipeline', () => {
       throw new Error('EACCES');
     });
     await runPipeline(pipeline([raw]), ctx, log);
-    expect(audit.list({ limit: 1 })[0]).toMatchObject({ type: 'failed', data: { stage: 'label', code: ErrorCode.Internal } });
+    expect(audit.list({ limit: 1 })[0]).toMatchObject({
+      type: 'failed',
+      data: { error: { code: ErrorCode.Internal, message: 'failed in label' } },
+    });
   });
 
   it('logs a skipped stage as skipped with its reason, and never runs it', async () => {
@@ -97,7 +101,7 @@ describe('runPipeline', () => {
       expect.objectContaining({ pipeline: 'test', stage: 'publish', reason: 'a dry run pushes nothing' }),
     ]);
     expect(lines.filter((l) => l.msg === 'stage done').map((l) => l.stage)).toEqual(['admit', 'finalize']);
-    expect(audit.list({ limit: 1 })[0]).toMatchObject({ type: 'published', data: { ran: ['admit', 'finalize'] } });
+    expect(audit.list({ limit: 1 })[0]).toMatchObject({ type: 'published', data: {} });
   });
 
   it('logs a cleanup that throws and still gives the outcome', async () => {

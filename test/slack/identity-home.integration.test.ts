@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
+import { isAuditType } from '../../src/audit/entries.js';
 import { bodyText, startSlackWorld, USERS, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
@@ -132,7 +133,10 @@ describe('Slack identity pinned to the home workspace and the company domains (s
         }
       }
       expectNothingHappened();
-      const denials = w.server.app.core.audit.list({ limit: 100 }).filter((e) => e.type === 'denied' && e.actor.chatUserId === attacker.id);
+      const denials = w.server.app.core.audit
+        .list({ limit: 100 })
+        .filter(isAuditType('denied'))
+        .filter((e) => e.actor.chatUserId === attacker.id);
       expect(denials.map((e) => e.data.action).sort()).toEqual([
         'approve',
         'audit',

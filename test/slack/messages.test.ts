@@ -230,7 +230,7 @@ describe('Slack message builders (pure: {text, blocks})', () => {
       version: '4.2.0',
       releaseId: null,
       actor: { via: 'slack', conjurLogin: 'mallory' },
-      data: { code: 'NOT_AUTHORIZED' },
+      data: { code: 'NOT_AUTHORIZED', reason: 'not a member' },
       prevHash: '0',
       hash: '1',
     }));

@@ -254,7 +254,7 @@ const builders: Array<[string, () => SlackMessage]> = [
           version: '4.2.0',
           releaseId: null,
           actor: { via: 'slack', conjurLogin: H() },
-          data: { code: H() },
+          data: { code: H(), reason: 'refused' },
           prevHash: '0',
           hash: '1',
         },

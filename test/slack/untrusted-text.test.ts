@@ -213,7 +213,7 @@ describe('every Slack message builder escapes untrusted text, in the text fallba
             version: '4.2.0',
             releaseId: null,
             actor: { via: 'slack', conjurLogin: HOSTILE },
-            data: { code: HOSTILE },
+            data: { code: HOSTILE, reason: 'refused' },
             prevHash: '0',
             hash: '1',
           },

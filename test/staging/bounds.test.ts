@@ -108,7 +108,7 @@ describe('bounds on a report (release-bot serve, signed webhook)', () => {
     const entry = bot.running.app.core.audit.append({
       type: 'stage-refused',
       actor: { via: 'test' },
-      data: { code: 'X', huge: 'h'.repeat(200_000) },
+      data: { code: 'X', reportedBy: 'test', build: { url: 'h'.repeat(200_000) } },
     });
     expect(Buffer.byteLength(canonicalJson(entry.data))).toBeLessThanOrEqual(MAX_AUDIT_DATA_BYTES);
     expect(entry.data).toMatchObject({

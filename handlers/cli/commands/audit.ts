@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { canonicalJson } from '../../../src/audit/canonical.js';
+import { auditCode } from '../../../src/audit/entries.js';
 import type { AuditEntry } from '../../../src/audit/log.js';
 import { formatTrace, traceVersion } from '../../../src/audit/trace.js';
 import { compareWithCopy, parseForwardedCopy, type Difference, type ForwardedCopy } from '../../../src/audit/compare.js';
@@ -30,7 +31,7 @@ export function exportLine(e: AuditEntry): string {
 }
 
 function listLine(e: AuditEntry): string {
-  return `${e.at} ${e.id} ${e.type.padEnd(12)} ${e.project ?? '-'} ${e.version ?? '-'} ${e.actor.conjurLogin ?? e.actor.via}${e.data.code ? ` ${String(e.data.code)}` : ''}\n`;
+  return `${e.at} ${e.id} ${e.type.padEnd(12)} ${e.project ?? '-'} ${e.version ?? '-'} ${e.actor.conjurLogin ?? e.actor.via}${auditCode(e) ? ` ${auditCode(e)}` : ''}\n`;
 }
 
 export function verifyText(r: VerifyResult, source: string): string {

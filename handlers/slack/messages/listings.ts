@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../../../src/audit/log.js';
+import { auditCode, type AuditEntry } from '../../../src/audit/entries.js';
 import type { ApprovalRequest } from '../../../src/release/approvals.js';
 import type { Freeze } from '../../../src/release/freeze.js';
 import type { ReleaseRecord } from '../../../src/store/releases.js';
@@ -124,7 +124,7 @@ export function statusMessage(v: StatusView): SlackMessage {
 /** `/release audit [project] [limit]`: who did what, newest first. Entries name Conjur variable ids, never values. */
 export function auditListMessage(entries: AuditEntry[], project?: string): SlackMessage {
   const who = (e: AuditEntry) => e.actor.conjurLogin ?? e.actor.via;
-  const why = (e: AuditEntry) => (typeof e.data.code === 'string' ? ` ${e.data.code}` : '');
+  const why = (e: AuditEntry) => (auditCode(e) ? ` ${auditCode(e)}` : '');
   const plain = entries.map((e) => `${e.at} ${e.id} ${e.type} ${e.project ?? '-'} ${e.version ?? '-'} ${who(e)}${why(e)}`);
   return {
     text: esc(

@@ -1,3 +1,4 @@
+import type { AuditedDestination } from '../../audit/entry-data.js';
 import { ErrorCode, type ReleaseBotError } from '../../errors.js';
 import { removeStagingFile } from '../../staging/label.js';
 import { removeTree } from '../../staging/quarantine.js';
@@ -81,7 +82,7 @@ function destinationsFailed(outcomes: DestinationOutcome[]): { code: string; mes
   return { code: ErrorCode.DestinationFailed, message: `${names.join(', ')} failed` };
 }
 
-function auditedOutcome(o: DestinationOutcome): Record<string, unknown> {
+function auditedOutcome(o: DestinationOutcome): AuditedDestination {
   return {
     name: o.name,
     type: o.type,

@@ -1,10 +1,11 @@
+import type { ArtifactDigests } from '../../audit/log.js';
 import type { StagedArtifact } from '../../publishing/types.js';
 import type { ReleaseRecord } from '../../store/releases.js';
 import type { StagedBuild } from '../../store/staged-builds.js';
 import type { Requester } from '../types.js';
 
 /** Digests of an artifact as the audit and chat show them. */
-export function artifactDigests(artifact: StagedArtifact): Record<string, unknown> {
+export function artifactDigests(artifact: StagedArtifact): ArtifactDigests {
   return artifact.kind === 'files'
     ? { kind: 'files', files: artifact.files.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
     : { kind: 'docker', ref: artifact.ref, digest: artifact.digest };
