@@ -7,7 +7,7 @@ import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, serviceUrl, sleep, stagedFile } from './http.js';
+import { credential, serviceUrl, stagedFile } from './http.js';
 import { yankNpm } from './npm-yank.js';
 
 const options = z
@@ -73,53 +73,71 @@ export const npmPublisher = definePublisher<Options>({
   },
   yank: (ctx, opts) => yankNpm(ctx, opts),
   async plan(ctx, opts) {
-    const token = credential(ctx, 'npm', TOKEN);
-    const tgz = await inspectTarball(ctx, opts);
-    const existing = await withSession(ctx, opts, token, tgz, (s) => preCheck(s, tgz));
-    if (existing === 'same')
-      return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
+    const tgz = await inspected(ctx, opts);
     return {
       actions: [
         `npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`,
       ],
     };
   },
+  async existing(ctx, opts) {
+    const token = credential(ctx, 'npm', TOKEN);
+    const tgz = await inspected(ctx, opts);
+    const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
+    if (seen === undefined) return undefined;
+    if (seen !== tgz.integrity)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${tgz.name}@${tgz.version} is already on ${opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
+      );
+    return {
+      readBackDigest: tgz.integrity,
+      location: locationOf(opts, tgz),
+      detail: `${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`,
+    };
+  },
   async publish(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
-    const tgz = await inspectTarball(ctx, opts);
-    return withSession(ctx, opts, token, tgz, async (s) => {
-      const location = `${opts.registry}/${tgz.name}/v/${tgz.version}`;
-      if ((await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
-      ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
-      const args = ['publish', tgz.abs, `--tag=${opts.tag}`, ...(opts.access ? [`--access=${opts.access}`] : []), '--ignore-scripts'];
-      const result = await npm(s, args);
-      if (result.exitCode !== 0) {
-        const failure = classify(result.stdout, result.stderr, 'publish', tgz);
-        // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its integrity, never overwritten.
-        if (failure.conflict && (await preCheck(s, tgz)) === 'same')
-          return { status: 'already-present', readBackDigest: tgz.integrity, location };
-        throw failure.error;
-      }
-      for (let attempt = 1; ; attempt += 1) {
-        const seen = await viewIntegrity(s, tgz);
-        if (seen === tgz.integrity)
-          return { status: 'published', readBackDigest: seen, location, detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
-        if (seen !== undefined)
-          throw new ReleaseBotError(
-            ErrorCode.DestinationFailed,
-            `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
-          );
-        if (attempt >= READ_BACK_ATTEMPTS) break;
-        await sleep(opts.read_back_interval_ms, ctx.signal);
-      }
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`,
-        { retryable: true },
-      );
-    });
+    const tgz = await inspected(ctx, opts);
+    ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
+    const args = ['publish', tgz.abs, `--tag=${opts.tag}`, ...(opts.access ? [`--access=${opts.access}`] : []), '--ignore-scripts'];
+    const result = await withSession(ctx, opts, token, tgz, (s) => npm(s, args));
+    if (result.exitCode !== 0) throw classify(result.stdout, result.stderr, 'publish', tgz).error;
+    return { status: 'published', location: locationOf(opts, tgz), detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
+  },
+  readBack: {
+    attempts: READ_BACK_ATTEMPTS,
+    intervalMs: (opts) => opts.read_back_interval_ms,
+    async read(ctx, opts) {
+      const token = credential(ctx, 'npm', TOKEN);
+      const tgz = await inspected(ctx, opts);
+      const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
+      if (seen === undefined)
+        return { visible: false, detail: `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet` };
+      if (seen !== tgz.integrity)
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
+        );
+      return { visible: true, readBackDigest: seen };
+    },
   },
 });
+
+function locationOf(opts: Options, tgz: Tarball): string {
+  return `${opts.registry}/${tgz.name}/v/${tgz.version}`;
+}
+
+/** The tarball as inspectTarball reads it, once per attempt: its steps (check, push, read-back) share one context. */
+const inspections = new WeakMap<PublishContext, Promise<Tarball>>();
+function inspected(ctx: PublishContext, opts: Options): Promise<Tarball> {
+  let tgz = inspections.get(ctx);
+  if (!tgz) {
+    tgz = inspectTarball(ctx, opts);
+    inspections.set(ctx, tgz);
+  }
+  return tgz;
+}
 
 /**
  * Writes a per-run userconfig and an empty globalconfig (0600, in the destination's private temp dir,
@@ -204,17 +222,6 @@ async function npm(s: Session, args: string[]) {
   });
   s.ctx.log.debug({ npm: args[0], exitCode: result.exitCode, stderr: tail(result.stderr, 4) }, 'npm finished');
   return result;
-}
-
-/** 'absent', 'same' or a thrown DestinationConflict: the registry is asked before anything is pushed. */
-async function preCheck(s: Session, tgz: Tarball): Promise<'absent' | 'same'> {
-  const seen = await viewIntegrity(s, tgz);
-  if (seen === undefined) return 'absent';
-  if (seen === tgz.integrity) return 'same';
-  throw new ReleaseBotError(
-    ErrorCode.DestinationConflict,
-    `${tgz.name}@${tgz.version} is already on ${s.opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
-  );
 }
 
 /** The registry's dist.integrity of name@version (sha1 `shasum` as a fallback for old entries), or undefined when absent. */
