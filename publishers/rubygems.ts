@@ -8,7 +8,10 @@ import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankRubygems } from './rubygems-yank.js';
-import { credential, request, serviceUrl, stagedFile, type Service } from './http.js';
+import { request, type Service } from './http.js';
+import { credential } from './common/credential.js';
+import { serviceUrl } from './common/service-url.js';
+import { stagedFile } from './common/staged-file.js';
 
 const options = z
   .object({
