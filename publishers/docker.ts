@@ -3,22 +3,12 @@ import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
-import { SkopeoError, copyImage, parseRepository } from '../src/staging/skopeo.js';
+import { copyImage, parseRepository } from '../src/staging/skopeo.js';
 import { yankDocker } from './docker-yank.js';
 import { attestImage } from './docker-attestation.js';
 import { checkTags, type TagState } from './docker-tags.js';
 import { dockerOptions as options, type DockerOptions as Options } from './docker/options.js';
-import { credentialPair, PASSWORD, stagedImage, USERNAME, withSession, type Session } from './docker/session.js';
-
-/** Turns a skopeo failure into the destination's verdict: retryable stays retryable, the rest is final. */
-function destinationError(err: unknown, what: string): unknown {
-  if (!(err instanceof SkopeoError)) return err;
-  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: ${err.message}`, {
-    retryable: err.retryable,
-    cause: err,
-    details: { reason: err.reason },
-  });
-}
+import { credentialPair, destinationError, PASSWORD, stagedImage, USERNAME, withSession, type Session } from './docker/session.js';
 
 /** Read back before writing: a tag that holds another image is a conflict, never overwritten. */
 function tagStates(ctx: PublishContext, opts: Options, session: Session, tags: string[], digest: string): Promise<TagState[]> {

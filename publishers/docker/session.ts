@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { PublishContext } from '../../src/publishing/types.js';
 import { Redactor } from '../../src/redact.js';
-import { IMAGE_TAG, parseImageReference, parseRepository, writeAuthFile } from '../../src/staging/skopeo.js';
+import { IMAGE_TAG, SkopeoError, parseImageReference, parseRepository, writeAuthFile } from '../../src/staging/skopeo.js';
 import { clip } from '../../src/validate.js';
 import type { DockerOptions as Options } from './options.js';
 
@@ -118,4 +118,14 @@ export async function withSession<T>(
   } finally {
     await session.cleanup();
   }
+}
+
+/** Turns a skopeo failure into the destination's verdict: retryable stays retryable, the rest is final. */
+export function destinationError(err: unknown, what: string): unknown {
+  if (!(err instanceof SkopeoError)) return err;
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: ${err.message}`, {
+    retryable: err.retryable,
+    cause: err,
+    details: { reason: err.reason },
+  });
 }
