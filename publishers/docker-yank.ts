@@ -14,6 +14,7 @@ import {
   writeAuthFile,
 } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
+import { destinationError } from './docker/session.js';
 import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient } from './oci-registry.js';
 
 /** The docker destination's options a yank reads (publishers/docker.ts). */
@@ -297,13 +298,4 @@ async function deleteManifest(access: Access, digest: string): Promise<string | 
     }
     throw destinationError(err, `deleting ${access.repository}@${digest}`);
   }
-}
-
-function destinationError(err: unknown, what: string): unknown {
-  if (!(err instanceof SkopeoError)) return err;
-  return new ReleaseBotError(ErrorCode.DestinationFailed, `${what}: ${err.message}`, {
-    retryable: err.retryable,
-    cause: err,
-    details: { reason: err.reason },
-  });
 }

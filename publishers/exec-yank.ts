@@ -1,7 +1,6 @@
-import { rm } from 'node:fs/promises';
-import { runCommand, tail } from '../src/exec.js';
+import { tail } from '../src/exec.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
-import { credentialFiles } from './exec.js';
+import { runScript } from './exec.js';
 
 /** The exec destination's options a yank reads (publishers/exec.ts). */
 export interface ExecYankOptions {
@@ -32,26 +31,20 @@ export async function yankExec(ctx: YankContext, opts: ExecYankOptions): Promise
   ) as [string, ...string[]];
   if (ctx.dryRun) return { status: 'planned', detail: `would run ${file}`, actions: [`run ${[file, ...args].join(' ')}`] };
 
-  const { dir: credentialDir, files } = await credentialFiles(ctx, opts.env);
-  ctx.progress(`running ${file}`);
-  const result = await runCommand(file, args, {
-    env: {
-      ...opts.env,
-      ...ctx.credentials,
-      ...files,
+  const result = await runScript(
+    ctx,
+    opts.env,
+    file,
+    args,
+    {
       YANK_PROJECT: ctx.project,
       YANK_VERSION: ctx.version,
       // A person's words: a credential they pasted into them is not handed on.
       YANK_REASON: ctx.redact(ctx.reason),
       ...(ctx.previous ? { YANK_PREVIOUS_VERSION: ctx.previous.version } : {}),
     },
-    cwd: ctx.tmpDir,
-    timeoutMs: 24 * 3600 * 1000, // the destination's own timeout aborts `signal` first
-    signal: ctx.signal,
-    redact: ctx.redact,
-    okExitCodes: [ALREADY_YANKED_EXIT],
-    ownProcessGroup: true,
-  }).finally(() => (credentialDir === undefined ? undefined : rm(credentialDir, { recursive: true, force: true })));
+    [ALREADY_YANKED_EXIT],
+  );
   ctx.log.info({ exitCode: result.exitCode, stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'yank script output');
   const out = tail(result.stdout, 3);
   if (result.exitCode === ALREADY_YANKED_EXIT)

@@ -86,27 +86,41 @@ export const execPublisher = definePublisher<Options>({
   plan: (ctx, opts) => ({ actions: [`run ${opts.command.map((a) => expandPlaceholders(a, ctx)).join(' ')}`] }),
   async publish(ctx, opts) {
     const [file, ...args] = opts.command.map((a) => expandPlaceholders(a, ctx)) as [string, ...string[]];
-    const { dir: credentialDir, files } = await credentialFiles(ctx, opts.env);
-    ctx.progress(`running ${file}`);
-    const result = await runCommand(file, args, {
-      env: {
-        ...opts.env,
-        ...ctx.credentials,
-        ...files,
-        RELEASE_PROJECT: ctx.project,
-        RELEASE_VERSION: ctx.version,
-        RELEASE_DIR: ctx.dir,
-        RELEASE_LABEL: ctx.labelFile,
-      },
-      cwd: ctx.tmpDir,
-      timeoutMs: 24 * 3600 * 1000, // the destination's own timeout aborts `signal` first
-      signal: ctx.signal,
-      redact: ctx.redact,
-      // A script's own children (a sleep, a backgrounded upload) stop with it, on timeout too.
-      ownProcessGroup: true,
-    }).finally(() => (credentialDir === undefined ? undefined : rm(credentialDir, { recursive: true, force: true })));
+    const result = await runScript(ctx, opts.env, file, args, {
+      RELEASE_PROJECT: ctx.project,
+      RELEASE_VERSION: ctx.version,
+      RELEASE_DIR: ctx.dir,
+      RELEASE_LABEL: ctx.labelFile,
+    });
     ctx.log.info({ stdout: tail(result.stdout, 40), stderr: tail(result.stderr, 40) }, 'publishing script output');
     const out = tail(result.stdout, 3);
     return { status: 'published', ...(out ? { detail: out } : {}) };
   },
 });
+
+/**
+ * Runs a destination's script, for publish and yank alike: argv without a shell, the allowlisted
+ * environment plus the destination's own variables, its credentials (also as `<NAME>_FILE`, removed
+ * afterwards) and the step's `vars`, its own process group (a script's children, a sleep or a
+ * backgrounded upload, stop with it, on timeout too), output redacted.
+ */
+export async function runScript(
+  ctx: Pick<PublishContext, 'credentials' | 'binaryCredentials' | 'tmpDir' | 'signal' | 'redact' | 'progress'>,
+  env: Readonly<Record<string, string>>,
+  file: string,
+  args: string[],
+  vars: Readonly<Record<string, string>>,
+  okExitCodes: readonly number[] = [],
+) {
+  const { dir: credentialDir, files } = await credentialFiles(ctx, env);
+  ctx.progress(`running ${file}`);
+  return runCommand(file, args, {
+    env: { ...env, ...ctx.credentials, ...files, ...vars },
+    cwd: ctx.tmpDir,
+    timeoutMs: 24 * 3600 * 1000, // the destination's own timeout aborts `signal` first
+    signal: ctx.signal,
+    redact: ctx.redact,
+    okExitCodes,
+    ownProcessGroup: true,
+  }).finally(() => (credentialDir === undefined ? undefined : rm(credentialDir, { recursive: true, force: true })));
+}

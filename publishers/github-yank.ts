@@ -1,8 +1,10 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { api, findRelease, markerFor } from './github.js';
-import { credential, type Service } from './http.js';
+import { markerFor } from './github.js';
+import { api, findRelease } from './github/api.js';
+import { type Service } from './http.js';
+import { credential } from './common/credential.js';
 
 /** The github destination's options a yank reads (publishers/github.ts). */
 export interface GithubYankOptions {

@@ -1,7 +1,9 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, request, sleep, type HttpRequest, type Service } from './http.js';
+import { request, type HttpRequest, type Service } from './http.js';
+import { credential } from './common/credential.js';
+import { sleep } from './common/wait.js';
 
 /** The heroku destination's options a yank reads (publishers/heroku.ts). */
 export interface HerokuYankOptions {

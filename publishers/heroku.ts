@@ -4,7 +4,11 @@ import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext, PublishResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankHeroku } from './heroku-yank.js';
-import { credential, hashUrl, request, serviceUrl, sleep, stagedFile, type HttpRequest, type HttpResponse, type Service } from './http.js';
+import { hashUrl, request, type HttpRequest, type HttpResponse, type Service } from './http.js';
+import { credential } from './common/credential.js';
+import { serviceUrl } from './common/service-url.js';
+import { stagedFile } from './common/staged-file.js';
+import { sleep } from './common/wait.js';
 
 /**
  * Heroku through the Platform API as a *source build from a tarball URL*, not a container release:

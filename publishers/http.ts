@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import type { ArtifactFile, PublishContext } from '../src/publishing/types.js';
+import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { timedOut } from './common/wait.js';
 
 /**
  * Shared ground for publishers that talk to a service: HTTP failures are sorted here, once
@@ -22,88 +20,11 @@ export interface Service {
 
 type Ctx = Pick<PublishContext, 'redact' | 'signal'>;
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /**
  * The most of an answer `request` reads (a GitHub list of 100 releases with full notes is a few MiB):
  * a longer body is a flood or not the service, and is cut off rather than held in memory.
  */
 export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
-
-/**
- * A service base URL. Credentials travel with every request to it, so plain http is refused except on
- * loopback, and a URL carrying user:password is refused (secrets come from Conjur, never from the projects file).
- */
-export const serviceUrl = z
-  .string()
-  .superRefine((value, issue) => {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      issue.addIssue({ code: 'custom', message: `"${clip(value)}" is not a URL: use e.g. https://registry.example.com/` });
-      return;
-    }
-    if (url.username || url.password)
-      issue.addIssue({ code: 'custom', message: 'put no credentials in the URL: they come from Conjur through `credentials:`' });
-    else if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname))
-      issue.addIssue({
-        code: 'custom',
-        message: 'use https: a credential is sent with every request (plain http is only allowed on loopback)',
-      });
-    else if (url.protocol !== 'https:' && url.protocol !== 'http:') issue.addIssue({ code: 'custom', message: 'use an https:// URL' });
-    else if (url.search || url.hash) issue.addIssue({ code: 'custom', message: 'use a base URL without ?query or #fragment' });
-  })
-  .transform((value) => value.replace(/\/+$/, ''));
-
-/** The credential this destination was given, or a config error that says where to declare it. */
-export function credential(ctx: Pick<PublishContext, 'credentials'>, type: string, name: string): string {
-  const value = ctx.credentials[name];
-  if (!value) {
-    throw new ReleaseBotError(
-      ErrorCode.ConfigInvalid,
-      `the ${type} destination has no ${name} credential: add \`credentials: { ${name}: <Conjur variable id> }\` to it in the projects file`,
-    );
-  }
-  return value;
-}
-
-/** The one staged file a destination publishes: the named one, or the single file with one of `extensions`. */
-export function stagedFile(
-  ctx: Pick<PublishContext, 'artifact' | 'dir'>,
-  type: string,
-  wanted: string | undefined,
-  extensions: readonly string[],
-): ArtifactFile & { abs: string } {
-  if (ctx.artifact.kind !== 'files')
-    throw new ReleaseBotError(ErrorCode.BadInput, `a ${type} destination publishes staged files, not a docker image`);
-  const files = ctx.artifact.files;
-  const matches =
-    wanted === undefined ? files.filter((f) => extensions.some((e) => f.path.endsWith(e))) : files.filter((f) => f.path === wanted);
-  if (matches.length !== 1 || matches[0] === undefined) {
-    const what =
-      wanted === undefined ? `exactly one ${extensions.join(' or ')} file` : `a staged file named ${JSON.stringify(clip(wanted))}`;
-    const found =
-      files
-        .map((f) => f.path)
-        .slice(0, 10)
-        .join(', ') || 'none';
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `the ${type} destination needs ${what} among the staged files (found: ${clip(found, 300)}); name it with the destination's file option`,
-    );
-  }
-  return { ...matches[0], abs: path.join(ctx.dir, matches[0].path) };
-}
-
-/** Waits, unless the destination's timeout or a shutdown aborts first. */
-export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await delay(ms, undefined, { signal });
-  } catch {
-    throw timedOut('waiting');
-  }
-}
 
 export interface HttpRequest {
   method?: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -326,12 +247,6 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number | 
     if (Number.isFinite(reset) && reset > 0) return Math.max(0, Math.ceil(reset - now / 1000));
   }
   return undefined;
-}
-
-export function timedOut(what: string): ReleaseBotError {
-  return new ReleaseBotError(ErrorCode.Timeout, `${what}: the destination's timeout passed or the bot is shutting down`, {
-    retryable: true,
-  });
 }
 
 /** The human part of an error body: GitHub/Heroku `message`, RubyGems plain text, else the text itself. */

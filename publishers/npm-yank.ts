@@ -2,7 +2,8 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail, type RunResult } from '../src/exec.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { NPM_TOKEN, pinnedNpmArgs, RETRYABLE_NPM_CODES, withNpmConfig, type NpmOptions } from './npm.js';
+import { RETRYABLE_NPM_CODES, type NpmOptions } from './npm.js';
+import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
 
 interface RegistryState {
   integrity: string | undefined;

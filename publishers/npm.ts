@@ -1,14 +1,16 @@
-import { rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
-import { assertHarmlessPublishConfig, readNpmTarball } from '../src/artifact/npm-tarball.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, serviceUrl, sleep, stagedFile } from './http.js';
+import { credential } from './common/credential.js';
+import { serviceUrl } from './common/service-url.js';
+import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
+import { inspectTarball, type Tarball } from './npm/tarball.js';
 import { yankNpm } from './npm-yank.js';
+
+export { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
 
 const options = z
   .object({
@@ -37,21 +39,11 @@ const options = z
 export type NpmOptions = z.infer<typeof options>;
 type Options = NpmOptions;
 
-export const NPM_TOKEN = 'NPM_TOKEN';
 const TOKEN = NPM_TOKEN;
 const READ_BACK_ATTEMPTS = 5;
-/** npm names; also keeps anything that could look like an option out of argv. */
-const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
 export const RETRYABLE_NPM_CODES =
   /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
 
-interface Tarball {
-  file: string;
-  abs: string;
-  name: string;
-  version: string;
-  integrity: string;
-}
 interface Session {
   ctx: PublishContext;
   opts: Options;
@@ -73,53 +65,71 @@ export const npmPublisher = definePublisher<Options>({
   },
   yank: (ctx, opts) => yankNpm(ctx, opts),
   async plan(ctx, opts) {
-    const token = credential(ctx, 'npm', TOKEN);
-    const tgz = await inspectTarball(ctx, opts);
-    const existing = await withSession(ctx, opts, token, tgz, (s) => preCheck(s, tgz));
-    if (existing === 'same')
-      return { actions: [`nothing: ${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`] };
+    const tgz = await inspected(ctx, opts);
     return {
       actions: [
         `npm publish ${tgz.file} (${tgz.name}@${tgz.version}, ${tgz.integrity.slice(0, 20)}…) to ${opts.registry} --tag ${opts.tag}`,
       ],
     };
   },
+  async existing(ctx, opts) {
+    const token = credential(ctx, 'npm', TOKEN);
+    const tgz = await inspected(ctx, opts);
+    const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
+    if (seen === undefined) return undefined;
+    if (seen !== tgz.integrity)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${tgz.name}@${tgz.version} is already on ${opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
+      );
+    return {
+      readBackDigest: tgz.integrity,
+      location: locationOf(opts, tgz),
+      detail: `${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`,
+    };
+  },
   async publish(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
-    const tgz = await inspectTarball(ctx, opts);
-    return withSession(ctx, opts, token, tgz, async (s) => {
-      const location = `${opts.registry}/${tgz.name}/v/${tgz.version}`;
-      if ((await preCheck(s, tgz)) === 'same') return { status: 'already-present', readBackDigest: tgz.integrity, location };
-      ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
-      const args = ['publish', tgz.abs, `--tag=${opts.tag}`, ...(opts.access ? [`--access=${opts.access}`] : []), '--ignore-scripts'];
-      const result = await npm(s, args);
-      if (result.exitCode !== 0) {
-        const failure = classify(result.stdout, result.stderr, 'publish', tgz);
-        // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its integrity, never overwritten.
-        if (failure.conflict && (await preCheck(s, tgz)) === 'same')
-          return { status: 'already-present', readBackDigest: tgz.integrity, location };
-        throw failure.error;
-      }
-      for (let attempt = 1; ; attempt += 1) {
-        const seen = await viewIntegrity(s, tgz);
-        if (seen === tgz.integrity)
-          return { status: 'published', readBackDigest: seen, location, detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
-        if (seen !== undefined)
-          throw new ReleaseBotError(
-            ErrorCode.DestinationFailed,
-            `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
-          );
-        if (attempt >= READ_BACK_ATTEMPTS) break;
-        await sleep(opts.read_back_interval_ms, ctx.signal);
-      }
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet; the retry will find it`,
-        { retryable: true },
-      );
-    });
+    const tgz = await inspected(ctx, opts);
+    ctx.progress(`npm publish ${tgz.name}@${tgz.version}`);
+    const args = ['publish', tgz.abs, `--tag=${opts.tag}`, ...(opts.access ? [`--access=${opts.access}`] : []), '--ignore-scripts'];
+    const result = await withSession(ctx, opts, token, tgz, (s) => npm(s, args));
+    if (result.exitCode !== 0) throw classify(result.stdout, result.stderr, 'publish', tgz).error;
+    return { status: 'published', location: locationOf(opts, tgz), detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
+  },
+  readBack: {
+    attempts: READ_BACK_ATTEMPTS,
+    intervalMs: (opts) => opts.read_back_interval_ms,
+    async read(ctx, opts) {
+      const token = credential(ctx, 'npm', TOKEN);
+      const tgz = await inspected(ctx, opts);
+      const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
+      if (seen === undefined)
+        return { visible: false, detail: `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet` };
+      if (seen !== tgz.integrity)
+        throw new ReleaseBotError(
+          ErrorCode.DestinationFailed,
+          `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
+        );
+      return { visible: true, readBackDigest: seen };
+    },
   },
 });
+
+function locationOf(opts: Options, tgz: Tarball): string {
+  return `${opts.registry}/${tgz.name}/v/${tgz.version}`;
+}
+
+/** The tarball as inspectTarball reads it, once per attempt: its steps (check, push, read-back) share one context. */
+const inspections = new WeakMap<PublishContext, Promise<Tarball>>();
+function inspected(ctx: PublishContext, opts: Options): Promise<Tarball> {
+  let tgz = inspections.get(ctx);
+  if (!tgz) {
+    tgz = inspectTarball(ctx, opts);
+    inspections.set(ctx, tgz);
+  }
+  return tgz;
+}
 
 /**
  * Writes a per-run userconfig and an empty globalconfig (0600, in the destination's private temp dir,
@@ -139,59 +149,6 @@ async function withSession<T>(
   return withNpmConfig(ctx.tmpDir, opts.registry, (files) => body({ ctx, opts, ...files, token, tgz }));
 }
 
-/** The per-run userconfig and empty globalconfig (see withSession), for every npm command the bot runs (publish, yank). */
-export async function withNpmConfig<T>(
-  tmpDir: string,
-  registryUrl: string,
-  body: (files: { userconfig: string; globalconfig: string }) => Promise<T>,
-): Promise<T> {
-  const id = `${process.pid}-${Date.now()}`;
-  const userconfig = path.join(tmpDir, `npmrc-${id}`);
-  const globalconfig = path.join(tmpDir, `npmrc-global-${id}`);
-  const registry = `${registryUrl}/`;
-  const nerfDart = `//${new URL(registry).host}${new URL(registry).pathname}`;
-  // The core retries with its own backoff; npm's built-in retries would multiply it.
-  const settings = ['fetch-retries=0', 'update-notifier=false', 'audit=false', 'fund=false'];
-  try {
-    await writeFile(userconfig, `registry=${registry}\n${nerfDart}:_authToken=\${${TOKEN}}\n${settings.join('\n')}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
-    await writeFile(globalconfig, '', { mode: 0o600, flag: 'wx' });
-    return await body({ userconfig, globalconfig });
-  } finally {
-    await Promise.all([rm(userconfig, { force: true }), rm(globalconfig, { force: true })]);
-  }
-}
-
-/**
- * Where npm sends the token, through which proxy and with which TLS trust is set on the command line,
- * since npm applies the tarball's publishConfig for every key its command line does not set (see
- * src/artifact/npm-tarball.ts). `--https-proxy` has no "none" value (an empty one is dropped as invalid
- * and the key is then free again), so `--noproxy=<registry host>` makes npm bypass every proxy for the
- * registry, whichever one a lower layer would name; `--proxy=false` disables the plain one.
- */
-export function pinnedNpmArgs(
-  opts: Pick<Options, 'registry' | 'cafile'>,
-  files: { userconfig: string; globalconfig: string; prefix: string },
-  name: string,
-): string[] {
-  const registry = `${opts.registry}/`;
-  const scope = /^(@[^/]+)\//.exec(name)?.[1];
-  return [
-    `--registry=${registry}`,
-    ...(scope ? [`--${scope}:registry=${registry}`] : []),
-    `--userconfig=${files.userconfig}`,
-    `--globalconfig=${files.globalconfig}`,
-    // The project config is <prefix>/.npmrc; without --prefix npm looks for it above its working directory.
-    `--prefix=${files.prefix}`,
-    '--proxy=false',
-    `--noproxy=${new URL(registry).hostname}`,
-    '--strict-ssl=true',
-    ...(opts.cafile ? [`--cafile=${opts.cafile}`] : []),
-  ];
-}
-
 async function npm(s: Session, args: string[]) {
   const pinned = pinnedNpmArgs(s.opts, { userconfig: s.userconfig, globalconfig: s.globalconfig, prefix: s.ctx.tmpDir }, s.tgz.name);
   const result = await runCommand('npm', [...args, ...pinned], {
@@ -204,17 +161,6 @@ async function npm(s: Session, args: string[]) {
   });
   s.ctx.log.debug({ npm: args[0], exitCode: result.exitCode, stderr: tail(result.stderr, 4) }, 'npm finished');
   return result;
-}
-
-/** 'absent', 'same' or a thrown DestinationConflict: the registry is asked before anything is pushed. */
-async function preCheck(s: Session, tgz: Tarball): Promise<'absent' | 'same'> {
-  const seen = await viewIntegrity(s, tgz);
-  if (seen === undefined) return 'absent';
-  if (seen === tgz.integrity) return 'same';
-  throw new ReleaseBotError(
-    ErrorCode.DestinationConflict,
-    `${tgz.name}@${tgz.version} is already on ${s.opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
-  );
 }
 
 /** The registry's dist.integrity of name@version (sha1 `shasum` as a fallback for old entries), or undefined when absent. */
@@ -302,64 +248,4 @@ function classify(
       'auth',
     );
   return make(ErrorCode.DestinationFailed, `${what} failed${code ? ` (${code})` : ''}: ${said}`);
-}
-
-/**
- * The staged tarball as npm would publish it, refused unless it declares this destination's package
- * name and the version being released, carries no publishConfig that could act as configuration, and
- * is byte for byte the staged file (the manifest read is the one of the bytes hashed).
- */
-async function inspectTarball(ctx: PublishContext, opts: Options): Promise<Tarball> {
-  const file = stagedFile(ctx, 'npm', opts.package, ['.tgz']);
-  let read;
-  try {
-    read = await readNpmTarball(file.abs);
-  } catch (err) {
-    throw refine(err, `${file.path} is not an npm package tarball npm and release-bot read alike`);
-  }
-  if (read.sha256 !== file.sha256) {
-    // The core hands over a verified copy, so this is a bug or tampering on the release machine: never publish it.
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`,
-      {
-        details: { reason: 'bad-artifact', file: file.path },
-      },
-    );
-  }
-  const { name, version } = read;
-  if (!NPM_NAME.test(name) || !version) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} is not an npm package tarball with a valid package.json name and version (name ${JSON.stringify(clip(name, 60))})`,
-      { details: { reason: 'bad-artifact' } },
-    );
-  }
-  const wanted = opts.package_name ?? ctx.project;
-  if (name !== wanted) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} declares the package ${JSON.stringify(clip(name, 80))}, but this destination publishes ${wanted}${opts.package_name ? ' (package_name)' : ' (the project name; set package_name if the package is named otherwise)'}: nothing was published`,
-      {
-        details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
-      },
-    );
-  }
-  if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`,
-      { details: { reason: 'wrong-version' } },
-    );
-  }
-  assertHarmlessPublishConfig(read.publishConfig, opts.registry);
-  return { file: file.path, abs: file.abs, name, version, integrity: read.integrity };
-}
-
-/** A refusal of the tar reader, with the file it was about. */
-function refine(err: unknown, what: string): ReleaseBotError {
-  if (err instanceof ReleaseBotError) return new ReleaseBotError(err.code, `${what}: ${err.message}`, { details: err.details, cause: err });
-  return new ReleaseBotError(ErrorCode.BadInput, `${what}: ${clip(err instanceof Error ? err.message : String(err), 120)}`, {
-    details: { reason: 'bad-artifact' },
-  });
 }

@@ -4,7 +4,8 @@ import https from 'node:https';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { Redactor } from '../src/redact.js';
 import { clip } from '../src/validate.js';
-import { httpError, timedOut, type Service } from './http.js';
+import { httpError, type Service } from './http.js';
+import { timedOut } from './common/wait.js';
 
 /**
  * A small client for the registry HTTP API (OCI distribution-spec spec.md: manifests, blob upload by

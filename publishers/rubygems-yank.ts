@@ -1,7 +1,9 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential, httpError, request, sleep, type Service } from './http.js';
+import { httpError, request, type Service } from './http.js';
+import { credential } from './common/credential.js';
+import { sleep } from './common/wait.js';
 import { listedVersions, type VersionEntry } from './rubygems.js';
 
 /** The rubygems destination's options a yank reads (publishers/rubygems.ts). */

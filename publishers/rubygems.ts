@@ -5,10 +5,13 @@ import { readGemPackage } from '../src/artifact/gem-package.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
-import type { PublishContext, PublishResult } from '../src/publishing/types.js';
+import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { yankRubygems } from './rubygems-yank.js';
-import { credential, request, serviceUrl, sleep, stagedFile, type Service } from './http.js';
+import { request, type Service } from './http.js';
+import { credential } from './common/credential.js';
+import { serviceUrl } from './common/service-url.js';
+import { stagedFile } from './common/staged-file.js';
 
 const options = z
   .object({
@@ -58,49 +61,64 @@ export const rubygemsPublisher = definePublisher<Options>({
     await inspectGem(ctx, opts);
   },
   async plan(ctx, opts) {
-    const key = credential(ctx, 'rubygems', KEY);
-    const gem = await inspectGem(ctx, opts);
-    if ((await preCheck(ctx, opts, key, gem)) === 'same')
-      return { actions: [`nothing: ${label(gem)} is already on ${opts.host} with the same sha256`] };
+    const gem = await inspected(ctx, opts);
     return { actions: [`gem push ${gem.file} (${label(gem)}, sha256 ${gem.sha256.slice(0, 12)}…) --host ${opts.host}`] };
+  },
+  async existing(ctx, opts) {
+    const key = credential(ctx, 'rubygems', KEY);
+    const gem = await inspected(ctx, opts);
+    const seen = await remoteSha(ctx, opts, key, gem);
+    if (seen === undefined) return undefined;
+    if (seen !== gem.sha256)
+      throw new ReleaseBotError(
+        ErrorCode.DestinationConflict,
+        `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`,
+      );
+    return { ...where(opts, gem), detail: `${label(gem)} is already on ${opts.host} with the same sha256` };
   },
   async publish(ctx, opts) {
     const key = credential(ctx, 'rubygems', KEY);
-    const gem = await inspectGem(ctx, opts);
-    const done = (status: PublishResult['status']): PublishResult => ({
-      status,
-      readBackDigest: `sha256:${gem.sha256}`,
-      location: `${opts.host}/gems/${gem.name}/versions/${gem.version}`,
-    });
-    if ((await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
+    const gem = await inspected(ctx, opts);
     ctx.progress(`gem push ${gem.file}`);
     const result = await pushGem(ctx, opts, key, gem);
     const said = clip(tail(`${result.stdout}\n${result.stderr}`.replace(/^Pushing gem to .*$/m, ''), 4).replace(/\s+/g, ' '), 400);
     ctx.log.debug({ exitCode: result.exitCode, output: said }, 'gem push finished');
-    if (result.exitCode !== 0) {
-      const error = classifyPush(said, gem);
-      // A version that appeared meanwhile (a concurrent or earlier attempt) is judged by its sha, never overwritten.
-      if (error.code === ErrorCode.DestinationConflict && (await preCheck(ctx, opts, key, gem)) === 'same') return done('already-present');
-      throw error;
-    }
-    for (let attempt = 1; ; attempt += 1) {
+    if (result.exitCode !== 0) throw classifyPush(said, gem);
+    return { status: 'published', ...where(opts, gem), detail: said };
+  },
+  readBack: {
+    attempts: READ_BACK_ATTEMPTS,
+    intervalMs: (opts) => opts.read_back_interval_ms,
+    async read(ctx, opts) {
+      const key = credential(ctx, 'rubygems', KEY);
+      const gem = await inspected(ctx, opts);
       const seen = await remoteSha(ctx, opts, key, gem);
-      if (seen === gem.sha256) return { ...done('published'), detail: said };
-      if (seen !== undefined)
+      if (seen === undefined) return { visible: false, detail: `${label(gem)} was pushed but ${opts.host} does not list it yet` };
+      if (seen !== gem.sha256)
         throw new ReleaseBotError(
           ErrorCode.DestinationFailed,
           `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`,
         );
-      if (attempt >= READ_BACK_ATTEMPTS) break;
-      await sleep(opts.read_back_interval_ms, ctx.signal);
-    }
-    throw new ReleaseBotError(
-      ErrorCode.DestinationFailed,
-      `${label(gem)} was pushed but ${opts.host} does not list it yet; the retry will find it`,
-      { retryable: true },
-    );
+      return { visible: true, readBackDigest: `sha256:${gem.sha256}` };
+    },
   },
 });
+
+/** The digest and place a published (or already present) gem is reported with. */
+function where(opts: Options, gem: Gem): { readBackDigest: string; location: string } {
+  return { readBackDigest: `sha256:${gem.sha256}`, location: `${opts.host}/gems/${gem.name}/versions/${gem.version}` };
+}
+
+/** The gem as inspectGem reads it, once per attempt: its steps (check, push, read-back) share one context. */
+const inspections = new WeakMap<PublishContext, Promise<Gem>>();
+function inspected(ctx: PublishContext, opts: Options): Promise<Gem> {
+  let gem = inspections.get(ctx);
+  if (!gem) {
+    gem = inspectGem(ctx, opts);
+    inspections.set(ctx, gem);
+  }
+  return gem;
+}
 
 /**
  * `gem push` with everything that decides where the key goes pinned: --host, an empty --config-file of
@@ -122,16 +140,6 @@ async function pushGem(ctx: PublishContext, opts: Options, key: string, gem: Gem
   } finally {
     await rm(gemrc, { force: true });
   }
-}
-
-async function preCheck(ctx: PublishContext, opts: Options, key: string, gem: Gem): Promise<'absent' | 'same'> {
-  const seen = await remoteSha(ctx, opts, key, gem);
-  if (seen === undefined) return 'absent';
-  if (seen === gem.sha256) return 'same';
-  throw new ReleaseBotError(
-    ErrorCode.DestinationConflict,
-    `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`,
-  );
 }
 
 /**

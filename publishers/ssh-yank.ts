@@ -3,7 +3,8 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { YANKED_DIR, yankedFiles, yankNote } from './directory-yank.js';
-import { assertSafeName, connect, q, remoteDir, sshRun, type SshOptions } from './ssh.js';
+import { connect, sshRun } from './ssh/connection.js';
+import { assertSafeName, q, remoteDir, type SshOptions } from './ssh/options.js';
 
 interface RemoteFile {
   path: string;

@@ -44,18 +44,20 @@ function subjectsOf(ctx: PublishContext, result: PublishResult): Pending[] {
 }
 
 /**
- * The destination's publisher with a signed attestation step after its publish: each subject's
- * statement is signed and handed to the destination's `attest` (or the store's, for a type that
- * cannot carry one). Part of the destination: a failing attestation fails it like a failing push,
- * retryable or not, and its retry publishes (already present) and attests again. An envelope is
- * signed once per subject and kept for the retries, so a retry offers the same bytes.
+ * The signed attestation step of a destination, run by the destinations runner after its publish and
+ * read-back (and when the release was already there): each subject's statement is signed and handed
+ * to the destination's `attest` (or the store's, for a type that cannot carry one). Part of the
+ * destination: a failing attestation fails it like a failing push, retryable or not, and its retry
+ * publishes (already present) and attests again. An envelope is signed once per subject and kept for
+ * the retries, so a retry offers the same bytes.
  */
 export function withProvenance<O extends Record<string, unknown>>(
   publisher: PublisherDefinition<O>,
+  options: O,
   o: ProvenanceOptions,
-): PublisherDefinition<O> {
+): (ctx: PublishContext, result: PublishResult) => Promise<AttestationRecord[]> {
   const signed = new Map<string, AttestationToPublish>();
-  const attestOne = async (ctx: PublishContext, options: O, att: AttestationToPublish): Promise<{ location: string }> => {
+  const attestOne = async (ctx: PublishContext, att: AttestationToPublish): Promise<{ location: string }> => {
     if (publisher.attest) return publisher.attest(ctx, options, att);
     const store = o.store;
     if (!store?.publisher.attest) {
@@ -67,23 +69,19 @@ export function withProvenance<O extends Record<string, unknown>>(
     // The store's own credentials (its ssh key), never this destination's.
     return store.publisher.attest({ ...ctx, credentials: store.credentials }, store.destination.options, att);
   };
-  return {
-    ...publisher,
-    async publish(ctx, options) {
-      const result = await publisher.publish(ctx, options);
-      const records: AttestationRecord[] = [];
-      for (const { subject, fileName } of subjectsOf(ctx, result)) {
-        const id = `${subject.name}\0${subject.digest.sha256}`;
-        let att = signed.get(id);
-        if (!att) {
-          att = signAttestation({ ...o.facts, subjects: [subject], finishedOn: o.now() }, o.key, fileName);
-          signed.set(id, att);
-        }
-        ctx.progress(`publishing the signed provenance of ${subject.name}`);
-        const { location } = await attestOne(ctx, options, att);
-        records.push({ subject: subject.name, digest: att.digest, keyId: att.keyId, location: ctx.redact(location) });
+  return async (ctx, result) => {
+    const records: AttestationRecord[] = [];
+    for (const { subject, fileName } of subjectsOf(ctx, result)) {
+      const id = `${subject.name}\0${subject.digest.sha256}`;
+      let att = signed.get(id);
+      if (!att) {
+        att = signAttestation({ ...o.facts, subjects: [subject], finishedOn: o.now() }, o.key, fileName);
+        signed.set(id, att);
       }
-      return { ...result, attestations: records };
-    },
+      ctx.progress(`publishing the signed provenance of ${subject.name}`);
+      const { location } = await attestOne(ctx, att);
+      records.push({ subject: subject.name, digest: att.digest, keyId: att.keyId, location: ctx.redact(location) });
+    }
+    return records;
   };
 }

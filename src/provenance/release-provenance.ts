@@ -10,7 +10,7 @@ import { signingKeyFrom, type SigningKey } from './signing-key.js';
 
 export interface ReleaseProvenance {
   key: SigningKey;
-  /** The job with its attestation step added. */
+  /** The job with its attestation step added (run by the destinations runner after the read-back). */
   sign(job: DestinationJob): DestinationJob;
 }
 
@@ -54,6 +54,6 @@ export function releaseProvenance(a: {
   }
   return {
     key,
-    sign: (job) => ({ ...job, publisher: withProvenance(job.publisher, { key, facts: a.facts, now: a.now, store }) }),
+    sign: (job) => ({ ...job, attest: withProvenance(job.publisher, job.destination.options, { key, facts: a.facts, now: a.now, store }) }),
   };
 }

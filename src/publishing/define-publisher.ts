@@ -27,7 +27,7 @@ export function definePublisher<Options extends Record<string, unknown>>(def: Pu
       `options of a ${def.type} destination that its schema refuses (${problems}): fix the destination in the projects file (release-bot check-config lists every problem)`,
     );
   };
-  const { tools, preflight, plan, yank, attest } = def;
+  const { tools, preflight, plan, yank, attest, existing, readBack } = def;
   return {
     type: def.type,
     description: def.description,
@@ -38,6 +38,16 @@ export function definePublisher<Options extends Record<string, unknown>>(def: Pu
     publish: async (ctx, raw) => def.publish(ctx, parse(raw)),
     ...(preflight ? { preflight: async (ctx, raw) => preflight(ctx, parse(raw)) } : {}),
     ...(plan ? { plan: async (ctx, raw) => plan(ctx, parse(raw)) } : {}),
+    ...(existing ? { existing: async (ctx, raw) => existing(ctx, parse(raw)) } : {}),
+    ...(readBack
+      ? {
+          readBack: {
+            attempts: readBack.attempts,
+            intervalMs: (raw) => readBack.intervalMs(parse(raw)),
+            read: async (ctx, raw, pushed) => readBack.read(ctx, parse(raw), pushed),
+          },
+        }
+      : {}),
     ...(yank ? { yank: async (ctx, raw) => yank(ctx, parse(raw)) } : {}),
     ...(attest ? { attest: async (ctx, raw, attestation) => attest(ctx, parse(raw), attestation) } : {}),
   };

@@ -69,6 +69,24 @@ export interface PublishResult {
   attestations?: AttestationRecord[];
 }
 
+/** What a destination already holds of this version: exactly the staged artifact, as `publish` would report it. */
+export interface Existing {
+  readBackDigest?: string;
+  location?: string;
+  /** What was found, for the summary and a dry run ("tiny-util@1.0.0 is already on <registry> with the same integrity"). */
+  detail: string;
+}
+
+/** What a read-back saw: the push, with the digest the destination reports, or nothing yet (`detail` says what is missing). */
+export type ReadBackAnswer = { visible: true; readBackDigest: string } | { visible: false; detail: string };
+
+/** The read-back of a publisher, declared as data: how often the runner asks, how far apart, and the question. */
+export interface ReadBackStep<Options extends Record<string, unknown> = Record<string, unknown>> {
+  attempts: number;
+  intervalMs(options: Options): number;
+  read(ctx: PublishContext, options: Options, pushed: PublishResult): Promise<ReadBackAnswer>;
+}
+
 export interface DryRunPlan {
   /** One line per action the destination would take, e.g. "npm publish conjur-cli-4.2.0.tgz --tag latest". */
   actions: string[];
@@ -98,7 +116,24 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
   preflight?(ctx: PublishContext, options: Options): Promise<void> | void;
   /** Takes binary credential values (in `binaryCredentials`); without it a binary value refuses the release. */
   binaryCredentials?: boolean;
+  /**
+   * Pushes the release. With `existing`, the runner asks that step first and publishes only when the
+   * destination holds nothing of this version; a DESTINATION_CONFLICT from the push is asked again
+   * (a concurrent or earlier attempt may have pushed the same bytes). With `readBack`, a `published`
+   * result is read back by the runner before it counts.
+   */
   publish(ctx: PublishContext, options: Options): Promise<PublishResult>;
+  /**
+   * The already-present check, before any push: undefined when the destination holds nothing of this
+   * version, the result to report (as already-present) when it holds exactly the staged artifact.
+   * Throws DESTINATION_CONFLICT when it holds this version with other bytes: never overwritten.
+   */
+  existing?(ctx: PublishContext, options: Options): Promise<Existing | undefined>;
+  /**
+   * Reads a push back, asked by the runner up to `attempts` times `intervalMs` apart while the
+   * destination does not show it yet (a registry catching up). Throws when it shows other bytes.
+   */
+  readBack?: ReadBackStep<Options>;
   /** What `publish` would do; runs no push. Defaults to one generic line when absent. */
   plan?(ctx: PublishContext, options: Options): Promise<DryRunPlan> | DryRunPlan;
   /**

@@ -37,17 +37,19 @@ export function destinationCredentials(
   return out;
 }
 
-/** The publisher, handing `binary` to every publish and plan in `ctx.binaryCredentials`. */
+/** The publisher, handing `binary` to every step that may use a credential (publish, plan, existing, readBack) in `ctx.binaryCredentials`. */
 export function withBinaryCredentials<O extends Record<string, unknown>>(
   publisher: PublisherDefinition<O>,
   binary: Record<string, Buffer>,
 ): PublisherDefinition<O> {
   if (Object.keys(binary).length === 0) return publisher;
   const add = (ctx: PublishContext): PublishContext => ({ ...ctx, binaryCredentials: binary });
-  const { plan } = publisher;
+  const { plan, existing, readBack } = publisher;
   return {
     ...publisher,
     publish: (ctx, options) => publisher.publish(add(ctx), options),
     ...(plan ? { plan: (ctx: PublishContext, options: O) => plan.call(publisher, add(ctx), options) } : {}),
+    ...(existing ? { existing: (ctx: PublishContext, options: O) => existing.call(publisher, add(ctx), options) } : {}),
+    ...(readBack ? { readBack: { ...readBack, read: (ctx, options, pushed) => readBack.read(add(ctx), options, pushed) } } : {}),
   };
 }

@@ -9,6 +9,11 @@ import { publishContext } from '../support/publish-context.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { startVerdaccio, type Verdaccio } from '../support/verdaccio.js';
+import { deliver } from '../../src/release/run-destinations.js';
+import type { PublishContext } from '../../src/publishing/types.js';
+
+/** The destinations runner's lifecycle of one attempt (already-present check, push, read-back) around npmPublisher. */
+const publish = (ctx: PublishContext, o: Record<string, unknown>) => deliver(npmPublisher, ctx, o);
 
 // Every npm run costs about a second of CPU: the first test runs 13 of them (the publisher's and the yank's
 // own, and one npm view), which took over 4 minutes on 2 cores shared with a dozen other jobs. Checks in
@@ -42,7 +47,7 @@ async function release(name: string, version: string): Promise<PublishedRecord> 
     { [path.basename(packed.file)]: packed.bytes },
     { project: name, version, credentials: { NPM_TOKEN: token } },
   );
-  const result = await npmPublisher.publish(ctx, opts());
+  const result = await publish(ctx, opts());
   expect(result.status).toBe('published');
   return { version, artifact: ctx.artifact, readBackDigest: result.readBackDigest, location: result.location };
 }

@@ -12,6 +12,12 @@ import { freePort } from '../support/ports.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { startVerdaccio, type Verdaccio } from '../support/verdaccio.js';
+import { deliver, planDelivery } from '../../src/release/run-destinations.js';
+import type { PublishContext } from '../../src/publishing/types.js';
+
+/** The destinations runner's lifecycle of one attempt (already-present check, push, read-back) around npmPublisher. */
+const publish = (ctx: PublishContext, o: Record<string, unknown>) => deliver(npmPublisher, ctx, o);
+const plan = async (ctx: PublishContext, o: Record<string, unknown>) => ({ actions: await planDelivery(npmPublisher, ctx, o, '') });
 
 // Each npm run costs about a second of CPU, and Verdaccio bcrypt-checks the user behind every legacy
 // token it is sent. Idle, the heaviest test here takes 3-7 s; at a load average of 16 on two cores it
@@ -85,42 +91,42 @@ test('publishes to a real registry, npm view shows the same integrity, and a sec
   const tgz = await pack('@acme/hello', '1.0.0');
   const ctx = await contextFor(tgz, '1.0.0');
   const scoped = opts({ package_name: '@acme/hello' });
-  const plan = await npmPublisher.plan!(ctx, scoped);
-  expect(plan.actions[0]).toMatch(/^npm publish acme-hello-1\.0\.0\.tgz \(@acme\/hello@1\.0\.0, sha512-/);
+  const planned = await plan(ctx, scoped);
+  expect(planned.actions[0]).toMatch(/^npm publish acme-hello-1\.0\.0\.tgz \(@acme\/hello@1\.0\.0, sha512-/);
 
-  const result = await npmPublisher.publish(ctx, scoped);
+  const result = await publish(ctx, scoped);
   expect(result).toMatchObject({ status: 'published', readBackDigest: integrityOf(tgz.bytes) });
   expect(viewIntegrity('@acme/hello@1.0.0')).toBe(integrityOf(tgz.bytes));
   expect(readdirSync(ctx.tmpDir).filter((f) => f.startsWith('npmrc'))).toEqual([]);
 
-  const again = await npmPublisher.publish(await contextFor(tgz, '1.0.0'), scoped);
+  const again = await publish(await contextFor(tgz, '1.0.0'), scoped);
   expect(again).toMatchObject({ status: 'already-present', readBackDigest: integrityOf(tgz.bytes) });
-  expect((await npmPublisher.plan!(await contextFor(tgz, '1.0.0'), scoped)).actions[0]).toMatch(/^nothing: .*already on/);
+  expect((await plan(await contextFor(tgz, '1.0.0'), scoped)).actions[0]).toMatch(/^nothing: .*already on/);
   for (const line of [...ctx.logLines, ...ctx.progressLines, JSON.stringify(result)]) expect(line).not.toContain(token);
 });
 
 test('a new version of a package the registry already has is published and read back', async () => {
-  await npmPublisher.publish(await contextFor(await pack('growing', '1.0.0'), '1.0.0'), opts());
+  await publish(await contextFor(await pack('growing', '1.0.0'), '1.0.0'), opts());
   const next = await pack('growing', '1.1.0');
   await expect(
-    npmPublisher.publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' })),
+    publish(await contextFor(next, '1.1.0'), npmPublisher.options.parse({ registry: registry.url, tag: 'next' })),
   ).resolves.toMatchObject({ status: 'published', readBackDigest: integrityOf(next.bytes), detail: 'growing@1.1.0 tagged next' });
   expect(viewIntegrity('growing@next')).toBe(integrityOf(next.bytes));
 });
 
 test('a different tarball with a published version is a conflict and the registry keeps the original', async () => {
   const first = await pack('conflicted', '2.0.0', 'module.exports = "first";\n');
-  await npmPublisher.publish(await contextFor(first, '2.0.0'), opts());
+  await publish(await contextFor(first, '2.0.0'), opts());
   const second = await pack('conflicted', '2.0.0', 'module.exports = "second";\n');
   const ctx = await contextFor(second, '2.0.0');
-  await expect(npmPublisher.publish(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false });
-  await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
+  await expect(publish(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict, retryable: false });
+  await expect(plan(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.DestinationConflict });
   expect(viewIntegrity('conflicted@2.0.0')).toBe(integrityOf(first.bytes));
 });
 
 test('a wrong token is a final auth error that says where to fix it and never shows the token', async () => {
   const ctx = await contextFor(await pack('wrong-token', '1.0.0'), '1.0.0', CANARY);
-  const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+  const err = await publish(ctx, opts()).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth', npmCode: 'E401' } });
   expect((err as Error).message).toMatch(/npm rejected the token \(E401\): check the Conjur variable behind NPM_TOKEN/);
   const everything = JSON.stringify({
@@ -140,12 +146,12 @@ test('a staged tarball whose bytes are not the recorded sha256 is a final bad-ar
   // Another valid tarball of the same name and version in place of the verified one.
   const other = await pack('swapped', '1.0.0', 'module.exports = "not what was staged";\n');
   writeFileSync(path.join(ctx.dir, tgz.file), other.bytes);
-  const err = await npmPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+  const err = await publish(ctx, opts()).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: ErrorCode.ArtifactMismatch, retryable: false, details: { reason: 'bad-artifact', file: tgz.file } });
   expect((err as Error).message).toMatch(
     /swapped-1\.0\.0\.tgz now has sha256 [0-9a-f]{12}…, not the staged [0-9a-f]{12}… that was verified: nothing was published/,
   );
-  await expect(npmPublisher.plan!(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
+  await expect(plan(ctx, opts())).rejects.toMatchObject({ code: ErrorCode.ArtifactMismatch });
   expect(registryHas('swapped')).toBe(false);
 });
 
@@ -161,7 +167,7 @@ test('npm gets only the allowlisted environment and its own token; the userconfi
   });
   const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
   try {
-    await expect(npmPublisher.publish(ctx, opts())).resolves.toMatchObject({ status: 'published' });
+    await expect(publish(ctx, opts())).resolves.toMatchObject({ status: 'published' });
     const calls = spy.calls('npm');
     expect(calls.map((c) => c.argv[0])).toEqual(['view', 'publish', 'view']);
     for (const call of calls) {
@@ -195,7 +201,7 @@ test('npm gets only the allowlisted environment and its own token; the userconfi
 test('an unreachable registry is retryable', async () => {
   const ctx = await contextFor(await pack('unreachable', '1.0.0'), '1.0.0');
   const closed = npmPublisher.options.parse({ registry: `http://127.0.0.1:${await freePort()}` });
-  await expect(npmPublisher.publish(ctx, closed)).rejects.toMatchObject({
+  await expect(publish(ctx, closed)).rejects.toMatchObject({
     code: ErrorCode.DestinationFailed,
     retryable: true,
     details: { npmCode: 'ECONNREFUSED' },
@@ -204,7 +210,7 @@ test('an unreachable registry is retryable', async () => {
 
 test('a tarball of another version, a hostile package name or a missing tarball changes nothing', async () => {
   const wrongVersion = await contextFor(await pack('mismatch', '3.0.0'), '3.0.1');
-  await expect(npmPublisher.publish(wrongVersion, opts())).rejects.toMatchObject({
+  await expect(publish(wrongVersion, opts())).rejects.toMatchObject({
     code: ErrorCode.BadInput,
     message: expect.stringMatching(/holds mismatch@3\.0\.0, but this release is version 3\.0\.1/),
   });
@@ -215,22 +221,22 @@ test('a tarball of another version, a hostile package name or a missing tarball 
   writeFileSync(path.join(src, 'package', 'package.json'), JSON.stringify({ name: '--registry=http://evil.example/', version: '1.0.0' }));
   execFileSync('tar', ['czf', 'hostile.tgz', 'package'], { cwd: src });
   const hostile = await contextFor({ file: 'hostile.tgz', bytes: readFileSync(path.join(src, 'hostile.tgz')) }, '1.0.0');
-  await expect(npmPublisher.publish(hostile, opts())).rejects.toMatchObject({
+  await expect(publish(hostile, opts())).rejects.toMatchObject({
     code: ErrorCode.BadInput,
     message: expect.stringMatching(/not an npm package tarball/),
   });
 
   const garbage = await contextFor({ file: 'garbage.tgz', bytes: Buffer.from('not gzip at all') }, '1.0.0');
-  await expect(npmPublisher.publish(garbage, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
+  await expect(publish(garbage, opts())).rejects.toMatchObject({ code: ErrorCode.BadInput });
 
   const none = await publishContext(path.join(tmp.dir, 'none'), { 'README.md': 'x' }, { credentials: { NPM_TOKEN: token } });
-  await expect(npmPublisher.publish(none, opts())).rejects.toMatchObject({
+  await expect(publish(none, opts())).rejects.toMatchObject({
     code: ErrorCode.BadInput,
     message: expect.stringMatching(/exactly one \.tgz file/),
   });
 
   const noToken = await publishContext(path.join(tmp.dir, 'no-token'), { 'a.tgz': 'x' });
-  await expect(npmPublisher.publish(noToken, opts())).rejects.toMatchObject({
+  await expect(publish(noToken, opts())).rejects.toMatchObject({
     code: ErrorCode.ConfigInvalid,
     message: expect.stringMatching(/credentials: \{ NPM_TOKEN:/),
   });

@@ -10,6 +10,12 @@ import { expectOnlyOwnEnv, PARENT_CANARIES, setParentEnv, spyOnTools } from '../
 import { publishContext } from '../support/publish-context.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
+import { deliver, planDelivery } from '../../src/release/run-destinations.js';
+import type { PublishContext } from '../../src/publishing/types.js';
+
+/** The destinations runner's lifecycle of one attempt (already-present check, push, read-back) around rubygemsPublisher. */
+const publish = (ctx: PublishContext, o: Record<string, unknown>) => deliver(rubygemsPublisher, ctx, o);
+const plan = async (ctx: PublishContext, o: Record<string, unknown>) => ({ actions: await planDelivery(rubygemsPublisher, ctx, o, '') });
 
 const KEY = 'rubygems_canary_3c9e7f10b2d4a6e8';
 const HOST = 'https://gems.example.com';
@@ -63,14 +69,12 @@ describe('pre-check against the RubyGems API (nock)', () => {
         { number: '1.0.0', platform: 'ruby', sha: gem.sha256 },
       ]);
     const ctx = await contextFor(gem, '1.0.0');
-    await expect(rubygemsPublisher.publish(ctx, opts())).resolves.toMatchObject({
+    await expect(publish(ctx, opts())).resolves.toMatchObject({
       status: 'already-present',
       readBackDigest: `sha256:${gem.sha256}`,
       location: `${HOST}/gems/hello-rb/versions/1.0.0`,
     });
-    expect((await rubygemsPublisher.plan!(ctx, opts())).actions).toEqual([
-      `nothing: hello-rb 1.0.0 is already on ${HOST} with the same sha256`,
-    ]);
+    expect((await plan(ctx, opts())).actions).toEqual([`nothing: hello-rb 1.0.0 is already on ${HOST} with the same sha256`]);
     expect(ctx.progressLines).toEqual([]);
   });
 
@@ -80,7 +84,7 @@ describe('pre-check against the RubyGems API (nock)', () => {
       .get('/api/v1/versions/hello-rb.json')
       .reply(200, [{ number: '1.1.0', platform: 'ruby', sha: 'b'.repeat(64) }]);
     const ctx = await contextFor(gem, '1.1.0');
-    await expect(rubygemsPublisher.publish(ctx, opts())).rejects.toMatchObject({
+    await expect(publish(ctx, opts())).rejects.toMatchObject({
       code: ErrorCode.DestinationConflict,
       retryable: false,
       message: expect.stringMatching(/already on .* with another sha256/),
@@ -92,15 +96,15 @@ describe('pre-check against the RubyGems API (nock)', () => {
     const gem = buildGem('hello-rb', '1.2.0');
     const ctx = await contextFor(gem, '1.2.0');
     api().get('/api/v1/versions/hello-rb.json').reply(429, 'Too many requests', { 'Retry-After': '30' });
-    await expect(rubygemsPublisher.publish(ctx, opts())).rejects.toMatchObject({
+    await expect(publish(ctx, opts())).rejects.toMatchObject({
       code: ErrorCode.DestinationFailed,
       retryable: true,
       details: { status: 429, retryAfterSeconds: 30 },
     });
     api().get('/api/v1/versions/hello-rb.json').reply(503, 'upstream down');
-    await expect(rubygemsPublisher.publish(ctx, opts())).rejects.toMatchObject({ retryable: true, details: { status: 503 } });
+    await expect(publish(ctx, opts())).rejects.toMatchObject({ retryable: true, details: { status: 503 } });
     api().get('/api/v1/versions/hello-rb.json').reply(401, `Access Denied. key ${KEY} is invalid`);
-    const err = await rubygemsPublisher.publish(ctx, opts()).catch((e: unknown) => e);
+    const err = await publish(ctx, opts()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth' } });
     expect((err as Error).message).toMatch(/check the Conjur variable behind GEM_HOST_API_KEY/);
     expect((err as Error).message).not.toContain(KEY);
@@ -110,7 +114,7 @@ describe('pre-check against the RubyGems API (nock)', () => {
   test('a network failure is retryable', async () => {
     const gem = buildGem('hello-rb', '1.3.0');
     api().get('/api/v1/versions/hello-rb.json').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
-    await expect(rubygemsPublisher.publish(await contextFor(gem, '1.3.0'), opts())).rejects.toMatchObject({
+    await expect(publish(await contextFor(gem, '1.3.0'), opts())).rejects.toMatchObject({
       code: ErrorCode.DestinationFailed,
       retryable: true,
       details: { reason: 'network' },
@@ -118,19 +122,19 @@ describe('pre-check against the RubyGems API (nock)', () => {
   });
 
   test('a gem of another version, a broken gem or a missing key changes nothing', async () => {
-    await expect(rubygemsPublisher.publish(await contextFor(buildGem('hello-rb', '2.0.0'), '2.0.1'), opts())).rejects.toMatchObject({
+    await expect(publish(await contextFor(buildGem('hello-rb', '2.0.0'), '2.0.1'), opts())).rejects.toMatchObject({
       code: ErrorCode.BadInput,
       message: expect.stringMatching(/holds hello-rb 2\.0\.0, but this release is version 2\.0\.1/),
     });
     await expect(
-      rubygemsPublisher.publish(await contextFor({ file: 'broken-1.0.0.gem', bytes: Buffer.from('not a tar') }, '1.0.0'), opts()),
+      publish(await contextFor({ file: 'broken-1.0.0.gem', bytes: Buffer.from('not a tar') }, '1.0.0'), opts()),
     ).rejects.toMatchObject({ code: ErrorCode.BadInput });
     const other = await contextFor(buildGem('crown-jewel', '2.0.0'), '2.0.0');
     await expect(rubygemsPublisher.preflight!(other, opts())).rejects.toMatchObject({
       code: ErrorCode.BadInput,
       message: expect.stringMatching(/declares the gem "crown-jewel", but this destination pushes hello-rb \(gem_name\)/),
     });
-    await expect(rubygemsPublisher.publish(other, opts())).rejects.toMatchObject({
+    await expect(publish(other, opts())).rejects.toMatchObject({
       code: ErrorCode.BadInput,
       details: { reason: 'wrong-package' },
     });
@@ -139,7 +143,7 @@ describe('pre-check against the RubyGems API (nock)', () => {
       message: expect.stringMatching(/pushes conjur-cli \(the project name; set gem_name/),
     });
     const noKey = await publishContext(path.join(tmp.dir, 'no-key'), { 'a.gem': 'x' });
-    await expect(rubygemsPublisher.publish(noKey, opts())).rejects.toMatchObject({
+    await expect(publish(noKey, opts())).rejects.toMatchObject({
       code: ErrorCode.ConfigInvalid,
       message: expect.stringMatching(/credentials: \{ GEM_HOST_API_KEY:/),
     });
@@ -197,7 +201,7 @@ describe('a real `gem push` against a loopback server', () => {
     const server = await gemServer({ status: 200, text: 'Successfully registered gem: hello-rb (3.0.0)' });
     try {
       const ctx = await contextFor(gem, '3.0.0');
-      const result = await rubygemsPublisher.publish(ctx, opts(server.url));
+      const result = await publish(ctx, opts(server.url));
       expect(result).toMatchObject({
         status: 'published',
         readBackDigest: `sha256:${gem.sha256}`,
@@ -225,7 +229,7 @@ describe('a real `gem push` against a loopback server', () => {
     const spy = spyOnTools(path.join(tmp.dir, `spy-${(n += 1)}`), { gem: { real: requireBinary('gem', 'ruby') } });
     const restore = setParentEnv({ ...PARENT_CANARIES, PATH: `${spy.bin}:${process.env.PATH}` });
     try {
-      await expect(rubygemsPublisher.publish(ctx, opts(server.url))).resolves.toMatchObject({ status: 'published' });
+      await expect(publish(ctx, opts(server.url))).resolves.toMatchObject({ status: 'published' });
     } finally {
       restore();
       await server.close();
@@ -246,7 +250,7 @@ describe('a real `gem push` against a loopback server', () => {
     const gem = buildGem('hello-rb', '3.0.0');
     const server = await gemServer({ status: 200, text: 'Successfully registered gem: hello-rb (3.0.0)', unlisted: true });
     try {
-      await expect(rubygemsPublisher.publish(await contextFor(gem, '3.0.0'), opts(server.url))).rejects.toMatchObject({
+      await expect(publish(await contextFor(gem, '3.0.0'), opts(server.url))).rejects.toMatchObject({
         code: ErrorCode.DestinationFailed,
         retryable: true,
         message: expect.stringMatching(/does not list it yet/),
@@ -261,7 +265,7 @@ describe('a real `gem push` against a loopback server', () => {
     const gem = buildGem('hello-rb', '3.0.0', 'module Other; end\n');
     const server = await gemServer({ status: 409, text: 'Repushing of gem versions is not allowed.' });
     try {
-      await expect(rubygemsPublisher.publish(await contextFor(gem, '3.0.0'), opts(server.url))).rejects.toMatchObject({
+      await expect(publish(await contextFor(gem, '3.0.0'), opts(server.url))).rejects.toMatchObject({
         code: ErrorCode.DestinationConflict,
         message: expect.stringMatching(/with another sha256/),
       });
@@ -279,7 +283,7 @@ describe('a real `gem push` against a loopback server', () => {
     const gem = buildGem('hello-rb', '3.0.0');
     const server = await gemServer({ status: 401, text: 'Access Denied. Please sign up for an account at https://rubygems.org' });
     try {
-      const err = await rubygemsPublisher.publish(await contextFor(gem, '3.0.0'), opts(server.url)).catch((e: unknown) => e);
+      const err = await publish(await contextFor(gem, '3.0.0'), opts(server.url)).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: ErrorCode.DestinationFailed, retryable: false, details: { reason: 'auth' } });
       expect((err as Error).message).toMatch(/rejected the API key: check the Conjur variable behind GEM_HOST_API_KEY/);
       expect(JSON.stringify([(err as Error).message, (err as { details: unknown }).details])).not.toContain(KEY);
