@@ -37,7 +37,7 @@ export function makeCore(
   extraPublishers: PublisherDefinition[] = [],
   deps: Partial<CoreDeps> = {},
 ): CoreFixture {
-  const world = makeWorld(root);
+  const world = makeWorld({ root });
   world.writeProjects({ projects });
   const publishers = new Map<string, PublisherDefinition>(realPublishers);
   const types = new Map<string, DestinationTypeSpec>(destinationTypes);

@@ -54,9 +54,9 @@ export interface World {
   cleanup(): void;
 }
 
-/** A world in `root` (a directory the caller owns and removes), or in a fresh temporary one it removes itself. */
-export function makeWorld(root?: string): World {
-  const tmp = root === undefined ? makeTmpDir('release-bot-world-') : { dir: root, cleanup: () => undefined };
+/** A world in `root` (a directory the caller owns and removes), or in a fresh temporary one (named `<prefix>…`) it removes itself. */
+export function makeWorld({ root, prefix = 'release-bot-world-' }: { root?: string; prefix?: string } = {}): World {
+  const tmp = root === undefined ? makeTmpDir(prefix) : { dir: root, cleanup: () => undefined };
   const stagingDir = path.join(tmp.dir, 'staging');
   const dataDir = path.join(tmp.dir, 'data');
   const configFile = path.join(tmp.dir, 'releases.yml');
