@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { AuditEntry } from '../../src/audit/log.js';
 import { npmPack } from '../../dev/npm-pack.js';
 import { PARENT_CANARIES, setParentEnv } from '../support/child-env.js';
+import { project, type DestinationSpec } from '../support/projects-file.js';
 import { requireBinary } from '../support/require-binary.js';
 import { startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 import { tarArchive, tarEntry } from '../support/tar-builder.js';
@@ -71,44 +72,38 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     mirrorDir = path.join(mine.dir, 'mirror');
     registry = await startVerdaccio(path.join(mine.dir, 'registry'));
     token = await registry.addUser('release-bot', 'a-long-test-password-2');
-    const destinations = (first: string[]) => [
-      '    destinations:',
-      ...first,
-      '      - name: mirror',
-      '        type: directory',
-      `        path: ${mirrorDir}/{project}/{version}`,
-    ];
+    const mirror: DestinationSpec = { name: 'mirror', type: 'directory', path: `${mirrorDir}/{project}/{version}` };
     w = await startSlackWorld({
       sleepSeconds: 0,
       variables: {
         'release/npm/token': { value: token, readers: ['host:release-bot'] },
         'release/gems/key': { value: GEM_KEY, readers: ['host:release-bot'] },
       },
-      extraProjects: [
-        '  tiny-util:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: tiny-util',
-        '    artifact: files',
-        ...destinations([
-          '      - name: npm',
-          '        type: npm',
-          `        registry: ${registry.url}`,
-          '        read_back_interval_ms: 200',
-          '        retries: 0',
-          '        credentials: { NPM_TOKEN: release/npm/token }',
-        ]),
-        '  tiny-gem:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: tiny-gem',
-        '    artifact: files',
-        ...destinations([
-          '      - name: rubygems',
-          '        type: rubygems',
-          `        host: ${gemServer.url}`,
-          '        retries: 0',
-          '        credentials: { GEM_HOST_API_KEY: release/gems/key }',
-        ]),
-      ],
+      extraProjects: {
+        'tiny-util': project(
+          'tiny-util',
+          [
+            {
+              name: 'npm',
+              type: 'npm',
+              registry: registry.url,
+              read_back_interval_ms: 200,
+              retries: 0,
+              credentials: { NPM_TOKEN: 'release/npm/token' },
+            },
+            mirror,
+          ],
+          { authorized_group: 'release/conjur-cli' },
+        ),
+        'tiny-gem': project(
+          'tiny-gem',
+          [
+            { name: 'rubygems', type: 'rubygems', host: gemServer.url, retries: 0, credentials: { GEM_HOST_API_KEY: 'release/gems/key' } },
+            mirror,
+          ],
+          { authorized_group: 'release/conjur-cli' },
+        ),
+      },
     });
   });
 

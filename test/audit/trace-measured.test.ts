@@ -27,7 +27,7 @@ describe('audit trace: digests measured at publish', () => {
     tmp = makeTmpDir();
     f = makeCore(
       tmp.dir,
-      appProject(`      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }\n`),
+      appProject([{ name: 'mirror', type: 'directory', path: `${tmp.dir}/mirror/{project}/{version}` }]),
       memoryConjur({ 'release/app': ['alice'] }),
     );
   });

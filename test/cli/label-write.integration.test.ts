@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { chownSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 import { repoRoot, type CliResult } from '../support/cli.js';
 
 const NOBODY = 65534;
@@ -35,14 +36,7 @@ function chownTree(p: string, uid: number): void {
   beforeAll(async () => {
     bot = await startBotEnv((dir) => {
       out = path.join(dir, 'out');
-      return [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        `      - { name: mirror, type: directory, path: "${out}/{project}/{version}" }`,
-      ];
+      return { 'conjur-cli': project('conjur-cli', [{ name: 'mirror', type: 'directory', path: `${out}/{project}/{version}` }]) };
     });
   });
   afterAll(async () => {

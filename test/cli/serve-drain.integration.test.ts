@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 import { repoRoot } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { stopChild } from '../support/stop-child.js';
@@ -34,19 +35,18 @@ describe('release-bot serve drains on SIGTERM', () => {
     bot = await startBotEnv(
       (dir) => {
         out = path.join(dir, 'downloads');
-        return [
-          '  conjur-cli:',
-          '    authorized_group: release/conjur-cli',
-          '    jenkins_job: conjur-cli',
-          '    artifact: files',
-          '    destinations:',
-          '      - name: downloads',
-          '        type: exec',
-          `        command: ["${path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
-          `        env: { OUT_DIR: "${out}", SLEEP_SECONDS: "4" }`,
-          '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
-          '        retries: 0',
-        ];
+        return {
+          'conjur-cli': project('conjur-cli', [
+            {
+              name: 'downloads',
+              type: 'exec',
+              command: [path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh'), '{project}', '{version}', '{dir}'],
+              env: { OUT_DIR: out, SLEEP_SECONDS: '4' },
+              credentials: { DOWNLOADS_TOKEN: 'release/downloads/token' },
+              retries: 0,
+            },
+          ]),
+        };
       },
       { variables: { 'release/downloads/token': { value: DOWNLOADS_TOKEN, readers: ['host:release-bot'] } } },
     );

@@ -7,6 +7,7 @@ import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
 import { repoRoot } from '../support/cli.js';
+import { projectsYaml, type ProjectSpec } from '../support/projects-file.js';
 import { freePort } from '../support/ports.js';
 import { stopChild } from '../support/stop-child.js';
 
@@ -50,20 +51,15 @@ describe('release-bot serve reloads the projects file', () => {
   let output = '';
   let base: string;
   let configFile: string;
-  let projectLines: string[];
+  let projects: Record<string, ProjectSpec>;
 
-  /** The projects file as `release-bot check-config` sees it, with `extra` lines added to conjur-cli. */
-  const policy = (extra: string[] = []) =>
-    [
-      'channel: C0RELEASES',
-      `staging_dir: ${bot.staging}`,
-      'identity: { strategy: map, map: { U024BE7LH: alice } }',
-      'projects:',
-      ...projectLines.slice(0, 4),
-      ...extra,
-      ...projectLines.slice(4),
-      '',
-    ].join('\n');
+  /** The projects file as `release-bot check-config` sees it, with `more` keys in conjur-cli. */
+  const policy = (more: Partial<ProjectSpec> = {}) =>
+    projectsYaml({
+      staging_dir: bot.staging,
+      identity: { strategy: 'map', map: { U024BE7LH: 'alice' } },
+      projects: { 'conjur-cli': { ...(projects['conjur-cli'] as ProjectSpec), ...more } },
+    });
   /** Replaces the file as editors do: write a temporary file, rename it over the old one. */
   const edit = (content: string) => {
     const tmp = `${configFile}.tmp-${process.hrtime.bigint()}`;
@@ -104,12 +100,12 @@ describe('release-bot serve reloads the projects file', () => {
   const refusals = () => slack.calls.filter((c) => c.method === 'chat.postMessage' && text(c).startsWith('The edited projects file'));
 
   beforeAll(async () => {
-    bot = await startBotEnv((dir) => (projectLines = mirrorProject(dir)), {
+    bot = await startBotEnv((dir) => (projects = mirrorProject(dir)), {
       variables: { 'release/mirror/token': { value: MIRROR_TOKEN, readers: ['host:release-bot'] } },
     });
     configFile = bot.env.RELEASE_BOT_CONFIG as string;
-    // The lines under conjur-cli: the first four keys, then the destinations.
-    expect(projectLines[4]).toBe('    destinations:');
+    // The file startBotEnv wrote is the policy with nothing more: the edits below change only what they say.
+    expect(readFileSync(configFile, 'utf8')).toBe(policy());
     slack = await startSlackStandIn({ token: BOT_TOKEN, users: [{ id: 'U024BE7LH', name: 'alice', email: 'alice@example.com' }] });
     for (const v of ['1.0.0', '1.1.0', '1.2.0']) {
       bot.stageFiles('conjur-cli', v, { [`conjur-cli-${v}.gem`]: `gem bytes ${v}` });
@@ -152,7 +148,7 @@ describe('release-bot serve reloads the projects file', () => {
   });
 
   it('enforces an added approval two seconds after the edit, in serve (Slack) and in the CLI', async () => {
-    const edited = policy(['    approvals: 1']);
+    const edited = policy({ approvals: 1 });
     edit(edited);
     await new Promise((r) => setTimeout(r, 2_000));
     const ask = await release('1.0.0');
@@ -182,7 +178,8 @@ describe('release-bot serve reloads the projects file', () => {
 
   it('refuses a broken edit: the old policy stays, it is audited, posted once and /readyz names the policy', async () => {
     const running = sha256(readFileSync(configFile, 'utf8'));
-    const broken = policy(['    approvals: none']);
+    // Invalid on purpose: a value the typed builder refuses, put in as text.
+    const broken = policy({ approvals: 1 }).replace('approvals: 1', 'approvals: none');
     edit(broken);
     const rejected = await waitFor('config-rejected in the audit', () => entries().find((e) => e.type === 'config-rejected'));
     expect(rejected.data).toMatchObject({ sha256: sha256(broken), runningSha256: running, trigger: 'file-change' });

@@ -8,6 +8,7 @@ import { loadConfig, type DestinationTypeSpec } from '../../src/config/load.js';
 import { PolicyReloader } from '../../src/config/reload.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { projectsYaml, testDestination, type ProjectSpec } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -23,7 +24,6 @@ describe('PolicyReloader', () => {
   let f: CoreFixture;
   let reloader: PolicyReloader;
   let file: string;
-  let header: string;
   const rejections: unknown[] = [];
 
   const gated: PublisherDefinition = {
@@ -38,11 +38,12 @@ describe('PolicyReloader', () => {
     },
   };
 
+  const out = (name = 'out') => testDestination(gated, name);
+
   beforeAll(() => {
     gates = [];
-    f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated]);
+    f = makeCore(tmp.dir, appProject([out()]), memoryConjur({ 'release/app': ['alice'] }), [gated]);
     file = path.join(tmp.dir, 'releases.yml');
-    header = readFileSync(file, 'utf8').split('projects:')[0] as string;
     const types = new Map<string, DestinationTypeSpec>([
       ...destinationTypes,
       ['gated', { options: gated.options, artifacts: gated.artifacts }],
@@ -64,8 +65,9 @@ describe('PolicyReloader', () => {
   });
   afterAll(() => f.close());
 
-  const write = (projects: string, head = header) => {
-    writeFileSync(file, `${head}projects:\n${projects}`);
+  /** The projects file makeCore wrote, with these projects (and another staging_dir); `edit` changes its text. */
+  const write = (projects: Record<string, ProjectSpec>, stagingDir = path.join(tmp.dir, 'staging'), edit = (y: string) => y) => {
+    writeFileSync(file, edit(projectsYaml({ staging_dir: stagingDir, projects })));
     return sha256(readFileSync(file));
   };
 
@@ -77,7 +79,7 @@ describe('PolicyReloader', () => {
     const running = f.core.release('app', '1.0.0', { login: 'alice', via: 'cli' });
     while (gates.length === 0) await new Promise((r) => setTimeout(r, 10));
 
-    const next = write(appProject('      - { name: out, type: gated }\n      - { name: second, type: gated }\n', '    approvals: 1\n'));
+    const next = write(appProject([out(), out('second')], { approvals: 1 }));
     expect(reloader.reload('SIGHUP')).toEqual({
       outcome: 'changed',
       sha256: next,
@@ -103,7 +105,8 @@ describe('PolicyReloader', () => {
 
   it('refuses an invalid file and a changed staging_dir, keeping the policy in force; reports each content once', () => {
     const inForce = f.core.config.policySha256;
-    const broken = write(appProject('      - { name: out, type: gated }\n', '    approvals: lots\n'));
+    // Invalid on purpose: a type the builder refuses, so its value is put in as text.
+    const broken = write(appProject([out()], { approvals: 1 }), undefined, (y) => y.replace('approvals: 1', 'approvals: lots'));
     const r = reloader.reload('SIGHUP');
     expect(r).toMatchObject({ outcome: 'rejected', sha256: broken, repeated: false });
     expect(f.core.config.policySha256).toBe(inForce);
@@ -112,10 +115,7 @@ describe('PolicyReloader', () => {
     expect(f.core.audit.list({ limit: 10 }).filter((e) => e.type === 'config-rejected')).toHaveLength(1);
     expect(rejections).toHaveLength(1);
 
-    const moved = write(
-      appProject('      - { name: out, type: gated }\n'),
-      header.replace(/staging_dir: .*/, `staging_dir: ${path.join(tmp.dir, 'elsewhere')}`),
-    );
+    const moved = write(appProject([out()]), path.join(tmp.dir, 'elsewhere'));
     const m = reloader.reload('SIGHUP');
     expect(m).toMatchObject({ outcome: 'rejected', sha256: moved });
     expect(m.outcome === 'rejected' && m.problems[0]).toMatch(/^staging_dir: changed from .* which takes a restart/);
@@ -129,7 +129,7 @@ describe('PolicyReloader', () => {
 
   it('clears the refusal when the file is back to the policy in force', () => {
     const inForce = f.core.config.policySha256;
-    write(appProject('      - { name: out, type: gated }\n      - { name: second, type: gated }\n', '    approvals: 1\n'));
+    write(appProject([out(), out('second')], { approvals: 1 }));
     expect(reloader.reload('SIGHUP')).toEqual({ outcome: 'unchanged', sha256: inForce });
     expect(reloader.status.rejected).toBeUndefined();
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { membershipSentinels, type RoleRef } from '../../dev/conjur-stand-in.js';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
+import { project } from '../support/projects-file.js';
 import { CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
@@ -51,17 +52,12 @@ describe("membership through a running serve: the sentinel admits a hidden neste
         // Every group but release/orphan has its sentinel, declared in the group's own policy.
         webservices: membershipSentinels(withSentinel, { owner: (g) => (g.startsWith('release/') ? 'policy:release' : 'policy:root') }),
       },
-      extraProjects: [
-        '  orphan:',
-        '    authorized_group: release/orphan',
-        '    jenkins_job: orphan',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
+      extraProjects: {
         // Never written: every release of orphan is refused.
-        `        path: ${path.join(tmpdir(), `release-bot-orphan-${process.pid}`)}/{project}/{version}`,
-      ],
+        orphan: project('orphan', [
+          { name: 'mirror', type: 'directory', path: `${path.join(tmpdir(), `release-bot-orphan-${process.pid}`)}/{project}/{version}` },
+        ]),
+      },
     });
   }, 120_000);
 

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { INHERITED_ENV } from '../../src/exec.js';
 import { repoRoot } from '../support/cli.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import type { DestinationSpec } from '../support/projects-file.js';
 import { publishContext } from '../support/publish-context.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -61,7 +62,7 @@ describe('the exec publisher', () => {
     tmp.cleanup();
   });
 
-  const release = async (destinations: string) => {
+  const release = async (destinations: DestinationSpec[]) => {
     f = makeCore(
       tmp.dir,
       appProject(destinations),
@@ -75,14 +76,11 @@ describe('the exec publisher', () => {
   it("gives the script only the allowlisted environment and its own destination's credentials; {build} expands; shell syntax stays literal", async () => {
     const pwned = path.join(tmp.dir, 'pwned');
     const hostile = [`$(touch ${pwned}); rm -rf /`, `\`touch ${pwned}\``, `a;b|c&&d > ${pwned}`, '\'quoted\' "double" \\back'];
-    const argv = JSON.stringify(['{project}', '{version}', '{build}', 'v{version}-build.{build}', ...hostile]);
-    const summary = await release(
-      [
-        `      - { name: a, type: exec, command: ${JSON.stringify([probe])}, env: { PROBE_OUT: "${tmp.dir}/a" }, credentials: { TOKEN: release/a/token } }`,
-        `      - { name: b, type: exec, command: ${JSON.stringify([probe, ...JSON.parse(argv)])}, env: { PROBE_OUT: "${tmp.dir}/b" }, credentials: { TOKEN: release/b/token } }`,
-        '',
-      ].join('\n'),
-    );
+    const argv = ['{project}', '{version}', '{build}', 'v{version}-build.{build}', ...hostile];
+    const summary = await release([
+      { name: 'a', type: 'exec', command: [probe], env: { PROBE_OUT: `${tmp.dir}/a` }, credentials: { TOKEN: 'release/a/token' } },
+      { name: 'b', type: 'exec', command: [probe, ...argv], env: { PROBE_OUT: `${tmp.dir}/b` }, credentials: { TOKEN: 'release/b/token' } },
+    ]);
     expect(summary.state).toBe('published');
 
     const envOf = (name: string) =>
@@ -136,9 +134,9 @@ describe('the exec publisher', () => {
   });
 
   it('the destination timeout kills the script and its process group; the result is a coded timeout failure', async () => {
-    const summary = await release(
-      `      - { name: slow, type: exec, command: ${JSON.stringify([hang])}, env: { PROBE_OUT: "${tmp.dir}/h" }, timeout_seconds: 1, retries: 0 }\n`,
-    );
+    const summary = await release([
+      { name: 'slow', type: 'exec', command: [hang], env: { PROBE_OUT: `${tmp.dir}/h` }, timeout_seconds: 1, retries: 0 },
+    ]);
     expect(summary.state).toBe('failed');
     expect(summary.destinations[0]).toMatchObject({ name: 'slow', status: 'failed', error: { code: ErrorCode.Timeout } });
     const pids = ['pid', 'bg'].map((x) => Number(readFileSync(path.join(tmp.dir, `h.${x}`), 'utf8')));

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../support/cli.js';
 import { requireBinary } from '../support/require-binary.js';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 
 const bin = path.join(repoRoot, 'bin', 'release-bot.js');
 
@@ -91,19 +92,18 @@ describe('children die with the bot, even on SIGKILL', () => {
         ].join('\n'),
       );
       chmodSync(script, 0o755);
-      return [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: script',
-        '        type: exec',
-        `        command: ["${script}", "{project}", "{version}"]`,
-        `        env: { MARKS: "${marks}" }`,
-        '        retries: 0',
-        '        timeout_seconds: 600',
-      ];
+      return {
+        'conjur-cli': project('conjur-cli', [
+          {
+            name: 'script',
+            type: 'exec',
+            command: [script, '{project}', '{version}'],
+            env: { MARKS: marks },
+            retries: 0,
+            timeout_seconds: 600,
+          },
+        ]),
+      };
     });
   });
 

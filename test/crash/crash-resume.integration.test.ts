@@ -10,6 +10,7 @@ import { repoRoot } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { stopChild } from '../support/stop-child.js';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 
 const bin = path.join(repoRoot, 'bin', 'release-bot.js');
 
@@ -111,25 +112,23 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       );
       chmodSync(first, 0o755);
       chmodSync(blocked, 0o755);
-      return [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    concurrency: 1',
-        '    destinations:',
-        '      - name: first',
-        '        type: exec',
-        `        command: ["${first}", "{project}", "{version}"]`,
-        `        env: { MARKS: "${marks}" }`,
-        '        retries: 0',
-        '      - name: blocked',
-        '        type: exec',
-        `        command: ["${blocked}", "{project}", "{version}"]`,
-        `        env: { MARKS: "${marks}" }`,
-        '        retries: 0',
-        '        timeout_seconds: 600',
-      ];
+      return {
+        'conjur-cli': project(
+          'conjur-cli',
+          [
+            { name: 'first', type: 'exec', command: [first, '{project}', '{version}'], env: { MARKS: marks }, retries: 0 },
+            {
+              name: 'blocked',
+              type: 'exec',
+              command: [blocked, '{project}', '{version}'],
+              env: { MARKS: marks },
+              retries: 0,
+              timeout_seconds: 600,
+            },
+          ],
+          { concurrency: 1 },
+        ),
+      };
     });
     slack = await startSlackStandIn({ token: BOT_TOKEN, users: [{ id: 'U024BE7LH', name: 'alice', email: 'alice@example.com' }] });
     slackEnv = { ...bot.env, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_API_URL: slack.apiUrl };

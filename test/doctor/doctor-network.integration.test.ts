@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
-import { API_KEY, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { API_KEY, mirrorDestination, startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 import { startJwksServer, type JwksServer } from '../jenkins/helpers/jwks-server.js';
 import { pluginJwk } from '../jenkins/helpers/oidc-plugin.js';
 import { runCli } from '../support/cli.js';
@@ -34,34 +35,29 @@ describe('release-bot doctor: the network', () => {
     sshd = await startSshd();
     deadPort = await freePort();
     bot = await startBotEnv(
-      (dir) => [
-        '  conjur-cli:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-cli',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${dir}/mirror/{project}/{version}`,
-        '        credentials: { MIRROR_TOKEN: release/mirror/token }',
-        '      - name: npmjs',
-        '        type: npm',
-        `        registry: ${verdaccio.url}`,
-        '        credentials: { NPM_TOKEN: release/mirror/token }',
-        '      - name: downloads',
-        '        type: ssh',
-        `        host: ${sshd.host}`,
-        `        port: ${sshd.port}`,
-        `        user: ${sshd.user}`,
-        '        path: /srv/{project}/{version}',
-        `        known_hosts: "${sshd.hostKeyLine}"`,
-        '        credentials: { SSH_PRIVATE_KEY: release/mirror/token }',
-        '      - name: gh',
-        '        type: github',
-        '        repository: cyberark/conjur-cli',
-        `        api_url: http://127.0.0.1:${deadPort}`,
-        '        credentials: { GITHUB_TOKEN: release/mirror/token }',
-      ],
+      (dir) => ({
+        'conjur-cli': project('conjur-cli', [
+          mirrorDestination(dir),
+          { name: 'npmjs', type: 'npm', registry: verdaccio.url, credentials: { NPM_TOKEN: 'release/mirror/token' } },
+          {
+            name: 'downloads',
+            type: 'ssh',
+            host: sshd.host,
+            port: sshd.port,
+            user: sshd.user,
+            path: '/srv/{project}/{version}',
+            known_hosts: sshd.hostKeyLine,
+            credentials: { SSH_PRIVATE_KEY: 'release/mirror/token' },
+          },
+          {
+            name: 'gh',
+            type: 'github',
+            repository: 'cyberark/conjur-cli',
+            api_url: `http://127.0.0.1:${deadPort}`,
+            credentials: { GITHUB_TOKEN: 'release/mirror/token' },
+          },
+        ]),
+      }),
       { variables: { 'release/mirror/token': { value: MIRROR, readers: ['host:release-bot'] } } },
     );
     bot.env = {

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 import { runCli } from '../support/cli.js';
 import { requireBinary } from '../support/require-binary.js';
 
@@ -9,17 +10,13 @@ describe('release-bot doctor: the skopeo version', () => {
   let bot: BotEnv;
 
   beforeAll(async () => {
-    bot = await startBotEnv(() => [
-      '  conjur-img:',
-      '    authorized_group: release/conjur-cli',
-      '    jenkins_job: conjur-img',
-      '    artifact: docker',
-      '    image: { repository: "127.0.0.1:5000/builds/conjur-img", tls_verify: false }',
-      '    destinations:',
-      '      - name: script',
-      '        type: exec',
-      '        command: ["/bin/true"]',
-    ]);
+    bot = await startBotEnv(() => ({
+      'conjur-img': project('conjur-img', [{ name: 'script', type: 'exec', command: ['/bin/true'] }], {
+        authorized_group: 'release/conjur-cli',
+        artifact: 'docker',
+        image: { repository: '127.0.0.1:5000/builds/conjur-img', tls_verify: false },
+      }),
+    }));
   });
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { API_KEY, startBotEnv, type BotEnv, mirrorProject } from '../audit/bot-env.js';
+import { project } from '../support/projects-file.js';
 import { membershipSentinels } from '../../dev/conjur-stand-in.js';
 import { runCli } from '../support/cli.js';
 import { listenSyslog } from '../audit/syslog-listener.js';
@@ -33,21 +34,20 @@ describe('release-bot doctor', () => {
     await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
     const registryUrl = `http://127.0.0.1:${(registry.address() as AddressInfo).port}/`;
     bot = await startBotEnv(
-      (dir) => [
-        ...mirrorProject(
-          dir,
-          '{ MIRROR_TOKEN: release/mirror/token, MIRROR_SIGNING_KEY: release/mirror/signing-key, MIRROR_USER: release/mirror/user }',
+      (dir) => ({
+        ...mirrorProject(dir, {
+          MIRROR_TOKEN: 'release/mirror/token',
+          MIRROR_SIGNING_KEY: 'release/mirror/signing-key',
+          MIRROR_USER: 'release/mirror/user',
+        }),
+        'conjur-js': project(
+          'conjur-js',
+          [{ name: 'npmjs', type: 'npm', registry: registryUrl, credentials: { NPM_TOKEN: 'release/npm/token' } }],
+          {
+            authorized_group: 'release/conjur-cli',
+          },
         ),
-        '  conjur-js:',
-        '    authorized_group: release/conjur-cli',
-        '    jenkins_job: conjur-js',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: npmjs',
-        '        type: npm',
-        `        registry: ${registryUrl}`,
-        '        credentials: { NPM_TOKEN: release/npm/token }',
-      ],
+      }),
       {
         variables: {
           'release/mirror/token': { value: MIRROR, readers: ['host:release-bot'] },

@@ -32,7 +32,7 @@ function toolsFor(destinations: DestinationSpec[]): Record<string, string[]> {
   }
 }
 
-const ssh = (name: string, method?: string): DestinationSpec => ({
+const ssh = (name: string, method?: 'scp' | 'rsync'): DestinationSpec => ({
   name,
   type: 'ssh',
   host: 'downloads.example.com',

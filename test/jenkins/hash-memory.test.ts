@@ -7,6 +7,7 @@ import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type RecordedSlackCall, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { repoRoot } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { stopChild } from '../support/stop-child.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { HS_SECRET, token } from './helpers/tokens.js';
@@ -87,24 +88,11 @@ describe('a 1 GiB artifact through release-bot serve (a process)', () => {
       groups: { 'release/big': ['user:alice'] },
     });
     slack = await startSlackStandIn({ token: SLACK_BOT_TOKEN, users: [{ id: ALICE, name: 'alice' }] });
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        `identity: { strategy: map, map: { ${ALICE}: alice } }`,
-        'projects:',
-        '  big:',
-        '    authorized_group: release/big',
-        '    jenkins_job: big',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        `        path: ${published}/{project}/{version}`,
-        '',
-      ].join('\n'),
-    );
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      identity: { strategy: 'map', map: { [ALICE]: 'alice' } },
+      projects: { big: project('big', [{ name: 'mirror', type: 'directory', path: `${published}/{project}/{version}` }]) },
+    });
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     serve = spawn(process.execPath, [path.join(repoRoot, 'bin', 'release-bot.js'), 'serve'], {

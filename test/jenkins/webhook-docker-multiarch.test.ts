@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inspectDigest, inspectManifest, writeAuthFile } from '../../src/staging/skopeo.js';
 import { buildMultiArchImage, pushTinyImage, type PushedImage } from '../support/oci-image.js';
+import { project } from '../support/projects-file.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -40,19 +41,21 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     bot = await startBot(
       {},
       {
-        extraProjects: [
-          '  conjur-multi:',
-          '    authorized_group: release/conjur-multi',
-          '    jenkins_job: conjur-multi',
-          '    artifact: docker',
-          `    image: { repository: "${staging.host}/builds/conjur-multi", tls_verify: false }`,
-          '    destinations:',
-          '      - name: registry',
-          '        type: docker',
-          `        repository: ${dest.host}/org/conjur-multi`,
-          '        tls_verify: false',
-          '        credentials: { REGISTRY_USERNAME: release/registry/user, REGISTRY_PASSWORD: release/registry/password }',
-        ],
+        extraProjects: {
+          'conjur-multi': project(
+            'conjur-multi',
+            [
+              {
+                name: 'registry',
+                type: 'docker',
+                repository: `${dest.host}/org/conjur-multi`,
+                tls_verify: false,
+                credentials: { REGISTRY_USERNAME: 'release/registry/user', REGISTRY_PASSWORD: 'release/registry/password' },
+              },
+            ],
+            { artifact: 'docker', image: { repository: `${staging.host}/builds/conjur-multi`, tls_verify: false } },
+          ),
+        },
       },
     );
     bot.conjur.addMember('release/conjur-multi', 'user:alice');

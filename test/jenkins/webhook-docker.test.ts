@@ -3,6 +3,7 @@ import path from 'node:path';
 import { hashUrlToken } from '../../handlers/jenkins/url-token.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { pushTinyImage, type PushedImage } from '../support/oci-image.js';
+import { project } from '../support/projects-file.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -72,18 +73,13 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
     bot = await startBot(
       {},
       {
-        extraProjects: [
-          '  conjur-img:',
-          '    authorized_group: release/conjur-img',
-          '    jenkins_job: conjur-img',
-          '    artifact: docker',
-          `    notification_token_sha256: ${hashUrlToken(IMG_URL_TOKEN)}`,
-          `    image: { repository: "${repository}", tls_verify: false }`,
-          '    destinations:',
-          '      - name: script',
-          '        type: exec',
-          '        command: ["/bin/true"]',
-        ],
+        extraProjects: {
+          'conjur-img': project('conjur-img', [{ name: 'script', type: 'exec', command: ['/bin/true'] }], {
+            artifact: 'docker',
+            notification_token_sha256: hashUrlToken(IMG_URL_TOKEN),
+            image: { repository, tls_verify: false },
+          }),
+        },
       },
     );
   });

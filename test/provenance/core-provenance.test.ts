@@ -10,6 +10,7 @@ import { keyIdOf } from '../../src/provenance/dsse.js';
 import { checkAttestation } from '../../src/provenance/verify.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { testDestination, type ProjectSpec } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const ed = generateKeyPairSync('ed25519');
@@ -31,13 +32,13 @@ afterEach(() => {
 });
 
 function world(
-  destinations: string,
+  destinations: ProjectSpec['destinations'],
   secrets: Record<string, string>,
-  provenance = '{ signing_key: release/provenance/key }',
+  provenance: ProjectSpec['provenance'] = { signing_key: 'release/provenance/key' },
   extra: PublisherDefinition[] = [],
 ): CoreFixture {
   const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM, ...secrets });
-  f = makeCore(tmp.dir, appProject(destinations, `    provenance: ${provenance}\n`), conjur, extra);
+  f = makeCore(tmp.dir, appProject(destinations, { provenance }), conjur, extra);
   f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ });
   return f;
 }
@@ -59,7 +60,7 @@ const check = (envelope: Buffer, key: KeyObject = ed.publicKey) =>
  * the same exchange test/publishers/github.test.ts models for the files).
  */
 test('github: the attestation is uploaded as the release asset <file>.intoto.jsonl, read back by digest, and verifies', async () => {
-  const fx = world('      - { name: gh, type: github, repository: acme/app, credentials: { GITHUB_TOKEN: release/github/token } }\n', {
+  const fx = world([{ name: 'gh', type: 'github', repository: 'acme/app', credentials: { GITHUB_TOKEN: 'release/github/token' } }], {
     'release/github/token': TOKEN,
   });
   await stage(fx);
@@ -134,7 +135,7 @@ test('a signing key that is not Ed25519 fails the release before any destination
   const out = path.join(tmp.dir, 'out');
   f = makeCore(
     tmp.dir,
-    appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'),
+    appProject([{ name: 'files', type: 'directory', path: out }], { provenance: { signing_key: 'release/provenance/key' } }),
     conjur,
   );
   f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': TGZ });
@@ -154,7 +155,13 @@ test('a signing key that is not Ed25519 fails the release before any destination
 test('a failing attestation fails its destination; resume publishes only what is missing, and the destination done before keeps its attestation', async () => {
   const a = path.join(tmp.dir, 'a');
   const b = path.join(tmp.dir, 'b');
-  const fx = world(`      - { name: first, type: directory, path: "${a}" }\n      - { name: second, type: directory, path: "${b}" }\n`, {});
+  const fx = world(
+    [
+      { name: 'first', type: 'directory', path: a },
+      { name: 'second', type: 'directory', path: b },
+    ],
+    {},
+  );
   await stage(fx);
   // Someone else's attestation already sits where the second destination's goes.
   mkdirSync(b, { recursive: true });
@@ -199,9 +206,12 @@ test('a destination type that cannot hold an attestation puts it in provenance.s
     },
   };
   const fx = world(
-    `      - { name: archive, type: directory, path: "${archive}/{project}/{version}" }\n      - { name: registry, type: registry-like, after: [archive] }\n`,
+    [
+      { name: 'archive', type: 'directory', path: `${archive}/{project}/{version}` },
+      testDestination(registryLike, 'registry', {}, { after: ['archive'] }),
+    ],
     {},
-    '{ signing_key: release/provenance/key, store: archive }',
+    { signing_key: 'release/provenance/key', store: 'archive' },
     [registryLike],
   );
   await stage(fx);
@@ -220,7 +230,7 @@ test('a destination type that cannot hold an attestation puts it in provenance.s
 
 test('the chat summary of a signed release says "provenance: signed (key id …)" per destination and carries no key material', async () => {
   const out = path.join(tmp.dir, 'out');
-  const fx = world(`      - { name: files, type: directory, path: "${out}" }\n`, {});
+  const fx = world([{ name: 'files', type: 'directory', path: out }], {});
   await stage(fx);
   const summary = await fx.core.release('app', '1.0.0', alice);
   const message = releaseSummaryMessage(summary);
@@ -243,7 +253,7 @@ test('the chat summary of a signed release says "provenance: signed (key id …)
 
 test('a dry run reads and checks the key but signs and publishes nothing', async () => {
   const out = path.join(tmp.dir, 'out');
-  const fx = world(`      - { name: files, type: directory, path: "${out}" }\n`, {});
+  const fx = world([{ name: 'files', type: 'directory', path: out }], {});
   await stage(fx);
   const summary = await fx.core.release('app', '1.0.0', alice, { dryRun: true });
   expect(summary.state).toBe('dry-run');
@@ -257,7 +267,7 @@ test('attack: a build that stages its own <file>.intoto.jsonl (a forged attestat
   const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM });
   f = makeCore(
     tmp.dir,
-    appProject(`      - { name: files, type: directory, path: "${out}" }\n`, '    provenance: { signing_key: release/provenance/key }\n'),
+    appProject([{ name: 'files', type: 'directory', path: out }], { provenance: { signing_key: 'release/provenance/key' } }),
     conjur,
   );
   const forged = `${JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{"forged":true}').toString('base64'), signatures: [{ keyid: KEY_ID, sig: 'AAAA' }] })}\n`;

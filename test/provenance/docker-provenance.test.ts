@@ -3,7 +3,7 @@ import { fetchImageAttestations } from '../../publishers/docker-attestation.js';
 import { checkAttestation } from '../../src/provenance/verify.js';
 import { inspectDigest } from '../../src/staging/skopeo.js';
 import { pushTinyImage } from '../support/oci-image.js';
-import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -34,17 +34,11 @@ describe('signed provenance of a docker release', () => {
     const conjur = memoryConjur({ 'release/app': ['alice'] }, { 'release/provenance/key': PEM });
     f = makeCore(
       tmp.dir,
-      [
-        '  app:',
-        '    authorized_group: release/app',
-        '    jenkins_job: app',
-        '    artifact: docker',
-        `    image: { repository: ${staged.repository}, tls_verify: false }`,
-        '    provenance: { signing_key: release/provenance/key }',
-        '    destinations:',
-        `      - { name: registry, type: docker, repository: ${dest.host}/org/app, tls_verify: false, tags: ["{version}"] }`,
-        '',
-      ].join('\n'),
+      appProject([{ name: 'registry', type: 'docker', repository: `${dest.host}/org/app`, tls_verify: false, tags: ['{version}'] }], {
+        artifact: 'docker',
+        image: { repository: staged.repository, tls_verify: false },
+        provenance: { signing_key: 'release/provenance/key' },
+      }),
       conjur,
       [],
       { inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => t }) },

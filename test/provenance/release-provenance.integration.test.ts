@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { execFile } from 'node:child_process';
 import { repoRoot } from '../support/cli.js';
+import { project, writeProjectsFile, type DestinationSpec, type ProjectSpec } from '../support/projects-file.js';
 import { startSshd, type TestSshd } from '../support/sshd.js';
 import { makeTmpDir } from '../support/tmp.js';
 
@@ -65,13 +66,8 @@ describe('signed provenance of a files release (directory and ssh)', () => {
     allOutput.push(result.stdout, result.stderr);
     return result;
   };
-  const project = (name: string, lines: string[]) => [
-    `  ${name}:`,
-    '    authorized_group: release/cli',
-    `    jenkins_job: ${name}`,
-    '    artifact: files',
-    ...lines.map((l) => `    ${l}`),
-  ];
+  const cliProject = (name: string, destinations: DestinationSpec[], more: Partial<ProjectSpec> = {}) =>
+    project(name, destinations, { authorized_group: 'release/cli', ...more });
 
   beforeAll(async () => {
     sshd = await startSshd();
@@ -85,35 +81,28 @@ describe('signed provenance of a files release (directory and ssh)', () => {
         'release/downloads/ssh-key': { value: sshd.clientKey.privateKey, readers: ['host:release-bot'] },
       },
     });
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        'identity: { strategy: map, map: {} }',
-        'provenance: { signing_key: release/provenance/signing-key }',
-        'projects:',
-        ...project('conjur-cli', [
-          'destinations:',
-          `  - { name: downloads, type: directory, path: "${downloads}/{project}/{version}" }`,
-          '  - name: mirror',
-          '    type: ssh',
-          '    host: 127.0.0.1',
-          `    port: ${sshd.port}`,
-          `    user: ${sshd.user}`,
-          `    path: ${remote}/{project}/{version}`,
-          `    known_hosts: "${sshd.hostKeyLine}"`,
-          '    credentials: { SSH_PRIVATE_KEY: release/downloads/ssh-key }',
+    const toDownloads: DestinationSpec = { name: 'downloads', type: 'directory', path: `${downloads}/{project}/{version}` };
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      provenance: { signing_key: 'release/provenance/signing-key' },
+      projects: {
+        'conjur-cli': cliProject('conjur-cli', [
+          toDownloads,
+          {
+            name: 'mirror',
+            type: 'ssh',
+            host: '127.0.0.1',
+            port: sshd.port,
+            user: sshd.user,
+            path: `${remote}/{project}/{version}`,
+            known_hosts: sshd.hostKeyLine,
+            credentials: { SSH_PRIVATE_KEY: 'release/downloads/ssh-key' },
+          },
         ]),
         // A key the stand-in does not have: the release must fail before anything is pushed.
-        ...project('keyless', [
-          'provenance: { signing_key: release/provenance/missing }',
-          'destinations:',
-          `  - { name: downloads, type: directory, path: "${downloads}/{project}/{version}" }`,
-        ]),
-        '',
-      ].join('\n'),
-    );
+        keyless: cliProject('keyless', [toDownloads], { provenance: { signing_key: 'release/provenance/missing' } }),
+      },
+    });
     env = {
       CONJUR_APPLIANCE_URL: conjur.url,
       CONJUR_ACCOUNT: 'acme',

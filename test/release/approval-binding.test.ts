@@ -6,6 +6,7 @@ import { Approvals } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import type { Conjur } from '../../src/conjur/types.js';
 import { makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { project } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** A Conjur whose membership answers for `login` wait until the test lets them through. */
@@ -27,15 +28,12 @@ function gatedConjur(inner: Conjur, login: string) {
   return { conjur, open: () => open(), waiting };
 }
 
-const projects = (mirror: string, approvals: number) => `  gated:
-    authorized_group: release/gated
-    jenkins_job: gated
-    artifact: files
-    approvals: ${approvals}
-    approver_group: release/approvers
-    destinations:
-      - { name: mirror, type: directory, path: "${mirror}/{project}/{version}" }
-`;
+const projects = (mirror: string, approvals: number) => ({
+  gated: project('gated', [{ name: 'mirror', type: 'directory', path: `${mirror}/{project}/{version}` }], {
+    approvals,
+    approver_group: 'release/approvers',
+  }),
+});
 
 /**
  * The approval is bound to one staged build (id + fingerprint) across processes: a re-stage through

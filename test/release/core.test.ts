@@ -6,7 +6,10 @@ import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { currentProcess, procStartTime } from '../../src/release/owner.js';
 import type { PublishContext, PublisherDefinition } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { testDestination, type DestinationCommon, type ProjectSpec } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
+
+const scriptedType = { type: 'scripted', options: z.object({ script: z.string() }).strict() };
 
 /** A destination type whose behaviour each test scripts: a queue of outcomes, one per attempt. */
 function scripted() {
@@ -15,10 +18,9 @@ function scripted() {
   let running = 0;
   let maxRunning = 0;
   const def: PublisherDefinition<{ script: string }> = {
-    type: 'scripted',
+    ...scriptedType,
     description: 'test double',
     artifacts: ['files'],
-    options: z.object({ script: z.string() }).strict(),
     tools: [],
     plan: (_ctx, o) => ({ actions: [`would run ${o.script}`] }),
     async publish(ctx, o) {
@@ -36,7 +38,8 @@ function scripted() {
   return { def: def as unknown as PublisherDefinition, calls, scripts, maxRunning: () => maxRunning };
 }
 
-const dest = (name: string, extra = ', retries: 2') => `      - { name: ${name}, type: scripted, script: ${name}${extra} }\n`;
+const dest = (name: string, common: DestinationCommon = { retries: 2 }, credentials?: Record<string, string>) =>
+  testDestination(scriptedType, name, { script: name }, { ...common, ...(credentials ? { credentials } : {}) });
 
 describe('the release core', () => {
   let tmp: ReturnType<typeof makeTmpDir>;
@@ -48,7 +51,7 @@ describe('the release core', () => {
   );
   const alice = { login: 'alice', via: 'cli' as const };
 
-  const setup = async (destinations: string, extra = '') => {
+  const setup = async (destinations: ProjectSpec['destinations'], extra: Partial<ProjectSpec> = {}) => {
     tmp = makeTmpDir();
     s = scripted();
     f = makeCore(tmp.dir, appProject(destinations, extra), conjur, [s.def]);
@@ -61,7 +64,7 @@ describe('the release core', () => {
   });
 
   it('runs a release once when two requests race: the second is told it is in progress', async () => {
-    await setup(dest('slow'));
+    await setup([dest('slow')]);
     s.scripts.set('slow', () => new Promise((r) => setTimeout(r, 300)));
     const [first, second] = await Promise.allSettled([
       f.core.release('app', '1.0.0', alice),
@@ -75,7 +78,7 @@ describe('the release core', () => {
   });
 
   it('audits why a destination was skipped: the destination it waits for failed', async () => {
-    await setup(dest('upload', ', retries: 0') + dest('heroku', ', after: [upload]'));
+    await setup([dest('upload', { retries: 0 }), dest('heroku', { after: ['upload'] })]);
     s.scripts.set('upload', async () => {
       throw new ReleaseBotError(ErrorCode.DestinationFailed, 'the download host said no');
     });
@@ -88,7 +91,7 @@ describe('the release core', () => {
   });
 
   it('retries a retryable failure with backoff, never a final one, and one failure hides no success', async () => {
-    await setup(dest('flaky') + dest('broken') + dest('fine'));
+    await setup([dest('flaky'), dest('broken'), dest('fine')]);
     let flaky = 0;
     s.scripts.set('flaky', async () => {
       flaky += 1;
@@ -106,7 +109,7 @@ describe('the release core', () => {
   });
 
   it('gives up on a destination that passes its timeout', async () => {
-    await setup(dest('hangs', ', timeout_seconds: 1, retries: 0'));
+    await setup([dest('hangs', { timeout_seconds: 1, retries: 0 })]);
     s.scripts.set('hangs', () => new Promise(() => undefined));
     const summary = await f.core.release('app', '1.0.0', alice);
     expect(summary.destinations[0]).toMatchObject({ status: 'failed', error: { code: ErrorCode.Timeout } });
@@ -114,16 +117,14 @@ describe('the release core', () => {
   });
 
   it('runs destinations concurrently up to the project limit', async () => {
-    await setup(dest('a') + dest('b') + dest('c'), '    concurrency: 2\n');
+    await setup([dest('a'), dest('b'), dest('c')], { concurrency: 2 });
     for (const n of ['a', 'b', 'c']) s.scripts.set(n, () => new Promise((r) => setTimeout(r, 100)));
     await f.core.release('app', '1.0.0', alice);
     expect(s.maxRunning()).toBe(2);
   });
 
   it('hands each destination only its own credentials, fetched in one batch', async () => {
-    await setup(
-      `      - { name: a, type: scripted, script: a, credentials: { TOKEN: release/a/token } }\n      - { name: b, type: scripted, script: b, credentials: { TOKEN: release/b/token } }\n`,
-    );
+    await setup([dest('a', {}, { TOKEN: 'release/a/token' }), dest('b', {}, { TOKEN: 'release/b/token' })]);
     conjur.calls.length = 0;
     const summary = await f.core.release('app', '1.0.0', alice);
     expect(conjur.calls.filter((c) => c.startsWith('getSecrets'))).toEqual(['getSecrets release/a/token,release/b/token']);
@@ -134,14 +135,14 @@ describe('the release core', () => {
   });
 
   it('gives publishers a private copy of the verified files with the release label', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     await f.core.release('app', '1.0.0', alice);
     expect(s.calls[0]?.files.sort()).toEqual(['app-1.0.0.release.json', 'app-1.0.0.tgz']);
     expect(existsSync(path.join(f.stagingDir, 'app/1.0.0/app-1.0.0.release.json'))).toBe(true);
   });
 
   it('dry run: every check and the credential fetch run, nothing is pushed, the plan is reported', async () => {
-    await setup(`      - { name: a, type: scripted, script: a, credentials: { TOKEN: release/a/token } }\n`);
+    await setup([dest('a', {}, { TOKEN: 'release/a/token' })]);
     conjur.calls.length = 0;
     const summary = await f.core.release('app', '1.0.0', alice, { dryRun: true });
     expect(summary).toMatchObject({ state: 'dry-run', dryRun: true });
@@ -153,7 +154,7 @@ describe('the release core', () => {
   });
 
   it('resume runs only the destinations that had not finished', async () => {
-    await setup(dest('ok') + dest('down'));
+    await setup([dest('ok'), dest('down')]);
     s.scripts.set('down', async () => {
       throw new ReleaseBotError(ErrorCode.DestinationFailed, 'auth failed');
     });
@@ -169,7 +170,7 @@ describe('the release core', () => {
   });
 
   it('refuses a resume when there is nothing to resume, and when the version was re-staged', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     await expect(f.core.release('app', '1.0.0', alice, { resume: true })).rejects.toMatchObject({ code: ErrorCode.NotFound });
     s.scripts.set('a', async () => {
       throw new ReleaseBotError(ErrorCode.DestinationFailed, 'down');
@@ -192,7 +193,7 @@ describe('the release core', () => {
   });
 
   it('refuses a re-stage of a released version, and treats the same report twice as one staged build', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     const again = await f.core.stage({
       project: 'app',
       version: '1.0.0',
@@ -209,7 +210,7 @@ describe('the release core', () => {
   });
 
   it('denies a user outside the group before anything runs, and audits it', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     await expect(f.core.release('app', '1.0.0', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({
       code: ErrorCode.NotAuthorized,
       details: { group: 'release/app' },
@@ -223,13 +224,13 @@ describe('the release core', () => {
   });
 
   it('refuses a release of a project with approvals from the CLI path', async () => {
-    await setup(dest('a'), '    approvals: 1\n');
+    await setup([dest('a')], { approvals: 1 });
     await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.ApprovalPending });
     expect(s.calls).toHaveLength(0);
   });
 
   it('marks releases of a dead process as interrupted on recovery', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     const rec = f.core.releases.create({
       project: 'app',
       version: '1.0.0',
@@ -259,7 +260,7 @@ describe('the release core', () => {
   });
 
   it('recovers, before a release, a live release whose pid now belongs to another running process, and then releases', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     const rec = f.core.releases.create({
       project: 'app',
       version: '1.0.0',
@@ -286,7 +287,7 @@ describe('the release core', () => {
   });
 
   it('leaves a live release alone while its owner runs: a new release is told it is in progress', async () => {
-    await setup(dest('a'));
+    await setup([dest('a')]);
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => other.once('spawn', r));
@@ -313,7 +314,7 @@ describe('the release core', () => {
   });
 
   it('while draining, the running release finishes and a new request is refused (audited)', async () => {
-    await setup(dest('slow'));
+    await setup([dest('slow')]);
     f.stageFiles('app', '2.0.0', { 'app-2.0.0.tgz': 'bytes 2' });
     await f.core.stage({ project: 'app', version: '2.0.0', build: { number: 8 }, reportedBy: 'test', actor: { via: 'test' } });
     let finish: () => void = () => undefined;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { definePublisher } from '../../src/publishing/define-publisher.js';
 import type { PublishContext } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { testDestination } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /**
@@ -28,7 +29,7 @@ describe('the core tells a destination about a newer released version', () => {
 
   beforeAll(() => {
     tmp = makeTmpDir();
-    f = makeCore(tmp.dir, appProject('      - { name: spy, type: spy }\n'), memoryConjur({ 'release/app': ['alice'] }), [spy]);
+    f = makeCore(tmp.dir, appProject([testDestination(spy, 'spy')]), memoryConjur({ 'release/app': ['alice'] }), [spy]);
   });
   afterAll(() => {
     f.close();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { testDestination } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** Every entry under `root` with its mode, as the publisher sees it while it runs. */
@@ -41,7 +42,7 @@ describe('the private copy handed to publishers is read-only all the way down', 
         return { status: 'published' };
       },
     };
-    f = makeCore(tmp.dir, appProject('      - { name: probe, type: probe }\n'), memoryConjur({ 'release/app': ['alice'] }), [probe]);
+    f = makeCore(tmp.dir, appProject([testDestination(probe, 'probe')]), memoryConjur({ 'release/app': ['alice'] }), [probe]);
     f.stageFiles('app', '1.0.0', { 'app-1.0.0.tgz': 'a', 'docs/README': 'b', 'docs/deep/er/NOTES': 'c' });
     await f.core.stage({ project: 'app', version: '1.0.0', build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } });
     expect((await f.core.release('app', '1.0.0', { login: 'alice', via: 'cli' })).state).toBe('published');

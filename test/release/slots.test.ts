@@ -3,6 +3,7 @@ import { ErrorCode } from '../../src/errors.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { Slots } from '../../src/release/slots.js';
 import { appProject, makeCore, memoryConjur } from '../support/core-fixture.js';
+import { testDestination } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 describe('Slots', () => {
@@ -53,7 +54,7 @@ describe('the release core with one release slot', () => {
         return { status: 'published' };
       },
     };
-    const f = makeCore(tmp.dir, appProject('      - { name: out, type: gated }\n'), memoryConjur({ 'release/app': ['alice'] }), [gated], {
+    const f = makeCore(tmp.dir, appProject([testDestination(gated, 'out')]), memoryConjur({ 'release/app': ['alice'] }), [gated], {
       maxConcurrentReleases: 1,
     });
     try {

@@ -7,6 +7,7 @@ import { createApp, type App } from '../../app/create.js';
 import { Approvals, type ApprovalRequest } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';
+import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const as = (login: string, chatUserId?: string): Requester => ({ login, via: 'slack', ...(chatUserId ? { chatUserId } : {}) });
@@ -38,25 +39,17 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
       groups: { 'release/gated': ['user:alice', 'user:bob'], 'release/approvers': ['user:bob', 'user:carol', 'user:dave'] },
       webservices: membershipSentinels(['release/gated', 'release/approvers']),
     });
-    writeFileSync(
-      path.join(tmp.dir, 'releases.yml'),
-      [
-        'channel: C0RELEASES',
-        `staging_dir: ${staging}`,
-        'identity: { strategy: map }',
-        'projects:',
-        '  gated:',
-        '    authorized_group: release/gated',
-        '    jenkins_job: gated',
-        '    artifact: files',
-        '    approvals: 2',
-        '    approver_group: release/approvers',
-        '    approval_ttl_seconds: 600',
-        '    destinations:',
-        '      - { name: mirror, type: directory, path: "' + mirror + '/{project}/{version}" }',
-        '',
-      ].join('\n'),
-    );
+    writeProjectsFile(path.join(tmp.dir, 'releases.yml'), {
+      staging_dir: staging,
+      identity: { strategy: 'map' },
+      projects: {
+        gated: project('gated', [{ name: 'mirror', type: 'directory', path: `${mirror}/{project}/{version}` }], {
+          approvals: 2,
+          approver_group: 'release/approvers',
+          approval_ttl_seconds: 600,
+        }),
+      },
+    });
     env = {
       CONJUR_APPLIANCE_URL: conjur.url,
       CONJUR_ACCOUNT: 'acme',

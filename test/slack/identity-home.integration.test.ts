@@ -55,7 +55,7 @@ describe('Slack identity pinned to the home workspace and the company domains (s
   beforeAll(async () => {
     w = await startSlackWorld({
       identity: 'email-localpart',
-      identityKeys: 'email_domains: [example.com, corp.example.net]',
+      identityKeys: { email_domains: ['example.com', 'corp.example.net'] },
       auditGroup: 'release/approvers',
       sleepSeconds: 0,
       extraUsers: [...ATTACKERS.map(({ what: _w, why: _y, ...user }) => user), { id: 'U0DAVE', email: 'Dave@Corp.Example.NET' }],

@@ -34,7 +34,7 @@ describe('quarantine gc', () => {
     tmp = makeTmpDir();
     f = makeCore(
       tmp.dir,
-      appProject(`      - { name: mirror, type: directory, path: "${tmp.dir}/mirror/{project}/{version}" }\n`),
+      appProject([{ name: 'mirror', type: 'directory', path: `${tmp.dir}/mirror/{project}/{version}` }]),
       memoryConjur({ 'release/app': ['alice'] }),
     );
     const superseded = await stage('1.0.0', { 'app-1.0.0.tgz': 'first build' });

@@ -1,5 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { destinationTypes, publishers as realPublishers } from '../../publishers/registry.js';
@@ -9,6 +7,8 @@ import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { Redactor } from '../../src/redact.js';
 import { ReleaseCore, type CoreDeps } from '../../src/release/core.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
+import { project, type ProjectSpec } from './projects-file.js';
+import { makeWorld, type FileTree } from './world.js';
 
 export interface CoreFixture {
   core: ReleaseCore;
@@ -17,38 +17,28 @@ export interface CoreFixture {
   logLines: string[];
   stagingDir: string;
   /** Writes files (paths may have subdirectories) into <staging>/<project>/<version>/. */
-  stageFiles(project: string, version: string, files: Record<string, string>): string;
+  stageFiles(project: string, version: string, files: FileTree): string;
   close(): void;
 }
 
-/**
- * The projects-file lines of `app` (files, releasable by release/app) with the given destination
- * lines (`      - { name: ..., type: ... }`), and `extra` project keys before them.
- */
-export function appProject(destinations: string, extra = ''): string {
-  return `  app:
-    authorized_group: release/app
-    jenkins_job: app
-    artifact: files
-${extra}    destinations:
-${destinations}`;
+/** The project `app` (files, releasable by release/app, reported by the job app) with these destinations; `more` overrides. */
+export function appProject(destinations: ProjectSpec['destinations'], more: Partial<ProjectSpec> = {}): Record<string, ProjectSpec> {
+  return { app: project('app', destinations, more) };
 }
 
 /**
- * A ReleaseCore on a temp directory, from a projects file given as YAML lines (the staging_dir,
- * channel and identity lines are added). Extra publisher types can be registered for the test.
+ * A ReleaseCore on a test world in `root` (see world.ts), from typed projects (the file's channel,
+ * staging_dir and identity are the world's). Extra publisher types can be registered for the test.
  */
 export function makeCore(
   root: string,
-  projectsYaml: string,
+  projects: Record<string, ProjectSpec>,
   conjur: Conjur,
   extraPublishers: PublisherDefinition[] = [],
   deps: Partial<CoreDeps> = {},
 ): CoreFixture {
-  const stagingDir = path.join(root, 'staging');
-  mkdirSync(stagingDir, { recursive: true });
-  const file = path.join(root, 'releases.yml');
-  writeFileSync(file, `channel: C0RELEASES\nstaging_dir: ${stagingDir}\nidentity: { strategy: map, map: {} }\nprojects:\n${projectsYaml}`);
+  const world = makeWorld({ root });
+  world.writeProjects({ projects });
   const publishers = new Map<string, PublisherDefinition>(realPublishers);
   const types = new Map<string, DestinationTypeSpec>(destinationTypes);
   for (const p of extraPublishers) {
@@ -56,17 +46,7 @@ export function makeCore(
     types.set(p.type, { options: p.options, artifacts: p.artifacts });
   }
   const redactor = new Redactor();
-  const config = loadConfig(
-    {
-      CONJUR_APPLIANCE_URL: 'http://127.0.0.1:1',
-      CONJUR_ACCOUNT: 'acme',
-      CONJUR_AUTHN_LOGIN: 'host/release-bot',
-      CONJUR_AUTHN_API_KEY: 'x'.repeat(55),
-      RELEASE_BOT_CONFIG: file,
-      RELEASE_BOT_DATA_DIR: path.join(root, 'data'),
-    },
-    { destinationTypes: types, redactor },
-  );
+  const config = loadConfig(world.env({ url: 'http://127.0.0.1:1', apiKey: 'x'.repeat(55) }), { destinationTypes: types, redactor });
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (logLines.push(redactor.redact(String(c))), cb()) }));
   const db = openDatabase(config.dataDir);
@@ -76,16 +56,8 @@ export function makeCore(
     db,
     redactor,
     logLines,
-    stagingDir,
-    stageFiles(project, version, files) {
-      const dir = path.join(stagingDir, project, version);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, content] of Object.entries(files)) {
-        mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-        writeFileSync(path.join(dir, name), content);
-      }
-      return dir;
-    },
+    stagingDir: world.stagingDir,
+    stageFiles: (name, version, files) => world.stageFiles(name, version, files),
     close: () => db.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -32,7 +32,8 @@ import { serve, type RunningServer } from '../../app/serve.js';
 import { createHttpApp, listen } from '../../src/server.js';
 import { repoRoot, runCli, type CliResult } from './cli.js';
 import { freePort } from './ports.js';
-import { makeTmpDir } from './tmp.js';
+import { project, type DestinationSpec, type ProjectSpec, type ProjectsFileSpec } from './projects-file.js';
+import { makeWorld } from './world.js';
 
 // Canaries: if one of these shows up in a chat message, a log line or the audit, a secret leaked.
 export const CANARY = {
@@ -54,8 +55,8 @@ export type UserName = keyof typeof USERS;
 
 export interface SlackWorldOptions {
   identity?: 'map' | 'email-localpart';
-  /** More keys of the projects file's identity section, as YAML flow pairs (`allow_guests: true`); email-localpart gets `email_domains: [example.com]` unless given. */
-  identityKeys?: string;
+  /** More keys of the projects file's identity section (`{ allow_guests: true }`); email-localpart gets `email_domains: [example.com]` unless given. */
+  identityKeys?: Partial<ProjectsFileSpec['identity']>;
   /** The projects file's audit_group. */
   auditGroup?: string;
   /** Enterprise Grid: the stand-in workspace's organisation (auth.test answers it). */
@@ -75,8 +76,11 @@ export interface SlackWorldOptions {
    * as `serve()` builds it, instead of through `serve()` itself, which takes no Slack options.
    */
   mount?: MountSlackOptions;
-  /** More projects: YAML lines under `projects:` (two-space indented). */
-  extraProjects?: string[];
+  /**
+   * More projects, typed (see projects-file.ts). YAML lines under `projects:` (two-space indented) are
+   * still taken, appended to the file as written: test/slack/yank.integration.test.ts's, until it moves.
+   */
+  extraProjects?: Record<string, ProjectSpec> | string[];
   /** More Conjur variables the bot may read (for the extra projects' credentials). */
   variables?: Record<string, { value?: string; readers: RoleRef[] }>;
   /** The downloads destination's script (default test/fixtures/slack/slow-publish.sh). */
@@ -138,11 +142,9 @@ export interface SlackWorld {
  * `conjur-cli` (a slow exec destination plus a directory) and `gated` (one approval needed).
  */
 export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<SlackWorld> {
-  const tmp = makeTmpDir('release-bot-slack-');
-  const staging = path.join(tmp.dir, 'staging');
-  const outDir = path.join(tmp.dir, 'downloads');
-  const mirrorDir = path.join(tmp.dir, 'mirror');
-  mkdirSync(staging, { recursive: true });
+  const base = makeWorld({ prefix: 'release-bot-slack-' });
+  const outDir = path.join(base.dir, 'downloads');
+  const mirrorDir = path.join(base.dir, 'mirror');
   const groups: Record<string, RoleRef[]> = {
     'release/conjur-cli': ['group:release/core-team'],
     'release/core-team': ['user:alice', 'user:bob'],
@@ -173,63 +175,43 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
   let slack: SlackStandIn | undefined = options.slackStartsLate ? undefined : await startStandIn();
   if (options.authTestFails) slack?.failMethod('auth.test', options.authTestFails);
   const slackApiUrl = slack ? slack.apiUrl : `http://127.0.0.1:${slackPort}/api/`;
-  const more = options.identityKeys ? `, ${options.identityKeys}` : '';
-  const identity =
+  const identity: ProjectsFileSpec['identity'] =
     options.identity === 'email-localpart'
-      ? `identity: { strategy: email-localpart${options.identityKeys?.includes('email_domains') ? '' : ', email_domains: [example.com]'}${more} }`
-      : `identity: { strategy: map, map: { ${Object.values(USERS)
-          .map((u) => `${u.id}: ${u.login}`)
-          .join(', ')} }${more} }`;
-  writeFileSync(
-    path.join(tmp.dir, 'releases.yml'),
-    [
-      'channel: C0RELEASES',
-      `staging_dir: ${staging}`,
-      identity,
-      ...(options.auditGroup ? [`audit_group: ${options.auditGroup}`] : []),
-      'projects:',
-      '  conjur-cli:',
-      '    authorized_group: release/conjur-cli',
-      '    jenkins_job: conjur-cli',
-      '    artifact: files',
-      '    destinations:',
-      '      - name: downloads',
-      '        type: exec',
-      `        command: ["${options.publishScript ?? path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh')}", "{project}", "{version}", "{dir}"]`,
-      `        env: { OUT_DIR: "${outDir}", SLEEP_SECONDS: "${options.sleepSeconds ?? 4}" }`,
-      '        credentials: { DOWNLOADS_TOKEN: release/downloads/token }',
-      '      - name: mirror',
-      '        type: directory',
-      `        path: ${mirrorDir}/{project}/{version}`,
-      '  gated:',
-      '    authorized_group: release/gated',
-      '    jenkins_job: gated',
-      '    artifact: files',
-      '    channel: C0GATED',
-      '    approvals: 1',
-      '    approver_group: release/approvers',
-      '    destinations:',
-      '      - name: mirror',
-      '        type: directory',
-      `        path: ${mirrorDir}/{project}/{version}`,
-      ...(options.extraProjects ?? []),
-      '',
-    ].join('\n'),
-  );
+      ? { strategy: 'email-localpart', email_domains: ['example.com'], ...options.identityKeys }
+      : { strategy: 'map', map: Object.fromEntries(Object.values(USERS).map((u) => [u.id, u.login])), ...options.identityKeys };
+  const mirror: DestinationSpec = { name: 'mirror', type: 'directory', path: `${mirrorDir}/{project}/{version}` };
+  const downloads: DestinationSpec = {
+    name: 'downloads',
+    type: 'exec',
+    command: [options.publishScript ?? path.join(repoRoot, 'test/fixtures/slack/slow-publish.sh'), '{project}', '{version}', '{dir}'],
+    env: { OUT_DIR: outDir, SLEEP_SECONDS: String(options.sleepSeconds ?? 4) },
+    credentials: { DOWNLOADS_TOKEN: 'release/downloads/token' },
+  };
+  const extra = options.extraProjects ?? {};
+  base.writeProjects({
+    identity,
+    ...(options.auditGroup ? { audit_group: options.auditGroup } : {}),
+    projects: {
+      'conjur-cli': project('conjur-cli', [downloads, mirror]),
+      gated: project('gated', [mirror], { channel: 'C0GATED', approvals: 1, approver_group: 'release/approvers' }),
+      ...(Array.isArray(extra) ? {} : extra),
+    },
+  });
+  // Projects still given as YAML lines go under `projects:`, the file's last key.
+  if (Array.isArray(extra)) appendFileSync(base.configFile, `${extra.join('\n')}\n`);
   const logLines: string[] = [];
   const env: NodeJS.ProcessEnv = {
-    CONJUR_APPLIANCE_URL: conjur.url,
-    CONJUR_ACCOUNT: 'acme',
-    CONJUR_AUTHN_LOGIN: 'host/release-bot',
-    CONJUR_AUTHN_API_KEY: CANARY.conjurApiKey,
-    RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
-    RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'debug',
-    ...(options.socketMode ? { SLACK_APP_TOKEN: CANARY.slackAppToken } : { SLACK_SIGNING_SECRET: CANARY.signingSecret }),
-    SLACK_BOT_TOKEN: CANARY.slackBotToken,
-    SLACK_API_URL: slackApiUrl,
+    ...base.env(
+      { url: conjur.url, apiKey: CANARY.conjurApiKey },
+      {
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'debug',
+        ...(options.socketMode ? { SLACK_APP_TOKEN: CANARY.slackAppToken } : { SLACK_SIGNING_SECRET: CANARY.signingSecret }),
+        SLACK_BOT_TOKEN: CANARY.slackBotToken,
+        SLACK_API_URL: slackApiUrl,
+      },
+    ),
   };
   const appOptions: CreateAppOptions = {
     env,
@@ -262,7 +244,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
   };
 
   const world: SlackWorld = {
-    dir: tmp.dir,
+    dir: base.dir,
     outDir,
     mirrorDir,
     conjur,
@@ -287,13 +269,11 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       await stopServer();
       server = await start();
     },
-    stageFiles(project, version, files) {
-      const dir = path.join(staging, project, version);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+    stageFiles(name, version, files) {
+      base.stageFiles(name, version, files);
     },
     // Its own directory as working directory: a `.env` lying in the repository must not be read.
-    cli: (...args) => runCli(args, env, tmp.dir),
+    cli: (...args) => runCli(args, env, base.dir),
     async startSlack() {
       slack ??= await startStandIn();
       return slack;
@@ -346,7 +326,7 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
       await stopServer();
       await slack?.close();
       await conjur.close();
-      tmp.cleanup();
+      base.cleanup();
     },
   };
   return world;

@@ -1,11 +1,11 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../../dev/conjur-stand-in.js';
 import { serve, type RunningServer } from '../../../app/serve.js';
 import { hashUrlToken } from '../../../handlers/jenkins/url-token.js';
-import { makeTmpDir } from '../../support/tmp.js';
+import { project, type ProjectSpec } from '../../support/projects-file.js';
+import { makeWorld } from '../../support/world.js';
 import { HS_SECRET, WEBHOOK_SECRET } from './tokens.js';
 
 /** Per-project Notification URL tokens (canaries: they must never reach a log). */
@@ -37,8 +37,8 @@ export interface Bot {
 }
 
 export interface BotOptions {
-  /** More projects: YAML lines under `projects:` (two-space indented), e.g. a docker project. */
-  extraProjects?: string[];
+  /** More projects (typed, see test/support/projects-file.ts), e.g. a docker project. */
+  extraProjects?: Record<string, ProjectSpec>;
   /** A `channel:` of its own for these projects (the others use the file's C0RELEASES). */
   channels?: Record<string, string>;
 }
@@ -48,58 +48,39 @@ export interface BotOptions {
  * with a projects file of three projects and a Conjur stand-in, for real HTTP tests.
  */
 export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: BotOptions = {}): Promise<Bot> {
-  const tmp = makeTmpDir('release-bot-jenkins-');
-  const staging = path.join(tmp.dir, 'staging');
-  const dataDir = path.join(tmp.dir, 'data');
-  const published = path.join(tmp.dir, 'published');
-  mkdirSync(staging);
+  const world = makeWorld({ prefix: 'release-bot-jenkins-' });
+  const published = path.join(world.dir, 'published');
   const conjur = await startConjurStandIn({
     account: 'acme',
     apiKeys: { 'host/release-bot': CONJUR_API_KEY },
     groups: { 'release/conjur-cli': ['user:alice'], 'release/secretless': ['user:alice'], 'release/summon': ['user:alice'] },
     webservices: membershipSentinels(['release/conjur-cli', 'release/secretless', 'release/summon']),
   });
-  const project = (name: string, job: string, token?: string) => [
-    `  ${name}:`,
-    `    authorized_group: release/${name}`,
-    `    jenkins_job: ${JSON.stringify(job)}`,
-    '    artifact: files',
-    ...(options.channels?.[name] ? [`    channel: ${options.channels[name]}`] : []),
-    ...(token ? [`    notification_token_sha256: ${hashUrlToken(token)}`] : []),
-    '    destinations:',
-    '      - name: mirror',
-    '        type: directory',
-    `        path: ${published}/{project}/{version}`,
-  ];
-  writeFileSync(
-    path.join(tmp.dir, 'releases.yml'),
-    [
-      'channel: C0RELEASES',
-      `staging_dir: ${staging}`,
-      'identity: { strategy: map, map: {} }',
-      'projects:',
-      ...project('conjur-cli', 'conjur-cli', URL_TOKENS['conjur-cli']),
-      ...project('secretless', 'team/secretless', URL_TOKENS.secretless),
-      ...project('summon', 'summon/*'),
-      '    version_parameter: RELEASE_VERSION',
-      ...(options.extraProjects ?? []),
-      '',
-    ].join('\n'),
+  const mirrored = (name: string, more: Partial<ProjectSpec>, token?: string): ProjectSpec =>
+    project(name, [{ name: 'mirror', type: 'directory', path: `${published}/{project}/{version}` }], {
+      ...more,
+      ...(options.channels?.[name] ? { channel: options.channels[name] } : {}),
+      ...(token ? { notification_token_sha256: hashUrlToken(token) } : {}),
+    });
+  world.writeProjects({
+    projects: {
+      'conjur-cli': mirrored('conjur-cli', {}, URL_TOKENS['conjur-cli']),
+      secretless: mirrored('secretless', { jenkins_job: 'team/secretless' }, URL_TOKENS.secretless),
+      summon: mirrored('summon', { jenkins_job: 'summon/*', version_parameter: 'RELEASE_VERSION' }),
+      ...options.extraProjects,
+    },
+  });
+  const env = world.env(
+    { url: conjur.url, apiKey: CONJUR_API_KEY },
+    {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      JENKINS_JWT_SECRET: HS_SECRET,
+      JENKINS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      ...envOverrides,
+    },
   );
-  const env: NodeJS.ProcessEnv = {
-    CONJUR_APPLIANCE_URL: conjur.url,
-    CONJUR_ACCOUNT: 'acme',
-    CONJUR_AUTHN_LOGIN: 'host/release-bot',
-    CONJUR_AUTHN_API_KEY: CONJUR_API_KEY,
-    RELEASE_BOT_CONFIG: path.join(tmp.dir, 'releases.yml'),
-    RELEASE_BOT_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'debug',
-    JENKINS_JWT_SECRET: HS_SECRET,
-    JENKINS_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    ...envOverrides,
-  };
   const logs: string[] = [];
   const logDestination = new Writable({
     write(chunk: Buffer | string, _enc, cb) {
@@ -112,7 +93,7 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: Bo
     running = await serve({ env, logDestination, retryBaseMs: 1 });
   } catch (err) {
     await conjur.close();
-    tmp.cleanup();
+    world.cleanup();
     throw err;
   }
   const { port } = running.server.address() as AddressInfo;
@@ -120,23 +101,14 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: Bo
   return {
     url,
     running,
-    staging,
-    dataDir,
-    tmpDir: tmp.dir,
+    staging: world.stagingDir,
+    dataDir: world.dataDir,
+    tmpDir: world.dir,
     published,
     conjur,
     env,
     logs,
-    stageFiles(projectName, version, files) {
-      const dir = path.join(staging, projectName, version);
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      for (const [name, content] of Object.entries(files)) {
-        mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-        writeFileSync(path.join(dir, name), content);
-      }
-      return dir;
-    },
+    stageFiles: (projectName, version, files) => world.stageFiles(projectName, version, files, true),
     async post(route, body, headers = {}) {
       const res = await fetch(`${url}${route}`, {
         method: 'POST',
@@ -155,7 +127,7 @@ export async function startBot(envOverrides: NodeJS.ProcessEnv = {}, options: Bo
     async stop() {
       await running.stop();
       await conjur.close();
-      tmp.cleanup();
+      world.cleanup();
     },
   };
 }
