@@ -12,6 +12,7 @@ import type { StagedBuild } from '../../src/store/staged-builds.js';
 import { Redactor } from '../../src/redact.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
+import { testDestination } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 /** The runner every release and staging runs through: skip, logging, timing, the failing stage as the outcome. */
@@ -133,7 +134,8 @@ describe('the release pipeline', () => {
     },
   });
   const alice = { login: 'alice', via: 'cli' as const };
-  const project = (credentials = '') => appProject(`      - { name: spy, type: spy${credentials} }\n`);
+  const project = (credentials?: Record<string, string>) =>
+    appProject([testDestination(spy, 'spy', {}, credentials ? { credentials } : {})]);
   const logged = (f: CoreFixture) =>
     f.logLines.map((l) => JSON.parse(l) as { msg: string; stage?: string; reason?: string; code?: string });
   afterAll(() => tmp.cleanup());
@@ -173,7 +175,7 @@ describe('the release pipeline', () => {
   it('stops a release at the stage that throws: audited as its outcome, nothing published', async () => {
     const conjur = memoryConjur({ 'release/app': ['alice'] });
     conjur.getSecrets = () => Promise.reject(new ReleaseBotError(ErrorCode.ConjurUnavailable, 'Conjur answered 503'));
-    const f = makeCore(path.join(tmp.dir, 'b'), project(', credentials: { TOKEN: release/app/token }'), conjur, [spy]);
+    const f = makeCore(path.join(tmp.dir, 'b'), project({ TOKEN: 'release/app/token' }), conjur, [spy]);
     await staged(f, '1.0.0');
     await expect(f.core.release('app', '1.0.0', alice)).resolves.toMatchObject({
       state: 'failed',
@@ -213,7 +215,7 @@ describe('the release pipeline', () => {
     for (const [i, [answer, code]] of answers.entries()) {
       const conjur = memoryConjur({ 'release/app': ['alice'] });
       conjur.isMember = answer;
-      const f = makeCore(path.join(tmp.dir, `d${i}`), project(', credentials: { TOKEN: release/app/token }'), conjur, [spy]);
+      const f = makeCore(path.join(tmp.dir, `d${i}`), project({ TOKEN: 'release/app/token' }), conjur, [spy]);
       await staged(f, '1.0.0');
       await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code });
       expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code } });
