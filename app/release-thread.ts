@@ -14,6 +14,8 @@ export interface ReleaseThreadInit {
   env: Record<string, string | undefined>;
   logFormat?: 'json' | 'human' | undefined;
   retryBaseMs?: number | undefined;
+  /** One Int32: the thread's audit appends this thread has not heard of yet (see ThreadedReleaseCore). */
+  appending: SharedArrayBuffer;
 }
 
 /** A coded error as it crosses the thread boundary. */
@@ -69,12 +71,19 @@ export class ThreadedReleaseCore extends ReleaseCore {
   private nextId = 1;
   private readonly running = new Set<Promise<unknown>>();
   private readonly appendListeners: Array<(entry: AuditEntry) => void> = [];
+  private readonly appending: Int32Array;
 
   constructor(
     deps: CoreDeps,
     private readonly thread: { init: ReleaseThreadInit; logDestination: NodeJS.WritableStream; metrics: () => Metrics },
   ) {
     super(deps);
+    this.appending = new Int32Array(thread.init.appending);
+    // The thread counts an append up before it commits and this thread counts it down once it heard of
+    // it: until then the log is read as if the entry were not there, so the audit watcher never takes a
+    // committed entry of the thread's for another process's work before its listeners are told.
+    const after = this.audit.entriesAfter.bind(this.audit);
+    this.audit.entriesAfter = (seq, limit) => (Atomics.load(this.appending, 0) > 0 ? [] : after(seq, limit));
     // An entry the thread appends is this process's own: the audit watcher must not announce it as
     // another process's work, and the forwarders wake for it. Its listeners hear of it here too.
     const register = this.audit.onAppend.bind(this.audit);
@@ -99,6 +108,7 @@ export class ThreadedReleaseCore extends ReleaseCore {
       });
       worker.once('exit', (code) => {
         this.exited = true;
+        Atomics.store(this.appending, 0, 0);
         const err = new ReleaseBotError(ErrorCode.Internal, `the release thread stopped (exit code ${code})`);
         reject(err);
         this.failAll(err);
@@ -171,6 +181,7 @@ export class ThreadedReleaseCore extends ReleaseCore {
             // As AuditLog.append treats its listeners: a failing listener never fails the append.
           }
         }
+        Atomics.sub(this.appending, 0, 1);
         return;
       case 'conjur-call':
         this.thread.metrics().conjurCall(m.operation, m.seconds, m.errorCode);

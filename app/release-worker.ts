@@ -44,8 +44,27 @@ for (const name of FORWARDED) {
   app.core.events.on(name, (payload: unknown) => post({ type: 'event', name, payload: redacted(payload, app.redactor) }));
 }
 
-// Entries this thread appends are the serving process's own (its audit watcher and forwarders listen).
-app.core.audit.onAppend((entry) => post({ type: 'audit-appended', entry: redacted(entry, app.redactor) }));
+// Entries this thread appends are the serving process's own (its audit watcher and forwarders listen):
+// counted up before the commit, down by the serving thread when it has the message (release-thread.ts).
+const appending = new Int32Array(init.appending);
+const append = app.core.audit.append.bind(app.core.audit);
+app.core.audit.append = (input) => {
+  Atomics.add(appending, 0, 1);
+  try {
+    return append(input);
+  } catch (err) {
+    Atomics.sub(appending, 0, 1);
+    throw err;
+  }
+};
+app.core.audit.onAppend((entry) => {
+  try {
+    post({ type: 'audit-appended', entry: redacted(entry, app.redactor) });
+  } catch {
+    // Never left counted: the serving thread would stop reading the log for other processes' work.
+    Atomics.sub(appending, 0, 1);
+  }
+});
 
 port.on('message', (m: ToReleaseThread) => {
   switch (m.type) {

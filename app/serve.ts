@@ -55,7 +55,12 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
       ? {
           core: (deps) =>
             (threaded = new ThreadedReleaseCore(deps, {
-              init: { env: { ...(options.env ?? process.env) }, logFormat: options.logFormat, retryBaseMs: options.retryBaseMs },
+              init: {
+                env: { ...(options.env ?? process.env) },
+                logFormat: options.logFormat,
+                retryBaseMs: options.retryBaseMs,
+                appending: new SharedArrayBuffer(4),
+              },
               logDestination: options.logDestination ?? process.stdout,
               metrics: () => app.metrics,
             })),
