@@ -7,7 +7,7 @@ import type { Conjur } from '../src/conjur/types.js';
 import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
-import { ReleaseCore } from '../src/release/core.js';
+import { ReleaseCore, type CoreDeps } from '../src/release/core.js';
 import { Denials } from '../src/release/denials.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
@@ -28,6 +28,8 @@ export interface CreateAppOptions {
   logFormat?: LogFormat;
   conjur?: Conjur;
   retryBaseMs?: number;
+  /** Builds the release core from its dependencies (serve's runs releases in a worker thread, see release-thread.ts). */
+  core?: (deps: CoreDeps) => ReleaseCore;
 }
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
@@ -60,7 +62,7 @@ export function createApp(options: CreateAppOptions = {}): App {
     });
   const conjur = measuredConjur(rawConjur, metrics);
   const db = openDatabase(config.dataDir);
-  const core = new ReleaseCore({
+  const coreDeps: CoreDeps = {
     config,
     db,
     conjur,
@@ -70,7 +72,8 @@ export function createApp(options: CreateAppOptions = {}): App {
     inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-  });
+  };
+  const core = options.core ? options.core(coreDeps) : new ReleaseCore(coreDeps);
   const yanks = new YankService({
     core,
     db,

@@ -10,6 +10,7 @@ import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, sl
 import { Redactor } from '../src/redact.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
 import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
+import { releaseThreadAvailable, ThreadedReleaseCore } from './release-thread.js';
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
 export async function mountHandlers(http: Express, app: App): Promise<{ stop(): Promise<void> }> {
@@ -33,11 +34,46 @@ export interface ServingBot extends RunningServer {
   reload(trigger: 'SIGHUP'): ReloadOutcome;
 }
 
-export async function serve(options: CreateAppOptions = {}): Promise<ServingBot> {
+export interface ServeOptions extends CreateAppOptions {
+  /**
+   * Releases run in a worker thread (release-thread.ts), off the event loop that answers Slack and
+   * the webhook. On by default where the compiled worker exists (dist/) and Conjur is not a test's
+   * in-process object, which a thread could not share.
+   */
+  releaseThread?: boolean;
+}
+
+export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   // The port before anything is written: a port in use leaves no database behind.
   const { env: listenOn } = loadAppConfig(options.env ?? process.env, new Redactor());
   await checkPortFree(listenOn.HOST, listenOn.PORT);
-  const app = createApp(options);
+  const { releaseThread = releaseThreadAvailable() && !options.conjur, ...createOptions } = options;
+  let threaded: ThreadedReleaseCore | undefined;
+  const app = createApp({
+    ...createOptions,
+    ...(releaseThread
+      ? {
+          core: (deps) =>
+            (threaded = new ThreadedReleaseCore(deps, {
+              init: {
+                env: { ...(options.env ?? process.env) },
+                logFormat: options.logFormat,
+                retryBaseMs: options.retryBaseMs,
+                appending: new SharedArrayBuffer(4),
+              },
+              logDestination: options.logDestination ?? process.stdout,
+              metrics: () => app.metrics,
+            })),
+        }
+      : {}),
+  });
+  try {
+    await threaded?.start();
+  } catch (err) {
+    await threaded?.stopThread();
+    app.close();
+    throw err;
+  }
   const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
@@ -57,6 +93,7 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
   } catch (err) {
     await handlers?.stop();
     await forwarding.stop();
+    await threaded?.stopThread();
     app.close();
     throw err;
   }
@@ -74,6 +111,7 @@ export async function serve(options: CreateAppOptions = {}): Promise<ServingBot>
       // The last summaries reach the channel, and the Slack timers stop, before the database closes.
       await handlers?.stop();
       await forwarding.stop();
+      await threaded?.stopThread();
       app.close();
     })());
   return { app, server, policy, reload: (trigger) => policy.reload(trigger), stop };

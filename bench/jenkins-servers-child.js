@@ -1,6 +1,10 @@
 // Server process of the webhook bench: the bot (serve(), as `release-bot serve` runs it, with its
-// Jenkins webhook) on $PORT and, in the same process, a bare express JSON endpoint on $BARE_PORT.
-// Prints one JSON line when both listen; SIGTERM stops both.
+// Jenkins webhook) on $PORT and, in the same process, a bare express JSON endpoint on $BARE_PORT and
+// the webhook's floor on $FLOOR_PORT: the same JSON endpoint making one durable SQLite insert per
+// request (better-sqlite3, WAL, synchronous=FULL, as src/store/db.ts opens the bot's database).
+// Prints one JSON line when all listen; SIGTERM stops them.
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import express from 'express';
 import { serve } from '../dist/app/serve.js';
 import { nullStream } from './lib/util.js';
@@ -10,14 +14,30 @@ const bare = express();
 bare.post('/webhooks/jenkins', express.json({ limit: '1mb' }), (req, res) => {
   res.status(202).json({ status: 'staged', project: req.body.project, version: req.body.version });
 });
-const bareServer = await new Promise((resolve, reject) => {
-  const s = bare.listen(Number(process.env.BARE_PORT), '127.0.0.1', () => resolve(s));
-  s.once('error', reject);
+const floorDb = new Database(path.join(process.env.RELEASE_BOT_DATA_DIR, 'floor.sqlite'));
+floorDb.pragma('journal_mode = WAL');
+floorDb.pragma('synchronous = FULL');
+floorDb.exec('CREATE TABLE IF NOT EXISTS reports (id INTEGER PRIMARY KEY, project TEXT, version TEXT, body TEXT, at TEXT)');
+const insert = floorDb.prepare('INSERT INTO reports (project, version, body, at) VALUES (?, ?, ?, ?)');
+const floor = express();
+floor.post('/webhooks/jenkins', express.json({ limit: '1mb' }), (req, res) => {
+  insert.run(String(req.body.project), String(req.body.version), JSON.stringify(req.body), new Date().toISOString());
+  res.status(202).json({ status: 'staged', project: req.body.project, version: req.body.version });
 });
+const listenOn = (app, port) =>
+  new Promise((resolve, reject) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+const bareServer = await listenOn(bare, Number(process.env.BARE_PORT));
+const floorServer = await listenOn(floor, Number(process.env.FLOOR_PORT));
 process.stdout.write(`${JSON.stringify({ ready: true, pid: process.pid })}\n`);
 process.once('SIGTERM', async () => {
-  bareServer.close();
-  bareServer.closeAllConnections();
+  for (const s of [bareServer, floorServer]) {
+    s.close();
+    s.closeAllConnections();
+  }
+  floorDb.close();
   await running.stop();
   process.exit(0);
 });
