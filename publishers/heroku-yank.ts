@@ -4,6 +4,7 @@ import { clip } from '../src/validate.js';
 import { request, type HttpRequest, type Service } from './http.js';
 import { credential } from './common/credential.js';
 import { sleep } from './common/wait.js';
+import type { Build, Release } from './heroku/api-types.js';
 
 /** The heroku destination's options a yank reads (publishers/heroku.ts). */
 export interface HerokuYankOptions {
@@ -21,21 +22,6 @@ export const RELEASES_RANGE = 'version ..; max=1000, order=desc';
 /** The build id at the end of the location publish returns (`.../activity/builds/<uuid>`). */
 const BUILD_LOCATION = /\/apps\/([a-z][a-z0-9-]{1,29})\/activity\/builds\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-interface Build {
-  id: string;
-  status: string;
-  source_blob?: { checksum?: string | null; version?: string | null };
-  release?: { id: string } | null;
-}
-interface Release {
-  id: string;
-  version: number;
-  status: string;
-  current?: boolean;
-  description?: string;
-  slug?: { id?: string } | null;
-  eligible_for_rollback?: boolean;
-}
 interface Job {
   ctx: YankContext;
   opts: HerokuYankOptions;

@@ -8,6 +8,7 @@ import { hashUrl, request, type HttpRequest, type HttpResponse, type Service } f
 import { credential } from './common/credential.js';
 import { serviceUrl } from './common/service-url.js';
 import { stagedFile } from './common/staged-file.js';
+import type { Build, Release } from './heroku/api-types.js';
 import { sleep } from './common/wait.js';
 
 /**
@@ -41,18 +42,6 @@ type Options = z.infer<typeof options>;
 const SERVICE: Service = { name: 'Heroku', credential: 'HEROKU_API_KEY' };
 const SETTLED = new Set(['succeeded', 'failed']);
 
-interface Build {
-  id: string;
-  status: string;
-  source_blob?: { checksum?: string | null; version?: string | null };
-  release?: { id: string } | null;
-}
-interface Release {
-  id: string;
-  version: number;
-  status: string;
-  description?: string;
-}
 interface Job {
   ctx: PublishContext;
   opts: Options;
