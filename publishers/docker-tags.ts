@@ -1,5 +1,5 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import { MANIFEST_DIGEST } from '../src/staging/skopeo.js';
+import { MANIFEST_DIGEST, parseImageReference } from '../src/staging/skopeo.js';
 import { replyHeader as header } from './docker/registry-exchange.js';
 import { fetchManifest, RegistryClient, sha256Digest, type RegistryAccess } from './oci-registry.js';
 
@@ -82,4 +82,25 @@ export async function checkTags(
     else states.push({ tag, state: 'conflict', digest: existing });
   }
   return states;
+}
+
+/**
+ * The digest an image reference (`host/path@sha256:…` or `host/path:tag`) resolves to on the staging
+ * registry, asked anonymously as skopeo inspect asked it (no credential goes to the staging registry):
+ * one HEAD, no process. NOT_FOUND when the registry has no such reference.
+ */
+export async function stagedImageDigest(
+  ref: string,
+  options: { tlsVerify: boolean; redact: (text: string) => string; signal?: AbortSignal },
+): Promise<string> {
+  const image = parseImageReference(ref);
+  const reference = image.digest ?? (image.tag as string);
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, AbortSignal.timeout(CHECK_TIMEOUT_MS)])
+    : AbortSignal.timeout(CHECK_TIMEOUT_MS);
+  const client = new RegistryClient(image.host, image.path, { tlsVerify: options.tlsVerify, signal, redact: options.redact }, 'pull');
+  const digest = await digestAt(client, reference);
+  if (digest === undefined)
+    throw new ReleaseBotError(ErrorCode.NotFound, `${ref} is not in the staging registry (deleted or never pushed)`);
+  return digest;
 }

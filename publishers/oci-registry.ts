@@ -64,7 +64,8 @@ export function sha256Digest(bytes: Buffer): string {
 
 /**
  * HTTPS always first. tls_verify false skips the certificate check and, like skopeo, falls back to plain
- * HTTP when the TLS handshake fails, but on a loopback registry only: a credential never crosses a network in clear.
+ * HTTP when the TLS handshake fails, but on a loopback registry only, or for a client given no credential
+ * (the staging registry, read anonymously): a credential never crosses a network in clear.
  */
 export class RegistryClient {
   private base: URL;
@@ -148,7 +149,8 @@ export class RegistryClient {
       reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
     } catch (err) {
       const handshake = err instanceof ReleaseBotError && err.details.reason === 'network' && !this.signal.aborted;
-      if (!(handshake && !this.access.tlsVerify && isLoopback(this.base.hostname))) throw err;
+      const anonymous = !this.access.username && !this.access.password;
+      if (!(handshake && !this.access.tlsVerify && (isLoopback(this.base.hostname) || anonymous))) throw err;
       this.base = new URL(`http://${this.host}`);
       reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
     }
