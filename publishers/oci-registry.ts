@@ -5,6 +5,7 @@ import { clip } from '../src/validate.js';
 import { httpError, type Service } from './http.js';
 import { exchange, isLoopback, replyHeader as header, toHeaders, type Link, type Reply } from './docker/registry-exchange.js';
 import { fetchToken, parseChallenge, type Challenge } from './docker/registry-token.js';
+import { registryCas } from './docker/registry-trust.js';
 
 export { isLoopback, type Reply } from './docker/registry-exchange.js';
 export { parseChallenge } from './docker/registry-token.js';
@@ -87,7 +88,13 @@ export class RegistryClient {
     this.base = new URL(`https://${host}`);
     this.service = { name: `the registry ${host}`, credential: access.credentialName ?? 'REGISTRY_PASSWORD' };
     this.signal = access.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
-    this.link = { tlsVerify: access.tlsVerify, signal: this.signal, redact: (text) => this.redact(text), service: this.service };
+    this.link = {
+      tlsVerify: access.tlsVerify,
+      ca: access.tlsVerify ? registryCas(host) : undefined,
+      signal: this.signal,
+      redact: (text) => this.redact(text),
+      service: this.service,
+    };
     if (access.password) {
       this.local.add(access.password);
       if (access.username !== undefined) this.local.add(`${access.username}:${access.password}`);

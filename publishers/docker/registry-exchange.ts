@@ -18,6 +18,8 @@ export interface Reply {
 /** What one exchange with a registry needs besides the request: its TLS setting, the deadline, redaction, its name. */
 export interface Link {
   tlsVerify: boolean;
+  /** The CA certificates to trust when tlsVerify (registry-trust.ts: the ones skopeo trusts); Node's defaults when absent. */
+  ca?: string[] | undefined;
   signal: AbortSignal;
   redact: (text: string) => string;
   service: Service;
@@ -44,7 +46,8 @@ export function toHeaders(headers: http.IncomingHttpHeaders): Headers {
 
 /**
  * One HTTP exchange; the body is read up to `limit` bytes and a longer one is refused. No agent and no
- * proxy: the request goes straight to the registry with the destination's own TLS setting.
+ * proxy: the request goes straight to the registry with the destination's own TLS setting and the CAs
+ * skopeo trusts for it.
  */
 export function exchange(
   link: Link,
@@ -65,7 +68,7 @@ export function exchange(
     },
     signal: link.signal,
     agent: false,
-    ...(url.protocol === 'https:' ? { rejectUnauthorized: link.tlsVerify } : {}),
+    ...(url.protocol === 'https:' ? { rejectUnauthorized: link.tlsVerify, ...(link.tlsVerify && link.ca ? { ca: link.ca } : {}) } : {}),
   };
   return new Promise<Reply>((resolve, reject) => {
     const fail = (err: unknown) => {
