@@ -16,7 +16,11 @@ import { makeTmpDir } from '../support/tmp.js';
 const USER = 'release-bot';
 const PASSWORD = 'canary-docker-requests-pw-7f3a9c1e5b';
 const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
-/** OCI image-spec media-types.md: what a HEAD must accept so a registry answers for the index and the manifest as pushed. */
+/**
+ * What a HEAD must accept (OCI image-spec media-types.md) for a registry to answer for the manifest as pushed:
+ * distribution registry/handlers/manifests.go GetManifest (which serves HEAD too) answers MANIFEST_UNKNOWN, a 404,
+ * for an OCI manifest or index the Accept header does not name, and rewrites a Docker list to one platform's manifest.
+ */
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
