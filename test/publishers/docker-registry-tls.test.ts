@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ErrorCode } from '../../src/errors.js';
 import { inspectDigest, writeAuthFile } from '../../src/staging/skopeo.js';
 import { dockerPublisher } from '../../publishers/docker.js';
@@ -10,8 +8,8 @@ import { publishContext, type TestContext } from '../support/publish-context.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
+import { selfSignedLoopbackCert } from '../support/tls-cert.js';
 
-const run = promisify(execFile);
 const tmp = makeTmpDir('release-bot-docker-tls-');
 const USER = 'release-bot';
 const PASSWORD = 'canary-tls-registry-pw-5e2b8d40';
@@ -31,26 +29,7 @@ const savedCertFile = process.env.SSL_CERT_FILE;
 
 beforeAll(async () => {
   requireBinary('skopeo', 'skopeo');
-  requireBinary('openssl', 'openssl');
-  const key = path.join(tmp.dir, 'key.pem');
-  const cert = path.join(tmp.dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  const { key, cert } = await selfSignedLoopbackCert(tmp.dir);
   withCa = path.join(tmp.dir, 'bundle-with-ca.pem');
   writeFileSync(withCa, readFileSync(cert, 'utf8'));
   [staging, dest] = await Promise.all([
