@@ -1,4 +1,5 @@
 import { destinationTypes, publishers } from '../publishers/registry.js';
+import { stagedImageDigest } from '../publishers/docker-tags.js';
 import type { App } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config/load.js';
 import { ConjurClient } from '../src/conjur/client.js';
@@ -70,6 +71,7 @@ export function createApp(options: CreateAppOptions = {}): App {
     redactor,
     log,
     inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
+    recheckImage: (ref, tlsVerify) => stagedImageDigest(ref, { tlsVerify, redact: (t) => redactor.redact(t) }),
     maxConcurrentReleases: config.env.RELEASE_BOT_MAX_CONCURRENT_RELEASES,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   };

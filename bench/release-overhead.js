@@ -37,6 +37,12 @@ const IMAGE = SMOKE ? { layers: 1, layerBytes: 256 * 1024 } : { layers: 4, layer
 const DESTS = ['b', 'c', 'd'];
 const REGISTRY_USER = 'release-bot';
 const CREDS = { REGISTRY_USERNAME: 'release/bench/registry-user', REGISTRY_PASSWORD: 'release/bench/registry-password' };
+/**
+ * BENCH_BEFORE_BOT=<another build's bin/release-bot.js>: a second `serve` from that build (a copy of an
+ * earlier commit, built) runs the one-destination release too, interleaved with this build's in the same
+ * rounds, for a before/after in one run.
+ */
+const BEFORE_BOT = process.env.BENCH_BEFORE_BOT;
 
 export async function available() {
   for (const bin of ['skopeo', 'docker-registry', 'htpasswd']) {
@@ -78,6 +84,7 @@ export async function run({ log }) {
   const { startSlackStandIn } = await import(devDist('slack-stand-in.js'));
   const slack = await startSlackStandIn({ users: [{ id: 'U0ALICE', name: 'alice' }] });
   let server;
+  let beforeServer;
   try {
     const staging = await startRegistry();
     registries.push(staging);
@@ -105,6 +112,20 @@ export async function run({ log }) {
     server = startProcess(process.execPath, [path.join(repoRoot, 'bin', 'release-bot.js'), 'serve'], { env, cwd: repoRoot });
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/healthz`, server);
+    let beforeBase;
+    if (BEFORE_BOT) {
+      const beforePort = await freePort();
+      const beforeRoot = path.join(root, 'before');
+      const beforeEnv = botEnv(beforeRoot, conjur, apiKey, dockerProject('one', staging, [['b', dest.b]]), {
+        ...env,
+        PORT: String(beforePort),
+        RELEASE_BOT_CONFIG: path.join(beforeRoot, 'releases.yml'),
+        RELEASE_BOT_DATA_DIR: path.join(beforeRoot, 'data'),
+      });
+      beforeServer = startProcess(process.execPath, [BEFORE_BOT, 'serve'], { env: beforeEnv, cwd: path.dirname(path.dirname(BEFORE_BOT)) });
+      beforeBase = `http://127.0.0.1:${beforePort}`;
+      await waitForHttp(`${beforeBase}/healthz`, beforeServer);
+    }
 
     let n = 0;
     /** A fresh image (new random layers, so no registry holds its blobs) pushed to the staging registry. */
@@ -119,15 +140,15 @@ export async function run({ log }) {
       return { ref: `${staging.host}/bench/staged:v${n}`, digest: pushed.digest, bytes: img.bytes };
     };
     /** Stages a fresh image by a signed Jenkins report, then times `/release` from the command to the summary. */
-    const botRelease = async (project) => {
+    const botRelease = async (project, at = base) => {
       const image = await freshImage();
       const version = `1.0.${n}`;
       const report = imageReport(jwtSecret, project, version, n, image);
-      const staged = await fetch(`${base}/webhooks/jenkins`, { method: 'POST', ...report });
+      const staged = await fetch(`${at}/webhooks/jenkins`, { method: 'POST', ...report });
       if (staged.status !== 202) throw new Error(`staging ${project} ${version} answered ${staged.status}: ${await staged.text()}`);
       const command = slashCommand(signingSecret, { text: `${project} ${version}`, responseUrl: slack.responseUrl(`r${n}`) });
       const started = performance.now();
-      const ack = await fetch(`${base}/slack/events`, { method: 'POST', ...command });
+      const ack = await fetch(`${at}/slack/events`, { method: 'POST', ...command });
       await ack.arrayBuffer();
       const post = await slack.waitFor(
         (c) => c.method === 'chat.postMessage' && String(c.body.text ?? '').startsWith(`Releasing ${project} ${version} `),
@@ -181,6 +202,7 @@ export async function run({ log }) {
 
     const variants = [
       { name: 'one', run: () => botRelease('one') },
+      ...(beforeBase ? [{ name: 'one-before', run: () => botRelease('one', beforeBase) }] : []),
       { name: 'skopeo', run: skopeoAlone },
       { name: 'three', run: () => botRelease('three') },
       { name: 'skopeo-three', run: skopeoThree },
@@ -239,6 +261,22 @@ export async function run({ log }) {
               ms(wall('skopeo')),
               ratio(destMs('one', 'b'), wall('skopeo')),
             ],
+            ...(beforeBase
+              ? [
+                  [
+                    'the same release from the build given in BENCH_BEFORE_BOT (before), vs `skopeo copy` alone',
+                    ms(wall('one-before')),
+                    ms(wall('skopeo')),
+                    ratio(wall('one-before'), wall('skopeo')),
+                  ],
+                  [
+                    '  of which the docker destination itself (before)',
+                    ms(destMs('one-before', 'b')),
+                    ms(wall('skopeo')),
+                    ratio(destMs('one-before', 'b'), wall('skopeo')),
+                  ],
+                ]
+              : []),
             [
               `three docker destinations (3 registries, concurrency 4) vs the slowest alone (registry-${slowestName})`,
               ms(wall('three')),
@@ -263,12 +301,13 @@ export async function run({ log }) {
       notes: [
         `${skopeoVersion}; the registries are docker-registry (distribution) instances on 127.0.0.1, plain HTTP, each with its own storage; the destinations ask for basic auth (htpasswd, bcrypt), the staging registry does not. The bot is \`release-bot serve\` as a separate process, with the Conjur stand-in and the loopback Slack stand-in.`,
         'The clock starts when the signed `/release` is sent and stops when the stand-in records the chat.update that turns the release message into the audit summary: Slack ack, Conjur membership check and batch secret fetch (the registry credentials), staged digest re-check, every destination, the audit entry and the chat calls are all inside it. Staging (the signed Jenkins report) happens before the clock starts.',
-        'A docker release runs skopeo twice: inspect at release (the staged digest is re-checked) and the copy; the destination tags are checked before the copy (never overwrite) and read back after it with one registry HEAD each, no process. The baseline is the copy alone, with the same credentials in an auth file.',
+        'A docker release runs skopeo once, for the copy: the staged digest is re-checked with one registry HEAD of the staging registry, and the destination tags are checked before the copy (never overwrite) and read back after it with one HEAD each, no process (test/release/docker-release-requests.test.ts counts them). The baseline is the copy alone, with the same credentials in an auth file.',
         `The three-destination release copies one image to three registries at once; the four registries, the skopeo processes and the bot all share this machine's ${cpus().length} cores.`,
       ],
     };
   } finally {
     if (server) await stopProcess(server);
+    if (beforeServer) await stopProcess(beforeServer);
     for (const r of registries) await r.stop();
     await slack.close();
     await conjur.close();

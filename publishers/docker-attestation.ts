@@ -1,20 +1,15 @@
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { IN_TOTO_PAYLOAD_TYPE } from '../src/provenance/dsse.js';
 import type { AttestationToPublish, PublishContext } from '../src/publishing/types.js';
-import { MANIFEST_DIGEST, parseImageReference, parseRepository } from '../src/staging/skopeo.js';
+import { MANIFEST_DIGEST, parseRepository } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
-import {
-  ANY_MANIFEST,
-  MAX_MANIFEST_BYTES,
-  MEDIA_TYPES,
-  RegistryClient,
-  sha256Digest,
-  type Reply,
-  type RegistryAccess,
-} from './oci-registry.js';
+import { attestationTag, MAX_ENVELOPE_BYTES, readAttestationManifest, readLayer, type Descriptor } from './docker/attestation-manifest.js';
+import { replyHeader as header } from './docker/registry-exchange.js';
+import { fetchManifest, MEDIA_TYPES, RegistryClient, sha256Digest, type RegistryAccess } from './oci-registry.js';
 
 export type { RegistryAccess } from './oci-registry.js';
+export { attestationTag, MAX_ENVELOPE_BYTES } from './docker/attestation-manifest.js';
+export { fetchImageAttestations, type ImageAttestations } from './docker/fetch-attestations.js';
 
 /**
  * An image's attestation as cosign stores one (sigstore/cosign specs/ATTESTATION_SPEC.md,
@@ -27,13 +22,6 @@ export type { RegistryAccess } from './oci-registry.js';
  * Others may have attested the same image (cosign appends): their layers are kept and ours appended,
  * never overwritten; a tag holding anything but DSSE layers is not ours to touch and is refused.
  */
-export interface ImageAttestations {
-  /** The manifest digest the reference resolves to (sha256:...). */
-  subjectDigest: string;
-  /** Every DSSE envelope found under `sha256-<hex>.att`, as bytes. */
-  envelopes: Buffer[];
-}
-
 export interface AttestedImage {
   /** `<repository>:sha256-<hex>.att` */
   location: string;
@@ -43,94 +31,8 @@ export interface AttestedImage {
   manifestDigest: string;
 }
 
-/** An envelope is a few KiB; a layer larger than this is not one we wrote, and is not read. */
-export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
-const MAX_LAYERS = 64;
 /** cosign's layer annotation for the signature, empty for an attestation (the signature is inside the envelope). */
 const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-
-const descriptorSchema = z.looseObject({
-  mediaType: z.string(),
-  digest: z.string().regex(MANIFEST_DIGEST),
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
-});
-const manifestSchema = z.looseObject({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema),
-});
-type Descriptor = z.infer<typeof descriptorSchema>;
-type Manifest = z.infer<typeof manifestSchema>;
-
-/** sha256:<hex> -> sha256-<hex>.att */
-export function attestationTag(digest: string): string {
-  return `${digest.replace(':', '-')}.att`;
-}
-
-interface Found {
-  digest: string;
-  manifest?: Manifest;
-  /** Why the tag does not hold a DSSE-only attestation manifest we can read. */
-  problem?: string;
-}
-
-function header(reply: Reply, name: string): string | undefined {
-  const value = reply.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** The `.att` manifest, hashed by us; undefined when the tag does not exist. */
-async function readAttestationManifest(client: RegistryClient, tag: string): Promise<Found | undefined> {
-  const reply = await client.call({
-    method: 'GET',
-    url: client.repoUrl(`manifests/${tag}`),
-    headers: { Accept: ANY_MANIFEST },
-    expect: [404],
-    limit: MAX_MANIFEST_BYTES,
-  });
-  if (reply.status === 404) return undefined;
-  const digest = sha256Digest(reply.body);
-  const claimed = header(reply, 'docker-content-digest');
-  if (claimed && claimed !== digest) {
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${client.host}/${client.repoPath}:${tag} was served as ${clip(claimed, 80)} but its bytes hash to ${digest}: something between us and the registry changed it`,
-    );
-  }
-  let parsed: ReturnType<typeof manifestSchema.safeParse>;
-  try {
-    parsed = manifestSchema.safeParse(JSON.parse(reply.body.toString('utf8')));
-  } catch {
-    return { digest, problem: 'something that is not JSON' };
-  }
-  if (!parsed.success) return { digest, problem: 'something that is not an image manifest (an index, or another format)' };
-  const manifest = parsed.data;
-  const type = manifest.mediaType ?? header(reply, 'content-type');
-  if (type !== MEDIA_TYPES.ociManifest && type !== MEDIA_TYPES.dockerManifest)
-    return { digest, problem: `a ${clip(String(type), 80)}, not an image manifest` };
-  if (manifest.layers.length > MAX_LAYERS) return { digest, problem: `${manifest.layers.length} layers (at most ${MAX_LAYERS} are read)` };
-  const foreign = manifest.layers.find((l) => l.mediaType !== MEDIA_TYPES.dsse || l.size > MAX_ENVELOPE_BYTES);
-  if (foreign) return { digest, problem: `a layer that is not a DSSE envelope (${clip(foreign.mediaType, 80)}, ${foreign.size} bytes)` };
-  return { digest, manifest };
-}
-
-/** A layer's bytes, refused unless they are exactly the size and sha256 its descriptor names. */
-async function readLayer(client: RegistryClient, layer: Descriptor): Promise<Buffer> {
-  const reply = await client.call({ method: 'GET', url: client.repoUrl(`blobs/${layer.digest}`), limit: layer.size });
-  const got = sha256Digest(reply.body);
-  if (reply.body.length !== layer.size || got !== layer.digest) {
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${client.host}/${client.repoPath} served other bytes for the attestation layer ${layer.digest} (${reply.body.length} bytes hashing to ${got}): its storage was altered, or something in between changed them`,
-      {
-        details: { layer: layer.digest, served: got },
-      },
-    );
-  }
-  return reply.body;
-}
 
 /** Uploads a blob unless the repository has it (distribution-spec: POST /blobs/uploads/, then PUT <Location>&digest=). */
 async function putBlob(client: RegistryClient, bytes: Buffer, digest: string): Promise<void> {
@@ -196,13 +98,7 @@ export async function attestImage(
   const location = `${repository}:${tag}`;
 
   // An attestation only ever sits beside the image it is about, in the same repository.
-  const subject = await client.call({
-    method: 'HEAD',
-    url: client.repoUrl(`manifests/${digest}`),
-    headers: { Accept: ANY_MANIFEST },
-    expect: [404],
-  });
-  if (subject.status === 404) {
+  if ((await fetchManifest(client, 'HEAD', digest)) === undefined) {
     throw new ReleaseBotError(
       ErrorCode.DestinationFailed,
       `${repository} does not serve ${digest}: the image is published before its attestation (a registry may lag right after a push)`,
@@ -279,47 +175,4 @@ export async function attestImage(
     present ? 'attestation already attached' : 'attestation attached',
   );
   return { location, status: present ? 'already-present' : 'published', manifestDigest: after.digest };
-}
-
-/** The manifest digest of a tag or digest reference, from the bytes the registry serves (a digest reference must hash to itself). */
-async function resolveDigest(client: RegistryClient, ref: { tag?: string; digest?: string; repository: string }): Promise<string> {
-  const reference = ref.digest ?? (ref.tag as string);
-  const reply = await client.call({
-    method: 'GET',
-    url: client.repoUrl(`manifests/${reference}`),
-    headers: { Accept: ANY_MANIFEST },
-    expect: [404],
-    limit: MAX_MANIFEST_BYTES,
-  });
-  if (reply.status === 404) throw new ReleaseBotError(ErrorCode.NotFound, `${ref.repository} has no image ${reference}`);
-  const digest = sha256Digest(reply.body);
-  if (ref.digest && digest !== ref.digest) {
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${ref.repository}@${ref.digest} was served as bytes hashing to ${digest}: something between us and the registry changed them`,
-    );
-  }
-  return digest;
-}
-
-/**
- * Every DSSE envelope attached to an image (`provenance verify <image-ref>`): resolves the reference to
- * its manifest digest, reads `sha256-<hex>.att`, returns each layer's bytes, hash-checked. A tag that
- * holds anything else is refused rather than partly read. No attestation: an empty list.
- */
-export async function fetchImageAttestations(imageRef: string, access: RegistryAccess): Promise<ImageAttestations> {
-  const ref = parseImageReference(imageRef);
-  const client = new RegistryClient(ref.host, ref.path, access, 'pull');
-  const subjectDigest = await resolveDigest(client, ref);
-  const tag = attestationTag(subjectDigest);
-  const found = await readAttestationManifest(client, tag);
-  if (!found) return { subjectDigest, envelopes: [] };
-  if (!found.manifest)
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${ref.repository}:${tag} holds ${found.problem ?? 'something unreadable'}: only DSSE envelopes (${MEDIA_TYPES.dsse}) are read`,
-    );
-  const envelopes: Buffer[] = [];
-  for (const layer of found.manifest.layers) envelopes.push(await readLayer(client, layer));
-  return { subjectDigest, envelopes };
 }

@@ -4,18 +4,12 @@ import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { PublishedRecord, YankContext, YankResult } from '../src/publishing/types.js';
 import { Redactor } from '../src/redact.js';
-import {
-  MANIFEST_DIGEST,
-  SkopeoError,
-  copyImage,
-  deleteImage,
-  digestIfPresent,
-  parseRepository,
-  writeAuthFile,
-} from '../src/staging/skopeo.js';
+import { MANIFEST_DIGEST, SkopeoError, copyImage, deleteImage, parseRepository, writeAuthFile } from '../src/staging/skopeo.js';
 import { clip } from '../src/validate.js';
-import { destinationError } from './docker/session.js';
-import { ANY_MANIFEST, MAX_MANIFEST_BYTES, RegistryClient } from './oci-registry.js';
+import { credentialPair, destinationError, PASSWORD, USERNAME } from './docker/session.js';
+import { otherTagsOn } from './docker/yank-shared-tags.js';
+import { digestAt } from './docker-tags.js';
+import { RegistryClient } from './oci-registry.js';
 
 /** The docker destination's options a yank reads (publishers/docker.ts). */
 export interface DockerYankOptions {
@@ -28,6 +22,8 @@ export interface DockerYankOptions {
 
 interface Access {
   repository: string;
+  /** The destination registry's HTTP API, for what a tag or digest resolves to: no skopeo process for a question. */
+  client: RegistryClient;
   tlsVerify: boolean;
   authFile?: string;
   redact: (text: string) => string;
@@ -41,7 +37,7 @@ interface Access {
  * and within the destination repository, to the previous version's image; with
  * `delete_version_tag` the yanked manifest is then deleted, which removes the tags that name the
  * version, unless another tag (another version's, or one set by hand) is on the same manifest: then
- * the manifest stays and the answer is `cannot-yank`. Read back with `skopeo inspect` before it answers.
+ * the manifest stays and the answer is `cannot-yank`. Read back (a registry HEAD per tag, no skopeo process) before it answers.
  *
  * Tags with `{version}` or `{build}` name this build and stay: pointing `4.2.0-build.7` at 4.1.0's
  * image would make a version's own tag serve another version. Without a previous version (or when
@@ -58,9 +54,9 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
   try {
     const moving: string[] = [];
     for (const tag of floating) {
-      if ((await read(access, `${repo}:${tag}`)) === yanked) moving.push(tag);
+      if ((await digestAt(access.client, tag)) === yanked) moving.push(tag);
     }
-    const manifestPresent = opts.delete_version_tag && (await read(access, `${repo}@${yanked}`)) !== undefined;
+    const manifestPresent = opts.delete_version_tag && (await digestAt(access.client, yanked)) !== undefined;
     if (moving.length === 0 && !manifestPresent) {
       const kept = opts.delete_version_tag
         ? `${yanked.slice(0, 19)}… is deleted from ${repo}`
@@ -85,7 +81,7 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
         location: repo,
       };
     }
-    if (moving.length > 0 && previous !== undefined && (await read(access, `${repo}@${previous}`)) === undefined) {
+    if (moving.length > 0 && previous !== undefined && (await digestAt(access.client, previous)) === undefined) {
       return {
         status: 'cannot-yank',
         detail: `${ctx.previous?.version}'s image ${previous.slice(0, 19)}… is not in ${repo}, so ${tagList(repo, moving)} cannot move back to it: nothing was changed`,
@@ -110,16 +106,16 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
       ctx.progress(`moving ${repo}:${tag} back to ${ctx.previous?.version} (${i + 1} of ${moving.length})`);
       await move(access, previous, tag);
     }
-    const shared = manifestPresent ? await otherTagsOn(ctx, opts, yanked) : undefined;
+    const shared = manifestPresent ? await otherTagsOn(ctx, opts, access.client, yanked) : undefined;
     const refused = manifestPresent ? (shared ?? (await deleteManifest(access, yanked))) : undefined;
 
     // Read back: the registry is the judge of what each tag now serves.
     const wrong: string[] = [];
     for (const tag of moving) {
-      const now = await read(access, `${repo}:${tag}`);
+      const now = await digestAt(access.client, tag);
       if (now !== previous) wrong.push(`${tag} is ${now ?? 'missing'}`);
     }
-    if (manifestPresent && refused === undefined && (await read(access, `${repo}@${yanked}`)) !== undefined)
+    if (manifestPresent && refused === undefined && (await digestAt(access.client, yanked)) !== undefined)
       wrong.push(`${yanked} is still served`);
     if (wrong.length > 0) {
       throw new ReleaseBotError(
@@ -157,106 +153,41 @@ function digestOf(record: PublishedRecord, which: string): string {
   return digest;
 }
 
-/**
- * Why the yanked manifest must not be deleted, if it must not: deleting by digest drops every tag on it
- * (distribution-spec "Deleting Manifests"), and a tag that is not this version's own (another version
- * released from the same bytes, or one set by hand) would go with it. Tags are listed and each is asked
- * for its digest; a listing the registry pages, or one that fails, keeps the manifest.
- */
-async function otherTagsOn(ctx: YankContext, opts: DockerYankOptions, digest: string): Promise<string | undefined> {
-  const repo = parseRepository(opts.repository);
-  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const own = opts.tags
-    .filter((t) => t.includes('{'))
-    .map(
-      (t) =>
-        new RegExp(
-          `^${escape(t).replaceAll(escape('{version}'), escape(ctx.version)).replaceAll(escape('{build}'), '[A-Za-z0-9_.-]+').replaceAll(escape('{project}'), escape(ctx.project))}$`,
-        ),
-    );
-  const client = new RegistryClient(
-    repo.host,
-    repo.path,
-    {
-      username: ctx.credentials.REGISTRY_USERNAME,
-      password: ctx.credentials.REGISTRY_PASSWORD,
-      tlsVerify: opts.tls_verify,
-      signal: ctx.signal,
-      redact: ctx.redact,
-    },
-    'pull',
-  );
-  const list = await client.call({ method: 'GET', url: client.repoUrl('tags/list'), limit: MAX_MANIFEST_BYTES });
-  if (list.headers.link)
-    return `${opts.repository} lists its tags in pages, so they cannot all be checked: ${ctx.version}'s manifest was not deleted`;
-  let tags: unknown;
-  try {
-    tags = (JSON.parse(list.body.toString('utf8')) as { tags?: unknown }).tags;
-  } catch {
-    return `${opts.repository} answered its tag list with something that is not JSON, so the tags on the image cannot be checked: ${ctx.version}'s manifest was not deleted`;
-  }
-  const others: string[] = [];
-  for (const tag of Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : []) {
-    if (own.some((re) => re.test(tag))) continue;
-    const head = await client.call({
-      method: 'HEAD',
-      url: client.repoUrl(`manifests/${encodeURIComponent(tag)}`),
-      headers: { Accept: ANY_MANIFEST },
-      expect: [404],
-    });
-    if (head.status !== 404 && head.headers['docker-content-digest'] === digest) others.push(tag);
-  }
-  if (others.length === 0) return undefined;
-  return `its image is also tagged ${clip(others.join(', '), 200)} (another version's, or set by hand), which deleting it would remove: not deleted`;
-}
-
 function tagList(repo: string, tags: string[]): string {
   return tags.map((t) => `${repo}:${t}`).join(', ');
 }
 
-/** The destination's auth file (REGISTRY_USERNAME/REGISTRY_PASSWORD, as publish reads them), removed afterwards. */
+/**
+ * The destination's registry client and auth file (REGISTRY_USERNAME/REGISTRY_PASSWORD, as publish
+ * reads them), the file removed afterwards.
+ */
 async function openAccess(ctx: YankContext, opts: DockerYankOptions): Promise<Access & { cleanup: () => Promise<void> }> {
   const local = new Redactor();
+  const repo = parseRepository(opts.repository);
+  const dest = credentialPair(ctx, USERNAME, PASSWORD);
+  const redact = (text: string) => ctx.redact(local.redact(text));
   const access: Access & { cleanup: () => Promise<void> } = {
     repository: opts.repository,
+    client: new RegistryClient(
+      repo.host,
+      repo.path,
+      { ...dest, tlsVerify: opts.tls_verify, signal: ctx.signal, redact, credentialName: PASSWORD },
+      'pull',
+    ),
     tlsVerify: opts.tls_verify,
-    redact: (text) => ctx.redact(local.redact(text)),
+    redact,
     signal: ctx.signal,
     tmpDir: ctx.tmpDir,
     cleanup: async () => {
       if (access.authFile) await rm(access.authFile, { force: true });
     },
   };
-  const username = ctx.credentials.REGISTRY_USERNAME;
-  const password = ctx.credentials.REGISTRY_PASSWORD;
-  if (username === undefined && password === undefined) return access;
-  if (!username || !password) {
-    throw new ReleaseBotError(
-      ErrorCode.ConfigInvalid,
-      "credentials REGISTRY_USERNAME and REGISTRY_PASSWORD go together: map both to Conjur variables in this destination's credentials, or neither",
-    );
-  }
-  if (username.includes(':'))
-    throw new ReleaseBotError(ErrorCode.BadInput, 'the registry username in REGISTRY_USERNAME contains ":", which basic auth cannot carry');
+  if (!dest) return access;
   // base64(user:pass) lives in the auth file only; registered here in case skopeo ever echoes it.
-  local.add(`${username}:${password}`);
+  local.add(`${dest.username}:${dest.password}`);
   access.authFile = path.join(ctx.tmpDir, `yank-auth-${randomUUID()}.json`);
-  await writeAuthFile(access.authFile, parseRepository(opts.repository).host, username, password);
+  await writeAuthFile(access.authFile, repo.host, dest.username, dest.password);
   return access;
-}
-
-async function read(access: Access, ref: string): Promise<string | undefined> {
-  try {
-    return await digestIfPresent(ref, {
-      tlsVerify: access.tlsVerify,
-      ...(access.authFile ? { authFile: access.authFile } : {}),
-      redact: access.redact,
-      signal: access.signal,
-      tmpDir: access.tmpDir,
-    });
-  } catch (err) {
-    throw destinationError(err, `reading ${ref}`);
-  }
 }
 
 /** Copies the previous image by digest to the tag, within the destination repository (its blobs are already there). */

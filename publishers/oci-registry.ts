@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { Redactor } from '../src/redact.js';
 import { clip } from '../src/validate.js';
 import { httpError, type Service } from './http.js';
-import { timedOut } from './common/wait.js';
+import { exchange, isLoopback, replyHeader as header, toHeaders, type Link, type Reply } from './docker/registry-exchange.js';
+import { fetchToken, parseChallenge, type Challenge } from './docker/registry-token.js';
+import { registryCas } from './docker/registry-trust.js';
+
+export { isLoopback, type Reply } from './docker/registry-exchange.js';
+export { parseChallenge } from './docker/registry-token.js';
 
 /**
  * A small client for the registry HTTP API (OCI distribution-spec spec.md: manifests, blob upload by
@@ -40,19 +43,9 @@ export const ANY_MANIFEST = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDI
 
 /** distribution's own cap on a manifest (registry/handlers/manifests.go maxManifestBodySize). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-const MAX_TOKEN_BYTES = 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 5;
 const DEFAULT_TIMEOUT_MS = 120_000;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  /** Where the answer came from, after redirects. */
-  from?: URL;
-}
 
 export interface Call {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT';
@@ -70,35 +63,17 @@ export function sha256Digest(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-export function isLoopback(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-interface Challenge {
-  scheme: string;
-  params: Record<string, string>;
-}
-
-/** `Bearer realm="…",service="…",scope="…"` (RFC 6750 §3) or `Basic realm="…"`. */
-export function parseChallenge(header: string | undefined): Challenge | undefined {
-  const m = /^\s*([A-Za-z]+)\s*(.*)$/s.exec(header ?? '');
-  if (!m) return undefined;
-  const params: Record<string, string> = {};
-  for (const p of (m[2] ?? '').matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-    params[(p[1] as string).toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
-  }
-  return { scheme: (m[1] as string).toLowerCase(), params };
-}
-
 /**
  * HTTPS always first. tls_verify false skips the certificate check and, like skopeo, falls back to plain
- * HTTP when the TLS handshake fails, but on a loopback registry only: a credential never crosses a network in clear.
+ * HTTP when the TLS handshake fails, but on a loopback registry only, or for a client given no credential
+ * (the staging registry, read anonymously): a credential never crosses a network in clear.
  */
 export class RegistryClient {
   private base: URL;
   readonly service: Service;
   private readonly local = new Redactor();
   private readonly signal: AbortSignal;
+  private readonly link: Link;
   private authorization: string | undefined;
   private bearer: Challenge | undefined;
   private pinged = false;
@@ -113,6 +88,13 @@ export class RegistryClient {
     this.base = new URL(`https://${host}`);
     this.service = { name: `the registry ${host}`, credential: access.credentialName ?? 'REGISTRY_PASSWORD' };
     this.signal = access.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
+    this.link = {
+      tlsVerify: access.tlsVerify,
+      ca: access.tlsVerify ? registryCas(host) : undefined,
+      signal: this.signal,
+      redact: (text) => this.redact(text),
+      service: this.service,
+    };
     if (access.password) {
       this.local.add(access.password);
       if (access.username !== undefined) this.local.add(`${access.username}:${access.password}`);
@@ -139,7 +121,7 @@ export class RegistryClient {
     let reply = await this.send(c);
     // Only the registry itself may send us for credentials: a 401 from where a redirect led is just a failure.
     if (reply.status === 401 && reply.from?.origin === this.base.origin) {
-      const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
+      const challenge = parseChallenge(header(reply, 'www-authenticate'));
       const bearer = challenge?.scheme === 'bearer' && challenge.params.realm ? challenge : this.bearer;
       if (bearer && challenge?.params.error !== 'insufficient_scope') {
         this.bearer = bearer;
@@ -153,7 +135,7 @@ export class RegistryClient {
     if (reply.status >= 200 && reply.status < 300) return reply;
     if ((c.expect ?? []).includes(reply.status)) return reply;
     const where = `${c.method} ${this.redact(this.resolve(c.url).pathname)}`;
-    if (reply.status === 401 && parseChallenge(header(reply.headers, 'www-authenticate'))?.params.error === 'insufficient_scope') {
+    if (reply.status === 401 && parseChallenge(header(reply, 'www-authenticate'))?.params.error === 'insufficient_scope') {
       // The token service authenticated us and granted less than asked (token.md: not an error there).
       throw new ReleaseBotError(
         ErrorCode.DestinationFailed,
@@ -174,12 +156,13 @@ export class RegistryClient {
       reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
     } catch (err) {
       const handshake = err instanceof ReleaseBotError && err.details.reason === 'network' && !this.signal.aborted;
-      if (!(handshake && !this.access.tlsVerify && isLoopback(this.base.hostname))) throw err;
+      const anonymous = !this.access.username && !this.access.password;
+      if (!(handshake && !this.access.tlsVerify && (isLoopback(this.base.hostname) || anonymous))) throw err;
       this.base = new URL(`http://${this.host}`);
       reply = await this.raw('GET', this.resolve('/v2/'), {}, undefined, MAX_ERROR_BYTES);
     }
     if (reply.status === 401) {
-      const challenge = parseChallenge(header(reply.headers, 'www-authenticate'));
+      const challenge = parseChallenge(header(reply, 'www-authenticate'));
       if (challenge?.scheme === 'bearer' && challenge.params.realm) {
         this.bearer = challenge;
         await this.fetchToken(challenge);
@@ -188,7 +171,7 @@ export class RegistryClient {
       } else {
         throw new ReleaseBotError(
           ErrorCode.DestinationFailed,
-          `${this.service.name} asks for an authentication it did not name (WWW-Authenticate: ${clip(this.redact(header(reply.headers, 'www-authenticate') ?? 'absent'), 120)}): only Basic and Bearer are supported`,
+          `${this.service.name} asks for an authentication it did not name (WWW-Authenticate: ${clip(this.redact(header(reply, 'www-authenticate') ?? 'absent'), 120)}): only Basic and Bearer are supported`,
           { details: { reason: 'auth' } },
         );
       }
@@ -219,55 +202,10 @@ export class RegistryClient {
     return encoded;
   }
 
-  /** token.md "Requesting a Token": GET realm?service=…&scope=repository:<path>:<actions>, Basic credentials when there are some. */
+  /** A token for this repository and these actions, asked with our credentials when we have some. */
   private async fetchToken(challenge: Challenge): Promise<void> {
-    let realm: URL;
-    try {
-      realm = new URL(challenge.params.realm as string);
-    } catch {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${this.service.name} names a token service that is not a URL (${clip(this.redact(challenge.params.realm ?? ''), 120)})`,
-        { details: { reason: 'auth' } },
-      );
-    }
-    // The credentials go to the realm: never in clear over a network, never to a URL with a scheme we do not speak.
-    if (!(realm.protocol === 'https:' || (realm.protocol === 'http:' && isLoopback(realm.hostname)))) {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${this.service.name} sends us for a token to ${clip(this.redact(realm.origin), 120)}: only https (or http on loopback) is accepted, credentials are sent there`,
-        { details: { reason: 'auth' } },
-      );
-    }
-    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);
-    realm.searchParams.set('scope', `repository:${this.repoPath}:${this.actions}`);
-    const headers: Record<string, string> = {};
-    if (this.access.username && this.access.password) headers.Authorization = `Basic ${this.basicCredentials()}`;
-    const tokenService: Service = { name: `the token service of ${this.host}`, credential: this.service.credential };
-    const reply = await this.raw('GET', realm, headers, undefined, MAX_TOKEN_BYTES);
-    if (reply.status !== 200)
-      throw httpError(
-        { redact: this.redact },
-        tokenService,
-        `GET ${this.redact(realm.pathname)}`,
-        reply.status,
-        toHeaders(reply.headers),
-        reply.body.toString('utf8'),
-      );
-    let token: unknown;
-    try {
-      const json = JSON.parse(reply.body.toString('utf8')) as { token?: unknown; access_token?: unknown };
-      token = json.token ?? json.access_token;
-    } catch {
-      token = undefined;
-    }
-    if (typeof token !== 'string' || token === '' || /[\r\n]/.test(token)) {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${tokenService.name} answered without a token (neither "token" nor "access_token")`,
-        { retryable: true, details: { reason: 'auth' } },
-      );
-    }
+    const basic = this.access.username && this.access.password ? this.basicCredentials() : undefined;
+    const token = await fetchToken(challenge, { link: this.link, host: this.host, repoPath: this.repoPath, actions: this.actions, basic });
     this.local.add(token);
     this.authorization = `Bearer ${token}`;
   }
@@ -284,7 +222,7 @@ export class RegistryClient {
       const sameOrigin = url.origin === this.base.origin;
       const headers = { ...(c.headers ?? {}), ...(sameOrigin && this.authorization ? { Authorization: this.authorization } : {}) };
       const reply = { ...(await this.raw(c.method, url, headers, c.body, limit)), from: url };
-      const location = header(reply.headers, 'location');
+      const location = header(reply, 'location');
       if (!(c.method === 'GET' || c.method === 'HEAD') || ![301, 302, 303, 307, 308].includes(reply.status) || !location) return reply;
       if (hop >= MAX_REDIRECTS)
         throw new ReleaseBotError(
@@ -303,83 +241,23 @@ export class RegistryClient {
     }
   }
 
-  /** One HTTP exchange; the body is read up to `limit` bytes and a longer one is refused. */
   private raw(method: string, url: URL, headers: Record<string, string>, body: Buffer | undefined, limit: number): Promise<Reply> {
-    const where = `${method} ${this.redact(url.pathname)}`;
-    const transport = url.protocol === 'https:' ? https : http;
-    const options: https.RequestOptions = {
-      method,
-      headers: {
-        'User-Agent': 'release-bot',
-        ...headers,
-        ...(body || method === 'POST' || method === 'PUT' ? { 'Content-Length': String(body?.length ?? 0) } : {}),
-      },
-      signal: this.signal,
-      agent: false,
-      ...(url.protocol === 'https:' ? { rejectUnauthorized: this.access.tlsVerify } : {}),
-    };
-    return new Promise<Reply>((resolve, reject) => {
-      const fail = (err: unknown) => {
-        if (this.signal.aborted) return reject(timedOut(`${this.service.name} ${where}`));
-        if (err instanceof ReleaseBotError) return reject(err);
-        const code = (err as { code?: unknown }).code;
-        const what = typeof code === 'string' ? code : clip(this.redact(String((err as Error).message ?? err)), 120);
-        if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(what)) {
-          // An untrusted certificate stays untrusted: retrying cannot help, and it may be someone in between.
-          return reject(
-            new ReleaseBotError(
-              ErrorCode.DestinationFailed,
-              `the TLS certificate of ${this.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`,
-              { details: { reason: 'tls', code: what } },
-            ),
-          );
-        }
-        reject(
-          new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${this.service.name} (${where}): ${what}`, {
-            retryable: true,
-            details: { reason: 'network', code: what },
-          }),
-        );
-      };
-      const req = transport.request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limit) {
-            res.destroy();
-            req.destroy();
-            const ok = (res.statusCode ?? 0) < 300;
-            reject(
-              new ReleaseBotError(
-                ErrorCode.DestinationFailed,
-                `${this.service.name} answered ${where} with more than ${limit} bytes${ok ? ': refused unread' : ` (status ${res.statusCode})`}`,
-                { retryable: !ok, details: { reason: ok ? 'too-large' : 'server', status: res.statusCode } },
-              ),
-            );
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', fail);
-      });
-      req.on('error', fail);
-      req.end(body);
-    });
+    return exchange(this.link, method, url, headers, body, limit);
   }
 }
 
-function header(headers: http.IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function toHeaders(headers: http.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(headers)) {
-    if (typeof v === 'string') out.set(k, v);
-    else if (Array.isArray(v)) for (const one of v) out.append(k, one);
-  }
-  return out;
+/**
+ * A manifest by tag or digest, asked for as any kind a release publishes (OCI index and manifest,
+ * Docker list and manifest); undefined when the registry has no such reference. HEAD answers only
+ * the headers (Docker-Content-Digest), GET the bytes too.
+ */
+export async function fetchManifest(client: RegistryClient, method: 'GET' | 'HEAD', reference: string): Promise<Reply | undefined> {
+  const reply = await client.call({
+    method,
+    url: client.repoUrl(`manifests/${reference}`),
+    headers: { Accept: ANY_MANIFEST },
+    expect: [404],
+    ...(method === 'GET' ? { limit: MAX_MANIFEST_BYTES } : {}),
+  });
+  return reply.status === 404 ? undefined : reply;
 }

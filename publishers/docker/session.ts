@@ -43,7 +43,11 @@ export function stagedImage(ctx: PublishContext): { ref: string; digest: string;
   return { ref, digest, tlsVerify, host: parsed.host };
 }
 
-export function credentialPair(ctx: PublishContext, userKey: string, passKey: string): { username: string; password: string } | undefined {
+export function credentialPair(
+  ctx: Pick<PublishContext, 'credentials'>,
+  userKey: string,
+  passKey: string,
+): { username: string; password: string } | undefined {
   const username = ctx.credentials[userKey];
   const password = ctx.credentials[passKey];
   if (username === undefined && password === undefined) return undefined;

@@ -15,6 +15,7 @@ import { publishContext, type TestContext } from '../support/publish-context.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { requireBinary } from '../support/require-binary.js';
 import { makeTmpDir } from '../support/tmp.js';
+import { selfSignedLoopbackCert } from '../support/tls-cert.js';
 
 /**
  * The attestation client against the other ways a real docker-registry (distribution 2.8.2) can be set
@@ -106,26 +107,7 @@ function startTokenServer(keyPem: string, certPem: string, port: number): http.S
 
 beforeAll(async () => {
   requireBinary('skopeo', 'skopeo');
-  requireBinary('openssl', 'openssl');
-  const key = path.join(tmp.dir, 'key.pem');
-  const cert = path.join(tmp.dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
+  const { key, cert } = await selfSignedLoopbackCert(tmp.dir);
   const port = await freePort();
   tokenServer = startTokenServer(readFileSync(key, 'utf8'), readFileSync(cert, 'utf8'), port);
   [source, tokenRegistry, tlsRegistry, strayRealm] = await Promise.all([

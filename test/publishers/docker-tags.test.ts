@@ -137,3 +137,31 @@ test('refused credentials are a final unauthorized failure that names neither th
     await reg.close();
   }
 });
+
+test('the checks go straight to the registry: a proxy named in the environment gets no connection, and so never the credential', async () => {
+  const reg = await stand((method, url) =>
+    url.endsWith('/manifests/4.2.0') ? { status: 200, headers: { 'Docker-Content-Digest': ours } } : undefined,
+  );
+  let proxied = 0;
+  const trap = http.createServer((_req, res) => {
+    proxied += 1;
+    res.writeHead(502).end();
+  });
+  trap.on('connection', () => (proxied += 1));
+  await new Promise<void>((resolve) => trap.listen(0, '127.0.0.1', resolve));
+  const proxy = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+  const saved = { HTTP_PROXY: process.env.HTTP_PROXY, HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+  Object.assign(process.env, { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, NO_PROXY: '' });
+  try {
+    await expect(checkTags(reg.host, 'org/conjur-cli', access(), ['4.2.0'], ours)).resolves.toEqual([{ tag: '4.2.0', state: 'present' }]);
+    expect(proxied).toBe(0);
+    expect(reg.seen.filter((s) => s.url.includes('/manifests/')).map((s) => s.authorization)).toEqual([basic]);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await new Promise<void>((resolve) => trap.close(() => resolve()));
+    await reg.close();
+  }
+});

@@ -5,7 +5,7 @@ import type { RunStage } from './context.js';
 
 /**
  * Verify: the staged build, byte for byte. Files are copied out of the quarantine (never the staging
- * directory: the build side may have changed it since) and re-hashed; an image is re-inspected by digest.
+ * directory: the build side may have changed it since) and re-hashed; an image is asked for by digest.
  */
 export const verify: RunStage = {
   name: 'verify',
@@ -22,8 +22,10 @@ export const verify: RunStage = {
       }
       return;
     }
-    if (!s.inspectImage) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
-    const now = await s.inspectImage(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
+    // Is the digest still there: one registry HEAD answers that (the copy then checks every byte against it).
+    const recheck = s.recheckImage ?? s.inspectImage;
+    if (!recheck) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
+    const now = await recheck(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
     r.measured = { ...staged.artifact, digest: now };
     if (now !== staged.artifact.digest)
       throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
