@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IMAGE_REPOSITORY } from '../../src/staging/skopeo.js';
+import type { DestinationType } from '../../src/publishing/types.js';
+import { IMAGE_REPOSITORY } from '../../src/staging/image-repository.js';
 
 /** The options of a docker destination: the repository, its tags, latest and what a yank deletes. */
 export const dockerOptions = z
@@ -28,3 +29,15 @@ export const dockerOptions = z
   })
   .strict();
 export type DockerOptions = z.infer<typeof dockerOptions>;
+
+/** The docker destination type as the configuration knows it (publishers/docker.ts is its publisher). */
+export const dockerType: DestinationType<DockerOptions> = {
+  type: 'docker',
+  artifacts: ['docker'],
+  options: dockerOptions,
+  tools: ['skopeo'],
+  credentials: {
+    required: [],
+    optional: ['REGISTRY_USERNAME', 'REGISTRY_PASSWORD', 'SOURCE_REGISTRY_USERNAME', 'SOURCE_REGISTRY_PASSWORD'],
+  },
+};

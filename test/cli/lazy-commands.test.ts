@@ -71,4 +71,21 @@ describe('release-bot loads a command only when it runs', () => {
       ),
     ).toEqual([]);
   });
+
+  // Everything status needs is the projects file (validated with each destination type's option
+  // schema, publishers/<type>/options.ts) and the store: no publisher, no release core, no logger,
+  // metrics or Conjur client (issue 14: status in under 300 ms).
+  it('status loads the configuration and the store only', async () => {
+    const { code, modules } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toEqual(expect.arrayContaining(['better-sqlite3', 'zod', 'yaml', 'publishers/destination-types.js']));
+    const lightPublisherModule = /^publishers\/(destination-types\.js|[a-z]+\/options\.js|common\/service-url\.js)$/;
+    expect(modules.filter((m) => m.startsWith('publishers/') && !lightPublisherModule.test(m))).toEqual([]);
+    const notForStatus = (m: string) =>
+      ['@slack/bolt', 'express', 'pino', 'prom-client', 'dotenv', 'jsonwebtoken', 'execa'].includes(m) ||
+      /^src\/(release\/(core|pipeline|release-pipeline|run-destinations|yank|stage-build)\.js|release\/(stages|destinations)\/)/.test(m) ||
+      /^src\/(staging\/(?!image-repository\.js)|provenance|conjur\/client|audit|log\.js|metrics)/.test(m) ||
+      m === 'app/create.js';
+    expect(modules.filter(notForStatus)).toEqual([]);
+  });
 });
