@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
@@ -8,9 +8,13 @@ import { makeTmpDir } from '../support/tmp.js';
 const recorder = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 
 /** The modules a CLI run resolved (its own files relative to the package, packages by name). */
-async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; modules: string[] }> {
+async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number; modules: string[] }> {
   const file = path.join(makeTmpDir().dir, 'imports.txt');
-  const result = await runCli(args, { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` });
+  const result = await runCli(
+    args,
+    { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` },
+    cwd,
+  );
   const modules = readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -52,6 +56,15 @@ describe('release-bot loads a command only when it runs', () => {
     const { code, modules } = await modulesLoadedBy(['--help'], {});
     expect(code).toBe(0);
     expect(modules.filter((m) => heavy.includes(m) || m.startsWith('handlers/cli/commands/') || m.startsWith('app/'))).toEqual([]);
+  });
+
+  it('--help loads no dotenv even beside a .env, which only a command reads', async () => {
+    const dir = makeTmpDir().dir;
+    writeFileSync(path.join(dir, '.env'), 'LOG_LEVEL=debug\n');
+    const { code, modules } = await modulesLoadedBy(['--help'], {}, dir);
+    expect(code).toBe(0);
+    expect(modules.filter((m) => ['dotenv', 'pino', 'prom-client', 'zod', 'yaml', 'better-sqlite3'].includes(m))).toEqual([]);
+    expect((await modulesLoadedBy(['status', 'conjur-cli'], bot.env, dir)).modules).toContain('dotenv');
   });
 
   it("a command's own help loads that command only", async () => {
