@@ -12,7 +12,8 @@ import { sshType } from './ssh/options.js';
 /**
  * Every destination type as the configuration knows it (artifacts, option schema, tools, credential
  * names), from each type's `<type>/options.ts`: zod and nothing else, so that `status` and
- * `check-config` validate the projects file without loading a publisher. `registry.ts` lists the
+ * `check-config` validate the projects file without loading a publisher. Each schema is built on its first
+ * use (`z.lazy`): a projects file that uses one type builds that type's schema only. `registry.ts` lists the
  * publishers themselves; a test keeps the two lists in step.
  */
 function spec<Options extends Record<string, unknown>>(t: DestinationType<Options>): [string, DestinationTypeSpec] {

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { DestinationType } from '../../src/publishing/types.js';
 
 /** The options of a directory destination: where the files go. */
-export const directoryOptions = z
-  .object({
-    /** Target directory; {project} and {version} are replaced. Files land there with the release label beside them. */
-    path: z.string().min(1),
-  })
-  .strict();
+export const directoryOptions = z.lazy(() =>
+  z
+    .object({
+      /** Target directory; {project} and {version} are replaced. Files land there with the release label beside them. */
+      path: z.string().min(1),
+    })
+    .strict(),
+);
 export type DirectoryOptions = z.infer<typeof directoryOptions>;
 
 /** The directory destination type as the configuration knows it (publishers/directory.ts is its publisher). */
