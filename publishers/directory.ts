@@ -7,7 +7,8 @@ import { sha256File } from '../src/staging/hash.js';
 import type { AttestationToPublish } from '../src/publishing/types.js';
 import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import { yankDirectory } from './directory-yank.js';
-import { directoryType, type DirectoryOptions } from './directory/options.js';
+import { directoryType } from './destination-types.js';
+import { type DirectoryOptions } from './directory/options.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 
 type Options = DirectoryOptions;

@@ -7,7 +7,8 @@ import { copyImage, parseRepository } from '../src/staging/skopeo.js';
 import { yankDocker } from './docker-yank.js';
 import { attestImage } from './docker-attestation.js';
 import { checkTags, type TagState } from './docker-tags.js';
-import { dockerType, type DockerOptions as Options } from './docker/options.js';
+import { dockerType } from './destination-types.js';
+import { type DockerOptions as Options } from './docker/options.js';
 import { credentialPair, destinationError, PASSWORD, stagedImage, USERNAME, withSession, type Session } from './docker/session.js';
 
 /** Read back before writing: a tag that holds another image is a conflict, never overwritten. */

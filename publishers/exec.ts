@@ -5,7 +5,8 @@ import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { yankExec } from './exec-yank.js';
-import { execType, type ExecOptions } from './exec/options.js';
+import { execType } from './destination-types.js';
+import { type ExecOptions } from './exec/options.js';
 
 type Options = ExecOptions;
 

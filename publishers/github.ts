@@ -8,7 +8,8 @@ import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
 import { api, createRelease, findRelease, listAssets, SERVICE, uploadUrl, type Asset, type Job } from './github/api.js';
 import { ASSET_NAME, downloadSha256, inspect } from './github/inspect.js';
-import { githubType, type GithubOptions as Options } from './github/options.js';
+import { githubType } from './destination-types.js';
+import { type GithubOptions as Options } from './github/options.js';
 import { yankGithub } from './github-yank.js';
 
 export { api, findRelease, type GithubAccess } from './github/api.js';

@@ -7,7 +7,8 @@ import { hashUrl, request, type HttpRequest, type HttpResponse, type Service } f
 import { credential } from './common/credential.js';
 import { stagedFile } from './common/staged-file.js';
 import type { Build, Release } from './heroku/api-types.js';
-import { herokuType, type HerokuOptions } from './heroku/options.js';
+import { herokuType } from './destination-types.js';
+import { type HerokuOptions } from './heroku/options.js';
 import { sleep } from './common/wait.js';
 
 /**

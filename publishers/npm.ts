@@ -5,7 +5,8 @@ import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
-import { npmType, type NpmOptions } from './npm/options.js';
+import { npmType } from './destination-types.js';
+import { type NpmOptions } from './npm/options.js';
 import { inspectTarball, type Tarball } from './npm/tarball.js';
 import { yankNpm } from './npm-yank.js';
 

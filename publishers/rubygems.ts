@@ -10,7 +10,8 @@ import { yankRubygems } from './rubygems-yank.js';
 import { request, type Service } from './http.js';
 import { credential } from './common/credential.js';
 import { stagedFile } from './common/staged-file.js';
-import { rubygemsType, type RubygemsOptions } from './rubygems/options.js';
+import { rubygemsType } from './destination-types.js';
+import { type RubygemsOptions } from './rubygems/options.js';
 
 type Options = RubygemsOptions;
 

@@ -6,7 +6,8 @@ import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { sshRun, type Connection } from './ssh/connection.js';
-import { assertSafeName, q, sshType, type SshOptions } from './ssh/options.js';
+import { sshType } from './destination-types.js';
+import { assertSafeName, q, type SshOptions } from './ssh/options.js';
 import { compare, conflictError, remoteDigests, upload, withConnection, type Upload } from './ssh/upload.js';
 import { yankSsh } from './ssh-yank.js';
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 
 /** The options of a directory destination: where the files go. */
 export const directoryOptions = z.lazy(() =>
@@ -11,11 +10,3 @@ export const directoryOptions = z.lazy(() =>
     .strict(),
 );
 export type DirectoryOptions = z.infer<typeof directoryOptions>;
-
-/** The directory destination type as the configuration knows it (publishers/directory.ts is its publisher). */
-export const directoryType: DestinationType<DirectoryOptions> = {
-  type: 'directory',
-  artifacts: ['files'],
-  options: directoryOptions,
-  tools: [],
-};

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { IMAGE_REPOSITORY } from '../../src/staging/image-repository.js';
 
 /** The options of a docker destination: the repository, its tags, latest and what a yank deletes. */
@@ -31,15 +30,3 @@ export const dockerOptions = z.lazy(() =>
     .strict(),
 );
 export type DockerOptions = z.infer<typeof dockerOptions>;
-
-/** The docker destination type as the configuration knows it (publishers/docker.ts is its publisher). */
-export const dockerType: DestinationType<DockerOptions> = {
-  type: 'docker',
-  artifacts: ['docker'],
-  options: dockerOptions,
-  tools: ['skopeo'],
-  credentials: {
-    required: [],
-    optional: ['REGISTRY_USERNAME', 'REGISTRY_PASSWORD', 'SOURCE_REGISTRY_USERNAME', 'SOURCE_REGISTRY_PASSWORD'],
-  },
-};

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 
 /** The options of an exec destination: the script's argv, its environment and the yank script. */
 export const execOptions = z.lazy(() =>
@@ -28,11 +27,3 @@ export const execOptions = z.lazy(() =>
     .strict(),
 );
 export type ExecOptions = z.infer<typeof execOptions>;
-
-/** The exec destination type as the configuration knows it (publishers/exec.ts is its publisher). */
-export const execType: DestinationType<ExecOptions> = {
-  type: 'exec',
-  artifacts: ['files', 'docker'],
-  options: execOptions,
-  tools: [],
-};

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of a github destination: the repository, the tag, and what the release is created as. */
@@ -23,12 +22,3 @@ export const githubOptions = z.lazy(() =>
     .strict(),
 );
 export type GithubOptions = z.infer<typeof githubOptions>;
-
-/** The github destination type as the configuration knows it (publishers/github.ts is its publisher). */
-export const githubType: DestinationType<GithubOptions> = {
-  type: 'github',
-  artifacts: ['files'],
-  options: githubOptions,
-  tools: [],
-  credentials: { required: ['GITHUB_TOKEN'] },
-};

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { serviceUrl } from '../common/service-url.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -26,12 +25,3 @@ export const herokuOptions = z.lazy(() =>
     .strict(),
 );
 export type HerokuOptions = z.infer<typeof herokuOptions>;
-
-/** The heroku destination type as the configuration knows it (publishers/heroku.ts is its publisher). */
-export const herokuType: DestinationType<HerokuOptions> = {
-  type: 'heroku',
-  artifacts: ['files'],
-  options: herokuOptions,
-  tools: [],
-  credentials: { required: ['HEROKU_API_KEY'] },
-};

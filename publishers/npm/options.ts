@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of an npm destination: the registry, the dist-tag, the package and its checks. */
@@ -30,12 +29,3 @@ export const npmOptions = z.lazy(() =>
     .strict(),
 );
 export type NpmOptions = z.infer<typeof npmOptions>;
-
-/** The npm destination type as the configuration knows it (publishers/npm.ts is its publisher). */
-export const npmType: DestinationType<NpmOptions> = {
-  type: 'npm',
-  artifacts: ['files'],
-  options: npmOptions,
-  tools: ['npm'],
-  credentials: { required: ['NPM_TOKEN'] },
-};

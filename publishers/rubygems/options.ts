@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of a rubygems destination: the gem server, the gem and its checks. */
@@ -21,12 +20,3 @@ export const rubygemsOptions = z.lazy(() =>
     .strict(),
 );
 export type RubygemsOptions = z.infer<typeof rubygemsOptions>;
-
-/** The rubygems destination type as the configuration knows it (publishers/rubygems.ts is its publisher). */
-export const rubygemsType: DestinationType<RubygemsOptions> = {
-  type: 'rubygems',
-  artifacts: ['files'],
-  options: rubygemsOptions,
-  tools: ['gem'],
-  credentials: { required: ['GEM_HOST_API_KEY'] },
-};

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { DestinationType } from '../../src/publishing/types.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { PublishContext } from '../../src/publishing/types.js';
 import { clip } from '../../src/validate.js';
@@ -87,12 +86,3 @@ export function assertSafeName(name: string): string {
 
 /** Single quotes around a name already limited to SAFE_SEGMENT characters: belt and braces. */
 export const q = (s: string) => `'${s}'`;
-
-/** The ssh destination type as the configuration knows it (publishers/ssh.ts is its publisher). */
-export const sshType: DestinationType<SshOptions> = {
-  type: 'ssh',
-  artifacts: ['files'],
-  options: sshOptions,
-  tools: (opts) => ['ssh', opts.method],
-  credentials: { required: ['SSH_PRIVATE_KEY'] },
-};

@@ -94,8 +94,8 @@ export interface DryRunPlan {
 
 /**
  * What the configuration knows of a destination type, without its publisher: the artifacts it takes,
- * its option schema, the programs it runs and the credential names it reads. Each type declares it in
- * `publishers/<type>/options.ts` (zod only), so the projects file is validated (`status`,
+ * its option schema and the programs it runs. `publishers/destination-types.ts` declares each, with the
+ * schema from `publishers/<type>/options.ts` (zod only), so the projects file is validated (`status`,
  * `check-config`) without loading any publisher; the publisher spreads it into `definePublisher`.
  */
 export interface DestinationType<Options extends Record<string, unknown> = Record<string, unknown>> {
@@ -107,8 +107,6 @@ export interface DestinationType<Options extends Record<string, unknown> = Recor
    * destination's parsed options when they decide it (ssh runs scp or rsync, never both).
    */
   tools: readonly string[] | ((options: Options) => readonly string[]);
-  /** The credential names the publisher reads (its `credential(ctx, ...)` calls); absent for types that take any (exec, directory). */
-  credentials?: { required: readonly string[]; optional?: readonly string[] };
 }
 
 /**
