@@ -101,4 +101,15 @@ describe('release-bot loads a command only when it runs', () => {
       m === 'app/create.js';
     expect(modules.filter(notForStatus)).toEqual([]);
   });
+
+  it('check-config validates every destination without loading a publisher', async () => {
+    const { code, modules } = await modulesLoadedBy(['check-config'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toContain('publishers/destination-types.js');
+    expect(
+      modules.filter(
+        (m) => m.startsWith('publishers/') && !/^publishers\/(destination-types|[a-z]+\/options|common\/service-url)\.js$/.test(m),
+      ),
+    ).toEqual([]);
+  });
 });
