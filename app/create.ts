@@ -1,7 +1,6 @@
-import { destinationTypes, publishers } from '../publishers/registry.js';
+import { publishers } from '../publishers/registry.js';
 import { stagedImageDigest } from '../publishers/docker-tags.js';
 import type { App } from '../src/app.js';
-import { loadConfig, type Config } from '../src/config/load.js';
 import { ConjurClient } from '../src/conjur/client.js';
 import { measuredConjur } from '../src/conjur/measured.js';
 import type { Conjur } from '../src/conjur/types.js';
@@ -13,8 +12,10 @@ import { Denials } from '../src/release/denials.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
+import { loadAppConfig } from './config.js';
 
 export type { App } from '../src/app.js';
+export { loadAppConfig } from './config.js';
 
 /**
  * The wiring of the core: configuration (validated with every destination type's options), the
@@ -31,10 +32,6 @@ export interface CreateAppOptions {
   retryBaseMs?: number;
   /** Builds the release core from its dependencies (serve's runs releases in a worker thread, see release-thread.ts). */
   core?: (deps: CoreDeps) => ReleaseCore;
-}
-
-export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
-  return loadConfig(env, { destinationTypes, redactor, ...(projectsFile !== undefined ? { projectsFile } : {}) });
 }
 
 export function createApp(options: CreateAppOptions = {}): App {

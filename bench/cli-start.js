@@ -2,6 +2,8 @@
 // against `node -e 0` in the same run. A "before" is this part run against a build of the earlier commit
 // (the old "every command loaded first" column imported the modules in another order and outside the
 // CLI's own start, so it measured neither the old CLI nor the new one: dropped).
+// BENCH_CLI_BEFORE=<path to bin/release-bot.js of another build> adds that build's --help and status,
+// interleaved in the same rounds (e.g. a copy of main's bin/ and dist/ at the branch point).
 import path from 'node:path';
 import { botEnv, filesProjectYaml } from './lib/bot.js';
 import { interleaved, makeTmpDir, median, ms, ratio, removeTmpDir, repoRoot, runProcess, SMOKE } from './lib/util.js';
@@ -11,6 +13,7 @@ export const title = 'CLI start-up (issue 14, item 9)';
 
 const ROUNDS = SMOKE ? 1 : 15;
 const bin = path.join(repoRoot, 'bin', 'release-bot.js');
+const before = process.env.BENCH_CLI_BEFORE;
 
 export async function run({ log }) {
   const root = makeTmpDir('release-bot-bench-cli-');
@@ -25,6 +28,7 @@ export async function run({ log }) {
       timed('node', ['-e', '0']),
       timed('help', [bin, '--help']),
       timed('status', [bin, 'status', 'bench-files']),
+      ...(before ? [timed('help-before', [before, '--help']), timed('status-before', [before, 'status', 'bench-files'])] : []),
     ]);
     const m = (name) => median(results[name]);
     const row = (what, name) => [
@@ -53,7 +57,12 @@ export async function run({ log }) {
         {
           caption: `Wall time of the whole process, median of ${ROUNDS} interleaved rounds`,
           headers: ['command', 'release-bot', '`node -e 0`', 'release-bot / node', 'release-bot − node'],
-          rows: [row('`release-bot --help`', 'help'), row('`release-bot status bench-files`', 'status')],
+          rows: [
+            ...(before ? [row('`release-bot --help` (before)', 'help-before')] : []),
+            row('`release-bot --help`', 'help'),
+            ...(before ? [row('`release-bot status bench-files` (before)', 'status-before')] : []),
+            row('`release-bot status bench-files`', 'status'),
+          ],
         },
       ],
       notes: [

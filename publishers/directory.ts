@@ -2,21 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, chmod, link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { sha256File } from '../src/staging/hash.js';
 import type { AttestationToPublish } from '../src/publishing/types.js';
 import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import { yankDirectory } from './directory-yank.js';
+import { directoryType } from './destination-types.js';
+import { type DirectoryOptions } from './directory/options.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 
-const options = z
-  .object({
-    /** Target directory; {project} and {version} are replaced. Files land there with the release label beside them. */
-    path: z.string().min(1),
-  })
-  .strict();
-type Options = z.infer<typeof options>;
+type Options = DirectoryOptions;
 
 function target(ctx: { project: string; version: string }, template: string): string {
   return path.resolve(template.replaceAll('{project}', ctx.project).replaceAll('{version}', ctx.version));
@@ -28,11 +23,8 @@ function target(ctx: { project: string; version: string }, template: string): st
  * one with another digest fails the destination; the same holds for the label.
  */
 export const directoryPublisher = definePublisher<Options>({
-  type: 'directory',
+  ...directoryType,
   description: 'copies the verified files (and the release label) into a directory',
-  artifacts: ['files'],
-  options,
-  tools: [],
   plan: (ctx, opts) => ({
     actions: [
       `copy ${ctx.artifact.kind === 'files' ? ctx.artifact.files.length : 0} file(s) and the release label to ${target(ctx, opts.path)}`,

@@ -7,7 +7,8 @@ import { copyImage, parseRepository } from '../src/staging/skopeo.js';
 import { yankDocker } from './docker-yank.js';
 import { attestImage } from './docker-attestation.js';
 import { checkTags, type TagState } from './docker-tags.js';
-import { dockerOptions as options, type DockerOptions as Options } from './docker/options.js';
+import { dockerType } from './destination-types.js';
+import { type DockerOptions as Options } from './docker/options.js';
 import { credentialPair, destinationError, PASSWORD, stagedImage, USERNAME, withSession, type Session } from './docker/session.js';
 
 /** Read back before writing: a tag that holds another image is a conflict, never overwritten. */
@@ -74,12 +75,9 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
 
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
 export const dockerPublisher = definePublisher<Options>({
-  type: 'docker',
+  ...dockerType,
   description:
     'copies the staged image by digest to a container registry with skopeo (no Docker daemon); tags are checked over the registry HTTP API',
-  artifacts: ['docker'],
-  options,
-  tools: ['skopeo'],
   yank: yankDocker,
 
   plan: (ctx, opts): Promise<DryRunPlan> =>

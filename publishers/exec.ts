@@ -1,36 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { yankExec } from './exec-yank.js';
+import { execType } from './destination-types.js';
+import { type ExecOptions } from './exec/options.js';
 
-const options = z
-  .object({
-    /** argv, never a shell string: placeholders {project} {version} {dir} {build} are replaced whole-word inside each element. */
-    command: z
-      .array(z.string().min(1))
-      .min(1, 'command is an argv array such as ["/opt/release/publish", "{project}", "{version}", "{dir}"]'),
-    /** Extra, non-secret environment for the script. */
-    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
-    /**
-     * The yank script, run like `command` (argv, no shell, the same environment and credentials) with
-     * YANK_REASON, YANK_PROJECT, YANK_VERSION (and YANK_PREVIOUS_VERSION); placeholders {project} and
-     * {version}. Exit 0: yanked; exit 10: it was already yanked. Absent: the destination cannot yank.
-     */
-    yank_command: z
-      .array(z.string().min(1))
-      .min(1, 'yank_command is an argv array such as ["/opt/release/yank", "{project}", "{version}"]')
-      .refine(
-        (argv) => argv.every((a) => !/\{(dir|build)\}/.test(a)),
-        'yank_command has no {dir} or {build}: a yank has no staged files; use {project} and {version}',
-      )
-      .optional(),
-  })
-  .strict();
-type Options = z.infer<typeof options>;
+type Options = ExecOptions;
 
 export function expandPlaceholders(arg: string, ctx: Pick<PublishContext, 'project' | 'version' | 'dir' | 'build'>): string {
   const values: Record<string, string> = {
@@ -76,11 +54,8 @@ export async function credentialFiles(
 
 /** The publishing script of the old architecture: run without a shell, credentials in its environment and in files. */
 export const execPublisher = definePublisher<Options>({
-  type: 'exec',
+  ...execType,
   description: "runs a publishing script with the verified files and this destination's credentials",
-  artifacts: ['files', 'docker'],
-  options,
-  tools: [],
   binaryCredentials: true,
   yank: yankExec,
   plan: (ctx, opts) => ({ actions: [`run ${opts.command.map((a) => expandPlaceholders(a, ctx)).join(' ')}`] }),

@@ -8,18 +8,16 @@ import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
 import { api, createRelease, findRelease, listAssets, SERVICE, uploadUrl, type Asset, type Job } from './github/api.js';
 import { ASSET_NAME, downloadSha256, inspect } from './github/inspect.js';
-import { githubOptions as options, type GithubOptions as Options } from './github/options.js';
+import { githubType } from './destination-types.js';
+import { type GithubOptions as Options } from './github/options.js';
 import { yankGithub } from './github-yank.js';
 
 export { api, findRelease, type GithubAccess } from './github/api.js';
 
 /** Creates the GitHub release for the tag and uploads the staged files as assets, never replacing one. */
 export const githubPublisher = definePublisher<Options>({
-  type: 'github',
+  ...githubType,
   description: 'creates a GitHub release for the tag and uploads the staged files as assets, with a token from Conjur',
-  artifacts: ['files'],
-  options,
-  tools: [],
   yank: yankGithub,
   async plan(ctx, opts) {
     const job = jobFor(ctx, opts);

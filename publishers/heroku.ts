@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext, PublishResult } from '../src/publishing/types.js';
@@ -6,9 +5,10 @@ import { clip } from '../src/validate.js';
 import { yankHeroku } from './heroku-yank.js';
 import { hashUrl, request, type HttpRequest, type HttpResponse, type Service } from './http.js';
 import { credential } from './common/credential.js';
-import { serviceUrl } from './common/service-url.js';
 import { stagedFile } from './common/staged-file.js';
 import type { Build, Release } from './heroku/api-types.js';
+import { herokuType } from './destination-types.js';
+import { type HerokuOptions } from './heroku/options.js';
 import { sleep } from './common/wait.js';
 
 /**
@@ -17,27 +17,7 @@ import { sleep } from './common/wait.js';
  * before building, which binds the build to the exact staged (verified) tarball even though Heroku
  * downloads it from the download host. The build and its release are followed until they end.
  */
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const options = z
-  .object({
-    /** The Heroku app name. */
-    app: z.string().regex(/^[a-z][a-z0-9-]{1,29}$/, 'a Heroku app name (lower-case letters, digits and dashes)'),
-    api_url: serviceUrl.default('https://api.heroku.com'),
-    /** Where Heroku downloads the tarball (the download host); {project}, {version} and {file} are replaced. */
-    source_url: z.string().refine((v) => {
-      try {
-        const u = new URL(v);
-        return !u.username && !u.password && (u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK.has(u.hostname)));
-      } catch {
-        return false;
-      }
-    }, 'an https URL template such as https://downloads.example.com/{project}/{version}/{file}, without credentials'),
-    /** The staged source tarball; default: the single *.tar.gz or *.tgz. */
-    file: z.string().min(1).optional(),
-    poll_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
-  })
-  .strict();
-type Options = z.infer<typeof options>;
+type Options = HerokuOptions;
 
 const SERVICE: Service = { name: 'Heroku', credential: 'HEROKU_API_KEY' };
 const SETTLED = new Set(['succeeded', 'failed']);
@@ -54,11 +34,8 @@ interface Job {
 type Found = { kind: 'none' } | { kind: 'done'; build: Build; release: Release } | { kind: 'pending'; build: Build };
 
 export const herokuPublisher = definePublisher<Options>({
-  type: 'heroku',
+  ...herokuType,
   description: 'deploys the staged source tarball to a Heroku app as a checksummed source build, with an API key from Conjur',
-  artifacts: ['files'],
-  options,
-  tools: [],
   yank: yankHeroku,
   async plan(ctx, opts) {
     const job = jobFor(ctx, opts);

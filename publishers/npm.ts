@@ -1,42 +1,18 @@
-import { z } from 'zod';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
-import { serviceUrl } from './common/service-url.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
+import { npmType } from './destination-types.js';
+import { type NpmOptions } from './npm/options.js';
 import { inspectTarball, type Tarball } from './npm/tarball.js';
 import { yankNpm } from './npm-yank.js';
 
 export { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
 
-const options = z
-  .object({
-    /** Registry base URL, e.g. https://registry.npmjs.org/ */
-    registry: serviceUrl,
-    /** dist-tag; never starts with "-" and is no version, so it cannot be read as an option or a range. */
-    tag: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'a dist-tag such as latest or next')
-      .default('latest'),
-    access: z.enum(['public', 'restricted']).optional(),
-    /** The staged .tgz to publish (a file name); default: the single *.tgz. */
-    package: z.string().min(1).optional(),
-    /** The name the tarball's package.json must declare; default: the project's name. */
-    package_name: z
-      .string()
-      .regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, 'an npm package name such as tiny-util or @acme/tiny-util')
-      .max(214)
-      .optional(),
-    /** CA certificates (PEM file) to trust for the registry; the only TLS trust setting npm is given. */
-    cafile: z.string().startsWith('/', 'an absolute path').optional(),
-    /** Pause between read-back attempts while the registry catches up after a publish. */
-    read_back_interval_ms: z.number().int().min(0).max(60_000).default(2_000),
-  })
-  .strict();
-export type NpmOptions = z.infer<typeof options>;
+export type { NpmOptions } from './npm/options.js';
 type Options = NpmOptions;
 
 const TOKEN = NPM_TOKEN;
@@ -55,11 +31,8 @@ interface Session {
 
 /** Publishes a staged npm tarball; the registry's integrity for name@version must equal the tarball's sha512. */
 export const npmPublisher = definePublisher<Options>({
-  type: 'npm',
+  ...npmType,
   description: 'publishes the staged .tgz to an npm registry with a token from Conjur',
-  artifacts: ['files'],
-  options,
-  tools: ['npm'],
   async preflight(ctx, opts) {
     await inspectTarball(ctx, opts);
   },

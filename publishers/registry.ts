@@ -1,4 +1,3 @@
-import type { DestinationTypeSpec } from '../src/config/load.js';
 import type { PublisherDefinition } from '../src/publishing/types.js';
 import { directoryPublisher } from './directory.js';
 import { dockerPublisher } from './docker.js';
@@ -26,23 +25,5 @@ const all: PublisherDefinition[] = [
 
 export const publishers: ReadonlyMap<string, PublisherDefinition> = new Map(all.map((p) => [p.type, p]));
 
-/**
- * The credential names each publisher reads (its `credential(ctx, ...)` calls), so a mistyped one
- * is refused when the file is loaded rather than at the publish step. exec and directory take any name
- * (exec hands each to its script; a directory destination ignores them).
- */
-const CREDENTIALS: Readonly<Record<string, DestinationTypeSpec['credentials']>> = {
-  npm: { required: ['NPM_TOKEN'] },
-  rubygems: { required: ['GEM_HOST_API_KEY'] },
-  docker: { required: [], optional: ['REGISTRY_USERNAME', 'REGISTRY_PASSWORD', 'SOURCE_REGISTRY_USERNAME', 'SOURCE_REGISTRY_PASSWORD'] },
-  github: { required: ['GITHUB_TOKEN'] },
-  heroku: { required: ['HEROKU_API_KEY'] },
-  ssh: { required: ['SSH_PRIVATE_KEY'] },
-};
-
-export const destinationTypes: ReadonlyMap<string, DestinationTypeSpec> = new Map(
-  all.map((p) => [
-    p.type,
-    { options: p.options, artifacts: p.artifacts, tools: p.tools, ...(CREDENTIALS[p.type] ? { credentials: CREDENTIALS[p.type] } : {}) },
-  ]),
-);
+/** The types as the configuration knows them, without their publishers (destination-types.ts). */
+export { destinationTypes } from './destination-types.js';

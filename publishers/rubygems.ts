@@ -1,6 +1,5 @@
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { readGemPackage } from '../src/artifact/gem-package.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { runCommand, tail } from '../src/exec.js';
@@ -10,25 +9,11 @@ import { clip } from '../src/validate.js';
 import { yankRubygems } from './rubygems-yank.js';
 import { request, type Service } from './http.js';
 import { credential } from './common/credential.js';
-import { serviceUrl } from './common/service-url.js';
 import { stagedFile } from './common/staged-file.js';
+import { rubygemsType } from './destination-types.js';
+import { type RubygemsOptions } from './rubygems/options.js';
 
-const options = z
-  .object({
-    /** The gem server; the API key is sent to it and only to it. */
-    host: serviceUrl.default('https://rubygems.org'),
-    /** The staged .gem to push (a file name); default: the single *.gem. */
-    gem: z.string().min(1).optional(),
-    /** The name the gem's own metadata must declare; default: the project's name. */
-    gem_name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a gem name such as tiny-util')
-      .optional(),
-    /** Pause between read-back attempts while the server's API catches up after a push. */
-    read_back_interval_ms: z.number().int().min(0).max(60_000).default(3_000),
-  })
-  .strict();
-type Options = z.infer<typeof options>;
+type Options = RubygemsOptions;
 
 const KEY = 'GEM_HOST_API_KEY';
 const SERVICE: Service = { name: 'RubyGems', credential: KEY };
@@ -51,11 +36,8 @@ export interface VersionEntry {
 
 /** Pushes a staged .gem with `gem push`; the server's sha (sha256) for name-version-platform must equal the staged file's. */
 export const rubygemsPublisher = definePublisher<Options>({
-  type: 'rubygems',
+  ...rubygemsType,
   description: 'pushes the staged .gem to a RubyGems server with an API key from Conjur',
-  artifacts: ['files'],
-  options,
-  tools: ['gem'],
   yank: yankRubygems,
   async preflight(ctx, opts) {
     await inspectGem(ctx, opts);

@@ -6,7 +6,8 @@ import { MAX_ATTESTATION_BYTES } from '../src/provenance/envelope-file.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { DryRunPlan, PublishContext, PublishResult } from '../src/publishing/types.js';
 import { sshRun, type Connection } from './ssh/connection.js';
-import { assertSafeName, q, sshOptions as options, type SshOptions } from './ssh/options.js';
+import { sshType } from './destination-types.js';
+import { assertSafeName, q, type SshOptions } from './ssh/options.js';
 import { compare, conflictError, remoteDigests, upload, withConnection, type Upload } from './ssh/upload.js';
 import { yankSsh } from './ssh-yank.js';
 
@@ -18,11 +19,8 @@ type Options = SshOptions;
 
 /** Uploads the verified files and the release label to a download host over ssh (scp or rsync). */
 export const sshPublisher = definePublisher<Options>({
-  type: 'ssh',
+  ...sshType,
   description: 'uploads the verified files and the release label to a download host with scp or rsync over ssh',
-  artifacts: ['files'],
-  options,
-  tools: (opts) => ['ssh', opts.method],
   yank: (ctx, opts) => yankSsh(ctx, opts),
 
   plan: (ctx, opts): Promise<DryRunPlan> =>

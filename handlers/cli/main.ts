@@ -68,8 +68,6 @@ function invokedCommand(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => Object.hasOwn(commands, a));
 }
 
-await loadDotEnv();
-
 const program = new Command('release-bot')
   .description('Publishes staged build artifacts after a Conjur-authorized request, and audits every attempt.')
   .showHelpAfterError()
@@ -77,6 +75,8 @@ const program = new Command('release-bot')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : exitCodes[ErrorCode.BadInput]));
 
 const invoked = invokedCommand(process.argv);
+// `.env` is for a command: the command list and the version need none of it (nor dotenv).
+if (invoked) await loadDotEnv();
 if (invoked) (await commands[invoked]!.load())(program);
 for (const name of Object.keys(commands)) {
   // The others only name themselves, for the command list of `release-bot --help` (a module may hold two).

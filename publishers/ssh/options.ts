@@ -14,31 +14,33 @@ const HOSTNAME =
 const KNOWN_HOSTS_LINE = /^(?:@(?:cert-authority|revoked) )?[^\s#]\S* (?:ssh|ecdsa|sk)-[A-Za-z0-9@.-]+ [A-Za-z0-9+/]+={0,2}(?: .*)?$/;
 
 /** The options of an ssh destination (the download host, its key, the remote directory, scp or rsync). */
-export const sshOptions = z
-  .object({
-    host: z.string().regex(HOSTNAME, 'a host name or an IP address'),
-    port: z.number().int().min(1).max(65535).default(22),
-    user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name (letters, digits, "_", "." and "-")'),
-    /** Absolute remote directory; {project} and {version} are replaced. */
-    path: z.string().refine((p) => isSafeRemoteDir(expand(p, 'project', '1.0.0')), {
-      message:
-        'an absolute path of letters, digits, "_", ".", "+" and "-" segments (no "..", no segment starting with "." or "-"), with {project} and {version}',
-    }),
-    /**
-     * The host's public key line(s), as `ssh-keyscan` prints them (`[host]:port` for a port other than 22).
-     * Required: host key checking is never turned off, and no other known_hosts file is consulted.
-     */
-    known_hosts: z
-      .string({
-        error:
-          "is required: the download host's key line(s), as `ssh-keyscan -p <port> <host>` prints them (host key checking is never turned off)",
-      })
-      .refine((text) => knownHostsLines(text).length > 0 && knownHostsLines(text).every((l) => KNOWN_HOSTS_LINE.test(l)), {
-        message: 'one or more known_hosts lines such as "[downloads.example.com]:2222 ssh-ed25519 AAAA..." (see ssh-keyscan)',
+export const sshOptions = z.lazy(() =>
+  z
+    .object({
+      host: z.string().regex(HOSTNAME, 'a host name or an IP address'),
+      port: z.number().int().min(1).max(65535).default(22),
+      user: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/, 'a user name (letters, digits, "_", "." and "-")'),
+      /** Absolute remote directory; {project} and {version} are replaced. */
+      path: z.string().refine((p) => isSafeRemoteDir(expand(p, 'project', '1.0.0')), {
+        message:
+          'an absolute path of letters, digits, "_", ".", "+" and "-" segments (no "..", no segment starting with "." or "-"), with {project} and {version}',
       }),
-    method: z.enum(['scp', 'rsync']).default('scp'),
-  })
-  .strict();
+      /**
+       * The host's public key line(s), as `ssh-keyscan` prints them (`[host]:port` for a port other than 22).
+       * Required: host key checking is never turned off, and no other known_hosts file is consulted.
+       */
+      known_hosts: z
+        .string({
+          error:
+            "is required: the download host's key line(s), as `ssh-keyscan -p <port> <host>` prints them (host key checking is never turned off)",
+        })
+        .refine((text) => knownHostsLines(text).length > 0 && knownHostsLines(text).every((l) => KNOWN_HOSTS_LINE.test(l)), {
+          message: 'one or more known_hosts lines such as "[downloads.example.com]:2222 ssh-ed25519 AAAA..." (see ssh-keyscan)',
+        }),
+      method: z.enum(['scp', 'rsync']).default('scp'),
+    })
+    .strict(),
+);
 export type SshOptions = z.infer<typeof sshOptions>;
 export function knownHostsLines(text: string): string[] {
   return text

@@ -93,13 +93,13 @@ export interface DryRunPlan {
 }
 
 /**
- * A destination type. Adding one is one file under `publishers/` plus one line in its registry.
- * `publish` throws a ReleaseBotError: `retryable: true` for network, 429 and 5xx failures,
- * DESTINATION_CONFLICT when the destination holds this version with another digest (never overwrite).
+ * What the configuration knows of a destination type, without its publisher: the artifacts it takes,
+ * its option schema and the programs it runs. `publishers/destination-types.ts` declares each, with the
+ * schema from `publishers/<type>/options.ts` (zod only), so the projects file is validated (`status`,
+ * `check-config`) without loading any publisher; the publisher spreads it into `definePublisher`.
  */
-export interface PublisherDefinition<Options extends Record<string, unknown> = Record<string, unknown>> {
+export interface DestinationType<Options extends Record<string, unknown> = Record<string, unknown>> {
   type: string;
-  description: string;
   artifacts: readonly ArtifactKind[];
   options: z.ZodType<Options>;
   /**
@@ -107,6 +107,15 @@ export interface PublisherDefinition<Options extends Record<string, unknown> = R
    * destination's parsed options when they decide it (ssh runs scp or rsync, never both).
    */
   tools: readonly string[] | ((options: Options) => readonly string[]);
+}
+
+/**
+ * A destination type. Adding one is one file under `publishers/` plus one line in its registry.
+ * `publish` throws a ReleaseBotError: `retryable: true` for network, 429 and 5xx failures,
+ * DESTINATION_CONFLICT when the destination holds this version with another digest (never overwrite).
+ */
+export interface PublisherDefinition<Options extends Record<string, unknown> = Record<string, unknown>> extends DestinationType<Options> {
+  description: string;
   /**
    * Checks that the artifact says it is what this destination publishes (npm: the tarball's own
    * package.json; rubygems: the gem's metadata.gz), without a credential and without a push. Throws a

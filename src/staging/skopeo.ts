@@ -5,6 +5,7 @@ import { clip } from '../validate.js';
 import { describeManifest, type ManifestInfo } from './image-manifest.js';
 import { SkopeoError, classifySkopeoFailure } from './skopeo-error.js';
 import { makeSkopeoHome } from './skopeo-home.js';
+import { IMAGE_REPOSITORY } from './image-repository.js';
 import { ensureSkopeoVersion } from './skopeo-version.js';
 
 export { SkopeoError, classifySkopeoFailure, type SkopeoFailureReason } from './skopeo-error.js';
@@ -20,12 +21,7 @@ export { describeManifest, type ManifestInfo } from './image-manifest.js';
 /** `sha256:` and 64 lower-case hex digits: the only digest form the bot accepts or reports. */
 export const MANIFEST_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
-// The docker reference grammar (distribution/reference), without the parts the bot never needs.
-const HOST_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
-const HOST = `(?:localhost|${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})+|\\[[0-9a-fA-F:]+\\])(?::[0-9]{1,5})?|${HOST_COMPONENT}:[0-9]{1,5}`;
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-/** `registry.example.com[:port]/org/name`: an explicit registry host, no tag, no digest, no transport. */
-export const IMAGE_REPOSITORY = new RegExp(`^(${HOST})/(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)$`);
+export { IMAGE_REPOSITORY } from './image-repository.js';
 /** A docker tag. */
 export const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
@@ -8,9 +8,13 @@ import { makeTmpDir } from '../support/tmp.js';
 const recorder = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 
 /** The modules a CLI run resolved (its own files relative to the package, packages by name). */
-async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; modules: string[] }> {
+async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number; modules: string[] }> {
   const file = path.join(makeTmpDir().dir, 'imports.txt');
-  const result = await runCli(args, { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` });
+  const result = await runCli(
+    args,
+    { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` },
+    cwd,
+  );
   const modules = readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
@@ -54,6 +58,15 @@ describe('release-bot loads a command only when it runs', () => {
     expect(modules.filter((m) => heavy.includes(m) || m.startsWith('handlers/cli/commands/') || m.startsWith('app/'))).toEqual([]);
   });
 
+  it('--help loads no dotenv even beside a .env, which only a command reads', async () => {
+    const dir = makeTmpDir().dir;
+    writeFileSync(path.join(dir, '.env'), 'LOG_LEVEL=debug\n');
+    const { code, modules } = await modulesLoadedBy(['--help'], {}, dir);
+    expect(code).toBe(0);
+    expect(modules.filter((m) => ['dotenv', 'pino', 'prom-client', 'zod', 'yaml', 'better-sqlite3'].includes(m))).toEqual([]);
+    expect((await modulesLoadedBy(['status', 'conjur-cli'], bot.env, dir)).modules).toContain('dotenv');
+  });
+
   it("a command's own help loads that command only", async () => {
     const { code, modules } = await modulesLoadedBy(['audit', 'verify', '--help'], {});
     expect(code).toBe(0);
@@ -68,6 +81,34 @@ describe('release-bot loads a command only when it runs', () => {
       modules.filter(
         (m) =>
           ['@slack/bolt', 'express', 'jsonwebtoken'].includes(m) || m.startsWith('handlers/slack/') || m.startsWith('handlers/jenkins/'),
+      ),
+    ).toEqual([]);
+  });
+
+  // Everything status needs is the projects file (validated with each destination type's option
+  // schema, publishers/<type>/options.ts) and the store: no publisher, no release core, no logger,
+  // metrics or Conjur client (issue 14: status in under 300 ms).
+  it('status loads the configuration and the store only', async () => {
+    const { code, modules } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toEqual(expect.arrayContaining(['better-sqlite3', 'zod', 'yaml', 'publishers/destination-types.js']));
+    const lightPublisherModule = /^publishers\/(destination-types\.js|[a-z]+\/options\.js|common\/service-url\.js)$/;
+    expect(modules.filter((m) => m.startsWith('publishers/') && !lightPublisherModule.test(m))).toEqual([]);
+    const notForStatus = (m: string) =>
+      ['@slack/bolt', 'express', 'pino', 'prom-client', 'dotenv', 'jsonwebtoken', 'execa'].includes(m) ||
+      /^src\/(release\/(core|pipeline|release-pipeline|run-destinations|yank|stage-build)\.js|release\/(stages|destinations)\/)/.test(m) ||
+      /^src\/(staging\/(?!image-repository\.js)|provenance|conjur\/client|audit|log\.js|metrics)/.test(m) ||
+      m === 'app/create.js';
+    expect(modules.filter(notForStatus)).toEqual([]);
+  });
+
+  it('check-config validates every destination without loading a publisher', async () => {
+    const { code, modules } = await modulesLoadedBy(['check-config'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toContain('publishers/destination-types.js');
+    expect(
+      modules.filter(
+        (m) => m.startsWith('publishers/') && !/^publishers\/(destination-types|[a-z]+\/options|common\/service-url)\.js$/.test(m),
       ),
     ).toEqual([]);
   });

@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { publishers } from '../../publishers/registry.js';
+import { destinationTypes as lightTypes } from '../../publishers/destination-types.js';
+import { destinationTypes, publishers } from '../../publishers/registry.js';
 import { repoRoot } from '../support/cli.js';
 
 // Adding a destination type is one file in publishers/ plus one line in the registry: this keeps them in step.
-const NOT_TYPES = new Set(['registry.ts', 'http.ts', 'oci-registry.ts', 'docker-tags.ts']);
+const NOT_TYPES = new Set(['registry.ts', 'destination-types.ts', 'http.ts', 'oci-registry.ts', 'docker-tags.ts']);
 
 describe('publisher registry', () => {
   it('registers exactly one type per file in publishers/, named after it', () => {
@@ -28,6 +29,22 @@ describe('publisher registry', () => {
       expect(p.artifacts.length).toBeGreaterThan(0);
       expect(typeof p.options.safeParse).toBe('function');
       expect(typeof p.publish).toBe('function');
+    }
+  });
+
+  // The configuration validates with each type's <type>/options.ts (no publisher loaded): the same
+  // schema object, artifacts and credential names as the publisher the release path runs.
+  it("knows every publisher as a destination type, with the publisher's own option schema and artifacts", () => {
+    expect([...lightTypes.keys()].sort()).toEqual([...publishers.keys()].sort());
+    expect(destinationTypes).toBe(lightTypes);
+    for (const p of publishers.values()) {
+      const spec = lightTypes.get(p.type);
+      expect({ type: p.type, options: spec?.options === p.options, artifacts: spec?.artifacts }).toEqual({
+        type: p.type,
+        options: true,
+        artifacts: p.artifacts,
+      });
+      expect(typeof spec?.tools).toBe(typeof p.tools);
     }
   });
 });

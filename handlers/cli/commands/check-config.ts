@@ -9,7 +9,7 @@ export function registerCheckConfig(program: Command): void {
     )
     .action(
       action(async () => {
-        const { destinationTypes } = await import('../../../publishers/registry.js');
+        const { destinationTypes } = await import('../../../publishers/destination-types.js');
         const { loadConfig } = await import('../../../src/config/load.js');
         // The same load as serve's, plus the programs each destination runs: a release would need them.
         const config = loadConfig(process.env, { destinationTypes, redactor: cliRedactor, checkPrograms: true });

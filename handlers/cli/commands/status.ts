@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { projectStatus, statusText } from '../../../src/release/status.js';
-import { action, cliLogs } from '../run.js';
+import { statusText } from '../../../src/release/status.js';
+import { action, cliRedactor } from '../run.js';
 
 export function registerStatus(program: Command): void {
   program
@@ -11,14 +11,9 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       action(async (project: string, version: string | undefined, o: { json?: boolean }) => {
-        const { createApp } = await import('../../../app/create.js');
-        const app = createApp(cliLogs);
-        try {
-          const status = projectStatus(app.core, app.yanks, project, version);
-          process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
-        } finally {
-          app.close();
-        }
+        const { readProjectStatus } = await import('../../../app/status.js');
+        const status = readProjectStatus(process.env, cliRedactor, project, version);
+        process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
       }),
     );
 }
