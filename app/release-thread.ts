@@ -38,7 +38,9 @@ export type FromReleaseThread =
   | { type: 'event'; name: keyof CoreEventMap; payload: unknown }
   | { type: 'log'; line: string }
   | { type: 'audit-appended'; entry: AuditEntry }
-  | { type: 'conjur-call'; operation: string; seconds: number; errorCode: string | undefined };
+  | { type: 'conjur-call'; operation: string; seconds: number; errorCode: string | undefined }
+  /** The thread's last word: an error nothing caught, redacted by the thread; it exits next. */
+  | { type: 'dying'; error: ThreadError };
 
 /** The compiled worker; absent when the code runs from its TypeScript sources (the tests), where releases stay in-process. */
 export const releaseWorkerFile = fileURLToPath(new URL('./release-worker.js', import.meta.url));
@@ -67,6 +69,10 @@ export class ThreadedReleaseCore extends ReleaseCore {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
   private exited = false;
+  /** Set by stopThread: the exit that follows is the one serve asked for. */
+  private stopping = false;
+  private deathOf: ThreadDeath | undefined;
+  private lastWord: ThreadError | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly running = new Set<Promise<unknown>>();
@@ -75,7 +81,15 @@ export class ThreadedReleaseCore extends ReleaseCore {
 
   constructor(
     deps: CoreDeps,
-    private readonly thread: { init: ReleaseThreadInit; logDestination: NodeJS.WritableStream; metrics: () => Metrics },
+    private readonly thread: {
+      init: ReleaseThreadInit;
+      logDestination: NodeJS.WritableStream;
+      metrics: () => Metrics;
+      /** The worker's file: the compiled release-worker.js, or (a test's) one that wraps it. */
+      workerFile?: string | undefined;
+      /** The thread stopped without being asked to (an uncaught error, out of memory): serve cannot release any more. */
+      onDeath?: (death: ThreadDeath) => void;
+    },
   ) {
     super(deps);
     this.appending = new Int32Array(thread.init.appending);
@@ -95,23 +109,25 @@ export class ThreadedReleaseCore extends ReleaseCore {
 
   /** Starts the thread; resolves once its core is built. A configuration it refuses rejects here. */
   start(): Promise<void> {
-    const worker = new Worker(releaseWorkerFile, { workerData: this.thread.init, stdout: false, stderr: false });
+    const worker = new Worker(this.thread.workerFile ?? releaseWorkerFile, { workerData: this.thread.init, stdout: false, stderr: false });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromReleaseThread) => {
         if (m.type === 'ready') resolve();
         else this.receive(m);
       });
+      let uncaught: Error | undefined;
       worker.once('error', (err) => {
+        uncaught = err;
         reject(err);
-        this.failAll(err);
       });
       worker.once('exit', (code) => {
         this.exited = true;
         Atomics.store(this.appending, 0, 0);
-        const err = new ReleaseBotError(ErrorCode.Internal, `the release thread stopped (exit code ${code})`);
+        const err = this.stopping ? shuttingDown() : this.died(code, uncaught);
         reject(err);
         this.failAll(err);
+        if (this.death) this.thread.onDeath?.(this.death);
       });
     });
     return this.ready;
@@ -142,12 +158,31 @@ export class ThreadedReleaseCore extends ReleaseCore {
 
   /** Ends the thread (after `drain`): its database connection closes with it. */
   async stopThread(): Promise<void> {
+    this.stopping = true;
     if (this.worker && !this.exited) await this.worker.terminate();
   }
 
+  /** Whether the thread runs, or was stopped by serve: false once it died on its own (serve's /readyz). */
+  get threadAlive(): boolean {
+    return this.deathOf === undefined;
+  }
+
+  /** Why the thread died, when it stopped without being asked to. */
+  get death(): ThreadDeath | undefined {
+    return this.deathOf;
+  }
+
+  /** Records an unexpected exit; the coded error every waiting and later release request gets. */
+  private died(code: number, uncaught: Error | undefined): ReleaseBotError {
+    // The thread's own last word was redacted there; an error it could not report (out of memory) names no secret it held.
+    const reason = this.lastWord?.message ?? (uncaught ? `${uncaught.name}: ${uncaught.message}` : undefined);
+    this.deathOf = { exitCode: code, ...(reason !== undefined ? { reason } : {}) };
+    return threadDied();
+  }
+
   private call(message: WithoutId<Extract<ToReleaseThread, { id: number }>>): Promise<unknown> {
-    if (!this.worker || this.exited)
-      return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute'));
+    if (this.death) return Promise.reject(threadDied());
+    if (!this.worker || this.exited) return Promise.reject(shuttingDown());
     const id = this.nextId++;
     const worker = this.worker;
     return new Promise((resolve, reject) => {
@@ -186,6 +221,9 @@ export class ThreadedReleaseCore extends ReleaseCore {
       case 'conjur-call':
         this.thread.metrics().conjurCall(m.operation, m.seconds, m.errorCode);
         return;
+      case 'dying':
+        this.lastWord = m.error;
+        return;
       case 'ready':
         return;
     }
@@ -195,6 +233,26 @@ export class ThreadedReleaseCore extends ReleaseCore {
     for (const waiting of this.pending.values()) waiting.reject(err);
     this.pending.clear();
   }
+}
+
+/** How the release thread ended when nobody asked it to. */
+export interface ThreadDeath {
+  exitCode: number;
+  /** The error nothing caught, redacted by the thread when it could still report it. */
+  reason?: string;
+}
+
+function shuttingDown(): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute');
+}
+
+/** INTERNAL (the notify single file keeps its own copy of the codes); `details.reason` says which. */
+function threadDied(): ReleaseBotError {
+  return new ReleaseBotError(
+    ErrorCode.Internal,
+    'the release thread of release-bot stopped unexpectedly, so nothing was released: release-bot restarts; ask again in a minute',
+    { retryable: true, details: { reason: 'release-thread-died' } },
+  );
 }
 
 export function toThreadError(err: ReleaseBotError): ThreadError {

@@ -20,6 +20,9 @@ const FORWARDED: ReadonlyArray<keyof CoreEventMap> = [
   'release-interrupted',
 ];
 
+/** sysexits.h: an internal software error. */
+const EX_SOFTWARE = 70;
+
 const port = parentPort;
 if (!port) throw new Error('release-worker.js runs as a worker thread of serve');
 const init = workerData as ReleaseThreadInit;
@@ -64,6 +67,13 @@ app.core.audit.onAppend((entry) => {
     // Never left counted: the serving thread would stop reading the log for other processes' work.
     Atomics.sub(appending, 0, 1);
   }
+});
+
+// An error nothing caught ends the thread: its last word (redacted with the credentials only this
+// thread knows) tells serve why, and serve stops for its supervisor to restart it (release-thread.ts).
+process.on('uncaughtException', (err) => {
+  post({ type: 'dying', error: redacted(toThreadError(toReleaseBotError(err)), app.redactor) });
+  process.exit(EX_SOFTWARE);
 });
 
 port.on('message', (m: ToReleaseThread) => {
