@@ -1,8 +1,10 @@
 import { destinationTypes, publishers } from '../publishers/registry.js';
 import type { App } from '../src/app.js';
+import { AuditLog, type AuditLogOptions } from '../src/audit/log.js';
 import { loadConfig, type Config } from '../src/config/load.js';
 import { ConjurClient } from '../src/conjur/client.js';
 import { measuredConjur } from '../src/conjur/measured.js';
+import { EventBus } from '../src/events.js';
 import type { Conjur } from '../src/conjur/types.js';
 import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
@@ -30,6 +32,8 @@ export interface CreateAppOptions {
   retryBaseMs?: number;
   /** Builds the release core from its dependencies (serve's runs releases in a worker thread, see release-thread.ts). */
   core?: (deps: CoreDeps) => ReleaseCore;
+  /** serve and its release thread: how the audit log counts the thread's appends on their way to the serving thread. */
+  audit?: Omit<AuditLogOptions, 'bus'>;
 }
 
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env, redactor = new Redactor(), projectsFile?: Buffer | null): Config {
@@ -62,7 +66,12 @@ export function createApp(options: CreateAppOptions = {}): App {
     });
   const conjur = measuredConjur(rawConjur, metrics);
   const db = openDatabase(config.dataDir);
+  // The one event bus: the core, the approvals, the audit log and the reloader emit on it; the chat side and the forwarders listen.
+  const bus = new EventBus();
+  const audit = new AuditLog(db, redactor, undefined, { ...options.audit, bus });
   const coreDeps: CoreDeps = {
+    events: bus,
+    audit,
     config,
     db,
     conjur,
@@ -90,8 +99,9 @@ export function createApp(options: CreateAppOptions = {}): App {
     },
     core,
     yanks,
-    denials: new Denials({ audit: core.audit, core }),
-    audit: core.audit,
+    denials: new Denials({ audit, core }),
+    audit,
+    bus,
     conjur,
     db,
     log,

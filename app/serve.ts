@@ -9,6 +9,7 @@ import { mountMetrics } from '../src/metrics.js';
 import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
 import { Redactor } from '../src/redact.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
+import { AppendsOnTheirWay } from './bus-bridge.js';
 import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
 import { releaseThreadAvailable, ThreadedReleaseCore, type ThreadDeath } from './release-thread.js';
 
@@ -69,17 +70,20 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     ...createOptions
   } = options;
   let threaded: ThreadedReleaseCore | undefined;
+  const appending = new SharedArrayBuffer(4);
+  const onTheirWay = new AppendsOnTheirWay(appending);
   const app = createApp({
     ...createOptions,
     ...(releaseThread
       ? {
+          audit: { unheardAppends: () => onTheirWay.pending() },
           core: (deps) =>
             (threaded = new ThreadedReleaseCore(deps, {
               init: {
                 env: { ...(options.env ?? process.env) },
                 logFormat: options.logFormat,
                 retryBaseMs: options.retryBaseMs,
-                appending: new SharedArrayBuffer(4),
+                appending,
               },
               logDestination: options.logDestination ?? process.stdout,
               metrics: () => app.metrics,
@@ -97,7 +101,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     app.close();
     throw err;
   }
-  const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
+  const forwarding = startAuditForwarding(app);
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
   // A reload validates with the environment read at start: only the projects file is reloadable.

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/log.js';
 import type { Config } from './config/load.js';
 import type { Conjur } from './conjur/types.js';
+import type { EventBus } from './events.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from './redact.js';
 import type { ReleaseCore } from './release/core.js';
@@ -22,6 +23,8 @@ export interface App {
   denials: Denials;
   /** The audit log as a way in sees it: read and watched, never appended to (the core writes it). */
   audit: AuditReader;
+  /** The one event bus: what the core, approvals, the audit log and the policy reloader tell the chat side and the forwarders. */
+  bus: EventBus;
   conjur: Conjur;
   db: Db;
   log: Logger;
@@ -30,5 +33,5 @@ export interface App {
   close(): void;
 }
 
-/** What handlers may do with the audit log: read it and hear of new entries; writing is the core's. */
-export type AuditReader = Pick<AuditLog, 'list' | 'get' | 'entriesAfter' | 'onAppend'>;
+/** What handlers may do with the audit log: read it (new entries are heard of on the bus); writing is the core's. */
+export type AuditReader = Pick<AuditLog, 'list' | 'get' | 'entriesAfter'>;

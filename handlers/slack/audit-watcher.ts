@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import type { AuditEntry, AuditEntryOf } from '../../src/audit/entries.js';
 import type { AuditReader } from '../../src/app.js';
+import type { EventBus } from '../../src/events.js';
 import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseAnnouncer } from './announcer.js';
 import { summaryFromAudit, yankSummaryFromAudit } from './summary-from-audit.js';
@@ -32,11 +33,13 @@ export class AuditWatcher {
     private readonly log: Logger,
     /** The shared log, read only: what other processes appended. */
     private readonly audit: AuditReader,
+    /** The app's bus: the entries this process (and serve's release thread) appended, its own. */
+    private readonly bus: EventBus,
   ) {}
 
   start(): this {
     // Listening before reading the head: an entry this process appends in between is still known as its own.
-    this.audit.onAppend((entry) => {
+    this.bus.on('audit-appended', (entry) => {
       if (!this.stopped && entry.seq > this.position) this.own.add(entry.seq);
     });
     this.position = this.audit.list({ limit: 1 })[0]?.seq ?? 0;
