@@ -11,8 +11,11 @@ import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
 import { ReleaseCore, type CoreDeps } from '../src/release/core.js';
 import { Denials } from '../src/release/denials.js';
+import { currentProcess } from '../src/release/owner.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
+import { Releases } from '../src/store/releases.js';
+import { StagedBuilds } from '../src/store/staged-builds.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
 
 export type { App } from '../src/app.js';
@@ -69,9 +72,14 @@ export function createApp(options: CreateAppOptions = {}): App {
   // The one event bus: the core, the approvals, the audit log and the reloader emit on it; the chat side and the forwarders listen.
   const bus = new EventBus();
   const audit = new AuditLog(db, redactor, undefined, { ...options.audit, bus });
+  // The repositories the core writes; handlers get read-only views of them (App's staged and releases).
+  const staged = new StagedBuilds(db);
+  const releases = new Releases(db, undefined, currentProcess());
   const coreDeps: CoreDeps = {
     events: bus,
     audit,
+    staged,
+    releases,
     config,
     db,
     conjur,
@@ -101,6 +109,8 @@ export function createApp(options: CreateAppOptions = {}): App {
     yanks,
     denials: new Denials({ audit, core }),
     audit,
+    staged,
+    releases,
     bus,
     conjur,
     db,

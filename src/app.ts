@@ -9,6 +9,8 @@ import type { ReleaseCore } from './release/core.js';
 import type { Denials } from './release/denials.js';
 import type { YankService } from './release/yank.js';
 import type { Db } from './store/db.js';
+import type { Releases } from './store/releases.js';
+import type { StagedBuilds } from './store/staged-builds.js';
 
 /**
  * What a way in (a handler) is given: the core and the things it shares. Built by `app/create.ts`,
@@ -23,6 +25,10 @@ export interface App {
   denials: Denials;
   /** The audit log as a way in sees it: read and watched, never appended to (the core writes it). */
   audit: AuditReader;
+  /** The staged builds as a way in sees them: read only (staging is the core's). */
+  staged: StagedReader;
+  /** The releases as a way in sees them: read only (the core records them). */
+  releases: ReleaseReader;
   /** The one event bus: what the core, approvals, the audit log and the policy reloader tell the chat side and the forwarders. */
   bus: EventBus;
   conjur: Conjur;
@@ -35,3 +41,9 @@ export interface App {
 
 /** What handlers may do with the audit log: read it (new entries are heard of on the bus); writing is the core's. */
 export type AuditReader = Pick<AuditLog, 'list' | 'get' | 'entriesAfter'>;
+
+/** What handlers may read of the staged builds. */
+export type StagedReader = Pick<StagedBuilds, 'current' | 'byId' | 'list'>;
+
+/** What handlers may read of the releases. */
+export type ReleaseReader = Pick<Releases, 'get' | 'live' | 'latest' | 'destinations' | 'message'>;

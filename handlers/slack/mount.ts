@@ -74,7 +74,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
-  const watcher = new AuditWatcher(app.core, announcer, log, app.audit, app.bus).start();
+  const watcher = new AuditWatcher(app, announcer, log).start();
   const tasks = new BackgroundTasks(log);
   // The identity section is read at each request: a reloaded projects file applies at once.
   const identity = new SlackIdentity(() => app.core.config.identity, slackDirectory(client), log);

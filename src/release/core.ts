@@ -46,6 +46,9 @@ export interface CoreDeps {
   events?: EventBus;
   /** The audit log (app/create.ts builds it on the same bus); one on `events` when not given. */
   audit?: AuditLog;
+  /** The staged builds and releases (app/create.ts builds them, and gives handlers their read-only views). */
+  staged?: StagedBuilds;
+  releases?: Releases;
 }
 
 /**
@@ -73,8 +76,8 @@ export class ReleaseCore {
     this.probe = deps.probe ?? systemProbe;
     this.events = deps.events ?? new EventBus();
     this.audit = deps.audit ?? new AuditLog(deps.db, deps.redactor, now, { bus: this.events });
-    this.staged = new StagedBuilds(deps.db);
-    this.releases = new Releases(deps.db, now, currentProcess());
+    this.staged = deps.staged ?? new StagedBuilds(deps.db);
+    this.releases = deps.releases ?? new Releases(deps.db, now, currentProcess());
     this.quarantine = new Quarantine(path.join(deps.config.dataDir, 'quarantine'));
     this.services = {
       ...deps,
