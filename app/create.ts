@@ -1,16 +1,21 @@
 import { publishers } from '../publishers/registry.js';
 import { stagedImageDigest } from '../publishers/docker-tags.js';
 import type { App } from '../src/app.js';
+import { AuditLog, type AuditLogOptions } from '../src/audit/log.js';
 import { ConjurClient } from '../src/conjur/client.js';
 import { measuredConjur } from '../src/conjur/measured.js';
+import { EventBus } from '../src/events.js';
 import type { Conjur } from '../src/conjur/types.js';
 import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
 import { ReleaseCore, type CoreDeps } from '../src/release/core.js';
 import { Denials } from '../src/release/denials.js';
+import { currentProcess } from '../src/release/owner.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
+import { Releases } from '../src/store/releases.js';
+import { StagedBuilds } from '../src/store/staged-builds.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
 import { loadAppConfig } from './config.js';
 
@@ -32,6 +37,8 @@ export interface CreateAppOptions {
   retryBaseMs?: number;
   /** Builds the release core from its dependencies (serve's runs releases in a worker thread, see release-thread.ts). */
   core?: (deps: CoreDeps) => ReleaseCore;
+  /** serve and its release thread: how the audit log counts the thread's appends on their way to the serving thread. */
+  audit?: Omit<AuditLogOptions, 'bus'>;
 }
 
 export function createApp(options: CreateAppOptions = {}): App {
@@ -60,7 +67,17 @@ export function createApp(options: CreateAppOptions = {}): App {
     });
   const conjur = measuredConjur(rawConjur, metrics);
   const db = openDatabase(config.dataDir);
+  // The one event bus: the core, the approvals, the audit log and the reloader emit on it; the chat side and the forwarders listen.
+  const bus = new EventBus();
+  const audit = new AuditLog(db, redactor, undefined, { ...options.audit, bus });
+  // The repositories the core writes; handlers get read-only views of them (App's staged and releases).
+  const staged = new StagedBuilds(db);
+  const releases = new Releases(db, undefined, currentProcess());
   const coreDeps: CoreDeps = {
+    events: bus,
+    audit,
+    staged,
+    releases,
     config,
     db,
     conjur,
@@ -89,8 +106,11 @@ export function createApp(options: CreateAppOptions = {}): App {
     },
     core,
     yanks,
-    denials: new Denials({ audit: core.audit, core }),
-    audit: core.audit,
+    denials: new Denials({ audit, core }),
+    audit,
+    staged,
+    releases,
+    bus,
     conjur,
     db,
     log,

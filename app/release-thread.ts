@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { AuditEntry } from '../src/audit/log.js';
 import type { Config } from '../src/config/load.js';
-import type { CoreEventMap } from '../src/release/events.js';
+import type { BusMessage } from '../src/events.js';
 import { ReleaseCore, type CoreDeps } from '../src/release/core.js';
 import type { ReleaseOptions, ReleaseSummary, Requester } from '../src/release/types.js';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { Metrics } from '../src/metrics.js';
+import { AppendsOnTheirWay } from './bus-bridge.js';
 
 /** What the release thread is started with: what `createApp` needs to build the same core again. */
 export interface ReleaseThreadInit {
@@ -35,10 +35,12 @@ export type FromReleaseThread =
   | { type: 'ready' }
   | { type: 'result'; id: number; summary?: ReleaseSummary; error?: ThreadError }
   | { type: 'drained'; id: number }
-  | { type: 'event'; name: keyof CoreEventMap; payload: unknown }
+  /** An event of the thread's bus (its audit appends included), redacted by the thread. */
+  | { type: 'bus'; message: BusMessage }
   | { type: 'log'; line: string }
-  | { type: 'audit-appended'; entry: AuditEntry }
-  | { type: 'conjur-call'; operation: string; seconds: number; errorCode: string | undefined };
+  | { type: 'conjur-call'; operation: string; seconds: number; errorCode: string | undefined }
+  /** The thread's last word: an error nothing caught, redacted by the thread; it exits next. */
+  | { type: 'dying'; error: ThreadError };
 
 /** The compiled worker; absent when the code runs from its TypeScript sources (the tests), where releases stay in-process. */
 export const releaseWorkerFile = fileURLToPath(new URL('./release-worker.js', import.meta.url));
@@ -60,58 +62,60 @@ interface Pending {
  * core from the same configuration, with its own database connection (SQLite WAL lets both write),
  * so the synchronous commits, hashing and JSON of a release never hold up the event loop that
  * acknowledges Slack and the Jenkins webhook. Everything else (staging, reads, yanks) stays here.
- * The thread's events are emitted again on this core's `events`, so the chat side announces the
- * release as before; its log lines are written to this process's log destination.
+ * The thread's bus events are emitted again on this process's bus (bus-bridge.ts), so the chat side
+ * announces the release as before; its log lines are written to this process's log destination.
  */
 export class ThreadedReleaseCore extends ReleaseCore {
   private worker: Worker | undefined;
   private ready: Promise<void> | undefined;
   private exited = false;
+  /** Set by stopThread: the exit that follows is the one serve asked for. */
+  private stopping = false;
+  private deathOf: ThreadDeath | undefined;
+  private lastWord: ThreadError | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly running = new Set<Promise<unknown>>();
-  private readonly appendListeners: Array<(entry: AuditEntry) => void> = [];
-  private readonly appending: Int32Array;
+  private readonly appending: AppendsOnTheirWay;
 
   constructor(
     deps: CoreDeps,
-    private readonly thread: { init: ReleaseThreadInit; logDestination: NodeJS.WritableStream; metrics: () => Metrics },
+    private readonly thread: {
+      init: ReleaseThreadInit;
+      logDestination: NodeJS.WritableStream;
+      metrics: () => Metrics;
+      /** The worker's file: the compiled release-worker.js, or (a test's) one that wraps it. */
+      workerFile?: string | undefined;
+      /** The thread stopped without being asked to (an uncaught error, out of memory): serve cannot release any more. */
+      onDeath?: (death: ThreadDeath) => void;
+    },
   ) {
     super(deps);
-    this.appending = new Int32Array(thread.init.appending);
-    // The thread counts an append up before it commits and this thread counts it down once it heard of
-    // it: until then the log is read as if the entry were not there, so the audit watcher never takes a
-    // committed entry of the thread's for another process's work before its listeners are told.
-    const after = this.audit.entriesAfter.bind(this.audit);
-    this.audit.entriesAfter = (seq, limit) => (Atomics.load(this.appending, 0) > 0 ? [] : after(seq, limit));
-    // An entry the thread appends is this process's own: the audit watcher must not announce it as
-    // another process's work, and the forwarders wake for it. Its listeners hear of it here too.
-    const register = this.audit.onAppend.bind(this.audit);
-    this.audit.onAppend = (listener) => {
-      this.appendListeners.push(listener);
-      register(listener);
-    };
+    // Shared with the thread, and with this thread's audit log (its `unheardAppends`, see serve.ts).
+    this.appending = new AppendsOnTheirWay(thread.init.appending);
   }
 
   /** Starts the thread; resolves once its core is built. A configuration it refuses rejects here. */
   start(): Promise<void> {
-    const worker = new Worker(releaseWorkerFile, { workerData: this.thread.init, stdout: false, stderr: false });
+    const worker = new Worker(this.thread.workerFile ?? releaseWorkerFile, { workerData: this.thread.init, stdout: false, stderr: false });
     this.worker = worker;
     this.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: FromReleaseThread) => {
         if (m.type === 'ready') resolve();
         else this.receive(m);
       });
+      let uncaught: Error | undefined;
       worker.once('error', (err) => {
+        uncaught = err;
         reject(err);
-        this.failAll(err);
       });
       worker.once('exit', (code) => {
         this.exited = true;
-        Atomics.store(this.appending, 0, 0);
-        const err = new ReleaseBotError(ErrorCode.Internal, `the release thread stopped (exit code ${code})`);
+        this.appending.reset();
+        const err = this.stopping ? shuttingDown() : this.died(code, uncaught);
         reject(err);
         this.failAll(err);
+        if (this.death) this.thread.onDeath?.(this.death);
       });
     });
     return this.ready;
@@ -142,12 +146,31 @@ export class ThreadedReleaseCore extends ReleaseCore {
 
   /** Ends the thread (after `drain`): its database connection closes with it. */
   async stopThread(): Promise<void> {
+    this.stopping = true;
     if (this.worker && !this.exited) await this.worker.terminate();
   }
 
+  /** Whether the thread runs, or was stopped by serve: false once it died on its own (serve's /readyz). */
+  get threadAlive(): boolean {
+    return this.deathOf === undefined;
+  }
+
+  /** Why the thread died, when it stopped without being asked to. */
+  get death(): ThreadDeath | undefined {
+    return this.deathOf;
+  }
+
+  /** Records an unexpected exit; the coded error every waiting and later release request gets. */
+  private died(code: number, uncaught: Error | undefined): ReleaseBotError {
+    // The thread's own last word was redacted there; an error it could not report (out of memory) names no secret it held.
+    const reason = this.lastWord?.message ?? (uncaught ? `${uncaught.name}: ${uncaught.message}` : undefined);
+    this.deathOf = { exitCode: code, ...(reason !== undefined ? { reason } : {}) };
+    return threadDied();
+  }
+
   private call(message: WithoutId<Extract<ToReleaseThread, { id: number }>>): Promise<unknown> {
-    if (!this.worker || this.exited)
-      return Promise.reject(new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute'));
+    if (this.death) return Promise.reject(threadDied());
+    if (!this.worker || this.exited) return Promise.reject(shuttingDown());
     const id = this.nextId++;
     const worker = this.worker;
     return new Promise((resolve, reject) => {
@@ -166,25 +189,25 @@ export class ThreadedReleaseCore extends ReleaseCore {
         else waiting?.resolve(m.type === 'result' ? m.summary : undefined);
         return;
       }
-      case 'event':
-        // The thread's core emitted it; the listeners here (announcer, approvals, metrics) are the same ones an in-process core had.
-        (this.events.emit as (name: string, payload: unknown) => boolean)(m.name, m.payload);
+      case 'bus':
+        // The thread's bus carried it; the listeners here (announcer, approvals, audit watcher, forwarders) are the ones an in-process core had.
+        try {
+          this.events.emitMessage(m.message);
+        } catch {
+          // Listeners must not throw; one that does never stops the thread's next events.
+        } finally {
+          // An entry the thread appended is this process's own now: the audit log reads it again.
+          if (m.message.name === 'audit-appended') this.appending.down();
+        }
         return;
       case 'log':
         this.thread.logDestination.write(m.line);
         return;
-      case 'audit-appended':
-        for (const listener of this.appendListeners) {
-          try {
-            listener(m.entry);
-          } catch {
-            // As AuditLog.append treats its listeners: a failing listener never fails the append.
-          }
-        }
-        Atomics.sub(this.appending, 0, 1);
-        return;
       case 'conjur-call':
         this.thread.metrics().conjurCall(m.operation, m.seconds, m.errorCode);
+        return;
+      case 'dying':
+        this.lastWord = m.error;
         return;
       case 'ready':
         return;
@@ -195,6 +218,26 @@ export class ThreadedReleaseCore extends ReleaseCore {
     for (const waiting of this.pending.values()) waiting.reject(err);
     this.pending.clear();
   }
+}
+
+/** How the release thread ended when nobody asked it to. */
+export interface ThreadDeath {
+  exitCode: number;
+  /** The error nothing caught, redacted by the thread when it could still report it. */
+  reason?: string;
+}
+
+function shuttingDown(): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.InProgress, 'release-bot is shutting down: ask again in a minute');
+}
+
+/** INTERNAL (the notify single file keeps its own copy of the codes); `details.reason` says which. */
+function threadDied(): ReleaseBotError {
+  return new ReleaseBotError(
+    ErrorCode.Internal,
+    'the release thread of release-bot stopped unexpectedly, so nothing was released: release-bot restarts; ask again in a minute',
+    { retryable: true, details: { reason: 'release-thread-died' } },
+  );
 }
 
 export function toThreadError(err: ReleaseBotError): ThreadError {

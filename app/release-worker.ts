@@ -3,22 +3,13 @@
 import { Writable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { toReleaseBotError } from '../src/errors.js';
-import type { CoreEventMap } from '../src/release/events.js';
 import type { Redactor } from '../src/redact.js';
+import { AppendsOnTheirWay, forwardBus } from './bus-bridge.js';
 import { createApp } from './create.js';
 import { toThreadError, type FromReleaseThread, type ReleaseThreadInit, type ToReleaseThread } from './release-thread.js';
 
-/** Every event a release emits; the announcer, approvals and metrics listen for them on the serving thread. */
-const FORWARDED: ReadonlyArray<keyof CoreEventMap> = [
-  'release-started',
-  'release-state',
-  'destination-started',
-  'destination-progress',
-  'destination-finished',
-  'release-finished',
-  'release-denied',
-  'release-interrupted',
-];
+/** sysexits.h: an internal software error. */
+const EX_SOFTWARE = 70;
 
 const port = parentPort;
 if (!port) throw new Error('release-worker.js runs as a worker thread of serve');
@@ -31,8 +22,12 @@ const logDestination = new Writable({
     done();
   },
 });
+// Entries this thread appends are the serving process's own (its audit watcher and forwarders listen):
+// counted up before the commit, down by the serving thread once its bus carried them (bus-bridge.ts).
+const appending = new AppendsOnTheirWay(init.appending);
 const app = createApp({
   env: init.env,
+  audit: { appendsOnTheirWay: appending },
   logDestination,
   ...(init.logFormat ? { logFormat: init.logFormat } : {}),
   ...(init.retryBaseMs !== undefined ? { retryBaseMs: init.retryBaseMs } : {}),
@@ -40,30 +35,20 @@ const app = createApp({
 // Conjur calls are counted where /metrics is served.
 app.metrics.conjurCall = (operation, seconds, errorCode) => post({ type: 'conjur-call', operation, seconds, errorCode });
 // The credentials this thread fetches are known to its redactor only: what leaves the thread is redacted here.
-for (const name of FORWARDED) {
-  app.core.events.on(name, (payload: unknown) => post({ type: 'event', name, payload: redacted(payload, app.redactor) }));
-}
-
-// Entries this thread appends are the serving process's own (its audit watcher and forwarders listen):
-// counted up before the commit, down by the serving thread when it has the message (release-thread.ts).
-const appending = new Int32Array(init.appending);
-const append = app.core.audit.append.bind(app.core.audit);
-app.core.audit.append = (input) => {
-  Atomics.add(appending, 0, 1);
+forwardBus(app.bus, (message) => {
   try {
-    return append(input);
-  } catch (err) {
-    Atomics.sub(appending, 0, 1);
-    throw err;
-  }
-};
-app.core.audit.onAppend((entry) => {
-  try {
-    post({ type: 'audit-appended', entry: redacted(entry, app.redactor) });
+    post({ type: 'bus', message: redacted(message, app.redactor) });
   } catch {
     // Never left counted: the serving thread would stop reading the log for other processes' work.
-    Atomics.sub(appending, 0, 1);
+    if (message.name === 'audit-appended') appending.down();
   }
+});
+
+// An error nothing caught ends the thread: its last word (redacted with the credentials only this
+// thread knows) tells serve why, and serve stops for its supervisor to restart it (release-thread.ts).
+process.on('uncaughtException', (err) => {
+  post({ type: 'dying', error: redacted(toThreadError(toReleaseBotError(err)), app.redactor) });
+  process.exit(EX_SOFTWARE);
 });
 
 port.on('message', (m: ToReleaseThread) => {

@@ -9,8 +9,9 @@ import { mountMetrics } from '../src/metrics.js';
 import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
 import { Redactor } from '../src/redact.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
+import { AppendsOnTheirWay } from './bus-bridge.js';
 import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
-import { releaseThreadAvailable, ThreadedReleaseCore } from './release-thread.js';
+import { releaseThreadAvailable, ThreadedReleaseCore, type ThreadDeath } from './release-thread.js';
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
 export async function mountHandlers(http: Express, app: App): Promise<{ stop(): Promise<void> }> {
@@ -29,6 +30,11 @@ export interface RunningServer {
 
 /** `release-bot serve`: the server, and the reloader that keeps its policy equal to the projects file. */
 export interface ServingBot extends RunningServer {
+  /**
+   * Resolves with the exit code (70, EX_SOFTWARE) once serve stopped because its release thread died:
+   * it cannot release any more, and only a restart (systemd's Restart=on-failure) brings the thread back.
+   */
+  died: Promise<number>;
   policy: PolicyReloader;
   /** What SIGHUP does: re-reads the projects file now. */
   reload(trigger: 'SIGHUP'): ReloadOutcome;
@@ -41,32 +47,53 @@ export interface ServeOptions extends CreateAppOptions {
    * in-process object, which a thread could not share.
    */
   releaseThread?: boolean;
+  /**
+   * The release thread's file (tests: a worker made to die). Only a caller in code can set it: no
+   * configuration, environment variable or flag reaches it, and the CLI's serve never passes it.
+   */
+  releaseWorkerFile?: string;
+  /**
+   * What happens once serve stopped because its release thread died: by default the process exits
+   * 70 (EX_SOFTWARE) for systemd's Restart=on-failure. In-process tests pass their own.
+   */
+  onThreadDeath?: (exitCode: number) => void;
 }
 
 export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   // The port before anything is written: a port in use leaves no database behind.
   const { env: listenOn } = loadAppConfig(options.env ?? process.env, new Redactor());
   await checkPortFree(listenOn.HOST, listenOn.PORT);
-  const { releaseThread = releaseThreadAvailable() && !options.conjur, ...createOptions } = options;
+  const {
+    releaseThread = releaseThreadAvailable() && !options.conjur,
+    releaseWorkerFile,
+    onThreadDeath = (code) => process.exit(code),
+    ...createOptions
+  } = options;
   let threaded: ThreadedReleaseCore | undefined;
+  const appending = new SharedArrayBuffer(4);
+  const onTheirWay = new AppendsOnTheirWay(appending);
   const app = createApp({
     ...createOptions,
     ...(releaseThread
       ? {
+          audit: { unheardAppends: () => onTheirWay.pending() },
           core: (deps) =>
             (threaded = new ThreadedReleaseCore(deps, {
               init: {
                 env: { ...(options.env ?? process.env) },
                 logFormat: options.logFormat,
                 retryBaseMs: options.retryBaseMs,
-                appending: new SharedArrayBuffer(4),
+                appending,
               },
               logDestination: options.logDestination ?? process.stdout,
               metrics: () => app.metrics,
+              workerFile: releaseWorkerFile,
+              onDeath: (death) => threadDied(death),
             })),
         }
       : {}),
   });
+  let threadDied: (death: ThreadDeath) => void = () => undefined;
   try {
     await threaded?.start();
   } catch (err) {
@@ -74,7 +101,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     app.close();
     throw err;
   }
-  const forwarding = startAuditForwarding({ ...app, audit: app.core.audit });
+  const forwarding = startAuditForwarding(app);
   const interrupted = app.core.recoverInterrupted();
   if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
   // A reload validates with the environment read at start: only the projects file is reloadable.
@@ -87,7 +114,9 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   let server: Server;
   let handlers: { stop(): Promise<void> } | undefined;
   try {
-    const http = createHttpApp(app.core, { readiness: new Readiness(readinessChecks(app, policy), (t) => app.redactor.redact(t)) });
+    const checks = readinessChecks(app, policy);
+    if (threaded) checks.push(releaseThreadCheck(threaded));
+    const http = createHttpApp(app.core, { readiness: new Readiness(checks, (t) => app.redactor.redact(t)) });
     handlers = await mountHandlers(http, app);
     server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
   } catch (err) {
@@ -98,23 +127,63 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     throw err;
   }
   policy.start();
+  const closeServer = () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    return closed;
+  };
   let stopping: Promise<void> | undefined;
-  const stop = () =>
+  const shutDown = (fatal: boolean) =>
     (stopping ??= (async () => {
       app.log.info({ inFlight: app.core.inFlightCount }, 'stopping: draining in-flight releases');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Without its release thread serve keeps answering until its last replies are out: /readyz says
+      // not ready and a release gets its coded refusal, rather than a refused connection.
+      const closed = fatal ? undefined : closeServer();
       policy.stop();
       await app.core.drain();
+      if (fatal) await handlers?.stop();
+      const closing = closed ?? closeServer();
       server.closeAllConnections();
-      await closed;
+      await closing;
       // The last summaries reach the channel, and the Slack timers stop, before the database closes.
       await handlers?.stop();
       await forwarding.stop();
       await threaded?.stopThread();
       app.close();
     })());
-  return { app, server, policy, reload: (trigger) => policy.reload(trigger), stop };
+  const died = new Promise<number>((resolve) => {
+    threadDied = (death) => {
+      app.log.error(
+        { exitCode: death.exitCode, reason: death.reason, inFlight: app.core.inFlightCount },
+        `the release thread died: serve is not ready, refuses releases and exits ${EX_SOFTWARE} for its supervisor to restart it`,
+      );
+      const exit = () => {
+        resolve(EX_SOFTWARE);
+        onThreadDeath(EX_SOFTWARE);
+      };
+      void shutDown(true).then(exit, exit);
+    };
+    // Died while serve was still starting up: the same.
+    const death = threaded?.death;
+    if (death) threadDied(death);
+  });
+  return { app, server, died, policy, reload: (trigger) => policy.reload(trigger), stop: () => shutDown(false) };
+}
+
+/** sysexits.h EX_SOFTWARE: serve lost its release thread; not 78 (EX_CONFIG), so systemd restarts it. */
+const EX_SOFTWARE = 70;
+
+/** `/readyz` fails once the release thread died: serve is still up, but cannot release any more. */
+function releaseThreadCheck(core: ThreadedReleaseCore): ReadinessCheck {
+  return {
+    name: 'release-thread',
+    run: () =>
+      Promise.resolve(
+        core.threadAlive
+          ? { ok: true, detail: 'the release thread runs' }
+          : { ok: false, detail: 'the release thread died: serve stops for its supervisor to restart it' },
+      ),
+  };
 }
 
 /** What `/readyz` asks: Conjur, the membership sentinels, Slack (when it is on), the database, the policy. */

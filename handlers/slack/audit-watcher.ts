@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import type { AuditEntry, AuditEntryOf } from '../../src/audit/entries.js';
-import type { AuditReader } from '../../src/app.js';
-import { artifactDigests, type ReleaseCore } from '../../src/release/core.js';
+import type { AuditReader, ReleaseReader, StagedReader } from '../../src/app.js';
+import type { Config } from '../../src/config/load.js';
+import type { EventBus } from '../../src/events.js';
+import { artifactDigests } from '../../src/release/core.js';
 import type { ReleaseAnnouncer } from './announcer.js';
 import { summaryFromAudit, yankSummaryFromAudit } from './summary-from-audit.js';
 
@@ -25,18 +27,28 @@ export class AuditWatcher {
   private readonly own = new Set<number>();
   private readonly announcedStaged = new Set<number>();
   private stopped = false;
+  private readonly audit: AuditReader;
 
   constructor(
-    private readonly core: ReleaseCore,
+    private readonly app: {
+      /** The policy in force (its projects). */
+      config: Config;
+      /** The shared log, read only: what other processes appended. */
+      audit: AuditReader;
+      staged: StagedReader;
+      releases: ReleaseReader;
+      /** The app's bus: the entries this process (and serve's release thread) appended, its own. */
+      bus: EventBus;
+    },
     private readonly announcer: ReleaseAnnouncer,
     private readonly log: Logger,
-    /** The shared log, read only: what other processes appended. */
-    private readonly audit: AuditReader,
-  ) {}
+  ) {
+    this.audit = app.audit;
+  }
 
   start(): this {
     // Listening before reading the head: an entry this process appends in between is still known as its own.
-    this.audit.onAppend((entry) => {
+    this.app.bus.on('audit-appended', (entry) => {
       if (!this.stopped && entry.seq > this.position) this.own.add(entry.seq);
     });
     this.position = this.audit.list({ limit: 1 })[0]?.seq ?? 0;
@@ -86,7 +98,7 @@ export class AuditWatcher {
 
   /** Another process (a CLI publish or resume) found a release whose owner died, and marked it. */
   private interrupted(entry: AuditEntry): void {
-    const release = entry.releaseId ? this.core.releases.get(entry.releaseId) : undefined;
+    const release = entry.releaseId ? this.app.releases.get(entry.releaseId) : undefined;
     if (!release) return;
     this.log.info(
       { releaseId: release.id, project: release.project, version: release.version, auditId: entry.id },
@@ -96,9 +108,9 @@ export class AuditWatcher {
   }
 
   private staged(entry: AuditEntryOf<'staged'>): void {
-    const project = entry.project ? this.core.config.projects.get(entry.project) : undefined;
+    const project = entry.project ? this.app.config.projects.get(entry.project) : undefined;
     if (!project || !entry.version) return;
-    const staged = this.core.staged.current(project.name, entry.version);
+    const staged = this.app.staged.current(project.name, entry.version);
     // The Release button names the staged build: announce only the one this entry recorded, while it is current.
     if (!staged || this.announcedStaged.has(staged.id) || !sameBuild(entry, staged)) {
       this.log.debug(
@@ -121,9 +133,9 @@ export class AuditWatcher {
   }
 
   private finished(entry: AuditEntry): void {
-    const release = entry.releaseId ? this.core.releases.get(entry.releaseId) : undefined;
+    const release = entry.releaseId ? this.app.releases.get(entry.releaseId) : undefined;
     if (!release) return;
-    const staged = release.stagedBuildId !== null ? this.core.staged.byId(release.stagedBuildId) : undefined;
+    const staged = release.stagedBuildId !== null ? this.app.staged.byId(release.stagedBuildId) : undefined;
     const summary = summaryFromAudit(entry, release, staged);
     if (!summary) return;
     this.log.info(

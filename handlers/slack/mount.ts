@@ -65,10 +65,16 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const client = new webApi.WebClient(settings.botToken, clientOptions);
   const chat = new SlackChat(client, app.redactor, log);
   const freezes = new Freezes(app.core, app.db, options.now);
-  const approvals = new Approvals(app.core, app.db, { freezes, log, yanks: app.yanks, ...(options.now ? { now: options.now } : {}) });
+  const approvals = new Approvals(app.core, app.db, {
+    freezes,
+    log,
+    yanks: app.yanks,
+    bus: app.bus,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
-  const watcher = new AuditWatcher(app.core, announcer, log, app.audit).start();
+  const watcher = new AuditWatcher(app, announcer, log).start();
   const tasks = new BackgroundTasks(log);
   // The identity section is read at each request: a reloaded projects file applies at once.
   const identity = new SlackIdentity(() => app.core.config.identity, slackDirectory(client), log);

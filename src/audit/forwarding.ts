@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
+import type { EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
 import { AuditForwarder, type AuditSink, type ForwarderOptions } from './forwarder.js';
 import { JsonlSink } from './forward-jsonl.js';
 import { SyslogSink, type SyslogSinkOptions } from './forward-syslog.js';
-import type { AuditLog } from './log.js';
 
 export interface AuditForwarding {
   forwarders: readonly AuditForwarder[];
@@ -25,11 +25,12 @@ export function configuredSinks(
 
 /**
  * Starts forwarding the audit log to every configured sink (run by `serve`, the long-lived process).
- * Entries this process appends are sent at once; entries other processes append to the shared
- * database (CLI, ssh forced command) are found by polling. Each sink keeps its own high-water mark.
+ * Entries this process appends (and serve's release thread, forwarded) wake the forwarders at once,
+ * through the bus; entries other processes append to the shared database (CLI, ssh forced command),
+ * and whatever a sink missed before a restart, are found by polling: the durable catch-up. Each sink keeps its own high-water mark.
  */
 export function startAuditForwarding(
-  app: { config: { env: Pick<Config['env'], 'AUDIT_SYSLOG_URL' | 'AUDIT_JSONL_FILE'> }; db: Db; audit: AuditLog; log: Logger },
+  app: { config: { env: Pick<Config['env'], 'AUDIT_SYSLOG_URL' | 'AUDIT_JSONL_FILE'> }; db: Db; bus: EventBus; log: Logger },
   options: Partial<ForwarderOptions> & { sinks?: AuditSink[]; syslog?: SyslogSinkOptions } = {},
 ): AuditForwarding {
   const log = app.log.child({ component: 'audit-forwarding' });
@@ -38,7 +39,7 @@ export function startAuditForwarding(
   for (const f of forwarders) f.start();
   if (forwarders.length > 0) {
     // notify() only schedules work: an append never waits for a sink, and never fails because of one.
-    app.audit.onAppend(() => {
+    app.bus.on('audit-appended', () => {
       for (const f of forwarders) f.notify();
     });
     log.info({ sinks: sinks.map((s) => s.name) }, 'audit forwarding started');

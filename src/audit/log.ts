@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AuditRows, rowToEntry } from '../store/audit.js';
 import type { Db } from '../store/db.js';
+import { EventBus } from '../events.js';
 import type { Redactor } from '../redact.js';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import type { AuditDataByType, AuditEntry, AuditEntryOf, AuditInputOf, AuditType, Truncation } from './entries.js';
@@ -52,30 +53,66 @@ export function entryHash(e: Omit<AuditEntryOf<AuditType>, 'seq' | 'hash'>): str
   );
 }
 
+export interface AuditLogOptions {
+  /** The app's bus, where each committed entry is announced; by default the log's own. */
+  bus?: EventBus;
+  /**
+   * serve's release thread: each append counted up before it commits (down again if it fails); the
+   * serving thread counts it down once its bus carried the entry (app/release-thread.ts).
+   */
+  appendsOnTheirWay?: { up(): void; down(): void };
+  /**
+   * serve's serving thread: whether its release thread committed entries its bus has not carried yet.
+   * Meanwhile `entriesAfter` reads the log as if they were not there, so the audit watcher never takes
+   * the thread's entry for another process's work before its listeners know it as this process's own.
+   */
+  unheardAppends?: () => boolean;
+}
+
 /**
  * The append-only audit log. Every entry carries the hash of the one before it (SHA-256 over a
  * canonical encoding), so an edited, removed or reordered entry breaks the chain. Values pass the
  * redactor before they are stored: an entry names Conjur variable ids, never their values.
  */
 export class AuditLog {
-  private readonly listeners: ((entry: AuditEntry) => void)[] = [];
   private readonly rows: AuditRows;
+  /** Where each committed entry is announced (`audit-appended`): the app's bus, or one of its own. */
+  private readonly bus: EventBus;
 
   constructor(
     db: Db,
     private readonly redactor: Redactor,
     private readonly now: () => Date = () => new Date(),
+    private readonly options: AuditLogOptions = {},
   ) {
     this.rows = new AuditRows(db);
+    this.bus = options.bus ?? new EventBus();
   }
 
-  /** Called after each committed append (forwarders: syslog, JSONL). A throwing listener never undoes the entry. */
+  /** Called after each committed append (the bus's `audit-appended`). A throwing listener never undoes the entry. */
   onAppend(listener: (entry: AuditEntry) => void): void {
-    this.listeners.push(listener);
+    this.bus.on('audit-appended', (entry) => {
+      try {
+        listener(entry);
+      } catch {
+        // Forwarding is best effort by design; forwarders retry on their own and log their failures.
+      }
+    });
   }
 
   /** Appends an entry of one kind, its data checked against that kind's type (src/audit/entries.ts). */
   append<T extends AuditType>(input: AuditInputOf<T>): AuditEntryOf<T> & AuditEntry {
+    const counted = this.options.appendsOnTheirWay;
+    counted?.up();
+    try {
+      return this.commit(input);
+    } catch (err) {
+      counted?.down();
+      throw err;
+    }
+  }
+
+  private commit<T extends AuditType>(input: AuditInputOf<T>): AuditEntryOf<T> & AuditEntry {
     let base: Omit<AuditEntryOf<T>, 'seq' | 'hash'> | undefined;
     const { seq, row } = this.rows.append((lastHash) => {
       base = {
@@ -104,12 +141,10 @@ export class AuditLog {
       };
     });
     const entry = { ...(base as Omit<AuditEntryOf<T>, 'seq' | 'hash'>), seq, hash: row.hash } as AuditEntryOf<T> & AuditEntry;
-    for (const listener of this.listeners) {
-      try {
-        listener(entry);
-      } catch {
-        // Forwarding is best effort by design; forwarders retry on their own and log their failures.
-      }
+    try {
+      this.bus.emit('audit-appended', entry);
+    } catch {
+      // A listener must not throw; if one does, the entry stays committed.
     }
     return entry;
   }
@@ -127,6 +162,8 @@ export class AuditLog {
    * what a reader that polls the log has not seen yet.
    */
   entriesAfter(seq: number, limit = 100): AuditEntry[] {
+    // serve: an entry its release thread committed is read once the bus carried it here, never before.
+    if (this.options.unheardAppends?.()) return [];
     return this.rows.after(seq, limit);
   }
 

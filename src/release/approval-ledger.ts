@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ProjectConfig } from '../config/load.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
 import { ApprovalRecords, type ApprovalRequest } from '../store/approvals.js';
+import type { BusEventMap, EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import { clip } from '../validate.js';
@@ -25,7 +25,6 @@ export interface ApprovalEventMap {
  * under the write lock, closings, and the audit entry and event of each; every refusal audited.
  */
 export class ApprovalLedger {
-  readonly events = new EventEmitter<ApprovalEventMap>();
   readonly records: ApprovalRecords;
 
   constructor(
@@ -33,6 +32,8 @@ export class ApprovalLedger {
     db: Db,
     private readonly log: Logger,
     readonly now: () => Date,
+    /** The app's event bus: the chat side hears of requests, approvals and closings there. */
+    readonly events: EventBus,
   ) {
     this.records = new ApprovalRecords(db);
   }
@@ -192,9 +193,9 @@ export class ApprovalLedger {
     }
   }
 
-  emit<K extends keyof ApprovalEventMap>(event: K, ...args: ApprovalEventMap[K]): void {
+  emit<K extends keyof ApprovalEventMap>(event: K, ...args: BusEventMap[K]): void {
     try {
-      (this.events as EventEmitter).emit(event, ...args);
+      this.events.emit(event, ...args);
     } catch (err) {
       this.log.error({ err: (err as Error).message, event }, 'an approval event listener threw');
     }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ApprovalRecords, ApprovalRequest } from '../store/approvals.js';
 import { ApprovalLedger } from './approval-ledger.js';
+import type { EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
 import { assertVersion, clip } from '../validate.js';
 import { asked, assertNotLive, assertNotRequester, currentStaged, expiry, notOpen, staleness } from './approval-checks.js';
@@ -30,6 +31,8 @@ export interface ApprovalsOptions {
   now?: () => Date;
   /** The yank service: without it, a yank of a project that needs approvals cannot be asked for. */
   yanks?: ApprovalYanks | undefined;
+  /** The app's event bus, where requests, approvals and closings are told; the core's by default. */
+  bus?: EventBus;
 }
 
 const REQUEST_ID = /^apr_[A-Za-z0-9_-]{16}$/;
@@ -44,7 +47,8 @@ const BOT: Requester = { login: 'release-bot', via: 'api' };
  * audited. An approval authorizes only the request it was given to: a release never a yank.
  */
 export class Approvals {
-  readonly events: ApprovalLedger['events'];
+  /** The bus the approvals' events are emitted on (and `staged`, which voids stale requests, heard). */
+  readonly events: EventBus;
   private readonly now: () => Date;
   private readonly ledger: ApprovalLedger;
   private readonly records: ApprovalRecords;
@@ -55,10 +59,10 @@ export class Approvals {
     private readonly options: ApprovalsOptions,
   ) {
     this.now = options.now ?? (() => new Date());
-    this.ledger = new ApprovalLedger(core, db, options.log, this.now);
+    this.events = options.bus ?? core.events;
+    this.ledger = new ApprovalLedger(core, db, options.log, this.now, this.events);
     this.records = this.ledger.records;
-    this.events = this.ledger.events;
-    core.events.on('staged', ({ staged }) => {
+    this.events.on('staged', ({ staged }) => {
       try {
         this.voidStale(staged.project, staged.version);
       } catch (err) {

@@ -7,13 +7,13 @@ import { ErrorCode, ReleaseBotError } from '../errors.js';
 import { withLogContext } from '../log.js';
 import type { PublisherDefinition } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
+import { EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
 import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
 import { StagedBuilds } from '../store/staged-builds.js';
 import { Quarantine } from '../staging/quarantine.js';
 import { clip } from '../validate.js';
 import { InFlight } from './drain.js';
-import { CoreEvents } from './events.js';
 import { currentProcess, systemProbe, type ProcessProbe } from './owner.js';
 import { recoverInterrupted } from './recovery.js';
 import { releaseThroughStages } from './release-pipeline.js';
@@ -44,6 +44,13 @@ export interface CoreDeps {
   retryBaseMs?: number;
   /** Releases that verify and publish at once (RELEASE_BOT_MAX_CONCURRENT_RELEASES); the rest queue. */
   maxConcurrentReleases?: number;
+  /** The app's event bus (app/create.ts), where the core emits; its own when not given. */
+  events?: EventBus;
+  /** The audit log (app/create.ts builds it on the same bus); one on `events` when not given. */
+  audit?: AuditLog;
+  /** The staged builds and releases (app/create.ts builds them, and gives handlers their read-only views). */
+  staged?: StagedBuilds;
+  releases?: Releases;
 }
 
 /**
@@ -53,7 +60,7 @@ export interface CoreDeps {
  * (recovery.ts) and draining (drain.ts) each live in their own module.
  */
 export class ReleaseCore {
-  readonly events = new CoreEvents();
+  readonly events: EventBus;
   readonly audit: AuditLog;
   readonly staged: StagedBuilds;
   readonly releases: Releases;
@@ -69,9 +76,10 @@ export class ReleaseCore {
     const now = deps.now ?? (() => new Date());
     this.policy = deps.config;
     this.probe = deps.probe ?? systemProbe;
-    this.audit = new AuditLog(deps.db, deps.redactor, now);
-    this.staged = new StagedBuilds(deps.db);
-    this.releases = new Releases(deps.db, now, currentProcess());
+    this.events = deps.events ?? new EventBus();
+    this.audit = deps.audit ?? new AuditLog(deps.db, deps.redactor, now, { bus: this.events });
+    this.staged = deps.staged ?? new StagedBuilds(deps.db);
+    this.releases = deps.releases ?? new Releases(deps.db, now, currentProcess());
     this.quarantine = new Quarantine(path.join(deps.config.dataDir, 'quarantine'));
     this.services = {
       ...deps,

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { ProjectConfig } from '../config/load.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import type { ReleaseRecord, ReleaseState } from '../store/releases.js';
@@ -33,4 +32,5 @@ export interface CoreEventMap {
   'policy-rejected': [{ file: string; sha256: string | null; runningSha256: string; trigger: string; problems: string[]; auditId: string }];
 }
 
-export class CoreEvents extends EventEmitter<CoreEventMap> {}
+/** The core's events travel on the app's one bus (src/events.ts); `CoreEvents` is its former name. */
+export { EventBus as CoreEvents } from '../events.js';

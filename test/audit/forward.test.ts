@@ -6,6 +6,7 @@ import type { AuditEntryBase, AuditType } from '../../src/audit/entries.js';
 import { entryHash, AuditLog, type AuditEntry } from '../../src/audit/log.js';
 import { formatSyslog, frameOctetCounting, parseSyslogUrl, SD_ID } from '../../src/audit/forward-syslog.js';
 import { startAuditForwarding, type AuditForwarding } from '../../src/audit/forwarding.js';
+import { EventBus } from '../../src/events.js';
 import { chainFromJsonl, verifyChain } from '../../src/audit/verify.js';
 import { Redactor } from '../../src/redact.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
@@ -86,8 +87,9 @@ describe('audit forwarding', () => {
   /** A database and audit log; `env` picks the sinks as the bot's configuration would. */
   const setup = (env: { AUDIT_SYSLOG_URL?: string; AUDIT_JSONL_FILE?: string }, dataDir = path.join(tmp.dir, `data-${++n}`)) => {
     const db = openDatabase(dataDir);
-    const audit = new AuditLog(db, new Redactor());
-    const forwarding = startAuditForwarding({ config: { env }, db, audit, log }, fast);
+    const bus = new EventBus();
+    const audit = new AuditLog(db, new Redactor(), undefined, { bus });
+    const forwarding = startAuditForwarding({ config: { env }, db, bus, log }, fast);
     const handle = { db, forwarding };
     open.push(handle);
     return { db, audit, forwarding, dataDir };

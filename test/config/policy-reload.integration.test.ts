@@ -141,7 +141,7 @@ describe('release-bot serve reloads the projects file', () => {
     const r = await readyz();
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ ready: true, failing: [], policySha256: sha256(readFileSync(configFile, 'utf8')) });
-    expect(Object.keys(r.body.checks).sort()).toEqual(['conjur', 'database', 'membership', 'policy', 'slack']);
+    expect(Object.keys(r.body.checks).sort()).toEqual(['conjur', 'database', 'membership', 'policy', 'release-thread', 'slack']);
     expect(r.body.checks.membership?.detail).toBe('membership sentinels in place for 1 group(s)');
     expect(r.body.checks.conjur?.detail).toBe('authenticated as host/release-bot');
     expect(JSON.stringify(r.body)).not.toContain(BOT_TOKEN);
