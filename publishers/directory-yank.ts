@@ -7,6 +7,7 @@ import { childPath, openChildDir, openChildFile, openDirPath, openRootDir } from
 import { sha256Handle } from '../src/staging/hash.js';
 import { labelFileName } from '../src/staging/scan.js';
 import { clip } from '../src/validate.js';
+import { yankByMoving } from './common/yank-by-moving.js';
 
 /** The folder, inside the version's directory, that yanked files move into. */
 export const YANKED_DIR = 'yanked';
@@ -55,30 +56,20 @@ export async function yankDirectory(ctx: YankContext, dest: string): Promise<Yan
         `${dest} holds neither ${gone.map((g) => JSON.stringify(clip(g))).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the directory by hand`,
       );
     }
-    const toMove = state.filter((s) => s.where === 'there' || s.where === 'both');
-    if (ctx.dryRun) {
-      return {
-        status: 'planned',
-        detail: toMove.length ? `move ${toMove.length} file(s) into ${location}` : `nothing: every file is in ${location} already`,
-        location,
-        actions: toMove.length
-          ? toMove.map((s) => `move ${path.join(dest, s.f.path)} to ${path.join(location, s.f.path)} with ${s.f.path}.yank.json`)
-          : [`nothing: every file is already in ${location}`],
-      };
-    }
-    if (toMove.length === 0)
-      return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
-    for (const { f } of toMove) await moveOne(ctx, root, f);
-    // Read back: every file only in yanked/, with the digest that was published.
-    const after = await Promise.all(files.map((f) => whereIs(root, f)));
-    const wrong = files.filter((_, i) => after[i] !== 'yanked');
-    if (wrong.length > 0)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`,
-        { retryable: true },
-      );
-    return { status: 'yanked', detail: `${toMove.length} file(s) moved into ${location} with the reason beside each`, location };
+    return await yankByMoving(ctx, {
+      files,
+      toMove: state.filter((s) => s.where === 'there' || s.where === 'both').map((s) => s.f),
+      location,
+      planned: (f) => `move ${path.join(dest, f.path)} to ${path.join(location, f.path)} with ${f.path}.yank.json`,
+      move: async (toMove) => {
+        for (const f of toMove) await moveOne(ctx, root, f);
+      },
+      // Every file only in yanked/, with the digest that was published.
+      notOnlyYanked: async () => {
+        const after = await Promise.all(files.map((f) => whereIs(root, f)));
+        return files.filter((_, i) => after[i] !== 'yanked');
+      },
+    });
   } finally {
     await root.close();
   }

@@ -2,9 +2,7 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { markerFor } from './github.js';
-import { api, findRelease } from './github/api.js';
-import { type Service } from './http.js';
-import { credential } from './common/credential.js';
+import { api, findRelease, githubAccessFor } from './github/api.js';
 
 /** The github destination's options a yank reads (publishers/github.ts). */
 export interface GithubYankOptions {
@@ -14,8 +12,6 @@ export interface GithubYankOptions {
   draft: boolean;
   delete_on_yank: boolean;
 }
-
-const SERVICE: Service = { name: 'GitHub', credential: 'GITHUB_TOKEN' };
 
 interface Release {
   id: number;
@@ -109,21 +105,7 @@ export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Pro
 }
 
 function jobFor(ctx: YankContext, opts: GithubYankOptions): Job {
-  const token = credential(ctx, 'github', SERVICE.credential);
-  const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
-  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag))
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`,
-    );
-  return {
-    ctx,
-    opts,
-    token,
-    base: `${opts.api_url}/repos/${opts.repository}`,
-    tag,
-    marker: `<!-- release-bot:yanked ${ctx.project}@${ctx.version} -->`,
-  };
+  return { ctx, opts, ...githubAccessFor(ctx, opts), marker: `<!-- release-bot:yanked ${ctx.project}@${ctx.version} -->` };
 }
 
 function isMarked(job: Job, release: Release): boolean {

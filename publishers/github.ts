@@ -5,8 +5,7 @@ import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { ArtifactFile, PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
-import { credential } from './common/credential.js';
-import { api, createRelease, findRelease, listAssets, SERVICE, uploadUrl, type Asset, type Job } from './github/api.js';
+import { api, createRelease, findRelease, githubAccessFor, listAssets, uploadUrl, type Asset, type Job, type Plan } from './github/api.js';
 import { ASSET_NAME, downloadSha256, inspect } from './github/inspect.js';
 import { githubType } from './destination-types.js';
 import { type GithubOptions as Options } from './github/options.js';
@@ -20,8 +19,7 @@ export const githubPublisher = definePublisher<Options>({
   description: 'creates a GitHub release for the tag and uploads the staged files as assets, with a token from Conjur',
   yank: yankGithub,
   async plan(ctx, opts) {
-    const job = jobFor(ctx, opts);
-    const p = await inspect(job);
+    const { job, p } = await inspected(ctx, opts);
     const actions = p.release ? [] : [`create release ${job.tag} in ${opts.repository}${opts.draft ? ' (draft)' : ''}`];
     actions.push(...p.incomplete.map((a) => `remove the incomplete upload ${a.name}`));
     actions.push(...p.upload.map((f) => `upload ${f.name} (${f.size} bytes, sha256 ${f.sha256.slice(0, 12)}…)`));
@@ -34,8 +32,7 @@ export const githubPublisher = definePublisher<Options>({
     return { actions };
   },
   async publish(ctx, opts) {
-    const job = jobFor(ctx, opts);
-    const p = await inspect(job);
+    const { job, p } = await inspected(ctx, opts);
     if (p.release && p.upload.length === 0)
       return { status: 'already-present', location: p.release.html_url, detail: `${p.present.length} asset(s) already on ${job.tag}` };
     const release = p.release ?? (await createRelease(job));
@@ -124,15 +121,14 @@ export const githubPublisher = definePublisher<Options>({
   },
 });
 
+/** The job of this release on this destination, and what GitHub holds of it (what to create, upload, skip). */
+async function inspected(ctx: PublishContext, opts: Options): Promise<{ job: Job; p: Plan }> {
+  const job = jobFor(ctx, opts);
+  return { job, p: await inspect(job) };
+}
+
 function jobFor(ctx: PublishContext, opts: Options): Job {
-  const token = credential(ctx, 'github', SERVICE.credential);
-  const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
-  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag))
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`,
-    );
-  return { ctx, opts, token, base: `${opts.api_url}/repos/${opts.repository}`, tag, marker: markerFor(ctx) };
+  return { ctx, opts, ...githubAccessFor(ctx, opts), marker: markerFor(ctx) };
 }
 
 /**

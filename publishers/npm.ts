@@ -4,6 +4,9 @@ import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
+import { serviceUrl } from './common/service-url.js';
+import { registryChecks } from './common/registry-checks.js';
+import { oncePerAttempt } from './common/staged-package.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
 import { npmType } from './destination-types.js';
 import { type NpmOptions } from './npm/options.js';
@@ -16,7 +19,6 @@ export type { NpmOptions } from './npm/options.js';
 type Options = NpmOptions;
 
 const TOKEN = NPM_TOKEN;
-const READ_BACK_ATTEMPTS = 5;
 export const RETRYABLE_NPM_CODES =
   /^(E429|E5\d\d|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ESOCKETTIMEDOUT|EAI_AGAIN|ENOTFOUND|EPIPE|ERR_SOCKET_TIMEOUT|FETCH_ERROR)$/;
 
@@ -45,22 +47,6 @@ export const npmPublisher = definePublisher<Options>({
       ],
     };
   },
-  async existing(ctx, opts) {
-    const token = credential(ctx, 'npm', TOKEN);
-    const tgz = await inspected(ctx, opts);
-    const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
-    if (seen === undefined) return undefined;
-    if (seen !== tgz.integrity)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationConflict,
-        `${tgz.name}@${tgz.version} is already on ${opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
-      );
-    return {
-      readBackDigest: tgz.integrity,
-      location: locationOf(opts, tgz),
-      detail: `${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`,
-    };
-  },
   async publish(ctx, opts) {
     const token = credential(ctx, 'npm', TOKEN);
     const tgz = await inspected(ctx, opts);
@@ -70,39 +56,32 @@ export const npmPublisher = definePublisher<Options>({
     if (result.exitCode !== 0) throw classify(result.stdout, result.stderr, 'publish', tgz).error;
     return { status: 'published', location: locationOf(opts, tgz), detail: `${tgz.name}@${tgz.version} tagged ${opts.tag}` };
   },
-  readBack: {
-    attempts: READ_BACK_ATTEMPTS,
-    intervalMs: (opts) => opts.read_back_interval_ms,
-    async read(ctx, opts) {
+  ...registryChecks<Options, Tarball>({
+    look: async (ctx, opts) => {
       const token = credential(ctx, 'npm', TOKEN);
       const tgz = await inspected(ctx, opts);
-      const seen = await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz));
-      if (seen === undefined)
-        return { visible: false, detail: `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet` };
-      if (seen !== tgz.integrity)
-        throw new ReleaseBotError(
-          ErrorCode.DestinationFailed,
-          `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
-        );
-      return { visible: true, readBackDigest: seen };
+      return { pkg: tgz, seen: await withSession(ctx, opts, token, tgz, (s) => viewIntegrity(s, tgz)) };
     },
-  },
+    digest: (tgz) => tgz.integrity,
+    present: (tgz, opts) => ({
+      readBackDigest: tgz.integrity,
+      location: locationOf(opts, tgz),
+      detail: `${tgz.name}@${tgz.version} is already on ${opts.registry} with the same integrity`,
+    }),
+    conflict: (tgz, seen, opts) =>
+      `${tgz.name}@${tgz.version} is already on ${opts.registry} with another integrity (${clip(seen, 30)}, staged ${clip(tgz.integrity, 30)}): npm versions cannot be replaced, release a new version`,
+    notYet: (tgz, opts) => `${tgz.name}@${tgz.version} was published but ${opts.registry} does not show it yet`,
+    mismatch: (tgz, seen, opts) =>
+      `${opts.registry} reports ${tgz.name}@${tgz.version} with integrity ${clip(seen, 30)} after publishing ${clip(tgz.integrity, 30)}: investigate the registry before releasing again`,
+  }),
 });
 
 function locationOf(opts: Options, tgz: Tarball): string {
   return `${opts.registry}/${tgz.name}/v/${tgz.version}`;
 }
 
-/** The tarball as inspectTarball reads it, once per attempt: its steps (check, push, read-back) share one context. */
-const inspections = new WeakMap<PublishContext, Promise<Tarball>>();
-function inspected(ctx: PublishContext, opts: Options): Promise<Tarball> {
-  let tgz = inspections.get(ctx);
-  if (!tgz) {
-    tgz = inspectTarball(ctx, opts);
-    inspections.set(ctx, tgz);
-  }
-  return tgz;
-}
+/** The tarball as inspectTarball reads it, once per attempt. */
+const inspected = oncePerAttempt(inspectTarball);
 
 /**
  * Writes a per-run userconfig and an empty globalconfig (0600, in the destination's private temp dir,

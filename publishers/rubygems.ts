@@ -12,13 +12,15 @@ import { credential } from './common/credential.js';
 import { stagedFile } from './common/staged-file.js';
 import { rubygemsType } from './destination-types.js';
 import { type RubygemsOptions } from './rubygems/options.js';
+import { registryChecks } from './common/registry-checks.js';
+import { assertReleasedPackage, assertVerifiedBytes, oncePerAttempt, type PackageWords } from './common/staged-package.js';
 
 type Options = RubygemsOptions;
 
 const KEY = 'GEM_HOST_API_KEY';
 const SERVICE: Service = { name: 'RubyGems', credential: KEY };
-const READ_BACK_ATTEMPTS = 5;
 const GEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const GEM_WORDS: PackageWords = { noun: 'gem', verb: 'pushes', done: 'pushed', nameOption: 'gem_name', artifact: 'gem', at: ' ' };
 
 interface Gem {
   file: string;
@@ -46,18 +48,6 @@ export const rubygemsPublisher = definePublisher<Options>({
     const gem = await inspected(ctx, opts);
     return { actions: [`gem push ${gem.file} (${label(gem)}, sha256 ${gem.sha256.slice(0, 12)}…) --host ${opts.host}`] };
   },
-  async existing(ctx, opts) {
-    const key = credential(ctx, 'rubygems', KEY);
-    const gem = await inspected(ctx, opts);
-    const seen = await remoteSha(ctx, opts, key, gem);
-    if (seen === undefined) return undefined;
-    if (seen !== gem.sha256)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationConflict,
-        `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`,
-      );
-    return { ...where(opts, gem), detail: `${label(gem)} is already on ${opts.host} with the same sha256` };
-  },
   async publish(ctx, opts) {
     const key = credential(ctx, 'rubygems', KEY);
     const gem = await inspected(ctx, opts);
@@ -68,22 +58,20 @@ export const rubygemsPublisher = definePublisher<Options>({
     if (result.exitCode !== 0) throw classifyPush(said, gem);
     return { status: 'published', ...where(opts, gem), detail: said };
   },
-  readBack: {
-    attempts: READ_BACK_ATTEMPTS,
-    intervalMs: (opts) => opts.read_back_interval_ms,
-    async read(ctx, opts) {
+  ...registryChecks<Options, Gem>({
+    look: async (ctx, opts) => {
       const key = credential(ctx, 'rubygems', KEY);
       const gem = await inspected(ctx, opts);
-      const seen = await remoteSha(ctx, opts, key, gem);
-      if (seen === undefined) return { visible: false, detail: `${label(gem)} was pushed but ${opts.host} does not list it yet` };
-      if (seen !== gem.sha256)
-        throw new ReleaseBotError(
-          ErrorCode.DestinationFailed,
-          `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`,
-        );
-      return { visible: true, readBackDigest: `sha256:${gem.sha256}` };
+      return { pkg: gem, seen: await remoteSha(ctx, opts, key, gem) };
     },
-  },
+    digest: (gem) => gem.sha256,
+    present: (gem, opts) => ({ ...where(opts, gem), detail: `${label(gem)} is already on ${opts.host} with the same sha256` }),
+    conflict: (gem, seen, opts) =>
+      `${label(gem)} is already on ${opts.host} with another sha256 (${seen.slice(0, 12)}…, staged ${gem.sha256.slice(0, 12)}…): gem versions cannot be replaced, release a new version`,
+    notYet: (gem, opts) => `${label(gem)} was pushed but ${opts.host} does not list it yet`,
+    mismatch: (gem, seen, opts) =>
+      `${opts.host} reports ${label(gem)} with sha256 ${seen.slice(0, 12)}… after pushing ${gem.sha256.slice(0, 12)}…: investigate the gem server before releasing again`,
+  }),
 });
 
 /** The digest and place a published (or already present) gem is reported with. */
@@ -91,16 +79,8 @@ function where(opts: Options, gem: Gem): { readBackDigest: string; location: str
   return { readBackDigest: `sha256:${gem.sha256}`, location: `${opts.host}/gems/${gem.name}/versions/${gem.version}` };
 }
 
-/** The gem as inspectGem reads it, once per attempt: its steps (check, push, read-back) share one context. */
-const inspections = new WeakMap<PublishContext, Promise<Gem>>();
-function inspected(ctx: PublishContext, opts: Options): Promise<Gem> {
-  let gem = inspections.get(ctx);
-  if (!gem) {
-    gem = inspectGem(ctx, opts);
-    inspections.set(ctx, gem);
-  }
-  return gem;
-}
+/** The gem as inspectGem reads it, once per attempt. */
+const inspected = oncePerAttempt(inspectGem);
 
 /**
  * `gem push` with everything that decides where the key goes pinned: --host, an empty --config-file of
@@ -219,15 +199,7 @@ async function inspectGem(ctx: PublishContext, opts: Options): Promise<Gem> {
       cause: err,
     });
   }
-  if (read.sha256 !== file.sha256) {
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was pushed; stage the build again`,
-      {
-        details: { reason: 'bad-artifact', file: file.path },
-      },
-    );
-  }
+  assertVerifiedBytes(file, read.sha256, GEM_WORDS);
   const { name, version, platform } = read;
   if (!GEM_NAME.test(name) || !version) {
     throw new ReleaseBotError(
@@ -236,23 +208,7 @@ async function inspectGem(ctx: PublishContext, opts: Options): Promise<Gem> {
       { details: { reason: 'bad-artifact' } },
     );
   }
-  const wanted = opts.gem_name ?? ctx.project;
-  if (name !== wanted) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} declares the gem ${JSON.stringify(clip(name, 80))}, but this destination pushes ${wanted}${opts.gem_name ? ' (gem_name)' : ' (the project name; set gem_name if the gem is named otherwise)'}: nothing was pushed`,
-      {
-        details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
-      },
-    );
-  }
-  if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} holds ${name} ${clip(version, 40)}, but this release is version ${ctx.version}: stage the gem of this version`,
-      { details: { reason: 'wrong-version' } },
-    );
-  }
+  assertReleasedPackage(ctx, file, read, opts.gem_name, GEM_WORDS);
   return { file: file.path, abs: file.abs, sha256: file.sha256, name, version, platform };
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
+import { yankByMoving } from './common/yank-by-moving.js';
 import { YANKED_DIR, yankedFiles, yankNote } from './directory-yank.js';
 import { connect, sshRun } from './ssh/connection.js';
 import { assertSafeName, q, remoteDir, type SshOptions } from './ssh/options.js';
@@ -42,32 +43,21 @@ export async function yankSsh(ctx: YankContext, opts: SshOptions): Promise<YankR
         ErrorCode.DestinationFailed,
         `${target}:${dir} holds neither ${gone.map((g) => g.path).join(', ')} nor its copy in ${YANKED_DIR}/: someone removed it; check the host by hand`,
       );
-    if (ctx.dryRun) {
-      return {
-        status: 'planned',
-        detail: toMove.length ? `move ${toMove.length} file(s) into ${location}` : `nothing: every file is in ${location} already`,
-        location,
-        actions: toMove.length
-          ? toMove.map(
-              (f) =>
-                `move ${target}:${dir}/${f.path} to ${dir}/${YANKED_DIR}/${f.path} with ${f.path}.yank.json (over ssh, port ${opts.port})`,
-            )
-          : [`nothing: every file is in ${location} already`],
-      };
-    }
-    if (toMove.length === 0)
-      return { status: 'already-yanked', detail: `all ${files.length} file(s) are in ${location} already`, location };
-    ctx.progress(`moving ${toMove.length} file(s) into ${location}`);
-    await sshRun(ctx, opts, conn, `moving files into ${location}`, moveScript(dir, toMove), undefined, yankNote(ctx, { path: '*' }));
-    const after = await inspect(ctx, opts, conn, dir, files);
-    const wrong = files.filter((f) => after.get(f.path)?.here !== undefined || after.get(f.path)?.yanked === undefined);
-    if (wrong.length > 0)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `after the move ${wrong.map((w) => w.path).join(', ')} is not (only) in ${location}`,
-        { retryable: true },
-      );
-    return { status: 'yanked', detail: `${toMove.length} file(s) moved into ${location} with the reason beside each`, location };
+    return await yankByMoving(ctx, {
+      files,
+      toMove,
+      location,
+      planned: (f) =>
+        `move ${target}:${dir}/${f.path} to ${dir}/${YANKED_DIR}/${f.path} with ${f.path}.yank.json (over ssh, port ${opts.port})`,
+      move: async (moving) => {
+        ctx.progress(`moving ${moving.length} file(s) into ${location}`);
+        await sshRun(ctx, opts, conn, `moving files into ${location}`, moveScript(dir, moving), undefined, yankNote(ctx, { path: '*' }));
+      },
+      notOnlyYanked: async () => {
+        const after = await inspect(ctx, opts, conn, dir, files);
+        return files.filter((f) => after.get(f.path)?.here !== undefined || after.get(f.path)?.yanked === undefined);
+      },
+    });
   } finally {
     await conn.cleanup();
   }

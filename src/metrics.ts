@@ -86,16 +86,33 @@ export class Metrics implements ConjurObserver {
     const figures = new StoreFigures(db);
     const audit = new AuditRows(db);
     const forwarding = new AuditForwardingMarks(db);
-    new Counter({
-      name: 'release_bot_releases_total',
-      help: 'Releases that ended, by project and result (published, failed, denied, interrupted, dry-run)',
-      labelNames: ['project', 'result'],
-      registers,
-      collect() {
-        this.reset();
-        for (const r of figures.releasesEnded()) this.inc({ project: r.project, result: r.state }, r.n);
-      },
-    });
+    // Read from the database at each scrape: a count by labels from rows, or one number.
+    const counted = <L extends string>(name: string, help: string, labelNames: L[], rows: () => [Record<L, string>, number][]) =>
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const [labels, n] of rows()) this.inc(labels, n);
+        },
+      });
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    counted(
+      'release_bot_releases_total',
+      'Releases that ended, by project and result (published, failed, denied, interrupted, dry-run)',
+      ['project', 'result'],
+      () => figures.releasesEnded().map((r) => [{ project: r.project, result: r.state }, r.n]),
+    );
     new Histogram({
       name: 'release_bot_release_duration_seconds',
       help: 'From request to outcome, for releases that ran (denials excluded), by project and result',
@@ -108,40 +125,16 @@ export class Metrics implements ConjurObserver {
           this.observe({ project: r.project, result: r.state }, Math.max(0, Date.parse(r.finished_at) - Date.parse(r.created_at)) / 1000);
       },
     });
-    new Gauge({
-      name: 'release_bot_releases_in_progress',
-      help: 'Releases in a live state (requested, authorized, verifying, publishing), in any process',
-      registers,
-      collect() {
-        this.set(figures.releasesLive());
-      },
-    });
-    new Gauge({
-      name: 'release_bot_releases_in_flight',
-      help: 'Releases this serving process is running now (what SIGTERM waits for)',
-      registers,
-      collect() {
-        this.set(inFlight());
-      },
-    });
-    new Counter({
-      name: 'release_bot_destination_results_total',
-      help: 'Destination results, by destination type and status',
-      labelNames: ['type', 'status'],
-      registers,
-      collect() {
-        this.reset();
-        for (const r of figures.destinationResults()) this.inc({ type: r.type, status: r.status }, r.n);
-      },
-    });
-    new Gauge({
-      name: 'release_bot_audit_entries',
-      help: 'Entries in the audit log',
-      registers,
-      collect() {
-        this.set(audit.countAfter(0));
-      },
-    });
+    gauge(
+      'release_bot_releases_in_progress',
+      'Releases in a live state (requested, authorized, verifying, publishing), in any process',
+      () => figures.releasesLive(),
+    );
+    gauge('release_bot_releases_in_flight', 'Releases this serving process is running now (what SIGTERM waits for)', inFlight);
+    counted('release_bot_destination_results_total', 'Destination results, by destination type and status', ['type', 'status'], () =>
+      figures.destinationResults().map((r) => [{ type: r.type, status: r.status }, r.n]),
+    );
+    gauge('release_bot_audit_entries', 'Entries in the audit log', () => audit.countAfter(0));
     new Gauge({
       name: 'release_bot_audit_forward_pending_entries',
       help: 'Audit entries not yet forwarded, by forwarder (syslog, JSONL): growing means the sink is down',

@@ -1,6 +1,7 @@
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { ArtifactFile, PublishContext } from '../../src/publishing/types.js';
 import { clip } from '../../src/validate.js';
+import { credential } from '../common/credential.js';
 import { request, type HttpRequest, type Service } from '../http.js';
 import type { GithubOptions as Options } from './options.js';
 
@@ -45,6 +46,25 @@ export interface GithubAccess {
   base: string;
   tag: string;
   opts: { draft: boolean };
+}
+
+/**
+ * What a github destination's steps (publish, yank) reach GitHub with: the token from Conjur, the
+ * repository's API base, and the release tag its `tag` option names for this version, refused unless
+ * it is a valid tag.
+ */
+export function githubAccessFor(
+  ctx: Pick<PublishContext, 'credentials' | 'project' | 'version'>,
+  opts: { api_url: string; repository: string; tag: string },
+): { token: string; base: string; tag: string } {
+  const token = credential(ctx, 'github', SERVICE.credential);
+  const tag = opts.tag.replaceAll('{version}', ctx.version).replaceAll('{project}', ctx.project);
+  if (/\{|\}|\.\.|\/\/|^\/|\/$|\.lock$/.test(tag))
+    throw new ReleaseBotError(
+      ErrorCode.BadInput,
+      `the github destination's tag ${JSON.stringify(clip(tag))} is not a valid tag: use placeholders {version} and {project} only`,
+    );
+  return { token, base: `${opts.api_url}/repos/${opts.repository}`, tag };
 }
 
 export function api<T>(job: GithubAccess, req: Omit<HttpRequest, 'headers'>) {

@@ -3,10 +3,20 @@ import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { PublishContext } from '../../src/publishing/types.js';
 import { clip } from '../../src/validate.js';
 import { stagedFile } from '../common/staged-file.js';
+import { assertReleasedPackage, assertVerifiedBytes, type PackageWords } from '../common/staged-package.js';
 import type { NpmOptions as Options } from '../npm.js';
 
 /** npm names; also keeps anything that could look like an option out of argv. */
 const NPM_NAME = /^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
+const NPM_WORDS: PackageWords = {
+  noun: 'package',
+  verb: 'publishes',
+  done: 'published',
+  nameOption: 'package_name',
+  artifact: 'tarball',
+  at: '@',
+};
+
 export interface Tarball {
   file: string;
   abs: string;
@@ -27,16 +37,7 @@ export async function inspectTarball(ctx: PublishContext, opts: Options): Promis
   } catch (err) {
     throw refine(err, `${file.path} is not an npm package tarball npm and release-bot read alike`);
   }
-  if (read.sha256 !== file.sha256) {
-    // The core hands over a verified copy, so this is a bug or tampering on the release machine: never publish it.
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${file.path} now has sha256 ${read.sha256.slice(0, 12)}…, not the staged ${file.sha256.slice(0, 12)}… that was verified: nothing was published; stage the build again`,
-      {
-        details: { reason: 'bad-artifact', file: file.path },
-      },
-    );
-  }
+  assertVerifiedBytes(file, read.sha256, NPM_WORDS);
   const { name, version } = read;
   if (!NPM_NAME.test(name) || !version) {
     throw new ReleaseBotError(
@@ -45,23 +46,7 @@ export async function inspectTarball(ctx: PublishContext, opts: Options): Promis
       { details: { reason: 'bad-artifact' } },
     );
   }
-  const wanted = opts.package_name ?? ctx.project;
-  if (name !== wanted) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} declares the package ${JSON.stringify(clip(name, 80))}, but this destination publishes ${wanted}${opts.package_name ? ' (package_name)' : ' (the project name; set package_name if the package is named otherwise)'}: nothing was published`,
-      {
-        details: { reason: 'wrong-package', declared: clip(name, 80), expected: wanted },
-      },
-    );
-  }
-  if (version !== ctx.version.replace(/^v/, '')) {
-    throw new ReleaseBotError(
-      ErrorCode.BadInput,
-      `${file.path} holds ${name}@${clip(version, 40)}, but this release is version ${ctx.version}: stage the tarball of this version`,
-      { details: { reason: 'wrong-version' } },
-    );
-  }
+  assertReleasedPackage(ctx, file, read, opts.package_name, NPM_WORDS);
   assertHarmlessPublishConfig(read.publishConfig, opts.registry);
   return { file: file.path, abs: file.abs, name, version, integrity: read.integrity };
 }

@@ -1,5 +1,6 @@
-import type { AttestationRecord, BuildInfo } from '../publishing/types.js';
-import type { DestinationStatus, ReleaseState } from '../store/releases.js';
+import type { BuildInfo } from '../publishing/types.js';
+import type { DestinationOutcome } from '../release/types.js';
+import type { ReleaseState } from '../store/releases.js';
 import type { YankDestinationStatus } from '../store/yanks.js';
 
 /** What each kind of audit entry holds in its `data` (the kinds themselves: src/audit/entries.ts). */
@@ -25,22 +26,14 @@ export interface AuditedError {
   message: string;
 }
 
-/** A destination as a release's final entry records it. */
-export interface AuditedDestination {
-  name: string;
-  type: string;
-  status: DestinationStatus | 'skipped';
+/** A destination as a release's final entry records it: its outcome, with the error's code and message apart. */
+export type AuditedDestination = Omit<DestinationOutcome, 'attempts' | 'durationMs' | 'error'> & {
   attempts?: number | undefined;
   durationMs?: number | undefined;
-  readBackDigest?: string | undefined;
-  location?: string | undefined;
-  detail?: string | undefined;
   /** The error code; its message is `message`. */
   error?: string | undefined;
   message?: string | undefined;
-  plan?: string[] | undefined;
-  attestations?: AttestationRecord[] | undefined;
-}
+};
 
 /** A destination as a yank's final entry records it. */
 export interface AuditedYankDestination {
@@ -128,49 +121,44 @@ export interface DeniedData extends Data {
   sshClient?: string | undefined;
 }
 
-export interface ApprovalRequestedData extends Data {
+/** The approval request an entry is about: its id, what it is for, the staged build it is bound to. */
+interface ApprovalOf extends Data {
   requestId: string;
   /** What the request is for (entries before yanks could be approved have none: a release). */
   action?: 'release' | 'yank' | undefined;
-  /** A yank's reason and --no-lock, bound to the request. */
+  stagedBuildId: number;
+  fingerprint: string;
+}
+
+/** A yank's reason and --no-lock, bound to the request (a release's request has neither). */
+interface YankTerms {
   reason?: string | null | undefined;
   noLock?: boolean | undefined;
+}
+
+export interface ApprovalRequestedData extends ApprovalOf, YankTerms {
   needed: number;
   approverGroup: string;
   expiresAt: string;
   resume: boolean;
-  stagedBuildId: number;
-  fingerprint: string;
   build?: BuildInfo | undefined;
   artifact?: ArtifactDigests | undefined;
 }
 
-export interface ApprovedData extends Data {
-  requestId: string;
-  /** What the request is for (entries before yanks could be approved have none: a release). */
-  action?: 'release' | 'yank' | undefined;
-  /** A yank's reason and --no-lock, bound to the request. */
-  reason?: string | null | undefined;
-  noLock?: boolean | undefined;
+export interface ApprovedData extends ApprovalOf, YankTerms {
   /** Approvals recorded so far, this one included. */
   approvals: number;
   needed: number;
   /** Login of who asked for the release. */
   requester: string;
-  stagedBuildId: number;
-  fingerprint: string;
   /** Entries of early versions named the approver here, not in the actor. */
   approver?: string | undefined;
 }
 
-export interface ApprovalVoidData extends Data {
-  requestId: string;
-  action?: 'release' | 'yank' | undefined;
+export interface ApprovalVoidData extends ApprovalOf {
   status: 'void' | 'expired';
   reason: string;
   approvals?: string[] | undefined;
-  stagedBuildId: number;
-  fingerprint: string;
 }
 
 export interface FrozenData extends Data {

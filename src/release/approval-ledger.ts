@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProjectConfig } from '../config/load.js';
-import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
 import { ApprovalRecords, type ApprovalRequest } from '../store/approvals.js';
 import type { BusEventMap, EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
 import type { StagedBuild } from '../store/staged-builds.js';
-import { clip } from '../validate.js';
 import { actorOf } from './actor.js';
 import { asked, expiry, staleness, type Stale } from './approval-checks.js';
 import { artifactDigests, type ReleaseCore } from './core.js';
+import { refusalsAudited } from './denials.js';
 import type { Requester } from './types.js';
 
 export interface ApprovalEventMap {
@@ -178,19 +178,8 @@ export class ApprovalLedger {
     extra: Record<string, unknown>,
     work: () => Promise<T>,
   ): Promise<T> {
-    try {
-      return await work();
-    } catch (thrown) {
-      const err = toReleaseBotError(thrown);
-      this.core.audit.append({
-        type: 'denied',
-        project: clip(where.project, 100),
-        version: clip(where.version, 100),
-        actor: actorOf(actor),
-        data: { action, ...extra, code: err.code, reason: err.message },
-      });
-      throw err;
-    }
+    const refused = () => ({ project: where.project, version: where.version, actor: actorOf(actor), data: { action, ...extra } });
+    return refusalsAudited(this.core.audit, refused, work);
   }
 
   emit<K extends keyof ApprovalEventMap>(event: K, ...args: BusEventMap[K]): void {

@@ -32,13 +32,7 @@ export class Denials {
 
   /** Audits the refusal; returns the entry (its id is what the chat and the terminal cite). */
   record(err: ReleaseBotError, record: DenialRecord): AuditEntry {
-    return this.deps.audit.append({
-      type: record.type ?? 'denied',
-      ...(record.project !== undefined ? { project: record.project === null ? null : clip(record.project, 100) } : {}),
-      ...(record.version !== undefined ? { version: record.version === null ? null : clip(record.version, 100) } : {}),
-      actor: record.actor,
-      data: { ...record.data, code: err.code, reason: err.message },
-    });
+    return recordDenial(this.deps.audit, err, record);
   }
 
   /**
@@ -51,5 +45,34 @@ export class Denials {
     } catch (thrown) {
       throw this.deny(toReleaseBotError(thrown), record);
     }
+  }
+}
+
+/** The audit entry of a refusal: what was refused (clipped), who asked, what was asked, the code and the reason. */
+export function recordDenial(audit: Pick<AuditLog, 'append'>, err: ReleaseBotError, record: DenialRecord): AuditEntry {
+  return audit.append({
+    type: record.type ?? 'denied',
+    ...(record.project !== undefined ? { project: record.project === null ? null : clip(record.project, 100) } : {}),
+    ...(record.version !== undefined ? { version: record.version === null ? null : clip(record.version, 100) } : {}),
+    actor: record.actor,
+    data: { ...record.data, code: err.code, reason: err.message },
+  });
+}
+
+/**
+ * Runs `work`; whatever it throws is a refusal, audited (as `describe` says once the work has failed:
+ * it may have learnt the project and version by then) and thrown on as a coded error.
+ */
+export async function refusalsAudited<T>(
+  audit: Pick<AuditLog, 'append'>,
+  describe: () => DenialRecord,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (thrown) {
+    const err = toReleaseBotError(thrown);
+    recordDenial(audit, err, describe());
+    throw err;
   }
 }

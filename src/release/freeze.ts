@@ -1,15 +1,15 @@
-import type { AuditActor, FrozenData } from '../audit/entries.js';
-import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../errors.js';
+import type { FrozenData } from '../audit/entries.js';
+import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { FreezeRecords, type Freeze } from '../store/freezes.js';
-import { clip } from '../validate.js';
+import { actorOf } from './actor.js';
 import type { ReleaseCore } from './core.js';
+import { refusalsAudited } from './denials.js';
 import { assertMember } from './membership.js';
+import { oneLineReason } from './reason.js';
 import type { Requester } from './types.js';
 
 export type { Freeze } from '../store/freezes.js';
-
-const MAX_REASON = 300;
 
 /**
  * Locks and unlocks releases of a project (`/release lock|unlock`). Only members of the project's
@@ -96,34 +96,11 @@ export class Freezes {
   }
 
   private async audited<T>(action: 'lock' | 'unlock', project: string, actor: Requester, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (thrown) {
-      const err = toReleaseBotError(thrown);
-      this.core.audit.append({
-        type: 'denied',
-        project: clip(project, 100),
-        actor: actorOf(actor),
-        data: { action, code: err.code, reason: err.message },
-      });
-      throw err;
-    }
+    return refusalsAudited(this.core.audit, () => ({ project, actor: actorOf(actor), data: { action } }), work);
   }
 }
 
-function actorOf(r: Requester): AuditActor {
-  return { via: r.via, chatUserId: r.chatUserId, conjurLogin: r.login };
-}
-
-/** A reason is shown in chat and the audit: one line of printable text. */
+/** A freeze's reason: one line of printable text (see reason.ts). */
 function cleanReason(reason: string): string {
-  const clean = reason
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (!clean) throw new ReleaseBotError(ErrorCode.BadInput, 'say why the project is frozen: `/release lock <project> <reason>`');
-  if (clean.length > MAX_REASON)
-    throw new ReleaseBotError(ErrorCode.BadInput, `the reason is ${clean.length} characters long: keep it under ${MAX_REASON}`);
-  return clean;
+  return oneLineReason(reason, 'say why the project is frozen: `/release lock <project> <reason>`');
 }

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 
@@ -46,20 +46,36 @@ export async function openRootDir(dir: string): Promise<FileHandle> {
   }
 }
 
-/** Opens the sub-directory `name` of `parent`; a symlink or anything but a directory is refused. */
-export async function openChildDir(parent: FileHandle, name: string, rel = name): Promise<FileHandle> {
+/**
+ * Opens `name` of `parent` and fstats it; when it is not what `refusal` wants (it returns why, or
+ * undefined), closes it and refuses. A failed open is refused in words for a person (see refusal).
+ */
+async function openChild(
+  parent: FileHandle,
+  name: string,
+  rel: string,
+  wanted: 'directory' | 'file',
+  notWanted: (st: Stats) => string | undefined,
+): Promise<{ handle: FileHandle; st: Stats }> {
   let handle: FileHandle;
   try {
-    handle = await open(childPath(parent, name), DIR_FLAGS);
+    handle = await open(childPath(parent, name), wanted === 'directory' ? DIR_FLAGS : FILE_FLAGS);
   } catch (err) {
-    throw refusal(rel, err as NodeJS.ErrnoException, 'directory');
+    throw refusal(rel, err as NodeJS.ErrnoException, wanted);
   }
   const st = await handle.stat();
-  if (!st.isDirectory()) {
+  const why = notWanted(st);
+  if (why !== undefined) {
     await handle.close();
-    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `${rel} is not a directory`);
+    throw new ReleaseBotError(ErrorCode.ArtifactMismatch, why);
   }
-  return handle;
+  return { handle, st };
+}
+
+/** Opens the sub-directory `name` of `parent`; a symlink or anything but a directory is refused. */
+export async function openChildDir(parent: FileHandle, name: string, rel = name): Promise<FileHandle> {
+  const opened = await openChild(parent, name, rel, 'directory', (st) => (st.isDirectory() ? undefined : `${rel} is not a directory`));
+  return opened.handle;
 }
 
 /** An open regular file with its size and allocated 512-byte blocks, as fstat'ed at open. */
@@ -71,20 +87,9 @@ export interface OpenedFile {
 
 /** Opens the regular file `name` of `parent` for reading; a symlink, FIFO, socket or device is refused. */
 export async function openChildFile(parent: FileHandle, name: string, rel = name): Promise<OpenedFile> {
-  let handle: FileHandle;
-  try {
-    handle = await open(childPath(parent, name), FILE_FLAGS);
-  } catch (err) {
-    throw refusal(rel, err as NodeJS.ErrnoException, 'file');
-  }
-  const st = await handle.stat();
-  if (!st.isFile()) {
-    await handle.close();
-    throw new ReleaseBotError(
-      ErrorCode.ArtifactMismatch,
-      `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`,
-    );
-  }
+  const { handle, st } = await openChild(parent, name, rel, 'file', (st) =>
+    st.isFile() ? undefined : `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`,
+  );
   return { handle, size: st.size, blocks: st.blocks };
 }
 

@@ -2,6 +2,28 @@
  * Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
  * Append only: a released migration is never edited, a change is a new entry.
  */
+
+/**
+ * The audit chain's columns after `seq`: migration 1 creates the table with them, migration 6 rebuilds
+ * it with the same ones (only `seq` changes). Part of both released migrations: never edit it
+ * (test/store/migrations-frozen.test.ts pins the text of every released migration).
+ */
+const AUDIT_LOG_COLUMNS = `id TEXT NOT NULL UNIQUE,
+    at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    project TEXT,
+    version TEXT,
+    release_id TEXT,
+    actor_json TEXT NOT NULL,
+    data_json TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL`;
+
+/** A destination's row of a release (migration 1) and of a yank (migration 9) begin alike. Never edit it either. */
+const DESTINATION_COLUMNS = `destination TEXT NOT NULL,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,`;
+
 export const migrations: readonly string[] = [
   // 1: staged builds, releases, destination results, the audit chain, used webhook token ids, freezes
   `
@@ -52,9 +74,7 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE destination_results (
     release_id TEXT NOT NULL REFERENCES releases (id),
-    destination TEXT NOT NULL,
-    type TEXT NOT NULL,
-    status TEXT NOT NULL,
+    ${DESTINATION_COLUMNS}
     attempts INTEGER NOT NULL DEFAULT 0,
     started_at TEXT,
     finished_at TEXT,
@@ -69,16 +89,7 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE audit_log (
     seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    project TEXT,
-    version TEXT,
-    release_id TEXT,
-    actor_json TEXT NOT NULL,
-    data_json TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    ${AUDIT_LOG_COLUMNS}
   );
   CREATE INDEX audit_by_project ON audit_log (project, version);
 
@@ -158,16 +169,7 @@ export const migrations: readonly string[] = [
   `
   CREATE TABLE audit_log_new (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    at TEXT NOT NULL,
-    type TEXT NOT NULL,
-    project TEXT,
-    version TEXT,
-    release_id TEXT,
-    actor_json TEXT NOT NULL,
-    data_json TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    ${AUDIT_LOG_COLUMNS}
   );
   INSERT INTO audit_log_new (seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash)
     SELECT seq, id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash FROM audit_log ORDER BY seq;
@@ -219,9 +221,7 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE yank_destinations (
     yank_id TEXT NOT NULL REFERENCES yanks (id),
-    destination TEXT NOT NULL,
-    type TEXT NOT NULL,
-    status TEXT NOT NULL,
+    ${DESTINATION_COLUMNS}
     detail TEXT,
     location TEXT,
     error_code TEXT,

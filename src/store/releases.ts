@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Db } from './db.js';
+import { fromRow, RequestReads } from './rows.js';
 
 /** requested → authorized → verifying → publishing → published | failed | denied | interrupted; dry runs end in `dry-run`. */
 export type ReleaseState =
@@ -54,16 +55,18 @@ export interface DestinationRecord {
   attestationsJson: string | null;
 }
 
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-function fromRow<T>(row: Record<string, unknown>): T {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
-}
 function toRelease(row: Record<string, unknown>): ReleaseRecord {
   const { approversJson, dryRun, ...rest } = fromRow<
     Omit<ReleaseRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number }
   >(row);
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
+
+/** The release that holds the lock on a project+version (the partial unique index releases_live). */
+const LOCK_HOLDER = `SELECT * FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing','published')`;
+/** The newest releases of a project, or of one version of it when @version is not null. */
+const NEWEST = `SELECT * FROM releases WHERE project = @project AND (@version IS NULL OR version = @version)
+  ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
 
 /** A release id: allocated when a request arrives, so that every log line of it, even before the lock, names it. */
 export function newReleaseId(): string {
@@ -78,14 +81,22 @@ export interface OwnerIdentity {
   startTime: string | null;
 }
 
-export class Releases {
+/** Every SQL statement about releases; `get`, `live` (the lock holder: live or published) and `latest` are RequestReads'. */
+export class Releases extends RequestReads<ReleaseRecord> {
   private readonly owner: OwnerIdentity;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly now: () => Date = () => new Date(),
     owner?: OwnerIdentity,
   ) {
+    super(db, {
+      toRecord: toRelease,
+      byId: 'SELECT * FROM releases WHERE id = ?',
+      lockHolder: LOCK_HOLDER,
+      newest: NEWEST,
+      newestLimit: 10,
+    });
     this.owner = owner ?? { host: hostname(), bootId: null, pid: process.pid, startTime: null };
   }
 
@@ -100,32 +111,8 @@ export class Releases {
     > & { policySha256?: string | null | undefined },
     id = newReleaseId(),
   ): ReleaseRecord {
-    const at = this.now().toISOString();
     try {
-      this.db
-        .prepare(
-          `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, policy_sha256, created_at, updated_at)
-           VALUES (?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          r.project,
-          r.version,
-          r.stagedBuildId,
-          r.requesterLogin,
-          r.requesterChat,
-          r.via,
-          r.dryRun ? 1 : 0,
-          r.resumeOf,
-          JSON.stringify(r.approvers),
-          this.owner.pid,
-          this.owner.host,
-          this.owner.bootId,
-          this.owner.startTime,
-          r.policySha256 ?? null,
-          at,
-          at,
-        );
+      this.insert(id, r, { state: 'requested', resumeOf: r.resumeOf, approvers: r.approvers, owner: this.owner });
     } catch (err) {
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
       this.assertUnlocked(r.project, r.version);
@@ -168,29 +155,51 @@ export class Releases {
     errorMessage: string,
     id = newReleaseId(),
   ): ReleaseRecord {
+    this.insert(id, r, { state: 'denied', errorCode, errorMessage });
+    return this.get(id) as ReleaseRecord;
+  }
+
+  /** Inserts a release row: what every request records, plus what its state adds (a request: its lock's owner; a denial: why). */
+  private insert(
+    id: string,
+    r: Pick<ReleaseRecord, 'project' | 'version' | 'stagedBuildId' | 'requesterLogin' | 'requesterChat' | 'via' | 'dryRun'> & {
+      policySha256?: string | null | undefined;
+    },
+    row:
+      | { state: 'requested'; resumeOf: string | null; approvers: string[]; owner: OwnerIdentity }
+      | { state: 'denied'; errorCode: string; errorMessage: string },
+  ): void {
     const at = this.now().toISOString();
+    const requested = row.state === 'requested' ? row : undefined;
+    const denied = row.state === 'denied' ? row : undefined;
     this.db
       .prepare(
-        `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, error_code, error_message, policy_sha256, created_at, updated_at, finished_at)
-         VALUES (?, ?, ?, ?, 'denied', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO releases (id, project, version, staged_build_id, state, requester_login, requester_chat, via, dry_run, resume_of, approvers_json, owner_pid, owner_host, owner_boot_id, owner_start_time, error_code, error_message, policy_sha256, created_at, updated_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         id,
         r.project,
         r.version,
         r.stagedBuildId,
+        row.state,
         r.requesterLogin,
         r.requesterChat,
         r.via,
         r.dryRun ? 1 : 0,
-        errorCode,
-        errorMessage,
+        requested?.resumeOf ?? null,
+        JSON.stringify(requested?.approvers ?? []),
+        requested?.owner.pid ?? null,
+        requested?.owner.host ?? null,
+        requested?.owner.bootId ?? null,
+        requested?.owner.startTime ?? null,
+        denied?.errorCode ?? null,
+        denied?.errorMessage ?? null,
         r.policySha256 ?? null,
         at,
         at,
-        at,
+        denied ? at : null,
       );
-    return this.get(id) as ReleaseRecord;
   }
 
   setState(id: string, state: ReleaseState, error?: { code: string; message: string }): void {
@@ -201,30 +210,6 @@ export class Releases {
         'UPDATE releases SET state = ?, updated_at = ?, finished_at = CASE WHEN ? THEN ? ELSE finished_at END, error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message) WHERE id = ?',
       )
       .run(state, at, final ? 1 : 0, at, error?.code ?? null, error?.message ?? null, id);
-  }
-
-  get(id: string): ReleaseRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM releases WHERE id = ?').get(id) as Record<string, unknown> | undefined;
-    return row && toRelease(row);
-  }
-
-  /** The release holding the lock on project+version: live or published. */
-  live(project: string, version: string): ReleaseRecord | undefined {
-    const row = this.db
-      .prepare(
-        `SELECT * FROM releases WHERE project = ? AND version = ? AND dry_run = 0 AND state IN ('requested','authorized','verifying','publishing','published')`,
-      )
-      .get(project, version) as Record<string, unknown> | undefined;
-    return row && toRelease(row);
-  }
-
-  latest(project: string, version?: string, limit = 10): ReleaseRecord[] {
-    const rows = version
-      ? this.db
-          .prepare('SELECT * FROM releases WHERE project = ? AND version = ? ORDER BY created_at DESC, rowid DESC LIMIT ?')
-          .all(project, version, limit)
-      : this.db.prepare('SELECT * FROM releases WHERE project = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(project, limit);
-    return (rows as Record<string, unknown>[]).map(toRelease);
   }
 
   /** Releases in a live state; of one project+version when given. */

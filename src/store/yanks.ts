@@ -3,6 +3,7 @@ import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { Db } from './db.js';
 import { publications, type Publication } from './publications.js';
 import type { OwnerIdentity } from './releases.js';
+import { fromRow, RequestReads } from './rows.js';
 
 export { assertNotYanked, releasedVersions, type Publication } from './publications.js';
 
@@ -42,27 +43,32 @@ export interface YankDestinationRecord {
   finishedAt: string | null;
 }
 
+/** The running yank of a project+version (the partial unique index yanks_live). */
+const LOCK_HOLDER = `SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 AND state = 'yanking'`;
+/** The newest yanks (not dry runs) of a project, or of one version of it when @version is not null. */
+const NEWEST = `SELECT * FROM yanks WHERE project = @project AND (@version IS NULL OR version = @version) AND dry_run = 0
+  ORDER BY created_at DESC, rowid DESC LIMIT @limit`;
+
 export function newYankId(): string {
   return `yank_${randomBytes(9).toString('base64url')}`;
 }
 
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 function toYank(row: Record<string, unknown>): YankRecord {
-  const o = Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as Omit<YankRecord, 'approvers' | 'dryRun'> & {
-    approversJson: string;
-    dryRun: number;
-  };
-  const { approversJson, dryRun, ...rest } = o;
+  const { approversJson, dryRun, ...rest } = fromRow<Omit<YankRecord, 'approvers' | 'dryRun'> & { approversJson: string; dryRun: number }>(
+    row,
+  );
   return { ...rest, dryRun: Boolean(dryRun), approvers: JSON.parse(approversJson) as string[] };
 }
 
-/** Every SQL statement about yanks. */
-export class Yanks {
+/** Every SQL statement about yanks; `get`, `live` (the running yank of a version) and `latest` (not dry runs) are RequestReads'. */
+export class Yanks extends RequestReads<YankRecord> {
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly now: () => Date,
     private readonly owner: OwnerIdentity,
-  ) {}
+  ) {
+    super(db, { toRecord: toYank, byId: 'SELECT * FROM yanks WHERE id = ?', lockHolder: LOCK_HOLDER, newest: NEWEST, newestLimit: 20 });
+  }
 
   /**
    * Creates a yank and with it the per-version lock (for a real yank). Refused with IN_PROGRESS when a
@@ -165,31 +171,6 @@ export class Yanks {
     );
   }
 
-  get(id: string): YankRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM yanks WHERE id = ?').get(id) as Record<string, unknown> | undefined;
-    return row && toYank(row);
-  }
-
-  /** The running yank of a version (the lock holder), if any. */
-  live(project: string, version: string): YankRecord | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 AND state = 'yanking'`)
-      .get(project, version) as Record<string, unknown> | undefined;
-    return row && toYank(row);
-  }
-
-  /** Yanks (not dry runs) of a project, or of one version, newest first. */
-  latest(project: string, version?: string, limit = 20): YankRecord[] {
-    const rows = version
-      ? this.db
-          .prepare('SELECT * FROM yanks WHERE project = ? AND version = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?')
-          .all(project, version, limit)
-      : this.db
-          .prepare('SELECT * FROM yanks WHERE project = ? AND dry_run = 0 ORDER BY created_at DESC, rowid DESC LIMIT ?')
-          .all(project, limit);
-    return (rows as Record<string, unknown>[]).map(toYank);
-  }
-
   /** Versions of a project that were yanked (or are being yanked). */
   yankedVersions(project: string): Set<string> {
     return new Set(
@@ -211,7 +192,7 @@ export class Yanks {
   destinations(yankId: string): YankDestinationRecord[] {
     return (
       this.db.prepare('SELECT * FROM yank_destinations WHERE yank_id = ? ORDER BY rowid').all(yankId) as Record<string, unknown>[]
-    ).map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as unknown as YankDestinationRecord);
+    ).map((row) => fromRow<YankDestinationRecord>(row));
   }
 
   /** What each destination published, for every version of the project (see publications.ts). */

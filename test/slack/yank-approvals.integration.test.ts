@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { runCli } from '../support/cli.js';
+import { project } from '../support/projects-file.js';
 import { bodyText, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
@@ -40,20 +41,15 @@ describe('Slack: a yank of a project that requires approvals waits for them, bou
   beforeAll(async () => {
     w = await startSlackWorld({
       conjur: { groups: { 'release/undo': ['user:alice', 'user:bob', 'user:carol'] } },
-      extraProjects: [
-        '  twice:',
-        '    authorized_group: release/gated',
-        '    jenkins_job: twice',
-        '    artifact: files',
-        '    channel: C0GATED',
-        '    approvals: 2',
-        '    approver_group: release/approvers',
-        '    yank_group: release/undo',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        '        path: __MIRROR__/{project}/{version}',
-      ],
+      extraProjects: {
+        twice: project('twice', [{ name: 'mirror', type: 'directory', path: '__MIRROR__/{project}/{version}' }], {
+          authorized_group: 'release/gated',
+          channel: 'C0GATED',
+          approvals: 2,
+          approver_group: 'release/approvers',
+          yank_group: 'release/undo',
+        }),
+      },
     });
     const file = String(w.env.RELEASE_BOT_CONFIG);
     writeFileSync(file, readFileSync(file, 'utf8').replace('__MIRROR__', w.mirrorDir));

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
 import { Yanks } from '../../src/store/yanks.js';
+import { project } from '../support/projects-file.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
 
 const text = (c: RecordedSlackCall) => String(c.body.text ?? '');
@@ -37,19 +38,21 @@ describe('Slack: /release yank and rollback take a version back through the rele
     w = await startSlackWorld({
       // The yank group, with its membership sentinel (deploy/conjur/policy.yml); carol joins it below.
       conjur: { groups: { 'release/yankers': [] } },
-      extraProjects: [
-        '  tiny:',
-        '    authorized_group: release/conjur-cli',
-        '    yank_group: release/yankers',
-        '    jenkins_job: tiny',
-        '    artifact: files',
-        '    destinations:',
-        '      - name: mirror',
-        '        type: directory',
-        '        path: __MIRROR__/{project}/{version}',
-        // A credential on a destination that can yank: it is fetched for the yank, and must leak nowhere.
-        '        credentials: { MIRROR_TOKEN: release/downloads/token }',
-      ],
+      extraProjects: {
+        tiny: project(
+          'tiny',
+          [
+            // A credential on a destination that can yank: it is fetched for the yank, and must leak nowhere.
+            {
+              name: 'mirror',
+              type: 'directory',
+              path: '__MIRROR__/{project}/{version}',
+              credentials: { MIRROR_TOKEN: 'release/downloads/token' },
+            },
+          ],
+          { authorized_group: 'release/conjur-cli', yank_group: 'release/yankers' },
+        ),
+      },
     });
     // The projects file is written before the world knows its mirror: point it there and reload.
     const file = String(w.env.RELEASE_BOT_CONFIG);

@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -76,11 +75,8 @@ export interface SlackWorldOptions {
    * as `serve()` builds it, instead of through `serve()` itself, which takes no Slack options.
    */
   mount?: MountSlackOptions;
-  /**
-   * More projects, typed (see projects-file.ts). YAML lines under `projects:` (two-space indented) are
-   * still taken, appended to the file as written: test/slack/yank.integration.test.ts's, until it moves.
-   */
-  extraProjects?: Record<string, ProjectSpec> | string[];
+  /** More projects, typed (see projects-file.ts). */
+  extraProjects?: Record<string, ProjectSpec>;
   /** More Conjur variables the bot may read (for the extra projects' credentials). */
   variables?: Record<string, { value?: string; readers: RoleRef[] }>;
   /** The downloads destination's script (default test/fixtures/slack/slow-publish.sh). */
@@ -194,11 +190,9 @@ export async function startSlackWorld(options: SlackWorldOptions = {}): Promise<
     projects: {
       'conjur-cli': project('conjur-cli', [downloads, mirror]),
       gated: project('gated', [mirror], { channel: 'C0GATED', approvals: 1, approver_group: 'release/approvers' }),
-      ...(Array.isArray(extra) ? {} : extra),
+      ...extra,
     },
   });
-  // Projects still given as YAML lines go under `projects:`, the file's last key.
-  if (Array.isArray(extra)) appendFileSync(base.configFile, `${extra.join('\n')}\n`);
   const logLines: string[] = [];
   const env: NodeJS.ProcessEnv = {
     ...base.env(

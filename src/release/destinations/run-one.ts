@@ -18,7 +18,10 @@ export async function runOne(job: DestinationJob, o: RunDestinationsOptions): Pr
   const startedAt = new Date(started).toISOString();
   const base = { releaseId: o.releaseId, destination: dest.name, type: dest.type };
   const tmpDir = await mkdtemp(path.join(o.tmpRoot, `${dest.name}-`));
-  const finish = (outcome: DestinationOutcome): DestinationOutcome => {
+  // How the attempt ended; the destination's name and type, its attempts and its duration are added here.
+  const finish = (attempts: number, end: Omit<DestinationOutcome, 'name' | 'type' | 'attempts' | 'durationMs'>): DestinationOutcome => {
+    const { status, ...rest } = end;
+    const outcome: DestinationOutcome = { name: dest.name, type: dest.type, status, attempts, durationMs: o.now() - started, ...rest };
     o.releases.upsertDestination({
       ...base,
       status: outcome.status === 'skipped' ? 'already-present' : outcome.status,
@@ -57,14 +60,7 @@ export async function runOne(job: DestinationJob, o: RunDestinationsOptions): Pr
       try {
         if (o.dryRun) {
           const plan = await planDelivery(publisher, ctx, dest.options, `publish to ${dest.type} destination ${dest.name}`);
-          return finish({
-            name: dest.name,
-            type: dest.type,
-            status: 'planned',
-            attempts: attempt,
-            durationMs: o.now() - started,
-            plan: plan.map(o.context.redact),
-          });
+          return finish(attempt, { status: 'planned', plan: plan.map(o.context.redact) });
         }
         const attestOf = job.attest;
         const result = await abortable(
@@ -75,12 +71,8 @@ export async function runOne(job: DestinationJob, o: RunDestinationsOptions): Pr
           signal,
           dest.timeout_seconds,
         );
-        return finish({
-          name: dest.name,
-          type: dest.type,
+        return finish(attempt, {
           status: result.status,
-          attempts: attempt,
-          durationMs: o.now() - started,
           readBackDigest: result.readBackDigest,
           location: result.location && o.context.redact(result.location),
           detail: result.detail && o.context.redact(result.detail),
@@ -102,14 +94,7 @@ export async function runOne(job: DestinationJob, o: RunDestinationsOptions): Pr
           'destination attempt failed',
         );
         if (!wanted || !fits) {
-          return finish({
-            name: dest.name,
-            type: dest.type,
-            status: 'failed',
-            attempts: attempt,
-            durationMs: o.now() - started,
-            error: { code: err.code, message, retryable: err.retryable },
-          });
+          return finish(attempt, { status: 'failed', error: { code: err.code, message, retryable: err.retryable } });
         }
         await pause(waitMs, o.shutdown);
       }
