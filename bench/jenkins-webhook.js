@@ -147,7 +147,7 @@ export async function run({ log }) {
       ],
       notes: [
         'The three servers run in one process (the bot through serve(), as `release-bot serve` does; the floor and the bare app on their own ports); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
-        'A bot request: HS256 JWT verification (aud, exp, jti, body_sha256), jti replay record, payload validation, the staging check (path containment, sha256 of the file, no extra file) and the staged build and its audit entry written to SQLite (WAL, synchronous=FULL, so every commit waits for the disk).',
+        'A bot request: HS256 JWT verification (aud, exp, jti, body_sha256), payload validation, the staging check (path containment, the file copied into the quarantine and hashed, no extra file) and one SQLite commit (WAL, synchronous=FULL, so it waits for the disk) holding the jti replay record, the staged build and its audit entry.',
         'The floor (issue 14, goal: the bot at 0.8x its throughput or better) parses the JSON, inserts one row into its own SQLite database opened as the bot opens its own (WAL, synchronous=FULL: the commit waits for the disk) and answers 202: what any webhook that durably records a report costs.',
         'The bare endpoint parses the JSON and answers 202: what any webhook costs before it does anything.',
       ],

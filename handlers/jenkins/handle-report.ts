@@ -1,7 +1,9 @@
 import type { ProjectConfig } from '../../src/config/load.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { artifactDigests, type ReleaseCore, type StageReport } from '../../src/release/core.js';
-import type { JenkinsBuildKey, JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
+import type { JenkinsBuildKey, JenkinsBuildReport, JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
+import type { ReportClaim } from '../../src/store/report-claims.js';
+import type { UsedTokenIds } from '../../src/store/token-ids.js';
 import { jobAllowed, jobFullName } from './job-name.js';
 import { parseReport, type BuildReport } from './payload.js';
 import { safeText } from './safe-text.js';
@@ -14,9 +16,23 @@ import { safeText } from './safe-text.js';
  * - `url-token`: only the project whose Notification URL token was used.
  */
 export type Credential =
-  | { kind: 'jwt'; sub: string; build?: { issuer: string; number: number; bodySha256: string } | undefined }
+  | {
+      kind: 'jwt';
+      sub: string;
+      /** The token's jti (not yet recorded: the staging commit records it with the build). */
+      token?: TokenClaim | undefined;
+      build?: { issuer: string; number: number; bodySha256: string } | undefined;
+    }
   | { kind: 'hmac' }
   | { kind: 'url-token'; project: string };
+
+export type TokenClaim = Extract<ReportClaim, { kind: 'token' }>;
+
+/** Where the replay records live: used token ids, and the one report of each build whose token has no jti. */
+export interface ReplayStores {
+  tokens: UsedTokenIds;
+  builds: JenkinsBuildReports;
+}
 
 export interface Answer {
   status: number;
@@ -27,17 +43,41 @@ const forbidden = (message: string) => new ReleaseBotError(ErrorCode.WebhookForb
 const malformed = (message: string) => new ReleaseBotError(ErrorCode.BadInput, message);
 
 /**
- * Turns an authenticated report into a staging call on the core, and its result into an answer.
- * `builds` holds the one report of each build whose token had no `jti` (see JenkinsBuildReports).
+ * Turns an authenticated report into a staging call on the core, and its result into an answer. The
+ * report's replay record (its token's jti, or its build when the token had none) is written by the
+ * core in the commit that records the build. A token is good for one request whatever the answer: when
+ * that commit did not record it (a refusal, an ignored report), it is recorded here.
  */
-export async function handleReport(
+export async function handleReport(core: ReleaseCore, credential: Credential, body: unknown, replay?: ReplayStores): Promise<Answer> {
+  const token = credential.kind === 'jwt' ? credential.token : undefined;
+  if (token && !replay) throw new ReleaseBotError(ErrorCode.Internal, 'a token with a jti needs the replay stores');
+  let recorded = false;
+  try {
+    const answer = await stageReport(core, credential, body, replay);
+    recorded = answer.recorded;
+    return answer.answer;
+  } catch (err) {
+    if (token && err instanceof ReleaseBotError && err.details.replayed === true) {
+      recorded = true;
+      throw new ReleaseBotError(
+        ErrorCode.WebhookUnauthenticated,
+        'this token was already used (same jti): mint a new token for every request',
+      );
+    }
+    throw err;
+  } finally {
+    if (token && !recorded) replay?.tokens.claim(token.jti, token.expiresAt, token.nowSeconds);
+  }
+}
+
+async function stageReport(
   core: ReleaseCore,
   credential: Credential,
   body: unknown,
-  builds?: JenkinsBuildReports,
-): Promise<Answer> {
+  replay: ReplayStores | undefined,
+): Promise<{ answer: Answer; recorded: boolean }> {
   const parsed = parseReport(body);
-  if (parsed.kind === 'ignored') return { status: 200, body: { status: 'ignored', reason: parsed.reason } };
+  if (parsed.kind === 'ignored') return { answer: { status: 200, body: { status: 'ignored', reason: parsed.reason } }, recorded: false };
   const report = parsed.report;
   const project = resolveProject(core, credential, report);
   const job = checkJob(project, credential, report);
@@ -46,40 +86,22 @@ export async function handleReport(
   const build = { ...report.build, job };
 
   const bound = credential.kind === 'jwt' ? credential.build : undefined;
+  let claim: ReportClaim | undefined = credential.kind === 'jwt' ? credential.token : undefined;
+  let builds: JenkinsBuildReports | undefined;
   let key: JenkinsBuildKey | undefined;
+  const reportOf = { project: project.name, version };
   if (bound) {
+    builds = replay?.builds;
     if (!builds) throw new ReleaseBotError(ErrorCode.Internal, 'a token without jti needs the build report store');
     // The token was minted for one build: the report may not speak for another.
     if (build.number !== undefined && build.number !== bound.number)
       throw forbidden(`the report is for build ${build.number}, and the token was minted for build ${bound.number}`);
     build.number = bound.number;
     key = { issuer: bound.issuer, job: job as string, number: bound.number };
-    const claim = builds.claim(key, { project: project.name, version, bodySha256: bound.bodySha256 });
-    if (claim.kind === 'other') {
-      throw new ReleaseBotError(
-        ErrorCode.Conflict,
-        `build ${bound.number} of ${safeText(job as string, 200)} already reported ${claim.report.project} ${safeText(claim.report.version, 100)}${claim.report.project === project.name && claim.report.version === version ? ' with another body' : ''}: a build stages one report; run a new build to stage another`,
-      );
-    }
-    if (claim.kind === 'same') {
-      if (claim.report.state === 'staging')
-        throw new ReleaseBotError(
-          ErrorCode.InProgress,
-          `build ${bound.number} of ${safeText(job as string, 200)} is being staged right now: wait for that answer`,
-        );
-      // A replay of the report (a retried request, or someone who captured the token): nothing is looked at again.
-      return {
-        status: 200,
-        body: {
-          status: 'already-staged',
-          outcome: 'already-staged',
-          project: project.name,
-          version,
-          build,
-          reportedAt: claim.report.claimedAt,
-        },
-      };
-    }
+    claim = { kind: 'build', key, report: { ...reportOf, bodySha256: bound.bodySha256 } };
+    // Read only: a build's report is recorded with its staged build, so a failed one leaves the build free to report again.
+    const earlier = builds.get(key);
+    if (earlier?.state === 'staged') return { answer: buildReplay(earlier, claim.report, build), recorded: true };
   }
 
   const via = `jenkins:${job ?? project.name}`;
@@ -92,24 +114,59 @@ export async function handleReport(
       ...stage,
       reportedBy: `${via} (${credential.kind})`,
       actor: { via },
+      claim,
     });
   } catch (err) {
-    if (key) builds?.release(key);
+    // Another request of the same build committed first (a replay racing its original): answered as its replay.
+    const earlier = key && err instanceof ReleaseBotError && err.details.replayed === true ? builds?.get(key) : undefined;
+    if (earlier && claim?.kind === 'build') return { answer: buildReplay(earlier, claim.report, build), recorded: true };
     throw err;
   }
-  if (key) builds?.confirm(key);
   const staged = result.staged;
   return {
-    status: result.outcome === 'unchanged' ? 200 : 202,
+    recorded: true,
+    answer: {
+      status: result.outcome === 'unchanged' ? 200 : 202,
+      body: {
+        status: result.outcome,
+        outcome: result.outcome,
+        project: staged.project,
+        version: staged.version,
+        build: staged.build,
+        stagedAt: staged.stagedAt,
+        digests: artifactDigests(staged.artifact),
+        ...(result.auditId ? { auditId: result.auditId } : {}),
+      },
+    },
+  };
+}
+
+/** The answer to a build that reported before: its replay changes nothing; another report of it is refused. */
+function buildReplay(
+  earlier: JenkinsBuildReport,
+  report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>,
+  build: { number?: number | undefined; job?: string | undefined },
+): Answer {
+  const job = safeText(earlier.job, 200);
+  const same = earlier.project === report.project && earlier.version === report.version;
+  if (!same || earlier.bodySha256 !== report.bodySha256) {
+    throw new ReleaseBotError(
+      ErrorCode.Conflict,
+      `build ${earlier.number} of ${job} already reported ${earlier.project} ${safeText(earlier.version, 100)}${same ? ' with another body' : ''}: a build stages one report; run a new build to stage another`,
+    );
+  }
+  if (earlier.state === 'staging')
+    throw new ReleaseBotError(ErrorCode.InProgress, `build ${earlier.number} of ${job} is being staged right now: wait for that answer`);
+  // A replay of the report (a retried request, or someone who captured the token): nothing is looked at again.
+  return {
+    status: 200,
     body: {
-      status: result.outcome,
-      outcome: result.outcome,
-      project: staged.project,
-      version: staged.version,
-      build: staged.build,
-      stagedAt: staged.stagedAt,
-      digests: artifactDigests(staged.artifact),
-      ...(result.auditId ? { auditId: result.auditId } : {}),
+      status: 'already-staged',
+      outcome: 'already-staged',
+      project: report.project,
+      version: report.version,
+      build,
+      reportedAt: earlier.claimedAt,
     },
   };
 }

@@ -53,7 +53,10 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
     const route: Route = req.get('authorization') !== undefined ? 'bearer' : req.get('x-hub-signature-256') !== undefined ? 'hmac' : 'none';
     respond(res, route, async () => {
       const raw = bodyOf(req);
-      return handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw), deps.buildReports);
+      return handleReport(deps.core, await authenticate(req, raw, route), parseJson(raw), {
+        tokens: deps.tokenIds,
+        builds: deps.buildReports,
+      });
     });
   });
 
@@ -189,11 +192,18 @@ export function createJenkinsRouter(deps: JenkinsRouterDeps): Router {
           },
         };
       }
-      // Kept until the token can no longer pass `exp`, clock tolerance included.
-      if (!deps.tokenIds.claim(claims.jti, claims.exp + deps.policy.clockToleranceSec, Math.floor(at.getTime() / 1000))) {
+      // Kept until the token can no longer pass `exp`, clock tolerance included. Only read here: the
+      // staging commit records it with the build (handle-report.ts), so a report waits for the disk once.
+      const token = {
+        kind: 'token' as const,
+        jti: claims.jti,
+        expiresAt: claims.exp + deps.policy.clockToleranceSec,
+        nowSeconds: Math.floor(at.getTime() / 1000),
+      };
+      if (deps.tokenIds.used(token.jti, token.nowSeconds)) {
         throw unauthenticated('this token was already used (same jti): mint a new token for every request');
       }
-      return { kind: 'jwt', sub: claims.sub };
+      return { kind: 'jwt', sub: claims.sub, token };
     }
     if (route === 'hmac') {
       if (!deps.webhookSecret) throw unauthenticated('X-Hub-Signature-256 is not accepted: the bot has no JENKINS_WEBHOOK_SECRET');

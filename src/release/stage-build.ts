@@ -3,7 +3,9 @@ import type { AuditActor } from '../audit/log.js';
 import type { ProjectConfig } from '../config/load.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { BuildInfo, StagedArtifact } from '../publishing/types.js';
+import { ReportClaims, type ReportClaim } from '../store/report-claims.js';
 import type { StagedBuild } from '../store/staged-builds.js';
+import { commitStagedReport } from '../store/staging-commit.js';
 import { stagingLimits } from '../staging/limits.js';
 import type { ReportedFile } from '../staging/quarantine.js';
 import { botFileNames } from '../staging/scan.js';
@@ -23,6 +25,11 @@ export interface StageReport {
   /** Who or what reported it, e.g. `jenkins:conjur-cli (jwt)`, `cli:root`. */
   reportedBy: string;
   actor: AuditActor;
+  /**
+   * The report's replay record (its token's jti, or its build), written in the commit that records the
+   * build, or alone when the same build is staged already; a replay met there is refused (`details.replayed`).
+   */
+  claim?: ReportClaim | undefined;
 }
 
 export interface StageResult {
@@ -45,7 +52,7 @@ interface StagingRun {
 
 const unchanged = (r: StagingRun) => r.result?.outcome === 'unchanged' && 'the same build is staged already';
 
-/** The staging pipeline: inspect (quarantine or image) → compare → record → announce; a refusal is audited. */
+/** The staging pipeline: inspect (quarantine or image) → compare → claim (when unchanged) → record → announce; a refusal is audited. */
 const staging: Pipeline<StagingRun, Stage<StagingRun>, StageResult> = {
   name: 'staging',
   stages: [
@@ -61,6 +68,13 @@ const staging: Pipeline<StagingRun, Stage<StagingRun>, StageResult> = {
       run: (r) => {
         r.current = r.s.staged.current(r.project.name, r.version);
         if (r.current && r.current.fingerprint === r.fingerprint) r.result = { outcome: 'unchanged', staged: r.current };
+      },
+    },
+    {
+      name: 'claim',
+      skip: (r) => (r.result?.outcome !== 'unchanged' ? 'the claim is recorded with the build' : !r.report.claim && 'no replay record'),
+      run: (r) => {
+        if (!new ReportClaims(r.s.db, r.s.now).record(need(r.report.claim))) throw replayed();
       },
     },
     { name: 'record', skip: unchanged, run: record },
@@ -88,33 +102,48 @@ export function stageBuild(s: CoreServices, report: StageReport): Promise<StageR
 }
 
 /**
- * The check and the insert share one write lock, as the release lock does: a release starting in
- * another process between them would otherwise run a superseded build.
+ * The report's one durable commit (src/store/staging-commit.ts): the check that no release holds the
+ * version, the replay record, the staged build and its audit entry, under one write lock. A release
+ * starting in another process between the check and the insert would otherwise run a superseded build,
+ * and a failure between two commits would leave a build recorded without its entry, or a report's
+ * replay record without its build (and Jenkins' retry of it refused).
  */
 function record(r: StagingRun): void {
-  const { s, project, version, report } = r;
-  const artifact = need(r.artifact);
-  const placed = s.db
-    .transaction(() => {
-      const holder = s.releases.live(project.name, version);
-      if (holder) return { holder };
-      const stagedAt = s.now().toISOString();
-      const fingerprint = need(r.fingerprint);
-      return {
-        staged: s.staged.insert({
+  const { s, project, version, report, current } = r;
+  const committed = commitStagedReport(
+    s.db,
+    { releases: s.releases, staged: s.staged, now: s.now },
+    {
+      staged: {
+        project: project.name,
+        version,
+        artifact: need(r.artifact),
+        build: report.build,
+        reportedBy: report.reportedBy,
+        fingerprint: need(r.fingerprint),
+        stagedAt: s.now().toISOString(),
+      },
+      claim: report.claim,
+      audit: (staged) =>
+        s.audit.append({
           project: project.name,
           version,
-          artifact,
-          build: report.build,
-          reportedBy: report.reportedBy,
-          fingerprint,
-          stagedAt,
+          actor: report.actor,
+          type: 'staged',
+          data: {
+            build: report.build,
+            artifact: artifactDigests(staged.artifact),
+            reportedBy: report.reportedBy,
+            replaces: current
+              ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) }
+              : undefined,
+          },
         }),
-      };
-    })
-    .immediate();
-  if (placed.holder) {
-    const holder = placed.holder;
+    },
+  );
+  if (committed.kind === 'replayed') throw replayed();
+  if (committed.kind === 'held') {
+    const holder = committed.holder;
     s.events.emit('stage-conflict', {
       project,
       version,
@@ -131,27 +160,22 @@ function record(r: StagingRun): void {
       { details: { releaseId: holder.id } },
     );
   }
-  r.result = { outcome: r.current ? 'replaced' : 'staged', staged: placed.staged };
+  r.result = { outcome: current ? 'replaced' : 'staged', staged: committed.staged, auditId: committed.audit.id };
 }
 
+/** Tells the ways out (the readiness note in Slack) once the build and its entry are committed. */
 function announce(r: StagingRun): void {
   const { s, project, version, report, current } = r;
   const staged = need(r.result).staged;
-  const entry = s.audit.append({
-    project: project.name,
-    version,
-    actor: report.actor,
-    type: 'staged',
-    data: {
-      build: report.build,
-      artifact: artifactDigests(staged.artifact),
-      reportedBy: report.reportedBy,
-      replaces: current ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) } : undefined,
-    },
-  });
   s.events.emit('staged', { staged, replaced: current, project });
   s.log.info({ project: project.name, version, build: report.build.number, replaced: Boolean(current) }, 'build staged');
-  r.result = { ...need(r.result), auditId: entry.id };
+}
+
+/** Another report with the same replay record committed first (a replay racing its original). */
+function replayed(): ReleaseBotError {
+  return new ReleaseBotError(ErrorCode.Conflict, 'this report was already recorded (its token or its build): a report stages once', {
+    details: { replayed: true },
+  });
 }
 
 async function inspectStaged(s: CoreServices, project: ProjectConfig, version: string, report: StageReport): Promise<StagedArtifact> {

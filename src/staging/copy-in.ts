@@ -89,8 +89,12 @@ async function leavesFreeSpace(c: CopyIn, rel: string, size: number): Promise<bo
   return false;
 }
 
-/** Closes the incoming tree (0555, deepest first) and moves it to its content address, or keeps the tree already there. */
-export async function sealTree(c: CopyIn, tree: string): Promise<void> {
+/**
+ * Closes the incoming tree (0555, deepest first) and moves it to its content address, or keeps the tree
+ * already there when `intact` says it holds these files: the copies are not fsync'd (Quarantine), so
+ * a tree a crash left torn is replaced by this copy instead of being kept for good.
+ */
+export async function sealTree(c: CopyIn, tree: string, intact?: (tree: string) => Promise<boolean>): Promise<void> {
   // Deepest first: a 0555 directory can no longer get entries.
   for (const d of [...c.dirs].sort((a, b) => b.length - a.length)) await chmod(path.join(c.incoming, d), 0o555);
   try {
@@ -100,8 +104,17 @@ export async function sealTree(c: CopyIn, tree: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-    // The same files were quarantined before: keep that tree (re-hashed before every release).
-    await removeTree(c.incoming);
+    if (!intact || (await intact(tree))) {
+      // The same files were quarantined before: keep that tree (re-hashed before every release).
+      await removeTree(c.incoming);
+    } else {
+      const torn = `${c.incoming}.torn`;
+      await chmod(tree, 0o700);
+      await rename(tree, torn);
+      await rename(c.incoming, tree);
+      await chmod(tree, 0o555);
+      await removeTree(torn);
+    }
   }
   // Fresh for gc's grace period, until the staged build that names it is recorded.
   const now = new Date();

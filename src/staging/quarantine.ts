@@ -7,7 +7,7 @@ import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ArtifactFile } from '../publishing/types.js';
 import { copyFileIn, sealTree, type CopyIn } from './copy-in.js';
 import { openChildDir, openFilePath, openRootDir } from './dirfd.js';
-import { copyHandleWithSha256 } from './hash.js';
+import { copyHandleWithSha256, sha256Handle } from './hash.js';
 import { Problems, type StagingLimits } from './limits.js';
 import { removeTree } from './remove-tree.js';
 import { expectedDigests, openVersionDir, type ReportedFile } from './reported-files.js';
@@ -88,6 +88,14 @@ export class Quarantine {
     }
   }
 
+  /**
+   * Durability: the copies and the tree's rename are not fsync'd; the staged build's record is (one
+   * SQLite commit, synchronous=FULL). A crash after that commit may leave the tree missing, or files in
+   * it empty, short or zero-filled, never other bytes passing as the recorded ones: every release
+   * re-hashes the copy (copyOut) and refuses one that is not what was recorded, and staging the same
+   * files again replaces a torn tree (sealTree). Waiting for the disk here would buy only that a
+   * release after a crash need not ask for the build to be staged again.
+   */
   private async copyIn(
     dir: FileHandle,
     wanted: readonly string[],
@@ -102,7 +110,7 @@ export class Quarantine {
     try {
       for (const rel of wanted) if (!(await copyFileIn(dir, rel, c))) break;
       if (!c.problems.empty) throw c.problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
-      await sealTree(c, this.treeDir(c.files));
+      await sealTree(c, this.treeDir(c.files), (tree) => holds(tree, c.files));
       return c.files;
     } catch (err) {
       await removeTree(incoming).catch(() => undefined);
@@ -187,5 +195,26 @@ export class Quarantine {
       if (await old(p)) await removeTree(p);
     }
     return { removed, kept };
+  }
+}
+
+/** Whether `tree` holds every file with its recorded size and sha256 (read through directory descriptors). */
+async function holds(tree: string, files: readonly ArtifactFile[]): Promise<boolean> {
+  const root = await openRootDir(tree).catch(() => undefined);
+  if (!root) return false;
+  try {
+    for (const file of files) {
+      const opened = await openFilePath(root, file.path).catch(() => undefined);
+      if (!opened) return false;
+      try {
+        const measured = await sha256Handle(opened.handle);
+        if (measured.sha256 !== file.sha256 || measured.size !== file.size) return false;
+      } finally {
+        await opened.handle.close();
+      }
+    }
+    return true;
+  } finally {
+    await root.close();
   }
 }

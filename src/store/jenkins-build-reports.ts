@@ -81,6 +81,27 @@ export class JenkinsBuildReports {
     return { kind: same ? 'same' : 'other', report: existing };
   }
 
+  /**
+   * Records the build as staged by this report, in one statement (inside the transaction that records
+   * the staged build: src/store/staging-commit.ts); false when the build has a report already. A claim
+   * left `staging` by a process that died mid-check (before this method existed) is taken over once stale.
+   */
+  claimStaged(key: JenkinsBuildKey, report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>): boolean {
+    const stale = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
+    this.db
+      .prepare(
+        `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`,
+      )
+      .run(key.issuer, key.job, key.number, stale);
+    const info = this.db
+      .prepare(
+        `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'staged', ?) ON CONFLICT (issuer, job, build_number) DO NOTHING`,
+      )
+      .run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, this.now().toISOString());
+    return info.changes === 1;
+  }
+
   /** The claim's report was staged: from now on only its replay is answered (and changes nothing). */
   confirm(key: JenkinsBuildKey): void {
     this.db

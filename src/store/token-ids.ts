@@ -19,6 +19,11 @@ export class UsedTokenIds {
     return info.changes === 1;
   }
 
+  /** Reads only: whether `jti` was used by a token that can still verify. */
+  used(jti: string, nowSeconds: number): boolean {
+    return this.db.prepare('SELECT 1 FROM used_token_ids WHERE jti = ? AND expires_at >= ?').get(jti, Math.floor(nowSeconds)) !== undefined;
+  }
+
   /** Forgets ids whose tokens have expired: those tokens fail on `exp` before their id is looked at. */
   prune(nowSeconds: number): number {
     return this.db.prepare('DELETE FROM used_token_ids WHERE expires_at < ?').run(Math.floor(nowSeconds)).changes;
