@@ -4,7 +4,6 @@ import { definePublisher } from '../src/publishing/define-publisher.js';
 import type { PublishContext } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { credential } from './common/credential.js';
-import { serviceUrl } from './common/service-url.js';
 import { registryChecks } from './common/registry-checks.js';
 import { oncePerAttempt } from './common/staged-package.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
