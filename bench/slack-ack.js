@@ -148,9 +148,9 @@ export async function run({ log }) {
     const profiled = new Map();
     const loads = [];
     const burst = async (name, c) => {
-      // BENCH_CPU_PROF=<dir>: the serving thread's CPU profile of each burst of 50, to see what holds its loop.
+      // BENCH_CPU_PROF=<dir>: the serving thread's CPU profile of each burst of 50 or more, to see what holds its loop.
       const profile =
-        process.env.BENCH_CPU_PROF && c === 50
+        process.env.BENCH_CPU_PROF && c >= 50
           ? path.join(process.env.BENCH_CPU_PROF, `${name}-c${c}-${profiled.set(name, (profiled.get(name) ?? 0) + 1).get(name)}.cpuprofile`)
           : undefined;
       if (profile) await ask({ profile: 'start' });
