@@ -29,7 +29,8 @@ export interface ThreadError {
 export type ToReleaseThread =
   | { type: 'release'; id: number; project: string; version: string; requester: Requester; options: ReleaseOptions }
   | { type: 'policy'; config: Config }
-  | { type: 'drain'; id: number; timeoutMs: number | undefined };
+  | { type: 'drain'; id: number; timeoutMs: number | undefined }
+  | { type: 'record-message'; id: number; releaseId: string; channel: string; ts: string };
 
 export type FromReleaseThread =
   | { type: 'ready' }
@@ -138,6 +139,12 @@ export class ThreadedReleaseCore extends ReleaseCore {
   override async drain(timeoutMs?: number): Promise<void> {
     const thread = this.exited || !this.worker ? Promise.resolve() : this.call({ type: 'drain', timeoutMs }).then(() => undefined);
     await Promise.all([super.drain(timeoutMs), thread, Promise.allSettled([...this.running])]);
+  }
+
+  /** The announcer's durable commit, made by the thread: a commit here would hold up every ack behind it. */
+  override recordMessage(releaseId: string, channel: string, ts: string): Promise<void> {
+    if (!this.worker || this.exited) return super.recordMessage(releaseId, channel, ts);
+    return this.call({ type: 'record-message', releaseId, channel, ts }).then(() => undefined);
   }
 
   override get inFlightCount(): number {

@@ -65,6 +65,12 @@ port.on('message', (m: ToReleaseThread) => {
     case 'drain':
       void app.core.drain(m.timeoutMs).finally(() => post({ type: 'drained', id: m.id }));
       return;
+    case 'record-message':
+      app.core.recordMessage(m.releaseId, m.channel, m.ts).then(
+        () => post({ type: 'result', id: m.id }),
+        (err: unknown) => post({ type: 'result', id: m.id, error: redacted(toThreadError(toReleaseBotError(err)), app.redactor) }),
+      );
+      return;
   }
 });
 post({ type: 'ready' });

@@ -4,12 +4,12 @@
 // p99 within 1.5x of the bare app's.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { botEnv, GROUP, startConjur } from './lib/bot.js';
+import { botEnv, GROUP } from './lib/bot.js';
 import { runLoad } from './lib/load.js';
 import { slashCommand } from './lib/signed-requests.js';
-import { startSlackApi } from './lib/slack-api.js';
 import {
   freePort,
   makeTmpDir,
@@ -28,8 +28,8 @@ import {
 export const id = 'slack-ack';
 export const title = 'Slash-command acknowledgement latency (issue 7, item 1)';
 
-/** Per concurrency level: how many bursts of that many simultaneous requests make one run. */
-const PLAN = SMOKE
+/** Per concurrency level: how many bursts of that many simultaneous requests make one run (BENCH_LEVELS=50,200: only those). */
+const ALL_LEVELS = SMOKE
   ? [
       { c: 1, bursts: 10 },
       { c: 10, bursts: 1 },
@@ -39,6 +39,7 @@ const PLAN = SMOKE
       { c: 50, bursts: 4 },
       { c: 200, bursts: 2 },
     ];
+const PLAN = process.env.BENCH_LEVELS ? ALL_LEVELS.filter((p) => process.env.BENCH_LEVELS.split(',').includes(String(p.c))) : ALL_LEVELS;
 // BENCH_ROUNDS: fewer rounds on a machine too busy for three (the report says how many ran).
 const ROUNDS = SMOKE ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
 const PROJECT = 'bench-slack';
@@ -55,10 +56,29 @@ export async function available() {
 
 export async function run({ log }) {
   const root = makeTmpDir('release-bot-bench-slack-');
-  const { conjur, apiKey } = await startConjur();
-  const slack = await startSlackApi();
   let server;
+  // Three processes: this one (the load generator), the stand-ins (Conjur, Slack's Web API and
+  // response_url) and the server (the bot and the bare app): neither app pays for the stand-ins' work.
+  const standIns = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'stand-ins-child.js')], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   try {
+    await waitForOutput(standIns, /"ready":true/, 60_000);
+    const ready = JSON.parse(
+      standIns
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"ready":true')),
+    );
+    const conjur = { url: ready.conjurUrl };
+    const apiKey = ready.apiKey;
+    const slack = { url: ready.slackUrl, responseUrl: (n) => `${ready.responseBase}${n}` };
+    const slackCalls = () =>
+      new Promise((resolve) => {
+        standIns.child.once('message', (m) => resolve(m.calls));
+        standIns.child.send('calls');
+      });
     const signingSecret = randomBytes(16).toString('hex');
     const botRequests = ROUNDS * PLAN.reduce((n, p) => n + p.c * p.bursts, 0);
     const warmup = 5;
@@ -113,7 +133,7 @@ export async function run({ log }) {
     const settle = async () => {
       for (let quiet = 0, last = -1; quiet < 3;) {
         const { inFlight } = await ask('states');
-        const calls = [...slack.calls.values()].reduce((a, b) => a + b, 0);
+        const calls = await slackCalls();
         quiet = inFlight === 0 && calls === last ? quiet + 1 : 0;
         last = calls;
         await sleep(100);
@@ -125,9 +145,21 @@ export async function run({ log }) {
       bare: `http://127.0.0.1:${barePort}/slack/events`,
     };
     const delays = Object.fromEntries(PLAN.map((p) => [p.c, { bot: [], bare: [], help: [] }]));
+    const profiled = new Map();
+    const loads = [];
     const burst = async (name, c) => {
+      // BENCH_CPU_PROF=<dir>: the serving thread's CPU profile of each burst of 50 or more, to see what holds its loop.
+      const profile =
+        process.env.BENCH_CPU_PROF && c >= 50
+          ? path.join(process.env.BENCH_CPU_PROF, `${name}-c${c}-${profiled.set(name, (profiled.get(name) ?? 0) + 1).get(name)}.cpuprofile`)
+          : undefined;
+      if (profile) await ask({ profile: 'start' });
       await ask('delay-reset');
+      loads.push(loadavg()[0]);
       const result = await runLoad({ url: urls[name], concurrency: c, requests: c, build: () => command(name), expect: 200 });
+      // The profile covers the burst and the releases it started, until they settle.
+      if (profile && name === 'bot') await settle();
+      if (profile) await ask({ profile: 'stop', file: profile });
       const level = delays[c];
       if (level) level[name].push(await ask('delay'));
       return result;
@@ -200,15 +232,15 @@ export async function run({ log }) {
         },
       ],
       notes: [
-        'Both apps are Bolt 5 ExpressReceivers in one server process: the bot through serve() (as `release-bot serve` runs it: signature check, command parsing, ack, then the release in the background), the bare app on a second port with a listener that only acks. The load generator (this process) signs each request as Slack does when it sends it.',
+        'Both apps are Bolt 5 ExpressReceivers in one server process (bench/slack-servers-child.js): the bot through serve() (as `release-bot serve` runs it: signature check, command parsing, ack, then the release in its release thread), the bare app on a second port with a listener that only acks. The load generator (the bench process) signs each request as Slack does when it sends it; the Conjur and Slack Web API stand-ins run in a third process (bench/stand-ins-child.js), so their work is counted against neither app.',
+        `Load average (1 min) during the bursts: ${loads.length ? `${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)}` : 'n/a'} on ${cpus().length} cores.`,
         `Every bot request asks for a different staged version, so every ack is followed by a real release (Conjur membership, verified copy, a directory destination, messages to a loopback Slack Web API): the requests of a burst are acknowledged while the releases of the ones acked first already run. After each burst the bench waits until all of them have finished (${states.published ?? 0} published in all${states.denied ? `, ${states.denied} refused (a loaded machine: Conjur stand-in answers too late count as refusals)` : ''}).`,
         `A burst of N opens N connections at once; the latency includes connecting. Requests per level: bursts × N per round, rounds × that in all.`,
       ],
     };
   } finally {
     if (server) await stopProcess(server);
-    await slack.close();
-    await conjur.close();
+    await stopProcess(standIns);
     removeTmpDir(root);
   }
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import bolt from '@slack/bolt';
 import { serve } from '../dist/app/serve.js';
@@ -49,8 +50,21 @@ process.once('SIGTERM', async () => {
 // How long the event loop was blocked while requests waited: what delays an ack in a busy process.
 const delay = monitorEventLoopDelay({ resolution: 5 });
 delay.enable();
-process.on('message', (m) => {
-  if (m === 'delay-reset') {
+// BENCH_CPU_PROF: the serving thread's CPU profile of a burst, between 'profile-start' and 'profile-stop' (written to the path given).
+const inspector = new Session();
+process.on('message', async (m) => {
+  if (m?.profile === 'start') {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 500 });
+    await inspector.post('Profiler.start');
+    process.send({});
+  } else if (m?.profile === 'stop') {
+    const { profile } = await inspector.post('Profiler.stop');
+    inspector.disconnect();
+    writeFileSync(m.file, JSON.stringify(profile));
+    process.send({});
+  } else if (m === 'delay-reset') {
     delay.reset();
     process.send({});
   } else if (m === 'delay') {

@@ -88,9 +88,10 @@ export class ReleaseAnnouncer {
         view,
         lastWrite: Date.now(),
       };
-      tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then((posted) => {
+      tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then(async (posted) => {
         tracked.lastWrite = Date.now();
-        if (posted) this.recordMessage(release.id, project.channel, posted);
+        // Recorded before anything hangs from it: a crash after a thread reply still finds the message to update.
+        if (posted) await this.recordMessage(release.id, project.channel, posted);
         return posted;
       });
       tracked.queue = tracked.ts.then(() => undefined);
@@ -196,9 +197,9 @@ export class ReleaseAnnouncer {
   }
 
   /** Remembered in the database, not in memory: the process that updates the message after a crash is another one. */
-  private recordMessage(releaseId: string, channel: string, ts: string): void {
+  private async recordMessage(releaseId: string, channel: string, ts: string): Promise<void> {
     try {
-      this.core.releases.recordMessage(releaseId, channel, ts);
+      await this.core.recordMessage(releaseId, channel, ts);
     } catch (err) {
       this.log.warn(
         { err: (err as Error).message, releaseId },

@@ -48,8 +48,19 @@ export type IdentitySettings = Config['identity'];
 export interface SlackIdentityOptions {
   /** The least time between two auth.test attempts while the home is unknown (default 5 s). */
   retryMs?: number;
+  /** How long a users.info answer is used again for the same user (default PROFILE_TTL_MS). */
+  profileTtlMs?: number;
   now?: () => number;
 }
+
+/**
+ * How long a users.info answer stands for its user: a burst of commands asks Slack once, and a
+ * change in Slack (deactivated, made a guest, another address) applies within this time. The checks
+ * of each request (its workspace, the identity settings) and Conjur's membership run every time.
+ */
+export const PROFILE_TTL_MS = 30_000;
+/** Profiles remembered at most (the oldest goes first): user ids come only from signed requests. */
+const PROFILES_KEPT = 1_000;
 
 const USER_ID = /^[UW][A-Z0-9]{2,20}$/;
 const TEAM_ID = /^T[A-Z0-9]{2,20}$/;
@@ -75,7 +86,12 @@ export class SlackIdentity {
   private pending: Promise<SlackOrg> | undefined;
   private failure: { at: number; why: string } | undefined;
   private readonly retryMs: number;
+  private readonly profileTtlMs: number;
   private readonly now: () => number;
+  /** users.info answers by user id, with when they were asked for; only answers, never failures. */
+  private readonly profiles = new Map<string, { askedAt: number; profile: SlackUserProfile }>();
+  /** A users.info in flight, shared by the requests of its user that arrive meanwhile. */
+  private readonly lookups = new Map<string, Promise<SlackUserProfile>>();
 
   constructor(
     private readonly settings: () => IdentitySettings,
@@ -84,6 +100,7 @@ export class SlackIdentity {
     options: SlackIdentityOptions = {},
   ) {
     this.retryMs = options.retryMs ?? 5_000;
+    this.profileTtlMs = options.profileTtlMs ?? PROFILE_TTL_MS;
     this.now = options.now ?? Date.now;
   }
 
@@ -145,7 +162,7 @@ export class SlackIdentity {
     }
     let user: SlackUserProfile;
     try {
-      user = await this.directory.lookupUser(userId);
+      user = await this.profile(userId);
     } catch (err) {
       // Fail closed: no profile, no identity.
       throw unresolved(`could not read your Slack profile (users.info: ${clip((err as Error).message, 120)}): try again in a minute`, err);
@@ -159,6 +176,28 @@ export class SlackIdentity {
       throw unresolved('guest accounts cannot use release-bot (identity.allow_guests is off): ask a full member of the workspace');
     }
     return settings.strategy === 'map' ? fromMap(userId, settings) : fromEmail(userId, user.email, settings.email_domains);
+  }
+
+  /** users.info for `userId`: asked once per PROFILE_TTL_MS (timed from when it was asked), and once for concurrent requests. */
+  private profile(userId: string): Promise<SlackUserProfile> {
+    const known = this.profiles.get(userId);
+    if (known && this.now() - known.askedAt < this.profileTtlMs) return Promise.resolve(known.profile);
+    const asking = this.lookups.get(userId);
+    if (asking) return asking;
+    const askedAt = this.now();
+    const lookup = this.directory.lookupUser(userId).then((profile) => {
+      // Only an answer about this very user is kept; anything else is refused below and asked again next time.
+      if (profile.id === userId) {
+        this.profiles.delete(userId);
+        this.profiles.set(userId, { askedAt, profile });
+        if (this.profiles.size > PROFILES_KEPT) this.profiles.delete(this.profiles.keys().next().value as string);
+      }
+      return profile;
+    });
+    this.lookups.set(userId, lookup);
+    const done = () => this.lookups.delete(userId);
+    lookup.then(done, done);
+    return lookup;
   }
 }
 

@@ -6,7 +6,7 @@ import { Approvals } from '../../src/release/approvals.js';
 import { Freezes } from '../../src/release/freeze.js';
 import { ReleaseAnnouncer } from './announcer.js';
 import { AuditWatcher } from './audit-watcher.js';
-import { BackgroundTasks } from './background.js';
+import { BackgroundTasks, PendingAcks } from './background.js';
 import { SlackChat } from './chat.js';
 import type { SlackFlowDeps } from './flows.js';
 import { slackDirectory } from './directory.js';
@@ -75,12 +75,13 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const watcher = new AuditWatcher(app, announcer, log).start();
-  const tasks = new BackgroundTasks(log);
+  const acks = new PendingAcks();
+  const tasks = new BackgroundTasks(log, acks);
   // The identity section is read at each request: a reloaded projects file applies at once.
   const identity = new SlackIdentity(() => app.core.config.identity, slackDirectory(client), log);
   identity.start();
 
-  const { bolt, mode, socket } = slackReceiver(settings, http, clientOptions, { log, socketRetryMs: options.socketRetryMs });
+  const { bolt, mode, socket } = slackReceiver(settings, http, clientOptions, { log, socketRetryMs: options.socketRetryMs, acks });
   bolt.error(async (err) => {
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');
   });

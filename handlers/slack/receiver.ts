@@ -3,6 +3,7 @@ import { App as BoltApp, ExpressReceiver, SocketModeReceiver } from '@slack/bolt
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { SlackSettings } from '../../src/config/handler-settings.js';
+import type { PendingAcks } from './background.js';
 import { boltLogger } from './bolt-logger.js';
 import { SocketConnection } from './socket-connection.js';
 
@@ -36,7 +37,7 @@ export function slackReceiver(
   settings: SlackSettings,
   http: Express,
   clientOptions: webApi.WebClientOptions,
-  { log, socketRetryMs }: { log: Logger; socketRetryMs?: number | undefined },
+  { log, socketRetryMs, acks }: { log: Logger; socketRetryMs?: number | undefined; acks?: PendingAcks | undefined },
 ): SlackReceiver {
   const logger = clientOptions.logger ?? boltLogger(log);
   // One bot token for one workspace: no auth.test per request, nothing to install. (Identity asks
@@ -44,6 +45,8 @@ export function slackReceiver(
   const authorize = async () => ({ botToken: settings.botToken });
   const common = { authorize, logger, clientOptions, ignoreSelf: false, convoStore: false as const };
   if (settings.mode === 'http') {
+    // Before Bolt's routes: every request counts until its answer is sent (see PendingAcks).
+    if (acks) http.use(SLACK_EVENTS_PATH, acks.middleware());
     const receiver = new ExpressReceiver({
       signingSecret: settings.signingSecret,
       endpoints: SLACK_EVENTS_PATH,

@@ -167,4 +167,18 @@ export class ReleaseCore {
   get inFlightCount(): number {
     return this.work.count;
   }
+
+  /**
+   * Remembers the channel message that shows a release (Slack's channel and ts), so that the process
+   * that finds it interrupted after a crash updates it in place. A durable commit: serve's release
+   * thread makes it, off the thread that acknowledges Slack (app/release-thread.ts).
+   */
+  recordMessage(releaseId: string, channel: string, ts: string): Promise<void> {
+    try {
+      this.releases.recordMessage(releaseId, channel, ts);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
 }

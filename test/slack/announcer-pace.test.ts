@@ -33,7 +33,7 @@ function world(updateIntervalMs: number) {
     },
   };
   // Only what the announcer reads of the core and the approvals: their event emitters, and where to record the message.
-  const core = { events, releases: { recordMessage: () => undefined }, config: { channel: '#releases', projects: new Map() } };
+  const core = { events, recordMessage: () => Promise.resolve(), config: { channel: '#releases', projects: new Map() } };
   const approvals = { events: new EventEmitter() };
   new ReleaseAnnouncer(
     core as unknown as ReleaseCore,
