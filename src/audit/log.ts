@@ -78,6 +78,8 @@ export class AuditLog {
   private readonly rows: AuditRows;
   /** Where each committed entry is announced (`audit-appended`): the app's bus, or one of its own. */
   private readonly bus: EventBus;
+  /** Entries of the transaction `announcingAfter` runs, announced once it committed. */
+  private held: AuditEntry[] | undefined;
 
   constructor(
     db: Db,
@@ -141,12 +143,39 @@ export class AuditLog {
       };
     });
     const entry = { ...(base as Omit<AuditEntryOf<T>, 'seq' | 'hash'>), seq, hash: row.hash } as AuditEntryOf<T> & AuditEntry;
+    if (this.held) this.held.push(entry);
+    else this.announce(entry);
+    return entry;
+  }
+
+  /**
+   * Runs `fn`, a transaction that appends, and announces its entries only once it has returned, that
+   * is once the transaction committed: the forwarders and the chat never hear of an entry rolled back
+   * with the rest of its transaction (a report's staged build, src/store/staging-commit.ts).
+   */
+  announcingAfter<R>(fn: () => R): R {
+    const outer = this.held;
+    const held: AuditEntry[] = [];
+    this.held = held;
+    try {
+      const result = fn();
+      this.held = outer;
+      if (outer) outer.push(...held);
+      else held.forEach((entry) => this.announce(entry));
+      return result;
+    } catch (err) {
+      this.held = outer;
+      held.forEach(() => this.options.appendsOnTheirWay?.down());
+      throw err;
+    }
+  }
+
+  private announce(entry: AuditEntry): void {
     try {
       this.bus.emit('audit-appended', entry);
     } catch {
       // A listener must not throw; if one does, the entry stays committed.
     }
-    return entry;
   }
 
   list(filter: { project?: string | undefined; version?: string | undefined; limit?: number | undefined } = {}): AuditEntry[] {

@@ -110,36 +110,39 @@ export function stageBuild(s: CoreServices, report: StageReport): Promise<StageR
  */
 function record(r: StagingRun): void {
   const { s, project, version, report, current } = r;
-  const committed = commitStagedReport(
-    s.db,
-    { releases: s.releases, staged: s.staged, now: s.now },
-    {
-      staged: {
-        project: project.name,
-        version,
-        artifact: need(r.artifact),
-        build: report.build,
-        reportedBy: report.reportedBy,
-        fingerprint: need(r.fingerprint),
-        stagedAt: s.now().toISOString(),
-      },
-      claim: report.claim,
-      audit: (staged) =>
-        s.audit.append({
+  // Its entry is announced once the transaction committed, never before (a failed COMMIT rolls it back).
+  const committed = s.audit.announcingAfter(() =>
+    commitStagedReport(
+      s.db,
+      { releases: s.releases, staged: s.staged, now: s.now },
+      {
+        staged: {
           project: project.name,
           version,
-          actor: report.actor,
-          type: 'staged',
-          data: {
-            build: report.build,
-            artifact: artifactDigests(staged.artifact),
-            reportedBy: report.reportedBy,
-            replaces: current
-              ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) }
-              : undefined,
-          },
-        }),
-    },
+          artifact: need(r.artifact),
+          build: report.build,
+          reportedBy: report.reportedBy,
+          fingerprint: need(r.fingerprint),
+          stagedAt: s.now().toISOString(),
+        },
+        claim: report.claim,
+        audit: (staged) =>
+          s.audit.append({
+            project: project.name,
+            version,
+            actor: report.actor,
+            type: 'staged',
+            data: {
+              build: report.build,
+              artifact: artifactDigests(staged.artifact),
+              reportedBy: report.reportedBy,
+              replaces: current
+                ? { stagedAt: current.stagedAt, build: current.build, artifact: artifactDigests(current.artifact) }
+                : undefined,
+            },
+          }),
+      },
+    ),
   );
   if (committed.kind === 'replayed') throw replayed();
   if (committed.kind === 'held') {
