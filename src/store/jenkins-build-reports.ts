@@ -61,20 +61,7 @@ export class JenkinsBuildReports {
    * this project and version; `other`: it reported something else.
    */
   claim(key: JenkinsBuildKey, report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>): BuildClaim {
-    // A claim left `staging` by a process that died mid-check would block the build for good.
-    const stale = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
-    this.db
-      .prepare(
-        `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`,
-      )
-      .run(key.issuer, key.job, key.number, stale);
-    const info = this.db
-      .prepare(
-        `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'staging', ?) ON CONFLICT (issuer, job, build_number) DO NOTHING`,
-      )
-      .run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, this.now().toISOString());
-    if (info.changes === 1) return { kind: 'claimed' };
+    if (this.insert(key, report, 'staging')) return { kind: 'claimed' };
     const existing = this.get(key);
     if (!existing) return this.claim(key, report); // released between the insert and the read: try again
     const same = existing.project === report.project && existing.version === report.version && existing.bodySha256 === report.bodySha256;
@@ -87,6 +74,18 @@ export class JenkinsBuildReports {
    * left `staging` by a process that died mid-check (before this method existed) is taken over once stale.
    */
   claimStaged(key: JenkinsBuildKey, report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>): boolean {
+    return this.insert(key, report, 'staged');
+  }
+
+  /**
+   * Inserts the build's report in `state` unless the build has one; a claim left `staging` by a process
+   * that died mid-check (it would block the build for good) is taken over once stale.
+   */
+  private insert(
+    key: JenkinsBuildKey,
+    report: Pick<JenkinsBuildReport, 'project' | 'version' | 'bodySha256'>,
+    state: 'staging' | 'staged',
+  ): boolean {
     const stale = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
     this.db
       .prepare(
@@ -96,9 +95,9 @@ export class JenkinsBuildReports {
     const info = this.db
       .prepare(
         `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'staged', ?) ON CONFLICT (issuer, job, build_number) DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issuer, job, build_number) DO NOTHING`,
       )
-      .run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, this.now().toISOString());
+      .run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, state, this.now().toISOString());
     return info.changes === 1;
   }
 
