@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
@@ -6,20 +5,12 @@ import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.j
 import { startBotEnv, type BotEnv } from '../audit/bot-env.js';
 import { project } from '../support/projects-file.js';
 import { repoRoot } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { spawnServe, waitFor, type ServeProcess } from '../support/serve-process.js';
 import { stopChild } from '../support/stop-child.js';
 
 const SIGNING_SECRET = 'signing-secret-drain-test-4f8a2c6e';
 const BOT_TOKEN = 'xoxb-drain-test-000000000-bot-token';
 const DOWNLOADS_TOKEN = 'dl-token-canary-drain-71c3e9';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * SIGTERM while a release runs: `release-bot serve` stops taking requests, lets the release finish
@@ -29,7 +20,7 @@ describe('release-bot serve drains on SIGTERM', () => {
   let bot: BotEnv;
   let slack: SlackStandIn;
   let out: string;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
 
   beforeAll(async () => {
     bot = await startBotEnv(
@@ -54,7 +45,7 @@ describe('release-bot serve drains on SIGTERM', () => {
   });
 
   afterAll(async () => {
-    if (serve) await stopChild(serve);
+    if (serve) await stopChild(serve.child);
     await slack.close();
     await bot.close();
   });
@@ -62,28 +53,9 @@ describe('release-bot serve drains on SIGTERM', () => {
   it('finishes the running release (published, audited), refuses new requests meanwhile, and exits 0', async () => {
     bot.stageFiles('conjur-cli', '5.0.0', { 'conjur-cli-5.0.0.gem': 'gem bytes 5.0.0' });
     expect((await bot.cli('stage', 'conjur-cli', '5.0.0', '--build-number', '50')).code).toBe(0);
-    const port = await freePort();
-    let output = '';
-    serve = spawn(process.execPath, [path.join(repoRoot, 'bin/release-bot.js'), 'serve'], {
-      env: {
-        PATH: process.env.PATH,
-        ...bot.env,
-        PORT: String(port),
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: slack.apiUrl,
-      },
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    serve.stdout?.on('data', (d) => (output += String(d)));
-    serve.stderr?.on('data', (d) => (output += String(d)));
-    const exited = new Promise<number | null>((resolve) => serve?.once('exit', (code) => resolve(code)));
+    serve = await spawnServe(bot.env, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.apiUrl });
+    const { port, output, exited } = serve;
     const events = `http://127.0.0.1:${port}/slack/events`;
-    await waitFor(
-      'serve to answer /healthz',
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-    );
 
     const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 5.0.0', response_url: slack.responseUrl() }), {
       signingSecret: SIGNING_SECRET,
@@ -93,18 +65,24 @@ describe('release-bot serve drains on SIGTERM', () => {
     await slack.waitFor((c) => c.method === 'chat.update' && String(c.body.text).includes('- downloads: running'));
     expect(existsSync(path.join(out, 'conjur-cli/5.0.0'))).toBe(false);
 
-    serve.kill('SIGTERM');
-    await waitFor('serve to start draining', () => output.includes('stopping: draining in-flight releases'));
+    serve.child.kill('SIGTERM');
+    await waitFor('serve to start draining', () => output().includes('stopping: draining in-flight releases'), 30_000);
     // Draining: no new request gets in.
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     await expect(
       sendSlackRequest(events, slashCommand({ text: 'list', response_url: slack.responseUrl() }), { signingSecret: SIGNING_SECRET }),
     ).rejects.toThrow();
-    expect(serve.exitCode).toBeNull();
+    expect(serve.child.exitCode).toBeNull();
 
     expect(await exited).toBe(0);
     serve = undefined;
-    expect(JSON.parse(output.split('\n').find((l) => l.includes('stopping: draining')) as string)).toMatchObject({ inFlight: 1 });
+    expect(
+      JSON.parse(
+        output()
+          .split('\n')
+          .find((l) => l.includes('stopping: draining')) as string,
+      ),
+    ).toMatchObject({ inFlight: 1 });
     expect(readFileSync(path.join(out, 'conjur-cli/5.0.0/conjur-cli-5.0.0.gem'), 'utf8')).toBe('gem bytes 5.0.0');
     const status = JSON.parse((await bot.cli('status', 'conjur-cli', '5.0.0', '--json')).stdout);
     expect(status.releases[0]).toMatchObject({ state: 'published' });
@@ -121,6 +99,6 @@ describe('release-bot serve drains on SIGTERM', () => {
       (c) => c.method === 'chat.update' && JSON.stringify(c.body).includes(status.releases[0].id) && /published/i.test(String(c.body.text)),
     );
     expect(summary).toBeDefined();
-    expect(output).not.toContain(DOWNLOADS_TOKEN);
+    expect(output()).not.toContain(DOWNLOADS_TOKEN);
   });
 });

@@ -1,25 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
-import { repoRoot } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { spawnServe, waitFor, type ServeProcess } from '../support/serve-process.js';
 import { stopChild } from '../support/stop-child.js';
 
 const SIGNING_SECRET = 'signing-secret-record-test-4e7a1c9d';
 const BOT_TOKEN = 'xoxb-record-test-000000000-bot-token';
 const MIRROR_TOKEN = 'mirror-token-canary-record-8d3f1b';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * Between the bot and the Slack stand-in: passes every call through unchanged, but holds the answer to
@@ -82,7 +72,7 @@ describe('release-bot serve: the release message is recorded off the thread that
   let bot: BotEnv;
   let slack: SlackStandIn;
   let gated: Awaited<ReturnType<typeof gatedSlack>>;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
 
   beforeAll(async () => {
     bot = await startBotEnv((dir) => mirrorProject(dir), {
@@ -93,7 +83,7 @@ describe('release-bot serve: the release message is recorded off the thread that
   });
 
   afterAll(async () => {
-    if (serve) await stopChild(serve);
+    if (serve) await stopChild(serve.child);
     await gated.close();
     await slack.close();
     await bot.close();
@@ -102,27 +92,9 @@ describe('release-bot serve: the release message is recorded off the thread that
   it('answers /release help while the commit that records the release message waits for the write lock; the message is recorded once it is free', async () => {
     bot.stageFiles('conjur-cli', '5.2.0', { 'conjur-cli-5.2.0.gem': 'gem bytes 5.2.0' });
     expect((await bot.cli('stage', 'conjur-cli', '5.2.0', '--build-number', '52')).code).toBe(0);
-    const port = await freePort();
-    let output = '';
-    serve = spawn(process.execPath, [path.join(repoRoot, 'bin/release-bot.js'), 'serve'], {
-      env: {
-        PATH: process.env.PATH,
-        ...bot.env,
-        PORT: String(port),
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: gated.apiUrl,
-      },
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    serve.stdout?.on('data', (d) => (output += String(d)));
-    serve.stderr?.on('data', (d) => (output += String(d)));
+    serve = await spawnServe(bot.env, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: gated.apiUrl });
+    const { port, output } = serve;
     const events = `http://127.0.0.1:${port}/slack/events`;
-    await waitFor(
-      'serve to answer /healthz',
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-    );
     const ask = await sendSlackRequest(events, slashCommand({ text: 'conjur-cli 5.2.0', response_url: slack.responseUrl() }), {
       signingSecret: SIGNING_SECRET,
     });
@@ -170,7 +142,7 @@ describe('release-bot serve: the release message is recorded off the thread that
     } finally {
       db.close();
     }
-    expect(output).not.toContain('could not record the release message');
-    expect(output).not.toContain(MIRROR_TOKEN);
+    expect(output()).not.toContain('could not record the release message');
+    expect(output()).not.toContain(MIRROR_TOKEN);
   }, 180_000);
 });

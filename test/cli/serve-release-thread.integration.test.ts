@@ -1,25 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
-import { repoRoot } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { spawnServe, waitFor, type ServeProcess } from '../support/serve-process.js';
 import { stopChild } from '../support/stop-child.js';
 
 const SIGNING_SECRET = 'signing-secret-thread-test-9b1d3f5a';
 const BOT_TOKEN = 'xoxb-thread-test-000000000-bot-token';
 const MIRROR_TOKEN = 'mirror-token-canary-thread-5c2e8a';
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * `release-bot serve` runs releases in a worker thread (app/release-thread.ts): a release stalled
@@ -31,7 +21,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 describe('release-bot serve: releases run off the thread that acknowledges Slack', () => {
   let bot: BotEnv;
   let slack: SlackStandIn;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
 
   beforeAll(async () => {
     bot = await startBotEnv((dir) => mirrorProject(dir), {
@@ -41,7 +31,7 @@ describe('release-bot serve: releases run off the thread that acknowledges Slack
   });
 
   afterAll(async () => {
-    if (serve) await stopChild(serve);
+    if (serve) await stopChild(serve.child);
     await slack.close();
     await bot.close();
   });
@@ -49,27 +39,9 @@ describe('release-bot serve: releases run off the thread that acknowledges Slack
   it('answers /release help while a release is stalled in a synchronous SQLite wait, then publishes it', async () => {
     bot.stageFiles('conjur-cli', '5.1.0', { 'conjur-cli-5.1.0.gem': 'gem bytes 5.1.0' });
     expect((await bot.cli('stage', 'conjur-cli', '5.1.0', '--build-number', '51')).code).toBe(0);
-    const port = await freePort();
-    let output = '';
-    serve = spawn(process.execPath, [path.join(repoRoot, 'bin/release-bot.js'), 'serve'], {
-      env: {
-        PATH: process.env.PATH,
-        ...bot.env,
-        PORT: String(port),
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: slack.apiUrl,
-      },
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    serve.stdout?.on('data', (d) => (output += String(d)));
-    serve.stderr?.on('data', (d) => (output += String(d)));
+    serve = await spawnServe(bot.env, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.apiUrl });
+    const { port, output } = serve;
     const events = `http://127.0.0.1:${port}/slack/events`;
-    await waitFor(
-      'serve to answer /healthz',
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-    );
     // Another writer holds the database's write lock: the release's first commit waits for it.
     const holder = new Database(path.join(bot.dataDir, 'release-bot.sqlite'));
     holder.pragma('busy_timeout = 10000');
@@ -103,10 +75,10 @@ describe('release-bot serve: releases run off the thread that acknowledges Slack
     // The release's messages still reach the channel from the serving thread, and no credential leaves.
     await slack.waitFor((c) => c.method === 'chat.update' && /published/i.test(String(c.body.text)));
     expect(JSON.stringify(slack.calls)).not.toContain(MIRROR_TOKEN);
-    expect(output).not.toContain(MIRROR_TOKEN);
+    expect(output()).not.toContain(MIRROR_TOKEN);
     // Announced once, by the progress message: not again as a release run by another process.
-    expect(output).not.toContain('announcing a release run by another process');
+    expect(output()).not.toContain('announcing a release run by another process');
     // The release thread's log lines are written by serve, as its own were.
-    expect(output).toMatch(/"state":"published".*"msg":"release finished"/);
+    expect(output()).toMatch(/"state":"published".*"msg":"release finished"/);
   }, 180_000);
 });

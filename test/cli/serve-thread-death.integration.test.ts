@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,8 +5,7 @@ import path from 'node:path';
 import { sendSlackRequest, slashCommand } from '../../dev/slack-requests.js';
 import { startSlackStandIn, type SlackStandIn } from '../../dev/slack-stand-in.js';
 import { mirrorProject, startBotEnv, type BotEnv } from '../audit/bot-env.js';
-import { repoRoot } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { spawnServe, waitFor, type ServeProcess } from '../support/serve-process.js';
 import { stopChild } from '../support/stop-child.js';
 
 const SIGNING_SECRET = 'signing-secret-thread-death-4e7a1c9b';
@@ -15,14 +13,6 @@ const BOT_TOKEN = 'xoxb-thread-death-000000000-bot-token';
 const MIRROR_TOKEN = 'mirror-token-canary-thread-death-8d3f';
 /** sysexits.h EX_SOFTWARE: what serve exits with when its release thread died, for systemd's Restart=on-failure. */
 const EX_SOFTWARE = 70;
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A response_url that holds every post until the test lets it go: while serve's answer to the person
@@ -72,7 +62,7 @@ describe('release-bot serve: a release thread that dies stops serve', () => {
   let bot: BotEnv;
   let slack: SlackStandIn;
   let respond: Awaited<ReturnType<typeof holdingResponseUrl>>;
-  let serve: ChildProcess | undefined;
+  let serve: ServeProcess | undefined;
 
   beforeAll(async () => {
     bot = await startBotEnv((dir) => mirrorProject(dir), {
@@ -84,7 +74,7 @@ describe('release-bot serve: a release thread that dies stops serve', () => {
 
   afterAll(async () => {
     respond.release();
-    if (serve) await stopChild(serve);
+    if (serve) await stopChild(serve.child);
     await respond.close();
     await slack.close();
     await bot.close();
@@ -93,23 +83,12 @@ describe('release-bot serve: a release thread that dies stops serve', () => {
   it('goes unready, refuses the release in flight with a coded error, publishes nothing and exits 70', async () => {
     bot.stageFiles('conjur-cli', '5.1.0', { 'conjur-cli-5.1.0.gem': 'gem bytes 5.1.0' });
     expect((await bot.cli('stage', 'conjur-cli', '5.1.0', '--build-number', '51')).code).toBe(0);
-    const port = await freePort();
-    let output = '';
-    serve = spawn(process.execPath, [path.join(repoRoot, 'test/cli/helpers/serve-with-dying-thread.mjs')], {
-      env: {
-        PATH: process.env.PATH,
-        ...bot.env,
-        PORT: String(port),
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_API_URL: slack.apiUrl,
-      },
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    serve.stdout?.on('data', (d) => (output += String(d)));
-    serve.stderr?.on('data', (d) => (output += String(d)));
-    const exited = new Promise<number | null>((resolve) => serve?.once('exit', (code) => resolve(code)));
+    serve = await spawnServe(
+      bot.env,
+      { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN, apiUrl: slack.apiUrl },
+      { script: 'test/cli/helpers/serve-with-dying-thread.mjs' },
+    );
+    const { port, output, exited } = serve;
     await waitFor('serve to be ready', async () => (await readyz(port))?.status === 200);
 
     const ask = await sendSlackRequest(
@@ -131,7 +110,7 @@ describe('release-bot serve: a release thread that dies stops serve', () => {
     respond.release();
     expect(await exited).toBe(EX_SOFTWARE);
     // One line says why (the thread's last word), and it is an error.
-    const lines = output
+    const lines = output()
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { level: number; msg: string; reason?: string; exitCode?: number });
@@ -140,7 +119,7 @@ describe('release-bot serve: a release thread that dies stops serve', () => {
     expect(died[0]).toMatchObject({ level: 50, exitCode: EX_SOFTWARE, reason: 'the release thread was made to die by the test' });
     // Nothing was published, and no credential left.
     expect(existsSync(path.join(bot.dir, 'mirror/conjur-cli/5.1.0'))).toBe(false);
-    expect(output).not.toContain(MIRROR_TOKEN);
+    expect(output()).not.toContain(MIRROR_TOKEN);
     expect(respond.bodies.join('\n')).not.toContain(MIRROR_TOKEN);
   }, 180_000);
 });
