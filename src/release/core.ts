@@ -35,7 +35,7 @@ export interface CoreDeps {
   log: Logger;
   /** The manifest digest of an image on the staging registry (skopeo inspect). */
   inspectImage?: (ref: string, tlsVerify: boolean) => Promise<string>;
-  /** The release's re-check of a staged image by digest, without a process (a registry HEAD); inspectImage when absent. */
+  /** The release's re-check of a staged image by digest, without a process (a registry HEAD). */
   recheckImage?: (ref: string, tlsVerify: boolean) => Promise<string>;
   now?: () => Date;
   /** How the owner of a live release is looked up (tests); the real processes of this machine by default. */

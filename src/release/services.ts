@@ -29,7 +29,7 @@ export interface CoreServices {
   log: Logger;
   /** The manifest digest of an image on the staging registry (skopeo inspect). */
   inspectImage?: ((ref: string, tlsVerify: boolean) => Promise<string>) | undefined;
-  /** The release's re-check of a staged image by digest, without a process (a registry HEAD); inspectImage when absent. */
+  /** The release's re-check of a staged image by digest, without a process (a registry HEAD). */
   recheckImage?: ((ref: string, tlsVerify: boolean) => Promise<string>) | undefined;
   now: () => Date;
   probe: ProcessProbe;

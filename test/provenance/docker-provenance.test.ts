@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { fetchImageAttestations } from '../../publishers/docker-attestation.js';
 import { checkAttestation } from '../../src/provenance/verify.js';
+import { stagedImageDigest } from '../../publishers/docker-tags.js';
 import { inspectDigest } from '../../src/staging/skopeo.js';
 import { pushTinyImage } from '../support/oci-image.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
@@ -41,7 +42,10 @@ describe('signed provenance of a docker release', () => {
       }),
       conjur,
       [],
-      { inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => t }) },
+      {
+        inspectImage: (ref, tlsVerify) => inspectDigest(ref, { tlsVerify, redact: (t) => t }),
+        recheckImage: (ref, tlsVerify) => stagedImageDigest(ref, { tlsVerify, redact: (t) => t }),
+      },
     );
     await f.core.stage({
       project: 'app',

@@ -23,9 +23,8 @@ export const verify: RunStage = {
       return;
     }
     // Is the digest still there: one registry HEAD answers that (the copy then checks every byte against it).
-    const recheck = s.recheckImage ?? s.inspectImage;
-    if (!recheck) throw new ReleaseBotError(ErrorCode.Internal, 'no image inspector is configured');
-    const now = await recheck(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
+    if (!s.recheckImage) throw new ReleaseBotError(ErrorCode.Internal, 'no image re-check is configured');
+    const now = await s.recheckImage(`${staged.artifact.ref}@${staged.artifact.digest}`, staged.artifact.tlsVerify);
     r.measured = { ...staged.artifact, digest: now };
     if (now !== staged.artifact.digest)
       throw new ReleaseBotError(ErrorCode.ArtifactMismatch, `the staged image now has digest ${now}, staged ${staged.artifact.digest}`);
