@@ -11,6 +11,8 @@ const SQL_OUTSIDE_STORE = [
   "CallExpression[callee.property.name='exec']:matches([callee.object.name=/^db$/i], [callee.object.property.name=/^db$/i], [arguments.0.type='TemplateLiteral'], [arguments.0.type='Literal'])",
 ];
 const SQL_MESSAGE = 'SQL lives in src/store/ (one file per table or concern): call a function of the store instead';
+/** The repositories' writing methods (src/store/staged-builds.ts, releases.ts): a handler calls none. */
+const STORE_WRITES = 'insert|create|recordDenied|setState|markInterrupted|upsertDestination|recordMessage|assertUnlocked';
 
 export default tseslint.config(
   { ignores: ['dist/', 'dist-dev/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
@@ -86,6 +88,11 @@ export default tseslint.config(
               allowTypeImports: true,
               message: 'handlers never open the store: ask the core (or app/, which wires the store) for what you need',
             },
+            {
+              group: ['**/src/audit/log', '**/src/audit/log.js'],
+              allowTypeImports: true,
+              message: 'handlers never write the audit log: read it through app.audit, refuse through app.denials',
+            },
           ],
         },
       ],
@@ -100,6 +107,14 @@ export default tseslint.config(
         {
           selector: "CallExpression[callee.property.name='append'][callee.object.name='audit']",
           message: 'handlers never write the audit log: refuse through app.denials (src/release/denials.ts), the core audits',
+        },
+        {
+          selector: `CallExpression[callee.object.property.name=/^(staged|releases)$/][callee.property.name=/^(${STORE_WRITES})$/]`,
+          message: 'handlers never write the store: app.staged and app.releases are read only, the core records',
+        },
+        {
+          selector: "MemberExpression[object.property.name='core'][property.name=/^(audit|staged|releases)$/]",
+          message: 'the core keeps its audit log and repositories: read through app.audit, app.staged, app.releases',
         },
       ],
     },

@@ -9,9 +9,12 @@ import type { Conjur } from '../src/conjur/types.js';
 import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
+import { Approvals } from '../src/release/approvals.js';
 import { ReleaseCore, type CoreDeps } from '../src/release/core.js';
 import { Denials } from '../src/release/denials.js';
+import { Freezes } from '../src/release/freeze.js';
 import { currentProcess } from '../src/release/owner.js';
+import { projectStatus } from '../src/release/status.js';
 import { YankService } from '../src/release/yank.js';
 import { openDatabase } from '../src/store/db.js';
 import { Releases } from '../src/store/releases.js';
@@ -42,6 +45,14 @@ export interface CreateAppOptions {
 }
 
 export function createApp(options: CreateAppOptions = {}): App {
+  return createAppWiring(options).app;
+}
+
+/**
+ * The app, and beside it the audit log it was built on, for the wiring of `serve` alone (the policy
+ * reloader audits reloads): what handlers get, the App, has only read-only views of it.
+ */
+export function createAppWiring(options: CreateAppOptions = {}): { app: App; audit: AuditLog } {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
   const format: LogFormat = options.logFormat === 'human' && config.env.LOG_FORMAT !== 'json' ? 'human' : 'json';
@@ -70,7 +81,7 @@ export function createApp(options: CreateAppOptions = {}): App {
   // The one event bus: the core, the approvals, the audit log and the reloader emit on it; the chat side and the forwarders listen.
   const bus = new EventBus();
   const audit = new AuditLog(db, redactor, undefined, { ...options.audit, bus });
-  // The repositories the core writes; handlers get read-only views of them (App's staged and releases).
+  // The repositories the core writes, kept by it; the services get the append and read-only views, handlers read-only views.
   const staged = new StagedBuilds(db);
   const releases = new Releases(db, undefined, currentProcess());
   const coreDeps: CoreDeps = {
@@ -92,6 +103,8 @@ export function createApp(options: CreateAppOptions = {}): App {
   const core = options.core ? options.core(coreDeps) : new ReleaseCore(coreDeps);
   const yanks = new YankService({
     core,
+    audit,
+    releases,
     db,
     conjur,
     publishers,
@@ -99,7 +112,7 @@ export function createApp(options: CreateAppOptions = {}): App {
     log,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  return {
+  const app: App = {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
       return core.config;
@@ -110,6 +123,13 @@ export function createApp(options: CreateAppOptions = {}): App {
     audit,
     staged,
     releases,
+    projectStatus: (project, version) =>
+      projectStatus({ project: (name) => core.project(name), staged, releases }, yanks, project, version),
+    approvalServices: ({ log: serviceLog, now }) => {
+      const freezes = new Freezes(core, audit, db, now);
+      const approvals = new Approvals(core, db, { audit, staged, releases, freezes, log: serviceLog, yanks, bus, ...(now ? { now } : {}) });
+      return { freezes, approvals };
+    },
     bus,
     conjur,
     db,
@@ -118,4 +138,5 @@ export function createApp(options: CreateAppOptions = {}): App {
     metrics,
     close: () => db.close(),
   };
+  return { app, audit };
 }

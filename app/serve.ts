@@ -8,9 +8,10 @@ import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
 import { mountMetrics } from '../src/metrics.js';
 import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
 import { Redactor } from '../src/redact.js';
+import { policyHolder } from '../src/release/policy-holder.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
 import { AppendsOnTheirWay } from './bus-bridge.js';
-import { createApp, loadAppConfig, type CreateAppOptions } from './create.js';
+import { createAppWiring, loadAppConfig, type CreateAppOptions } from './create.js';
 import { releaseThreadAvailable, ThreadedReleaseCore, type ThreadDeath } from './release-thread.js';
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
@@ -72,7 +73,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   let threaded: ThreadedReleaseCore | undefined;
   const appending = new SharedArrayBuffer(4);
   const onTheirWay = new AppendsOnTheirWay(appending);
-  const app = createApp({
+  const { app, audit } = createAppWiring({
     ...createOptions,
     ...(releaseThread
       ? {
@@ -107,7 +108,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   // A reload validates with the environment read at start: only the projects file is reloadable.
   const env = options.env ?? process.env;
   const policy = new PolicyReloader({
-    holder: app.core,
+    holder: policyHolder(app.core, audit),
     load: (bytes) => loadAppConfig(env, app.redactor, bytes),
     log: app.log.child({ component: 'policy' }),
   });

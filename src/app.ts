@@ -1,16 +1,19 @@
 import type { Logger } from 'pino';
-import type { AuditLog } from './audit/log.js';
 import type { Config } from './config/load.js';
 import type { Conjur } from './conjur/types.js';
 import type { EventBus } from './events.js';
 import type { Metrics } from './metrics.js';
 import type { Redactor } from './redact.js';
 import type { ReleaseCore } from './release/core.js';
+import type { Approvals } from './release/approvals.js';
 import type { Denials } from './release/denials.js';
+import type { Freezes } from './release/freeze.js';
+import type { AuditReader, ReleaseReader, StagedReader } from './release/ports.js';
+import type { ProjectStatus } from './release/status.js';
 import type { YankService } from './release/yank.js';
 import type { Db } from './store/db.js';
-import type { Releases } from './store/releases.js';
-import type { StagedBuilds } from './store/staged-builds.js';
+
+export type { AuditReader, ReleaseReader, StagedReader } from './release/ports.js';
 
 /**
  * What a way in (a handler) is given: the core and the things it shares. Built by `app/create.ts`,
@@ -29,6 +32,13 @@ export interface App {
   staged: StagedReader;
   /** The releases as a way in sees them: read only (the core records them). */
   releases: ReleaseReader;
+  /** The status every way in shows (src/release/status.ts): the staged builds, releases and yanks of a project. */
+  projectStatus(project: string, version?: string): ProjectStatus;
+  /**
+   * The freezes and approvals of a front end (Slack's), with its log and clock (tests travel in time):
+   * wired here to the audit log and the store, which the front end never holds.
+   */
+  approvalServices(options: ApprovalServicesOptions): { freezes: Freezes; approvals: Approvals };
   /** The one event bus: what the core, approvals, the audit log and the policy reloader tell the chat side and the forwarders. */
   bus: EventBus;
   conjur: Conjur;
@@ -39,11 +49,8 @@ export interface App {
   close(): void;
 }
 
-/** What handlers may do with the audit log: read it (new entries are heard of on the bus); writing is the core's. */
-export type AuditReader = Pick<AuditLog, 'list' | 'get' | 'entriesAfter'>;
-
-/** What handlers may read of the staged builds. */
-export type StagedReader = Pick<StagedBuilds, 'current' | 'byId' | 'list'>;
-
-/** What handlers may read of the releases. */
-export type ReleaseReader = Pick<Releases, 'get' | 'live' | 'latest' | 'destinations' | 'message'>;
+export interface ApprovalServicesOptions {
+  log: Logger;
+  /** Clock for approval expiry and freeze times (tests). */
+  now?: (() => Date) | undefined;
+}

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { App } from '../../src/app.js';
 import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseSummary } from '../../src/release/types.js';
@@ -54,6 +55,8 @@ export class ReleaseAnnouncer {
 
   constructor(
     private readonly core: ReleaseCore,
+    /** What the channel notes read back: the audit, the releases and the staged builds, read only. */
+    private readonly records: Pick<App, 'audit' | 'releases' | 'staged'>,
     private readonly approvals: Approvals,
     private readonly chat: SlackChat,
     private readonly log: Logger,
@@ -154,9 +157,9 @@ export class ReleaseAnnouncer {
    * so their events found no listener: announce them from the audit entries this process wrote.
    */
   announceRecovered(since: string): void {
-    const entries = this.core.audit.list({ limit: 200 }).filter((e) => e.type === 'interrupted' && e.at >= since && e.releaseId);
+    const entries = this.records.audit.list({ limit: 200 }).filter((e) => e.type === 'interrupted' && e.at >= since && e.releaseId);
     for (const e of entries.reverse()) {
-      const release = this.core.releases.get(e.releaseId as string);
+      const release = this.records.releases.get(e.releaseId as string);
       if (release) this.announceInterrupted(release, e.id);
     }
   }
@@ -189,9 +192,9 @@ export class ReleaseAnnouncer {
   announceInterrupted(release: ReleaseRecord, auditId: string): void {
     if (this.announced.has(auditId)) return;
     this.announced.add(auditId);
-    const message = interruptedMessage(release, this.core.releases.destinations(release.id), auditId);
+    const message = interruptedMessage(release, this.records.releases.destinations(release.id), auditId);
     // The release's own message said "running": it is replaced, so the channel never shows a dead release as live.
-    const shown = this.core.releases.message(release.id);
+    const shown = this.records.releases.message(release.id);
     if (shown) this.track(this.chat.update(shown.channel, shown.ts, message));
     else this.track(this.chat.post(this.channelOf(release.project), message).then(() => undefined));
   }
@@ -216,7 +219,7 @@ export class ReleaseAnnouncer {
   private updateApproval(request: ApprovalRequest): boolean {
     const thread = this.approvalThreads.get(request.id);
     if (!thread) return false;
-    const staged = this.core.staged.byId(request.stagedBuildId);
+    const staged = this.records.staged.byId(request.stagedBuildId);
     this.enqueue(thread, async (ts) => {
       if (ts) await this.chat.update(thread.channel, ts, approvalRequestMessage(request, staged));
     });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuditReader } from '../../src/app.js';
+import type { App, AuditReader, ReleaseReader, StagedReader } from '../../src/app.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
@@ -30,6 +30,11 @@ export interface SlackFlowDeps {
   denials: Denials;
   /** `/release audit` reads the log; writing it is the core's. */
   audit: AuditReader;
+  /** `/release list` and the Release button read the staged builds and releases; recording them is the core's. */
+  staged: StagedReader;
+  releases: ReleaseReader;
+  /** `/release status`: the one status of every way in. */
+  projectStatus: App['projectStatus'];
   /** The sender of a Slack request to a Conjur login (SlackIdentity.resolve); throws IDENTITY_UNRESOLVED. */
   resolveLogin: (origin: SlackOrigin) => Promise<string>;
 }
@@ -101,7 +106,7 @@ export async function releaseFlow(deps: SlackFlowDeps, asker: Asker, ask: Releas
  * does (src/release/approvals.ts, another engineer's): until then this is the one check left in a handler.
  */
 function assertShownStillStaged(deps: SlackFlowDeps, asker: Asker, requester: Requester, ask: ReleaseAsk, shownId: number): void {
-  const current = deps.core.staged.current(ask.project, ask.version);
+  const current = deps.staged.current(ask.project, ask.version);
   if (current?.id === shownId) return;
   const err = new ReleaseBotError(
     ErrorCode.Conflict,
@@ -191,7 +196,7 @@ export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk):
     if (ask.kind === 'audit' && core.config.auditGroup) await assertAuditReader(deps, asker, who, core.config.auditGroup, project);
     const message =
       ask.kind === 'list'
-        ? listReply(core, ask.project, deps.yanks.yanks)
+        ? listReply(deps, ask.project, deps.yanks.yanks)
         : ask.kind === 'status'
           ? statusReply(deps, ask.project, ask.version)
           : auditReply(core, deps.audit, ask.project, ask.limit);

@@ -2,8 +2,8 @@ import { webApi, type App as BoltApp } from '@slack/bolt';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { App } from '../../src/app.js';
-import { Approvals } from '../../src/release/approvals.js';
-import { Freezes } from '../../src/release/freeze.js';
+import type { Approvals } from '../../src/release/approvals.js';
+import type { Freezes } from '../../src/release/freeze.js';
 import { ReleaseAnnouncer } from './announcer.js';
 import { AuditWatcher } from './audit-watcher.js';
 import { BackgroundTasks, PendingAcks } from './background.js';
@@ -64,15 +64,8 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
   const clientOptions = slackClientOptions(settings, log);
   const client = new webApi.WebClient(settings.botToken, clientOptions);
   const chat = new SlackChat(client, app.redactor, log);
-  const freezes = new Freezes(app.core, app.db, options.now);
-  const approvals = new Approvals(app.core, app.db, {
-    freezes,
-    log,
-    yanks: app.yanks,
-    bus: app.bus,
-    ...(options.now ? { now: options.now } : {}),
-  });
-  const announcer = new ReleaseAnnouncer(app.core, approvals, chat, log, options.updateIntervalMs).attach();
+  const { freezes, approvals } = app.approvalServices({ log, now: options.now });
+  const announcer = new ReleaseAnnouncer(app.core, app, approvals, chat, log, options.updateIntervalMs).attach();
   announcer.announceRecovered(new Date(Date.now() - process.uptime() * 1000).toISOString());
   const watcher = new AuditWatcher(app, announcer, log).start();
   const acks = new PendingAcks();
@@ -93,6 +86,9 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     yanks: app.yanks,
     denials: app.denials,
     audit: app.audit,
+    staged: app.staged,
+    releases: app.releases,
+    projectStatus: (project, version) => app.projectStatus(project, version),
     chat,
     log,
     resolveLogin: (origin) => identity.resolve(origin),

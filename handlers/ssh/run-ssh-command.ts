@@ -1,6 +1,6 @@
 import { exitCodes, type ErrorCode } from '../../src/errors.js';
 import type { App } from '../../src/app.js';
-import { projectStatus, statusText } from '../../src/release/status.js';
+import { statusText } from '../../src/release/status.js';
 import { summaryText } from '../../src/release/summary.js';
 import { yankSummaryText } from '../../src/release/yank-summary.js';
 import type { SshRequest } from './parse-command.js';
@@ -63,7 +63,7 @@ export async function runSshRequest(app: App, login: string, request: SshRequest
       return 0;
     }
     case 'status': {
-      out.stdout(statusText(projectStatus(core, app.yanks, request.project, request.version)));
+      out.stdout(statusText(app.projectStatus(request.project, request.version)));
       return 0;
     }
   }

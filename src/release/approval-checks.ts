@@ -1,7 +1,7 @@
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ApprovalRequest } from '../store/approvals.js';
 import type { StagedBuild } from '../store/staged-builds.js';
-import type { ReleaseCore } from './core.js';
+import type { ReleaseReader, StagedReader } from './ports.js';
 import type { Requester } from './types.js';
 
 /** Why an open request can no longer be approved. */
@@ -63,8 +63,8 @@ export function notOpen(request: ApprovalRequest): ReleaseBotError {
   });
 }
 
-export function currentStaged(core: ReleaseCore, project: string, version: string): StagedBuild {
-  const staged = core.staged.current(project, version);
+export function currentStaged(stagedBuilds: StagedReader, project: string, version: string): StagedBuild {
+  const staged = stagedBuilds.current(project, version);
   if (!staged)
     throw new ReleaseBotError(
       ErrorCode.NotStaged,
@@ -74,8 +74,8 @@ export function currentStaged(core: ReleaseCore, project: string, version: strin
 }
 
 /** Nobody asks approvers for a version that is released, or being released, already. */
-export function assertNotLive(core: ReleaseCore, project: string, version: string): void {
-  const holder = core.releases.live(project, version);
+export function assertNotLive(releases: ReleaseReader, project: string, version: string): void {
+  const holder = releases.live(project, version);
   if (holder?.state === 'published') {
     const at = holder.finishedAt ?? holder.updatedAt;
     throw new ReleaseBotError(

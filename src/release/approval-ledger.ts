@@ -8,8 +8,9 @@ import type { Db } from '../store/db.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import { actorOf } from './actor.js';
 import { asked, expiry, staleness, type Stale } from './approval-checks.js';
-import { artifactDigests, type ReleaseCore } from './core.js';
+import { artifactDigests } from './core.js';
 import { refusalsAudited } from './denials.js';
+import type { AuditAppend, StagedReader } from './ports.js';
 import type { Requester } from './types.js';
 
 export interface ApprovalEventMap {
@@ -28,7 +29,8 @@ export class ApprovalLedger {
   readonly records: ApprovalRecords;
 
   constructor(
-    private readonly core: ReleaseCore,
+    /** Where requests, approvals, closings and refusals are audited, and the staged build a request is checked against. */
+    private readonly store: { audit: AuditAppend; staged: StagedReader },
     db: Db,
     private readonly log: Logger,
     readonly now: () => Date,
@@ -103,7 +105,7 @@ export class ApprovalLedger {
       // Two requests at the same moment: the unique index keeps one open request per action; return it.
       return { request: this.records.openFor(request.project, request.version, request.action) as ApprovalRequest, created: false };
     }
-    this.core.audit.append({
+    this.store.audit.append({
       type: 'approval-requested',
       project: request.project,
       version: request.version,
@@ -127,7 +129,7 @@ export class ApprovalLedger {
   }
 
   auditApproved(request: ApprovalRequest, approver: Requester): void {
-    this.core.audit.append({
+    this.store.audit.append({
       type: 'approved',
       project: request.project,
       version: request.version,
@@ -146,13 +148,13 @@ export class ApprovalLedger {
   }
 
   staleOf(request: ApprovalRequest): Stale | undefined {
-    const staged = request.action === 'release' ? this.core.staged.current(request.project, request.version) : undefined;
+    const staged = request.action === 'release' ? this.store.staged.current(request.project, request.version) : undefined;
     return staleness(request, staged, this.now());
   }
 
   close(request: ApprovalRequest, stale: Stale, by: Requester): void {
     if (!this.records.close(request.id, stale.status, stale.reason, this.now().toISOString())) return;
-    this.core.audit.append({
+    this.store.audit.append({
       type: 'approval-void',
       project: request.project,
       version: request.version,
@@ -179,7 +181,7 @@ export class ApprovalLedger {
     work: () => Promise<T>,
   ): Promise<T> {
     const refused = () => ({ project: where.project, version: where.version, actor: actorOf(actor), data: { action, ...extra } });
-    return refusalsAudited(this.core.audit, refused, work);
+    return refusalsAudited(this.store.audit, refused, work);
   }
 
   emit<K extends keyof ApprovalEventMap>(event: K, ...args: BusEventMap[K]): void {

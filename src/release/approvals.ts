@@ -9,6 +9,7 @@ import { asked, assertNotLive, assertNotRequester, currentStaged, expiry, notOpe
 import type { ReleaseCore } from './core.js';
 import type { Freezes } from './freeze.js';
 import { assertMember } from './membership.js';
+import type { AuditAppend, ReleaseReader, StagedReader } from './ports.js';
 import type { ReleaseSummary, Requester } from './types.js';
 import type { YankService, YankSummary } from './yank.js';
 
@@ -26,6 +27,11 @@ export type ApproveResult =
 export type ApprovalYanks = Pick<YankService, 'admit' | 'rollbackTarget' | 'yank'>;
 
 export interface ApprovalsOptions {
+  /** Where every request, approval and refusal is audited (app/create.ts gives the append only). */
+  audit: AuditAppend;
+  /** What a request is bound to (the staged build) and checked against (a release of the version). */
+  staged: StagedReader;
+  releases: ReleaseReader;
   freezes: Freezes;
   log: Logger;
   now?: () => Date;
@@ -60,7 +66,7 @@ export class Approvals {
   ) {
     this.now = options.now ?? (() => new Date());
     this.events = options.bus ?? core.events;
-    this.ledger = new ApprovalLedger(core, db, options.log, this.now, this.events);
+    this.ledger = new ApprovalLedger(options, db, options.log, this.now, this.events);
     this.records = this.ledger.records;
     this.events.on('staged', ({ staged }) => {
       try {
@@ -129,8 +135,8 @@ export class Approvals {
           details: { by: freeze.by, at: freeze.at, reason: freeze.reason },
         });
       }
-      const staged = currentStaged(this.core, project.name, version);
-      assertNotLive(this.core, project.name, version);
+      const staged = currentStaged(this.options.staged, project.name, version);
+      assertNotLive(this.options.releases, project.name, version);
       const group = project.authorized_group;
       await assertMember(
         this.core,
@@ -175,7 +181,7 @@ export class Approvals {
       const { project, reason, published, group } = await yanks.admit(projectName, target.version, target.reason, requester);
       if (project.approvals === 0) throw new ReleaseBotError(ErrorCode.BadInput, `${project.name} needs no approvals: yank it directly`);
       const publishedFrom = published.find((p) => p.stagedBuildId !== null)?.stagedBuildId;
-      const staged = publishedFrom === undefined || publishedFrom === null ? undefined : this.core.staged.byId(publishedFrom);
+      const staged = publishedFrom === undefined || publishedFrom === null ? undefined : this.options.staged.byId(publishedFrom);
       if (!staged)
         throw new ReleaseBotError(
           ErrorCode.NotFound,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { AuditLog } from '../audit/log.js';
+import type { AuditLog } from '../audit/log.js';
 import type { Config, ProjectConfig } from '../config/load.js';
 import type { Conjur } from '../conjur/types.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
@@ -9,12 +9,12 @@ import type { PublisherDefinition } from '../publishing/types.js';
 import type { Redactor } from '../redact.js';
 import { EventBus } from '../events.js';
 import type { Db } from '../store/db.js';
-import { newReleaseId, Releases, type ReleaseRecord } from '../store/releases.js';
-import { StagedBuilds } from '../store/staged-builds.js';
+import { newReleaseId, type ReleaseRecord, type Releases } from '../store/releases.js';
+import type { StagedBuilds } from '../store/staged-builds.js';
 import { Quarantine } from '../staging/quarantine.js';
 import { clip } from '../validate.js';
 import { InFlight } from './drain.js';
-import { currentProcess, systemProbe, type ProcessProbe } from './owner.js';
+import { systemProbe, type ProcessProbe } from './owner.js';
 import { recoverInterrupted } from './recovery.js';
 import { releaseThroughStages } from './release-pipeline.js';
 import { CONJUR_LOGIN, projectOf, versionDir, type CoreServices } from './services.js';
@@ -46,11 +46,14 @@ export interface CoreDeps {
   maxConcurrentReleases?: number;
   /** The app's event bus (app/create.ts), where the core emits; its own when not given. */
   events?: EventBus;
-  /** The audit log (app/create.ts builds it on the same bus); one on `events` when not given. */
-  audit?: AuditLog;
-  /** The staged builds and releases (app/create.ts builds them, and gives handlers their read-only views). */
-  staged?: StagedBuilds;
-  releases?: Releases;
+  /**
+   * The audit log and the repositories the core writes, built by app/create.ts (on the same bus), which
+   * gives the other services and the ways in only narrow views of them (src/release/ports.ts): the core
+   * keeps them private.
+   */
+  audit: AuditLog;
+  staged: StagedBuilds;
+  releases: Releases;
 }
 
 /**
@@ -61,9 +64,6 @@ export interface CoreDeps {
  */
 export class ReleaseCore {
   readonly events: EventBus;
-  readonly audit: AuditLog;
-  readonly staged: StagedBuilds;
-  readonly releases: Releases;
   /** The bot's own copies of staged files; releases read only these (see Quarantine). */
   readonly quarantine: Quarantine;
   private readonly work = new InFlight();
@@ -77,9 +77,6 @@ export class ReleaseCore {
     this.policy = deps.config;
     this.probe = deps.probe ?? systemProbe;
     this.events = deps.events ?? new EventBus();
-    this.audit = deps.audit ?? new AuditLog(deps.db, deps.redactor, now, { bus: this.events });
-    this.staged = deps.staged ?? new StagedBuilds(deps.db);
-    this.releases = deps.releases ?? new Releases(deps.db, now, currentProcess());
     this.quarantine = new Quarantine(path.join(deps.config.dataDir, 'quarantine'));
     this.services = {
       ...deps,
@@ -87,9 +84,6 @@ export class ReleaseCore {
       now,
       probe: this.probe,
       retryBaseMs: deps.retryBaseMs ?? 1000,
-      audit: this.audit,
-      staged: this.staged,
-      releases: this.releases,
       quarantine: this.quarantine,
       events: this.events,
       slots: new Slots(deps.maxConcurrentReleases ?? 4),
@@ -175,7 +169,7 @@ export class ReleaseCore {
    */
   recordMessage(releaseId: string, channel: string, ts: string): Promise<void> {
     try {
-      this.releases.recordMessage(releaseId, channel, ts);
+      this.services.releases.recordMessage(releaseId, channel, ts);
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(err as Error);

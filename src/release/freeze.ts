@@ -6,6 +6,7 @@ import { actorOf } from './actor.js';
 import type { ReleaseCore } from './core.js';
 import { refusalsAudited } from './denials.js';
 import { assertMember } from './membership.js';
+import type { AuditAppend } from './ports.js';
 import { oneLineReason } from './reason.js';
 import type { Requester } from './types.js';
 
@@ -20,7 +21,9 @@ export class Freezes {
   private readonly records: FreezeRecords;
 
   constructor(
-    private readonly core: ReleaseCore,
+    private readonly core: Pick<ReleaseCore, 'project' | 'isMember'>,
+    /** Every lock, unlock and refusal is audited here (app/create.ts gives the append only). */
+    private readonly audit: AuditAppend,
     db: Db,
     private readonly now: () => Date = () => new Date(),
   ) {
@@ -51,7 +54,7 @@ export class Freezes {
           },
         );
       }
-      this.core.audit.append({ type: 'frozen', project: project.name, actor: actorOf(actor), data: { reason: why } });
+      this.audit.append({ type: 'frozen', project: project.name, actor: actorOf(actor), data: { reason: why } });
       return freeze;
     });
   }
@@ -64,7 +67,7 @@ export class Freezes {
   freezeAfterYank(project: string, reason: string, actor: Requester, data: Pick<FrozenData, 'yankId' | 'version'>): Freeze | undefined {
     const freeze: Freeze = { project, by: actor.login, reason: cleanReason(reason), at: this.now().toISOString() };
     if (!this.records.insert(freeze)) return undefined;
-    this.core.audit.append({ type: 'frozen', project, actor: actorOf(actor), data: { reason: freeze.reason, ...data } });
+    this.audit.append({ type: 'frozen', project, actor: actorOf(actor), data: { reason: freeze.reason, ...data } });
     return freeze;
   }
 
@@ -76,7 +79,7 @@ export class Freezes {
       const current = this.get(project.name);
       if (!current) throw new ReleaseBotError(ErrorCode.NotFound, `${project.name} is not frozen`);
       this.records.delete(project.name);
-      this.core.audit.append({
+      this.audit.append({
         type: 'unfrozen',
         project: project.name,
         actor: actorOf(actor),
@@ -96,7 +99,7 @@ export class Freezes {
   }
 
   private async audited<T>(action: 'lock' | 'unlock', project: string, actor: Requester, work: () => Promise<T>): Promise<T> {
-    return refusalsAudited(this.core.audit, () => ({ project, actor: actorOf(actor), data: { action } }), work);
+    return refusalsAudited(this.audit, () => ({ project, actor: actorOf(actor), data: { action } }), work);
   }
 }
 

@@ -3,6 +3,7 @@ import { FINAL_STATES } from '../store/releases.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import type { YankRecord } from '../store/yanks.js';
 import type { ReleaseCore } from './core.js';
+import type { ReleaseReader, StagedReader } from './ports.js';
 import type { YankService } from './yank.js';
 import { yankedLines } from './yank-summary.js';
 
@@ -19,7 +20,7 @@ export interface ProjectStatus {
  * project's latest ten; its latest ten releases and yanks.
  */
 export function projectStatus(
-  core: Pick<ReleaseCore, 'project' | 'staged' | 'releases'>,
+  core: Pick<ReleaseCore, 'project'> & { staged: StagedReader; releases: ReleaseReader },
   yanks: Pick<YankService, 'yanks'>,
   project: string,
   version?: string,

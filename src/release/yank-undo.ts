@@ -14,6 +14,7 @@ import { clip } from '../validate.js';
 import { actorOf } from './actor.js';
 import type { ReleaseCore } from './core.js';
 import type { Freezes } from './freeze.js';
+import type { AuditAppend } from './ports.js';
 import type { Requester } from './types.js';
 import { yankDestination, type DestinationYankJob, type DestinationYankRun } from './yank-destination.js';
 import { MAX_REASON } from './yank-reason.js';
@@ -22,6 +23,8 @@ import type { YankDestinationOutcome, YankSummary } from './yank-types.js';
 /** What undoing a yank needs from the service that admitted it. */
 export interface UndoDeps {
   core: ReleaseCore;
+  /** The yank's start and outcome are audited here. */
+  audit: AuditAppend;
   conjur: Conjur;
   publishers: ReadonlyMap<string, PublisherDefinition>;
   redactor: Redactor;
@@ -73,7 +76,7 @@ export async function undoYank(deps: UndoDeps, r: UndoRun): Promise<YankSummary>
 }
 
 function auditStart(deps: UndoDeps, r: UndoRun, jobs: DestinationYankJob[]): void {
-  deps.core.audit.append({
+  deps.audit.append({
     type: 'yank-requested',
     project: r.project.name,
     version: r.yank.version,
@@ -195,7 +198,7 @@ function finish(
 
 /** The yank's outcome in the audit log, with its reason and approvers; returns the entry's id. */
 function auditEnd(deps: UndoDeps, s: Omit<YankSummary, 'auditId' | 'finishedAt'>): string {
-  return deps.core.audit.append({
+  return deps.audit.append({
     type: s.state === 'dry-run' ? 'yank-dry-run' : s.state === 'yanked' ? 'yanked' : 'yank-failed',
     project: s.project,
     version: s.version,

@@ -12,6 +12,7 @@ import { assertVersion, clip } from '../validate.js';
 import type { ReleaseCore } from './core.js';
 import { Freezes } from './freeze.js';
 import { assertMember } from './membership.js';
+import type { AuditAppend, ReleaseReader } from './ports.js';
 import { currentProcess, ownerIsDead, systemProbe, type ProcessProbe } from './owner.js';
 import type { Requester } from './types.js';
 import { compareVersions } from './version-order.js';
@@ -25,6 +26,10 @@ export type { YankDestinationOutcome, YankOptions, YankSummary } from './yank-ty
 
 export interface YankDeps {
   core: ReleaseCore;
+  /** Every yank, its outcome and every refusal is audited here (app/create.ts gives the append only). */
+  audit: AuditAppend;
+  /** A version being released right now is not yanked. */
+  releases: ReleaseReader;
   db: Db;
   conjur: Conjur;
   publishers: ReadonlyMap<string, PublisherDefinition>;
@@ -69,7 +74,7 @@ export class YankService {
     this.now = deps.now ?? (() => new Date());
     this.probe = deps.probe ?? systemProbe;
     this.yanks = new Yanks(deps.db, this.now, currentProcess());
-    this.freezes = new Freezes(deps.core, deps.db, this.now);
+    this.freezes = new Freezes(deps.core, deps.audit, deps.db, this.now);
   }
 
   yank(projectName: string, version: string, reason: string, requester: Requester, options: YankOptions = {}): Promise<YankSummary> {
@@ -132,7 +137,7 @@ export class YankService {
     const reason = cleanReason(rawReason);
     const published = this.yanks.publications(project.name).filter((p) => p.version === version);
     if (published.length === 0) {
-      const running = core.releases.inFlight(project.name, version)[0];
+      const running = this.deps.releases.inFlight(project.name, version)[0];
       if (running)
         throw new ReleaseBotError(
           ErrorCode.InProgress,
@@ -163,7 +168,7 @@ export class YankService {
     options: YankOptions,
     action = 'yank',
   ): ReleaseBotError {
-    this.deps.core.audit.append({
+    this.deps.audit.append({
       type: 'denied',
       project: clip(project, 100),
       version: clip(version, 100),
@@ -256,7 +261,7 @@ export class YankService {
     )
       return;
     if (!this.yanks.markInterrupted(live.id)) return;
-    this.deps.core.audit.append({
+    this.deps.audit.append({
       type: 'yank-interrupted',
       project,
       version,

@@ -136,7 +136,7 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     expect(sent.status).toBe(200);
     const deadline = Date.now() + 240_000;
     for (;;) {
-      const entry = w.server.app.core.audit
+      const entry = w.server.app.audit
         .list({ project, limit: 20 })
         .find((e) => e.version === version && ['published', 'failed'].includes(e.type));
       if (entry) return entry;
@@ -173,7 +173,7 @@ describe('attacks through the artifact: it is data, never configuration, and mus
       detail: `not run: the preflight of ${refusing} refused the artifact, so no destination published`,
     });
     expect(mirrored(project, version)).toBe(false);
-    const everything = JSON.stringify([w.logLines, w.slack.calls, w.server.app.core.audit.list({ limit: 200 })]);
+    const everything = JSON.stringify([w.logLines, w.slack.calls, w.server.app.audit.list({ limit: 200 })]);
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(GEM_KEY);
   }
@@ -269,9 +269,8 @@ describe('attacks through the artifact: it is data, never configuration, and mus
     expectNothingPublished(entry, 'tiny-util', '2.0.1', 'npm', /declares the package "crown-jewel"/);
     expect(destinationsOf(entry).some((d) => 'plan' in d && d.plan !== undefined)).toBe(false);
     expect(
-      w.server.app.core.audit
-        .list({ project: 'tiny-util', limit: 20 })
-        .find((e) => e.type === 'requested' && e.releaseId === entry.releaseId)?.data,
+      w.server.app.audit.list({ project: 'tiny-util', limit: 20 }).find((e) => e.type === 'requested' && e.releaseId === entry.releaseId)
+        ?.data,
     ).toMatchObject({ dryRun: true });
     expect(await registryHas('crown-jewel')).toBe(false);
   });

@@ -18,7 +18,7 @@ describe('audit trace: digests measured at publish', () => {
   let f: CoreFixture;
   const alice = { login: 'alice', via: 'cli' as const };
   const trace = (version: string) => {
-    const entries = f.core.audit.list({ project: 'app', version, limit: 1000 }).reverse();
+    const entries = f.audit.list({ project: 'app', version, limit: 1000 }).reverse();
     const t = traceVersion('app', version, entries);
     return { t, text: formatTrace(t), end: entries[entries.length - 1] };
   };
@@ -43,7 +43,7 @@ describe('audit trace: digests measured at publish', () => {
   };
   /** The bot's own copy of a staged version (what releases read): `<data>/quarantine/trees/<digest>`. */
   const quarantined = (version: string): string => {
-    const staged = f.core.staged.current('app', version);
+    const staged = f.staged.current('app', version);
     if (staged?.artifact.kind !== 'files') throw new Error(`app ${version} is not staged`);
     return f.core.quarantine.treeDir(staged.artifact.files);
   };

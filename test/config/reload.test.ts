@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { destinationTypes } from '../../publishers/registry.js';
 import { loadConfig, type DestinationTypeSpec } from '../../src/config/load.js';
 import { PolicyReloader } from '../../src/config/reload.js';
+import { policyHolder } from '../../src/release/policy-holder.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
 import { appProject, makeCore, memoryConjur, type CoreFixture } from '../support/core-fixture.js';
 import { projectsYaml, testDestination, type ProjectSpec } from '../support/projects-file.js';
@@ -57,7 +58,7 @@ describe('PolicyReloader', () => {
       RELEASE_BOT_DATA_DIR: path.join(tmp.dir, 'data'),
     };
     reloader = new PolicyReloader({
-      holder: f.core,
+      holder: policyHolder(f.core, f.audit),
       load: (bytes) => loadConfig(env, { destinationTypes: types, projectsFile: bytes }),
       log: pino({ level: 'silent' }),
     });
@@ -92,15 +93,15 @@ describe('PolicyReloader', () => {
     // Started without approvals and with one destination: it finishes so.
     expect(summary.state).toBe('published');
     expect(summary.destinations.map((d) => d.name)).toEqual(['out']);
-    expect(f.core.releases.get(summary.releaseId)?.policySha256).toBe(started);
-    expect(f.core.audit.get(summary.auditId)?.data).toMatchObject({ policySha256: started });
-    const changed = f.core.audit.list({ limit: 10 }).find((e) => e.type === 'config-changed');
+    expect(f.releases.get(summary.releaseId)?.policySha256).toBe(started);
+    expect(f.audit.get(summary.auditId)?.data).toMatchObject({ policySha256: started });
+    const changed = f.audit.list({ limit: 10 }).find((e) => e.type === 'config-changed');
     expect(changed?.data).toMatchObject({ sha256: next, previousSha256: started, trigger: 'SIGHUP' });
 
     f.stageFiles('app', '1.1.0', { 'app-1.1.0.tgz': 'two' });
     await f.core.stage({ project: 'app', version: '1.1.0', build: { number: 2 }, reportedBy: 'test', actor: { via: 'test' } });
     await expect(f.core.release('app', '1.1.0', { login: 'alice', via: 'cli' })).rejects.toThrow('needs 1 approval(s)');
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: 'APPROVAL_PENDING', policySha256: next } });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: 'APPROVAL_PENDING', policySha256: next } });
   });
 
   it('refuses an invalid file and a changed staging_dir, keeping the policy in force; reports each content once', () => {
@@ -112,7 +113,7 @@ describe('PolicyReloader', () => {
     expect(f.core.config.policySha256).toBe(inForce);
     expect(reloader.status.rejected).toMatchObject({ sha256: broken, trigger: 'SIGHUP' });
     expect(reloader.reload('SIGHUP')).toMatchObject({ outcome: 'rejected', repeated: true });
-    expect(f.core.audit.list({ limit: 10 }).filter((e) => e.type === 'config-rejected')).toHaveLength(1);
+    expect(f.audit.list({ limit: 10 }).filter((e) => e.type === 'config-rejected')).toHaveLength(1);
     expect(rejections).toHaveLength(1);
 
     const moved = write(appProject([out()]), path.join(tmp.dir, 'elsewhere'));

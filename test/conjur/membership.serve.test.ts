@@ -65,7 +65,7 @@ describe("membership through a running serve: the sentinel admits a hidden neste
     await w.stop();
   });
 
-  const audit = (project: string, version: string) => w.server.app.core.audit.list({ project, version, limit: 20 });
+  const audit = (project: string, version: string) => w.server.app.audit.list({ project, version, limit: 20 });
 
   it('admits carol, a member only through a nested group the bot cannot see, with one sentinel request and no read of any person', async () => {
     await w.stage('conjur-cli', '5.0.0', { 'conjur-cli-5.0.0.gem': 'gem bytes 5.0.0' });
@@ -116,7 +116,7 @@ describe("membership through a running serve: the sentinel admits a hidden neste
       'no membership sentinel !webservice release/orphan visible to host/release-bot (project orphan): Declare !webservice release/orphan in the policy that declares the group (so it has the same owner), permit the group release and host/release-bot read on it (deploy/conjur/policy.yml)',
     );
     // No credential of the bot's in any reply, log line or audit entry.
-    const seen = JSON.stringify(w.slack.calls) + w.logLines.join('\n') + JSON.stringify(w.server.app.core.audit.list({ limit: 100 }));
+    const seen = JSON.stringify(w.slack.calls) + w.logLines.join('\n') + JSON.stringify(w.server.app.audit.list({ limit: 100 }));
     expect(seen).not.toContain(CANARY.conjurApiKey);
   });
 });

@@ -362,7 +362,7 @@ describe('crash safety: SIGKILL mid-release, restart, resume', () => {
       );
       app.core.recoverInterrupted();
       expect(events).toEqual([{ id: releaseId, state: 'interrupted', auditId: expect.stringMatching(/^aud_/), project: 'conjur-cli' }]);
-      expect(app.core.audit.get(events[0]?.auditId as string)).toMatchObject({ type: 'interrupted', releaseId });
+      expect(app.audit.get(events[0]?.auditId as string)).toMatchObject({ type: 'interrupted', releaseId });
     } finally {
       app.close();
     }

@@ -46,6 +46,31 @@ describe('handlers never open the store nor write the audit log', () => {
     120_000,
   );
 
+  it.each(WAYS_IN)(
+    'the boundary lint refuses %s writing the store through the read-only views, or reaching into the core for its repositories',
+    async (file, rel) => {
+      const r = await lint(
+        file,
+        [
+          `import { AuditLog } from '${rel}src/audit/log.js';`,
+          `import type { App } from '${rel}src/app.js';`,
+          `export function tamper(app: App): unknown {`,
+          `  app.releases.setState('rel_1', 'published');`,
+          `  app.staged.insert({});`,
+          `  const repositories = [app.core.audit, app.core.staged, app.core.releases];`,
+          `  return [new AuditLog(app.db, app.redactor), repositories];`,
+          `}`,
+          '',
+        ].join('\n'),
+      );
+      expect(r.code).toBe(1);
+      expect(r.out.match(/handlers never write the audit log: read it through app.audit/g)).toHaveLength(1);
+      expect(r.out.match(/handlers never write the store/g)).toHaveLength(2);
+      expect(r.out.match(/the core keeps its audit log and repositories/g)).toHaveLength(3);
+    },
+    120_000,
+  );
+
   it('a handler may name the types of the records it renders, and refuse through app.denials', async () => {
     const r = await lint(
       'handlers/slack/fine.ts',

@@ -141,7 +141,7 @@ describe('a token the single file signed, captured in transit', () => {
     const other = await bot.post('/webhooks/jenkins', forged, { authorization });
     expect(other.status).toBe(401);
     expect(other.json).toMatchObject({ code: 'WEBHOOK_UNAUTHENTICATED' });
-    expect(bot.running.app.core.staged.current('conjur-cli', '21.0.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '21.0.0')).toBeUndefined();
 
     // The captured request as it was: the token is good once (the bot had not seen it)...
     bot.stageFiles('conjur-cli', '21.0.0', { 'conjur-cli-21.0.0.gem': 'the built gem' });
@@ -150,7 +150,7 @@ describe('a token the single file signed, captured in transit', () => {
     // ...and never again.
     const twice = await bot.post('/webhooks/jenkins', body, { authorization });
     expect(twice.status).toBe(401);
-    expect(bot.running.app.core.staged.current('conjur-cli', '21.0.0')).toMatchObject({ reportedBy: 'jenkins:conjur-cli (jwt)' });
+    expect(bot.running.app.staged.current('conjur-cli', '21.0.0')).toMatchObject({ reportedBy: 'jenkins:conjur-cli (jwt)' });
   });
 });
 
@@ -196,7 +196,7 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
     expect(r.output).toContain('"status":"staged"');
     expect(r.code).toBe(0);
     expect(r.output).not.toContain(HS_SECRET);
-    expect(bot.running.app.core.staged.current('conjur-cli', '22.0.0')).toMatchObject({
+    expect(bot.running.app.staged.current('conjur-cli', '22.0.0')).toMatchObject({
       build: { job: 'conjur-cli', number: 7 },
       reportedBy: 'jenkins:conjur-cli (jwt)',
     });
@@ -256,6 +256,6 @@ describe('README: release-bot notify with sh, sha256sum, openssl and curl', () =
     expect(r.code).not.toBe(0);
     expect(r.output).toContain('WEBHOOK_UNAUTHENTICATED');
     expect(r.output).not.toContain(wrong);
-    expect(bot.running.app.core.staged.current('conjur-cli', '22.1.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '22.1.0')).toBeUndefined();
   });
 });

@@ -65,7 +65,7 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
     expect(r.stdout).toBe(
       `staged: conjur-cli 12.0.0\n  ${sha('twelve')}  conjur-cli-12.0.0.gem\n  ${sha('sig')}  conjur-cli-12.0.0.gem.sig\n`,
     );
-    expect(bot.running.app.core.staged.current('conjur-cli', '12.0.0')).toMatchObject({
+    expect(bot.running.app.staged.current('conjur-cli', '12.0.0')).toMatchObject({
       build: { job: 'conjur-cli', number: 55, commit: 'abc1234' },
       reportedBy: 'jenkins:conjur-cli (jwt)',
     });
@@ -130,7 +130,7 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
     expect(r.stderr).toMatch(
       /^release-bot: HTTP 422: the staged files do not match the report.* \[ARTIFACT_MISMATCH\]\n {2}- conjur-cli-12\.2\.0\.gem has sha256/,
     );
-    expect(bot.running.app.core.staged.current('conjur-cli', '12.2.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '12.2.0')).toBeUndefined();
   });
 
   it('exits 77 when the job may not report the project (403)', async () => {
@@ -170,7 +170,7 @@ describe.each(notifyForms)('$name (a process) against a running release-bot', ({
     ]);
     expect(down.code).not.toBe(0);
     expect(down.stderr).toMatch(/cannot reach release-bot at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '12.5.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '12.5.0')).toBeUndefined();
   });
 
   it('never prints the secret', () => {

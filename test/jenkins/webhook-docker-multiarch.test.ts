@@ -99,7 +99,7 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
     for (const digest of Object.values(platforms))
       await expect(inspectDigest(`${dest.host}/org/conjur-multi@${digest}`, read)).resolves.toBe(digest);
 
-    const audit = bot.running.app.core.audit
+    const audit = bot.running.app.audit
       .list({ limit: 20 })
       .map((e) => JSON.stringify(e))
       .join('\n');
@@ -131,7 +131,7 @@ describe('a multi-arch image: webhook staging to publishing on a real registry',
       expect(bot.logs.join('')).toContain(
         'skopeo 1.4.1 is too old: release-bot needs skopeo 1.6.0 or newer (for copy --preserve-digests); install skopeo 1.6.0 or newer',
       );
-      expect(bot.running.app.core.staged.current('conjur-multi', '7.1.0')).toBeUndefined();
+      expect(bot.running.app.staged.current('conjur-multi', '7.1.0')).toBeUndefined();
     } finally {
       process.env.PATH = savedPath;
     }

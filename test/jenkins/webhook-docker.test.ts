@@ -31,8 +31,8 @@ describe('POST /webhooks/jenkins for a docker project (real registry, real skope
   let argvLog: string;
   let savedPath: string | undefined;
 
-  const current = (version: string) => bot.running.app.core.staged.current('conjur-img', version);
-  const lastAudit = () => bot.running.app.core.audit.list({ limit: 1 })[0];
+  const current = (version: string) => bot.running.app.staged.current('conjur-img', version);
+  const lastAudit = () => bot.running.app.audit.list({ limit: 1 })[0];
   /** Every `skopeo inspect` the bot ran, as its last argument (the image it looked at). */
   const inspected = () =>
     (existsSync(argvLog) ? readFileSync(argvLog, 'utf8').trim().split('\n') : [])

@@ -25,7 +25,7 @@ describe('POST /webhooks/jenkins with RS256 (JENKINS_JWT_PUBLIC_KEY, no shared s
     const neither = await post('1.0.2', token({ key: rsa.privateKey, algorithm: 'RS256' }));
     expect(neither.status).toBe(401);
     expect(neither.json.error).toMatch(/neither a jti nor a build_number/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '1.0.2')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '1.0.2')).toBeUndefined();
   });
 
   it('refuses an HS256 token whose HMAC key is the RSA public key PEM (algorithm confusion)', async () => {
@@ -33,7 +33,7 @@ describe('POST /webhooks/jenkins with RS256 (JENKINS_JWT_PUBLIC_KEY, no shared s
     const r = await post('1.1.0', forged);
     expect(r.status).toBe(401);
     expect(r.json.error).toMatch(/algorithm "HS256" is not accepted: this bot accepts RS256/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '1.1.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '1.1.0')).toBeUndefined();
   });
 
   it('refuses alg none and an ES256 token', async () => {
@@ -99,7 +99,7 @@ describe('POST /webhooks/jenkins with a JWKS (Jenkins OIDC provider) and an issu
     expect(unknownKid.status).toBe(401);
     expect(unknownKid.json.error).toMatch(/key id "jenkins-2"/);
     expect((await post('2.1.0', token({ key: 's'.repeat(40), iss: issuer }))).status).toBe(401);
-    expect(bot.running.app.core.staged.current('conjur-cli', '2.1.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '2.1.0')).toBeUndefined();
   });
 
   it('answers 503 (worth retrying) when the JWKS cannot be read and nothing is cached', async () => {

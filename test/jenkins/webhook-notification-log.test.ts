@@ -58,7 +58,7 @@ describe('the Notification plugin with "log lines" (POST /webhooks/jenkins/<toke
       version: '20.0.0',
       digests: { files: [{ path: 'conjur-cli-20.0.0.gem', sha256: sha('twenty') }] },
     });
-    expect(bot.running.app.core.staged.current('conjur-cli', '20.0.0')).toMatchObject({
+    expect(bot.running.app.staged.current('conjur-cli', '20.0.0')).toMatchObject({
       reportedBy: 'jenkins:conjur-cli (url-token)',
       build: { number: 123 },
     });
@@ -70,7 +70,7 @@ describe('the Notification plugin with "log lines" (POST /webhooks/jenkins/<toke
     const r = await bot.post(route, raw);
     expect(r.status).toBe(413);
     expect(r.json.error).toMatch(/without build\.log is larger than 1048576 bytes/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '20.1.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '20.1.0')).toBeUndefined();
   }, 30_000);
 
   it('answers before reading the body: an unknown token (401), a body announced past the limit (413)', async () => {
@@ -80,7 +80,7 @@ describe('the Notification plugin with "log lines" (POST /webhooks/jenkins/<toke
     const tooLong = await partialPost(bot.url, route, MAX_NOTIFICATION_BYTES + 1, head);
     expect(tooLong.status).toBe(413);
     expect(JSON.parse(tooLong.body)).toMatchObject({ error: expect.stringMatching(/lower the endpoint's "log lines"/) });
-    expect(bot.running.app.core.staged.current('conjur-cli', '20.2.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '20.2.0')).toBeUndefined();
   }, 30_000);
 
   it('still limits signed routes to 1 MB (their signature covers the raw bytes)', async () => {

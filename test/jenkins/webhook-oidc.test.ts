@@ -38,8 +38,8 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
   const report = (version: string, content = `gem ${version}`, build: Record<string, unknown> = {}) =>
     botReport({ version, build: { number: 123, ...build }, artifacts: [{ path: `conjur-cli-${version}.gem`, sha256: sha(content) }] });
   const stagedEntries = (version: string) =>
-    bot.running.app.core.audit.list({ project: 'conjur-cli', version, limit: 100 }).filter((e) => e.type === 'staged');
-  const auditSize = () => bot.running.app.core.audit.list({ limit: 10_000 }).length;
+    bot.running.app.audit.list({ project: 'conjur-cli', version, limit: 100 }).filter((e) => e.type === 'staged');
+  const auditSize = () => bot.running.app.audit.list({ limit: 10_000 }).length;
 
   it('stages a report with a plugin token (kid, no jti, sub = job URL, build_number); its replay changes nothing; another report of the build is 409', async () => {
     const t = minted({ buildNumber: 123 });
@@ -49,7 +49,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     stageFiles('5.0.0');
     const first = await bot.post('/webhooks/jenkins', report('5.0.0'), bearer(t));
     expect(first.status).toBe(202);
-    const staged = bot.running.app.core.staged.current('conjur-cli', '5.0.0');
+    const staged = bot.running.app.staged.current('conjur-cli', '5.0.0');
     expect(staged).toMatchObject({ build: { job: 'conjur-cli', number: 123 } });
     expect(stagedEntries('5.0.0')).toHaveLength(1);
 
@@ -60,7 +60,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     const replay = await bot.post('/webhooks/jenkins', report('5.0.0'), bearer(t));
     expect(replay.status).toBe(200);
     expect(replay.json).toMatchObject({ status: 'already-staged', project: 'conjur-cli', version: '5.0.0' });
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.0.0')).toEqual(staged);
+    expect(bot.running.app.staged.current('conjur-cli', '5.0.0')).toEqual(staged);
     expect(auditSize()).toBe(before);
 
     // The same build reporting another version: with the same token or a fresh one, refused.
@@ -74,8 +74,8 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     const otherBody = await bot.post('/webhooks/jenkins', report('5.0.0', 'a different gem'), bearer(t));
     expect(otherBody.status).toBe(409);
     expect(otherBody.json.error).toMatch(/with another body/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.0.1')).toBeUndefined();
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.0.0')).toEqual(staged);
+    expect(bot.running.app.staged.current('conjur-cli', '5.0.1')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '5.0.0')).toEqual(staged);
     expect(auditSize()).toBe(before);
 
     // The next build may report the next version.
@@ -95,7 +95,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     );
     expect(hs.status).toBe(401);
     expect(hs.json.error).toMatch(/no usable jti/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.1.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '5.1.0')).toBeUndefined();
     expect(stagedEntries('5.1.0')).toHaveLength(0);
   });
 
@@ -107,7 +107,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     const wrong = minted({ buildNumber: 701, audienceAsString: true, audience: 'another-service' });
     stageFiles('5.5.1');
     expect((await bot.post('/webhooks/jenkins', report('5.5.1', 'gem 5.5.1', { number: 701 }), bearer(wrong))).status).toBe(401);
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.5.1')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '5.5.1')).toBeUndefined();
   });
 
   it('refuses a report that names another build than the token was minted for', async () => {
@@ -115,7 +115,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     const r = await bot.post('/webhooks/jenkins', report('5.2.0', 'gem 5.2.0', { number: 301 }), bearer(minted({ buildNumber: 300 })));
     expect(r.status).toBe(403);
     expect(r.json.error).toMatch(/report is for build 301, and the token was minted for build 300/);
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.2.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '5.2.0')).toBeUndefined();
   });
 
   it('lets the build report again when staging failed (files not there yet)', async () => {
@@ -135,7 +135,7 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
       ['5.4.0', '5.4.1'].map((v) => bot.post('/webhooks/jenkins', report(v, `gem ${v}`, { number: 500 }), bearer(t))),
     );
     expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
-    const staged = ['5.4.0', '5.4.1'].filter((v) => bot.running.app.core.staged.current('conjur-cli', v));
+    const staged = ['5.4.0', '5.4.1'].filter((v) => bot.running.app.staged.current('conjur-cli', v));
     expect(staged).toHaveLength(1);
   });
 
@@ -149,13 +149,13 @@ describe('POST /webhooks/jenkins with tokens of the Jenkins OIDC provider plugin
     });
     const outside = await bot.post('/webhooks/jenkins', body, bearer(minted({ jobUrl: `${root}job/secretless/`, buildNumber: 600 })));
     expect(outside.status).toBe(403);
-    expect(bot.running.app.core.staged.current('secretless', '1.0.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('secretless', '1.0.0')).toBeUndefined();
     const inFolder = await bot.post(
       '/webhooks/jenkins',
       body,
       bearer(minted({ jobUrl: `${root}job/team/job/secretless/`, buildNumber: 600 })),
     );
     expect(inFolder.status).toBe(202);
-    expect(bot.running.app.core.staged.current('secretless', '1.0.0')).toMatchObject({ build: { job: 'team/secretless', number: 600 } });
+    expect(bot.running.app.staged.current('secretless', '1.0.0')).toMatchObject({ build: { job: 'team/secretless', number: 600 } });
   });
 });

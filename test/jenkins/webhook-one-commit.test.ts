@@ -67,7 +67,7 @@ describe('a build report is staged in one commit', () => {
     expect(stagedRows('7.7.0')).toEqual({ n: 0 });
     expect(stagedEntries('7.7.0')).toEqual({ n: 0 });
     expect(db.prepare('SELECT count(*) AS n FROM jenkins_build_reports WHERE build_number = 777').get()).toEqual({ n: 0 });
-    expect(bot.running.app.core.staged.current('conjur-cli', '7.7.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '7.7.0')).toBeUndefined();
 
     // Jenkins retries the same request: accepted, staged once, its build recorded as staged.
     const retried = await bot.post('/webhooks/jenkins', report('7.7.0', 777), bearer(t));

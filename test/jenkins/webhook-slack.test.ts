@@ -24,7 +24,7 @@ interface Block {
 describe('POST /webhooks/jenkins tells the release channel (Slack on, Web API on the stand-in)', () => {
   let slack: SlackStandIn;
   let bot: Bot;
-  const current = (version: string) => bot.running.app.core.staged.current('conjur-cli', version);
+  const current = (version: string) => bot.running.app.staged.current('conjur-cli', version);
   const report = (version: string, files: Record<string, string>, buildNumber: number) => {
     bot.stageFiles('conjur-cli', version, files);
     const artifacts = Object.entries(files).map(([p, content]) => ({ path: p, sha256: sha(content) }));

@@ -19,8 +19,8 @@ describe('POST /webhooks/jenkins (real HTTP to release-bot serve)', () => {
     bot.running.app.db.prepare('SELECT count(*) AS n FROM staged_builds WHERE project = ? AND version = ?').get(project, version) as {
       n: number;
     };
-  const current = (project: string, version: string) => bot.running.app.core.staged.current(project, version);
-  const lastAudit = () => bot.running.app.core.audit.list({ limit: 1 })[0];
+  const current = (project: string, version: string) => bot.running.app.staged.current(project, version);
+  const lastAudit = () => bot.running.app.audit.list({ limit: 1 })[0];
 
   /** Stages files on disk and posts a bot-format report of them with a fresh token. */
   const report = async (

@@ -148,7 +148,7 @@ test('a signing key that is not Ed25519 fails the release before any destination
   });
   expect(existsSync(out)).toBe(false);
   const body = RSA_PEM.split('\n').filter((l) => l && !l.startsWith('-----'));
-  const rows = JSON.stringify([...f.core.audit.all()]) + JSON.stringify(f.db.prepare('SELECT * FROM releases').all());
+  const rows = JSON.stringify([...f.audit.all()]) + JSON.stringify(f.db.prepare('SELECT * FROM releases').all());
   for (const text of [f.logLines.join(''), rows]) for (const line of body) expect(text.includes(line) ? line : 'absent').toBe('absent');
 });
 
@@ -240,11 +240,11 @@ test('the chat summary of a signed release says "provenance: signed (key id …)
   for (const line of PEM.split('\n').filter((l) => l && !l.startsWith('-----')))
     expect(text.includes(line) ? line : 'absent').toBe('absent');
   // The same line when another process ran the release and the channel rebuilds it from the audit entry.
-  const entry = fx.core.audit.get(summary.auditId);
+  const entry = fx.audit.get(summary.auditId);
   const rebuilt = summaryFromAudit(
     entry as NonNullable<typeof entry>,
-    fx.core.releases.get(summary.releaseId) as NonNullable<ReturnType<typeof fx.core.releases.get>>,
-    fx.core.staged.current('app', '1.0.0'),
+    fx.releases.get(summary.releaseId) as NonNullable<ReturnType<typeof fx.releases.get>>,
+    fx.staged.current('app', '1.0.0'),
   );
   expect(releaseSummaryMessage(rebuilt as NonNullable<typeof rebuilt>).text).toContain(
     `provenance: signed (key id ${KEY_ID.slice(0, 16)})`,

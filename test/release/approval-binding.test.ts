@@ -72,7 +72,11 @@ describe('approvals and releases stay bound to the staged build across processes
   it("refuses the approval when the build was re-staged by another process during the approver's Conjur check", async () => {
     const gated = gatedConjur(memoryConjur(members), 'bob');
     const { f, restage, mirror } = await setup(1, gated.conjur);
-    const approvals = new Approvals(f.core, f.db, { freezes: new Freezes(f.core, f.db), log: pino({ level: 'silent' }) });
+    const approvals = new Approvals(f.core, f.db, {
+      ...{ audit: f.audit, staged: f.staged, releases: f.releases },
+      freezes: new Freezes(f.core, f.audit, f.db),
+      log: pino({ level: 'silent' }),
+    });
     const { request } = await approvals.request('gated', '1.0.0', { login: 'alice', via: 'slack' });
 
     const approving = approvals.approve(request.id, { login: 'bob', via: 'slack' });
@@ -83,9 +87,9 @@ describe('approvals and releases stay bound to the staged build across processes
 
     await expect(approving).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'void' } });
     expect(approvals.get(request.id)).toMatchObject({ status: 'void', approvals: [] });
-    expect(f.core.releases.latest('gated', '1.0.0').filter((r) => r.state !== 'denied')).toEqual([]);
+    expect(f.releases.latest('gated', '1.0.0').filter((r) => r.state !== 'denied')).toEqual([]);
     expect(existsSync(path.join(mirror, 'gated/1.0.0'))).toBe(false);
-    const types = f.core.audit.list({ limit: 3 }).map((e) => e.type);
+    const types = f.audit.list({ limit: 3 }).map((e) => e.type);
     expect(types).toEqual(['denied', 'approval-void', 'staged']);
   });
 
@@ -106,14 +110,14 @@ describe('approvals and releases stay bound to the staged build across processes
     await expect(
       f.core.release('gated', '1.0.0', { login: 'alice', via: 'slack' }, { expectedStaged: { fingerprint: staged.fingerprint } }),
     ).rejects.toMatchObject({ code: ErrorCode.Conflict });
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({
       type: 'denied',
       actor: { conjurLogin: 'alice' },
       data: { code: ErrorCode.Conflict },
     });
     expect(existsSync(path.join(mirror, 'gated/1.0.0'))).toBe(false);
     // The build staged now, named as expected, is released.
-    const now = f.core.staged.current('gated', '1.0.0');
+    const now = f.staged.current('gated', '1.0.0');
     const summary = await f.core.release(
       'gated',
       '1.0.0',
@@ -131,7 +135,7 @@ describe('approvals and releases stay bound to the staged build across processes
     await restage();
     gated.open();
     await expect(releasing).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { reason: 'restaged' } });
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
     expect(existsSync(path.join(mirror, 'gated/1.0.0'))).toBe(false);
   });
 });

@@ -85,7 +85,7 @@ describe('the release core', () => {
     const summary = await f.core.release('app', '1.0.0', alice);
     expect(summary.state).toBe('failed');
     expect(s.calls.map((c) => c.name)).toEqual(['upload']);
-    const entry = f.core.audit.list({ project: 'app', limit: 1 })[0];
+    const entry = f.audit.list({ project: 'app', limit: 1 })[0];
     const heroku = entry?.type === 'failed' ? entry.data.destinations?.find((d) => d.name === 'heroku') : undefined;
     expect(heroku).toMatchObject({ status: 'skipped', detail: expect.stringContaining('upload') });
   });
@@ -131,7 +131,7 @@ describe('the release core', () => {
     expect(s.calls.find((c) => c.name === 'a')?.credentials).toEqual({ TOKEN: 'token-a-canary' });
     expect(s.calls.find((c) => c.name === 'b')?.credentials).toEqual({ TOKEN: 'token-b-canary' });
     expect(summary.credentialIds).toEqual(['release/a/token', 'release/b/token']);
-    expect(JSON.stringify(f.core.audit.list())).not.toContain('canary');
+    expect(JSON.stringify(f.audit.list())).not.toContain('canary');
   });
 
   it('gives publishers a private copy of the verified files with the release label', async () => {
@@ -187,7 +187,7 @@ describe('the release core', () => {
       message: expect.stringContaining(`re-staged after release ${failed.releaseId}`),
     });
     expect(s.calls).toHaveLength(0);
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.Conflict } });
     // A new release of the build staged now is what it takes.
     expect((await f.core.release('app', '1.0.0', alice)).state).toBe('published');
   });
@@ -216,7 +216,7 @@ describe('the release core', () => {
       details: { group: 'release/app' },
     });
     expect(s.calls).toHaveLength(0);
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({
       type: 'denied',
       actor: { conjurLogin: 'mallory' },
       data: { code: ErrorCode.NotAuthorized },
@@ -231,7 +231,7 @@ describe('the release core', () => {
 
   it('marks releases of a dead process as interrupted on recovery', async () => {
     await setup([dest('a')]);
-    const rec = f.core.releases.create({
+    const rec = f.releases.create({
       project: 'app',
       version: '1.0.0',
       stagedBuildId: 1,
@@ -250,18 +250,18 @@ describe('the release core', () => {
     f.db.prepare('UPDATE releases SET owner_pid = ? WHERE id = ?').run(currentProcess().pid + 1, rec.id);
     const recovered = f.core.recoverInterrupted(gone);
     expect(recovered.map((r) => r.id)).toEqual([rec.id]);
-    expect(f.core.releases.get(rec.id)?.state).toBe('interrupted');
+    expect(f.releases.get(rec.id)?.state).toBe('interrupted');
     expect(events).toEqual([rec.id]);
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'interrupted', releaseId: rec.id });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'interrupted', releaseId: rec.id });
     // A second recovery (another process at the same moment) changes and audits nothing.
     f.db.prepare(`UPDATE releases SET state = 'publishing' WHERE id = ?`).run(rec.id);
-    f.core.releases.markInterrupted(rec.id, { code: 'INTERRUPTED', message: 'x' });
+    f.releases.markInterrupted(rec.id, { code: 'INTERRUPTED', message: 'x' });
     expect(f.core.recoverInterrupted(gone)).toEqual([]);
   });
 
   it('recovers, before a release, a live release whose pid now belongs to another running process, and then releases', async () => {
     await setup([dest('a')]);
-    const rec = f.core.releases.create({
+    const rec = f.releases.create({
       project: 'app',
       version: '1.0.0',
       stagedBuildId: 1,
@@ -281,8 +281,8 @@ describe('the release core', () => {
     } finally {
       other.kill('SIGKILL');
     }
-    expect(f.core.releases.get(rec.id)).toMatchObject({ state: 'interrupted', errorCode: 'INTERRUPTED' });
-    const types = f.core.audit.list({ limit: 10 }).map((e) => e.type);
+    expect(f.releases.get(rec.id)).toMatchObject({ state: 'interrupted', errorCode: 'INTERRUPTED' });
+    const types = f.audit.list({ limit: 10 }).map((e) => e.type);
     expect(types.slice(0, 3)).toEqual(['published', 'requested', 'interrupted']);
   });
 
@@ -291,7 +291,7 @@ describe('the release core', () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => other.once('spawn', r));
-      const rec = f.core.releases.create({
+      const rec = f.releases.create({
         project: 'app',
         version: '1.0.0',
         stagedBuildId: 1,
@@ -307,7 +307,7 @@ describe('the release core', () => {
         .prepare('UPDATE releases SET owner_pid = ?, owner_start_time = ? WHERE id = ?')
         .run(other.pid, procStartTime(other.pid as number), rec.id);
       await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.InProgress });
-      expect(f.core.releases.get(rec.id)?.state).toBe('requested');
+      expect(f.releases.get(rec.id)?.state).toBe('requested');
     } finally {
       other.kill('SIGKILL');
     }
@@ -326,7 +326,7 @@ describe('the release core', () => {
       code: ErrorCode.InProgress,
       message: expect.stringContaining('shutting down'),
     });
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', version: '2.0.0', data: { code: ErrorCode.InProgress } });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', version: '2.0.0', data: { code: ErrorCode.InProgress } });
     finish();
     await expect(running).resolves.toMatchObject({ state: 'published' });
     await drained;

@@ -248,7 +248,7 @@ describe('a docker release: one skopeo process, registry HEADs for every questio
   });
 
   it('no form of the registry password reaches a log line, the audit log, a URL or the staging registry', () => {
-    const audit = bot.running.app.core.audit
+    const audit = bot.running.app.audit
       .list({ limit: 50 })
       .map((e) => JSON.stringify(e))
       .join('\n');

@@ -93,7 +93,7 @@ describe('the release id is on every log line of a release', () => {
     await expect(app.core.release('app', '1.0.1', { login: 'mallory', via: 'cli' })).rejects.toMatchObject({
       code: ErrorCode.NotAuthorized,
     });
-    const denied = app.core.releases.latest('app', '1.0.1', 1)[0];
+    const denied = app.releases.latest('app', '1.0.1', 1)[0];
     expect(denied?.state).toBe('denied');
     // (The group's sentinel does not list mallory: the request's own line, then the refusal.)
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['conjur request', 'release refused']));

@@ -182,7 +182,7 @@ describe('the release pipeline', () => {
       error: { code: ErrorCode.ConjurUnavailable },
     });
     expect(published).toEqual([]);
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'failed', data: { error: { code: ErrorCode.ConjurUnavailable } } });
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'failed', data: { error: { code: ErrorCode.ConjurUnavailable } } });
     const lines = logged(f);
     expect(lines.filter((l) => l.msg === 'stage failed')).toEqual([
       expect.objectContaining({ stage: 'credentials', code: 'CONJUR_UNAVAILABLE' }),
@@ -197,8 +197,8 @@ describe('the release pipeline', () => {
     const f = makeCore(path.join(tmp.dir, 'c'), project(), conjur, [spy]);
     await staged(f, '1.0.0');
     await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code: ErrorCode.MembershipUndetermined });
-    expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.MembershipUndetermined } });
-    expect(f.core.releases.latest('app', '1.0.0').map((r) => r.state)).toEqual(['denied']);
+    expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code: ErrorCode.MembershipUndetermined } });
+    expect(f.releases.latest('app', '1.0.0').map((r) => r.state)).toEqual(['denied']);
     const lines = logged(f);
     expect(lines.filter((l) => l.msg === 'stage failed').map((l) => l.stage)).toEqual(['authorize']);
     expect(lines.some((l) => l.stage === 'lock')).toBe(false);
@@ -218,7 +218,7 @@ describe('the release pipeline', () => {
       const f = makeCore(path.join(tmp.dir, `d${i}`), project({ TOKEN: 'release/app/token' }), conjur, [spy]);
       await staged(f, '1.0.0');
       await expect(f.core.release('app', '1.0.0', alice)).rejects.toMatchObject({ code });
-      expect(f.core.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code } });
+      expect(f.audit.list({ limit: 1 })[0]).toMatchObject({ type: 'denied', data: { code } });
       expect(conjur.calls.filter((c) => c.startsWith('getSecrets'))).toEqual([]);
       expect(published).toEqual([]);
       f.close();

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { ReleaseAnnouncer, UPDATE_INTERVAL_MS } from '../../handlers/slack/announcer.js';
 import type { SlackChat } from '../../handlers/slack/chat.js';
 import type { SlackMessage } from '../../handlers/slack/messages/mrkdwn.js';
+import type { App } from '../../src/app.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { ReleaseSummary } from '../../src/release/types.js';
@@ -37,6 +38,8 @@ function world(updateIntervalMs: number) {
   const approvals = { events: new EventEmitter() };
   new ReleaseAnnouncer(
     core as unknown as ReleaseCore,
+    // The records are read only for interrupted releases and approval requests, which this test has none of.
+    {} as unknown as Pick<App, 'audit' | 'releases' | 'staged'>,
     approvals as unknown as Approvals,
     chat as unknown as SlackChat,
     pino({ level: 'silent' }),

@@ -54,7 +54,7 @@ describe('Slack: approval requests that expire unanswered', () => {
     expect(bodyText(updated)).not.toContain('approve_release');
     expect(text(updated)).toMatch(/; expired$/);
 
-    const voids = w.server.app.core.audit.list({ project: 'gated', version: '2.0.0', limit: 20 }).filter((e) => e.type === 'approval-void');
+    const voids = w.server.app.audit.list({ project: 'gated', version: '2.0.0', limit: 20 }).filter((e) => e.type === 'approval-void');
     expect(voids).toHaveLength(1);
     expect(voids[0]).toMatchObject({ actor: { via: 'api', conjurLogin: 'release-bot' }, data: { requestId, status: 'expired' } });
 
@@ -75,7 +75,7 @@ describe('Slack: approval requests that expire unanswered', () => {
     );
     expect(note.body.channel).toBe('C0GATED');
     expect(
-      w.server.app.core.audit.list({ project: 'gated', version: '2.1.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
+      w.server.app.audit.list({ project: 'gated', version: '2.1.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
     ).toHaveLength(1);
   });
 
@@ -100,9 +100,9 @@ describe('Slack: approval requests that expire unanswered', () => {
     );
     expect(bodyText(updated)).toContain('ask for the yank again');
     expect(bodyText(updated)).not.toContain('approve_release');
-    expect(
-      w.server.app.core.audit.list({ project: 'gated', version: '3.0.0', limit: 20 }).filter((e) => e.type === 'approval-void'),
-    ).toEqual([expect.objectContaining({ data: expect.objectContaining({ requestId, action: 'yank', status: 'expired' }) })]);
+    expect(w.server.app.audit.list({ project: 'gated', version: '3.0.0', limit: 20 }).filter((e) => e.type === 'approval-void')).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ requestId, action: 'yank', status: 'expired' }) }),
+    ]);
     const late = await w.click('bob', 'approve_release', requestId);
     expect(text(await w.reply(late.responseUrl))).toContain('this request expired at');
     expect(existsSync(path.join(w.mirrorDir, 'gated', '3.0.0', 'gated-3.0.0.tgz'))).toBe(true);

@@ -4,8 +4,8 @@ import { Writable } from 'node:stream';
 import { membershipSentinels, startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createApp, type App } from '../../app/create.js';
-import { Approvals, type ApprovalRequest } from '../../src/release/approvals.js';
-import { Freezes } from '../../src/release/freeze.js';
+import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
+import type { Freezes } from '../../src/release/freeze.js';
 import type { Requester } from '../../src/release/types.js';
 import { project, writeProjectsFile } from '../support/projects-file.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -62,8 +62,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
       env,
       logDestination: new Writable({ write: (_c, _e, cb) => cb() }),
     });
-    freezes = new Freezes(app.core, app.db, now);
-    approvals = new Approvals(app.core, app.db, { freezes, log: app.log, now });
+    ({ freezes, approvals } = app.approvalServices({ log: app.log, now }));
     approvals.events.on('approval-closed', ({ request }) => closed.push(request));
   });
 
@@ -118,7 +117,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
       details: { reason: 'approved' },
     });
 
-    const audit = app.core.audit.list({ project: 'gated', version: '1.0.0', limit: 50 });
+    const audit = app.audit.list({ project: 'gated', version: '1.0.0', limit: 50 });
     expect(audit.filter((e) => e.type === 'approved').map((e) => e.actor.conjurLogin)).toEqual(['carol', 'bob']);
     expect(audit.filter((e) => e.type === 'denied').map((e) => `${e.actor.conjurLogin}:${e.data.code}`)).toEqual(
       expect.arrayContaining(['mallory:NOT_AUTHORIZED', 'alice:NOT_AUTHORIZED', 'bob:CONFLICT', 'dave:CONFLICT']),
@@ -143,7 +142,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     expect(again.created).toBe(true);
     expect(again.request.approvals).toEqual([]);
     expect(
-      app.core.audit
+      app.audit
         .list({ project: 'gated', version: '1.1.0', limit: 20 })
         .some((e) => e.type === 'approval-void' && e.data.requestId === request.id),
     ).toBe(true);
@@ -176,7 +175,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     expect(approvals.get(request.id)).toMatchObject({ status: 'expired', closedReason: `the request expired at ${request.expiresAt}` });
     expect(closed.map((r) => r.id)).toContain(request.id);
     expect(approvals.closeStale()).toEqual([]);
-    const voids = app.core.audit.list({ project: 'gated', version: '1.4.0', limit: 20 }).filter((e) => e.type === 'approval-void');
+    const voids = app.audit.list({ project: 'gated', version: '1.4.0', limit: 20 }).filter((e) => e.type === 'approval-void');
     expect(voids).toHaveLength(1);
     expect(voids[0]).toMatchObject({
       actor: { via: 'api', conjurLogin: 'release-bot' },
@@ -240,7 +239,7 @@ describe('Approvals and Freezes in the core (two-person rule, freeze), against a
     expect((await freezes.unlock('gated', as('bob'))).by).toBe('alice');
     await expect(freezes.unlock('gated', as('bob'))).rejects.toMatchObject({ code: ErrorCode.NotFound });
     await expect(freezes.lock('nope', 'x', as('alice'))).rejects.toMatchObject({ code: ErrorCode.UnknownProject });
-    const types = app.core.audit.list({ project: 'gated', limit: 30 }).map((e) => e.type);
+    const types = app.audit.list({ project: 'gated', limit: 30 }).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['frozen', 'unfrozen']));
   });
 });

@@ -104,7 +104,7 @@ describe('a hostile build against a running release-bot serve: nothing live in S
   });
 
   it('the script really printed the token and the names: the failure quotes it, redacted, and the names, escaped', () => {
-    const failed = w.server.app.core.audit.list({ project: 'conjur-cli', limit: 20 }).find((e) => e.type === 'failed');
+    const failed = w.server.app.audit.list({ project: 'conjur-cli', limit: 20 }).find((e) => e.type === 'failed');
     const said = JSON.stringify(failed?.data);
     expect(said).toContain('Authorization: Basic');
     expect(said).toContain('token at the cut: [REDACTED]');
@@ -126,7 +126,7 @@ describe('a hostile build against a running release-bot serve: nothing live in S
     expect(
       w.slack.calls.flatMap((c, i) => leaks(`slack call ${i} (${c.method})`, JSON.stringify(c.body) + strings(c.body).join('\n'))),
     ).toEqual([]);
-    const entries = w.server.app.core.audit.list({ limit: 1000 });
+    const entries = w.server.app.audit.list({ limit: 1000 });
     expect(entries.flatMap((e) => leaks(`audit ${e.id}`, JSON.stringify(e) + strings(e.data).join('\n')))).toEqual([]);
     const dataDir = w.env.RELEASE_BOT_DATA_DIR as string;
     // Every file the bot keeps: the database (and its WAL) and the quarantine of staged files.

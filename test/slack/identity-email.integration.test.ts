@@ -44,7 +44,7 @@ describe('Slack identity by email local part (users.info on the Web API stand-in
       const reply = await w.reply(responseUrl);
       expect(reply.body.response_type).toBe('ephemeral');
       expect(text(reply)).toContain(why);
-      expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({
+      expect(w.server.app.audit.list({ limit: 1 })[0]).toMatchObject({
         type: 'denied',
         actor: { via: 'slack', chatUserId: user },
         data: { code: 'IDENTITY_UNRESOLVED', action: 'release' },

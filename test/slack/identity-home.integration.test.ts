@@ -102,9 +102,9 @@ describe('Slack identity pinned to the home workspace and the company domains (s
   function expectNothingHappened(): void {
     expect(existsSync(path.join(w.outDir, 'conjur-cli/8.0.0'))).toBe(false);
     expect(existsSync(path.join(w.mirrorDir, 'gated/8.0.0'))).toBe(false);
-    expect(w.server.app.core.releases.latest('conjur-cli', '8.0.0', 5)).toHaveLength(0);
-    expect(w.server.app.core.releases.latest('gated', '8.0.0', 5)).toHaveLength(0);
-    const kinds = w.server.app.core.audit.list({ limit: 1000 }).map((e) => e.type);
+    expect(w.server.app.releases.latest('conjur-cli', '8.0.0', 5)).toHaveLength(0);
+    expect(w.server.app.releases.latest('gated', '8.0.0', 5)).toHaveLength(0);
+    const kinds = w.server.app.audit.list({ limit: 1000 }).map((e) => e.type);
     expect(kinds).not.toContain('approved');
     expect(kinds).not.toContain('frozen');
     expect(w.slack.callsTo('chat.postMessage').filter((c) => /^Releasing|is frozen by/.test(text(c)))).toHaveLength(0);
@@ -133,7 +133,7 @@ describe('Slack identity pinned to the home workspace and the company domains (s
         }
       }
       expectNothingHappened();
-      const denials = w.server.app.core.audit
+      const denials = w.server.app.audit
         .list({ limit: 100 })
         .filter(isAuditType('denied'))
         .filter((e) => e.actor.chatUserId === attacker.id);
@@ -181,7 +181,7 @@ describe('Slack identity pinned to the home workspace and the company domains (s
       'alice is not a member of the Conjur group release/approvers, whose members may read the audit log (audit_group)',
     );
     expect(text(refusal)).not.toContain('denied');
-    expect(w.server.app.core.audit.list({ limit: 1 })[0]).toMatchObject({
+    expect(w.server.app.audit.list({ limit: 1 })[0]).toMatchObject({
       type: 'denied',
       actor: { conjurLogin: 'alice', chatUserId: USERS.alice.id },
       data: { action: 'audit', code: 'NOT_AUTHORIZED' },
@@ -230,8 +230,8 @@ describe('Slack identity while auth.test fails and no identity.team_id is config
     }
     expect(w.logLines.some((l) => l.includes('Slack auth.test failed: the home workspace is unknown'))).toBe(true);
     expect(existsSync(path.join(w.outDir, 'conjur-cli/9.0.0'))).toBe(false);
-    expect(w.server.app.core.releases.latest('conjur-cli', '9.0.0', 5)).toHaveLength(0);
-    expect(w.server.app.core.audit.list({ limit: 100 }).map((e) => e.type)).not.toContain('frozen');
+    expect(w.server.app.releases.latest('conjur-cli', '9.0.0', 5)).toHaveLength(0);
+    expect(w.server.app.audit.list({ limit: 100 }).map((e) => e.type)).not.toContain('frozen');
 
     // Slack answers again: within the retry interval (5 s) a request learns the home, and alice is alice.
     w.slack.failMethod('auth.test', undefined);
@@ -275,6 +275,6 @@ describe('Slack identity on Enterprise Grid (home organisation from auth.test)',
     const otherList = await w.commandFrom({ user_id: 'W0OTHERORG', user_name: 'bob', enterprise_id: 'E0DEVORG' }, 'list');
     expect(bodyText(await w.reply(otherList.responseUrl))).not.toContain('9.1.0');
     expect(existsSync(path.join(w.outDir, 'conjur-cli/9.1.0'))).toBe(false);
-    expect(w.server.app.core.releases.latest('conjur-cli', '9.1.0', 5)).toHaveLength(0);
+    expect(w.server.app.releases.latest('conjur-cli', '9.1.0', 5)).toHaveLength(0);
   });
 });

@@ -54,7 +54,7 @@ describe('Slack: announcing what CLI processes staged and released', () => {
   it('posts the audit summary of a release run by `release-bot publish` in the project channel', async () => {
     const published = await w.cli('publish', 'conjur-cli', '5.0.0', '--as', 'alice');
     expect(published.code).toBe(0);
-    const entry = w.server.app.core.audit.list({ project: 'conjur-cli', version: '5.0.0', limit: 5 }).find((e) => e.type === 'published');
+    const entry = w.server.app.audit.list({ project: 'conjur-cli', version: '5.0.0', limit: 5 }).find((e) => e.type === 'published');
     expect(entry).toBeDefined();
 
     const summary = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Released conjur-cli 5.0.0'));
@@ -75,7 +75,7 @@ describe('Slack: announcing what CLI processes staged and released', () => {
     mkdirSync(path.join(w.mirrorDir, 'conjur-cli', '5.0.1'), { recursive: true });
     writeFileSync(path.join(w.mirrorDir, 'conjur-cli', '5.0.1', 'conjur-cli-5.0.1.gem'), 'someone else put this here');
     expect((await w.cli('publish', 'conjur-cli', '5.0.1', '--as', 'alice')).code).toBe(1);
-    const failed = w.server.app.core.audit.list({ project: 'conjur-cli', version: '5.0.1', limit: 1 })[0];
+    const failed = w.server.app.audit.list({ project: 'conjur-cli', version: '5.0.1', limit: 1 })[0];
     expect(failed?.type).toBe('failed');
 
     const summary = await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith('Release FAILED: conjur-cli 5.0.1'));
@@ -88,7 +88,7 @@ describe('Slack: announcing what CLI processes staged and released', () => {
   it('announces a release that a CLI process found interrupted (its owner died), with the resume hint', async () => {
     w.stageFiles('conjur-cli', '5.0.2', { 'conjur-cli-5.0.2.gem': 'owner died' });
     expect((await w.cli('stage', 'conjur-cli', '5.0.2')).code).toBe(0);
-    const staged = w.server.app.core.staged.current('conjur-cli', '5.0.2');
+    const staged = w.server.app.staged.current('conjur-cli', '5.0.2');
     // A release row written by a process that has since died: the next CLI publish of the version recovers it.
     const gone = spawnSync(process.execPath, ['-e', '']);
     const dead = new Releases(w.server.app.db, undefined, { host: hostname(), bootId: null, pid: gone.pid as number, startTime: null });

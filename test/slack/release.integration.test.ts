@@ -81,7 +81,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // The script sleeps 4 s: at least that, however busy the machine (no upper bound is asserted).
     expect(blocks).toMatch(/\*downloads\* \[exec\]: published in (?:[4-9]|\d{2,})\.\d s/);
     expect(blocks).toMatch(/\*mirror\* \[directory\]: published in/);
-    const published = w.server.app.core.audit.list({ project: 'conjur-cli', limit: 5 }).find((e) => e.type === 'published');
+    const published = w.server.app.audit.list({ project: 'conjur-cli', limit: 5 }).find((e) => e.type === 'published');
     expect(published).toBeDefined();
     expect(blocks).toContain(`audit entry \`${published?.id}\``);
     expect(summaryLine).toContain(`audit entry ${published?.id}`);
@@ -109,7 +109,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
         .filter((c) => text(c).startsWith('Releasing')),
     ).toHaveLength(0);
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.3.0'))).toBe(false);
-    expect(w.server.app.core.audit.list({ project: 'conjur-cli', limit: 1 })[0]).toMatchObject({
+    expect(w.server.app.audit.list({ project: 'conjur-cli', limit: 1 })[0]).toMatchObject({
       type: 'denied',
       actor: { conjurLogin: 'mallory', chatUserId: 'U0MALLORY', via: 'slack' },
       data: { code: 'NOT_AUTHORIZED' },
@@ -117,7 +117,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
   });
 
   it('rejects forged, stale and unsigned requests with 401 and runs nothing', async () => {
-    const auditBefore = w.server.app.core.audit.list({ limit: 1 })[0]?.id;
+    const auditBefore = w.server.app.audit.list({ limit: 1 })[0]?.id;
     const callsBefore = w.slack.calls.length;
     const body = slashCommand({ text: 'conjur-cli 4.3.0', user_id: 'U0ALICE', response_url: w.slack.responseUrl() });
 
@@ -141,7 +141,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // And the same request, signed as Slack signs it, is accepted: the 401s were about the signature.
     const fresh = await sendSlackRequest(w.eventsUrl, slashCommand({ text: 'help' }), { signingSecret: CANARY.signingSecret });
     expect(fresh.status).toBe(200);
-    expect(w.server.app.core.audit.list({ limit: 1 })[0]?.id).toBe(auditBefore);
+    expect(w.server.app.audit.list({ limit: 1 })[0]?.id).toBe(auditBefore);
     expect(w.slack.calls.length).toBe(callsBefore);
   });
 
@@ -212,7 +212,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const unlock = await w.command('bob', 'unlock conjur-cli');
     expect(text(await w.reply(unlock.responseUrl))).toContain('conjur-cli is no longer frozen (unlocked by bob');
-    const types = w.server.app.core.audit.list({ project: 'conjur-cli', limit: 6 }).map((e) => e.type);
+    const types = w.server.app.audit.list({ project: 'conjur-cli', limit: 6 }).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['frozen', 'unfrozen']));
   });
 
@@ -256,8 +256,8 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // The invariant: nothing but the build the note showed is published from its button.
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.5.1'))).toBe(false);
     expect(existsSync(path.join(w.mirrorDir, 'conjur-cli/4.5.1'))).toBe(false);
-    expect(core.releases.latest('conjur-cli', '4.5.1', 10).map((r) => r.state)).not.toContain('published');
-    const [denied] = core.audit.list({ project: 'conjur-cli', version: '4.5.1', limit: 1 });
+    expect(w.server.app.releases.latest('conjur-cli', '4.5.1', 10).map((r) => r.state)).not.toContain('published');
+    const [denied] = w.server.app.audit.list({ project: 'conjur-cli', version: '4.5.1', limit: 1 });
     expect(denied).toMatchObject({ type: 'denied', actor: { conjurLogin: 'bob' }, data: { code: 'CONFLICT' } });
   });
 
@@ -308,7 +308,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
     const again = await w.click('bob', 'approve_release', requestId);
     expect(text(await w.reply(again.responseUrl))).toContain('already approved and the release started');
-    const types = w.server.app.core.audit.list({ project: 'gated', limit: 20 }).map((e) => `${e.type}:${e.actor.conjurLogin}`);
+    const types = w.server.app.audit.list({ project: 'gated', limit: 20 }).map((e) => `${e.type}:${e.actor.conjurLogin}`);
     expect(types).toEqual(
       expect.arrayContaining([
         'approval-requested:alice',
@@ -336,10 +336,10 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
   it('announces a release a crash left mid-way, after the restart, with how to resume it', async () => {
     await w.stage('conjur-cli', '4.7.0', { 'conjur-cli-4.7.0.gem': 'crashed' });
-    const core = w.server.app.core;
-    const staged = core.staged.current('conjur-cli', '4.7.0');
+    const staged = w.server.app.staged.current('conjur-cli', '4.7.0');
     // What a SIGKILL in the middle of publishing leaves behind: a live release nobody runs.
-    const release = crashedProcess(w).create({
+    const dead = crashedProcess(w);
+    const release = dead.create({
       project: 'conjur-cli',
       version: '4.7.0',
       stagedBuildId: staged?.id ?? null,
@@ -350,7 +350,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
       resumeOf: null,
       approvers: [],
     });
-    core.releases.setState(release.id, 'publishing');
+    dead.setState(release.id, 'publishing');
     await w.restart();
     const note = await w.slack.waitFor(
       (c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${release.id} of conjur-cli 4.7.0`),
@@ -364,10 +364,10 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
 
   it('resumes an interrupted release with /release <p> <v> resume: only the unfinished destination runs, the summary says so', async () => {
     await w.stage('conjur-cli', '4.8.0', { 'conjur-cli-4.8.0.gem': 'resumed' });
-    const core = w.server.app.core;
-    const staged = core.staged.current('conjur-cli', '4.8.0');
+    const staged = w.server.app.staged.current('conjur-cli', '4.8.0');
     // A crash after `downloads` finished and while `mirror` ran: what the killed process left in the database.
-    const crashed = crashedProcess(w).create({
+    const dead = crashedProcess(w);
+    const crashed = dead.create({
       project: 'conjur-cli',
       version: '4.8.0',
       stagedBuildId: staged?.id ?? null,
@@ -378,9 +378,9 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
       resumeOf: null,
       approvers: [],
     });
-    core.releases.setState(crashed.id, 'publishing');
+    dead.setState(crashed.id, 'publishing');
     const finishedAt = new Date().toISOString();
-    core.releases.upsertDestination({
+    dead.upsertDestination({
       releaseId: crashed.id,
       destination: 'downloads',
       type: 'exec',
@@ -391,7 +391,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
       durationMs: 4000,
       location: 'downloads.example',
     });
-    core.releases.upsertDestination({
+    dead.upsertDestination({
       releaseId: crashed.id,
       destination: 'mirror',
       type: 'directory',
@@ -401,7 +401,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     });
     await w.restart();
     await w.slack.waitFor((c) => c.method === 'chat.postMessage' && text(c).startsWith(`Release ${crashed.id} of conjur-cli 4.8.0`));
-    expect(w.server.app.core.releases.get(crashed.id)?.state).toBe('interrupted');
+    expect(w.server.app.releases.get(crashed.id)?.state).toBe('interrupted');
 
     // Someone outside the group cannot resume it either.
     const refused = await w.command('mallory', 'conjur-cli 4.8.0 resume');
@@ -423,9 +423,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     // The finished destination did not run again (its script writes the files), the unfinished one did.
     expect(existsSync(path.join(w.outDir, 'conjur-cli/4.8.0'))).toBe(false);
     expect(readFileSync(path.join(w.mirrorDir, 'conjur-cli/4.8.0/conjur-cli-4.8.0.gem'), 'utf8')).toBe('resumed');
-    const published = w.server.app.core.audit
-      .list({ project: 'conjur-cli', version: '4.8.0', limit: 10 })
-      .find((e) => e.type === 'published');
+    const published = w.server.app.audit.list({ project: 'conjur-cli', version: '4.8.0', limit: 10 }).find((e) => e.type === 'published');
     expect(published).toMatchObject({ actor: { conjurLogin: 'bob', chatUserId: 'U0BOB', via: 'slack' }, data: { resumeOf: crashed.id } });
     expect(
       (published?.data.destinations as Array<{ name: string; status: string; attempts: number }>).map(
@@ -438,7 +436,7 @@ describe('Slack: signed requests to a running release-bot, Web API on a loopback
     const everything = [
       ...w.slack.calls.map((c) => JSON.stringify(c.body)),
       ...w.logLines,
-      JSON.stringify(w.server.app.core.audit.list({ limit: 1000 })),
+      JSON.stringify(w.server.app.audit.list({ limit: 1000 })),
     ].join('\n');
     expect(w.slack.calls.length).toBeGreaterThan(20);
     expect(everything).toContain('conjur-cli'); // the scan read real content

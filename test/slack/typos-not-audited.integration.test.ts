@@ -47,7 +47,7 @@ describe('Slack: typos and no-ops are answered privately and not audited', () =>
 
   it('a resume with nothing to resume: answered privately, no audit entry, no release recorded', async () => {
     const before = auditRows();
-    const releases = () => w.server.app.core.releases.latest('conjur-cli', '4.2.0', 10).length;
+    const releases = () => w.server.app.releases.latest('conjur-cli', '4.2.0', 10).length;
     const recorded = releases();
     const sent = await w.command('alice', 'conjur-cli 4.2.0 resume');
     const reply = await w.reply(sent.responseUrl);
@@ -66,7 +66,7 @@ describe('Slack: typos and no-ops are answered privately and not audited', () =>
     expect(String(reply.body.text)).toMatch(/unknown project|is not staged/);
     const deadline = Date.now() + 30_000;
     while (auditRows() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    const [latest] = w.server.app.core.audit.list({ limit: 1 });
+    const [latest] = w.server.app.audit.list({ limit: 1 });
     expect([auditRows() - before, latest?.type, latest && auditCode(latest)]).toEqual([1, 'denied', code]);
   });
 });

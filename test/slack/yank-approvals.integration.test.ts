@@ -19,8 +19,8 @@ describe('Slack: a yank of a project that requires approvals waits for them, bou
   let w: SlackWorld;
   const gated = (...p: string[]) => path.join(w.mirrorDir, 'gated', ...p);
   const twice = (...p: string[]) => path.join(w.mirrorDir, 'twice', ...p);
-  const audit = (project: string) => w.server.app.core.audit.list({ project, limit: 200 });
-  const lastAudit = () => w.server.app.core.audit.list({ limit: 1 })[0];
+  const audit = (project: string) => w.server.app.audit.list({ project, limit: 200 });
+  const lastAudit = () => w.server.app.audit.list({ limit: 1 })[0];
   /** The invariant of every refusal: the files are where the release put them, nothing marked yanked, nothing frozen (by a yank). */
   const untouched = (project: string, version: string, frozenBefore = false) => {
     const file = path.join(w.mirrorDir, project, version, `${project}-${version}.tgz`);

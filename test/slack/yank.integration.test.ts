@@ -32,7 +32,7 @@ function everyFile(dir: string): string {
 describe('Slack: /release yank and rollback take a version back through the release gates', () => {
   let w: SlackWorld;
   const mirror = (...p: string[]) => path.join(w.mirrorDir, 'tiny', ...p);
-  const lastAudit = () => w.server.app.core.audit.list({ limit: 1 })[0];
+  const lastAudit = () => w.server.app.audit.list({ limit: 1 })[0];
 
   beforeAll(async () => {
     w = await startSlackWorld({
@@ -143,7 +143,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(text(await w.reply(sent.responseUrl, 30_000))).toContain('Yanked tiny 1.0.0');
     expect(w.server.app.yanks.yanks.get(held.id)?.state).toBe('interrupted');
     expect(
-      w.server.app.core.audit.list({ project: 'tiny', limit: 20 }).some((e) => e.type === 'yank-interrupted' && e.data.yankId === held.id),
+      w.server.app.audit.list({ project: 'tiny', limit: 20 }).some((e) => e.type === 'yank-interrupted' && e.data.yankId === held.id),
     ).toBe(true);
     expect(w.server.app.yanks.freezes.get('tiny')).toBeUndefined();
   });
@@ -198,7 +198,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     });
 
     expect(w.server.app.yanks.freezes.get('tiny')).toMatchObject({ by: 'carol', reason: 'yanked 1.1.0: corrupt build <!channel>' });
-    const yanked = w.server.app.core.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked');
+    const yanked = w.server.app.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked');
     expect(yanked).toMatchObject({
       version: '1.1.0',
       actor: { conjurLogin: 'carol', chatUserId: 'U0CAROL', via: 'slack' },
@@ -287,12 +287,12 @@ describe('Slack: /release yank and rollback take a version back through the rele
     const freeze = w.server.app.yanks.freezes.get('tiny');
     expect(freeze?.reason.startsWith(`yanked ${v}: long xxx`)).toBe(true);
     expect(freeze?.reason.length).toBeLessThanOrEqual(300);
-    expect(w.server.app.core.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked')?.data.reason).toBe(reason);
+    expect(w.server.app.audit.list({ project: 'tiny', limit: 5 }).find((e) => e.type === 'yanked')?.data.reason).toBe(reason);
   });
 
   it('no credential value reached a log line, a chat message, the audit log or the data directory', () => {
     const chat = JSON.stringify(w.slack.calls);
-    const audit = JSON.stringify(w.server.app.core.audit.list({ limit: 1000 }));
+    const audit = JSON.stringify(w.server.app.audit.list({ limit: 1000 }));
     const data = everyFile(String(w.env.RELEASE_BOT_DATA_DIR));
     for (const [where, haystack] of [
       ['logs', w.logLines.join('\n')],

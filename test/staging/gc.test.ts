@@ -17,13 +17,13 @@ describe('quarantine gc', () => {
   const stage = async (version: string, files: Record<string, string>) => {
     f.stageFiles('app', version, files);
     await f.core.stage({ project: 'app', version, build: { number: 1 }, reportedBy: 'test', actor: { via: 'test' } });
-    const staged = f.core.staged.current('app', version);
+    const staged = f.staged.current('app', version);
     if (staged?.artifact.kind !== 'files') throw new Error('not staged');
     return f.core.quarantine.treeDir(staged.artifact.files);
   };
   /** What `release-bot gc` does, at `now` with a retention of `days`. */
   const gc = (now: Date, days: number) => {
-    const keep = f.core.staged.quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString());
+    const keep = f.staged.quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString());
     return f.core.quarantine.collect(
       new Set(keep.map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : ''))),
       now,

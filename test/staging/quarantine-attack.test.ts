@@ -42,7 +42,7 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
   const expectCanaryNowhere = () => {
     const everything = [allFileText(path.join(bot.dataDir, 'quarantine')), allFileText(bot.published), bot.logs.join('')];
     const db = bot.running.app.db.prepare('SELECT group_concat(files_json) AS f FROM staged_builds').get() as { f: string | null };
-    const audit = JSON.stringify(bot.running.app.core.audit.list({ limit: 1000 }));
+    const audit = JSON.stringify(bot.running.app.audit.list({ limit: 1000 }));
     for (const text of [...everything, db.f ?? '', audit]) {
       expect(text).not.toContain(CANARY.trim());
       expect(text).not.toContain(sha(CANARY));
@@ -81,7 +81,7 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
     ]);
     expect(r.status).toBe(422);
     expect(r.json).toMatchObject({ code: 'ARTIFACT_MISMATCH', error: expect.stringMatching(/sub in the staging directory is a symlink/) });
-    expect(bot.running.app.core.staged.current('conjur-cli', '5.0.0')).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', '5.0.0')).toBeUndefined();
     expectCanaryNowhere();
   });
 
@@ -117,7 +117,7 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
     } finally {
       await stopChild(swapper);
     }
-    expect(bot.running.app.core.staged.current('conjur-cli', version)).toBeUndefined();
+    expect(bot.running.app.staged.current('conjur-cli', version)).toBeUndefined();
     expectCanaryNowhere();
   }, 120_000);
 
@@ -162,7 +162,7 @@ describe('staging quarantine against a hostile build side (release-bot serve, si
     expect((await bot.running.app.core.release('conjur-cli', version, alice)).state).toBe('published');
     expect(readFileSync(path.join(bot.published, 'conjur-cli', version, 'conjur-cli-5.4.0.gem'), 'utf8')).toBe('gem 5.4.0');
     // The quarantine's copies are read-only: files 0444, directories 0555.
-    const staged = bot.running.app.core.staged.current('conjur-cli', version);
+    const staged = bot.running.app.staged.current('conjur-cli', version);
     if (staged?.artifact.kind !== 'files') throw new Error('not staged');
     const tree = bot.running.app.core.quarantine.treeDir(staged.artifact.files);
     expect(statSync(tree).mode & 0o777).toBe(0o555);

@@ -33,7 +33,7 @@ describe('a quarantine copy torn by a crash (release-bot serve, signed webhook)'
     return bot.post('/webhooks/jenkins', botReport({ version, artifacts }), { authorization: `Bearer ${token()}` });
   };
   const treeOf = (version: string) => {
-    const staged = bot.running.app.core.staged.current('conjur-cli', version);
+    const staged = bot.running.app.staged.current('conjur-cli', version);
     if (staged?.artifact.kind !== 'files') throw new Error('not staged');
     return bot.running.app.core.quarantine.treeDir(staged.artifact.files);
   };

@@ -4,14 +4,23 @@ import { destinationTypes, publishers as realPublishers } from '../../publishers
 import { loadConfig, type DestinationTypeSpec } from '../../src/config/load.js';
 import type { Conjur } from '../../src/conjur/types.js';
 import type { PublisherDefinition } from '../../src/publishing/types.js';
+import { AuditLog } from '../../src/audit/log.js';
+import { EventBus } from '../../src/events.js';
 import { Redactor } from '../../src/redact.js';
 import { ReleaseCore, type CoreDeps } from '../../src/release/core.js';
+import { currentProcess } from '../../src/release/owner.js';
 import { openDatabase, type Db } from '../../src/store/db.js';
+import { Releases } from '../../src/store/releases.js';
+import { StagedBuilds } from '../../src/store/staged-builds.js';
 import { project, type ProjectSpec } from './projects-file.js';
 import { makeWorld, type FileTree } from './world.js';
 
 export interface CoreFixture {
   core: ReleaseCore;
+  /** The audit log and the repositories the core was given (as app/create.ts gives them): the core keeps its own private. */
+  audit: AuditLog;
+  staged: StagedBuilds;
+  releases: Releases;
   db: Db;
   redactor: Redactor;
   logLines: string[];
@@ -50,9 +59,16 @@ export function makeCore(
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, new Writable({ write: (c, _e, cb) => (logLines.push(redactor.redact(String(c))), cb()) }));
   const db = openDatabase(config.dataDir);
-  const core = new ReleaseCore({ config, db, conjur, publishers, redactor, log, retryBaseMs: 5, ...deps });
+  const events = deps.events ?? new EventBus();
+  const audit = deps.audit ?? new AuditLog(db, redactor, deps.now, { bus: events });
+  const staged = deps.staged ?? new StagedBuilds(db);
+  const releases = deps.releases ?? new Releases(db, deps.now, currentProcess());
+  const core = new ReleaseCore({ config, db, conjur, publishers, redactor, log, retryBaseMs: 5, ...deps, events, audit, staged, releases });
   return {
     core,
+    audit,
+    staged,
+    releases,
     db,
     redactor,
     logLines,

@@ -18,7 +18,7 @@ export function registerGc(program: Command): void {
           const days = app.core.config.staging.retention_days;
           // Every build a release or a resume could still read keeps its tree (see quarantineKeep).
           const keep = new Set(
-            app.core.staged
+            app.staged
               .quarantineKeep(new Date(now.getTime() - days * DAY_MS).toISOString())
               .map((s) => (s.artifact.kind === 'files' ? Quarantine.treeDigest(s.artifact.files) : '')),
           );
