@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { PROJECT_NAME } from '../validate.js';
 
 /** An environment variable name a destination's credential is handed to its publisher under. */
