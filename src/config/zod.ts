@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import type { z as Zod } from 'zod';
+import type * as ZodMini from 'zod/mini';
 
 const require = createRequire(import.meta.url);
 
@@ -15,7 +16,7 @@ const require = createRequire(import.meta.url);
  * works, loading the real index on first use. When zod's layout changes the stand-in is not put in place
  * and zod loads as it ships (test/cli/lazy-commands.test.ts notices).
  */
-function loadZod(): { z: typeof Zod } {
+function loadZod(): { z: typeof Zod; mini: typeof ZodMini } {
   const entry = require.resolve('zod');
   const index = path.join(path.dirname(entry), 'v4', 'locales', 'index.cjs');
   if (existsSync(index) && !(index in require.cache)) {
@@ -31,7 +32,7 @@ function loadZod(): { z: typeof Zod } {
     );
     require.cache[index] = stub;
   }
-  return require('zod') as { z: typeof Zod };
+  return { ...(require('zod') as { z: typeof Zod }), mini: require('zod/mini') as typeof ZodMini };
 }
 
 let locales: object | undefined;
@@ -44,13 +45,22 @@ function realLocales(index: string): object {
   return locales;
 }
 
-export const z = loadZod().z;
+const zod = loadZod();
+export const z = zod.z;
+/** zod's mini API, the same instance: schemas that every command builds (the configuration's). */
+export const zm = zod.mini;
 // Each of these schemas is parsed a handful of times per process (the configuration at start and at a
 // reload, a destination's options): compiling a parser for each object schema on its first parse (zod's
 // default) costs more than it ever gives back.
 z.config({ jitless: true });
 
-/** zod's types under the same name, so that a schema module reads as with `import { z } from 'zod'`. */
+/** zod's types under the same names, so that a schema module reads as with `import { z } from 'zod'`. */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace zm {
+  export type infer<T> = ZodMini.infer<T>;
+}
+/** A check that `zm.number().check(...)` takes. */
+export type NumberCheck = ZodMini.core.$ZodCheck<number>;
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace z {
   export type infer<T> = Zod.infer<T>;

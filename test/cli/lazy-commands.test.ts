@@ -120,7 +120,8 @@ describe('release-bot loads a command only when it runs', () => {
     expect(zod.filter((f) => f.includes('/v4/locales/')).map((f) => path.basename(f))).toEqual(expect.arrayContaining(['en.cjs']));
     expect(zod.filter((f) => /\/v4\/locales\/(?!en\.cjs$|index\.cjs$)/.test(f))).toEqual([]);
     expect(zod.filter((f) => !f.endsWith('.cjs'))).toEqual([]);
-    expect(zod.length).toBeLessThan(30);
+    // 33 of its CommonJS files (its classic and mini APIs over one core, English only): 71 ES modules before.
+    expect(zod.length).toBeLessThan(40);
   });
 
   // commander and yaml are CommonJS, which Node 20 loads faster through require than through import.
