@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { Option } from './commander.js';
 
 /**
  * `--log-format json|human` on the program and every command under it: the same as LOG_FORMAT, which

@@ -1,10 +1,11 @@
-import { Command } from 'commander';
+import type { Command as Program } from 'commander';
 import { ErrorCode, exitCodes } from '../../src/errors.js';
+import { Command } from './commander.js';
 import { addLogFormatEverywhere } from './log-format.js';
 import { loadDotEnv } from './run.js';
 import { addVersionEverywhere } from './version.js';
 
-type Register = (program: Command) => void;
+type Register = (program: Program) => void;
 
 /** Every command and its one-line summary for `release-bot --help`. A new command is a new file in commands/ plus one entry here and in `modules`. */
 const summaries = {

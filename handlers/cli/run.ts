@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { ConfigError, exitCodes, toReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
 import { Redactor } from '../../src/redact.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { clip } from '../../src/validate.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 
 /** The options of a directory destination: where the files go. */
 export const directoryOptions = z.lazy(() =>

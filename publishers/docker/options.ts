@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { IMAGE_REPOSITORY } from '../../src/staging/image-repository.js';
 
 /** The options of a docker destination: the repository, its tags, latest and what a yank deletes. */

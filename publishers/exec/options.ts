@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 
 /** The options of an exec destination: the script's argv, its environment and the yank script. */
 export const execOptions = z.lazy(() =>

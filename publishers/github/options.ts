@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of a github destination: the repository, the tag, and what the release is created as. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { serviceUrl } from '../common/service-url.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

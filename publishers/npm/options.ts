@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of an npm destination: the registry, the dist-tag, the package and its checks. */

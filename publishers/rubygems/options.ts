@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { serviceUrl } from '../common/service-url.js';
 
 /** The options of a rubygems destination: the gem server, the gem and its checks. */

@@ -6,20 +6,29 @@ import { runCli } from '../support/cli.js';
 import { makeTmpDir } from '../support/tmp.js';
 
 const recorder = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
+const requireRecorder = fileURLToPath(new URL('./helpers/record-requires.mjs', import.meta.url));
 
-/** The modules a CLI run resolved (its own files relative to the package, packages by name). */
-async function modulesLoadedBy(args: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number; modules: string[] }> {
+/**
+ * The modules a CLI run loaded, imported or required (its own files relative to the package, packages by
+ * name), every file of them (`files`: what inside a package was loaded) and the packages reached through
+ * `import` (`imported`; the others were required).
+ */
+async function modulesLoadedBy(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+): Promise<{ code: number; modules: string[]; files: string[]; imported: string[] }> {
   const file = path.join(makeTmpDir().dir, 'imports.txt');
   const result = await runCli(
     args,
-    { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --experimental-loader ${recorder}` },
+    { ...env, RECORD_IMPORTS_TO: file, NODE_OPTIONS: `--no-warnings --import ${requireRecorder} --experimental-loader ${recorder}` },
     cwd,
   );
-  const modules = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((url) => url.replace(/^.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\/.*$/, '$1').replace(/^.*\/dist\//, ''));
-  return { code: result.code, modules: [...new Set(modules)] };
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const name = (url: string) => url.replace(/^.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\/.*$/, '$1').replace(/^.*\/dist\//, '');
+  const files = [...new Set(lines.map((l) => l.replace(/^required /, '')))];
+  const imported = [...new Set(lines.filter((l) => !l.startsWith('required ')).map(name))];
+  return { code: result.code, modules: [...new Set(files.map(name))], files, imported };
 }
 
 const heavy = ['@slack/bolt', 'express', 'better-sqlite3', 'execa', 'jsonwebtoken', 'zod', 'yaml'];
@@ -100,6 +109,27 @@ describe('release-bot loads a command only when it runs', () => {
       /^src\/(staging\/(?!image-repository\.js)|provenance|conjur\/client|audit|log\.js|metrics)/.test(m) ||
       m === 'app/create.js';
     expect(modules.filter(notForStatus)).toEqual([]);
+  });
+
+  // Most of what status loaded was zod's 48 translations and its ES modules (71 files): the product's zod
+  // (src/config/zod.ts) is its CommonJS build with English only, one copy for every schema.
+  it('status loads zod once, without its translations', async () => {
+    const { code, files } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
+    expect(code).toBe(0);
+    const zod = files.filter((f) => f.includes('/node_modules/zod/'));
+    expect(zod.filter((f) => f.includes('/v4/locales/')).map((f) => path.basename(f))).toEqual(expect.arrayContaining(['en.cjs']));
+    expect(zod.filter((f) => /\/v4\/locales\/(?!en\.cjs$|index\.cjs$)/.test(f))).toEqual([]);
+    expect(zod.filter((f) => !f.endsWith('.cjs'))).toEqual([]);
+    // 33 of its CommonJS files (its classic and mini APIs over one core, English only): 71 ES modules before.
+    expect(zod.length).toBeLessThan(40);
+  });
+
+  // commander and yaml are CommonJS, which Node 20 loads faster through require than through import.
+  it('status requires commander, yaml and zod rather than importing them', async () => {
+    const { code, modules, imported } = await modulesLoadedBy(['status', 'conjur-cli'], bot.env);
+    expect(code).toBe(0);
+    expect(modules).toEqual(expect.arrayContaining(['commander', 'yaml', 'zod']));
+    expect(imported.filter((m) => ['commander', 'yaml', 'zod'].includes(m))).toEqual([]);
   });
 
   it('check-config validates every destination without loading a publisher', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import { canonicalJson } from '../../../src/audit/canonical.js';
 import { auditCode } from '../../../src/audit/entries.js';
 import type { AuditEntry } from '../../../src/audit/log.js';
