@@ -11,8 +11,12 @@ const SQL_OUTSIDE_STORE = [
   "CallExpression[callee.property.name='exec']:matches([callee.object.name=/^db$/i], [callee.object.property.name=/^db$/i], [arguments.0.type='TemplateLiteral'], [arguments.0.type='Literal'])",
 ];
 const SQL_MESSAGE = 'SQL lives in src/store/ (one file per table or concern): call a function of the store instead';
-/** The repositories' writing methods (src/store/staged-builds.ts, releases.ts): a handler calls none. */
-const STORE_WRITES = 'insert|create|recordDenied|setState|markInterrupted|upsertDestination|recordMessage|assertUnlocked';
+/** The repositories' writing methods (src/store/staged-builds.ts, releases.ts, yanks.ts): a handler calls none. */
+const STORE_WRITES =
+  'insert|create|recordDenied|setState|markInterrupted|upsertDestination|recordMessage|assertUnlocked|finish|setDestination';
+/** What a handler may be told of the database, instead of holding it (src/app.ts). */
+const DB_MESSAGE =
+  'handlers never hold the database: ask the app (app.storeOpen(), app.databaseHealth(), app.forwardingBacklog()) or the core';
 
 export default tseslint.config(
   { ignores: ['dist/', 'dist-dev/', 'node_modules/', 'coverage/', 'data/', 'demo-output/'] },
@@ -109,9 +113,16 @@ export default tseslint.config(
           message: 'handlers never write the audit log: refuse through app.denials (src/release/denials.ts), the core audits',
         },
         {
-          selector: `CallExpression[callee.object.property.name=/^(staged|releases)$/][callee.property.name=/^(${STORE_WRITES})$/]`,
-          message: 'handlers never write the store: app.staged and app.releases are read only, the core records',
+          selector: `CallExpression[callee.object.property.name=/^(staged|releases|yankRecords)$/][callee.property.name=/^(${STORE_WRITES})$/]`,
+          message: 'handlers never write the store: app.staged, app.releases and app.yankRecords are read only, the core records',
         },
+        {
+          selector: "MemberExpression[object.property.name='yanks'][property.name='yanks']",
+          message: 'the yank service keeps its repository: read the yanks through app.yankRecords',
+        },
+        // The database, named or destructured: the timers ask app.storeOpen(), doctor app.databaseHealth().
+        { selector: "MemberExpression[property.name='db']", message: DB_MESSAGE },
+        { selector: "ObjectPattern > Property[key.name='db']", message: DB_MESSAGE },
         {
           selector: "MemberExpression[object.property.name='core'][property.name=/^(audit|staged|releases)$/]",
           message: 'the core keeps its audit log and repositories: read through app.audit, app.staged, app.releases',

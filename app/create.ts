@@ -16,11 +16,13 @@ import { Freezes } from '../src/release/freeze.js';
 import { currentProcess } from '../src/release/owner.js';
 import { projectStatus } from '../src/release/status.js';
 import { YankService } from '../src/release/yank.js';
-import { openDatabase } from '../src/store/db.js';
+import { openDatabase, type Db } from '../src/store/db.js';
 import { Releases } from '../src/store/releases.js';
 import { StagedBuilds } from '../src/store/staged-builds.js';
+import { Yanks } from '../src/store/yanks.js';
 import { inspectDigest } from '../src/staging/skopeo.js';
 import { loadAppConfig } from './config.js';
+import { databaseHealth, forwardingBacklog } from './store-health.js';
 
 export type { App } from '../src/app.js';
 export { loadAppConfig } from './config.js';
@@ -44,6 +46,15 @@ export interface CreateAppOptions {
   audit?: Omit<AuditLogOptions, 'bus'>;
 }
 
+/**
+ * The App as the wiring (app/) holds it: with the database it was built on, for the store's readers
+ * the wiring builds (the webhook's used tokens and reports, metrics, forwarding, readiness). A handler
+ * gets the App, which has no database: it asks `storeOpen()` and the like.
+ */
+export interface WiredApp extends App {
+  db: Db;
+}
+
 export function createApp(options: CreateAppOptions = {}): App {
   return createAppWiring(options).app;
 }
@@ -52,7 +63,7 @@ export function createApp(options: CreateAppOptions = {}): App {
  * The app, and beside it the audit log it was built on, for the wiring of `serve` alone (the policy
  * reloader audits reloads): what handlers get, the App, has only read-only views of it.
  */
-export function createAppWiring(options: CreateAppOptions = {}): { app: App; audit: AuditLog } {
+export function createAppWiring(options: CreateAppOptions = {}): { app: WiredApp; audit: AuditLog } {
   const redactor = options.redactor ?? new Redactor();
   const config = loadAppConfig(options.env ?? process.env, redactor);
   const format: LogFormat = options.logFormat === 'human' && config.env.LOG_FORMAT !== 'json' ? 'human' : 'json';
@@ -101,30 +112,34 @@ export function createAppWiring(options: CreateAppOptions = {}): { app: App; aud
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   };
   const core = options.core ? options.core(coreDeps) : new ReleaseCore(coreDeps);
+  // The yanks' repository, kept by the yank service; ways in get its read-only view.
+  const yankRecords = new Yanks(db, () => new Date(), currentProcess());
   const yanks = new YankService({
     core,
     audit,
     releases,
     db,
+    yanks: yankRecords,
     conjur,
     publishers,
     redactor,
     log,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  const app: App = {
+  const app: WiredApp = {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
       return core.config;
     },
     core,
     yanks,
+    yankRecords,
     denials: new Denials({ audit, core }),
     audit,
     staged,
     releases,
     projectStatus: (project, version) =>
-      projectStatus({ project: (name) => core.project(name), staged, releases }, yanks, project, version),
+      projectStatus({ project: (name) => core.project(name), staged, releases }, { yanks: yankRecords }, project, version),
     approvalServices: ({ log: serviceLog, now }) => {
       const freezes = new Freezes(core, audit, db, now);
       const approvals = new Approvals(core, db, { audit, staged, releases, freezes, log: serviceLog, yanks, bus, ...(now ? { now } : {}) });
@@ -133,6 +148,9 @@ export function createAppWiring(options: CreateAppOptions = {}): { app: App; aud
     bus,
     conjur,
     db,
+    storeOpen: () => db.open,
+    databaseHealth: () => databaseHealth(db),
+    forwardingBacklog: () => forwardingBacklog(db),
     log,
     redactor,
     metrics,

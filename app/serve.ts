@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { jenkinsRouter } from './jenkins-router.js';
 import { mountSlack } from '../handlers/slack/mount.js';
-import type { App } from '../src/app.js';
 import { startAuditForwarding } from '../src/audit/forwarding.js';
 import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
 import { mountMetrics } from '../src/metrics.js';
@@ -11,11 +10,11 @@ import { Redactor } from '../src/redact.js';
 import { policyHolder } from '../src/release/policy-holder.js';
 import { checkPortFree, createHttpApp, listen } from '../src/server.js';
 import { AppendsOnTheirWay } from './bus-bridge.js';
-import { createAppWiring, loadAppConfig, type CreateAppOptions } from './create.js';
+import { createAppWiring, loadAppConfig, type CreateAppOptions, type WiredApp } from './create.js';
 import { releaseThreadAvailable, ThreadedReleaseCore, type ThreadDeath } from './release-thread.js';
 
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
-export async function mountHandlers(http: Express, app: App): Promise<{ stop(): Promise<void> }> {
+export async function mountHandlers(http: Express, app: WiredApp): Promise<{ stop(): Promise<void> }> {
   mountMetrics(http, app); // first, so that the webhook counter sees every webhook answer
   const slack = await mountSlack(http, app);
   http.use('/webhooks/jenkins', jenkinsRouter(app));
@@ -23,7 +22,7 @@ export async function mountHandlers(http: Express, app: App): Promise<{ stop(): 
 }
 
 export interface RunningServer {
-  app: App;
+  app: WiredApp;
   server: Server;
   /** Stops taking requests, lets in-flight releases finish, closes the database. */
   stop(): Promise<void>;
@@ -188,7 +187,7 @@ function releaseThreadCheck(core: ThreadedReleaseCore): ReadinessCheck {
 }
 
 /** What `/readyz` asks: Conjur, the membership sentinels, Slack (when it is on), the database, the policy. */
-function readinessChecks(app: App, policy: PolicyReloader): ReadinessCheck[] {
+function readinessChecks(app: WiredApp, policy: PolicyReloader): ReadinessCheck[] {
   const env = app.config.env;
   const checks = [
     conjurCheck(app.conjur, env.CONJUR_AUTHN_LOGIN),

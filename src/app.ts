@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { VerifyResult } from './audit/verify.js';
 import type { Config } from './config/load.js';
 import type { Conjur } from './conjur/types.js';
 import type { EventBus } from './events.js';
@@ -8,12 +9,11 @@ import type { ReleaseCore } from './release/core.js';
 import type { Approvals } from './release/approvals.js';
 import type { Denials } from './release/denials.js';
 import type { Freezes } from './release/freeze.js';
-import type { AuditReader, ReleaseReader, StagedReader } from './release/ports.js';
+import type { AuditReader, ReleaseReader, StagedReader, YankReader } from './release/ports.js';
 import type { ProjectStatus } from './release/status.js';
 import type { YankService } from './release/yank.js';
-import type { Db } from './store/db.js';
 
-export type { AuditReader, ReleaseReader, StagedReader } from './release/ports.js';
+export type { AuditReader, ReleaseReader, StagedReader, YankReader } from './release/ports.js';
 
 /**
  * What a way in (a handler) is given: the core and the things it shares. Built by `app/create.ts`,
@@ -24,6 +24,8 @@ export interface App {
   core: ReleaseCore;
   /** `/release yank` and `rollback`: the same gates as a release, undone per destination. */
   yanks: YankService;
+  /** The yanks as a way in sees them: read only (the yank service records them). */
+  yankRecords: YankReader;
   /** Refusals at a way in (identity, audit_group, a refused forced command): audited by the core, never by a handler. */
   denials: Denials;
   /** The audit log as a way in sees it: read and watched, never appended to (the core writes it). */
@@ -42,7 +44,15 @@ export interface App {
   /** The one event bus: what the core, approvals, the audit log and the policy reloader tell the chat side and the forwarders. */
   bus: EventBus;
   conjur: Conjur;
-  db: Db;
+  /**
+   * Whether the database is still open: serve closes it when it stops, and a way in's timers stop with it.
+   * A way in never holds the database itself (app/create.ts keeps it); these three are what it may know of it.
+   */
+  storeOpen(): boolean;
+  /** What `doctor` reports of the database: its schema version and whether the audit chain is intact. */
+  databaseHealth(): { schema: number; chain: VerifyResult };
+  /** Audit entries each forwarder has not delivered yet (only the forwarders with a backlog). */
+  forwardingBacklog(): { forwarder: string; n: number }[];
   log: Logger;
   redactor: Redactor;
   metrics: Metrics;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { App, AuditReader, ReleaseReader, StagedReader } from '../../src/app.js';
+import type { App, AuditReader, ReleaseReader, StagedReader, YankReader } from '../../src/app.js';
 import { ErrorCode, ReleaseBotError, toReleaseBotError } from '../../src/errors.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
@@ -24,6 +24,8 @@ export interface SlackFlowDeps {
   freezes: Freezes;
   /** `/release yank` and `rollback`. */
   yanks: YankService;
+  /** `/release list` marks the yanked versions; recording yanks is the yank service's. */
+  yankRecords: YankReader;
   chat: SlackChat;
   log: Logger;
   /** Refusals made here (identity, audit_group) are audited by the core through this. */
@@ -196,7 +198,7 @@ export async function readFlow(deps: SlackFlowDeps, asker: Asker, ask: ReadAsk):
     if (ask.kind === 'audit' && core.config.auditGroup) await assertAuditReader(deps, asker, who, core.config.auditGroup, project);
     const message =
       ask.kind === 'list'
-        ? listReply(deps, ask.project, deps.yanks.yanks)
+        ? listReply(deps, ask.project, deps.yankRecords)
         : ask.kind === 'status'
           ? statusReply(deps, ask.project, ask.version)
           : auditReply(core, deps.audit, ask.project, ask.limit);

@@ -84,6 +84,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     approvals,
     freezes,
     yanks: app.yanks,
+    yankRecords: app.yankRecords,
     denials: app.denials,
     audit: app.audit,
     staged: app.staged,
@@ -132,7 +133,7 @@ function startTimers(
   stop: () => void,
 ): () => void {
   const sweep: NodeJS.Timeout = setInterval(() => {
-    if (!app.db.open) return stop();
+    if (!app.storeOpen()) return stop();
     try {
       const closed = approvals.closeStale();
       if (closed.length > 0)
@@ -143,7 +144,7 @@ function startTimers(
   }, options.approvalSweepMs ?? 30_000);
   sweep.unref();
   const tick = setInterval(() => {
-    if (!app.db.open) return stop();
+    if (!app.storeOpen()) return stop();
     watcher.poll();
   }, options.auditPollMs ?? 1_000);
   tick.unref();

@@ -1,8 +1,7 @@
-import type { App, AuditReader, ReleaseReader, StagedReader } from '../../src/app.js';
+import type { App, AuditReader, ReleaseReader, StagedReader, YankReader } from '../../src/app.js';
 import type { Approvals } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
 import type { Freezes } from '../../src/release/freeze.js';
-import type { Yanks } from '../../src/store/yanks.js';
 import { assertVersion } from '../../src/validate.js';
 import { auditListMessage, stagedListMessage, statusMessage } from './messages/listings.js';
 import type { SlackMessage } from './messages/mrkdwn.js';
@@ -11,7 +10,7 @@ import type { SlackMessage } from './messages/mrkdwn.js';
 export function listReply(
   deps: { core: ReleaseCore; staged: StagedReader; releases: ReleaseReader },
   project?: string,
-  yanks?: Yanks,
+  yanks?: YankReader,
 ): SlackMessage {
   if (project) deps.core.project(project);
   const yanked = new Map<string, Set<string>>();

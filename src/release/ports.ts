@@ -1,6 +1,7 @@
 import type { AuditLog } from '../audit/log.js';
 import type { Releases } from '../store/releases.js';
 import type { StagedBuilds } from '../store/staged-builds.js';
+import type { Yanks } from '../store/yanks.js';
 
 /**
  * The narrow views of the audit log and the store that app/create.ts hands out: the core keeps the
@@ -18,3 +19,6 @@ export type StagedReader = Pick<StagedBuilds, 'current' | 'byId' | 'list' | 'qua
 
 /** The releases, read only: the core records them. */
 export type ReleaseReader = Pick<Releases, 'get' | 'live' | 'latest' | 'inFlight' | 'destinations' | 'message'>;
+
+/** The yanks, read only: the yank service records them. */
+export type YankReader = Pick<Yanks, 'get' | 'live' | 'latest' | 'yankedVersions' | 'destinations' | 'publications'>;

@@ -3,8 +3,7 @@ import { FINAL_STATES } from '../store/releases.js';
 import type { StagedBuild } from '../store/staged-builds.js';
 import type { YankRecord } from '../store/yanks.js';
 import type { ReleaseCore } from './core.js';
-import type { ReleaseReader, StagedReader } from './ports.js';
-import type { YankService } from './yank.js';
+import type { ReleaseReader, StagedReader, YankReader } from './ports.js';
 import { yankedLines } from './yank-summary.js';
 
 /** A project's (or one version's) staged builds, latest releases and yanks: what every `status` shows. */
@@ -21,13 +20,13 @@ export interface ProjectStatus {
  */
 export function projectStatus(
   core: Pick<ReleaseCore, 'project'> & { staged: StagedReader; releases: ReleaseReader },
-  yanks: Pick<YankService, 'yanks'>,
+  records: { yanks: YankReader },
   project: string,
   version?: string,
 ): ProjectStatus {
   core.project(project);
   const staged = version ? [core.staged.current(project, version)].filter((s) => s !== undefined) : core.staged.list(project, 10);
-  return { staged, releases: core.releases.latest(project, version, 10), yanks: yanks.yanks.latest(project, version, 10) };
+  return { staged, releases: core.releases.latest(project, version, 10), yanks: records.yanks.latest(project, version, 10) };
 }
 
 /** `status` as plain text (the terminal and the ssh forced command): staged, releases, then yanked when any. */

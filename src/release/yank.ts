@@ -31,6 +31,8 @@ export interface YankDeps {
   /** A version being released right now is not yanked. */
   releases: ReleaseReader;
   db: Db;
+  /** The yanks' repository, kept by the service (app/create.ts hands ways in its read-only view); built on `db` when absent. */
+  yanks?: Yanks;
   conjur: Conjur;
   publishers: ReadonlyMap<string, PublisherDefinition>;
   redactor: Redactor;
@@ -65,7 +67,7 @@ export function yankGroupOf(project: Pick<ProjectConfig, 'yank_group' | 'authori
  * Each destination that published the version gets its type's `yank` step; absent, it "cannot yank".
  */
 export class YankService {
-  readonly yanks: Yanks;
+  private readonly yanks: Yanks;
   readonly freezes: Freezes;
   private readonly now: () => Date;
   private readonly probe: ProcessProbe;
@@ -73,7 +75,7 @@ export class YankService {
   constructor(private readonly deps: YankDeps) {
     this.now = deps.now ?? (() => new Date());
     this.probe = deps.probe ?? systemProbe;
-    this.yanks = new Yanks(deps.db, this.now, currentProcess());
+    this.yanks = deps.yanks ?? new Yanks(deps.db, this.now, currentProcess());
     this.freezes = new Freezes(deps.core, deps.audit, deps.db, this.now);
   }
 

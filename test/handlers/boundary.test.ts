@@ -71,6 +71,50 @@ describe('handlers never open the store nor write the audit log', () => {
     120_000,
   );
 
+  it.each(WAYS_IN)(
+    'the boundary lint refuses %s writing a yank through the yank service or the read-only yank records',
+    async (file, rel) => {
+      const r = await lint(
+        file,
+        [
+          `import type { App } from '${rel}src/app.js';`,
+          `export function tamper(app: App, deps: { yanks: App['yanks'] }): unknown {`,
+          `  app.yankRecords.markInterrupted('yank_1');`,
+          `  app.yankRecords.finish('yank_1', 'yanked');`,
+          `  app.yankRecords.setDestination({});`,
+          `  return [app.yanks.yanks, deps.yanks.yanks.create({})];`,
+          `}`,
+          '',
+        ].join('\n'),
+      );
+      expect(r.code).toBe(1);
+      expect(r.out.match(/handlers never write the store/g)).toHaveLength(3);
+      expect(r.out.match(/the yank service keeps its repository/g)).toHaveLength(2);
+    },
+    120_000,
+  );
+
+  it.each(WAYS_IN)(
+    'the boundary lint refuses %s reaching for the database, by name or by destructuring',
+    async (file, rel) => {
+      const r = await lint(
+        file,
+        [
+          `import type { App } from '${rel}src/app.js';`,
+          `type Held = App & { db: { open: boolean } };`,
+          `export function reach(app: Held, deps: { app: Held }): unknown {`,
+          `  const { db } = app;`,
+          `  return [app.db.open, deps.app.db, db];`,
+          `}`,
+          '',
+        ].join('\n'),
+      );
+      expect(r.code).toBe(1);
+      expect(r.out.match(/handlers never hold the database/g)).toHaveLength(3);
+    },
+    120_000,
+  );
+
   it('a handler may name the types of the records it renders, and refuse through app.denials', async () => {
     const r = await lint(
       'handlers/slack/fine.ts',
@@ -80,6 +124,24 @@ describe('handlers never open the store nor write the audit log', () => {
         `import { ErrorCode, ReleaseBotError } from '../../src/errors.js';`,
         `export function refuse(app: App, s: StagedBuild): ReleaseBotError {`,
         `  return app.denials.deny(new ReleaseBotError(ErrorCode.NotAuthorized, s.project), { actor: { via: 'slack' } });`,
+        `}`,
+        '',
+      ].join('\n'),
+    );
+    expect(r.out).toBe('');
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
+
+describe('what a handler may read instead', () => {
+  it('the yank records and whether the store is open, through the app', async () => {
+    const r = await lint(
+      'handlers/slack/fine.ts',
+      [
+        `import type { App } from '../../src/app.js';`,
+        `export function read(app: App, project: string): unknown {`,
+        `  if (!app.storeOpen()) return undefined;`,
+        `  return [app.yankRecords.yankedVersions(project), app.yankRecords.latest(project), app.yanks.latestVersion(project)];`,
         `}`,
         '',
       ].join('\n'),

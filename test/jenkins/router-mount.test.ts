@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
-import { createApp, type App } from '../../app/create.js';
+import { createAppWiring, type WiredApp } from '../../app/create.js';
 import { createHttpApp } from '../../src/server.js';
 import { jenkinsRouter } from '../../app/jenkins-router.js';
 import { startBot, type Bot } from './helpers/bot.js';
@@ -11,14 +11,14 @@ import { token } from './helpers/tokens.js';
 
 describe('the Jenkins router mounted behind a JSON body parser', () => {
   let bot: Bot;
-  let app: App;
+  let app: WiredApp;
   let server: Server;
   const logs: string[] = [];
 
   beforeAll(async () => {
     bot = await startBot();
     const logDestination = new Writable({ write: (chunk, _enc, cb) => (logs.push(String(chunk)), cb()) });
-    app = createApp({ env: bot.env, logDestination });
+    app = createAppWiring({ env: bot.env, logDestination }).app;
     const http = createHttpApp(app.core);
     http.use(express.json());
     http.use('/webhooks/jenkins', jenkinsRouter(app));

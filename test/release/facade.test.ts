@@ -29,6 +29,18 @@ export function reachesNoRepository(core: ReleaseCore, app: App): unknown[] {
     app.releases.markInterrupted,
     // @ts-expect-error nor records a destination's outcome
     app.releases.upsertDestination,
+    // @ts-expect-error the yank service keeps its repository: a way in reads app.yankRecords
+    app.yanks.yanks,
+    // @ts-expect-error a way in never records a yank
+    app.yankRecords.create,
+    // @ts-expect-error nor finishes one
+    app.yankRecords.finish,
+    // @ts-expect-error nor marks one interrupted
+    app.yankRecords.markInterrupted,
+    // @ts-expect-error nor records a destination's yank
+    app.yankRecords.setDestination,
+    // @ts-expect-error a way in never holds the database: it asks the app (storeOpen, databaseHealth, forwardingBacklog)
+    app.db,
   ];
 }
 

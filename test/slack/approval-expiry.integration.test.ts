@@ -107,6 +107,6 @@ describe('Slack: approval requests that expire unanswered', () => {
     expect(text(await w.reply(late.responseUrl))).toContain('this request expired at');
     expect(existsSync(path.join(w.mirrorDir, 'gated', '3.0.0', 'gated-3.0.0.tgz'))).toBe(true);
     expect(existsSync(path.join(w.mirrorDir, 'gated', '3.0.0', 'yanked'))).toBe(false);
-    expect(w.server.app.yanks.yanks.yankedVersions('gated').size).toBe(0);
+    expect(w.server.app.yankRecords.yankedVersions('gated').size).toBe(0);
   });
 });

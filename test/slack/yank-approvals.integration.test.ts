@@ -26,7 +26,7 @@ describe('Slack: a yank of a project that requires approvals waits for them, bou
     const file = path.join(w.mirrorDir, project, version, `${project}-${version}.tgz`);
     expect(readFileSync(file, 'utf8')).toBe(`${project} bytes ${version}`);
     expect(existsSync(path.join(w.mirrorDir, project, version, 'yanked'))).toBe(false);
-    expect(w.server.app.yanks.yanks.yankedVersions(project).has(version)).toBe(false);
+    expect(w.server.app.yankRecords.yankedVersions(project).has(version)).toBe(false);
     if (!frozenBefore) expect(w.server.app.yanks.freezes.get(project)).toBeUndefined();
   };
   /** The request posted in the channel for `who asks to yank <project> <version>`, the newest first. */

@@ -88,7 +88,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     // The invariant: nothing moved, nothing marked, nothing frozen.
     expect(readFileSync(mirror('1.1.0', 'tiny-1.1.0.tgz'), 'utf8')).toBe('tiny bytes 1.1.0');
     expect(existsSync(mirror('1.1.0', 'yanked'))).toBe(false);
-    expect(w.server.app.yanks.yanks.yankedVersions('tiny').size).toBe(0);
+    expect(w.server.app.yankRecords.yankedVersions('tiny').size).toBe(0);
     expect(w.server.app.yanks.freezes.get('tiny')).toBeUndefined();
   });
 
@@ -141,7 +141,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     // The holder died mid-yank: the next yank marks it interrupted (audited) and runs.
     const sent = await w.command('carol', 'yank tiny 1.0.0 second one --no-lock');
     expect(text(await w.reply(sent.responseUrl, 30_000))).toContain('Yanked tiny 1.0.0');
-    expect(w.server.app.yanks.yanks.get(held.id)?.state).toBe('interrupted');
+    expect(w.server.app.yankRecords.get(held.id)?.state).toBe('interrupted');
     expect(
       w.server.app.audit.list({ project: 'tiny', limit: 20 }).some((e) => e.type === 'yank-interrupted' && e.data.yankId === held.id),
     ).toBe(true);
@@ -170,7 +170,7 @@ describe('Slack: /release yank and rollback take a version back through the rele
     expect(w.conjur.requests.slice(before).some((r) => r.path.includes('secrets'))).toBe(true);
     expect(readFileSync(mirror('1.1.0', 'tiny-1.1.0.tgz'), 'utf8')).toBe('tiny bytes 1.1.0');
     expect(existsSync(mirror('1.1.0', 'yanked'))).toBe(false);
-    expect(w.server.app.yanks.yanks.yankedVersions('tiny').has('1.1.0')).toBe(false);
+    expect(w.server.app.yankRecords.yankedVersions('tiny').has('1.1.0')).toBe(false);
     expect(lastAudit()).toMatchObject({ type: 'yank-dry-run', version: '1.1.0' });
   });
 

@@ -50,8 +50,10 @@ describe('every SQL statement lives in src/store/', () => {
       'publishers/npm.ts',
     ];
     const found = lint([...outside, 'src/store/audit.ts'], SQL);
-    const refused = [2, 3, 4].map((line) => ({ ruleId: 'no-restricted-syntax', line }));
-    expect(found).toEqual({ ...Object.fromEntries(outside.map((file) => [file, refused])), 'src/store/audit.ts': [] });
+    // A handler's line 3 is refused twice: its SQL, and `app.db`, the database a handler never holds (test/handlers/boundary.test.ts).
+    const refused = (file: string) =>
+      (file.startsWith('handlers/') ? [2, 3, 3, 4] : [2, 3, 4]).map((line) => ({ ruleId: 'no-restricted-syntax', line }));
+    expect(found).toEqual({ ...Object.fromEntries(outside.map((file) => [file, refused(file)])), 'src/store/audit.ts': [] });
   });
 
   it('no product file outside src/store/ prepares a statement', () => {

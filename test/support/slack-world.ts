@@ -26,7 +26,7 @@ import {
   type SocketModeAck,
   type StandInUser,
 } from '../../dev/slack-stand-in.js';
-import { createApp, type CreateAppOptions } from '../../app/create.js';
+import { createAppWiring, type CreateAppOptions } from '../../app/create.js';
 import { serve, type RunningServer } from '../../app/serve.js';
 import { createHttpApp, listen } from '../../src/server.js';
 import { repoRoot, runCli, type CliResult } from './cli.js';
@@ -334,7 +334,7 @@ async function serveWithSlackOptions(
   appOptions: CreateAppOptions,
   mount: MountSlackOptions,
 ): Promise<{ running: RunningServer; slack: SlackHandle | undefined }> {
-  const app = createApp(appOptions);
+  const { app } = createAppWiring(appOptions);
   app.core.recoverInterrupted();
   const http = createHttpApp(app.core);
   let slack: SlackHandle | undefined;

@@ -10,7 +10,6 @@ import { ConfigError, type Config } from '../../../src/config/load.js';
 import { ErrorCode, toReleaseBotError } from '../../../src/errors.js';
 import { createApp, type App } from '../../../app/create.js';
 import { checkSkopeoVersion, MINIMUM_SKOPEO_VERSION } from '../../../src/staging/skopeo-version.js';
-import { databaseHealth, forwardingBacklog } from '../../../app/store-health.js';
 import { action, cliLogs } from '../run.js';
 import { conjurLoginProblem, sentinelChecks, variableChecks } from './doctor-conjur.js';
 import { destinationChecks, jwksCheck, slackChecks, type Check } from './doctor-network.js';
@@ -74,9 +73,9 @@ function tcpReachable(host: string, port: number, timeoutMs = 3000): Promise<str
 }
 
 async function runChecks(app: App): Promise<Check[]> {
-  const { config, conjur, db } = app;
+  const { config, conjur } = app;
   const checks: Check[] = [{ ok: true, name: 'configuration', detail: `${config.projects.size} project(s) in ${config.configFile}` }];
-  const { schema, chain } = databaseHealth(db);
+  const { schema, chain } = app.databaseHealth();
   checks.push({
     ok: chain.ok,
     name: 'database',
@@ -166,7 +165,7 @@ async function runChecks(app: App): Promise<Check[]> {
         : `${dir} is not writable by this user: create it, or add it to ReadWritePaths in the systemd unit`,
     });
   }
-  for (const p of forwardingBacklog(db)) {
+  for (const p of app.forwardingBacklog()) {
     checks.push({
       ok: true,
       name: `audit forwarding ${p.forwarder}`,
