@@ -2,7 +2,10 @@
 // Jenkins webhook) on $PORT and, in the same process, a bare express JSON endpoint on $BARE_PORT and
 // the webhook's floor on $FLOOR_PORT: the same JSON endpoint making one durable SQLite insert per
 // request (better-sqlite3, WAL, synchronous=FULL, as src/store/db.ts opens the bot's database).
-// Prints one JSON line when all listen; SIGTERM stops them.
+// Prints one JSON line when all listen; SIGTERM stops them. BENCH_CPU_PROF (bench/jenkins-webhook.js):
+// the process's CPU profile between the messages {profile: 'start'} and {profile: 'stop', file}.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import express from 'express';
@@ -40,4 +43,19 @@ process.once('SIGTERM', async () => {
   floorDb.close();
   await running.stop();
   process.exit(0);
+});
+
+const inspector = new Session();
+process.on('message', async (m) => {
+  if (m?.profile === 'start') {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+    await inspector.post('Profiler.start');
+  } else if (m?.profile === 'stop') {
+    const { profile } = await inspector.post('Profiler.stop');
+    inspector.disconnect();
+    writeFileSync(m.file, JSON.stringify(profile));
+  }
+  process.send({});
 });

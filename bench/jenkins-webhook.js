@@ -82,18 +82,40 @@ export async function run({ log }) {
         );
       });
 
-    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], { env, cwd: repoRoot });
+    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], {
+      env,
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     await waitForOutput(server, /"ready":true/);
     const botUrl = `http://127.0.0.1:${port}/webhooks/jenkins`;
     const bareUrl = `http://127.0.0.1:${barePort}/webhooks/jenkins`;
     const floorUrl = `http://127.0.0.1:${floorPort}/webhooks/jenkins`;
+    const ask = (m) =>
+      new Promise((resolve) => {
+        server.child.once('message', resolve);
+        server.child.send(m);
+      });
+    // BENCH_CPU_PROF=<dir>: the server process's CPU profile of each measured run (<name>-c<concurrency>-<round>.cpuprofile).
+    const profiled = new Map();
+    const load = async (name, url, concurrency, reqs, measured = true) => {
+      const key = `${name}-c${concurrency}`;
+      const file =
+        process.env.BENCH_CPU_PROF && measured
+          ? path.join(process.env.BENCH_CPU_PROF, `${key}-${profiled.set(key, (profiled.get(key) ?? 0) + 1).get(key)}.cpuprofile`)
+          : undefined;
+      if (file) await ask({ profile: 'start' });
+      const result = await runLoad({ url, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 });
+      if (file) await ask({ profile: 'stop', file });
+      return result;
+    };
     const target = {
-      floor: (concurrency, reqs) => runLoad({ url: floorUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
-      bot: (concurrency, reqs) => runLoad({ url: botUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
-      bare: (concurrency, reqs) => runLoad({ url: bareUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
+      floor: (concurrency, reqs, measured) => load('floor', floorUrl, concurrency, reqs, measured),
+      bot: (concurrency, reqs, measured) => load('bot', botUrl, concurrency, reqs, measured),
+      bare: (concurrency, reqs, measured) => load('bare', bareUrl, concurrency, reqs, measured),
     };
     const names = ['bot', 'floor', 'bare'];
-    for (const name of names) await target[name](1, prepare(WARMUP));
+    for (const name of names) await target[name](1, prepare(WARMUP), false);
 
     const rows = [];
     const summary = [];
