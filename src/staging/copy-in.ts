@@ -30,6 +30,8 @@ export interface CopyIn {
   /** Every directory the files are in, to close (0555) once they are all there. */
   dirs: Set<string>;
   total: number;
+  /** When the copy began (ms since the epoch). */
+  startedAt: number;
 }
 
 /**
@@ -58,8 +60,9 @@ export async function copyFileIn(dir: FileHandle, rel: string, c: CopyIn): Promi
     }
     if (!(await leavesFreeSpace(c, rel, opened.size))) return false;
     for (let d = path.posix.dirname(rel); d !== '.'; d = path.posix.dirname(d)) c.dirs.add(d);
-    await mkdir(path.dirname(path.join(c.incoming, rel)), { recursive: true, mode: 0o700 });
-    const copy = await copyHandleWithSha256(opened.handle, path.join(c.incoming, rel));
+    // A file at the top of the tree goes straight into `incoming/<random>`, made by the caller.
+    if (path.posix.dirname(rel) !== '.') await mkdir(path.dirname(path.join(c.incoming, rel)), { recursive: true, mode: 0o700 });
+    const copy = await copyHandleWithSha256(opened.handle, path.join(c.incoming, rel), opened.size);
     // The size and free space were checked at open; a file grown (or cut) since is not the file checked.
     if (copy.size !== opened.size) {
       c.problems.add(
@@ -89,6 +92,20 @@ async function leavesFreeSpace(c: CopyIn, rel: string, size: number): Promise<bo
   return false;
 }
 
+/** A copy that took less than this leaves its tree fresh for gc (GC_GRACE_MS is an hour). */
+const FRESH_MS = 60_000;
+
+/** Moves `from` to `to`, creating the parent of `to` (the quarantine's `trees/`) when it is missing: the first stage, or after an operator removed it. */
+async function renameInto(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+    await rename(from, to);
+  }
+}
+
 /**
  * Closes the incoming tree (0555, deepest first) and moves it to its content address, or keeps the tree
  * already there when `intact` says it holds these files: the copies are not fsync'd (Quarantine), so
@@ -99,8 +116,10 @@ export async function sealTree(c: CopyIn, tree: string, intact?: (tree: string) 
   for (const d of [...c.dirs].sort((a, b) => b.length - a.length)) await chmod(path.join(c.incoming, d), 0o555);
   try {
     // Renamed while still writable (moving a directory updates its ".."), then closed.
-    await rename(c.incoming, tree);
+    await renameInto(c.incoming, tree);
     await chmod(tree, 0o555);
+    // Its mtime (gc's clock) is when this copy made its last top-level entry, moments ago: no utimes needed.
+    if (Date.now() - c.startedAt < FRESH_MS) return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
@@ -116,7 +135,8 @@ export async function sealTree(c: CopyIn, tree: string, intact?: (tree: string) 
       await removeTree(torn);
     }
   }
-  // Fresh for gc's grace period, until the staged build that names it is recorded.
+  // Fresh for gc's grace period, until the staged build that names it is recorded: a tree kept from an
+  // earlier stage (or a copy that took long) may be as old as gc's grace.
   const now = new Date();
   await utimes(tree, now, now);
 }

@@ -22,11 +22,13 @@ export const HASH_CHUNK = 4 << 20;
  * sha256 (hex) and length of an open file, read by offset from the start, double-buffered. The buffers
  * fit the file when it is smaller than HASH_CHUNK (one byte more, so the first read can reach the end):
  * two 4 MiB buffers for every 4 KiB artifact a webhook stages kept the garbage collector busy (BENCHMARKS.md).
+ * `sizeHint` (the size the caller fstat'ed already) saves an fstat; it only sizes the buffers: the file
+ * is read to its end whatever it says, and a read that fills a fitted buffer grows them to HASH_CHUNK.
  */
-export async function sha256Handle(handle: FileHandle): Promise<{ sha256: string; size: number }> {
+export async function sha256Handle(handle: FileHandle, sizeHint?: number): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
-  const chunk = Math.min(HASH_CHUNK, (await handle.stat()).size + 1);
-  const buffers: Buffer[] = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  let chunk = Math.min(HASH_CHUNK, (sizeHint ?? (await handle.stat()).size) + 1);
+  let buffers: Buffer[] = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let size = 0;
   let i = 0;
   let pending = handle.read(buffers[0] as Buffer, 0, chunk, 0);
@@ -35,6 +37,14 @@ export async function sha256Handle(handle: FileHandle): Promise<{ sha256: string
     if (bytesRead === 0) break;
     size += bytesRead;
     i++;
+    if (bytesRead === chunk && chunk < HASH_CHUNK) {
+      // Larger than the hint said (or than the fstat, if it grew since): the rest in full-size reads.
+      hash.update(buffer.subarray(0, bytesRead));
+      chunk = HASH_CHUNK;
+      buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+      pending = handle.read(buffers[i % 2] as Buffer, 0, chunk, size);
+      continue;
+    }
     pending = handle.read(buffers[i % 2] as Buffer, 0, chunk, size);
     hash.update(buffer.subarray(0, bytesRead));
   }
@@ -48,14 +58,16 @@ export async function sha256Handle(handle: FileHandle): Promise<{ sha256: string
  * its `/proc/self/fd` magic link, which names that open file, not a path looked up again. The copy is
  * made by the kernel (copy_file_range, or a reflink where the filesystem has them) and then hashed,
  * which costs little more than hashing alone: reading, hashing and writing in user space ran at half
- * the speed on the same machine (BENCHMARKS.md, quarantine). The copy ends 0444.
+ * the speed on the same machine (BENCHMARKS.md, quarantine). The copy ends 0444. `sizeHint`: the
+ * source's size as fstat'ed at open (see sha256Handle).
  */
-export async function copyHandleWithSha256(src: FileHandle, to: string): Promise<{ sha256: string; size: number }> {
+export async function copyHandleWithSha256(src: FileHandle, to: string, sizeHint?: number): Promise<{ sha256: string; size: number }> {
   await copyFile(`/proc/self/fd/${src.fd}`, to, constants.COPYFILE_EXCL);
   const copy = await open(to, READ_FLAGS);
   try {
-    await copy.chmod(0o444);
-    return await sha256Handle(copy);
+    // Both through the thread pool at once: the mode and the bytes are independent.
+    const [, measured] = await Promise.all([copy.chmod(0o444), sha256Handle(copy, sizeHint)]);
+    return measured;
   } finally {
     await copy.close();
   }
