@@ -1,4 +1,7 @@
 import { jest } from '@jest/globals';
+import { AuditLog } from '../../src/audit/log.js';
+import { verifyChain, chainFromDb } from '../../src/audit/verify.js';
+import { Redactor } from '../../src/redact.js';
 import { openDatabase } from '../../src/store/db.js';
 import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { Releases } from '../../src/store/releases.js';
@@ -28,9 +31,10 @@ describe("a report's statements are prepared once per connection", () => {
   });
   const nowSeconds = Math.floor(Date.now() / 1000);
 
-  it('the second report (jti read, staging commit) prepares none of the statements the first did', () => {
+  it('the second report (jti read, staging commit, audit entry) prepares none of the statements the first did', () => {
     const db = openDatabase(tmp.dir);
     const stores = { releases: new Releases(db), staged: new StagedBuilds(db), now: () => new Date() };
+    const audit = new AuditLog(db, new Redactor());
     const tokens = new UsedTokenIds(db);
     const prepared: string[] = [];
     const prepare = db.prepare.bind(db);
@@ -42,15 +46,25 @@ describe("a report's statements are prepared once per connection", () => {
       const claim = { kind: 'token' as const, jti: `jti-${n}`, expiresAt: nowSeconds + 300, nowSeconds };
       expect(tokens.used(claim.jti, nowSeconds)).toBe(false);
       expect(stores.staged.current('conjur-cli', `1.0.${n}`)).toBeUndefined();
-      expect(commitStagedReport(db, stores, { staged: staged(`1.0.${n}`), claim, audit: () => 'audited' })).toMatchObject({
+      const entry = () =>
+        audit.append({
+          project: 'conjur-cli',
+          version: `1.0.${n}`,
+          actor: { via: 'test' },
+          type: 'staged',
+          data: { build: {}, artifact: { kind: 'files', files: [] }, reportedBy: 'test' },
+        });
+      expect(commitStagedReport(db, stores, { staged: staged(`1.0.${n}`), claim, audit: entry })).toMatchObject({
         kind: 'recorded',
       });
     };
     report(1);
     const first = prepared.splice(0);
-    expect(first.filter((sql) => /used_token_ids|staged_builds/.test(sql)).length).toBeGreaterThanOrEqual(5);
+    expect(first.filter((sql) => /used_token_ids|staged_builds|audit_log/.test(sql)).length).toBeGreaterThanOrEqual(7);
     report(2);
-    expect(prepared.filter((sql) => /used_token_ids|staged_builds/.test(sql))).toEqual([]);
+    expect(prepared.filter((sql) => /used_token_ids|staged_builds|audit_log/.test(sql))).toEqual([]);
+    // The cached statements chain the second entry to the first as fresh ones would.
+    expect(verifyChain(chainFromDb(db))).toMatchObject({ ok: true, count: 2 });
   });
 
   it("a build's report (a token without jti): its statements too", () => {
