@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { copyFile, open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 
@@ -71,4 +71,41 @@ export async function copyHandleWithSha256(src: FileHandle, to: string, sizeHint
   } finally {
     await copy.close();
   }
+}
+
+/** Files up to this size are copied into the quarantine through memory (copySmallWithSha256); larger ones by the kernel. */
+export const SMALL_COPY_BYTES = 256 * 1024;
+
+/**
+ * Copies the open file `src`, fstat'ed at `size` bytes (at most SMALL_COPY_BYTES), into a new file `to`
+ * (never an existing one) and returns the sha256 of the copy read back, as copyHandleWithSha256 does.
+ * The source is read through the thread pool (the build side's filesystem may be slow: the event loop
+ * never waits for it), at most `size` + 1 bytes, so a file grown since its fstat costs no more (the
+ * caller refuses it: its size is not the one checked). The copy is written, closed 0444 and read back
+ * on the bot's own disk synchronously, as its SQLite commits are: microseconds each, where every hop
+ * through the thread pool cost about 0.4 ms on a busy machine (BENCHMARKS.md, webhook).
+ */
+export async function copySmallWithSha256(src: FileHandle, to: string, size: number): Promise<{ sha256: string; size: number }> {
+  const buffer = Buffer.allocUnsafe(size + 1);
+  let read = 0;
+  while (read < buffer.length) {
+    const { bytesRead } = await src.read(buffer, read, buffer.length - read, read);
+    if (bytesRead === 0) break;
+    read += bytesRead;
+  }
+  const fd = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    for (let written = 0; written < read;) written += writeSync(fd, buffer, written, read - written);
+    fchmodSync(fd, 0o444);
+  } finally {
+    closeSync(fd);
+  }
+  const back = openSync(to, READ_FLAGS);
+  let copy: Buffer;
+  try {
+    copy = readFileSync(back);
+  } finally {
+    closeSync(back);
+  }
+  return { sha256: createHash('sha256').update(copy).digest('hex'), size: copy.length };
 }

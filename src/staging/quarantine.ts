@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
@@ -102,7 +103,7 @@ export class Quarantine {
     limits: StagingLimits,
   ): Promise<ArtifactFile[]> {
     const incoming = path.join(this.root, 'incoming', randomBytes(12).toString('hex'));
-    await this.mkdirIncoming(incoming);
+    this.mkdirIncoming(incoming);
     const c: CopyIn = {
       root: this.root,
       incoming,
@@ -125,15 +126,18 @@ export class Quarantine {
     }
   }
 
-  /** Makes `incoming/<random>` (0700), and the quarantine's `trees/` and `incoming/` when they are missing: once, not at every stage. */
-  private async mkdirIncoming(incoming: string): Promise<void> {
+  /**
+   * Makes `incoming/<random>` (0700), and the quarantine's `trees/` and `incoming/` when they are missing:
+   * once, not at every stage. On the bot's own disk, synchronously (see copySmallWithSha256).
+   */
+  private mkdirIncoming(incoming: string): void {
     try {
-      await mkdir(incoming, { mode: 0o700 });
+      mkdirSync(incoming, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      await mkdir(path.join(this.root, 'trees'), { recursive: true, mode: 0o700 });
-      await mkdir(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
-      await mkdir(incoming, { mode: 0o700 });
+      mkdirSync(path.join(this.root, 'trees'), { recursive: true, mode: 0o700 });
+      mkdirSync(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
+      mkdirSync(incoming, { mode: 0o700 });
     }
   }
 

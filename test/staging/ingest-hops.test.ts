@@ -1,10 +1,10 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sha256Handle } from '../../src/staging/hash.js';
+import { copySmallWithSha256, sha256Handle } from '../../src/staging/hash.js';
 import { DEFAULT_STAGING_LIMITS } from '../../src/staging/limits.js';
 import { Quarantine } from '../../src/staging/quarantine.js';
 
@@ -56,14 +56,17 @@ describe('a staged report costs few thread-pool hops', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('one 4 KiB file, the quarantine made already: at most 23 requests through the thread pool', async () => {
+  it("one 4 KiB file, the quarantine made already: at most 15 requests through the thread pool, all on the build side's files", async () => {
     await ingest('1.0.0', stage('1.0.0', { 'conjur-cli-1.0.0.gem': randomBytes(4096) }));
     const bytes = randomBytes(4096);
-    const { result, total } = await fsRequests(() => ingest('1.0.1', stage('1.0.1', { 'conjur-cli-1.0.1.gem': bytes })));
+    const { result, total, counts } = await fsRequests(() => ingest('1.0.1', stage('1.0.1', { 'conjur-cli-1.0.1.gem': bytes })));
     expect(result).toEqual([{ path: 'conjur-cli-1.0.1.gem', sha256: sha(bytes), size: 4096 }]);
     // 30 before: the quarantine's two mkdir -p per stage and the file's own mkdir -p, an fstat after each directory's
-    // open (O_DIRECTORY says it), an fstat before each hash (the open's fstat says it), a utimes of a fresh tree.
-    expect(total).toBeLessThanOrEqual(23);
+    // open (O_DIRECTORY says it), an fstat before each hash (the open's fstat says it), a utimes of a fresh tree, and
+    // the copy, its mode, its read-back, the statfs, the rename and the tree's mode on the bot's own disk.
+    expect(total).toBeLessThanOrEqual(15);
+    // What is left is the build side's: its directories and the file opened (and closed), the file read to its end.
+    expect(Object.fromEntries(counts)).toEqual({ FSREQPROMISE: 7, FILEHANDLECLOSEREQ: 4, FSREQCALLBACK: 4 });
   });
 
   it('the first stage makes the quarantine (trees/ and incoming/), and so does a stage after it was removed, or trees/ alone', async () => {
@@ -118,5 +121,51 @@ describe('sha256Handle with a size hint', () => {
     } finally {
       await handle.close();
     }
+  });
+});
+
+describe('copySmallWithSha256', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'copy-small-'));
+  });
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('copies the file 0444 and returns the sha256 of the copy', async () => {
+    const bytes = randomBytes(1000);
+    writeFileSync(path.join(work, 'a.bin'), bytes);
+    const handle = await open(path.join(work, 'a.bin'), 'r');
+    try {
+      await expect(copySmallWithSha256(handle, path.join(work, 'a.copy'), 1000)).resolves.toEqual({ sha256: sha(bytes), size: 1000 });
+    } finally {
+      await handle.close();
+    }
+    expect(readFileSync(path.join(work, 'a.copy')).equals(bytes)).toBe(true);
+    expect(statSync(path.join(work, 'a.copy')).mode & 0o777).toBe(0o444);
+  });
+
+  it('a file larger than its fstat said (grown by the build side): one byte more is read, never the rest', async () => {
+    writeFileSync(path.join(work, 'grown.bin'), randomBytes(64 * 1024));
+    const handle = await open(path.join(work, 'grown.bin'), 'r');
+    try {
+      await expect(copySmallWithSha256(handle, path.join(work, 'grown.copy'), 10)).resolves.toMatchObject({ size: 11 });
+    } finally {
+      await handle.close();
+    }
+    expect(statSync(path.join(work, 'grown.copy')).size).toBe(11);
+  });
+
+  it('never writes over an existing file', async () => {
+    writeFileSync(path.join(work, 'b.bin'), 'b');
+    writeFileSync(path.join(work, 'b.copy'), 'already there');
+    const handle = await open(path.join(work, 'b.bin'), 'r');
+    try {
+      await expect(copySmallWithSha256(handle, path.join(work, 'b.copy'), 1)).rejects.toThrow(/EEXIST/);
+    } finally {
+      await handle.close();
+    }
+    expect(readFileSync(path.join(work, 'b.copy'), 'utf8')).toBe('already there');
   });
 });
