@@ -1,7 +1,7 @@
 // Part 2: Jenkins webhook throughput and latency. Signed build-ready reports (HS256 JWT bound to the
 // body: verify, validation, staging check of the files, record in SQLite) against its floor, a bare
-// express JSON endpoint making one durable SQLite insert per request, and a bare express JSON endpoint,
-// all in the same server process, interleaved.
+// express JSON endpoint making one durable SQLite insert per request, that floor reading and hashing the
+// reported file too, and a bare express JSON endpoint, all in the same server process, interleaved.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,11 +59,12 @@ export async function run({ log }) {
       '        type: directory',
       `        path: ${root}/out/{project}/{version}`,
     ].join('\n');
-    const [port, barePort, floorPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, barePort, floorPort, floorHashPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const env = botEnv(root, conjur, apiKey, projectYaml, {
       PORT: String(port),
       BARE_PORT: String(barePort),
       FLOOR_PORT: String(floorPort),
+      FLOOR_HASH_PORT: String(floorHashPort),
       JENKINS_JWT_SECRET: secret,
     });
 
@@ -91,6 +92,7 @@ export async function run({ log }) {
     const botUrl = `http://127.0.0.1:${port}/webhooks/jenkins`;
     const bareUrl = `http://127.0.0.1:${barePort}/webhooks/jenkins`;
     const floorUrl = `http://127.0.0.1:${floorPort}/webhooks/jenkins`;
+    const floorHashUrl = `http://127.0.0.1:${floorHashPort}/webhooks/jenkins`;
     const ask = (m) =>
       new Promise((resolve) => {
         server.child.once('message', resolve);
@@ -111,16 +113,17 @@ export async function run({ log }) {
     };
     const target = {
       floor: (concurrency, reqs, measured) => load('floor', floorUrl, concurrency, reqs, measured),
+      hashed: (concurrency, reqs, measured) => load('hashed', floorHashUrl, concurrency, reqs, measured),
       bot: (concurrency, reqs, measured) => load('bot', botUrl, concurrency, reqs, measured),
       bare: (concurrency, reqs, measured) => load('bare', bareUrl, concurrency, reqs, measured),
     };
-    const names = ['bot', 'floor', 'bare'];
+    const names = ['bot', 'floor', 'hashed', 'bare'];
     for (const name of names) await target[name](1, prepare(WARMUP), false);
 
     const rows = [];
     const summary = [];
     for (const c of LEVELS) {
-      const runs = { bot: [], floor: [], bare: [] };
+      const runs = { bot: [], floor: [], hashed: [], bare: [] };
       for (let r = 0; r < ROUNDS; r++) {
         log(`concurrency ${c}, round ${r + 1} of ${ROUNDS}`);
         for (const name of r % 2 === 0 ? names : [...names].reverse()) runs[name].push(await target[name](c, prepare(REQUESTS)));
@@ -132,6 +135,8 @@ export async function run({ log }) {
         fmt(m('bot', key)),
         fmt(m('floor', key)),
         ratio(m('bot', key), m('floor', key)),
+        fmt(m('hashed', key)),
+        ratio(m('bot', key), m('hashed', key)),
         fmt(m('bare', key)),
         ratio(m('bot', key), m('bare', key)),
       ];
@@ -161,6 +166,8 @@ export async function run({ log }) {
             'release-bot `POST /webhooks/jenkins`',
             'floor: express JSON + one durable insert',
             'bot / floor',
+            'floor + the reported file read and its sha256 checked',
+            'bot / floor+file',
             'bare express JSON endpoint',
             'bot / bare',
           ],
@@ -168,9 +175,10 @@ export async function run({ log }) {
         },
       ],
       notes: [
-        'The three servers run in one process (the bot through serve(), as `release-bot serve` does; the floor and the bare app on their own ports); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
+        'The four servers run in one process (the bot through serve(), as `release-bot serve` does; the floors and the bare app on their own ports); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
         'A bot request: HS256 JWT verification (aud, exp, jti, body_sha256), payload validation, the staging check (path containment, the file copied into the quarantine and hashed, no extra file) and one SQLite commit (WAL, synchronous=FULL, so it waits for the disk) holding the jti replay record, the staged build and its audit entry.',
         'The floor (issue 14, goal: the bot at 0.8x its throughput or better) parses the JSON, inserts one row into its own SQLite database opened as the bot opens its own (WAL, synchronous=FULL: the commit waits for the disk) and answers 202: what any webhook that durably records a report costs.',
+        'The floor does no hashing and touches no file. Each bot report reads and hashes one 4 KiB file (its quarantine copy): the second baseline is the floor that also reads the reported file from the staging directory (fs/promises readFile: open, fstat, read, close) and checks its sha256 before the insert, the least any webhook that verifies the staged bytes costs, without the copy into a quarantine.',
         'The bare endpoint parses the JSON and answers 202: what any webhook costs before it does anything.',
       ],
     };
