@@ -85,7 +85,7 @@ describe('a staged report costs few thread-pool hops', () => {
   });
 });
 
-describe('sha256Handle with a size hint', () => {
+describe('an open file hashed or copied', () => {
   let work: string;
   beforeAll(() => {
     work = mkdtempSync(path.join(tmpdir(), 'hash-hint-'));
@@ -94,78 +94,72 @@ describe('sha256Handle with a size hint', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('a hint smaller than the file (it grew since its fstat): the whole file is hashed, in full-size reads after the first', async () => {
-    const bytes = randomBytes((9 << 20) + 5);
-    const file = path.join(work, 'grown.bin');
-    writeFileSync(file, bytes);
-    const handle = await open(file, 'r');
-    try {
-      const { result, counts } = await fsRequests(() => sha256Handle(handle, 0));
-      expect(result).toEqual({ sha256: sha(bytes), size: bytes.length });
-      // 1 byte, then 4 MiB reads: 1 + 3 (9 MiB + 4 bytes left) + the read that finds the end; no fstat.
-      expect(Object.fromEntries(counts)).toEqual({ FSREQPROMISE: 5 });
-    } finally {
-      await handle.close();
-    }
+  describe('sha256Handle with a size hint', () => {
+    it('a hint smaller than the file (it grew since its fstat): the whole file is hashed, in full-size reads after the first', async () => {
+      const bytes = randomBytes((9 << 20) + 5);
+      const file = path.join(work, 'grown.bin');
+      writeFileSync(file, bytes);
+      const handle = await open(file, 'r');
+      try {
+        const { result, counts } = await fsRequests(() => sha256Handle(handle, 0));
+        expect(result).toEqual({ sha256: sha(bytes), size: bytes.length });
+        // 1 byte, then 4 MiB reads: 1 + 3 (9 MiB + 4 bytes left) + the read that finds the end; no fstat.
+        expect(Object.fromEntries(counts)).toEqual({ FSREQPROMISE: 5 });
+      } finally {
+        await handle.close();
+      }
+    });
+
+    it('a right hint: one read of the file and one that finds its end, no fstat', async () => {
+      const bytes = randomBytes(4096);
+      const file = path.join(work, 'small.bin');
+      writeFileSync(file, bytes);
+      const handle = await open(file, 'r');
+      try {
+        const { result, counts } = await fsRequests(() => sha256Handle(handle, 4096));
+        expect(result).toEqual({ sha256: sha(bytes), size: 4096 });
+        expect(Object.fromEntries(counts)).toEqual({ FSREQPROMISE: 2 });
+      } finally {
+        await handle.close();
+      }
+    });
   });
 
-  it('a right hint: one read of the file and one that finds its end, no fstat', async () => {
-    const bytes = randomBytes(4096);
-    const file = path.join(work, 'small.bin');
-    writeFileSync(file, bytes);
-    const handle = await open(file, 'r');
-    try {
-      const { result, counts } = await fsRequests(() => sha256Handle(handle, 4096));
-      expect(result).toEqual({ sha256: sha(bytes), size: 4096 });
-      expect(Object.fromEntries(counts)).toEqual({ FSREQPROMISE: 2 });
-    } finally {
-      await handle.close();
-    }
-  });
-});
+  describe('copySmallWithSha256', () => {
+    it('copies the file 0444 and returns the sha256 of the copy', async () => {
+      const bytes = randomBytes(1000);
+      writeFileSync(path.join(work, 'a.bin'), bytes);
+      const handle = await open(path.join(work, 'a.bin'), 'r');
+      try {
+        await expect(copySmallWithSha256(handle, path.join(work, 'a.copy'), 1000)).resolves.toEqual({ sha256: sha(bytes), size: 1000 });
+      } finally {
+        await handle.close();
+      }
+      expect(readFileSync(path.join(work, 'a.copy')).equals(bytes)).toBe(true);
+      expect(statSync(path.join(work, 'a.copy')).mode & 0o777).toBe(0o444);
+    });
 
-describe('copySmallWithSha256', () => {
-  let work: string;
-  beforeAll(() => {
-    work = mkdtempSync(path.join(tmpdir(), 'copy-small-'));
-  });
-  afterAll(() => {
-    rmSync(work, { recursive: true, force: true });
-  });
+    it('a file larger than its fstat said (grown by the build side): one byte more is read, never the rest', async () => {
+      writeFileSync(path.join(work, 'grown.bin'), randomBytes(64 * 1024));
+      const handle = await open(path.join(work, 'grown.bin'), 'r');
+      try {
+        await expect(copySmallWithSha256(handle, path.join(work, 'grown.copy'), 10)).resolves.toMatchObject({ size: 11 });
+      } finally {
+        await handle.close();
+      }
+      expect(statSync(path.join(work, 'grown.copy')).size).toBe(11);
+    });
 
-  it('copies the file 0444 and returns the sha256 of the copy', async () => {
-    const bytes = randomBytes(1000);
-    writeFileSync(path.join(work, 'a.bin'), bytes);
-    const handle = await open(path.join(work, 'a.bin'), 'r');
-    try {
-      await expect(copySmallWithSha256(handle, path.join(work, 'a.copy'), 1000)).resolves.toEqual({ sha256: sha(bytes), size: 1000 });
-    } finally {
-      await handle.close();
-    }
-    expect(readFileSync(path.join(work, 'a.copy')).equals(bytes)).toBe(true);
-    expect(statSync(path.join(work, 'a.copy')).mode & 0o777).toBe(0o444);
-  });
-
-  it('a file larger than its fstat said (grown by the build side): one byte more is read, never the rest', async () => {
-    writeFileSync(path.join(work, 'grown.bin'), randomBytes(64 * 1024));
-    const handle = await open(path.join(work, 'grown.bin'), 'r');
-    try {
-      await expect(copySmallWithSha256(handle, path.join(work, 'grown.copy'), 10)).resolves.toMatchObject({ size: 11 });
-    } finally {
-      await handle.close();
-    }
-    expect(statSync(path.join(work, 'grown.copy')).size).toBe(11);
-  });
-
-  it('never writes over an existing file', async () => {
-    writeFileSync(path.join(work, 'b.bin'), 'b');
-    writeFileSync(path.join(work, 'b.copy'), 'already there');
-    const handle = await open(path.join(work, 'b.bin'), 'r');
-    try {
-      await expect(copySmallWithSha256(handle, path.join(work, 'b.copy'), 1)).rejects.toThrow(/EEXIST/);
-    } finally {
-      await handle.close();
-    }
-    expect(readFileSync(path.join(work, 'b.copy'), 'utf8')).toBe('already there');
+    it('never writes over an existing file', async () => {
+      writeFileSync(path.join(work, 'b.bin'), 'b');
+      writeFileSync(path.join(work, 'b.copy'), 'already there');
+      const handle = await open(path.join(work, 'b.bin'), 'r');
+      try {
+        await expect(copySmallWithSha256(handle, path.join(work, 'b.copy'), 1)).rejects.toThrow(/EEXIST/);
+      } finally {
+        await handle.close();
+      }
+      expect(readFileSync(path.join(work, 'b.copy'), 'utf8')).toBe('already there');
+    });
   });
 });
