@@ -5,7 +5,8 @@
 // $FLOOR_HASH_PORT the floor that also reads the reported file from the staging directory and checks its
 // sha256 (what any webhook that verifies the staged bytes must do, without the bot's quarantine copy).
 // Prints one JSON line when all listen; SIGTERM stops them. BENCH_CPU_PROF (bench/jenkins-webhook.js):
-// the process's CPU profile between the messages {profile: 'start'} and {profile: 'stop', file}.
+// the process's CPU profile between the messages {profile: 'start'} and {profile: 'stop', file}; 'cpu':
+// the CPU time it has used.
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -68,6 +69,11 @@ process.on('message', async (m) => {
     await inspector.post('Profiler.enable');
     await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
     await inspector.post('Profiler.start');
+  } else if (m === 'cpu') {
+    // The process's CPU time so far (user + system, ms): the bench takes the difference over a run.
+    const { user, system } = process.cpuUsage();
+    process.send({ cpuMs: (user + system) / 1000 });
+    return;
   } else if (m?.profile === 'stop') {
     const { profile } = await inspector.post('Profiler.stop');
     inspector.disconnect();
