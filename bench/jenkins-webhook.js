@@ -1,7 +1,7 @@
 // Part 2: Jenkins webhook throughput and latency. Signed build-ready reports (HS256 JWT bound to the
 // body: verify, validation, staging check of the files, record in SQLite) against its floor, a bare
-// express JSON endpoint making one durable SQLite insert per request, and a bare express JSON endpoint,
-// all in the same server process, interleaved.
+// express JSON endpoint making one durable SQLite insert per request, that floor reading and hashing the
+// reported file too, and a bare express JSON endpoint, all in the same server process, interleaved.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,11 +59,12 @@ export async function run({ log }) {
       '        type: directory',
       `        path: ${root}/out/{project}/{version}`,
     ].join('\n');
-    const [port, barePort, floorPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, barePort, floorPort, floorHashPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const env = botEnv(root, conjur, apiKey, projectYaml, {
       PORT: String(port),
       BARE_PORT: String(barePort),
       FLOOR_PORT: String(floorPort),
+      FLOOR_HASH_PORT: String(floorHashPort),
       JENKINS_JWT_SECRET: secret,
     });
 
@@ -82,23 +83,50 @@ export async function run({ log }) {
         );
       });
 
-    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], { env, cwd: repoRoot });
+    server = startProcess(process.execPath, [path.join(repoRoot, 'bench', 'jenkins-servers-child.js')], {
+      env,
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     await waitForOutput(server, /"ready":true/);
     const botUrl = `http://127.0.0.1:${port}/webhooks/jenkins`;
     const bareUrl = `http://127.0.0.1:${barePort}/webhooks/jenkins`;
     const floorUrl = `http://127.0.0.1:${floorPort}/webhooks/jenkins`;
-    const target = {
-      floor: (concurrency, reqs) => runLoad({ url: floorUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
-      bot: (concurrency, reqs) => runLoad({ url: botUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
-      bare: (concurrency, reqs) => runLoad({ url: bareUrl, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 }),
+    const floorHashUrl = `http://127.0.0.1:${floorHashPort}/webhooks/jenkins`;
+    const ask = (m) =>
+      new Promise((resolve) => {
+        server.child.once('message', resolve);
+        server.child.send(m);
+      });
+    // BENCH_CPU_PROF=<dir>: the server process's CPU profile of each measured run (<name>-c<concurrency>-<round>.cpuprofile).
+    const profiled = new Map();
+    const load = async (name, url, concurrency, reqs, measured = true) => {
+      const key = `${name}-c${concurrency}`;
+      const file =
+        process.env.BENCH_CPU_PROF && measured
+          ? path.join(process.env.BENCH_CPU_PROF, `${key}-${profiled.set(key, (profiled.get(key) ?? 0) + 1).get(key)}.cpuprofile`)
+          : undefined;
+      if (file) await ask({ profile: 'start' });
+      const before = (await ask('cpu')).cpuMs;
+      const result = await runLoad({ url, concurrency, requests: reqs.length, build: (i) => reqs[i], expect: 202 });
+      // CPU per request of the server process: what the disk's waits (the noise of a shared machine) do not change.
+      result.cpuMs = ((await ask('cpu')).cpuMs - before) / reqs.length;
+      if (file) await ask({ profile: 'stop', file });
+      return result;
     };
-    const names = ['bot', 'floor', 'bare'];
-    for (const name of names) await target[name](1, prepare(WARMUP));
+    const target = {
+      floor: (concurrency, reqs, measured) => load('floor', floorUrl, concurrency, reqs, measured),
+      hashed: (concurrency, reqs, measured) => load('hashed', floorHashUrl, concurrency, reqs, measured),
+      bot: (concurrency, reqs, measured) => load('bot', botUrl, concurrency, reqs, measured),
+      bare: (concurrency, reqs, measured) => load('bare', bareUrl, concurrency, reqs, measured),
+    };
+    const names = ['bot', 'floor', 'hashed', 'bare'];
+    for (const name of names) await target[name](1, prepare(WARMUP), false);
 
     const rows = [];
     const summary = [];
     for (const c of LEVELS) {
-      const runs = { bot: [], floor: [], bare: [] };
+      const runs = { bot: [], floor: [], hashed: [], bare: [] };
       for (let r = 0; r < ROUNDS; r++) {
         log(`concurrency ${c}, round ${r + 1} of ${ROUNDS}`);
         for (const name of r % 2 === 0 ? names : [...names].reverse()) runs[name].push(await target[name](c, prepare(REQUESTS)));
@@ -110,6 +138,8 @@ export async function run({ log }) {
         fmt(m('bot', key)),
         fmt(m('floor', key)),
         ratio(m('bot', key), m('floor', key)),
+        fmt(m('hashed', key)),
+        ratio(m('bot', key), m('hashed', key)),
         fmt(m('bare', key)),
         ratio(m('bot', key), m('bare', key)),
       ];
@@ -117,6 +147,7 @@ export async function run({ log }) {
         row('throughput (req/s)', 'rps', (v) => v.toFixed(0)),
         row('latency p50 (ms)', 'p50', ms),
         row('latency p99 (ms)', 'p99', ms),
+        row('server CPU per request (ms)', 'cpuMs', ms),
       );
       summary.push({
         figure: `webhook at concurrency ${c}: req/s (p99 ms), vs one durable SQLite insert per request`,
@@ -139,6 +170,8 @@ export async function run({ log }) {
             'release-bot `POST /webhooks/jenkins`',
             'floor: express JSON + one durable insert',
             'bot / floor',
+            'floor + the reported file read and its sha256 checked',
+            'bot / floor+file',
             'bare express JSON endpoint',
             'bot / bare',
           ],
@@ -146,9 +179,10 @@ export async function run({ log }) {
         },
       ],
       notes: [
-        'The three servers run in one process (the bot through serve(), as `release-bot serve` does; the floor and the bare app on their own ports); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
+        'The four servers run in one process (the bot through serve(), as `release-bot serve` does; the floors and the bare app on their own ports); the load generator is this process, on keep-alive connections. Tokens and bodies are made before each run starts.',
         'A bot request: HS256 JWT verification (aud, exp, jti, body_sha256), payload validation, the staging check (path containment, the file copied into the quarantine and hashed, no extra file) and one SQLite commit (WAL, synchronous=FULL, so it waits for the disk) holding the jti replay record, the staged build and its audit entry.',
         'The floor (issue 14, goal: the bot at 0.8x its throughput or better) parses the JSON, inserts one row into its own SQLite database opened as the bot opens its own (WAL, synchronous=FULL: the commit waits for the disk) and answers 202: what any webhook that durably records a report costs.',
+        'The floor does no hashing and touches no file. Each bot report reads and hashes one 4 KiB file (its quarantine copy): the second baseline is the floor that also reads the reported file from the staging directory (fs/promises readFile: open, fstat, read, close) and checks its sha256 before the insert, the least any webhook that verifies the staged bytes costs, without the copy into a quarantine.',
         'The bare endpoint parses the JSON and answers 202: what any webhook costs before it does anything.',
       ],
     };

@@ -1,10 +1,11 @@
-import { chmod, mkdir, rename, statfs, utimes } from 'node:fs/promises';
+import { chmodSync, mkdirSync, renameSync, statfsSync } from 'node:fs';
+import { chmod, mkdir, rename, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ReleaseBotError } from '../errors.js';
 import type { ArtifactFile } from '../publishing/types.js';
 import { openFilePath } from './dirfd.js';
-import { copyHandleWithSha256 } from './hash.js';
+import { copyHandleWithSha256, copySmallWithSha256, SMALL_COPY_BYTES } from './hash.js';
 import type { Problems, StagingLimits } from './limits.js';
 import { removeTree } from './remove-tree.js';
 
@@ -30,6 +31,8 @@ export interface CopyIn {
   /** Every directory the files are in, to close (0555) once they are all there. */
   dirs: Set<string>;
   total: number;
+  /** When the copy began (ms since the epoch). */
+  startedAt: number;
 }
 
 /**
@@ -56,10 +59,15 @@ export async function copyFileIn(dir: FileHandle, rel: string, c: CopyIn): Promi
       c.problems.add(`the files are larger than staging.max_total_bytes (${c.limits.maxTotalBytes} bytes) together`);
       return false;
     }
-    if (!(await leavesFreeSpace(c, rel, opened.size))) return false;
+    if (!leavesFreeSpace(c, rel, opened.size)) return false;
     for (let d = path.posix.dirname(rel); d !== '.'; d = path.posix.dirname(d)) c.dirs.add(d);
-    await mkdir(path.dirname(path.join(c.incoming, rel)), { recursive: true, mode: 0o700 });
-    const copy = await copyHandleWithSha256(opened.handle, path.join(c.incoming, rel));
+    // A file at the top of the tree goes straight into `incoming/<random>`, made by the caller.
+    if (path.posix.dirname(rel) !== '.') await mkdir(path.dirname(path.join(c.incoming, rel)), { recursive: true, mode: 0o700 });
+    const to = path.join(c.incoming, rel);
+    const copy =
+      opened.size <= SMALL_COPY_BYTES
+        ? await copySmallWithSha256(opened.handle, to, opened.size)
+        : await copyHandleWithSha256(opened.handle, to, opened.size);
     // The size and free space were checked at open; a file grown (or cut) since is not the file checked.
     if (copy.size !== opened.size) {
       c.problems.add(
@@ -78,9 +86,10 @@ export async function copyFileIn(dir: FileHandle, rel: string, c: CopyIn): Promi
 }
 
 /** Fail closed before the bot's own disk fills: the audit chain and the database live there too. */
-async function leavesFreeSpace(c: CopyIn, rel: string, size: number): Promise<boolean> {
+function leavesFreeSpace(c: CopyIn, rel: string, size: number): boolean {
   if (c.limits.minFreeBytes <= 0) return true;
-  const fsStat = await statfs(c.root);
+  // The bot's own disk, where SQLite already waits synchronously: no hop through the thread pool.
+  const fsStat = statfsSync(c.root);
   const free = fsStat.bavail * fsStat.bsize;
   if (free - size >= c.limits.minFreeBytes) return true;
   c.problems.add(
@@ -89,18 +98,34 @@ async function leavesFreeSpace(c: CopyIn, rel: string, size: number): Promise<bo
   return false;
 }
 
+/** A copy that took less than this leaves its tree fresh for gc (GC_GRACE_MS is an hour). */
+const FRESH_MS = 60_000;
+
+/** Moves `from` to `to`, creating the parent of `to` (the quarantine's `trees/`) when it is missing: after an operator removed it. */
+function renameInto(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+    renameSync(from, to);
+  }
+}
+
 /**
  * Closes the incoming tree (0555, deepest first) and moves it to its content address, or keeps the tree
  * already there when `intact` says it holds these files: the copies are not fsync'd (Quarantine), so
  * a tree a crash left torn is replaced by this copy instead of being kept for good.
  */
 export async function sealTree(c: CopyIn, tree: string, intact?: (tree: string) => Promise<boolean>): Promise<void> {
-  // Deepest first: a 0555 directory can no longer get entries.
-  for (const d of [...c.dirs].sort((a, b) => b.length - a.length)) await chmod(path.join(c.incoming, d), 0o555);
+  // The bot's own disk, synchronously (as copySmallWithSha256 writes it). Deepest first: a 0555 directory can no longer get entries.
+  for (const d of [...c.dirs].sort((a, b) => b.length - a.length)) chmodSync(path.join(c.incoming, d), 0o555);
   try {
     // Renamed while still writable (moving a directory updates its ".."), then closed.
-    await rename(c.incoming, tree);
-    await chmod(tree, 0o555);
+    renameInto(c.incoming, tree);
+    chmodSync(tree, 0o555);
+    // Its mtime (gc's clock) is when this copy made its last top-level entry, moments ago: no utimes needed.
+    if (Date.now() - c.startedAt < FRESH_MS) return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
@@ -116,7 +141,8 @@ export async function sealTree(c: CopyIn, tree: string, intact?: (tree: string) 
       await removeTree(torn);
     }
   }
-  // Fresh for gc's grace period, until the staged build that names it is recorded.
+  // Fresh for gc's grace period, until the staged build that names it is recorded: a tree kept from an
+  // earlier stage (or a copy that took long) may be as old as gc's grace.
   const now = new Date();
   await utimes(tree, now, now);
 }

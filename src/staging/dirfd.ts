@@ -54,14 +54,13 @@ async function openChild(
   parent: FileHandle,
   name: string,
   rel: string,
-  wanted: 'directory' | 'file',
   notWanted: (st: Stats) => string | undefined,
 ): Promise<{ handle: FileHandle; st: Stats }> {
   let handle: FileHandle;
   try {
-    handle = await open(childPath(parent, name), wanted === 'directory' ? DIR_FLAGS : FILE_FLAGS);
+    handle = await open(childPath(parent, name), FILE_FLAGS);
   } catch (err) {
-    throw refusal(rel, err as NodeJS.ErrnoException, wanted);
+    throw refusal(rel, err as NodeJS.ErrnoException, 'file');
   }
   const st = await handle.stat();
   const why = notWanted(st);
@@ -72,10 +71,17 @@ async function openChild(
   return { handle, st };
 }
 
-/** Opens the sub-directory `name` of `parent`; a symlink or anything but a directory is refused. */
+/**
+ * Opens the sub-directory `name` of `parent`; a symlink or anything but a directory is refused. No
+ * fstat: the kernel refuses both at the open (O_NOFOLLOW: ELOOP for a symlink as the last component;
+ * O_DIRECTORY: ENOTDIR for anything but a directory), so a descriptor this returns is a directory.
+ */
 export async function openChildDir(parent: FileHandle, name: string, rel = name): Promise<FileHandle> {
-  const opened = await openChild(parent, name, rel, 'directory', (st) => (st.isDirectory() ? undefined : `${rel} is not a directory`));
-  return opened.handle;
+  try {
+    return await open(childPath(parent, name), DIR_FLAGS);
+  } catch (err) {
+    throw refusal(rel, err as NodeJS.ErrnoException, 'directory');
+  }
 }
 
 /** An open regular file with its size and allocated 512-byte blocks, as fstat'ed at open. */
@@ -87,7 +93,7 @@ export interface OpenedFile {
 
 /** Opens the regular file `name` of `parent` for reading; a symlink, FIFO, socket or device is refused. */
 export async function openChildFile(parent: FileHandle, name: string, rel = name): Promise<OpenedFile> {
-  const { handle, st } = await openChild(parent, name, rel, 'file', (st) =>
+  const { handle, st } = await openChild(parent, name, rel, (st) =>
     st.isFile() ? undefined : `${rel} is ${st.isDirectory() ? 'a directory' : 'a special file'}: only plain files can be staged`,
   );
   return { handle, size: st.size, blocks: st.blocks };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
@@ -83,8 +84,7 @@ export class Quarantine {
       if (!problems.empty) throw problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
       return await this.copyIn(dir, present, expected, req.limits);
     } finally {
-      await dir?.close();
-      await stagingRoot.close();
+      await Promise.all([dir?.close(), stagingRoot.close()]);
     }
   }
 
@@ -102,11 +102,19 @@ export class Quarantine {
     expected: ReadonlyMap<string, string> | undefined,
     limits: StagingLimits,
   ): Promise<ArtifactFile[]> {
-    await mkdir(path.join(this.root, 'trees'), { recursive: true, mode: 0o700 });
-    await mkdir(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
     const incoming = path.join(this.root, 'incoming', randomBytes(12).toString('hex'));
-    await mkdir(incoming, { mode: 0o700 });
-    const c: CopyIn = { root: this.root, incoming, limits, expected, problems: new Problems(), files: [], dirs: new Set(), total: 0 };
+    this.mkdirIncoming(incoming);
+    const c: CopyIn = {
+      root: this.root,
+      incoming,
+      limits,
+      expected,
+      problems: new Problems(),
+      files: [],
+      dirs: new Set(),
+      total: 0,
+      startedAt: Date.now(),
+    };
     try {
       for (const rel of wanted) if (!(await copyFileIn(dir, rel, c))) break;
       if (!c.problems.empty) throw c.problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
@@ -115,6 +123,21 @@ export class Quarantine {
     } catch (err) {
       await removeTree(incoming).catch(() => undefined);
       throw err;
+    }
+  }
+
+  /**
+   * Makes `incoming/<random>` (0700), and the quarantine's `trees/` and `incoming/` when they are missing:
+   * once, not at every stage. On the bot's own disk, synchronously (see copySmallWithSha256).
+   */
+  private mkdirIncoming(incoming: string): void {
+    try {
+      mkdirSync(incoming, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(path.join(this.root, 'trees'), { recursive: true, mode: 0o700 });
+      mkdirSync(path.join(this.root, 'incoming'), { recursive: true, mode: 0o700 });
+      mkdirSync(incoming, { mode: 0o700 });
     }
   }
 

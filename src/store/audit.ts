@@ -1,5 +1,6 @@
 import type { AuditActor, AuditEntry } from '../audit/entries.js';
 import type { Db } from './db.js';
+import { statement } from './statements.js';
 
 /** A row of `audit_log` (migration 1) as SQLite returns it. */
 export interface AuditRow {
@@ -52,14 +53,13 @@ export class AuditRows {
   append(make: (lastHash: string | undefined) => NewAuditRow): { seq: number; row: NewAuditRow } {
     return this.db
       .transaction(() => {
-        const last = this.db.prepare('SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
+        const last = statement(this.db, 'SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1').get() as { hash: string } | undefined;
         const row = make(last?.hash);
-        const info = this.db
-          .prepare(
-            `INSERT INTO audit_log (id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash)
+        const info = statement(
+          this.db,
+          `INSERT INTO audit_log (id, at, type, project, version, release_id, actor_json, data_json, prev_hash, hash)
              VALUES (@id, @at, @type, @project, @version, @release_id, @actor_json, @data_json, @prev_hash, @hash)`,
-          )
-          .run(row);
+        ).run(row);
         return { seq: Number(info.lastInsertRowid), row };
       })
       .immediate();

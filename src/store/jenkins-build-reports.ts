@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { statement } from './statements.js';
 
 /** A Jenkins build, as a token without `jti` names it: the issuer (`iss`, '' when absent), the job's full name and the build number. */
 export interface JenkinsBuildKey {
@@ -87,38 +88,42 @@ export class JenkinsBuildReports {
     state: 'staging' | 'staged',
   ): boolean {
     const stale = new Date(this.now().getTime() - STALE_CLAIM_MS).toISOString();
-    this.db
-      .prepare(
-        `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`,
-      )
-      .run(key.issuer, key.job, key.number, stale);
-    const info = this.db
-      .prepare(
-        `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
+    statement(
+      this.db,
+      `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging' AND claimed_at < ?`,
+    ).run(key.issuer, key.job, key.number, stale);
+    const info = statement(
+      this.db,
+      `INSERT INTO jenkins_build_reports (issuer, job, build_number, project, version, body_sha256, state, claimed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issuer, job, build_number) DO NOTHING`,
-      )
-      .run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, state, this.now().toISOString());
+    ).run(key.issuer, key.job, key.number, report.project, report.version, report.bodySha256, state, this.now().toISOString());
     return info.changes === 1;
   }
 
   /** The claim's report was staged: from now on only its replay is answered (and changes nothing). */
   confirm(key: JenkinsBuildKey): void {
-    this.db
-      .prepare(`UPDATE jenkins_build_reports SET state = 'staged' WHERE issuer = ? AND job = ? AND build_number = ?`)
-      .run(key.issuer, key.job, key.number);
+    statement(this.db, `UPDATE jenkins_build_reports SET state = 'staged' WHERE issuer = ? AND job = ? AND build_number = ?`).run(
+      key.issuer,
+      key.job,
+      key.number,
+    );
   }
 
   /** Staging failed (files not there yet, a digest differs): the build may report again. */
   release(key: JenkinsBuildKey): void {
-    this.db
-      .prepare(`DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging'`)
-      .run(key.issuer, key.job, key.number);
+    statement(this.db, `DELETE FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ? AND state = 'staging'`).run(
+      key.issuer,
+      key.job,
+      key.number,
+    );
   }
 
   get(key: JenkinsBuildKey): JenkinsBuildReport | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ?')
-      .get(key.issuer, key.job, key.number) as Row | undefined;
+    const row = statement(this.db, 'SELECT * FROM jenkins_build_reports WHERE issuer = ? AND job = ? AND build_number = ?').get(
+      key.issuer,
+      key.job,
+      key.number,
+    ) as Row | undefined;
     return row && toReport(row);
   }
 }

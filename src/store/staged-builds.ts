@@ -1,5 +1,6 @@
 import type { ArtifactFile, BuildInfo, StagedArtifact } from '../publishing/types.js';
 import type { Db } from './db.js';
+import { statement } from './statements.js';
 
 export interface StagedBuild {
   id: number;
@@ -61,9 +62,10 @@ export class StagedBuilds {
   constructor(private readonly db: Db) {}
 
   current(project: string, version: string): StagedBuild | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM staged_builds WHERE project = ? AND version = ? AND superseded_at IS NULL')
-      .get(project, version) as Row | undefined;
+    const row = statement(this.db, 'SELECT * FROM staged_builds WHERE project = ? AND version = ? AND superseded_at IS NULL').get(
+      project,
+      version,
+    ) as Row | undefined;
     return row && toStaged(row);
   }
 
@@ -102,30 +104,31 @@ export class StagedBuilds {
   insert(s: Omit<StagedBuild, 'id'>): StagedBuild {
     return this.db
       .transaction(() => {
-        this.db
-          .prepare('UPDATE staged_builds SET superseded_at = ? WHERE project = ? AND version = ? AND superseded_at IS NULL')
-          .run(s.stagedAt, s.project, s.version);
+        statement(this.db, 'UPDATE staged_builds SET superseded_at = ? WHERE project = ? AND version = ? AND superseded_at IS NULL').run(
+          s.stagedAt,
+          s.project,
+          s.version,
+        );
         const files = s.artifact.kind === 'files' ? JSON.stringify(s.artifact.files) : JSON.stringify({ tlsVerify: s.artifact.tlsVerify });
-        const info = this.db
-          .prepare(
-            `INSERT INTO staged_builds (project, version, artifact_kind, files_json, image_ref, image_digest, build_job, build_number, build_url, build_commit, reported_by, fingerprint, staged_at)
+        const info = statement(
+          this.db,
+          `INSERT INTO staged_builds (project, version, artifact_kind, files_json, image_ref, image_digest, build_job, build_number, build_url, build_commit, reported_by, fingerprint, staged_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            s.project,
-            s.version,
-            s.artifact.kind,
-            files,
-            s.artifact.kind === 'docker' ? s.artifact.ref : null,
-            s.artifact.kind === 'docker' ? s.artifact.digest : null,
-            s.build.job ?? null,
-            s.build.number ?? null,
-            s.build.url ?? null,
-            s.build.commit ?? null,
-            s.reportedBy,
-            s.fingerprint,
-            s.stagedAt,
-          );
+        ).run(
+          s.project,
+          s.version,
+          s.artifact.kind,
+          files,
+          s.artifact.kind === 'docker' ? s.artifact.ref : null,
+          s.artifact.kind === 'docker' ? s.artifact.digest : null,
+          s.build.job ?? null,
+          s.build.number ?? null,
+          s.build.url ?? null,
+          s.build.commit ?? null,
+          s.reportedBy,
+          s.fingerprint,
+          s.stagedAt,
+        );
         return { ...s, id: Number(info.lastInsertRowid) };
       })
       .immediate();

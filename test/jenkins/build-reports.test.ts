@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { openDatabase } from '../../src/store/db.js';
 import { JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import { makeTmpDir } from '../support/tmp.js';
@@ -38,6 +39,20 @@ describe('JenkinsBuildReports (one report per build for tokens without jti)', ()
     expect(reports.claim(key, report)).toMatchObject({ kind: 'other', report: { state: 'staging' } });
     now = new Date(now.getTime() + 31 * 60_000);
     expect(reports.claim(key, report).kind).toBe('claimed');
+    db.close();
+  });
+
+  it("a build's report prepares its statements once per connection (src/store/statements.ts), not per report", () => {
+    const db = openDatabase(tmp.dir);
+    const reports = new JenkinsBuildReports(db);
+    expect(reports.get(key)).toBeUndefined();
+    reports.claimStaged(key, report);
+    const spy = jest.spyOn(db, 'prepare');
+    const next = { ...key, number: key.number + 1 };
+    expect(reports.get(next)).toBeUndefined();
+    expect(new JenkinsBuildReports(db).claimStaged(next, report)).toBe(true);
+    expect(reports.get(next)).toMatchObject({ state: 'staged', number: next.number });
+    expect(spy).not.toHaveBeenCalled();
     db.close();
   });
 });
