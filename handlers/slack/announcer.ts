@@ -14,31 +14,13 @@ import { readinessMessage, type ReadinessView } from './messages/readiness.js';
 import { destinationFinishedMessage, releaseProgressMessage, type ProgressView } from './messages/release-progress.js';
 import { releaseSummaryMessage } from './messages/release-summary.js';
 import { yankSummaryMessage } from './messages/yank-summary.js';
+import { ReleaseMessage, UPDATE_INTERVAL_MS, type Thread } from './release-message.js';
 
-/**
- * Slack rate-limits chat.update per channel: a release's message is replaced at most once per this
- * interval, with the latest state (the ones in between are never sent; the final one always is).
- * The progress interval may be set longer (mountSlack's `updateIntervalMs`); the audit summary waits
- * only for this one.
- */
-export const UPDATE_INTERVAL_MS = 1000;
+export { UPDATE_INTERVAL_MS } from './release-message.js';
 
-interface Thread {
-  channel: string;
-  /** The ts of the one message this thread hangs from, once Slack answered. */
-  ts: Promise<string | undefined>;
-  /** Calls for one message run in order: the update never overtakes the post it updates. */
-  queue: Promise<void>;
-}
-
-interface TrackedRelease extends Thread {
+interface TrackedRelease {
+  message: ReleaseMessage;
   view: ProgressView;
-  /** The message to show next, when newer than the one shown; `final` is the audit summary. */
-  latest?: { message: SlackMessage; final: boolean } | undefined;
-  /** An update is waiting for its turn (at `at`, ms since the epoch): later changes only replace `latest`. */
-  due?: { at: number; timer: ReturnType<typeof setTimeout>; fire: () => void } | undefined;
-  /** When the message was last written (posted or updated), in ms since the epoch. */
-  lastWrite: number;
 }
 
 /**
@@ -84,22 +66,14 @@ export class ReleaseAnnouncer {
         resumeOf: release.resumeOf,
         destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
       };
-      const tracked: TrackedRelease = {
-        channel: project.channel,
-        ts: Promise.resolve(undefined),
-        queue: Promise.resolve(),
-        view,
-        lastWrite: Date.now(),
-      };
-      tracked.ts = this.chat.post(project.channel, releaseProgressMessage(view)).then(async (posted) => {
-        tracked.lastWrite = Date.now();
-        // Recorded before anything hangs from it: a crash after a thread reply still finds the message to update.
-        if (posted) await this.recordMessage(release.id, project.channel, posted);
-        return posted;
+      const message = new ReleaseMessage(project.channel, releaseProgressMessage(view), {
+        chat: this.chat,
+        intervalMs: this.updateIntervalMs,
+        enqueue: (thread, work) => this.enqueue(thread, work),
+        track: (p) => this.track(p),
+        posted: (ts) => this.recordMessage(release.id, project.channel, ts),
       });
-      tracked.queue = tracked.ts.then(() => undefined);
-      this.releases.set(release.id, tracked);
-      this.track(tracked.queue);
+      this.releases.set(release.id, { message, view });
     });
     ev.on('release-state', ({ releaseId, state }) => {
       const t = this.releases.get(releaseId);
@@ -114,6 +88,7 @@ export class ReleaseAnnouncer {
       if (d) d.running = true;
       // Shown in the message ("running"), not in the thread: the thread gets one reply per outcome.
       this.updateMain(t);
+      t.message.post();
     });
     ev.on('destination-finished', ({ releaseId, outcome }) => {
       const t = this.releases.get(releaseId);
@@ -121,13 +96,17 @@ export class ReleaseAnnouncer {
       const d = t.view.destinations.find((x) => x.name === outcome.name);
       if (d) Object.assign(d, { running: false, outcome });
       this.reply(t, destinationFinishedMessage(outcome));
-      this.updateMain(t);
+      // Every destination done: the summary comes next and takes this update's place.
+      this.updateMain(
+        t,
+        t.view.destinations.every((x) => x.outcome !== undefined),
+      );
     });
     ev.on('release-finished', ({ summary }) => {
       const t = this.releases.get(summary.releaseId);
       if (!t) return;
       this.releases.delete(summary.releaseId);
-      this.show(t, releaseSummaryMessage(summary), true);
+      t.message.show(releaseSummaryMessage(summary), { final: true });
     });
     ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
     // Once per refused file content (the reloader does not emit a repeat): the release channel of the policy in force.
@@ -226,54 +205,13 @@ export class ReleaseAnnouncer {
     return true;
   }
 
-  private updateMain(t: TrackedRelease): void {
-    this.show(t, releaseProgressMessage(structuredClone(t.view)), false);
-  }
-
-  /** Coalesced: one update per `updateIntervalMs` at most, carrying whatever is latest when its turn comes. */
-  private show(t: TrackedRelease, message: SlackMessage, final: boolean): void {
-    if (t.latest?.final) return;
-    t.latest = { message, final };
-    this.scheduleUpdate(t);
-  }
-
-  private scheduleUpdate(t: TrackedRelease): void {
-    if (!t.latest) return;
-    // Progress waits for the progress interval; the audit summary only for Slack's limit, so a long
-    // interval (fewer updates) never holds the outcome back.
-    const at = t.lastWrite + (t.latest.final ? Math.min(this.updateIntervalMs, UPDATE_INTERVAL_MS) : this.updateIntervalMs);
-    if (t.due) {
-      if (at < t.due.at) {
-        clearTimeout(t.due.timer);
-        t.due.at = at;
-        t.due.timer = setTimeout(t.due.fire, Math.max(0, at - Date.now()));
-      }
-      return;
-    }
-    let fire!: () => void;
-    const due = new Promise<void>((resolve) => (fire = resolve));
-    t.due = { at, fire, timer: setTimeout(fire, Math.max(0, at - Date.now())) };
-    this.track(
-      due.then(() =>
-        this.enqueue(t, async (ts) => {
-          const next = t.latest;
-          t.latest = undefined;
-          try {
-            t.lastWrite = Date.now();
-            if (next && ts) await this.chat.update(t.channel, ts, next.message);
-            else if (next?.final) await this.chat.post(t.channel, next.message);
-          } finally {
-            t.due = undefined;
-            this.scheduleUpdate(t);
-          }
-        }),
-      ),
-    );
+  private updateMain(t: TrackedRelease, hold = false): void {
+    t.message.show(releaseProgressMessage(structuredClone(t.view)), { hold });
   }
 
   private reply(t: TrackedRelease, message: SlackMessage): void {
-    this.enqueue(t, async (ts) => {
-      if (ts) await this.chat.post(t.channel, message, ts);
+    this.enqueue(t.message, async (ts) => {
+      if (ts) await this.chat.post(t.message.channel, message, ts);
     });
   }
 

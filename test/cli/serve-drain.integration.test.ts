@@ -61,8 +61,10 @@ describe('release-bot serve drains on SIGTERM', () => {
       signingSecret: SIGNING_SECRET,
     });
     expect(ask.status).toBe(200);
-    // The release message says the destination runs: the script is now sleeping.
-    await slack.waitFor((c) => c.method === 'chat.update' && String(c.body.text).includes('- downloads: running'));
+    // The release message says the destination runs (it is posted once the destinations start): the script is now sleeping.
+    await slack.waitFor(
+      (c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && String(c.body.text).includes('- downloads: running'),
+    );
     expect(existsSync(path.join(out, 'conjur-cli/5.0.0'))).toBe(false);
 
     serve.child.kill('SIGTERM');
