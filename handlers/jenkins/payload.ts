@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import type { BuildInfo } from '../../src/publishing/types.js';
 import type { ReportedFile } from '../../src/staging/quarantine.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../../src/config/zod.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
 import { MANIFEST_DIGEST } from '../../src/staging/skopeo.js';
 import { clip } from '../../src/validate.js';
