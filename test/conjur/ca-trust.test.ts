@@ -1,40 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startConjurStandIn, type ConjurStandIn } from '../../dev/conjur-stand-in.js';
 import { ErrorCode, isReleaseBotError, type ReleaseBotError } from '../../src/errors.js';
-import { runCommand } from '../../src/exec.js';
-import { requireBinary } from '../support/require-binary.js';
+import { selfSignedLoopbackCert } from '../support/tls-cert.js';
 import { makeTmpDir } from '../support/tmp.js';
 import { ACCOUNT, BOT_LOGIN, CANARY_API_KEY, makeClient, rejectionOf } from './helpers.js';
 
 /** A self-signed certificate for 127.0.0.1, as a Conjur appliance with its own CA presents. */
 async function selfSigned(dir: string, name: string): Promise<{ key: string; cert: string; certFile: string }> {
-  const keyFile = path.join(dir, `${name}-key.pem`);
-  const certFile = path.join(dir, `${name}-cert.pem`);
-  await runCommand(
-    requireBinary('openssl', 'openssl'),
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { cwd: dir, timeoutMs: 30_000, redact: (s) => s },
-  );
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+  const own = path.join(dir, name);
+  mkdirSync(own);
+  const files = await selfSignedLoopbackCert(own);
+  return { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8'), certFile: files.cert };
 }
 
 describe("CONJUR_CERT_FILE: trusting Conjur's own CA over https", () => {
