@@ -16,8 +16,6 @@ import { releaseSummaryMessage } from './messages/release-summary.js';
 import { yankSummaryMessage } from './messages/yank-summary.js';
 import { ReleaseMessage, UPDATE_INTERVAL_MS, type Thread } from './release-message.js';
 
-export { UPDATE_INTERVAL_MS } from './release-message.js';
-
 interface TrackedRelease {
   message: ReleaseMessage;
   view: ProgressView;

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { jest } from '@jest/globals';
 import pino from 'pino';
-import { ReleaseAnnouncer, UPDATE_INTERVAL_MS } from '../../handlers/slack/announcer.js';
+import { ReleaseAnnouncer } from '../../handlers/slack/announcer.js';
+import { UPDATE_INTERVAL_MS } from '../../handlers/slack/release-message.js';
 import { HOLD_FOR_SUMMARY_MS } from '../../handlers/slack/release-message.js';
 import type { SlackChat } from '../../handlers/slack/chat.js';
 import type { SlackMessage } from '../../handlers/slack/messages/mrkdwn.js';
