@@ -127,31 +127,57 @@ export async function attestImage(
   let pushed: string | undefined;
   if (!present) {
     ctx.progress(`attaching the attestation to ${repository}@${digest.slice(0, 19)}… as ${tag}`);
-    const layers = [...kept, ours];
-    await putBlob(client, attestation.envelope, ours.digest);
-    // No creation time: the same envelopes make the same manifest, so a retry or a second bot converges.
-    const config = Buffer.from(
-      JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }),
-    );
-    await putBlob(client, config, sha256Digest(config));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPES.ociManifest,
-        config: { mediaType: MEDIA_TYPES.ociConfig, size: config.length, digest: sha256Digest(config) },
-        layers,
-      }),
-    );
-    await client.call({
-      method: 'PUT',
-      url: client.repoUrl(`manifests/${tag}`),
-      headers: { 'Content-Type': MEDIA_TYPES.ociManifest },
-      body: manifest,
-    });
-    pushed = sha256Digest(manifest);
+    pushed = await pushAttestationManifest(client, tag, kept, ours, attestation.envelope);
   }
+  return readBackAttestation(ctx, client, { location, tag, ours, envelope: attestation.envelope, present, pushed });
+}
 
-  // Read back: the registry is the judge of what it now serves under the tag, byte for byte.
+/** Pushes our envelope, the config and the `.att` manifest (the layers kept, then ours); the manifest's digest as pushed. */
+async function pushAttestationManifest(
+  client: RegistryClient,
+  tag: string,
+  kept: Descriptor[],
+  ours: Descriptor,
+  envelope: Buffer,
+): Promise<string> {
+  const layers = [...kept, ours];
+  await putBlob(client, envelope, ours.digest);
+  // No creation time: the same envelopes make the same manifest, so a retry or a second bot converges.
+  const config = Buffer.from(
+    JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }),
+  );
+  await putBlob(client, config, sha256Digest(config));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociManifest,
+      config: { mediaType: MEDIA_TYPES.ociConfig, size: config.length, digest: sha256Digest(config) },
+      layers,
+    }),
+  );
+  await client.call({
+    method: 'PUT',
+    url: client.repoUrl(`manifests/${tag}`),
+    headers: { 'Content-Type': MEDIA_TYPES.ociManifest },
+    body: manifest,
+  });
+  return sha256Digest(manifest);
+}
+
+interface ReadBackInput {
+  location: string;
+  tag: string;
+  ours: Descriptor;
+  envelope: Buffer;
+  /** The tag held our envelope before: nothing was pushed. */
+  present: boolean;
+  /** The manifest digest we pushed, when we pushed one. */
+  pushed: string | undefined;
+}
+
+/** Read back: the registry is the judge of what it now serves under the tag, byte for byte. */
+async function readBackAttestation(ctx: PublishContext, client: RegistryClient, input: ReadBackInput): Promise<AttestedImage> {
+  const { location, tag, ours, envelope, present, pushed } = input;
   const after = await readAttestationManifest(client, tag);
   const layer = after?.manifest?.layers.find((l) => l.digest === ours.digest);
   if (!after?.manifest || !layer) {
@@ -162,7 +188,7 @@ export async function attestImage(
     );
   }
   const served = await readLayer(client, layer);
-  if (!served.equals(attestation.envelope)) {
+  if (!served.equals(envelope)) {
     throw new ReleaseBotError(
       ErrorCode.ArtifactMismatch,
       `${location} serves other bytes than the signed attestation under ${ours.digest}`,

@@ -48,7 +48,6 @@ interface Access {
 export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Promise<YankResult> {
   const yanked = digestOf(ctx.published, 'yanked');
   const previous = ctx.previous ? digestOf(ctx.previous, 'previous') : undefined;
-  const repo = opts.repository;
   const floating = [...new Set([...opts.tags.filter((t) => !t.includes('{')), ...(opts.latest ? ['latest'] : [])])];
   const access = await openAccess(ctx, opts);
   try {
@@ -57,89 +56,118 @@ export async function yankDocker(ctx: YankContext, opts: DockerYankOptions): Pro
       if ((await digestAt(access.client, tag)) === yanked) moving.push(tag);
     }
     const manifestPresent = opts.delete_version_tag && (await digestAt(access.client, yanked)) !== undefined;
-    if (moving.length === 0 && !manifestPresent) {
-      const kept = opts.delete_version_tag
-        ? `${yanked.slice(0, 19)}… is deleted from ${repo}`
-        : `version tags stay on ${yanked.slice(0, 19)}…`;
-      return {
-        status: 'already-yanked',
-        detail: `no floating tag of ${repo} points at ${ctx.version}'s image (${floating.join(', ') || 'none configured'}); ${kept}`,
-        location: repo,
-      };
-    }
-    if (previous === yanked) {
-      return {
-        status: 'cannot-yank',
-        detail: `the previous version ${ctx.previous?.version} has the same image ${yanked.slice(0, 19)}…: there is nothing to move back to, and deleting it would delete that version too; nothing was changed`,
-        location: repo,
-      };
-    }
-    if (moving.length > 0 && previous === undefined) {
-      return {
-        status: 'cannot-yank',
-        detail: `${tagList(repo, moving)} still point${moving.length === 1 ? 's' : ''} at ${ctx.version}'s image and there is no earlier released version of ${ctx.project} to move ${moving.length === 1 ? 'it' : 'them'} back to: nothing was changed; retag by hand or release a fixed version`,
-        location: repo,
-      };
-    }
-    if (moving.length > 0 && previous !== undefined && (await digestAt(access.client, previous)) === undefined) {
-      return {
-        status: 'cannot-yank',
-        detail: `${ctx.previous?.version}'s image ${previous.slice(0, 19)}… is not in ${repo}, so ${tagList(repo, moving)} cannot move back to it: nothing was changed`,
-        location: repo,
-      };
-    }
-
-    const actions = [
-      ...moving.map((tag) => `skopeo copy ${repo}@${previous} to ${repo}:${tag} (${ctx.previous?.version})`),
-      ...(manifestPresent ? [`skopeo delete ${repo}@${yanked} (removes ${ctx.version}'s own tags)`] : []),
-    ];
-    if (ctx.dryRun)
-      return {
-        status: 'planned',
-        detail: `would move ${moving.join(', ') || 'no tag'}${moving.length > 0 ? ` back to ${ctx.previous?.version}` : ''}${manifestPresent ? ` and delete ${ctx.version}'s manifest` : ''}`,
-        actions,
-        location: repo,
-      };
+    const plan: YankPlan = { repo: opts.repository, yanked, previous, floating, moving, manifestPresent };
+    const unchanged = await answerWithoutChange(ctx, opts, access.client, plan);
+    if (unchanged) return unchanged;
+    if (ctx.dryRun) return planned(ctx, plan);
 
     for (const [i, tag] of moving.entries()) {
       if (previous === undefined) break; // checked above: moving tags needs a previous image
-      ctx.progress(`moving ${repo}:${tag} back to ${ctx.previous?.version} (${i + 1} of ${moving.length})`);
+      ctx.progress(`moving ${plan.repo}:${tag} back to ${ctx.previous?.version} (${i + 1} of ${moving.length})`);
       await move(access, previous, tag);
     }
     const shared = manifestPresent ? await otherTagsOn(ctx, opts, access.client, yanked) : undefined;
     const refused = manifestPresent ? (shared ?? (await deleteManifest(access, yanked))) : undefined;
-
-    // Read back: the registry is the judge of what each tag now serves.
-    const wrong: string[] = [];
-    for (const tag of moving) {
-      const now = await digestAt(access.client, tag);
-      if (now !== previous) wrong.push(`${tag} is ${now ?? 'missing'}`);
-    }
-    if (manifestPresent && refused === undefined && (await digestAt(access.client, yanked)) !== undefined)
-      wrong.push(`${yanked} is still served`);
-    if (wrong.length > 0) {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `after the yank ${repo} does not serve what it should: ${wrong.join(', ')} (expected ${previous ?? 'none'}); will retry`,
-        { retryable: true },
-      );
-    }
-    const moved =
-      moving.length > 0 && previous
-        ? `${moving.join(', ')} -> ${ctx.previous?.version} (${previous.slice(0, 19)}…)`
-        : 'no floating tag to move';
-    const location = previous && moving.length > 0 ? `${repo}@${previous}` : repo;
-    if (refused !== undefined) {
-      return { status: 'cannot-yank', detail: `${moved}; ${ctx.version}'s own tags could not be deleted: ${refused}`, location };
-    }
-    return {
-      status: 'yanked',
-      detail: `${moved}${manifestPresent ? `; ${ctx.version}'s manifest and tags deleted` : `; ${ctx.version}'s own tags stay`}`,
-      location,
-    };
+    return await readBack(ctx, access.client, plan, refused);
   } finally {
     await access.cleanup();
   }
+}
+
+/** What the registry holds before the yank: the floating tags still on the yanked image, and whether its manifest is there. */
+interface YankPlan {
+  repo: string;
+  yanked: string;
+  previous: string | undefined;
+  floating: string[];
+  moving: string[];
+  manifestPresent: boolean;
+}
+
+/** The answers that change nothing: already yanked, or no earlier image the tags could safely move back to. */
+async function answerWithoutChange(
+  ctx: YankContext,
+  opts: DockerYankOptions,
+  client: RegistryClient,
+  { repo, yanked, previous, floating, moving, manifestPresent }: YankPlan,
+): Promise<YankResult | undefined> {
+  if (moving.length === 0 && !manifestPresent) {
+    const kept = opts.delete_version_tag
+      ? `${yanked.slice(0, 19)}… is deleted from ${repo}`
+      : `version tags stay on ${yanked.slice(0, 19)}…`;
+    return {
+      status: 'already-yanked',
+      detail: `no floating tag of ${repo} points at ${ctx.version}'s image (${floating.join(', ') || 'none configured'}); ${kept}`,
+      location: repo,
+    };
+  }
+  if (previous === yanked) {
+    return {
+      status: 'cannot-yank',
+      detail: `the previous version ${ctx.previous?.version} has the same image ${yanked.slice(0, 19)}…: there is nothing to move back to, and deleting it would delete that version too; nothing was changed`,
+      location: repo,
+    };
+  }
+  if (moving.length > 0 && previous === undefined) {
+    return {
+      status: 'cannot-yank',
+      detail: `${tagList(repo, moving)} still point${moving.length === 1 ? 's' : ''} at ${ctx.version}'s image and there is no earlier released version of ${ctx.project} to move ${moving.length === 1 ? 'it' : 'them'} back to: nothing was changed; retag by hand or release a fixed version`,
+      location: repo,
+    };
+  }
+  if (moving.length > 0 && previous !== undefined && (await digestAt(client, previous)) === undefined) {
+    return {
+      status: 'cannot-yank',
+      detail: `${ctx.previous?.version}'s image ${previous.slice(0, 19)}… is not in ${repo}, so ${tagList(repo, moving)} cannot move back to it: nothing was changed`,
+      location: repo,
+    };
+  }
+  return undefined;
+}
+
+/** A dry run's answer: the skopeo commands the yank would run. */
+function planned(ctx: YankContext, { repo, yanked, previous, moving, manifestPresent }: YankPlan): YankResult {
+  const actions = [
+    ...moving.map((tag) => `skopeo copy ${repo}@${previous} to ${repo}:${tag} (${ctx.previous?.version})`),
+    ...(manifestPresent ? [`skopeo delete ${repo}@${yanked} (removes ${ctx.version}'s own tags)`] : []),
+  ];
+  return {
+    status: 'planned',
+    detail: `would move ${moving.join(', ') || 'no tag'}${moving.length > 0 ? ` back to ${ctx.previous?.version}` : ''}${manifestPresent ? ` and delete ${ctx.version}'s manifest` : ''}`,
+    actions,
+    location: repo,
+  };
+}
+
+/** Read back: the registry is the judge of what each tag now serves. `refused`: why the manifest could not be deleted. */
+async function readBack(ctx: YankContext, client: RegistryClient, plan: YankPlan, refused: string | undefined): Promise<YankResult> {
+  const { repo, yanked, previous, moving, manifestPresent } = plan;
+  const wrong: string[] = [];
+  for (const tag of moving) {
+    const now = await digestAt(client, tag);
+    if (now !== previous) wrong.push(`${tag} is ${now ?? 'missing'}`);
+  }
+  if (manifestPresent && refused === undefined && (await digestAt(client, yanked)) !== undefined) wrong.push(`${yanked} is still served`);
+  if (wrong.length > 0) {
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `after the yank ${repo} does not serve what it should: ${wrong.join(', ')} (expected ${previous ?? 'none'}); will retry`,
+      { retryable: true },
+    );
+  }
+  const moved =
+    moving.length > 0 && previous
+      ? `${moving.join(', ')} -> ${ctx.previous?.version} (${previous.slice(0, 19)}…)`
+      : 'no floating tag to move';
+  const location = previous && moving.length > 0 ? `${repo}@${previous}` : repo;
+  if (refused !== undefined) {
+    return { status: 'cannot-yank', detail: `${moved}; ${ctx.version}'s own tags could not be deleted: ${refused}`, location };
+  }
+  return {
+    status: 'yanked',
+    detail: `${moved}${manifestPresent ? `; ${ctx.version}'s manifest and tags deleted` : `; ${ctx.version}'s own tags stay`}`,
+    location,
+  };
 }
 
 function digestOf(record: PublishedRecord, which: string): string {

@@ -23,6 +23,8 @@ function tagStates(ctx: PublishContext, opts: Options, session: Session, tags: s
   );
 }
 
+type StagedImage = ReturnType<typeof stagedImage>;
+
 function conflictError(opts: Options, conflicts: Array<{ tag: string; digest: string }>, digest: string): ReleaseBotError {
   const list = conflicts.map((c) => `${opts.repository}:${c.tag} is ${c.digest}`).join(', ');
   return new ReleaseBotError(
@@ -38,7 +40,7 @@ function conflictError(opts: Options, conflicts: Array<{ tag: string; digest: st
  * With `latest: true`, moves `latest` to the released image once its version tags read back right
  * (a copy by digest within the destination repository), and reads it back. Answers whether it moved.
  */
-async function pointLatest(ctx: PublishContext, opts: Options, session: Session, image: ReturnType<typeof stagedImage>): Promise<boolean> {
+async function pointLatest(ctx: PublishContext, opts: Options, session: Session, image: StagedImage): Promise<boolean> {
   if (!opts.latest) return false;
   const to = `${opts.repository}:latest`;
   if (ctx.newerReleased !== undefined) {
@@ -71,6 +73,48 @@ async function pointLatest(ctx: PublishContext, opts: Options, session: Session,
     );
   }
   return true;
+}
+
+/** Copies the staged image by digest from the local registry to `tag`, and checks the digest skopeo pushed. */
+async function copyToTag(ctx: PublishContext, opts: Options, session: Session, image: StagedImage, tag: string): Promise<void> {
+  const to = `${opts.repository}:${tag}`;
+  let pushed: string;
+  try {
+    pushed = await copyImage(`${image.ref}@${image.digest}`, to, {
+      srcTlsVerify: image.tlsVerify,
+      destTlsVerify: opts.tls_verify,
+      ...(session.srcAuthFile ? { srcAuthFile: session.srcAuthFile } : {}),
+      ...(session.destAuthFile ? { destAuthFile: session.destAuthFile } : {}),
+      digestFile: path.join(ctx.tmpDir, `digest-${randomUUID()}`),
+      redact: session.redact,
+      signal: ctx.signal,
+      tmpDir: ctx.tmpDir,
+    });
+  } catch (err) {
+    throw destinationError(err, `copying to ${to}`);
+  }
+  if (pushed !== image.digest) {
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `skopeo pushed ${to} as ${pushed}, not the staged ${image.digest}`);
+  }
+  ctx.log.info({ to, digest: pushed }, 'image copied');
+}
+
+/** Read back every tag, not only the new ones: the registry is the judge of what it now serves. */
+async function readBackTags(ctx: PublishContext, opts: Options, session: Session, tags: string[], digest: string): Promise<void> {
+  ctx.progress(`verifying ${tags.length} tag(s) on ${opts.repository}`);
+  const after = await tagStates(ctx, opts, session, tags, digest);
+  const wrong = after.filter((s) => s.state !== 'present');
+  if (wrong.length > 0) {
+    const what = wrong.map((s) => `${s.tag} ${s.state === 'conflict' ? `is ${s.digest}` : 'is missing'}`).join(', ');
+    // Missing right after a push can be a lagging registry; another digest is someone else's push.
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `after the copy ${opts.repository} does not serve the staged ${digest}: ${what}`,
+      {
+        retryable: wrong.every((s) => s.state === 'absent'),
+      },
+    );
+  }
 }
 
 /** Copies the staged image, by digest, from the local registry to a container registry under the version's tags. */
@@ -117,44 +161,10 @@ export const dockerPublisher = definePublisher<Options>({
       }
 
       for (const [i, tag] of missing.entries()) {
-        const to = `${opts.repository}:${tag}`;
-        ctx.progress(`copying ${image.digest.slice(0, 19)}… to ${to} (${i + 1} of ${missing.length})`);
-        let pushed: string;
-        try {
-          pushed = await copyImage(`${image.ref}@${image.digest}`, to, {
-            srcTlsVerify: image.tlsVerify,
-            destTlsVerify: opts.tls_verify,
-            ...(session.srcAuthFile ? { srcAuthFile: session.srcAuthFile } : {}),
-            ...(session.destAuthFile ? { destAuthFile: session.destAuthFile } : {}),
-            digestFile: path.join(ctx.tmpDir, `digest-${randomUUID()}`),
-            redact: session.redact,
-            signal: ctx.signal,
-            tmpDir: ctx.tmpDir,
-          });
-        } catch (err) {
-          throw destinationError(err, `copying to ${to}`);
-        }
-        if (pushed !== image.digest) {
-          throw new ReleaseBotError(ErrorCode.DestinationFailed, `skopeo pushed ${to} as ${pushed}, not the staged ${image.digest}`);
-        }
-        ctx.log.info({ to, digest: pushed }, 'image copied');
+        ctx.progress(`copying ${image.digest.slice(0, 19)}… to ${opts.repository}:${tag} (${i + 1} of ${missing.length})`);
+        await copyToTag(ctx, opts, session, image, tag);
       }
-
-      // Read back every tag, not only the new ones: the registry is the judge of what it now serves.
-      ctx.progress(`verifying ${tags.length} tag(s) on ${opts.repository}`);
-      const after = await tagStates(ctx, opts, session, tags, image.digest);
-      const wrong = after.filter((s) => s.state !== 'present');
-      if (wrong.length > 0) {
-        const what = wrong.map((s) => `${s.tag} ${s.state === 'conflict' ? `is ${s.digest}` : 'is missing'}`).join(', ');
-        // Missing right after a push can be a lagging registry; another digest is someone else's push.
-        throw new ReleaseBotError(
-          ErrorCode.DestinationFailed,
-          `after the copy ${opts.repository} does not serve the staged ${image.digest}: ${what}`,
-          {
-            retryable: wrong.every((s) => s.state === 'absent'),
-          },
-        );
-      }
+      await readBackTags(ctx, opts, session, tags, image.digest);
       const latest = await pointLatest(ctx, opts, session, image);
       return {
         status: 'published',

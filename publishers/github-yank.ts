@@ -46,35 +46,46 @@ export async function yankGithub(ctx: YankContext, opts: GithubYankOptions): Pro
       detail: `${opts.repository} has no release ${job.tag}${opts.delete_on_yank ? ' (deleted)' : ': it was deleted; nothing to mark'}`,
     };
   }
-  const where = `${job.base}/releases/${release.id}`;
-  if (opts.delete_on_yank) {
-    // Deleting is not undone by a click: only a release release-bot created for this very build is deleted.
-    const built = markerFor({ project: ctx.project, version: ctx.version, artifact: ctx.published.artifact });
-    if (!(release.body ?? '').includes(built)) {
-      return {
-        status: 'cannot-yank',
-        detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`,
-        location: release.html_url,
-      };
-    }
-    if (ctx.dryRun)
-      return {
-        status: 'planned',
-        detail: `would delete release ${job.tag} of ${opts.repository}`,
-        actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`],
-        location: release.html_url,
-      };
-    await api(job, { method: 'DELETE', url: where, expect: [404] });
-    const after = await api<Release>(job, { url: where, expect: [404] });
-    if (after.status !== 404)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `release ${job.tag} of ${opts.repository} is still there after DELETE; will retry`,
-        { retryable: true },
-      );
-    return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} deleted (the git tag stays)` };
-  }
+  return opts.delete_on_yank ? deleteRelease(job, release) : markPrerelease(job, release);
+}
 
+/** With `delete_on_yank`: deletes the release (its git tag stays), then reads back that it is gone. */
+async function deleteRelease(job: Job, release: Release): Promise<YankResult> {
+  const { ctx, opts } = job;
+  const where = `${job.base}/releases/${release.id}`;
+  // Deleting is not undone by a click: only a release release-bot created for this very build is deleted.
+  const built = markerFor({ project: ctx.project, version: ctx.version, artifact: ctx.published.artifact });
+  if (!(release.body ?? '').includes(built)) {
+    return {
+      status: 'cannot-yank',
+      detail: `release ${job.tag} of ${opts.repository} was not created by release-bot for the published build (its notes lack the build's marker): not deleting it; delete it by hand, or drop delete_on_yank to mark it instead`,
+      location: release.html_url,
+    };
+  }
+  if (ctx.dryRun)
+    return {
+      status: 'planned',
+      detail: `would delete release ${job.tag} of ${opts.repository}`,
+      actions: [`DELETE ${where} (release ${job.tag}; the git tag stays)`],
+      location: release.html_url,
+    };
+  await api(job, { method: 'DELETE', url: where, expect: [404] });
+  const after = await api<Release>(job, { url: where, expect: [404] });
+  if (after.status !== 404)
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `release ${job.tag} of ${opts.repository} is still there after DELETE; will retry`,
+      {
+        retryable: true,
+      },
+    );
+  return { status: 'yanked', detail: `release ${job.tag} of ${opts.repository} deleted (the git tag stays)` };
+}
+
+/** Marks the release a prerelease with the reason prepended to its notes, then reads it back. */
+async function markPrerelease(job: Job, release: Release): Promise<YankResult> {
+  const { ctx, opts } = job;
+  const where = `${job.base}/releases/${release.id}`;
   const marked = isMarked(job, release);
   if (marked && release.prerelease)
     return { status: 'already-yanked', detail: `release ${job.tag} is already a prerelease marked yanked`, location: release.html_url };

@@ -88,6 +88,12 @@ export async function yankHeroku(ctx: YankContext, opts: HerokuYankOptions): Pro
     };
   }
 
+  return rollBack(job, target);
+}
+
+/** Rolls the app back to `target`, follows the new release until it settles, and reads it back as the app's current one. */
+async function rollBack(job: Job, target: Release): Promise<YankResult> {
+  const { ctx, opts } = job;
   ctx.progress(`rolling ${opts.app} back to v${target.version}`);
   const started = (await api<Release>(job, { method: 'POST', url: `${job.apps}/releases`, json: { release: target.id } })).data;
   const after = await follow(job, started.id);

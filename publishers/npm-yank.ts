@@ -32,30 +32,11 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
       ErrorCode.ConfigInvalid,
       `npm needs ${NPM_TOKEN} to deprecate ${name}@${version}: map it to a Conjur variable in the destination's credentials`,
     );
-  const location = `${opts.registry}/${name}/v/${version}`;
+  const job: Job = { ctx, opts, name, version, previous, location: `${opts.registry}/${name}/v/${version}` };
   return withNpmConfig(ctx.tmpDir, opts.registry, async (files) => {
-    const npm: Npm = (command, positional, flags = []) =>
-      runCommand('npm', [command, ...flags, ...pinnedNpmArgs(opts, { ...files, prefix: ctx.tmpDir }, name), '--', ...positional], {
-        env: { [NPM_TOKEN]: token },
-        cwd: ctx.tmpDir,
-        timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
-        signal: ctx.signal,
-        redact: ctx.redact,
-        okExitCodes: [1],
-      });
+    const npm = npmRunner(job, token, files);
     const before = await view(npm, name, version, opts.registry);
-    if (before.integrity === undefined) {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `${opts.registry} does not have ${name}@${version}, which release-bot published there: someone unpublished it; nothing to deprecate`,
-      );
-    }
-    if (ctx.published.readBackDigest && before.integrity !== ctx.published.readBackDigest) {
-      throw new ReleaseBotError(
-        ErrorCode.DestinationConflict,
-        `${name}@${version} on ${opts.registry} has integrity ${clip(before.integrity, 30)}, not the ${clip(ctx.published.readBackDigest, 30)} release-bot published: left alone`,
-      );
-    }
+    assertPublishedByUs(job, before);
     const deprecate = before.deprecated === undefined;
     const moveLatest = before.latest === version && previous !== undefined;
     const stuck = before.latest === version && previous === undefined;
@@ -68,41 +49,91 @@ export async function yankNpm(ctx: YankContext, opts: NpmOptions): Promise<YankR
       return {
         status: 'planned',
         detail: actions.length ? actions.join('; ') + stuckNote : `nothing: ${name}@${version} is deprecated already${stuckNote}`,
-        location,
+        location: job.location,
         actions: actions.length ? actions : [`nothing: ${name}@${version} is deprecated already`],
       };
     if (!deprecate && !moveLatest)
       return {
         status: 'already-yanked',
         detail: `${name}@${version} is deprecated already (${clip(before.deprecated ?? '', 80)})${before.latest ? `; latest is ${before.latest}` : ''}${stuckNote}`,
-        location,
+        location: job.location,
       };
-
-    if (deprecate) {
-      ctx.progress(`npm deprecate ${name}@${version}`);
-      check(await npm('deprecate', [`${name}@${version}`, ctx.reason]), `npm deprecate ${name}@${version}`);
-    }
-    if (moveLatest) {
-      ctx.progress(`npm dist-tag add ${name}@${previous} latest`);
-      check(await npm('dist-tag', ['add', `${name}@${previous}`, 'latest']), `npm dist-tag add ${name}@${previous} latest`);
-    }
-    const after = await view(npm, name, version, opts.registry);
-    if (after.deprecated === undefined)
-      throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name}@${version} does not read back as deprecated on ${opts.registry}`, {
-        retryable: true,
-      });
-    if (moveLatest && after.latest !== previous)
-      throw new ReleaseBotError(
-        ErrorCode.DestinationFailed,
-        `latest of ${name} reads back as ${after.latest ?? 'nothing'}, not ${previous}`,
-        { retryable: true },
-      );
-    return {
-      status: 'yanked',
-      detail: `${deprecate ? `deprecated ${name}@${version}` : `${name}@${version} was deprecated already`}${moveLatest ? `; latest -> ${previous}` : after.latest ? `; latest is ${after.latest}` : ''}${stuckNote}`,
-      location,
-    };
+    return deprecateAndMoveLatest(npm, job, { deprecate, moveLatest, stuckNote });
   });
+}
+
+/** The version being yanked, where, and the one `latest` falls back to. */
+interface Job {
+  ctx: YankContext;
+  opts: NpmOptions;
+  name: string;
+  version: string;
+  previous: string | undefined;
+  location: string;
+}
+
+/** Runs one npm command with the pinned configuration, the token only in the child's environment, its positionals after `--`. */
+function npmRunner(job: Job, token: string, files: { userconfig: string; globalconfig: string }): Npm {
+  const { ctx, opts, name } = job;
+  return (command, positional, flags = []) =>
+    runCommand('npm', [command, ...flags, ...pinnedNpmArgs(opts, { ...files, prefix: ctx.tmpDir }, name), '--', ...positional], {
+      env: { [NPM_TOKEN]: token },
+      cwd: ctx.tmpDir,
+      timeoutMs: 3600_000, // the destination's timeout aborts ctx.signal first
+      signal: ctx.signal,
+      redact: ctx.redact,
+      okExitCodes: [1],
+    });
+}
+
+/** The registry still holds the version release-bot published, with the integrity it recorded; anything else is left alone. */
+function assertPublishedByUs({ ctx, opts, name, version }: Job, before: RegistryState): void {
+  if (before.integrity === undefined) {
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `${opts.registry} does not have ${name}@${version}, which release-bot published there: someone unpublished it; nothing to deprecate`,
+    );
+  }
+  if (ctx.published.readBackDigest && before.integrity !== ctx.published.readBackDigest) {
+    throw new ReleaseBotError(
+      ErrorCode.DestinationConflict,
+      `${name}@${version} on ${opts.registry} has integrity ${clip(before.integrity, 30)}, not the ${clip(ctx.published.readBackDigest, 30)} release-bot published: left alone`,
+    );
+  }
+}
+
+/** Deprecates the version and moves `latest` back, as planned, then reads the new state back. */
+async function deprecateAndMoveLatest(
+  npm: Npm,
+  { ctx, opts, name, version, previous, location }: Job,
+  { deprecate, moveLatest, stuckNote }: { deprecate: boolean; moveLatest: boolean; stuckNote: string },
+): Promise<YankResult> {
+  if (deprecate) {
+    ctx.progress(`npm deprecate ${name}@${version}`);
+    check(await npm('deprecate', [`${name}@${version}`, ctx.reason]), `npm deprecate ${name}@${version}`);
+  }
+  if (moveLatest) {
+    ctx.progress(`npm dist-tag add ${name}@${previous} latest`);
+    check(await npm('dist-tag', ['add', `${name}@${previous}`, 'latest']), `npm dist-tag add ${name}@${previous} latest`);
+  }
+  const after = await view(npm, name, version, opts.registry);
+  if (after.deprecated === undefined)
+    throw new ReleaseBotError(ErrorCode.DestinationFailed, `${name}@${version} does not read back as deprecated on ${opts.registry}`, {
+      retryable: true,
+    });
+  if (moveLatest && after.latest !== previous)
+    throw new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `latest of ${name} reads back as ${after.latest ?? 'nothing'}, not ${previous}`,
+      {
+        retryable: true,
+      },
+    );
+  return {
+    status: 'yanked',
+    detail: `${deprecate ? `deprecated ${name}@${version}` : `${name}@${version} was deprecated already`}${moveLatest ? `; latest -> ${previous}` : after.latest ? `; latest is ${after.latest}` : ''}${stuckNote}`,
+    location,
+  };
 }
 
 /** `npm view name@version` of the fields the yank reads: the version's integrity and deprecation, the package's `latest`. */

@@ -138,13 +138,8 @@ async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefin
   return one && 'shasum' in one && one.shasum ? `sha1:${one.shasum}` : undefined;
 }
 
-/** Sorts an npm failure: retryable (network, 429, 5xx), conflict, auth or other final errors, each saying what to do. */
-function classify(
-  stdout: string,
-  stderr: string,
-  action: 'view' | 'publish',
-  tgz: Tarball,
-): { code: string; conflict: boolean; error: ReleaseBotError } {
+/** What a failed npm command said: its error code (stderr's code line, else the JSON on stdout) and its last lines. */
+function npmSaid(stdout: string, stderr: string): { code: string; said: string } {
   let code = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1] ?? '';
   try {
     code ||= String((JSON.parse(stdout) as { error?: { code?: string } }).error?.code ?? '');
@@ -161,6 +156,17 @@ function classify(
     ),
     400,
   );
+  return { code, said };
+}
+
+/** Sorts an npm failure: retryable (network, 429, 5xx), conflict, auth or other final errors, each saying what to do. */
+function classify(
+  stdout: string,
+  stderr: string,
+  action: 'view' | 'publish',
+  tgz: Tarball,
+): { code: string; conflict: boolean; error: ReleaseBotError } {
+  const { code, said } = npmSaid(stdout, stderr);
   const what = `npm ${action} ${tgz.name}@${tgz.version}`;
   const conflict = /cannot publish over|previously published/i.test(said) || code === 'EPUBLISHCONFLICT' || code === 'E409';
   const make = (c: ErrorCode, message: string, retryable = false, reason = 'rejected') => ({

@@ -44,6 +44,36 @@ export function toHeaders(headers: http.IncomingHttpHeaders): Headers {
   return out;
 }
 
+/** What a failed exchange throws: the deadline, an untrusted certificate (final), or the network (retryable). */
+function exchangeError(link: Link, where: string, err: unknown): ReleaseBotError {
+  if (link.signal.aborted) return timedOut(`${link.service.name} ${where}`);
+  if (err instanceof ReleaseBotError) return err;
+  const code = (err as { code?: unknown }).code;
+  const what = typeof code === 'string' ? code : clip(link.redact(String((err as Error).message ?? err)), 120);
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(what)) {
+    // An untrusted certificate stays untrusted: retrying cannot help, and it may be someone in between.
+    return new ReleaseBotError(
+      ErrorCode.DestinationFailed,
+      `the TLS certificate of ${link.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`,
+      { details: { reason: 'tls', code: what } },
+    );
+  }
+  return new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${link.service.name} (${where}): ${what}`, {
+    retryable: true,
+    details: { reason: 'network', code: what },
+  });
+}
+
+/** A body over the limit: refused unread when the answer was a success, retryable when it was the server's error page. */
+function tooLarge(link: Link, where: string, limit: number, status: number | undefined): ReleaseBotError {
+  const ok = (status ?? 0) < 300;
+  return new ReleaseBotError(
+    ErrorCode.DestinationFailed,
+    `${link.service.name} answered ${where} with more than ${limit} bytes${ok ? ': refused unread' : ` (status ${status})`}`,
+    { retryable: !ok, details: { reason: ok ? 'too-large' : 'server', status } },
+  );
+}
+
 /**
  * One HTTP exchange; the body is read up to `limit` bytes and a longer one is refused. No agent and no
  * proxy: the request goes straight to the registry with the destination's own TLS setting and the CAs
@@ -71,28 +101,7 @@ export function exchange(
     ...(url.protocol === 'https:' ? { rejectUnauthorized: link.tlsVerify, ...(link.tlsVerify && link.ca ? { ca: link.ca } : {}) } : {}),
   };
   return new Promise<Reply>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      if (link.signal.aborted) return reject(timedOut(`${link.service.name} ${where}`));
-      if (err instanceof ReleaseBotError) return reject(err);
-      const code = (err as { code?: unknown }).code;
-      const what = typeof code === 'string' ? code : clip(link.redact(String((err as Error).message ?? err)), 120);
-      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(what)) {
-        // An untrusted certificate stays untrusted: retrying cannot help, and it may be someone in between.
-        return reject(
-          new ReleaseBotError(
-            ErrorCode.DestinationFailed,
-            `the TLS certificate of ${link.service.name} is not trusted (${what} on ${where}): give the registry a certificate the release machine trusts (tls_verify: false only for a test registry)`,
-            { details: { reason: 'tls', code: what } },
-          ),
-        );
-      }
-      reject(
-        new ReleaseBotError(ErrorCode.DestinationFailed, `could not reach ${link.service.name} (${where}): ${what}`, {
-          retryable: true,
-          details: { reason: 'network', code: what },
-        }),
-      );
-    };
+    const fail = (err: unknown) => reject(exchangeError(link, where, err));
     const req = transport.request(url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -101,14 +110,7 @@ export function exchange(
         if (size > limit) {
           res.destroy();
           req.destroy();
-          const ok = (res.statusCode ?? 0) < 300;
-          reject(
-            new ReleaseBotError(
-              ErrorCode.DestinationFailed,
-              `${link.service.name} answered ${where} with more than ${limit} bytes${ok ? ': refused unread' : ` (status ${res.statusCode})`}`,
-              { retryable: !ok, details: { reason: ok ? 'too-large' : 'server', status: res.statusCode } },
-            ),
-          );
+          reject(tooLarge(link, where, limit, res.statusCode));
           return;
         }
         chunks.push(chunk);
