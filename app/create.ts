@@ -2,10 +2,12 @@ import { publishers } from '../publishers/registry.js';
 import { stagedImageDigest } from '../publishers/docker-tags.js';
 import type { App } from '../src/app.js';
 import { AuditLog, type AuditLogOptions } from '../src/audit/log.js';
+import type { Logger } from 'pino';
 import { ConjurClient } from '../src/conjur/client.js';
 import { measuredConjur } from '../src/conjur/measured.js';
 import { EventBus } from '../src/events.js';
 import type { Conjur } from '../src/conjur/types.js';
+import type { Config } from '../src/config/load.js';
 import { createLogger, type LogFormat } from '../src/log.js';
 import { Metrics } from '../src/metrics.js';
 import { Redactor } from '../src/redact.js';
@@ -74,19 +76,7 @@ export function createAppWiring(options: CreateAppOptions = {}): { app: WiredApp
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const metrics = new Metrics();
-  const rawConjur =
-    options.conjur ??
-    new ConjurClient({
-      applianceUrl: config.env.CONJUR_APPLIANCE_URL,
-      account: config.env.CONJUR_ACCOUNT,
-      login: config.env.CONJUR_AUTHN_LOGIN,
-      ...(config.env.CONJUR_AUTHN_API_KEY ? { apiKey: config.env.CONJUR_AUTHN_API_KEY } : {}),
-      ...(config.env.CONJUR_AUTHN_TOKEN_FILE ? { tokenFile: config.env.CONJUR_AUTHN_TOKEN_FILE } : {}),
-      ...(config.env.CONJUR_CERT_FILE ? { certFile: config.env.CONJUR_CERT_FILE } : {}),
-      ...(config.env.CONJUR_SSL_CERTIFICATE ? { sslCertificate: config.env.CONJUR_SSL_CERTIFICATE } : {}),
-      redactor,
-      log: log.child({ component: 'conjur' }),
-    });
+  const rawConjur = options.conjur ?? conjurClient(config, redactor, log);
   const conjur = measuredConjur(rawConjur, metrics);
   const db = openDatabase(config.dataDir);
   // The one event bus: the core, the approvals, the audit log and the reloader emit on it; the chat side and the forwarders listen.
@@ -126,7 +116,36 @@ export function createAppWiring(options: CreateAppOptions = {}): { app: WiredApp
     log,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
   });
-  const app: WiredApp = {
+  const app = assembleApp({ core, yanks, yankRecords, audit, staged, releases, bus, conjur, db, log, redactor, metrics });
+  return { app, audit };
+}
+
+/** The hand-written Conjur client, as the environment configures it. */
+function conjurClient(config: Config, redactor: Redactor, log: Logger): ConjurClient {
+  return new ConjurClient({
+    applianceUrl: config.env.CONJUR_APPLIANCE_URL,
+    account: config.env.CONJUR_ACCOUNT,
+    login: config.env.CONJUR_AUTHN_LOGIN,
+    ...(config.env.CONJUR_AUTHN_API_KEY ? { apiKey: config.env.CONJUR_AUTHN_API_KEY } : {}),
+    ...(config.env.CONJUR_AUTHN_TOKEN_FILE ? { tokenFile: config.env.CONJUR_AUTHN_TOKEN_FILE } : {}),
+    ...(config.env.CONJUR_CERT_FILE ? { certFile: config.env.CONJUR_CERT_FILE } : {}),
+    ...(config.env.CONJUR_SSL_CERTIFICATE ? { sslCertificate: config.env.CONJUR_SSL_CERTIFICATE } : {}),
+    redactor,
+    log: log.child({ component: 'conjur' }),
+  });
+}
+
+/** What the wiring built, from which the App is assembled. */
+interface AppParts extends Pick<WiredApp, 'core' | 'yanks' | 'bus' | 'conjur' | 'db' | 'log' | 'redactor' | 'metrics'> {
+  yankRecords: Yanks;
+  audit: AuditLog;
+  staged: StagedBuilds;
+  releases: Releases;
+}
+
+/** The App handlers get (read-only views, no database) with the database the wiring keeps. */
+function assembleApp({ core, yanks, yankRecords, audit, staged, releases, bus, conjur, db, log, redactor, metrics }: AppParts): WiredApp {
+  return {
     // The core holds the policy in force (serve reloads it): every reader sees the current one.
     get config() {
       return core.config;
@@ -156,5 +175,4 @@ export function createAppWiring(options: CreateAppOptions = {}): { app: WiredApp
     metrics,
     close: () => db.close(),
   };
-  return { app, audit };
 }

@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { jenkinsRouter } from './jenkins-router.js';
 import { mountSlack } from '../handlers/slack/mount.js';
-import { startAuditForwarding } from '../src/audit/forwarding.js';
+import { startAuditForwarding, type AuditForwarding } from '../src/audit/forwarding.js';
+import type { AuditLog } from '../src/audit/log.js';
 import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
 import { mountMetrics } from '../src/metrics.js';
 import { conjurCheck, databaseCheck, membershipCheck, policyCheck, Readiness, slackCheck, type ReadinessCheck } from '../src/readiness.js';
@@ -63,10 +64,58 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
   // The port before anything is written: a port in use leaves no database behind.
   const { env: listenOn } = loadAppConfig(options.env ?? process.env, new Redactor());
   await checkPortFree(listenOn.HOST, listenOn.PORT);
+  const { onThreadDeath = (code) => process.exit(code) } = options;
+  let threadDied: (death: ThreadDeath) => void = () => undefined;
+  const { app, audit, threaded } = await startApp(options, (death) => threadDied(death));
+  const forwarding = startAuditForwarding(app);
+  const interrupted = app.core.recoverInterrupted();
+  if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
+  // A reload validates with the environment read at start: only the projects file is reloadable.
+  const env = options.env ?? process.env;
+  const policy = new PolicyReloader({
+    holder: policyHolder(app.core, audit),
+    load: (bytes) => loadAppConfig(env, app.redactor, bytes),
+    log: app.log.child({ component: 'policy' }),
+  });
+  const { server, handlers } = await startServer({ app, policy, forwarding, threaded });
+  policy.start();
+  const shutDown = shutDownOnce({ app, server, handlers, policy, forwarding, threaded });
+  const died = new Promise<number>((resolve) => {
+    threadDied = (death) => {
+      app.log.error(
+        { exitCode: death.exitCode, reason: death.reason, inFlight: app.core.inFlightCount },
+        `the release thread died: serve is not ready, refuses releases and exits ${EX_SOFTWARE} for its supervisor to restart it`,
+      );
+      const exit = () => {
+        resolve(EX_SOFTWARE);
+        onThreadDeath(EX_SOFTWARE);
+      };
+      void shutDown(true).then(exit, exit);
+    };
+    // Died while serve was still starting up: the same.
+    const death = threaded?.death;
+    if (death) threadDied(death);
+  });
+  return { app, server, died, policy, reload: (trigger) => policy.reload(trigger), stop: () => shutDown(false) };
+}
+
+/** What serve runs, as it stops it. */
+interface Serving {
+  app: WiredApp;
+  policy: PolicyReloader;
+  forwarding: AuditForwarding;
+  threaded: ThreadedReleaseCore | undefined;
+}
+
+/** The app, its release core in a worker thread when serve runs one (its death told to `onDeath`), the thread started. */
+async function startApp(
+  options: ServeOptions,
+  onDeath: (death: ThreadDeath) => void,
+): Promise<{ app: WiredApp; audit: AuditLog; threaded: ThreadedReleaseCore | undefined }> {
   const {
     releaseThread = releaseThreadAvailable() && !options.conjur,
     releaseWorkerFile,
-    onThreadDeath = (code) => process.exit(code),
+    onThreadDeath: _onThreadDeath,
     ...createOptions
   } = options;
   let threaded: ThreadedReleaseCore | undefined;
@@ -88,12 +137,11 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
               logDestination: options.logDestination ?? process.stdout,
               metrics: () => app.metrics,
               workerFile: releaseWorkerFile,
-              onDeath: (death) => threadDied(death),
+              onDeath,
             })),
         }
       : {}),
   });
-  let threadDied: (death: ThreadDeath) => void = () => undefined;
   try {
     await threaded?.start();
   } catch (err) {
@@ -101,24 +149,24 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     app.close();
     throw err;
   }
-  const forwarding = startAuditForwarding(app);
-  const interrupted = app.core.recoverInterrupted();
-  if (interrupted.length > 0) app.log.warn({ releases: interrupted.map((r) => r.id) }, 'releases left mid-way were marked interrupted');
-  // A reload validates with the environment read at start: only the projects file is reloadable.
-  const env = options.env ?? process.env;
-  const policy = new PolicyReloader({
-    holder: policyHolder(app.core, audit),
-    load: (bytes) => loadAppConfig(env, app.redactor, bytes),
-    log: app.log.child({ component: 'policy' }),
-  });
-  let server: Server;
+  return { app, audit, threaded };
+}
+
+/** The HTTP server with `/readyz` and every handler mounted, listening; what started is stopped when it cannot. */
+async function startServer({
+  app,
+  policy,
+  forwarding,
+  threaded,
+}: Serving): Promise<{ server: Server; handlers: { stop(): Promise<void> } }> {
   let handlers: { stop(): Promise<void> } | undefined;
   try {
     const checks = readinessChecks(app, policy);
     if (threaded) checks.push(releaseThreadCheck(threaded));
     const http = createHttpApp(app.core, { readiness: new Readiness(checks, (t) => app.redactor.redact(t)) });
     handlers = await mountHandlers(http, app);
-    server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
+    const server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
+    return { server, handlers };
   } catch (err) {
     await handlers?.stop();
     await forwarding.stop();
@@ -126,14 +174,18 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
     app.close();
     throw err;
   }
-  policy.start();
+}
+
+/** serve's stop, once however often it is asked; `fatal` when the release thread died. */
+function shutDownOnce(s: Serving & { server: Server; handlers: { stop(): Promise<void> } }): (fatal: boolean) => Promise<void> {
+  const { app, server, handlers, policy, forwarding, threaded } = s;
   const closeServer = () => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     return closed;
   };
   let stopping: Promise<void> | undefined;
-  const shutDown = (fatal: boolean) =>
+  return (fatal) =>
     (stopping ??= (async () => {
       app.log.info({ inFlight: app.core.inFlightCount }, 'stopping: draining in-flight releases');
       // Without its release thread serve keeps answering until its last replies are out: /readyz says
@@ -141,33 +193,16 @@ export async function serve(options: ServeOptions = {}): Promise<ServingBot> {
       const closed = fatal ? undefined : closeServer();
       policy.stop();
       await app.core.drain();
-      if (fatal) await handlers?.stop();
+      if (fatal) await handlers.stop();
       const closing = closed ?? closeServer();
       server.closeAllConnections();
       await closing;
       // The last summaries reach the channel, and the Slack timers stop, before the database closes.
-      await handlers?.stop();
+      await handlers.stop();
       await forwarding.stop();
       await threaded?.stopThread();
       app.close();
     })());
-  const died = new Promise<number>((resolve) => {
-    threadDied = (death) => {
-      app.log.error(
-        { exitCode: death.exitCode, reason: death.reason, inFlight: app.core.inFlightCount },
-        `the release thread died: serve is not ready, refuses releases and exits ${EX_SOFTWARE} for its supervisor to restart it`,
-      );
-      const exit = () => {
-        resolve(EX_SOFTWARE);
-        onThreadDeath(EX_SOFTWARE);
-      };
-      void shutDown(true).then(exit, exit);
-    };
-    // Died while serve was still starting up: the same.
-    const death = threaded?.death;
-    if (death) threadDied(death);
-  });
-  return { app, server, died, policy, reload: (trigger) => policy.reload(trigger), stop: () => shutDown(false) };
 }
 
 /** sysexits.h EX_SOFTWARE: serve lost its release thread; not 78 (EX_CONFIG), so systemd restarts it. */

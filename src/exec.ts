@@ -44,6 +44,15 @@ export interface RunResult {
   stdoutBytes?: Buffer;
 }
 
+type ExecaResult = Awaited<ReturnType<typeof Execa>>;
+
+/** How a child ended: execa's result, and whether its timeout or the caller's signal stopped it. */
+interface Ran {
+  result: ExecaResult;
+  timedOut: boolean;
+  canceled: boolean;
+}
+
 /**
  * Runs a program without a shell: argv is passed as is, so no argument can be read as shell syntax.
  * The child gets an allowlisted environment plus `env`; HOME points at `cwd` so no user config leaks in.
@@ -58,8 +67,26 @@ export async function runCommand(file: string, args: readonly string[], options:
   const { execa } = await import('execa');
   const prefix = await parentDeathPrefix();
   const program = prefix.length === 0 ? undefined : await findExecutable(file, env.PATH, options.cwd);
-  const [spawnFile, ...spawnArgs] = program === undefined ? [file, ...args] : [...prefix, program, ...args];
-  const common = {
+  const argv = program === undefined ? [file, ...args] : [...prefix, program, ...args];
+  const common = spawnOptions(env, options);
+  let ran: Ran;
+  if (options.ownProcessGroup) ran = await runInOwnGroup(execa, argv, program !== undefined, common, options);
+  else {
+    const [spawnFile, ...spawnArgs] = argv;
+    const result = await execa(spawnFile as string, spawnArgs, {
+      ...common,
+      timeout: options.timeoutMs,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 5_000,
+    });
+    ran = { result, timedOut: result.timedOut, canceled: result.isCanceled };
+  }
+  return settle(ran, file, command, options);
+}
+
+/** execa's options for either way of spawning: the environment alone, no rejection, output bounded. */
+function spawnOptions(env: Record<string, string>, options: RunOptions) {
+  return {
     env,
     extendEnv: false,
     cwd: options.cwd,
@@ -71,59 +98,59 @@ export async function runCommand(file: string, args: readonly string[], options:
     ...(options.rawStdout ? { encoding: 'buffer' as const } : {}),
     maxBuffer: 16 * 1024 * 1024,
   };
-  let timedOut: boolean;
-  let canceled: boolean;
-  let result: Awaited<ReturnType<typeof Execa>>;
-  if (options.ownProcessGroup) {
-    const deadline = AbortSignal.timeout(options.timeoutMs);
-    const stop = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
-    // Listening before the child exists: a signal that arrived between the spawn and the listener
-    // would take its default course (the bot dies at once) and leave the new group running.
-    watchSignals(1);
-    // Guarded (see guardedArgv): fd 3 is the pipe whose closing, when the bot dies, kills the group.
-    // A program that cannot be found is started as is, to fail with Node's own ENOENT.
-    const [guardFile, ...guardArgs] =
-      program === undefined ? [spawnFile as string, ...spawnArgs] : guardedArgv([spawnFile as string, ...spawnArgs], env);
-    const { stdin, ...rest } = common;
-    const guarded: Options = { ...rest, stdio: [stdin, 'pipe', 'pipe', 'pipe'], detached: true };
-    const child = execa(guardFile as string, guardArgs, guarded);
-    const group = child.pid;
-    let force: NodeJS.Timeout | undefined;
-    const onStop = () => {
-      if (group === undefined) return;
-      signalGroup(group, 'SIGTERM');
-      force = setTimeout(() => signalGroup(group, 'SIGKILL'), 5_000);
-    };
-    if (group === undefined) watchSignals();
-    else {
-      liveGroups.add(group);
-      // What the child left behind dies with it: its output pipes close, and nothing publishes on.
-      child.once('exit', () => signalGroup(group, 'SIGKILL'));
-      if (stop.aborted) onStop();
-      else stop.addEventListener('abort', onStop, { once: true });
-    }
-    try {
-      result = await child;
-    } finally {
-      stop.removeEventListener('abort', onStop);
-      clearTimeout(force);
-      if (group !== undefined) {
-        liveGroups.delete(group);
-        watchSignals();
-      }
-    }
-    canceled = options.signal?.aborted === true;
-    timedOut = !canceled && deadline.aborted;
-  } else {
-    result = await execa(spawnFile as string, spawnArgs, {
-      ...common,
-      timeout: options.timeoutMs,
-      cancelSignal: options.signal,
-      forceKillAfterDelay: 5_000,
-    });
-    timedOut = result.timedOut;
-    canceled = result.isCanceled;
+}
+
+/** Runs the child as the leader of its own process group (`ownProcessGroup`), signalling the whole group. */
+async function runInOwnGroup(
+  execa: typeof Execa,
+  argv: readonly string[],
+  found: boolean,
+  common: ReturnType<typeof spawnOptions>,
+  options: RunOptions,
+): Promise<Ran> {
+  const deadline = AbortSignal.timeout(options.timeoutMs);
+  const stop = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  // Listening before the child exists: a signal that arrived between the spawn and the listener
+  // would take its default course (the bot dies at once) and leave the new group running.
+  watchSignals(1);
+  // Guarded (see guardedArgv): fd 3 is the pipe whose closing, when the bot dies, kills the group.
+  // A program that cannot be found is started as is, to fail with Node's own ENOENT.
+  const [guardFile, ...guardArgs] = found ? guardedArgv(argv, common.env) : argv;
+  const { stdin, ...rest } = common;
+  const guarded: Options = { ...rest, stdio: [stdin, 'pipe', 'pipe', 'pipe'], detached: true };
+  const child = execa(guardFile as string, guardArgs, guarded);
+  const group = child.pid;
+  let force: NodeJS.Timeout | undefined;
+  const onStop = () => {
+    if (group === undefined) return;
+    signalGroup(group, 'SIGTERM');
+    force = setTimeout(() => signalGroup(group, 'SIGKILL'), 5_000);
+  };
+  if (group === undefined) watchSignals();
+  else {
+    liveGroups.add(group);
+    // What the child left behind dies with it: its output pipes close, and nothing publishes on.
+    child.once('exit', () => signalGroup(group, 'SIGKILL'));
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
   }
+  let result: ExecaResult;
+  try {
+    result = await child;
+  } finally {
+    stop.removeEventListener('abort', onStop);
+    clearTimeout(force);
+    if (group !== undefined) {
+      liveGroups.delete(group);
+      watchSignals();
+    }
+  }
+  const canceled = options.signal?.aborted === true;
+  return { result, canceled, timedOut: !canceled && deadline.aborted };
+}
+
+/** The child's output, redacted, as the result; or the coded error of a timeout, a failed start or a failing exit code. */
+function settle({ result, timedOut, canceled }: Ran, file: string, command: string, options: RunOptions): RunResult {
   // Redacted whole, before anything shortens it: a secret cut in two by a truncation would leave
   // a piece no redactor recognises. Output execa cut at maxBuffer is marked as cut, so the
   // redactor also takes the start of a secret at its very end.

@@ -86,28 +86,8 @@ export class Metrics implements ConjurObserver {
     const figures = new StoreFigures(db);
     const audit = new AuditRows(db);
     const forwarding = new AuditForwardingMarks(db);
-    // Read from the database at each scrape: a count by labels from rows, or one number.
-    const counted = <L extends string>(name: string, help: string, labelNames: L[], rows: () => [Record<L, string>, number][]) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const [labels, n] of rows()) this.inc(labels, n);
-        },
-      });
-    const gauge = (name: string, help: string, value: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(value());
-        },
-      });
     counted(
+      registers,
       'release_bot_releases_total',
       'Releases that ended, by project and result (published, failed, denied, interrupted, dry-run)',
       ['project', 'result'],
@@ -126,15 +106,20 @@ export class Metrics implements ConjurObserver {
       },
     });
     gauge(
+      registers,
       'release_bot_releases_in_progress',
       'Releases in a live state (requested, authorized, verifying, publishing), in any process',
       () => figures.releasesLive(),
     );
-    gauge('release_bot_releases_in_flight', 'Releases this serving process is running now (what SIGTERM waits for)', inFlight);
-    counted('release_bot_destination_results_total', 'Destination results, by destination type and status', ['type', 'status'], () =>
-      figures.destinationResults().map((r) => [{ type: r.type, status: r.status }, r.n]),
+    gauge(registers, 'release_bot_releases_in_flight', 'Releases this serving process is running now (what SIGTERM waits for)', inFlight);
+    counted(
+      registers,
+      'release_bot_destination_results_total',
+      'Destination results, by destination type and status',
+      ['type', 'status'],
+      () => figures.destinationResults().map((r) => [{ type: r.type, status: r.status }, r.n]),
     );
-    gauge('release_bot_audit_entries', 'Entries in the audit log', () => audit.countAfter(0));
+    gauge(registers, 'release_bot_audit_entries', 'Entries in the audit log', () => audit.countAfter(0));
     new Gauge({
       name: 'release_bot_audit_forward_pending_entries',
       help: 'Audit entries not yet forwarded, by forwarder (syslog, JSONL): growing means the sink is down',
@@ -150,6 +135,37 @@ export class Metrics implements ConjurObserver {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+// Read from the database at each scrape: a count by labels from rows, or one number.
+function counted<L extends string>(
+  registers: Registry[],
+  name: string,
+  help: string,
+  labelNames: L[],
+  rows: () => [Record<L, string>, number][],
+): Counter<L> {
+  return new Counter({
+    name,
+    help,
+    labelNames,
+    registers,
+    collect() {
+      this.reset();
+      for (const [labels, n] of rows()) this.inc(labels, n);
+    },
+  });
+}
+
+function gauge(registers: Registry[], name: string, help: string, value: () => number): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(value());
+    },
+  });
 }
 
 /**

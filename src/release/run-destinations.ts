@@ -78,26 +78,14 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
       if (broken) return;
       for (let k = 0; k < waiting.length;) {
         const { job, i } = waiting[k] as { job: DestinationJob; i: number };
-        const deps = job.destination.after.filter((n) => inRun.has(n));
-        if (deps.some((n) => !finished.has(n))) {
-          k += 1;
-          continue;
-        }
-        const unmet = deps.find((n) => !SUCCEEDED.has((finished.get(n) as DestinationOutcome).status));
-        if (unmet !== undefined) {
+        const next = startable(job, inRun, finished);
+        if (typeof next === 'object') {
           waiting.splice(k, 1);
-          done(
-            i,
-            skip(
-              job,
-              o,
-              `not started: it runs after ${unmet}, which ${finished.get(unmet)?.status === 'skipped' ? 'was skipped' : 'failed'}`,
-            ),
-          );
+          done(i, skip(job, o, next.skip));
           k = 0; // this result may decide others already passed over
           continue;
         }
-        if (running >= o.concurrency) {
+        if (next === 'wait' || running >= o.concurrency) {
           k += 1;
           continue;
         }
@@ -123,6 +111,22 @@ function publishAll(jobs: readonly DestinationJob[], o: RunDestinationsOptions):
     };
     pump();
   });
+}
+
+/**
+ * Whether a waiting destination may start: `wait` while one it runs after (in this run) has not finished,
+ * `start` once all of them succeeded, or why it never will when one of them failed or was skipped.
+ */
+function startable(
+  job: DestinationJob,
+  inRun: ReadonlySet<string>,
+  finished: ReadonlyMap<string, DestinationOutcome>,
+): 'wait' | 'start' | { skip: string } {
+  const deps = job.destination.after.filter((n) => inRun.has(n));
+  if (deps.some((n) => !finished.has(n))) return 'wait';
+  const unmet = deps.find((n) => !SUCCEEDED.has((finished.get(n) as DestinationOutcome).status));
+  if (unmet === undefined) return 'start';
+  return { skip: `not started: it runs after ${unmet}, which ${finished.get(unmet)?.status === 'skipped' ? 'was skipped' : 'failed'}` };
 }
 
 /**
