@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { JenkinsBuildReports } from '../src/store/jenkins-build-reports.js';
 import { UsedTokenIds } from '../src/store/token-ids.js';
 import { jwtKeys, type JwtKeyOptions } from '../handlers/jenkins/jwt-keys.js';
-import { createJenkinsRouter } from '../handlers/jenkins/router.js';
+import { jenkinsWebhookRouter } from '../handlers/jenkins/router.js';
 import { DEFAULT_POLICY } from '../handlers/jenkins/verify-jwt.js';
 import type { WiredApp } from './create.js';
 
@@ -13,7 +13,7 @@ import type { WiredApp } from './create.js';
  */
 export function jenkinsRouter(app: WiredApp, options: JwtKeyOptions & { now?: () => Date } = {}): Router {
   const settings = app.config.jenkins;
-  return createJenkinsRouter({
+  return jenkinsWebhookRouter({
     core: app.core,
     tokenIds: new UsedTokenIds(app.db),
     buildReports: new JenkinsBuildReports(app.db),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { jenkinsRouter } from './jenkins-router.js';
-import { mountSlack } from '../handlers/slack/mount.js';
+import { startSlackFrontEnd } from '../handlers/slack/mount.js';
 import { startAuditForwarding, type AuditForwarding } from '../src/audit/forwarding.js';
 import type { AuditLog } from '../src/audit/log.js';
 import { PolicyReloader, type ReloadOutcome } from '../src/config/reload.js';
@@ -17,7 +17,7 @@ import { releaseThreadAvailable, ThreadedReleaseCore, type ThreadDeath } from '.
 /** Mounts every handler's routes on the bot's HTTP server; `stop()` ends their background work. */
 export async function mountHandlers(http: Express, app: WiredApp): Promise<{ stop(): Promise<void> }> {
   mountMetrics(http, app); // first, so that the webhook counter sees every webhook answer
-  const slack = await mountSlack(http, app);
+  const slack = await startSlackFrontEnd(http, app);
   http.use('/webhooks/jenkins', jenkinsRouter(app));
   return { stop: async () => void (await slack?.stop()) };
 }

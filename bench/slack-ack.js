@@ -48,8 +48,8 @@ export async function available() {
   const built = (rel) => existsSync(fileURLToPath(new URL(`../dist/${rel}`, import.meta.url)));
   if (!built('handlers/slack/mount.js'))
     return { ok: false, reason: 'the Slack front end (handlers/slack) is not in dist/: run `npm run build`' };
-  if (!readFileSync(fileURLToPath(new URL('../dist/app/serve.js', import.meta.url)), 'utf8').includes('mountSlack')) {
-    return { ok: false, reason: 'app/serve.ts does not mount the Slack front end (mountSlack) yet' };
+  if (!readFileSync(fileURLToPath(new URL('../dist/app/serve.js', import.meta.url)), 'utf8').includes('startSlackFrontEnd')) {
+    return { ok: false, reason: 'app/serve.ts does not start the Slack front end (startSlackFrontEnd) yet' };
   }
   return { ok: true };
 }

@@ -1,6 +1,6 @@
 import type { ProjectConfig } from '../../src/config/load.js';
 import { ErrorCode, ReleaseBotError } from '../../src/errors.js';
-import { artifactDigests, type ReleaseCore, type StageReport } from '../../src/release/core.js';
+import { artifactDigests, type ReleaseCore, type StageReport, type StageResult } from '../../src/release/core.js';
 import type { JenkinsBuildKey, JenkinsBuildReport, JenkinsBuildReports } from '../../src/store/jenkins-build-reports.js';
 import type { ReportClaim } from '../../src/store/report-claims.js';
 import type { UsedTokenIds } from '../../src/store/token-ids.js';
@@ -122,21 +122,23 @@ async function stageReport(
     if (earlier && claim?.kind === 'build') return { answer: buildReplay(earlier, claim.report, build), recorded: true };
     throw err;
   }
+  return { answer: stagedAnswer(result), recorded: true };
+}
+
+/** The answer to a report the core staged (or found unchanged). */
+function stagedAnswer(result: StageResult): Answer {
   const staged = result.staged;
   return {
-    recorded: true,
-    answer: {
-      status: result.outcome === 'unchanged' ? 200 : 202,
-      body: {
-        status: result.outcome,
-        outcome: result.outcome,
-        project: staged.project,
-        version: staged.version,
-        build: staged.build,
-        stagedAt: staged.stagedAt,
-        digests: artifactDigests(staged.artifact),
-        ...(result.auditId ? { auditId: result.auditId } : {}),
-      },
+    status: result.outcome === 'unchanged' ? 200 : 202,
+    body: {
+      status: result.outcome,
+      outcome: result.outcome,
+      project: staged.project,
+      version: staged.version,
+      build: staged.build,
+      stagedAt: staged.stagedAt,
+      digests: artifactDigests(staged.artifact),
+      ...(result.auditId ? { auditId: result.auditId } : {}),
     },
   };
 }

@@ -73,36 +73,18 @@ export class LogFieldDropper {
         continue;
       }
       const top = this.stack[this.stack.length - 1];
-      switch (byte) {
-        case QUOTE:
-          this.inString = true;
-          this.stringIsKey = top?.kind === 'object' && top.expectKey;
-          if (this.stringIsKey) {
-            this.key = [];
-          } else if (this.atLog()) {
-            this.dropping = true;
-            this.keep(chunk.subarray(start, i + 1)); // up to and with the opening quote
-            start = chunk.length; // nothing of the text, until the closing quote sets start again
-          }
-          break;
-        case 0x7b: // {
-          this.stack.push({ kind: 'object', key: null, expectKey: true });
-          break;
-        case 0x5b: // [
-          this.stack.push({ kind: 'array', key: null, expectKey: false });
-          break;
-        case 0x7d: // }
-        case 0x5d: // ]
-          this.stack.pop();
-          break;
-        case 0x2c: // ,
-          if (top?.kind === 'object') {
-            top.expectKey = true;
-            top.key = null;
-          }
-          break;
-        default:
-          break;
+      if (byte !== QUOTE) {
+        this.nest(byte, top);
+        continue;
+      }
+      this.inString = true;
+      this.stringIsKey = top?.kind === 'object' && top.expectKey;
+      if (this.stringIsKey) {
+        this.key = [];
+      } else if (this.atLog()) {
+        this.dropping = true;
+        this.keep(chunk.subarray(start, i + 1)); // up to and with the opening quote
+        start = chunk.length; // nothing of the text, until the closing quote sets start again
       }
     }
     if (!this.dropping && start < chunk.length) this.keep(chunk.subarray(start));
@@ -110,6 +92,30 @@ export class LogFieldDropper {
 
   body(): Buffer {
     return Buffer.concat(this.kept, this.keptBytes);
+  }
+
+  /** A byte outside strings: objects and arrays opened and closed, an object's next key after a comma. */
+  private nest(byte: number, top: Frame | undefined): void {
+    switch (byte) {
+      case 0x7b: // {
+        this.stack.push({ kind: 'object', key: null, expectKey: true });
+        break;
+      case 0x5b: // [
+        this.stack.push({ kind: 'array', key: null, expectKey: false });
+        break;
+      case 0x7d: // }
+      case 0x5d: // ]
+        this.stack.pop();
+        break;
+      case 0x2c: // ,
+        if (top?.kind === 'object') {
+          top.expectKey = true;
+          top.key = null;
+        }
+        break;
+      default:
+        break;
+    }
   }
 
   private atLog(): boolean {

@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { App } from '../../src/app.js';
 import type { Approvals, ApprovalRequest } from '../../src/release/approvals.js';
 import type { ReleaseCore } from '../../src/release/core.js';
-import type { ReleaseSummary } from '../../src/release/types.js';
+import type { CoreEventMap } from '../../src/release/events.js';
+import type { DestinationOutcome, ReleaseSummary } from '../../src/release/types.js';
 import type { YankSummary } from '../../src/release/yank.js';
 import { isFinalState } from '../../src/release/status.js';
 import type { ReleaseRecord } from '../../src/store/releases.js';
@@ -43,73 +44,9 @@ export class ReleaseAnnouncer {
     private readonly updateIntervalMs = UPDATE_INTERVAL_MS,
   ) {}
 
+  /** Listens to the core's events and the approvals'. */
   attach(): this {
-    const ev = this.core.events;
-    ev.on('staged', ({ staged, replaced, project }) => this.announceStaged({ staged, replaced, project }));
-    ev.on('stage-conflict', (e) => {
-      this.track(this.chat.post(e.project.channel, stageConflictMessage({ ...e, project: e.project.name })).then(() => undefined));
-    });
-    ev.on('release-started', ({ release, staged, project, requester, destinations }) => {
-      if (release.dryRun) return;
-      const view: ProgressView = {
-        releaseId: release.id,
-        project: project.name,
-        version: release.version,
-        // The core emits this once the requester is authorized; the record it carries predates that.
-        state: 'authorized',
-        build: staged.build,
-        artifact: staged.artifact,
-        requester,
-        approvers: release.approvers,
-        resumeOf: release.resumeOf,
-        destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
-      };
-      const message = new ReleaseMessage(project.channel, releaseProgressMessage(view), {
-        chat: this.chat,
-        intervalMs: this.updateIntervalMs,
-        enqueue: (thread, work) => this.enqueue(thread, work),
-        track: (p) => this.track(p),
-        posted: (ts) => this.recordMessage(release.id, project.channel, ts),
-      });
-      this.releases.set(release.id, { message, view });
-    });
-    ev.on('release-state', ({ releaseId, state }) => {
-      const t = this.releases.get(releaseId);
-      if (!t || isFinalState(state)) return;
-      t.view.state = state;
-      this.updateMain(t);
-    });
-    ev.on('destination-started', (e) => {
-      const t = this.releases.get(e.releaseId);
-      if (!t) return;
-      const d = t.view.destinations.find((x) => x.name === e.destination);
-      if (d) d.running = true;
-      // Shown in the message ("running"), not in the thread: the thread gets one reply per outcome.
-      this.updateMain(t);
-      t.message.post();
-    });
-    ev.on('destination-finished', ({ releaseId, outcome }) => {
-      const t = this.releases.get(releaseId);
-      if (!t) return;
-      const d = t.view.destinations.find((x) => x.name === outcome.name);
-      if (d) Object.assign(d, { running: false, outcome });
-      this.reply(t, destinationFinishedMessage(outcome));
-      // Every destination done: the summary comes next and takes this update's place.
-      this.updateMain(
-        t,
-        t.view.destinations.every((x) => x.outcome !== undefined),
-      );
-    });
-    ev.on('release-finished', ({ summary }) => {
-      const t = this.releases.get(summary.releaseId);
-      if (!t) return;
-      this.releases.delete(summary.releaseId);
-      t.message.show(releaseSummaryMessage(summary), { final: true });
-    });
-    ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
-    // Once per refused file content (the reloader does not emit a repeat): the release channel of the policy in force.
-    ev.on('policy-rejected', (e) => this.track(this.chat.post(this.core.config.channel, policyRejectedMessage(e)).then(() => undefined)));
-
+    this.listenToCore();
     const ap = this.approvals.events;
     ap.on('approval-requested', ({ request, staged }) => {
       const channel = this.channelOf(request.project);
@@ -127,6 +64,79 @@ export class ReleaseAnnouncer {
       this.approvalThreads.delete(request.id);
     });
     return this;
+  }
+
+  private listenToCore(): void {
+    const ev = this.core.events;
+    ev.on('staged', ({ staged, replaced, project }) => this.announceStaged({ staged, replaced, project }));
+    ev.on('stage-conflict', (e) => {
+      this.track(this.chat.post(e.project.channel, stageConflictMessage({ ...e, project: e.project.name })).then(() => undefined));
+    });
+    ev.on('release-started', (e) => this.releaseStarted(e));
+    ev.on('release-state', ({ releaseId, state }) => {
+      const t = this.releases.get(releaseId);
+      if (!t || isFinalState(state)) return;
+      t.view.state = state;
+      this.updateMain(t);
+    });
+    ev.on('destination-started', (e) => {
+      const t = this.releases.get(e.releaseId);
+      if (!t) return;
+      const d = t.view.destinations.find((x) => x.name === e.destination);
+      if (d) d.running = true;
+      // Shown in the message ("running"), not in the thread: the thread gets one reply per outcome.
+      this.updateMain(t);
+      t.message.post();
+    });
+    ev.on('destination-finished', ({ releaseId, outcome }) => this.destinationFinished(releaseId, outcome));
+    ev.on('release-finished', ({ summary }) => {
+      const t = this.releases.get(summary.releaseId);
+      if (!t) return;
+      this.releases.delete(summary.releaseId);
+      t.message.show(releaseSummaryMessage(summary), { final: true });
+    });
+    ev.on('release-interrupted', ({ release, auditId }) => this.announceInterrupted(release, auditId));
+    // Once per refused file content (the reloader does not emit a repeat): the release channel of the policy in force.
+    ev.on('policy-rejected', (e) => this.track(this.chat.post(this.core.config.channel, policyRejectedMessage(e)).then(() => undefined)));
+  }
+
+  /** A release's own message in its project's channel (not for a dry run), updated as it goes. */
+  private releaseStarted({ release, staged, project, requester, destinations }: CoreEventMap['release-started'][0]): void {
+    if (release.dryRun) return;
+    const view: ProgressView = {
+      releaseId: release.id,
+      project: project.name,
+      version: release.version,
+      // The core emits this once the requester is authorized; the record it carries predates that.
+      state: 'authorized',
+      build: staged.build,
+      artifact: staged.artifact,
+      requester,
+      approvers: release.approvers,
+      resumeOf: release.resumeOf,
+      destinations: destinations.map((name) => ({ name, type: project.destinations.find((d) => d.name === name)?.type })),
+    };
+    const message = new ReleaseMessage(project.channel, releaseProgressMessage(view), {
+      chat: this.chat,
+      intervalMs: this.updateIntervalMs,
+      enqueue: (thread, work) => this.enqueue(thread, work),
+      track: (p) => this.track(p),
+      posted: (ts) => this.recordMessage(release.id, project.channel, ts),
+    });
+    this.releases.set(release.id, { message, view });
+  }
+
+  private destinationFinished(releaseId: string, outcome: DestinationOutcome): void {
+    const t = this.releases.get(releaseId);
+    if (!t) return;
+    const d = t.view.destinations.find((x) => x.name === outcome.name);
+    if (d) Object.assign(d, { running: false, outcome });
+    this.reply(t, destinationFinishedMessage(outcome));
+    // Every destination done: the summary comes next and takes this update's place.
+    this.updateMain(
+      t,
+      t.view.destinations.every((x) => x.outcome !== undefined),
+    );
   }
 
   /**

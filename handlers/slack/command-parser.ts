@@ -66,22 +66,10 @@ export function parseCommand(raw: string): SlackCommand {
       if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
       return { kind: 'unlock', project };
     }
-    case 'yank': {
-      const [project, version, ...more] = rest;
-      const { words: why, dryRun, noLock } = yankFlags(more);
-      if (project === undefined || version === undefined || why.length === 0)
-        return usage('usage: `/release yank <project> <version> <reason> [--dry-run] [--no-lock]`: say why');
-      if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
-      if (!isVersion(version)) return usage(`invalid version ${show(version)}`);
-      return { kind: 'yank', project, version, reason: why.join(' '), dryRun, noLock };
-    }
-    case 'rollback': {
-      const [project, ...more] = rest;
-      const { words: why, dryRun, noLock } = yankFlags(more);
-      if (project === undefined) return usage('usage: `/release rollback <project> [why] [--dry-run] [--no-lock]`');
-      if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
-      return { kind: 'rollback', project, text: why.join(' '), dryRun, noLock };
-    }
+    case 'yank':
+      return parseYank(rest);
+    case 'rollback':
+      return parseRollback(rest);
     default:
       return parseRelease(words);
   }
@@ -105,6 +93,24 @@ function parseAudit(args: string[]): SlackCommand {
     limit = Number(limitText);
   }
   return { kind: 'audit', project, limit };
+}
+
+function parseYank(args: string[]): SlackCommand {
+  const [project, version, ...more] = args;
+  const { words: why, dryRun, noLock } = yankFlags(more);
+  if (project === undefined || version === undefined || why.length === 0)
+    return usage('usage: `/release yank <project> <version> <reason> [--dry-run] [--no-lock]`: say why');
+  if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
+  if (!isVersion(version)) return usage(`invalid version ${show(version)}`);
+  return { kind: 'yank', project, version, reason: why.join(' '), dryRun, noLock };
+}
+
+function parseRollback(args: string[]): SlackCommand {
+  const [project, ...more] = args;
+  const { words: why, dryRun, noLock } = yankFlags(more);
+  if (project === undefined) return usage('usage: `/release rollback <project> [why] [--dry-run] [--no-lock]`');
+  if (!isProject(project)) return usage(`invalid project name ${show(project)}`);
+  return { kind: 'rollback', project, text: why.join(' '), dryRun, noLock };
 }
 
 function parseRelease(words: string[]): SlackCommand {

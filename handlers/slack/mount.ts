@@ -46,14 +46,14 @@ export interface MountSlackOptions {
 }
 
 /**
- * Mounts the Slack front end: over HTTP at POST /slack/events on the bot's express app (Bolt verifies
+ * Starts the Slack front end: mounted over HTTP at POST /slack/events on the bot's express app (Bolt verifies
  * each request's signature with SLACK_SIGNING_SECRET and rejects stale ones), or over Socket Mode when
  * SLACK_APP_TOKEN is set (no inbound traffic). Without Slack settings it mounts nothing.
  *
  * It also runs two timers for as long as the database is open: one announces what other processes
  * staged and released (see audit-watcher.ts), one closes approval requests that expired unanswered.
  */
-export async function mountSlack(http: Express, app: App, options: MountSlackOptions = {}): Promise<SlackHandle | undefined> {
+export async function startSlackFrontEnd(http: Express, app: App, options: MountSlackOptions = {}): Promise<SlackHandle | undefined> {
   // Checked with the rest of the configuration at load (src/config/handler-settings.ts): absent means off.
   const settings = app.config.slack;
   const log = app.log.child({ component: 'slack' });
@@ -79,22 +79,7 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener failed');
   });
 
-  const deps: SlackFlowDeps = {
-    core: app.core,
-    approvals,
-    freezes,
-    yanks: app.yanks,
-    yankRecords: app.yankRecords,
-    denials: app.denials,
-    audit: app.audit,
-    staged: app.staged,
-    releases: app.releases,
-    projectStatus: (project, version) => app.projectStatus(project, version),
-    chat,
-    log,
-    resolveLogin: (origin) => identity.resolve(origin),
-  };
-  registerListeners(bolt, deps, chat, tasks);
+  registerListeners(bolt, flowDeps(app, { approvals, freezes }, chat, log, identity), chat, tasks);
   // Never awaited: the HTTP server listens whether or not Slack answers (see socket-connection.ts).
   socket?.start();
   log.info(
@@ -118,6 +103,31 @@ export async function mountSlack(http: Express, app: App, options: MountSlackOpt
       await idle();
     })());
   return { bolt, approvals, freezes, announcer, watcher, mode, socket, idle, stop };
+}
+
+/** What the Slack flows get of the app: the core, the approval services, the read-only views, the chat and the identity. */
+function flowDeps(
+  app: App,
+  services: { approvals: Approvals; freezes: Freezes },
+  chat: SlackChat,
+  log: Logger,
+  identity: SlackIdentity,
+): SlackFlowDeps {
+  return {
+    core: app.core,
+    approvals: services.approvals,
+    freezes: services.freezes,
+    yanks: app.yanks,
+    yankRecords: app.yankRecords,
+    denials: app.denials,
+    audit: app.audit,
+    staged: app.staged,
+    releases: app.releases,
+    projectStatus: (project, version) => app.projectStatus(project, version),
+    chat,
+    log,
+    resolveLogin: (origin) => identity.resolve(origin),
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { SlackMessage } from './messages/mrkdwn.js';
 /**
  * Slack rate-limits chat.update per channel: a release's message is replaced at most once per this
  * interval, with the latest state (the ones in between are never sent; the final one always is).
- * The progress interval may be set longer (mountSlack's `updateIntervalMs`); the audit summary waits
+ * The progress interval may be set longer (startSlackFrontEnd's `updateIntervalMs`); the audit summary waits
  * only for this one, and only when the message was written less than this long ago.
  */
 export const UPDATE_INTERVAL_MS = 1000;

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { mountSlack, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
+import { startSlackFrontEnd, type MountSlackOptions, type SlackHandle } from '../../handlers/slack/mount.js';
 import {
   membershipSentinels,
   startConjurStandIn,
@@ -340,7 +340,7 @@ async function serveWithSlackOptions(
   let slack: SlackHandle | undefined;
   let server: Server;
   try {
-    slack = await mountSlack(http, app, mount);
+    slack = await startSlackFrontEnd(http, app, mount);
     server = await listen(http, app.config.env.HOST, app.config.env.PORT, app.log);
   } catch (err) {
     await slack?.stop();

@@ -72,39 +72,7 @@ export function statusMessage(v: StatusView): SlackMessage {
       `• ${code(a.version)} asked by ${esc(a.requester.login)}: ${a.approvals.length} of ${a.needed} approval(s), expires ${when(a.expiresAt)}`,
   );
   return {
-    text: esc(
-      [
-        `Status of ${title}`,
-        `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
-        ...v.releases.map(
-          (r) =>
-            `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`,
-        ),
-        ...(v.yanks?.length
-          ? [
-              'yanked:',
-              ...v.yanks.map(
-                (y) =>
-                  `  - ${y.version} (${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`}: ${y.reason}) by ${y.requesterLogin} ${y.createdAt} ${y.id}`,
-              ),
-            ]
-          : []),
-        v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
-        `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
-        ...v.staged.map(
-          (s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`,
-        ),
-        ...(v.approvals.length
-          ? [
-              'waiting for approval:',
-              ...v.approvals.map(
-                (a) =>
-                  `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`,
-              ),
-            ]
-          : []),
-      ].join('\n'),
-    ),
+    text: esc(statusText(v, title)),
     // Releases first: what people come to status for, above what is merely staged.
     blocks: [
       header(`Status of ${title}`),
@@ -119,6 +87,41 @@ export function statusMessage(v: StatusView): SlackMessage {
       ...(approvals.length ? [section(`*Waiting for approval*\n${approvals.join('\n')}`)] : []),
     ],
   };
+}
+
+/** The plain text of the status: every release, yank, staged build and approval on a line of its own. */
+function statusText(v: StatusView, title: string): string {
+  return [
+    `Status of ${title}`,
+    `releases: ${v.releases.map((r) => `${r.version} ${r.state}`).join(', ') || 'none'}`,
+    ...v.releases.map(
+      (r) =>
+        `  - ${r.version} ${r.state}${r.dryRun ? ' (dry run)' : ''} by ${r.requesterLogin ?? '?'} ${r.createdAt} ${r.id}${r.errorCode ? ` ${r.errorCode}` : ''}`,
+    ),
+    ...(v.yanks?.length
+      ? [
+          'yanked:',
+          ...v.yanks.map(
+            (y) =>
+              `  - ${y.version} (${y.state === 'yanked' ? 'yanked' : `yank ${y.state}`}: ${y.reason}) by ${y.requesterLogin} ${y.createdAt} ${y.id}`,
+          ),
+        ]
+      : []),
+    v.freeze ? `FROZEN by ${v.freeze.by} since ${v.freeze.at}: ${v.freeze.reason}` : 'not frozen',
+    `staged: ${v.staged.map((s) => s.version).join(', ') || 'none'}`,
+    ...v.staged.map(
+      (s) => `  - ${s.version} build ${buildPlain(s.build)} staged ${s.stagedAt} by ${s.reportedBy}: ${digestsPlain(s.artifact)}`,
+    ),
+    ...(v.approvals.length
+      ? [
+          'waiting for approval:',
+          ...v.approvals.map(
+            (a) =>
+              `  - ${a.version} asked by ${a.requester.login}: ${a.approvals.length} of ${a.needed} approval(s), expires ${a.expiresAt}`,
+          ),
+        ]
+      : []),
+  ].join('\n');
 }
 
 /** `/release audit [project] [limit]`: who did what, newest first. Entries name Conjur variable ids, never values. */
