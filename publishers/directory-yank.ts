@@ -1,9 +1,9 @@
-import { link, mkdir, unlink, writeFile } from 'node:fs/promises';
+import { link, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
-import { childPath, openChildDir, openChildFile, openDirPath, openRootDir } from '../src/staging/dirfd.js';
+import { childPath, openChildFile, openDirPath, openRootDir } from '../src/staging/dirfd.js';
 import { sha256Handle } from '../src/staging/hash.js';
 import { labelFileName } from '../src/staging/scan.js';
 import { clip } from '../src/validate.js';
@@ -146,24 +146,8 @@ async function moveOne(ctx: YankContext, root: FileHandle, f: { path: string; sh
 }
 
 /** Opens (creating when missing) the directory at `segments` below `root`, never through a symlink. */
-async function ensureDirs(root: FileHandle, segments: string[]): Promise<FileHandle> {
-  let current = root;
-  try {
-    for (const [i, name] of segments.entries()) {
-      await mkdir(childPath(current, name), { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      const next = await openChildDir(current, name, segments.slice(0, i + 1).join('/')).catch((err: unknown) => {
-        throw refusal(segments.slice(0, i + 1).join('/'), err);
-      });
-      if (current !== root) await current.close();
-      current = next;
-    }
-  } catch (err) {
-    if (current !== root) await current.close();
-    throw err;
-  }
-  return current;
+function ensureDirs(root: FileHandle, segments: string[]): Promise<FileHandle> {
+  return openDirPath(root, segments, { createMode: 0o755, refuse: refusal });
 }
 
 function isMissing(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 
 /**
@@ -99,17 +99,32 @@ export async function openChildFile(parent: FileHandle, name: string, rel = name
   return { handle, size: st.size, blocks: st.blocks };
 }
 
+export interface DirPathOptions {
+  /** Makes each missing component with this mode before it is opened (a tree the bot writes itself). */
+  createMode?: number | undefined;
+  /** What a component that cannot be opened is refused as (`rel`: the components so far); dirfd's own refusal by default. */
+  refuse?: ((rel: string, err: unknown) => Error) | undefined;
+}
+
 /**
  * Opens the directory at `segments` below `root`, one component at a time, each through the
  * descriptor of its parent. The caller closes the result; intermediate descriptors are closed here.
  */
-export async function openDirPath(root: FileHandle, segments: readonly string[]): Promise<FileHandle> {
+export async function openDirPath(root: FileHandle, segments: readonly string[], options: DirPathOptions = {}): Promise<FileHandle> {
   let current = root;
   const done: string[] = [];
   try {
     for (const name of segments) {
       done.push(name);
-      const next = await openChildDir(current, name, done.join('/'));
+      const rel = done.join('/');
+      if (options.createMode !== undefined) {
+        await mkdir(childPath(current, name), { mode: options.createMode }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+      }
+      const next = await openChildDir(current, name, rel).catch((err: unknown) => {
+        throw options.refuse ? options.refuse(rel, err) : err;
+      });
       if (current !== root) await current.close();
       current = next;
     }
