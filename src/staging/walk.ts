@@ -38,22 +38,12 @@ export async function listTree(
         stopped = true;
         return;
       }
-      const raw = entry.name as unknown as Buffer;
-      const bad = nameProblem(raw);
-      const name = raw.toString('utf8');
-      const relPath = rel ? `${rel}/${name}` : name;
-      if (bad) {
-        problems.add(`${rel ? `${JSON.stringify(rel.slice(0, 80))}/` : ''}${bad}`);
+      const checked = entryPath(entry.name as unknown as Buffer, rel, depth, limits);
+      if ('problem' in checked) {
+        problems.add(checked.problem);
         continue;
       }
-      if (Buffer.byteLength(relPath) > limits.maxPathBytes) {
-        problems.add(`${JSON.stringify(relPath.slice(0, 80))}…: longer than staging.max_path_bytes (${limits.maxPathBytes} bytes)`);
-        continue;
-      }
-      if (depth + 1 > limits.maxDepth) {
-        problems.add(`${JSON.stringify(relPath.slice(0, 80))}: deeper than staging.max_depth (${limits.maxDepth})`);
-        continue;
-      }
+      const { name, relPath } = checked;
       if (entry.isDirectory()) {
         // The dirent's type is a hint; openChildDir (O_NOFOLLOW, fstat) decides.
         const child = await openChildDir(dir, name, relPath).catch((err: unknown) => {
@@ -77,4 +67,22 @@ export async function listTree(
   };
   await walk(root, '', 0);
   return files.sort();
+}
+
+/** An entry's name and path below the root, or why it is refused: a bad name, a path too long, too deep. */
+function entryPath(
+  raw: Buffer,
+  rel: string,
+  depth: number,
+  limits: StagingLimits,
+): { name: string; relPath: string } | { problem: string } {
+  const bad = nameProblem(raw);
+  const name = raw.toString('utf8');
+  const relPath = rel ? `${rel}/${name}` : name;
+  if (bad) return { problem: `${rel ? `${JSON.stringify(rel.slice(0, 80))}/` : ''}${bad}` };
+  if (Buffer.byteLength(relPath) > limits.maxPathBytes)
+    return { problem: `${JSON.stringify(relPath.slice(0, 80))}…: longer than staging.max_path_bytes (${limits.maxPathBytes} bytes)` };
+  if (depth + 1 > limits.maxDepth)
+    return { problem: `${JSON.stringify(relPath.slice(0, 80))}: deeper than staging.max_depth (${limits.maxDepth})` };
+  return { name, relPath };
 }
