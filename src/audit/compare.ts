@@ -154,12 +154,10 @@ function differingFields(a: AuditEntry, b: AuditEntry): string[] {
 }
 
 /**
- * Compares the database with a forwarded copy, entry by entry on the sequence number. Every entry
- * missing on either side, or different, is one difference. The copy is the anchor: it was written
- * elsewhere as each entry was appended, so rewriting the database (hashes recomputed) cannot change it.
+ * The copy's entries by sequence number, one each; what is wrong within the copy itself (an entry
+ * that does not hash to its hash, a sequence number used twice) goes into `differences`.
  */
-export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedCopy): Difference[] {
-  const differences: Difference[] = [];
+function indexCopy(copy: ForwardedCopy, differences: Difference[]): Map<number, CopyItem> {
   const copied = new Map<number, CopyItem>();
   for (const item of copy.items) {
     if (item.entry && entryHash(item.entry) !== item.hash) {
@@ -180,43 +178,57 @@ export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedC
     }
     if (!seen || (!seen.entry && item.entry)) copied.set(item.seq, item);
   }
+  return copied;
+}
+
+/** The difference at one sequence number between the database's entry and the copy's, if any. */
+function compareAt(seq: number, db: ChainItem | undefined, cp: CopyItem | undefined, copyHead: number): Difference | undefined {
+  if (cp && !db) {
+    return {
+      seq,
+      kind: 'missing-from-database',
+      message: `${cp.id} (${cp.entry?.type ?? 'entry'}${cp.entry?.at ? ` of ${cp.entry.at}` : ''}) is in the forwarded copy (${cp.where}) but not in the database: it was deleted`,
+    };
+  }
+  if (db && !cp) {
+    const type = db.entry?.type ?? 'entry';
+    return {
+      seq,
+      kind: 'missing-from-copy',
+      message:
+        seq > copyHead
+          ? `${db.id} (${type}) is in the database after the copy's last entry (seq ${copyHead}): appended later without reaching the copy (forged, or not forwarded yet: check again once forwarding caught up)`
+          : `${db.id} (${type}) is in the database but never reached the forwarded copy: it was added to the database`,
+    };
+  }
+  if (!db || !cp) return undefined;
+  if (db.id !== cp.id || db.hash !== cp.hash || db.prevHash !== cp.prevHash) {
+    const fields = db.entry && cp.entry ? differingFields(db.entry, cp.entry).filter((f) => f !== 'seq') : [];
+    return {
+      seq,
+      kind: 'changed',
+      message: `the database holds ${db.id} (hash ${short(db.hash)}), the forwarded copy ${cp.id} (hash ${short(cp.hash)})${fields.length ? `: ${fields.join(', ')} differ` : ''}`,
+    };
+  }
+  if (db.entry && cp.entry && canonicalJson(db.entry) !== canonicalJson(cp.entry)) {
+    return { seq, kind: 'changed', message: `same hashes, different content: ${differingFields(db.entry, cp.entry).join(', ')} differ` };
+  }
+  return undefined;
+}
+
+/**
+ * Compares the database with a forwarded copy, entry by entry on the sequence number. Every entry
+ * missing on either side, or different, is one difference. The copy is the anchor: it was written
+ * elsewhere as each entry was appended, so rewriting the database (hashes recomputed) cannot change it.
+ */
+export function compareWithCopy(database: readonly ChainItem[], copy: ForwardedCopy): Difference[] {
+  const differences: Difference[] = [];
+  const copied = indexCopy(copy, differences);
   const copyHead = Math.max(0, ...copied.keys());
   const stored = new Map(database.map((d) => [d.seq, d]));
   for (const seq of [...new Set([...stored.keys(), ...copied.keys()])].sort((a, b) => a - b)) {
-    const db = stored.get(seq);
-    const cp = copied.get(seq);
-    if (cp && !db) {
-      differences.push({
-        seq,
-        kind: 'missing-from-database',
-        message: `${cp.id} (${cp.entry?.type ?? 'entry'}${cp.entry?.at ? ` of ${cp.entry.at}` : ''}) is in the forwarded copy (${cp.where}) but not in the database: it was deleted`,
-      });
-    } else if (db && !cp) {
-      const type = db.entry?.type ?? 'entry';
-      differences.push({
-        seq,
-        kind: 'missing-from-copy',
-        message:
-          seq > copyHead
-            ? `${db.id} (${type}) is in the database after the copy's last entry (seq ${copyHead}): appended later without reaching the copy (forged, or not forwarded yet: check again once forwarding caught up)`
-            : `${db.id} (${type}) is in the database but never reached the forwarded copy: it was added to the database`,
-      });
-    } else if (db && cp) {
-      if (db.id !== cp.id || db.hash !== cp.hash || db.prevHash !== cp.prevHash) {
-        const fields = db.entry && cp.entry ? differingFields(db.entry, cp.entry).filter((f) => f !== 'seq') : [];
-        differences.push({
-          seq,
-          kind: 'changed',
-          message: `the database holds ${db.id} (hash ${short(db.hash)}), the forwarded copy ${cp.id} (hash ${short(cp.hash)})${fields.length ? `: ${fields.join(', ')} differ` : ''}`,
-        });
-      } else if (db.entry && cp.entry && canonicalJson(db.entry) !== canonicalJson(cp.entry)) {
-        differences.push({
-          seq,
-          kind: 'changed',
-          message: `same hashes, different content: ${differingFields(db.entry, cp.entry).join(', ')} differ`,
-        });
-      }
-    }
+    const difference = compareAt(seq, stored.get(seq), copied.get(seq), copyHead);
+    if (difference) differences.push(difference);
   }
   return differences.sort((a, b) => a.seq - b.seq);
 }

@@ -1,4 +1,4 @@
-import { auditCode, isAuditType, type ArtifactDigests, type AuditEntry } from './entries.js';
+import { auditCode, isAuditType, type ArtifactDigests, type AuditedDestination, type AuditEntry, type AuditEntryOf } from './entries.js';
 import type { VerifyResult } from './verify.js';
 
 export type { ArtifactDigests } from './entries.js';
@@ -58,6 +58,52 @@ function sameDigests(a: ArtifactDigests, b: ArtifactDigests): boolean {
   return a.kind === b.kind && key(a) === key(b);
 }
 
+/** Who approved the release that ended in `end`: those its entries recorded, and approvals given for it or before it. */
+function approversOf(mine: readonly AuditEntry[], end: AuditEntry | undefined, recorded: readonly string[]): string[] {
+  const approvers = new Set(recorded);
+  for (const e of mine.filter(isAuditType('approved'))) {
+    if (end && (e.releaseId === end.releaseId || e.seq <= end.seq)) {
+      const login = e.actor.conjurLogin ?? str(e.data.approver);
+      if (login) approvers.add(login);
+    }
+  }
+  return [...approvers].sort();
+}
+
+function traceDestination(d: AuditedDestination): TraceDestination {
+  return {
+    name: d.name,
+    type: d.type,
+    status: d.status,
+    readBackDigest: str(d.readBackDigest),
+    location: str(d.location),
+    ...(d.attestations
+      ? {
+          attestations: d.attestations.map((a) => ({
+            subject: a.subject,
+            digest: a.digest,
+            keyId: str(a.keyId),
+            location: str(a.location),
+          })),
+        }
+      : {}),
+  };
+}
+
+function traceYank(e: AuditEntryOf<'yanked'> | AuditEntryOf<'yank-failed'>): Trace['yanks'][number] {
+  return {
+    type: e.type,
+    at: e.at,
+    seq: e.seq,
+    auditId: e.id,
+    yankId: str(e.data.yankId),
+    who: e.actor.conjurLogin ?? e.actor.via,
+    reason: str(e.data.reason),
+    approvers: e.data.approvers ?? [],
+    destinations: (e.data.destinations ?? []).map((x) => ({ name: x.name, status: x.status })),
+  };
+}
+
 /**
  * Builds the trace of `project version` from its audit entries (oldest first). Pure: the caller
  * reads the entries, and checks the chain they come from.
@@ -74,13 +120,6 @@ export function traceVersion(project: string, version: string, entries: readonly
   const stagedData = stagedEntry?.data;
   const build: Trace['build'] = { ...stagedData?.build, ...endData?.build };
 
-  const approvers = new Set(endData?.approvers ?? requested?.data.approvers ?? []);
-  for (const e of mine.filter(isAuditType('approved'))) {
-    if (end && (e.releaseId === end.releaseId || e.seq <= end.seq)) {
-      const login = e.actor.conjurLogin ?? str(e.data.approver);
-      if (login) approvers.add(login);
-    }
-  }
   const stagedArtifact = stagedData?.artifact;
   // Only what was measured counts: `artifact` in the entry is the staging record, copied.
   const publishedArtifact = endData?.publishedArtifact;
@@ -110,38 +149,12 @@ export function traceVersion(project: string, version: string, entries: readonly
     publishedArtifact,
     digestsMatch: stagedArtifact && publishedArtifact ? sameDigests(stagedArtifact, publishedArtifact) : undefined,
     requester: actor && { login: actor.conjurLogin, chatUserId: actor.chatUserId, via: actor.via },
-    approvers: [...approvers].sort(),
+    approvers: approversOf(mine, end, endData?.approvers ?? requested?.data.approvers ?? []),
     conjurIdentity: str(endData?.conjurIdentity),
     policySha256: str(endData?.policySha256) ?? str(requested?.data.policySha256),
     credentialIds: endData?.credentialIds ?? [],
-    destinations: (endData?.destinations ?? []).map((d) => ({
-      name: d.name,
-      type: d.type,
-      status: d.status,
-      readBackDigest: str(d.readBackDigest),
-      location: str(d.location),
-      ...(d.attestations
-        ? {
-            attestations: d.attestations.map((a) => ({
-              subject: a.subject,
-              digest: a.digest,
-              keyId: str(a.keyId),
-              location: str(a.location),
-            })),
-          }
-        : {}),
-    })),
-    yanks: yankEntries.map((e) => ({
-      type: e.type,
-      at: e.at,
-      seq: e.seq,
-      auditId: e.id,
-      yankId: str(e.data.yankId),
-      who: e.actor.conjurLogin ?? e.actor.via,
-      reason: str(e.data.reason),
-      approvers: e.data.approvers ?? [],
-      destinations: (e.data.destinations ?? []).map((x) => ({ name: x.name, status: x.status })),
-    })),
+    destinations: (endData?.destinations ?? []).map(traceDestination),
+    yanks: yankEntries.map(traceYank),
     others: mine
       .filter((e) => !used.has(e.seq))
       .map((e) => ({
@@ -184,8 +197,8 @@ function differenceLines(staged: ArtifactDigests | undefined, measured: Artifact
   return out;
 }
 
-/** The trace as one screen of text. `chain` is the verification of the log the entries came from. */
-export function formatTrace(t: Trace, chain?: VerifyResult): string {
+/** The outcome, the chain, the build and the digests at staging and at publish. */
+function custodyLines(t: Trace, chain?: VerifyResult): string[] {
   const lines: string[] = [];
   const o = t.outcome;
   const title = o
@@ -224,18 +237,14 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
       lines.push('at publish:  DIFFERENT digests from staging:', ...differenceLines(t.staged?.artifact, t.publishedArtifact));
     }
   }
-  const r = t.requester;
-  lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);
-  lines.push(`approved:    ${t.approvers.length ? t.approvers.join(', ') : '(no approvals recorded)'}`);
-  if (o)
-    lines.push(
-      `policy:      ${t.policySha256 ? `sha256:${t.policySha256} (the projects file this release ran under)` : '(not recorded: the release predates policy hashes)'}`,
-    );
-  lines.push(`Conjur:      as ${t.conjurIdentity ?? '?'}, read ${t.credentialIds.length ? t.credentialIds.join(', ') : '(no variables)'}`);
-  lines.push('destinations:');
-  if (t.destinations.length === 0) lines.push('    (none recorded)');
-  const width = Math.max(0, ...t.destinations.map((d) => `${d.name} [${d.type}]`.length));
-  for (const d of t.destinations) {
+  return lines;
+}
+
+function destinationLines(destinations: readonly TraceDestination[]): string[] {
+  const lines = ['destinations:'];
+  if (destinations.length === 0) lines.push('    (none recorded)');
+  const width = Math.max(0, ...destinations.map((d) => `${d.name} [${d.type}]`.length));
+  for (const d of destinations) {
     lines.push(
       `    ${`${d.name} [${d.type}]`.padEnd(width)}  ${d.status.padEnd(15)}  read-back ${d.readBackDigest ?? '-'}${d.location ? `  ${d.location}` : ''}`,
     );
@@ -244,6 +253,21 @@ export function formatTrace(t: Trace, chain?: VerifyResult): string {
         `      attestation sha256:${a.digest}  ${a.subject}${a.keyId ? ` (key id ${a.keyId.slice(0, 16)})` : ''}${a.location ? `  ${a.location}` : ''}`,
       );
   }
+  return lines;
+}
+
+/** The trace as one screen of text. `chain` is the verification of the log the entries came from. */
+export function formatTrace(t: Trace, chain?: VerifyResult): string {
+  const lines = custodyLines(t, chain);
+  const r = t.requester;
+  lines.push(`requested:   ${r ? `${r.login ?? '?'}${r.chatUserId ? ` (chat ${r.chatUserId})` : ''} via ${r.via}` : '-'}`);
+  lines.push(`approved:    ${t.approvers.length ? t.approvers.join(', ') : '(no approvals recorded)'}`);
+  if (t.outcome)
+    lines.push(
+      `policy:      ${t.policySha256 ? `sha256:${t.policySha256} (the projects file this release ran under)` : '(not recorded: the release predates policy hashes)'}`,
+    );
+  lines.push(`Conjur:      as ${t.conjurIdentity ?? '?'}, read ${t.credentialIds.length ? t.credentialIds.join(', ') : '(no variables)'}`);
+  lines.push(...destinationLines(t.destinations));
   for (const y of t.yanks) {
     lines.push(
       `${y.type === 'yanked' ? 'YANKED:     ' : 'yank FAILED:'} ${y.at} by ${y.who}${y.approvers.length ? `, approved by ${y.approvers.join(', ')}` : ', no approvals recorded'}: ${y.reason ?? '(no reason recorded)'} — ${y.yankId ?? '?'}, audit ${y.auditId} (seq ${y.seq})`,

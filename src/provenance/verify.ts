@@ -48,6 +48,72 @@ const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
+/** The statement's types, and the subject the digest must be one of. */
+function statementChecks(statement: Json, payloadType: string | undefined, subjectSha256: string): Check[] {
+  const typeOk =
+    payloadType === IN_TOTO_PAYLOAD_TYPE && statement._type === STATEMENT_TYPE && statement.predicateType === SLSA_PROVENANCE_V1;
+  const subjects = (Array.isArray(statement.subject) ? statement.subject : []).map(obj);
+  const match = subjects.find((s) => obj(s.digest).sha256 === subjectSha256);
+  return [
+    {
+      what: 'statement',
+      ok: typeOk,
+      detail: typeOk
+        ? 'in-toto Statement v1, SLSA Provenance v1'
+        : `payloadType ${String(payloadType)}, _type ${String(statement._type)}, predicateType ${String(statement.predicateType)}`,
+    },
+    {
+      what: 'subject',
+      ok: match !== undefined,
+      detail: match
+        ? `${String(match.name)} sha256:${subjectSha256}`
+        : `sha256:${subjectSha256} is not a subject of this attestation (it names ${subjects.map((s) => `${String(s.name)} sha256:${String(obj(s.digest).sha256)}`).join(', ') || 'nothing'})`,
+    },
+  ];
+}
+
+/** The project, version and builder job the caller expects, each checked only when given. */
+function expectationChecks(predicate: Json, expect: Expectations): Check[] {
+  const definition = obj(predicate.buildDefinition);
+  const external = obj(definition.externalParameters);
+  const jenkins = obj(obj(definition.internalParameters).jenkins);
+  const builder = str(obj(obj(predicate.runDetails).builder).id);
+  const checks: Check[] = [];
+  for (const [what, want, have] of [
+    ['project', expect.project, external.project],
+    ['version', expect.version, external.version],
+  ] as const) {
+    if (want !== undefined) checks.push({ what, ok: have === want, detail: `${String(have)}${have === want ? '' : `, expected ${want}`}` });
+  }
+  if (expect.builderJob !== undefined) {
+    const want = expect.builderJob;
+    const ok = (builder !== undefined && trimSlash(builder) === trimSlash(want)) || jenkins.job === want;
+    checks.push({ what: 'builder', ok, detail: `${String(builder)} (job ${String(jenkins.job)})${ok ? '' : `, expected ${want}`}` });
+  }
+  return checks;
+}
+
+/** What the signed predicate says of the release, the build, the time, the policy and the audit entry. */
+function predicateFacts(predicate: Json): string[] {
+  const definition = obj(predicate.buildDefinition);
+  const external = obj(definition.externalParameters);
+  const internal = obj(definition.internalParameters);
+  const run = obj(predicate.runDetails);
+  const builder = str(obj(run.builder).id);
+  const meta = obj(run.metadata);
+  const audit = obj((Array.isArray(run.byproducts) ? run.byproducts : []).map(obj).find((b) => obj(b.annotations).kind === 'audit-entry'));
+  const deps = (Array.isArray(definition.resolvedDependencies) ? definition.resolvedDependencies : []).map(obj);
+  const commit = str(obj(deps[0]?.digest).gitCommit);
+  const approvers = Array.isArray(internal.approvers) ? internal.approvers.map(String) : [];
+  return [
+    `release:     ${String(external.project)} ${String(external.version)}, ${String(internal.releaseId)}, requested by ${String(internal.requester)}${approvers.length ? `, approved by ${approvers.join(', ')}` : ''}`,
+    `build:       ${String(builder)} ${String(meta.invocationId)}${commit ? ` commit ${commit}` : ''}`,
+    `time:        ${String(meta.startedOn)} – ${String(meta.finishedOn)}`,
+    `policy:      sha256:${String(internal.policySha256)}; Conjur identity ${String(internal.conjurIdentity)}`,
+    `audit entry: seq ${String(obj(audit.annotations).seq)}, chain hash ${String(obj(audit.digest).sha256)}`,
+  ];
+}
+
 /**
  * Checks one `.intoto.jsonl` content against a subject digest (sha256 hex of the file, or of the
  * image manifest) and the caller's expectations. Everything but the signature is read only from the
@@ -76,57 +142,9 @@ export function checkAttestation(
     checks.push({ what: 'statement', ok: false, detail: 'the signed payload is not JSON' });
     return { ok: false, checks };
   }
-  const typeOk =
-    payloadType === IN_TOTO_PAYLOAD_TYPE && statement._type === STATEMENT_TYPE && statement.predicateType === SLSA_PROVENANCE_V1;
-  checks.push({
-    what: 'statement',
-    ok: typeOk,
-    detail: typeOk
-      ? 'in-toto Statement v1, SLSA Provenance v1'
-      : `payloadType ${String(payloadType)}, _type ${String(statement._type)}, predicateType ${String(statement.predicateType)}`,
-  });
-
-  const subjects = (Array.isArray(statement.subject) ? statement.subject : []).map(obj);
-  const match = subjects.find((s) => obj(s.digest).sha256 === subjectSha256);
-  checks.push({
-    what: 'subject',
-    ok: match !== undefined,
-    detail: match
-      ? `${String(match.name)} sha256:${subjectSha256}`
-      : `sha256:${subjectSha256} is not a subject of this attestation (it names ${subjects.map((s) => `${String(s.name)} sha256:${String(obj(s.digest).sha256)}`).join(', ') || 'nothing'})`,
-  });
-
   const predicate = obj(statement.predicate);
-  const definition = obj(predicate.buildDefinition);
-  const external = obj(definition.externalParameters);
-  const internal = obj(definition.internalParameters);
-  const jenkins = obj(internal.jenkins);
-  const run = obj(predicate.runDetails);
-  const builder = str(obj(run.builder).id);
-  const expectEqual = (what: string, want: string | undefined, have: unknown) => {
-    if (want === undefined) return;
-    checks.push({ what, ok: have === want, detail: `${String(have)}${have === want ? '' : `, expected ${want}`}` });
-  };
-  expectEqual('project', expect.project, external.project);
-  expectEqual('version', expect.version, external.version);
-  if (expect.builderJob !== undefined) {
-    const want = expect.builderJob;
-    const ok = (builder !== undefined && trimSlash(builder) === trimSlash(want)) || jenkins.job === want;
-    checks.push({ what: 'builder', ok, detail: `${String(builder)} (job ${String(jenkins.job)})${ok ? '' : `, expected ${want}`}` });
-  }
-  const meta = obj(run.metadata);
-  const audit = obj((Array.isArray(run.byproducts) ? run.byproducts : []).map(obj).find((b) => obj(b.annotations).kind === 'audit-entry'));
-  const deps = (Array.isArray(definition.resolvedDependencies) ? definition.resolvedDependencies : []).map(obj);
-  const commit = str(obj(deps[0]?.digest).gitCommit);
-  const approvers = Array.isArray(internal.approvers) ? internal.approvers.map(String) : [];
-  const facts = [
-    `release:     ${String(external.project)} ${String(external.version)}, ${String(internal.releaseId)}, requested by ${String(internal.requester)}${approvers.length ? `, approved by ${approvers.join(', ')}` : ''}`,
-    `build:       ${String(builder)} ${String(meta.invocationId)}${commit ? ` commit ${commit}` : ''}`,
-    `time:        ${String(meta.startedOn)} – ${String(meta.finishedOn)}`,
-    `policy:      sha256:${String(internal.policySha256)}; Conjur identity ${String(internal.conjurIdentity)}`,
-    `audit entry: seq ${String(obj(audit.annotations).seq)}, chain hash ${String(obj(audit.digest).sha256)}`,
-  ];
-  return { ok: checks.every((c) => c.ok), checks, facts };
+  checks.push(...statementChecks(statement, payloadType, subjectSha256), ...expectationChecks(predicate, expect));
+  return { ok: checks.every((c) => c.ok), checks, facts: predicateFacts(predicate) };
 }
 
 /** The one-screen report `provenance verify` prints. */

@@ -86,9 +86,80 @@ export function againstText(file: string, copy: ForwardedCopy, differences: read
   return `${lines.join('\n')}\n`;
 }
 
+const DATA_DIR_OPTION = ['--data-dir <dir>', 'the data directory (default: RELEASE_BOT_DATA_DIR or ./data)'] as const;
+
+type ListOptions = { project?: string; version?: string; limit: number; json?: boolean; dataDir?: string };
+type VerifyOptions = { anchor: string[]; input?: string; against?: string; json?: boolean; dataDir?: string };
+
+async function printList(o: ListOptions): Promise<void> {
+  readAuditRecords(o.dataDir, (audit) => {
+    const entries = audit.entries.list({ project: o.project, version: o.version, limit: o.limit });
+    for (const e of entries) process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : listLine(e));
+  });
+}
+
+async function printEntry(id: string, o: { dataDir?: string }): Promise<void> {
+  auditId(id);
+  readAuditRecords(o.dataDir, (audit) => {
+    const entry = audit.entries.get(id);
+    if (!entry) throw new ReleaseBotError(ErrorCode.NotFound, `no audit entry ${id}`);
+    process.stdout.write(`${JSON.stringify(entry, null, 2)}\n`);
+  });
+}
+
+async function exportEntries(o: { output?: string; dataDir?: string }): Promise<void> {
+  readAuditRecords(o.dataDir, (audit) => {
+    const lines: string[] = [];
+    for (const e of audit.entries.all()) {
+      const line = `${exportLine(e)}\n`;
+      if (o.output) lines.push(line);
+      else process.stdout.write(line);
+    }
+    // 'wx': an export never overwrites a file, which could be an earlier copy kept as evidence.
+    if (o.output) writeFileSync(o.output, lines.join(''), { mode: 0o600, flag: 'wx' });
+  });
+}
+
+async function verifyAudit(o: VerifyOptions): Promise<number> {
+  if (o.input && o.against)
+    throw new ReleaseBotError(ErrorCode.BadInput, '--input and --against do not go together: --against compares the database with a copy');
+  if (o.input) {
+    const result = verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor });
+    process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input));
+    return result.ok ? 0 : CHAIN_BROKEN_EXIT;
+  }
+  // The copy is read before the database: it is the anchor, and reading it cannot change it.
+  const copy = o.against === undefined ? undefined : parseForwardedCopy(readFileSync(o.against));
+  const { result, differences } = readAuditRecords(o.dataDir, (audit) => {
+    const items = [...audit.chain()];
+    return { result: verifyChain(items, { anchors: o.anchor }), differences: copy ? compareWithCopy(items, copy) : [] };
+  });
+  if (o.json) {
+    process.stdout.write(
+      `${JSON.stringify(copy ? { ...result, against: { file: o.against, format: copy.format, count: copy.items.length, unreadable: copy.unreadable, differences } } : result, null, 2)}\n`,
+    );
+  } else {
+    process.stdout.write(verifyText(result, 'database') + (copy ? againstText(o.against as string, copy, differences) : ''));
+  }
+  return result.ok && differences.length === 0 && (copy?.unreadable.length ?? 0) === 0 ? 0 : CHAIN_BROKEN_EXIT;
+}
+
+async function traceAudit(project: string, version: string, o: { json?: boolean; dataDir?: string }): Promise<number> {
+  assertProjectName(project);
+  assertVersion(version);
+  return readAuditRecords(o.dataDir, (audit) => {
+    const chain = verifyChain(audit.chain());
+    const entries = audit.entries.list({ project, version, limit: 100_000 }).reverse();
+    if (entries.length === 0) throw new ReleaseBotError(ErrorCode.NotFound, `the audit log has no entry for ${project} ${version}`);
+    const trace = traceVersion(project, version, entries);
+    process.stdout.write(o.json ? `${JSON.stringify({ trace, chain }, null, 2)}\n` : `${formatTrace(trace, chain)}\n`);
+    if (!chain.ok) return CHAIN_BROKEN_EXIT;
+    return trace.outcome?.type === 'published' ? 0 : 66;
+  });
+}
+
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('read, verify, export and trace the hash-chained audit log');
-  const dataDirOption = ['--data-dir <dir>', 'the data directory (default: RELEASE_BOT_DATA_DIR or ./data)'] as const;
 
   audit
     .command('list')
@@ -97,52 +168,23 @@ export function registerAudit(program: Command): void {
     .option('--version <v>', 'only this version')
     .option('--limit <n>', 'how many entries', positiveInt, 20)
     .option('--json', 'one JSON object per line')
-    .option(...dataDirOption)
-    .action(
-      action(async (o: { project?: string; version?: string; limit: number; json?: boolean; dataDir?: string }) => {
-        readAuditRecords(o.dataDir, (audit) => {
-          const entries = audit.entries.list({ project: o.project, version: o.version, limit: o.limit });
-          for (const e of entries) process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : listLine(e));
-        });
-      }),
-    );
+    .option(...DATA_DIR_OPTION)
+    .action(action(printList));
 
   audit
     .command('show')
     .description('one audit entry as JSON, with its hashes')
     .argument('<id>', 'the entry id (aud_...)')
-    .option(...dataDirOption)
-    .action(
-      action(async (id: string, o: { dataDir?: string }) => {
-        auditId(id);
-        readAuditRecords(o.dataDir, (audit) => {
-          const entry = audit.entries.get(id);
-          if (!entry) throw new ReleaseBotError(ErrorCode.NotFound, `no audit entry ${id}`);
-          process.stdout.write(`${JSON.stringify(entry, null, 2)}\n`);
-        });
-      }),
-    );
+    .option(...DATA_DIR_OPTION)
+    .action(action(printEntry));
 
   audit
     .command('export')
     .description('every entry, oldest first, one canonical JSON object per line (verifiable with `audit verify --input`)')
     .option('--jsonl', 'JSON Lines (the only format, and the default)', true)
     .option('--output <file>', 'write to this new file (mode 0600) instead of stdout')
-    .option(...dataDirOption)
-    .action(
-      action(async (o: { output?: string; dataDir?: string }) => {
-        readAuditRecords(o.dataDir, (audit) => {
-          const lines: string[] = [];
-          for (const e of audit.entries.all()) {
-            const line = `${exportLine(e)}\n`;
-            if (o.output) lines.push(line);
-            else process.stdout.write(line);
-          }
-          // 'wx': an export never overwrites a file, which could be an earlier copy kept as evidence.
-          if (o.output) writeFileSync(o.output, lines.join(''), { mode: 0o600, flag: 'wx' });
-        });
-      }),
-    );
+    .option(...DATA_DIR_OPTION)
+    .action(action(exportEntries));
 
   audit
     .command('verify')
@@ -154,35 +196,8 @@ export function registerAudit(program: Command): void {
       "also compare the database, entry by entry, with a forwarded copy (JSONL, or the syslog sink's RFC 5424 messages)",
     )
     .option('--json', 'print the result as JSON')
-    .option(...dataDirOption)
-    .action(
-      action(async (o: { anchor: string[]; input?: string; against?: string; json?: boolean; dataDir?: string }) => {
-        if (o.input && o.against)
-          throw new ReleaseBotError(
-            ErrorCode.BadInput,
-            '--input and --against do not go together: --against compares the database with a copy',
-          );
-        if (o.input) {
-          const result = verifyChain(chainFromJsonl(readFileSync(o.input, 'utf8')), { anchors: o.anchor });
-          process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : verifyText(result, o.input));
-          return result.ok ? 0 : CHAIN_BROKEN_EXIT;
-        }
-        // The copy is read before the database: it is the anchor, and reading it cannot change it.
-        const copy = o.against === undefined ? undefined : parseForwardedCopy(readFileSync(o.against));
-        const { result, differences } = readAuditRecords(o.dataDir, (audit) => {
-          const items = [...audit.chain()];
-          return { result: verifyChain(items, { anchors: o.anchor }), differences: copy ? compareWithCopy(items, copy) : [] };
-        });
-        if (o.json) {
-          process.stdout.write(
-            `${JSON.stringify(copy ? { ...result, against: { file: o.against, format: copy.format, count: copy.items.length, unreadable: copy.unreadable, differences } } : result, null, 2)}\n`,
-          );
-        } else {
-          process.stdout.write(verifyText(result, 'database') + (copy ? againstText(o.against as string, copy, differences) : ''));
-        }
-        return result.ok && differences.length === 0 && (copy?.unreadable.length ?? 0) === 0 ? 0 : CHAIN_BROKEN_EXIT;
-      }),
-    );
+    .option(...DATA_DIR_OPTION)
+    .action(action(verifyAudit));
 
   audit
     .command('trace')
@@ -190,20 +205,6 @@ export function registerAudit(program: Command): void {
     .argument('<project>')
     .argument('<version>')
     .option('--json', 'print the trace as JSON')
-    .option(...dataDirOption)
-    .action(
-      action(async (project: string, version: string, o: { json?: boolean; dataDir?: string }) => {
-        assertProjectName(project);
-        assertVersion(version);
-        return readAuditRecords(o.dataDir, (audit) => {
-          const chain = verifyChain(audit.chain());
-          const entries = audit.entries.list({ project, version, limit: 100_000 }).reverse();
-          if (entries.length === 0) throw new ReleaseBotError(ErrorCode.NotFound, `the audit log has no entry for ${project} ${version}`);
-          const trace = traceVersion(project, version, entries);
-          process.stdout.write(o.json ? `${JSON.stringify({ trace, chain }, null, 2)}\n` : `${formatTrace(trace, chain)}\n`);
-          if (!chain.ok) return CHAIN_BROKEN_EXIT;
-          return trace.outcome?.type === 'published' ? 0 : 66;
-        });
-      }),
-    );
+    .option(...DATA_DIR_OPTION)
+    .action(action(traceAudit));
 }

@@ -72,8 +72,9 @@ function tcpReachable(host: string, port: number, timeoutMs = 3000): Promise<str
   });
 }
 
-async function runChecks(app: App): Promise<Check[]> {
-  const { config, conjur } = app;
+/** The configuration, the database and its audit chain, the staging directory. */
+async function localChecks(app: App): Promise<Check[]> {
+  const { config } = app;
   const checks: Check[] = [{ ok: true, name: 'configuration', detail: `${config.projects.size} project(s) in ${config.configFile}` }];
   const { schema, chain } = app.databaseHealth();
   checks.push({
@@ -91,7 +92,13 @@ async function runChecks(app: App): Promise<Check[]> {
       detail: `${config.stagingDir} cannot be read (${(err as NodeJS.ErrnoException).code}): create it, readable by the bot's user`,
     });
   }
+  return checks;
+}
 
+/** The bot's Conjur identity, then every credential variable and the groups' sentinels when it is logged in. */
+async function conjurChecks(app: App): Promise<Check[]> {
+  const { config, conjur } = app;
+  const checks: Check[] = [];
   const login = config.env.CONJUR_AUTHN_LOGIN;
   let loggedIn: string | undefined;
   try {
@@ -120,22 +127,26 @@ async function runChecks(app: App): Promise<Check[]> {
   if (loggedIn === undefined)
     checks.push(...(await variableChecks(conjur, login, variables)), ...(await sentinelChecks(conjur, login, config)));
   else for (const id of variables) checks.push({ ok: false, name: `Conjur variable ${id}`, detail: `not checked: ${loggedIn}` });
+  return checks;
+}
 
-  checks.push(
-    ...(await slackChecks(config.env, config.identity)),
-    ...(await jwksCheck(config.env.JENKINS_JWKS_URL)),
-    ...(await destinationChecks(config.projects)),
-  );
-
-  for (const [tool, why] of [...requiredTools(config)].sort(([a], [b]) => a.localeCompare(b))) {
+/** Every tool the configured destinations need, on PATH, and its version where that matters. */
+async function toolChecks(app: App): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const [tool, why] of [...requiredTools(app.config)].sort(([a], [b]) => a.localeCompare(b))) {
     const found = await onPath(tool);
     const pkg = DEBIAN_PACKAGE[tool];
     const name = `tool ${tool} (${[...why].join(', ')})`;
     if (found && VERSION_CHECKS[tool]) checks.push({ name, ...(await VERSION_CHECKS[tool](found, (t) => app.redactor.redact(t))) });
     else checks.push({ ok: Boolean(found), name, detail: found ?? `not found on PATH${pkg ? `: apt-get install ${pkg}` : ''}` });
   }
+  return checks;
+}
 
-  const syslogUrl = config.env.AUDIT_SYSLOG_URL;
+/** The audit's sinks (syslog reachable, JSONL directory writable) and what waits to be forwarded. */
+async function auditForwardingChecks(app: App): Promise<Check[]> {
+  const checks: Check[] = [];
+  const syslogUrl = app.config.env.AUDIT_SYSLOG_URL;
   if (syslogUrl) {
     const target = parseSyslogUrl(syslogUrl);
     const problem = target.protocol === 'tcp' ? await tcpReachable(target.host, target.port) : undefined;
@@ -150,7 +161,7 @@ async function runChecks(app: App): Promise<Check[]> {
           : `unreachable (${problem}): entries wait in the database until it is back`,
     });
   }
-  const jsonl = config.env.AUDIT_JSONL_FILE;
+  const jsonl = app.config.env.AUDIT_JSONL_FILE;
   if (jsonl) {
     const dir = path.dirname(path.resolve(jsonl));
     const writable = await access(dir, constants.W_OK).then(
@@ -173,6 +184,19 @@ async function runChecks(app: App): Promise<Check[]> {
     });
   }
   return checks;
+}
+
+async function runChecks(app: App): Promise<Check[]> {
+  const { config } = app;
+  return [
+    ...(await localChecks(app)),
+    ...(await conjurChecks(app)),
+    ...(await slackChecks(config.env, config.identity)),
+    ...(await jwksCheck(config.env.JENKINS_JWKS_URL)),
+    ...(await destinationChecks(config.projects)),
+    ...(await toolChecks(app)),
+    ...(await auditForwardingChecks(app)),
+  ];
 }
 
 function render(checks: Check[]): string {
