@@ -48,10 +48,14 @@ export default tseslint.config(
   },
   {
     // The product (src/, app/, handlers/, publishers/) never imports the development stand-ins and the demo (dev/,
-    // built into dist-dev/); tests and bench may.
+    // built into dist-dev/); tests and bench may. Its size rules: test/handlers/size-rules.test.ts.
     files: ['src/**/*.ts', 'app/**/*.ts', 'handlers/**/*.ts', 'publishers/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: DEV_ONLY }],
+      // Issue 14: small files and short functions, comments and blank lines counted, nested functions in their
+      // parent's count: the release stays a pipeline of stages and the ways in stay wiring and named steps.
+      'max-lines': ['error', { max: 300 }],
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: false, skipComments: false, IIFEs: true }],
     },
   },
   {
