@@ -158,37 +158,34 @@ async function traceAudit(project: string, version: string, o: { json?: boolean;
   });
 }
 
+/** One of `audit`'s commands: each reads the database of --data-dir (or the configured one). */
+function subcommand(audit: Command, name: string, description: string): Command {
+  return audit
+    .command(name)
+    .description(description)
+    .option(...DATA_DIR_OPTION);
+}
+
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('read, verify, export and trace the hash-chained audit log');
 
-  audit
-    .command('list')
-    .description('the latest audit entries, newest first')
+  subcommand(audit, 'list', 'the latest audit entries, newest first')
     .option('--project <p>', 'only this project')
     .option('--version <v>', 'only this version')
     .option('--limit <n>', 'how many entries', positiveInt, 20)
     .option('--json', 'one JSON object per line')
-    .option(...DATA_DIR_OPTION)
     .action(action(printList));
 
-  audit
-    .command('show')
-    .description('one audit entry as JSON, with its hashes')
+  subcommand(audit, 'show', 'one audit entry as JSON, with its hashes')
     .argument('<id>', 'the entry id (aud_...)')
-    .option(...DATA_DIR_OPTION)
     .action(action(printEntry));
 
-  audit
-    .command('export')
-    .description('every entry, oldest first, one canonical JSON object per line (verifiable with `audit verify --input`)')
+  subcommand(audit, 'export', 'every entry, oldest first, one canonical JSON object per line (verifiable with `audit verify --input`)')
     .option('--jsonl', 'JSON Lines (the only format, and the default)', true)
     .option('--output <file>', 'write to this new file (mode 0600) instead of stdout')
-    .option(...DATA_DIR_OPTION)
     .action(action(exportEntries));
 
-  audit
-    .command('verify')
-    .description('walk the hash chain; name the first entry changed, removed or reordered; exit 65 if any')
+  subcommand(audit, 'verify', 'walk the hash chain; name the first entry changed, removed or reordered; exit 65 if any')
     .option('--anchor <hash>', 'a head hash recorded earlier: it must still be in the chain (repeatable)', hash64, [] as string[])
     .option('--input <file>', 'verify an `audit export` file instead of the database')
     .option(
@@ -196,15 +193,11 @@ export function registerAudit(program: Command): void {
       "also compare the database, entry by entry, with a forwarded copy (JSONL, or the syslog sink's RFC 5424 messages)",
     )
     .option('--json', 'print the result as JSON')
-    .option(...DATA_DIR_OPTION)
     .action(action(verifyAudit));
 
-  audit
-    .command('trace')
-    .description('the chain of custody of a version: build, digests, requester, approvers, Conjur reads, destinations')
+  subcommand(audit, 'trace', 'the chain of custody of a version: build, digests, requester, approvers, Conjur reads, destinations')
     .argument('<project>')
     .argument('<version>')
     .option('--json', 'print the trace as JSON')
-    .option(...DATA_DIR_OPTION)
     .action(action(traceAudit));
 }
