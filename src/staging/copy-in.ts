@@ -4,7 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ReleaseBotError } from '../errors.js';
 import type { ArtifactFile } from '../publishing/types.js';
-import { openFilePath, type PendingCloses } from './dirfd.js';
+import { openFilePath } from './dirfd.js';
 import { copyHandleWithSha256, copySmallWithSha256, SMALL_COPY_BYTES } from './hash.js';
 import type { Problems, StagingLimits } from './limits.js';
 import { removeTree } from './remove-tree.js';
@@ -30,8 +30,6 @@ export interface CopyIn {
   files: ArtifactFile[];
   /** Every directory the files are in, to close (0555) once they are all there. */
   dirs: Set<string>;
-  /** Where each staged file's descriptor is closed once copied (waited for when the ingest ends). */
-  closes: PendingCloses;
   total: number;
   /** When the copy began (ms since the epoch). */
   startedAt: number;
@@ -83,7 +81,7 @@ export async function copyFileIn(dir: FileHandle, rel: string, c: CopyIn): Promi
     c.files.push({ path: rel, sha256: copy.sha256, size: copy.size });
     return true;
   } finally {
-    c.closes.close(opened.handle);
+    await opened.handle.close();
   }
 }
 

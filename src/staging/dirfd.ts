@@ -131,27 +131,3 @@ export async function openFilePath(root: FileHandle, rel: string): Promise<Opene
     if (dir !== root) await dir.close();
   }
 }
-
-/**
- * Closes of the build side's descriptors, started at once and waited for together (`settle`): each
- * close is a hop through the thread pool, and a report waited for three of them one after another
- * (BENCHMARKS.md, webhook). Every close starts when its descriptor is done with, so none is held
- * longer than before; `settle` throws the first close that failed, as an awaited close would have.
- */
-export class PendingCloses {
-  private readonly pending: Promise<void>[] = [];
-  private failed: { err: unknown } | undefined;
-
-  close(handle: FileHandle): void {
-    this.pending.push(
-      handle.close().catch((err: unknown) => {
-        this.failed ??= { err };
-      }),
-    );
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all(this.pending.splice(0));
-    if (this.failed) throw this.failed.err;
-  }
-}

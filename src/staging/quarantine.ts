@@ -7,7 +7,7 @@ import { canonicalJson, sha256Hex } from '../audit/canonical.js';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
 import type { ArtifactFile } from '../publishing/types.js';
 import { copyFileIn, sealTree, type CopyIn } from './copy-in.js';
-import { openChildDir, openFilePath, openRootDir, PendingCloses } from './dirfd.js';
+import { openChildDir, openFilePath, openRootDir } from './dirfd.js';
 import { copyHandleWithSha256, sha256Handle } from './hash.js';
 import { Problems, type StagingLimits } from './limits.js';
 import { removeTree } from './remove-tree.js';
@@ -70,14 +70,9 @@ export class Quarantine {
         { cause: err },
       );
     });
-    // The build side's descriptors are closed as soon as they are done with, and waited for once at the end.
-    const closes = new PendingCloses();
     let dir: FileHandle | undefined;
-    let rootOpen = true;
     try {
-      dir = await openVersionDir(stagingRoot, req.project, req.version, versionDir, closes);
-      closes.close(stagingRoot);
-      rootOpen = false;
+      dir = await openVersionDir(stagingRoot, req.project, req.version, versionDir);
       const problems = new Problems();
       const present = await listTree(dir, req.limits, problems, req.ignore);
       if (present.length === 0 && problems.empty) throw new ReleaseBotError(ErrorCode.NotStaged, `no files are staged in ${versionDir}`);
@@ -87,11 +82,9 @@ export class Quarantine {
         for (const p of expected.keys()) if (!there.has(p)) problems.add(`${p} was reported but is not in the staging directory`);
       }
       if (!problems.empty) throw problems.error(ErrorCode.ArtifactMismatch, 'the staged files do not match the report');
-      return await this.copyIn(dir, present, expected, req.limits, closes);
+      return await this.copyIn(dir, present, expected, req.limits);
     } finally {
-      if (dir) closes.close(dir);
-      if (rootOpen) closes.close(stagingRoot);
-      await closes.settle();
+      await Promise.all([dir?.close(), stagingRoot.close()]);
     }
   }
 
@@ -108,7 +101,6 @@ export class Quarantine {
     wanted: readonly string[],
     expected: ReadonlyMap<string, string> | undefined,
     limits: StagingLimits,
-    closes: PendingCloses,
   ): Promise<ArtifactFile[]> {
     const incoming = path.join(this.root, 'incoming', randomBytes(12).toString('hex'));
     this.mkdirIncoming(incoming);
@@ -120,7 +112,6 @@ export class Quarantine {
       problems: new Problems(),
       files: [],
       dirs: new Set(),
-      closes,
       total: 0,
       startedAt: Date.now(),
     };

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, ReleaseBotError } from '../errors.js';
-import { openChildDir, type PendingCloses } from './dirfd.js';
+import { openChildDir } from './dirfd.js';
 import { Problems, reportedPathProblem, type StagingLimits } from './limits.js';
 import { assertSafeRelativePath } from './scan.js';
 
@@ -37,14 +37,7 @@ export function expectedDigests(reported: readonly ReportedFile[], limits: Stagi
   return wanted;
 }
 
-/** Opens `<project>/<version>` of the staging root; the project's directory is closed through `closes`. */
-export async function openVersionDir(
-  stagingRoot: FileHandle,
-  project: string,
-  version: string,
-  shown: string,
-  closes: PendingCloses,
-): Promise<FileHandle> {
+export async function openVersionDir(stagingRoot: FileHandle, project: string, version: string, shown: string): Promise<FileHandle> {
   const projectDir = await openChildDir(stagingRoot, project, shown).catch((err: unknown) => {
     throw err instanceof ReleaseBotError && err.code === ErrorCode.NotStaged
       ? new ReleaseBotError(ErrorCode.NotStaged, `nothing is staged at ${shown}`)
@@ -57,6 +50,6 @@ export async function openVersionDir(
         : err;
     });
   } finally {
-    closes.close(projectDir);
+    await projectDir.close();
   }
 }
