@@ -89,9 +89,11 @@ export async function copySmallWithSha256(src: FileHandle, to: string, size: num
   const buffer = Buffer.allocUnsafe(size + 1);
   let read = 0;
   while (read < buffer.length) {
-    const { bytesRead } = await src.read(buffer, read, buffer.length - read, read);
-    if (bytesRead === 0) break;
+    const wanted = buffer.length - read;
+    const { bytesRead } = await src.read(buffer, read, wanted, read);
     read += bytesRead;
+    // A short read of a regular file ends at its end: at the fstat'ed size, no read more to find it (one hop fewer).
+    if (bytesRead === 0 || (bytesRead < wanted && read === size)) break;
   }
   const fd = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {

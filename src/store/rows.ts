@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { statement } from './statements.js';
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -9,15 +10,18 @@ export function fromRow<T>(row: Record<string, unknown>): T {
 
 type Row = Record<string, unknown>;
 
-/** The row a query selects, as a record (`toRecord`), or undefined when it selects none. */
+/**
+ * The row a query selects, as a record (`toRecord`), or undefined when it selects none. `sql` is fixed
+ * text (the statement is prepared once per connection: src/store/statements.ts), never built from input.
+ */
 export function selectOne<T>(db: Db, toRecord: (row: Row) => T, sql: string, ...params: unknown[]): T | undefined {
-  const row = db.prepare(sql).get(...params) as Row | undefined;
+  const row = statement(db, sql).get(...params) as Row | undefined;
   return row && toRecord(row);
 }
 
-/** Every row a query selects, as records. */
+/** Every row a query selects, as records; `sql` is fixed text, as for selectOne. */
 export function selectAll<T>(db: Db, toRecord: (row: Row) => T, sql: string, ...params: unknown[]): T[] {
-  return (db.prepare(sql).all(...params) as Row[]).map(toRecord);
+  return (statement(db, sql).all(...params) as Row[]).map(toRecord);
 }
 
 /** The statements a table of requests (releases, yanks) is read by; see RequestReads. */
