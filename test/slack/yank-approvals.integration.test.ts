@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
+import type { ServingBot } from '../../app/serve.js';
 import { runCli } from '../support/cli.js';
 import { project } from '../support/projects-file.js';
 import { bodyText, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
@@ -53,7 +54,10 @@ describe('Slack: a yank of a project that requires approvals waits for them, bou
     });
     const file = String(w.env.RELEASE_BOT_CONFIG);
     writeFileSync(file, readFileSync(file, 'utf8').replace('__MIRROR__', w.mirrorDir));
-    w.server.app.core.replaceConfig((await import('../../app/create.js')).loadAppConfig(w.env, w.server.app.redactor));
+    // Reloaded as an operator's edit is (SIGHUP, through serve's reloader), never behind the reloader's back: a
+    // policy swapped in directly left the reloader to find the same file changed later, under load during a test,
+    // and audit a config-changed entry after the entry the test reads.
+    expect((w.server as ServingBot).reload('SIGHUP')).toMatchObject({ outcome: 'changed' });
     for (const [project, version] of [
       ['gated', '2.0.0'],
       ['twice', '1.0.0'],

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { RecordedSlackCall } from '../../dev/slack-stand-in.js';
+import type { ServingBot } from '../../app/serve.js';
 import { Yanks } from '../../src/store/yanks.js';
 import { project } from '../support/projects-file.js';
 import { bodyText, CANARY, startSlackWorld, type SlackWorld } from '../support/slack-world.js';
@@ -58,7 +59,10 @@ describe('Slack: /release yank and rollback take a version back through the rele
     const file = String(w.env.RELEASE_BOT_CONFIG);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(file, readFileSync(file, 'utf8').replace('__MIRROR__', w.mirrorDir));
-    w.server.app.core.replaceConfig((await import('../../app/create.js')).loadAppConfig(w.env, w.server.app.redactor));
+    // Reloaded as an operator's edit is (SIGHUP, through serve's reloader), never behind the reloader's back: a
+    // policy swapped in directly left the reloader to find the same file changed later, under load during a test,
+    // and audit a config-changed entry after the entry the test reads.
+    expect((w.server as ServingBot).reload('SIGHUP')).toMatchObject({ outcome: 'changed' });
     w.conjur.addMember('release/yankers', 'user:carol');
 
     for (const v of ['1.0.0', '1.1.0']) {
