@@ -34,6 +34,9 @@ export interface JenkinsRouterDeps {
   now?: () => Date;
 }
 
+const NOTIFICATION_TOO_LARGE = `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`;
+const NOT_PLAIN_JSON = 'compressed or non-UTF-8 bodies are not accepted: send plain application/json';
+
 /**
  * `POST /webhooks/jenkins` (a bearer JWT or an X-Hub-Signature-256 HMAC) and
  * `POST /webhooks/jenkins/<token>` (the Notification plugin's per-project URL token). Nothing here
@@ -76,37 +79,24 @@ function receiveNotification(deps: JenkinsRouterDeps, req: Request, res: Respons
     );
     return;
   }
+  const stage = (body: Buffer) =>
+    respond(deps.log, res, 'url-token', async () => handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(body)));
   if (req.body !== undefined || req.readableEnded) {
-    respond(deps.log, res, 'url-token', async () =>
-      handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(bodyOf(req))),
-    );
+    stage(bodyOf(req));
     return;
   }
   const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
   const length = Number(req.get('content-length') ?? NaN);
-  if (encoding !== 'identity')
-    return refuseUnread(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
-  if (length > MAX_NOTIFICATION_BYTES)
-    return refuseUnread(
-      res,
-      413,
-      `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`,
-    );
+  if (encoding !== 'identity') return refuseUnread(res, 415, NOT_PLAIN_JSON);
+  if (length > MAX_NOTIFICATION_BYTES) return refuseUnread(res, 413, NOTIFICATION_TOO_LARGE);
   readNotificationBody(req, { maxKept: MAX_BODY_BYTES, maxTotal: MAX_NOTIFICATION_BYTES }).then((read) => {
     if (read.kind === 'too-large') {
-      if (read.what === 'total')
-        return refuseUnread(
-          res,
-          413,
-          `the body is larger than ${MAX_NOTIFICATION_BYTES} bytes: lower the endpoint's "log lines" in the Notification plugin`,
-        );
+      if (read.what === 'total') return refuseUnread(res, 413, NOTIFICATION_TOO_LARGE);
       return refuse(res, 413, `the body without build.log is larger than ${MAX_BODY_BYTES} bytes`);
     }
     if (read.droppedBytes > 0)
       deps.log.debug({ component: 'jenkins', droppedLogBytes: read.droppedBytes }, 'jenkins notification: build.log dropped unread');
-    respond(deps.log, res, 'url-token', async () =>
-      handleReport(deps.core, { kind: 'url-token', project: project.name }, parseJson(read.body)),
-    );
+    stage(read.body);
   }, next);
 }
 
@@ -125,8 +115,7 @@ function refuseUnreadRequest(log: Logger, err: unknown, res: Response, next: Nex
   if (res.headersSent) return next(err);
   const e = err as { type?: string; status?: number };
   if (e.type === 'entity.too.large') return refuse(res, 413, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-  if (e.type === 'encoding.unsupported')
-    return refuse(res, 415, 'compressed or non-UTF-8 bodies are not accepted: send plain application/json');
+  if (e.type === 'encoding.unsupported') return refuse(res, 415, NOT_PLAIN_JSON);
   // Body read errors, bad percent-encoding in the path: never echo what was sent.
   const status = typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
   log.warn(
