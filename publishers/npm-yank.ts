@@ -1,9 +1,10 @@
 import { ErrorCode, ReleaseBotError } from '../src/errors.js';
-import { runCommand, tail, type RunResult } from '../src/exec.js';
+import { runCommand, type RunResult } from '../src/exec.js';
 import type { YankContext, YankResult } from '../src/publishing/types.js';
 import { clip } from '../src/validate.js';
 import { RETRYABLE_NPM_CODES, type NpmOptions } from './npm.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
+import { npmSaid } from './npm/said.js';
 
 interface RegistryState {
   integrity: string | undefined;
@@ -167,22 +168,8 @@ function check(result: RunResult, what: string): void {
 
 /** Sorted as the publish sorts npm's failures: network, 429 and 5xx retryable; a refused token final. */
 function failureOf(result: RunResult, what: string): ReleaseBotError {
-  let code = /npm (?:error|ERR!) code (\S+)/.exec(result.stderr)?.[1] ?? '';
-  try {
-    code ||= String((JSON.parse(result.stdout) as { error?: { code?: string } }).error?.code ?? '');
-  } catch {
-    // not JSON: the code line of stderr is all there is
-  }
-  const said = clip(
-    tail(
-      result.stderr
-        .split('\n')
-        .filter((l) => !/^npm notice|complete log of this run/.test(l))
-        .join('\n'),
-      4,
-    ),
-    400,
-  );
+  // The last lines of stderr only, as this yank always reported them (stdout may hold `npm view --json`'s answer).
+  const { code, said } = npmSaid(result.stdout, result.stderr, result.stderr);
   const details = { npmCode: code };
   if (RETRYABLE_NPM_CODES.test(code))
     return new ReleaseBotError(ErrorCode.DestinationFailed, `${what} failed (${code}); will retry: ${said}`, { retryable: true, details });

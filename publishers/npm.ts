@@ -7,6 +7,7 @@ import { credential } from './common/credential.js';
 import { registryChecks } from './common/registry-checks.js';
 import { oncePerAttempt } from './common/staged-package.js';
 import { NPM_TOKEN, pinnedNpmArgs, withNpmConfig } from './npm/config.js';
+import { npmSaid } from './npm/said.js';
 import { npmType } from './destination-types.js';
 import { type NpmOptions } from './npm/options.js';
 import { inspectTarball, type Tarball } from './npm/tarball.js';
@@ -136,27 +137,6 @@ async function viewIntegrity(s: Session, tgz: Tarball): Promise<string | undefin
   const one = Array.isArray(dist) ? dist[0] : dist;
   if (one?.integrity) return one.integrity;
   return one && 'shasum' in one && one.shasum ? `sha1:${one.shasum}` : undefined;
-}
-
-/** What a failed npm command said: its error code (stderr's code line, else the JSON on stdout) and its last lines. */
-function npmSaid(stdout: string, stderr: string): { code: string; said: string } {
-  let code = /npm (?:error|ERR!) code (\S+)/.exec(stderr)?.[1] ?? '';
-  try {
-    code ||= String((JSON.parse(stdout) as { error?: { code?: string } }).error?.code ?? '');
-  } catch {
-    // not JSON (publish): the code line of stderr is all there is
-  }
-  const said = clip(
-    tail(
-      `${stderr}\n${stdout}`
-        .split('\n')
-        .filter((l) => !/^npm notice|complete log of this run/.test(l))
-        .join('\n'),
-      4,
-    ),
-    400,
-  );
-  return { code, said };
 }
 
 /** Sorts an npm failure: retryable (network, 429, 5xx), conflict, auth or other final errors, each saying what to do. */
